@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static int fill(hutch_error *err, int errnum, int status, bool with_errno, const char *fmt,
+		va_list ap)
+{
+	if (errnum < 0)
+		errnum = -errnum;
+	if (errnum == 0)
+		errnum = EINVAL;
+	if (!err)
+		return -errnum;
+	err->code = -errnum;
+	err->status = status ? status : HUTCH_EXIT_ERROR;
+	err->hint[0] = '\0';
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (with_errno) {
+		size_t len = strlen(err->msg);
+		snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(errnum));
+	}
+	return -errnum;
+}
+
+int hutch_err(hutch_error *err, int errnum, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = fill(err, errnum, status, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int hutch_errx(hutch_error *err, int errnum, int status, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = fill(err, errnum, status, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void hutch_err_hint(hutch_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
+void hutch_err_prefix(hutch_error *err, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof(err->msg)];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+}

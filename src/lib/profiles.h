@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Built-in profiles and default tables (secret paths, protected paths, env patterns). */
+#pragma once
+
+#include "policy.h"
+
+extern const char *const hutch_default_hidden[];    /* "~/.ssh", ..., "/etc/shadow", NULL */
+extern const char *const hutch_default_protected[]; /* ".git/hooks", ..., NULL */
+extern const char *const hutch_default_env_drop[];  /* "*_TOKEN", ..., NULL */
+
+int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *err);
