@@ -70,5 +70,12 @@ void hutch_err_prefix(hutch_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Truncation is acceptable here: messages are bounded by design. */
+	size_t plen = strnlen(prefix, sizeof(prefix) - 1);
+	memcpy(err->msg, prefix, plen);
+	memcpy(err->msg + plen, ": ", 2);
+	size_t room = sizeof(err->msg) - plen - 3;
+	size_t olen = strnlen(old, room);
+	memcpy(err->msg + plen + 2, old, olen);
+	err->msg[plen + 2 + olen] = '\0';
 }
