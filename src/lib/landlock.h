@@ -8,6 +8,18 @@
 
 #include "hutch.h"
 
+/* The highest Landlock ABI hutch knows; the ABI in force is min(kernel, this). */
+#define HUTCH_LANDLOCK_ABI_MAX 7
+
+/* Hard limits (DESIGN section 7). */
+#define HUTCH_LANDLOCK_MAX_PATHS 4096  /* entries per spec list */
+#define HUTCH_LANDLOCK_MAX_RULES 65536 /* rules in one hide plan */
+
+/* Rights granted to read_exec paths (LANDLOCK_ACCESS_FS_EXECUTE|READ_FILE|READ_DIR). */
+#define HUTCH_LANDLOCK_READ_EXEC ((uint64_t)((1ULL << 0) | (1ULL << 2) | (1ULL << 3)))
+/* Every filesystem right up to HUTCH_LANDLOCK_ABI_MAX (what writable paths get). */
+#define HUTCH_LANDLOCK_FS_ALL ((uint64_t)((1ULL << 16) - 1))
+
 struct hutch_landlock_spec {
 	const char *const *read_exec; /* read + execute (directories or files) */
 	size_t n_read_exec;
@@ -15,6 +27,25 @@ struct hutch_landlock_spec {
 	size_t n_writable;
 	bool scope_ipc; /* ABI >= 6: abstract Unix sockets and signals scoped to the sandbox */
 	bool deny_tcp;  /* ABI >= 4: no TCP bind/connect at all (degraded --net none) */
+
+	/*
+	 * Degraded mode (no mount namespace): paths that must be unreadable.
+	 * Rights on read_exec/writable roots containing a hidden path are
+	 * given to the siblings along the path instead of the root (see
+	 * hutch_landlock_plan_hide). Paths are resolved (symlinks) first.
+	 */
+	const char *const *hidden;
+	size_t n_hidden;
+	/* With hidden paths: still allow listing (READ_DIR) their ancestors. */
+	bool hide_list_ancestors;
+
+	/*
+	 * Also allow reopening the regular files and devices behind fds 0-2
+	 * with the rights their open mode already gives (so that
+	 * open("/dev/stdout") works when stdout is redirected to a file
+	 * outside the writable roots).
+	 */
+	bool stdio;
 };
 
 struct hutch_landlock_report {
@@ -22,6 +53,9 @@ struct hutch_landlock_report {
 	uint64_t handled_fs;  /* LANDLOCK_ACCESS_FS_* handled */
 	uint64_t handled_net; /* LANDLOCK_ACCESS_NET_* handled */
 	uint64_t scoped;      /* LANDLOCK_SCOPE_* */
+	int kernel_abi;       /* what the kernel offers (may exceed abi) */
+	size_t n_rules;       /* path rules added */
+	size_t n_skipped;     /* paths skipped because missing */
 };
 
 /* Kernel's Landlock ABI version, or a negative errno (-EOPNOTSUPP: disabled at boot). */
@@ -30,3 +64,72 @@ int hutch_landlock_abi(void);
 /* Restrict the calling thread. Missing paths in the spec are skipped. */
 int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_landlock_report *rep,
 			 hutch_error *err);
+
+/* Filesystem / network / scope masks an ABI version knows (0 for an unknown version). */
+uint64_t hutch_landlock_fs_mask(int abi);
+uint64_t hutch_landlock_net_mask(int abi);
+uint64_t hutch_landlock_scope_mask(int abi);
+
+/*
+ * Describe what @rep enforces, for `hutch check` and the audit start event:
+ * "abi 7; fs: execute,write_file,...; net: bind_tcp,connect_tcp; scope: signal,...".
+ * Always NUL-terminates @buf (truncating if needed) and returns it.
+ */
+const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf,
+				    size_t len);
+
+/* ---- hiding paths without a mount namespace --------------------------------------------- */
+
+/* Called by a lister for each entry of a directory (never "." or ".."). */
+typedef int (*hutch_landlock_entry_fn)(void *ctx, const char *name, bool is_symlink);
+
+/*
+ * Lists the directory @dir, calling @each for every entry. Returns 0, or a
+ * negative errno: -ENOENT (missing) and -ENOTDIR (not a directory) are
+ * expected and mean nothing is granted at or beneath @dir; any other error,
+ * or a negative value returned by @each, stops the plan.
+ */
+typedef int (*hutch_landlock_lister_fn)(void *userdata, const char *dir,
+					hutch_landlock_entry_fn each, void *ctx);
+
+struct hutch_landlock_root {
+	const char *path;  /* absolute, normalised */
+	uint64_t access;   /* LANDLOCK_ACCESS_FS_* (directory semantics) */
+};
+
+struct hutch_landlock_rule {
+	char *path;
+	uint64_t access; /* masked to file rights when @path is not a directory */
+};
+
+struct hutch_landlock_plan {
+	struct hutch_landlock_rule *rules;
+	size_t n, cap;
+};
+
+/*
+ * Plan rules that give each root its rights everywhere except at and beneath
+ * the hidden paths. Landlock only grants, so a root containing a hidden path
+ * gets no rule itself: each of its entries gets the root's rights instead,
+ * except the entry that leads to a hidden path, which is expanded the same
+ * way, down to the hidden path, which gets nothing. Symbolic links among the
+ * entries get no rule (their targets are covered where they really live).
+ * Roots at or beneath a hidden path are dropped (deny beats allow).
+ * Pure: the filesystem is only seen through @list. All paths must be
+ * absolute and normalised (no "//", ".", "..", no trailing "/").
+ *
+ * Limitation: an expanded directory has no rights of its own, so it cannot be
+ * listed (unless @list_ancestors: READ_DIR on it, which also lets the hidden
+ * directories beneath it be listed, not read) and nothing can be created in
+ * it directly.
+ */
+int hutch_landlock_plan_hide(const struct hutch_landlock_root *roots, size_t n_roots,
+			     const char *const *hidden, size_t n_hidden, bool list_ancestors,
+			     hutch_landlock_lister_fn list, void *userdata,
+			     struct hutch_landlock_plan *plan, hutch_error *err);
+
+void hutch_landlock_plan_free(struct hutch_landlock_plan *plan);
+
+/* The lister used by hutch_landlock_apply: the real filesystem, without following symlinks. */
+int hutch_landlock_list_dir(void *userdata, const char *dir, hutch_landlock_entry_fn each,
+			    void *ctx);
