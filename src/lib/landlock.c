@@ -37,16 +37,19 @@
 #endif
 
 #define FS_V1                                                                                      \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
-	 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |                             \
-	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |                           \
-	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK | \
-	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |                              \
+	 LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                          \
+	 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                            \
+	 LANDLOCK_ACCESS_FS_MAKE_SYM)
 
 /* Rights that mean something on a non-directory; the kernel refuses the others there. */
 #define FS_FILE_RIGHTS                                                                             \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
-	 LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                              \
+	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 #define READ_EXEC                                                                                  \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
@@ -65,15 +68,15 @@ static const struct abi_row {
 	uint64_t scoped;
 	uint32_t restrict_flags;
 } abi_adds[HUTCH_LANDLOCK_ABI_MAX + 1] = {
-	[1] = { .fs = FS_V1 },
-	[2] = { .fs = LANDLOCK_ACCESS_FS_REFER },
-	[3] = { .fs = LANDLOCK_ACCESS_FS_TRUNCATE },
-	[4] = { .net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP },
-	[5] = { .fs = LANDLOCK_ACCESS_FS_IOCTL_DEV },
-	[6] = { .scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL },
-	[7] = { .restrict_flags = LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF |
-				  LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON |
-				  LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF },
+	[1] = {.fs = FS_V1},
+	[2] = {.fs = LANDLOCK_ACCESS_FS_REFER},
+	[3] = {.fs = LANDLOCK_ACCESS_FS_TRUNCATE},
+	[4] = {.net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP},
+	[5] = {.fs = LANDLOCK_ACCESS_FS_IOCTL_DEV},
+	[6] = {.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL},
+	[7] = {.restrict_flags = LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF |
+				 LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON |
+				 LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF},
 };
 
 _Static_assert(HUTCH_LANDLOCK_FS_ALL ==
@@ -87,32 +90,32 @@ struct right_name {
 };
 
 static const struct right_name fs_names[] = {
-	{ LANDLOCK_ACCESS_FS_EXECUTE, "execute" },
-	{ LANDLOCK_ACCESS_FS_WRITE_FILE, "write_file" },
-	{ LANDLOCK_ACCESS_FS_READ_FILE, "read_file" },
-	{ LANDLOCK_ACCESS_FS_READ_DIR, "read_dir" },
-	{ LANDLOCK_ACCESS_FS_REMOVE_DIR, "remove_dir" },
-	{ LANDLOCK_ACCESS_FS_REMOVE_FILE, "remove_file" },
-	{ LANDLOCK_ACCESS_FS_MAKE_CHAR, "make_char" },
-	{ LANDLOCK_ACCESS_FS_MAKE_DIR, "make_dir" },
-	{ LANDLOCK_ACCESS_FS_MAKE_REG, "make_reg" },
-	{ LANDLOCK_ACCESS_FS_MAKE_SOCK, "make_sock" },
-	{ LANDLOCK_ACCESS_FS_MAKE_FIFO, "make_fifo" },
-	{ LANDLOCK_ACCESS_FS_MAKE_BLOCK, "make_block" },
-	{ LANDLOCK_ACCESS_FS_MAKE_SYM, "make_sym" },
-	{ LANDLOCK_ACCESS_FS_REFER, "refer" },
-	{ LANDLOCK_ACCESS_FS_TRUNCATE, "truncate" },
-	{ LANDLOCK_ACCESS_FS_IOCTL_DEV, "ioctl_dev" },
+	{LANDLOCK_ACCESS_FS_EXECUTE, "execute"},
+	{LANDLOCK_ACCESS_FS_WRITE_FILE, "write_file"},
+	{LANDLOCK_ACCESS_FS_READ_FILE, "read_file"},
+	{LANDLOCK_ACCESS_FS_READ_DIR, "read_dir"},
+	{LANDLOCK_ACCESS_FS_REMOVE_DIR, "remove_dir"},
+	{LANDLOCK_ACCESS_FS_REMOVE_FILE, "remove_file"},
+	{LANDLOCK_ACCESS_FS_MAKE_CHAR, "make_char"},
+	{LANDLOCK_ACCESS_FS_MAKE_DIR, "make_dir"},
+	{LANDLOCK_ACCESS_FS_MAKE_REG, "make_reg"},
+	{LANDLOCK_ACCESS_FS_MAKE_SOCK, "make_sock"},
+	{LANDLOCK_ACCESS_FS_MAKE_FIFO, "make_fifo"},
+	{LANDLOCK_ACCESS_FS_MAKE_BLOCK, "make_block"},
+	{LANDLOCK_ACCESS_FS_MAKE_SYM, "make_sym"},
+	{LANDLOCK_ACCESS_FS_REFER, "refer"},
+	{LANDLOCK_ACCESS_FS_TRUNCATE, "truncate"},
+	{LANDLOCK_ACCESS_FS_IOCTL_DEV, "ioctl_dev"},
 };
 
 static const struct right_name net_names[] = {
-	{ LANDLOCK_ACCESS_NET_BIND_TCP, "bind_tcp" },
-	{ LANDLOCK_ACCESS_NET_CONNECT_TCP, "connect_tcp" },
+	{LANDLOCK_ACCESS_NET_BIND_TCP, "bind_tcp"},
+	{LANDLOCK_ACCESS_NET_CONNECT_TCP, "connect_tcp"},
 };
 
 static const struct right_name scope_names[] = {
-	{ LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, "abstract_unix_socket" },
-	{ LANDLOCK_SCOPE_SIGNAL, "signal" },
+	{LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, "abstract_unix_socket"},
+	{LANDLOCK_SCOPE_SIGNAL, "signal"},
 };
 
 static int ll_create_ruleset(const struct landlock_ruleset_attr *attr, size_t size, uint32_t flags)
@@ -141,7 +144,7 @@ int hutch_landlock_abi(void)
 
 static struct abi_row abi_fold(int abi)
 {
-	struct abi_row acc = { 0 };
+	struct abi_row acc = {0};
 
 	if (abi > HUTCH_LANDLOCK_ABI_MAX)
 		abi = HUTCH_LANDLOCK_ABI_MAX;
@@ -207,10 +210,9 @@ static void out_rights(struct outbuf *o, const char *label, uint64_t mask,
 		out_str(o, "none");
 }
 
-const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf,
-				    size_t len)
+const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf, size_t len)
 {
-	struct outbuf o = { .buf = buf, .len = len };
+	struct outbuf o = {.buf = buf, .len = len};
 	char num[32];
 
 	if (!buf || len == 0)
@@ -447,7 +449,7 @@ static bool has_hidden_beneath(const struct planner *p, const char *path)
 
 static int plan_path(struct planner *p, const char *path, uint64_t access, unsigned depth)
 {
-	struct names ns = { 0 };
+	struct names ns = {0};
 	int r;
 
 	if (is_hidden(p, path))
@@ -527,9 +529,10 @@ int hutch_landlock_plan_hide(const struct hutch_landlock_root *roots, size_t n_r
 		return hutch_errx(err, E2BIG, 0, "landlock: hiding paths: too many paths");
 	for (size_t i = 0; i < n_hidden; i++)
 		if (!hidden[i] || !path_is_normal(hidden[i]))
-			return hutch_errx(err, EINVAL, 0,
-					  "landlock: hidden path \"%s\" is not absolute and normalised",
-					  hidden[i] ? hidden[i] : "(null)");
+			return hutch_errx(
+				err, EINVAL, 0,
+				"landlock: hidden path \"%s\" is not absolute and normalised",
+				hidden[i] ? hidden[i] : "(null)");
 	for (size_t i = 0; i < n_roots; i++) {
 		if (!roots[i].path || !path_is_normal(roots[i].path))
 			return hutch_errx(err, EINVAL, 0,
@@ -598,7 +601,7 @@ struct applier {
 /* Add a rule for @fd (a file or directory), masking rights a non-directory cannot have. */
 static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t access)
 {
-	struct landlock_path_beneath_attr pb = { .parent_fd = fd };
+	struct landlock_path_beneath_attr pb = {.parent_fd = fd};
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
@@ -641,7 +644,7 @@ static int add_path_rule(struct applier *a, const char *path, uint64_t access, b
  */
 static int add_stdio_rules(struct applier *a)
 {
-	static const char *const names[] = { "stdin", "stdout", "stderr" };
+	static const char *const names[] = {"stdin", "stdout", "stderr"};
 
 	for (int fd = 0; fd <= 2; fd++) {
 		struct stat st;
@@ -733,7 +736,7 @@ static int hide_add_root(struct applier *a, struct hide_ctx *h, const char *path
 
 static int apply_hidden(struct applier *a, const struct hutch_landlock_spec *spec)
 {
-	_cleanup_(hide_ctx_free) struct hide_ctx h = { 0 };
+	_cleanup_(hide_ctx_free) struct hide_ctx h = {0};
 	size_t n_roots = spec->n_read_exec + spec->n_writable;
 	int r;
 
@@ -792,8 +795,8 @@ static bool list_ok(const char *const *v, size_t n)
 int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_landlock_report *rep,
 			 hutch_error *err)
 {
-	struct hutch_landlock_report local = { 0 };
-	struct landlock_ruleset_attr attr = { 0 };
+	struct hutch_landlock_report local = {0};
+	struct landlock_ruleset_attr attr = {0};
 	_cleanup_close_ int ruleset_fd = -1;
 	struct applier a;
 	struct abi_row known;
@@ -801,7 +804,7 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 
 	if (!rep)
 		rep = &local;
-	*rep = (struct hutch_landlock_report){ 0 };
+	*rep = (struct hutch_landlock_report){0};
 	if (!spec || !list_ok(spec->read_exec, spec->n_read_exec) ||
 	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->hidden, spec->n_hidden))
 		return hutch_errx(err, EINVAL, 0, "landlock: invalid rule lists (at most %d each)",

@@ -23,10 +23,10 @@
 struct hutch_landlock_spec {
 	const char *const *read_exec; /* read + execute (directories or files) */
 	size_t n_read_exec;
-	const char *const *writable;  /* every filesystem right (directories or files) */
+	const char *const *writable; /* every filesystem right (directories or files) */
 	size_t n_writable;
 	bool scope_ipc; /* ABI >= 6: abstract Unix sockets and signals scoped to the sandbox */
-	bool deny_tcp;  /* ABI >= 4: no TCP bind/connect at all (degraded --net none) */
+	bool deny_tcp;	/* ABI >= 4: no TCP bind/connect at all (degraded --net none) */
 
 	/*
 	 * Degraded mode (no mount namespace): paths that must be unreadable.
@@ -49,12 +49,12 @@ struct hutch_landlock_spec {
 };
 
 struct hutch_landlock_report {
-	int abi;              /* ABI in force (min of kernel and what hutch knows) */
+	int abi;	      /* ABI in force (min of kernel and what hutch knows) */
 	uint64_t handled_fs;  /* LANDLOCK_ACCESS_FS_* handled */
 	uint64_t handled_net; /* LANDLOCK_ACCESS_NET_* handled */
 	uint64_t scoped;      /* LANDLOCK_SCOPE_* */
-	int kernel_abi;       /* what the kernel offers (may exceed abi) */
-	size_t n_rules;       /* path rules added */
+	int kernel_abi;	      /* what the kernel offers (may exceed abi) */
+	size_t n_rules;	      /* path rules added */
 	size_t n_skipped;     /* paths skipped because missing */
 };
 
@@ -75,8 +75,7 @@ uint64_t hutch_landlock_scope_mask(int abi);
  * "abi 7; fs: execute,write_file,...; net: bind_tcp,connect_tcp; scope: signal,...".
  * Always NUL-terminates @buf (truncating if needed) and returns it.
  */
-const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf,
-				    size_t len);
+const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf, size_t len);
 
 /* ---- hiding paths without a mount namespace --------------------------------------------- */
 
@@ -93,8 +92,8 @@ typedef int (*hutch_landlock_lister_fn)(void *userdata, const char *dir,
 					hutch_landlock_entry_fn each, void *ctx);
 
 struct hutch_landlock_root {
-	const char *path;  /* absolute, normalised */
-	uint64_t access;   /* LANDLOCK_ACCESS_FS_* (directory semantics) */
+	const char *path; /* absolute, normalised */
+	uint64_t access;  /* LANDLOCK_ACCESS_FS_* (directory semantics) */
 };
 
 struct hutch_landlock_rule {

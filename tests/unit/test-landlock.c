@@ -217,7 +217,7 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 static bool apply_in_child(const struct hutch_landlock_spec *spec,
 			   struct hutch_landlock_report *rep)
 {
-	hutch_error e = { 0 };
+	hutch_error e = {0};
 	int r = hutch_landlock_apply(spec, rep, &e);
 
 	cok(r == 0, "apply: %s", r ? e.msg : "ok");
@@ -239,14 +239,17 @@ static void test_abi_table(void)
 {
 	is_int(hutch_landlock_fs_mask(0), 0, "fs mask: ABI 0 knows nothing");
 	is_int(hutch_landlock_fs_mask(1), FS_V1, "fs mask: ABI 1 = execute..make_sym");
-	is_int(hutch_landlock_fs_mask(2), FS_V1 | LANDLOCK_ACCESS_FS_REFER, "fs mask: ABI 2 adds refer");
+	is_int(hutch_landlock_fs_mask(2), FS_V1 | LANDLOCK_ACCESS_FS_REFER,
+	       "fs mask: ABI 2 adds refer");
 	is_int(hutch_landlock_fs_mask(3),
 	       FS_V1 | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE,
 	       "fs mask: ABI 3 adds truncate");
-	is_int(hutch_landlock_fs_mask(4), hutch_landlock_fs_mask(3), "fs mask: ABI 4 adds no fs right");
+	is_int(hutch_landlock_fs_mask(4), hutch_landlock_fs_mask(3),
+	       "fs mask: ABI 4 adds no fs right");
 	is_int(hutch_landlock_fs_mask(5), hutch_landlock_fs_mask(3) | LANDLOCK_ACCESS_FS_IOCTL_DEV,
 	       "fs mask: ABI 5 adds ioctl_dev");
-	is_int(hutch_landlock_fs_mask(7), hutch_landlock_fs_mask(5), "fs mask: ABI 7 adds no fs right");
+	is_int(hutch_landlock_fs_mask(7), hutch_landlock_fs_mask(5),
+	       "fs mask: ABI 7 adds no fs right");
 	is_int(hutch_landlock_fs_mask(7), HUTCH_LANDLOCK_FS_ALL, "fs mask: ABI 7 = FS_ALL");
 	is_int(hutch_landlock_fs_mask(42), HUTCH_LANDLOCK_FS_ALL,
 	       "fs mask: a newer kernel ABI is capped at what hutch knows");
@@ -255,7 +258,8 @@ static void test_abi_table(void)
 	       LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP,
 	       "net mask: ABI 4 adds TCP bind/connect");
 	is_int(hutch_landlock_scope_mask(5), 0, "scope mask: none before ABI 6");
-	is_int(hutch_landlock_scope_mask(6), LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
+	is_int(hutch_landlock_scope_mask(6),
+	       LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
 	       "scope mask: ABI 6 adds abstract sockets and signals");
 	is_int(hutch_landlock_scope_mask(7), hutch_landlock_scope_mask(6),
 	       "scope mask: ABI 7 adds no scope");
@@ -276,7 +280,7 @@ static void test_describe(void)
 	       "make_char,make_dir,make_reg,make_sock,make_fifo,make_block,make_sym,refer,"
 	       "truncate,ioctl_dev; net: bind_tcp,connect_tcp; scope: abstract_unix_socket,signal",
 	       "describe: every right by name");
-	rep = (struct hutch_landlock_report){ .abi = 1, .handled_fs = HUTCH_LANDLOCK_READ_EXEC };
+	rep = (struct hutch_landlock_report){.abi = 1, .handled_fs = HUTCH_LANDLOCK_READ_EXEC};
 	is_str(hutch_landlock_describe(&rep, buf, sizeof(buf)),
 	       "abi 1; fs: execute,read_file,read_dir; net: none; scope: none",
 	       "describe: empty sets say none");
@@ -285,16 +289,17 @@ static void test_describe(void)
 	       "describe: ABI 0 is not enforced");
 	rep.abi = 7;
 	hutch_landlock_describe(&rep, small, sizeof(small));
-	is_int(strlen(small), sizeof(small) - 1, "describe: truncates to the buffer, NUL-terminated");
+	is_int(strlen(small), sizeof(small) - 1,
+	       "describe: truncates to the buffer, NUL-terminated");
 }
 
 /* ---- no_new_privs --------------------------------------------------------------------------- */
 
 static void child_no_nnp(void *arg)
 {
-	const char *const ro[] = { "/" };
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1 };
-	hutch_error e = { 0 };
+	const char *const ro[] = {"/"};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1};
+	hutch_error e = {0};
 	int r;
 
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
@@ -311,9 +316,15 @@ static void child_no_nnp(void *arg)
 
 static void child_basic(void *arg)
 {
-	const char *const ro[] = { tp("ro"), "/usr", "/lib", "/lib64", "/bin", "/etc",
-				   tp("does-not-exist"), tp("ro/missing/deeper") };
-	const char *const rw[] = { tp("rw"), tp("onefile.txt") };
+	const char *const ro[] = {tp("ro"),
+				  "/usr",
+				  "/lib",
+				  "/lib64",
+				  "/bin",
+				  "/etc",
+				  tp("does-not-exist"),
+				  tp("ro/missing/deeper")};
+	const char *const rw[] = {tp("rw"), tp("onefile.txt")};
 	struct hutch_landlock_spec spec = {
 		.read_exec = ro,
 		.n_read_exec = sizeof(ro) / sizeof(ro[0]),
@@ -327,7 +338,8 @@ static void child_basic(void *arg)
 		return;
 	cok(rep.abi == expected_abi(), "report: ABI in force %d", rep.abi);
 	cok(rep.kernel_abi == kernel_abi, "report: kernel ABI %d", rep.kernel_abi);
-	cok(rep.handled_fs == hutch_landlock_fs_mask(rep.abi), "report: every fs right of the ABI handled");
+	cok(rep.handled_fs == hutch_landlock_fs_mask(rep.abi),
+	    "report: every fs right of the ABI handled");
 	cok(rep.handled_net == 0 && rep.scoped == 0, "report: no net/scope when not asked");
 	cok(rep.n_skipped == 2, "report: the 2 missing paths were skipped (%zu)", rep.n_skipped);
 
@@ -354,7 +366,8 @@ static void child_basic(void *arg)
 		cerr(sys_errno(ftruncate(fd, 0)), 0, "ftruncate it");
 		close(fd);
 	}
-	cerr(open_errno(tp("rw/existing.txt"), O_WRONLY | O_TRUNC), 0, "open O_TRUNC under writable");
+	cerr(open_errno(tp("rw/existing.txt"), O_WRONLY | O_TRUNC), 0,
+	     "open O_TRUNC under writable");
 	cerr(sys_errno(truncate(tp("rw/existing.txt"), 1)), 0, "truncate under writable");
 	cerr(sys_errno(rename(tp("rw/new.txt"), tp("rw/renamed.txt"))), 0,
 	     "rename within a writable directory");
@@ -385,9 +398,9 @@ static void child_basic(void *arg)
 
 static void child_bad_path(void *arg)
 {
-	const char *const ro[] = { "/", tp("loop") };
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 2 };
-	hutch_error e = { 0 };
+	const char *const ro[] = {"/", tp("loop")};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 2};
+	hutch_error e = {0};
 	int r = hutch_landlock_apply(&spec, NULL, &e);
 
 	cok(r == -ELOOP, "a path that cannot be opened (not missing) is an error (got %d)", r);
@@ -404,14 +417,15 @@ static socklen_t abstract_len;
 static void child_scope(void *arg)
 {
 	bool scoped = *(bool *)arg;
-	const char *const ro[] = { "/" };
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1, .scope_ipc = scoped };
+	const char *const ro[] = {"/"};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .scope_ipc = scoped};
 	struct hutch_landlock_report rep;
 	int want = scoped ? EPERM : 0, s;
 
 	if (!apply_in_child(&spec, &rep))
 		return;
-	cok(rep.scoped == (scoped ? (LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL) : 0),
+	cok(rep.scoped ==
+		    (scoped ? (LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL) : 0),
 	    "report: scoped 0x%llx", (unsigned long long)rep.scoped);
 	cerr(sys_errno(kill(getppid(), 0)), want, "signal the parent process");
 	cerr(sys_errno(kill(getpid(), 0)), 0, "signal itself");
@@ -428,10 +442,10 @@ static struct sockaddr_in tcp_addr;
 static void child_tcp(void *arg)
 {
 	bool deny = *(bool *)arg;
-	const char *const ro[] = { "/" };
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1, .deny_tcp = deny };
+	const char *const ro[] = {"/"};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .deny_tcp = deny};
 	struct hutch_landlock_report rep;
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int want = deny ? EACCES : 0, s;
 
 	if (!apply_in_child(&spec, &rep))
@@ -464,9 +478,9 @@ struct sandbox_arg {
 static void child_sandbox(void *arg)
 {
 	const struct sandbox_arg *sa = arg;
-	const char *const ro[] = { "/" };
-	const char *const rw_pts[] = { tp("ws"), "/dev/null", "/dev/zero", "/dev/full",
-				       "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm" };
+	const char *const ro[] = {"/"};
+	const char *const rw_pts[] = {tp("ws"),	  "/dev/null", "/dev/zero", "/dev/full",
+				      "/dev/tty", "/dev/ptmx", "/dev/pts",  "/dev/shm"};
 	struct hutch_landlock_spec spec = {
 		.read_exec = ro,
 		.n_read_exec = 1,
@@ -517,8 +531,8 @@ static void child_sandbox(void *arg)
 		pid_t pid = fork();
 		if (pid == 0) {
 			dup2(1, 2);
-			execl("/bin/sh", "sh", "-c", "echo shell >/dev/stdout && echo err >/dev/stderr",
-			      (char *)NULL);
+			execl("/bin/sh", "sh", "-c",
+			      "echo shell >/dev/stdout && echo err >/dev/stderr", (char *)NULL);
 			_exit(127);
 		}
 		waitpid(pid, &status, 0);
@@ -531,7 +545,8 @@ static void child_sandbox(void *arg)
 		close(fd);
 		size_t got = 0;
 		ssize_t n;
-		while (got < sizeof(buf) - 1 && (n = read(out[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		while (got < sizeof(buf) - 1 &&
+		       (n = read(out[0], buf + got, sizeof(buf) - 1 - got)) > 0)
 			got += (size_t)n;
 		buf[got] = '\0';
 		cok(strcmp(buf, "abshell\nerr\n") == 0, "the pipe received what was written: '%s'",
@@ -579,12 +594,13 @@ static void child_sandbox(void *arg)
 /* A pty slave opened before Landlock, then opened again through /dev/pts without a rule. */
 static void child_pts_denied(void *arg)
 {
-	const char *const ro[] = { "/" };
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1 };
+	const char *const ro[] = {"/"};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1};
 	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	const char *name;
 
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || !(name = ptsname(master))) {
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    !(name = ptsname(master))) {
 		cok(0, "pty: %s", strerror(errno));
 		return;
 	}
@@ -604,25 +620,25 @@ struct fake_ent {
 };
 
 static const struct fake_ent fake_tree[] = {
-	{ "/", 'd' },
-	{ "/bin", 'd' },
-	{ "/bin/sh", 'f' },
-	{ "/etc", 'd' },
-	{ "/etc/passwd", 'f' },
-	{ "/etc/shadow", 'f' },
-	{ "/home", 'd' },
-	{ "/home/u", 'd' },
-	{ "/home/u/.ssh", 'd' },
-	{ "/home/u/.ssh/id", 'f' },
-	{ "/home/u/.netrc", 'f' },
-	{ "/home/u/proj", 'd' },
-	{ "/home/u/proj/a", 'f' },
-	{ "/home/u/notes", 'f' },
-	{ "/home/u/link", 'l' },
-	{ "/tmp", 'd' },
-	{ "/eio", 'd' },
-	{ "/big", 'd' },
-	{ "/file", 'f' },
+	{"/", 'd'},
+	{"/bin", 'd'},
+	{"/bin/sh", 'f'},
+	{"/etc", 'd'},
+	{"/etc/passwd", 'f'},
+	{"/etc/shadow", 'f'},
+	{"/home", 'd'},
+	{"/home/u", 'd'},
+	{"/home/u/.ssh", 'd'},
+	{"/home/u/.ssh/id", 'f'},
+	{"/home/u/.netrc", 'f'},
+	{"/home/u/proj", 'd'},
+	{"/home/u/proj/a", 'f'},
+	{"/home/u/notes", 'f'},
+	{"/home/u/link", 'l'},
+	{"/tmp", 'd'},
+	{"/eio", 'd'},
+	{"/big", 'd'},
+	{"/file", 'f'},
 };
 
 static const struct fake_ent *fake_find(const char *path)
@@ -691,16 +707,14 @@ static const char *plan_str(const struct hutch_landlock_plan *plan)
 static void test_plan(void)
 {
 	const struct hutch_landlock_root roots[] = {
-		{ "/", R },
-		{ "/home/u/proj", W },
-		{ "/tmp", W },
-		{ "/home/u/.ssh/sub", W }, /* beneath a hidden path: dropped */
-		{ "/etc/shadow", R },      /* equal to a hidden path: dropped */
+		{"/", R},	    {"/home/u/proj", W},
+		{"/tmp", W},	    {"/home/u/.ssh/sub", W}, /* beneath a hidden path: dropped */
+		{"/etc/shadow", R},			     /* equal to a hidden path: dropped */
 	};
-	const char *const hidden[] = { "/home/u/.ssh", "/home/u/.netrc", "/etc/shadow",
-				       "/nonexistent/x" };
-	struct hutch_landlock_plan plan = { 0 };
-	hutch_error e = { 0 };
+	const char *const hidden[] = {"/home/u/.ssh", "/home/u/.netrc", "/etc/shadow",
+				      "/nonexistent/x"};
+	struct hutch_landlock_plan plan = {0};
+	hutch_error e = {0};
 	int calls = 0, r;
 
 	r = hutch_landlock_plan_hide(roots, 5, hidden, 4, false, fake_list, &calls, &plan, &e);
@@ -708,7 +722,8 @@ static void test_plan(void)
 	is_str(plan_str(&plan),
 	       "/big:R /bin:R /eio:R /etc/passwd:R /file:R /home/u/notes:R /home/u/proj:R /tmp:R "
 	       "/home/u/proj:W /tmp:W",
-	       "plan: siblings of hidden paths get the root's rights, ancestors and hidden nothing");
+	       "plan: siblings of hidden paths get the root's rights, ancestors and hidden "
+	       "nothing");
 	is_int(calls, 4, "plan: only the ancestors were listed (/, /etc, /home, /home/u)");
 	hutch_landlock_plan_free(&plan);
 	is_int(plan.n, 0, "plan: freed");
@@ -727,52 +742,55 @@ static void test_plan(void)
 	hutch_landlock_plan_free(&plan);
 
 	{
-		const struct hutch_landlock_root gone[] = { { "/gone", R }, { "/file", R } };
-		const char *const h[] = { "/gone/x", "/file/x" };
+		const struct hutch_landlock_root gone[] = {{"/gone", R}, {"/file", R}};
+		const char *const h[] = {"/gone/x", "/file/x"};
 		r = hutch_landlock_plan_hide(gone, 2, h, 2, false, fake_list, &calls, &plan, &e);
 		is_int(r, 0, "plan: missing / non-directory ancestors are not errors");
 		is_int(plan.n, 0, "plan: and get no rule (conservative)");
 		hutch_landlock_plan_free(&plan);
 	}
 	{
-		const struct hutch_landlock_root eio[] = { { "/", R } };
-		const char *const h[] = { "/eio/x" };
+		const struct hutch_landlock_root eio[] = {{"/", R}};
+		const char *const h[] = {"/eio/x"};
 		r = hutch_landlock_plan_hide(eio, 1, h, 1, false, fake_list, &calls, &plan, &e);
 		is_int(r, -EIO, "plan: a listing error stops the plan");
 		like(e.msg, "listing /eio", "plan: the error names the directory");
 		is_int(plan.n, 0, "plan: nothing is left behind on error");
 	}
 	{
-		const struct hutch_landlock_root big[] = { { "/big", R } };
-		const char *const h[] = { "/big/e1" };
+		const struct hutch_landlock_root big[] = {{"/big", R}};
+		const char *const h[] = {"/big/e1"};
 		r = hutch_landlock_plan_hide(big, 1, h, 1, false, fake_list, &calls, &plan, &e);
-		is_int(r, -E2BIG, "plan: a directory with too many entries is refused (hard limit)");
+		is_int(r, -E2BIG,
+		       "plan: a directory with too many entries is refused (hard limit)");
 		hutch_landlock_plan_free(&plan);
 	}
 	{
-		const char *const bad[][1] = { { "relative" }, { "/a/../b" }, { "/a/" }, { "/a//b" },
-					       { "/a/./b" } };
+		const char *const bad[][1] = {
+			{"relative"}, {"/a/../b"}, {"/a/"}, {"/a//b"}, {"/a/./b"}};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			r = hutch_landlock_plan_hide(roots, 1, bad[i], 1, false, fake_list, &calls,
 						     &plan, &e);
 			is_int(r, -EINVAL, "plan: hidden path '%s' is rejected", bad[i][0]);
 		}
-		const struct hutch_landlock_root badroot[] = { { "/x/", R } };
+		const struct hutch_landlock_root badroot[] = {{"/x/", R}};
 		r = hutch_landlock_plan_hide(badroot, 1, hidden, 1, false, fake_list, &calls, &plan,
 					     &e);
 		is_int(r, -EINVAL, "plan: a root that is not normalised is rejected");
 	}
 }
 
+static struct sockaddr_un named_addr;
+
 /* ---- hide: applied for real ----------------------------------------------------------------- */
 
 static void child_hide(void *arg)
 {
 	bool list_ancestors = *(bool *)arg;
-	const char *const ro[] = { T };
-	const char *const rw[] = { tp("home/proj") };
+	const char *const ro[] = {T};
+	const char *const rw[] = {tp("home/proj")};
 	/* .netrc through a symlinked alias of home, and a path that does not exist yet */
-	const char *const hidden[] = { tp("home/.ssh"), tp("alias/.netrc"), tp("home/.nothere") };
+	const char *const hidden[] = {tp("home/.ssh"), tp("alias/.netrc"), tp("home/.nothere")};
 	struct hutch_landlock_spec spec = {
 		.read_exec = ro,
 		.n_read_exec = 1,
@@ -800,7 +818,8 @@ static void child_hide(void *arg)
 	cerr(read_errno(tp("home/.config/x/y")), 0, "siblings: a sibling directory stays readable");
 	cerr(read_errno(tp("ro/file.txt")), 0, "siblings: the rest of the root stays readable");
 	cerr(opendir_errno(tp("ro")), 0, "siblings: and listable");
-	cerr(open_errno(tp("ro/file.txt"), O_WRONLY), EACCES, "siblings: read-only stays read-only");
+	cerr(open_errno(tp("ro/file.txt"), O_WRONLY), EACCES,
+	     "siblings: read-only stays read-only");
 	if (list_ancestors) {
 		cerr(opendir_errno(tp("home")), 0, "ancestors listable: list the home directory");
 		cerr(opendir_errno(tp("home/.ssh")), 0,
@@ -808,19 +827,29 @@ static void child_hide(void *arg)
 	} else {
 		cerr(opendir_errno(tp("home")), EACCES,
 		     "limitation: an ancestor of a hidden path cannot be listed");
-		cerr(opendir_errno(tp("home/.ssh")), EACCES, "hidden: the directory cannot be listed");
+		cerr(opendir_errno(tp("home/.ssh")), EACCES,
+		     "hidden: the directory cannot be listed");
 	}
 	cerr(open_errno(tp("home/newfile"), O_WRONLY | O_CREAT), EACCES,
 	     "nothing can be created in an ancestor");
+
+	/*
+	 * Known gap, pinned so a change is noticed: up to ABI 7 Landlock has no
+	 * right for connecting to a named Unix socket, even a hidden one.
+	 */
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cerr(sys_errno(connect(s, (struct sockaddr *)&named_addr, sizeof(named_addr))), 0,
+	     "known gap: a hidden named unix socket can still be connected to");
+	close(s);
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static int make_tree(void)
 {
-	static const char *const dirs[] = { "ro", "rw", "rw/sub1", "rw/sub2", "out", "ws",
-					    "home", "home/.ssh", "home/proj", "home/.config",
-					    "home/.config/x" };
+	static const char *const dirs[] = {
+		"ro",	"rw",	     "rw/sub1",	  "rw/sub2",	  "out",	   "ws",
+		"home", "home/.ssh", "home/proj", "home/.config", "home/.config/x"};
 	char tmpl[] = "/tmp/hutch-landlock-XXXXXX";
 
 	if (!mkdtemp(tmpl))
@@ -912,11 +941,11 @@ int main(void)
 	}
 
 	{
-		struct sandbox_arg pipe_out = { .with_pts = true };
-		struct sandbox_arg no_pts = { .with_pts = false };
-		struct sandbox_arg file_out = { .with_pts = true, .stdout_to_file = true };
-		struct sandbox_arg file_out_stdio = { .with_pts = true, .stdout_to_file = true,
-						      .stdio = true };
+		struct sandbox_arg pipe_out = {.with_pts = true};
+		struct sandbox_arg no_pts = {.with_pts = false};
+		struct sandbox_arg file_out = {.with_pts = true, .stdout_to_file = true};
+		struct sandbox_arg file_out_stdio = {
+			.with_pts = true, .stdout_to_file = true, .stdio = true};
 		run_child("sandbox ruleset, stdout pipe", true, child_sandbox, &pipe_out);
 		run_child("sandbox ruleset, no /dev/pts", true, child_sandbox, &no_pts);
 		run_child("sandbox ruleset, stdout file", true, child_sandbox, &file_out);
@@ -925,8 +954,19 @@ int main(void)
 		run_child("pts without rule", true, child_pts_denied, NULL);
 	}
 
-	run_child("hide", true, child_hide, &no);
-	run_child("hide, listable ancestors", true, child_hide, &yes);
+	{
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		named_addr.sun_family = AF_UNIX;
+		if (snprintf(named_addr.sun_path, sizeof(named_addr.sun_path), "%s/home/.ssh/agent",
+			     T) >= (int)sizeof(named_addr.sun_path))
+			abort();
+		ok(s >= 0 && bind(s, (struct sockaddr *)&named_addr, sizeof(named_addr)) == 0 &&
+			   listen(s, 8) == 0,
+		   "listen on a named unix socket in the hidden directory");
+		run_child("hide", true, child_hide, &no);
+		run_child("hide, listable ancestors", true, child_hide, &yes);
+		close(s);
+	}
 
 	if (nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		diag("could not remove %s", T);

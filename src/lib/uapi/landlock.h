@@ -37,7 +37,7 @@
 struct landlock_ruleset_attr {
 	__u64 handled_access_fs;  /* LANDLOCK_ACCESS_FS_*  (ABI 1) */
 	__u64 handled_access_net; /* LANDLOCK_ACCESS_NET_* (ABI 4) */
-	__u64 scoped;             /* LANDLOCK_SCOPE_*      (ABI 6) */
+	__u64 scoped;		  /* LANDLOCK_SCOPE_*      (ABI 6) */
 };
 
 /* landlock_create_ruleset() flags (attr must be NULL and size 0 with these). */
@@ -52,7 +52,7 @@ struct landlock_ruleset_attr {
 /* landlock_add_rule() rule types. */
 enum landlock_rule_type {
 	LANDLOCK_RULE_PATH_BENEATH = 1, /* struct landlock_path_beneath_attr */
-	LANDLOCK_RULE_NET_PORT,         /* struct landlock_net_port_attr (ABI 4) */
+	LANDLOCK_RULE_NET_PORT,		/* struct landlock_net_port_attr (ABI 4) */
 };
 
 /* A file hierarchy (or a single file) and the rights granted beneath it. */
@@ -88,7 +88,7 @@ struct landlock_net_port_attr {
 #define LANDLOCK_ACCESS_FS_MAKE_FIFO (1ULL << 10)
 #define LANDLOCK_ACCESS_FS_MAKE_BLOCK (1ULL << 11)
 #define LANDLOCK_ACCESS_FS_MAKE_SYM (1ULL << 12)
-#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)     /* ABI 2 */
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)	  /* ABI 2 */
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 
