@@ -78,14 +78,58 @@ struct hutch_policy {
 
 	/* Policy files seen but not applied (untrusted project policy), for messages. */
 	struct hutch_rules ignored;
+
+	/* Where each scalar setting came from (NULL = built-in default). */
+	char *key_origin[_HUTCH_KEY_MAX];
+	/*
+	 * Where the system policy fixed a key (network mode and limits are
+	 * ceilings, allowPrivate false and the audit file are locked); NULL = free.
+	 */
+	char *key_lock_origin[_HUTCH_KEY_MAX];
+	char *require_origin; /* origin of the system policy's require (require_locked) */
+	/* The system policy listed network.allow: later sources cannot add hosts. */
+	bool net_allow_locked;
+	char *net_allow_lock_origin;
 };
 
-/* Rules helpers. */
+/*
+ * Rules helpers. hutch_rules_add dedupes by value (a duplicate keeps the first
+ * origin unless the new one is locked, and becomes locked if either is) and
+ * fails with -E2BIG beyond HUTCH_MAX_RULES. hutch_rules_remove refuses a locked
+ * rule (-EPERM) and returns -ENOENT when absent.
+ */
 int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin, bool locked);
 bool hutch_rules_contains(const struct hutch_rules *r, const char *value);
+const struct hutch_rule *hutch_rules_find(const struct hutch_rules *r, const char *value);
+int hutch_rules_remove(struct hutch_rules *r, const char *value);
 void hutch_rules_clear(struct hutch_rules *r);
+
+/* The rules behind a list (NULL for HUTCH_LIST_REQUIRE, which is a bitmask). */
+struct hutch_rules *hutch_policy_rules(struct hutch_policy *p, enum hutch_list list);
+
+/*
+ * What hutch_policy_add/hutch_policy_set do, with @system telling whether the
+ * value comes from the system policy (then it is locked or becomes a ceiling,
+ * see the comment at the top of policy.c). Error messages start with "@origin: ".
+ */
+int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char *value,
+			const char *origin, bool system, hutch_error *err);
+int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *value,
+			const char *origin, bool system, hutch_error *err);
+/* Replace the required layers ("require": [...] in a file); locked bits cannot go. */
+int hutch_policy_set_require(struct hutch_policy *p, unsigned layers, const char *origin,
+			     bool system, hutch_error *err);
+
+/* "userns" -> HUTCH_LAYER_USERNS; 0 if unknown. */
+unsigned hutch_layer_from_name(const char *name);
+const char *hutch_layer_name(unsigned layer_bit);
+const char *hutch_net_mode_name(enum hutch_net_mode m);
+/* A shell-style variable name: [A-Za-z_][A-Za-z0-9_]*, at most 255 bytes. */
+bool hutch_env_name_valid(const char *s, size_t n);
 
 /* Strict parsers shared by config.c and the CLI (0 or -EINVAL). */
 int hutch_parse_size(const char *s, uint64_t *out);      /* 512K 4G 100M 123 */
 int hutch_parse_duration(const char *s, uint64_t *ms);   /* 30s 10m 2h 1500ms */
 int hutch_parse_cpus(const char *s, uint64_t *milli);    /* 2 0.5 1.25 */
+/* Strict unsigned decimal ("0".."max"), no sign, no spaces: 0 or -EINVAL / -ERANGE. */
+int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);

@@ -8,4 +8,11 @@ extern const char *const hutch_default_hidden[];    /* "~/.ssh", ..., "/etc/shad
 extern const char *const hutch_default_protected[]; /* ".git/hooks", ..., NULL */
 extern const char *const hutch_default_env_drop[];  /* "*_TOKEN", ..., NULL */
 
+/* Apply a built-in profile (its base first); origins are "profile NAME". */
 int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *err);
+/*
+ * Same, as part of a policy source: @system makes its entries locked / ceilings
+ * (a system policy's "extends"); @origin, when set, is used for every entry.
+ */
+int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char *origin,
+			   bool system, hutch_error *err);
