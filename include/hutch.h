@@ -147,7 +147,9 @@ struct hutch_run_opts {
 	int verbose;           /* 0 quiet-ish, 1 -v */
 	bool quiet;
 	bool dry_run;
-	const char *sandbox_id; /* NULL: generated */
+	/* Non-fatal notices (a degraded layer, an exposed socket): the caller prints them. */
+	void (*warn)(const char *msg, void *data);
+	void *data;
 };
 
 /*

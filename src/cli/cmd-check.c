@@ -1,1 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch check: what this machine supports, and the one-line fix for what is missing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cmd_check(int argc, char **argv)
+{
+	bool color = isatty(1) && !getenv("NO_COLOR");
+	int missing = 0;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: hutch check\n\nShow which sandbox layers this machine supports.\n");
+		return 0;
+	}
+	for (int f = 0; f < _HUTCH_FEAT_MAX; f++) {
+		struct hutch_feature_info fi;
+
+		hutch_probe((enum hutch_feature)f, &fi);
+		printf("%-18s %s%-9s%s %s\n", fi.name,
+		       color ? (fi.available ? "\033[32m" : "\033[33m") : "",
+		       fi.available ? "available" : "missing", color ? "\033[0m" : "", fi.detail);
+		if (!fi.available) {
+			missing++;
+			if (fi.fix)
+				printf("%-18s fix: %s\n", "", fi.fix);
+		}
+	}
+	return 0;
+}

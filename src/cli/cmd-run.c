@@ -1,1 +1,336 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch run [OPTIONS] [--] COMMAND [ARG...] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+	OPT_PROFILE = 256,
+	OPT_NET,
+	OPT_DENY,
+	OPT_RW,
+	OPT_RO,
+	OPT_HIDE,
+	OPT_SOCKET,
+	OPT_EPHEMERAL,
+	OPT_NAME,
+	OPT_AUDIT,
+	OPT_MEMORY,
+	OPT_PIDS,
+	OPT_CPUS,
+	OPT_TIMEOUT,
+	OPT_ALLOW_DEGRADED,
+	OPT_DRY_RUN,
+};
+
+static const struct option run_options[] = {
+	{ "workspace", required_argument, NULL, 'C' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "allow", required_argument, NULL, 'a' },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "rw", required_argument, NULL, OPT_RW },
+	{ "ro", required_argument, NULL, OPT_RO },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "env", required_argument, NULL, 'e' },
+	{ "ephemeral", optional_argument, NULL, OPT_EPHEMERAL },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hutch run [OPTIONS] [--] COMMAND [ARG...]\n\n"
+		"  -C, --workspace DIR     writable project root (default: current directory)\n"
+		"  -p, --policy FILE       policy file, repeatable, merged in order\n"
+		"      --profile NAME      built-in profile: default, strict\n"
+		"      --net MODE          none | proxy | host      (default: none)\n"
+		"  -a, --allow DOMAIN      allow a destination (implies --net proxy)\n"
+		"      --deny DOMAIN       deny a destination\n"
+		"      --rw PATH           extra writable path\n"
+		"      --ro PATH           extra read-only path\n"
+		"      --hide PATH         make a path invisible\n"
+		"      --socket PATH       expose one host Unix socket (a hole: use sparingly)\n"
+		"  -e, --env NAME[=VALUE]  pass or set a variable\n"
+		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr)\n"
+		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
+		"      --allow-degraded    run with the layers this machine has\n"
+		"      --dry-run           print the effective policy and layers, run nothing\n"
+		"  -q, --quiet   -v, --verbose\n");
+	return f == stderr ? HUTCH_EXIT_ERROR : 0;
+}
+
+struct run_args {
+	const char *profile;
+	const char *workspace;
+	const char **policy_files;
+	size_t n_policy_files;
+	bool dry_run;
+	/* flags applied after the files, in order */
+	struct flag {
+		bool is_list;
+		int which;
+		const char *value;
+		const char *origin;
+	} *flags;
+	size_t n_flags;
+};
+
+static int push_flag(struct run_args *a, bool is_list, int which, const char *value,
+		     const char *origin)
+{
+	struct flag *v = realloc(a->flags, (a->n_flags + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	a->flags = v;
+	a->flags[a->n_flags++] = (struct flag){ is_list, which, value, origin };
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+C:p:a:e:qvh", run_options, NULL)) != -1) {
+		int r = 0;
+		switch (c) {
+		case 'C':
+			a->workspace = optarg;
+			break;
+		case 'p': {
+			const char **v = realloc(a->policy_files,
+						 (a->n_policy_files + 1) * sizeof(*v));
+			if (!v)
+				return -1;
+			a->policy_files = v;
+			a->policy_files[a->n_policy_files++] = optarg;
+			break;
+		}
+		case OPT_PROFILE:
+			a->profile = optarg;
+			break;
+		case OPT_NET:
+			r = push_flag(a, false, HUTCH_KEY_NET_MODE, optarg, "--net");
+			break;
+		case 'a':
+			r = push_flag(a, true, HUTCH_LIST_NET_ALLOW, optarg, "--allow");
+			break;
+		case OPT_DENY:
+			r = push_flag(a, true, HUTCH_LIST_NET_DENY, optarg, "--deny");
+			break;
+		case OPT_RW:
+			r = push_flag(a, true, HUTCH_LIST_WRITABLE, optarg, "--rw");
+			break;
+		case OPT_RO:
+			r = push_flag(a, true, HUTCH_LIST_READONLY, optarg, "--ro");
+			break;
+		case OPT_HIDE:
+			r = push_flag(a, true, HUTCH_LIST_HIDDEN, optarg, "--hide");
+			break;
+		case OPT_SOCKET:
+			r = push_flag(a, true, HUTCH_LIST_SOCKETS, optarg, "--socket");
+			break;
+		case 'e':
+			r = push_flag(a, true, strchr(optarg, '=') ? HUTCH_LIST_ENV_SET
+								   : HUTCH_LIST_ENV_PASS,
+				      optarg, "--env");
+			break;
+		case OPT_EPHEMERAL:
+			return cli_usage_error("--ephemeral: not available yet in this build"), -2;
+		case OPT_NAME:
+			return cli_usage_error("--name: not available yet in this build"), -2;
+		case OPT_AUDIT:
+			r = push_flag(a, false, HUTCH_KEY_AUDIT_FILE, optarg, "--audit");
+			break;
+		case OPT_MEMORY:
+			r = push_flag(a, false, HUTCH_KEY_MEMORY, optarg, "--memory");
+			break;
+		case OPT_PIDS:
+			r = push_flag(a, false, HUTCH_KEY_PIDS, optarg, "--pids");
+			break;
+		case OPT_CPUS:
+			r = push_flag(a, false, HUTCH_KEY_CPUS, optarg, "--cpus");
+			break;
+		case OPT_TIMEOUT:
+			r = push_flag(a, false, HUTCH_KEY_TIMEOUT, optarg, "--timeout");
+			break;
+		case OPT_ALLOW_DEGRADED:
+			r = push_flag(a, false, HUTCH_KEY_ALLOW_DEGRADED, "true", "--allow-degraded");
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
+			break;
+		case 'q':
+			cli_quiet = true;
+			break;
+		case 'v':
+			cli_verbose++;
+			break;
+		case 'h':
+			return run_usage(stdout), -3;
+		default:
+			return run_usage(stderr), -2;
+		}
+		if (r < 0)
+			return -1;
+	}
+	*optind_out = optind;
+	return 0;
+}
+
+static bool is_cli_net_allow(const struct run_args *a)
+{
+	for (size_t i = 0; i < a->n_flags; i++)
+		if (a->flags[i].is_list && a->flags[i].which == HUTCH_LIST_NET_ALLOW)
+			return true;
+	return false;
+}
+
+static bool has_net_flag(const struct run_args *a)
+{
+	for (size_t i = 0; i < a->n_flags; i++)
+		if (!a->flags[i].is_list && a->flags[i].which == HUTCH_KEY_NET_MODE)
+			return true;
+	return false;
+}
+
+/* Merge order (DESIGN section 5): profile, system, user, -p files, project, flags. */
+static int build_policy(const struct run_args *a, hutch_policy **out, hutch_error *err)
+{
+	hutch_policy *p = hutch_policy_new();
+	const char *home = getenv("HOME");
+	const char *ws;
+	int r;
+
+	if (!p)
+		return -1;
+	r = hutch_policy_apply_profile(p, a->profile ? a->profile : "default", err);
+	if (r >= 0)
+		r = 0; /* PENDING(policy): hutch_policy_load_standard(p, err); */
+	for (size_t i = 0; r >= 0 && i < a->n_policy_files; i++)
+		r = hutch_policy_load_file(p, a->policy_files[i], HUTCH_SOURCE_FILE, err);
+	if (r >= 0 && a->workspace)
+		r = hutch_policy_set(p, HUTCH_KEY_WORKSPACE, a->workspace, "--workspace", err);
+	if (r >= 0) {
+		char *cwd = getcwd(NULL, 0);
+		ws = a->workspace ? a->workspace : cwd;
+		r = 0; /* PENDING(policy): ws ? hutch_policy_load_project(p, ws, err) : 0; */
+		(void)ws;
+		free(cwd);
+	}
+	/* -a implies --net proxy unless --net was given explicitly */
+	if (r >= 0 && is_cli_net_allow(a) && !has_net_flag(a))
+		r = hutch_policy_set(p, HUTCH_KEY_NET_MODE, "proxy", "--allow", err);
+	for (size_t i = 0; r >= 0 && i < a->n_flags; i++) {
+		const struct flag *f = &a->flags[i];
+		r = f->is_list ? hutch_policy_add(p, (enum hutch_list)f->which, f->value, f->origin,
+						  err)
+			       : hutch_policy_set(p, (enum hutch_key)f->which, f->value, f->origin,
+						  err);
+	}
+	if (r >= 0)
+		r = hutch_policy_finalize(p, home, err);
+	if (r < 0) {
+		hutch_policy_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+static void on_warn(const char *msg, void *data)
+{
+	(void)data;
+	if (!cli_quiet)
+		cli_warn("%s", msg);
+}
+
+static void report_ignored(const hutch_policy *p)
+{
+	const char **ignored = NULL;
+	size_t n = 0; /* PENDING(policy): hutch_policy_ignored(p, &ignored); */
+	(void)p;
+
+	for (size_t i = 0; i < n && !cli_quiet; i++)
+		cli_warn("ignored untrusted project policy %s; run 'hutch trust %s' to apply it",
+			 ignored[i], ignored[i]);
+}
+
+static int dry_run(const hutch_policy *p)
+{
+	char *json = hutch_policy_to_json(p);
+
+	if (!json)
+		return HUTCH_EXIT_ERROR;
+	printf("%s\n", json);
+	free(json);
+	for (int f = 0; f < _HUTCH_FEAT_MAX; f++) {
+		struct hutch_feature_info fi;
+		hutch_probe((enum hutch_feature)f, &fi);
+		fprintf(stderr, "layer %-18s %s (%s)\n", fi.name, fi.available ? "yes" : "no",
+			fi.detail);
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct hutch_run_opts opts = { 0 };
+	hutch_policy *p = NULL;
+	hutch_error err = { 0 };
+	int first, r, status = HUTCH_EXIT_ERROR;
+
+	r = parse_args(argc, argv, &a, &first);
+	if (r < 0) {
+		free(a.flags);
+		free(a.policy_files);
+		return r == -3 ? 0 : HUTCH_EXIT_ERROR;
+	}
+	if (first >= argc && !a.dry_run) {
+		free(a.flags);
+		free(a.policy_files);
+		return cli_usage_error("run: no command given (usage: hutch run [OPTIONS] -- "
+				       "COMMAND [ARG...])");
+	}
+	if (build_policy(&a, &p, &err) < 0) {
+		free(a.flags);
+		free(a.policy_files);
+		return cli_error(&err);
+	}
+	free(a.flags);
+	free(a.policy_files);
+	report_ignored(p);
+	if (a.dry_run) {
+		status = dry_run(p);
+		hutch_policy_free(p);
+		return status;
+	}
+	opts.verbose = cli_verbose;
+	opts.quiet = cli_quiet;
+	opts.warn = on_warn;
+	r = hutch_run(p, argv + first, &opts, &status, &err);
+	hutch_policy_free(p);
+	if (r < 0)
+		return cli_error(&err);
+	return status;
+}

@@ -1,12 +1,94 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "hutch.h"
+#include "cli.h"
+
+const char *cli_prog = "hutch";
+int cli_verbose;
+bool cli_quiet;
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "run", cmd_run, "run a command in a sandbox" },
+	{ "check", cmd_check, "show what this machine supports" },
+	{ "policy", cmd_policy, "validate a policy file or show the effective policy" },
+	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },
+};
+
+int cli_error(const hutch_error *err)
+{
+	fprintf(stderr, "%s: %s\n", cli_prog, err->msg[0] ? err->msg : "unknown error");
+	if (err->hint[0])
+		fprintf(stderr, "%s: hint: %s\n", cli_prog, err->hint);
+	return err->status ? err->status : HUTCH_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return HUTCH_EXIT_ERROR;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "Usage: hutch COMMAND [OPTIONS] [--] [ARG...]\n\n"
+		   "Run AI coding agents and the commands they launch in a sandbox.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nExamples:\n"
+		   "  hutch run -- bash                       a shell: project writable, secrets hidden,\n"
+		   "                                          no network\n"
+		   "  hutch run --net none -- npm test        one command, nothing reaches the network\n"
+		   "  hutch run -a github.com -- git fetch    only github.com through the proxy\n"
+		   "  hutch check                             what this machine supports\n\n"
+		   "'hutch run --help' lists the options. Exit status: the command's own, 128+N\n"
+		   "for signal N, 124 timeout, 125 hutch error, 126 not executable, 127 not found.\n");
+	return f == stderr ? HUTCH_EXIT_ERROR : 0;
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "hutch %s: not yet\n", HUTCH_VERSION);
-	return 125;
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			char *help_argv[] = { argv[2], (char *)"--help", NULL };
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(argv[2], commands[i].name))
+					return commands[i].fn(2, help_argv);
+		}
+		return usage(stdout);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("hutch %s\n", HUTCH_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[1]);
+	return usage(stderr);
 }

@@ -1,1 +1,64 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+
+const int hutch_forwarded_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, 0,
+};
+
+/* PID 1 is a separate process with its own copy of memory: one variable, set once. */
+static volatile pid_t forward_to;
+
+static void forward(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+int hutch_wait_status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+void hutch_init_main(pid_t workload)
+{
+	struct sigaction sa;
+	sigset_t all;
+	int status = 0;
+
+	forward_to = workload;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; hutch_forwarded_signals[i]; i++)
+		sigaction(hutch_forwarded_signals[i], &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* no children left */
+		}
+		if (pid == workload) {
+			status = st;
+			break;
+		}
+	}
+	/* Exiting PID 1 makes the kernel kill everything else in the namespace. */
+	_exit(hutch_wait_status_to_exit(status));
+}

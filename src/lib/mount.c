@@ -1,1 +1,842 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The mount view. The plan is a sorted list of operations (parents before
+ * children; for one path, the stronger restriction on top). Applying it:
+ *
+ *   1. make every mount a slave, so nothing propagates back to the host;
+ *   2. clone every host source with open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)
+ *      *before* anything is mounted over host paths;
+ *   3. mount a fresh tmpfs as the new root and attach each op beneath it,
+ *      resolving every target with openat2(RESOLVE_IN_ROOT) so a symlink in
+ *      the tree can never point a mount outside the new root;
+ *   4. pivot_root into it, detach the old root, make the root read-only.
+ *
+ * Host-backed mounts are nosuid and nodev; read-only ones are read-only
+ * recursively (mount_setattr with AT_RECURSIVE, one call per tree).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/path.h"
+#include "mount.h"
+
+#define MAX_MOUNT_OPS 8192
+#define SCRATCH_DIR ".hutch-empty-dir"
+#define SCRATCH_FILE ".hutch-empty-file"
+
+/* Top-level host entries never bound: replaced by fresh mounts. */
+static const char *const top_level_replaced[] = {
+	"proc", "sys", "dev", "tmp", "run", "lost+found", NULL,
+};
+
+/* Host devices bound into the minimal /dev. */
+static const char *const dev_nodes[] = {
+	"null", "zero", "full", "random", "urandom", "tty", NULL,
+};
+
+static const struct {
+	const char *path;
+	const char *target;
+} dev_symlinks[] = {
+	{ "/dev/ptmx", "pts/ptmx" },       { "/dev/fd", "/proc/self/fd" },
+	{ "/dev/stdin", "/proc/self/fd/0" }, { "/dev/stdout", "/proc/self/fd/1" },
+	{ "/dev/stderr", "/proc/self/fd/2" },
+};
+
+/* /proc and /sys entries masked (empty) or made read-only, as in the OCI defaults. */
+static const char *const proc_masked[] = {
+	"/proc/acpi",     "/proc/asound",       "/proc/kcore",       "/proc/keys",
+	"/proc/key-users", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi",      "/proc/kallsyms",    "/proc/kmsg",
+	"/proc/sysrq-trigger", "/proc/config.gz", "/sys/firmware",   "/sys/kernel/debug",
+	"/sys/kernel/security", "/sys/devices/virtual/powercap", "/sys/fs/cgroup",
+	NULL,
+};
+
+static const char *const proc_readonly[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", NULL,
+};
+
+/* Order of ops at the same path: the later (stronger) one is mounted on top. */
+static int kind_order(enum hutch_mount_kind k)
+{
+	switch (k) {
+	case MOUNT_BIND_RO:
+		return 0;
+	case MOUNT_TMPFS:
+	case MOUNT_PROC:
+	case MOUNT_DEVPTS:
+		return 1;
+	case MOUNT_DIR:
+	case MOUNT_SYMLINK:
+		return 2;
+	case MOUNT_BIND_RW:
+	case MOUNT_BIND_DEV:
+		return 3;
+	case MOUNT_BIND_SOCKET:
+		return 4;
+	case MOUNT_REBIND_RO:
+		return 5;
+	case MOUNT_HIDE:
+		return 6;
+	case MOUNT_PROTECT:
+		return 7;
+	}
+	return 0;
+}
+
+int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind kind,
+			 const char *path, const char *source, unsigned mode, bool optional)
+{
+	struct hutch_mount_op *op;
+
+	if (plan->n >= MAX_MOUNT_OPS)
+		return -E2BIG;
+	if (plan->n == plan->cap) {
+		size_t cap = plan->cap ? plan->cap * 2 : 64;
+		struct hutch_mount_op *v = realloc(plan->ops, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		plan->ops = v;
+		plan->cap = cap;
+	}
+	op = &plan->ops[plan->n];
+	memset(op, 0, sizeof(*op));
+	op->path = strdup(path);
+	op->source = source ? strdup(source) : NULL;
+	if (!op->path || (source && !op->source)) {
+		free(op->path);
+		free(op->source);
+		return -ENOMEM;
+	}
+	op->kind = kind;
+	op->mode = mode;
+	op->optional = optional;
+	op->order = kind_order(kind) * MAX_MOUNT_OPS + (int)plan->n;
+	op->src_fd = -1;
+	plan->n++;
+	return 0;
+}
+
+void hutch_mount_plan_free(struct hutch_mount_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->n; i++) {
+		free(plan->ops[i].path);
+		free(plan->ops[i].source);
+		if (plan->ops[i].src_fd >= 0)
+			close(plan->ops[i].src_fd);
+	}
+	free(plan->ops);
+	free(plan->workspace);
+	free(plan->cwd);
+	free(plan);
+}
+
+/* Compare paths component-wise so that "/a" < "/a/b" < "/a-b". */
+static int path_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char ca = *a == '/' ? 1 : (unsigned char)*a;
+		unsigned char cb = *b == '/' ? 1 : (unsigned char)*b;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (!ca)
+			return 0;
+	}
+}
+
+static int op_cmp(const void *x, const void *y)
+{
+	const struct hutch_mount_op *a = x, *b = y;
+	int r = path_cmp(a->path, b->path);
+
+	if (r)
+		return r;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static bool rule_is_cli(const struct hutch_rule *r)
+{
+	return r->origin && r->origin[0] == '-';
+}
+
+static int add_top_level(struct hutch_mount_plan *plan, hutch_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir("/");
+	struct dirent *de;
+	int r;
+
+	if (!d)
+		return hutch_err(err, errno, 0, "mount: reading /");
+	while ((de = readdir(d))) {
+		char path[PATH_MAX], target[PATH_MAX];
+		bool replaced = false;
+		struct stat st;
+		ssize_t n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		for (size_t i = 0; top_level_replaced[i]; i++)
+			if (!strcmp(de->d_name, top_level_replaced[i]))
+				replaced = true;
+		if (replaced)
+			continue;
+		snprintf(path, sizeof(path), "/%s", de->d_name);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			r = hutch_mount_plan_add(plan, MOUNT_SYMLINK, path, target, 0, true);
+		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+			r = hutch_mount_plan_add(plan, MOUNT_BIND_RO, path, path, 0, true);
+		} else {
+			continue;
+		}
+		if (r < 0)
+			return hutch_err(err, r, 0, "mount: planning %s", path);
+	}
+	return 0;
+}
+
+static int add_dev(struct hutch_mount_plan *plan)
+{
+	char path[64];
+	int r;
+
+	r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/dev", NULL, 0755, false);
+	for (size_t i = 0; r >= 0 && dev_nodes[i]; i++) {
+		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
+		r = hutch_mount_plan_add(plan, MOUNT_BIND_DEV, path, path, 0, true);
+	}
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(dev_symlinks); i++)
+		r = hutch_mount_plan_add(plan, MOUNT_SYMLINK, dev_symlinks[i].path,
+					 dev_symlinks[i].target, 0, false);
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_DEVPTS, "/dev/pts", NULL, 0, false);
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/dev/shm", NULL, 01777, false);
+	return r;
+}
+
+static int add_proc_sys(struct hutch_mount_plan *plan)
+{
+	int r = hutch_mount_plan_add(plan, MOUNT_PROC, "/proc", NULL, 0, false);
+
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_BIND_RO, "/sys", "/sys", 0, true);
+	for (size_t i = 0; r >= 0 && proc_readonly[i]; i++)
+		r = hutch_mount_plan_add(plan, MOUNT_REBIND_RO, proc_readonly[i], NULL, 0, true);
+	for (size_t i = 0; r >= 0 && proc_masked[i]; i++)
+		r = hutch_mount_plan_add(plan, MOUNT_HIDE, proc_masked[i], NULL, 0, true);
+	return r;
+}
+
+static int add_private_dirs(struct hutch_mount_plan *plan, const struct hutch_mount_env *env)
+{
+	struct stat st;
+	int r;
+
+	r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/tmp", NULL, 01777, false);
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/var/tmp", NULL, 01777, true);
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/run", NULL, 0755, false);
+	/* /var/run is a symlink to /run on current systems; mask it if it is not. */
+	if (r >= 0 && lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode))
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, "/var/run", NULL, 0755, false);
+	if (r >= 0 && env->xdg_runtime_dir && env->xdg_runtime_dir[0] == '/') {
+		if (hutch_path_has_prefix(env->xdg_runtime_dir, "/run"))
+			r = hutch_mount_plan_add(plan, MOUNT_DIR, env->xdg_runtime_dir, NULL, 0700,
+						 false);
+		else
+			r = hutch_mount_plan_add(plan, MOUNT_TMPFS, env->xdg_runtime_dir, NULL,
+						 0700, true);
+	}
+	return r;
+}
+
+static const struct hutch_rule *locked_hidden_above(const struct hutch_policy *p, const char *path)
+{
+	for (size_t i = 0; i < p->fs_hidden.n; i++) {
+		const struct hutch_rule *h = &p->fs_hidden.v[i];
+		if (h->locked && hutch_path_has_prefix(path, h->value) && strcmp(path, h->value))
+			return h;
+	}
+	return NULL;
+}
+
+static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p,
+		     const struct hutch_rules *rules, enum hutch_mount_kind kind, hutch_error *err)
+{
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct hutch_rule *rule = &rules->v[i];
+		const struct hutch_rule *h;
+		int r;
+
+		if (rule->value[0] != '/')
+			continue; /* relative protected entries are handled by protect.c */
+		if (kind != MOUNT_HIDE && (h = locked_hidden_above(p, rule->value)))
+			return hutch_errx(err, EPERM, 0,
+					  "%s (%s): lies inside %s, hidden by the system policy (%s)",
+					  rule->value, rule->origin ? rule->origin : "policy",
+					  h->value, h->origin ? h->origin : "system");
+		r = hutch_mount_plan_add(plan, kind, rule->value,
+					 kind == MOUNT_PROTECT ? NULL : rule->value, 0,
+					 !rule_is_cli(rule));
+		if (r < 0)
+			return hutch_err(err, r, 0, "mount: planning %s", rule->value);
+	}
+	return 0;
+}
+
+int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_mount_env *env,
+			   struct hutch_mount_plan **out, hutch_error *err)
+{
+	struct hutch_mount_plan *plan = calloc(1, sizeof(*plan));
+	int r;
+
+	if (!plan)
+		return -ENOMEM;
+	plan->workspace = strdup(p->workspace);
+	plan->cwd = strdup(env->cwd && hutch_path_has_prefix(env->cwd, p->workspace) ? env->cwd
+										       : p->workspace);
+	if (!plan->workspace || !plan->cwd) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = add_top_level(plan, err);
+	if (r < 0)
+		goto fail;
+	r = add_dev(plan);
+	if (r >= 0)
+		r = add_proc_sys(plan);
+	if (r >= 0)
+		r = add_private_dirs(plan, env);
+	if (r >= 0)
+		r = hutch_mount_plan_add(plan, MOUNT_BIND_RW, p->workspace, p->workspace, 0, false);
+	if (r < 0) {
+		hutch_err(err, r, 0, "mount: planning the filesystem view");
+		goto fail;
+	}
+	r = add_rules(plan, p, &p->fs_writable, MOUNT_BIND_RW, err);
+	if (r >= 0)
+		r = add_rules(plan, p, &p->fs_readonly, MOUNT_BIND_RO, err);
+	if (r >= 0)
+		r = add_rules(plan, p, &p->fs_sockets, MOUNT_BIND_SOCKET, err);
+	if (r >= 0)
+		r = add_rules(plan, p, &p->fs_hidden, MOUNT_HIDE, err);
+	if (r >= 0)
+		r = add_rules(plan, p, &p->fs_protected, MOUNT_PROTECT, err);
+	if (r < 0)
+		goto fail;
+	*out = plan;
+	return 0;
+fail:
+	hutch_mount_plan_free(plan);
+	return r;
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = { .flags = (unsigned)flags, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* Path relative to the new root ("" for the root itself). */
+static const char *rel(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	int fd = sys_openat2(rootfd, rel(path), flags | O_CLOEXEC, RESOLVE_IN_ROOT);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* mkdir -p inside the new root; only succeeds where the parent is writable (our tmpfs). */
+static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	int fd;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -ENOENT)
+		return fd;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1;; s++) {
+		bool last = *s == '\0';
+		if (*s == '/' || last) {
+			char saved = *s;
+			_cleanup_close_ int pfd = -1;
+			char *slash, *name;
+
+			*s = '\0';
+			fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+			if (fd >= 0) {
+				close(fd);
+			} else if (fd == -ENOENT) {
+				slash = strrchr(buf, '/');
+				*slash = '\0';
+				pfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+				*slash = '/';
+				if (pfd < 0)
+					return pfd;
+				name = slash + 1;
+				if (mkdirat(pfd, name, last ? mode : 0755) < 0 && errno != EEXIST)
+					return -errno;
+			} else {
+				return fd;
+			}
+			*s = saved;
+			if (last)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Create an empty file as a mount point (for file binds) in a tmpfs of ours. */
+static int mkfile_in_root(int rootfd, const char *path)
+{
+	_cleanup_free_ char *parent = strdup(path);
+	_cleanup_close_ int pfd = -1;
+	char *slash;
+	int fd, r;
+
+	if (!parent)
+		return -ENOMEM;
+	slash = strrchr(parent, '/');
+	*slash = '\0';
+	r = mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755);
+	if (r < 0)
+		return r;
+	pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	close(fd);
+	return 0;
+}
+
+static int set_attr(int fd, unsigned long long set, bool recursive)
+{
+	struct mount_attr attr = { .attr_set = set };
+
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+			  sizeof(attr)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int attach(int srcfd, int rootfd, const char *path)
+{
+	_cleanup_close_ int tfd = open_in_root(rootfd, path, O_PATH);
+
+	if (tfd < 0)
+		return tfd;
+	if (move_mount(srcfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+static int new_fs(const char *type, const char *options[][2], unsigned long long attrs)
+{
+	_cleanup_close_ int fsfd = fsopen(type, FSOPEN_CLOEXEC);
+	int mfd;
+
+	if (fsfd < 0)
+		return -errno;
+	for (size_t i = 0; options && options[i][0]; i++)
+		if (fsconfig(fsfd, FSCONFIG_SET_STRING, options[i][0], options[i][1], 0) < 0)
+			return -errno;
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
+	return mfd < 0 ? -errno : mfd;
+}
+
+static int new_tmpfs(unsigned mode, unsigned long long attrs)
+{
+	char m[16];
+	const char *opts[][2] = { { "mode", m }, { NULL, NULL } };
+
+	snprintf(m, sizeof(m), "%o", mode);
+	return new_fs("tmpfs", opts, attrs);
+}
+
+/* Step 2: clone host sources before anything covers them. */
+static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		struct hutch_mount_op *op = &plan->ops[i];
+		struct stat st;
+
+		switch (op->kind) {
+		case MOUNT_BIND_RO:
+		case MOUNT_BIND_RW:
+		case MOUNT_BIND_DEV:
+		case MOUNT_BIND_SOCKET:
+			op->src_fd = open_tree(AT_FDCWD, op->source,
+					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			if (op->src_fd < 0) {
+				if (errno == ENOENT && op->optional)
+					continue;
+				return hutch_err(err, errno, 0, "mount: cannot bind %s",
+						 op->source);
+			}
+			if (fstat(op->src_fd, &st) < 0)
+				return hutch_err(err, errno, 0, "mount: stat %s", op->source);
+			op->src_is_dir = S_ISDIR(st.st_mode);
+			break;
+		case MOUNT_HIDE:
+			/* Decide dir or file from the host view; /proc ones from the new tree. */
+			if (hutch_path_has_prefix(op->path, "/proc"))
+				continue;
+			if (stat(op->path, &st) < 0) {
+				if (errno == ENOENT || errno == ENOTDIR)
+					continue;
+				if (errno == EACCES) /* unreadable already; hide it anyway */
+					st.st_mode = S_IFDIR;
+				else
+					return hutch_err(err, errno, 0, "mount: hiding %s",
+							 op->path);
+			}
+			op->src_is_dir = S_ISDIR(st.st_mode);
+			op->src_fd = -2; /* exists: hide it */
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool has_children(const struct hutch_mount_plan *plan, size_t i)
+{
+	const char *path = plan->ops[i].path;
+
+	for (size_t j = i + 1; j < plan->n; j++) {
+		if (!hutch_path_has_prefix(plan->ops[j].path, path))
+			return false;
+		if (strcmp(plan->ops[j].path, path))
+			return true;
+	}
+	return false;
+}
+
+static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
+		      size_t *n_ro_later)
+{
+	struct hutch_mount_op *op = &plan->ops[i];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (op->src_fd == -1 && !hutch_path_has_prefix(op->path, "/proc"))
+		return 0; /* nothing there */
+	if (hutch_path_has_prefix(op->path, "/proc")) {
+		struct stat st;
+		_cleanup_close_ int t = open_in_root(rootfd, op->path, O_PATH);
+		if (t < 0)
+			return t == -ENOENT ? 0 : t;
+		if (fstat(t, &st) < 0)
+			return -errno;
+		op->src_is_dir = S_ISDIR(st.st_mode);
+	}
+	if (op->src_is_dir && has_children(plan, i)) {
+		/* Something beneath is exposed again: a tmpfs made read-only at the end. */
+		fd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		if (fd < 0)
+			return fd;
+		r = attach(fd, rootfd, op->path);
+		if (r < 0)
+			return r == -ENOENT ? 0 : r;
+		ro_later[(*n_ro_later)++] = TAKE_FD(fd);
+		return 0;
+	}
+	fd = open_tree(rootfd, op->src_is_dir ? SCRATCH_DIR : SCRATCH_FILE,
+		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				 MOUNT_ATTR_NOEXEC, false);
+	if (r < 0)
+		return r;
+	r = attach(fd, rootfd, op->path);
+	return r == -ENOENT ? 0 : r; /* not part of the view: nothing to hide */
+}
+
+static int apply_rebind_ro(int rootfd, const char *path)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int t = open_in_root(rootfd, path, O_PATH);
+	int r;
+
+	if (t < 0)
+		return t == -ENOENT ? 0 : t;
+	fd = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (fd < 0)
+		return -errno;
+	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+	if (r < 0)
+		return r;
+	if (move_mount(fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A protected path: resolved beneath the workspace without following any
+ * symlink (a .git swapped for a symlink during start-up is refused, not
+ * followed), then bound read-only onto itself through the same fd.
+ */
+static int apply_protect(int rootfd, const char *top, const char *path)
+{
+	_cleanup_close_ int wsfd = open_in_root(rootfd, top, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int t = -1, fd = -1;
+	const char *sub;
+	int r;
+
+	if (wsfd < 0)
+		return wsfd;
+	sub = path + strlen(top);
+	while (*sub == '/')
+		sub++;
+	t = sys_openat2(wsfd, sub, O_PATH | O_CLOEXEC | O_NOFOLLOW,
+			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (t < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return -errno;
+	}
+	fd = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (fd < 0)
+		return -errno;
+	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+	if (r < 0)
+		return r;
+	if (move_mount(fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+static int apply_bind(struct hutch_mount_op *op, int rootfd)
+{
+	unsigned long long attrs = MOUNT_ATTR_NOSUID;
+	int r;
+
+	if (op->src_fd < 0)
+		return 0; /* optional and missing */
+	switch (op->kind) {
+	case MOUNT_BIND_RO:
+		attrs |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV;
+		break;
+	case MOUNT_BIND_DEV:
+		attrs |= MOUNT_ATTR_NOEXEC;
+		break;
+	default:
+		attrs |= MOUNT_ATTR_NODEV;
+		break;
+	}
+	r = set_attr(op->src_fd, attrs, true);
+	if (r < 0)
+		return r;
+	r = op->src_is_dir ? mkdir_in_root(rootfd, op->path, 0755) : mkfile_in_root(rootfd, op->path);
+	if (r == -EROFS) {
+		/* The mount point would have to be created in a read-only host tree. */
+		_cleanup_close_ int t = open_in_root(rootfd, op->path, O_PATH);
+		if (t < 0)
+			return op->optional ? 0 : r;
+	} else if (r < 0 && r != -EEXIST) {
+		return r;
+	}
+	r = attach(op->src_fd, rootfd, op->path);
+	if (r >= 0) {
+		close(op->src_fd);
+		op->src_fd = -1;
+	}
+	return r;
+}
+
+static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
+		     size_t *n_ro_later)
+{
+	struct hutch_mount_op *op = &plan->ops[i];
+	_cleanup_close_ int fd = -1, pfd = -1;
+	_cleanup_free_ char *parent = NULL;
+	int r;
+
+	switch (op->kind) {
+	case MOUNT_BIND_RO:
+	case MOUNT_BIND_RW:
+	case MOUNT_BIND_DEV:
+	case MOUNT_BIND_SOCKET:
+		return apply_bind(op, rootfd);
+	case MOUNT_TMPFS:
+		r = mkdir_in_root(rootfd, op->path, 0755);
+		if (r < 0)
+			return op->optional ? 0 : r;
+		fd = new_tmpfs(op->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		if (fd < 0)
+			return fd;
+		return attach(fd, rootfd, op->path);
+	case MOUNT_DIR:
+		return mkdir_in_root(rootfd, op->path, op->mode);
+	case MOUNT_SYMLINK:
+		parent = strdup(op->path);
+		if (!parent)
+			return -ENOMEM;
+		*strrchr(parent, '/') = '\0';
+		pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+		if (pfd < 0)
+			return pfd;
+		if (symlinkat(op->source, pfd, strrchr(op->path, '/') + 1) < 0 && errno != EEXIST)
+			return -errno;
+		return 0;
+	case MOUNT_PROC:
+		r = mkdir_in_root(rootfd, op->path, 0555);
+		if (r < 0)
+			return r;
+		fd = new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		if (fd < 0)
+			return fd;
+		return attach(fd, rootfd, op->path);
+	case MOUNT_DEVPTS: {
+		/* Every devpts mount is a new instance on current kernels. */
+		const char *opts[][2] = { { "ptmxmode", "0666" }, { "mode", "0620" }, { NULL, NULL } };
+		r = mkdir_in_root(rootfd, op->path, 0755);
+		if (r < 0)
+			return r;
+		fd = new_fs("devpts", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+		if (fd < 0)
+			return fd;
+		return attach(fd, rootfd, op->path);
+	}
+	case MOUNT_HIDE:
+		return apply_hide(plan, i, rootfd, ro_later, n_ro_later);
+	case MOUNT_REBIND_RO:
+		return apply_rebind_ro(rootfd, op->path);
+	case MOUNT_PROTECT:
+		if (op->source && hutch_path_has_prefix(op->path, op->source))
+			return apply_protect(rootfd, op->source, op->path);
+		return apply_rebind_ro(rootfd, op->path);
+	}
+	return 0;
+}
+
+static int make_scratch(int rootfd)
+{
+	int fd;
+
+	if (mkdirat(rootfd, SCRATCH_DIR, 0755) < 0)
+		return -errno;
+	fd = openat(rootfd, SCRATCH_FILE, O_CREAT | O_WRONLY | O_CLOEXEC | O_EXCL, 0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
+{
+	if (fchdir(rootfd) < 0)
+		return hutch_err(err, errno, 0, "mount: entering the new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return hutch_err(err, errno, 0, "mount: pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return hutch_err(err, errno, 0, "mount: detaching the old root");
+	if (chdir("/") < 0)
+		return hutch_err(err, errno, 0, "mount: chdir /");
+	unlinkat(AT_FDCWD, "/" SCRATCH_FILE, 0);
+	unlinkat(AT_FDCWD, "/" SCRATCH_DIR, AT_REMOVEDIR);
+	{
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						       MOUNT_ATTR_NODEV };
+		if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
+			return hutch_err(err, errno, 0, "mount: making the root read-only");
+	}
+	if (chdir(cwd) < 0)
+		return hutch_err(err, errno, 0, "mount: chdir %s", cwd);
+	return 0;
+}
+
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, hutch_error *err)
+{
+	_cleanup_close_ int rootfd = -1, rfd = -1;
+	_cleanup_free_ int *ro_later = NULL;
+	size_t n_ro_later = 0;
+	int r;
+
+	qsort(plan->ops, plan->n, sizeof(plan->ops[0]), op_cmp);
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return hutch_err(err, errno, 0, "mount: making mounts private");
+
+	r = clone_sources(plan, err);
+	if (r < 0)
+		return r;
+
+	rfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (rfd < 0)
+		return hutch_err(err, rfd, 0, "mount: creating the root tmpfs");
+	if (move_mount(rfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hutch_err(err, errno, 0, "mount: attaching the root tmpfs");
+	rootfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return hutch_err(err, errno, 0, "mount: opening the new root");
+	r = make_scratch(rootfd);
+	if (r < 0)
+		return hutch_err(err, r, 0, "mount: preparing the new root");
+
+	ro_later = calloc(plan->n + 1, sizeof(int));
+	if (!ro_later)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->n; i++) {
+		r = apply_one(plan, i, rootfd, ro_later, &n_ro_later);
+		if (r < 0) {
+			for (size_t j = 0; j < n_ro_later; j++)
+				close(ro_later[j]);
+			return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
+		}
+	}
+	for (size_t j = n_ro_later; j-- > 0;) {
+		if (ro_later[j] >= 0) {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+			r = mount_setattr(ro_later[j], "", AT_EMPTY_PATH, &attr, sizeof(attr));
+			close(ro_later[j]);
+			if (r < 0)
+				return hutch_err(err, errno, 0, "mount: sealing a hidden directory");
+		}
+	}
+	return do_pivot(rootfd, plan->cwd, err);
+}

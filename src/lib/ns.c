@@ -1,1 +1,49 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "ns.h"
+
+unsigned long hutch_ns_clone_flags(bool new_net)
+{
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+			      CLONE_NEWUTS | CLONE_NEWCGROUP;
+
+	if (new_net)
+		flags |= CLONE_NEWNET;
+	return flags;
+}
+
+static int write_file(const char *path, const char *data, hutch_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(data);
+
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "userns: opening %s", path);
+	if (write(fd, data, len) != (ssize_t)len)
+		return hutch_err(err, errno, 0, "userns: writing %s", path);
+	return 0;
+}
+
+int hutch_ns_write_id_maps(uid_t uid, gid_t gid, hutch_error *err)
+{
+	char line[64];
+	int r;
+
+	r = write_file("/proc/self/setgroups", "deny", err);
+	if (r < 0)
+		return r;
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	r = write_file("/proc/self/uid_map", line, err);
+	if (r < 0)
+		return r;
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_file("/proc/self/gid_map", line, err);
+}

@@ -1,1 +1,659 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hutch_run(): the ordered setup and the supervisor.
+ *
+ *   supervisor (host side, the caller's uid)
+ *     prepare: environment, mount plan, protected paths + placeholders, tty
+ *     clone(NEWUSER|NEWNS|NEWPID|NEWIPC|NEWUTS|NEWCGROUP[|NEWNET]) ->
+ *       init (PID 1)  runs init_steps[] in order, forks the workload
+ *         workload    runs workload_steps[] in order, then execve()
+ *     event loop: terminal relay, signals, (proxy, seccomp notifications)
+ *     end: exit status, placeholders removed, nothing left behind
+ *
+ * A setup failure in the sandbox is written to a CLOEXEC pipe as a struct
+ * (errno, exit status, message); the launcher turns it into an error, never a
+ * bare exit status. A successful execve() closes the pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/path.h"
+#include "caps.h"
+#include "env.h"
+#include "init.h"
+#include "landlock.h"
+#include "loop.h"
+#include "mount.h"
+#include "net.h"
+#include "ns.h"
+#include "policy.h"
+#include "protect.h"
+#include "pty.h"
+#include "rlimit.h"
+#include "run.h"
+#include "seccomp.h"
+
+#define MAX_LANDLOCK_PATHS 1024
+
+/* What a failed setup step sends to the launcher (fits in one atomic pipe write). */
+struct child_report {
+	int code;
+	int status;
+	char msg[1024];
+	char hint[512];
+};
+
+struct run {
+	const struct hutch_policy *p;
+	char *const *argv;
+	const struct hutch_run_opts *opts;
+	char id[17];
+	uid_t uid;
+	gid_t gid;
+	char **env;
+	char *state_dir;
+	struct hutch_mount_plan *plan;
+	struct hutch_placeholders *ph;
+	struct hutch_tty_info tty;
+	int errpipe[2];
+	int ctl[2]; /* [0] supervisor, [1] sandbox */
+	int slave;  /* sandbox: pty peer */
+	unsigned layers;
+	/* supervisor */
+	pid_t init_pid;
+	struct hutch_loop *loop;
+	int sigfd;
+	int master;
+	struct hutch_relay *relay;
+	bool init_exited;
+	int init_status;
+};
+
+struct setup_step {
+	const char *name;
+	int (*fn)(struct run *r, hutch_error *err);
+};
+
+/* ---- steps run by init (PID 1), in this order ----------------------------- */
+
+static int step_id_maps(struct run *r, hutch_error *err)
+{
+	return hutch_ns_write_id_maps(r->uid, r->gid, err);
+}
+
+static int step_guard(struct run *r, hutch_error *err)
+{
+	char c;
+
+	/* Die with the supervisor; our helpers are not dumpable (no ptrace, no /proc peeking). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return hutch_err(err, errno, 0, "pdeathsig");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return hutch_err(err, errno, 0, "dumpable");
+	/* The supervisor may have died before PDEATHSIG was armed. */
+	if (recv(r->ctl[1], &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		_exit(HUTCH_EXIT_ERROR);
+	if (setsid() < 0)
+		return hutch_err(err, errno, 0, "setsid");
+	return 0;
+}
+
+static int step_mounts(struct run *r, hutch_error *err)
+{
+	return hutch_mount_plan_apply(r->plan, err);
+}
+
+static int step_network(struct run *r, hutch_error *err)
+{
+	if (r->p->net_mode == HUTCH_NET_HOST)
+		return 0;
+	return hutch_net_loopback_up(err);
+}
+
+static int send_fd(int sock, int fd, uint32_t tag)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &tag, sizeof(tag) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int step_pty(struct run *r, hutch_error *err)
+{
+	_cleanup_close_ int master = -1;
+	int ret;
+
+	if (!r->tty.any)
+		return 0;
+	ret = hutch_pty_open(&r->tty, &master, &r->slave, err);
+	if (ret < 0)
+		return ret;
+	ret = send_fd(r->ctl[1], master, HUTCH_CTL_PTY);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "terminal: handing the pty to the supervisor");
+	return 0;
+}
+
+static const struct setup_step init_steps[] = {
+	{ "user namespace", step_id_maps }, /* uid/gid mapped to themselves */
+	{ "process guard", step_guard },    /* die with hutch, not dumpable, own session */
+	{ "filesystem", step_mounts },      /* tmpfs root, binds, masks, pivot_root */
+	{ "network", step_network },        /* lo up in the new netns */
+	{ "terminal", step_pty },           /* a pty of the sandbox's own devpts */
+};
+
+/* ---- steps run by the workload, in this order, then execve --------------- */
+
+static int step_session(struct run *r, hutch_error *err)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return hutch_err(err, errno, 0, "pdeathsig");
+	if (setsid() < 0)
+		return hutch_err(err, errno, 0, "setsid");
+	if (r->tty.any)
+		return hutch_pty_attach(&r->tty, r->slave, err);
+	return 0;
+}
+
+static int step_rlimits(struct run *r, hutch_error *err)
+{
+	return hutch_rlimits_apply(&r->p->limits, err);
+}
+
+static int step_nnp(struct run *r, hutch_error *err)
+{
+	return hutch_no_new_privs(err);
+}
+
+static int step_caps(struct run *r, hutch_error *err)
+{
+	return hutch_caps_drop_all(err);
+}
+
+/* Writable places of the view, beyond the policy's writable roots. */
+static const char *const landlock_writable_fixed[] = {
+	"/tmp", "/var/tmp", "/run", "/dev/shm", "/dev/null", "/dev/zero", "/dev/full",
+	"/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts", NULL,
+};
+
+static int step_landlock(struct run *r, hutch_error *err)
+{
+	const char *ro[] = { "/" };
+	const char *rw[MAX_LANDLOCK_PATHS];
+	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1, .writable = rw };
+	struct hutch_landlock_report rep = { 0 };
+	size_t n = 0;
+	int ret;
+
+	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
+		return 0;
+	for (size_t i = 0; landlock_writable_fixed[i]; i++)
+		rw[n++] = landlock_writable_fixed[i];
+	rw[n++] = r->p->workspace;
+	for (size_t i = 0; i < r->p->fs_writable.n && n < MAX_LANDLOCK_PATHS; i++)
+		rw[n++] = r->p->fs_writable.v[i].value;
+	for (size_t i = 0; i < r->p->fs_sockets.n && n < MAX_LANDLOCK_PATHS; i++)
+		rw[n++] = r->p->fs_sockets.v[i].value;
+	spec.n_writable = n;
+	spec.scope_ipc = true;
+	ret = hutch_landlock_apply(&spec, &rep, err);
+	return ret;
+}
+
+static int step_seccomp(struct run *r, hutch_error *err)
+{
+	struct hutch_seccomp_opts o = { 0 };
+	int notify_fd = -1;
+
+	if (!(r->layers & HUTCH_LAYER_SECCOMP))
+		return 0;
+	return hutch_seccomp_load(&o, &notify_fd, err);
+}
+
+static int step_close_fds(struct run *r, hutch_error *err)
+{
+	/* Whatever the caller leaked into hutch is closed at exec; the report pipe too. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return hutch_err(err, errno, 0, "closing inherited file descriptors");
+	return 0;
+}
+
+static const struct setup_step workload_steps[] = {
+	{ "session", step_session },          /* signals unblocked, setsid, pty */
+	{ "rlimits", step_rlimits },          /* core 0, nproc/fsize/nofile */
+	{ "no_new_privs", step_nnp },         /* before Landlock and seccomp */
+	{ "capabilities", step_caps },        /* all sets empty, securebits locked */
+	{ "landlock", step_landlock },        /* write/exec rights, IPC scopes */
+	{ "seccomp", step_seccomp },          /* last before exec */
+	{ "file descriptors", step_close_fds }, /* only 0, 1, 2 survive exec */
+};
+
+/* ---- child side ---------------------------------------------------------- */
+
+__attribute__((noreturn)) static void child_fail(struct run *r, const char *step,
+						 const hutch_error *e)
+{
+	struct child_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.code = e->code ? e->code : -EINVAL;
+	rep.status = e->status ? e->status : HUTCH_EXIT_ERROR;
+	if (step)
+		snprintf(rep.msg, sizeof(rep.msg), "sandbox setup (%s): %s", step, e->msg);
+	else
+		snprintf(rep.msg, sizeof(rep.msg), "%s", e->msg);
+	snprintf(rep.hint, sizeof(rep.hint), "%s", e->hint);
+	(void)!write(r->errpipe[1], &rep, sizeof(rep));
+	_exit(rep.status);
+}
+
+static void run_steps(struct run *r, const struct setup_step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		hutch_error e = { 0 };
+		if (steps[i].fn(r, &e) < 0)
+			child_fail(r, steps[i].name, &e);
+	}
+}
+
+__attribute__((noreturn)) static void exec_workload(struct run *r)
+{
+	hutch_error e = { 0 };
+	int errnum;
+
+	environ = r->env;
+	execvp(r->argv[0], r->argv);
+	errnum = errno;
+	if (errnum == ENOENT)
+		hutch_err(&e, errnum, HUTCH_EXIT_NOTFOUND, "%s: command not found", r->argv[0]);
+	else
+		hutch_err(&e, errnum, HUTCH_EXIT_NOEXEC, "cannot run %s", r->argv[0]);
+	child_fail(r, NULL, &e);
+}
+
+__attribute__((noreturn)) static void sandbox_init(struct run *r)
+{
+	pid_t pid;
+
+	close(r->ctl[0]);
+	close(r->errpipe[0]);
+	run_steps(r, init_steps, ARRAY_SIZE(init_steps));
+
+	pid = fork();
+	if (pid < 0) {
+		hutch_error e = { 0 };
+		hutch_err(&e, errno, 0, "forking the workload");
+		child_fail(r, "workload", &e);
+	}
+	if (pid == 0) {
+		run_steps(r, workload_steps, ARRAY_SIZE(workload_steps));
+		exec_workload(r);
+	}
+	close(r->errpipe[1]);
+	close(r->ctl[1]);
+	if (r->slave >= 0)
+		close(r->slave);
+	hutch_init_main(pid);
+}
+
+/* ---- supervisor side ----------------------------------------------------- */
+
+static int recv_fd(int sock, uint32_t *tag)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { tag, sizeof(*tag) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+	int fd = -1;
+
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd >= 0 ? fd : -EBADMSG;
+}
+
+static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	uint32_t tag = 0;
+	int got = recv_fd(fd, &tag);
+
+	if (got == -EAGAIN)
+		return 0;
+	if (got < 0) {
+		hutch_loop_del(loop, fd);
+		return 0;
+	}
+	switch (tag) {
+	case HUTCH_CTL_PTY:
+		if (r->master >= 0 || hutch_relay_start(loop, &r->tty, got, &r->relay) < 0) {
+			close(got);
+			break;
+		}
+		r->master = got;
+		hutch_relay_resize(r->relay);
+		break;
+	default:
+		close(got);
+		break;
+	}
+	return 0;
+}
+
+static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int st;
+			pid_t pid;
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (pid == r->init_pid) {
+					r->init_exited = true;
+					r->init_status = st;
+				}
+			}
+			if (r->init_exited)
+				hutch_loop_quit(loop, 0);
+		} else if (si.ssi_signo == SIGWINCH) {
+			hutch_relay_resize(r->relay);
+		} else if (r->init_pid > 0) {
+			kill(r->init_pid, (int)si.ssi_signo);
+		}
+	}
+	return 0;
+}
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (size_t i = 0; hutch_forwarded_signals[i]; i++)
+		sigaddset(set, hutch_forwarded_signals[i]);
+}
+
+static int read_report(struct run *r, hutch_error *err)
+{
+	struct child_report rep;
+	ssize_t n = read(r->errpipe[0], &rep, sizeof(rep));
+
+	if (n != (ssize_t)sizeof(rep))
+		return 0;
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	rep.hint[sizeof(rep.hint) - 1] = '\0';
+	hutch_errx(err, rep.code, rep.status, "%s", rep.msg);
+	if (rep.hint[0])
+		hutch_err_hint(err, "%s", rep.hint);
+	return rep.code < 0 ? rep.code : -EINVAL;
+}
+
+static int make_id(char out[17])
+{
+	uint8_t b[8];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return -errno;
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+static char *state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *base = NULL;
+
+	if (xdg && xdg[0] == '/')
+		return hutch_path_join(xdg, "hutch");
+	if (!home || home[0] != '/')
+		return NULL;
+	base = hutch_path_join(home, ".local/state");
+	return base ? hutch_path_join(base, "hutch") : NULL;
+}
+
+/* Which layers to set up: the required ones must work; the rest when available. */
+static int decide_layers(struct run *r, hutch_error *err)
+{
+	struct hutch_feature_info fi;
+	unsigned want = HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP;
+
+	r->layers = HUTCH_LAYER_USERNS;
+	hutch_probe(HUTCH_FEAT_LANDLOCK, &fi);
+	if (fi.available)
+		r->layers |= HUTCH_LAYER_LANDLOCK;
+	else if (r->p->require & HUTCH_LAYER_LANDLOCK)
+		goto missing;
+	hutch_probe(HUTCH_FEAT_SECCOMP, &fi);
+	if (fi.available)
+		r->layers |= HUTCH_LAYER_SECCOMP;
+	else if (r->p->require & HUTCH_LAYER_SECCOMP)
+		goto missing;
+	if ((want & ~r->layers) && r->opts && r->opts->warn)
+		r->opts->warn("running without some layers (allowed by the policy)", r->opts->data);
+	return 0;
+missing:
+	hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "required layer %s is not available: %s",
+		   fi.name, fi.detail);
+	if (fi.fix)
+		hutch_err_hint(err, "%s", fi.fix);
+	return -EOPNOTSUPP;
+}
+
+static int prepare(struct run *r, hutch_error *err)
+{
+	struct hutch_mount_env menv = {
+		.home = getenv("HOME"),
+		.cwd = NULL,
+		.xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
+		.uid = (unsigned)getuid(),
+	};
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	char **missing = NULL;
+	size_t n_missing = 0;
+	int ret;
+
+	r->uid = getuid();
+	r->gid = getgid();
+	menv.cwd = cwd;
+	ret = decide_layers(r, err);
+	if (ret < 0)
+		return ret;
+	ret = make_id(r->id);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "generating a sandbox id");
+	ret = hutch_env_build(r->p, environ, &r->env, err);
+	if (ret < 0)
+		return ret;
+	ret = hutch_env_set(&r->env, "HUTCH_SANDBOX", r->id);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "environment");
+	ret = hutch_mount_plan_build(r->p, &menv, &r->plan, err);
+	if (ret < 0)
+		return ret;
+	ret = hutch_protect_plan(r->p, r->plan, &missing, &n_missing, err);
+	if (ret < 0)
+		return ret;
+	r->state_dir = state_dir();
+	if (!r->state_dir) {
+		ret = hutch_errx(err, EINVAL, 0, "cannot find a state directory: HOME is not set");
+	} else {
+		hutch_placeholders_cleanup_stale(r->state_dir);
+		ret = hutch_placeholders_create(r->state_dir, missing, n_missing, &r->ph, err);
+	}
+	for (size_t i = 0; i < n_missing; i++)
+		free(missing[i]);
+	free(missing);
+	if (ret < 0)
+		return ret;
+	hutch_tty_probe(&r->tty);
+	if (pipe2(r->errpipe, O_CLOEXEC) < 0)
+		return hutch_err(err, errno, 0, "creating the report pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->ctl) < 0)
+		return hutch_err(err, errno, 0, "creating the control socket");
+	return 0;
+}
+
+static int userns_error(int errnum, hutch_error *err)
+{
+	struct hutch_feature_info fi;
+
+	hutch_probe(HUTCH_FEAT_USERNS, &fi);
+	hutch_err(err, errnum, HUTCH_EXIT_ERROR, "cannot create the sandbox namespaces");
+	if (fi.fix)
+		hutch_err_hint(err, "%s", fi.fix);
+	return -errnum;
+}
+
+static int supervise(struct run *r, int *status, hutch_error *err)
+{
+	int ret;
+
+	ret = hutch_loop_new(&r->loop);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "event loop");
+	ret = hutch_loop_add(r->loop, r->sigfd, EPOLLIN, on_signal, r);
+	if (ret >= 0)
+		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN, on_ctl, r);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "event loop");
+	/* A SIGCHLD may have arrived before the loop started: check once. */
+	{
+		int st;
+		if (waitpid(r->init_pid, &st, WNOHANG) == r->init_pid) {
+			r->init_exited = true;
+			r->init_status = st;
+		}
+	}
+	if (!r->init_exited) {
+		ret = hutch_loop_run(r->loop);
+		if (ret < 0) {
+			kill(r->init_pid, SIGKILL);
+			waitpid(r->init_pid, NULL, 0);
+			return hutch_err(err, ret, 0, "event loop");
+		}
+	}
+	/* A pty may have been handed over just before init exited. */
+	on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
+	if (r->relay)
+		hutch_relay_finish(r->relay);
+	ret = read_report(r, err);
+	if (ret < 0)
+		return ret;
+	*status = hutch_wait_status_to_exit(r->init_status);
+	return 0;
+}
+
+static void run_free(struct run *r, const sigset_t *oldmask)
+{
+	if (r->relay) {
+		hutch_relay_finish(r->relay);
+		hutch_relay_free(r->relay);
+	}
+	if (r->master >= 0)
+		close(r->master);
+	hutch_loop_free(r->loop);
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	for (int i = 0; i < 2; i++) {
+		if (r->errpipe[i] >= 0)
+			close(r->errpipe[i]);
+		if (r->ctl[i] >= 0)
+			close(r->ctl[i]);
+	}
+	hutch_placeholders_remove(r->ph);
+	hutch_mount_plan_free(r->plan);
+	hutch_env_free(r->env);
+	free(r->state_dir);
+	if (oldmask)
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
+int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_opts *opts,
+	      int *status, hutch_error *err)
+{
+	struct run r = {
+		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1,
+		.errpipe = { -1, -1 }, .ctl = { -1, -1 },
+	};
+	sigset_t mask, oldmask;
+	bool masked = false;
+	long pid;
+	int ret;
+
+	if (!p->finalized)
+		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+	if (!argv || !argv[0])
+		return hutch_errx(err, EINVAL, 0, "no command given");
+	ret = prepare(&r, err);
+	if (ret < 0)
+		goto out;
+
+	signal_set(&mask);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+		ret = hutch_err(err, errno, 0, "blocking signals");
+		goto out;
+	}
+	masked = true;
+	r.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.sigfd < 0) {
+		ret = hutch_err(err, errno, 0, "signalfd");
+		goto out;
+	}
+
+	pid = syscall(SYS_clone, hutch_ns_clone_flags(p->net_mode != HUTCH_NET_HOST) | SIGCHLD,
+		      NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		ret = userns_error(errno, err);
+		goto out;
+	}
+	if (pid == 0)
+		sandbox_init(&r);
+	r.init_pid = (pid_t)pid;
+	close(r.errpipe[1]);
+	r.errpipe[1] = -1;
+	close(r.ctl[1]);
+	r.ctl[1] = -1;
+	ret = supervise(&r, status, err);
+out:
+	run_free(&r, masked ? &oldmask : NULL);
+	return ret;
+}

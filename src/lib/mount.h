@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The sandbox's filesystem view: a plan computed on the host side from the
+ * policy, applied by the sandbox init inside its new mount namespace.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+enum hutch_mount_kind {
+	MOUNT_BIND_RO,     /* read-only recursive bind of a host path */
+	MOUNT_BIND_RW,     /* writable recursive bind (workspace, --rw) */
+	MOUNT_BIND_DEV,    /* a host device node: writable, nosuid, noexec */
+	MOUNT_BIND_SOCKET, /* one chosen host socket (--socket) */
+	MOUNT_TMPFS,       /* fresh private tmpfs */
+	MOUNT_DIR,         /* a directory in a tmpfs of ours */
+	MOUNT_SYMLINK,     /* a symlink in a tmpfs of ours */
+	MOUNT_PROC,        /* fresh procfs of the sandbox's PID namespace */
+	MOUNT_DEVPTS,      /* fresh devpts instance */
+	MOUNT_HIDE,        /* an empty read-only directory or file over a path */
+	MOUNT_REBIND_RO,   /* make a path of the new tree read-only (/proc/sys) */
+	MOUNT_PROTECT,     /* read-only rebind beneath the workspace, no symlinks */
+};
+
+struct hutch_mount_op {
+	char *path;   /* absolute path inside the sandbox */
+	char *source; /* host path (binds), link target (symlinks), NULL otherwise */
+	enum hutch_mount_kind kind;
+	unsigned mode;   /* tmpfs/dir mode */
+	bool optional;   /* skip silently when the source is missing */
+	int order;       /* tie-break for equal paths: larger goes on top */
+	/* filled while applying */
+	int src_fd;
+	bool src_is_dir;
+	bool hide_with_children; /* MOUNT_HIDE that needs a fresh tmpfs */
+};
+
+struct hutch_mount_plan {
+	struct hutch_mount_op *ops;
+	size_t n, cap;
+	char *workspace; /* sandbox path of the workspace (same as host path) */
+	char *cwd;       /* directory to start in */
+};
+
+struct hutch_mount_env {
+	const char *home;
+	const char *cwd;
+	const char *xdg_runtime_dir; /* may be NULL */
+	unsigned uid;
+};
+
+int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_mount_env *env,
+			   struct hutch_mount_plan **out, hutch_error *err);
+void hutch_mount_plan_free(struct hutch_mount_plan *plan);
+
+/* Add one op (used by the protected-path code). */
+int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind kind,
+			 const char *path, const char *source, unsigned mode, bool optional);
+
+/*
+ * Inside the new mount namespace: build the tree on a fresh tmpfs and
+ * pivot_root into it. On return the process's root and cwd are the sandbox's.
+ */
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, hutch_error *err);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Messages on the control socket between the sandbox and the supervisor. */
+#pragma once
+
+#include <stdint.h>
+
+/* Tag of each SCM_RIGHTS message from the sandbox's init or workload. */
+enum hutch_ctl_tag {
+	HUTCH_CTL_PTY = 1,        /* master side of the sandbox's pty */
+	HUTCH_CTL_SECCOMP = 2,    /* seccomp user-notification listener */
+	HUTCH_CTL_PROXY_HTTP = 3, /* listening socket created inside the netns */
+	HUTCH_CTL_PROXY_SOCKS = 4,
+};
