@@ -335,7 +335,8 @@ static int path_resolve(const char *in, char *out)
 			}
 			return 0;
 		}
-		if (errno != ENOENT && errno != ENOTDIR)
+		/* Missing, or not searchable by us: keep the rest lexically. */
+		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
 			return -errno;
 		char *slash = strrchr(head, '/');
 		if (!slash || slash == head) {
@@ -348,7 +349,7 @@ static int path_resolve(const char *in, char *out)
 	}
 }
 
-/* ---- hide planning --------------------------------------------------------------------- */
+/* ---- planning with limits ------------------------------------------------------------- */
 
 struct names {
 	char **v;
@@ -398,8 +399,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 struct planner {
-	const char *const *hidden;
-	size_t n_hidden;
+	const struct hutch_landlock_limit *limits;
+	size_t n_limits;
 	bool list_ancestors;
 	hutch_landlock_lister_fn list;
 	void *userdata;
@@ -412,7 +413,7 @@ static int plan_add(struct planner *p, const char *path, uint64_t access)
 	struct hutch_landlock_plan *plan = p->plan;
 
 	if (plan->n >= HUTCH_LANDLOCK_MAX_RULES)
-		return hutch_errx(p->err, E2BIG, 0, "landlock: hiding paths: more than %d rules",
+		return hutch_errx(p->err, E2BIG, 0, "landlock: planning rules: more than %d rules",
 				  HUTCH_LANDLOCK_MAX_RULES);
 	if (plan->n == plan->cap) {
 		size_t cap = plan->cap ? plan->cap * 2 : 32;
@@ -430,50 +431,78 @@ static int plan_add(struct planner *p, const char *path, uint64_t access)
 	return 0;
 }
 
-static bool is_hidden(const struct planner *p, const char *path)
+/* The rights the limits at or above @path leave. */
+static uint64_t cap_at(const struct planner *p, const char *path)
 {
-	for (size_t i = 0; i < p->n_hidden; i++)
-		if (path_under(path, p->hidden[i]))
-			return true;
-	return false;
+	uint64_t cap = ~(uint64_t)0;
+
+	for (size_t i = 0; i < p->n_limits; i++)
+		if (path_under(path, p->limits[i].path))
+			cap &= p->limits[i].max;
+	return cap;
 }
 
-/* True if some hidden path lies strictly beneath @path. */
-static bool has_hidden_beneath(const struct planner *p, const char *path)
+/*
+ * Whether a limit strictly beneath @path takes away some of @eff; in @common,
+ * what of @eff every limit beneath leaves (safe to grant on @path itself).
+ */
+static bool limited_beneath(const struct planner *p, const char *path, uint64_t eff,
+			    uint64_t *common)
 {
-	for (size_t i = 0; i < p->n_hidden; i++)
-		if (path_under(p->hidden[i], path) && strcmp(p->hidden[i], path) != 0)
-			return true;
-	return false;
+	bool limited = false;
+
+	*common = eff;
+	for (size_t i = 0; i < p->n_limits; i++) {
+		const struct hutch_landlock_limit *l = &p->limits[i];
+
+		if (!path_under(l->path, path) || strcmp(l->path, path) == 0)
+			continue;
+		if (eff & ~l->max)
+			limited = true;
+		*common &= l->max;
+	}
+	return limited;
 }
 
 static int plan_path(struct planner *p, const char *path, uint64_t access, unsigned depth)
 {
 	struct names ns = {0};
+	uint64_t eff, common;
 	int r;
 
-	if (is_hidden(p, path))
+	eff = access & cap_at(p, path);
+	if (!eff)
 		return 0;
-	if (!has_hidden_beneath(p, path))
-		return plan_add(p, path, access);
-	/* Each level is one component of a hidden path, so this is bounded by PATH_MAX. */
+	if (!limited_beneath(p, path, eff, &common))
+		return plan_add(p, path, eff);
+	/* Each level is one component of a limit's path, so this is bounded by PATH_MAX. */
 	if (depth > PATH_MAX / 2)
-		return hutch_errx(p->err, ELOOP, 0, "landlock: hiding paths: %s is too deep", path);
+		return hutch_errx(p->err, ELOOP, 0, "landlock: planning rules: %s is too deep",
+				  path);
 
+	/*
+	 * The directory itself may only get what every limit beneath it leaves,
+	 * since a rule covers everything beneath; its entries get the rest.
+	 */
+	if (p->list_ancestors)
+		common |= eff & LANDLOCK_ACCESS_FS_READ_DIR;
+	if (common) {
+		r = plan_add(p, path, common);
+		if (r < 0)
+			return r;
+	}
 	r = p->list(p->userdata, path, names_add, &ns);
-	if (r == -ENOENT || r == -ENOTDIR) {
-		/* Nothing there (or not a directory): grant nothing at or beneath it. */
+	if (r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -EPERM) {
+		/*
+		 * Nothing there, not a directory, or not listable by us (so its
+		 * entries are unknown): nothing more at or beneath it.
+		 */
 		names_free(&ns);
 		return 0;
 	}
 	if (r < 0) {
 		names_free(&ns);
-		return hutch_err(p->err, -r, 0, "landlock: hiding paths: listing %s", path);
-	}
-	if (p->list_ancestors && (access & LANDLOCK_ACCESS_FS_READ_DIR)) {
-		r = plan_add(p, path, LANDLOCK_ACCESS_FS_READ_DIR);
-		if (r < 0)
-			goto out;
+		return hutch_err(p->err, -r, 0, "landlock: planning rules: listing %s", path);
 	}
 	if (ns.n > 1)
 		qsort(ns.v, ns.n, sizeof(ns.v[0]), cmp_str);
@@ -482,11 +511,11 @@ static int plan_path(struct planner *p, const char *path, uint64_t access, unsig
 
 		r = path_join(path, ns.v[i], child, sizeof(child));
 		if (r < 0) {
-			r = hutch_err(p->err, -r, 0, "landlock: hiding paths: %s/%s", path,
+			r = hutch_err(p->err, -r, 0, "landlock: planning rules: %s/%s", path,
 				      ns.v[i]);
 			goto out;
 		}
-		r = plan_path(p, child, access, depth + 1);
+		r = plan_path(p, child, eff, depth + 1);
 		if (r < 0)
 			goto out;
 	}
@@ -507,14 +536,14 @@ void hutch_landlock_plan_free(struct hutch_landlock_plan *plan)
 	plan->n = plan->cap = 0;
 }
 
-int hutch_landlock_plan_hide(const struct hutch_landlock_root *roots, size_t n_roots,
-			     const char *const *hidden, size_t n_hidden, bool list_ancestors,
-			     hutch_landlock_lister_fn list, void *userdata,
-			     struct hutch_landlock_plan *plan, hutch_error *err)
+int hutch_landlock_plan(const struct hutch_landlock_root *roots, size_t n_roots,
+			const struct hutch_landlock_limit *limits, size_t n_limits,
+			bool list_ancestors, hutch_landlock_lister_fn list, void *userdata,
+			struct hutch_landlock_plan *plan, hutch_error *err)
 {
 	struct planner p = {
-		.hidden = hidden,
-		.n_hidden = n_hidden,
+		.limits = limits,
+		.n_limits = n_limits,
 		.list_ancestors = list_ancestors,
 		.list = list,
 		.userdata = userdata,
@@ -523,16 +552,15 @@ int hutch_landlock_plan_hide(const struct hutch_landlock_root *roots, size_t n_r
 	};
 	int r;
 
-	if (!plan || !list || (n_roots && !roots) || (n_hidden && !hidden))
-		return hutch_errx(err, EINVAL, 0, "landlock: hiding paths: invalid arguments");
-	if (n_roots > HUTCH_LANDLOCK_MAX_PATHS * 2 || n_hidden > HUTCH_LANDLOCK_MAX_PATHS)
-		return hutch_errx(err, E2BIG, 0, "landlock: hiding paths: too many paths");
-	for (size_t i = 0; i < n_hidden; i++)
-		if (!hidden[i] || !path_is_normal(hidden[i]))
-			return hutch_errx(
-				err, EINVAL, 0,
-				"landlock: hidden path \"%s\" is not absolute and normalised",
-				hidden[i] ? hidden[i] : "(null)");
+	if (!plan || !list || (n_roots && !roots) || (n_limits && !limits))
+		return hutch_errx(err, EINVAL, 0, "landlock: planning rules: invalid arguments");
+	if (n_roots > HUTCH_LANDLOCK_MAX_PATHS * 2 || n_limits > HUTCH_LANDLOCK_MAX_PATHS * 2)
+		return hutch_errx(err, E2BIG, 0, "landlock: planning rules: too many paths");
+	for (size_t i = 0; i < n_limits; i++)
+		if (!limits[i].path || !path_is_normal(limits[i].path))
+			return hutch_errx(err, EINVAL, 0,
+					  "landlock: path \"%s\" is not absolute and normalised",
+					  limits[i].path ? limits[i].path : "(null)");
 	for (size_t i = 0; i < n_roots; i++) {
 		if (!roots[i].path || !path_is_normal(roots[i].path))
 			return hutch_errx(err, EINVAL, 0,
@@ -598,8 +626,13 @@ struct applier {
 	hutch_error *err;
 };
 
-/* Add a rule for @fd (a file or directory), masking rights a non-directory cannot have. */
-static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t access)
+/*
+ * Add a rule for @fd (a file or directory), masking rights a non-directory
+ * cannot have. With @best_effort, a file the kernel cannot attach a rule to
+ * (EBADFD: memfd, pipefs, other internal mounts) is skipped.
+ */
+static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t access,
+		       bool best_effort)
 {
 	struct landlock_path_beneath_attr pb = {.parent_fd = fd};
 	struct stat st;
@@ -614,8 +647,11 @@ static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t acc
 	if (!access)
 		return 0;
 	pb.allowed_access = access;
-	if (ll_add_rule(a->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb) < 0)
+	if (ll_add_rule(a->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb) < 0) {
+		if (best_effort && errno == EBADFD)
+			return 0;
 		return hutch_err(a->err, errno, 0, "landlock: adding a rule for %s", what);
+	}
 	a->rep->n_rules++;
 	return 0;
 }
@@ -634,7 +670,7 @@ static int add_path_rule(struct applier *a, const char *path, uint64_t access, b
 		}
 		return hutch_err(a->err, errno, 0, "landlock: opening %s", path);
 	}
-	return add_fd_rule(a, fd, path, access);
+	return add_fd_rule(a, fd, path, access, false);
 }
 
 /*
@@ -667,7 +703,7 @@ static int add_stdio_rules(struct applier *a)
 			access |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
 		if (!S_ISREG(st.st_mode))
 			access |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-		int r = add_fd_rule(a, fd, names[fd], access);
+		int r = add_fd_rule(a, fd, names[fd], access, true);
 		if (r < 0)
 			return r;
 	}
@@ -691,28 +727,31 @@ static int apply_lists(struct applier *a, const struct hutch_landlock_spec *spec
 	return 0;
 }
 
-struct hide_ctx {
-	char **hidden;
-	size_t n_hidden;
+struct limits_ctx {
+	struct hutch_landlock_limit *limits;
+	char **limit_paths;
+	size_t n_limits;
 	struct hutch_landlock_root *roots;
 	char **root_paths;
 	size_t n_roots;
 	struct hutch_landlock_plan plan;
 };
 
-static void hide_ctx_free(struct hide_ctx *h)
+static void limits_ctx_free(struct limits_ctx *h)
 {
-	for (size_t i = 0; i < h->n_hidden; i++)
-		free(h->hidden[i]);
+	for (size_t i = 0; i < h->n_limits; i++)
+		free(h->limit_paths[i]);
 	for (size_t i = 0; i < h->n_roots; i++)
 		free(h->root_paths[i]);
-	free(h->hidden);
+	free(h->limits);
+	free(h->limit_paths);
 	free(h->roots);
 	free(h->root_paths);
 	hutch_landlock_plan_free(&h->plan);
 }
 
-static int hide_add_root(struct applier *a, struct hide_ctx *h, const char *path, uint64_t access)
+static int limits_add_root(struct applier *a, struct limits_ctx *h, const char *path,
+			   uint64_t access)
 {
 	char real[PATH_MAX];
 
@@ -734,48 +773,65 @@ static int hide_add_root(struct applier *a, struct hide_ctx *h, const char *path
 	return 0;
 }
 
-static int apply_hidden(struct applier *a, const struct hutch_landlock_spec *spec)
+/* A limit on a path that may not exist yet: resolved as far as it exists. */
+static int limits_add(struct applier *a, struct limits_ctx *h, const char *what, const char *path,
+		      uint64_t max)
 {
-	_cleanup_(hide_ctx_free) struct hide_ctx h = {0};
-	size_t n_roots = spec->n_read_exec + spec->n_writable;
+	char real[PATH_MAX];
 	int r;
 
-	h.hidden = calloc(spec->n_hidden, sizeof(*h.hidden));
+	if (!path || path[0] != '/')
+		return hutch_errx(a->err, EINVAL, 0, "landlock: %s path \"%s\" is not absolute",
+				  what, path ? path : "(null)");
+	r = path_resolve(path, real);
+	if (r < 0)
+		return hutch_err(a->err, -r, 0, "landlock: resolving %s path %s", what, path);
+	h->limit_paths[h->n_limits] = strdup(real);
+	if (!h->limit_paths[h->n_limits])
+		return hutch_err(a->err, ENOMEM, 0, "landlock: resolving %s path %s", what, path);
+	h->limits[h->n_limits].path = h->limit_paths[h->n_limits];
+	h->limits[h->n_limits].max = max;
+	h->n_limits++;
+	return 0;
+}
+
+static int apply_limited(struct applier *a, const struct hutch_landlock_spec *spec)
+{
+	_cleanup_(limits_ctx_free) struct limits_ctx h = {0};
+	size_t n_roots = spec->n_read_exec + spec->n_writable;
+	size_t n_limits = spec->n_hidden + spec->n_protect;
+	int r;
+
+	h.limits = calloc(n_limits, sizeof(*h.limits));
+	h.limit_paths = calloc(n_limits, sizeof(*h.limit_paths));
 	h.roots = calloc(n_roots ? n_roots : 1, sizeof(*h.roots));
 	h.root_paths = calloc(n_roots ? n_roots : 1, sizeof(*h.root_paths));
-	if (!h.hidden || !h.roots || !h.root_paths)
-		return hutch_err(a->err, ENOMEM, 0, "landlock: hiding paths");
+	if (!h.limits || !h.limit_paths || !h.roots || !h.root_paths)
+		return hutch_err(a->err, ENOMEM, 0, "landlock: planning rules");
 
 	for (size_t i = 0; i < spec->n_hidden; i++) {
-		char real[PATH_MAX];
-
-		if (!spec->hidden[i] || spec->hidden[i][0] != '/')
-			return hutch_errx(a->err, EINVAL, 0,
-					  "landlock: hidden path \"%s\" is not absolute",
-					  spec->hidden[i] ? spec->hidden[i] : "(null)");
-		r = path_resolve(spec->hidden[i], real);
+		r = limits_add(a, &h, "hidden", spec->hidden[i], 0);
 		if (r < 0)
-			return hutch_err(a->err, -r, 0, "landlock: resolving hidden path %s",
-					 spec->hidden[i]);
-		h.hidden[h.n_hidden] = strdup(real);
-		if (!h.hidden[h.n_hidden])
-			return hutch_err(a->err, ENOMEM, 0, "landlock: hiding paths");
-		h.n_hidden++;
+			return r;
+	}
+	for (size_t i = 0; i < spec->n_protect; i++) {
+		r = limits_add(a, &h, "protected", spec->protect[i], READ_EXEC);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; i < spec->n_read_exec; i++) {
-		r = hide_add_root(a, &h, spec->read_exec[i], READ_EXEC);
+		r = limits_add_root(a, &h, spec->read_exec[i], READ_EXEC);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; i < spec->n_writable; i++) {
-		r = hide_add_root(a, &h, spec->writable[i], HUTCH_LANDLOCK_FS_ALL);
+		r = limits_add_root(a, &h, spec->writable[i], HUTCH_LANDLOCK_FS_ALL);
 		if (r < 0)
 			return r;
 	}
 
-	r = hutch_landlock_plan_hide(h.roots, h.n_roots, (const char *const *)h.hidden, h.n_hidden,
-				     spec->hide_list_ancestors, hutch_landlock_list_dir, NULL,
-				     &h.plan, a->err);
+	r = hutch_landlock_plan(h.roots, h.n_roots, h.limits, h.n_limits, spec->hide_list_ancestors,
+				hutch_landlock_list_dir, NULL, &h.plan, a->err);
 	if (r < 0)
 		return r;
 	/* Planned entries are never followed: a link swapped in must not grant its target. */
@@ -806,7 +862,8 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 		rep = &local;
 	*rep = (struct hutch_landlock_report){0};
 	if (!spec || !list_ok(spec->read_exec, spec->n_read_exec) ||
-	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->hidden, spec->n_hidden))
+	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->hidden, spec->n_hidden) ||
+	    !list_ok(spec->protect, spec->n_protect))
 		return hutch_errx(err, EINVAL, 0, "landlock: invalid rule lists (at most %d each)",
 				  HUTCH_LANDLOCK_MAX_PATHS);
 
@@ -855,7 +912,7 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 		.rep = rep,
 		.err = err,
 	};
-	r = spec->n_hidden ? apply_hidden(&a, spec) : apply_lists(&a, spec);
+	r = spec->n_hidden || spec->n_protect ? apply_limited(&a, spec) : apply_lists(&a, spec);
 	if (r < 0)
 		return r;
 	if (spec->stdio) {

@@ -29,13 +29,17 @@ struct hutch_landlock_spec {
 	bool deny_tcp;	/* ABI >= 4: no TCP bind/connect at all (degraded --net none) */
 
 	/*
-	 * Degraded mode (no mount namespace): paths that must be unreadable.
-	 * Rights on read_exec/writable roots containing a hidden path are
-	 * given to the siblings along the path instead of the root (see
-	 * hutch_landlock_plan_hide). Paths are resolved (symlinks) first.
+	 * Degraded mode (no mount namespace). hidden: paths that must be
+	 * neither readable nor writable; protect: paths kept read-only (read
+	 * and execute at most) even beneath writable roots. Both may not exist
+	 * yet, and are resolved (symlinks) as far as they exist. Rights on a
+	 * root containing such a path are given to the entries along the way
+	 * instead of the root itself (see hutch_landlock_plan).
 	 */
 	const char *const *hidden;
 	size_t n_hidden;
+	const char *const *protect;
+	size_t n_protect;
 	/* With hidden paths: still allow listing (READ_DIR) their ancestors. */
 	bool hide_list_ancestors;
 
@@ -77,16 +81,17 @@ uint64_t hutch_landlock_scope_mask(int abi);
  */
 const char *hutch_landlock_describe(const struct hutch_landlock_report *rep, char *buf, size_t len);
 
-/* ---- hiding paths without a mount namespace --------------------------------------------- */
+/* ---- hidden and protected paths without a mount namespace ---------------------------------- */
 
 /* Called by a lister for each entry of a directory (never "." or ".."). */
 typedef int (*hutch_landlock_entry_fn)(void *ctx, const char *name, bool is_symlink);
 
 /*
  * Lists the directory @dir, calling @each for every entry. Returns 0, or a
- * negative errno: -ENOENT (missing) and -ENOTDIR (not a directory) are
- * expected and mean nothing is granted at or beneath @dir; any other error,
- * or a negative value returned by @each, stops the plan.
+ * negative errno: -ENOENT (missing), -ENOTDIR (not a directory), -EACCES and
+ * -EPERM (not listable) are expected and mean nothing more is granted
+ * beneath @dir; any other error, or a negative value returned by @each,
+ * stops the plan.
  */
 typedef int (*hutch_landlock_lister_fn)(void *userdata, const char *dir,
 					hutch_landlock_entry_fn each, void *ctx);
@@ -94,6 +99,12 @@ typedef int (*hutch_landlock_lister_fn)(void *userdata, const char *dir,
 struct hutch_landlock_root {
 	const char *path; /* absolute, normalised */
 	uint64_t access;  /* LANDLOCK_ACCESS_FS_* (directory semantics) */
+};
+
+/* At and beneath @path, no more than @max (0: hidden; read+execute: protected). */
+struct hutch_landlock_limit {
+	const char *path; /* absolute, normalised */
+	uint64_t max;
 };
 
 struct hutch_landlock_rule {
@@ -107,25 +118,27 @@ struct hutch_landlock_plan {
 };
 
 /*
- * Plan rules that give each root its rights everywhere except at and beneath
- * the hidden paths. Landlock only grants, so a root containing a hidden path
- * gets no rule itself: each of its entries gets the root's rights instead,
- * except the entry that leads to a hidden path, which is expanded the same
- * way, down to the hidden path, which gets nothing. Symbolic links among the
- * entries get no rule (their targets are covered where they really live).
- * Roots at or beneath a hidden path are dropped (deny beats allow).
- * Pure: the filesystem is only seen through @list. All paths must be
+ * Plan rules that give each root its rights everywhere, except that at and
+ * beneath each limit's path no more than the limit's rights are granted.
+ * Landlock only grants, and a rule on a directory covers everything beneath
+ * it, so a directory with a limit beneath it only gets what every limit
+ * beneath it leaves (nothing if a hidden path is beneath it), and each of its
+ * entries gets the rights it may have, recursively, down to the limits.
+ * Symbolic links among the entries get no rule (their targets are covered
+ * where they really live). Deny beats allow: a root at or beneath a limit is
+ * cut down to it. Pure: the filesystem is only seen through @list (only
+ * directories with a limit beneath them are listed). All paths must be
  * absolute and normalised (no "//", ".", "..", no trailing "/").
  *
- * Limitation: an expanded directory has no rights of its own, so it cannot be
- * listed (unless @list_ancestors: READ_DIR on it, which also lets the hidden
- * directories beneath it be listed, not read) and nothing can be created in
- * it directly.
+ * Limitation: a directory with a hidden path beneath it cannot be listed
+ * (unless @list_ancestors: READ_DIR on it, which also lets the hidden
+ * directories beneath it be listed, not read), and nothing can be created
+ * directly in a directory with a limit beneath it.
  */
-int hutch_landlock_plan_hide(const struct hutch_landlock_root *roots, size_t n_roots,
-			     const char *const *hidden, size_t n_hidden, bool list_ancestors,
-			     hutch_landlock_lister_fn list, void *userdata,
-			     struct hutch_landlock_plan *plan, hutch_error *err);
+int hutch_landlock_plan(const struct hutch_landlock_root *roots, size_t n_roots,
+			const struct hutch_landlock_limit *limits, size_t n_limits,
+			bool list_ancestors, hutch_landlock_lister_fn list, void *userdata,
+			struct hutch_landlock_plan *plan, hutch_error *err);
 
 void hutch_landlock_plan_free(struct hutch_landlock_plan *plan);
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -591,6 +592,21 @@ static void child_sandbox(void *arg)
 	close(master);
 }
 
+/* stdio rules are best effort: a memfd on stdin cannot carry a rule, and is skipped. */
+static void child_stdio_memfd(void *arg)
+{
+	const char *const ro[] = {"/"};
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .stdio = true};
+	int fd = memfd_create("hutch-test", MFD_CLOEXEC);
+
+	if (fd < 0 || dup2(fd, 0) < 0) {
+		cok(0, "memfd on stdin: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	apply_in_child(&spec, NULL);
+}
+
 /* A pty slave opened before Landlock, then opened again through /dev/pts without a rule. */
 static void child_pts_denied(void *arg)
 {
@@ -633,12 +649,16 @@ static const struct fake_ent fake_tree[] = {
 	{"/home/u/.netrc", 'f'},
 	{"/home/u/proj", 'd'},
 	{"/home/u/proj/a", 'f'},
+	{"/home/u/proj/.git", 'd'},
+	{"/home/u/proj/.git/hooks", 'd'},
+	{"/home/u/proj/.git/config", 'f'},
 	{"/home/u/notes", 'f'},
 	{"/home/u/link", 'l'},
 	{"/tmp", 'd'},
 	{"/eio", 'd'},
 	{"/big", 'd'},
 	{"/file", 'f'},
+	{"/noperm", 'd'},
 };
 
 static const struct fake_ent *fake_find(const char *path)
@@ -661,6 +681,8 @@ static int fake_list(void *userdata, const char *dir, hutch_landlock_entry_fn ea
 		return -ENOTDIR;
 	if (strcmp(dir, "/eio") == 0)
 		return -EIO;
+	if (strcmp(dir, "/noperm") == 0)
+		return -EACCES;
 	if (strcmp(dir, "/big") == 0) {
 		for (int i = 0; i < HUTCH_LANDLOCK_MAX_RULES + 10; i++) {
 			char name[32];
@@ -711,17 +733,21 @@ static void test_plan(void)
 		{"/tmp", W},	    {"/home/u/.ssh/sub", W}, /* beneath a hidden path: dropped */
 		{"/etc/shadow", R},			     /* equal to a hidden path: dropped */
 	};
-	const char *const hidden[] = {"/home/u/.ssh", "/home/u/.netrc", "/etc/shadow",
-				      "/nonexistent/x"};
+	const struct hutch_landlock_limit hidden[] = {
+		{"/home/u/.ssh", 0},
+		{"/home/u/.netrc", 0},
+		{"/etc/shadow", 0},
+		{"/nonexistent/x", 0},
+	};
 	struct hutch_landlock_plan plan = {0};
 	hutch_error e = {0};
 	int calls = 0, r;
 
-	r = hutch_landlock_plan_hide(roots, 5, hidden, 4, false, fake_list, &calls, &plan, &e);
+	r = hutch_landlock_plan(roots, 5, hidden, 4, false, fake_list, &calls, &plan, &e);
 	is_int(r, 0, "plan: succeeds (%s)", r ? e.msg : "ok");
 	is_str(plan_str(&plan),
-	       "/big:R /bin:R /eio:R /etc/passwd:R /file:R /home/u/notes:R /home/u/proj:R /tmp:R "
-	       "/home/u/proj:W /tmp:W",
+	       "/big:R /bin:R /eio:R /etc/passwd:R /file:R /home/u/notes:R /home/u/proj:R "
+	       "/noperm:R /tmp:R /home/u/proj:W /tmp:W",
 	       "plan: siblings of hidden paths get the root's rights, ancestors and hidden "
 	       "nothing");
 	is_int(calls, 4, "plan: only the ancestors were listed (/, /etc, /home, /home/u)");
@@ -729,53 +755,93 @@ static void test_plan(void)
 	is_int(plan.n, 0, "plan: freed");
 
 	calls = 0;
-	r = hutch_landlock_plan_hide(roots, 2, hidden, 2, true, fake_list, &calls, &plan, &e);
+	r = hutch_landlock_plan(roots, 2, hidden, 2, true, fake_list, &calls, &plan, &e);
 	is_int(r, 0, "plan with listable ancestors: succeeds");
 	is_str(plan_str(&plan),
 	       "/:D /big:R /bin:R /eio:R /etc:R /file:R /home:D /home/u:D /home/u/notes:R "
-	       "/home/u/proj:R /tmp:R /home/u/proj:W",
+	       "/home/u/proj:R /noperm:R /tmp:R /home/u/proj:W",
 	       "plan with listable ancestors: ancestors get read_dir only");
 	hutch_landlock_plan_free(&plan);
 
-	r = hutch_landlock_plan_hide(roots, 1, NULL, 0, false, fake_list, &calls, &plan, &e);
-	is_str(plan_str(&plan), "/:R", "plan without hidden paths: the root itself");
+	r = hutch_landlock_plan(roots, 1, NULL, 0, false, fake_list, &calls, &plan, &e);
+	is_str(plan_str(&plan), "/:R", "plan without limits: the root itself");
 	hutch_landlock_plan_free(&plan);
 
+	/* protected paths: read-only even beneath a writable root */
 	{
-		const struct hutch_landlock_root gone[] = {{"/gone", R}, {"/file", R}};
-		const char *const h[] = {"/gone/x", "/file/x"};
-		r = hutch_landlock_plan_hide(gone, 2, h, 2, false, fake_list, &calls, &plan, &e);
-		is_int(r, 0, "plan: missing / non-directory ancestors are not errors");
+		const struct hutch_landlock_root w[] = {{"/home/u/proj", W}, {"/", R}};
+		const struct hutch_landlock_limit prot[] = {
+			{"/home/u/proj/.git/hooks", R},
+			{"/home/u/proj/.mcp.json", R}, /* does not exist yet */
+			{"/etc", R},		       /* takes nothing from a read-only root */
+		};
+		calls = 0;
+		r = hutch_landlock_plan(w, 2, prot, 3, false, fake_list, &calls, &plan, &e);
+		is_int(r, 0, "plan protected: succeeds");
+		is_str(plan_str(&plan),
+		       "/home/u/proj:R /home/u/proj/.git:R /home/u/proj/.git/config:W "
+		       "/home/u/proj/.git/hooks:R /home/u/proj/a:W /:R",
+		       "plan protected: the path and its ancestors are read-only, the rest "
+		       "writable");
+		is_int(calls, 2, "plan protected: only proj and proj/.git were listed");
+		hutch_landlock_plan_free(&plan);
+	}
+	{
+		const struct hutch_landlock_root w[] = {{"/home/u/proj/.git/hooks/sub", W}};
+		const struct hutch_landlock_limit prot[] = {{"/home/u/proj/.git/hooks", R}};
+		r = hutch_landlock_plan(w, 1, prot, 1, false, fake_list, &calls, &plan, &e);
+		is_str(plan_str(&plan), "/home/u/proj/.git/hooks/sub:R",
+		       "plan protected: a writable root beneath a protected path is cut down");
+		hutch_landlock_plan_free(&plan);
+	}
+	{
+		const struct hutch_landlock_root w[] = {{"/home/u", W}};
+		const struct hutch_landlock_limit both[] = {{"/home/u/.ssh", 0},
+							    {"/home/u/proj/.git/hooks", R}};
+		r = hutch_landlock_plan(w, 1, both, 2, false, fake_list, &calls, &plan, &e);
+		is_str(plan_str(&plan),
+		       "/home/u/.netrc:W /home/u/notes:W /home/u/proj:R /home/u/proj/.git:R "
+		       "/home/u/proj/.git/config:W /home/u/proj/.git/hooks:R /home/u/proj/a:W",
+		       "plan hidden + protected: each limit holds, the rest keeps its rights");
+		hutch_landlock_plan_free(&plan);
+	}
+
+	{
+		const struct hutch_landlock_root gone[] = {
+			{"/gone", R}, {"/file", R}, {"/noperm", R}};
+		const struct hutch_landlock_limit h[] = {
+			{"/gone/x", 0}, {"/file/x", 0}, {"/noperm/x", 0}};
+		r = hutch_landlock_plan(gone, 3, h, 3, false, fake_list, &calls, &plan, &e);
+		is_int(r, 0, "plan: missing, non-directory, unlistable ancestors are not errors");
 		is_int(plan.n, 0, "plan: and get no rule (conservative)");
 		hutch_landlock_plan_free(&plan);
 	}
 	{
 		const struct hutch_landlock_root eio[] = {{"/", R}};
-		const char *const h[] = {"/eio/x"};
-		r = hutch_landlock_plan_hide(eio, 1, h, 1, false, fake_list, &calls, &plan, &e);
+		const struct hutch_landlock_limit h[] = {{"/eio/x", 0}};
+		r = hutch_landlock_plan(eio, 1, h, 1, false, fake_list, &calls, &plan, &e);
 		is_int(r, -EIO, "plan: a listing error stops the plan");
 		like(e.msg, "listing /eio", "plan: the error names the directory");
 		is_int(plan.n, 0, "plan: nothing is left behind on error");
 	}
 	{
 		const struct hutch_landlock_root big[] = {{"/big", R}};
-		const char *const h[] = {"/big/e1"};
-		r = hutch_landlock_plan_hide(big, 1, h, 1, false, fake_list, &calls, &plan, &e);
+		const struct hutch_landlock_limit h[] = {{"/big/e1", 0}};
+		r = hutch_landlock_plan(big, 1, h, 1, false, fake_list, &calls, &plan, &e);
 		is_int(r, -E2BIG,
 		       "plan: a directory with too many entries is refused (hard limit)");
 		hutch_landlock_plan_free(&plan);
 	}
 	{
-		const char *const bad[][1] = {
-			{"relative"}, {"/a/../b"}, {"/a/"}, {"/a//b"}, {"/a/./b"}};
+		const struct hutch_landlock_limit bad[] = {
+			{"relative", 0}, {"/a/../b", 0}, {"/a/", 0}, {"/a//b", 0}, {"/a/./b", 0}};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			r = hutch_landlock_plan_hide(roots, 1, bad[i], 1, false, fake_list, &calls,
-						     &plan, &e);
-			is_int(r, -EINVAL, "plan: hidden path '%s' is rejected", bad[i][0]);
+			r = hutch_landlock_plan(roots, 1, &bad[i], 1, false, fake_list, &calls,
+						&plan, &e);
+			is_int(r, -EINVAL, "plan: limit path '%s' is rejected", bad[i].path);
 		}
 		const struct hutch_landlock_root badroot[] = {{"/x/", R}};
-		r = hutch_landlock_plan_hide(badroot, 1, hidden, 1, false, fake_list, &calls, &plan,
-					     &e);
+		r = hutch_landlock_plan(badroot, 1, hidden, 1, false, fake_list, &calls, &plan, &e);
 		is_int(r, -EINVAL, "plan: a root that is not normalised is rejected");
 	}
 }
@@ -843,13 +909,66 @@ static void child_hide(void *arg)
 	close(s);
 }
 
+/* protected paths stay read-only beneath a writable root, even ones that do not exist yet */
+static void child_protect(void *arg)
+{
+	const char *const ro[] = {"/"};
+	const char *const rw[] = {tp("ws2")};
+	const char *const prot[] = {tp("ws2/.git/hooks"), tp("ws2/.mcp.json")};
+	struct hutch_landlock_spec spec = {
+		.read_exec = ro,
+		.n_read_exec = 1,
+		.writable = rw,
+		.n_writable = 1,
+		.protect = prot,
+		.n_protect = 2,
+	};
+
+	if (!apply_in_child(&spec, NULL))
+		return;
+	cerr(read_errno(tp("ws2/.git/hooks/pre-commit")), 0, "protected: readable");
+	cerr(open_errno(tp("ws2/.git/hooks/pre-commit"), O_WRONLY), EACCES,
+	     "protected: an existing hook cannot be written");
+	cerr(open_errno(tp("ws2/.git/hooks/post-checkout"), O_WRONLY | O_CREAT), EACCES,
+	     "protected: a new hook cannot be created");
+	cerr(sys_errno(unlink(tp("ws2/.git/hooks/pre-commit"))), EACCES,
+	     "protected: a hook cannot be deleted");
+	cerr(sys_errno(rename(tp("ws2/.git/hooks"), tp("ws2/.git/hooks-old"))), EACCES,
+	     "protected: the hooks directory cannot be moved away");
+	cerr(open_errno(tp("ws2/.mcp.json"), O_WRONLY | O_CREAT), EACCES,
+	     "protected: a protected path that does not exist cannot be created");
+	cerr(open_errno(tp("ws2/.git/config"), O_WRONLY), 0, "unprotected: .git/config writable");
+	cerr(open_errno(tp("ws2/src/new.c"), O_WRONLY | O_CREAT), 0,
+	     "unprotected: files can be created in subdirectories");
+	cerr(sys_errno(rename(tp("ws2/src/x"), tp("ws2/doc/x"))), 0,
+	     "unprotected: renames between writable subdirectories work");
+	cerr(sys_errno(rename(tp("ws2/doc/x"), tp("ws2/.git/x"))), EACCES,
+	     "limitation: nothing can be created in .git itself (an ancestor of hooks)");
+	cerr(opendir_errno(tp("ws2")), 0, "the workspace can still be listed");
+	cerr(open_errno(tp("ws2/newtop"), O_WRONLY | O_CREAT), EACCES,
+	     "limitation: nothing can be created at the workspace's top level");
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static int make_tree(void)
 {
-	static const char *const dirs[] = {
-		"ro",	"rw",	     "rw/sub1",	  "rw/sub2",	  "out",	   "ws",
-		"home", "home/.ssh", "home/proj", "home/.config", "home/.config/x"};
+	static const char *const dirs[] = {"ro",
+					   "rw",
+					   "rw/sub1",
+					   "rw/sub2",
+					   "out",
+					   "ws",
+					   "home",
+					   "home/.ssh",
+					   "home/proj",
+					   "home/.config",
+					   "home/.config/x",
+					   "ws2",
+					   "ws2/.git",
+					   "ws2/.git/hooks",
+					   "ws2/src",
+					   "ws2/doc"};
 	char tmpl[] = "/tmp/hutch-landlock-XXXXXX";
 
 	if (!mkdtemp(tmpl))
@@ -868,6 +987,9 @@ static int make_tree(void)
 	    write_file(tp("home/.netrc"), "machine x\n", 0600) < 0 ||
 	    write_file(tp("home/notes.txt"), "notes\n", 0644) < 0 ||
 	    write_file(tp("home/.config/x/y"), "y\n", 0644) < 0 ||
+	    write_file(tp("ws2/.git/hooks/pre-commit"), "#!/bin/sh\n", 0755) < 0 ||
+	    write_file(tp("ws2/.git/config"), "[core]\n", 0644) < 0 ||
+	    write_file(tp("ws2/src/x"), "x\n", 0644) < 0 ||
 	    copy_file("/bin/true", tp("ro/true"), 0755) < 0 ||
 	    copy_file("/bin/true", tp("out/true"), 0755) < 0 ||
 	    symlink(".ssh/id", tp("home/link")) < 0 || symlink("home", tp("alias")) < 0 ||
@@ -952,6 +1074,8 @@ int main(void)
 		run_child("sandbox ruleset, stdout file, stdio", true, child_sandbox,
 			  &file_out_stdio);
 		run_child("pts without rule", true, child_pts_denied, NULL);
+		run_child("stdio memfd", true, child_stdio_memfd, NULL);
+		run_child("protect", true, child_protect, NULL);
 	}
 
 	{
