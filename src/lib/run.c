@@ -450,25 +450,35 @@ static char *state_dir(void)
 	return base ? hutch_path_join(base, "hutch") : NULL;
 }
 
-/* Which layers to set up: the required ones must work; the rest when available. */
+/*
+ * Which layers to set up: the required ones must work; the others when the
+ * kernel has them. Only cheap probes here (no fork): this runs per command.
+ */
 static int decide_layers(struct run *r, hutch_error *err)
 {
-	struct hutch_feature_info fi;
-	unsigned want = HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP;
+	struct hutch_feature_info fi = { 0 };
+	int abi = hutch_landlock_abi();
 
 	r->layers = HUTCH_LAYER_USERNS;
-	hutch_probe(HUTCH_FEAT_LANDLOCK, &fi);
-	if (fi.available)
+	if (abi > 0) {
 		r->layers |= HUTCH_LAYER_LANDLOCK;
-	else if (r->p->require & HUTCH_LAYER_LANDLOCK)
+	} else if (r->p->require & HUTCH_LAYER_LANDLOCK) {
+		hutch_probe(HUTCH_FEAT_LANDLOCK, &fi);
 		goto missing;
-	hutch_probe(HUTCH_FEAT_SECCOMP, &fi);
-	if (fi.available)
+	}
+	/* seccomp filters: SECCOMP_GET_ACTION_AVAIL exists since 4.14 */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0) {
 		r->layers |= HUTCH_LAYER_SECCOMP;
-	else if (r->p->require & HUTCH_LAYER_SECCOMP)
+	} else if (r->p->require & HUTCH_LAYER_SECCOMP) {
+		hutch_probe(HUTCH_FEAT_SECCOMP, &fi);
 		goto missing;
-	if ((want & ~r->layers) && r->opts && r->opts->warn)
-		r->opts->warn("running without some layers (allowed by the policy)", r->opts->data);
+	}
+	if ((r->layers & (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP)) !=
+		    (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP) &&
+	    r->opts && r->opts->warn)
+		r->opts->warn(abi > 0 ? "seccomp is not available: running without a syscall filter"
+				      : "Landlock is not available: running without it",
+			      r->opts->data);
 	return 0;
 missing:
 	hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "required layer %s is not available: %s",
