@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The syscall filter (libseccomp), loaded last, just before exec. */
+/* The syscall filter (libseccomp), loaded last, just before exec. See docs/seccomp.md. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "hutch.h"
 
+struct seccomp_notif;
+struct seccomp_notif_resp;
+
 struct hutch_seccomp_opts {
-	bool notify_exec;  /* execve/execveat -> SCMP_ACT_NOTIFY, listener fd returned */
-	bool deny_inet;    /* degraded mode without a netns: no AF_INET/AF_INET6 sockets */
+	bool notify_exec; /* execve/execveat -> SCMP_ACT_NOTIFY, listener fd returned */
+	bool deny_inet;	  /* degraded mode without a netns: no AF_INET/AF_INET6 sockets */
 };
 
 /*
@@ -16,8 +22,110 @@ struct hutch_seccomp_opts {
  * calling thread (PR_SET_NO_NEW_PRIVS must already be set). When
  * opts->notify_exec is set, *notify_fd receives the user-notification
  * listener (CLOEXEC), else -1.
+ *
+ * With notify_exec the caller's own next execve() is notified too: hand the
+ * listener to whoever answers (the supervisor, over SCM_RIGHTS) and close it
+ * before exec, or that exec blocks. Once every copy of the listener is
+ * closed, notified calls fail with ENOSYS.
  */
 int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch_error *err);
 
-/* Probe: 0 when seccomp filters work here, 1 more when user notification does too. */
+/*
+ * Probe in forked children whether a seccomp filter can be loaded here
+ * (*filter) and whether user notification works end to end, including
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE (*notify). Returns 0 once both are known,
+ * a negative errno if the probe itself could not run (fork failed).
+ */
 int hutch_seccomp_probe(bool *filter, bool *notify);
+
+/* Write the filter as BPF (@pfc false) or libseccomp's readable PFC to @fd, without loading. */
+int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd, hutch_error *err);
+
+/* ---- user notification (served by the supervisor's event loop) ---------- */
+
+/*
+ * Allocate a request/response pair sized for the running kernel
+ * (seccomp_notify_alloc). Free with hutch_seccomp_notify_free().
+ */
+int hutch_seccomp_notify_alloc(struct seccomp_notif **req, struct seccomp_notif_resp **resp);
+void hutch_seccomp_notify_free(struct seccomp_notif *req, struct seccomp_notif_resp *resp);
+
+/*
+ * Receive one notification into @req (from hutch_seccomp_notify_alloc).
+ * Returns 0, -EAGAIN if none is pending on a non-blocking fd, -ENOENT if the
+ * caller went away before it could be read, or another negative errno.
+ */
+int hutch_seccomp_notify_receive(int fd, struct seccomp_notif *req);
+
+/* Let the notified call run as if no filter had stopped it. -ENOENT: the caller is gone. */
+int hutch_seccomp_notify_continue(int fd, struct seccomp_notif_resp *resp, uint64_t id);
+
+/* Fail the notified call with @errnum (> 0). -ENOENT: the caller is gone. */
+int hutch_seccomp_notify_deny(int fd, struct seccomp_notif_resp *resp, uint64_t id, int errnum);
+
+/* 0 while notification @id is still pending (its caller alive and waiting), else -ENOENT. */
+int hutch_seccomp_notify_id_valid(int fd, uint64_t id);
+
+/* ---- the table (seccomp-table.c) ---------------------------------------- */
+
+#define HUTCH_SC_ALLOW 0 /* errnum value meaning "allow" */
+
+/* A named group of calls sharing one action. */
+struct hutch_sc_group {
+	const char *name;	  /* "base", "file", "deny-mount", ... */
+	int errnum;		  /* HUTCH_SC_ALLOW, or the errno the call fails with */
+	bool exec;		  /* notified instead of allowed with opts->notify_exec */
+	const char *const *calls; /* NULL-terminated syscall names */
+};
+
+enum hutch_sc_kind {
+	HUTCH_SC_FLAGS,	 /* any of @flags set in the argument -> @errnum, else allow */
+	HUTCH_SC_VALUES, /* low 32 bits of the argument looked up in @values, else @errnum */
+};
+
+enum hutch_sc_when {
+	HUTCH_SC_ALWAYS,
+	HUTCH_SC_INET,	  /* only without opts->deny_inet */
+	HUTCH_SC_NO_INET, /* only with opts->deny_inet */
+};
+
+struct hutch_sc_value {
+	uint32_t value;
+	int errnum; /* HUTCH_SC_ALLOW or an errno */
+};
+
+#define HUTCH_SC_MAX_VALUES 16
+
+/* A call whose fate depends on one argument. */
+struct hutch_sc_cond {
+	const char *name;
+	const char *group; /* for documentation and tests */
+	enum hutch_sc_kind kind;
+	enum hutch_sc_when when;
+	unsigned arg;	   /* argument index on most architectures */
+	unsigned arg_s390; /* argument index on s390/s390x (clone differs) */
+	uint64_t flags;	   /* HUTCH_SC_FLAGS */
+	int errnum;	   /* FLAGS: errno when a flag is set; VALUES: errno for other values */
+	size_t nvalues;	   /* HUTCH_SC_VALUES, at most HUTCH_SC_MAX_VALUES */
+	struct hutch_sc_value values[HUTCH_SC_MAX_VALUES];
+};
+
+/* A call newer than some libseccomp releases know, by its number on asm-generic arches. */
+struct hutch_sc_generic {
+	const char *name;
+	int nr;
+};
+
+/*
+ * The native syscall number for @name: libseccomp's, else the asm-generic
+ * one from hutch_seccomp_generic_nrs(). -ENOSYS when libseccomp knows the
+ * call but this architecture lacks it, -ENOENT when the name is unknown.
+ */
+int hutch_seccomp_resolve(const char *name);
+
+const struct hutch_sc_group *hutch_seccomp_groups(size_t *n);
+const struct hutch_sc_cond *hutch_seccomp_conds(size_t *n);
+const struct hutch_sc_generic *hutch_seccomp_generic_nrs(size_t *n);
+
+/* The errno a call fails with when no table entry names it. */
+#define HUTCH_SC_DEFAULT_ERRNO ENOSYS
