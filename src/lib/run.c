@@ -224,6 +224,7 @@ static int step_landlock(struct run *r, hutch_error *err)
 		rw[n++] = r->p->fs_sockets.v[i].value;
 	spec.n_writable = n;
 	spec.scope_ipc = true;
+	spec.stdio = true; /* a /dev/stdout redirected to a file keeps working */
 	ret = hutch_landlock_apply(&spec, &rep, err);
 	return ret;
 }

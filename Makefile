@@ -1,0 +1,57 @@
+# Thin wrapper over meson + ninja with the conventional entry points.
+#   make            build (build/)
+#   make demo       install what is missing, build, show the sandbox at work
+#   make check      the whole test suite (unit, integration as root and as an
+#                   unprivileged user, escape), ending with prove's summary
+#   make check-unit | check-integration | check-escape
+#   make lint | fuzz | bench | install | clean
+
+BUILD ?= build
+MESON ?= meson
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build demo deps check check-unit check-integration check-escape lint fuzz bench \
+	install clean
+
+all: build
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --prefix=$(PREFIX)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@./scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/demo.sh $(BUILD)/src/cli/hutch
+
+check: build
+	@./tests/run-suites.sh $(BUILD) all
+
+check-unit: build
+	@./tests/run-suites.sh $(BUILD) unit
+
+check-integration: build
+	@./tests/run-suites.sh $(BUILD) integration
+
+check-escape: build
+	@./tests/run-suites.sh $(BUILD) escape
+
+lint:
+	@./scripts/lint.sh
+
+fuzz:
+	@./tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+bench: build
+	@./bench/startup.sh
+
+install: build
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
+clean:
+	rm -rf $(BUILD)

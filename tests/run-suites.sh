@@ -1,0 +1,87 @@
+#!/bin/bash
+# Run the test suites with one prove, so the output ends with prove's summary.
+#
+#   tests/run-suites.sh BUILD_DIR all|unit|integration|escape
+#
+# As root, the integration and escape suites run twice: as root, and as the
+# unprivileged user $HUTCH_TEST_USER (default hutchtest, created by .ci/run),
+# from a staged copy that user can read (the repository may live under /root).
+set -euo pipefail
+
+build=${1:-build}
+suite=${2:-all}
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+build=$(cd "$build" && pwd -P)
+user=${HUTCH_TEST_USER:-hutchtest}
+
+tests=()
+add_unit() {
+	local t
+	for t in "$build"/tests/unit/test-*; do
+		[ -x "$t" ] && [ -f "$t" ] && tests+=("$t")
+	done
+	return 0
+}
+add_scripts() { # DIR
+	local t
+	for t in "$1"/*.t; do
+		[ -e "$t" ] && tests+=("$t")
+	done
+	return 0
+}
+
+stage=
+cleanup() { [ -n "$stage" ] && rm -rf "$stage"; return 0; }
+trap cleanup EXIT
+
+# A readable copy of the scripts, the binary and the helpers for the unprivileged pass.
+make_stage() {
+	local base=/var/lib/hutch-tests
+	mkdir -p "$base" && chmod 1777 "$base"
+	stage=$(mktemp -d "$base/stage.XXXXXX")
+	chmod 755 "$stage"
+	mkdir -p "$stage/tests" "$stage/build/src/cli" "$stage/build/tests"
+	cp -a "$repo/tests/." "$stage/tests/"
+	cp -a "$build/src/cli/hutch" "$stage/build/src/cli/"
+	[ -d "$build/tests/helpers" ] && cp -a "$build/tests/helpers" "$stage/build/tests/"
+	# The staged copy runs as $user: lib.sh re-executes each script as that user.
+	sed -i "1a export HUTCH_TEST_USER=$user HUTCH=$stage/build/src/cli/hutch HUTCH_HELPERS=$stage/build/tests/helpers" \
+		"$stage/tests/lib.sh"
+	chmod -R a+rX "$stage"
+}
+
+as_user=0
+if [ "$(id -u)" = 0 ] && [ "${HUTCH_TEST_NO_USER:-0}" != 1 ]; then
+	if id -u "$user" >/dev/null 2>&1; then
+		as_user=1
+	elif [ "${HUTCH_MUST_WORK:-0}" = 1 ]; then
+		echo "run-suites: the unprivileged test user '$user' does not exist (useradd -m $user)" >&2
+		exit 1
+	else
+		echo "# run-suites: no user '$user': the unprivileged pass is skipped" >&2
+	fi
+fi
+
+case $suite in
+unit) add_unit ;;
+integration | escape | all)
+	[ "$suite" = all ] && add_unit
+	dirs=()
+	[ "$suite" = all ] || [ "$suite" = integration ] && dirs+=(integration)
+	[ "$suite" = all ] || [ "$suite" = escape ] && dirs+=(escape)
+	for d in "${dirs[@]}"; do add_scripts "$repo/tests/$d"; done
+	if [ $as_user = 1 ]; then
+		make_stage
+		for d in "${dirs[@]}"; do add_scripts "$stage/tests/$d"; done
+	fi
+	;;
+*)
+	echo "usage: $0 BUILD_DIR all|unit|integration|escape" >&2
+	exit 2
+	;;
+esac
+
+export HUTCH=${HUTCH:-$build/src/cli/hutch}
+export HUTCH_HELPERS=${HUTCH_HELPERS:-$build/tests/helpers}
+jobs=${HUTCH_TEST_JOBS:-2}
+prove --timer -j "$jobs" "${tests[@]}"
