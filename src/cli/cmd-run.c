@@ -261,7 +261,7 @@ static void on_warn(const char *msg, void *data)
 {
 	(void)data;
 	if (!cli_quiet)
-		cli_warn("%s", msg);
+		fprintf(stderr, "%s: %s\n", cli_prog, msg);
 }
 
 static void report_ignored(const hutch_policy *p)

@@ -20,6 +20,12 @@ static void forward(int sig)
 		kill(forward_to, sig);
 }
 
+static void terminate_all(int sig)
+{
+	(void)sig;
+	kill(-1, SIGTERM); /* from PID 1: every other process of the namespace */
+}
+
 int hutch_wait_status_to_exit(int status)
 {
 	if (WIFEXITED(status))
@@ -42,6 +48,8 @@ void hutch_init_main(pid_t workload)
 	sigfillset(&sa.sa_mask);
 	for (size_t i = 0; hutch_forwarded_signals[i]; i++)
 		sigaction(hutch_forwarded_signals[i], &sa, NULL);
+	sa.sa_handler = terminate_all;
+	sigaction(HUTCH_SIG_TERMINATE_ALL, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 

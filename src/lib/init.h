@@ -7,10 +7,14 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 /* Signals the supervisor forwards to init and init forwards to the workload. */
 extern const int hutch_forwarded_signals[];
+
+/* Sent by the supervisor to init: SIGTERM to every process of the sandbox. */
+#define HUTCH_SIG_TERMINATE_ALL (SIGRTMIN + 4)
 
 /* Runs in PID 1 after it forked the workload; never returns. */
 __attribute__((noreturn)) void hutch_init_main(pid_t workload);

@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -81,7 +82,13 @@ struct run {
 	struct hutch_relay *relay;
 	bool init_exited;
 	int init_status;
+	int timerfd;
+	bool timed_out;
+	bool killed;
 };
+
+/* After --timeout: SIGTERM to everything, then SIGKILL after this grace period. */
+#define TIMEOUT_GRACE_MS 3000
 
 struct setup_step {
 	const char *name;
@@ -403,6 +410,40 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 	return 0;
 }
 
+static int arm_timer(int fd, uint64_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	uint64_t n;
+	char msg[128];
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	if (!r->timed_out) {
+		r->timed_out = true;
+		snprintf(msg, sizeof(msg),
+			 "timeout: the command ran longer than %llu ms; stopping the sandbox",
+			 (unsigned long long)r->p->limits.timeout_ms);
+		if (r->opts && r->opts->warn)
+			r->opts->warn(msg, r->opts->data);
+		kill(r->init_pid, HUTCH_SIG_TERMINATE_ALL);
+		return arm_timer(fd, TIMEOUT_GRACE_MS);
+	}
+	if (!r->killed) {
+		r->killed = true;
+		kill(r->init_pid, SIGKILL);
+	}
+	return 0;
+}
+
 static void signal_set(sigset_t *set)
 {
 	sigemptyset(set);
@@ -477,8 +518,8 @@ static int decide_layers(struct run *r, hutch_error *err)
 	if ((r->layers & (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP)) !=
 		    (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP) &&
 	    r->opts && r->opts->warn)
-		r->opts->warn(abi > 0 ? "seccomp is not available: running without a syscall filter"
-				      : "Landlock is not available: running without it",
+		r->opts->warn(abi > 0 ? "warning: seccomp is not available: running without a syscall filter"
+				      : "warning: Landlock is not available: running without it",
 			      r->opts->data);
 	return 0;
 missing:
@@ -564,6 +605,12 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	ret = hutch_loop_add(r->loop, r->sigfd, EPOLLIN, on_signal, r);
 	if (ret >= 0)
 		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN, on_ctl, r);
+	if (ret >= 0 && r->p->limits.timeout_ms) {
+		r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		ret = r->timerfd < 0 ? -errno : arm_timer(r->timerfd, r->p->limits.timeout_ms);
+		if (ret >= 0)
+			ret = hutch_loop_add(r->loop, r->timerfd, EPOLLIN, on_timer, r);
+	}
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "event loop");
 	/* A SIGCHLD may have arrived before the loop started: check once. */
@@ -589,7 +636,7 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	ret = read_report(r, err);
 	if (ret < 0)
 		return ret;
-	*status = hutch_wait_status_to_exit(r->init_status);
+	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
 	return 0;
 }
 
@@ -604,6 +651,8 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 	hutch_loop_free(r->loop);
 	if (r->sigfd >= 0)
 		close(r->sigfd);
+	if (r->timerfd >= 0)
+		close(r->timerfd);
 	for (int i = 0; i < 2; i++) {
 		if (r->errpipe[i] >= 0)
 			close(r->errpipe[i]);
@@ -622,7 +671,7 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 	      int *status, hutch_error *err)
 {
 	struct run r = {
-		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1,
+		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1, .timerfd = -1,
 		.errpipe = { -1, -1 }, .ctl = { -1, -1 },
 	};
 	sigset_t mask, oldmask;
