@@ -117,6 +117,27 @@ void hutch_policy_digest(const hutch_policy *p, char out[65]);
 /* Validate a file alone (no merge), for `hutch policy validate`. */
 int hutch_policy_validate_file(const char *path, hutch_error *err);
 
+/*
+ * Merge the standard sources: /etc/hutch/policy.json (HUTCH_SOURCE_SYSTEM; the
+ * path cannot be overridden) then $XDG_CONFIG_HOME/hutch/policy.json (default
+ * ~/.config; HUTCH_SOURCE_USER). Missing files are fine; unreadable, invalid,
+ * or writable-by-others files are an error.
+ */
+int hutch_policy_load_standard(hutch_policy *p, hutch_error *err);
+/*
+ * If @workspace (NULL: current directory)/.hutch.json exists, merge it
+ * (HUTCH_SOURCE_PROJECT) when `hutch trust` pinned its current content,
+ * else record it as ignored (see hutch_policy_ignored).
+ */
+int hutch_policy_load_project(hutch_policy *p, const char *workspace, hutch_error *err);
+/* The @i-th policy file seen but not applied (untrusted), or NULL past the end. */
+const char *hutch_policy_ignored(const hutch_policy *p, size_t i);
+
+/* Pin a project policy: its real path and SHA-256 (hex, out; may be NULL). */
+int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err);
+/* Is @path pinned with its current content? */
+int hutch_trust_check(const char *path, bool *trusted, hutch_error *err);
+
 /* ---- machine features (hutch check) -------------------------------------- */
 
 enum hutch_feature {

@@ -33,7 +33,8 @@
  *    A profile named by the system policy's "extends" counts as system.
  *  - Finalize resolves "~", "$VAR", "${VAR}" and workspace-relative paths;
  *    relative protected entries stay relative (they apply at the workspace
- *    root and in each git repository under it). Readable/writable entries
+ *    root and in each git repository under it). hutch's own configuration
+ *    directory and /etc/hutch are always protected (locked, origin "built-in"). Readable/writable entries
  *    strictly beneath a hidden directory are re-exposed by the mount code
  *    (that is how "strict" hides $HOME but not the workspace); the same path
  *    both hidden and exposed is an error.
@@ -1174,6 +1175,21 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 	free(p->workspace);
 	p->workspace = TAKE_PTR(ws_real);
 
+	/*
+	 * hutch's own configuration (the user policy and the trust store) and the
+	 * system policy must never be writable from inside, whatever the policy
+	 * says: a sandbox that could edit them would loosen the next session.
+	 */
+	{
+		_cleanup_free_ char *conf = hutch_config_dir(home);
+
+		r = add_rule(&p->fs_protected, "/etc/hutch", "built-in", true, err);
+		if (r >= 0 && conf)
+			r = add_rule(&p->fs_protected, conf, "built-in", true, err);
+		if (r < 0)
+			return r;
+	}
+
 	r = expand_rules(&p->fs_readonly, home, p->workspace, false, err);
 	if (r >= 0)
 		r = expand_rules(&p->fs_writable, home, p->workspace, false, err);
@@ -1187,8 +1203,9 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 		return r;
 
 	if (p->audit_file && strcmp(p->audit_file, "-") != 0) {
-		r = expand_one(p->audit_file, p->key_origin[HUTCH_KEY_AUDIT_FILE], home,
-			       p->workspace, &audit, err);
+		/* A relative --audit FILE is where the user ran hutch, like any file argument. */
+		r = expand_one(p->audit_file, p->key_origin[HUTCH_KEY_AUDIT_FILE], home, cwd,
+			       &audit, err);
 		if (r < 0)
 			return r;
 		free(p->audit_file);

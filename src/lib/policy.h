@@ -133,3 +133,38 @@ int hutch_parse_duration(const char *s, uint64_t *ms);   /* 30s 10m 2h 1500ms */
 int hutch_parse_cpus(const char *s, uint64_t *milli);    /* 2 0.5 1.25 */
 /* Strict unsigned decimal ("0".."max"), no sign, no spaces: 0 or -EINVAL / -ERANGE. */
 int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- JSON policy files (config.c) ---- */
+
+/* One step of a path into a JSON document: an object key, or (key NULL) an array index. */
+struct hutch_jpath {
+	const char *key;
+	size_t index;
+};
+
+/*
+ * Find, in the raw JSON text @buf (already known to be valid JSON), the byte
+ * offset of the value at @path, or of its key token when @at_key and the last
+ * step is a key. Keys are compared after decoding escapes. Pure and bounded;
+ * returns 0, -ENOENT when the path is not there, -EINVAL on malformed input.
+ */
+int hutch_json_locate(const uint8_t *buf, size_t len, const struct hutch_jpath *path, size_t depth,
+		      bool at_key, size_t *offset);
+/* 1-based line and column (in characters, like jansson) of byte @offset. */
+void hutch_json_linecol(const uint8_t *buf, size_t len, size_t offset, unsigned *line,
+			unsigned *col);
+/* Read a regular file of at most HUTCH_MAX_POLICY_BYTES (NUL-terminated copy). */
+int hutch_read_policy_file(const char *path, char **out, size_t *len, hutch_error *err);
+
+/* ---- trusted project policies (trust.c) ---- */
+
+/* The trust store: $XDG_CONFIG_HOME/hutch/trusted (default ~/.config). malloc'd or NULL+errno. */
+char *hutch_trust_store_path(void);
+/*
+ * hutch's configuration directory: $XDG_CONFIG_HOME/hutch when that is absolute,
+ * else @home (NULL: $HOME)/.config/hutch. malloc'd, or NULL with errno.
+ */
+char *hutch_config_dir(const char *home);
+/* Is (@realpath, sha256(@data)) pinned in the store? */
+int hutch_trust_check_data(const char *realpath, const void *data, size_t len, bool *trusted,
+			   hutch_error *err);

@@ -461,6 +461,7 @@ static void test_finalize(void)
 	char *json;
 
 	make_tree();
+	unsetenv("XDG_CONFIG_HOME");
 	setenv("HUTCH_T_DATA", "/data", 1);
 	unsetenv("HUTCH_T_NOPE");
 
@@ -499,8 +500,18 @@ static void test_finalize(void)
 	ok(hutch_rules_contains(&p->fs_protected, "sub/.git/hooks"), "  and is normalised");
 	snprintf(want, sizeof(want), "%s/.bashrc", home);
 	ok(hutch_rules_contains(&p->fs_protected, want), "~ in protected is expanded");
-	snprintf(want, sizeof(want), "%s/audit.jsonl", ws);
-	is_str(p->audit_file, want, "relative audit file is in the workspace");
+	{
+		char *cwd = getcwd(NULL, 0);
+
+		snprintf(want, sizeof(want), "%s/audit.jsonl", cwd);
+		is_str(p->audit_file, want, "relative audit file is in the current directory");
+		free(cwd);
+	}
+	ok(hutch_rules_contains(&p->fs_protected, "/etc/hutch") &&
+		   hutch_rules_find(&p->fs_protected, "/etc/hutch")->locked,
+	   "/etc/hutch is always protected");
+	snprintf(want, sizeof(want), "%s/.config/hutch", home);
+	ok(hutch_rules_contains(&p->fs_protected, want), "~/.config/hutch is always protected");
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_add(p, HUTCH_LIST_HIDDEN, "/x", "--hide", &err) == -EBUSY,
 	   "no change after finalize");
