@@ -87,10 +87,12 @@ static int kind_order(enum hutch_mount_kind k)
 		return 4;
 	case MOUNT_REBIND_RO:
 		return 5;
-	case MOUNT_HIDE:
+	case MOUNT_PIN:
 		return 6;
-	case MOUNT_PROTECT:
+	case MOUNT_HIDE:
 		return 7;
+	case MOUNT_PROTECT:
+		return 8;
 	}
 	return 0;
 }
@@ -620,7 +622,7 @@ static int apply_rebind_ro(int rootfd, const char *path)
  * symlink (a .git swapped for a symlink during start-up is refused, not
  * followed), then bound read-only onto itself through the same fd.
  */
-static int apply_protect(int rootfd, const char *top, const char *path)
+static int apply_protect(int rootfd, const char *top, const char *path, bool readonly)
 {
 	_cleanup_close_ int wsfd = open_in_root(rootfd, top, O_PATH | O_DIRECTORY);
 	_cleanup_close_ int t = -1, fd = -1;
@@ -642,7 +644,8 @@ static int apply_protect(int rootfd, const char *top, const char *path)
 	fd = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (fd < 0)
 		return -errno;
-	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+	r = set_attr(fd, (readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		     true);
 	if (r < 0)
 		return r;
 	if (move_mount(fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -748,8 +751,10 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		return apply_rebind_ro(rootfd, op->path);
 	case MOUNT_PROTECT:
 		if (op->source && hutch_path_has_prefix(op->path, op->source))
-			return apply_protect(rootfd, op->source, op->path);
+			return apply_protect(rootfd, op->source, op->path, true);
 		return apply_rebind_ro(rootfd, op->path);
+	case MOUNT_PIN:
+		return apply_protect(rootfd, op->source, op->path, false);
 	}
 	return 0;
 }

@@ -6,6 +6,12 @@
  * start-up never walks a whole monorepo. Entries starting with ".git/" apply
  * to every git directory: the repository's own and its submodules' under
  * .git/modules.
+ *
+ * Every repository root and git directory found is also pinned (bound onto
+ * itself): a mount point cannot be renamed or removed, so "mv .git x; mkdir
+ * -p .git/hooks" cannot replace a protected directory by an unprotected one.
+ * A ".git" *file* (worktrees, submodules) is read-only: rewriting its
+ * "gitdir:" line would point git at hooks of the sandbox's choosing.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -198,11 +204,23 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 		r = find_repos(root, 1, &budget, &repos);
 	for (size_t i = 0; r >= 0 && i < repos.n; i++) {
 		_cleanup_free_ char *g = hutch_path_join(repos.v[i], ".git");
-		if (!g)
+		struct stat st;
+
+		if (!g) {
 			r = -ENOMEM;
-		else if (is_dir(g))
+			break;
+		}
+		if (strcmp(repos.v[i], root))
+			r = hutch_mount_plan_add(plan, MOUNT_PIN, repos.v[i], root, 0, true);
+		if (r < 0 || lstat(g, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
 			r = add_gitdirs(g, 0, &gitdirs);
+		else if (S_ISREG(st.st_mode))
+			r = hutch_mount_plan_add(plan, MOUNT_PROTECT, g, root, 0, true);
 	}
+	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++)
+		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
 
