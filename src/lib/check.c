@@ -18,6 +18,7 @@
 #include "base/cleanup.h"
 #include "hutch.h"
 #include "landlock.h"
+#include "ns.h"
 #include "seccomp.h"
 
 static int read_int_file(const char *path, long *out)
@@ -62,7 +63,12 @@ static int child_overlay(void)
 	char lower[64], upper[64], work[64], merged[64], opts[300];
 	int ok;
 
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return -1;
+	if (hutch_ns_write_id_maps(uid, gid, NULL) < 0)
 		return -1;
 	if (!mkdtemp(dir))
 		return -1;
