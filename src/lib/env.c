@@ -1,2 +1,202 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
+/* The workload's environment: secrets dropped by pattern, explicit passes, set entries. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "env.h"
+
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static size_t count(char **env)
+{
+	size_t n = 0;
+
+	while (env && env[n])
+		n++;
+	return n;
+}
+
+void hutch_env_free(char **env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* Index of NAME (length @n) in @env, or -1. */
+static ssize_t find(char **env, const char *name, size_t n)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+static size_t total_bytes(char **env)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; env && env[i]; i++)
+		t += strlen(env[i]) + 1;
+	return t;
+}
+
+int hutch_env_set(char ***env, const char *name, const char *value)
+{
+	size_t nl, vl, n;
+	ssize_t at;
+	char *entry, **nv;
+
+	if (!env || !name || !value)
+		return -EINVAL;
+	nl = strlen(name);
+	vl = strlen(value);
+	if (!hutch_env_name_valid(name, nl))
+		return -EINVAL;
+	if (nl + 1 + vl + 1 > HUTCH_ENV_MAX_ENTRY)
+		return -E2BIG;
+	at = find(*env, name, nl);
+	if (total_bytes(*env) + nl + vl + 2 -
+		    (at >= 0 ? strlen((*env)[at]) + 1 : 0) >
+	    HUTCH_ENV_MAX_BYTES)
+		return -E2BIG;
+	entry = malloc(nl + 1 + vl + 1);
+	if (!entry)
+		return -ENOMEM;
+	memcpy(entry, name, nl);
+	entry[nl] = '=';
+	memcpy(entry + nl + 1, value, vl + 1);
+	if (at >= 0) {
+		free((*env)[at]);
+		(*env)[at] = entry;
+		return 0;
+	}
+	n = count(*env);
+	if (n >= HUTCH_ENV_MAX_VARS) {
+		free(entry);
+		return -E2BIG;
+	}
+	nv = realloc(*env, (n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(entry);
+		return -ENOMEM;
+	}
+	nv[n] = entry;
+	nv[n + 1] = NULL;
+	*env = nv;
+	return 0;
+}
+
+static bool matches(const struct hutch_rules *r, const char *name, bool locked_only)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct hutch_rule *ru = &r->v[i];
+
+		if (locked_only && !ru->locked)
+			continue;
+		if (fnmatch(ru->value, name, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool exact(const struct hutch_rules *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!is_glob(r->v[i].value) && strcmp(r->v[i].value, name) == 0)
+			return true;
+	return false;
+}
+
+/* Does the policy let @name through? (The table in env.h, rules 1-5.) */
+static bool passes(const struct hutch_policy *p, const char *name)
+{
+	if (matches(&p->env_drop, name, true))
+		return false;
+	if (exact(&p->env_pass, name))
+		return true;
+	if (matches(&p->env_drop, name, false))
+		return false;
+	return matches(&p->env_pass, name, false);
+}
+
+int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
+		    hutch_error *err)
+{
+	char **env = NULL;
+	size_t n = 0, bytes = 0;
+	int r;
+
+	if (!p || !out)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "environment: no policy");
+	*out = NULL;
+	env = calloc(1, sizeof(*env));
+	if (!env)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+
+	for (size_t i = 0; environ && environ[i]; i++) {
+		const char *e = environ[i], *eq = strchr(e, '=');
+		char name[256];
+		size_t nl, len;
+		char **nv;
+
+		if (!eq || !hutch_env_name_valid(e, (size_t)(eq - e)))
+			continue;
+		nl = (size_t)(eq - e);
+		memcpy(name, e, nl);
+		name[nl] = '\0';
+		if (find(env, name, nl) >= 0 || !passes(p, name))
+			continue;
+		len = strlen(e) + 1;
+		if (len > HUTCH_ENV_MAX_ENTRY || n >= HUTCH_ENV_MAX_VARS ||
+		    bytes + len > HUTCH_ENV_MAX_BYTES) {
+			hutch_env_free(env);
+			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
+					  "environment: too large to pass (variable %s; at most %d "
+					  "variables, %d bytes each, %d bytes in all)",
+					  name, HUTCH_ENV_MAX_VARS, HUTCH_ENV_MAX_ENTRY,
+					  HUTCH_ENV_MAX_BYTES);
+		}
+		nv = realloc(env, (n + 2) * sizeof(*nv));
+		if (!nv) {
+			hutch_env_free(env);
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+		}
+		env = nv;
+		env[n] = strdup(e);
+		if (!env[n]) {
+			hutch_env_free(env);
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+		}
+		env[++n] = NULL;
+		bytes += len;
+	}
+
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *kv = p->env_set.v[i].value, *eq = strchr(kv, '=');
+		char name[256];
+		size_t nl = eq ? (size_t)(eq - kv) : 0;
+
+		if (!eq || nl >= sizeof(name))
+			continue; /* cannot happen: validated by hutch_policy_add */
+		memcpy(name, kv, nl);
+		name[nl] = '\0';
+		r = hutch_env_set(&env, name, eq + 1);
+		if (r < 0) {
+			hutch_env_free(env);
+			return hutch_errx(err, -r, HUTCH_EXIT_ERROR, "environment: cannot set %s%s",
+					  name, r == -E2BIG ? ": too large" : "");
+		}
+	}
+	*out = env;
+	return 0;
+}
