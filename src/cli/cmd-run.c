@@ -225,7 +225,7 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 		return -1;
 	r = hutch_policy_apply_profile(p, a->profile ? a->profile : "default", err);
 	if (r >= 0)
-		r = 0; /* PENDING(policy): hutch_policy_load_standard(p, err); */
+		r = hutch_policy_load_standard(p, err);
 	for (size_t i = 0; r >= 0 && i < a->n_policy_files; i++)
 		r = hutch_policy_load_file(p, a->policy_files[i], HUTCH_SOURCE_FILE, err);
 	if (r >= 0 && a->workspace)
@@ -233,8 +233,7 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 	if (r >= 0) {
 		char *cwd = getcwd(NULL, 0);
 		ws = a->workspace ? a->workspace : cwd;
-		r = 0; /* PENDING(policy): ws ? hutch_policy_load_project(p, ws, err) : 0; */
-		(void)ws;
+		r = ws ? hutch_policy_load_project(p, ws, err) : 0;
 		free(cwd);
 	}
 	/* -a implies --net proxy unless --net was given explicitly */
@@ -266,13 +265,11 @@ static void on_warn(const char *msg, void *data)
 
 static void report_ignored(const hutch_policy *p)
 {
-	const char **ignored = NULL;
-	size_t n = 0; /* PENDING(policy): hutch_policy_ignored(p, &ignored); */
-	(void)p;
+	const char *path;
 
-	for (size_t i = 0; i < n && !cli_quiet; i++)
+	for (size_t i = 0; (path = hutch_policy_ignored(p, i)) && !cli_quiet; i++)
 		cli_warn("ignored untrusted project policy %s; run 'hutch trust %s' to apply it",
-			 ignored[i], ignored[i]);
+			 path, path);
 }
 
 static int dry_run(const hutch_policy *p)

@@ -7,7 +7,6 @@
 
 __attribute__((weak)) int cmd_policy(int argc, char **argv) { (void)argc; (void)argv; return 125; }
 __attribute__((weak)) int cmd_trust(int argc, char **argv) { (void)argc; (void)argv; return 125; }
-__attribute__((weak)) int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source src, hutch_error *err) { (void)p; (void)path; (void)src; (void)err; return -ENOSYS; }
 __attribute__((weak)) int hutch_env_build(const struct hutch_policy *p, char *const *env, char ***out, hutch_error *err)
 {
 	size_t n = 0; (void)p; (void)err;
