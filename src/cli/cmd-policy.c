@@ -1,1 +1,135 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch policy validate FILE... | show [--profile NAME] [-p FILE]... [-C DIR] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int policy_usage(FILE *f)
+{
+	fprintf(f, "Usage: hutch policy validate FILE...\n"
+		   "       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n\n"
+		   "validate  check policy files alone: unknown keys, types, values\n"
+		   "          (errors name file:line:column)\n"
+		   "show      print the effective policy as JSON: the profile (default: default),\n"
+		   "          /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
+		   "          .hutch.json in the workspace, resolved for the workspace\n\n"
+		   "  -p, --policy FILE    policy file, repeatable, merged in order\n"
+		   "      --profile NAME   built-in profile:");
+	for (const char *const *n = hutch_profile_names(); *n; n++)
+		fprintf(f, " %s", *n);
+	fprintf(f, "\n"
+		   "  -C, --workspace DIR  the project directory (default: current directory)\n");
+	return f == stderr ? HUTCH_EXIT_ERROR : 0;
+}
+
+static int policy_validate(int argc, char **argv)
+{
+	hutch_error err = { 0 };
+
+	if (argc < 2)
+		return cli_usage_error("policy validate: which file? (hutch policy validate FILE)");
+	for (int i = 1; i < argc; i++) {
+		if (hutch_policy_validate_file(argv[i], &err) < 0)
+			return cli_error(&err);
+		if (!cli_quiet)
+			printf("%s: ok\n", argv[i]);
+	}
+	return 0;
+}
+
+static int policy_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "workspace", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *profile = "default", *workspace = NULL;
+	hutch_error err = { 0 };
+	hutch_policy *p = NULL;
+	const char *ignored;
+	char **files;
+	size_t n_files = 0;
+	char *json;
+	int c, r;
+
+	files = calloc((size_t)argc + 1, sizeof(*files));
+	if (!files)
+		return cli_usage_error("out of memory");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			files[n_files++] = optarg;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'C':
+			workspace = optarg;
+			break;
+		case 'h':
+			free(files);
+			return policy_usage(stdout);
+		default:
+			free(files);
+			return policy_usage(stderr);
+		}
+	}
+	if (optind < argc) {
+		free(files);
+		return cli_usage_error("policy show: unexpected argument '%s'", argv[optind]);
+	}
+
+	/* The same merge order as hutch run (DESIGN section 5), without the flags. */
+	p = hutch_policy_new();
+	if (!p) {
+		free(files);
+		return cli_usage_error("out of memory");
+	}
+	r = hutch_policy_apply_profile(p, profile, &err);
+	if (r >= 0)
+		r = hutch_policy_load_standard(p, &err);
+	for (size_t i = 0; r >= 0 && i < n_files; i++)
+		r = hutch_policy_load_file(p, files[i], HUTCH_SOURCE_FILE, &err);
+	if (r >= 0 && workspace)
+		r = hutch_policy_set(p, HUTCH_KEY_WORKSPACE, workspace, "--workspace", &err);
+	if (r >= 0)
+		r = hutch_policy_load_project(p, workspace, &err);
+	if (r >= 0)
+		r = hutch_policy_finalize(p, getenv("HOME"), &err);
+	free(files);
+	if (r < 0) {
+		hutch_policy_free(p);
+		return cli_error(&err);
+	}
+	for (size_t i = 0; (ignored = hutch_policy_ignored(p, i)); i++)
+		cli_warn("ignored untrusted project policy %s; run 'hutch trust %s' to apply it",
+			 ignored, ignored);
+	json = hutch_policy_to_json(p);
+	hutch_policy_free(p);
+	if (!json)
+		return cli_usage_error("policy show: out of memory");
+	printf("%s\n", json);
+	free(json);
+	return 0;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	if (argc < 2)
+		return policy_usage(stderr);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+		return policy_usage(stdout);
+	if (!strcmp(argv[1], "validate"))
+		return policy_validate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return policy_show(argc - 1, argv + 1);
+	fprintf(stderr, "%s: policy: unknown subcommand '%s'\n", cli_prog, argv[1]);
+	return policy_usage(stderr);
+}
