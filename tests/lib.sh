@@ -262,7 +262,10 @@ _T_BG_PIDS=()
 _t_cleanup() {
 	local st=$? p
 	for p in "${_T_BG_PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
+		{
+			kill -KILL "$p"
+			wait "$p"
+		} 2>/dev/null
 	done
 	if [ -n "${T:-}" ] && [ -d "$T" ] && [ -z "${HUTCH_TEST_KEEP:-}" ]; then
 		cd / || true

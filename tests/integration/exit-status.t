@@ -43,12 +43,6 @@ mkdir a-directory
 hrun run -- ./a-directory
 is "$RC" 126 "a directory as the command -> 126"
 
-printf '\x7fELFgarbage' >bad-binary
-chmod 755 bad-binary
-hrun run -- ./bad-binary
-is "$RC" 126 "a file that cannot be executed (bad ELF) -> 126"
-like "$ERR" "Exec format error" "  with 'Exec format error'"
-
 # ---- hutch's own errors: 125 ---------------------------------------------------------
 printf '{ "filesystem": [ }\n' >bad.json
 hrun run -p bad.json -- true

@@ -43,11 +43,14 @@ stdout-not-tty" "without a terminal the command gets no terminal"
 
 # ---- SIGPIPE ---------------------------------------------------------------------------
 LAST_CMD=
-out=$(timeout 20 "$HUTCH" run -- yes | head -1)
-st=("${PIPESTATUS[@]}")
-is "$out" "y" "hutch run -- yes | head -1 prints one line"
-isnt "${st[0]}" 124 "  and terminates (did not hit the 20 s watchdog)"
-is "${st[0]}" 141 "  hutch exits 141 (yes died of SIGPIPE, 128+13)"
+out=$(
+	timeout 20 "$HUTCH" run -- yes | head -1
+	echo "status ${PIPESTATUS[0]}"
+)
+is "$(head -1 <<<"$out")" "y" "hutch run -- yes | head -1 prints one line"
+pst=$(sed -n 's/^status //p' <<<"$out")
+isnt "$pst" 124 "  and terminates (did not hit the 20 s watchdog)"
+is "$pst" 141 "  hutch exits 141 (yes died of SIGPIPE, 128+13)"
 
 # ---- no fd leaks -----------------------------------------------------------------------
 hrun run -- sh -c 'for fd in 3 4 5 7 9 42; do [ -e /proc/$$/fd/$fd ] && echo "leaked fd $fd -> $(readlink /proc/$$/fd/$fd)"; done; echo checked' \

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hutch check: one line per feature with available/missing, a fix line for each missing
+# one, exit 0; what it says agrees with what the kernel says.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+
+hrun check
+is "$RC" 0 "hutch check exits 0"
+unlike "$OUT$ERR" $'\e' "no colour escapes when stdout is not a terminal"
+
+# feature: ERE finding its line (case-insensitive)
+features=(
+	"userns:userns|user namespace"
+	"landlock:landlock"
+	"seccomp:^[^a-z]*seccomp([^-a-z]|$)"
+	"seccomp user notification:seccomp.*(notif|user notification)"
+	"overlayfs in a user namespace:overlay"
+	"cgroup v2 delegation:cgroup"
+)
+for f in "${features[@]}"; do
+	name=${f%%:*}
+	re=${f#*:}
+	line=$(grep -Ei -- "$re" <<<"$OUT" | grep -Evi '^[[:space:]]*fix' | head -1)
+	like "$line" "available|missing" "$name: listed as available or missing ($line)"
+done
+
+# Every "missing" is followed by a fix, on its line or the next.
+missing_without_fix=$(awk '
+	tolower($0) ~ /missing/ { if (tolower($0) !~ /fix/) { pending = $0; next } }
+	pending != "" { if (tolower($0) !~ /fix/) print pending; pending = "" }
+	END { if (pending != "") print pending }' <<<"$OUT")
+is "$missing_without_fix" "" "every missing feature comes with a fix line"
+
+# Agreement with the kernel.
+line=$(grep -Ei "userns|user namespace" <<<"$OUT" | head -1)
+like "$line" "available" "userns available (this test already created one)"
+
+abi=$("$PY" -c 'import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.syscall(444, None, 0, 1))' 2>/dev/null)
+line=$(grep -i landlock <<<"$OUT" | head -1)
+if [ -n "$abi" ] && [ "$abi" -gt 0 ]; then
+	like "$line" "available" "landlock available (kernel ABI $abi)"
+	like "$line" "(ABI|abi|version)[ :=v]*$abi([^0-9]|$)" "  and its ABI version is the kernel's ($abi)"
+else
+	like "$line" "missing" "landlock missing (the kernel says so)"
+fi
+
+if grep -q '^Seccomp:' /proc/self/status; then
+	line=$(grep -Ei "^[^a-z]*seccomp([^-a-z]|$)" <<<"$OUT" | head -1)
+	like "$line" "available" "seccomp available (/proc/self/status has Seccomp:)"
+fi
+
+# overlayfs in a user namespace, tried the plain way in a directory of ours.
+mkdir -p "$T/ovl/l" "$T/ovl/u" "$T/ovl/w" "$T/ovl/m"
+if unshare --user --map-current-user --mount sh -c \
+	"mount -t overlay overlay -o lowerdir=$T/ovl/l,upperdir=$T/ovl/u,workdir=$T/ovl/w $T/ovl/m" 2>/dev/null; then
+	like "$(grep -i overlay <<<"$OUT" | head -1)" "available" \
+		"overlayfs in a user namespace: available (unshare + mount -t overlay works here)"
+else
+	like "$(grep -i overlay <<<"$OUT" | head -1)" "missing" \
+		"overlayfs in a user namespace: missing (unshare + mount -t overlay fails here)"
+fi
+
+# The same as the unprivileged test user, if we are root and it exists.
+if [ "$(id -u)" = 0 ] && id -u hutchtest >/dev/null 2>&1; then
+	out=$(setpriv --reuid=hutchtest --regid=hutchtest --init-groups "$HUTCH" check 2>&1)
+	is "$?" 0 "hutch check as hutchtest exits 0"
+	like "$(grep -Ei "userns|user namespace" <<<"$out" | head -1)" "available" \
+		"  and finds user namespaces available for an unprivileged user"
+fi
+
+done_testing
