@@ -239,8 +239,7 @@ int hutch_json_locate(const uint8_t *b, size_t len, const struct hutch_jpath *pa
 	return 0;
 }
 
-void hutch_json_linecol(const uint8_t *b, size_t len, size_t offset, unsigned *line,
-			unsigned *col)
+void hutch_json_linecol(const uint8_t *b, size_t len, size_t offset, unsigned *line, unsigned *col)
 {
 	unsigned l = 1, c = 1;
 
@@ -263,13 +262,13 @@ enum kind {
 	K_EXTENDS,  /* profile name */
 	K_REQUIRE,  /* array of layer names, replaces */
 	K_SECTION,  /* object with its own fields */
-	K_LIST,     /* array of strings -> hutch_policy_add_ex */
+	K_LIST,	    /* array of strings -> hutch_policy_add_ex */
 	K_STRING,   /* string -> hutch_policy_set_ex */
-	K_BOOL,     /* true/false -> "true"/"false" */
-	K_PORT,     /* integer */
-	K_SIZE,     /* "4G" or an integer number of bytes */
+	K_BOOL,	    /* true/false -> "true"/"false" */
+	K_PORT,	    /* integer */
+	K_SIZE,	    /* "4G" or an integer number of bytes */
 	K_COUNT,    /* integer */
-	K_CPUS,     /* number or "1.5" */
+	K_CPUS,	    /* number or "1.5" */
 	K_DURATION, /* "30s" */
 	K_ENV_SET,  /* object NAME -> "VALUE" */
 };
@@ -293,49 +292,52 @@ struct section {
 };
 
 static const struct field fs_fields[] = {
-	{ "readOnly", K_LIST, HUTCH_LIST_READONLY, 0, NULL },
-	{ "writable", K_LIST, HUTCH_LIST_WRITABLE, 0, NULL },
-	{ "hidden", K_LIST, HUTCH_LIST_HIDDEN, 0, NULL },
-	{ "protected", K_LIST, HUTCH_LIST_PROTECTED, 0, NULL },
+	{"readOnly", K_LIST, HUTCH_LIST_READONLY, 0, NULL},
+	{"writable", K_LIST, HUTCH_LIST_WRITABLE, 0, NULL},
+	{"hidden", K_LIST, HUTCH_LIST_HIDDEN, 0, NULL},
+	{"protected", K_LIST, HUTCH_LIST_PROTECTED, 0, NULL},
 	/* A socket inside the workspace needs no exposing: only absolute ones make sense. */
-	{ "sockets", K_LIST, HUTCH_LIST_SOCKETS, F_ABSOLUTE, NULL },
+	{"sockets", K_LIST, HUTCH_LIST_SOCKETS, F_ABSOLUTE, NULL},
 };
 
 static const struct field net_fields[] = {
-	{ "mode", K_STRING, HUTCH_KEY_NET_MODE, 0, NULL },
-	{ "allow", K_LIST, HUTCH_LIST_NET_ALLOW, 0, NULL },
-	{ "deny", K_LIST, HUTCH_LIST_NET_DENY, 0, NULL },
-	{ "allowPrivate", K_BOOL, HUTCH_KEY_ALLOW_PRIVATE, 0, NULL },
-	{ "httpPort", K_PORT, HUTCH_KEY_HTTP_PORT, 0, NULL },
-	{ "socksPort", K_PORT, HUTCH_KEY_SOCKS_PORT, 0, NULL },
+	{"mode", K_STRING, HUTCH_KEY_NET_MODE, 0, NULL},
+	{"allow", K_LIST, HUTCH_LIST_NET_ALLOW, 0, NULL},
+	{"deny", K_LIST, HUTCH_LIST_NET_DENY, 0, NULL},
+	{"allowPrivate", K_BOOL, HUTCH_KEY_ALLOW_PRIVATE, 0, NULL},
+	{"httpPort", K_PORT, HUTCH_KEY_HTTP_PORT, 0, NULL},
+	{"socksPort", K_PORT, HUTCH_KEY_SOCKS_PORT, 0, NULL},
 };
 
 static const struct field cmd_fields[] = {
-	{ "allow", K_LIST, HUTCH_LIST_CMD_ALLOW, 0, NULL },
-	{ "deny", K_LIST, HUTCH_LIST_CMD_DENY, 0, NULL },
+	{"allow", K_LIST, HUTCH_LIST_CMD_ALLOW, 0, NULL},
+	{"deny", K_LIST, HUTCH_LIST_CMD_DENY, 0, NULL},
 };
 
 static const struct field env_fields[] = {
-	{ "pass", K_LIST, HUTCH_LIST_ENV_PASS, 0, NULL },
-	{ "drop", K_LIST, HUTCH_LIST_ENV_DROP, 0, NULL },
-	{ "set", K_ENV_SET, HUTCH_LIST_ENV_SET, 0, NULL },
+	{"pass", K_LIST, HUTCH_LIST_ENV_PASS, 0, NULL},
+	{"drop", K_LIST, HUTCH_LIST_ENV_DROP, 0, NULL},
+	{"set", K_ENV_SET, HUTCH_LIST_ENV_SET, 0, NULL},
 };
 
 static const struct field limit_fields[] = {
-	{ "memory", K_SIZE, HUTCH_KEY_MEMORY, 0, NULL },
-	{ "pids", K_COUNT, HUTCH_KEY_PIDS, 0, NULL },
-	{ "cpus", K_CPUS, HUTCH_KEY_CPUS, 0, NULL },
-	{ "timeout", K_DURATION, HUTCH_KEY_TIMEOUT, 0, NULL },
-	{ "fileSize", K_SIZE, HUTCH_KEY_FILE_SIZE, 0, NULL },
-	{ "openFiles", K_COUNT, HUTCH_KEY_OPEN_FILES, 0, NULL },
+	{"memory", K_SIZE, HUTCH_KEY_MEMORY, 0, NULL},
+	{"pids", K_COUNT, HUTCH_KEY_PIDS, 0, NULL},
+	{"cpus", K_CPUS, HUTCH_KEY_CPUS, 0, NULL},
+	{"timeout", K_DURATION, HUTCH_KEY_TIMEOUT, 0, NULL},
+	{"fileSize", K_SIZE, HUTCH_KEY_FILE_SIZE, 0, NULL},
+	{"openFiles", K_COUNT, HUTCH_KEY_OPEN_FILES, 0, NULL},
 };
 
 /* The audit log must not be in the workspace by accident: the sandbox could rewrite it. */
 static const struct field audit_fields[] = {
-	{ "file", K_STRING, HUTCH_KEY_AUDIT_FILE, F_ABSOLUTE, NULL },
+	{"file", K_STRING, HUTCH_KEY_AUDIT_FILE, F_ABSOLUTE, NULL},
 };
 
-#define SECTION(n, f) { n, f, ARRAY_SIZE(f) }
+#define SECTION(n, f)                                                                              \
+	{                                                                                          \
+		n, f, ARRAY_SIZE(f)                                                                \
+	}
 static const struct section fs_section = SECTION("filesystem", fs_fields);
 static const struct section net_section = SECTION("network", net_fields);
 static const struct section cmd_section = SECTION("commands", cmd_fields);
@@ -344,15 +346,11 @@ static const struct section limit_section = SECTION("limits", limit_fields);
 static const struct section audit_section = SECTION("audit", audit_fields);
 
 static const struct field top_fields[] = {
-	{ "$schema", K_IGNORED, 0, 0, NULL },
-	{ "extends", K_EXTENDS, 0, 0, NULL },
-	{ "require", K_REQUIRE, 0, 0, NULL },
-	{ "filesystem", K_SECTION, 0, 0, &fs_section },
-	{ "network", K_SECTION, 0, 0, &net_section },
-	{ "commands", K_SECTION, 0, 0, &cmd_section },
-	{ "env", K_SECTION, 0, 0, &env_section },
-	{ "limits", K_SECTION, 0, 0, &limit_section },
-	{ "audit", K_SECTION, 0, 0, &audit_section },
+	{"$schema", K_IGNORED, 0, 0, NULL},	    {"extends", K_EXTENDS, 0, 0, NULL},
+	{"require", K_REQUIRE, 0, 0, NULL},	    {"filesystem", K_SECTION, 0, 0, &fs_section},
+	{"network", K_SECTION, 0, 0, &net_section}, {"commands", K_SECTION, 0, 0, &cmd_section},
+	{"env", K_SECTION, 0, 0, &env_section},	    {"limits", K_SECTION, 0, 0, &limit_section},
+	{"audit", K_SECTION, 0, 0, &audit_section},
 };
 static const struct section top_section = SECTION(NULL, top_fields);
 
@@ -375,8 +373,8 @@ static const char *where(const struct walk *w, bool at_key, char *buf, size_t si
 	unsigned line = 1, col = 1;
 	size_t off = 0;
 
-	if (w->depth == 0 || hutch_json_locate(w->data, w->len, w->path, w->depth, at_key,
-					       &off) == 0)
+	if (w->depth == 0 ||
+	    hutch_json_locate(w->data, w->len, w->path, w->depth, at_key, &off) == 0)
 		hutch_json_linecol(w->data, w->len, off, &line, &col);
 	snprintf(buf, size, "%s:%u:%u", w->name, line, col);
 	return buf;
@@ -404,12 +402,12 @@ static const char *dotted(const struct walk *w, char *buf, size_t size)
 
 static void push_key(struct walk *w, const char *key)
 {
-	w->path[w->depth++] = (struct hutch_jpath){ .key = key };
+	w->path[w->depth++] = (struct hutch_jpath){.key = key};
 }
 
 static void push_index(struct walk *w, size_t index)
 {
-	w->path[w->depth++] = (struct hutch_jpath){ .key = NULL, .index = index };
+	w->path[w->depth++] = (struct hutch_jpath){.key = NULL, .index = index};
 }
 
 static const char *type_name(const json_t *v)
@@ -484,7 +482,8 @@ static int do_list(struct walk *w, const struct field *f, json_t *v)
 
 	if (!json_is_array(v))
 		return type_error(w, v, "an array of strings");
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		push_index(w, i);
 		if (!json_is_string(e)) {
 			r = type_error(w, e, "a string");
@@ -501,8 +500,8 @@ static int do_list(struct walk *w, const struct field *f, json_t *v)
 			w->depth--;
 			return r;
 		}
-		r = hutch_policy_add_ex(w->p, (enum hutch_list)f->target, json_string_value(e),
-					loc, w->system, w->err);
+		r = hutch_policy_add_ex(w->p, (enum hutch_list)f->target, json_string_value(e), loc,
+					w->system, w->err);
 		w->depth--;
 		if (r < 0)
 			return r;
@@ -519,7 +518,8 @@ static int do_env_set(struct walk *w, json_t *v)
 
 	if (!json_is_object(v))
 		return type_error(w, v, "an object of NAME: \"value\"");
-	json_object_foreach(v, key, val) {
+	json_object_foreach(v, key, val)
+	{
 		_cleanup_free_ char *kv = NULL;
 
 		push_key(w, key);
@@ -580,10 +580,9 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 		if (!json_is_integer(v))
 			return type_error(w, v, f->kind == K_PORT ? "a port number" : "an integer");
 		if (json_integer_value(v) < 0)
-			return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: %s: must not be negative",
-					  where(w, false, loc, sizeof(loc)),
-					  dotted(w, name, sizeof(name)));
+			return hutch_errx(
+				w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: must not be negative",
+				where(w, false, loc, sizeof(loc)), dotted(w, name, sizeof(name)));
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
 		s = num;
 		break;
@@ -645,7 +644,8 @@ static int do_require(struct walk *w, json_t *v)
 
 	if (!json_is_array(v))
 		return type_error(w, v, "an array of layer names");
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		unsigned bit;
 		int r;
 
@@ -684,10 +684,9 @@ static int do_extends(struct walk *w, json_t *v)
 	for (size_t i = 0; names[i]; i++)
 		if (strcmp(names[i], name) == 0)
 			/* The system policy's profile is part of the system policy: locked. */
-			return hutch_profile_apply_ex(w->p, name,
-						      w->system ? where(w, false, loc, sizeof(loc))
-								: NULL,
-						      w->system, w->err);
+			return hutch_profile_apply_ex(
+				w->p, name, w->system ? where(w, false, loc, sizeof(loc)) : NULL,
+				w->system, w->err);
 	list[0] = '\0';
 	for (size_t i = 0; names[i]; i++) {
 		int n = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i]);
@@ -708,7 +707,8 @@ static int walk_section(struct walk *w, const struct section *s, json_t *obj)
 
 	if (!json_is_object(obj))
 		return type_error(w, obj, "an object");
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		const struct field *f = NULL;
 		int r = 0;
 
@@ -788,8 +788,12 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 			   enum hutch_source src, hutch_error *err)
 {
 	struct walk w = {
-		.p = p, .name = name ? name : "<policy>", .data = (const uint8_t *)data,
-		.len = len, .system = src == HUTCH_SOURCE_SYSTEM, .err = err,
+		.p = p,
+		.name = name ? name : "<policy>",
+		.data = (const uint8_t *)data,
+		.len = len,
+		.system = src == HUTCH_SOURCE_SYSTEM,
+		.err = err,
 	};
 	json_error_t jerr;
 	json_t *root, *ext;
@@ -820,6 +824,10 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 					  "%s:%u:%u: duplicate key %.*s", w.name, line, col,
 					  (int)(ke - ks > 80 ? 80 : ke - ks), data + ks);
 		}
+		/* jansson quotes the bad token: keep the message on one line. */
+		for (char *c = jerr.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s:%u:%u: invalid JSON: %s",
 				  w.name, line, col, jerr.text);
 	}
@@ -989,6 +997,12 @@ int hutch_policy_load_project(hutch_policy *p, const char *workspace, hutch_erro
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
 		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", file);
+	}
+	{
+		/* A directory here is a concurrent run's placeholder (protect.c): no policy. */
+		struct stat st;
+		if (lstat(file, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
 	}
 	/* Hash exactly the bytes we apply: no window between check and use. */
 	r = hutch_read_policy_file(file_real, &data, &len, err);

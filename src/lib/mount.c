@@ -444,7 +444,12 @@ static int mkfile_in_root(int rootfd, const char *path)
 	pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
 	if (pfd < 0)
 		return pfd;
-	fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+	{
+		struct stat st;
+		if (fstatat(pfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0; /* something is there already (a socket, a file): mount on it */
+	}
+	fd = openat(pfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
 	close(fd);

@@ -619,6 +619,15 @@ static int prepare(struct run *r, hutch_error *err)
 	free(missing);
 	if (ret < 0)
 		return ret;
+	for (size_t i = 0; r->opts && r->opts->warn && r->opts->verbose && i < r->p->fs_sockets.n;
+	     i++) {
+		char msg[PATH_MAX + 160];
+		snprintf(msg, sizeof(msg),
+			 "warning: socket %s is exposed: a hole in the sandbox, whatever that service "
+			 "can do, the sandbox can ask it to do",
+			 r->p->fs_sockets.v[i].value);
+		r->opts->warn(msg, r->opts->data);
+	}
 	hutch_tty_probe(&r->tty);
 	if (pipe2(r->errpipe, O_CLOEXEC) < 0)
 		return hutch_err(err, errno, 0, "creating the report pipe");
