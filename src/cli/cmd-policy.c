@@ -27,7 +27,7 @@ static int policy_usage(FILE *f)
 
 static int policy_validate(int argc, char **argv)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 
 	if (argc < 2)
 		return cli_usage_error("policy validate: which file? (hutch policy validate FILE)");
@@ -43,14 +43,14 @@ static int policy_validate(int argc, char **argv)
 static int policy_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "profile", required_argument, NULL, 'P' },
-		{ "workspace", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"policy", required_argument, NULL, 'p'},
+		{"profile", required_argument, NULL, 'P'},
+		{"workspace", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *profile = "default", *workspace = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	hutch_policy *p = NULL;
 	const char *ignored;
 	char **files;

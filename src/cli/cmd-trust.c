@@ -18,7 +18,7 @@ static int trust_usage(FILE *f)
 int cmd_trust(int argc, char **argv)
 {
 	const char *file = ".hutch.json";
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	char hex[65], *real;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))

@@ -65,8 +65,7 @@ int hutch_env_set(char ***env, const char *name, const char *value)
 	if (nl + 1 + vl + 1 > HUTCH_ENV_MAX_ENTRY)
 		return -E2BIG;
 	at = find(*env, name, nl);
-	if (total_bytes(*env) + nl + vl + 2 -
-		    (at >= 0 ? strlen((*env)[at]) + 1 : 0) >
+	if (total_bytes(*env) + nl + vl + 2 - (at >= 0 ? strlen((*env)[at]) + 1 : 0) >
 	    HUTCH_ENV_MAX_BYTES)
 		return -E2BIG;
 	entry = malloc(nl + 1 + vl + 1);

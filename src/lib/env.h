@@ -6,8 +6,8 @@
 
 /* Hard maxima for the environment we build. */
 #define HUTCH_ENV_MAX_VARS 8192
-#define HUTCH_ENV_MAX_ENTRY (128 * 1024)      /* the kernel's MAX_ARG_STRLEN */
-#define HUTCH_ENV_MAX_BYTES (1024 * 1024)     /* all entries together */
+#define HUTCH_ENV_MAX_ENTRY (128 * 1024)  /* the kernel's MAX_ARG_STRLEN */
+#define HUTCH_ENV_MAX_BYTES (1024 * 1024) /* all entries together */
 
 /*
  * Build the environment for the workload from @environ and the policy. For

@@ -34,10 +34,11 @@
  *  - Finalize resolves "~", "$VAR", "${VAR}" and workspace-relative paths;
  *    relative protected entries stay relative (they apply at the workspace
  *    root and in each git repository under it). hutch's own configuration
- *    directory and /etc/hutch are always protected (locked, origin "built-in"). Readable/writable entries
- *    strictly beneath a hidden directory are re-exposed by the mount code
- *    (that is how "strict" hides $HOME but not the workspace); the same path
- *    both hidden and exposed is an error.
+ *    directory and /etc/hutch are always protected (locked, origin
+ *    "built-in"). Readable/writable entries strictly beneath a hidden
+ *    directory are re-exposed by the mount code (that is how "strict" hides
+ *    $HOME but not the workspace); the same path both hidden and exposed is
+ *    an error.
  */
 #include <errno.h>
 #include <limits.h>
@@ -56,7 +57,7 @@
 #include "policy.h"
 #include "profiles.h"
 
-#define MAX_PATTERN 512  /* host patterns, env patterns */
+#define MAX_PATTERN 512	 /* host patterns, env patterns */
 #define MAX_COMMAND 4096 /* command patterns */
 #define MAX_ENV_VALUE (128 * 1024)
 
@@ -118,8 +119,8 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 		if (!o)
 			return -ENOMEM;
 	}
-	r->v[r->n++] = (struct hutch_rule){ .value = TAKE_PTR(v), .origin = TAKE_PTR(o),
-					    .locked = locked };
+	r->v[r->n++] =
+		(struct hutch_rule){.value = TAKE_PTR(v), .origin = TAKE_PTR(o), .locked = locked};
 	return 0;
 }
 
@@ -148,7 +149,7 @@ void hutch_rules_clear(struct hutch_rules *r)
 		free(r->v[i].origin);
 	}
 	free(r->v);
-	*r = (struct hutch_rules){ 0 };
+	*r = (struct hutch_rules){0};
 }
 
 /* ---- strict parsers ---------------------------------------------------------- */
@@ -317,9 +318,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } layer_names[] = {
-	{ "userns", HUTCH_LAYER_USERNS },
-	{ "landlock", HUTCH_LAYER_LANDLOCK },
-	{ "seccomp", HUTCH_LAYER_SECCOMP },
+	{"userns", HUTCH_LAYER_USERNS},
+	{"landlock", HUTCH_LAYER_LANDLOCK},
+	{"seccomp", HUTCH_LAYER_SECCOMP},
 };
 
 unsigned hutch_layer_from_name(const char *name)
@@ -523,10 +524,9 @@ static const char *esc(const char *in, char *buf, size_t size)
 }
 
 /* For messages: quote a value with esc() in a buffer that lives until the end of the statement. */
-#define ESC(v) esc((v), (char[96]){ 0 }, 96)
+#define ESC(v) esc((v), (char[96]){0}, 96)
 
-static int check_path(const char *value, enum hutch_list list, const char *origin,
-		      hutch_error *err)
+static int check_path(const char *value, enum hutch_list list, const char *origin, hutch_error *err)
 {
 	size_t n = strlen(value);
 	char e[96];
@@ -540,14 +540,14 @@ static int check_path(const char *value, enum hutch_list list, const char *origi
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 				  "%s: path \"%s\" contains a control character (newline, tab...)",
 				  org(origin), esc(value, e, sizeof(e)));
-	if (list == HUTCH_LIST_PROTECTED && value[0] != '/' && value[0] != '~' &&
-	    value[0] != '$') {
+	if (list == HUTCH_LIST_PROTECTED && value[0] != '/' && value[0] != '~' && value[0] != '$') {
 		_cleanup_free_ char *norm = NULL;
 
 		if (hutch_path_has_dotdot(value))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: relative protected path \"%s\" must not contain \"..\"",
-					  org(origin), value);
+			return hutch_errx(
+				err, EINVAL, HUTCH_EXIT_ERROR,
+				"%s: relative protected path \"%s\" must not contain \"..\"",
+				org(origin), value);
 		norm = hutch_path_normalize(value);
 		if (!norm)
 			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", org(origin));
@@ -579,13 +579,20 @@ static int add_env_set(struct hutch_policy *p, const char *value, const char *or
 	const char *eq = strchr(value, '=');
 
 	if (!eq)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: \"%s\" is not NAME=VALUE",
+				  org(origin), ESC(value));
+	if (!hutch_env_name_valid(value, (size_t)(eq - value))) {
+		char name[65];
+		size_t n = (size_t)(eq - value) < sizeof(name) - 1 ? (size_t)(eq - value)
+								   : sizeof(name) - 1;
+
+		memcpy(name, value, n);
+		name[n] = '\0';
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "%s: \"%s\" is not NAME=VALUE", org(origin), ESC(value));
-	if (!hutch_env_name_valid(value, (size_t)(eq - value)))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "%s: invalid variable name \"%.*s\" (expected letters, digits and "
+				  "%s: invalid variable name \"%s\" (expected letters, digits and "
 				  "_, not starting with a digit)",
-				  org(origin), (int)(eq - value > 64 ? 64 : eq - value), value);
+				  org(origin), ESC(name));
+	}
 	if (strlen(eq + 1) > MAX_ENV_VALUE)
 		return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
 				  "%s: value of %.*s longer than %d bytes", org(origin),
@@ -657,17 +664,18 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 					return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
 			}
 		} else if (p->net_allow_locked && !hutch_rules_contains(&p->net_allow, value)) {
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-					  "%s: cannot allow \"%s\": the system policy (%s) fixes the "
-					  "network allowlist",
-					  org(origin), value, org(p->net_allow_lock_origin));
+			return hutch_errx(
+				err, EPERM, HUTCH_EXIT_ERROR,
+				"%s: cannot allow \"%s\": the system policy (%s) fixes the "
+				"network allowlist",
+				org(origin), value, org(p->net_allow_lock_origin));
 		}
 		break;
 	case HUTCH_LIST_CMD_ALLOW:
 	case HUTCH_LIST_CMD_DENY:
 		if (!*value)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: empty command pattern",
-					  org(origin));
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "%s: empty command pattern", org(origin));
 		if (strlen(value) > MAX_COMMAND)
 			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
 					  "%s: command pattern longer than %d bytes", org(origin),
@@ -704,8 +712,8 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	}
 	case _HUTCH_LIST_MAX:
 	default:
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown list %d",
-				  org(origin), (int)list);
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown list %d", org(origin),
+				  (int)list);
 	}
 	r = hutch_policy_rules(p, list);
 	return add_rule(r, value, origin, locked, err);
@@ -729,7 +737,8 @@ int hutch_policy_set_require(struct hutch_policy *p, unsigned layers, const char
 		return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
 				  "%s: cannot drop the required layers %s: the system policy (%s) "
 				  "requires them",
-				  org(origin), layers_str(p->require_locked & ~layers, buf, sizeof(buf)),
+				  org(origin),
+				  layers_str(p->require_locked & ~layers, buf, sizeof(buf)),
 				  org(p->require_origin));
 	p->require = layers;
 	if (system && layers) {
@@ -761,18 +770,18 @@ static const struct limit_def {
 	size_t offset;
 	const char *expect;
 } limit_defs[] = {
-	{ HUTCH_KEY_MEMORY, "memory", LIMIT_SIZE, offsetof(struct hutch_limits, memory),
-	  "a size like 512M or 4G" },
-	{ HUTCH_KEY_PIDS, "pids", LIMIT_COUNT, offsetof(struct hutch_limits, pids),
-	  "a number of processes" },
-	{ HUTCH_KEY_CPUS, "cpus", LIMIT_CPUS, offsetof(struct hutch_limits, cpus_milli),
-	  "a number of CPUs like 2 or 0.5" },
-	{ HUTCH_KEY_TIMEOUT, "timeout", LIMIT_DURATION, offsetof(struct hutch_limits, timeout_ms),
-	  "a duration like 30s, 10m or 2h" },
-	{ HUTCH_KEY_FILE_SIZE, "fileSize", LIMIT_SIZE, offsetof(struct hutch_limits, file_size),
-	  "a size like 512M or 4G" },
-	{ HUTCH_KEY_OPEN_FILES, "openFiles", LIMIT_COUNT,
-	  offsetof(struct hutch_limits, open_files), "a number of files" },
+	{HUTCH_KEY_MEMORY, "memory", LIMIT_SIZE, offsetof(struct hutch_limits, memory),
+	 "a size like 512M or 4G"},
+	{HUTCH_KEY_PIDS, "pids", LIMIT_COUNT, offsetof(struct hutch_limits, pids),
+	 "a number of processes"},
+	{HUTCH_KEY_CPUS, "cpus", LIMIT_CPUS, offsetof(struct hutch_limits, cpus_milli),
+	 "a number of CPUs like 2 or 0.5"},
+	{HUTCH_KEY_TIMEOUT, "timeout", LIMIT_DURATION, offsetof(struct hutch_limits, timeout_ms),
+	 "a duration like 30s, 10m or 2h"},
+	{HUTCH_KEY_FILE_SIZE, "fileSize", LIMIT_SIZE, offsetof(struct hutch_limits, file_size),
+	 "a size like 512M or 4G"},
+	{HUTCH_KEY_OPEN_FILES, "openFiles", LIMIT_COUNT, offsetof(struct hutch_limits, open_files),
+	 "a number of files"},
 };
 
 static const struct limit_def *limit_def(enum hutch_key key)
@@ -811,8 +820,8 @@ static int set_limit(struct hutch_policy *p, const struct limit_def *d, const ch
 				  "%s: invalid %s \"%s\" (expected %s)", org(origin), d->name,
 				  ESC(value), d->expect);
 	if (v == 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "%s: %s must be greater than zero", org(origin), d->name);
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s must be greater than zero",
+				  org(origin), d->name);
 	cur = (uint64_t *)((char *)&p->limits + d->offset);
 	max = (uint64_t *)((char *)&p->limits_max + d->offset);
 	if (*max && v > *max)
@@ -886,11 +895,12 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 					  "none, proxy, host)",
 					  org(origin), ESC(value));
 		if (m > p->net_mode_max)
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-					  "%s: network mode \"%s\" is not allowed: the system policy "
-					  "(%s) allows at most \"%s\"",
-					  org(origin), value, org(p->key_lock_origin[key]),
-					  hutch_net_mode_name(p->net_mode_max));
+			return hutch_errx(
+				err, EPERM, HUTCH_EXIT_ERROR,
+				"%s: network mode \"%s\" is not allowed: the system policy "
+				"(%s) allows at most \"%s\"",
+				org(origin), value, org(p->key_lock_origin[key]),
+				hutch_net_mode_name(p->net_mode_max));
 		p->net_mode = m;
 		if (system) {
 			p->net_mode_max = m;
@@ -902,14 +912,16 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 	}
 	case HUTCH_KEY_ALLOW_PRIVATE:
 		if (parse_bool(value, &b) < 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: invalid allowPrivate \"%s\" (expected true or false)",
-					  org(origin), ESC(value));
+			return hutch_errx(
+				err, EINVAL, HUTCH_EXIT_ERROR,
+				"%s: invalid allowPrivate \"%s\" (expected true or false)",
+				org(origin), ESC(value));
 		if (b && p->allow_private_locked_off)
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-					  "%s: cannot allow private addresses: the system policy (%s) "
-					  "forbids them",
-					  org(origin), org(p->key_lock_origin[key]));
+			return hutch_errx(
+				err, EPERM, HUTCH_EXIT_ERROR,
+				"%s: cannot allow private addresses: the system policy (%s) "
+				"forbids them",
+				org(origin), org(p->key_lock_origin[key]));
 		p->allow_private = b;
 		if (system && !b) {
 			p->allow_private_locked_off = true;
@@ -924,10 +936,11 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 			return r;
 		if (p->key_lock_origin[key] && !system &&
 		    (!p->audit_file || strcmp(p->audit_file, value) != 0))
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-					  "%s: cannot change the audit file: the system policy (%s) "
-					  "sets it",
-					  org(origin), org(p->key_lock_origin[key]));
+			return hutch_errx(
+				err, EPERM, HUTCH_EXIT_ERROR,
+				"%s: cannot change the audit file: the system policy (%s) "
+				"sets it",
+				org(origin), org(p->key_lock_origin[key]));
 		r = set_str(&p->audit_file, value);
 		if (r == 0 && system)
 			r = set_str(&p->key_lock_origin[key], origin);
@@ -939,11 +952,12 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 					  "false)",
 					  org(origin), ESC(value));
 		if (b && p->require_locked)
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-					  "%s: cannot run degraded: the system policy (%s) requires "
-					  "%s",
-					  org(origin), org(p->require_origin),
-					  layers_str(p->require_locked, buf, sizeof(buf)));
+			return hutch_errx(
+				err, EPERM, HUTCH_EXIT_ERROR,
+				"%s: cannot run degraded: the system policy (%s) requires "
+				"%s",
+				org(origin), org(p->require_origin),
+				layers_str(p->require_locked, buf, sizeof(buf)));
 		p->allow_degraded = b;
 		r = 0;
 		break;
@@ -994,9 +1008,10 @@ static int expand_one(const char *value, const char *origin, const char *home, c
 	x = hutch_path_expand_vars(value, home, bad, sizeof(bad));
 	if (!x) {
 		if (errno == EINVAL && bad[0] == '~')
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: path \"%s\": \"%s\" is not supported (use ~/ or $HOME)",
-					  org(origin), value, bad);
+			return hutch_errx(
+				err, EINVAL, HUTCH_EXIT_ERROR,
+				"%s: path \"%s\": \"%s\" is not supported (use ~/ or $HOME)",
+				org(origin), value, bad);
 		if (errno == EINVAL && bad[0] == '$')
 			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 					  "%s: path \"%s\": malformed variable reference \"%s\"",
@@ -1038,7 +1053,7 @@ static int expand_one(const char *value, const char *origin, const char *home, c
 static int expand_rules(struct hutch_rules *r, const char *home, const char *base, bool hidden,
 			hutch_error *err)
 {
-	struct hutch_rules out = { 0 };
+	struct hutch_rules out = {0};
 	int ret = 0;
 
 	for (size_t i = 0; i < r->n && ret >= 0; i++) {
@@ -1069,11 +1084,11 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 	return 0;
 }
 
-static const char *const exposed_names[] = { "read-only", "writable", "socket" };
+static const char *const exposed_names[] = {"read-only", "writable", "socket"};
 
 static int check_conflicts(struct hutch_policy *p, const char *home_canon, hutch_error *err)
 {
-	const struct hutch_rules *exposed[] = { &p->fs_readonly, &p->fs_writable, &p->fs_sockets };
+	const struct hutch_rules *exposed[] = {&p->fs_readonly, &p->fs_writable, &p->fs_sockets};
 
 	for (size_t h = 0; h < p->fs_hidden.n; h++) {
 		const struct hutch_rule *hr = &p->fs_hidden.v[h];
@@ -1137,8 +1152,8 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 
 	/* The workspace: must exist, be a directory and not be "/" or above $HOME. */
 	ws_origin = p->key_origin[HUTCH_KEY_WORKSPACE];
-	r = expand_one(p->workspace ? p->workspace : cwd, ws_origin ? ws_origin : "workspace",
-		       home, cwd, &ws_abs, err);
+	r = expand_one(p->workspace ? p->workspace : cwd, ws_origin ? ws_origin : "workspace", home,
+		       cwd, &ws_abs, err);
 	if (r < 0)
 		return r;
 	ws_real = realpath(ws_abs, NULL);
@@ -1147,8 +1162,8 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 	if (stat(ws_real, &st) < 0)
 		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "workspace %s", ws_real);
 	if (!S_ISDIR(st.st_mode))
-		return hutch_errx(err, ENOTDIR, HUTCH_EXIT_ERROR,
-				  "workspace %s: not a directory", ws_real);
+		return hutch_errx(err, ENOTDIR, HUTCH_EXIT_ERROR, "workspace %s: not a directory",
+				  ws_real);
 	if (strcmp(ws_real, "/") == 0) {
 		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 			       "workspace is \"/\": refusing to make the whole file system "
@@ -1257,7 +1272,7 @@ static json_t *duration_json(uint64_t ms)
 	static const struct {
 		uint64_t ms;
 		const char *unit;
-	} units[] = { { 24ull * 3600000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
+	} units[] = {{24ull * 3600000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
 	char buf[32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {

@@ -34,7 +34,7 @@ const char *const hutch_default_hidden[] = {
 	"~/.vault-token",
 	"~/.s3cfg",
 	"~/.config/doctl", /* DigitalOcean */
-	"~/.oci",          /* Oracle Cloud */
+	"~/.oci",	   /* Oracle Cloud */
 	/* git hosts and generic credentials */
 	"~/.config/gh",
 	"~/.config/hub",
@@ -78,11 +78,13 @@ const char *const hutch_default_hidden[] = {
  * Paths that run code later, outside the sandbox (persistence). Relative
  * entries apply at the workspace root and in each git repository under it.
  */
+/* clang-format off */
 const char *const hutch_default_protected[] = {
 	".git/hooks", ".git/config", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc",
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
 	".claude",    ".codex",      ".gemini",     ".hutch.json", NULL,
 };
+/* clang-format on */
 
 /* Environment variables that carry secrets (fnmatch patterns). */
 const char *const hutch_default_env_drop[] = {
@@ -117,9 +119,9 @@ const char *const hutch_default_env_drop[] = {
 	NULL,
 };
 
-static const char *const all_layers[] = { "userns", "landlock", "seccomp", NULL };
-static const char *const pass_all[] = { "*", NULL };
-static const char *const hide_home[] = { "~", NULL };
+static const char *const all_layers[] = {"userns", "landlock", "seccomp", NULL};
+static const char *const pass_all[] = {"*", NULL};
+static const char *const hide_home[] = {"~", NULL};
 
 #define PROFILE_MAX_LISTS 8
 #define PROFILE_MAX_SETS 8
@@ -141,6 +143,7 @@ struct profile {
 	struct profile_set sets[PROFILE_MAX_SETS];
 };
 
+/* clang-format off */
 static const struct profile profiles[] = {
 	{
 		.name = "default",
@@ -166,7 +169,9 @@ static const struct profile profiles[] = {
 	},
 };
 
-static const char *const profile_names[] = { "default", "strict", NULL };
+/* clang-format on */
+
+static const char *const profile_names[] = {"default", "strict", NULL};
 
 const char *const *hutch_profile_names(void)
 {
@@ -181,8 +186,8 @@ static const struct profile *find_profile(const char *name)
 	return NULL;
 }
 
-static int apply(struct hutch_policy *p, const struct profile *pr, const char *origin,
-		 bool system, unsigned depth, hutch_error *err)
+static int apply(struct hutch_policy *p, const struct profile *pr, const char *origin, bool system,
+		 unsigned depth, hutch_error *err)
 {
 	char own[64];
 	int r;
@@ -195,7 +200,8 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 
 		if (!base)
 			return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
-					  "profile %s: unknown base profile %s", pr->name, pr->base);
+					  "profile %s: unknown base profile %s", pr->name,
+					  pr->base);
 		r = apply(p, base, origin, system, depth + 1, err);
 		if (r < 0)
 			return r;

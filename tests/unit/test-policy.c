@@ -208,6 +208,7 @@ static void test_add_set(void)
 	ADD_FAILS(p, HUTCH_LIST_ENV_SET, "1X=y", "invalid variable name \"1X\"");
 	ADD_FAILS(p, HUTCH_LIST_ENV_SET, "=y", "invalid variable name");
 	ADD_FAILS(p, HUTCH_LIST_ENV_SET, "A-B=y", "invalid variable name \"A-B\"");
+	ADD_FAILS(p, HUTCH_LIST_ENV_SET, "A\nB=y", "invalid variable name \"A\\nB\"");
 	ADD_FAILS(p, HUTCH_LIST_ENV_PASS, "A=B", "invalid variable pattern");
 	ADD_FAILS(p, HUTCH_LIST_ENV_DROP, "", "empty variable pattern");
 	ADD_FAILS(p, HUTCH_LIST_CMD_DENY, "", "empty command pattern");
