@@ -67,6 +67,7 @@ struct run {
 	gid_t gid;
 	char **env;
 	char *state_dir;
+	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
 	struct hutch_mount_plan *plan;
 	struct hutch_placeholders *ph;
 	struct hutch_tty_info tty;
@@ -251,6 +252,8 @@ static int step_landlock(struct run *r, hutch_error *err)
 	for (size_t i = 0; landlock_writable_fixed[i]; i++)
 		rw[n++] = landlock_writable_fixed[i];
 	rw[n++] = r->p->workspace;
+	if (r->xdg_runtime_dir)
+		rw[n++] = r->xdg_runtime_dir;
 	for (size_t i = 0; i < r->p->fs_writable.n && n < MAX_LANDLOCK_PATHS; i++)
 		rw[n++] = r->p->fs_writable.v[i].value;
 	for (size_t i = 0; i < r->p->fs_sockets.n && n < MAX_LANDLOCK_PATHS; i++)
@@ -588,6 +591,8 @@ static int prepare(struct run *r, hutch_error *err)
 
 	r->uid = getuid();
 	r->gid = getgid();
+	if (menv.xdg_runtime_dir && menv.xdg_runtime_dir[0] == '/')
+		r->xdg_runtime_dir = menv.xdg_runtime_dir;
 	menv.cwd = cwd;
 	ret = decide_layers(r, err);
 	if (ret < 0)
