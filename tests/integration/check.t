@@ -53,7 +53,7 @@ fi
 
 # overlayfs in a user namespace, tried the plain way in a directory of ours.
 mkdir -p "$T/ovl/l" "$T/ovl/u" "$T/ovl/w" "$T/ovl/m"
-if unshare --user --map-current-user --mount sh -c \
+if unshare --user --map-root-user --mount sh -c \
 	"mount -t overlay overlay -o lowerdir=$T/ovl/l,upperdir=$T/ovl/u,workdir=$T/ovl/w $T/ovl/m" 2>/dev/null; then
 	like "$(grep -i overlay <<<"$OUT" | head -1)" "available" \
 		"overlayfs in a user namespace: available (unshare + mount -t overlay works here)"

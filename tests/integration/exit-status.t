@@ -23,9 +23,16 @@ is "$RC" 139 "command killed by SIGSEGV -> 139"
 unlike "$ERR" "core dumped" "no core dump reported for SIGSEGV (core dumps off)"
 
 # ---- not found / not executable ------------------------------------------------------
-hrun run -- hutch-no-such-command-xyz
+PATH=/usr/local/bin:/usr/bin:/bin hrun run -- hutch-no-such-command-xyz
 is "$RC" 127 "a command not in PATH -> 127"
 like "$ERR" "^hutch: .*hutch-no-such-command-xyz" "  with a 'hutch: ...' message naming the command"
+like "$ERR" "[Nn]ot found|No such file or directory" "  saying it was not found"
+
+# A PATH entry that cannot be searched does not turn "not found" into "not executable"
+# (sh and bash say 127 here too; execvp alone would report EACCES).
+mkdir -m 000 "$T/no-access"
+PATH="$T/no-access:/usr/bin:/bin" hrun run -- hutch-no-such-command-xyz
+is "$RC" 127 "not found with an unsearchable directory in PATH -> still 127"
 like "$ERR" "[Nn]ot found|No such file or directory" "  saying it was not found"
 
 hrun run -- /nonexistent/dir/cmd
