@@ -20,7 +20,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -84,6 +86,9 @@ struct run {
 	bool init_exited;
 	int init_status;
 	int timerfd;
+	bool degraded;       /* no user namespace: Landlock + seccomp + rlimits only */
+	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
+	size_t n_ll_protect;
 	int proxy_fd[2]; /* listening sockets made inside the netns: HTTP, SOCKS5 */
 	bool timed_out;
 	bool killed;
@@ -260,6 +265,21 @@ static int step_landlock(struct run *r, hutch_error *err)
 		rw[n++] = r->p->fs_sockets.v[i].value;
 	spec.n_writable = n;
 	spec.scope_ipc = true;
+	if (r->degraded) {
+		/* No mount namespace: hidden and protected paths are Landlock's job alone. */
+		const char *hidden[MAX_LANDLOCK_PATHS];
+		size_t nh = 0;
+		for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS; i++)
+			hidden[nh++] = r->p->fs_hidden.v[i].value;
+		spec.hidden = hidden;
+		spec.n_hidden = nh;
+		spec.protect = r->ll_protect;
+		spec.n_protect = r->n_ll_protect;
+		spec.hide_list_ancestors = true;
+		spec.deny_tcp = r->p->net_mode == HUTCH_NET_NONE;
+		spec.stdio = true;
+		return hutch_landlock_apply(&spec, &rep, err);
+	}
 	spec.stdio = true; /* a /dev/stdout redirected to a file keeps working */
 	ret = hutch_landlock_apply(&spec, &rep, err);
 	return ret;
@@ -270,6 +290,7 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	struct hutch_seccomp_opts o = { 0 };
 	int notify_fd = -1;
 
+	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
 	return hutch_seccomp_load(&o, &notify_fd, err);
@@ -480,7 +501,7 @@ static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data
 			 (unsigned long long)r->p->limits.timeout_ms);
 		if (r->opts && r->opts->warn)
 			r->opts->warn(msg, r->opts->data);
-		kill(r->init_pid, HUTCH_SIG_TERMINATE_ALL);
+		kill(r->init_pid, r->degraded ? SIGTERM : HUTCH_SIG_TERMINATE_ALL);
 		return arm_timer(fd, TIMEOUT_GRACE_MS);
 	}
 	if (!r->killed) {
@@ -646,9 +667,10 @@ static int userns_error(int errnum, hutch_error *err)
 	struct hutch_feature_info fi;
 
 	hutch_probe(HUTCH_FEAT_USERNS, &fi);
-	hutch_err(err, errnum, HUTCH_EXIT_ERROR, "cannot create the sandbox namespaces");
-	if (fi.fix)
-		hutch_err_hint(err, "%s", fi.fix);
+	hutch_err(err, errnum, HUTCH_EXIT_ERROR,
+		  "required layer userns: cannot create the sandbox namespaces");
+	hutch_err_hint(err, "%s%s", fi.fix ? fi.fix : "enable unprivileged user namespaces",
+		       "; or run with --allow-degraded (Landlock + seccomp only, weaker)");
 	return -errnum;
 }
 
@@ -668,6 +690,9 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		if (ret >= 0)
 			ret = hutch_loop_add(r->loop, r->timerfd, EPOLLIN, on_timer, r);
 	}
+	/* Degraded mode: the pty was opened here, not handed over by the sandbox. */
+	if (ret >= 0 && r->degraded && r->master >= 0)
+		ret = hutch_relay_start(r->loop, &r->tty, r->master, &r->relay);
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "event loop");
 	/* A SIGCHLD may have arrived before the loop started: check once. */
@@ -697,6 +722,120 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	return 0;
 }
 
+/* ---- degraded mode: no user namespace ------------------------------------ */
+
+static bool userns_refused(int errnum)
+{
+	return errnum == EPERM || errnum == EACCES || errnum == EINVAL || errnum == ENOSPC ||
+	       errnum == EUSERS;
+}
+
+static int degraded_prepare(struct run *r, hutch_error *err)
+{
+	if (r->p->net_mode == HUTCH_NET_PROXY)
+		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+				  "--net proxy needs user namespaces, which are not available here");
+	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
+		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+				  "without user namespaces hutch needs Landlock to enforce the "
+				  "filesystem policy, and it is not available either");
+	r->ll_protect = calloc(r->plan->n + 1, sizeof(char *));
+	if (!r->ll_protect)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->plan->n; i++)
+		if (r->plan->ops[i].kind == MOUNT_PROTECT)
+			r->ll_protect[r->n_ll_protect++] = r->plan->ops[i].path;
+	if (r->tty.any) {
+		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
+		if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0)
+			return hutch_err(err, errno, 0, "terminal: opening a pty");
+		r->slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (r->slave < 0) {
+			close(m);
+			return hutch_err(err, errno, 0, "terminal: opening the pty's peer");
+		}
+		if (r->tty.have_termios)
+			(void)tcsetattr(r->slave, TCSANOW, &r->tty.termios);
+		(void)ioctl(r->slave, TIOCSWINSZ, &r->tty.winsize);
+		r->master = m;
+	}
+	r->degraded = true;
+	if (r->opts && r->opts->warn)
+		r->opts->warn("warning: user namespaces are not available: degraded mode (Landlock, "
+			      "seccomp and rlimits only): /tmp and /proc are the host's, host Unix "
+			      "sockets are reachable, background processes are killed at the end "
+			      "but not if hutch itself is killed",
+			      r->opts->data);
+	return 0;
+}
+
+/* As a child subreaper, kill what the workload left behind (daemons, orphans). */
+static void degraded_kill_leftovers(void)
+{
+	for (int round = 0; round < 64; round++) {
+		char path[64], buf[4096];
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+		bool any = false;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n")) {
+			pid_t pid = (pid_t)atoi(tok);
+			if (pid > 0 && kill(pid, SIGKILL) == 0)
+				any = true;
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!any)
+			return;
+		usleep(1000);
+	}
+}
+
+static int run_degraded(struct run *r, int *status, hutch_error *err)
+{
+	pid_t pid;
+	int ret;
+
+	ret = degraded_prepare(r, err);
+	if (ret < 0)
+		return ret;
+	/* No mounts to cover them: Landlock protects paths that do not exist yet. */
+	hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	pid = fork();
+	if (pid < 0)
+		return hutch_err(err, errno, 0, "fork");
+	if (pid == 0) {
+		close(r->ctl[0]);
+		close(r->errpipe[0]);
+		if (r->master >= 0)
+			close(r->master);
+		run_steps(r, workload_steps, ARRAY_SIZE(workload_steps));
+		exec_workload(r);
+	}
+	r->init_pid = pid;
+	close(r->errpipe[1]);
+	r->errpipe[1] = -1;
+	close(r->ctl[1]);
+	r->ctl[1] = -1;
+	if (r->slave >= 0) {
+		close(r->slave);
+		r->slave = -1;
+	}
+	ret = supervise(r, status, err);
+	degraded_kill_leftovers();
+	return ret;
+}
+
 static void run_free(struct run *r, const sigset_t *oldmask)
 {
 	if (r->relay) {
@@ -719,6 +858,7 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 		if (r->ctl[i] >= 0)
 			close(r->ctl[i]);
 	}
+	free(r->ll_protect);
 	hutch_placeholders_remove(r->ph);
 	hutch_mount_plan_free(r->plan);
 	hutch_env_free(r->env);
@@ -762,7 +902,13 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 	pid = syscall(SYS_clone, hutch_ns_clone_flags(p->net_mode != HUTCH_NET_HOST) | SIGCHLD,
 		      NULL, NULL, NULL, NULL);
 	if (pid < 0) {
-		ret = userns_error(errno, err);
+		unsigned required = p->allow_degraded ? p->require_locked : p->require;
+		int errnum = errno;
+
+		if (userns_refused(errnum) && !(required & HUTCH_LAYER_USERNS))
+			ret = run_degraded(&r, status, err);
+		else
+			ret = userns_error(errnum, err);
 		goto out;
 	}
 	if (pid == 0)
