@@ -188,7 +188,16 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *fi)
 		fi->available = abi > 0;
 		fi->version = abi > 0 ? abi : 0;
 		if (abi > 0) {
-			snprintf(fi->detail, sizeof(fi->detail), "ABI %d", abi);
+			struct hutch_landlock_report rep = {
+				.abi = abi > 7 ? 7 : abi,
+				.kernel_abi = abi,
+				.handled_fs = hutch_landlock_fs_mask(abi > 7 ? 7 : abi),
+				.handled_net = hutch_landlock_net_mask(abi > 7 ? 7 : abi),
+				.scoped = hutch_landlock_scope_mask(abi > 7 ? 7 : abi),
+			};
+			char desc[sizeof(fi->detail)];
+			hutch_landlock_describe(&rep, desc, sizeof(desc));
+			snprintf(fi->detail, sizeof(fi->detail), "ABI %d (%s)", abi, desc);
 		} else if (abi == -EOPNOTSUPP) {
 			snprintf(fi->detail, sizeof(fi->detail), "built in but not enabled at boot");
 			fi->fix = "add landlock to the lsm= kernel parameter (e.g. "
