@@ -82,6 +82,7 @@ static int kind_order(enum hutch_mount_kind k)
 		return 2;
 	case MOUNT_BIND_RW:
 	case MOUNT_BIND_DEV:
+	case MOUNT_OVERLAY:
 		return 3;
 	case MOUNT_BIND_SOCKET:
 		return 4;
@@ -502,6 +503,41 @@ static int new_tmpfs(unsigned mode, unsigned long long attrs)
 	return new_fs("tmpfs", opts, attrs);
 }
 
+/*
+ * An overlay of host directories (--ephemeral): created detached, before the
+ * root tmpfs covers /tmp, with user.* xattrs so it works in a user namespace.
+ */
+static int make_overlay(const char *spec)
+{
+	_cleanup_free_ char *copy = strdup(spec);
+	_cleanup_close_ int fsfd = -1;
+	char *lower, *upper, *work;
+	int mfd;
+
+	if (!copy)
+		return -ENOMEM;
+	lower = copy;
+	upper = strchr(lower, '\n');
+	if (!upper)
+		return -EINVAL;
+	*upper++ = '\0';
+	work = strchr(upper, '\n');
+	if (!work)
+		return -EINVAL;
+	*work++ = '\0';
+	fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return -errno;
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return mfd < 0 ? -errno : mfd;
+}
+
 /* Step 2: clone host sources before anything covers them. */
 static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 {
@@ -525,6 +561,13 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			if (fstat(op->src_fd, &st) < 0)
 				return hutch_err(err, errno, 0, "mount: stat %s", op->source);
 			op->src_is_dir = S_ISDIR(st.st_mode);
+			break;
+		case MOUNT_OVERLAY:
+			op->src_fd = make_overlay(op->source);
+			if (op->src_fd < 0)
+				return hutch_err(err, op->src_fd, 0,
+						 "mount: overlay for %s (session layer)", op->path);
+			op->src_is_dir = true;
 			break;
 		case MOUNT_HIDE:
 			/* Decide dir or file from the host view; /proc ones from the new tree. */
@@ -709,6 +752,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 	case MOUNT_BIND_RW:
 	case MOUNT_BIND_DEV:
 	case MOUNT_BIND_SOCKET:
+	case MOUNT_OVERLAY:
 		return apply_bind(op, rootfd);
 	case MOUNT_TMPFS:
 		r = mkdir_in_root(rootfd, op->path, 0755);

@@ -24,6 +24,7 @@ enum hutch_mount_kind {
 	MOUNT_REBIND_RO,   /* make a path of the new tree read-only (/proc/sys) */
 	MOUNT_PROTECT,     /* read-only rebind beneath the workspace, no symlinks */
 	MOUNT_PIN,         /* bind a directory onto itself: it cannot be renamed or removed */
+	MOUNT_OVERLAY,     /* overlayfs: source = "LOWER\nUPPER\nWORK" host paths */
 };
 
 struct hutch_mount_op {
