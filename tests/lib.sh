@@ -378,12 +378,24 @@ hrun() {
 
 # hrun_bg ARGS...: start hutch in the background with SIGINT/SIGQUIT at their defaults (a
 # background job of a script inherits them ignored; a terminal's foreground job does not).
-# Sets HPID; output goes to $T/.bg.out and $T/.bg.err.
+# Sets HPID (hutch's pid); output goes to $T/.bg.out and $T/.bg.err. A small subshell waits
+# for hutch and records its status, so that killing hutch prints no job notice.
 hrun_bg() {
 	LAST_CMD="hutch $* (background)"
-	env --default-signal=INT,QUIT,TERM "$HUTCH" "$@" >"$T/.bg.out" 2>"$T/.bg.err" &
-	HPID=$!
-	bg_register "$HPID"
+	_T_BG_CMD=$LAST_CMD
+	rm -f "$T/.bg.pid" "$T/.bg.rc"
+	(
+		env --default-signal=INT,QUIT,TERM "$HUTCH" "$@" >"$T/.bg.out" 2>"$T/.bg.err" &
+		echo $! >"$T/.bg.pid"
+		wait $!
+		echo $? >"$T/.bg.rc"
+	) 2>/dev/null &
+	_T_BG_WRAPPER=$!
+	while [ ! -s "$T/.bg.pid" ]; do
+		sleep 0.01
+	done
+	HPID=$(cat "$T/.bg.pid")
+	bg_register "$HPID" "$_T_BG_WRAPPER"
 }
 
 _t_alive() {
@@ -405,9 +417,10 @@ wait_hutch() {
 		kill -KILL "$HPID" 2>/dev/null
 		timedout=1
 	fi
-	{ wait "$HPID"; } 2>/dev/null
-	RC=$?
+	wait "$_T_BG_WRAPPER" 2>/dev/null
+	RC=$(cat "$T/.bg.rc" 2>/dev/null || echo unknown)
 	[ "$timedout" = 1 ] && RC=timeout
+	LAST_CMD=$_T_BG_CMD
 	OUT=$(cat "$T/.bg.out")
 	ERR=$(cat "$T/.bg.err")
 	cat "$T/.bg.out" "$T/.bg.err" >>"$T/.transcript"

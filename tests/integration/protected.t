@@ -85,6 +85,26 @@ after=$(tree_snapshot "$WS")
 same_tree "$before" "$after" \
 	"after kill -9 and another run, the workspace is exactly as before (leftovers cleaned)"
 
+# ---- concurrent sessions on one workspace -----------------------------------------------------
+# An agent runs in one session while its tool calls run in others: a session that ends (and
+# cleans up) must not take the protection away from one still running.
+rm -f "$SIG"/*
+hrun_bg run --rw "$SIG" -- sh -c "touch '$SIG/started'; while [ ! -e '$SIG/go' ]; do sleep 0.1; done
+	for f in .mcp.json .envrc .vscode/tasks.json .git/hooks/pre-commit; do
+		mkdir -p \"\$(dirname \$f)\" 2>/dev/null; (echo EVIL > \$f) 2>/dev/null && echo \"wrote \$f\"
+	done; echo checked"
+wait_for_file "$SIG/started"
+ok $? "a long session A is running"
+for i in 1 2 3; do
+	hrun run -- true
+done
+is "$RC" 0 "three short sessions ran and ended meanwhile in the same workspace"
+touch "$SIG/go"
+wait_hutch "$HUTCH_TEST_TIMEOUT"
+is "$OUT" "checked" "session A still cannot create protected paths after the others cleaned up"
+after=$(tree_snapshot "$WS")
+same_tree "$before" "$after" "after all the sessions, the workspace is exactly as before"
+
 # ---- git keeps working ----------------------------------------------------------------------
 hrun run -- sh -c 'echo content > tracked.txt && git add tracked.txt && git commit -q -m "from the sandbox" && git log --format=%s -1'
 is "$RC" 0 "git add + git commit inside the sandbox succeed"
