@@ -73,6 +73,16 @@ hrun run -p "$P/top.json" -- true
 is "$RC" 125 "an unknown top-level key ('netwrok') -> 125"
 like "$ERR" "top\\.json:3:[0-9]+" "  with top.json:3:COL"
 
+cat >"$P/require.json" <<'JSON'
+{
+  "require": ["userns", "teleportation"]
+}
+JSON
+hrun run -p "$P/require.json" -- echo ran
+is "$RC" 125 "require with an unknown layer -> 125 (fail closed)"
+is "$OUT" "" "  and the command did not run"
+like "$ERR" "teleportation" "  the message names it"
+
 hrun policy validate "$P/does-not-exist.json"
 is "$RC" 125 "policy validate of a missing file -> 125"
 like "$ERR" "does-not-exist\\.json" "  naming the file"

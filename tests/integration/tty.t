@@ -128,6 +128,14 @@ pty '{"steps": [{"after": "READY", "send": "\u0003"}], "timeout": 20}' \
 	run -- sh -c 'echo READY; exec sleep 100'
 is "$RC" 130 "Ctrl-C (byte 0x03) interrupts sleep 100 inside -> 130"
 
+# Job control in an interactive shell: Ctrl-Z stops the foreground job.
+pty '{"steps": [{"after": "$ ", "send": "sleep 100\r"}, {"after": "sleep 100", "send": "\u001a"},
+	{"after": "Stopped", "send": "kill -9 %1; exit 0\r"}]}' \
+	run -e PS1='$ ' -- bash --norc -i
+like "$OUT" "Stopped" "job control: Ctrl-Z (0x1a) stops a foreground job in an interactive bash"
+unlike "$OUT" "no job control" "  bash finds a controlling terminal (job control enabled)"
+is "$RC" 0 "  and the shell exits normally afterwards"
+
 pty '{}' run -- sh -c 'exit 7'
 is "$RC" 7 "the exit status passes through on a terminal"
 
