@@ -185,10 +185,14 @@ static const struct hutch_sc_cond conds[] = {
 	 .errnum = HUTCH_SC_ALLOW,
 	 .nvalues = 2,
 	 .values = {{TIOCSTI, EPERM}, {TIOCLINUX, EPERM}}},
-	/* Docker's harmless personalities: Linux, 32-bit uname, 2.6 uname, and the query. */
+	/*
+	 * Docker's harmless personalities: Linux, 32-bit uname, 2.6 uname, and the
+	 * query; compared as whole 64-bit values, as Docker does.
+	 */
 	{.name = "personality",
 	 .group = "base",
 	 .kind = HUTCH_SC_VALUES,
+	 .width = 32,
 	 .when = HUTCH_SC_ALWAYS,
 	 .arg = 0,
 	 .arg_s390 = 0,
@@ -199,10 +203,15 @@ static const struct hutch_sc_cond conds[] = {
 		    {0x20000, HUTCH_SC_ALLOW},
 		    {0x20008, HUTCH_SC_ALLOW},
 		    {0xffffffff, HUTCH_SC_ALLOW}}},
-	/* Address families: the everyday ones; AF_VSOCK, AF_TIPC, AF_PACKET... are not. */
+	/*
+	 * Address families: the everyday ones; AF_VSOCK, AF_TIPC, AF_PACKET... are
+	 * not. Families are below 64 (AF_MAX is 46): a value with anything in its
+	 * upper bits is refused rather than truncated by the kernel.
+	 */
 	{.name = "socket",
 	 .group = "network",
 	 .kind = HUTCH_SC_VALUES,
+	 .width = 6,
 	 .when = HUTCH_SC_INET,
 	 .arg = 0,
 	 .arg_s390 = 0,
@@ -216,6 +225,7 @@ static const struct hutch_sc_cond conds[] = {
 	{.name = "socket",
 	 .group = "network",
 	 .kind = HUTCH_SC_VALUES,
+	 .width = 6,
 	 .when = HUTCH_SC_NO_INET,
 	 .arg = 0,
 	 .arg_s390 = 0,
@@ -229,6 +239,7 @@ static const struct hutch_sc_cond conds[] = {
 	{.name = "socketpair",
 	 .group = "network",
 	 .kind = HUTCH_SC_VALUES,
+	 .width = 6,
 	 .when = HUTCH_SC_ALWAYS,
 	 .arg = 0,
 	 .arg_s390 = 0,

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -123,8 +125,14 @@ static int cmp_u32(const void *a, const void *b)
  * Cover [lo, hi] (within 32 bits) with aligned power-of-two blocks, each one
  * rule "low 32 bits & ~(size - 1) == start" with @action.
  */
-static int add_range_rules(scmp_filter_ctx ctx, const char *name, int nr, unsigned arg, uint64_t lo,
-			   uint64_t hi, uint32_t action, size_t *count, hutch_error *err)
+/*
+ * Cover [lo, hi] (within 32 bits) with aligned power-of-two blocks, each one
+ * rule "arg & (@upper | ~(size - 1)) == start" with @action. @upper is 0 to
+ * ignore the argument's upper half, ~LOW32 to require it to be zero.
+ */
+static int add_range_rules(scmp_filter_ctx ctx, const char *name, int nr, unsigned arg,
+			   uint64_t upper, uint64_t lo, uint64_t hi, uint32_t action, size_t *count,
+			   hutch_error *err)
 {
 	while (lo <= hi) {
 		uint64_t size = 1;
@@ -137,7 +145,8 @@ static int add_range_rules(scmp_filter_ctx ctx, const char *name, int nr, unsign
 		if (++*count > MAX_COND_RULES)
 			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
 					  "seccomp: adding rule for %s: too many rules", name);
-		cmp = (struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, LOW32 & ~(size - 1), lo};
+		cmp = (struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, upper | (LOW32 & ~(size - 1)),
+					    lo};
 		r = add_rule(ctx, name, nr, action, 1, &cmp, err);
 		if (r < 0)
 			return r;
@@ -147,25 +156,35 @@ static int add_range_rules(scmp_filter_ctx ctx, const char *name, int nr, unsign
 }
 
 /*
- * A value map on the low 32 bits of one argument: each listed value gets its
- * own action, every other value c->errnum. libseccomp lets an unconditional
- * rule override conditional ones and has no "not equal under a mask", so the
- * complement is spelled out as aligned blocks (a few dozen rules at most).
+ * A value map on one argument: each listed value gets its own action, every
+ * other value c->errnum. With c->width 0 only the low 32 bits count (the
+ * kernel truncates the argument to an int); with a width, the whole 64-bit
+ * value must be below 1 << width to match anything listed. libseccomp lets an
+ * unconditional rule override conditional ones and has no "not equal under
+ * a mask", so the complement is spelled out as aligned blocks (a few dozen
+ * rules at most).
  */
 static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, int nr, unsigned arg,
 			   hutch_error *err)
 {
+	uint64_t upper = c->width ? ~LOW32 : 0;
+	uint64_t top = c->width ? (UINT64_C(1) << c->width) - 1 : LOW32;
 	uint32_t sorted[HUTCH_SC_MAX_VALUES];
 	uint64_t next = 0;
 	size_t count = 0;
 	int r;
 
-	if (c->nvalues == 0 || c->nvalues > HUTCH_SC_MAX_VALUES)
+	if (c->nvalues == 0 || c->nvalues > HUTCH_SC_MAX_VALUES || c->width > 32)
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 				  "seccomp: adding rule for %s: bad value list", c->name);
 	for (size_t i = 0; i < c->nvalues; i++) {
-		struct scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, LOW32, c->values[i].value};
+		struct scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, upper | LOW32,
+					   c->values[i].value};
 
+		if (c->values[i].value > top)
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "seccomp: adding rule for %s: value 0x%x out of range",
+					  c->name, c->values[i].value);
 		r = add_rule(ctx, c->name, nr, action_of(c->values[i].errnum), 1, &cmp, err);
 		if (r < 0)
 			return r;
@@ -174,16 +193,25 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	qsort(sorted, c->nvalues, sizeof(sorted[0]), cmp_u32);
 	for (size_t i = 0; i < c->nvalues; i++) {
 		if (sorted[i] > next) {
-			r = add_range_rules(ctx, c->name, nr, arg, next, sorted[i] - 1,
+			r = add_range_rules(ctx, c->name, nr, arg, upper, next, sorted[i] - 1,
 					    action_of(c->errnum), &count, err);
 			if (r < 0)
 				return r;
 		}
 		next = (uint64_t)sorted[i] + 1;
 	}
-	if (next <= LOW32)
-		return add_range_rules(ctx, c->name, nr, arg, next, LOW32, action_of(c->errnum),
-				       &count, err);
+	if (next <= top) {
+		r = add_range_rules(ctx, c->name, nr, arg, upper, next, top, action_of(c->errnum),
+				    &count, err);
+		if (r < 0)
+			return r;
+	}
+	if (c->width) {
+		/* Everything at or above 1 << width, upper half included. */
+		struct scmp_arg_cmp cmp = {arg, SCMP_CMP_GT, top, 0};
+
+		return add_rule(ctx, c->name, nr, action_of(c->errnum), 1, &cmp, err);
+	}
 	return 0;
 }
 
@@ -284,11 +312,45 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 	return 0;
 }
 
+static int check_nnp(hutch_error *err)
+{
+	int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+
+	if (r < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "seccomp: reading no_new_privs");
+	if (r != 1) {
+		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			       "seccomp: no_new_privs is not set, refusing to load the filter");
+		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before loading the filter");
+		return r;
+	}
+	return 0;
+}
+
+/* The listener of a just-loaded filter: checked, made CLOEXEC, handed over. */
+static int take_listener(int fd, int *notify_fd, hutch_error *err)
+{
+	int flags, r;
+
+	if (fd < 0)
+		return hutch_errx(err, ENOTCONN, HUTCH_EXIT_ERROR,
+				  "seccomp: the kernel returned no notification listener");
+	flags = fcntl(fd, F_GETFD);
+	if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
+		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
+			      "seccomp: making the notification listener close-on-exec");
+		close(fd);
+		return r;
+	}
+	*notify_fd = fd;
+	return 0;
+}
+
 int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch_error *err)
 {
 	static const struct hutch_seccomp_opts defaults = {false, false};
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
-	int r, fd, flags;
+	int r;
 
 	if (notify_fd)
 		*notify_fd = -1;
@@ -298,15 +360,9 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 				  "seccomp: exec notification asked without a place for the fd");
 
-	r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	r = check_nnp(err);
 	if (r < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "seccomp: reading no_new_privs");
-	if (r != 1) {
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-			       "seccomp: no_new_privs is not set, refusing to load the filter");
-		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before hutch_seccomp_load()");
 		return r;
-	}
 
 	r = build(opts, &ctx, err);
 	if (r < 0)
@@ -322,19 +378,52 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 		return 0;
 
 	/* The filter is live from here on: only calls it allows. */
-	fd = seccomp_notify_fd(ctx);
-	if (fd < 0)
-		return hutch_errx(err, ENOTCONN, HUTCH_EXIT_ERROR,
-				  "seccomp: the kernel returned no notification listener");
-	flags = fcntl(fd, F_GETFD);
-	if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
-			      "seccomp: making the notification listener close-on-exec");
-		close(fd);
-		return r;
+	return take_listener(seccomp_notify_fd(ctx), notify_fd, err);
+}
+
+int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int *notify_fd,
+			   hutch_error *err)
+{
+	const struct sock_filter *insns;
+	struct sock_fprog prog;
+	size_t n;
+	long r;
+
+	if (notify_fd)
+		*notify_fd = -1;
+	if (notify && !notify_fd)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "seccomp: exec notification asked without a place for the fd");
+	if (!bpf || !bpf->insns || bpf->size == 0 || bpf->size % sizeof(struct sock_filter) ||
+	    bpf->size / sizeof(struct sock_filter) > BPF_MAXINSNS ||
+	    (uintptr_t)bpf->insns % _Alignof(struct sock_filter))
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "seccomp: the precompiled filter is malformed");
+	insns = (const struct sock_filter *)(const void *)bpf->insns;
+	n = bpf->size / sizeof(struct sock_filter);
+	/* libseccomp's programs start by checking the audit arch: it must be ours. */
+	if (n < 2 || insns[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
+	    insns[0].k != offsetof(struct seccomp_data, arch) ||
+	    insns[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || insns[1].k != seccomp_arch_native())
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "seccomp: the precompiled filter is not for this architecture");
+	r = check_nnp(err);
+	if (r < 0)
+		return (int)r;
+
+	prog = (struct sock_fprog){.len = (unsigned short)n, .filter = (struct sock_filter *)insns};
+	r = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+		    notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+	if (r < 0) {
+		int e = errno;
+
+		hutch_err(err, e, HUTCH_EXIT_ERROR, "seccomp: loading the filter");
+		hutch_err_hint(err, "`hutch check` shows whether this kernel supports seccomp");
+		return -e;
 	}
-	*notify_fd = fd;
-	return 0;
+	if (!notify)
+		return 0;
+	return take_listener((int)r, notify_fd, err);
 }
 
 int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd, hutch_error *err)

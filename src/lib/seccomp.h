@@ -38,6 +38,32 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
  */
 int hutch_seccomp_probe(bool *filter, bool *notify);
 
+/*
+ * A filter compiled from this table ahead of time (seccomp-gen at build
+ * time: building it with libseccomp at run time costs ~5 ms per command).
+ */
+struct hutch_seccomp_bpf {
+	const unsigned char *insns; /* struct sock_filter[], host byte order */
+	size_t size;		    /* in bytes */
+};
+
+/* The precompiled variants, indexed by hutch_seccomp_variant(); defined by generated code. */
+extern const struct hutch_seccomp_bpf hutch_seccomp_precompiled[4];
+
+static inline unsigned hutch_seccomp_variant(const struct hutch_seccomp_opts *opts)
+{
+	return (opts->notify_exec ? 1U : 0U) | (opts->deny_inet ? 2U : 0U);
+}
+
+/*
+ * Load a precompiled filter with the same checks as hutch_seccomp_load()
+ * (no_new_privs set; and the program must be libseccomp output for this
+ * architecture). With @notify, the filter's SCMP_ACT_NOTIFY rules get a
+ * listener, returned CLOEXEC in *notify_fd.
+ */
+int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int *notify_fd,
+			   hutch_error *err);
+
 /* Write the filter as BPF (@pfc false) or libseccomp's readable PFC to @fd, without loading. */
 int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd, hutch_error *err);
 
@@ -80,7 +106,7 @@ struct hutch_sc_group {
 
 enum hutch_sc_kind {
 	HUTCH_SC_FLAGS,	 /* any of @flags set in the argument -> @errnum, else allow */
-	HUTCH_SC_VALUES, /* low 32 bits of the argument looked up in @values, else @errnum */
+	HUTCH_SC_VALUES, /* the argument looked up in @values (see @width), else @errnum */
 };
 
 enum hutch_sc_when {
@@ -106,7 +132,14 @@ struct hutch_sc_cond {
 	unsigned arg_s390; /* argument index on s390/s390x (clone differs) */
 	uint64_t flags;	   /* HUTCH_SC_FLAGS */
 	int errnum;	   /* FLAGS: errno when a flag is set; VALUES: errno for other values */
-	size_t nvalues;	   /* HUTCH_SC_VALUES, at most HUTCH_SC_MAX_VALUES */
+	/*
+	 * HUTCH_SC_VALUES: 0 compares the low 32 bits only, whatever the upper
+	 * half holds (for arguments the kernel truncates and callers may
+	 * sign-extend: ioctl requests). N in 1..32 compares the whole 64-bit
+	 * value, and any value >= 1 << N gets @errnum (fewer rules, stricter).
+	 */
+	unsigned width;
+	size_t nvalues; /* HUTCH_SC_VALUES, at most HUTCH_SC_MAX_VALUES */
 	struct hutch_sc_value values[HUTCH_SC_MAX_VALUES];
 };
 

@@ -414,10 +414,17 @@ static void test_bpf(void)
 
 		if (i % 2)
 			r &= 0x3000f;
+		if (i % 3 == 0)
+			r = pers_ok[r % 5] | (r & (UINT64_C(1) << 40));
 		bad += native(&p, SYS_personality, r, 0) !=
-		       (in_u32((uint32_t)r, pers_ok, 5) ? RET_ALLOW : RET_ERRNO(EPERM));
+		       (r <= 0xffffffff && in_u32((uint32_t)r, pers_ok, 5) ? RET_ALLOW
+									   : RET_ERRNO(EPERM));
 	}
-	is_int(bad, 0, "personality: 20000 random values decided by their low 32 bits");
+	is_int(bad, 0, "personality: 20000 random values, allowed only when exactly listed");
+	is_int(native(&p, SYS_personality, UINT64_MAX, 0), RET_ERRNO(EPERM),
+	       "personality(-1 as 64 bits) -> EPERM (as Docker)");
+	is_int(native(&p, SYS_personality, UINT64_C(1) << 32, 0), RET_ERRNO(EPERM),
+	       "personality(1 << 32) -> EPERM");
 
 	/* socket families, with and without deny_inet. */
 	bad = 0;
@@ -428,19 +435,35 @@ static void test_bpf(void)
 									: RET_ERRNO(EAFNOSUPPORT);
 
 		bad += native(&p, SYS_socket, af, 0) != want;
-		bad += native(&p, SYS_socket, af | (UINT64_C(1) << 32), 0) != want;
 		bad += native(&pi, SYS_socket, af, 0) != want_i;
-		bad += native(&pi, SYS_socket, af | (UINT64_C(7) << 33), 0) != want_i;
+		/* Upper bits set: refused, whatever the low half says. */
+		bad += native(&p, SYS_socket, af | (UINT64_C(1) << 32), 0) !=
+		       RET_ERRNO(EAFNOSUPPORT);
+		bad += native(&pi, SYS_socket, af | (UINT64_C(7) << 33), 0) !=
+		       RET_ERRNO(EAFNOSUPPORT);
 	}
-	is_int(bad, 0, "socket: families 0..63 (and with upper bits) decided as tabled");
+	is_int(bad, 0, "socket: families 0..63 decided as tabled, upper bits refused");
+	bad = 0;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t r = rnd(&seed);
+
+		if (i % 2)
+			r &= 0x3f;
+		bad += native(&p, SYS_socket, r, 0) != (r < 64 && in_u32((uint32_t)r, af_ok, 4)
+								? RET_ALLOW
+								: RET_ERRNO(EAFNOSUPPORT));
+	}
+	is_int(bad, 0, "socket: 20000 random family values");
 	is_int(native(&p, SYS_socket, AF_VSOCK, 0), RET_ERRNO(EAFNOSUPPORT),
 	       "socket(AF_VSOCK) -> EAFNOSUPPORT");
 	is_int(native(&p, SYS_socket, AF_PACKET, 0), RET_ERRNO(EAFNOSUPPORT),
 	       "socket(AF_PACKET) -> EAFNOSUPPORT");
 	is_int(native(&pi, SYS_socket, AF_INET, 0), RET_ERRNO(EACCES),
 	       "deny_inet: socket(AF_INET) -> EACCES");
-	is_int(native(&pi, SYS_socket, AF_INET6 | (UINT64_C(1) << 32), 0), RET_ERRNO(EACCES),
-	       "deny_inet: socket(AF_INET6 | 1<<32) -> EACCES");
+	is_int(native(&pi, SYS_socket, AF_INET6, 0), RET_ERRNO(EACCES),
+	       "deny_inet: socket(AF_INET6) -> EACCES");
+	is_int(native(&pi, SYS_socket, AF_INET6 | (UINT64_C(1) << 32), 0), RET_ERRNO(EAFNOSUPPORT),
+	       "deny_inet: socket(AF_INET6 | 1<<32) -> EAFNOSUPPORT");
 	is_int(native(&p, SYS_socketpair, AF_UNIX, 0), RET_ALLOW, "socketpair(AF_UNIX) allowed");
 	is_int(native(&p, SYS_socketpair, AF_TIPC, 0), RET_ERRNO(EAFNOSUPPORT),
 	       "socketpair(AF_TIPC) -> EAFNOSUPPORT");
@@ -513,6 +536,33 @@ static int in_child(void (*fn)(void), const char *what)
 	return status;
 }
 
+/* Load through libseccomp (hutch_seccomp_load) or as exported BPF (hutch_seccomp_load_bpf). */
+static bool use_bpf;
+
+/* The filter for @opts as BPF in memory, as seccomp-gen would precompile it. */
+static int export_bpf(const struct hutch_seccomp_opts *opts, struct hutch_seccomp_bpf *out)
+{
+	struct prog p = {0};
+
+	if (export_prog(opts, &p) < 0)
+		return -1;
+	out->insns = (const unsigned char *)p.insns;
+	out->size = p.n * sizeof(struct sock_filter);
+	return 0;
+}
+
+static int load_any(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch_error *err)
+{
+	static const struct hutch_seccomp_opts none = {0};
+	struct hutch_seccomp_bpf bpf;
+
+	if (!use_bpf)
+		return hutch_seccomp_load(opts, notify_fd, err);
+	if (export_bpf(opts ? opts : &none, &bpf) < 0)
+		return -EIO;
+	return hutch_seccomp_load_bpf(&bpf, opts && opts->notify_exec, notify_fd, err);
+}
+
 static bool load(const struct hutch_seccomp_opts *opts, int *notify_fd)
 {
 	hutch_error err = {0};
@@ -522,15 +572,16 @@ static bool load(const struct hutch_seccomp_opts *opts, int *notify_fd)
 		check(0, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return false;
 	}
-	r = hutch_seccomp_load(opts, notify_fd, &err);
-	check(r == 0, "hutch_seccomp_load returns 0 (%s)", r ? err.msg : "ok");
+	r = load_any(opts, notify_fd, &err);
+	check(r == 0, "%s returns 0 (%s)",
+	      use_bpf ? "hutch_seccomp_load_bpf" : "hutch_seccomp_load", r ? err.msg : "ok");
 	return r == 0;
 }
 
 static void child_no_nnp(void)
 {
 	hutch_error err = {0};
-	int r = hutch_seccomp_load(NULL, NULL, &err);
+	int r = load_any(NULL, NULL, &err);
 
 	check(r == -EPERM, "without no_new_privs: -EPERM (got %d)", r);
 	check(strstr(err.msg, "no_new_privs") != NULL, "message names no_new_privs: %s", err.msg);
@@ -654,7 +705,7 @@ static void child_deny_inet(void)
 		return;
 	check_errno(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), EACCES, "socket(AF_INET)");
 	check_errno(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), EACCES, "socket(AF_INET6)");
-	check_errno(syscall(SYS_socket, AF_INET | (1UL << 32), SOCK_STREAM, 0), EACCES,
+	check_errno(syscall(SYS_socket, AF_INET | (1UL << 32), SOCK_STREAM, 0), EAFNOSUPPORT,
 		    "socket(AF_INET | 1<<32)");
 	{
 		_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -836,7 +887,7 @@ static size_t run_try_syscall(const struct hutch_seccomp_opts *opts, struct resu
 
 		dup2(p[1], 1);
 		if (opts && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-			     hutch_seccomp_load(opts, NULL, &err) < 0)) {
+			     load_any(opts, NULL, &err) < 0)) {
 			printf("load-failed %s\n", err.msg);
 			_exit(1);
 		}
@@ -952,7 +1003,7 @@ static const struct {
 	{"socket_unix", "0", "0"},
 	{"socket_inet", "0", "EACCES"},
 	{"socket_inet6", "0", "EACCES"},
-	{"socket_inet_hi", "0", "EACCES"},
+	{"socket_inet_hi", "EAFNOSUPPORT", "EAFNOSUPPORT"},
 	{"socket_netlink", "0", "0"},
 	{"socket_packet", "EAFNOSUPPORT", "EAFNOSUPPORT"},
 	{"socket_vsock", "EAFNOSUPPORT", "EAFNOSUPPORT"},
@@ -961,10 +1012,30 @@ static const struct {
 
 static void test_try_syscall(void)
 {
-	static struct result base[MAX_RESULTS], filt[MAX_RESULTS], noinet[MAX_RESULTS];
+	static struct result base[MAX_RESULTS], filt[MAX_RESULTS], noinet[MAX_RESULTS],
+		bfilt[MAX_RESULTS], bnoinet[MAX_RESULTS];
 	struct hutch_seccomp_opts plain = {0}, o_noinet = {.deny_inet = true};
 	size_t nb = run_try_syscall(NULL, base), nf = run_try_syscall(&plain, filt),
-	       ni = run_try_syscall(&o_noinet, noinet);
+	       ni = run_try_syscall(&o_noinet, noinet), nbf, nbi, differ = 0;
+
+	/* The precompiled path must behave exactly like the libseccomp one. */
+	use_bpf = true;
+	nbf = run_try_syscall(&plain, bfilt);
+	nbi = run_try_syscall(&o_noinet, bnoinet);
+	use_bpf = false;
+	ok(nbf == nf && nbi == ni, "try-syscall under the precompiled filter ran %zu/%zu probes",
+	   nbf, nbi);
+	for (size_t i = 0; i < nf && i < nbf; i++)
+		if (strcmp(filt[i].name, bfilt[i].name) || strcmp(filt[i].value, bfilt[i].value)) {
+			diag("%s: %s via libseccomp, %s precompiled", filt[i].name, filt[i].value,
+			     bfilt[i].value);
+			differ++;
+		}
+	for (size_t i = 0; i < ni && i < nbi; i++)
+		if (strcmp(noinet[i].name, bnoinet[i].name) ||
+		    strcmp(noinet[i].value, bnoinet[i].value))
+			differ++;
+	is_int(differ, 0, "precompiled BPF gives the same result as libseccomp for every probe");
 
 	ok(nb == ARRAY_SIZE(expect) && nf == nb && ni == nb,
 	   "try-syscall ran %zu/%zu/%zu probes (want %zu)", nb, nf, ni, ARRAY_SIZE(expect));
@@ -1015,6 +1086,37 @@ static void test_probe(void)
 	ok(notify, "probe: user notification with CONTINUE works here");
 }
 
+/* hutch_seccomp_load_bpf refuses programs that are not libseccomp output for this arch. */
+static void test_bpf_checks(void)
+{
+	struct hutch_seccomp_opts plain = {0};
+	struct hutch_seccomp_bpf bpf, bad;
+	struct sock_filter *copy;
+	hutch_error err = {0};
+	int fd = -1;
+
+	if (export_bpf(&plain, &bpf) < 0) {
+		ok(0, "export for the precompiled checks");
+		return;
+	}
+	bad = bpf;
+	bad.size = 7;
+	is_int(hutch_seccomp_load_bpf(&bad, false, &fd, &err), -EINVAL, "odd size refused");
+	like(err.msg, "malformed", "message: %s", err.msg);
+	bad.size = 0;
+	is_int(hutch_seccomp_load_bpf(&bad, false, &fd, &err), -EINVAL, "empty program refused");
+	copy = malloc(bpf.size);
+	memcpy(copy, bpf.insns, bpf.size);
+	copy[1].k = AUDIT_ARCH_I386;
+	bad = (struct hutch_seccomp_bpf){(const unsigned char *)copy, bpf.size};
+	is_int(hutch_seccomp_load_bpf(&bad, false, &fd, &err), -EINVAL,
+	       "a program for another arch refused");
+	like(err.msg, "architecture", "message: %s", err.msg);
+	is_int(prctl(PR_GET_SECCOMP), 0, "nothing was loaded");
+	free(copy);
+	free((void *)bpf.insns);
+}
+
 int main(void)
 {
 	test_table();
@@ -1030,6 +1132,14 @@ int main(void)
 	in_child(child_abi, "abi");
 #endif
 	in_child(child_notify, "notify");
+	test_bpf_checks();
+	use_bpf = true;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0)
+		in_child(child_no_nnp, "precompiled, no NNP");
+	in_child(child_filtered, "precompiled");
+	in_child(child_deny_inet, "precompiled, deny_inet");
+	in_child(child_notify, "precompiled, notify");
+	use_bpf = false;
 	test_try_syscall();
 	test_probe();
 	return done_testing();
