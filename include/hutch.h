@@ -183,6 +183,18 @@ struct hutch_run_opts {
 int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_opts *opts,
 	      int *status, hutch_error *err);
 
+/* ---- named sessions ------------------------------------------------------- */
+
+/*
+ * Start a sandbox named @name in the background (a daemon keeps it alive) and
+ * return when it is ready. Commands run in it with hutch_session_exec().
+ */
+int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err);
+/* Run @argv in the named session with this process's stdio (a pty if a terminal). */
+int hutch_session_exec(const char *name, char *const argv[], int *status, hutch_error *err);
+/* End the named session: every process in it is killed, the daemon exits. */
+int hutch_session_stop(const char *name, hutch_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -83,6 +83,7 @@ struct run_args {
 	const char **policy_files;
 	size_t n_policy_files;
 	bool dry_run;
+	const char *name; /* --name: keep the sandbox as a named session */
 	/* flags applied after the files, in order */
 	struct flag {
 		bool is_list;
@@ -157,7 +158,8 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 		case OPT_EPHEMERAL:
 			return cli_usage_error("--ephemeral: not available yet in this build"), -2;
 		case OPT_NAME:
-			return cli_usage_error("--name: not available yet in this build"), -2;
+			a->name = optarg;
+			break;
 		case OPT_AUDIT:
 			r = push_flag(a, false, HUTCH_KEY_AUDIT_FILE, optarg, "--audit");
 			break;
@@ -325,6 +327,14 @@ int cmd_run(int argc, char **argv)
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
 	opts.warn = on_warn;
+	if (a.name) {
+		/* A named session: start it in the background, run the first command in it. */
+		r = hutch_session_start(p, a.name, &err);
+		if (r >= 0)
+			r = hutch_session_exec(a.name, argv + first, &status, &err);
+		hutch_policy_free(p);
+		return r < 0 ? cli_error(&err) : status;
+	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
 	hutch_policy_free(p);
 	if (r < 0)

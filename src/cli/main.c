@@ -15,6 +15,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "run", cmd_run, "run a command in a sandbox" },
+	{ "exec", cmd_exec, "run another command in a named session" },
+	{ "stop", cmd_stop, "end a named session" },
 	{ "check", cmd_check, "show what this machine supports" },
 	{ "policy", cmd_policy, "validate a policy file or show the effective policy" },
 	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },

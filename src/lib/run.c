@@ -23,11 +23,14 @@
 #include <termios.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +44,7 @@
 #include "landlock.h"
 #include "loop.h"
 #include "mount.h"
+#include "named.h"
 #include "net.h"
 #include "ns.h"
 #include "policy.h"
@@ -90,6 +94,12 @@ struct run {
 	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
 	size_t n_ll_protect;
 	int proxy_fd[2]; /* listening sockets made inside the netns: HTTP, SOCKS5 */
+	/* named sessions (session.c in the daemon, init_session_loop in init) */
+	int session_listen; /* control.sock, -1 when not a named session */
+	int ready_fd;       /* daemon -> foreground hutch: "ready" or an error */
+	struct session_cmd *cmds; /* daemon: commands in flight, by id */
+	size_t n_cmds;
+	uint32_t next_id;
 	bool timed_out;
 	bool killed;
 };
@@ -357,6 +367,208 @@ __attribute__((noreturn)) static void exec_workload(struct run *r)
 	child_fail(r, NULL, &e);
 }
 
+/* ---- named sessions: init serves commands -------------------------------- */
+
+#define SESSION_MAX_CMDS 256
+
+struct init_cmd {
+	uint32_t id;
+	pid_t pid;
+	int errfd; /* the command's setup report pipe */
+};
+
+struct session_cmd {
+	uint32_t id;
+	int client; /* -1 once the client went away */
+	bool done;
+};
+
+static void init_send(struct run *r, uint32_t type, uint32_t id, int32_t value, const char *msg,
+		      int fd)
+{
+	struct hutch_nm_hdr h = { .type = type, .id = id, .value = value };
+
+	(void)hutch_nm_send(r->ctl[1], &h, msg, msg ? strlen(msg) : 0, fd >= 0 ? &fd : NULL,
+			    fd >= 0 ? 1 : 0);
+}
+
+/* Parse "cwd" + argc NUL-terminated strings; argv points into @buf. */
+static char **parse_exec(const struct hutch_nm_hdr *h, char *buf, size_t len, char **cwd)
+{
+	char **argv;
+	size_t off;
+
+	if (h->argc == 0 || h->argc > 65536 || h->cwd_len >= len)
+		return NULL;
+	argv = calloc(h->argc + 1, sizeof(char *));
+	if (!argv)
+		return NULL;
+	off = h->cwd_len;
+	for (uint32_t i = 0; i < h->argc; i++) {
+		char *end = memchr(buf + off, '\0', len - off);
+		if (!end || off >= len) {
+			free(argv);
+			return NULL;
+		}
+		argv[i] = buf + off;
+		off = (size_t)(end - buf) + 1;
+	}
+	*cwd = strndup(buf, h->cwd_len);
+	if (!*cwd) {
+		free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *buf, size_t len,
+			   int *fds, size_t nfds, struct init_cmd *cmds, size_t *n)
+{
+	_cleanup_free_ char *cwd = NULL;
+	_cleanup_free_ char **argv = parse_exec(h, buf, len, &cwd);
+	struct hutch_tty_info t;
+	int master = -1, slave = -1, ep[2];
+	pid_t pid;
+
+	memset(&t, 0, sizeof(t));
+	t.host_fd = -1;
+	for (int i = 0; i < 3; i++)
+		t.is_tty[i] = (h->tty >> i) & 1;
+	t.any = h->tty != 0;
+	t.winsize = h->ws;
+	if (!argv || *n >= SESSION_MAX_CMDS) {
+		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR,
+			  argv ? "too many commands in this session" : "malformed command", -1);
+		return;
+	}
+	if (t.any) {
+		hutch_error e = { 0 };
+		if (hutch_pty_open(&t, &master, &slave, &e) < 0) {
+			init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, e.msg, -1);
+			return;
+		}
+	}
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "pipe", -1);
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			if (!t.is_tty[i] && (size_t)i < nfds && fds[i] != i)
+				dup2(fds[i], i);
+		for (size_t i = 0; i < nfds; i++)
+			if (fds[i] > 2)
+				close(fds[i]);
+		if (chdir(cwd) < 0 && chdir(r->p->workspace) < 0)
+			(void)!chdir("/");
+		r->argv = argv;
+		r->tty = t;
+		r->slave = slave;
+		r->errpipe[0] = -1;
+		r->errpipe[1] = ep[1];
+		close(ep[0]);
+		run_steps(r, workload_steps, ARRAY_SIZE(workload_steps));
+		exec_workload(r);
+	}
+	close(ep[1]);
+	if (pid < 0) {
+		close(ep[0]);
+		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "fork failed", -1);
+		goto out;
+	}
+	cmds[*n].id = h->id;
+	cmds[*n].pid = pid;
+	cmds[*n].errfd = ep[0];
+	(*n)++;
+	init_send(r, NM_STARTED, h->id, 0, NULL, master);
+out:
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
+}
+
+static void init_reap(struct run *r, struct init_cmd *cmds, size_t *n)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < *n; i++) {
+			struct child_report rep;
+			if (cmds[i].pid != pid)
+				continue;
+			if (read(cmds[i].errfd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+				rep.msg[sizeof(rep.msg) - 1] = '\0';
+				init_send(r, NM_ERROR, cmds[i].id, rep.status, rep.msg, -1);
+			} else {
+				init_send(r, NM_EXIT, cmds[i].id, hutch_wait_status_to_exit(st), NULL,
+					  -1);
+			}
+			close(cmds[i].errfd);
+			cmds[i] = cmds[--(*n)];
+			break;
+		}
+	}
+}
+
+/*
+ * PID 1 of a named session: serve NM_EXEC requests from the supervisor until
+ * it goes away (then exit, which ends every process of the sandbox).
+ * Background processes started by one command live on for the next.
+ */
+__attribute__((noreturn)) static void init_session_loop(struct run *r)
+{
+	struct init_cmd cmds[SESSION_MAX_CMDS];
+	static char buf[HUTCH_NAMED_MAX_MSG + 1];
+	size_t n = 0;
+	sigset_t mask;
+	int sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		_exit(HUTCH_EXIT_ERROR);
+	close(r->errpipe[1]);
+	r->errpipe[1] = -1;
+	init_send(r, NM_STARTED, 0, 0, NULL, -1); /* the sandbox is ready */
+	for (;;) {
+		struct pollfd pfd[2] = { { r->ctl[1], POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct hutch_nm_hdr h;
+		int fds[3];
+		size_t nfds = 0;
+		ssize_t len;
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			init_reap(r, cmds, &n);
+		}
+		if (!pfd[0].revents)
+			continue;
+		len = hutch_nm_recv(r->ctl[1], &h, buf, sizeof(buf) - 1, fds, &nfds);
+		if (len == -EAGAIN || len == -EINTR)
+			continue;
+		if (len < 0 || h.type == 0)
+			_exit(0); /* the supervisor is gone: so is the sandbox */
+		if (h.type == NM_EXEC) {
+			init_start_cmd(r, &h, buf, (size_t)len, fds, nfds, cmds, &n);
+		} else if (h.type == NM_SIGNAL) {
+			for (size_t i = 0; i < n; i++)
+				if (cmds[i].id == h.id && h.value > 0 && h.value < 65)
+					kill(cmds[i].pid, h.value);
+		}
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
+}
+
 __attribute__((noreturn)) static void sandbox_init(struct run *r)
 {
 	pid_t pid;
@@ -364,6 +576,8 @@ __attribute__((noreturn)) static void sandbox_init(struct run *r)
 	close(r->ctl[0]);
 	close(r->errpipe[0]);
 	run_steps(r, init_steps, ARRAY_SIZE(init_steps));
+	if (r->session_listen >= 0)
+		init_session_loop(r);
 
 	pid = fork();
 	if (pid < 0) {
@@ -674,6 +888,159 @@ static int userns_error(int errnum, hutch_error *err)
 	return -errnum;
 }
 
+/* ---- named sessions: the supervisor side (the background daemon) ------- */
+
+static struct session_cmd *cmd_by_id(struct run *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n_cmds; i++)
+		if (r->cmds[i].id == id)
+			return &r->cmds[i];
+	return NULL;
+}
+
+static void drop_client(struct run *r, int fd)
+{
+	hutch_loop_del(r->loop, fd);
+	for (size_t i = 0; i < r->n_cmds; i++) {
+		struct session_cmd *c = &r->cmds[i];
+		if (c->client != fd)
+			continue;
+		c->client = -1;
+		if (!c->done) {
+			/* The client went away: its command gets the hang-up it would get. */
+			struct hutch_nm_hdr h = { .type = NM_SIGNAL, .id = c->id, .value = SIGHUP };
+			(void)hutch_nm_send(r->ctl[0], &h, NULL, 0, NULL, 0);
+		} else {
+			r->cmds[i] = r->cmds[--r->n_cmds];
+		}
+		break;
+	}
+	close(fd);
+}
+
+static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	static char buf[HUTCH_NAMED_MAX_MSG];
+	struct hutch_nm_hdr h;
+	struct session_cmd *c;
+	int fds[3];
+	size_t nfds = 0;
+	ssize_t len = hutch_nm_recv(fd, &h, buf, sizeof(buf), fds, &nfds);
+
+	if (len == -EAGAIN)
+		return 0;
+	if (len < 0 || h.type == 0) {
+		drop_client(r, fd);
+		return 0;
+	}
+	switch (h.type) {
+	case NM_EXEC: {
+		struct session_cmd *v;
+		if (r->n_cmds >= SESSION_MAX_CMDS) {
+			struct hutch_nm_hdr e = { .type = NM_ERROR, .value = HUTCH_EXIT_ERROR };
+			const char *msg = "too many commands in this session";
+			(void)hutch_nm_send(fd, &e, msg, strlen(msg), NULL, 0);
+			break;
+		}
+		v = realloc(r->cmds, (r->n_cmds + 1) * sizeof(*v));
+		if (!v)
+			break;
+		r->cmds = v;
+		c = &r->cmds[r->n_cmds++];
+		c->id = ++r->next_id;
+		c->client = fd;
+		c->done = false;
+		h.id = c->id;
+		(void)hutch_nm_send(r->ctl[0], &h, buf, (size_t)len, fds, nfds);
+		break;
+	}
+	case NM_SIGNAL:
+		for (size_t i = 0; i < r->n_cmds; i++)
+			if (r->cmds[i].client == fd && !r->cmds[i].done) {
+				h.id = r->cmds[i].id;
+				(void)hutch_nm_send(r->ctl[0], &h, NULL, 0, NULL, 0);
+			}
+		break;
+	case NM_STOP:
+		kill(r->init_pid, SIGKILL);
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	return 0;
+}
+
+static int on_listen(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (c < 0)
+		return 0;
+	/* Only the owner (the directory is 0700 already): defence in depth. */
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid() ||
+	    hutch_loop_add(loop, c, EPOLLIN, on_client, r) < 0)
+		close(c);
+	return 0;
+}
+
+static void session_ready(struct run *r, const hutch_error *e)
+{
+	struct child_report rep;
+
+	if (r->ready_fd < 0)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	if (e) {
+		rep.code = e->code;
+		rep.status = e->status ? e->status : HUTCH_EXIT_ERROR;
+		snprintf(rep.msg, sizeof(rep.msg), "%s", e->msg);
+		snprintf(rep.hint, sizeof(rep.hint), "%s", e->hint);
+	}
+	(void)!write(r->ready_fd, &rep, sizeof(rep));
+	close(r->ready_fd);
+	r->ready_fd = -1;
+}
+
+static int on_ctl_session(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	static char buf[4096];
+	struct hutch_nm_hdr h;
+	struct session_cmd *c;
+	int fds[3];
+	size_t nfds = 0;
+	ssize_t len = hutch_nm_recv(fd, &h, buf, sizeof(buf), fds, &nfds);
+
+	if (len == -EAGAIN)
+		return 0;
+	if (len < 0 || h.type == 0) {
+		hutch_loop_del(loop, fd);
+		return 0;
+	}
+	if (h.type == NM_STARTED && h.id == 0) {
+		session_ready(r, NULL);
+	} else if ((c = cmd_by_id(r, h.id))) {
+		if (c->client >= 0)
+			(void)hutch_nm_send(c->client, &h, buf, (size_t)len, fds, nfds);
+		if (h.type == NM_EXIT || h.type == NM_ERROR) {
+			c->done = true;
+			if (c->client >= 0)
+				drop_client(r, c->client);
+			else
+				*c = r->cmds[--r->n_cmds];
+		}
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	return 0;
+}
+
 static int supervise(struct run *r, int *status, hutch_error *err)
 {
 	int ret;
@@ -683,7 +1050,10 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		return hutch_err(err, ret, 0, "event loop");
 	ret = hutch_loop_add(r->loop, r->sigfd, EPOLLIN, on_signal, r);
 	if (ret >= 0)
-		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN, on_ctl, r);
+		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN,
+				     r->session_listen >= 0 ? on_ctl_session : on_ctl, r);
+	if (ret >= 0 && r->session_listen >= 0)
+		ret = hutch_loop_add(r->loop, r->session_listen, EPOLLIN, on_listen, r);
 	if (ret >= 0 && r->p->limits.timeout_ms) {
 		r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		ret = r->timerfd < 0 ? -errno : arm_timer(r->timerfd, r->p->limits.timeout_ms);
@@ -712,7 +1082,8 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		}
 	}
 	/* A pty may have been handed over just before init exited. */
-	on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
+	if (r->session_listen < 0)
+		on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
 	if (r->relay)
 		hutch_relay_finish(r->relay);
 	ret = read_report(r, err);
@@ -859,6 +1230,7 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 			close(r->ctl[i]);
 	}
 	free(r->ll_protect);
+	free(r->cmds);
 	hutch_placeholders_remove(r->ph);
 	hutch_mount_plan_free(r->plan);
 	hutch_env_free(r->env);
@@ -867,23 +1239,29 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 }
 
-int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_opts *opts,
-	      int *status, hutch_error *err)
+static void run_init(struct run *r, const hutch_policy *p, char *const argv[],
+		     const struct hutch_run_opts *opts)
 {
-	struct run r = {
-		.p = p, .argv = argv, .opts = opts, .slave = -1, .sigfd = -1, .master = -1, .timerfd = -1, .proxy_fd = { -1, -1 },
-		.errpipe = { -1, -1 }, .ctl = { -1, -1 },
-	};
+	memset(r, 0, sizeof(*r));
+	r->p = p;
+	r->argv = argv;
+	r->opts = opts;
+	r->slave = r->sigfd = r->master = r->timerfd = -1;
+	r->proxy_fd[0] = r->proxy_fd[1] = -1;
+	r->errpipe[0] = r->errpipe[1] = -1;
+	r->ctl[0] = r->ctl[1] = -1;
+	r->session_listen = r->ready_fd = -1;
+}
+
+static int run_main(struct run *r, int *status, hutch_error *err)
+{
+	const hutch_policy *p = r->p;
 	sigset_t mask, oldmask;
 	bool masked = false;
 	long pid;
 	int ret;
 
-	if (!p->finalized)
-		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
-	if (!argv || !argv[0])
-		return hutch_errx(err, EINVAL, 0, "no command given");
-	ret = prepare(&r, err);
+	ret = prepare(r, err);
 	if (ret < 0)
 		goto out;
 
@@ -893,8 +1271,8 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 		goto out;
 	}
 	masked = true;
-	r.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r.sigfd < 0) {
+	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0) {
 		ret = hutch_err(err, errno, 0, "signalfd");
 		goto out;
 	}
@@ -905,21 +1283,177 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 		unsigned required = p->allow_degraded ? p->require_locked : p->require;
 		int errnum = errno;
 
-		if (userns_refused(errnum) && !(required & HUTCH_LAYER_USERNS))
-			ret = run_degraded(&r, status, err);
+		if (userns_refused(errnum) && !(required & HUTCH_LAYER_USERNS) &&
+		    r->session_listen < 0)
+			ret = run_degraded(r, status, err);
 		else
 			ret = userns_error(errnum, err);
 		goto out;
 	}
 	if (pid == 0)
-		sandbox_init(&r);
-	r.init_pid = (pid_t)pid;
-	close(r.errpipe[1]);
-	r.errpipe[1] = -1;
-	close(r.ctl[1]);
-	r.ctl[1] = -1;
-	ret = supervise(&r, status, err);
+		sandbox_init(r);
+	r->init_pid = (pid_t)pid;
+	close(r->errpipe[1]);
+	r->errpipe[1] = -1;
+	close(r->ctl[1]);
+	r->ctl[1] = -1;
+	ret = supervise(r, status, err);
 out:
-	run_free(&r, masked ? &oldmask : NULL);
+	run_free(r, masked ? &oldmask : NULL);
 	return ret;
+}
+
+int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_opts *opts,
+	      int *status, hutch_error *err)
+{
+	struct run r;
+
+	if (!p->finalized)
+		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+	if (!argv || !argv[0])
+		return hutch_errx(err, EINVAL, 0, "no command given");
+	run_init(&r, p, argv, opts);
+	return run_main(&r, status, err);
+}
+
+/* ---- named sessions: starting the daemon --------------------------------- */
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int session_listen_socket(const char *dir, hutch_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", dir) >=
+	    sizeof(sa.sun_path))
+		return hutch_errx(err, ENAMETOOLONG, 0, "session directory path too long: %s", dir);
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "session socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0600) < 0 ||
+	    listen(fd, 64) < 0) {
+		int r = hutch_err(err, errno, 0, "session socket %s", sa.sun_path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+__attribute__((noreturn)) static void session_daemon(const hutch_policy *p, const char *dir,
+						   int listen_fd, int ready_fd)
+{
+	struct hutch_run_opts o = { 0 };
+	hutch_error e = { 0 };
+	struct run r;
+	int status = 0, devnull;
+	char path[PATH_MAX];
+
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		close(devnull);
+	}
+	run_init(&r, p, NULL, &o);
+	r.session_listen = listen_fd;
+	r.ready_fd = ready_fd;
+	if (run_main(&r, &status, &e) < 0)
+		session_ready(&r, &e);
+	else
+		session_ready(&r, NULL); /* not reached normally: ready was sent */
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	unlink(path);
+	rmdir(dir);
+	_exit(0);
+}
+
+int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err)
+{
+	_cleanup_free_ char *base = hutch_named_dir(), *dir = NULL;
+	struct child_report rep;
+	int ready[2], fd, r, st;
+	pid_t pid;
+	ssize_t n;
+
+	if (!p->finalized)
+		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+	r = hutch_named_check_name(name, err);
+	if (r < 0)
+		return r;
+	if (!base)
+		return hutch_errx(err, EINVAL, 0, "cannot find the state directory: HOME is not set");
+	dir = hutch_path_join(base, name);
+	if (!dir)
+		return -ENOMEM;
+	fd = hutch_named_connect(name, NULL);
+	if (fd >= 0) {
+		close(fd);
+		return hutch_errx(err, EEXIST, HUTCH_EXIT_ERROR,
+				  "a session named '%s' is already running", name);
+	}
+	r = mkdir_parents(dir, 0700);
+	if (r < 0)
+		return hutch_err(err, r, 0, "session directory %s", dir);
+	fd = session_listen_socket(dir, err);
+	if (fd < 0)
+		return fd;
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		close(fd);
+		return hutch_err(err, errno, 0, "pipe");
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		close(ready[0]);
+		close(ready[1]);
+		return hutch_err(err, errno, 0, "fork");
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		session_daemon(p, dir, fd, ready[1]);
+	}
+	close(fd);
+	close(ready[1]);
+	waitpid(pid, &st, 0);
+	do
+		n = read(ready[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	if (n != (ssize_t)sizeof(rep))
+		return hutch_errx(err, EIO, HUTCH_EXIT_ERROR, "session %s: the sandbox did not start",
+				  name);
+	if (rep.msg[0]) {
+		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
+		hutch_errx(err, rep.code ? rep.code : EINVAL, rep.status, "session %s: %s", name,
+			   rep.msg);
+		if (rep.hint[0])
+			hutch_err_hint(err, "%s", rep.hint);
+		return rep.code < 0 ? rep.code : -EINVAL;
+	}
+	return 0;
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Named sessions: a sandbox kept alive in the background so that `hutch exec
+ * NAME -- CMD` can run more commands in it (same namespaces, mounts, /tmp,
+ * background services, policy).
+ *
+ *   client (hutch exec)  --control.sock-->  daemon (supervisor)  --ctl-->  init (PID 1)
+ *
+ * The control socket lives in $XDG_STATE_HOME/hutch/named/NAME (mode 0700),
+ * which is hidden inside every sandbox. One message format is used on both
+ * hops; file descriptors (the client's stdio, or the pty master) travel with
+ * SCM_RIGHTS.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
+#include "hutch.h"
+
+#define HUTCH_NAMED_MAX_MSG (64 * 1024)
+#define HUTCH_NAMED_MAX_NAME 64
+
+enum hutch_nm_type {
+	NM_EXEC = 1, /* client -> daemon -> init: run argv; fds: stdio unless tty */
+	NM_SIGNAL,   /* client -> daemon -> init: value = signal number */
+	NM_STOP,     /* client -> daemon: end the session */
+	NM_STARTED,  /* init -> daemon -> client: command running; fd: pty master if tty */
+	NM_EXIT,     /* init -> daemon -> client: value = exit status */
+	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */
+};
+
+struct hutch_nm_hdr {
+	uint32_t type;
+	uint32_t id;     /* command id (daemon <-> init) */
+	int32_t value;   /* signal, exit status */
+	uint32_t tty;    /* bit i: fd i of the client is a terminal */
+	struct winsize ws;
+	uint32_t argc;
+	uint32_t cwd_len; /* payload: cwd (no NUL), then argc NUL-terminated strings */
+};
+
+/* Send/receive one message with up to 3 fds. Payload is bounded by HUTCH_NAMED_MAX_MSG. */
+int hutch_nm_send(int sock, const struct hutch_nm_hdr *h, const void *payload, size_t len,
+		  const int *fds, size_t nfds);
+/* Returns payload length (>= 0), 0 with h->type == 0 on EOF, negative errno. */
+ssize_t hutch_nm_recv(int sock, struct hutch_nm_hdr *h, char *payload, size_t cap, int *fds,
+		      size_t *nfds);
+
+/* $XDG_STATE_HOME/hutch/named (malloc'd), and NAME validation. */
+char *hutch_named_dir(void);
+/* Connect to NAME's control socket; -ENOENT (with a hint) when no such session runs. */
+int hutch_named_connect(const char *name, hutch_error *err);
+int hutch_named_check_name(const char *name, hutch_error *err);
