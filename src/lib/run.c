@@ -279,8 +279,10 @@ static int step_landlock(struct run *r, hutch_error *err)
 		/* No mount namespace: hidden and protected paths are Landlock's job alone. */
 		const char *hidden[MAX_LANDLOCK_PATHS];
 		size_t nh = 0;
-		for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS; i++)
+		for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS - 1; i++)
 			hidden[nh++] = r->p->fs_hidden.v[i].value;
+		if (r->state_dir)
+			hidden[nh++] = r->state_dir;
 		spec.hidden = hidden;
 		spec.n_hidden = nh;
 		spec.protect = r->ll_protect;
@@ -851,6 +853,12 @@ static int prepare(struct run *r, hutch_error *err)
 	if (!r->state_dir) {
 		ret = hutch_errx(err, EINVAL, 0, "cannot find a state directory: HOME is not set");
 	} else {
+		/* hutch's own state (session sockets, audit logs, journals) is invisible inside. */
+		ret = hutch_mount_plan_add(r->plan, MOUNT_HIDE, r->state_dir, NULL, 0, true);
+		if (ret < 0)
+			hutch_err(err, ret, 0, "mount: planning");
+	}
+	if (ret >= 0 && r->state_dir) {
 		hutch_placeholders_cleanup_stale(r->state_dir);
 		ret = hutch_placeholders_create(r->state_dir, missing, n_missing, &r->ph, err);
 	}
