@@ -1,0 +1,72 @@
+#!/bin/bash
+# Named sessions: hutch run --name keeps the sandbox alive; hutch exec runs more
+# commands in it with the same restrictions; hutch stop ends it.
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+
+name=t$$-$RANDOM
+marker=hutch-named-$$-$RANDOM
+trap '"$HUTCH" stop "$name" >/dev/null 2>&1; _t_cleanup' EXIT
+
+hrun run --name "$name" -- sh -c "echo shared > /tmp/note; (sleep 300 $marker &) ; exit 3"
+is "$RC" 3 "run --name returns the first command's exit status"
+
+hrun exec "$name" -- cat /tmp/note
+is "$OUT" "shared" "exec sees the session's private /tmp"
+check "  and the host's /tmp does not have it" test ! -e /tmp/note
+
+hrun exec "$name" -- sh -c "pgrep -f '$marker' >/dev/null && echo alive"
+is "$OUT" "alive" "a background process of an earlier command is still running"
+
+hrun exec "$name" -- sh -c 'exit 7'
+is "$RC" 7 "exec propagates the exit status"
+
+hrun exec "$name" -- sh -c 'kill -TERM $$'
+is "$RC" 143 "a command killed by SIGTERM gives 143"
+
+hrun exec "$name" -- /nonexistent/cmd
+is "$RC" 127 "a missing command gives 127"
+like "$ERR" "not found" "  with a message"
+
+hrun exec "$name" -- sh -c 'cat ~/.ssh/id_ed25519'
+isnt "$RC" 0 "the same hidden paths apply in exec"
+unlike "$OUT" "$SECRET_MARK" "  and the secret never shows"
+
+hrun exec "$name" -- sh -c 'echo x > ~/outside'
+like "$ERR" "Read-only file system" "the same read-only view applies in exec"
+
+hrun exec "$name" -- sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\t " " "'
+like "$OUT" "NoNewPrivs: 1" "exec'd commands have no_new_privs"
+like "$OUT" "Seccomp: 2" "  and the seccomp filter"
+
+out=$(printf 'via-stdin\n' | timeout 20 "$HUTCH" exec "$name" -- cat)
+is "$out" "via-stdin" "stdin is passed to the exec'd command"
+
+hrun exec "$name" -- sh -c 'ls -A "${XDG_STATE_HOME:-$HOME/.local/state}/hutch" 2>/dev/null | wc -l'
+is "$OUT" "0" "the session's control socket directory is invisible inside"
+
+hrun run --name "$name" -- true
+is "$RC" 125 "a second session with the same name is refused"
+like "$ERR" "already running" "  with a clear message"
+
+hrun exec "bad/name" -- true
+is "$RC" 125 "an invalid session name is refused"
+
+# Signals reach the command: SIGTERM to the exec client.
+timeout 20 "$HUTCH" exec "$name" -- sleep 30 &
+client=$!
+sleep 0.5
+kill -TERM "$client"
+wait "$client"
+is "$?" 143 "SIGTERM to hutch exec reaches the command (143)"
+
+hrun stop "$name"
+is "$RC" 0 "stop ends the session"
+sleep 0.3
+check "  and the background process is gone" sh -c "! pgrep -f '[s]leep 300 $marker' >/dev/null"
+
+hrun exec "$name" -- true
+is "$RC" 125 "exec after stop fails"
+like "$ERR" "no running session" "  saying there is no such session"
+
+done_testing
