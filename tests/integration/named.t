@@ -15,7 +15,7 @@ hrun exec "$name" -- cat /tmp/note
 is "$OUT" "shared" "exec sees the session's private /tmp"
 check "  and the host's /tmp does not have it" test ! -e /tmp/note
 
-hrun exec "$name" -- sh -c "pgrep -f '$marker' >/dev/null && echo alive"
+hrun exec "$name" -- sh -c "pgrep -f '[s]leep 300 $marker' >/dev/null && echo alive"
 is "$OUT" "alive" "a background process of an earlier command is still running"
 
 hrun exec "$name" -- sh -c 'exit 7'
