@@ -128,9 +128,10 @@ pty '{"steps": [{"after": "READY", "send": "\u0003"}], "timeout": 20}' \
 	run -- sh -c 'echo READY; exec sleep 100'
 is "$RC" 130 "Ctrl-C (byte 0x03) interrupts sleep 100 inside -> 130"
 
-# Job control in an interactive shell: Ctrl-Z stops the foreground job.
+# Job control in an interactive shell: Ctrl-Z stops the foreground job. ("exit" twice: bash
+# refuses the first one while it has not yet noticed that the stopped job was killed.)
 pty '{"steps": [{"after": "$ ", "send": "sleep 100\r"}, {"after": "sleep 100", "send": "\u001a"},
-	{"after": "Stopped", "send": "kill -9 %1; exit 0\r"}]}' \
+	{"after": "Stopped", "send": "kill -9 %1\rexit 0\rexit 0\r"}]}' \
 	run -e PS1='$ ' -- bash --norc -i
 like "$OUT" "Stopped" "job control: Ctrl-Z (0x1a) stops a foreground job in an interactive bash"
 unlike "$OUT" "no job control" "  bash finds a controlling terminal (job control enabled)"
