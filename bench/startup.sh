@@ -29,9 +29,10 @@ hyperfine "${args[@]}"
 
 python3 - "$out/startup.json" "$repo/bench/RESULTS.md" "hyperfine ${args[*]//$repo\//}" "$(nproc)" \
 	"$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
-	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" <<'PY'
+	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, os, re, sys
-jpath, rpath, cmdline, nproc, kernel, date, commit, cpu = sys.argv[1:9]
+jpath, rpath, cmdline, nproc, kernel, date, commit, cpu, load = sys.argv[1:10]
 res = {r["command"]: r for r in json.load(open(jpath))["results"]}
 med = {k: res[k]["median"] * 1000 for k in ("true", "bwrap", "hutch")}
 mad = {k: (sorted(abs(t - res[k]["median"]) for t in res[k]["times"])[len(res[k]["times"]) // 2]) * 1000
@@ -39,7 +40,7 @@ mad = {k: (sorted(abs(t - res[k]["median"]) for t in res[k]["times"])[len(res[k]
 entry = [
     f"### {date} (commit {commit})",
     "",
-    f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}.",
+    f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average before the run {load}.",
     "",
     "| command | median | MAD | vs true | vs bwrap |",
     "|---|---:|---:|---:|---:|",
