@@ -72,7 +72,14 @@ out = ["## seccomp filter cost", ""]
 out.append(f"{time.strftime('%Y-%m-%d')}, Linux {platform.release()}, {cpu()}, "
            f"{os.cpu_count()} CPUs. Script: `bench/syscall.sh` "
            f"(N={n}, {runs} hyperfine runs each, {rounds} interleaved rounds).")
-out.append("")
+try:
+    load = open("/proc/loadavg").read().split()[:3]
+    out.append(f"Load average at the end: {' '.join(load)} (the hyperfine series run one after "
+               f"the other and suffer most from other work on the machine; the interleaved "
+               f"minimum is the figure to read).")
+    out.append("")
+except OSError:
+    pass
 out.append(f"Interleaved rounds, loop time per call measured inside the program "
            f"(`seccomp-bench --ns`), none / 1-instruction filter / hutch filter in turn:")
 out.append("")
