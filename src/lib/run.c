@@ -354,16 +354,84 @@ static void run_steps(struct run *r, const struct setup_step *steps, size_t n)
 	}
 }
 
+/*
+ * execvp, but with the shell's exit statuses: a command found nowhere in PATH
+ * is 127 even if some PATH directory cannot be searched (execvp says EACCES
+ * then); 126 only when a file was found that cannot be run.
+ */
+/* A file without a #! line: run it with /bin/sh, as execvp and the shells do. */
+static void exec_script(const char *file, char *const argv[], char *const envp[])
+{
+	size_t n = 0;
+
+	while (argv[n])
+		n++;
+	{
+		char **v = calloc(n + 2, sizeof(char *));
+		if (!v)
+			return;
+		v[0] = (char *)"/bin/sh";
+		v[1] = (char *)file;
+		for (size_t i = 1; i < n; i++)
+			v[i + 1] = argv[i];
+		execve("/bin/sh", v, envp);
+		free(v);
+	}
+	errno = ENOEXEC;
+}
+
+static int exec_path(char *const argv[], char *const envp[], bool *found)
+{
+	const char *path = getenv("PATH");
+	const char *name = argv[0];
+	size_t nlen = strlen(name);
+	int last = ENOENT;
+
+	*found = false;
+	if (strchr(name, '/')) {
+		execve(name, argv, envp);
+		if (errno == ENOEXEC)
+			exec_script(name, argv, envp);
+		*found = errno != ENOENT && errno != ENOTDIR;
+		return errno;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		size_t dlen = (size_t)(end - path);
+		char buf[PATH_MAX];
+		struct stat st;
+
+		if (dlen == 0)
+			dlen = 1, path = "."; /* an empty entry means the current directory */
+		if (dlen + 1 + nlen < sizeof(buf)) {
+			memcpy(buf, path, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, name, nlen + 1);
+			if (stat(buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				execve(buf, argv, envp);
+				if (errno == ENOEXEC)
+					exec_script(buf, argv, envp);
+				*found = true;
+				last = errno;
+			}
+		}
+		path = *end ? end + 1 : end;
+	}
+	return last;
+}
+
 __attribute__((noreturn)) static void exec_workload(struct run *r)
 {
 	hutch_error e = { 0 };
+	bool found;
 	int errnum;
 
 	environ = r->env;
-	execvp(r->argv[0], r->argv);
-	errnum = errno;
-	if (errnum == ENOENT)
-		hutch_err(&e, errnum, HUTCH_EXIT_NOTFOUND, "%s: command not found", r->argv[0]);
+	errnum = exec_path(r->argv, r->env, &found);
+	if (!found)
+		hutch_errx(&e, ENOENT, HUTCH_EXIT_NOTFOUND, "%s: command not found", r->argv[0]);
 	else
 		hutch_err(&e, errnum, HUTCH_EXIT_NOEXEC, "cannot run %s", r->argv[0]);
 	child_fail(r, NULL, &e);
