@@ -305,7 +305,9 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
-	return hutch_seccomp_load(&o, &notify_fd, err);
+	/* Compiled at build time from seccomp-table.c: one seccomp(2) call here. */
+	return hutch_seccomp_load_bpf(&hutch_seccomp_precompiled[hutch_seccomp_variant(&o)],
+				      o.notify_exec, &notify_fd, err);
 }
 
 static int step_close_fds(struct run *r, hutch_error *err)
