@@ -844,7 +844,8 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 	return 0;
 }
 
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, hutch_error *err)
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *),
+			   void *data, hutch_error *err)
 {
 	_cleanup_close_ int rootfd = -1, rfd = -1;
 	_cleanup_free_ int *ro_later = NULL;
@@ -875,12 +876,22 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, hutch_error *err)
 	ro_later = calloc(plan->n + 1, sizeof(int));
 	if (!ro_later)
 		return -ENOMEM;
-	for (size_t i = 0; i < plan->n; i++) {
-		r = apply_one(plan, i, rootfd, ro_later, &n_ro_later);
-		if (r < 0) {
+	/* Two passes: everything, then the protected paths (stronger, and last on top). */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && before_protect && (r = before_protect(data)) < 0) {
 			for (size_t j = 0; j < n_ro_later; j++)
 				close(ro_later[j]);
-			return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
+			return hutch_err(err, r, 0, "mount: waiting for the protected paths");
+		}
+		for (size_t i = 0; i < plan->n; i++) {
+			if ((plan->ops[i].kind == MOUNT_PROTECT) != (pass == 1))
+				continue;
+			r = apply_one(plan, i, rootfd, ro_later, &n_ro_later);
+			if (r < 0) {
+				for (size_t j = 0; j < n_ro_later; j++)
+					close(ro_later[j]);
+				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
+			}
 		}
 	}
 	for (size_t j = n_ro_later; j-- > 0;) {

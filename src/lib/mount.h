@@ -66,4 +66,9 @@ int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind ki
  * Inside the new mount namespace: build the tree on a fresh tmpfs and
  * pivot_root into it. On return the process's root and cwd are the sandbox's.
  */
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, hutch_error *err);
+/*
+ * @before_protect (may be NULL) is called once, after every other mount and
+ * before the protected paths: their placeholders are made meanwhile on the host.
+ */
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *),
+			   void *data, hutch_error *err);

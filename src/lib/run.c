@@ -76,6 +76,8 @@ struct run {
 	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
 	struct hutch_mount_plan *plan;
 	struct hutch_placeholders *ph;
+	char **missing;   /* protected paths needing a placeholder (made after clone) */
+	size_t n_missing;
 	struct hutch_tty_info tty;
 	int errpipe[2];
 	int ctl[2]; /* [0] supervisor, [1] sandbox */
@@ -136,9 +138,22 @@ static int step_guard(struct run *r, hutch_error *err)
 	return 0;
 }
 
+/* Before the protected paths are mounted: wait until the supervisor made their placeholders. */
+static int wait_placeholders(void *data)
+{
+	struct run *r = data;
+	char go = 0;
+	ssize_t n;
+
+	do
+		n = recv(r->ctl[1], &go, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && go == 'G' ? 0 : -ECANCELED;
+}
+
 static int step_mounts(struct run *r, hutch_error *err)
 {
-	return hutch_mount_plan_apply(r->plan, err);
+	return hutch_mount_plan_apply(r->plan, wait_placeholders, r, err);
 }
 
 static int send_fd(int sock, int fd, uint32_t tag);
@@ -928,13 +943,11 @@ static int prepare(struct run *r, hutch_error *err)
 		if (ret < 0)
 			hutch_err(err, ret, 0, "mount: planning");
 	}
-	if (ret >= 0 && r->state_dir) {
+	if (ret >= 0 && r->state_dir)
 		hutch_placeholders_cleanup_stale(r->state_dir);
-		ret = hutch_placeholders_create(r->state_dir, missing, n_missing, &r->ph, err);
-	}
-	for (size_t i = 0; i < n_missing; i++)
-		free(missing[i]);
-	free(missing);
+	/* Placeholders are made after clone(), while the sandbox mounts everything else. */
+	r->missing = missing;
+	r->n_missing = n_missing;
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; r->opts && r->opts->warn && r->opts->verbose && i < r->p->fs_sockets.n;
@@ -1308,6 +1321,9 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 			close(r->ctl[i]);
 	}
 	free(r->ll_protect);
+	for (size_t i = 0; i < r->n_missing; i++)
+		free(r->missing[i]);
+	free(r->missing);
 	free(r->cmds);
 	hutch_placeholders_remove(r->ph);
 	hutch_mount_plan_free(r->plan);
@@ -1375,6 +1391,15 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	r->errpipe[1] = -1;
 	close(r->ctl[1]);
 	r->ctl[1] = -1;
+	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
+	ret = hutch_placeholders_create(r->state_dir, r->missing, r->n_missing, &r->ph, err);
+	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
+		if (ret >= 0)
+			ret = hutch_err(err, errno, 0, "starting the sandbox");
+		kill(r->init_pid, SIGKILL);
+		waitpid(r->init_pid, NULL, 0);
+		goto out;
+	}
 	ret = supervise(r, status, err);
 out:
 	run_free(r, masked ? &oldmask : NULL);
