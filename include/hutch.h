@@ -171,6 +171,8 @@ struct hutch_run_opts {
 	/* Non-fatal notices (a degraded layer, an exposed socket): the caller prints them. */
 	void (*warn)(const char *msg, void *data);
 	void *data;
+	/* --ephemeral: the workspace is an overlay whose layer is this session's (see below). */
+	struct hutch_session *session;
 };
 
 /*
@@ -194,6 +196,133 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 int hutch_session_exec(const char *name, char *const argv[], int *status, hutch_error *err);
 /* End the named session: every process in it is killed, the daemon exits. */
 int hutch_session_stop(const char *name, hutch_error *err);
+
+/* ---- disposable sessions: --ephemeral, diff, apply, fork (docs/sessions.md) ---- */
+
+/*
+ * A session keeps the agent's writes in a layer of its own on disk
+ * ($XDG_STATE_HOME/hutch/sessions/ID, mode 0700) over the real workspace; the
+ * reviewer diffs, applies, forks or discards it. Pass it to hutch_run() in
+ * hutch_run_opts.session.
+ */
+typedef struct hutch_session hutch_session;
+
+/* A new session for the finalized policy's workspace; @id NULL: a random one. */
+int hutch_session_create(const hutch_policy *p, const char *id, hutch_session **out,
+			 hutch_error *err);
+/*
+ * Open a session by id (or a unique prefix of one); with @id NULL, the latest
+ * ephemeral session whose workspace contains @path (NULL: the current directory).
+ */
+int hutch_session_open(const char *id, const char *path, hutch_session **out, hutch_error *err);
+/* A new session @new_id (NULL: random) whose layer starts as a copy of @src's. */
+int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **out,
+		       hutch_error *err);
+/* Remove the session's files (refused while it runs or is being applied). */
+int hutch_session_discard(hutch_session *s, hutch_error *err);
+void hutch_session_free(hutch_session *s);
+const char *hutch_session_id(const hutch_session *s);
+const char *hutch_session_workspace(const hutch_session *s);
+const char *hutch_session_dir(const hutch_session *s);
+/* new, running, stopped, interrupted (hutch was killed), applying, applied, partial */
+const char *hutch_session_state(const hutch_session *s);
+bool hutch_session_running(const hutch_session *s);
+
+struct hutch_session_info {
+	char id[65];
+	char kind[16];   /* "ephemeral" or "named" */
+	char state[24];  /* as hutch_session_state(); named: running | stale */
+	char *workspace; /* NULL when unknown */
+	char *parent;    /* the session it was forked from, or NULL */
+	int64_t created; /* Unix time, 0 when unknown */
+	uint64_t size;   /* bytes in the layer */
+};
+/* Every session (ephemeral and named) of this user. */
+int hutch_session_list(struct hutch_session_info **out, size_t *n, hutch_error *err);
+void hutch_session_list_free(struct hutch_session_info *v, size_t n);
+
+enum hutch_change_kind {
+	HUTCH_CHANGE_ADDED,
+	HUTCH_CHANGE_MODIFIED,
+	HUTCH_CHANGE_DELETED,
+};
+
+enum hutch_file_type {
+	HUTCH_FILE_NONE,
+	HUTCH_FILE_REGULAR,
+	HUTCH_FILE_DIR,
+	HUTCH_FILE_SYMLINK,
+	HUTCH_FILE_FIFO,
+	HUTCH_FILE_OTHER, /* sockets, devices: reported, never applied */
+};
+
+/*
+ * One change of the layer against the workspace as it is now. A type change
+ * (a file replaced by a directory) is a DELETED then an ADDED record; a deleted
+ * directory is one record per entry beneath it, children first.
+ */
+struct hutch_change {
+	char *path; /* relative to the workspace */
+	enum hutch_change_kind kind;
+	enum hutch_file_type type;     /* in the layer (ADDED, MODIFIED) */
+	enum hutch_file_type old_type; /* in the workspace (MODIFIED, DELETED) */
+	unsigned mode, old_mode;       /* permission bits */
+	uint64_t size, old_size;
+	bool content_changed; /* MODIFIED: false when only the mode changed */
+	bool binary;          /* a NUL byte in the first 8000 bytes of either side */
+	bool protected_path;  /* a protected path (DESIGN section 2): apply refuses it */
+	bool conflict;        /* the workspace entry changed since the session started */
+};
+
+struct hutch_changes {
+	struct hutch_change *v;
+	size_t n;
+};
+
+int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_error *err);
+void hutch_changes_free(struct hutch_changes *c);
+/*
+ * Unified diff hunks (no file header) of a text change with @context lines;
+ * *out is NULL for binary files, directories and special files. Counts of
+ * added and removed lines are stored when not NULL.
+ */
+int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context,
+		      char **out, size_t *len, unsigned *added, unsigned *removed,
+		      hutch_error *err);
+/* The same over two buffers (pure): hunks turning @a into @b. */
+int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned context,
+		char **out, size_t *len, unsigned *added, unsigned *removed);
+
+enum hutch_apply_result {
+	HUTCH_APPLIED,
+	HUTCH_APPLY_CONFLICT,  /* changed in the workspace meanwhile: not overwritten */
+	HUTCH_APPLY_PROTECTED, /* a protected path, and include_protected is off */
+	HUTCH_APPLY_SKIPPED,   /* sockets, devices; a directory left because not empty */
+	HUTCH_APPLY_FAILED,
+};
+
+struct hutch_apply_opts {
+	bool include_protected;
+	bool dry_run;
+	/* Called once per change; @detail says where the agent's version was left, or why. */
+	void (*report)(const struct hutch_change *c, enum hutch_apply_result r,
+		       const char *detail, void *data);
+	void *data;
+};
+
+struct hutch_apply_summary {
+	size_t applied, conflicts, refused, skipped, failed;
+};
+
+/*
+ * Apply the layer to the real workspace: per file atomically (a temporary
+ * file in the target directory, then rename), modes kept (set-id bits
+ * dropped), deletions, opaque directories. Interrupted, it can be run again
+ * and finishes. Returns 0 when it went through (see @sum for what was not
+ * applied), a negative errno on a hutch error.
+ */
+int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
+			struct hutch_apply_summary *sum, hutch_error *err);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_ALLOW_DEGRADED,
 	OPT_DRY_RUN,
+	OPT_SESSION,
 };
 
 static const struct option run_options[] = {
@@ -41,6 +42,7 @@ static const struct option run_options[] = {
 	{ "env", required_argument, NULL, 'e' },
 	{ "ephemeral", optional_argument, NULL, OPT_EPHEMERAL },
 	{ "name", required_argument, NULL, OPT_NAME },
+	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "audit", required_argument, NULL, OPT_AUDIT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS },
@@ -69,6 +71,9 @@ static int run_usage(FILE *f)
 		"      --hide PATH         make a path invisible\n"
 		"      --socket PATH       expose one host Unix socket (a hole: use sparingly)\n"
 		"  -e, --env NAME[=VALUE]  pass or set a variable\n"
+		"      --ephemeral         writes go to a session layer; review them with\n"
+		"                          hutch diff, keep them with hutch apply\n"
+		"      --session ID        continue in ephemeral session ID (hutch ls, hutch fork)\n"
 		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr)\n"
 		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
 		"      --allow-degraded    run with the layers this machine has\n"
@@ -84,6 +89,7 @@ struct run_args {
 	size_t n_policy_files;
 	bool dry_run;
 	const char *name; /* --name: keep the sandbox as a named session */
+	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
 	/* flags applied after the files, in order */
 	struct flag {
 		bool is_list;
@@ -156,7 +162,11 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 				      optarg, "--env");
 			break;
 		case OPT_EPHEMERAL:
-			return cli_usage_error("--ephemeral: not available yet in this build"), -2;
+			a->ephemeral = optarg ? optarg : "";
+			break;
+		case OPT_SESSION:
+			a->session = optarg;
+			break;
 		case OPT_NAME:
 			a->name = optarg;
 			break;
@@ -196,6 +206,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			return -1;
 	}
 	*optind_out = optind;
+	/* --session: its workspace unless -C says otherwise (then hutch_run checks they match) */
+	if (a->session && !a->workspace)
+		a->workspace = cli_session_workspace(a->session);
 	return 0;
 }
 
@@ -327,6 +340,11 @@ int cmd_run(int argc, char **argv)
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
 	opts.warn = on_warn;
+	if ((a.ephemeral || a.session) &&
+	    cli_ephemeral_start(p, a.ephemeral, a.session, a.name, &opts.session, &err) < 0) {
+		hutch_policy_free(p);
+		return HUTCH_EXIT_ERROR;
+	}
 	if (a.name) {
 		/* A named session: start it in the background, run the first command in it. */
 		r = hutch_session_start(p, a.name, &err);
@@ -336,6 +354,8 @@ int cmd_run(int argc, char **argv)
 		return r < 0 ? cli_error(&err) : status;
 	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
+	if (opts.session)
+		cli_ephemeral_finish(opts.session, r >= 0);
 	hutch_policy_free(p);
 	if (r < 0)
 		return cli_error(&err);

@@ -331,7 +331,9 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 	if (r >= 0)
 		r = add_private_dirs(plan, env);
 	if (r >= 0)
-		r = hutch_mount_plan_add(plan, MOUNT_BIND_RW, p->workspace, p->workspace, 0, false);
+		r = hutch_mount_plan_add(plan, env->overlay ? MOUNT_OVERLAY : MOUNT_BIND_RW,
+					 p->workspace, env->overlay ? env->overlay : p->workspace, 0,
+					 false);
 	if (r < 0) {
 		hutch_err(err, r, 0, "mount: planning the filesystem view");
 		goto fail;

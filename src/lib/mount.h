@@ -51,6 +51,7 @@ struct hutch_mount_env {
 	const char *home;
 	const char *cwd;
 	const char *xdg_runtime_dir; /* may be NULL */
+	const char *overlay; /* --ephemeral: MOUNT_OVERLAY source for the workspace, or NULL */
 	unsigned uid;
 };
 

@@ -53,6 +53,7 @@
 #include "rlimit.h"
 #include "run.h"
 #include "seccomp.h"
+#include "session.h"
 
 #define MAX_LANDLOCK_PATHS 1024
 
@@ -906,7 +907,7 @@ static int prepare(struct run *r, hutch_error *err)
 		.xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
 		.uid = (unsigned)getuid(),
 	};
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	_cleanup_free_ char *cwd = getcwd(NULL, 0), *overlay = NULL;
 	char **missing = NULL;
 	size_t n_missing = 0;
 	int ret;
@@ -928,6 +929,13 @@ static int prepare(struct run *r, hutch_error *err)
 	ret = hutch_env_set(&r->env, "HUTCH_SANDBOX", r->id);
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "environment");
+	if (r->opts && r->opts->session) {
+		/* --ephemeral: the workspace is an overlay with the session's layer on top */
+		ret = hutch_session_run_begin(r->opts->session, r->p, &overlay, err);
+		if (ret < 0)
+			return ret;
+		menv.overlay = overlay;
+	}
 	ret = hutch_mount_plan_build(r->p, &menv, &r->plan, err);
 	if (ret < 0)
 		return ret;
@@ -948,6 +956,9 @@ static int prepare(struct run *r, hutch_error *err)
 	/* Placeholders are made after clone(), while the sandbox mounts everything else. */
 	r->missing = missing;
 	r->n_missing = n_missing;
+	/* --ephemeral: those under the workspace go into the session's layer, not the host */
+	if (ret >= 0 && r->opts && r->opts->session)
+		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; r->opts && r->opts->warn && r->opts->verbose && i < r->p->fs_sockets.n;
@@ -1300,6 +1311,8 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 
 static void run_free(struct run *r, const sigset_t *oldmask)
 {
+	if (r->opts && r->opts->session)
+		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */
 	if (r->relay) {
 		hutch_relay_finish(r->relay);
 		hutch_relay_free(r->relay);
@@ -1378,7 +1391,7 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 		int errnum = errno;
 
 		if (userns_refused(errnum) && !(required & HUTCH_LAYER_USERNS) &&
-		    r->session_listen < 0)
+		    r->session_listen < 0 && !(r->opts && r->opts->session))
 			ret = run_degraded(r, status, err);
 		else
 			ret = userns_error(errnum, err);

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch apply [SESSION] [--include-protected] [--dry-run] [-C DIR] */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct option apply_options[] = {
+	{ "include-protected", no_argument, NULL, 'P' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "workspace", required_argument, NULL, 'C' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int apply_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hutch apply [SESSION] [OPTIONS]\n\n"
+		"Apply an ephemeral session's changes to the real workspace: each file\n"
+		"atomically (written beside it, then renamed over it), modes kept (set-id\n"
+		"bits dropped), deletions and replaced directories included. SESSION: an id\n"
+		"or unique prefix (hutch ls); default: the latest session of this workspace.\n\n"
+		"      --include-protected  also apply protected paths (git hooks and config,\n"
+		"                           shell rc files, editor and agent settings, ...)\n"
+		"  -n, --dry-run            say what would happen, change nothing\n"
+		"  -C, --workspace DIR      the latest session of DIR\n"
+		"  -q, --quiet              only problems     -v, --verbose   every path\n\n"
+		"A file you changed in the workspace since the session started is not\n"
+		"overwritten: it is reported, and the agent's version is left beside it as\n"
+		"FILE.hutch-SESSION. An interrupted apply can be run again and finishes.\n"
+		"Exit status: 0 all applied, 1 some changes were not (conflicts, protected\n"
+		"paths, failures; each is listed), 125 hutch error.\n");
+	return f == stderr ? HUTCH_EXIT_ERROR : 0;
+}
+
+struct apply_ui {
+	bool dry_run;
+};
+
+static void on_report(const struct hutch_change *c, enum hutch_apply_result r, const char *detail,
+		      void *data)
+{
+	struct apply_ui *ui = data;
+	const char *what = NULL;
+
+	switch (r) {
+	case HUTCH_APPLIED:
+		if (cli_verbose)
+			printf("%s %c %s\n", ui->dry_run ? "would apply" : "applied",
+			       "AMD"[c->kind], c->path);
+		return;
+	case HUTCH_APPLY_CONFLICT:
+		what = "conflict";
+		break;
+	case HUTCH_APPLY_PROTECTED:
+		what = "refused";
+		break;
+	case HUTCH_APPLY_SKIPPED:
+		what = "skipped";
+		break;
+	case HUTCH_APPLY_FAILED:
+		what = "failed";
+		break;
+	}
+	fprintf(stderr, "%s: %s: %s: %s\n", cli_prog, what, c->path, detail);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct apply_ui ui = { 0 };
+	struct hutch_apply_opts o = { .report = on_report, .data = &ui };
+	struct hutch_apply_summary sum;
+	const char *dir = NULL, *id = NULL;
+	hutch_session *s = NULL;
+	hutch_error err = { 0 };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+nC:qvh", apply_options, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			o.include_protected = true;
+			break;
+		case 'n':
+			o.dry_run = ui.dry_run = true;
+			break;
+		case 'C':
+			dir = optarg;
+			break;
+		case 'q':
+			cli_quiet = true;
+			break;
+		case 'v':
+			cli_verbose++;
+			break;
+		case 'h':
+			return apply_usage(stdout);
+		default:
+			return apply_usage(stderr);
+		}
+	}
+	if (optind < argc)
+		id = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error("apply: one session at a time");
+	r = cli_open_session(id, dir, &s);
+	if (r)
+		return r;
+	if (hutch_session_apply(s, &o, &sum, &err) < 0) {
+		hutch_session_free(s);
+		return cli_error(&err);
+	}
+	if (!cli_quiet || sum.conflicts || sum.refused || sum.failed) {
+		fprintf(stderr, "%s: %s %zu change%s from session %s to %s", cli_prog,
+			o.dry_run ? "would apply" : "applied", sum.applied,
+			sum.applied == 1 ? "" : "s", hutch_session_id(s),
+			hutch_session_workspace(s));
+		if (sum.conflicts)
+			fprintf(stderr, "; %zu conflict%s (yours kept)", sum.conflicts,
+				sum.conflicts == 1 ? "" : "s");
+		if (sum.refused)
+			fprintf(stderr, "; %zu protected path%s refused (--include-protected)",
+				sum.refused, sum.refused == 1 ? "" : "s");
+		if (sum.skipped)
+			fprintf(stderr, "; %zu skipped", sum.skipped);
+		if (sum.failed)
+			fprintf(stderr, "; %zu failed", sum.failed);
+		fprintf(stderr, "\n");
+	}
+	hutch_session_free(s);
+	return sum.conflicts || sum.refused || sum.failed ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch run --ephemeral / --session ID: the CLI side, and session lookup for diff, apply, ... */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The session this hutch run made, if any (removed again when the sandbox never started). */
+static hutch_session *fresh_session;
+
+char *cli_session_workspace(const char *id)
+{
+	hutch_session *s = NULL;
+	char *ws;
+
+	if (hutch_session_open(id, NULL, &s, NULL) < 0)
+		return NULL;
+	ws = strdup(hutch_session_workspace(s));
+	hutch_session_free(s);
+	return ws;
+}
+
+int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
+			const char *name, hutch_session **out, hutch_error *err)
+{
+	int r;
+
+	*out = NULL;
+	if (mode && mode[0] && strcmp(mode, "workspace")) {
+		if (!strcmp(mode, "root"))
+			return cli_usage_error(
+				"--ephemeral=root is not available yet: only the workspace can be "
+				"put under a session layer (--ephemeral)"),
+			       -1;
+		return cli_usage_error("--ephemeral=%s: unknown mode (use --ephemeral)", mode), -1;
+	}
+	if (name)
+		return cli_usage_error("--ephemeral and --session cannot be combined with --name "
+				       "yet"),
+		       -1;
+	if (id) {
+		r = hutch_session_open(id, NULL, out, err);
+		return r < 0 ? cli_error(err), -1 : 0;
+	}
+	r = hutch_session_create(p, NULL, out, err);
+	if (r < 0)
+		return cli_error(err), -1;
+	fresh_session = *out;
+	return 0;
+}
+
+void cli_ephemeral_finish(hutch_session *s, bool started)
+{
+	hutch_error err = { 0 };
+	const char *id = hutch_session_id(s);
+
+	if (!started && s == fresh_session) {
+		/* the sandbox never ran: nothing to keep */
+		(void)hutch_session_discard(s, &err);
+	} else if (!cli_quiet) {
+		fprintf(stderr,
+			"%s: session %s keeps the changes: 'hutch diff %s' to review, 'hutch apply "
+			"%s' to keep, 'hutch discard %s' to drop\n",
+			cli_prog, id, id, id, id);
+	}
+	fresh_session = NULL;
+	hutch_session_free(s);
+}
+
+int cli_open_session(const char *id, const char *dir, hutch_session **out)
+{
+	hutch_error err = { 0 };
+
+	if (hutch_session_open(id, dir, out, &err) < 0)
+		return cli_error(&err);
+	return 0;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch apply (see apply.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "changes.h"
+#include "session.h"
+
+#define MAX_DIR_FIXUPS HUTCH_MAX_CHANGES
+
+struct dir_fixup {
+	char *rel;
+	unsigned mode;
+};
+
+struct applier {
+	hutch_session *s;
+	const struct hutch_apply_opts *o;
+	struct hutch_apply_summary *sum;
+	struct hutch_snapshot snap;
+	int wroot, uroot, jfd;
+	char parent[PATH_MAX]; /* cached parent directory */
+	int pfd;
+	struct dir_fixup *fix;
+	size_t nfix, capfix;
+	char detail[PATH_MAX + 256];
+};
+
+int hutch_apply_beside_name(const char *name, const char *id, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s.hutch-%s", name, id);
+
+	if (n < 0 || (size_t)n >= size || (size_t)n > NAME_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void report(struct applier *a, const struct hutch_change *c, enum hutch_apply_result r)
+{
+	switch (r) {
+	case HUTCH_APPLIED:
+		a->sum->applied++;
+		break;
+	case HUTCH_APPLY_CONFLICT:
+		a->sum->conflicts++;
+		break;
+	case HUTCH_APPLY_PROTECTED:
+		a->sum->refused++;
+		break;
+	case HUTCH_APPLY_SKIPPED:
+		a->sum->skipped++;
+		break;
+	case HUTCH_APPLY_FAILED:
+		a->sum->failed++;
+		break;
+	}
+	if (a->o && a->o->report)
+		a->o->report(c, r, a->detail, a->o->data);
+	a->detail[0] = '\0';
+}
+
+static void split(const char *rel, char *parent, size_t psize, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+
+	if (!slash) {
+		parent[0] = '\0';
+		*name = rel;
+		return;
+	}
+	snprintf(parent, psize, "%.*s", (int)(slash - rel), rel);
+	*name = slash + 1;
+}
+
+/* mkdir -p of @rel beneath the workspace (u+rwx now, the layer's mode at the end). */
+static int make_parents(struct applier *a, const char *rel)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(rel);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, rel, len + 1);
+	for (char *c = buf;; c++) {
+		bool last = *c == '\0';
+		if (*c != '/' && !last)
+			continue;
+		*c = '\0';
+		{
+			_cleanup_close_ int fd = hutch_open_beneath(a->wroot, buf,
+								    O_RDONLY | O_DIRECTORY, 0);
+			if (fd == -ENOENT) {
+				char pbuf[PATH_MAX];
+				const char *nm;
+				_cleanup_close_ int pfd = -1;
+				struct stat ust;
+
+				split(buf, pbuf, sizeof(pbuf), &nm);
+				pfd = hutch_open_beneath(a->wroot, pbuf, O_RDONLY | O_DIRECTORY, 0);
+				if (pfd < 0)
+					return pfd;
+				if (mkdirat(pfd, nm, 0700) < 0 && errno != EEXIST)
+					return -errno;
+				if (fstatat(a->uroot, buf, &ust, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISDIR(ust.st_mode)) {
+					_cleanup_close_ int dfd = openat(
+						pfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+					if (dfd >= 0)
+						(void)fchmod(dfd, ust.st_mode & 01777);
+				}
+			} else if (fd < 0) {
+				return fd;
+			}
+		}
+		if (last)
+			return 0;
+		*c = '/';
+	}
+}
+
+static int get_parent(struct applier *a, const char *parent, bool create)
+{
+	int fd;
+
+	if (a->pfd >= 0 && !strcmp(a->parent, parent))
+		return a->pfd;
+	if (a->pfd >= 0) {
+		close(a->pfd);
+		a->pfd = -1;
+	}
+	fd = hutch_open_beneath(a->wroot, parent, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -ENOENT && create) {
+		int r = make_parents(a, parent);
+		if (r < 0)
+			return r;
+		fd = hutch_open_beneath(a->wroot, parent, O_RDONLY | O_DIRECTORY, 0);
+	}
+	if (fd < 0)
+		return fd;
+	snprintf(a->parent, sizeof(a->parent), "%s", parent);
+	a->pfd = fd;
+	return fd;
+}
+
+static void tmp_name(struct applier *a, const char *name, char *out, size_t size)
+{
+	if (strlen(name) + strlen(a->s->id) + 16 <= NAME_MAX)
+		snprintf(out, size, ".%s.hutch-%s.tmp", name, a->s->id);
+	else
+		snprintf(out, size, ".hutch-%s-%08x.tmp", a->s->id,
+			 (unsigned)(strlen(name) * 2654435761u));
+}
+
+static int copy_fd(int in, int out)
+{
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -errno;
+		break;
+	}
+	for (;;) {
+		char buf[65536];
+		ssize_t n = read(in, buf, sizeof(buf)), w;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n; off += w) {
+			w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0)
+				return -errno;
+		}
+	}
+}
+
+/* A regular file: temporary inode, data, mode, mtime, then link + rename over @final. */
+static int write_file(struct applier *a, int pfd, const char *rel, const char *final)
+{
+	_cleanup_close_ int in = hutch_open_beneath(a->uroot, rel, O_RDONLY | O_NOFOLLOW, 0);
+	_cleanup_close_ int out = -1;
+	char tmp[NAME_MAX + 1];
+	struct stat st;
+	bool named = false;
+	int r;
+
+	if (in < 0)
+		return in;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	tmp_name(a, final, tmp, sizeof(tmp));
+	(void)unlinkat(pfd, tmp, 0); /* left by an interrupted apply */
+	out = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (out < 0) {
+		out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (out < 0)
+			return -errno;
+		named = true;
+	}
+	r = copy_fd(in, out);
+	if (r >= 0 && fchmod(out, st.st_mode & 01777) < 0) /* set-id bits are dropped */
+		r = -errno;
+	if (r >= 0) {
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+		(void)futimens(out, ts);
+	}
+	if (r >= 0 && !named) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", out);
+		if (linkat(AT_FDCWD, proc, pfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+			r = -errno;
+		else
+			named = true;
+	}
+	if (r >= 0 && renameat(pfd, tmp, pfd, final) < 0)
+		r = -errno;
+	if (r < 0 && named)
+		(void)unlinkat(pfd, tmp, 0);
+	return r;
+}
+
+static int write_other(struct applier *a, int pfd, const struct hutch_change *c,
+		       const char *final)
+{
+	char tmp[NAME_MAX + 1];
+	int r = 0;
+
+	tmp_name(a, final, tmp, sizeof(tmp));
+	(void)unlinkat(pfd, tmp, 0);
+	if (c->type == HUTCH_FILE_SYMLINK) {
+		char target[PATH_MAX];
+		struct stat st;
+		ssize_t n = readlinkat(a->uroot, c->path, target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		if (symlinkat(target, pfd, tmp) < 0)
+			return -errno;
+		if (fstatat(a->uroot, c->path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			struct timespec ts[2] = { st.st_atim, st.st_mtim };
+			(void)utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
+		}
+	} else if (c->type == HUTCH_FILE_FIFO) {
+		if (mknodat(pfd, tmp, S_IFIFO | (c->mode & 0777), 0) < 0)
+			return -errno;
+		(void)!fchmodat(pfd, tmp, c->mode & 0777, 0);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	if (renameat(pfd, tmp, pfd, final) < 0) {
+		r = -errno;
+		(void)unlinkat(pfd, tmp, 0);
+	}
+	return r;
+}
+
+static int write_entry(struct applier *a, int pfd, const struct hutch_change *c,
+		       const char *final)
+{
+	if (c->type == HUTCH_FILE_REGULAR)
+		return write_file(a, pfd, c->path, final);
+	return write_other(a, pfd, c, final);
+}
+
+/* Remember what we wrote, so a rerun does not take it for the user's change. */
+static void journal(struct applier *a, int pfd, const char *name, const char *rel)
+{
+	char line[PATH_MAX * 3 + 128];
+	struct stat st;
+	bool present = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	int n = hutch_snapshot_format(line, sizeof(line), rel, present ? &st : NULL);
+
+	if (n > 0 && a->jfd >= 0)
+		(void)!write(a->jfd, line, (size_t)n);
+	(void)hutch_snapshot_put(&a->snap, rel, present ? &st : NULL);
+}
+
+static int add_fixup(struct applier *a, const char *rel, unsigned mode)
+{
+	if (a->nfix >= MAX_DIR_FIXUPS)
+		return -E2BIG;
+	if (a->nfix == a->capfix) {
+		size_t cap = a->capfix ? a->capfix * 2 : 64;
+		struct dir_fixup *v = realloc(a->fix, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		a->fix = v;
+		a->capfix = cap;
+	}
+	a->fix[a->nfix].rel = strdup(rel);
+	if (!a->fix[a->nfix].rel)
+		return -ENOMEM;
+	a->fix[a->nfix].mode = mode;
+	a->nfix++;
+	return 0;
+}
+
+static const char *errtext(int r)
+{
+	return strerror(r < 0 ? -r : r);
+}
+
+static enum hutch_apply_result apply_dir(struct applier *a, int pfd, const char *name,
+					 const struct hutch_change *c, const struct stat *now)
+{
+	int r;
+
+	if (now && !S_ISDIR(now->st_mode)) {
+		snprintf(a->detail, sizeof(a->detail),
+			 "something else is in the way in the workspace: kept");
+		return HUTCH_APPLY_CONFLICT;
+	}
+	if (a->o->dry_run)
+		return HUTCH_APPLIED;
+	if (!now && mkdirat(pfd, name, 0700) < 0 && errno != EEXIST) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+		return HUTCH_APPLY_FAILED;
+	}
+	if (!now) {
+		/* while it is being filled: writable for us */
+		_cleanup_close_ int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								   O_CLOEXEC);
+		if (fd >= 0)
+			(void)fchmod(fd, 0700);
+	}
+	r = add_fixup(a, c->path, c->mode);
+	if (r < 0) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(r));
+		return HUTCH_APPLY_FAILED;
+	}
+	return HUTCH_APPLIED;
+}
+
+static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const char *name,
+					    const struct hutch_change *c, const struct stat *now,
+					    bool conflict)
+{
+	if (!now)
+		return HUTCH_APPLIED; /* gone already */
+	if (c->old_type == HUTCH_FILE_DIR) {
+		if (!S_ISDIR(now->st_mode)) {
+			snprintf(a->detail, sizeof(a->detail),
+				 "replaced by something else in the workspace: kept");
+			return HUTCH_APPLY_CONFLICT;
+		}
+		if (a->o->dry_run)
+			return HUTCH_APPLIED;
+		if (unlinkat(pfd, name, AT_REMOVEDIR) < 0) {
+			if (errno == ENOENT)
+				return HUTCH_APPLIED;
+			if (errno == ENOTEMPTY || errno == EEXIST) {
+				snprintf(a->detail, sizeof(a->detail),
+					 "directory not empty (it holds files the agent did not "
+					 "delete): kept");
+				return HUTCH_APPLY_SKIPPED;
+			}
+			snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+			return HUTCH_APPLY_FAILED;
+		}
+		return HUTCH_APPLIED;
+	}
+	if (conflict || S_ISDIR(now->st_mode)) {
+		snprintf(a->detail, sizeof(a->detail),
+			 "changed in the workspace since the session started; the agent deleted "
+			 "it: kept yours");
+		return HUTCH_APPLY_CONFLICT;
+	}
+	if (a->o->dry_run)
+		return HUTCH_APPLIED;
+	if (unlinkat(pfd, name, 0) < 0 && errno != ENOENT) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+		return HUTCH_APPLY_FAILED;
+	}
+	journal(a, pfd, name, c->path);
+	return HUTCH_APPLIED;
+}
+
+static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_change *c)
+{
+	char parent[PATH_MAX];
+	const char *name;
+	struct stat st;
+	bool have, conflict;
+	int pfd, r;
+
+	if (c->protected_path && !a->o->include_protected) {
+		snprintf(a->detail, sizeof(a->detail),
+			 "protected path: not applied (use --include-protected after reviewing "
+			 "it)");
+		return HUTCH_APPLY_PROTECTED;
+	}
+	if (c->kind != HUTCH_CHANGE_DELETED && c->type == HUTCH_FILE_OTHER) {
+		snprintf(a->detail, sizeof(a->detail),
+			 "sockets and device nodes are not applied");
+		return HUTCH_APPLY_SKIPPED;
+	}
+	if (c->path[0] == '\0') {
+		/* the workspace root's own mode */
+		if (!a->o->dry_run && fchmod(a->wroot, c->mode & 01777) < 0) {
+			snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+			return HUTCH_APPLY_FAILED;
+		}
+		return HUTCH_APPLIED;
+	}
+	split(c->path, parent, sizeof(parent), &name);
+	pfd = get_parent(a, parent, c->kind != HUTCH_CHANGE_DELETED && !a->o->dry_run);
+	if (pfd == -ENOENT && (c->kind == HUTCH_CHANGE_DELETED || a->o->dry_run))
+		return HUTCH_APPLIED; /* nothing left to delete / would be created */
+	if (pfd < 0) {
+		snprintf(a->detail, sizeof(a->detail), "%s%s",
+			 pfd == -ELOOP || pfd == -EXDEV || pfd == -ENOTDIR
+				 ? "a symlink or file is in the way in the workspace: "
+				 : "",
+			 errtext(pfd));
+		return pfd == -ELOOP || pfd == -ENOTDIR ? HUTCH_APPLY_CONFLICT : HUTCH_APPLY_FAILED;
+	}
+	have = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	/* checked again now: the user may have been editing while we listed */
+	conflict = hutch_snapshot_changed(&a->snap, a->s->baseline_ns, c->path, have ? &st : NULL);
+	if (c->kind == HUTCH_CHANGE_DELETED)
+		return apply_delete(a, pfd, name, c, have ? &st : NULL, conflict);
+	if (c->type == HUTCH_FILE_DIR) {
+		if (c->kind == HUTCH_CHANGE_MODIFIED && !have)
+			return HUTCH_APPLIED;
+		return apply_dir(a, pfd, name, c, have ? &st : NULL);
+	}
+	if (have && S_ISDIR(st.st_mode))
+		conflict = true;
+	if (conflict) {
+		char beside[NAME_MAX + 1];
+		if (hutch_apply_beside_name(name, a->s->id, beside, sizeof(beside)) < 0 ||
+		    c->type == HUTCH_FILE_FIFO) {
+			snprintf(a->detail, sizeof(a->detail),
+				 "changed in the workspace since the session started: kept yours; "
+				 "the agent's version stays in session %s",
+				 a->s->id);
+			return HUTCH_APPLY_CONFLICT;
+		}
+		if (!a->o->dry_run) {
+			r = write_entry(a, pfd, c, beside);
+			if (r < 0) {
+				snprintf(a->detail, sizeof(a->detail),
+					 "changed in the workspace since the session started: kept "
+					 "yours; writing the agent's version beside it failed: %s",
+					 errtext(r));
+				return HUTCH_APPLY_CONFLICT;
+			}
+		}
+		snprintf(a->detail, sizeof(a->detail),
+			 "changed in the workspace since the session started: kept yours; the "
+			 "agent's version is in %s%s%s",
+			 parent, parent[0] ? "/" : "", beside);
+		return HUTCH_APPLY_CONFLICT;
+	}
+	if (a->o->dry_run)
+		return HUTCH_APPLIED;
+	r = write_entry(a, pfd, c, name);
+	if (r < 0) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(r));
+		return HUTCH_APPLY_FAILED;
+	}
+	journal(a, pfd, name, c->path);
+	return HUTCH_APPLIED;
+}
+
+static void finish_dirs(struct applier *a)
+{
+	/* deepest first, so a read-only directory is sealed after what is in it */
+	for (size_t i = a->nfix; i-- > 0;) {
+		_cleanup_close_ int fd = hutch_open_beneath(a->wroot, a->fix[i].rel,
+							    O_RDONLY | O_DIRECTORY, 0);
+		if (fd >= 0)
+			(void)fchmod(fd, a->fix[i].mode & 01777);
+		free(a->fix[i].rel);
+	}
+	free(a->fix);
+	a->fix = NULL;
+	a->nfix = a->capfix = 0;
+}
+
+int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
+			struct hutch_apply_summary *sum, hutch_error *err)
+{
+	static const struct hutch_apply_opts none = { 0 };
+	struct applier a = { .s = s, .o = o ? o : &none, .sum = sum, .wroot = -1, .uroot = -1,
+			     .jfd = -1, .pfd = -1 };
+	struct hutch_changes ch = { 0 };
+	_cleanup_close_ int dfd = -1;
+	int r;
+
+	memset(sum, 0, sizeof(*sum));
+	r = hutch_session_lock(s, err);
+	if (r < 0)
+		return r;
+	hutch_session_clear_placeholders(s);
+	r = hutch_snapshot_load(s, &a.snap, err);
+	if (r < 0)
+		goto out;
+	r = hutch_changes_compute(s, &a.snap, &ch, err);
+	if (r < 0)
+		goto out;
+	a.wroot = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	a.uroot = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a.wroot < 0 || a.uroot < 0 || dfd < 0) {
+		r = hutch_err(err, errno, 0, "apply %s: opening the workspace and the layer",
+			      s->id);
+		goto out;
+	}
+	if (!a.o->dry_run) {
+		a.jfd = openat(dfd, "applied", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+			       0600);
+		if (a.jfd < 0) {
+			r = hutch_err(err, errno, 0, "apply %s: its journal", s->id);
+			goto out;
+		}
+		r = hutch_session_set_state(s, "applying", err);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < ch.n; i++)
+		report(&a, &ch.v[i], apply_one(&a, &ch.v[i]));
+	finish_dirs(&a);
+	if (!a.o->dry_run) {
+		if (syncfs(a.wroot) < 0) {
+			r = hutch_err(err, errno, 0, "apply %s: syncing the workspace", s->id);
+			goto out;
+		}
+		r = hutch_session_set_state(s,
+					    sum->conflicts || sum->refused || sum->failed ||
+							    sum->skipped
+						    ? "partial"
+						    : "applied",
+					    err);
+	}
+out:
+	finish_dirs(&a);
+	if (a.pfd >= 0)
+		close(a.pfd);
+	if (a.wroot >= 0)
+		close(a.wroot);
+	if (a.uroot >= 0)
+		close(a.uroot);
+	if (a.jfd >= 0)
+		close(a.jfd);
+	hutch_changes_free(&ch);
+	hutch_snapshot_free(&a.snap);
+	hutch_session_unlock(s);
+	return r < 0 ? r : 0;
+}
