@@ -1,21 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hutch policy validate FILE... | show [--profile NAME] [-p FILE]... [-C DIR] */
+/*
+ * hutch policy validate FILE... | show [--profile NAME] [-p FILE]... [-C DIR]
+ *            | import-srt FILE
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "srt.h"
 
 static int policy_usage(FILE *f)
 {
 	fprintf(f, "Usage: hutch policy validate FILE...\n"
-		   "       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n\n"
-		   "validate  check policy files alone: unknown keys, types, values\n"
-		   "          (errors name file:line:column)\n"
-		   "show      print the effective policy as JSON: the profile (default: default),\n"
-		   "          /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
-		   "          .hutch.json in the workspace, resolved for the workspace\n\n"
+		   "       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n"
+		   "       hutch policy import-srt FILE\n\n"
+		   "validate    check policy files alone: unknown keys, types, values\n"
+		   "            (errors name file:line:column)\n"
+		   "show        print the effective policy as JSON: the profile (default: default),\n"
+		   "            /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
+		   "            .hutch.json in the workspace, resolved for the workspace\n"
+		   "import-srt  print the hutch policy equivalent to an Anthropic sandbox-runtime\n"
+		   "            settings file (~/.srt-settings.json); what it cannot honour is\n"
+		   "            reported on stderr (NOT ENFORCED: hutch would enforce less)\n\n"
 		   "  -p, --policy FILE    policy file, repeatable, merged in order\n"
 		   "      --profile NAME   built-in profile:");
 	for (const char *const *n = hutch_profile_names(); *n; n++)
@@ -120,6 +128,30 @@ static int policy_show(int argc, char **argv)
 	return 0;
 }
 
+static int policy_import_srt(int argc, char **argv)
+{
+	hutch_error err = {0};
+	hutch_srt *s = NULL;
+	char *json;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return policy_usage(stdout);
+	if (argc != 2)
+		return cli_usage_error("policy import-srt: which file? (hutch policy import-srt "
+				       "FILE > policy.json)");
+	if (hutch_srt_load_file(argv[1], &s, &err) < 0)
+		return cli_error(&err);
+	for (size_t i = 0; i < hutch_srt_n_notes(s); i++)
+		cli_warn("%s", hutch_srt_note(s, i, NULL));
+	json = hutch_srt_to_json(s);
+	hutch_srt_free(s);
+	if (!json)
+		return cli_usage_error("policy import-srt: out of memory");
+	printf("%s\n", json);
+	free(json);
+	return 0;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2)
@@ -130,6 +162,8 @@ int cmd_policy(int argc, char **argv)
 		return policy_validate(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return policy_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import-srt"))
+		return policy_import_srt(argc - 1, argv + 1);
 	fprintf(stderr, "%s: policy: unknown subcommand '%s'\n", cli_prog, argv[1]);
 	return policy_usage(stderr);
 }

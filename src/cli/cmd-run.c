@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "srt.h"
 
 enum {
 	OPT_PROFILE = 256,
+	OPT_SRT_SETTINGS,
 	OPT_NET,
 	OPT_DENY,
 	OPT_RW,
@@ -31,6 +33,7 @@ enum {
 static const struct option run_options[] = {
 	{ "workspace", required_argument, NULL, 'C' },
 	{ "policy", required_argument, NULL, 'p' },
+	{ "srt-settings", required_argument, NULL, OPT_SRT_SETTINGS },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "allow", required_argument, NULL, 'a' },
@@ -62,7 +65,8 @@ static int run_usage(FILE *f)
 		"Usage: hutch run [OPTIONS] [--] COMMAND [ARG...]\n\n"
 		"  -C, --workspace DIR     writable project root (default: current directory)\n"
 		"  -p, --policy FILE       policy file, repeatable, merged in order\n"
-		"      --profile NAME      built-in profile: default, strict\n"
+		"      --srt-settings FILE Anthropic sandbox-runtime settings, mapped onto the policy\n"
+		"      --profile NAME      default, strict, claude-code, codex, gemini, aider\n"
 		"      --net MODE          none | proxy | host      (default: none)\n"
 		"  -a, --allow DOMAIN      allow a destination (implies --net proxy)\n"
 		"      --deny DOMAIN       deny a destination\n"
@@ -89,6 +93,7 @@ struct run_args {
 	size_t n_policy_files;
 	bool dry_run;
 	const char *name; /* --name: keep the sandbox as a named session */
+	const char *srt_settings; /* --srt-settings FILE, merged after the -p files */
 	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
 	/* flags applied after the files, in order */
 	struct flag {
@@ -134,6 +139,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 		}
 		case OPT_PROFILE:
 			a->profile = optarg;
+			break;
+		case OPT_SRT_SETTINGS:
+			a->srt_settings = optarg;
 			break;
 		case OPT_NET:
 			r = push_flag(a, false, HUTCH_KEY_NET_MODE, optarg, "--net");
@@ -243,6 +251,17 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 		r = hutch_policy_load_standard(p, err);
 	for (size_t i = 0; r >= 0 && i < a->n_policy_files; i++)
 		r = hutch_policy_load_file(p, a->policy_files[i], HUTCH_SOURCE_FILE, err);
+	if (r >= 0 && a->srt_settings) {
+		/* Like one more -p file; settings hutch would enforce less for are refused. */
+		hutch_srt *srt = NULL;
+
+		r = hutch_srt_load_file(a->srt_settings, &srt, err);
+		for (size_t i = 0; r >= 0 && i < hutch_srt_n_notes(srt) && !cli_quiet; i++)
+			cli_warn("%s", hutch_srt_note(srt, i, NULL));
+		if (r >= 0)
+			r = hutch_srt_apply(srt, p, false, err);
+		hutch_srt_free(srt);
+	}
 	if (r >= 0 && a->workspace)
 		r = hutch_policy_set(p, HUTCH_KEY_WORKSPACE, a->workspace, "--workspace", err);
 	if (r >= 0) {

@@ -55,14 +55,20 @@ const char *const hutch_default_hidden[] = {
 	/* databases */
 	"~/.pgpass",
 	"~/.my.cnf",
-	/* the agents' own credentials */
+	/* the agents' own credentials (each agent profile makes its own readable) */
 	"~/.claude.json",
 	"~/.claude/.credentials.json",
 	"~/.codex/auth.json",
+	"~/.codex/.credentials.json", /* MCP OAuth tokens when no keyring */
 	"~/.config/gemini",
 	"~/.gemini/oauth_creds.json",
+	"~/.gemini/google_accounts.json",
+	"~/.gemini/mcp-oauth-tokens.json",
+	"~/.gemini/a2a-oauth-tokens.json",
+	"~/.gemini/.env", /* gemini loads GEMINI_API_KEY from it */
 	"~/.config/github-copilot",
 	"~/.aider.conf.yml",
+	"~/.aider/oauth-keys.env", /* aider's OpenRouter OAuth key */
 	/* system secrets (only files that are secret; /etc/sudoers is 0440 already) */
 	"/etc/shadow",
 	"/etc/gshadow",
@@ -123,8 +129,110 @@ static const char *const all_layers[] = {"userns", "landlock", "seccomp", NULL};
 static const char *const pass_all[] = {"*", NULL};
 static const char *const hide_home[] = {"~", NULL};
 
+/*
+ * The agent profiles (docs/profiles.md says what each opens and why). Each
+ * one is "default" plus: the agent's own API and sign-in hosts and what a
+ * coding session commonly needs, through the filtering proxy; the agent's
+ * state directory writable; its own credential files readable (taken out of
+ * the hidden list, every other agent's stay hidden); its API key variable
+ * passed by exact name (the default drop patterns remove every *_API_KEY);
+ * and the files in its state directory that make it run code or follow
+ * instructions later (settings with hooks and MCP servers, commands,
+ * plugins, instructions) protected, so a session cannot plant something
+ * that runs when the agent is next started outside the sandbox.
+ */
+
+/* What a coding session commonly needs: npm, PyPI and crates registries and the git host. */
+static const char *const dev_hosts[] = {
+	"registry.npmjs.org",
+	"pypi.org",
+	"files.pythonhosted.org",
+	"crates.io",
+	"static.crates.io",
+	"index.crates.io",
+	"github.com",
+	"*.githubusercontent.com",
+	NULL,
+};
+
+/* Claude Code: the API, sign-in (OAuth token exchange) and the telemetry hosts it documents. */
+static const char *const claude_hosts[] = {
+	"api.anthropic.com",
+	"claude.ai",
+	"platform.claude.com",
+	"console.anthropic.com",
+	"statsig.anthropic.com",
+	"sentry.io",
+	NULL,
+};
+static const char *const claude_state[] = {"~/.claude", "~/.claude.json", NULL};
+static const char *const claude_creds[] = {"~/.claude.json", "~/.claude/.credentials.json", NULL};
+static const char *const claude_protected[] = {
+	"~/.claude/settings.json",
+	"~/.claude/settings.local.json",
+	"~/.claude/CLAUDE.md",
+	"~/.claude/commands",
+	"~/.claude/agents",
+	"~/.claude/skills",
+	"~/.claude/plugins",
+	"~/.claude/hooks",
+	NULL,
+};
+static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
+
+/* Codex CLI: the API (key), sign-in with ChatGPT and the ChatGPT backend it then uses. */
+static const char *const codex_hosts[] = {"api.openai.com", "auth.openai.com", "chatgpt.com", NULL};
+static const char *const codex_state[] = {"~/.codex", NULL};
+static const char *const codex_creds[] = {"~/.codex/auth.json", "~/.codex/.credentials.json", NULL};
+static const char *const codex_protected[] = {
+	"~/.codex/config.toml",
+	"~/.codex/AGENTS.md",
+	"~/.codex/AGENTS.override.md",
+	"~/.codex/prompts",
+	"~/.codex/rules",
+	"~/.codex/skills",
+	NULL,
+};
+static const char *const codex_env[] = {"OPENAI_API_KEY", NULL};
+
+/* Gemini CLI: the Gemini API (key), Google sign-in and Code Assist (used after sign-in). */
+static const char *const gemini_hosts[] = {
+	"generativelanguage.googleapis.com",
+	"oauth2.googleapis.com",
+	"accounts.google.com",
+	"cloudcode-pa.googleapis.com",
+	NULL,
+};
+static const char *const gemini_state[] = {"~/.gemini", NULL};
+static const char *const gemini_creds[] = {
+	"~/.gemini/oauth_creds.json",
+	"~/.gemini/google_accounts.json",
+	"~/.gemini/mcp-oauth-tokens.json",
+	"~/.gemini/a2a-oauth-tokens.json",
+	"~/.gemini/.env",
+	NULL,
+};
+static const char *const gemini_protected[] = {
+	"~/.gemini/settings.json", "~/.gemini/GEMINI.md", "~/.gemini/commands",
+	"~/.gemini/extensions",	   "~/.gemini/.env",	  NULL,
+};
+static const char *const gemini_env[] = {"GEMINI_API_KEY", "GOOGLE_API_KEY", NULL};
+
+/* aider: the model providers it is commonly used with (it talks to them directly). */
+static const char *const aider_hosts[] = {
+	"api.openai.com",   "api.anthropic.com", "generativelanguage.googleapis.com",
+	"api.deepseek.com", "openrouter.ai",	 NULL,
+};
+static const char *const aider_state[] = {"~/.aider", NULL};
+static const char *const aider_creds[] = {"~/.aider.conf.yml", "~/.aider/oauth-keys.env", NULL};
+static const char *const aider_env[] = {
+	"OPENAI_API_KEY",   "ANTHROPIC_API_KEY",  "GEMINI_API_KEY",
+	"DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", NULL,
+};
+
 #define PROFILE_MAX_LISTS 8
 #define PROFILE_MAX_SETS 8
+#define PROFILE_MAX_DEPTH 4
 
 struct profile_list {
 	enum hutch_list list;
@@ -139,6 +247,13 @@ struct profile_set {
 struct profile {
 	const char *name;
 	const char *base; /* applied first, or NULL */
+	/*
+	 * Hidden entries this profile makes visible again (the agent's own
+	 * credential files): not taken from the base, and removed when an
+	 * earlier profile put them there. A hidden entry from a policy file
+	 * stays (and then conflicts with a writable entry, which is an error).
+	 */
+	const char *const *unhide;
 	struct profile_list lists[PROFILE_MAX_LISTS];
 	struct profile_set sets[PROFILE_MAX_SETS];
 };
@@ -167,11 +282,72 @@ static const struct profile profiles[] = {
 			{ HUTCH_LIST_HIDDEN, hide_home },
 		},
 	},
+	{
+		.name = "claude-code",
+		.base = "default",
+		.unhide = claude_creds,
+		.lists = {
+			{ HUTCH_LIST_NET_ALLOW, claude_hosts },
+			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
+			{ HUTCH_LIST_WRITABLE, claude_state },
+			{ HUTCH_LIST_PROTECTED, claude_protected },
+			{ HUTCH_LIST_ENV_PASS, claude_env },
+		},
+		.sets = {
+			{ HUTCH_KEY_NET_MODE, "proxy" },
+		},
+	},
+	{
+		.name = "codex",
+		.base = "default",
+		.unhide = codex_creds,
+		.lists = {
+			{ HUTCH_LIST_NET_ALLOW, codex_hosts },
+			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
+			{ HUTCH_LIST_WRITABLE, codex_state },
+			{ HUTCH_LIST_PROTECTED, codex_protected },
+			{ HUTCH_LIST_ENV_PASS, codex_env },
+		},
+		.sets = {
+			{ HUTCH_KEY_NET_MODE, "proxy" },
+		},
+	},
+	{
+		.name = "gemini",
+		.base = "default",
+		.unhide = gemini_creds,
+		.lists = {
+			{ HUTCH_LIST_NET_ALLOW, gemini_hosts },
+			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
+			{ HUTCH_LIST_WRITABLE, gemini_state },
+			{ HUTCH_LIST_PROTECTED, gemini_protected },
+			{ HUTCH_LIST_ENV_PASS, gemini_env },
+		},
+		.sets = {
+			{ HUTCH_KEY_NET_MODE, "proxy" },
+		},
+	},
+	{
+		.name = "aider",
+		.base = "default",
+		.unhide = aider_creds,
+		.lists = {
+			{ HUTCH_LIST_NET_ALLOW, aider_hosts },
+			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
+			{ HUTCH_LIST_WRITABLE, aider_state },
+			{ HUTCH_LIST_ENV_PASS, aider_env },
+		},
+		.sets = {
+			{ HUTCH_KEY_NET_MODE, "proxy" },
+		},
+	},
 };
 
 /* clang-format on */
 
-static const char *const profile_names[] = {"default", "strict", NULL};
+static const char *const profile_names[] = {
+	"default", "strict", "claude-code", "codex", "gemini", "aider", NULL,
+};
 
 const char *const *hutch_profile_names(void)
 {
@@ -186,13 +362,44 @@ static const struct profile *find_profile(const char *name)
 	return NULL;
 }
 
-static int apply(struct hutch_policy *p, const struct profile *pr, const char *origin, bool system,
-		 unsigned depth, hutch_error *err)
+const char *const *hutch_profile_unhidden(const char *name)
 {
+	const struct profile *pr = find_profile(name);
+
+	return pr ? pr->unhide : NULL;
+}
+
+static bool in_list(const char *const *list, const char *v)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, v) == 0)
+			return true;
+	return false;
+}
+
+/* Is @v made visible by one of the profiles deriving from the one being applied? */
+static bool unhidden(const char *const *const *unhide, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (in_list(unhide[i], v))
+			return true;
+	return false;
+}
+
+/*
+ * Apply @pr and its bases. @unhide holds the unhide lists of the profiles
+ * deriving from @pr (@n of them): their entries are not added to the hidden
+ * list here, so even a locked application (a system policy's "extends")
+ * never hides what the derived profile opens.
+ */
+static int apply(struct hutch_policy *p, const struct profile *pr, const char *origin, bool system,
+		 const char *const *const *unhide, size_t n, hutch_error *err)
+{
+	const char *const *chain[PROFILE_MAX_DEPTH + 1];
 	char own[64];
 	int r;
 
-	if (depth > 4)
+	if (n >= PROFILE_MAX_DEPTH)
 		return hutch_errx(err, ELOOP, HUTCH_EXIT_ERROR, "profile %s: bases nest too deep",
 				  pr->name);
 	if (pr->base) {
@@ -202,7 +409,10 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 			return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
 					  "profile %s: unknown base profile %s", pr->name,
 					  pr->base);
-		r = apply(p, base, origin, system, depth + 1, err);
+		for (size_t i = 0; i < n; i++)
+			chain[i] = unhide[i];
+		chain[n] = pr->unhide;
+		r = apply(p, base, origin, system, chain, n + 1, err);
 		if (r < 0)
 			return r;
 	}
@@ -212,6 +422,8 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 	}
 	for (size_t i = 0; i < PROFILE_MAX_LISTS && pr->lists[i].values; i++)
 		for (const char *const *v = pr->lists[i].values; *v; v++) {
+			if (pr->lists[i].list == HUTCH_LIST_HIDDEN && unhidden(unhide, n, *v))
+				continue;
 			r = hutch_policy_add_ex(p, pr->lists[i].list, *v, origin, system, err);
 			if (r < 0)
 				return r;
@@ -220,6 +432,25 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 		r = hutch_policy_set_ex(p, pr->sets[i].key, pr->sets[i].value, origin, system, err);
 		if (r < 0)
 			return r;
+	}
+	/*
+	 * An earlier profile (the CLI's --profile before a file's "extends")
+	 * may have hidden them: take them out again, but only entries a
+	 * profile put there. The system policy's locked entries stay.
+	 */
+	for (const char *const *v = pr->unhide; v && *v; v++) {
+		const struct hutch_rule *h = hutch_rules_find(&p->fs_hidden, *v);
+
+		if (!h || !h->origin || strncmp(h->origin, "profile ", 8) != 0)
+			continue;
+		r = hutch_rules_remove(&p->fs_hidden, *v);
+		if (r == -EPERM)
+			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+					  "profile %s: cannot make %s readable: the system policy "
+					  "hides it",
+					  pr->name, *v);
+		if (r < 0 && r != -ENOENT)
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR, "profile %s", pr->name);
 	}
 	return 0;
 }
@@ -254,7 +485,7 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 				  "%s%sunknown profile \"%.64s\" (expected one of: %s)",
 				  origin ? origin : "", origin ? ": " : "", name, names);
 	}
-	r = apply(p, pr, origin, system, 0, err);
+	r = apply(p, pr, origin, system, NULL, 0, err);
 	if (r < 0)
 		return r;
 	copy = strdup(pr->name);

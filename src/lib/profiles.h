@@ -8,6 +8,12 @@ extern const char *const hutch_default_hidden[];    /* "~/.ssh", ..., "/etc/shad
 extern const char *const hutch_default_protected[]; /* ".git/hooks", ..., NULL */
 extern const char *const hutch_default_env_drop[];  /* "*_TOKEN", ..., NULL */
 
+/*
+ * The hidden entries profile @name makes readable again (its agent's own
+ * credential files), NULL-terminated; NULL when none or unknown.
+ */
+const char *const *hutch_profile_unhidden(const char *name);
+
 /* Apply a built-in profile (its base first); origins are "profile NAME". */
 int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *err);
 /*
