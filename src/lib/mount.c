@@ -706,6 +706,7 @@ static int apply_protect(int rootfd, const char *top, const char *path, bool rea
 static int apply_bind(struct hutch_mount_op *op, int rootfd)
 {
 	unsigned long long attrs = MOUNT_ATTR_NOSUID;
+	_cleanup_close_ int t = -1;
 	int r;
 
 	if (op->src_fd < 0)
@@ -724,21 +725,22 @@ static int apply_bind(struct hutch_mount_op *op, int rootfd)
 	r = set_attr(op->src_fd, attrs, true);
 	if (r < 0)
 		return r;
-	r = op->src_is_dir ? mkdir_in_root(rootfd, op->path, 0755) : mkfile_in_root(rootfd, op->path);
-	if (r == -EROFS) {
-		/* The mount point would have to be created in a read-only host tree. */
-		_cleanup_close_ int t = open_in_root(rootfd, op->path, O_PATH);
-		if (t < 0)
-			return op->optional ? 0 : r;
-	} else if (r < 0 && r != -EEXIST) {
-		return r;
+	/* Usually the mount point exists (host trees): one lookup. Else create it in our tmpfs. */
+	t = open_in_root(rootfd, op->path, O_PATH);
+	if (t == -ENOENT) {
+		r = op->src_is_dir ? mkdir_in_root(rootfd, op->path, 0755)
+				   : mkfile_in_root(rootfd, op->path);
+		if (r < 0 && r != -EEXIST)
+			return (r == -EROFS && op->optional) ? 0 : r;
+		t = open_in_root(rootfd, op->path, O_PATH);
 	}
-	r = attach(op->src_fd, rootfd, op->path);
-	if (r >= 0) {
-		close(op->src_fd);
-		op->src_fd = -1;
-	}
-	return r;
+	if (t < 0)
+		return t;
+	if (move_mount(op->src_fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	close(op->src_fd);
+	op->src_fd = -1;
+	return 0;
 }
 
 static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
