@@ -386,14 +386,30 @@ static bool unhidden(const char *const *const *unhide, size_t n, const char *v)
 	return false;
 }
 
+/* The settings @pr makes, as a bitmask of 1 << enum hutch_key. */
+static uint32_t own_keys(const struct profile *pr)
+{
+	uint32_t keys = 0;
+
+	for (size_t i = 0; i < PROFILE_MAX_SETS && pr->sets[i].value; i++)
+		keys |= UINT32_C(1) << pr->sets[i].key;
+	return keys;
+}
+
+_Static_assert(_HUTCH_KEY_MAX <= 32, "profile settings are a 32-bit mask");
+
 /*
  * Apply @pr and its bases. @unhide holds the unhide lists of the profiles
  * deriving from @pr (@n of them): their entries are not added to the hidden
  * list here, so even a locked application (a system policy's "extends")
- * never hides what the derived profile opens.
+ * never hides what the derived profile opens. Likewise a setting a derived
+ * profile makes (bit 1 << key in @derived_keys) is not made by its base: a
+ * system policy's base would otherwise set a ceiling ("none") that the
+ * derived profile's own value ("proxy") then exceeds.
  */
 static int apply(struct hutch_policy *p, const struct profile *pr, const char *origin, bool system,
-		 const char *const *const *unhide, size_t n, hutch_error *err)
+		 const char *const *const *unhide, size_t n, uint32_t derived_keys,
+		 hutch_error *err)
 {
 	const char *const *chain[PROFILE_MAX_DEPTH + 1];
 	char own[64];
@@ -412,7 +428,7 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 		for (size_t i = 0; i < n; i++)
 			chain[i] = unhide[i];
 		chain[n] = pr->unhide;
-		r = apply(p, base, origin, system, chain, n + 1, err);
+		r = apply(p, base, origin, system, chain, n + 1, derived_keys | own_keys(pr), err);
 		if (r < 0)
 			return r;
 	}
@@ -429,6 +445,8 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 				return r;
 		}
 	for (size_t i = 0; i < PROFILE_MAX_SETS && pr->sets[i].value; i++) {
+		if (derived_keys & (UINT32_C(1) << pr->sets[i].key))
+			continue;
 		r = hutch_policy_set_ex(p, pr->sets[i].key, pr->sets[i].value, origin, system, err);
 		if (r < 0)
 			return r;
@@ -485,7 +503,7 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 				  "%s%sunknown profile \"%.64s\" (expected one of: %s)",
 				  origin ? origin : "", origin ? ": " : "", name, names);
 	}
-	r = apply(p, pr, origin, system, NULL, 0, err);
+	r = apply(p, pr, origin, system, NULL, 0, 0, err);
 	if (r < 0)
 		return r;
 	copy = strdup(pr->name);

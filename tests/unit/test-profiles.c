@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Built-in profiles and the merge rules: an agent profile takes its own
+ * credential files out of the hidden list, but never a hide that came from
+ * a policy file, and never one the system policy locked (that fails closed).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "policy.h"
+#include "profiles.h"
+#include "tap.h"
+
+#define HOME "/nonexistent-home"
+
+static hutch_error err;
+
+static bool hidden(const struct hutch_policy *p, const char *path)
+{
+	return hutch_rules_contains(&p->fs_hidden, path);
+}
+
+static int load(struct hutch_policy *p, const char *text, enum hutch_source src)
+{
+	memset(&err, 0, sizeof(err));
+	return hutch_policy_load_data(p, "t.json", text, strlen(text), src, &err);
+}
+
+int main(void)
+{
+	const char *const *names = hutch_profile_names();
+	size_t n = 0;
+
+	for (; names[n]; n++)
+		;
+	is_int(n, 6, "six built-in profiles");
+	is_str(names[2], "claude-code", "claude-code");
+	is_str(names[5], "aider", "aider");
+
+	/* Every profile applies and finalizes on its own. */
+	for (size_t i = 0; names[i]; i++) {
+		struct hutch_policy *p = hutch_policy_new();
+
+		memset(&err, 0, sizeof(err));
+		ok(hutch_profile_apply(p, names[i], &err) == 0 &&
+			   hutch_policy_finalize(p, HOME, &err) == 0,
+		   "%s applies and finalizes", names[i]);
+		if (err.msg[0])
+			diag("%s", err.msg);
+		hutch_policy_free(p);
+	}
+
+	ok(hutch_profile_unhidden("default") == NULL, "default unhides nothing");
+	ok(hutch_profile_unhidden("claude-code") != NULL, "claude-code unhides its credentials");
+	ok(hutch_profile_unhidden("nope") == NULL, "unknown profile: nothing");
+
+	/* claude-code alone: its credentials visible, codex's hidden, key passed by name. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+
+		ok(hutch_profile_apply(p, "claude-code", &err) == 0, "claude-code");
+		ok(!hidden(p, "~/.claude.json") && !hidden(p, "~/.claude/.credentials.json"),
+		   "  its credential files are not hidden");
+		ok(hidden(p, "~/.codex/auth.json") && hidden(p, "~/.gemini/oauth_creds.json") &&
+			   hidden(p, "~/.aider.conf.yml"),
+		   "  the other agents' are");
+		ok(hutch_rules_contains(&p->env_pass, "ANTHROPIC_API_KEY"),
+		   "  ANTHROPIC_API_KEY passed by exact name");
+		ok(!hutch_rules_contains(&p->env_pass, "OPENAI_API_KEY"),
+		   "  OPENAI_API_KEY is not");
+		is_int(p->net_mode, HUTCH_NET_PROXY, "  network mode proxy");
+		hutch_policy_free(p);
+	}
+
+	/* The CLI's default profile, then a file's "extends": the profile's hides are undone. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+
+		ok(hutch_profile_apply(p, "default", &err) == 0, "default first");
+		ok(hidden(p, "~/.codex/auth.json"), "  hides ~/.codex/auth.json");
+		ok(load(p, "{\"extends\": \"codex\"}", HUTCH_SOURCE_FILE) == 0,
+		   "  then a file extending codex");
+		ok(!hidden(p, "~/.codex/auth.json"), "  ~/.codex/auth.json no longer hidden");
+		ok(hidden(p, "~/.claude.json"), "  ~/.claude.json still hidden");
+		ok(hutch_policy_finalize(p, HOME, &err) == 0, "  finalizes");
+		hutch_policy_free(p);
+	}
+
+	/* A hide from a policy file is not undone by a later profile: it conflicts instead. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+
+		ok(load(p, "{\"filesystem\": {\"hidden\": [\"~/.codex/auth.json\"]}}",
+			HUTCH_SOURCE_USER) == 0,
+		   "a user policy hides ~/.codex/auth.json");
+		ok(load(p,
+			"{\"extends\": \"codex\", \"filesystem\": {\"writable\": "
+			"[\"~/.codex/auth.json\"]}}",
+			HUTCH_SOURCE_FILE) == 0,
+		   "  a later file extends codex (and makes the file writable)");
+		ok(hidden(p, "~/.codex/auth.json"), "  the user's hide stays");
+		memset(&err, 0, sizeof(err));
+		ok(hutch_policy_finalize(p, HOME, &err) < 0, "  finalize refuses the conflict");
+		like(err.msg, "both writable and hidden", "  saying so");
+		hutch_policy_free(p);
+	}
+
+	/* A system policy extending an agent profile: locked defaults, minus its credentials. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+		const struct hutch_rule *r;
+
+		ok(load(p, "{\"extends\": \"gemini\"}", HUTCH_SOURCE_SYSTEM) == 0,
+		   "system policy extends gemini");
+		ok(!hidden(p, "~/.gemini/oauth_creds.json"), "  gemini's credentials not hidden");
+		r = hutch_rules_find(&p->fs_hidden, "~/.claude.json");
+		ok(r && r->locked, "  ~/.claude.json hidden and locked");
+		ok(hutch_policy_finalize(p, HOME, &err) == 0, "  finalizes");
+		hutch_policy_free(p);
+	}
+
+	/* The system policy hides what the profile opens: fail closed, never silently open. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+
+		ok(hutch_profile_apply(p, "claude-code", &err) == 0, "--profile claude-code");
+		ok(load(p, "{\"extends\": \"default\"}", HUTCH_SOURCE_SYSTEM) == 0,
+		   "  then a system policy extending default");
+		ok(hidden(p, "~/.claude.json"), "  ~/.claude.json is hidden again (locked)");
+		memset(&err, 0, sizeof(err));
+		ok(hutch_policy_finalize(p, HOME, &err) < 0,
+		   "  finalize fails: writable by the profile, hidden by the system policy");
+		hutch_policy_free(p);
+	}
+	{
+		struct hutch_policy *p = hutch_policy_new();
+		int r1, r2;
+
+		r1 = load(p, "{\"filesystem\": {\"hidden\": [\"~/.claude.json\"]}}",
+			  HUTCH_SOURCE_SYSTEM);
+		r2 = load(p, "{\"extends\": \"claude-code\"}", HUTCH_SOURCE_FILE);
+		ok(r1 == 0 && r2 == 0, "system hides ~/.claude.json, a file extends claude-code");
+		ok(hidden(p, "~/.claude.json"), "  the system policy's hide stays");
+		memset(&err, 0, sizeof(err));
+		ok(hutch_policy_finalize(p, HOME, &err) < 0, "  and finalize refuses");
+		hutch_policy_free(p);
+	}
+	return done_testing();
+}
