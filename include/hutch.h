@@ -164,6 +164,27 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *info);
 
 /* ---- running ------------------------------------------------------------- */
 
+/* What happened in a session, as data for the exit summary (the caller prints it). */
+struct hutch_run_summary {
+	bool valid;	       /* filled: the sandbox was started */
+	char sandbox[17];      /* the session id (HUTCH_SANDBOX inside, "sandbox" in the log) */
+	uint64_t duration_ms;
+	int status;	       /* the exit status hutch_run stored */
+	int signal;	       /* N when the command died of signal N, else 0 */
+	bool timed_out;
+	bool audited;	       /* an audit log was written */
+	bool exec_tracked;     /* commands were seen (exec auditing or command rules on) */
+	uint64_t commands, commands_denied, packages;
+	uint64_t net_allowed, net_denied;
+	bool files_tracked;    /* before/after comparison of the writable roots done */
+	bool files_incomplete; /* ... but cut short by its budget */
+	uint64_t files_created, files_modified, files_deleted;
+	uint64_t audit_errors;	   /* events that could not be written */
+	char denied_hosts[256];	   /* "evil.com:443, 10.0.0.1:80 (+2 more)" */
+	char denied_commands[256]; /* "sudo ls; ssh host (+1 more)" */
+	char audit_error[256];	   /* the first write error, "" if none */
+};
+
 struct hutch_run_opts {
 	int verbose;           /* 0 quiet-ish, 1 -v */
 	bool quiet;
@@ -171,6 +192,8 @@ struct hutch_run_opts {
 	/* Non-fatal notices (a degraded layer, an exposed socket): the caller prints them. */
 	void (*warn)(const char *msg, void *data);
 	void *data;
+	/* Filled at exit when not NULL (also when hutch_run fails after starting). */
+	struct hutch_run_summary *summary;
 	/* --ephemeral: the workspace is an overlay whose layer is this session's (see below). */
 	struct hutch_session *session;
 };

@@ -28,6 +28,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_fork(int argc, char **argv);
+int cmd_log(int argc, char **argv); /* cmd-log.c, also: */
+void cli_run_summary(const struct hutch_run_summary *s); /* the exit summary on stderr */
 
 /* ephemeral.c: --ephemeral / --session for hutch run, session lookup for the others. */
 /* The workspace of session @id (malloc'd), or NULL when there is no such session. */

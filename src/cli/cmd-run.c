@@ -78,11 +78,19 @@ static int run_usage(FILE *f)
 		"      --ephemeral         writes go to a session layer; review them with\n"
 		"                          hutch diff, keep them with hutch apply\n"
 		"      --session ID        continue in ephemeral session ID (hutch ls, hutch fork)\n"
-		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr)\n"
+		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr,\n"
+		"                          syslog = the local syslog); hutch log FILE shows it\n"
 		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
 		"      --allow-degraded    run with the layers this machine has\n"
 		"      --dry-run           print the effective policy and layers, run nothing\n"
-		"  -q, --quiet   -v, --verbose\n");
+		"  -q, --quiet   -v, --verbose\n\n"
+		"Audit: every command run (exec), connection, refusal, package install and\n"
+		"file change is an event; a summary is printed at exit (on a terminal, with -v\n"
+		"or --audit; never with -q). Policy \"commands\": {\"deny\": [\"sudo *\"]} makes\n"
+		"such a command fail with EPERM inside, and logs it. Command rules are guard\n"
+		"rails against accidents, not a security boundary: a process can race its own\n"
+		"argv memory, and arguments can be spelt many ways. The boundary is the\n"
+		"filesystem, network and syscall layers.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -327,6 +335,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_args a = { 0 };
 	struct hutch_run_opts opts = { 0 };
+	struct hutch_run_summary sum = { 0 };
 	hutch_policy *p = NULL;
 	hutch_error err = { 0 };
 	int first, r, status = HUTCH_EXIT_ERROR;
@@ -372,7 +381,11 @@ int cmd_run(int argc, char **argv)
 		hutch_policy_free(p);
 		return r < 0 ? cli_error(&err) : status;
 	}
+	opts.summary = &sum;
 	r = hutch_run(p, argv + first, &opts, &status, &err);
+	/* The summary: on a terminal, with -v, or when an audit log was written; never with -q. */
+	if (r >= 0 && !cli_quiet && (isatty(STDERR_FILENO) || cli_verbose || sum.audited))
+		cli_run_summary(&sum);
 	if (opts.session)
 		cli_ephemeral_finish(opts.session, r >= 0);
 	hutch_policy_free(p);

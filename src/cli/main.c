@@ -22,6 +22,7 @@ static const struct {
 	{ "apply", cmd_apply, "apply an ephemeral session's changes to the workspace" },
 	{ "discard", cmd_discard, "throw an ephemeral session away" },
 	{ "fork", cmd_fork, "start a new ephemeral session from another's layer" },
+	{ "log", cmd_log, "show an audit log as a timeline (or filter it as JSON)" },
 	{ "check", cmd_check, "show what this machine supports" },
 	{ "policy", cmd_policy, "validate a policy file or show the effective policy" },
 	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },

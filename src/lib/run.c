@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/path.h"
@@ -105,6 +106,7 @@ struct run {
 	uint32_t next_id;
 	bool timed_out;
 	bool killed;
+	struct hutch_audit *audit; /* audit log, exec monitor, summary counters */
 };
 
 /* After --timeout: SIGTERM to everything, then SIGKILL after this grace period. */
@@ -316,14 +318,30 @@ static int step_landlock(struct run *r, hutch_error *err)
 static int step_seccomp(struct run *r, hutch_error *err)
 {
 	struct hutch_seccomp_opts o = { 0 };
-	int notify_fd = -1;
+	int notify_fd = -1, ret;
 
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
+	/* Audit log or command rules: execve/execveat go to the supervisor (not named sessions). */
+	o.notify_exec = hutch_audit_wants_exec(r->audit) && r->session_listen < 0;
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
 	/* Compiled at build time from seccomp-table.c: one seccomp(2) call here. */
-	return hutch_seccomp_load_bpf(&hutch_seccomp_precompiled[hutch_seccomp_variant(&o)],
-				      o.notify_exec, &notify_fd, err);
+	ret = hutch_seccomp_load_bpf(&hutch_seccomp_precompiled[hutch_seccomp_variant(&o)],
+				     o.notify_exec, &notify_fd, err);
+	if (ret < 0 || notify_fd < 0)
+		return ret;
+	/*
+	 * The supervisor reads this process's first execve (argv, path) like any
+	 * later one: readable by it until then (only hutch's own init shares the
+	 * sandbox now; exec resets this anyway). The listener goes to the
+	 * supervisor and is closed here, or our own exec would wait for ourselves.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	ret = send_fd(r->ctl[1], notify_fd, HUTCH_CTL_SECCOMP);
+	close(notify_fd);
+	if (ret < 0)
+		return hutch_err(err, ret, 0, "seccomp: handing the exec listener over");
+	return 0;
 }
 
 static int step_close_fds(struct run *r, hutch_error *err)
@@ -738,6 +756,10 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 			return start_proxy(r);
 		break;
 	}
+	case HUTCH_CTL_SECCOMP:
+		/* exec notifications: audit events, command rules (the monitor owns the fd) */
+		(void)hutch_audit_add_listener(r->audit, loop, got);
+		break;
 	case HUTCH_CTL_PTY:
 		if (r->master >= 0 || hutch_relay_start(loop, &r->tty, got, &r->relay) < 0) {
 			close(got);
@@ -803,6 +825,7 @@ static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data
 			 (unsigned long long)r->p->limits.timeout_ms);
 		if (r->opts && r->opts->warn)
 			r->opts->warn(msg, r->opts->data);
+		hutch_audit_limit(r->audit, "timeout", r->p->limits.timeout_ms, msg);
 		kill(r->init_pid, r->degraded ? SIGTERM : HUTCH_SIG_TERMINATE_ALL);
 		return arm_timer(fd, TIMEOUT_GRACE_MS);
 	}
@@ -923,6 +946,10 @@ static int prepare(struct run *r, hutch_error *err)
 	ret = make_id(r->id);
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "generating a sandbox id");
+	/* An audit log that cannot be written refuses the run (125), before anything starts. */
+	ret = hutch_audit_new(r->p, r->id, r->opts && r->opts->session, &r->audit, err);
+	if (ret < 0)
+		return ret;
 	ret = hutch_env_build(r->p, environ, &r->env, err);
 	if (ret < 0)
 		return ret;
@@ -1175,6 +1202,9 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 			r->init_status = st;
 		}
 	}
+	/* "start" and the before-snapshot: the workload's first exec waits for the loop. */
+	hutch_audit_started(r->audit, r->degraded ? r->layers & ~HUTCH_LAYER_USERNS : r->layers,
+			    hutch_landlock_abi(), r->degraded, r->argv);
 	if (!r->init_exited) {
 		ret = hutch_loop_run(r->loop);
 		if (ret < 0) {
@@ -1311,6 +1341,7 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 
 static void run_free(struct run *r, const sigset_t *oldmask)
 {
+	hutch_audit_free(r->audit); /* before the loop it watches from */
 	if (r->opts && r->opts->session)
 		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */
 	if (r->relay) {
@@ -1415,6 +1446,8 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	}
 	ret = supervise(r, status, err);
 out:
+	hutch_audit_finish(r->audit, ret, ret < 0 ? 0 : *status, r->timed_out, err,
+			   r->opts ? r->opts->summary : NULL);
 	run_free(r, masked ? &oldmask : NULL);
 	return ret;
 }

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The audit log (DESIGN section 6, docs/audit.md): one JSON object per line,
+ * one write() per event on an O_APPEND descriptor (a file, stderr) or one
+ * datagram per event to the syslog socket (RFC 5424, the JSON as message).
+ *
+ * Layers:
+ *   - hutch_json_*: a bounded JSON writer (pure): escaping, truncation with a
+ *     flag, invalid UTF-8 replaced by U+FFFD with the exact bytes kept under
+ *     "raw" (base64), so every line is valid UTF-8 JSON and nothing is lost;
+ *   - hutch_audit_sink_*: where the lines go;
+ *   - struct hutch_audit: one session's events and counters (start, exec,
+ *     deny, package, net, file, limit, end) and the exit summary. It always
+ *     exists during hutch_run (the summary needs the counters), the sink
+ *     only when auditing is configured.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "hutch.h"
+
+struct hutch_policy;
+struct hutch_rule;
+struct hutch_loop;
+struct hutch_proxy_record;
+struct hutch_package;
+
+#define HUTCH_AUDIT_SCHEMA 1
+/* One event, one write(): the hard maximum of a line, newline included. */
+#define HUTCH_AUDIT_MAX_EVENT (64 * 1024)
+/* A string value longer than this (bytes) is cut; the event gets "truncated": true. */
+#define HUTCH_AUDIT_MAX_VALUE 4096
+/* At most this many argv elements per event (process.args_count has the real count). */
+#define HUTCH_AUDIT_MAX_ARGS 1024
+/* Values with invalid UTF-8 whose exact bytes are kept under "raw", per event. */
+#define HUTCH_AUDIT_MAX_RAW 32
+
+/* ---- JSON writer (pure) ------------------------------------------------- */
+
+/*
+ * Escape up to @n bytes of @s as the inside of a JSON string (no quotes) into
+ * @out (at most @cap bytes written, no NUL). Quotes, backslashes, control
+ * characters, DEL and U+2028/U+2029 are escaped; valid UTF-8 is copied; each
+ * byte that is not part of valid UTF-8 (overlongs, surrogates, > U+10FFFF,
+ * truncated sequences) becomes \ufffd and sets *invalid. Stops at a character
+ * boundary when @out is full. Returns the bytes written; *consumed is how many
+ * bytes of @s were encoded.
+ */
+size_t hutch_json_escape(const uint8_t *s, size_t n, char *out, size_t cap, size_t *consumed,
+			 bool *invalid);
+
+/* Standard base64 with padding into @out (NUL-terminated); returns the length, 0 if no room. */
+size_t hutch_base64(const uint8_t *s, size_t n, char *out, size_t cap);
+
+struct hutch_event_raw {
+	const char *key;
+	const char *s; /* the bytes that were encoded (after any cut) */
+	size_t n;
+	long index; /* element index in an array value, -1 for a plain string */
+};
+
+/*
+ * One event being built in a caller-provided buffer. Nothing overflows:
+ * room for closing the object and the "truncated" flag is reserved; a
+ * value that does not fit is cut (strings) or left out (the rest), and
+ * "truncated": true is added.
+ */
+struct hutch_event {
+	char *buf;
+	size_t len, cap, reserve;
+	unsigned depth;	  /* open containers: their closing bytes are reserved */
+	unsigned nest;	  /* object_begin calls not yet ended */
+	bool nest_ok[16]; /* ... and whether each was written */
+	bool comma;
+	bool truncated;
+	bool done;
+	size_t n_raw;
+	bool raw_lost;
+	struct hutch_event_raw raw[HUTCH_AUDIT_MAX_RAW];
+};
+
+/* Start {"v":1,"ts":"...","sandbox":"...","event":"@type" in @buf (@size >= 256). */
+void hutch_event_begin(struct hutch_event *e, char *buf, size_t size, const char *type,
+		       const char *sandbox, const struct timespec *ts);
+void hutch_event_str(struct hutch_event *e, const char *key, const char *s);
+/* A string of @n bytes (may hold any byte but NUL is escaped too); NULL -> null. */
+void hutch_event_strn(struct hutch_event *e, const char *key, const char *s, size_t n);
+void hutch_event_u64(struct hutch_event *e, const char *key, uint64_t v);
+void hutch_event_i64(struct hutch_event *e, const char *key, int64_t v);
+void hutch_event_bool(struct hutch_event *e, const char *key, bool v);
+void hutch_event_null(struct hutch_event *e, const char *key);
+/* An array of strings; @lens may be NULL (strlen). At most HUTCH_AUDIT_MAX_ARGS elements. */
+void hutch_event_strv(struct hutch_event *e, const char *key, const char *const *v,
+		      const size_t *lens, size_t n);
+void hutch_event_object_begin(struct hutch_event *e, const char *key);
+void hutch_event_object_end(struct hutch_event *e);
+/* Close the event ("raw", "truncated", "}\n"); returns the line length. */
+size_t hutch_event_end(struct hutch_event *e);
+
+/* "2026-11-26T22:00:00.123456Z" (UTC, microseconds) into @out[32]. */
+void hutch_audit_timestamp(const struct timespec *ts, char out[32]);
+
+/* ---- sinks ----------------------------------------------------------------- */
+
+struct hutch_audit_sink;
+
+/*
+ * Open @target: a path (appended to, created 0600 with its parent
+ * directories 0700, never through a symlink), "-" for stderr, or "syslog"
+ * for the local syslog socket /dev/log.
+ */
+int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hutch_error *err);
+/*
+ * Syslog to a datagram socket at @socket_path (RFC 5424). Internal: tests
+ * bind their own socket; nothing the sandbox controls can choose it.
+ */
+int hutch_audit_sink_open_syslog(const char *socket_path, struct hutch_audit_sink **out,
+				 hutch_error *err);
+/*
+ * Write one line (@len bytes, ending in '\n') as one write() or one
+ * datagram. @msgid is the event type, @warning raises the syslog severity.
+ */
+int hutch_audit_sink_write(struct hutch_audit_sink *s, const char *msgid, bool warning,
+			   const struct timespec *ts, const char *line, size_t len);
+void hutch_audit_sink_free(struct hutch_audit_sink *s);
+
+/*
+ * RFC 5424 header "<PRI>1 TIMESTAMP HOST APP PROCID MSGID - " into @out
+ * (NUL-terminated). Fields are reduced to printable US-ASCII without spaces
+ * ("-" when empty), as the RFC requires. Returns the length, 0 if no room.
+ */
+size_t hutch_syslog_header(char *out, size_t cap, int pri, const char *timestamp, const char *host,
+			   const char *app, long procid, const char *msgid);
+
+/* ---- one session ------------------------------------------------------------ */
+
+struct hutch_audit;
+
+/* What execmon learned about one execve/execveat. */
+struct hutch_exec_info {
+	pid_t pid, ppid;	 /* host pids */
+	const char *path;	 /* absolute as executed (lexical), NULL if unknown */
+	const char *name;	 /* basename of the resolved executable, NULL if unknown */
+	const char *cwd;	 /* working directory, NULL if unknown */
+	const char *const *argv; /* captured arguments */
+	const size_t *arglen;
+	size_t argc;	   /* captured */
+	size_t args_count; /* real count (>= argc) */
+	bool truncated;	   /* argv or a value cut while reading */
+	const char *error; /* what could not be read, NULL if all was */
+};
+
+/*
+ * A session's audit state: the sink (from policy audit.file, if any), the
+ * counters behind the summary. @sandbox_id is copied. @ephemeral: the
+ * workspace is an overlay (--ephemeral): its changes are the session
+ * layer's (hutch diff), not compared here.
+ */
+int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, bool ephemeral,
+		    struct hutch_audit **out, hutch_error *err);
+/* Like hutch_audit_new with an already opened sink (taken over); tests. */
+int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_id,
+			      struct hutch_audit_sink *sink, struct hutch_audit **out);
+void hutch_audit_free(struct hutch_audit *a);
+
+/* An audit sink is open (events are written). */
+bool hutch_audit_enabled(const struct hutch_audit *a);
+/* Exec notification is needed: auditing is on or command rules exist. */
+bool hutch_audit_wants_exec(const struct hutch_audit *a);
+
+/*
+ * The sandbox is being set up: write "start" (@layers: HUTCH_LAYER_* bits
+ * enforced; @landlock_abi when Landlock is one of them) and take the "before"
+ * snapshot of the writable roots. With exec notification on, the workload
+ * cannot run anything until the loop answers its first execve, so the
+ * snapshot precedes every change it makes.
+ */
+void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
+			 char *const argv[]);
+
+/* Serve a seccomp user-notification listener from @loop (takes @fd). */
+int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);
+
+/* A limit was hit: @what "timeout" | "memory" | "pids"; @limit its value (ms, bytes, count). */
+void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, const char *detail);
+
+/*
+ * The session ended: file events (after snapshot), "end" (exit status or
+ * signal, duration, counts), and the summary. @ret < 0: hutch_run failed
+ * (@error says why, may be NULL); else @status is what it stores in *status.
+ */
+void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_out,
+			const hutch_error *error, struct hutch_run_summary *summary);
+
+/* Events from execmon. @rule decided (NULL: default); @reason for a denial. */
+void hutch_audit_exec(struct hutch_audit *a, const struct hutch_exec_info *x, bool allowed,
+		      const struct hutch_rule *rule, const char *reason);
+void hutch_audit_package(struct hutch_audit *a, const struct hutch_exec_info *x,
+			 const struct hutch_package *pk, uint64_t starttime);
+
+/*
+ * The proxy's record hook (struct hutch_proxy_hooks.on_record), @userdata a
+ * struct hutch_audit: "net" for an allowed connection, "deny" for a refused
+ * one; counts and the denied hosts for the summary.
+ */
+void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userdata);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Serving the workload's execve/execveat notifications (seccomp user
+ * notification) in the supervisor's event loop: read what the process asks
+ * to run from /proc/PID and its memory, check that the notification is
+ * still pending (so the pid was not reused meanwhile), apply the command
+ * rules, answer "continue" or EPERM, and emit exec / deny / package events.
+ *
+ * TOCTOU: the process is stopped in the syscall while we read, but another
+ * thread of it can change the argv memory after we read and before the
+ * kernel does; path and argv are what the process showed us. That is why
+ * command rules are guard rails, not a boundary (docs/audit.md).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hutch_audit;
+struct hutch_loop;
+struct hutch_rules;
+
+/* Listeners served at once (one per filter; named sessions have several). */
+#define HUTCH_EXECMON_MAX_LISTENERS 64
+/* Bytes of argument strings captured per exec (the rest is cut, flagged). */
+#define HUTCH_EXECMON_MAX_ARGBYTES (48 * 1024)
+/* Arguments counted at most (process.args_count). */
+#define HUTCH_EXECMON_MAX_COUNT 65536
+
+struct hutch_execmon;
+
+struct hutch_execmon_opts {
+	struct hutch_audit *audit;	 /* events and counters */
+	const struct hutch_rules *allow; /* commands.allow (may be empty) */
+	const struct hutch_rules *deny;	 /* commands.deny (may be empty) */
+};
+
+int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon **out);
+/* Serve listener @fd from @loop; the monitor owns @fd from now on (also on failure). */
+int hutch_execmon_add(struct hutch_execmon *m, struct hutch_loop *loop, int fd);
+void hutch_execmon_free(struct hutch_execmon *m);
+
+/* From /proc/@pid/stat: parent pid and start time (clock ticks since boot). */
+int hutch_proc_stat(pid_t pid, pid_t *ppid, uint64_t *starttime);
