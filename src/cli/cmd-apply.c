@@ -80,7 +80,7 @@ int cmd_apply(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+nC:qvh", apply_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nC:qvh", apply_options, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			o.include_protected = true;

@@ -293,7 +293,7 @@ int cmd_diff(int argc, char **argv)
 	int c, r = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+U:C:h", diff_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "U:C:h", diff_options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.format = FMT_STAT;

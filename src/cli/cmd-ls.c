@@ -64,7 +64,7 @@ int cmd_ls(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", ls_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", ls_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;

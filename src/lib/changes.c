@@ -25,6 +25,8 @@
 #define MAX_DIR_ENTRIES (1u << 20)
 #define DIFF_MAX_D 2048
 #define DIFF_MAX_OUT (64u * 1024u * 1024u)
+/* Mode bits that count: set-uid and set-gid are never applied, so they are no change. */
+#define APPLIED_MODE 01777
 
 int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
 {
@@ -586,7 +588,7 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 					  "session %s: %s is a renamed directory (overlay redirect), "
 					  "which hutch does not support",
 					  w->s->id, w->path);
-		if ((ust->st_mode & 07777) != (lst->st_mode & 07777)) {
+		if ((ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
 			if (r < 0)
 				return r;
@@ -610,7 +612,7 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 			if (r < 0)
 				return layer_error(w, r, "comparing");
 		}
-		if (!same || (ust->st_mode & 07777) != (lst->st_mode & 07777)) {
+		if (!same || (ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
 			if (r >= 0) {
 				w->out.v[w->out.n - 1].content_changed = !same;
@@ -624,10 +626,13 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 
 		if (na < 0 || nb < 0)
 			return layer_error(w, -errno, "reading the link");
-		if (na != nb || memcmp(a, b, (size_t)na))
+		if (na != nb || memcmp(a, b, (size_t)na)) {
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
+			if (r >= 0)
+				w->out.v[w->out.n - 1].content_changed = true;
+		}
 	} else if (S_ISFIFO(ust->st_mode)) {
-		if ((ust->st_mode & 07777) != (lst->st_mode & 07777)) {
+		if ((ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
 			if (r >= 0)
 				w->out.v[w->out.n - 1].content_changed = false;
@@ -668,7 +673,7 @@ int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap,
 	{
 		struct stat ust, lst;
 		if (fstat(w.uroot, &ust) == 0 && fstat(w.lroot, &lst) == 0 &&
-		    (ust.st_mode & 07777) != (lst.st_mode & 07777)) {
+		    (ust.st_mode & APPLIED_MODE) != (lst.st_mode & APPLIED_MODE)) {
 			r = push(&w, HUTCH_CHANGE_MODIFIED, &ust, &lst, &lst);
 			if (r >= 0)
 				w.out.v[0].content_changed = false;

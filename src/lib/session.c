@@ -59,6 +59,19 @@ static int64_t now_ns(void)
 	return ts_ns(&t);
 }
 
+/*
+ * The start of a layer, for the ctime fallback: the coarse clock file times are
+ * taken from, so that a change in the same tick counts as after the start (a
+ * false conflict leaves a copy beside the file; a missed one would lose work).
+ */
+static int64_t baseline_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &t);
+	return ts_ns(&t);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -555,7 +568,8 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 	s->workspace = strdup(workspace);
 	s->kind = strdup("ephemeral");
 	s->state = strdup("new");
-	s->created_ns = s->baseline_ns = now_ns();
+	s->created_ns = now_ns();
+	s->baseline_ns = baseline_now_ns();
 	s->pid = 0;
 	if (!s->workspace || !s->kind || !s->state) {
 		hutch_remove_tree(AT_FDCWD, s->dir);
@@ -1051,7 +1065,7 @@ bool hutch_snapshot_changed(const struct hutch_snapshot *snap, int64_t baseline_
 	if (!e && snap->complete)
 		return now != NULL;
 	/* Unknown start state: anything changed after the layer started is the user's. */
-	return now && ts_ns(&now->st_ctim) > baseline_ns;
+	return now && ts_ns(&now->st_ctim) >= baseline_ns;
 }
 
 /* ---- the snapshot helper ------------------------------------------------- */
