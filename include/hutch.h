@@ -89,6 +89,12 @@ void hutch_policy_free(hutch_policy *p);
 int hutch_policy_apply_profile(hutch_policy *p, const char *name, hutch_error *err);
 /* Names of the built-in profiles, NULL-terminated. */
 const char *const *hutch_profile_names(void);
+/*
+ * Create the state directories an agent profile keeps writable (~/.claude for
+ * claude-code, ...) when they are missing, mode 0700, so the agent can keep
+ * its login and settings; @home NULL: $HOME. 0 for profiles without any.
+ */
+int hutch_profile_prepare(const char *name, const char *home, hutch_error *err);
 
 /* Merge a JSON policy file. Errors carry file:line:column. */
 int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source src,

@@ -365,6 +365,12 @@ int cmd_run(int argc, char **argv)
 		hutch_policy_free(p);
 		return status;
 	}
+	/* An agent profile's state directory (~/.claude, ...) must exist to be writable. */
+	if (a.profile && hutch_profile_prepare(a.profile, NULL, &err) < 0) {
+		if (!cli_quiet)
+			cli_warn("%s", err.msg);
+		err = (hutch_error){ 0 };
+	}
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
 	opts.warn = on_warn;

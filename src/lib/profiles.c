@@ -6,10 +6,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/path.h"
 #include "profiles.h"
 
 /*
@@ -166,6 +169,7 @@ static const char *const claude_hosts[] = {
 	NULL,
 };
 static const char *const claude_state[] = {"~/.claude", "~/.claude.json", NULL};
+static const char *const claude_dirs[] = {"~/.claude", NULL};
 static const char *const claude_creds[] = {"~/.claude.json", "~/.claude/.credentials.json", NULL};
 static const char *const claude_protected[] = {
 	"~/.claude/settings.json",
@@ -183,6 +187,7 @@ static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
 /* Codex CLI: the API (key), sign-in with ChatGPT and the ChatGPT backend it then uses. */
 static const char *const codex_hosts[] = {"api.openai.com", "auth.openai.com", "chatgpt.com", NULL};
 static const char *const codex_state[] = {"~/.codex", NULL};
+static const char *const codex_dirs[] = {"~/.codex", NULL};
 static const char *const codex_creds[] = {"~/.codex/auth.json", "~/.codex/.credentials.json", NULL};
 static const char *const codex_protected[] = {
 	"~/.codex/config.toml",
@@ -204,6 +209,7 @@ static const char *const gemini_hosts[] = {
 	NULL,
 };
 static const char *const gemini_state[] = {"~/.gemini", NULL};
+static const char *const gemini_dirs[] = {"~/.gemini", NULL};
 static const char *const gemini_creds[] = {
 	"~/.gemini/oauth_creds.json",
 	"~/.gemini/google_accounts.json",
@@ -224,6 +230,7 @@ static const char *const aider_hosts[] = {
 	"api.deepseek.com", "openrouter.ai",	 NULL,
 };
 static const char *const aider_state[] = {"~/.aider", NULL};
+static const char *const aider_dirs[] = {"~/.aider", NULL};
 static const char *const aider_creds[] = {"~/.aider.conf.yml", "~/.aider/oauth-keys.env", NULL};
 static const char *const aider_env[] = {
 	"OPENAI_API_KEY",   "ANTHROPIC_API_KEY",  "GEMINI_API_KEY",
@@ -254,6 +261,8 @@ struct profile {
 	 * stays (and then conflicts with a writable entry, which is an error).
 	 */
 	const char *const *unhide;
+	/* Writable directories "~/..." created when missing (hutch_profile_prepare). */
+	const char *const *state_dirs;
 	struct profile_list lists[PROFILE_MAX_LISTS];
 	struct profile_set sets[PROFILE_MAX_SETS];
 };
@@ -286,6 +295,7 @@ static const struct profile profiles[] = {
 		.name = "claude-code",
 		.base = "default",
 		.unhide = claude_creds,
+		.state_dirs = claude_dirs,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, claude_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
@@ -301,6 +311,7 @@ static const struct profile profiles[] = {
 		.name = "codex",
 		.base = "default",
 		.unhide = codex_creds,
+		.state_dirs = codex_dirs,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, codex_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
@@ -316,6 +327,7 @@ static const struct profile profiles[] = {
 		.name = "gemini",
 		.base = "default",
 		.unhide = gemini_creds,
+		.state_dirs = gemini_dirs,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, gemini_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
@@ -331,6 +343,7 @@ static const struct profile profiles[] = {
 		.name = "aider",
 		.base = "default",
 		.unhide = aider_creds,
+		.state_dirs = aider_dirs,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, aider_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
@@ -511,6 +524,32 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
 	free(p->profile);
 	p->profile = copy;
+	return 0;
+}
+
+int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
+{
+	const struct profile *pr = find_profile(name);
+	struct stat st;
+
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!pr || !pr->state_dirs || !home || home[0] != '/' || stat(home, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return 0; /* nothing to do, or nowhere to do it */
+	for (const char *const *d = pr->state_dirs; *d; d++) {
+		_cleanup_free_ char *path = NULL;
+
+		if (strncmp(*d, "~/", 2) != 0)
+			continue;
+		path = hutch_path_join(home, *d + 2);
+		if (!path)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return hutch_err(err, errno, HUTCH_EXIT_ERROR,
+					 "profile %s: cannot create its state directory %s", name,
+					 path);
+	}
 	return 0;
 }
 

@@ -172,6 +172,15 @@ else
 	pass "claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created"
 fi
 
+# The state directory is created when missing (mode 0700), so the agent can keep its login.
+rm -rf "$HOME/.aider"
+hrun run --profile aider -- sh -c 'echo x >~/.aider/probe && echo ok'
+is "$OUT" "ok" "aider: a missing ~/.aider is created and writable inside"
+is "$(stat -c %a "$HOME/.aider" 2>/dev/null)" "700" "  mode 0700 on the host"
+rm -rf "$HOME/.aider"
+hrun run --profile aider --dry-run
+check "  not by --dry-run" test ! -e "$HOME/.aider"
+
 # ---- composing with policy files --------------------------------------------------------------
 cat >"$T/more.json" <<'EOF'
 { "network": { "allow": ["example.org"], "deny": ["sentry.io"] } }
