@@ -15,6 +15,9 @@ require_sandbox
 DENY=$HUTCH_HELPERS/deny-syscall
 [ -x "$DENY" ] || skip_all "deny-syscall helper not built ($DENY)"
 MARKER=$T/ran
+# (A subdirectory: in degraded mode the workspace root itself refuses new files, because
+# Landlock guards the protected names that do not exist there yet.)
+mkdir -p "$WS/src"
 
 # ---- user namespaces off (user.max_user_namespaces = 0) ---------------------------------------
 OUT=$(unshare -U --map-root-user sh -c \
@@ -34,12 +37,12 @@ is "$RC" 125 "clone(CLONE_NEWUSER) -> EPERM: hutch run exits 125"
 like "$OUT" "required layer userns.*Operation not permitted" "  naming userns and the kernel's answer"
 check "  the command did not run" test ! -e "$MARKER"
 
-OUT=$("$DENY" userns -- "$HUTCH" run --allow-degraded -- touch "$WS/ran" 2>&1)
+OUT=$("$DENY" userns -- "$HUTCH" run --allow-degraded -- touch "$WS/src/ran" 2>&1)
 RC=$?
 LAST_CMD="deny-syscall userns -- hutch run --allow-degraded -- touch"
 is "$RC" 0 "with --allow-degraded (asked for by name) it runs"
 like "$OUT" "degraded mode" "  and says it runs degraded"
-rm -f "$WS/ran"
+rm -f "$WS/src/ran"
 
 # ---- Landlock missing ------------------------------------------------------------------------
 OUT=$("$DENY" landlock -- "$HUTCH" run -- touch "$MARKER" 2>&1)
@@ -52,12 +55,12 @@ check "  the command did not run" test ! -e "$MARKER"
 
 # Not required: runs, and says Landlock is missing.
 printf '{ "require": ["userns", "seccomp"] }\n' >"$T/no-landlock.json"
-OUT=$("$DENY" landlock -- "$HUTCH" run -p "$T/no-landlock.json" -- touch "$WS/ran" 2>&1)
+OUT=$("$DENY" landlock -- "$HUTCH" run -p "$T/no-landlock.json" -- touch "$WS/src/ran" 2>&1)
 RC=$?
 LAST_CMD="deny-syscall landlock -- hutch run -p no-landlock.json -- touch"
 is "$RC" 0 "Landlock unavailable and not required by the policy: runs"
 like "$OUT" "Landlock is not available" "  and warns that it runs without Landlock"
-rm -f "$WS/ran"
+rm -f "$WS/src/ran"
 
 # Neither user namespaces nor Landlock, even with --allow-degraded: nothing left to enforce
 # the filesystem policy with.

