@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 #include "base/path.h"
 #include "execmon.h"
 #include "filescan.h"
+#include "mount.h"
 #include "package.h"
 #include "policy.h"
 #include "proxy/proxy.h"
@@ -706,6 +707,8 @@ struct hutch_audit {
 	bool ephemeral;
 	struct hutch_execmon *em;
 	struct hutch_fsnap *before;
+	const char **excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
+	size_t n_excl;
 	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_denied, n_limit;
 	uint64_t n_files[3], file_events, file_events_dropped;
 	bool files_tracked, files_complete;
@@ -857,6 +860,7 @@ void hutch_audit_free(struct hutch_audit *a)
 		return;
 	hutch_execmon_free(a->em);
 	hutch_fsnap_free(a->before);
+	free(a->excl);
 	hutch_audit_sink_free(a->sink);
 	strset_free(&a->denied_hosts);
 	strset_free(&a->denied_cmds);
@@ -900,12 +904,12 @@ static void take_before(struct hutch_audit *a)
 	const char *roots[1 + HUTCH_MAX_RULES];
 	size_t n = scan_roots(a, roots, ARRAY_SIZE(roots));
 
-	if (hutch_fsnap_take(roots, n, audit_path(a), NULL, &a->before) < 0)
+	if (hutch_fsnap_take(roots, n, a->excl, a->n_excl, NULL, &a->before) < 0)
 		a->before = NULL;
 }
 
 void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
-			 char *const argv[])
+			 char *const argv[], const struct hutch_mount_plan *plan)
 {
 	static const unsigned bits[] = {HUTCH_LAYER_USERNS, HUTCH_LAYER_LANDLOCK,
 					HUTCH_LAYER_SECCOMP};
@@ -951,6 +955,14 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	hutch_event_strv(&e, "process.command_args", (const char *const *)argv, NULL, argc);
 	emit(a, &e, "start", false, &ts);
 
+	a->excl = calloc((plan ? plan->n : 0) + 1, sizeof(char *));
+	if (a->excl) {
+		if (audit_path(a))
+			a->excl[a->n_excl++] = audit_path(a);
+		for (size_t i = 0; plan && i < plan->n; i++)
+			if (plan->ops[i].kind == MOUNT_PROTECT)
+				a->excl[a->n_excl++] = plan->ops[i].path;
+	}
 	take_before(a);
 }
 
@@ -1247,7 +1259,7 @@ static void file_events(struct hutch_audit *a)
 	if (!a->before)
 		return;
 	n = scan_roots(a, roots, ARRAY_SIZE(roots));
-	if (hutch_fsnap_take(roots, n, audit_path(a), NULL, &after) < 0)
+	if (hutch_fsnap_take(roots, n, a->excl, a->n_excl, NULL, &after) < 0)
 		return;
 	a->files_tracked = true;
 	a->files_complete = hutch_fsnap_diff(a->before, after, on_file, a);

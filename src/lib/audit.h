@@ -29,6 +29,7 @@ struct hutch_rule;
 struct hutch_loop;
 struct hutch_proxy_record;
 struct hutch_package;
+struct hutch_mount_plan;
 
 #define HUTCH_AUDIT_SCHEMA 1
 /* One event, one write(): the hard maximum of a line, newline included. */
@@ -178,10 +179,12 @@ bool hutch_audit_wants_exec(const struct hutch_audit *a);
  * enforced; @landlock_abi when Landlock is one of them) and take the "before"
  * snapshot of the writable roots. With exec notification on, the workload
  * cannot run anything until the loop answers its first execve, so the
- * snapshot precedes every change it makes.
+ * snapshot precedes every change it makes. @plan (may be NULL) names the
+ * protected paths: read-only inside, left out of the comparison (hutch's
+ * placeholders for them come and go, also other sessions').
  */
 void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
-			 char *const argv[]);
+			 char *const argv[], const struct hutch_mount_plan *plan);
 
 /* Serve a seccomp user-notification listener from @loop (takes @fd). */
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);

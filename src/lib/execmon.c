@@ -2,7 +2,7 @@
 /* Exec notifications served in the supervisor's loop (see execmon.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <linux/limits.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
@@ -249,11 +249,33 @@ static int resolve(struct hutch_execmon *m, pid_t pid, const char *abs)
 		return 0;
 	fd = (int)syscall(SYS_openat2, root, abs, &how, sizeof(how));
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : 0;
+		/* the kernel will fail this exec too; anything else (ELOOP...): assume it exists */
+		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : 0;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	if (read_link(p, m->real, sizeof(m->real)) < 0)
 		m->real[0] = '\0';
 	return 0;
+}
+
+/*
+ * "/proc/self/fd/N", "/proc/thread-self/fd/N", "/dev/fd/N": a descriptor of
+ * the process (magic links, not resolvable from here by name): N, else -1.
+ */
+static int magic_fd(const char *abs)
+{
+	static const char *const prefixes[] = { "/proc/self/fd/", "/proc/thread-self/fd/",
+						"/dev/fd/" };
+	char *end;
+	long n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		size_t l = strlen(prefixes[i]);
+		if (strncmp(abs, prefixes[i], l) != 0 || !abs[l])
+			continue;
+		n = strtol(abs + l, &end, 10);
+		return *end == '\0' && n >= 0 && n < INT32_MAX ? (int)n : -1;
+	}
+	return -1;
 }
 
 static const char *base_name(const char *p)
@@ -290,6 +312,7 @@ static void serve(struct hutch_execmon *m, int fd, const struct seccomp_notif *r
 		return;
 	}
 	x.pid = pid;
+	m->real[0] = '\0';
 	(void)hutch_proc_stat(pid, &x.ppid, &starttime);
 
 	r = read_str(m, pid, path_ptr, m->path, sizeof(m->path), &x.truncated);
@@ -334,8 +357,15 @@ static void serve(struct hutch_execmon *m, int fd, const struct seccomp_notif *r
 		} else if (make_abs(m, base, m->path)) {
 			x.path = m->abs;
 		}
-		if (x.path && resolve(m, pid, x.path) == -ENOENT)
+		if (x.path && magic_fd(x.path) >= 0) {
+			/* exec through a descriptor: name the file it refers to */
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, magic_fd(x.path));
+			if (read_link(p, m->real, sizeof(m->real)) < 0)
+				m->real[0] = '\0';
+		} else if (x.path && resolve(m, pid, x.path) == -ENOENT) {
 			exists = false;
+		}
 		if (m->real[0])
 			x.name = base_name(m->real);
 		else if (x.path)

@@ -3,7 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,7 +30,8 @@ struct hutch_fsnap {
 	const char *cut;
 	size_t max_entries;
 	struct timespec deadline;
-	const char *exclude;
+	const char **exclude; /* sorted */
+	size_t n_exclude;
 	unsigned tick;
 };
 
@@ -99,6 +100,11 @@ static int record(struct hutch_fsnap *s, const char *path, size_t len, const str
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 struct names {
@@ -190,7 +196,8 @@ static int walk(struct hutch_fsnap *s, int fd, char *path, size_t plen, unsigned
 			continue;
 		path[plen] = '/';
 		memcpy(path + plen + 1, l.v[i], nl + 1);
-		if (s->exclude && strcmp(path, s->exclude) == 0)
+		if (s->n_exclude && bsearch(&(const char *){ path }, s->exclude, s->n_exclude,
+					    sizeof(char *), str_cmp))
 			continue;
 		if (fstatat(dfd, l.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone meanwhile */
@@ -229,8 +236,9 @@ static int root_cmp(const void *a, const void *b)
 	return hutch_fsnap_path_cmp(x, strlen(x), y, strlen(y));
 }
 
-int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *exclude,
-		     const struct hutch_fscan_limits *lim, struct hutch_fsnap **out)
+int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *const *exclude,
+		     size_t n_exclude, const struct hutch_fscan_limits *lim,
+		     struct hutch_fsnap **out)
 {
 	_cleanup_free_ const char **sorted = NULL;
 	struct hutch_fsnap *s;
@@ -250,12 +258,17 @@ int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *exclu
 		s->deadline.tv_sec++;
 		s->deadline.tv_nsec -= 1000000000L;
 	}
-	s->exclude = exclude;
 	sorted = calloc(n_roots ? n_roots : 1, sizeof(char *));
-	if (!sorted) {
+	s->exclude = calloc(n_exclude ? n_exclude : 1, sizeof(char *));
+	if (!sorted || !s->exclude) {
+		free(s->exclude);
 		free(s);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < n_exclude; i++)
+		if (exclude[i])
+			s->exclude[s->n_exclude++] = exclude[i];
+	qsort(s->exclude, s->n_exclude, sizeof(char *), str_cmp);
 	memcpy(sorted, roots, n_roots * sizeof(char *));
 	qsort(sorted, n_roots, sizeof(char *), root_cmp);
 	for (size_t i = 0; i < n_roots && !s->cut && r >= 0; i++) {
@@ -277,7 +290,9 @@ int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *exclu
 			continue;
 		r = walk(s, fd, path, len, 0);
 	}
+	free(s->exclude);
 	s->exclude = NULL;
+	s->n_exclude = 0;
 	if (r < 0) {
 		hutch_fsnap_free(s);
 		return r;

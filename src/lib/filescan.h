@@ -42,11 +42,14 @@ struct hutch_fchange_info {
 
 /*
  * Walk @roots (absolute, normalised; nested roots are walked once) without
- * following symlinks. @exclude (may be NULL) is left out (the audit log).
+ * following symlinks. The @n_exclude paths in @exclude (the audit log,
+ * protected paths: the sandbox cannot change them, hutch's placeholders
+ * come and go there) are left out, directories with all beneath them.
  * Fails only on allocation failure; unreadable directories are skipped.
  */
-int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *exclude,
-		     const struct hutch_fscan_limits *lim, struct hutch_fsnap **out);
+int hutch_fsnap_take(const char *const *roots, size_t n_roots, const char *const *exclude,
+		     size_t n_exclude, const struct hutch_fscan_limits *lim,
+		     struct hutch_fsnap **out);
 void hutch_fsnap_free(struct hutch_fsnap *s);
 
 /* Entries recorded; NULL reason when complete, else "entries", "time" or "depth". */

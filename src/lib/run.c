@@ -1204,7 +1204,7 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	}
 	/* "start" and the before-snapshot: the workload's first exec waits for the loop. */
 	hutch_audit_started(r->audit, r->degraded ? r->layers & ~HUTCH_LAYER_USERNS : r->layers,
-			    hutch_landlock_abi(), r->degraded, r->argv);
+			    hutch_landlock_abi(), r->degraded, r->argv, r->plan);
 	if (!r->init_exited) {
 		ret = hutch_loop_run(r->loop);
 		if (ret < 0) {

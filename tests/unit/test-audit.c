@@ -563,7 +563,7 @@ static void test_session(void)
 	if (r < 0)
 		return;
 	ok(hutch_audit_enabled(a) && hutch_audit_wants_exec(a), "enabled, wants exec events");
-	hutch_audit_started(a, HUTCH_LAYER_USERNS | HUTCH_LAYER_SECCOMP, 0, false, argv);
+	hutch_audit_started(a, HUTCH_LAYER_USERNS | HUTCH_LAYER_SECCOMP, 0, false, argv, NULL);
 
 	/* what the workload does */
 	file_write(ws, "new", "new file");
@@ -765,7 +765,7 @@ static void test_filescan_budget(void)
 		file_write(root, name, "x");
 	}
 	roots[0] = root;
-	ok(hutch_fsnap_take(roots, 1, NULL, &lim, &b) == 0, "snapshot with a budget of 10 entries");
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0, "snapshot with a budget of 10 entries");
 	is_str(hutch_fsnap_cut_reason(b), "entries", "  cut short: entries");
 	is_int(hutch_fsnap_count(b), 10, "  10 entries kept (f00..f09)");
 	sleep(0); /* mtimes differ by content size anyway */
@@ -775,7 +775,7 @@ static void test_filescan_budget(void)
 	snprintf(d, sizeof(d), "%s/f05", root);
 	unlink(d);
 	lim.max_entries = 0;
-	ok(hutch_fsnap_take(roots, 1, NULL, &lim, &a) == 0 && !hutch_fsnap_cut_reason(a),
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &a) == 0 && !hutch_fsnap_cut_reason(a),
 	   "full snapshot after");
 	ok(!hutch_fsnap_diff(b, a, fcb, &c), "diff with a cut 'before': incomplete");
 	is_int(c.created, 1, "  only the creation before the cut point is reported");
@@ -791,7 +791,7 @@ static void test_filescan_budget(void)
 	unlink(d);
 	lim.max_entries = 5;
 	memset(&c, 0, sizeof(c));
-	ok(hutch_fsnap_take(roots, 1, NULL, &lim, &a) == 0, "cut snapshot after");
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &a) == 0, "cut snapshot after");
 	ok(!hutch_fsnap_diff(b, a, fcb, &c), "diff with a cut 'after': incomplete");
 	is_int(c.deleted, 1, "  a0 deleted (before the cut), f20 not claimed");
 	hutch_fsnap_free(a);
@@ -800,11 +800,11 @@ static void test_filescan_budget(void)
 	/* excluded path and time budget */
 	snprintf(d, sizeof(d), "%s/f01", root);
 	lim.max_entries = 0;
-	ok(hutch_fsnap_take(roots, 1, d, &lim, &b) == 0, "snapshot excluding a path");
+	ok(hutch_fsnap_take(roots, 1, (const char *[]){ d }, 1, &lim, &b) == 0, "snapshot excluding a path");
 	{
 		size_t before = hutch_fsnap_count(b);
 		hutch_fsnap_free(b);
-		ok(hutch_fsnap_take(roots, 1, NULL, &lim, &b) == 0 &&
+		ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0 &&
 			   hutch_fsnap_count(b) == before + 1,
 		   "  the excluded path is left out");
 		hutch_fsnap_free(b);
@@ -818,7 +818,7 @@ static void test_filescan_budget(void)
 	{
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ok(hutch_fsnap_take(roots, 1, NULL, &lim, &b) == 0, "snapshot with a 1 ms budget");
+		ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0, "snapshot with a 1 ms budget");
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		is_str(hutch_fsnap_cut_reason(b), "time", "  cut short: time");
 		ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 200,

@@ -1,0 +1,339 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The audit log (issue 5, DESIGN section 6): JSON Lines with the required fields, exec
+# events with exact argv, command rules (EPERM inside, logged, not run), package installs,
+# file changes, limits, concurrent sessions on one log, refusing an unwritable log (125),
+# the exit summary and `hutch log`.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+require_python
+
+LOGS=()
+newlog() { # NAME: a fresh log path under $T (registered for the final every-line check)
+	local f=$T/logs/$1.jsonl
+	mkdir -p "$T/logs"
+	rm -f "$f"
+	LOGS+=("$f")
+	printf '%s\n' "$f"
+}
+
+# jq-like queries with the system python: q FILE EXPR, where EXPR sees `ev` (list of events).
+q() {
+	"$PY" - "$1" "$2" <<'EOF'
+import json, sys, base64
+ev = [json.loads(l) for l in open(sys.argv[1], "rb")]
+def exact(e, key, i=None):
+    raw = e.get("raw", {}).get(key)
+    v = e[key] if i is None else e[key][i]
+    r = raw if i is None or raw is None else (raw[i] if i < len(raw) else None)
+    return base64.b64decode(r) if r is not None else v.encode()
+print(eval(sys.argv[2]))
+EOF
+}
+
+# ---- the log and its fields -----------------------------------------------------------
+L=$(newlog basic)
+hrun run --audit "$L" -- sh -c 'echo hello; ls / >/dev/null; exit 3'
+is "$RC" 3 "the command's status with --audit"
+is "$OUT" "hello" "  and its output"
+is "$(q "$L" '[e["event"] for e in ev]')" "['start', 'exec', 'exec', 'end']" \
+	"events: start, exec sh, exec ls, end"
+is "$(q "$L" 'len(set(e["sandbox"] for e in ev))')" 1 "one sandbox id for the session"
+is "$(q "$L" 'ev[0]["sandbox"] == ev[-1]["sandbox"] and len(ev[0]["sandbox"]) == 16')" True \
+	"  16 hex characters"
+like "$(q "$L" 'ev[0]["ts"]')" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$' \
+	"timestamps: UTC with microseconds"
+is "$(q "$L" 'all(e["v"] == 1 for e in ev)')" True "schema version 1 on every event"
+like "$(q "$L" 'ev[0]["policy.digest"]')" '^sha256:[0-9a-f]{64}$' "start: policy digest"
+like "$(q "$L" 'ev[0]["layers"]')" "seccomp" "start: layers enforced"
+is "$(q "$L" 'ev[0]["workspace"]')" "$WS" "start: workspace"
+is "$(q "$L" 'ev[0]["hutch.version"] != ""')" True "start: hutch version"
+is "$(q "$L" 'ev[0]["process.command_args"]')" "['sh', '-c', 'echo hello; ls / >/dev/null; exit 3']" \
+	"start: the command"
+X='[e for e in ev if e["event"] == "exec"]'
+is "$(q "$L" "$X[1][\"process.executable.path\"]")" "/usr/bin/ls" "exec: process.executable.path"
+is "$(q "$L" "$X[1][\"process.command_args\"]")" "['ls', '/']" "exec: process.command_args"
+is "$(q "$L" "$X[1][\"process.working_directory\"]")" "$WS" "exec: process.working_directory"
+is "$(q "$L" "$X[1][\"process.parent_pid\"] == $X[0][\"process.pid\"]")" True \
+	"exec: process.parent_pid is the shell's process.pid"
+is "$(q "$L" "[e[\"decision\"] for e in $X]")" "['allow', 'allow']" "exec: decision allow"
+is "$(q "$L" "[e[\"rule\"] for e in $X]")" "[None, None]" "exec: rule null (no rule decided)"
+is "$(q "$L" 'ev[-1]["process.exit.code"]')" 3 "end: exit code"
+is "$(q "$L" 'ev[-1]["counts"]["exec"]')" 2 "end: counts"
+is "$(q "$L" 'ev[-1]["duration_ms"] >= 0')" True "end: duration"
+like "$ERR" "hutch: session [0-9a-f]{16}: exit 3 after" "summary on stderr (an audit log was written)"
+like "$ERR" "commands: 2 run" "  with the commands run"
+
+hrun run -q --audit "$(newlog quiet)" -- true
+is "$ERR" "" "-q: no summary"
+hrun run -- true
+is "$ERR" "" "no audit, not a terminal: no summary"
+hrun run -v -- true
+like "$ERR" "hutch: session [0-9a-f]{16}: exit 0" "-v: summary without an audit log"
+
+# ---- argv round trip --------------------------------------------------------------------
+L=$(newlog argv)
+hrun run -q --audit "$L" -- /usr/bin/printf '%s|' 'a b' "q\"uo'te" $'new\nline' $'tab\there' \
+	'日本語 ünï' $'bad\xff\xfebytes' $'\x80' '' $'\e[31mred' 'back\slash'
+is "$RC" 0 "printf with hostile arguments ran"
+got=$("$PY" - "$L" <<'EOF'
+import json, sys, base64
+want = [b"/usr/bin/printf", b"%s|", b"a b", b"q\"uo'te", b"new\nline", b"tab\there",
+        "日本語 ünï".encode(), b"bad\xff\xfebytes", b"\x80", b"", b"\x1b[31mred", b"back\\slash"]
+for line in open(sys.argv[1], "rb"):
+    e = json.loads(line)
+    if e["event"] != "exec":
+        continue
+    args = e["process.command_args"]
+    raw = e.get("raw", {}).get("process.command_args") or []
+    raw = raw + [None] * (len(args) - len(raw))  # raw stops at the last invalid element
+    got = [base64.b64decode(r) if r is not None else v.encode() for v, r in zip(args, raw)]
+    print("same" if got == want and e["process.args_count"] == len(want) else "differs: %r" % got)
+    break
+EOF
+)
+is "$got" "same" "argv with spaces, quotes, newlines, tabs, UTF-8, invalid bytes round-trips exactly"
+is "$(q "$L" '"\ufffd" in [e for e in ev if e["event"] == "exec"][0]["process.command_args"][7]')" \
+	True "  invalid bytes read as U+FFFD in the readable value"
+if grep -q $'\xff' "$L"; then fail "no raw invalid byte in the log file"; else pass "no raw invalid byte in the log file"; fi
+if LC_ALL=C grep -q $'\x1b' "$L"; then fail "no raw ESC in the log file"; else pass "no raw ESC in the log file"; fi
+is "$("$PY" -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8"); print("utf8")' "$L")" \
+	utf8 "the log is valid UTF-8"
+
+# long arguments are cut and flagged, never silently
+L=$(newlog long)
+long=$(head -c 10000 /dev/zero | tr '\0' x)
+hrun run -q --audit "$L" -- /bin/echo "$long"
+is "$(q "$L" '[(len(e["process.command_args"][1]), e.get("truncated")) for e in ev if e["event"] == "exec"]')" \
+	"[(4096, True)]" "a 10000-byte argument: cut at 4096 and flagged truncated"
+
+# ---- command rules ----------------------------------------------------------------------
+mkdir -p "$WS/bin"
+printf '#!/bin/sh\necho SUDO-RAN >"%s/sudo-marker"\n' "$WS" >"$WS/bin/sudo"
+chmod +x "$WS/bin/sudo"
+printf '{"commands": {"deny": ["sudo *", "git push --force*"]}}\n' >"$T/deny.json"
+L=$(newlog deny)
+hrun run -p "$T/deny.json" --audit "$L" -- sh -c \
+	'./bin/sudo rm -rf x; echo "rc=$?"; export PATH=$PWD/bin:$PATH; sudo ls; echo "rc=$?"; echo after'
+is "$RC" 0 "a denied command does not end the session"
+like "$OUT" "rc=126" "  the shell sees the exec fail (126)"
+like "$ERR" "sudo: Operation not permitted" "  with EPERM"
+like "$OUT" "after" "  and goes on"
+ok "$([ ! -e "$WS/sudo-marker" ]; echo $?)" "the denied command did not run"
+D='[e for e in ev if e["event"] == "deny"]'
+is "$(q "$L" "len($D)")" 2 "two deny events (one per attempt, none for PATH misses)"
+is "$(q "$L" "$D[0][\"rule\"]")" "sudo *" "  rule: the matching pattern"
+like "$(q "$L" "$D[0][\"rule_origin\"]")" "deny.json:1:" "  rule_origin: file:line:column"
+is "$(q "$L" "$D[0][\"decision\"]")" deny "  decision: deny"
+is "$(q "$L" "$D[0][\"layer\"]")" commands "  layer: commands"
+is "$(q "$L" "$D[0][\"process.command_args\"]")" "['./bin/sudo', 'rm', '-rf', 'x']" "  with the argv"
+is "$(q "$L" "$D[0][\"process.executable.path\"]")" "$WS/bin/sudo" "  and the resolved path"
+is "$(q "$L" 'ev[-1]["counts"]["exec_denied"]')" 2 "end: denied count"
+like "$ERR" "2 refused: \./bin/sudo rm -rf x; sudo ls" "summary: the refused commands"
+
+hrun run -p "$T/deny.json" -- ./bin/sudo x
+is "$RC" 126 "the denied command as hutch's own command: 126"
+like "$ERR" "Operation not permitted" "  EPERM"
+ok "$([ ! -e "$WS/sudo-marker" ]; echo $?)" "  and it did not run"
+
+ln -s bin/sudo "$WS/innocent"
+hrun run -p "$T/deny.json" -- sh -c './innocent; echo "rc=$?"'
+like "$OUT" "rc=126" "a symlink to a denied program is refused too (resolved name)"
+
+hrun run -p "$T/deny.json" -- "$PY" -c '
+import os
+fd = os.open("bin/sudo", os.O_RDONLY)
+os.set_inheritable(fd, True)
+try:
+    os.execv("/proc/self/fd/%d" % fd, ["innocent"])
+except OSError as e:
+    print("refused:", e.strerror)'
+is "$OUT" "refused: Operation not permitted" "an exec through /proc/self/fd/N of a denied program is refused"
+ok "$([ ! -e "$WS/sudo-marker" ]; echo $?)" "  and it did not run"
+
+hrun run -p "$T/deny.json" -- git --version
+is "$RC" 0 "rules leave other commands alone"
+hrun run -p "$T/deny.json" -- sh -c 'git push --force-with-lease nowhere 2>/dev/null; echo "rc=$?"'
+is "$OUT" "rc=126" "'git push --force*' refuses git push --force-with-lease"
+
+printf '{"commands": {"allow": ["sh *", "echo *", "/usr/bin/true"]}}\n' >"$T/allow.json"
+L=$(newlog allow)
+hrun run -p "$T/allow.json" --audit "$L" -- sh -c '/bin/echo ok; /usr/bin/true && echo true-ok; ls >/dev/null; echo "ls=$?"'
+like "$OUT" "ok" "allow list: an allowed command runs"
+like "$OUT" "true-ok" "  a full-path allow rule matches"
+like "$OUT" "ls=126" "  a command matching no allow rule is refused"
+# (dash tries every PATH entry that has an ls: /usr/bin/ls and /bin/ls are two attempts)
+is "$(q "$L" 'sorted(set((e["process.executable.name"], e["reason"]) for e in ev if e["event"] == "deny"))')" \
+	"[('ls', 'matches no commands.allow rule')]" "  logged with the reason"
+
+# ---- package installs ---------------------------------------------------------------------
+L=$(newlog packages)
+hrun run -q --audit "$L" -- sh -c "
+	$PY -m pip install --no-cache-dir --retries 0 --timeout 2 requests-hutch-test >/dev/null 2>&1
+	echo pip=\$?
+	if command -v npm >/dev/null; then
+		npm install --fetch-retries=0 --no-audit --no-fund left-pad@1.3.0 >/dev/null 2>&1
+	fi
+	echo done"
+like "$OUT" "pip=[1-9]" "pip install with the network off fails"
+P='[e for e in ev if e["event"] == "package"]'
+is "$(q "$L" "[(e[\"package.manager\"], e[\"package.names\"]) for e in $P if e[\"package.manager\"] == \"pip\"]")" \
+	"[('pip', ['requests-hutch-test'])]" "but the intent is recorded: pip, requests-hutch-test (once)"
+if command -v npm >/dev/null; then
+	is "$(q "$L" "[e[\"package.names\"] for e in $P if e[\"package.manager\"] == \"npm\"]")" \
+		"[['left-pad@1.3.0']]" "npm install left-pad@1.3.0 recorded"
+else
+	skip "npm is not installed"
+fi
+is "$(q "$L" "all(e[\"process.pid\"] > 0 and e[\"process.command_args\"] for e in $P)")" True \
+	"  package events carry the process and its argv"
+
+# ---- file changes -------------------------------------------------------------------------
+echo old >"$WS/modify-me"
+echo bye >"$WS/delete-me"
+mkdir -p "$WS/old-dir"
+echo x >"$WS/old-dir/in"
+L=$(newlog files)
+hrun run -q --audit "$L" -- sh -c 'echo new >created; echo changed >modify-me; rm delete-me; rm -r old-dir; mkdir new-dir'
+got=$("$PY" - "$L" "$WS" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+print(sorted((e["change"], e["file.path"].replace(sys.argv[2], "WS")) for e in ev if e["event"] == "file"))
+EOF
+)
+is "$got" "[('created', 'WS/created'), ('created', 'WS/new-dir'), ('deleted', 'WS/delete-me'), ('deleted', 'WS/old-dir'), ('deleted', 'WS/old-dir/in'), ('modified', 'WS/modify-me')]" \
+	"file events: created, modified, deleted under the workspace (nothing else)"
+is "$(q "$L" '(ev[-1]["files"]["created"], ev[-1]["files"]["modified"], ev[-1]["files"]["deleted"], ev[-1]["files"]["complete"])')" \
+	"(2, 1, 3, True)" "end: file counts, complete"
+
+# ---- limits ----------------------------------------------------------------------------------
+L=$(newlog timeout)
+hrun run -q --audit "$L" --timeout 1s -- sleep 30
+is "$RC" 124 "timeout: 124"
+is "$(q "$L" '[e["limit"] for e in ev if e["event"] == "limit"]')" "['timeout']" "limit event: timeout"
+is "$(q "$L" '(ev[-1]["event"], ev[-1]["timed_out"], ev[-1]["process.exit.code"])')" "('end', True, 124)" \
+	"end: timed out, 124"
+
+# ---- an audit log that cannot be written refuses the run ----------------------------------
+hrun run --audit /proc/version/audit.jsonl -- sh -c 'echo RAN'
+is "$RC" 125 "an impossible audit path: hutch refuses to start (125)"
+like "$ERR" "^hutch: audit log /proc/version/audit.jsonl" "  saying which log"
+unlike "$OUT" "RAN" "  and the command did not run"
+ln -s "$T/elsewhere.jsonl" "$T/link.jsonl"
+hrun run --audit "$T/link.jsonl" -- sh -c 'echo RAN'
+is "$RC" 125 "a symlink as the audit log: refused (125)"
+like "$ERR" "symbolic link" "  saying why"
+ok "$([ ! -e "$T/elsewhere.jsonl" ]; echo $?)" "  nothing written through it"
+mkdir "$T/a-dir"
+hrun run --audit "$T/a-dir" -- true
+is "$RC" 125 "a directory as the audit log: refused (125)"
+printf '{"audit": {"file": "/proc/version/x.jsonl"}}\n' >"$T/audit-policy.json"
+hrun run -p "$T/audit-policy.json" -- sh -c 'echo RAN'
+is "$RC" 125 "policy audit.file unwritable: refused (125)"
+L=$(newlog from-policy)
+printf '{"audit": {"file": "%s"}}\n' "$L" >"$T/audit-policy.json"
+hrun run -q -p "$T/audit-policy.json" -- true
+is "$(q "$L" '[e["event"] for e in ev][0]')" start "policy audit.file is used"
+stat_mode=$(stat -c %a "$L")
+is "$stat_mode" 600 "the log is created 0600"
+
+# stderr
+hrun run -q --audit - -- true
+like "$ERR" '^\{"v":1,' "--audit - writes the events to stderr"
+
+# syslog: /dev/log is usually absent here; either way nothing may land in a file named syslog.
+hrun run -q --audit syslog -- true
+if [ -e "$WS/syslog" ]; then
+	# Known gap, reported: hutch_policy_finalize() expands "syslog" like a relative path.
+	todo='# TODO policy finalize expands "syslog" as a path (src/lib/policy.c)'
+	_T_N=$((_T_N + 1))
+	echo "not ok $_T_N - --audit syslog is the syslog socket, not a file named syslog $todo"
+	_T_N=$((_T_N + 1))
+	echo "not ok $_T_N - --audit syslog without a socket refuses to start $todo"
+	rm -f "$WS/syslog"
+else
+	pass "--audit syslog is the syslog socket, not a file named syslog"
+	if [ -S /dev/log ]; then
+		is "$RC" 0 "--audit syslog with a syslog socket"
+	else
+		is "$RC" 125 "--audit syslog without /dev/log: refused (125)"
+		like "$ERR" "syslog" "  saying so"
+	fi
+fi
+
+# ---- concurrent sessions sharing one log --------------------------------------------------
+L=$(newlog concurrent)
+arg=$(head -c 3000 /dev/zero | tr '\0' y)
+pids=()
+for i in 1 2 3 4 5 6; do
+	timeout -k 5 60 "$HUTCH" run -q --audit "$L" -- sh -c \
+		"n=0; while [ \$n -lt 40 ]; do n=\$((n + 1)); /bin/echo $i-\$n $arg >/dev/null; done" &
+	pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+is "$fails" 0 "6 sessions in parallel on one log"
+is "$(q "$L" 'len(ev)')" $((6 * (2 + 1 + 40))) "  every event is there (6 x (start, sh, 40 echo, end))"
+is "$(q "$L" 'sorted(__import__("collections").Counter(e["sandbox"] for e in ev if e["event"] == "exec").values())')" \
+	"[41, 41, 41, 41, 41, 41]" "  each session's exec events complete"
+
+# ---- hutch log -------------------------------------------------------------------------------
+L=$T/logs/deny.jsonl
+hrun log "$L"
+is "$RC" 0 "hutch log renders a log"
+like "$OUT" "== session [0-9a-f]{16}" "  a header per session"
+like "$OUT" "DENIED +exec \[[0-9]+\] \./bin/sudo rm -rf x \(rule \"sudo \*\"" "  refused commands with their rule"
+like "$OUT" "exec +\[[0-9]+\] sh -c" "  the commands run"
+like "$OUT" "end +exit 0" "  the end"
+hrun log --type deny --json "$L"
+is "$(printf '%s\n' "$OUT" | wc -l)" 2 "--type deny --json: the two deny events"
+is "$(printf '%s\n' "$OUT" | "$PY" -c 'import json,sys; print(all(json.loads(l)["event"] == "deny" for l in sys.stdin))')" \
+	True "  unchanged JSON, only deny"
+sid=$(q "$T/logs/concurrent.jsonl" 'ev[0]["sandbox"]')
+hrun log --session "${sid:0:6}" --json "$T/logs/concurrent.jsonl"
+is "$(printf '%s\n' "$OUT" | wc -l)" 43 "--session PREFIX: one session's events"
+hrun log "$T/logs/argv.jsonl"
+if printf '%s' "$OUT" | LC_ALL=C grep -q $'\x1b'; then
+	fail "hutch log never prints raw escape sequences from the sandbox"
+else
+	pass "hutch log never prints raw escape sequences from the sandbox"
+fi
+like "$OUT" "\\\\x1b\[31mred" "  it shows them escaped"
+cp "$T/logs/basic.jsonl" "$T/damaged.jsonl"
+printf '{"v":1,"ts":"2026-11-2\n' >>"$T/damaged.jsonl"
+hrun log "$T/damaged.jsonl"
+is "$RC" 1 "a damaged line: exit 1"
+like "$ERR" "damaged.jsonl:5: not a JSON event" "  naming the line"
+
+# ---- every line of every log of this file ----------------------------------------------------
+bad=$("$PY" - "${LOGS[@]}" <<'EOF'
+import json, sys
+bad = []
+for f in sys.argv[1:]:
+    try:
+        data = open(f, "rb").read()
+    except FileNotFoundError:
+        continue
+    for n, line in enumerate(data.split(b"\n")[:-1], 1):
+        try:
+            e = json.loads(line.decode("utf-8"))
+            assert isinstance(e, dict)
+            for k in ("v", "ts", "sandbox", "event"):
+                assert k in e, k
+            if e["event"] in ("exec", "deny", "net"):
+                assert "decision" in e and "rule" in e, "decision/rule"
+            if e["event"] in ("exec",) or e.get("layer") == "commands":
+                for k in ("process.pid", "process.parent_pid", "process.executable.path",
+                          "process.command_args", "process.working_directory"):
+                    assert k in e, k
+        except Exception as x:
+            bad.append("%s:%d: %s" % (f, n, x))
+    if data and not data.endswith(b"\n"):
+        bad.append("%s: no final newline" % f)
+print("\n".join(bad) if bad else "ok")
+EOF
+)
+is "$bad" ok "every line of every audit log here is JSON with the required fields"
+
+done_testing
