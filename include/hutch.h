@@ -168,6 +168,49 @@ struct hutch_feature_info {
 /* Probe one feature. Never fails: unavailability is described in @info. */
 void hutch_probe(enum hutch_feature f, struct hutch_feature_info *info);
 
+/* ---- resource limits (docs/limits.md) ----------------------------------- */
+
+enum hutch_limit {
+	HUTCH_LIMIT_MEMORY,	/* bytes */
+	HUTCH_LIMIT_PIDS,	/* processes and threads */
+	HUTCH_LIMIT_CPUS,	/* milli-CPUs (1000 = one CPU) */
+	HUTCH_LIMIT_TIMEOUT,	/* ms of wall clock */
+	HUTCH_LIMIT_FILE_SIZE,	/* bytes per file */
+	HUTCH_LIMIT_OPEN_FILES, /* descriptors per process */
+	_HUTCH_LIMIT_MAX,
+};
+
+/* What enforces a limit. */
+enum hutch_limit_mech {
+	HUTCH_MECH_NONE,       /* the policy does not ask for this limit */
+	HUTCH_MECH_CGROUP2,    /* a cgroup v2 of the sandbox's own (memory.max, pids.max, cpu.max) */
+	HUTCH_MECH_CGROUP1,    /* cgroup v1 controllers (as root on hosts without v2 controllers) */
+	HUTCH_MECH_RLIMIT,     /* setrlimit in the sandbox (per process, see detail) */
+	HUTCH_MECH_SUPERVISOR, /* hutch's own wall clock (timeout) */
+	HUTCH_MECH_UNENFORCED, /* nothing here can: an error unless --allow-degraded */
+};
+
+struct hutch_limit_info {
+	const char *name;	/* policy key: memory, pids, cpus, timeout, fileSize, openFiles */
+	bool set;		/* the policy asks for it */
+	uint64_t value;		/* in the unit of enum hutch_limit */
+	char value_str[32];	/* "128M", "64", "1.5", "2s" ("" when not set) */
+	enum hutch_limit_mech mech;
+	const char *mech_name;	/* "cgroup v2", "cgroup v1", "rlimit", "supervisor", "none" */
+	bool partial;		/* enforced, but more weakly than asked (per process...) */
+	char detail[256];	/* how exactly, or why it cannot be enforced */
+};
+
+/*
+ * Which mechanism enforces each limit on this machine for this user, as
+ * hutch_run would decide it (creates nothing; a cgroup that then cannot be
+ * created falls back the same way). @p NULL: every limit as if it were set
+ * (hutch check). Never fails.
+ */
+void hutch_limits_probe(const hutch_policy *p, struct hutch_limit_info out[_HUTCH_LIMIT_MAX]);
+/* "memory 128M: cgroup v1 (memory.limit_in_bytes ...)" into @buf; returns @buf. */
+const char *hutch_limit_describe(const struct hutch_limit_info *li, char *buf, size_t size);
+
 /* ---- running ------------------------------------------------------------- */
 
 /* What happened in a session, as data for the exit summary (the caller prints it). */

@@ -43,6 +43,7 @@
 #include "env.h"
 #include "init.h"
 #include "landlock.h"
+#include "limit.h"
 #include "loop.h"
 #include "mount.h"
 #include "named.h"
@@ -106,6 +107,7 @@ struct run {
 	uint32_t next_id;
 	bool timed_out;
 	bool killed;
+	struct hutch_limits_state *lim; /* limits: who enforces what, cgroups, what fired */
 	struct hutch_audit *audit; /* audit log, exec monitor, summary counters */
 };
 
@@ -225,11 +227,23 @@ static int step_pty(struct run *r, hutch_error *err)
 	return 0;
 }
 
+/*
+ * The supervisor moved init into the sandbox's cgroups before "G" (step_mounts
+ * waited for it): a cgroup namespace made now has that cgroup as its root.
+ */
+static int step_cgroup(struct run *r, hutch_error *err)
+{
+	if (hutch_limits_uses_cgroup(r->lim) && unshare(CLONE_NEWCGROUP) < 0)
+		return hutch_err(err, errno, 0, "cgroup namespace");
+	return 0;
+}
+
 static const struct setup_step init_steps[] = {
 	{ "user namespace", step_id_maps }, /* uid/gid mapped to themselves */
 	{ "process guard", step_guard },    /* die with hutch, not dumpable, own session */
 	{ "filesystem", step_mounts },      /* tmpfs root, binds, masks, pivot_root */
 	{ "network", step_network },        /* lo up in the new netns */
+	{ "cgroup", step_cgroup },          /* its own cgroup is its cgroup namespace's root */
 	{ "terminal", step_pty },           /* a pty of the sandbox's own devpts */
 };
 
@@ -252,7 +266,8 @@ static int step_session(struct run *r, hutch_error *err)
 
 static int step_rlimits(struct run *r, hutch_error *err)
 {
-	return hutch_rlimits_apply(&r->p->limits, err);
+	/* Only what no cgroup enforces (memory -> RLIMIT_DATA only without one). */
+	return hutch_rlimits_apply(hutch_limits_rlimits(r->lim), err);
 }
 
 static int step_nnp(struct run *r, hutch_error *err)
@@ -946,6 +961,12 @@ static int prepare(struct run *r, hutch_error *err)
 	ret = make_id(r->id);
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "generating a sandbox id");
+	/* Who enforces each limit (an unenforceable one refuses the run); the cgroups. */
+	ret = hutch_limits_prepare(r->p, r->id, &r->lim, err);
+	if (ret < 0)
+		return ret;
+	hutch_limits_say_plan(r->lim, r->opts && r->opts->verbose, r->opts ? r->opts->warn : NULL,
+			      r->opts ? r->opts->data : NULL);
 	/* An audit log that cannot be written refuses the run (125), before anything starts. */
 	ret = hutch_audit_new(r->p, r->id, r->opts && r->opts->session, &r->audit, err);
 	if (ret < 0)
@@ -1222,6 +1243,10 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	if (ret < 0)
 		return ret;
 	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
+	/* Which limits fired (OOM kills, refused forks): one line each; audit "limit" events. */
+	hutch_limits_collect(r->lim, hutch_wait_status_to_exit(r->init_status), r->timed_out);
+	hutch_limits_say_fired(r->lim, r->opts && r->opts->verbose, r->opts ? r->opts->warn : NULL,
+			       r->opts ? r->opts->data : NULL);
 	return 0;
 }
 
@@ -1322,6 +1347,12 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 		close(r->errpipe[0]);
 		if (r->master >= 0)
 			close(r->master);
+		{
+			/* No init to move: the workload joins its cgroups itself. */
+			hutch_error e = { 0 };
+			if (hutch_limits_enter(r->lim, 0, &e) < 0)
+				child_fail(r, "cgroup", &e);
+		}
 		run_steps(r, workload_steps, ARRAY_SIZE(workload_steps));
 		exec_workload(r);
 	}
@@ -1341,6 +1372,12 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 
 static void run_free(struct run *r, const sigset_t *oldmask)
 {
+	/* The sandbox is gone (init reaped): kill any straggler, remove its cgroups. */
+	if (hutch_limits_free(r->lim) < 0 && r->opts && r->opts->warn)
+		r->opts->warn("warning: a cgroup of the sandbox could not be removed (the next run "
+			      "removes it)",
+			      r->opts->data);
+	r->lim = NULL;
 	hutch_audit_free(r->audit); /* before the loop it watches from */
 	if (r->opts && r->opts->session)
 		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */
@@ -1435,8 +1472,11 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	r->errpipe[1] = -1;
 	close(r->ctl[1]);
 	r->ctl[1] = -1;
+	/* Into its cgroups before "G": init forks the workload only after it. */
+	ret = hutch_limits_enter(r->lim, r->init_pid, err);
 	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
-	ret = hutch_placeholders_create(r->state_dir, r->missing, r->n_missing, &r->ph, err);
+	if (ret >= 0)
+		ret = hutch_placeholders_create(r->state_dir, r->missing, r->n_missing, &r->ph, err);
 	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
 		if (ret >= 0)
 			ret = hutch_err(err, errno, 0, "starting the sandbox");
