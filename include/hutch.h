@@ -234,6 +234,23 @@ struct hutch_run_summary {
 	char audit_error[256];	   /* the first write error, "" if none */
 };
 
+/*
+ * --ask: the answer to "allow a connection to HOST:PORT?". The proxy calls
+ * hutch_run_opts.ask from the supervisor's event loop (so it blocks the loop
+ * while the user decides; the caller bounds that with a timeout) only for a
+ * destination refused for no other reason than not being in network.allow:
+ * never for a network.deny match, a private, loopback or metadata address,
+ * a malformed name, or when the system policy fixes the allowlist. One
+ * question at a time; an answer for HOST:PORT is remembered for the rest of
+ * the run (DENY too, so a retry loop does not ask again), except ONCE.
+ */
+enum hutch_ask_decision {
+	HUTCH_ASK_DENY = 0, /* refuse this connection (and this HOST:PORT for the run) */
+	HUTCH_ASK_ONCE,	    /* allow this connection only */
+	HUTCH_ASK_SESSION,  /* allow HOST:PORT for the rest of this run */
+	HUTCH_ASK_ALWAYS,   /* as SESSION; the caller also saved it to the user policy */
+};
+
 struct hutch_run_opts {
 	int verbose;           /* 0 quiet-ish, 1 -v */
 	bool quiet;
@@ -245,6 +262,9 @@ struct hutch_run_opts {
 	struct hutch_run_summary *summary;
 	/* --ephemeral: the workspace is an overlay whose layer is this session's (see below). */
 	struct hutch_session *session;
+	/* --ask: see enum hutch_ask_decision. NULL: a destination outside the allowlist is denied. */
+	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
+	void *ask_data;
 };
 
 /*

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cli.h"
 #include "srt.h"
 
 enum {
 	OPT_PROFILE = 256,
 	OPT_SRT_SETTINGS,
+	OPT_ASK,
 	OPT_NET,
 	OPT_DENY,
 	OPT_RW,
@@ -34,6 +36,7 @@ static const struct option run_options[] = {
 	{ "workspace", required_argument, NULL, 'C' },
 	{ "policy", required_argument, NULL, 'p' },
 	{ "srt-settings", required_argument, NULL, OPT_SRT_SETTINGS },
+	{ "ask", no_argument, NULL, OPT_ASK },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "allow", required_argument, NULL, 'a' },
@@ -70,6 +73,8 @@ static int run_usage(FILE *f)
 		"      --net MODE          none | proxy | host      (default: none)\n"
 		"  -a, --allow DOMAIN      allow a destination (implies --net proxy)\n"
 		"      --deny DOMAIN       deny a destination\n"
+		"      --ask               on a terminal, ask before refusing a destination\n"
+		"                          (once, session, always = saved to your policy, deny)\n"
 		"      --rw PATH           extra writable path\n"
 		"      --ro PATH           extra read-only path\n"
 		"      --hide PATH         make a path invisible\n"
@@ -102,6 +107,7 @@ struct run_args {
 	bool dry_run;
 	const char *name; /* --name: keep the sandbox as a named session */
 	const char *srt_settings; /* --srt-settings FILE, merged after the -p files */
+	bool ask;		  /* --ask */
 	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
 	/* flags applied after the files, in order */
 	struct flag {
@@ -150,6 +156,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			break;
 		case OPT_SRT_SETTINGS:
 			a->srt_settings = optarg;
+			break;
+		case OPT_ASK:
+			a->ask = true;
 			break;
 		case OPT_NET:
 			r = push_flag(a, false, HUTCH_KEY_NET_MODE, optarg, "--net");
@@ -278,8 +287,8 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 		r = ws ? hutch_policy_load_project(p, ws, err) : 0;
 		free(cwd);
 	}
-	/* -a implies --net proxy unless --net was given explicitly */
-	if (r >= 0 && is_cli_net_allow(a) && !has_net_flag(a))
+	/* -a (and --ask) imply --net proxy unless --net was given explicitly */
+	if (r >= 0 && (is_cli_net_allow(a) || a->ask) && !has_net_flag(a))
 		r = hutch_policy_set(p, HUTCH_KEY_NET_MODE, "proxy", "--allow", err);
 	for (size_t i = 0; r >= 0 && i < a->n_flags; i++) {
 		const struct flag *f = &a->flags[i];
@@ -336,6 +345,7 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = { 0 };
 	struct hutch_run_opts opts = { 0 };
 	struct hutch_run_summary sum = { 0 };
+	struct cli_ask ask = { .tty = -1 };
 	hutch_policy *p = NULL;
 	hutch_error err = { 0 };
 	int first, r, status = HUTCH_EXIT_ERROR;
@@ -379,6 +389,9 @@ int cmd_run(int argc, char **argv)
 		hutch_policy_free(p);
 		return HUTCH_EXIT_ERROR;
 	}
+	if (a.name && a.ask && !cli_quiet)
+		cli_warn("--ask: not available for named sessions: destinations outside the "
+			 "allowlist are denied");
 	if (a.name) {
 		/* A named session: start it in the background, run the first command in it. */
 		r = hutch_session_start(p, a.name, &err);
@@ -388,7 +401,18 @@ int cmd_run(int argc, char **argv)
 		return r < 0 ? cli_error(&err) : status;
 	}
 	opts.summary = &sum;
+	if (a.ask) {
+		/* Asked on /dev/tty only when stdin is a terminal; otherwise a plain denial. */
+		if (cli_ask_init(&ask, NULL) >= 0 && ask.tty >= 0) {
+			opts.ask = cli_ask;
+			opts.ask_data = &ask;
+		} else if (!cli_quiet) {
+			cli_warn("--ask: stdin is not a terminal: destinations outside the allowlist "
+				 "are denied");
+		}
+	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
+	cli_ask_done(&ask);
 	/* The summary: on a terminal, with -v, or when an audit log was written; never with -q. */
 	if (r >= 0 && !cli_quiet && (isatty(STDERR_FILENO) || cli_verbose || sum.audited))
 		cli_run_summary(&sum);
