@@ -43,3 +43,9 @@ void cli_ephemeral_finish(hutch_session *s, bool started);
 int cli_open_session(const char *id, const char *dir, hutch_session **out);
 /* A JSON string literal (quotes and escapes; bytes >= 0x80 are passed as they are). */
 void cli_json_string(FILE *f, const char *s);
+/*
+ * A path as it may be shown on a terminal: itself, or C-quoted in double quotes
+ * when it holds control characters, quotes or backslashes (an agent chooses its
+ * file names: they must not drive the reviewer's terminal). @buf: 4x + 3 bytes.
+ */
+const char *cli_quote_path(const char *s, char *buf, size_t size);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hutch apply [SESSION] [--include-protected] [--dry-run] [-C DIR] */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,13 +46,14 @@ static void on_report(const struct hutch_change *c, enum hutch_apply_result r, c
 		      void *data)
 {
 	struct apply_ui *ui = data;
+	static char q1[PATH_MAX * 4 + 3], q2[PATH_MAX * 4 + 300];
 	const char *what = NULL;
 
 	switch (r) {
 	case HUTCH_APPLIED:
 		if (cli_verbose)
 			printf("%s %c %s\n", ui->dry_run ? "would apply" : "applied",
-			       "AMD"[c->kind], c->path);
+			       "AMD"[c->kind], cli_quote_path(c->path, q1, sizeof(q1)));
 		return;
 	case HUTCH_APPLY_CONFLICT:
 		what = "conflict";
@@ -66,7 +68,8 @@ static void on_report(const struct hutch_change *c, enum hutch_apply_result r, c
 		what = "failed";
 		break;
 	}
-	fprintf(stderr, "%s: %s: %s: %s\n", cli_prog, what, c->path, detail);
+	fprintf(stderr, "%s: %s: %s: %s\n", cli_prog, what, cli_quote_path(c->path, q1, sizeof(q1)),
+		cli_quote_path(detail, q2, sizeof(q2)));
 }
 
 int cmd_apply(int argc, char **argv)

@@ -17,7 +17,10 @@ struct diff_args {
 	const char *dir;
 	const char *id;
 	bool color;
+	bool tty; /* control characters in file contents are shown escaped */
 };
+
+static char qbuf[PATH_MAX * 4 + 3];
 
 static const struct option diff_options[] = {
 	{ "stat", no_argument, NULL, 's' },
@@ -118,17 +121,39 @@ static void link_target(hutch_session *s, const char *path, bool in_layer, char 
 	out[n < 0 ? 0 : n] = '\0';
 }
 
+/* A line of file content: on a terminal, control characters (but tab) are shown as ^X. */
+static void put_line(const struct diff_args *a, const char *p, size_t l)
+{
+	if (!a->tty) {
+		fwrite(p, 1, l, stdout);
+		return;
+	}
+	for (size_t i = 0; i < l; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			printf("^%c", ch == 0x7f ? '?' : ch + '@');
+		else
+			putchar(ch);
+	}
+}
+
 static void print_hunks(const struct diff_args *a, const char *text, size_t len)
 {
-	if (!a->color) {
+	if (!a->tty) {
 		fwrite(text, 1, len, stdout);
 		return;
 	}
 	for (const char *p = text; p < text + len;) {
 		const char *nl = memchr(p, '\n', (size_t)(text + len - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
-		const char *c = *p == '+' ? "\033[32m" : *p == '-' ? "\033[31m" : *p == '@' ? "\033[36m" : "";
-		printf("%s%.*s%s\n", c, (int)l, p, *c ? "\033[m" : "");
+		const char *c = !a->color	? ""
+				: *p == '+' ? "\033[32m"
+				: *p == '-' ? "\033[31m"
+				: *p == '@' ? "\033[36m"
+					    : "";
+		fputs(c, stdout);
+		put_line(a, p, l);
+		printf("%s\n", *c ? "\033[m" : "");
 		p += l + 1;
 	}
 }
@@ -140,14 +165,14 @@ static int print_patch(hutch_session *s, const struct hutch_change *c, const str
 	size_t len = 0;
 	unsigned add = 0, del = 0;
 	bool is_dir = (c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type) == HUTCH_FILE_DIR;
+	const char *path = cli_quote_path(c->path, qbuf, sizeof(qbuf));
 
 	if (c->protected_path)
-		printf("# protected: hutch apply refuses %s without --include-protected\n", c->path);
+		printf("# protected: hutch apply refuses %s without --include-protected\n", path);
 	if (c->conflict)
-		printf("# conflict: %s changed in the workspace since the session started\n",
-		       c->path);
+		printf("# conflict: %s changed in the workspace since the session started\n", path);
 	color(a, "\033[1m");
-	printf("diff --git a/%s b/%s\n", c->path, c->path);
+	printf("diff --git a/%s b/%s\n", path, path);
 	if (c->kind == HUTCH_CHANGE_ADDED)
 		printf("new %s mode %06o\n", is_dir ? "directory" : "file",
 		       type_bits(c->type) | c->mode);
@@ -167,9 +192,9 @@ static int print_patch(hutch_session *s, const struct hutch_change *c, const str
 		if (c->kind != HUTCH_CHANGE_DELETED && c->type == HUTCH_FILE_SYMLINK)
 			link_target(s, c->path, true, to, sizeof(to));
 		if (from[0])
-			printf("symlink was -> %s\n", from);
+			printf("symlink was -> %s\n", cli_quote_path(from, qbuf, sizeof(qbuf)));
 		if (to[0])
-			printf("symlink now -> %s\n", to);
+			printf("symlink now -> %s\n", cli_quote_path(to, qbuf, sizeof(qbuf)));
 		return 0;
 	}
 	if ((c->kind != HUTCH_CHANGE_DELETED && c->type != HUTCH_FILE_REGULAR) ||
@@ -193,9 +218,9 @@ static int print_patch(hutch_session *s, const struct hutch_change *c, const str
 	}
 	color(a, "\033[1m");
 	printf("--- %s%s\n+++ %s%s\n", c->kind == HUTCH_CHANGE_ADDED ? "/dev/null" : "a/",
-	       c->kind == HUTCH_CHANGE_ADDED ? "" : c->path,
+	       c->kind == HUTCH_CHANGE_ADDED ? "" : path,
 	       c->kind == HUTCH_CHANGE_DELETED ? "/dev/null" : "b/",
-	       c->kind == HUTCH_CHANGE_DELETED ? "" : c->path);
+	       c->kind == HUTCH_CHANGE_DELETED ? "" : path);
 	color(a, "\033[m");
 	print_hunks(a, text, len);
 	free(text);
@@ -231,7 +256,8 @@ static int print_stat(hutch_session *s, const struct hutch_changes *ch, const st
 		tadd += add;
 		tdel += del;
 		files++;
-		printf(" %c %s%s |", "AMD"[c->kind], c->path, is_dir ? "/" : "");
+		printf(" %c %s%s |", "AMD"[c->kind], cli_quote_path(c->path, qbuf, sizeof(qbuf)),
+		       is_dir ? "/" : "");
 		if (shown)
 			printf(" +%u -%u", add, del);
 		else if (c->binary)
@@ -325,7 +351,8 @@ int cmd_diff(int argc, char **argv)
 		a.id = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("diff: one session at a time");
-	a.color = a.format == FMT_PATCH && isatty(1) && !getenv("NO_COLOR");
+	a.tty = isatty(1);
+	a.color = a.format == FMT_PATCH && a.tty && !getenv("NO_COLOR");
 	r = cli_open_session(a.id, a.dir, &s);
 	if (r)
 		return r;
@@ -344,7 +371,8 @@ int cmd_diff(int argc, char **argv)
 		break;
 	case FMT_NAMES:
 		for (size_t i = 0; i < ch.n; i++)
-			printf("%c\t%s%s%s\n", "AMD"[ch.v[i].kind], ch.v[i].path,
+			printf("%c\t%s%s%s\n", "AMD"[ch.v[i].kind],
+			       cli_quote_path(ch.v[i].path, qbuf, sizeof(qbuf)),
 			       ch.v[i].protected_path ? "\t[protected]" : "",
 			       ch.v[i].conflict ? "\t[conflict]" : "");
 		break;

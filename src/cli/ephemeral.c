@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hutch run --ephemeral / --session ID: the CLI side, and session lookup for diff, apply, ... */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "cli.h"
 
@@ -59,6 +61,14 @@ void cli_ephemeral_finish(hutch_session *s, bool started)
 		/* the sandbox never ran: nothing to keep */
 		(void)hutch_session_discard(s, &err);
 	} else if (!cli_quiet) {
+		struct statvfs vfs;
+		/* under 1 MiB or 1% left: some write inside may have had ENOSPC */
+		if (statvfs(hutch_session_dir(s), &vfs) == 0 &&
+		    ((uint64_t)vfs.f_bavail * vfs.f_frsize < 1024 * 1024 ||
+		     vfs.f_bavail < vfs.f_blocks / 100))
+			cli_warn("the filesystem of session %s is full or nearly: writes inside may "
+				 "have failed with \"No space left on device\" (%s)",
+				 id, hutch_session_dir(s));
 		fprintf(stderr,
 			"%s: session %s keeps the changes: 'hutch diff %s' to review, 'hutch apply "
 			"%s' to keep, 'hutch discard %s' to drop\n",
@@ -93,4 +103,34 @@ void cli_json_string(FILE *f, const char *s)
 			fputc(*p, f);
 	}
 	fputc('"', f);
+}
+
+const char *cli_quote_path(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	bool plain = true;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			plain = false;
+	if (plain || size < 8)
+		return s;
+	buf[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < size; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*p;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
 }

@@ -198,7 +198,8 @@ static int copy_fd(int in, int out)
 /* A regular file: temporary inode, data, mode, mtime, then link + rename over @final. */
 static int write_file(struct applier *a, int pfd, const char *rel, const char *final)
 {
-	_cleanup_close_ int in = hutch_open_beneath(a->uroot, rel, O_RDONLY | O_NOFOLLOW, 0);
+	_cleanup_close_ int in = hutch_open_beneath(a->uroot, rel,
+						    O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	_cleanup_close_ int out = -1;
 	char tmp[NAME_MAX + 1];
 	struct stat st;
@@ -209,6 +210,8 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 		return in;
 	if (fstat(in, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL; /* changed since the walk */
 	tmp_name(a, final, tmp, sizeof(tmp));
 	(void)unlinkat(pfd, tmp, 0); /* left by an interrupted apply */
 	out = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);

@@ -152,7 +152,7 @@ static bool whiteout_at(int dfd, const char *name, const struct stat *st)
 	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
 		return true;
 	if (S_ISREG(st->st_mode) && st->st_size == 0) {
-		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		return fd >= 0 && fgetxattr(fd, "user.overlay.whiteout", NULL, 0) >= 0;
 	}
 	return false;
@@ -299,7 +299,7 @@ static ssize_t pread_full(int fd, char *buf, size_t cap, off_t off)
 
 static bool looks_binary(int dfd, const char *name)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	char buf[HUTCH_BINARY_PROBE];
 	ssize_t n;
 
@@ -312,8 +312,8 @@ static bool looks_binary(int dfd, const char *name)
 /* Compare two regular files' contents; also tells whether either looks binary. */
 static int same_content(int udfd, int ldfd, const char *name, bool *same, bool *binary)
 {
-	_cleanup_close_ int a = openat(udfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int b = openat(ldfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int a = openat(udfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int b = openat(ldfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	_cleanup_free_ char *ba = malloc(65536), *bb = malloc(65536);
 	off_t off = 0;
 
@@ -513,7 +513,7 @@ static int emit_deleted(struct walk *w, int dfd, const char *name, const struct 
 
 static bool has_xattr(int dfd, const char *name, const char *attr, char *val, size_t size)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -1026,7 +1026,7 @@ static int read_beneath(const char *root, const char *rel, char **out, size_t *l
 
 	if (rfd < 0)
 		return -errno;
-	fd = hutch_open_beneath(rfd, rel, O_RDONLY | O_NOFOLLOW, 0);
+	fd = hutch_open_beneath(rfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)

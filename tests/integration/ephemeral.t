@@ -292,8 +292,9 @@ if unshare -Urm true 2>/dev/null; then
 		timeout 20 '$HUTCH' run --ephemeral -- sh -c 'head -c 3000000 /dev/zero > big.bin; echo status=\$?'" 2>&1)
 	like "$out" "No space left on device" "a full session layer is ENOSPC inside"
 	like "$out" "status=[1-9]" "  and the writer sees the failure"
+	like "$out" "filesystem of session .* is full or nearly" "  and hutch says so at the end"
 else
-	skip "unshare -Urm is not available: cannot put the session layer on a tiny tmpfs" 2
+	skip "unshare -Urm is not available: cannot put the session layer on a tiny tmpfs" 3
 fi
 
 done_testing
