@@ -440,6 +440,17 @@ static int type_error(struct walk *w, const json_t *v, const char *expected)
 			  expected, type_name(v));
 }
 
+/* @src for a one-line message: control characters (and DEL) shown as '?', cut to fit. */
+static const char *shown_value(const char *src, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *c = src; *c && o + 1 < size; c++)
+		buf[o++] = ((unsigned char)*c < 0x20 || *c == 0x7f) ? '?' : *c;
+	buf[o] = '\0';
+	return buf;
+}
+
 static int unknown_key(struct walk *w, const struct section *s, const char *key)
 {
 	char loc[PATH_MAX + 64], names[256], in[80], shown[96];
@@ -637,7 +648,7 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 
 static int do_require(struct walk *w, json_t *v)
 {
-	char loc[PATH_MAX + 64];
+	char loc[PATH_MAX + 64], shown[72];
 	unsigned bits = 0;
 	size_t i;
 	json_t *e;
@@ -660,7 +671,8 @@ static int do_require(struct walk *w, json_t *v)
 			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
 				       "%s: unknown layer \"%.64s\" in \"require\" (expected one "
 				       "of: userns, landlock, seccomp)",
-				       where(w, false, loc, sizeof(loc)), json_string_value(e));
+				       where(w, false, loc, sizeof(loc)),
+				       shown_value(json_string_value(e), shown, sizeof(shown)));
 			w->depth--;
 			return r;
 		}
