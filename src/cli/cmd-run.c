@@ -90,11 +90,12 @@ static int run_usage(FILE *f)
 		"      --dry-run           print the effective policy and layers, run nothing\n"
 		"  -q, --quiet   -v, --verbose\n\n"
 		"Audit: every command run (exec), connection, refusal, package install and\n"
-		"file change is an event; a summary is printed at exit (on a terminal, with -v\n"
-		"or --audit; never with -q). Policy \"commands\": {\"deny\": [\"sudo *\"]} makes\n"
-		"such a command fail with EPERM inside, and logs it. Command rules are guard\n"
-		"rails against accidents, not a security boundary: a process can race its own\n"
-		"argv memory, and arguments can be spelt many ways. The boundary is the\n"
+		"file change is an event (hutch log FILE shows them). A summary is printed at\n"
+		"exit with -v or --audit, on a terminal when commands or connections were\n"
+		"watched; never with -q. Policy \"commands\": {\"deny\": [\"sudo *\"]} makes such\n"
+		"a command fail with EPERM inside, and logs it. Command rules are guard rails\n"
+		"against accidents, not a security boundary: a process can race its own argv\n"
+		"memory, and arguments can be spelt many ways. The boundary is the\n"
 		"filesystem, network and syscall layers.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
@@ -413,8 +414,13 @@ int cmd_run(int argc, char **argv)
 	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
 	cli_ask_done(&ask);
-	/* The summary: on a terminal, with -v, or when an audit log was written; never with -q. */
-	if (r >= 0 && !cli_quiet && (isatty(STDERR_FILENO) || cli_verbose || sum.audited))
+	/*
+	 * The summary, never with -q: with -v or an audit log; on a terminal when there is
+	 * more to say than the exit status (commands were watched, the proxy was used).
+	 */
+	if (r >= 0 && !cli_quiet &&
+	    (cli_verbose || sum.audited ||
+	     (isatty(STDERR_FILENO) && (sum.exec_tracked || sum.net_allowed || sum.net_denied))))
 		cli_run_summary(&sum);
 	if (opts.session)
 		cli_ephemeral_finish(opts.session, r >= 0);

@@ -705,9 +705,11 @@ struct hutch_audit {
 	bool launched; /* hutch_audit_started was called */
 	bool started;  /* ... and wrote "start" */
 	bool ephemeral;
+	bool named;
 	struct hutch_execmon *em;
 	struct hutch_fsnap *before;
-	const char **excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
+	const char **
+		excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
 	size_t n_excl;
 	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_denied, n_limit;
 	uint64_t n_files[3], file_events, file_events_dropped;
@@ -836,7 +838,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 	return 0;
 }
 
-int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, bool ephemeral,
+int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsigned flags,
 		    struct hutch_audit **out, hutch_error *err)
 {
 	struct hutch_audit_sink *sink = NULL;
@@ -850,7 +852,8 @@ int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, bool e
 	r = hutch_audit_new_with_sink(p, sandbox_id, sink, out);
 	if (r < 0)
 		return hutch_err(err, r, HUTCH_EXIT_ERROR, "audit");
-	(*out)->ephemeral = ephemeral;
+	(*out)->ephemeral = flags & HUTCH_AUDIT_EPHEMERAL;
+	(*out)->named = flags & HUTCH_AUDIT_NAMED;
 	return 0;
 }
 
@@ -873,9 +876,14 @@ bool hutch_audit_enabled(const struct hutch_audit *a)
 	return a && a->sink;
 }
 
+bool hutch_audit_has_rules(const struct hutch_audit *a)
+{
+	return a && (a->p->cmd_allow.n || a->p->cmd_deny.n);
+}
+
 bool hutch_audit_wants_exec(const struct hutch_audit *a)
 {
-	return a && (a->sink || a->p->cmd_allow.n || a->p->cmd_deny.n);
+	return a && !a->named && (a->sink || hutch_audit_has_rules(a));
 }
 
 static const char *audit_path(const struct hutch_audit *a)
@@ -944,6 +952,8 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	if (layers & HUTCH_LAYER_LANDLOCK)
 		hutch_event_i64(&e, "landlock.abi", landlock_abi);
 	hutch_event_bool(&e, "degraded", degraded);
+	/* exec events need seccomp user notification */
+	hutch_event_bool(&e, "exec_events", (layers & HUTCH_LAYER_SECCOMP) && !a->named);
 	hutch_event_str(&e, "network.mode", hutch_net_mode_name(a->p->net_mode));
 	hutch_event_strv(&e, "writable", writable, NULL, nw);
 	hutch_event_u64(&e, "commands.allow", a->p->cmd_allow.n);

@@ -156,13 +156,19 @@ struct hutch_exec_info {
 	const char *error; /* what could not be read, NULL if all was */
 };
 
+enum {
+	/* --ephemeral: the workspace's changes are the session layer's (hutch diff), not compared
+	 */
+	HUTCH_AUDIT_EPHEMERAL = 1 << 0,
+	/* a named session (hutch exec): no exec notification there yet */
+	HUTCH_AUDIT_NAMED = 1 << 1,
+};
+
 /*
  * A session's audit state: the sink (from policy audit.file, if any), the
- * counters behind the summary. @sandbox_id is copied. @ephemeral: the
- * workspace is an overlay (--ephemeral): its changes are the session
- * layer's (hutch diff), not compared here.
+ * counters behind the summary. @sandbox_id is copied; @flags HUTCH_AUDIT_*.
  */
-int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, bool ephemeral,
+int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsigned flags,
 		    struct hutch_audit **out, hutch_error *err);
 /* Like hutch_audit_new with an already opened sink (taken over); tests. */
 int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_id,
@@ -173,6 +179,8 @@ void hutch_audit_free(struct hutch_audit *a);
 bool hutch_audit_enabled(const struct hutch_audit *a);
 /* Exec notification is needed: auditing is on or command rules exist. */
 bool hutch_audit_wants_exec(const struct hutch_audit *a);
+/* The policy has command rules (commands.allow or commands.deny). */
+bool hutch_audit_has_rules(const struct hutch_audit *a);
 
 /*
  * The sandbox is being set up: write "start" (@layers: HUTCH_LAYER_* bits

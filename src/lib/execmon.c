@@ -263,8 +263,8 @@ static int resolve(struct hutch_execmon *m, pid_t pid, const char *abs)
  */
 static int magic_fd(const char *abs)
 {
-	static const char *const prefixes[] = { "/proc/self/fd/", "/proc/thread-self/fd/",
-						"/dev/fd/" };
+	static const char *const prefixes[] = {"/proc/self/fd/", "/proc/thread-self/fd/",
+					       "/dev/fd/"};
 	char *end;
 	long n;
 

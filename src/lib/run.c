@@ -337,7 +337,14 @@ static int step_seccomp(struct run *r, hutch_error *err)
 
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
 	/* Audit log or command rules: execve/execveat go to the supervisor (not named sessions). */
-	o.notify_exec = hutch_audit_wants_exec(r->audit) && r->session_listen < 0;
+	o.notify_exec = hutch_audit_wants_exec(r->audit);
+	/* Command rules fail closed where they cannot be enforced. */
+	if (hutch_audit_has_rules(r->audit) &&
+	    (r->session_listen >= 0 || !(r->layers & HUTCH_LAYER_SECCOMP)))
+		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "%s",
+				  r->session_listen >= 0
+					  ? "command rules are not enforced in named sessions yet"
+					  : "command rules need the seccomp layer, not available here");
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
 	/* Compiled at build time from seccomp-table.c: one seccomp(2) call here. */
@@ -968,7 +975,10 @@ static int prepare(struct run *r, hutch_error *err)
 	hutch_limits_say_plan(r->lim, r->opts && r->opts->verbose, r->opts ? r->opts->warn : NULL,
 			      r->opts ? r->opts->data : NULL);
 	/* An audit log that cannot be written refuses the run (125), before anything starts. */
-	ret = hutch_audit_new(r->p, r->id, r->opts && r->opts->session, &r->audit, err);
+	ret = hutch_audit_new(r->p, r->id,
+			      (r->opts && r->opts->session ? HUTCH_AUDIT_EPHEMERAL : 0) |
+				      (r->session_listen >= 0 ? HUTCH_AUDIT_NAMED : 0),
+			      &r->audit, err);
 	if (ret < 0)
 		return ret;
 	ret = hutch_env_build(r->p, environ, &r->env, err);

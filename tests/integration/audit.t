@@ -167,6 +167,33 @@ like "$OUT" "ls=126" "  a command matching no allow rule is refused"
 is "$(q "$L" 'sorted(set((e["process.executable.name"], e["reason"]) for e in ev if e["event"] == "deny"))')" \
 	"[('ls', 'matches no commands.allow rule')]" "  logged with the reason"
 
+# rules fail closed where they cannot be enforced: named sessions (no exec notification yet)
+name=audit-rules-$$-$RANDOM
+hrun run --name "$name" -p "$T/deny.json" -- sh -c 'echo RAN'
+is "$RC" 125 "a named session with command rules: refused (125), not silently unenforced"
+like "$ERR" "command rules are not enforced in named sessions" "  saying why"
+unlike "$OUT" "RAN" "  and nothing ran"
+"$HUTCH" stop "$name" >/dev/null 2>&1
+
+# degraded mode (no user namespace): exec events and rules still work
+if command -v unshare >/dev/null && unshare -U --map-root-user true 2>/dev/null; then
+	L=$(newlog degraded)
+	LAST_CMD="(max_user_namespaces=0) hutch run --allow-degraded ..."
+	timeout -k 5 "$HUTCH_TEST_TIMEOUT" unshare -U --map-root-user sh -c \
+		'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"' sh \
+		"$HUTCH" run -q --allow-degraded -p "$T/deny.json" --audit "$L" -- \
+		sh -c './bin/sudo; echo "rc=$?"; ls >/dev/null' >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+	like "$OUT" "rc=126" "degraded: a denied command is refused"
+	is "$(q "$L" '(ev[0]["degraded"], "userns" in ev[0]["layers"], [e["event"] for e in ev[1:]])')" \
+		"(True, False, ['exec', 'deny', 'exec', 'end'])" "degraded: start says so, exec and deny events"
+	ok "$([ ! -e "$WS/sudo-marker" ]; echo $?)" "  the denied command did not run"
+else
+	skip "unshare cannot create a user namespace here" 3
+fi
+
 # ---- package installs ---------------------------------------------------------------------
 L=$(newlog packages)
 hrun run -q --audit "$L" -- sh -c "
