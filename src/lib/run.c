@@ -51,6 +51,7 @@
 #include "ns.h"
 #include "policy.h"
 #include "protect.h"
+#include "proxy/proxy.h"
 #include "pty.h"
 #include "rlimit.h"
 #include "run.h"
@@ -99,6 +100,8 @@ struct run {
 	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
 	size_t n_ll_protect;
 	int proxy_fd[2]; /* listening sockets made inside the netns: HTTP, SOCKS5 */
+	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
+	hutch_error proxy_err;     /* why the proxy could not start (fail closed) */
 	/* named sessions (session.c in the daemon, init_session_loop in init) */
 	int session_listen; /* control.sock, -1 when not a named session */
 	int ready_fd;       /* daemon -> foreground hutch: "ready" or an error */
@@ -748,11 +751,45 @@ static int recv_fd(int sock, uint32_t *tag)
 	return fd >= 0 ? fd : -EBADMSG;
 }
 
+static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
+{
+	struct run *r = data;
+	char msg[600];
+
+	hutch_audit_proxy_record(rec, r->audit);
+	if (rec->allowed || !r->opts || !r->opts->warn || r->opts->verbose < 1)
+		return;
+	snprintf(msg, sizeof(msg), "network: denied %s:%u (%s)", rec->host[0] ? rec->host : "?",
+		 (unsigned)rec->port, rec->rule ? rec->rule : rec->reason ? rec->reason : "not allowed");
+	r->opts->warn(msg, r->opts->data);
+}
+
+/*
+ * The proxy engine (src/lib/proxy) takes over both sockets. If it cannot
+ * start, the sandbox is stopped: its namespace has no other way out, and a
+ * command that silently has no network would only fail later and obscurely.
+ */
 static int start_proxy(struct run *r)
 {
-	/* The proxy engine (src/lib/proxy) takes over both sockets. */
-	(void)r;
+	struct hutch_proxy_hooks hooks = { .on_record = on_proxy_record, .userdata = r };
+	int ret;
+
+	ret = hutch_proxy_new(r->loop, r->p, r->proxy_fd[0], r->proxy_fd[1], &hooks, &r->proxy,
+			      &r->proxy_err);
+	r->proxy_fd[0] = r->proxy_fd[1] = -1; /* the proxy owns them now */
+	if (ret < 0) {
+		if (!r->proxy_err.msg[0])
+			hutch_err(&r->proxy_err, ret, 0, "network: starting the proxy");
+		kill(r->init_pid, SIGKILL);
+	}
 	return 0;
+}
+
+/* The exit summary (audit.c) lists the denied destinations so the user knows what to add. */
+static void finish_proxy(struct run *r)
+{
+	hutch_proxy_free(r->proxy); /* closes what is left: each gives its record */
+	r->proxy = NULL;
 }
 
 static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -975,10 +1012,8 @@ static int prepare(struct run *r, hutch_error *err)
 	hutch_limits_say_plan(r->lim, r->opts && r->opts->verbose, r->opts ? r->opts->warn : NULL,
 			      r->opts ? r->opts->data : NULL);
 	/* An audit log that cannot be written refuses the run (125), before anything starts. */
-	ret = hutch_audit_new(r->p, r->id,
-			      (r->opts && r->opts->session ? HUTCH_AUDIT_EPHEMERAL : 0) |
-				      (r->session_listen >= 0 ? HUTCH_AUDIT_NAMED : 0),
-			      &r->audit, err);
+	ret = hutch_audit_new(r->p, r->id, r->session_listen >= 0 ? HUTCH_AUDIT_NAMED : 0,
+			      r->opts ? r->opts->session : NULL, &r->audit, err);
 	if (ret < 0)
 		return ret;
 	ret = hutch_env_build(r->p, environ, &r->env, err);
@@ -1000,6 +1035,22 @@ static int prepare(struct run *r, hutch_error *err)
 	ret = hutch_protect_plan(r->p, r->plan, &missing, &n_missing, err);
 	if (ret < 0)
 		return ret;
+	if (r->p->net_mode == HUTCH_NET_PROXY) {
+		/* Proxy variables inside, and hutch itself for `hutch connect` (git over ssh). */
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+		ret = hutch_proxy_env(&r->env, r->p);
+		if (ret < 0)
+			return hutch_err(err, ret, 0, "network: proxy environment");
+		if (n > 0) {
+			exe[n] = '\0';
+			ret = hutch_mount_plan_add(r->plan, MOUNT_BIND_RO, HUTCH_PROXY_CONNECT_BIN,
+						   exe, 0, true);
+			if (ret < 0)
+				return hutch_err(err, ret, 0, "mount: planning");
+		}
+	}
 	r->state_dir = state_dir();
 	if (!r->state_dir) {
 		ret = hutch_errx(err, EINVAL, 0, "cannot find a state directory: HOME is not set");
@@ -1249,9 +1300,14 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
 	if (r->relay)
 		hutch_relay_finish(r->relay);
+	finish_proxy(r);
 	ret = read_report(r, err);
 	if (ret < 0)
 		return ret;
+	if (r->proxy_err.msg[0]) {
+		*err = r->proxy_err;
+		return r->proxy_err.code ? r->proxy_err.code : -EIO;
+	}
 	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
 	/* Which limits fired (OOM kills, refused forks): one line each; audit "limit" events. */
 	hutch_limits_collect(r->lim, hutch_wait_status_to_exit(r->init_status), r->timed_out);
@@ -1388,6 +1444,8 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 			      "removes it)",
 			      r->opts->data);
 	r->lim = NULL;
+	hutch_proxy_free(r->proxy); /* its last records go to the audit log */
+	r->proxy = NULL;
 	hutch_audit_free(r->audit); /* before the loop it watches from */
 	if (r->opts && r->opts->session)
 		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */
