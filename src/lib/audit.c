@@ -702,9 +702,11 @@ struct hutch_audit {
 	struct hutch_audit_sink *sink;
 	char *buf;
 	struct timespec t0;
-	bool launched; /* hutch_audit_started was called */
-	bool started;  /* ... and wrote "start" */
-	bool ephemeral;
+	bool launched;	      /* hutch_audit_started was called */
+	bool started;	      /* ... and wrote "start" */
+	bool ephemeral;	      /* the workspace is @layer's overlay */
+	hutch_session *layer; /* --ephemeral: its changes are the workspace's file events */
+	bool layer_done;
 	bool named;
 	struct hutch_execmon *em;
 	struct hutch_fsnap *before;
@@ -839,7 +841,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 }
 
 int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsigned flags,
-		    struct hutch_audit **out, hutch_error *err)
+		    hutch_session *layer, struct hutch_audit **out, hutch_error *err)
 {
 	struct hutch_audit_sink *sink = NULL;
 	int r;
@@ -852,7 +854,8 @@ int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsign
 	r = hutch_audit_new_with_sink(p, sandbox_id, sink, out);
 	if (r < 0)
 		return hutch_err(err, r, HUTCH_EXIT_ERROR, "audit");
-	(*out)->ephemeral = flags & HUTCH_AUDIT_EPHEMERAL;
+	(*out)->layer = layer;
+	(*out)->ephemeral = layer != NULL;
 	(*out)->named = flags & HUTCH_AUDIT_NAMED;
 	return 0;
 }
@@ -948,6 +951,8 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	hutch_event_str(&e, "hutch.version", HUTCH_VERSION);
 	hutch_event_str(&e, "policy.digest", sha);
 	hutch_event_str(&e, "workspace", a->p->workspace);
+	if (a->layer) /* --ephemeral: the session holding the workspace's changes */
+		hutch_event_str(&e, "session", hutch_session_id(a->layer));
 	hutch_event_strv(&e, "layers", names, NULL, n);
 	if (layers & HUTCH_LAYER_LANDLOCK)
 		hutch_event_i64(&e, "landlock.abi", landlock_abi);
@@ -1260,6 +1265,48 @@ static void on_file(const struct hutch_fchange_info *c, void *data)
 	emit(a, &e, "file", false, &ts);
 }
 
+/* --ephemeral: the workspace's changes, exactly, from the session layer. */
+static void layer_events(struct hutch_audit *a)
+{
+	static const enum hutch_fchange kinds[] = {
+		[HUTCH_CHANGE_ADDED] = HUTCH_FILE_CREATED,
+		[HUTCH_CHANGE_MODIFIED] = HUTCH_FILE_MODIFIED,
+		[HUTCH_CHANGE_DELETED] = HUTCH_FILE_DELETED,
+	};
+	static const mode_t types[] = {
+		[HUTCH_FILE_NONE] = 0,	     [HUTCH_FILE_REGULAR] = S_IFREG,
+		[HUTCH_FILE_DIR] = S_IFDIR,  [HUTCH_FILE_SYMLINK] = S_IFLNK,
+		[HUTCH_FILE_FIFO] = S_IFIFO, [HUTCH_FILE_OTHER] = S_IFSOCK,
+	};
+	struct hutch_changes ch = {0};
+
+	if (!a->layer || hutch_session_changes(a->layer, &ch, NULL) < 0)
+		return;
+	for (size_t i = 0; i < ch.n; i++) {
+		const struct hutch_change *c = &ch.v[i];
+		enum hutch_file_type t = c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type;
+		struct hutch_fchange_info fc = {0};
+		char path[PATH_MAX];
+
+		if ((unsigned)c->kind >= ARRAY_SIZE(kinds) || (unsigned)t >= ARRAY_SIZE(types))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", a->p->workspace, c->path) >=
+		    (int)sizeof(path))
+			continue;
+		fc.path = path;
+		fc.change = kinds[c->kind];
+		fc.mode = types[t];
+		fc.size = c->kind == HUTCH_CHANGE_DELETED ? c->old_size : c->size;
+		on_file(&fc, a);
+	}
+	hutch_changes_free(&ch);
+	a->layer_done = true;
+	if (!a->files_tracked) { /* no other writable root was compared */
+		a->files_tracked = true;
+		a->files_complete = true;
+	}
+}
+
 static void file_events(struct hutch_audit *a)
 {
 	struct hutch_fsnap *after = NULL;
@@ -1302,6 +1349,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		struct timespec ts;
 
 		file_events(a);
+		layer_events(a);
 		begin(a, &e, "end", &ts);
 		if (error) {
 			hutch_event_i64(&e, "process.exit.code",
@@ -1324,10 +1372,8 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_object_end(&e);
 		hutch_event_object_begin(&e, "files");
 		hutch_event_bool(&e, "tracked", a->files_tracked);
-		if (a->ephemeral)
-			hutch_event_str(&e, "layer",
-					"the workspace's changes are in the session "
-					"layer: hutch diff");
+		if (a->layer)
+			hutch_event_bool(&e, "from_layer", a->layer_done);
 		hutch_event_u64(&e, "created", a->n_files[HUTCH_FILE_CREATED]);
 		hutch_event_u64(&e, "modified", a->n_files[HUTCH_FILE_MODIFIED]);
 		hutch_event_u64(&e, "deleted", a->n_files[HUTCH_FILE_DELETED]);

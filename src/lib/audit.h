@@ -157,9 +157,6 @@ struct hutch_exec_info {
 };
 
 enum {
-	/* --ephemeral: the workspace's changes are the session layer's (hutch diff), not compared
-	 */
-	HUTCH_AUDIT_EPHEMERAL = 1 << 0,
 	/* a named session (hutch exec): no exec notification there yet */
 	HUTCH_AUDIT_NAMED = 1 << 1,
 };
@@ -167,9 +164,12 @@ enum {
 /*
  * A session's audit state: the sink (from policy audit.file, if any), the
  * counters behind the summary. @sandbox_id is copied; @flags HUTCH_AUDIT_*.
+ * @layer: the --ephemeral session whose layer is the workspace (NULL if
+ * none): the workspace's file events come exactly from it, not from a
+ * before/after comparison.
  */
 int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsigned flags,
-		    struct hutch_audit **out, hutch_error *err);
+		    hutch_session *layer, struct hutch_audit **out, hutch_error *err);
 /* Like hutch_audit_new with an already opened sink (taken over); tests. */
 int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_id,
 			      struct hutch_audit_sink *sink, struct hutch_audit **out);

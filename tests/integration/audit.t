@@ -234,6 +234,21 @@ is "$got" "[('created', 'WS/created'), ('created', 'WS/new-dir'), ('deleted', 'W
 is "$(q "$L" '(ev[-1]["files"]["created"], ev[-1]["files"]["modified"], ev[-1]["files"]["deleted"], ev[-1]["files"]["complete"])')" \
 	"(2, 1, 3, True)" "end: file counts, complete"
 
+# --ephemeral: the workspace's changes come from the session layer, exactly
+L=$(newlog ephemeral)
+hrun run -q --ephemeral --audit "$L" -- sh -c 'echo e >eph-created; echo changed-in-layer >modify-me; rm created'
+got=$("$PY" - "$L" "$WS" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+print(sorted((e["change"], e["file.path"].replace(sys.argv[2], "WS")) for e in ev if e["event"] == "file"))
+EOF
+)
+is "$got" "[('created', 'WS/eph-created'), ('deleted', 'WS/created'), ('modified', 'WS/modify-me')]" \
+	"--ephemeral: file events from the session layer"
+is "$(q "$L" '(ev[-1]["files"]["from_layer"], len(ev[0]["session"]) > 0)')" "(True, True)" \
+	"  end says so, start names the session"
+ok "$([ ! -e "$WS/eph-created" ] && [ -e "$WS/created" ]; echo $?)" "  and the workspace itself is untouched"
+
 # ---- limits ----------------------------------------------------------------------------------
 L=$(newlog timeout)
 hrun run -q --audit "$L" --timeout 1s -- sleep 30
