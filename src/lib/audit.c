@@ -21,6 +21,7 @@
 #include "base/path.h"
 #include "execmon.h"
 #include "filescan.h"
+#include "limit.h"
 #include "mount.h"
 #include "package.h"
 #include "policy.h"
@@ -1017,6 +1018,34 @@ void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, 
 	if (detail)
 		hutch_event_str(&e, "detail", detail);
 	emit(a, &e, "limit", true, &ts);
+}
+
+void hutch_audit_limits_fired(struct hutch_audit *a, const struct hutch_limits_state *lim)
+{
+	const struct hutch_limit_hit *h;
+	size_t n = 0;
+
+	if (!a || !lim)
+		return;
+	h = hutch_limits_fired(lim, &n);
+	for (size_t i = 0; h && i < n; i++) {
+		struct hutch_event e;
+		struct timespec ts;
+
+		if (!h[i].what || strcmp(h[i].what, "timeout") == 0)
+			continue; /* logged by hutch_audit_limit when it fired */
+		a->n_limit++;
+		if (!a->sink)
+			continue;
+		begin(a, &e, "limit", &ts);
+		hutch_event_str(&e, "limit", h[i].what);
+		hutch_event_u64(&e, "value", h[i].value);
+		hutch_event_u64(&e, "count", h[i].count);
+		hutch_event_bool(&e, "ended", h[i].ended);
+		hutch_event_str(&e, "decision", "deny");
+		hutch_event_str(&e, "detail", h[i].message);
+		emit(a, &e, "limit", true, &ts);
+	}
 }
 
 static void rule_fields(struct hutch_event *e, const struct hutch_rule *rule)

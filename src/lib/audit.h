@@ -197,6 +197,13 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 /* Serve a seccomp user-notification listener from @loop (takes @fd). */
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);
 
+struct hutch_limits_state;
+/*
+ * The limits that fired (limit.h, after hutch_limits_collect): one "limit"
+ * event each (memory, pids, cpus, fileSize; the timeout was logged when it fired).
+ */
+void hutch_audit_limits_fired(struct hutch_audit *a, const struct hutch_limits_state *lim);
+
 /* A limit was hit: @what "timeout" | "memory" | "pids"; @limit its value (ms, bytes, count). */
 void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, const char *detail);
 

@@ -1311,6 +1311,7 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
 	/* Which limits fired (OOM kills, refused forks): one line each; audit "limit" events. */
 	hutch_limits_collect(r->lim, hutch_wait_status_to_exit(r->init_status), r->timed_out);
+	hutch_audit_limits_fired(r->audit, r->lim);
 	hutch_limits_say_fired(r->lim, r->opts && r->opts->verbose, r->opts ? r->opts->warn : NULL,
 			       r->opts ? r->opts->data : NULL);
 	return 0;
