@@ -216,6 +216,28 @@ fi
 is "$(q "$L" "all(e[\"process.pid\"] > 0 and e[\"process.command_args\"] for e in $P)")" True \
 	"  package events carry the process and its argv"
 
+# ---- network: proxy records, linked to the package install that made them -----------------
+L=$(newlog net)
+hrun run --audit "$L" -a pypi.org -- sh -c "
+	$PY -m pip install --break-system-packages --no-cache-dir --retries 0 --timeout 3 \
+		--target ./pip-target --index-url https://pypi.org/simple requests-hutch-test >/dev/null 2>&1
+	$PY -c 'import urllib.request
+try:
+    urllib.request.urlopen(\"http://evil.example/\", timeout=5)
+except Exception as e:
+    print(\"evil:\", e)'"
+like "$OUT" "evil: HTTP Error 403" "a destination outside the allowlist is refused by the proxy"
+N='[e for e in ev if e["event"] == "net"]'
+D='[e for e in ev if e["event"] == "deny"]'
+P='[e for e in ev if e["event"] == "package"]'
+is "$(q "$L" "sorted(set((e[\"server.address\"], e[\"server.port\"], e[\"decision\"], e[\"rule\"]) for e in $N))")" \
+	"[('pypi.org', 443, 'allow', 'pypi.org')]" "net event: the registry, allowed by its rule"
+is "$(q "$L" "all(e.get(\"package.pid\") == $P[0][\"process.pid\"] for e in $N)")" True \
+	"  linked to the pip install that made it (package.pid)"
+is "$(q "$L" "[(e[\"layer\"], e[\"server.address\"], e[\"server.port\"], e[\"decision\"], e[\"rule\"]) for e in $D]")" \
+	"[('network', 'evil.example', 80, 'deny', None)]" "deny event for the refused connection"
+like "$ERR" "network: [0-9]+ connections? allowed, 1 refused: evil.example:80" "summary: the refused host"
+
 # ---- file changes -------------------------------------------------------------------------
 echo old >"$WS/modify-me"
 echo bye >"$WS/delete-me"
