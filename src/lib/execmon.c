@@ -35,6 +35,7 @@ struct hutch_execmon {
 	struct seccomp_notif_resp *resp;
 	int fds[HUTCH_EXECMON_MAX_LISTENERS];
 	size_t n_fds;
+	int root; /* the sandbox's root directory (O_PATH), -1 until the first exec */
 	size_t page;
 	/* scratch for one exec */
 	char path[PATH_MAX], abs[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX];
@@ -239,15 +240,21 @@ static int resolve(struct hutch_execmon *m, pid_t pid, const char *abs)
 {
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int root = -1, fd = -1;
+	_cleanup_close_ int fd = -1;
 	char p[64];
 
 	m->real[0] = '\0';
-	snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
-	root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return 0;
-	fd = (int)syscall(SYS_openat2, root, abs, &how, sizeof(how));
+	/*
+	 * Every process of the sandbox has the same root (no capability to chroot or
+	 * to make a mount namespace of its own): open it once.
+	 */
+	if (m->root < 0) {
+		snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
+		m->root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (m->root < 0)
+			return 0;
+	}
+	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
 	if (fd < 0)
 		/* the kernel will fail this exec too; anything else (ELOOP...): assume it exists */
 		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : 0;
@@ -476,6 +483,7 @@ int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon *
 	m->deny = o->deny;
 	m->rules = (o->allow && o->allow->n) || (o->deny && o->deny->n);
 	m->page = page > 0 ? (size_t)page : 4096;
+	m->root = -1;
 	*out = m;
 	return 0;
 }
@@ -507,6 +515,8 @@ void hutch_execmon_free(struct hutch_execmon *m)
 			hutch_loop_del(m->loop, m->fds[i]);
 		close(m->fds[i]);
 	}
+	if (m->root >= 0)
+		close(m->root);
 	hutch_seccomp_notify_free(m->req, m->resp);
 	free(m);
 }
