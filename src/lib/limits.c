@@ -354,11 +354,35 @@ static bool wants_cgroup(const struct hutch_limits *l)
 	return l->memory || l->pids || l->cpus_milli;
 }
 
+/*
+ * Is the kernel going to see us as root (uid 0 of the initial user namespace,
+ * which RLIMIT_NPROC does not bind)? uid 0 of a user namespace mapped to
+ * another user is bound by it. Fails towards "root" (refusing, not weakening).
+ */
+static bool kernel_root(void)
+{
+	char buf[512];
+	_cleanup_fclose_ FILE *f = NULL;
+	uid_t me = geteuid();
+
+	if (me != 0)
+		return false;
+	f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return true;
+	while (fgets(buf, sizeof(buf), f)) {
+		unsigned long in, out, count;
+		if (sscanf(buf, "%lu %lu %lu", &in, &out, &count) == 3 && in == 0 && count > 0)
+			return out == 0;
+	}
+	return true;
+}
+
 static void avail_from(struct hutch_limits_avail *a, const struct hutch_cg_layout *lay,
 		       const struct hutch_cgroup *cg)
 {
 	memset(a, 0, sizeof(*a));
-	a->root = geteuid() == 0;
+	a->root = kernel_root();
 	if (lay) {
 		a->v2_where = lay->v2_parent[0] ? lay->v2_parent : NULL;
 		for (int c = 0; c < _HUTCH_CG_CTRL_MAX; c++)

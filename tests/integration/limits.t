@@ -252,6 +252,19 @@ ok "$([ "${forked:-99}" -lt 32 ] && echo 0 || echo 1)" \
 hrun stop "$name"
 is "$RC" 0 "  the session stops"
 
+# Degraded mode (no user namespaces, --allow-degraded): the limits still hold.
+if command -v unshare >/dev/null && unshare -U --map-root-user true 2>/dev/null; then
+	LAST_CMD="(max_user_namespaces=0) hutch run --allow-degraded --pids 32 -- FORK_PY"
+	OUT=$(timeout -k 5 "$HUTCH_TEST_TIMEOUT" unshare -U --map-root-user \
+		sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"' sh \
+		"$HUTCH" run -q --allow-degraded --pids 32 -- "$PY" -c "$FORK_PY" 2>"$T/.err")
+	RC=$?
+	ERR=$(cat "$T/.err")
+	read -r forked _ <<<"$OUT"
+	ok "$([ "$RC" = 0 ] && [ "${forked:-99}" -lt 32 ] && echo 0 || echo 1)" \
+		"degraded mode: --pids 32 still holds ($forked forks)"
+fi
+
 # ---- nothing left behind --------------------------------------------------------------------
 
 # our_cgroups PID: cgroup directories named after hutch process PID.
