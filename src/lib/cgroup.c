@@ -148,7 +148,7 @@ int hutch_cg_keyed(const uint8_t *buf, size_t len, const char *key, uint64_t *ou
 		size_t n = nl ? (size_t)(nl - line) : len - pos;
 
 		pos += n + (nl ? 1 : 0);
-		if (n > kl + 1 && memcmp(line, key, kl) == 0 && line[kl] == ' ') {
+		if (n >= kl + 1 && memcmp(line, key, kl) == 0 && line[kl] == ' ') {
 			uint64_t v = 0;
 			size_t i = kl + 1, digits = 0;
 
