@@ -13,6 +13,8 @@
 require_sandbox
 
 UML=$(command -v linux.uml || true)
+# About five minutes: run it on purpose (make check-slow), not in every make check.
+[ "${HUTCH_SLOW_TESTS:-0}" = 1 ] || skip_all "slow (boots a User-mode Linux kernel): run with HUTCH_SLOW_TESTS=1"
 [ "$(id -u)" = 0 ] || skip_all "needs root (boots a User-mode Linux kernel)"
 [ -n "$UML" ] || skip_all "linux.uml not installed (apt-get install user-mode-linux)"
 [ -z "${HUTCH_IN_UML:-}" ] || skip_all "already inside User-mode Linux"
