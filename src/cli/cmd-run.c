@@ -83,20 +83,17 @@ static int run_usage(FILE *f)
 		"      --ephemeral         writes go to a session layer; review them with\n"
 		"                          hutch diff, keep them with hutch apply\n"
 		"      --session ID        continue in ephemeral session ID (hutch ls, hutch fork)\n"
+		"      --name NAME         keep the sandbox as a named session (hutch exec NAME)\n"
 		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr,\n"
 		"                          syslog = the local syslog); hutch log FILE shows it\n"
 		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
 		"      --allow-degraded    run with the layers this machine has\n"
 		"      --dry-run           print the effective policy and layers, run nothing\n"
 		"  -q, --quiet   -v, --verbose\n\n"
-		"Audit: every command run (exec), connection, refusal, package install and\n"
-		"file change is an event (hutch log FILE shows them). A summary is printed at\n"
-		"exit with -v or --audit, on a terminal when commands or connections were\n"
-		"watched; never with -q. Policy \"commands\": {\"deny\": [\"sudo *\"]} makes such\n"
-		"a command fail with EPERM inside, and logs it. Command rules are guard rails\n"
-		"against accidents, not a security boundary: a process can race its own argv\n"
-		"memory, and arguments can be spelt many ways. The boundary is the\n"
-		"filesystem, network and syscall layers.\n");
+		"Example: hutch run --profile claude-code -- claude\n"
+		"A summary is printed at exit with -v or --audit, on a terminal when commands\n"
+		"or connections were watched; never with -q. Policy \"commands\" rules are guard\n"
+		"rails, not a security boundary. More: man hutch, man hutch-policy.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 

@@ -24,7 +24,7 @@ static const struct {
 	{ "fork", cmd_fork, "start a new ephemeral session from another's layer" },
 	{ "log", cmd_log, "show an audit log as a timeline (or filter it as JSON)" },
 	{ "check", cmd_check, "show what this machine supports" },
-	{ "policy", cmd_policy, "validate a policy file or show the effective policy" },
+	{ "policy", cmd_policy, "validate or show a policy; import sandbox-runtime settings" },
 	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },
 };
 
@@ -67,13 +67,13 @@ static int usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nExamples:\n"
-		   "  hutch run -- bash                       a shell: project writable, secrets hidden,\n"
-		   "                                          no network\n"
-		   "  hutch run --net none -- npm test        one command, nothing reaches the network\n"
-		   "  hutch run -a github.com -- git fetch    only github.com through the proxy\n"
-		   "  hutch check                             what this machine supports\n\n"
-		   "'hutch run --help' lists the options. Exit status: the command's own, 128+N\n"
-		   "for signal N, 124 timeout, 125 hutch error, 126 not executable, 127 not found.\n");
+		   "  hutch run --profile claude-code -- claude  Claude Code: its API, registries\n"
+		   "  hutch run -- bash                          a shell: secrets hidden, no network\n"
+		   "  hutch run -a github.com -- git fetch       only github.com, through the proxy\n"
+		   "  hutch check                                what this machine supports\n\n"
+		   "'hutch help run' lists the options; man hutch has the rest. Exit status: the\n"
+		   "command's own, 128+N for signal N, 124 timeout, 125 hutch error, 126 not\n"
+		   "executable, 127 not found.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
