@@ -29,5 +29,14 @@ int cmd_check(int argc, char **argv)
 				printf("%-18s fix: %s\n", "", fi.fix);
 		}
 	}
+	{
+		struct hutch_limit_info li[_HUTCH_LIMIT_MAX];
+		char buf[512];
+
+		printf("\nresource limits (what would enforce each one here):\n");
+		hutch_limits_probe(NULL, li);
+		for (int i = 0; i < _HUTCH_LIMIT_MAX; i++)
+			printf("  %s\n", hutch_limit_describe(&li[i], buf, sizeof(buf)));
+	}
 	return 0;
 }
