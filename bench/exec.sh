@@ -37,7 +37,7 @@ bwrap_cmd="bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-
 plain_cmd="$hutch run -q -- $sh -c '$loop'"
 audit_cmd="$hutch run -q --audit $log -- $sh -c '$loop'"
 rule_cmd="$hutch run -q -p $policy -- $sh -c '$loop'"
-args=(-N --warmup 2 --runs 15 --export-json "$out/exec.json" --export-markdown "$out/exec.md"
+args=(-N --warmup 3 --runs 20 --export-json "$out/exec.json" --export-markdown "$out/exec.md"
 	-n bwrap "$bwrap_cmd" -n hutch "$plain_cmd" -n "hutch --audit" "$audit_cmd"
 	-n "hutch rules" "$rule_cmd")
 hyperfine "${args[@]}"
