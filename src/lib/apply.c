@@ -546,10 +546,12 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 		report(&a, &ch.v[i], apply_one(&a, &ch.v[i]));
 	finish_dirs(&a);
 	if (!a.o->dry_run) {
-		if (syncfs(a.wroot) < 0) {
-			r = hutch_err(err, errno, 0, "apply %s: syncing the workspace", s->id);
-			goto out;
-		}
+		/*
+		 * No syncfs()/fsync: it would flush every dirty page of the whole
+		 * filesystem (seconds on a busy disk), and cp, git checkout or an
+		 * editor do not either. Visibility is atomic per file; after a power
+		 * loss a rerun recomputes what still differs.
+		 */
 		r = hutch_session_set_state(s,
 					    sum->conflicts || sum->refused || sum->failed ||
 							    sum->skipped
