@@ -292,7 +292,9 @@ static void test_profiles(void)
 	is_str(p->profile, "strict", "profile recorded: strict");
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_apply_profile(p, "lenient", &err) < 0, "unknown profile refused");
-	is_str(err.msg, "unknown profile \"lenient\" (expected one of: default, strict)",
+	is_str(err.msg,
+	       "unknown profile \"lenient\" (expected one of: default, strict, claude-code, codex, "
+	       "gemini, aider)",
 	       "  with the list of names");
 	for (size_t i = 0; hutch_default_hidden[i]; i++)
 		if (strncmp(hutch_default_hidden[i], "~/", 2) != 0 &&
