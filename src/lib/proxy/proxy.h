@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The filtering egress proxy (issue 4): HTTP CONNECT, absolute-form HTTP
+ * with keep-alive, and SOCKS5, served from the supervisor's event loop with
+ * no thread and no extra process.
+ *
+ * The listening sockets are created by the sandbox's init *inside* the
+ * sandbox network namespace and handed to the supervisor; the proxy accepts
+ * on them and connects out from the supervisor's (host) namespace. Names
+ * are resolved here only (c-ares), every address is checked, and the
+ * connection goes to a checked address (no second lookup). The first bytes
+ * of every tunnel are inspected: a TLS ClientHello must name the host the
+ * tunnel was opened for. Payload is relayed with splice(2).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hutch.h"
+
+struct hutch_loop;
+struct hutch_policy;
+struct hutch_proxy;
+
+enum hutch_proxy_via {
+	HUTCH_PROXY_VIA_CONNECT = 1, /* HTTP CONNECT tunnel */
+	HUTCH_PROXY_VIA_HTTP = 2,    /* absolute-form http:// request(s) */
+	HUTCH_PROXY_VIA_SOCKS5 = 3,
+};
+
+/*
+ * One finished connection (or one upstream of a kept-alive HTTP client
+ * connection, or one refused request). Strings are valid during the call.
+ */
+struct hutch_proxy_record {
+	enum hutch_proxy_via via;
+	const char *host;    /* canonical name or address text; "" if the request was unparsable */
+	uint16_t port;	     /* 0 if unknown */
+	const char *address; /* the checked address connected to (or refused); "" if none */
+	bool allowed;	     /* the policy decision */
+	const char *rule;    /* the rule that decided, NULL if none (e.g. not in allowlist) */
+	const char *origin;  /* where that rule came from, NULL if none */
+	const char *reason;  /* why it was denied, or how it ended ("closed", "idle timeout") */
+	const char *sni;     /* TLS server name seen, NULL if none */
+	uint64_t bytes_up;   /* client -> server payload bytes */
+	uint64_t bytes_down; /* server -> client payload bytes */
+	uint64_t duration_ms;
+	unsigned requests; /* HTTP requests carried (VIA_HTTP) */
+};
+
+struct hutch_proxy_hooks {
+	/* Called for every record; the audit log and `-v` plug in here. May be NULL. */
+	void (*on_record)(const struct hutch_proxy_record *rec, void *userdata);
+	void *userdata;
+};
+
+/* Tunables; zero fields take the defaults shown. */
+struct hutch_proxy_opts {
+	unsigned max_conns;	       /* 1024 concurrent client connections */
+	unsigned handshake_timeout_ms; /* 30000: request head, SOCKS handshake, ClientHello */
+	unsigned connect_timeout_ms;   /* 10000: DNS + TCP connect */
+	unsigned idle_timeout_ms;      /* 600000: no byte either way (also: no HTTP response) */
+	unsigned dns_timeout_ms;       /* 5000 */
+	int pipe_size;		       /* splice pipe size in bytes, 0: kernel default */
+	/*
+	 * Test-only resolver override (c-ares server list, e.g. "127.0.0.1:5353").
+	 * Never exposed to anything the sandbox controls; NULL: /etc/resolv.conf.
+	 */
+	const char *dns_servers;
+};
+
+#define HUTCH_PROXY_DEFAULT_HTTP_PORT 3128
+#define HUTCH_PROXY_DEFAULT_SOCKS_PORT 1080
+#define HUTCH_PROXY_MAX_CONNS 65536 /* hard ceiling for opts.max_conns */
+#define HUTCH_PROXY_MAX_DENIED 64   /* distinct denied destinations remembered */
+/* Where run.c makes the hutch binary visible (read-only) inside the sandbox. */
+#define HUTCH_PROXY_CONNECT_BIN "/run/hutch/hutch"
+
+/*
+ * Start serving. @http_listen_fd and @socks_listen_fd are listening TCP
+ * sockets (either may be -1); the proxy takes ownership of them (closes
+ * them in hutch_proxy_free) and makes them non-blocking. @p gives
+ * network.allow, network.deny and network.allowPrivate. @hooks may be NULL.
+ */
+int hutch_proxy_new(struct hutch_loop *loop, const struct hutch_policy *p, int http_listen_fd,
+		    int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
+		    struct hutch_proxy **out, hutch_error *err);
+int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
+			 int http_listen_fd, int socks_listen_fd,
+			 const struct hutch_proxy_hooks *hooks, const struct hutch_proxy_opts *opts,
+			 struct hutch_proxy **out, hutch_error *err);
+/* Close every connection (each produces its record) and free everything. */
+void hutch_proxy_free(struct hutch_proxy *px);
+
+/* Denied destinations ("host:port"), distinct, in order of first denial. */
+size_t hutch_proxy_n_denied(const struct hutch_proxy *px);
+const char *hutch_proxy_denied(const struct hutch_proxy *px, size_t i);
+/*
+ * One line for the exit summary: "evil.com:443, 169.254.169.254:80 (+3 more)".
+ * Returns the length written (0 when nothing was denied).
+ */
+size_t hutch_proxy_denied_summary(const struct hutch_proxy *px, char *buf, size_t cap);
+
+struct hutch_proxy_stats {
+	uint64_t accepted;	  /* client connections accepted */
+	uint64_t refused_limit;	  /* closed at once because max_conns was reached */
+	uint64_t allowed, denied; /* decisions */
+	unsigned active, peak;	  /* concurrent client connections */
+};
+void hutch_proxy_get_stats(const struct hutch_proxy *px, struct hutch_proxy_stats *st);
+
+/*
+ * Add the proxy variables of issue 4 item 2 to @env (hutch_env_set):
+ * HTTP(S)_PROXY, ALL_PROXY, NO_PROXY in both cases, npm/yarn/pip/Java/Node
+ * specific ones and GIT_SSH_COMMAND with a ProxyCommand served by
+ * `hutch connect`. Ports come from @p (defaults 3128/1080).
+ */
+int hutch_proxy_env(char ***env, const struct hutch_policy *p);
