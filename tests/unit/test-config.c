@@ -233,7 +233,7 @@ static void test_bad(void)
 	    "~/...) is needed");
 	bad("{\n  \"extends\": \"lenient\"\n}",
 	    "t.json:2:14: unknown profile \"lenient\" in \"extends\" (expected one of: default, "
-	    "strict)");
+	    "strict, claude-code, codex, gemini, aider)");
 	bad("{\"extends\": [\"default\"]}", "t.json:1:13: extends: expected a profile name, got an "
 					"array");
 	bad("{\"require\": [\"userns\", \"apparmor\"]}",
