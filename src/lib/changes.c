@@ -243,7 +243,8 @@ static int dir_names(int ufd, int lfd, struct names *out)
 		names_free(&tmp);
 		return r;
 	}
-	qsort(tmp.v, tmp.n, sizeof(char *), name_cmp);
+	if (tmp.n)
+		qsort(tmp.v, tmp.n, sizeof(char *), name_cmp);
 	*out = (struct names){ 0 };
 	for (size_t i = 0; i < tmp.n; i++) {
 		if (out->n && !strcmp(out->v[out->n - 1], tmp.v[i])) {
@@ -781,7 +782,7 @@ static int split_lines(const char *s, size_t len, struct line **out, size_t *n)
 
 static bool line_eq(const struct line *a, const struct line *b)
 {
-	return a->h == b->h && a->len == b->len && !memcmp(a->p, b->p, a->len);
+	return a->h == b->h && a->len == b->len && (!a->len || !memcmp(a->p, b->p, a->len));
 }
 
 enum { OP_EQ, OP_DEL, OP_INS };
@@ -840,7 +841,6 @@ static ssize_t myers(const struct line *a, size_t n, const struct line *b, size_
 		for (ssize_t d = found; d >= 0; d--) {
 			ssize_t *pv = trace[d], k = x - y, pk, px, py;
 			if (d == 0) {
-				pk = 0;
 				px = 0;
 				py = 0;
 			} else {

@@ -454,7 +454,7 @@ static int load_meta(hutch_session *s, hutch_error *err)
 	_cleanup_free_ char *text = NULL;
 	json_error_t jerr;
 	json_t *o;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if (dfd < 0)
@@ -1325,6 +1325,7 @@ fail:
 static int append_line(int fd, char kind, const char *rel)
 {
 	char esc[PATH_MAX * 3 + 4];
+	size_t n;
 	int r;
 
 	esc[0] = kind;
@@ -1332,8 +1333,9 @@ static int append_line(int fd, char kind, const char *rel)
 	r = hutch_path_escape(rel, esc + 2, sizeof(esc) - 3);
 	if (r < 0)
 		return r;
-	strcat(esc, "\n");
-	return write_all(fd, esc, strlen(esc));
+	n = strlen(esc);
+	esc[n++] = '\n';
+	return write_all(fd, esc, n);
 }
 
 /* Create directory @rel in the layer (parents with the workspace's attributes), recorded. */
@@ -1697,8 +1699,8 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	int r;
 
 	r = make_session_dir(new_id, src->workspace, &s, err);
-	if (r < 0)
-		return r;
+	if (r < 0 || !s)
+		return r < 0 ? r : -ENOMEM;
 	s->parent = strdup(src->id);
 	s->baseline_ns = src->baseline_ns; /* the layer's changes date from the origin's start */
 	s->protected_rel = calloc(src->n_protected_rel + 1, sizeof(char *));

@@ -149,7 +149,7 @@ rm -f "$WS"/*.hutch-*
 # ---- protected paths ---------------------------------------------------------------------------
 hrun_bg run --ephemeral -- sh -c "while [ ! -e '$T/go2' ]; do sleep 0.05; done"
 for _ in $(seq 100); do
-	s=$(ls "$STATE" 2>/dev/null | head -1)
+	s=$(find "$STATE" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -1)
 	[ -n "$s" ] && [ -d "$STATE/$s/upper/.vscode" ] && break
 	sleep 0.05
 done
@@ -189,7 +189,7 @@ marker=hutch-eph-$$-$RANDOM
 hrun_bg run --ephemeral -- bash -c "echo survived > killed.txt; echo more >> mod.txt;
 	(exec -a sleeper-$marker sleep 300) & exec -a sleeper2-$marker sleep 301"
 for _ in $(seq 100); do
-	f=$(ls "$STATE"/*/upper/killed.txt 2>/dev/null | head -1)
+	f=$(find "$STATE" -mindepth 3 -maxdepth 3 -path '*/upper/killed.txt' 2>/dev/null | head -1)
 	[ -n "$f" ] && pgrep -f "^sleeper2-$marker" >/dev/null && break
 	sleep 0.05
 done
@@ -237,13 +237,14 @@ like "$ERR" "belongs to workspace" "  saying so"
 "$HUTCH" discard -q alt "$SID"
 
 # ---- options -----------------------------------------------------------------------------------
-n_before=$(ls "$STATE" | wc -l)
+n_sessions() { find "$STATE" -mindepth 1 -maxdepth 1 | wc -l; }
+n_before=$(n_sessions)
 hrun run --ephemeral=root -- true
 is "$RC" 125 "--ephemeral=root is refused (not available yet)"
 like "$ERR" "ephemeral=root is not available yet" "  with a clear message"
 hrun run --ephemeral --name "n$$" -- true
 is "$RC" 125 "--ephemeral with --name is refused for now"
-is "$(ls "$STATE" | wc -l)" "$n_before" "refused runs leave no session behind"
+is "$(n_sessions)" "$n_before" "refused runs leave no session behind"
 
 # ---- interrupted apply, run again ---------------------------------------------------------------
 mkdir -p "$WS/big"
@@ -276,11 +277,11 @@ apid=$!
 sleep 0.05
 kill -KILL "$apid" 2>/dev/null
 wait "$apid" 2>/dev/null
-n=$(ls "$WS/big" 2>/dev/null | grep -c '^f')
+n=$(find "$WS/big" -maxdepth 1 -name 'f*' 2>/dev/null | wc -l)
 note "apply killed after $n of 3000 files"
 hrun apply "$SID"
 is "$RC" 0 "apply after an apply killed midway finishes"
-is "$(ls "$WS/big" | grep -c '^f[0-9]*$')" 3000 "  every file is there"
+is "$(find "$WS/big" -maxdepth 1 -regex '.*/f[0-9]+' | wc -l)" 3000 "  every file is there"
 is "$(cat "$WS/big/f2999")" 2999 "  with its content"
 check "  and no temporary file is left" sh -c "! ls -A '$WS/big' | grep -q hutch"
 "$HUTCH" discard -q "$SID"

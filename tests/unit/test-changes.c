@@ -50,6 +50,15 @@ static void lines_free(struct lines *l)
 	free(l->v);
 }
 
+/* Copy @s (with its NUL) to @dst, the caller sized @dst; returns strlen(@s). */
+static size_t cat(char *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst, s, n + 1);
+	return n;
+}
+
 /* Apply @patch (hunks) to @a; returns the result (malloc'd) or NULL if it does not fit. */
 static char *patch(const char *a, size_t alen, const char *p, unsigned *adds, unsigned *dels)
 {
@@ -83,8 +92,7 @@ static char *patch(const char *a, size_t alen, const char *p, unsigned *adds, un
 			if (first < ai || first > la.n)
 				goto bad;
 			while (ai < first) {
-				strcpy(out + olen, la.v[ai]);
-				olen += strlen(la.v[ai++]);
+				olen += cat(out + olen, la.v[ai++]);
 			}
 		}
 		while (*q && *q != '@') {
@@ -103,8 +111,7 @@ static char *patch(const char *a, size_t alen, const char *p, unsigned *adds, un
 				if (ai >= la.n || strncmp(la.v[ai], q + 1, l - 1))
 					goto bad;
 				if (tag == ' ') {
-					strcpy(out + olen, la.v[ai]);
-					olen += strlen(la.v[ai]);
+					olen += cat(out + olen, la.v[ai]);
 					if (out[olen - 1] != '\n')
 						out[olen++] = '\n'; /* "\" line follows and removes it */
 				} else {
@@ -125,8 +132,7 @@ static char *patch(const char *a, size_t alen, const char *p, unsigned *adds, un
 		(void)bc;
 	}
 	while (ai < la.n) {
-		strcpy(out + olen, la.v[ai]);
-		olen += strlen(la.v[ai++]);
+		olen += cat(out + olen, la.v[ai++]);
 	}
 	out[olen] = '\0';
 	lines_free(&la);
@@ -218,8 +224,8 @@ static void test_udiff(void)
 		char *a = malloc(n * 8), *b = malloc(n * 8), *out = NULL, *got;
 		unsigned adds, dels, pa, pd;
 		for (size_t i = 0; i < n; i++) {
-			la += (size_t)sprintf(a + la, "%zu\n", i * 2);
-			lb += (size_t)sprintf(b + lb, "%zu\n", i * 2 + 1);
+			la += (size_t)snprintf(a + la, n * 8 - la, "%zu\n", i * 2);
+			lb += (size_t)snprintf(b + lb, n * 8 - lb, "%zu\n", i * 2 + 1);
 		}
 		ok(hutch_udiff(a, la, b, lb, 3, &out, &len, &adds, &dels) == 0, "large diff");
 		got = out ? patch(a, la, out, &pa, &pd) : NULL;
@@ -287,9 +293,9 @@ static void test_escape(void)
 	ok(hutch_path_escape(in, buf, sizeof(buf)) == 0, "escape");
 	ok(!strchr(buf, '\n') && !strchr(buf, ' ') && !strchr(buf, '\t'), "escaped: no separators");
 	ok(hutch_path_unescape(buf) == 0 && !strcmp(buf, in), "unescape gives it back");
-	strcpy(buf, "bad%0");
+	snprintf(buf, sizeof(buf), "bad%%0");
 	ok(hutch_path_unescape(buf) < 0, "truncated escape refused");
-	strcpy(buf, "nul%00");
+	snprintf(buf, sizeof(buf), "nul%%00");
 	ok(hutch_path_unescape(buf) < 0, "escaped NUL refused");
 }
 
@@ -461,7 +467,8 @@ static void test_session(void)
 		hutch_session_free(other);
 	}
 	hutch_session_run_end(s);
-	ok(access(strcat(strcpy(upper, hutch_session_dir(s)), "/snapshot"), F_OK) == 0,
+	snprintf(upper, sizeof(upper), "%s/snapshot", hutch_session_dir(s));
+	ok(access(upper, F_OK) == 0,
 	   "snapshot written");
 	is_str(hutch_session_state(s), "stopped", "state stopped");
 
