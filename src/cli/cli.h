@@ -21,6 +21,7 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
+int cmd_connect(int argc, char **argv); /* cmd-connect.c: ssh ProxyCommand via the proxy */
 int cmd_exec(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_ls(int argc, char **argv);

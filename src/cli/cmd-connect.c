@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hutch connect [--proxy HOST:PORT] HOST PORT
+ *
+ * Open a tunnel to HOST:PORT through the sandbox's HTTP proxy (CONNECT) and
+ * relay it to stdin/stdout: the ssh ProxyCommand inside the sandbox, so git
+ * over ssh works without netcat. The proxy decides as for any client; a
+ * refusal is reported on stderr with the proxy's reason and exit status 1.
+ *
+ * The proxy address: --proxy, else $HTTPS_PROXY / $https_proxy /
+ * $HTTP_PROXY / $http_proxy (http://HOST:PORT), else 127.0.0.1:3128.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CONNECT_HEAD_MAX 16384
+#define RELAY_BUF 65536
+
+/* "http://127.0.0.1:3128/" or "127.0.0.1:3128" -> host, port (numeric, loopback only) */
+static int parse_proxy(const char *s, char *host, size_t hcap, char *port, size_t pcap)
+{
+	const char *p = s, *colon, *end;
+
+	if (!strncmp(p, "http://", 7))
+		p += 7;
+	end = p + strcspn(p, "/");
+	colon = memrchr(p, ':', (size_t)(end - p));
+	if (!colon || colon == p || (size_t)(colon - p) >= hcap || (size_t)(end - colon - 1) >= pcap ||
+	    end == colon + 1)
+		return -EINVAL;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	memcpy(port, colon + 1, (size_t)(end - colon - 1));
+	port[end - colon - 1] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	return 0;
+}
+
+static int dial(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo *res = NULL;
+	int fd = -1;
+
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -EINVAL;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int write_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, b, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Relay stdin -> sock and sock -> stdout until both directions ended. */
+static int relay(int sock, const char *early, size_t early_len)
+{
+	static char buf[RELAY_BUF];
+	bool in_open = true, out_open = true;
+
+	if (early_len && write_all(STDOUT_FILENO, early, early_len) < 0)
+		return 1;
+	while (out_open) {
+		struct pollfd p[2] = { { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+				       { .fd = sock, .events = POLLIN } };
+		ssize_t k;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			k = read(STDIN_FILENO, buf, sizeof(buf));
+			if (k > 0) {
+				if (write_all(sock, buf, (size_t)k) < 0)
+					return 1;
+			} else if (k == 0 || errno != EINTR) {
+				in_open = false;
+				shutdown(sock, SHUT_WR);
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			k = read(sock, buf, sizeof(buf));
+			if (k > 0) {
+				if (write_all(STDOUT_FILENO, buf, (size_t)k) < 0)
+					return 1;
+			} else if (k == 0 || errno != EINTR) {
+				out_open = false;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The value of header @name in @head (NUL-terminated), copied into @out. */
+static void header_value(const char *head, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	out[0] = '\0';
+	for (const char *l = strstr(head, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
+		const char *v = l + 2;
+		size_t n;
+
+		if (strncasecmp(v, name, nl) || v[nl] != ':')
+			continue;
+		v += nl + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		n = strcspn(v, "\r\n");
+		if (n >= cap)
+			n = cap - 1;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return;
+	}
+}
+
+int cmd_connect(int argc, char **argv)
+{
+	const char *proxy = NULL, *host, *port;
+	char phost[256], pport[16], req[600], deny[512];
+	static char head[CONNECT_HEAD_MAX + 1];
+	size_t n = 0;
+	char *end = NULL;
+	int i = 1, sock, status = 0;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--proxy") && i + 1 < argc)
+			proxy = argv[++i];
+		else if (!strncmp(argv[i], "--proxy=", 8))
+			proxy = argv[i] + 8;
+		else if (!strcmp(argv[i], "--"))
+			break;
+		else
+			return cli_usage_error("connect: unknown option %s", argv[i]);
+	}
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (argc - i != 2)
+		return cli_usage_error("usage: hutch connect [--proxy HOST:PORT] HOST PORT");
+	host = argv[i];
+	port = argv[i + 1];
+	if (!*host || strpbrk(host, " \r\n\t") || !*port || strspn(port, "0123456789") != strlen(port))
+		return cli_usage_error("connect: invalid destination %s:%s", host, port);
+	if (!proxy)
+		proxy = getenv("HTTPS_PROXY");
+	if (!proxy)
+		proxy = getenv("https_proxy");
+	if (!proxy)
+		proxy = getenv("HTTP_PROXY");
+	if (!proxy)
+		proxy = getenv("http_proxy");
+	if (!proxy)
+		proxy = "127.0.0.1:3128";
+	if (parse_proxy(proxy, phost, sizeof(phost), pport, sizeof(pport)) < 0)
+		return cli_usage_error("connect: invalid proxy address %s", proxy);
+	sock = dial(phost, pport);
+	if (sock < 0) {
+		fprintf(stderr, "%s: connect %s:%s: cannot reach the proxy at %s:%s: %s\n", cli_prog,
+			host, port, phost, pport, strerror(errno));
+		return 1;
+	}
+	snprintf(req, sizeof(req), "CONNECT %s%s%s:%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n\r\n",
+		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+	if (write_all(sock, req, strlen(req)) < 0) {
+		fprintf(stderr, "%s: connect %s:%s: proxy write failed\n", cli_prog, host, port);
+		return 1;
+	}
+	while (!end && n < CONNECT_HEAD_MAX) {
+		ssize_t k = read(sock, head + n, CONNECT_HEAD_MAX - n);
+
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		head[n] = '\0';
+		end = strstr(head, "\r\n\r\n");
+	}
+	if (!end || sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
+		fprintf(stderr, "%s: connect %s:%s: no valid answer from the proxy\n", cli_prog, host,
+			port);
+		return 1;
+	}
+	if (status != 200) {
+		*end = '\0';
+		header_value(head, "X-Hutch-Deny", deny, sizeof(deny));
+		fprintf(stderr, "%s: connect %s:%s: %.*s%s%s\n", cli_prog, host, port,
+			(int)strcspn(head, "\r\n"), head, deny[0] ? ": " : "", deny);
+		if (status == 403)
+			fprintf(stderr, "%s: hint: allow it with --allow %s (or network.allow)\n",
+				cli_prog, host);
+		return 1;
+	}
+	end += 4;
+	return relay(sock, end, (size_t)(head + n - end));
+}
