@@ -684,13 +684,15 @@ static int apply_protect(int rootfd, const char *top, const char *path, bool rea
 	sub = path + strlen(top);
 	while (*sub == '/')
 		sub++;
+	/*
+	 * Every planned path exists now (placeholders were made for the missing
+	 * ones): if it vanished or became a symlink, something raced the start-up.
+	 * Fail closed rather than leave it unprotected.
+	 */
 	t = sys_openat2(wsfd, sub, O_PATH | O_CLOEXEC | O_NOFOLLOW,
 			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-	if (t < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return -errno;
-	}
+	if (t < 0)
+		return errno == ENOENT || errno == ELOOP || errno == EXDEV ? -ESTALE : -errno;
 	fd = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (fd < 0)
 		return -errno;
@@ -894,6 +896,12 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 			if (r < 0) {
 				for (size_t j = 0; j < n_ro_later; j++)
 					close(ro_later[j]);
+				if (r == -ESTALE)
+					return hutch_errx(err, ESTALE, 0,
+							  "mount: protected path %s changed (removed, "
+							  "renamed or replaced by a symlink) while the "
+							  "sandbox started: refusing to run",
+							  plan->ops[i].path);
 				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
 			}
 		}

@@ -214,10 +214,17 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 			r = hutch_mount_plan_add(plan, MOUNT_PIN, repos.v[i], root, 0, true);
 		if (r < 0 || lstat(g, &st) < 0)
 			continue;
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st.st_mode)) {
 			r = add_gitdirs(g, 0, &gitdirs);
-		else if (S_ISREG(st.st_mode))
+		} else if (S_ISREG(st.st_mode)) {
 			r = hutch_mount_plan_add(plan, MOUNT_PROTECT, g, root, 0, true);
+		} else if (S_ISLNK(st.st_mode)) {
+			/* .git -> a directory in this root: that directory is the git dir. */
+			_cleanup_free_ char *real = realpath(g, NULL);
+			if (real && is_dir(real) && hutch_path_has_prefix(real, root) &&
+			    strcmp(real, root))
+				r = add_gitdirs(real, 0, &gitdirs);
+		}
 	}
 	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++)
 		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);

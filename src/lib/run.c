@@ -572,6 +572,16 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 			  argv ? "too many commands in this session" : "malformed command", -1);
 		return;
 	}
+	for (size_t i = 0; i < nfds; i++) {
+		struct stat st;
+		if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR,
+				  "a directory as stdin/stdout/stderr would bypass the sandbox's "
+				  "filesystem view: refused",
+				  -1);
+			return;
+		}
+	}
 	if (t.any) {
 		hutch_error e = { 0 };
 		if (hutch_pty_open(&t, &master, &slave, &e) < 0) {
@@ -1078,6 +1088,19 @@ static int prepare(struct run *r, hutch_error *err)
 			 "can do, the sandbox can ask it to do",
 			 r->p->fs_sockets.v[i].value);
 		r->opts->warn(msg, r->opts->data);
+	}
+	/*
+	 * A directory as stdin/stdout/stderr would be a handle on the host's mount
+	 * tree inside the sandbox (openat relative to it escapes the mount view):
+	 * refuse it. Files, pipes, sockets and terminals are fine.
+	 */
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			return hutch_errx(err, EISDIR, HUTCH_EXIT_ERROR,
+					  "file descriptor %d is a directory: refusing to hand a "
+					  "directory of the host into the sandbox",
+					  fd);
 	}
 	hutch_tty_probe(&r->tty);
 	if (pipe2(r->errpipe, O_CLOEXEC) < 0)
