@@ -45,7 +45,7 @@
 #define IBUF_MAX HUTCH_TLS_HELLO_MAX		  /* a request head or a ClientHello */
 #define OBUF_MAX (HUTCH_TLS_HELLO_MAX + 256)	  /* a rewritten head or a ClientHello */
 #define DBUF_MAX 2048				  /* the proxy's own responses */
-#define BUF_STEP 4096
+#define BUF_MIN 512
 #define ACCEPT_BATCH 64
 #define CLOSE_TIMEOUT_MS 5000 /* flush the final response and linger */
 #define ACCEPT_RETRY_MS 1000
@@ -71,7 +71,11 @@ static void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-/* Make room for @n more bytes (up to max); returns the room available. */
+/*
+ * Make room for @n more bytes (up to max); returns the room available.
+ * Buffers start small and double: most heads, SOCKS messages and replies are
+ * a few hundred bytes, and a thousand idle tunnels should not cost 4 KiB each.
+ */
 static size_t buf_room(struct buf *b, size_t n)
 {
 	size_t want = b->len + n, cap;
@@ -81,7 +85,9 @@ static size_t buf_room(struct buf *b, size_t n)
 		want = b->max;
 	if (want <= b->cap)
 		return b->cap - b->len;
-	cap = (want + BUF_STEP - 1) / BUF_STEP * BUF_STEP;
+	cap = b->cap ? b->cap : BUF_MIN;
+	while (cap < want)
+		cap *= 2;
 	if (cap > b->max)
 		cap = b->max;
 	p = realloc(b->p, cap);
@@ -981,7 +987,10 @@ static int read_client(struct conn *c)
 
 	if (!c->c_rd || c->client_eof)
 		return 0;
-	room = buf_room(&c->ibuf, BUF_STEP);
+	/* grow only when full: a read that finds nothing must not cost memory */
+	room = c->ibuf.cap - c->ibuf.len;
+	if (!room)
+		room = buf_room(&c->ibuf, c->ibuf.cap ? c->ibuf.cap : BUF_MIN);
 	if (!room)
 		return 0;
 	n = recv(c->cfd, c->ibuf.p + c->ibuf.len, room, MSG_DONTWAIT);

@@ -1,0 +1,223 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Proxy data path (issue 4, DESIGN section 9):
+#   1. a SIZE (default 1 GiB) download from a local HTTP server (sendfile, file on tmpfs),
+#      direct and through the proxy (absolute-form HTTP, CONNECT tunnel, SOCKS5) and,
+#      for reference, through one socat hop -- interleaved rounds in the same run, medians;
+#   2. TUNNELS (default 1000) concurrent CONNECT tunnels, each carrying PER (default 1 MiB)
+#      once all are open: the proxy's resident memory idle, with all tunnels open, and at peak.
+# Appends the results under "## proxy throughput" in bench/RESULTS.md (only that section
+# is edited). The proxy is the engine itself (`test-proxy --serve`: the same code the
+# supervisor runs, in a process of its own so its memory can be read), allowing 127.0.0.1.
+#
+#   bench/proxy.sh [BUILD_DIR]     (default: build)
+#   SIZE=1073741824 ROUNDS=5 TUNNELS=1000 PER=1048576 NO_RECORD=1 bench/proxy.sh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$repo"
+build=$repo/${1:-build}
+serve=$build/tests/unit/test-proxy
+size=${SIZE:-1073741824}
+rounds=${ROUNDS:-5}
+tunnels=${TUNNELS:-1000}
+per=${PER:-1048576}
+for t in python3 curl; do
+	command -v "$t" >/dev/null || { echo "proxy.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
+done
+[ -x "$serve" ] || { echo "proxy.sh: no $serve (ninja -C $build)" >&2; exit 1; }
+
+work=$(mktemp -d /dev/shm/hutch-bench-proxy.XXXXXX 2>/dev/null || mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+head -c "$size" /dev/zero >"$work/blob"
+
+# A small threaded HTTP/1.1 server answering every request with the blob (sendfile),
+# and streaming PER bytes on raw connections after a one-byte trigger (for the tunnels).
+cat >"$work/server.py" <<'PY'
+import os, socket, sys, threading
+blob, per = sys.argv[1], int(sys.argv[2])
+size = os.path.getsize(blob)
+def http(c):
+    try:
+        while True:
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            with open(blob, "rb") as f:
+                c.sendfile(f)
+    except OSError:
+        pass
+    finally:
+        c.close()
+def stream(c):
+    try:
+        if c.recv(1):
+            chunk = b"x" * 65536
+            left = per
+            while left:
+                left -= c.send(chunk[:min(left, 65536)])
+    except OSError:
+        pass
+    finally:
+        c.close()
+def serve(sock, fn):
+    while True:
+        c, _ = sock.accept()
+        threading.Thread(target=fn, args=(c,), daemon=True).start()
+a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen(4096)
+b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen(4096)
+print(a.getsockname()[1], b.getsockname()[1], flush=True)
+threading.Thread(target=serve, args=(b, stream), daemon=True).start()
+serve(a, http)
+PY
+python3 "$work/server.py" "$work/blob" "$per" >"$work/server.ports" &
+pids+=($!)
+"$serve" --serve --allow 127.0.0.1 --max-conns $((tunnels + 64)) >"$work/proxy.ports" &
+proxy_pid=$!
+pids+=($proxy_pid)
+for _ in $(seq 100); do
+	[ -s "$work/server.ports" ] && grep -q SOCKS_PORT "$work/proxy.ports" && break
+	sleep 0.05
+done
+read -r http_port stream_port <"$work/server.ports"
+hp=$(sed -n 's/^HTTP_PORT=//p' "$work/proxy.ports")
+sp=$(sed -n 's/^SOCKS_PORT=//p' "$work/proxy.ports")
+url=http://127.0.0.1:$http_port/blob
+
+socat_port=
+if command -v socat >/dev/null; then
+	socat_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	socat TCP-LISTEN:"$socat_port",bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:"$http_port" &
+	pids+=($!)
+	sleep 0.3
+fi
+
+rate() { # curl args... -> bytes/s
+	curl -s -o /dev/null -w '%{speed_download}' --max-time 600 "$@"
+}
+modes=(direct http connect socks5)
+[ -n "$socat_port" ] && modes+=(socat)
+: >"$work/rates"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in $(seq "$rounds"); do
+	for m in "${modes[@]}"; do
+		case $m in
+		direct) v=$(rate "$url") ;;
+		http) v=$(rate -x "http://127.0.0.1:$hp" "$url") ;;
+		connect) v=$(rate -p -x "http://127.0.0.1:$hp" "$url") ;;
+		socks5) v=$(rate --socks5 "127.0.0.1:$sp" "$url") ;;
+		socat) v=$(rate "http://127.0.0.1:$socat_port/blob") ;;
+		esac
+		echo "$m $v" >>"$work/rates"
+		echo "round $r $m: $(python3 -c "print(f'{$v/1e6:.0f} MB/s')")" >&2
+	done
+done
+
+# 1000 concurrent tunnels: open them all, then let each carry PER bytes.
+cat >"$work/tunnels.py" <<'PY'
+import asyncio, sys, time
+hp, port, n, per, pid = (int(x) for x in sys.argv[1:6])
+def rss(field):
+    for l in open(f"/proc/{pid}/status"):
+        if l.startswith(field + ":"):
+            return int(l.split()[1])
+async def tunnel(opened, go):
+    r, w = await asyncio.open_connection("127.0.0.1", hp)
+    w.write(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (port, port))
+    head = await r.readuntil(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n")[0]:
+        raise SystemExit("tunnel refused: %r" % head)
+    opened.append(1)
+    await go.wait()
+    w.write(b"g")
+    got = 0
+    while True:
+        d = await r.read(262144)
+        if not d:
+            break
+        got += len(d)
+    w.close()
+    return got
+async def main():
+    base = rss("VmRSS")
+    opened, go = [], asyncio.Event()
+    tasks = [asyncio.create_task(tunnel(opened, go)) for _ in range(n)]
+    while len(opened) < n:
+        await asyncio.sleep(0.02)
+        if any(t.done() and t.exception() for t in tasks):
+            raise SystemExit("a tunnel failed")
+    await asyncio.sleep(0.3)
+    idle = rss("VmRSS")
+    t0 = time.time()
+    go.set()
+    got = await asyncio.gather(*tasks)
+    dt = time.time() - t0
+    print(base, idle, rss("VmHWM"), sum(got), dt, sum(1 for g in got if g == per))
+asyncio.run(main())
+PY
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+read -r rss_base rss_idle rss_peak moved secs complete < <(python3 "$work/tunnels.py" "$hp" \
+	"$stream_port" "$tunnels" "$per" "$proxy_pid")
+echo "tunnels: $complete/$tunnels complete, base ${rss_base} kB, all open ${rss_idle} kB, peak ${rss_peak} kB" >&2
+
+[ "${NO_RECORD:-0}" = 1 ] && exit 0
+python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" \
+	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
+	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
+	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" <<'PY'
+import os, re, statistics, sys
+(rates, rpath, nproc, kernel, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
+ base, idle, peak, moved, secs, complete) = sys.argv[1:20]
+v = {}
+for line in open(rates):
+    m, x = line.split()
+    v.setdefault(m, []).append(float(x))
+med = {m: statistics.median(x) for m, x in v.items()}
+names = {"direct": "direct (no proxy)", "http": "hutch, absolute-form HTTP",
+         "connect": "hutch, CONNECT tunnel", "socks5": "hutch, SOCKS5",
+         "socat": "one socat hop (reference)"}
+entry = [f"### {date} (commit {commit})", "",
+         f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average {load0} before, "
+         f"{load1} after.", "",
+         f"{int(size) >> 20} MiB download from a local sendfile HTTP server (file on tmpfs), "
+         f"curl to /dev/null, {rounds} interleaved rounds, median:", "",
+         "| path | median | min | max | vs direct |", "|---|---:|---:|---:|---:|"]
+for m in ("direct", "http", "connect", "socks5", "socat"):
+    if m in med:
+        entry.append(f"| {names[m]} | {med[m] / 1e6:.0f} MB/s | {min(v[m]) / 1e6:.0f} MB/s "
+                     f"| {max(v[m]) / 1e6:.0f} MB/s | {100 * med[m] / med['direct']:.0f}% |")
+worst = min(med[m] for m in ("http", "connect", "socks5"))
+entry += ["", f"Slowest hutch path at {100 * worst / med['direct']:.0f}% of direct: "
+          f"{'meets' if worst >= 0.8 * med['direct'] else 'misses'} the target (>= 80%).", ""]
+b, i, p = int(base), int(idle), int(peak)
+entry += [f"{tunnels} concurrent CONNECT tunnels, all opened first, then {int(per) >> 10} KiB "
+          f"each ({complete}/{tunnels} complete, {int(moved) / 1e6:.0f} MB in {float(secs):.1f} s). "
+          f"Proxy resident memory (engine in its own process):", "",
+          "| proxy idle | all tunnels open | peak (VmHWM) | per tunnel, open | per tunnel, peak |",
+          "|---:|---:|---:|---:|---:|",
+          f"| {b} kB | {i} kB | {p} kB | {(i - b) * 1024 / int(tunnels):.0f} B "
+          f"| {(p - b) * 1024 / int(tunnels):.0f} B |", ""]
+text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
+m = re.search(r"^## proxy throughput[ \t]*\n", text, re.M)
+if not m:
+    text = text.rstrip("\n") + "\n\n## proxy throughput\n\n"
+    m = re.search(r"^## proxy throughput[ \t]*\n", text, re.M)
+nxt = re.search(r"^## ", text[m.end():], re.M)
+end = m.end() + nxt.start() if nxt else len(text)
+section = text[m.end():end].rstrip("\n")
+section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
+text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
+open(rpath, "w").write(text)
+print("\n".join(entry))
+PY
