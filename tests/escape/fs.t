@@ -145,7 +145,7 @@ hrun_bg run -- sh -c 'for i in $(seq 300); do mv .git .git.real 2>>/tmp/err || c
 for _ in $(seq 10); do
 	hrun run -- sh -c 'printf "#!/bin/sh\necho HUTCH-EVIL-HOOK\n" >.git/hooks/pre-commit'
 done
-wait_hutch
+wait_hutch "$HUTCH_TEST_TIMEOUT"
 like "$OUT" "Device or resource busy" "a sandboxed swapper cannot rename .git (EBUSY: pinned)"
 found=$(grep -rl HUTCH-EVIL-HOOK "$WS" 2>/dev/null)
 is "$found" "" "  and no hook landed from the sandboxes started meanwhile"

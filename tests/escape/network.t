@@ -116,9 +116,11 @@ if [ -z "$OUT" ]; then
 fi
 PROXY=$OUT
 
-# curl_in ARGS: curl inside with the proxy, printing the status and the X-Hutch-Deny header.
+# curl_in ARGS: curl inside through the proxy (also for loopback names, which NO_PROXY
+# would otherwise send to the sandbox's own lo), printing the status and headers.
 curl_in() {
-	hrun run -a allowed.hutch.invalid -- curl -sS -m 10 -o /dev/null -D - "$@"
+	hrun run -a allowed.hutch.invalid -- curl -sS -m 10 --proxy "$PROXY" --noproxy '' \
+		-o /dev/null -D - "$@"
 }
 for target in http://169.254.169.254/latest/meta-data/ http://2852039166/ http://0xA9FEA9FE/ \
 	http://0251.0376.0251.0376/ "http://[::ffff:169.254.169.254]/" http://127.1/ \
@@ -138,6 +140,60 @@ name = b"allowed.hutch.invalid\x00.evil.example"
 s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + b"\x00\x50")
 r = s.recv(10); print("reply", r[1] if len(r) > 1 else "closed")'
 is "$OUT" "reply 2" "SOCKS5: a name with a NUL byte (allowed.hutch.invalid\\0.evil.example) -> reply 2 (not allowed)"
+
+hrun run -a allowed.hutch.invalid -- "$PY" -c "$NETPY" "lookup:$NAME" "udp:$RESOLVER:53"
+like "$(words "$OUT")" "^lookup:$NAME EAI -(3|2) udp:$RESOLVER:53 (ENETUNREACH|ECONNREFUSED)$" \
+	"proxy mode: DNS look-ups inside still fail (only the supervisor resolves)"
+
+# A name that resolves to loopback (localhost) while allowPrivate is false.
+hrun run -a localhost -- curl -sS -m 10 --proxy "$PROXY" --noproxy '' -o /dev/null -D - \
+	"http://localhost:$SRV_PORT/"
+like "$OUT" "^HTTP/1\.[01] 403" "proxy: an allowed name resolving to 127.0.0.1 (allowPrivate false) -> 403"
+
+# TLS SNI fronting: a tunnel opened for an allowed name, a ClientHello naming another.
+# The upstream is a TCP listener on the host that records whether anything reached it.
+printf '{ "network": { "allowPrivate": true } }\n' >"$T/private.json"
+SNI_LOG=$T/sni.log
+"$PY" - "$T/sni-port" "$SNI_LOG" <<'PY' &
+import socket, sys, os
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = s.accept()
+    c.settimeout(3)
+    try:
+        data = c.recv(4096)
+    except OSError:
+        data = b""
+    with open(sys.argv[2], "a") as f:
+        f.write("got %d bytes%s\n" % (len(data), " sni=localhost" if b"localhost" in data else
+                                      " sni=evil" if b"evil.example" in data else ""))
+    c.close()
+PY
+bg_register $!
+wait_for_file "$T/sni-port" 10
+SNI_PORT=$(cat "$T/sni-port")
+SNI_PY='
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+s.sendall(("CONNECT localhost:%s HTTP/1.1\r\nHost: localhost:%s\r\n\r\n" % (sys.argv[1], sys.argv[1])).encode())
+head = s.recv(1024).split(b"\r\n")[0].decode()
+ctx = ssl.create_default_context()
+t = ctx.wrap_socket(s, server_hostname=sys.argv[2], do_handshake_on_connect=False)
+try:
+    t.do_handshake(); r = "handshake"
+except (OSError, ssl.SSLError) as e:
+    r = "closed" if isinstance(e, (ssl.SSLEOFError, ConnectionResetError)) or "EOF" in str(e) else "tls-error"
+print(head, r)'
+hrun run -p "$T/private.json" -a localhost -- "$PY" -c "$SNI_PY" "$SNI_PORT" localhost
+like "$OUT" "200" "(control: CONNECT localhost is allowed with allowPrivate)"
+wait_for_file "$SNI_LOG" 5
+like "$(cat "$SNI_LOG" 2>/dev/null)" "sni=localhost" "(control: a ClientHello naming localhost reaches the upstream)"
+: >"$SNI_LOG"
+hrun run -p "$T/private.json" -a localhost -- "$PY" -c "$SNI_PY" "$SNI_PORT" evil.example
+like "$OUT" "200 .*closed" "SNI fronting: a ClientHello naming evil.example in a tunnel to localhost -> tunnel closed"
+sleep 1
+unlike "$(cat "$SNI_LOG" 2>/dev/null)" "sni=evil" "  and the ClientHello never reached the upstream"
 note "proxy at $PROXY"
 
 done_testing

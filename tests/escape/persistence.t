@@ -9,7 +9,7 @@
 # Layers under test: protected paths (read-only binds; empty read-only placeholder
 # directories for those that do not exist yet), pinned git directories (EBUSY on rename),
 # the read-only home, hidden ~/.ssh.
-# shellcheck source=tests/lib.sh disable=SC2016
+# shellcheck source=tests/lib.sh disable=SC2088
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
@@ -37,7 +37,7 @@ echo '{"editor.fontSize": 12}' >.vscode/settings.json
 echo '{"permissions": {}}' >.claude/settings.local.json
 echo "# original hook" >.git/hooks/post-checkout
 chmod 755 .git/hooks/post-checkout
-git add -A >/dev/null && git commit -qm "editor and agent settings" >/dev/null
+git add -A >/dev/null 2>&1 && git commit -qm "editor and agent settings" >/dev/null
 hrun run -- true # hutch's own state (placeholder journal) exists from now on
 before=$(tree_snapshot "$WS")
 home_before=$(tree_snapshot "$HOME")

@@ -48,7 +48,10 @@ for b in /usr/bin/passwd /usr/bin/chsh /usr/bin/chfn /usr/bin/newgrp; do
 		break
 	fi
 done
-LD_SO=$(ls /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.* 2>/dev/null | head -1)
+LD_SO=
+for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.*; do
+	[ -x "$f" ] && LD_SO=$f && break
+done
 if [ -n "$SUID" ]; then
 	hrun run -- bash -c '"$@" < <(sleep 3) >/dev/null 2>&1 & sleep 0.5
 		awk "/^Uid:/ { print \"euid\", \$3 } /^CapEff:/ { print \"capeff\", \$2 }" /proc/$!/status; kill $! 2>/dev/null' _ "$SUID"

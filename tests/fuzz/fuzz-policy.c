@@ -62,8 +62,8 @@ static int load(const uint8_t *data, size_t size, enum hutch_source src, char **
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum hutch_source srcs[] = { HUTCH_SOURCE_SYSTEM, HUTCH_SOURCE_USER,
-						  HUTCH_SOURCE_FILE, HUTCH_SOURCE_PROJECT };
+	static const enum hutch_source srcs[] = {HUTCH_SOURCE_SYSTEM, HUTCH_SOURCE_USER,
+						 HUTCH_SOURCE_FILE, HUTCH_SOURCE_PROJECT};
 	enum hutch_source src = srcs[size % 4];
 	char *j1 = NULL, *j2 = NULL;
 	int r1, r2;

@@ -85,6 +85,7 @@ for t in "${targets[@]}"; do
 		>"$out/$t.log" 2>&1; then
 		failed=1
 		tail -60 "$out/$t.log" >&2
+		# shellcheck disable=SC2012 # artifact names are libFuzzer's (hex)
 		echo "fuzz: $t FAILED; reproduce with: $bin $(ls -t "$out/artifacts/$t-"* 2>/dev/null | head -1)" >&2
 		echo "fuzz: then keep the input as a regression seed in tests/fuzz/corpus/$t/" >&2
 	else

@@ -65,8 +65,8 @@ static void deny_nr(struct prog *p, int nr, int err)
 {
 	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR_OFF));
 	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					     SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
+	emit(p, (struct sock_filter)BPF_STMT(
+			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
 }
 
 /* if nr == NR && (arg0 & MASK) == VALUE: return ERRNO (low 32 bits of arg0) */
@@ -77,13 +77,13 @@ static void deny_arg0(struct prog *p, int nr, unsigned mask, unsigned value, int
 	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO));
 	emit(p, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask));
 	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 0, 1));
-	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					     SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
+	emit(p, (struct sock_filter)BPF_STMT(
+			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
 }
 
 int main(int argc, char **argv)
 {
-	struct prog p = { .n = 0 };
+	struct prog p = {.n = 0};
 	struct sock_fprog fprog;
 	int i;
 

@@ -83,15 +83,14 @@ int main(int argc, char **argv)
 			close(fd);
 	}
 	if (raise) {
-		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct data[2];
 
 		rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
 		printf("raise_core %s\n", setrlimit(RLIMIT_CORE, &rl) == 0 ? "0" : errname(errno));
 		memset(data, 0, sizeof(data));
 		data[0].effective = data[0].permitted = 1U << CAP_SYS_ADMIN;
-		printf("capset %s\n",
-		       syscall(SYS_capset, &hdr, data) == 0 ? "0" : errname(errno));
+		printf("capset %s\n", syscall(SYS_capset, &hdr, data) == 0 ? "0" : errname(errno));
 	}
 	return 0;
 }

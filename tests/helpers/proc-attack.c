@@ -56,7 +56,8 @@ static void report(const char *op, int e)
 
 static int do_ptrace(pid_t pid, int seize)
 {
-	long r = seize ? ptrace(PTRACE_SEIZE, pid, NULL, NULL) : ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+	long r = seize ? ptrace(PTRACE_SEIZE, pid, NULL, NULL)
+		       : ptrace(PTRACE_ATTACH, pid, NULL, NULL);
 
 	if (r < 0)
 		return errno;
@@ -69,7 +70,7 @@ static int do_ptrace(pid_t pid, int seize)
 static int do_vm(pid_t pid, int write)
 {
 	char local = 'x';
-	struct iovec l = { &local, 1 }, r = { &local, 1 };
+	struct iovec l = {&local, 1}, r = {&local, 1};
 	ssize_t n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0)
 			  : process_vm_readv(pid, &l, 1, &r, 1, 0);
 

@@ -43,7 +43,7 @@ static int sti(int fd, unsigned long request, const char *text)
 
 static int linux_ioctl(int fd, unsigned long request)
 {
-	char sub[2] = { 3, 0 }; /* TIOCL_PASTESEL */
+	char sub[2] = {3, 0}; /* TIOCL_PASTESEL */
 
 	return syscall(SYS_ioctl, fd, request, sub) < 0 ? errno : 0;
 }
