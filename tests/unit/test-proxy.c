@@ -16,6 +16,7 @@
  * proxy alone on 127.0.0.1 (ports printed on stdout) for bench/proxy.sh.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -43,6 +44,7 @@
 #include "loop.h"
 #include "policy.h"
 #include "proxy/proxy.h"
+#include "proxy/relay.h"
 #include "proxy/timer.h"
 #include "tap.h"
 
@@ -1533,9 +1535,57 @@ static void slow_child(void *arg)
 	printf("%s\n%s\n", buf, eof ? "EOF" : "OPEN");
 }
 
+/* 20 tunnels, each moving a little data both ways, then idle: count the proxy's pipes. */
+static void pipes_child(void *arg)
+{
+	char target[64], buf[64], path[64];
+	int fds[20], st, pipes = 0, sockets = 0;
+	DIR *d;
+	struct dirent *e;
+
+	(void)arg;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", echo_port);
+	for (int i = 0; i < 20; i++) {
+		bool eof;
+
+		fds[i] = proxy_connect(target, &st);
+		if (fds[i] < 0)
+			return;
+		/* two requests: the first goes through the peek buffer, the second is spliced */
+		for (int k = 0; k < 2; k++) {
+			send_all(fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28);
+			recv_until(fds[i], buf, sizeof(buf), "GET", 2000, &eof);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)getppid());
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char link[300], to[64] = "";
+
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		if (readlink(link, to, sizeof(to) - 1) > 0) {
+			pipes += !strncmp(to, "pipe:", 5);
+			sockets += !strncmp(to, "socket:", 7);
+		}
+	}
+	if (d)
+		closedir(d);
+	printf("PIPES=%d SOCKETS=%d\n", pipes, sockets);
+}
+
 static void test_datapath(void)
 {
 	struct run r;
+
+	px_run(&BASIC, pipes_child, NULL, &r);
+	{
+		const char *p = strstr(r.out, "PIPES=");
+		int pipes = p ? atoi(p + 6) : -1, sockets = p ? atoi(strstr(p, "SOCKETS=") + 8) : 0;
+
+		ok(p && sockets >= 40 && pipes <= 2 * HUTCH_PIPE_POOL_MAX + 4,
+		   "20 idle tunnels (%d sockets) hold no pipes of their own (%d pipe fds)", sockets,
+		   pipes);
+	}
 
 	px_run(&BASIC, halfclose_child, NULL, &r);
 	like(r.out, "RESULT=got 11\nEOF", "half-close: the server saw EOF and its answer came back");

@@ -207,6 +207,7 @@ struct hutch_proxy {
 	struct hutch_tlist l_handshake, l_connect, l_idle, l_close, l_retry;
 	struct hutch_tnode retry_node;
 	struct hutch_dns *dns;
+	struct hutch_pipe_pool pipes;
 	struct conn *conns;
 	unsigned n_conns;
 	struct hutch_proxy_stats stats;
@@ -435,7 +436,7 @@ static void finish_with(struct conn *c, const void *data, size_t n)
 		c->ev[SIDE_UPSTREAM] = 0;
 	}
 	c->up_state = UP_NONE;
-	hutch_pump_close(&c->up);
+	hutch_pump_close(&c->up, &c->px->pipes);
 }
 
 static void http_fail(struct conn *c, int status, const char *deny, const char *what)
@@ -1077,7 +1078,7 @@ static bool drive_once(struct conn *c, int *fatal)
 		uint64_t before = c->down.bytes;
 		bool rd = c->u_rd && reading_upstream(c);
 
-		r = hutch_pump_run(&c->down, c->ufd, c->cfd, rd, c->px->opts.pipe_size);
+		r = hutch_pump_run(&c->down, &c->px->pipes, c->ufd, c->cfd, rd);
 		if (r < 0) {
 			/* the client going away, or any failure of a tunnel, ends everything */
 			if (c->down.dst_failed || c->tunnel) {
@@ -1199,7 +1200,7 @@ static bool drive_once(struct conn *c, int *fatal)
 		if (c->up.in_pipe || (c->c_rd && hutch_pump_want_read(&c->up))) {
 			bool rd = c->c_rd && hutch_pump_want_read(&c->up);
 
-			r = hutch_pump_run(&c->up, c->cfd, c->ufd, rd, c->px->opts.pipe_size);
+			r = hutch_pump_run(&c->up, &c->px->pipes, c->cfd, c->ufd, rd);
 			if (r < 0) {
 				*fatal = r;
 				return false;
@@ -1323,8 +1324,8 @@ static void conn_free(struct conn *c, const char *reason)
 		hutch_loop_del(px->loop, c->ufd);
 		close(c->ufd);
 	}
-	hutch_pump_close(&c->up);
-	hutch_pump_close(&c->down);
+	hutch_pump_close(&c->up, &c->px->pipes);
+	hutch_pump_close(&c->down, &c->px->pipes);
 	buf_free(&c->ibuf);
 	buf_free(&c->obuf);
 	buf_free(&c->dbuf);
@@ -1565,6 +1566,8 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
 	if (!px->opts.dns_timeout_ms)
 		px->opts.dns_timeout_ms = DEFAULT_DNS_MS;
 	px->opts.dns_servers = NULL; /* not kept: used once below */
+	hutch_pipe_pool_init(&px->pipes, px->opts.pipe_size ? px->opts.pipe_size :
+							      HUTCH_PIPE_BIG_DEFAULT);
 	hutch_tlist_init(&px->l_handshake, px->opts.handshake_timeout_ms);
 	hutch_tlist_init(&px->l_connect, px->opts.connect_timeout_ms);
 	hutch_tlist_init(&px->l_idle, px->opts.idle_timeout_ms);
@@ -1635,6 +1638,7 @@ void hutch_proxy_free(struct hutch_proxy *px)
 			hutch_loop_del(px->loop, px->lst[i].fd);
 			close(px->lst[i].fd);
 		}
+	hutch_pipe_pool_fini(&px->pipes);
 	hutch_dns_free(px->dns);
 	if (px->timer_ok)
 		hutch_timer_fini(&px->timer);

@@ -63,7 +63,7 @@ struct hutch_proxy_opts {
 	unsigned connect_timeout_ms;   /* 10000: DNS + TCP connect */
 	unsigned idle_timeout_ms;      /* 600000: no byte either way (also: no HTTP response) */
 	unsigned dns_timeout_ms;       /* 5000 */
-	int pipe_size;		       /* splice pipe size in bytes, 0: kernel default */
+	int pipe_size;		       /* enlarged splice pipes (bytes), 0: 1 MiB, < 0: never */
 	/*
 	 * Test-only resolver override (c-ares server list, e.g. "127.0.0.1:5353").
 	 * Never exposed to anything the sandbox controls; NULL: /etc/resolv.conf.

@@ -1,16 +1,78 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* splice(2) relaying: see relay.h. */
+/* splice(2) relaying with pooled pipes: see relay.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "proxy/relay.h"
 
+static void pipe_close(struct hutch_pipe *p, struct hutch_pipe_pool *pool)
+{
+	if (p->r < 0)
+		return;
+	close(p->r);
+	close(p->w);
+	if (p->big && pool->big_out)
+		pool->big_out--;
+	p->r = p->w = -1;
+	p->big = false;
+}
+
+void hutch_pipe_pool_init(struct hutch_pipe_pool *pool, int big_size)
+{
+	pool->n_idle = 0;
+	pool->big_out = 0;
+	pool->big_size = big_size;
+}
+
+void hutch_pipe_pool_fini(struct hutch_pipe_pool *pool)
+{
+	while (pool->n_idle)
+		pipe_close(&pool->idle[--pool->n_idle], pool);
+}
+
+static int pipe_get(struct hutch_pipe_pool *pool, struct hutch_pipe *out)
+{
+	int fds[2], sz;
+
+	if (pool->n_idle) {
+		*out = pool->idle[--pool->n_idle];
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	out->r = fds[0];
+	out->w = fds[1];
+	out->big = false;
+	if (pool->big_size > 0 && pool->big_out < HUTCH_PIPE_BIG_MAX &&
+	    fcntl(fds[1], F_SETPIPE_SZ, pool->big_size) >= 0) {
+		out->big = true;
+		pool->big_out++;
+	}
+	sz = fcntl(fds[1], F_GETPIPE_SZ);
+	out->cap = sz > 0 ? (size_t)sz : 65536;
+	return 0;
+}
+
+static void pipe_put(struct hutch_pipe_pool *pool, struct hutch_pipe *p)
+{
+	if (p->r < 0)
+		return;
+	if (pool->n_idle < HUTCH_PIPE_POOL_MAX) {
+		pool->idle[pool->n_idle++] = *p;
+		p->r = p->w = -1;
+		p->big = false;
+		return;
+	}
+	pipe_close(p, pool);
+}
+
 void hutch_pump_init(struct hutch_pump *p)
 {
-	p->pr = p->pw = -1;
+	p->pipe.r = p->pipe.w = -1;
+	p->pipe.cap = 0;
+	p->pipe.big = false;
 	p->in_pipe = 0;
-	p->cap = 0;
 	p->eof = false;
 	p->shut = false;
 	p->blocked = false;
@@ -18,41 +80,25 @@ void hutch_pump_init(struct hutch_pump *p)
 	p->bytes = 0;
 }
 
-void hutch_pump_close(struct hutch_pump *p)
+void hutch_pump_close(struct hutch_pump *p, struct hutch_pipe_pool *pool)
 {
-	if (p->pr >= 0)
-		close(p->pr);
-	if (p->pw >= 0)
-		close(p->pw);
-	p->pr = p->pw = -1;
+	if (p->in_pipe)
+		pipe_close(&p->pipe, pool);
+	else
+		pipe_put(pool, &p->pipe);
 	p->in_pipe = 0;
 }
 
-static int make_pipe(struct hutch_pump *p, int pipe_size)
-{
-	int fds[2], sz;
-
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe_size > 0)
-		(void)fcntl(fds[1], F_SETPIPE_SZ, pipe_size);
-	sz = fcntl(fds[1], F_GETPIPE_SZ);
-	p->pr = fds[0];
-	p->pw = fds[1];
-	p->cap = sz > 0 ? (size_t)sz : 65536;
-	return 0;
-}
-
-int hutch_pump_run(struct hutch_pump *p, int src, int dst, bool read_src, int pipe_size)
+int hutch_pump_run(struct hutch_pump *p, struct hutch_pipe_pool *pool, int src, int dst,
+		   bool read_src)
 {
 	bool moved = false;
+	int r = 0;
 
-	if (p->pr < 0) {
-		int r;
-
+	if (p->pipe.r < 0) {
 		if (!read_src || src < 0 || p->eof)
 			return 0;
-		r = make_pipe(p, pipe_size);
+		r = pipe_get(pool, &p->pipe);
 		if (r < 0)
 			return r;
 	}
@@ -61,7 +107,7 @@ int hutch_pump_run(struct hutch_pump *p, int src, int dst, bool read_src, int pi
 		ssize_t n;
 
 		if (p->in_pipe > 0 && dst >= 0) {
-			n = splice(p->pr, NULL, dst, NULL, p->in_pipe,
+			n = splice(p->pipe.r, NULL, dst, NULL, p->in_pipe,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n > 0) {
 				p->in_pipe -= (size_t)n;
@@ -70,7 +116,8 @@ int hutch_pump_run(struct hutch_pump *p, int src, int dst, bool read_src, int pi
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				p->dst_failed = true;
-				return -errno;
+				r = -errno;
+				break;
 			}
 			if (p->in_pipe > 0 && !progress) {
 				/* destination full: stop reading until EPOLLOUT (a pipe can also
@@ -79,8 +126,8 @@ int hutch_pump_run(struct hutch_pump *p, int src, int dst, bool read_src, int pi
 				break;
 			}
 		}
-		if (read_src && src >= 0 && !p->eof && p->in_pipe < p->cap) {
-			n = splice(src, NULL, p->pw, NULL, p->cap - p->in_pipe,
+		if (read_src && src >= 0 && !p->eof && p->in_pipe < p->pipe.cap) {
+			n = splice(src, NULL, p->pipe.w, NULL, p->pipe.cap - p->in_pipe,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n > 0) {
 				p->in_pipe += (size_t)n;
@@ -90,12 +137,18 @@ int hutch_pump_run(struct hutch_pump *p, int src, int dst, bool read_src, int pi
 				progress = true;
 			} else if (errno != EAGAIN && errno != EINTR) {
 				p->dst_failed = false;
-				return -errno;
+				r = -errno;
+				break;
 			}
 		}
 		if (!progress)
 			break;
 		moved = true;
 	}
+	/* nothing in flight: the pipe goes back to the pool */
+	if (!p->in_pipe)
+		pipe_put(pool, &p->pipe);
+	if (r < 0)
+		return r;
 	return moved ? 1 : 0;
 }
