@@ -26,12 +26,14 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -1279,6 +1281,33 @@ void hutch_session_clear_placeholders(hutch_session *s)
 	s->n_placeholders = 0;
 }
 
+/*
+ * The layer's filesystem must be able to hold an overlay upper directory made
+ * in a user namespace: user.* xattrs (opaque directories), and not an overlay
+ * itself (a container's root). Said here, with the fix, rather than as a bare
+ * EINVAL from the mount inside the sandbox.
+ */
+static int check_upper_fs(hutch_session *s, hutch_error *err)
+{
+	struct statfs sf;
+
+	if (statfs(s->upper, &sf) < 0)
+		return hutch_err(err, errno, 0, "session %s: %s", s->id, s->upper);
+	if (sf.f_type == OVERLAYFS_SUPER_MAGIC ||
+	    (setxattr(s->upper, "user.hutch.probe", "1", 1, 0) < 0 &&
+	     (errno == ENOTSUP || errno == EOPNOTSUPP))) {
+		hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+			   "--ephemeral: %s cannot hold a session layer (%s)", s->upper,
+			   sf.f_type == OVERLAYFS_SUPER_MAGIC ? "it is on overlayfs"
+							      : "no user extended attributes");
+		hutch_err_hint(err, "point XDG_STATE_HOME to a directory on ext4, xfs, btrfs or "
+				    "tmpfs (Linux >= 6.6)");
+		return -EOPNOTSUPP;
+	}
+	(void)removexattr(s->upper, "user.hutch.probe");
+	return 0;
+}
+
 int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char **overlay,
 			    hutch_error *err)
 {
@@ -1300,6 +1329,9 @@ int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char
 				  "--ephemeral: paths with ':', ',', '\\' or a newline cannot be "
 				  "overlay layers: %s",
 				  bad_overlay_path(s->workspace) ? s->workspace : s->upper);
+	r = check_upper_fs(s, err);
+	if (r < 0)
+		return r;
 	r = hutch_session_lock(s, err);
 	if (r < 0)
 		return r;
