@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -503,12 +504,15 @@ static int mkdir_parents(const char *path)
 static int syslog_connect(struct hutch_audit_sink *s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	/* A stuck syslog daemon must not stall the supervisor: the event is counted lost. */
+	struct timeval tmo = {.tv_sec = 1};
 	int fd;
 
 	memcpy(sa.sun_path, s->path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;
 		close(fd);
