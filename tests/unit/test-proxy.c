@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -390,6 +391,85 @@ static void serve_sink_conn(int c)
 		;
 }
 
+/*
+ * A minimal DNS responder for when dnsmasq cannot run (as an unprivileged
+ * user dnsmasq insists on changing groups, which a user namespace forbids):
+ * the same names as the dnsmasq command line below, A and AAAA only.
+ */
+static const struct {
+	const char *suffix; /* the name and its subdomains */
+	int family;
+	const char *addr; /* NULL: NXDOMAIN */
+} dns_table[] = {
+	{ "ok.test", AF_INET, "127.0.0.1" },	   { "wild.test", AF_INET, "127.0.0.1" },
+	{ "loop.test", AF_INET, "127.0.0.1" },	   { "evil.test", AF_INET, "127.0.0.1" },
+	{ "meta.test", AF_INET, "169.254.169.254" }, { "own.test", AF_INET, "1.2.3.4" },
+	{ "v6.test", AF_INET6, "::1" },		   { "nx.test", 0, NULL },
+};
+
+static bool dns_match(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return !strcasecmp(name, suffix) ||
+	       (n > k + 1 && name[n - k - 1] == '.' && !strcasecmp(name + n - k, suffix));
+}
+
+static void dns_serve(int fd)
+{
+	for (;;) {
+		uint8_t q[512], a[600];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		char name[256];
+		size_t i = 12, w = 0, qend;
+		int qtype, rcode = 5, ans = 0;
+
+		if (n < 17)
+			continue;
+		while (i < (size_t)n && q[i] && w + q[i] + 1 < sizeof(name)) {
+			if (w)
+				name[w++] = '.';
+			memcpy(name + w, q + i + 1, q[i]);
+			w += q[i];
+			i += q[i] + 1;
+		}
+		name[w] = '\0';
+		qend = i + 5;
+		if (qend > (size_t)n)
+			continue;
+		qtype = q[i + 1] << 8 | q[i + 2];
+		memcpy(a, q, qend);
+		w = qend;
+		for (size_t k = 0; k < ARRAY_SIZE(dns_table); k++) {
+			if (!dns_match(name, dns_table[k].suffix))
+				continue;
+			rcode = dns_table[k].addr ? 0 : 3;
+			if (dns_table[k].addr && ((qtype == 1 && dns_table[k].family == AF_INET) ||
+						  (qtype == 28 && dns_table[k].family == AF_INET6))) {
+				int len = dns_table[k].family == AF_INET ? 4 : 16;
+
+				memcpy(a + w, "\xc0\x0c", 2);
+				a[w + 2] = 0;
+				a[w + 3] = (uint8_t)qtype;
+				memcpy(a + w + 4, "\x00\x01\x00\x00\x00\x3c\x00", 7);
+				a[w + 11] = (uint8_t)len;
+				inet_pton(dns_table[k].family, dns_table[k].addr, a + w + 12);
+				w += 12 + (size_t)len;
+				ans = 1;
+			}
+			break;
+		}
+		a[2] = 0x81;
+		a[3] = (uint8_t)(0x80 | rcode);
+		a[6] = 0;
+		a[7] = (uint8_t)ans;
+		memset(a + 8, 0, 4);
+		sendto(fd, a, w, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
 static pid_t fork_server(int lfd, void (*fn)(int))
 {
 	pid_t pid = fork();
@@ -436,7 +516,8 @@ static int spawn_wait(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static bool wait_port(int port)
+/* Wait for @port to accept; give up early if @pid (when > 0) exited. */
+static bool wait_port_pid(int port, pid_t pid)
 {
 	for (int i = 0; i < 200; i++) {
 		int fd = tcp_connect("127.0.0.1", port);
@@ -445,14 +526,23 @@ static bool wait_port(int port)
 			close(fd);
 			return true;
 		}
+		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
 		usleep(25000);
 	}
 	return false;
 }
 
+static bool wait_port(int port)
+{
+	return wait_port_pid(port, 0);
+}
+
 static void stop_servers(void)
 {
 	for (size_t i = 0; i < n_servers; i++) {
+		if (servers[i] <= 0)
+			continue;
 		kill(servers[i], SIGKILL);
 		waitpid(servers[i], NULL, 0);
 	}
@@ -538,6 +628,7 @@ static const char *ip_bin(void)
 static int start_servers(void)
 {
 	char port_s[16], cert[128], key[128], dport[32], accept_s[64];
+	pid_t dns_pid = -1;
 	int fd, port;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hutch-proxy-test.XXXXXX");
@@ -600,7 +691,8 @@ static int start_servers(void)
 				 "--address=/loop.test/127.0.0.1", "--address=/evil.test/127.0.0.1",
 				 "--address=/meta.test/169.254.169.254", "--address=/own.test/1.2.3.4",
 				 "--address=/v6.test/::1", "--address=/nx.test/", NULL };
-		servers[n_servers++] = spawn(argv, true);
+		dns_pid = spawn(argv, true);
+		servers[n_servers++] = dns_pid;
 	}
 	/* small servers */
 	port = 0;
@@ -636,9 +728,29 @@ static int start_servers(void)
 		return -1;
 	}
 	/* dnsmasq readiness: a TCP query port also opens */
-	if (!wait_port(dns_port)) {
-		skip_reason = "dnsmasq did not start";
-		return -1;
+	if (!wait_port_pid(dns_port, dns_pid)) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)dns_port) };
+		int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		pid_t pid;
+
+		diag("dnsmasq did not start here: using the test's own DNS responder");
+		if (waitpid(dns_pid, NULL, WNOHANG) < 0) /* already reaped: never signal that pid */
+			for (size_t i = 0; i < n_servers; i++)
+				if (servers[i] == dns_pid)
+					servers[i] = 0;
+		inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+		if (ufd < 0 || bind(ufd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+			skip_reason = "no DNS server for the tests";
+			return -1;
+		}
+		pid = fork();
+		if (pid == 0) {
+			child_setup(true);
+			dns_serve(ufd);
+			_exit(0);
+		}
+		close(ufd);
+		servers[n_servers++] = pid;
 	}
 	return 0;
 }
@@ -724,7 +836,7 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 {
 	static struct hutch_rule av[64], dv[64];
 	struct hutch_policy pol;
-	struct hutch_proxy_hooks hooks = { on_record, NULL };
+	struct hutch_proxy_hooks hooks = { .on_record = on_record };
 	struct hutch_proxy_opts opts = cfg->opts;
 	struct runner rn = { 0 };
 	struct itimerspec its = { { 0, 10000000 }, { 0, 10000000 } };
