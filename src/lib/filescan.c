@@ -155,7 +155,7 @@ static int read_names(int fd, size_t max, struct names *l)
 		l->n++;
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && l->n > 1) /* qsort(NULL, 0, ...) is undefined (UBSan) */
 		qsort(l->v, l->n, sizeof(char *), name_cmp);
 	return r;
 }
@@ -196,7 +196,7 @@ static int walk(struct hutch_fsnap *s, int fd, char *path, size_t plen, unsigned
 			continue;
 		path[plen] = '/';
 		memcpy(path + plen + 1, l.v[i], nl + 1);
-		if (s->n_exclude && bsearch(&(const char *){ path }, s->exclude, s->n_exclude,
+		if (s->n_exclude && bsearch(&(const char *){path}, s->exclude, s->n_exclude,
 					    sizeof(char *), str_cmp))
 			continue;
 		if (fstatat(dfd, l.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
