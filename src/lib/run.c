@@ -782,6 +782,11 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
 static int start_proxy(struct run *r)
 {
 	struct hutch_proxy_hooks hooks = { .on_record = on_proxy_record, .userdata = r };
+
+	if (r->opts) { /* --ask: the caller's question, put by the proxy */
+		hooks.ask = r->opts->ask;
+		hooks.ask_data = r->opts->ask_data;
+	}
 	int ret;
 
 	ret = hutch_proxy_new(r->loop, r->p, r->proxy_fd[0], r->proxy_fd[1], &hooks, &r->proxy,

@@ -10,7 +10,17 @@ require_sandbox
 require_python
 command -v curl >/dev/null || skip_all "curl is not installed"
 
-start_loopback_service
+# An HTTP server on the host's loopback that reads the request before it answers.
+mkdir "$T/www"
+echo "HUTCH-HTTP-OK" >"$T/www/index.html"
+"$PY" -u -m http.server --bind 127.0.0.1 --directory "$T/www" 0 >"$T/www.log" 2>&1 &
+bg_register $!
+for _ in $(seq 100); do
+	SRV_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/www.log" | head -1)
+	[ -n "$SRV_PORT" ] && break
+	sleep 0.1
+done
+[ -n "$SRV_PORT" ] || bail_out "the loopback HTTP server did not start: $(cat "$T/www.log")"
 # The destination is the host's loopback, so allowPrivate is needed; what is asked about is
 # only that "localhost" is not in the (empty) allowlist.
 cat >"$T/priv.json" <<'EOF'

@@ -54,7 +54,7 @@
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_HANDSHAKE_MS 30000
 #define DEFAULT_CONNECT_MS 10000
-#define DEFAULT_IDLE_MS 600000
+#define DEFAULT_IDLE_MS 1800000
 #define DEFAULT_DNS_MS 5000
 
 /* ---- bounded buffers ------------------------------------------------------------ */
@@ -215,10 +215,76 @@ struct hutch_proxy {
 	size_t n_denied;
 	uint64_t denied_more;
 	bool freeing;
+	/* --ask: the answers remembered for the run ("host:port"), bounded like denied[] */
+	bool ask_ok;
+	char *asked_allow[HUTCH_PROXY_MAX_DENIED], *asked_deny[HUTCH_PROXY_MAX_DENIED];
+	size_t n_asked_allow, n_asked_deny;
 };
 
 static void conn_drive(struct conn *c);
 static void conn_free(struct conn *c, const char *reason);
+
+/* ---- --ask ------------------------------------------------------------------------ */
+
+static bool in_list(char *const *v, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void remember(char **v, size_t *n, const char *key)
+{
+	char *dup;
+
+	if (*n >= HUTCH_PROXY_MAX_DENIED)
+		return; /* full: later ones are asked again */
+	dup = strdup(key);
+	if (dup)
+		v[(*n)++] = dup;
+}
+
+/*
+ * --ask (hutch_run_opts.ask): a destination refused for no other reason than
+ * not being in the allowlist is put to the user. Not a deny rule, not a
+ * special address literal; a name the user allows still goes through the
+ * second stage (address deny rules, the special-class check) once resolved.
+ * ONCE allows this connection; SESSION and ALWAYS the host:port for the run;
+ * DENY is remembered too, so a retry loop is not asked again.
+ */
+static void maybe_ask(struct hutch_proxy *px, const struct hutch_host *h, uint16_t port,
+		      struct hutch_decision *d)
+{
+	char key[HUTCH_HOST_MAX + 16];
+	enum hutch_ask_decision a;
+
+	if (d->allow || d->rule || !px->ask_ok || !d->reason ||
+	    (strcmp(d->reason, "not in allowlist") != 0 &&
+	     strcmp(d->reason, "allowlist is empty") != 0 &&
+	     strcmp(d->reason, "IP address not in allowlist") != 0))
+		return;
+	if (h->kind == HUTCH_HOST_ADDR && d->cls != HUTCH_ADDR_PUBLIC)
+		return;
+	snprintf(key, sizeof(key), "%s:%u", h->name, (unsigned)port);
+	if (in_list(px->asked_deny, px->n_asked_deny, key))
+		return;
+	if (in_list(px->asked_allow, px->n_asked_allow, key)) {
+		a = HUTCH_ASK_SESSION;
+	} else {
+		a = px->hooks.ask(h->name, port, px->hooks.ask_data);
+		if (a == HUTCH_ASK_DENY)
+			remember(px->asked_deny, &px->n_asked_deny, key);
+		else if (a == HUTCH_ASK_SESSION || a == HUTCH_ASK_ALWAYS)
+			remember(px->asked_allow, &px->n_asked_allow, key);
+	}
+	if (a == HUTCH_ASK_DENY)
+		return;
+	d->allow = true;
+	d->rule = a == HUTCH_ASK_ONCE ? "--ask (once)" : "--ask";
+	d->origin = "--ask";
+	d->reason = "allowed by the user";
+}
 
 /* ---- records -------------------------------------------------------------------- */
 
@@ -738,6 +804,7 @@ static void handle_http(struct conn *c)
 	via = req->form == HUTCH_HTTP_CONNECT ? HUTCH_PROXY_VIA_CONNECT : HUTCH_PROXY_VIA_HTTP;
 	/* each request on a kept-alive connection is checked anew */
 	hutch_filter_check_host(c->px->filter, &req->host, req->port, &d);
+	maybe_ask(c->px, &req->host, req->port, &d);
 	if (!d.allow) {
 		session_end(c, true, "closed");
 		upstream_close(c);
@@ -890,6 +957,7 @@ static void handle_socks(struct conn *c)
 		}
 		buf_consume(&c->ibuf, (size_t)r);
 		hutch_filter_check_host(c->px->filter, &req.host, req.port, &d);
+		maybe_ask(c->px, &req.host, req.port, &d);
 		memset(&c->s, 0, sizeof(c->s));
 		c->s.host = req.host;
 		c->s.port = req.port;
@@ -1551,6 +1619,8 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
 	px->lst[0].fd = px->lst[1].fd = -1;
 	if (hooks)
 		px->hooks = *hooks;
+	/* A system policy that fixes the allowlist is never asked around. */
+	px->ask_ok = px->hooks.ask && p && !p->net_allow_locked;
 	if (opts)
 		px->opts = *opts;
 	if (!px->opts.max_conns)
@@ -1645,6 +1715,10 @@ void hutch_proxy_free(struct hutch_proxy *px)
 	hutch_filter_free(px->filter);
 	for (size_t i = 0; i < px->n_denied; i++)
 		free(px->denied[i]);
+	for (size_t i = 0; i < px->n_asked_allow; i++)
+		free(px->asked_allow[i]);
+	for (size_t i = 0; i < px->n_asked_deny; i++)
+		free(px->asked_deny[i]);
 	free(px);
 }
 

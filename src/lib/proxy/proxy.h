@@ -54,6 +54,9 @@ struct hutch_proxy_hooks {
 	/* Called for every record; the audit log and `-v` plug in here. May be NULL. */
 	void (*on_record)(const struct hutch_proxy_record *rec, void *userdata);
 	void *userdata;
+	/* --ask (hutch_run_opts.ask and .ask_data, see hutch.h); NULL: never ask. */
+	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
+	void *ask_data;
 };
 
 /* Tunables; zero fields take the defaults shown. */
@@ -61,7 +64,7 @@ struct hutch_proxy_opts {
 	unsigned max_conns;	       /* 1024 concurrent client connections */
 	unsigned handshake_timeout_ms; /* 30000: request head, SOCKS handshake, ClientHello */
 	unsigned connect_timeout_ms;   /* 10000: DNS + TCP connect */
-	unsigned idle_timeout_ms;      /* 600000: no byte either way (also: no HTTP response) */
+	unsigned idle_timeout_ms;      /* 1800000: no byte either way (also: no HTTP response) */
 	unsigned dns_timeout_ms;       /* 5000 */
 	int pipe_size;		       /* enlarged splice pipes (bytes), 0: 1 MiB, < 0: never */
 	/*
