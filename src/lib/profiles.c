@@ -72,6 +72,18 @@ const char *const hutch_default_hidden[] = {
 	"~/.config/github-copilot",
 	"~/.aider.conf.yml",
 	"~/.aider/oauth-keys.env", /* aider's OpenRouter OAuth key */
+	/*
+	 * Host daemons' sockets that live under $HOME (the ones under /tmp, /run and
+	 * $XDG_RUNTIME_DIR are out of reach already): container engines' VMs.
+	 * A read-only mount does not stop connect() on a socket, so these are hidden.
+	 */
+	"~/.colima",
+	"~/.lima",
+	"~/.rd",	/* Rancher Desktop */
+	"~/.orbstack",
+	"~/.local/share/containers/podman/machine",
+	"~/.config/containers/podman/machine",
+	"~/.minikube",
 	/* system secrets (only files that are secret; /etc/sudoers is 0440 already) */
 	"/etc/shadow",
 	"/etc/gshadow",
