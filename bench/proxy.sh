@@ -84,7 +84,7 @@ python3 "$work/server.py" "$work/blob" "$per" >"$work/server.ports" &
 pids+=($!)
 "$serve" --serve --allow 127.0.0.1 --max-conns $((tunnels + 64)) >"$work/proxy.ports" &
 proxy_pid=$!
-pids+=($proxy_pid)
+pids+=("$proxy_pid")
 for _ in $(seq 100); do
 	[ -s "$work/server.ports" ] && grep -q SOCKS_PORT "$work/proxy.ports" && break
 	sleep 0.05

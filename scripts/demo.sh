@@ -54,7 +54,10 @@ echo
 if [ -f "$ws/notes.txt" ]; then
 	echo "On the host: $(ls -l "$ws/notes.txt" | awk '{print $1, $3, $NF}') — $(cat "$ws/notes.txt")"
 fi
-if [ -z "$(ls -A "$ws" | grep -v -e '^.git$' -e '^notes.txt$')" ]; then
+left=$(cd "$ws" && for f in .[!.]* ..?* *; do
+	[ -e "$f" ] && [ "$f" != .git ] && [ "$f" != notes.txt ] && echo "$f"
+done)
+if [ -z "$left" ]; then
 	echo "Nothing else was left in the workspace."
 else
 	echo "${red}Left in the workspace:${off} $(ls -A "$ws")"

@@ -7,7 +7,7 @@
 #   clang-tidy   C sources, checks in .clang-tidy, against a compile database in
 #                $LINT_BUILD (default build-lint, configured here with meson if missing)
 #   cppcheck     C sources, suppressions in .cppcheck-suppressions (each one explained)
-#   shellcheck   every shell script: *.sh, *.t, files with a sh/bash #! line, bash
+#   shell lint   shellcheck on every shell script: *.sh, *.t, files with a sh/bash #! line, bash
 #                completions; settings in .shellcheckrc
 #   format       clang-format --dry-run on every .c/.h, except the files listed in
 #                scripts/format-exclude.txt (not reformatted yet; the list only shrinks)

@@ -156,6 +156,7 @@ done
 # (hooks, MCP servers, notify commands) next time it starts, maybe outside: protected.
 for pair in "claude-code .claude/settings.json" "codex .codex/config.toml" \
 	"gemini .gemini/settings.json"; do
+	# shellcheck disable=SC2086 # two words on purpose
 	set -- $pair
 	before=$(cat "$HOME/$2")
 	hrun run --profile "$1" -- sh -c "echo '{\"hooks\": \"evil\"}' >~/$2"
@@ -165,12 +166,9 @@ done
 # Not there yet: must not be creatable either (DESIGN: protect paths that do not exist yet).
 rm -f "$HOME/.claude/settings.json"
 hrun run --profile claude-code -- sh -c 'mkdir ~/.claude/commands; echo "{}" >~/.claude/settings.json'
-if [ -e "$HOME/.claude/settings.json" ] || [ -e "$HOME/.claude/commands" ]; then
-	echo "not ok $((_T_N += 1)) - claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created # TODO absolute protected paths that do not exist are not protected yet (mount/protect)"
-	rm -rf "$HOME/.claude/settings.json" "$HOME/.claude/commands"
-else
-	pass "claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created"
-fi
+check "claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created" \
+	sh -c '! [ -e "$1/.claude/settings.json" ] && ! [ -e "$1/.claude/commands" ]' sh "$HOME"
+like "$ERR" "Read-only file system|Is a directory|Permission denied" "  refused by the kernel"
 
 # The state directory is created when missing (mode 0700), so the agent can keep its login.
 rm -rf "$HOME/.aider"

@@ -27,6 +27,7 @@ like "$OUT" $'Seccomp_filters:\t[1-9]' "  with a filter installed"
 # ---- every probe -----------------------------------------------------------------------
 # PROBE EXPECTED: the result inside; "=" means the same as outside (the call reaches the
 # kernel, which answers as it would without the filter).
+# shellcheck disable=SC2191 # "=" is a value: the same result as outside
 EXPECT=(
 	clone3 ENOSYS
 	clone_newuser EPERM clone_newns EPERM clone_newnet EPERM clone_newpid EPERM
