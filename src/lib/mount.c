@@ -345,8 +345,7 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = add_rules(plan, p, &p->fs_sockets, MOUNT_BIND_SOCKET, err);
 	if (r >= 0)
 		r = add_rules(plan, p, &p->fs_hidden, MOUNT_HIDE, err);
-	if (r >= 0)
-		r = add_rules(plan, p, &p->fs_protected, MOUNT_PROTECT, err);
+	/* Protected paths inside writable roots are planned by protect.c (placeholders too). */
 	if (r < 0)
 		goto fail;
 	*out = plan;

@@ -257,6 +257,26 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 	for (size_t i = 0; r >= 0 && i < p->fs_writable.n; i++)
 		if (is_dir(p->fs_writable.v[i].value))
 			r = protect_root(p, p->fs_writable.v[i].value, plan, &miss);
+	/*
+	 * Absolute entries (an agent profile's ~/.claude/settings.json) matter only
+	 * inside a writable root; there they are protected like the relative ones,
+	 * with a placeholder when they do not exist yet.
+	 */
+	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
+		const char *e = p->fs_protected.v[k].value;
+		const char *root = NULL;
+
+		if (e[0] != '/')
+			continue;
+		if (hutch_path_has_prefix(e, p->workspace) && strcmp(e, p->workspace))
+			root = p->workspace;
+		for (size_t i = 0; !root && i < p->fs_writable.n; i++)
+			if (hutch_path_has_prefix(e, p->fs_writable.v[i].value) &&
+			    strcmp(e, p->fs_writable.v[i].value))
+				root = p->fs_writable.v[i].value;
+		if (root)
+			r = consider(plan, root, strdup(e), &miss);
+	}
 	if (r < 0) {
 		strlist_free(&miss);
 		return hutch_err(err, r, 0, "protect: finding protected paths");
