@@ -35,8 +35,8 @@ static int parse_proxy(const char *s, char *host, size_t hcap, char *port, size_
 		p += 7;
 	end = p + strcspn(p, "/");
 	colon = memrchr(p, ':', (size_t)(end - p));
-	if (!colon || colon == p || (size_t)(colon - p) >= hcap || (size_t)(end - colon - 1) >= pcap ||
-	    end == colon + 1)
+	if (!colon || colon == p || (size_t)(colon - p) >= hcap ||
+	    (size_t)(end - colon - 1) >= pcap || end == colon + 1)
 		return -EINVAL;
 	memcpy(host, p, (size_t)(colon - p));
 	host[colon - p] = '\0';
@@ -51,7 +51,7 @@ static int parse_proxy(const char *s, char *host, size_t hcap, char *port, size_
 
 static int dial(const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
 	struct addrinfo *res = NULL;
 	int fd = -1;
 
@@ -92,8 +92,8 @@ static int relay(int sock, const char *early, size_t early_len)
 	if (early_len && write_all(STDOUT_FILENO, early, early_len) < 0)
 		return 1;
 	while (out_open) {
-		struct pollfd p[2] = { { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
-				       { .fd = sock, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+				      {.fd = sock, .events = POLLIN}};
 		ssize_t k;
 
 		if (poll(p, 2, -1) < 0) {
@@ -173,7 +173,8 @@ int cmd_connect(int argc, char **argv)
 		return cli_usage_error("usage: hutch connect [--proxy HOST:PORT] HOST PORT");
 	host = argv[i];
 	port = argv[i + 1];
-	if (!*host || strpbrk(host, " \r\n\t") || !*port || strspn(port, "0123456789") != strlen(port))
+	if (!*host || strpbrk(host, " \r\n\t") || !*port ||
+	    strspn(port, "0123456789") != strlen(port))
 		return cli_usage_error("connect: invalid destination %s:%s", host, port);
 	if (!proxy)
 		proxy = getenv("HTTPS_PROXY");
@@ -189,8 +190,8 @@ int cmd_connect(int argc, char **argv)
 		return cli_usage_error("connect: invalid proxy address %s", proxy);
 	sock = dial(phost, pport);
 	if (sock < 0) {
-		fprintf(stderr, "%s: connect %s:%s: cannot reach the proxy at %s:%s: %s\n", cli_prog,
-			host, port, phost, pport, strerror(errno));
+		fprintf(stderr, "%s: connect %s:%s: cannot reach the proxy at %s:%s: %s\n",
+			cli_prog, host, port, phost, pport, strerror(errno));
 		return 1;
 	}
 	snprintf(req, sizeof(req), "CONNECT %s%s%s:%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n\r\n",
@@ -210,8 +211,8 @@ int cmd_connect(int argc, char **argv)
 		end = strstr(head, "\r\n\r\n");
 	}
 	if (!end || sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
-		fprintf(stderr, "%s: connect %s:%s: no valid answer from the proxy\n", cli_prog, host,
-			port);
+		fprintf(stderr, "%s: connect %s:%s: no valid answer from the proxy\n", cli_prog,
+			host, port);
 		return 1;
 	}
 	if (status != 200) {

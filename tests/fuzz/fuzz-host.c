@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (h.kind == HUTCH_HOST_NAME)
 			for (size_t i = 0; i < n; i++) {
 				char c = h.name[i];
-				if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-				      c == '-' || c == '_'))
+				if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+				      c == '.' || c == '-' || c == '_'))
 					abort();
 			}
 		(void)hutch_addr_classify(&h.addr, NULL, 0, NULL);
@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (p.name_len + 2 <= HUTCH_HOST_MAX) {
 				memcpy(sub + 2, p.name, p.name_len + 1);
-				if (hutch_host_parse((const uint8_t *)sub, p.name_len + 2, &h, &why) ==
-					    0 &&
+				if (hutch_host_parse((const uint8_t *)sub, p.name_len + 2, &h,
+						     &why) == 0 &&
 				    !hutch_pattern_match_host(&p, &h, p.port ? p.port : 443))
 					abort();
 			}

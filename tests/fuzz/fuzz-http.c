@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *why;
 	int r = hutch_http_parse_request(data, size, &req, &why);
-	struct hutch_chunked c = { 0 };
+	struct hutch_chunked c = {0};
 	bool done;
 	ssize_t n;
 

@@ -20,13 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r > 0 && (!req.host.name[0] || !req.port || req.cmd != HUTCH_SOCKS5_CMD_CONNECT))
 		abort();
-	if (r > 0 && req.host.kind == HUTCH_HOST_NAME && memchr(req.host.name, 0,
-								  strlen(req.host.name)))
+	if (r > 0 && req.host.kind == HUTCH_HOST_NAME &&
+	    memchr(req.host.name, 0, strlen(req.host.name)))
 		abort();
 	if (r < 0 && (req.rep == HUTCH_SOCKS5_OK || !req.why))
 		abort();
-	if (r > 0 && hutch_socks5_reply(rep, HUTCH_SOCKS5_OK, &req.host.addr, req.port) >
-			     sizeof(rep))
+	if (r > 0 &&
+	    hutch_socks5_reply(rep, HUTCH_SOCKS5_OK, &req.host.addr, req.port) > sizeof(rep))
 		abort();
 	return 0;
 }

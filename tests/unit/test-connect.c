@@ -42,7 +42,7 @@ int cli_usage_error(const char *fmt, ...)
 
 static int listen_any(int *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -183,8 +183,8 @@ static void run(const char *allow, const struct job *j, struct runner *r)
 
 	memset(r, 0, sizeof(*r));
 	memset(&pol, 0, sizeof(pol));
-	rule = (struct hutch_rule){ (char *)allow, "test", false };
-	pol.net_allow = (struct hutch_rules){ &rule, 1, 1 };
+	rule = (struct hutch_rule){(char *)allow, "test", false};
+	pol.net_allow = (struct hutch_rules){&rule, 1, 1};
 	hport = 0;
 	lfd = listen_any(&hport);
 	hutch_loop_new(&loop);
@@ -240,40 +240,42 @@ int main(void)
 	snprintf(port_s, sizeof(port_s), "%d", sport);
 	snprintf(other_s, sizeof(other_s), "%d", other);
 	{
-		char *argv[] = { "connect", "--proxy", "@", "127.0.0.1", port_s, NULL };
-		struct job j = { argv, NULL };
+		char *argv[] = {"connect", "--proxy", "@", "127.0.0.1", port_s, NULL};
+		struct job j = {argv, NULL};
 
 		run(allow, &j, &r);
 		like(r.buf, "STATUS=0\n", "tunnel opened and closed cleanly");
-		like(r.buf, "OUT=SSH-2.0-test\r\ngot 11\n", "server-first bytes, then the reply to "
-							   "our half-closed input");
+		like(r.buf, "OUT=SSH-2.0-test\r\ngot 11\n",
+		     "server-first bytes, then the reply to "
+		     "our half-closed input");
 	}
 	{
-		char *argv[] = { "connect", "127.0.0.1", port_s, NULL };
-		struct job j = { argv, "@" };
+		char *argv[] = {"connect", "127.0.0.1", port_s, NULL};
+		struct job j = {argv, "@"};
 
 		run(allow, &j, &r);
 		like(r.buf, "OUT=SSH-2.0-test\r\ngot 11\n", "proxy taken from $HTTPS_PROXY");
 	}
 	{
-		char *argv[] = { "connect", "--proxy", "@", "127.0.0.1", other_s, NULL };
-		struct job j = { argv, NULL };
+		char *argv[] = {"connect", "--proxy", "@", "127.0.0.1", other_s, NULL};
+		struct job j = {argv, NULL};
 
 		run(allow, &j, &r);
 		like(r.buf, "STATUS=1\n", "refused tunnel: exit status 1");
-		like(r.buf, "403 Forbidden: IP address not in allowlist", "the proxy's reason shown");
+		like(r.buf, "403 Forbidden: IP address not in allowlist",
+		     "the proxy's reason shown");
 		like(r.buf, "hint: allow it with --allow 127.0.0.1", "and what to do");
 	}
 	{
-		char *argv[] = { "connect", "--proxy", "@", "127.0.0.1", NULL };
-		struct job j = { argv, NULL };
+		char *argv[] = {"connect", "--proxy", "@", "127.0.0.1", NULL};
+		struct job j = {argv, NULL};
 
 		run(allow, &j, &r);
 		like(r.buf, "STATUS=125\n", "usage error: 125");
 	}
 	{
-		char *argv[] = { "connect", "--proxy", "@", "a b", "22", NULL };
-		struct job j = { argv, NULL };
+		char *argv[] = {"connect", "--proxy", "@", "a b", "22", NULL};
+		struct job j = {argv, NULL};
 
 		run(allow, &j, &r);
 		like(r.buf, "invalid destination", "a host with a space refused before connecting");

@@ -76,7 +76,9 @@ static void test_hosts(void)
 	host_bad("example.com%2f", "'%'");
 	host_bad("example.com/x", "'/'");
 	host_bad("example.com\\x", "'\\'");
-	host_bad("b\xc3\xbc" "cher.example", "non-ASCII");
+	host_bad("b\xc3\xbc"
+		 "cher.example",
+		 "non-ASCII");
 	host_bad("exa!mple.com", "invalid character");
 	host_bad("-a.example.com", "'-'");
 	host_bad("a-.example.com", "'-'");
@@ -94,7 +96,8 @@ static void test_hosts(void)
 	big[252] = '\0'; /* 252 bytes: a.a.a...a. minus one -> ends with '.', 251 + dot */
 	{
 		struct hutch_host h;
-		ok(hp(big, &h, NULL) == 0 && strlen(h.name) == 251, "251-byte name with trailing dot ok");
+		ok(hp(big, &h, NULL) == 0 && strlen(h.name) == 251,
+		   "251-byte name with trailing dot ok");
 	}
 	/* every IPv4 notation is an address, never a name */
 	addr_ok("127.0.0.1", "127.0.0.1");
@@ -179,8 +182,7 @@ static void test_patterns(void)
 	ok(pp("Example.com", &p, NULL) == 0 && p.kind == HUTCH_PAT_NAME &&
 		   !strcmp(p.name, "example.com") && p.port == 0,
 	   "name pattern");
-	ok(pp("registry.npmjs.org:443", &p, NULL) == 0 && p.kind == HUTCH_PAT_NAME &&
-		   p.port == 443,
+	ok(pp("registry.npmjs.org:443", &p, NULL) == 0 && p.kind == HUTCH_PAT_NAME && p.port == 443,
 	   "name:port pattern");
 	ok(pp("*.githubusercontent.com", &p, NULL) == 0 && p.kind == HUTCH_PAT_SUBDOMAINS &&
 		   !strcmp(p.name, "githubusercontent.com"),
@@ -200,9 +202,9 @@ static void test_patterns(void)
 		   p.port == 22,
 	   "[v6]:port pattern");
 	ok(pp("::1", &p, NULL) == 0 && p.kind == HUTCH_PAT_ADDR && p.port == 0, "bare v6 pattern");
-	ok(pp("[::1]", &p, NULL) == 0 && p.kind == HUTCH_PAT_ADDR && p.port == 0,
-	   "[v6] pattern");
-	ok(pp("0x7f.1", &p, NULL) == 0 && p.kind == HUTCH_PAT_ADDR, "hex literal pattern is an address");
+	ok(pp("[::1]", &p, NULL) == 0 && p.kind == HUTCH_PAT_ADDR && p.port == 0, "[v6] pattern");
+	ok(pp("0x7f.1", &p, NULL) == 0 && p.kind == HUTCH_PAT_ADDR,
+	   "hex literal pattern is an address");
 	ok(hutch_host_pattern_validate("*.example.com", &why) == 0, "validate ok");
 	pat_bad("*", "wildcard");
 	pat_bad("*.com", "top-level");
@@ -326,7 +328,7 @@ static void test_classify(void)
 static struct hutch_filter *mkfilter(const char *const *allow, size_t na, const char *const *deny,
 				     size_t nd, bool priv)
 {
-	struct hutch_filter_spec spec = { allow, na, deny, nd, priv };
+	struct hutch_filter_spec spec = {allow, na, deny, nd, priv};
 	struct hutch_filter *f = NULL;
 	hutch_error err;
 
@@ -353,12 +355,11 @@ static void check(const struct hutch_filter *f, const char *host, uint16_t port,
 
 static void test_decisions(void)
 {
-	static const char *const allow[] = { "github.com", "*.githubusercontent.com",
-					     "registry.npmjs.org:443", "127.0.0.1:8080",
-					     "10.0.0.0/8", "93.184.216.34", "gist.github.com",
-					     "0.0.0.0/0" };
-	static const char *const deny[] = { "gist.github.com", "*.evil.githubusercontent.com",
-					    "10.9.0.0/16" };
+	static const char *const allow[] = {
+		"github.com", "*.githubusercontent.com", "registry.npmjs.org:443", "127.0.0.1:8080",
+		"10.0.0.0/8", "93.184.216.34",		 "gist.github.com",	   "0.0.0.0/0"};
+	static const char *const deny[] = {"gist.github.com", "*.evil.githubusercontent.com",
+					   "10.9.0.0/16"};
 	struct hutch_filter *f = mkfilter(allow, ARRAY_SIZE(allow), deny, ARRAY_SIZE(deny), false);
 	struct hutch_filter *empty = mkfilter(NULL, 0, NULL, 0, false);
 	struct hutch_filter *priv = mkfilter(allow, 1, NULL, 0, true);
@@ -463,8 +464,8 @@ static void test_decisions(void)
 	ok(hutch_filter_refresh_local(f) == 0, "getifaddrs refresh works");
 
 	{
-		static const char *const bad[] = { "*.com" };
-		struct hutch_filter_spec spec = { bad, 1, NULL, 0, false };
+		static const char *const bad[] = {"*.com"};
+		struct hutch_filter_spec spec = {bad, 1, NULL, 0, false};
 		struct hutch_filter *x = NULL;
 
 		ok(hutch_filter_new_spec(&spec, &x, &err) == -EINVAL && strstr(err.msg, "*.com") &&

@@ -55,7 +55,7 @@ static char tmpdir[64];
 static pid_t servers[16];
 static size_t n_servers;
 static int http_port, tls_port, echo_port, count_port, sink_port, dns_port, closed_port;
-static int hport, sport;     /* the proxy's ports */
+static int hport, sport;       /* the proxy's ports */
 static int hfd = -1, sfd = -1; /* the proxy's listening sockets (dup'ed per instance) */
 static int meta_fd = -1, own_fd = -1, meta_port, own_port;
 static int blackhole_fd = -1, blackhole_port;
@@ -129,7 +129,7 @@ static void dump_recs(void)
 
 static int tcp_listen(const char *addr, int backlog, int *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sin);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -158,7 +158,7 @@ static int free_port(void)
 
 static int tcp_connect(const char *addr, int port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	inet_pton(AF_INET, addr, &sin.sin_addr);
@@ -197,7 +197,7 @@ static size_t recv_until(int fd, char *buf, size_t cap, const char *stop, int ti
 
 	*eof = false;
 	while (n + 1 < cap) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t k;
 
 		if (poll(&p, 1, timeout_ms) <= 0)
@@ -356,10 +356,11 @@ static void serve_echo_conn(int c)
 		have = head + cl;
 		close_it = strncmp(buf + 4, "/close", 6) == 0;
 		if (close_it)
-			w = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+			w = snprintf(resp, sizeof(resp),
+				     "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 		else
-			w = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
-				     have);
+			w = snprintf(resp, sizeof(resp),
+				     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", have);
 		memcpy(resp + w, buf, have);
 		send_all(c, resp, (size_t)w + have);
 		if (close_it)
@@ -385,7 +386,7 @@ static void serve_count_conn(int c)
 /* Accept and never read or answer; leave when the peer goes away. */
 static void serve_sink_conn(int c)
 {
-	struct pollfd p = { .fd = c, .events = POLLRDHUP };
+	struct pollfd p = {.fd = c, .events = POLLRDHUP};
 
 	while (poll(&p, 1, -1) >= 0 && !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 		;
@@ -401,10 +402,14 @@ static const struct {
 	int family;
 	const char *addr; /* NULL: NXDOMAIN */
 } dns_table[] = {
-	{ "ok.test", AF_INET, "127.0.0.1" },	   { "wild.test", AF_INET, "127.0.0.1" },
-	{ "loop.test", AF_INET, "127.0.0.1" },	   { "evil.test", AF_INET, "127.0.0.1" },
-	{ "meta.test", AF_INET, "169.254.169.254" }, { "own.test", AF_INET, "1.2.3.4" },
-	{ "v6.test", AF_INET6, "::1" },		   { "nx.test", 0, NULL },
+	{"ok.test", AF_INET, "127.0.0.1"},
+	{"wild.test", AF_INET, "127.0.0.1"},
+	{"loop.test", AF_INET, "127.0.0.1"},
+	{"evil.test", AF_INET, "127.0.0.1"},
+	{"meta.test", AF_INET, "169.254.169.254"},
+	{"own.test", AF_INET, "1.2.3.4"},
+	{"v6.test", AF_INET6, "::1"},
+	{"nx.test", 0, NULL},
 };
 
 static bool dns_match(const char *name, const char *suffix)
@@ -446,8 +451,9 @@ static void dns_serve(int fd)
 			if (!dns_match(name, dns_table[k].suffix))
 				continue;
 			rcode = dns_table[k].addr ? 0 : 3;
-			if (dns_table[k].addr && ((qtype == 1 && dns_table[k].family == AF_INET) ||
-						  (qtype == 28 && dns_table[k].family == AF_INET6))) {
+			if (dns_table[k].addr &&
+			    ((qtype == 1 && dns_table[k].family == AF_INET) ||
+			     (qtype == 28 && dns_table[k].family == AF_INET6))) {
 				int len = dns_table[k].family == AF_INET ? 4 : 16;
 
 				memcpy(a + w, "\xc0\x0c", 2);
@@ -548,7 +554,7 @@ static void stop_servers(void)
 	}
 	n_servers = 0;
 	if (tmpdir[0]) {
-		char *rm[] = { "rm", "-rf", tmpdir, NULL };
+		char *rm[] = {"rm", "-rf", tmpdir, NULL};
 		spawn_wait(rm);
 	}
 }
@@ -583,7 +589,7 @@ static int enter_netns(void)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	int fd;
 
 	if (uid != 0) {
@@ -639,8 +645,9 @@ static int start_servers(void)
 
 	/* addresses for the metadata and own-address servers */
 	{
-		char *a1[] = { (char *)ip_bin(), "addr", "add", "169.254.169.254/32", "dev", "lo", NULL };
-		char *a2[] = { (char *)ip_bin(), "addr", "add", "1.2.3.4/32", "dev", "lo", NULL };
+		char *a1[] = {
+			(char *)ip_bin(), "addr", "add", "169.254.169.254/32", "dev", "lo", NULL};
+		char *a2[] = {(char *)ip_bin(), "addr", "add", "1.2.3.4/32", "dev", "lo", NULL};
 
 		if (spawn_wait(a1) != 0 || spawn_wait(a2) != 0) {
 			skip_reason = "cannot add addresses to lo in the test namespace";
@@ -656,17 +663,31 @@ static int start_servers(void)
 	http_port = free_port();
 	snprintf(port_s, sizeof(port_s), "%d", http_port);
 	{
-		char *argv[] = { "python3", "-m", "http.server", port_s, "--bind", "127.0.0.1",
-				 "--directory", tmpdir, NULL };
+		char *argv[] = {"python3",   "-m",	    "http.server", port_s, "--bind",
+				"127.0.0.1", "--directory", tmpdir,	   NULL};
 		servers[n_servers++] = spawn(argv, true);
 	}
 	/* TLS server with a throwaway certificate */
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
 	{
-		char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-				 "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=ok.test",
-				 "-days", "1", "-keyout", key, "-out", cert, NULL };
+		char *argv[] = {"openssl",
+				"req",
+				"-x509",
+				"-newkey",
+				"ec",
+				"-pkeyopt",
+				"ec_paramgen_curve:prime256v1",
+				"-nodes",
+				"-subj",
+				"/CN=ok.test",
+				"-days",
+				"1",
+				"-keyout",
+				key,
+				"-out",
+				cert,
+				NULL};
 		if (spawn_wait(argv) != 0) {
 			skip_reason = "openssl cannot make a test certificate";
 			return -1;
@@ -675,22 +696,34 @@ static int start_servers(void)
 	tls_port = free_port();
 	snprintf(accept_s, sizeof(accept_s), "127.0.0.1:%d", tls_port);
 	{
-		char *argv[] = { "openssl", "s_server", "-accept", accept_s, "-cert", cert, "-key",
-				 key, "-www", "-quiet", NULL };
+		char *argv[] = {"openssl", "s_server", "-accept", accept_s, "-cert", cert,
+				"-key",	   key,	       "-www",	  "-quiet", NULL};
 		servers[n_servers++] = spawn(argv, true);
 	}
 	/* dnsmasq: the names the tests use */
 	dns_port = free_port();
 	snprintf(dport, sizeof(dport), "--port=%d", dns_port);
 	{
-		char *argv[] = { "dnsmasq", "--keep-in-foreground", dport,
-				 "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-				 "--no-hosts", "--user=root", "--group=root", "--pid-file=",
-				 "--log-facility=/dev/null",
-				 "--address=/ok.test/127.0.0.1", "--address=/wild.test/127.0.0.1",
-				 "--address=/loop.test/127.0.0.1", "--address=/evil.test/127.0.0.1",
-				 "--address=/meta.test/169.254.169.254", "--address=/own.test/1.2.3.4",
-				 "--address=/v6.test/::1", "--address=/nx.test/", NULL };
+		char *argv[] = {"dnsmasq",
+				"--keep-in-foreground",
+				dport,
+				"--listen-address=127.0.0.1",
+				"--bind-interfaces",
+				"--no-resolv",
+				"--no-hosts",
+				"--user=root",
+				"--group=root",
+				"--pid-file=",
+				"--log-facility=/dev/null",
+				"--address=/ok.test/127.0.0.1",
+				"--address=/wild.test/127.0.0.1",
+				"--address=/loop.test/127.0.0.1",
+				"--address=/evil.test/127.0.0.1",
+				"--address=/meta.test/169.254.169.254",
+				"--address=/own.test/1.2.3.4",
+				"--address=/v6.test/::1",
+				"--address=/nx.test/",
+				NULL};
 		dns_pid = spawn(argv, true);
 		servers[n_servers++] = dns_pid;
 	}
@@ -710,13 +743,17 @@ static int start_servers(void)
 	closed_port = free_port();
 	/* a DNS server that never answers */
 	{
-		struct sockaddr_in sin = { .sin_family = AF_INET };
+		struct sockaddr_in sin = {.sin_family = AF_INET};
 		socklen_t sl = sizeof(sin);
 
 		blackhole_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-		bind(blackhole_fd, (struct sockaddr *)&sin, sizeof(sin));
-		getsockname(blackhole_fd, (struct sockaddr *)&sin, &sl);
+		if (blackhole_fd < 0 ||
+		    bind(blackhole_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		    getsockname(blackhole_fd, (struct sockaddr *)&sin, &sl) < 0) {
+			skip_reason = "cannot bind a UDP socket";
+			return -1;
+		}
 		blackhole_port = ntohs(sin.sin_port);
 	}
 	/* the proxy's listening sockets */
@@ -729,7 +766,8 @@ static int start_servers(void)
 	}
 	/* dnsmasq readiness: a TCP query port also opens */
 	if (!wait_port_pid(dns_port, dns_pid)) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)dns_port) };
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons((uint16_t)dns_port)};
 		int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		pid_t pid;
 
@@ -836,10 +874,10 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 {
 	static struct hutch_rule av[64], dv[64];
 	struct hutch_policy pol;
-	struct hutch_proxy_hooks hooks = { .on_record = on_record };
+	struct hutch_proxy_hooks hooks = {.on_record = on_record};
 	struct hutch_proxy_opts opts = cfg->opts;
-	struct runner rn = { 0 };
-	struct itimerspec its = { { 0, 10000000 }, { 0, 10000000 } };
+	struct runner rn = {0};
+	struct itimerspec its = {{0, 10000000}, {0, 10000000}};
 	hutch_error err;
 	char servers_s[64];
 	int p[2], rc;
@@ -847,11 +885,11 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 	memset(r, 0, sizeof(*r));
 	memset(&pol, 0, sizeof(pol));
 	for (size_t i = 0; cfg->allow && cfg->allow[i]; i++) {
-		av[i] = (struct hutch_rule){ (char *)cfg->allow[i], "test", false };
+		av[i] = (struct hutch_rule){(char *)cfg->allow[i], "test", false};
 		pol.net_allow.n = i + 1;
 	}
 	for (size_t i = 0; cfg->deny && cfg->deny[i]; i++) {
-		dv[i] = (struct hutch_rule){ (char *)cfg->deny[i], "test", false };
+		dv[i] = (struct hutch_rule){(char *)cfg->deny[i], "test", false};
 		pol.net_deny.n = i + 1;
 	}
 	pol.net_allow.v = av;
@@ -914,7 +952,7 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 static void exec_child(void *arg)
 {
 	char **argv = arg;
-	char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL };
+	char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL};
 
 	execve(argv[0][0] == '/' ? argv[0] : "/usr/bin/curl", argv, envp);
 	printf("exec %s failed\n", argv[0]);
@@ -953,9 +991,9 @@ static void curl_urls(const struct cfg *cfg, struct run *r, const char *const *e
 
 /* ---- the tests -------------------------------------------------------------------- */
 
-static const char *const ALLOW_BASIC[] = { "ok.test", "*.wild.test", "127.0.0.1", NULL };
-static const char *const DENY_BASIC[] = { "deny.wild.test", NULL };
-static const struct cfg BASIC = { ALLOW_BASIC, DENY_BASIC, false, { 0 } };
+static const char *const ALLOW_BASIC[] = {"ok.test", "*.wild.test", "127.0.0.1", NULL};
+static const char *const DENY_BASIC[] = {"deny.wild.test", NULL};
+static const struct cfg BASIC = {ALLOW_BASIC, DENY_BASIC, false, {0}};
 
 static char u1[128], u2[128], u3[128], u4[128], u5[128], u6[128];
 
@@ -1005,8 +1043,8 @@ static void test_policy(void)
 	like(denied_summary, "deny.wild.test:", "denied hosts summary");
 	like(denied_summary, "evilok.test:", "denied hosts summary lists every host");
 	{
-		static const char *const none[] = { NULL };
-		struct cfg empty = { none, NULL, false, { 0 } };
+		static const char *const none[] = {NULL};
+		struct cfg empty = {none, NULL, false, {0}};
 
 		urls[1] = NULL;
 		curl_urls(&empty, &r, NULL, urls);
@@ -1040,7 +1078,7 @@ static void raw_child(void *arg)
 
 static void raw(const struct cfg *cfg, const char *data, struct run *r)
 {
-	struct raw_req q = { data, 0, 0 };
+	struct raw_req q = {data, 0, 0};
 
 	px_run(cfg, raw_child, &q, r);
 }
@@ -1048,10 +1086,10 @@ static void raw(const struct cfg *cfg, const char *data, struct run *r)
 /* items 3-4: canonical names, literals in every notation */
 static void test_literals(void)
 {
-	static const char *const names_only[] = { "ok.test", NULL };
-	struct cfg c = { names_only, NULL, false, { 0 } };
-	const char *forms[] = { "2130706433", "0177.0.0.1", "0x7f.1", "127.1", "[::ffff:127.0.0.1]",
-				"0x7F000001", "[::1]", "127.0.0.1." };
+	static const char *const names_only[] = {"ok.test", NULL};
+	struct cfg c = {names_only, NULL, false, {0}};
+	const char *forms[] = {"2130706433",	     "0177.0.0.1", "0x7f.1", "127.1",
+			       "[::ffff:127.0.0.1]", "0x7F000001", "[::1]",  "127.0.0.1."};
 	char req[256];
 	struct run r;
 
@@ -1062,8 +1100,9 @@ static void test_literals(void)
 			   (!strcmp(recs[0].host, "127.0.0.1") || !strcmp(recs[0].host, "::1")),
 		   "CONNECT %s is the address %s, refused", forms[i], n_recs ? recs[0].host : "?");
 	}
-	snprintf(req, sizeof(req), "GET http://2130706433:%d/ HTTP/1.1\r\nHost: 2130706433:%d\r\n\r\n",
-		 echo_port, echo_port);
+	snprintf(req, sizeof(req),
+		 "GET http://2130706433:%d/ HTTP/1.1\r\nHost: 2130706433:%d\r\n\r\n", echo_port,
+		 echo_port);
 	raw(&c, req, &r);
 	like(r.out, "HTTP/1.1 403", "absolute-form decimal literal refused");
 	/* the same literal is the same destination when its address is allowed */
@@ -1078,7 +1117,7 @@ static void test_literals(void)
 	ok(strstr(r.out, "HTTP/1.1 200") && find_rec("ok.test", 1), "canonicalised name allowed");
 	{
 		static const char nul[] = "CONNECT ok.test\0.evil.test:443 HTTP/1.1\r\n\r\n";
-		struct raw_req q = { nul, sizeof(nul) - 1, 0 };
+		struct raw_req q = {nul, sizeof(nul) - 1, 0};
 
 		px_run(&BASIC, raw_child, &q, &r);
 		ok(strstr(r.out, "HTTP/1.1 400") && n_recs == 1 && !recs[0].allowed,
@@ -1088,7 +1127,7 @@ static void test_literals(void)
 
 static bool nothing_accepted(int lfd)
 {
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
 
 	if (poll(&p, 1, 0) != 0) {
 		int c = accept(lfd, NULL, NULL);
@@ -1103,10 +1142,10 @@ static bool nothing_accepted(int lfd)
 /* item 4: resolved addresses are checked; no connection to refused ones */
 static void test_addresses(void)
 {
-	static const char *const allow[] = { "ok.test",	  "meta.test", "own.test", "loop.test",
-					     "v6.test",	  NULL };
-	struct cfg c = { allow, NULL, false, { 0 } };
-	struct cfg priv = { allow, NULL, true, { 0 } };
+	static const char *const allow[] = {"ok.test",	 "meta.test", "own.test",
+					    "loop.test", "v6.test",   NULL};
+	struct cfg c = {allow, NULL, false, {0}};
+	struct cfg priv = {allow, NULL, true, {0}};
 	char req[256];
 	struct run r;
 
@@ -1133,12 +1172,13 @@ static void test_addresses(void)
 	   "name resolving to ::1 refused");
 	snprintf(req, sizeof(req), "CONNECT own.test:%d HTTP/1.1\r\n\r\n", own_port);
 	raw(&c, req, &r);
-	ok(strstr(r.out, "HTTP/1.1 403") && strstr(r.out, "own address") && nothing_accepted(own_fd),
+	ok(strstr(r.out, "HTTP/1.1 403") && strstr(r.out, "own address") &&
+		   nothing_accepted(own_fd),
 	   "name resolving to one of the host's own addresses refused, never contacted");
 	snprintf(req, sizeof(req), "CONNECT 1.2.3.4:%d HTTP/1.1\r\n\r\n", own_port);
 	{
-		static const char *const allow_own[] = { "1.2.3.0/24", NULL };
-		struct cfg co = { allow_own, NULL, false, { 0 } };
+		static const char *const allow_own[] = {"1.2.3.0/24", NULL};
+		struct cfg co = {allow_own, NULL, false, {0}};
 
 		raw(&co, req, &r);
 		ok(strstr(r.out, "HTTP/1.1 403") && nothing_accepted(own_fd),
@@ -1160,8 +1200,8 @@ static void async_child(void *arg)
 	a = fork();
 	if (a == 0) {
 		child_setup(false);
-		char *argv[] = { "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "SLOW=%{http_code}\n",
-				 "-x", proxy_url, slow, NULL };
+		char *argv[] = {"/usr/bin/curl",       "-s", "-o",	"/dev/null", "-w",
+				"SLOW=%{http_code}\n", "-x", proxy_url, slow,	     NULL};
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -1172,8 +1212,8 @@ static void async_child(void *arg)
 
 		if (b == 0) {
 			child_setup(false);
-			char *argv[] = { "/usr/bin/curl", "-s", "-o", "/dev/null", "-w",
-					 "FAST=%{http_code}\n", "-x", proxy_url, fast, NULL };
+			char *argv[] = {"/usr/bin/curl",       "-s", "-o",	"/dev/null", "-w",
+					"FAST=%{http_code}\n", "-x", proxy_url, fast,	     NULL};
 			execv(argv[0], argv);
 			_exit(127);
 		}
@@ -1187,13 +1227,13 @@ static void async_child(void *arg)
 static void test_dns(void)
 {
 	struct run r;
-	const char *urls[2] = { u1, NULL };
+	const char *urls[2] = {u1, NULL};
 	char bh[64];
 
 	snprintf(u1, sizeof(u1), "http://nx.test:%d/", echo_port);
 	{
-		static const char *const allow[] = { "nx.test", NULL };
-		struct cfg c = { allow, NULL, false, { 0 } };
+		static const char *const allow[] = {"nx.test", NULL};
+		struct cfg c = {allow, NULL, false, {0}};
 
 		curl_urls(&c, &r, NULL, urls);
 		ok(strstr(r.out, "CODE=502") && find_rec("nx.test", 1) &&
@@ -1244,7 +1284,8 @@ static void test_http(void)
 			codes[n++] = atoi(p + 5);
 			p += 5;
 		}
-		ok(n == 4 && codes[0] == 200 && codes[1] == 200 && codes[2] == 200 && codes[3] == 403,
+		ok(n == 4 && codes[0] == 200 && codes[1] == 200 && codes[2] == 200 &&
+			   codes[3] == 403,
 		   "kept-alive requests each checked (200 200 200 403)");
 	}
 	ok(count_recs("ok.test", 1) == 1 && find_rec("ok.test", 1)->requests == 2,
@@ -1256,8 +1297,9 @@ static void test_http(void)
 	/* rewriting and header stripping, seen by the echo server */
 	snprintf(url, sizeof(url), "http://ok.test:%d/x?y=1", echo_port);
 	{
-		char *argv[] = { "/usr/bin/curl", "-sS", "-x", proxy_url, "--proxy-user", "u:secret",
-				 "-H", "Proxy-Foo: bar", url, NULL };
+		char *argv[] = {
+			"/usr/bin/curl",  "-sS", "-x", proxy_url, "--proxy-user", "u:secret", "-H",
+			"Proxy-Foo: bar", url,	 NULL};
 
 		px_run(&BASIC, exec_child, argv, &r);
 		ok(strstr(r.out, "GET /x?y=1 HTTP/1.1\r\n") != NULL,
@@ -1269,13 +1311,31 @@ static void test_http(void)
 	/* request bodies keep framing on a kept-alive connection */
 	snprintf(u1, sizeof(u1), "http://ok.test:%d/post", echo_port);
 	{
-		char *argv[] = { "/usr/bin/curl", "-sS", "-x", proxy_url, "-d", "hello=world", u1,
-				 "--next", "-x", proxy_url, "-H", "Transfer-Encoding: chunked",
-				 "-d", "chunky", u1, "--next", "-x", proxy_url, u1, NULL };
+		char *argv[] = {"/usr/bin/curl",
+				"-sS",
+				"-x",
+				proxy_url,
+				"-d",
+				"hello=world",
+				u1,
+				"--next",
+				"-x",
+				proxy_url,
+				"-H",
+				"Transfer-Encoding: chunked",
+				"-d",
+				"chunky",
+				u1,
+				"--next",
+				"-x",
+				proxy_url,
+				u1,
+				NULL};
 
 		px_run(&BASIC, exec_child, argv, &r);
-		ok(strstr(r.out, "\r\n\r\nhello=world") && strstr(r.out, "6\r\nchunky\r\n0\r\n\r\n") &&
-			   find_rec("ok.test", 1) && find_rec("ok.test", 1)->requests == 3,
+		ok(strstr(r.out, "\r\n\r\nhello=world") &&
+			   strstr(r.out, "6\r\nchunky\r\n0\r\n\r\n") && find_rec("ok.test", 1) &&
+			   find_rec("ok.test", 1)->requests == 3,
 		   "Content-Length and chunked bodies forwarded, then the next request");
 	}
 	/* Host must agree with the target */
@@ -1307,7 +1367,7 @@ static void test_http(void)
 	/* 403 body */
 	snprintf(u1, sizeof(u1), "http://not.test:%d/", echo_port);
 	{
-		char *argv[] = { "/usr/bin/curl", "-sS", "-i", "-x", proxy_url, u1, NULL };
+		char *argv[] = {"/usr/bin/curl", "-sS", "-i", "-x", proxy_url, u1, NULL};
 
 		px_run(&BASIC, exec_child, argv, &r);
 		ok(strstr(r.out, "HTTP/1.1 403 Forbidden") &&
@@ -1322,12 +1382,13 @@ static void test_http(void)
 		snprintf(url, sizeof(url), "http://ok.test:%d/file", http_port);
 		snprintf(out, sizeof(out), "%s/got-file", tmpdir);
 		{
-			char *argv[] = { "/usr/bin/curl", "-sS", "-x", proxy_url, "-o", out, url, NULL };
+			char *argv[] = {
+				"/usr/bin/curl", "-sS", "-x", proxy_url, "-o", out, url, NULL};
 			px_run(&BASIC, exec_child, argv, &r);
 		}
 		snprintf(path, sizeof(path), "%s/file", tmpdir);
 		{
-			char *cmp[] = { "cmp", path, out, NULL };
+			char *cmp[] = {"cmp", path, out, NULL};
 			ok(spawn_wait(cmp) == 0, "file downloaded through the proxy is intact");
 		}
 	}
@@ -1341,8 +1402,18 @@ static void test_tls(void)
 	/* a real TLS tunnel with a matching SNI */
 	snprintf(url, sizeof(url), "https://ok.test:%d/", tls_port);
 	{
-		char *argv[] = { "/usr/bin/curl", "-sS", "-k", "--proxytunnel", "-x", proxy_url,
-				 "-o", "/dev/null", "-w", "CODE=%{http_code}\n", url, NULL };
+		char *argv[] = {"/usr/bin/curl",
+				"-sS",
+				"-k",
+				"--proxytunnel",
+				"-x",
+				proxy_url,
+				"-o",
+				"/dev/null",
+				"-w",
+				"CODE=%{http_code}\n",
+				url,
+				NULL};
 
 		px_run(&BASIC, exec_child, argv, &r);
 		ok(strstr(r.out, "CODE=200") && find_rec("ok.test", 1) &&
@@ -1356,12 +1427,14 @@ static void test_tls(void)
 	snprintf(target, sizeof(target), "ok.test:%d", tls_port);
 	{
 		char proxy_hp[64];
-		char *argv[] = { "/usr/bin/openssl", "s_client", "-proxy", proxy_hp, "-connect", target,
-				 "-servername", "evil.test", NULL };
+		char *argv[] = {"/usr/bin/openssl", "s_client",	 "-proxy",
+				proxy_hp,	    "-connect",	 target,
+				"-servername",	    "evil.test", NULL};
 
 		snprintf(proxy_hp, sizeof(proxy_hp), "127.0.0.1:%d", hport);
 		px_run(&BASIC, exec_child, argv, &r);
-		ok(find_rec("ok.test", 0) && strstr(find_rec("ok.test", 0)->reason, "does not match") &&
+		ok(find_rec("ok.test", 0) &&
+			   strstr(find_rec("ok.test", 0)->reason, "does not match") &&
 			   !strcmp(find_rec("ok.test", 0)->sni, "evil.test"),
 		   "openssl s_client fronting (SNI evil.test via ok.test) refused and recorded");
 		like(denied_summary, "(TLS ClientHello refused)", "summary marks the TLS refusal");
@@ -1394,7 +1467,7 @@ static void hello_child(void *arg)
 static void test_sni(void)
 {
 	char target[64], iptarget[64];
-	struct hello_req h = { target, "evil.test", false };
+	struct hello_req h = {target, "evil.test", false};
 	struct run r;
 
 	snprintf(target, sizeof(target), "ok.test:%d", tls_port);
@@ -1462,13 +1535,15 @@ static void socks_child(void *arg)
 static void test_socks(void)
 {
 	uint8_t msg[300];
-	struct socks_req q = { msg, 0 };
+	struct socks_req q = {msg, 0};
 	struct run r;
 	size_t n;
 
 	/* domain (socks5h) */
-	n = 0;
-	memcpy(msg, "\x05\x01\x00\x03\x07" "ok.test", 12);
+	memcpy(msg,
+	       "\x05\x01\x00\x03\x07"
+	       "ok.test",
+	       12);
 	n = 12;
 	msg[n++] = (uint8_t)(echo_port >> 8);
 	msg[n++] = (uint8_t)echo_port;
@@ -1479,7 +1554,10 @@ static void test_socks(void)
 		   find_rec("ok.test", 1)->via == HUTCH_PROXY_VIA_SOCKS5,
 	   "SOCKS5 CONNECT by name");
 	/* NUL in the name: the sandbox-runtime bypass */
-	memcpy(msg, "\x05\x01\x00\x03\x12" "ok.test\0.evil.test", 23);
+	memcpy(msg,
+	       "\x05\x01\x00\x03\x12"
+	       "ok.test\0.evil.test",
+	       23);
 	n = 23;
 	msg[n++] = (uint8_t)(echo_port >> 8);
 	msg[n++] = (uint8_t)echo_port;
@@ -1489,7 +1567,10 @@ static void test_socks(void)
 		   strstr(recs[0].reason, "NUL"),
 	   "NUL in a SOCKS5 name: reply 0x02, recorded");
 	/* denied name */
-	memcpy(msg, "\x05\x01\x00\x03\x08" "not.test", 13);
+	memcpy(msg,
+	       "\x05\x01\x00\x03\x08"
+	       "not.test",
+	       13);
 	n = 13;
 	msg[n++] = 0;
 	msg[n++] = 80;
@@ -1505,8 +1586,8 @@ static void test_socks(void)
 	px_run(&BASIC, socks_child, &q, &r);
 	ok(strstr(r.out, "REPLY=00") && find_rec("127.0.0.1", 1), "SOCKS5 IPv4 allowed by address");
 	{
-		static const char *const names_only[] = { "ok.test", NULL };
-		struct cfg c = { names_only, NULL, false, { 0 } };
+		static const char *const names_only[] = {"ok.test", NULL};
+		struct cfg c = {names_only, NULL, false, {0}};
 
 		px_run(&c, socks_child, &q, &r);
 		ok(strstr(r.out, "REPLY=02") && find_rec("127.0.0.1", 0),
@@ -1530,15 +1611,15 @@ static void test_socks(void)
 	snprintf(u1, sizeof(u1), "http://x.wild.test:%d/", echo_port);
 	snprintf(socks_arg, sizeof(socks_arg), "127.0.0.1:%d", sport);
 	{
-		char *argv[] = { "/usr/bin/curl", "-sS", "--socks5-hostname", socks_arg, "-o",
-				 "/dev/null", "-w", "CODE=%{http_code}\n", u1, NULL };
+		char *argv[] = {"/usr/bin/curl", "-sS", "--socks5-hostname",   socks_arg, "-o",
+				"/dev/null",	 "-w",	"CODE=%{http_code}\n", u1,	  NULL};
 
 		px_run(&BASIC, exec_child, argv, &r);
 		ok(strstr(r.out, "CODE=200") && find_rec("x.wild.test", 1),
 		   "curl --socks5-hostname through the proxy");
 	}
 	{
-		struct raw_req rq = { "\x05\x01\x02", 3, sport };
+		struct raw_req rq = {"\x05\x01\x02", 3, sport};
 
 		px_run(&BASIC, raw_child, &rq, &r);
 		ok(r.out[0] == 5 && (uint8_t)r.out[1] == 0xff, "no acceptable auth method: 0xff");
@@ -1590,7 +1671,7 @@ static void backpressure_child(void *arg)
 	}
 	printf("SENT=%zu\n", total);
 	{
-		struct linger lg = { 1, 0 };
+		struct linger lg = {1, 0};
 
 		/* reset: a FIN could not get through the full window anyway */
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -1610,7 +1691,7 @@ static void limit_child(void *arg)
 		usleep(50000);
 	}
 	for (int i = 0; i < 6; i++) {
-		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
 
 		if (poll(&p, 1, 300) == 1 && recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) <= 0)
 			closed++;
@@ -1700,14 +1781,16 @@ static void test_datapath(void)
 	}
 
 	px_run(&BASIC, halfclose_child, NULL, &r);
-	like(r.out, "RESULT=got 11\nEOF", "half-close: the server saw EOF and its answer came back");
+	like(r.out, "RESULT=got 11\nEOF",
+	     "half-close: the server saw EOF and its answer came back");
 	px_run(&BASIC, backpressure_child, NULL, &r);
 	{
 		const char *p = strstr(r.out, "SENT=");
 		unsigned long long sent = p ? strtoull(p + 5, NULL, 10) : 0;
 
 		ok(p && sent > 0 && sent < (64ull << 20),
-		   "backpressure: a server that does not read stops the client (%llu bytes buffered)",
+		   "backpressure: a server that does not read stops the client (%llu bytes "
+		   "buffered)",
 		   sent);
 	}
 	{
@@ -1737,7 +1820,8 @@ static void test_datapath(void)
 	}
 	{
 		char big[20000];
-		int n = snprintf(big, sizeof(big), "GET http://ok.test/ HTTP/1.1\r\nHost: ok.test\r\n");
+		int n = snprintf(big, sizeof(big),
+				 "GET http://ok.test/ HTTP/1.1\r\nHost: ok.test\r\n");
 
 		while (n < 18000)
 			n += snprintf(big + n, sizeof(big) - (size_t)n, "X-Pad: %0100d\r\n", 0);
@@ -1753,12 +1837,19 @@ static void test_datapath(void)
 		snprintf(out, sizeof(out), "%s/got-big", tmpdir);
 		snprintf(url, sizeof(url), "http://ok.test:%d/big", http_port);
 		{
-			char *argv[] = { "/usr/bin/curl", "-sS", "--proxytunnel", "-x", proxy_url, "-o",
-					 out, url, NULL };
+			char *argv[] = {"/usr/bin/curl",
+					"-sS",
+					"--proxytunnel",
+					"-x",
+					proxy_url,
+					"-o",
+					out,
+					url,
+					NULL};
 			px_run(&BASIC, exec_child, argv, &r);
 		}
 		{
-			char *cmp[] = { "cmp", path, out, NULL };
+			char *cmp[] = {"cmp", path, out, NULL};
 			ok(spawn_wait(cmp) == 0 && find_rec("ok.test", 1) &&
 				   find_rec("ok.test", 1)->down > (32u << 20),
 			   "32 MiB through a spliced CONNECT tunnel, intact");
@@ -1780,9 +1871,10 @@ static void test_env(void)
 {
 	struct hutch_policy pol;
 	char **env = calloc(2, sizeof(char *));
-	static const char *const want[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
-					    "npm_config_proxy", "npm_config_https_proxy",
-					    "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "PIP_PROXY" };
+	static const char *const want[] = {
+		"HTTP_PROXY",	   "HTTPS_PROXY",      "http_proxy",
+		"https_proxy",	   "npm_config_proxy", "npm_config_https_proxy",
+		"YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "PIP_PROXY"};
 
 	memset(&pol, 0, sizeof(pol));
 	pol.http_port = 3129;
@@ -1796,7 +1888,8 @@ static void test_env(void)
 	is_str(getenv_in(env, "no_proxy"), "localhost,127.0.0.1,::1", "no_proxy");
 	is_str(getenv_in(env, "NODE_USE_ENV_PROXY"), "1", "NODE_USE_ENV_PROXY");
 	ok(getenv_in(env, "YARN_NO_PROXY") == NULL, "no YARN_NO_PROXY (yarn rejects it)");
-	like(getenv_in(env, "JAVA_TOOL_OPTIONS"), "-Xmx1g -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=3129",
+	like(getenv_in(env, "JAVA_TOOL_OPTIONS"),
+	     "-Xmx1g -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=3129",
 	     "JAVA_TOOL_OPTIONS keeps the user's options and adds the proxy");
 	like(getenv_in(env, "GIT_SSH_COMMAND"),
 	     "ProxyCommand='" HUTCH_PROXY_CONNECT_BIN " connect --proxy 127.0.0.1:3129 %h %p'",
@@ -1810,7 +1903,7 @@ static int serve(int argc, char **argv)
 {
 	static const char *allow[64], *deny[64];
 	size_t na = 0, nd = 0;
-	struct cfg c = { allow, deny, false, { 0 } };
+	struct cfg c = {allow, deny, false, {0}};
 	static struct hutch_rule av[64], dv[64];
 	struct hutch_policy pol;
 	struct hutch_loop *loop;
@@ -1836,11 +1929,11 @@ static int serve(int argc, char **argv)
 	}
 	memset(&pol, 0, sizeof(pol));
 	for (size_t i = 0; i < na; i++)
-		av[i] = (struct hutch_rule){ (char *)allow[i], "--allow", false };
+		av[i] = (struct hutch_rule){(char *)allow[i], "--allow", false};
 	for (size_t i = 0; i < nd; i++)
-		dv[i] = (struct hutch_rule){ (char *)deny[i], "--deny", false };
-	pol.net_allow = (struct hutch_rules){ av, na, na };
-	pol.net_deny = (struct hutch_rules){ dv, nd, nd };
+		dv[i] = (struct hutch_rule){(char *)deny[i], "--deny", false};
+	pol.net_allow = (struct hutch_rules){av, na, na};
+	pol.net_deny = (struct hutch_rules){dv, nd, nd};
 	pol.allow_private = c.allow_private;
 	h = tcp_listen("127.0.0.1", 4096, &hp);
 	s = tcp_listen("127.0.0.1", 4096, &sp);

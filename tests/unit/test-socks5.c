@@ -36,24 +36,36 @@ static int pr(const void *b, size_t n)
 
 static void test_request(void)
 {
-	static const uint8_t v4[] = { 5, 1, 0, 1, 93, 184, 216, 34, 0x01, 0xbb };
-	static const uint8_t v6[] = { 5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-				      0,  0, 0, 0, 0,	 0,    0,    1,	   0, 80 };
-	static const uint8_t mapped[] = { 5, 1, 0, 4, 0, 0, 0,	0,   0,	  0,	0, 0,
-					  0, 0, 0xff, 0xff, 169, 254, 169, 254, 0, 80 };
-	static const uint8_t dom[] = "\x05\x01\x00\x03\x0b" "Example.COM" "\x01\xbb";
-	static const uint8_t nul[] = "\x05\x01\x00\x03\x19" "allowed.com\0.evil.com.xyz" "\x01\xbb";
-	static const uint8_t dec[] = "\x05\x01\x00\x03\x0a" "2130706433" "\x00\x50";
-	static const uint8_t ctl[] = "\x05\x01\x00\x03\x05" "a\nb.c" "\x00\x50";
-	static const uint8_t hi[] = "\x05\x01\x00\x03\x05" "a\xc3\xa9.c" "\x00\x50";
-	static const uint8_t sp[] = "\x05\x01\x00\x03\x05" "a b.c" "\x00\x50";
+	static const uint8_t v4[] = {5, 1, 0, 1, 93, 184, 216, 34, 0x01, 0xbb};
+	static const uint8_t v6[] = {5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,
+				     0, 0, 0, 0, 0,    0,    0,	   0,	 1, 0, 80};
+	static const uint8_t mapped[] = {5, 1, 0, 4,	0,    0,   0,	0,   0,	  0, 0,
+					 0, 0, 0, 0xff, 0xff, 169, 254, 169, 254, 0, 80};
+	static const uint8_t dom[] = "\x05\x01\x00\x03\x0b"
+				     "Example.COM"
+				     "\x01\xbb";
+	static const uint8_t nul[] = "\x05\x01\x00\x03\x19"
+				     "allowed.com\0.evil.com.xyz"
+				     "\x01\xbb";
+	static const uint8_t dec[] = "\x05\x01\x00\x03\x0a"
+				     "2130706433"
+				     "\x00\x50";
+	static const uint8_t ctl[] = "\x05\x01\x00\x03\x05"
+				     "a\nb.c"
+				     "\x00\x50";
+	static const uint8_t hi[] = "\x05\x01\x00\x03\x05"
+				    "a\xc3\xa9.c"
+				    "\x00\x50";
+	static const uint8_t sp[] = "\x05\x01\x00\x03\x05"
+				    "a b.c"
+				    "\x00\x50";
 	static const uint8_t empty[] = "\x05\x01\x00\x03\x00\x00\x50";
-	static const uint8_t bind[] = { 5, 2, 0, 1, 0, 0, 0, 0, 0, 0 };
-	static const uint8_t udp[] = { 5, 3, 0, 1, 0, 0, 0, 0, 0, 0 };
-	static const uint8_t cmd9[] = { 5, 9, 0, 1, 0, 0, 0, 0, 0, 0 };
-	static const uint8_t atyp[] = { 5, 1, 0, 2, 0, 0, 0, 0, 0, 0 };
-	static const uint8_t rsv[] = { 5, 1, 1, 1, 1, 2, 3, 4, 0, 80 };
-	static const uint8_t port0[] = { 5, 1, 0, 1, 1, 2, 3, 4, 0, 0 };
+	static const uint8_t bind[] = {5, 2, 0, 1, 0, 0, 0, 0, 0, 0};
+	static const uint8_t udp[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
+	static const uint8_t cmd9[] = {5, 9, 0, 1, 0, 0, 0, 0, 0, 0};
+	static const uint8_t atyp[] = {5, 1, 0, 2, 0, 0, 0, 0, 0, 0};
+	static const uint8_t rsv[] = {5, 1, 1, 1, 1, 2, 3, 4, 0, 80};
+	static const uint8_t port0[] = {5, 1, 0, 1, 1, 2, 3, 4, 0, 0};
 
 	is_int(pr(v4, sizeof(v4)), 10, "IPv4 CONNECT");
 	ok(req.host.kind == HUTCH_HOST_ADDR && !strcmp(req.host.name, "93.184.216.34") &&
@@ -108,7 +120,7 @@ static void test_request(void)
 static void test_reply(void)
 {
 	uint8_t out[HUTCH_SOCKS5_REPLY_MAX];
-	struct hutch_addr a = { .family = AF_INET6, .b = { [15] = 1 } };
+	struct hutch_addr a = {.family = AF_INET6, .b = {[15] = 1}};
 	size_t n = hutch_socks5_reply(out, HUTCH_SOCKS5_OK, NULL, 0);
 
 	ok(n == 10 && !memcmp(out, "\x05\x00\x00\x01\0\0\0\0\0\0", 10), "success reply 0.0.0.0:0");

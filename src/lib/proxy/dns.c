@@ -75,7 +75,7 @@ static int sock_config(ares_socket_t fd, int type, void *data)
 int hutch_dns_new(struct hutch_loop *loop, struct hutch_timer *timer, const char *servers,
 		  unsigned timeout_ms, struct hutch_dns **out, hutch_error *err)
 {
-	struct ares_options o = { 0 };
+	struct ares_options o = {0};
 	struct hutch_dns *d;
 	int r;
 
@@ -142,14 +142,16 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 			struct hutch_addr *a = &addrs[n];
 
 			memset(a, 0, sizeof(*a));
-			if (i->ai_family == AF_INET && i->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			if (i->ai_family == AF_INET &&
+			    i->ai_addrlen >= sizeof(struct sockaddr_in)) {
 				a->family = AF_INET;
-				memcpy(a->b, &((struct sockaddr_in *)(void *)i->ai_addr)->sin_addr, 4);
+				memcpy(a->b, &((struct sockaddr_in *)(void *)i->ai_addr)->sin_addr,
+				       4);
 			} else if (i->ai_family == AF_INET6 &&
 				   i->ai_addrlen >= sizeof(struct sockaddr_in6)) {
 				a->family = AF_INET6;
-				memcpy(a->b, &((struct sockaddr_in6 *)(void *)i->ai_addr)->sin6_addr,
-				       16);
+				memcpy(a->b,
+				       &((struct sockaddr_in6 *)(void *)i->ai_addr)->sin6_addr, 16);
 				hutch_addr_normalize(a);
 			} else {
 				continue;
@@ -186,7 +188,7 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 int hutch_dns_resolve(struct hutch_dns *d, const char *name, hutch_dns_cb cb, void *data,
 		      struct hutch_dns_query **qp)
 {
-	struct ares_addrinfo_hints hints = { 0 };
+	struct ares_addrinfo_hints hints = {0};
 	struct hutch_dns_query *q;
 
 	if (d->pending >= HUTCH_DNS_MAX_PENDING)

@@ -14,7 +14,7 @@
 #include "hutch.h"
 #include "proxy/filter.h"
 
-#define HUTCH_DNS_MAX_ADDRS 8 /* addresses kept per answer */
+#define HUTCH_DNS_MAX_ADDRS 8	  /* addresses kept per answer */
 #define HUTCH_DNS_MAX_PENDING 256 /* lookups in flight */
 
 struct hutch_loop;

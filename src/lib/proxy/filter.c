@@ -109,7 +109,7 @@ bool hutch_addr_in(const struct hutch_addr *a, const struct hutch_addr *net, uns
 	return true;
 }
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 void hutch_addr_normalize(struct hutch_addr *a)
 {
@@ -266,38 +266,38 @@ struct special_range {
 enum embed { EMBED_NONE, EMBED_LAST32, EMBED_6TO4 };
 
 static const struct special_range special_v4[] = {
-	{ AF_INET, 32, { 0, 0, 0, 0 }, HUTCH_ADDR_UNSPECIFIED },
-	{ AF_INET, 8, { 0 }, HUTCH_ADDR_THIS_NETWORK },
-	{ AF_INET, 8, { 10 }, HUTCH_ADDR_PRIVATE },
-	{ AF_INET, 10, { 100, 64 }, HUTCH_ADDR_CGNAT },
-	{ AF_INET, 8, { 127 }, HUTCH_ADDR_LOOPBACK },
-	{ AF_INET, 16, { 169, 254 }, HUTCH_ADDR_LINK_LOCAL },
-	{ AF_INET, 12, { 172, 16 }, HUTCH_ADDR_PRIVATE },
-	{ AF_INET, 24, { 192, 0, 0 }, HUTCH_ADDR_RESERVED },
-	{ AF_INET, 24, { 192, 0, 2 }, HUTCH_ADDR_RESERVED },
-	{ AF_INET, 24, { 192, 88, 99 }, HUTCH_ADDR_RESERVED },
-	{ AF_INET, 16, { 192, 168 }, HUTCH_ADDR_PRIVATE },
-	{ AF_INET, 15, { 198, 18 }, HUTCH_ADDR_BENCHMARK },
-	{ AF_INET, 24, { 198, 51, 100 }, HUTCH_ADDR_RESERVED },
-	{ AF_INET, 24, { 203, 0, 113 }, HUTCH_ADDR_RESERVED },
-	{ AF_INET, 4, { 224 }, HUTCH_ADDR_MULTICAST },
-	{ AF_INET, 32, { 255, 255, 255, 255 }, HUTCH_ADDR_BROADCAST },
-	{ AF_INET, 4, { 240 }, HUTCH_ADDR_RESERVED },
+	{AF_INET, 32, {0, 0, 0, 0}, HUTCH_ADDR_UNSPECIFIED},
+	{AF_INET, 8, {0}, HUTCH_ADDR_THIS_NETWORK},
+	{AF_INET, 8, {10}, HUTCH_ADDR_PRIVATE},
+	{AF_INET, 10, {100, 64}, HUTCH_ADDR_CGNAT},
+	{AF_INET, 8, {127}, HUTCH_ADDR_LOOPBACK},
+	{AF_INET, 16, {169, 254}, HUTCH_ADDR_LINK_LOCAL},
+	{AF_INET, 12, {172, 16}, HUTCH_ADDR_PRIVATE},
+	{AF_INET, 24, {192, 0, 0}, HUTCH_ADDR_RESERVED},
+	{AF_INET, 24, {192, 0, 2}, HUTCH_ADDR_RESERVED},
+	{AF_INET, 24, {192, 88, 99}, HUTCH_ADDR_RESERVED},
+	{AF_INET, 16, {192, 168}, HUTCH_ADDR_PRIVATE},
+	{AF_INET, 15, {198, 18}, HUTCH_ADDR_BENCHMARK},
+	{AF_INET, 24, {198, 51, 100}, HUTCH_ADDR_RESERVED},
+	{AF_INET, 24, {203, 0, 113}, HUTCH_ADDR_RESERVED},
+	{AF_INET, 4, {224}, HUTCH_ADDR_MULTICAST},
+	{AF_INET, 32, {255, 255, 255, 255}, HUTCH_ADDR_BROADCAST},
+	{AF_INET, 4, {240}, HUTCH_ADDR_RESERVED},
 };
 
 static const struct special_range special_v6[] = {
-	{ AF_INET6, 128, { 0 }, HUTCH_ADDR_UNSPECIFIED },
-	{ AF_INET6, 128, { [15] = 1 }, HUTCH_ADDR_LOOPBACK },
-	{ AF_INET6, 96, { 0 }, HUTCH_ADDR_RESERVED }, /* IPv4-compatible, deprecated */
-	{ AF_INET6, 48, { 0, 0x64, 0xff, 0x9b, 0, 1 }, HUTCH_ADDR_PRIVATE }, /* NAT64 local use */
-	{ AF_INET6, 64, { 1 }, HUTCH_ADDR_RESERVED },			     /* 100::/64 discard */
-	{ AF_INET6, 32, { 0x20, 0x01, 0x0d, 0xb8 }, HUTCH_ADDR_RESERVED },   /* documentation */
-	{ AF_INET6, 32, { 0x20, 0x01, 0, 0 }, HUTCH_ADDR_RESERVED },	     /* Teredo */
-	{ AF_INET6, 23, { 0x20, 0x01, 0, 0 }, HUTCH_ADDR_RESERVED }, /* IETF protocol assignments */
-	{ AF_INET6, 7, { 0xfc }, HUTCH_ADDR_ULA },
-	{ AF_INET6, 10, { 0xfe, 0x80 }, HUTCH_ADDR_LINK_LOCAL },
-	{ AF_INET6, 10, { 0xfe, 0xc0 }, HUTCH_ADDR_PRIVATE }, /* site-local, deprecated */
-	{ AF_INET6, 8, { 0xff }, HUTCH_ADDR_MULTICAST },
+	{AF_INET6, 128, {0}, HUTCH_ADDR_UNSPECIFIED},
+	{AF_INET6, 128, {[15] = 1}, HUTCH_ADDR_LOOPBACK},
+	{AF_INET6, 96, {0}, HUTCH_ADDR_RESERVED}, /* IPv4-compatible, deprecated */
+	{AF_INET6, 48, {0, 0x64, 0xff, 0x9b, 0, 1}, HUTCH_ADDR_PRIVATE}, /* NAT64 local use */
+	{AF_INET6, 64, {1}, HUTCH_ADDR_RESERVED},			 /* 100::/64 discard */
+	{AF_INET6, 32, {0x20, 0x01, 0x0d, 0xb8}, HUTCH_ADDR_RESERVED},	 /* documentation */
+	{AF_INET6, 32, {0x20, 0x01, 0, 0}, HUTCH_ADDR_RESERVED},	 /* Teredo */
+	{AF_INET6, 23, {0x20, 0x01, 0, 0}, HUTCH_ADDR_RESERVED}, /* IETF protocol assignments */
+	{AF_INET6, 7, {0xfc}, HUTCH_ADDR_ULA},
+	{AF_INET6, 10, {0xfe, 0x80}, HUTCH_ADDR_LINK_LOCAL},
+	{AF_INET6, 10, {0xfe, 0xc0}, HUTCH_ADDR_PRIVATE}, /* site-local, deprecated */
+	{AF_INET6, 8, {0xff}, HUTCH_ADDR_MULTICAST},
 };
 
 static const struct {
@@ -305,9 +305,9 @@ static const struct {
 	uint8_t b[16];
 	enum embed how;
 } embedded_v4[] = {
-	{ 96, { 0, 0x64, 0xff, 0x9b }, EMBED_LAST32 },		      /* NAT64 well-known */
-	{ 96, { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, EMBED_LAST32 }, /* SIIT ::ffff:0:a.b.c.d */
-	{ 16, { 0x20, 0x02 }, EMBED_6TO4 },			      /* 6to4 2002:AABB:CCDD:: */
+	{96, {0, 0x64, 0xff, 0x9b}, EMBED_LAST32},		  /* NAT64 well-known */
+	{96, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, EMBED_LAST32}, /* SIIT ::ffff:0:a.b.c.d */
+	{16, {0x20, 0x02}, EMBED_6TO4},				  /* 6to4 2002:AABB:CCDD:: */
 };
 
 const char *hutch_addr_class_name(enum hutch_addr_class c)
@@ -333,11 +333,12 @@ const char *hutch_addr_class_name(enum hutch_addr_class c)
 	return "special";
 }
 
-static enum hutch_addr_class classify_table(const struct hutch_addr *a, const struct special_range *t,
-					    size_t n, unsigned *prefix)
+static enum hutch_addr_class classify_table(const struct hutch_addr *a,
+					    const struct special_range *t, size_t n,
+					    unsigned *prefix)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct hutch_addr net = { .family = t[i].family };
+		struct hutch_addr net = {.family = t[i].family};
 
 		memcpy(net.b, t[i].b, sizeof(net.b));
 		if (hutch_addr_in(a, &net, t[i].prefix)) {
@@ -359,8 +360,8 @@ enum hutch_addr_class hutch_addr_classify(const struct hutch_addr *addr,
 	hutch_addr_normalize(&a);
 	if (a.family == AF_INET6) {
 		for (size_t i = 0; i < ARRAY_SIZE(embedded_v4); i++) {
-			struct hutch_addr net = { .family = AF_INET6 };
-			struct hutch_addr v4 = { .family = AF_INET };
+			struct hutch_addr net = {.family = AF_INET6};
+			struct hutch_addr v4 = {.family = AF_INET};
 			unsigned p = 0;
 
 			memcpy(net.b, embedded_v4[i].b, 16);
@@ -369,7 +370,8 @@ enum hutch_addr_class hutch_addr_classify(const struct hutch_addr *addr,
 			memcpy(v4.b, a.b + (embedded_v4[i].how == EMBED_6TO4 ? 2 : 12), 4);
 			c = hutch_addr_classify(&v4, local, n_local, &p);
 			if (c != HUTCH_ADDR_PUBLIC) {
-				/* the IPv6 range that carries it, so only an explicit v6 rule allows it */
+				/* the IPv6 range that carries it, so only an explicit v6 rule
+				 * allows it */
 				if (range_prefix)
 					*range_prefix = embedded_v4[i].prefix + p;
 				return c;
@@ -489,7 +491,8 @@ int hutch_host_parse(const uint8_t *s, size_t len, struct hutch_host *out, const
 	if (label_is_numeric((const uint8_t *)out->name + last, len - last)) {
 		if (v4_parse((const uint8_t *)out->name, len, &a) < 0) {
 			memset(out, 0, sizeof(*out));
-			return WHY("invalid IPv4 address (a numeric last label makes it an address)");
+			return WHY(
+				"invalid IPv4 address (a numeric last label makes it an address)");
 		}
 		return host_from_addr(&a, out);
 	}
@@ -623,14 +626,15 @@ static int pattern_cidr(const uint8_t *s, size_t len, struct hutch_pattern *out,
 			return WHY("invalid CIDR prefix length");
 		for (size_t i = 0; i < plen; i++) {
 			if (!is_digit(p[i]))
-				return WHY("invalid CIDR prefix length (no port allowed on a CIDR)");
+				return WHY(
+					"invalid CIDR prefix length (no port allowed on a CIDR)");
 			prefix = prefix * 10 + (unsigned)(p[i] - '0');
 		}
 	}
 	if (prefix > bits)
 		return WHY("CIDR prefix length too large");
 	{
-		struct hutch_addr masked = { .family = net.family };
+		struct hutch_addr masked = {.family = net.family};
 		unsigned full = prefix / 8, rest = prefix % 8;
 
 		memcpy(masked.b, net.b, full);
@@ -696,7 +700,8 @@ int hutch_pattern_parse(const uint8_t *s, size_t len, struct hutch_pattern *out,
 			return WHY("wildcard over a top-level domain ('*.com') matches too much");
 		for (size_t i = 0; i < ARRAY_SIZE(public_suffixes); i++)
 			if (strcmp(h.name, public_suffixes[i]) == 0)
-				return WHY("wildcard over a public suffix ('*.co.uk') matches too much");
+				return WHY("wildcard over a public suffix ('*.co.uk') matches too "
+					   "much");
 		out->kind = HUTCH_PAT_SUBDOMAINS;
 		out->name_len = strlen(h.name);
 		memcpy(out->name, h.name, out->name_len + 1);
@@ -865,9 +870,9 @@ int hutch_filter_new_spec(const struct hutch_filter_spec *spec, struct hutch_fil
 		return hutch_err(err, ENOMEM, 0, "network rules");
 	}
 	for (size_t i = 0; i < spec->n_allow; i++)
-		a[i] = (struct rule_src){ spec->allow[i], "test" };
+		a[i] = (struct rule_src){spec->allow[i], "test"};
 	for (size_t i = 0; i < spec->n_deny; i++)
-		d[i] = (struct rule_src){ spec->deny[i], "test" };
+		d[i] = (struct rule_src){spec->deny[i], "test"};
 	r = compile(f, a, spec->n_allow, d, spec->n_deny, err);
 	if (r < 0) {
 		hutch_filter_free(f);
@@ -895,11 +900,11 @@ int hutch_filter_new(const struct hutch_policy *p, struct hutch_filter **out, hu
 		return hutch_err(err, ENOMEM, 0, "network rules");
 	}
 	for (size_t i = 0; i < p->net_allow.n; i++)
-		a[i] = (struct rule_src){ p->net_allow.v[i].value,
-					  p->net_allow.v[i].origin ? p->net_allow.v[i].origin : "" };
+		a[i] = (struct rule_src){p->net_allow.v[i].value,
+					 p->net_allow.v[i].origin ? p->net_allow.v[i].origin : ""};
 	for (size_t i = 0; i < p->net_deny.n; i++)
-		d[i] = (struct rule_src){ p->net_deny.v[i].value,
-					  p->net_deny.v[i].origin ? p->net_deny.v[i].origin : "" };
+		d[i] = (struct rule_src){p->net_deny.v[i].value,
+					 p->net_deny.v[i].origin ? p->net_deny.v[i].origin : ""};
 	r = compile(f, a, p->net_allow.n, d, p->net_deny.n, err);
 	if (r < 0) {
 		hutch_filter_free(f);

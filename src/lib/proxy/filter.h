@@ -18,10 +18,10 @@
 
 struct hutch_policy;
 
-#define HUTCH_HOST_MAX 253	 /* bytes in a canonical name, without a trailing dot */
-#define HUTCH_LABEL_MAX 63	 /* bytes in one label */
-#define HUTCH_HOST_INPUT_MAX 300 /* longest raw host text looked at */
-#define HUTCH_ADDR_STRLEN 46	 /* INET6_ADDRSTRLEN */
+#define HUTCH_HOST_MAX 253	   /* bytes in a canonical name, without a trailing dot */
+#define HUTCH_LABEL_MAX 63	   /* bytes in one label */
+#define HUTCH_HOST_INPUT_MAX 300   /* longest raw host text looked at */
+#define HUTCH_ADDR_STRLEN 46	   /* INET6_ADDRSTRLEN */
 #define HUTCH_FILTER_MAX_LOCAL 256 /* host addresses remembered from getifaddrs */
 
 /* An IP address, network byte order; IPv4 uses b[0..3]. */
@@ -75,7 +75,7 @@ enum hutch_addr_class {
 	HUTCH_ADDR_UNSPECIFIED,
 	HUTCH_ADDR_THIS_NETWORK, /* 0.0.0.0/8 */
 	HUTCH_ADDR_LOOPBACK,
-	HUTCH_ADDR_PRIVATE, /* RFC 1918, site-local, NAT64 local-use */
+	HUTCH_ADDR_PRIVATE,    /* RFC 1918, site-local, NAT64 local-use */
 	HUTCH_ADDR_LINK_LOCAL, /* 169.254/16 (cloud metadata), fe80::/10 */
 	HUTCH_ADDR_CGNAT,      /* 100.64/10 */
 	HUTCH_ADDR_ULA,	       /* fc00::/7 */
@@ -119,8 +119,7 @@ struct hutch_pattern {
  * `*.co.uk`, wildcards anywhere but a leading `*.` label and wildcards over
  * IP addresses are rejected. 0 or -EINVAL with *why.
  */
-int hutch_pattern_parse(const uint8_t *s, size_t len, struct hutch_pattern *out,
-			const char **why);
+int hutch_pattern_parse(const uint8_t *s, size_t len, struct hutch_pattern *out, const char **why);
 /* The same for a C string, for the policy code. */
 int hutch_host_pattern_validate(const char *pattern, const char **why);
 
@@ -150,9 +149,9 @@ struct hutch_filter;
 
 struct hutch_decision {
 	bool allow;
-	const char *rule;   /* the pattern that decided, NULL when none did */
-	const char *origin; /* where that rule came from, NULL when none */
-	const char *reason; /* static text: why (denied) or how (allowed) */
+	const char *rule;	   /* the pattern that decided, NULL when none did */
+	const char *origin;	   /* where that rule came from, NULL when none */
+	const char *reason;	   /* static text: why (denied) or how (allowed) */
 	enum hutch_addr_class cls; /* for address decisions */
 };
 

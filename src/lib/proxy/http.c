@@ -117,7 +117,7 @@ static int parse_tokens(const uint8_t *buf, struct hutch_http_span v,
 		}
 		if (*n >= max)
 			return -E2BIG;
-		tokens[(*n)++] = (struct hutch_http_span){ (uint32_t)start, (uint32_t)(i - start) };
+		tokens[(*n)++] = (struct hutch_http_span){(uint32_t)start, (uint32_t)(i - start)};
 		while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
 			i++;
 		if (i < end && buf[i] != ',')
@@ -146,8 +146,8 @@ static int parse_target(const uint8_t *buf, struct hutch_http_request *req, cons
 			e++;
 		if (hutch_authority_parse(t + a, e - a, 80, &req->host, &req->port, &w) < 0)
 			return FAIL(400, w ? w : "invalid host in request target");
-		req->path = (struct hutch_http_span){ req->target.off + (uint32_t)e,
-						      (uint32_t)(n - e) };
+		req->path =
+			(struct hutch_http_span){req->target.off + (uint32_t)e, (uint32_t)(n - e)};
 		req->path_needs_slash = e < n && t[e] == '?';
 		return 0;
 	}
@@ -164,7 +164,7 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 	ssize_t end;
 	size_t i, line_end;
 	int host_headers = 0, te_headers = 0;
-	struct hutch_http_span host_value = { 0, 0 };
+	struct hutch_http_span host_value = {0, 0};
 	bool keep_alive = false, have_cl = false;
 
 	memset(req, 0, sizeof(*req));
@@ -195,7 +195,7 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 			return FAIL(400, "invalid method");
 	if (i == 0 || i > HUTCH_HTTP_METHOD_MAX || i == line_end)
 		return FAIL(400, "invalid request line");
-	req->method = (struct hutch_http_span){ 0, (uint32_t)i };
+	req->method = (struct hutch_http_span){0, (uint32_t)i};
 	req->target.off = (uint32_t)++i;
 	for (; i < line_end && buf[i] != ' '; i++)
 		if (buf[i] <= 0x20 || buf[i] >= 0x7f)
@@ -213,8 +213,8 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 		req->minor = 1;
 	else
 		return FAIL(505, "unsupported HTTP version");
-	req->form = (req->method.len == 7 && memcmp(buf, "CONNECT", 7) == 0) ? HUTCH_HTTP_CONNECT :
-										HUTCH_HTTP_ABSOLUTE;
+	req->form = (req->method.len == 7 && memcmp(buf, "CONNECT", 7) == 0) ? HUTCH_HTTP_CONNECT
+									     : HUTCH_HTTP_ABSOLUTE;
 	if (parse_target(buf, req, why) < 0)
 		return -EINVAL;
 
@@ -232,9 +232,9 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 		if (i == ns)
 			return FAIL(400, "invalid header name");
 		if (i == line_end || buf[i] != ':')
-			return FAIL(400, buf[i] == ' ' || buf[i] == '\t' ?
-						 "whitespace before ':' in header" :
-						 "invalid header name");
+			return FAIL(400, buf[i] == ' ' || buf[i] == '\t'
+						 ? "whitespace before ':' in header"
+						 : "invalid header name");
 		if (req->n_headers >= HUTCH_HTTP_HEADERS_MAX) {
 			req->status = 431;
 			if (why)
@@ -242,7 +242,7 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 			return -E2BIG;
 		}
 		h = &req->headers[req->n_headers++];
-		h->name = (struct hutch_http_span){ (uint32_t)ns, (uint32_t)(i - ns) };
+		h->name = (struct hutch_http_span){(uint32_t)ns, (uint32_t)(i - ns)};
 		i++;
 		while (i < line_end && (buf[i] == ' ' || buf[i] == '\t'))
 			i++;
@@ -252,7 +252,7 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 		for (size_t k = i; k < ve; k++)
 			if ((buf[k] < 0x20 && buf[k] != '\t') || buf[k] == 0x7f)
 				return FAIL(400, "control character in header value");
-		h->value = (struct hutch_http_span){ (uint32_t)i, (uint32_t)(ve - i) };
+		h->value = (struct hutch_http_span){(uint32_t)i, (uint32_t)(ve - i)};
 
 		if (span_ieq(buf, h->name, "host")) {
 			host_headers++;
@@ -306,8 +306,8 @@ int hutch_http_parse_request(const uint8_t *buf, size_t len, struct hutch_http_r
 		const char *w = NULL;
 
 		if (hutch_authority_parse(buf + host_value.off, host_value.len,
-					  req->form == HUTCH_HTTP_CONNECT ? req->port : 80, &hh, &hport,
-					  &w) < 0)
+					  req->form == HUTCH_HTTP_CONNECT ? req->port : 80, &hh,
+					  &hport, &w) < 0)
 			return FAIL(400, "invalid Host header");
 		if (hh.kind != req->host.kind || strcmp(hh.name, req->host.name) != 0 ||
 		    hport != req->port)
@@ -384,13 +384,13 @@ ssize_t hutch_http_rewrite(const uint8_t *buf, const struct hutch_http_request *
 /* ---- chunked bodies ------------------------------------------------------------- */
 
 enum {
-	CH_SIZE = 0,  /* hex digits */
-	CH_EXT,	      /* ;extension until CR */
-	CH_SIZE_LF,   /* LF after the size line */
-	CH_DATA,      /* remaining bytes of data */
-	CH_DATA_CR,   /* CR after data */
-	CH_DATA_LF,   /* LF after data */
-	CH_TRAILER,   /* start of a trailer line or the final CRLF */
+	CH_SIZE = 0, /* hex digits */
+	CH_EXT,	     /* ;extension until CR */
+	CH_SIZE_LF,  /* LF after the size line */
+	CH_DATA,     /* remaining bytes of data */
+	CH_DATA_CR,  /* CR after data */
+	CH_DATA_LF,  /* LF after data */
+	CH_TRAILER,  /* start of a trailer line or the final CRLF */
 	CH_TRAILER_LINE,
 	CH_TRAILER_LF,
 	CH_LAST_LF,
@@ -524,17 +524,17 @@ const char *hutch_http_reason(int status)
 		int status;
 		const char *text;
 	} t[] = {
-		{ 200, "Connection established" },
-		{ 400, "Bad Request" },
-		{ 403, "Forbidden" },
-		{ 405, "Method Not Allowed" },
-		{ 408, "Request Timeout" },
-		{ 431, "Request Header Fields Too Large" },
-		{ 501, "Not Implemented" },
-		{ 502, "Bad Gateway" },
-		{ 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" },
-		{ 505, "HTTP Version Not Supported" },
+		{200, "Connection established"},
+		{400, "Bad Request"},
+		{403, "Forbidden"},
+		{405, "Method Not Allowed"},
+		{408, "Request Timeout"},
+		{431, "Request Header Fields Too Large"},
+		{501, "Not Implemented"},
+		{502, "Bad Gateway"},
+		{503, "Service Unavailable"},
+		{504, "Gateway Timeout"},
+		{505, "HTTP Version Not Supported"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)

@@ -20,33 +20,33 @@ static const struct {
 	enum val val;
 } proxy_vars[] = {
 	/* the conventional variables, in both cases (curl, wget, Python, Go, Ruby, git, ...) */
-	{ "HTTP_PROXY", V_HTTP },
-	{ "HTTPS_PROXY", V_HTTP },
-	{ "http_proxy", V_HTTP },
-	{ "https_proxy", V_HTTP },
-	{ "ALL_PROXY", V_SOCKS },
-	{ "all_proxy", V_SOCKS },
-	{ "NO_PROXY", V_NO_PROXY },
-	{ "no_proxy", V_NO_PROXY },
+	{"HTTP_PROXY", V_HTTP},
+	{"HTTPS_PROXY", V_HTTP},
+	{"http_proxy", V_HTTP},
+	{"https_proxy", V_HTTP},
+	{"ALL_PROXY", V_SOCKS},
+	{"all_proxy", V_SOCKS},
+	{"NO_PROXY", V_NO_PROXY},
+	{"no_proxy", V_NO_PROXY},
 	/* npm (and yarn 1, pnpm, which read npm_config_*) */
-	{ "npm_config_proxy", V_HTTP },
-	{ "npm_config_https_proxy", V_HTTP },
-	{ "npm_config_noproxy", V_NO_PROXY },
+	{"npm_config_proxy", V_HTTP},
+	{"npm_config_https_proxy", V_HTTP},
+	{"npm_config_noproxy", V_NO_PROXY},
 	/* yarn 2+ (no YARN_NO_PROXY: yarn refuses unknown settings) */
-	{ "YARN_HTTP_PROXY", V_HTTP },
-	{ "YARN_HTTPS_PROXY", V_HTTP },
+	{"YARN_HTTP_PROXY", V_HTTP},
+	{"YARN_HTTPS_PROXY", V_HTTP},
 	/* pip */
-	{ "PIP_PROXY", V_HTTP },
+	{"PIP_PROXY", V_HTTP},
 	/* cargo */
-	{ "CARGO_HTTP_PROXY", V_HTTP },
+	{"CARGO_HTTP_PROXY", V_HTTP},
 	/* Node >= 24 honours HTTP(S)_PROXY only with this; global-agent users */
-	{ "NODE_USE_ENV_PROXY", V_ONE },
-	{ "GLOBAL_AGENT_HTTP_PROXY", V_HTTP },
-	{ "GLOBAL_AGENT_NO_PROXY", V_NO_PROXY },
+	{"NODE_USE_ENV_PROXY", V_ONE},
+	{"GLOBAL_AGENT_HTTP_PROXY", V_HTTP},
+	{"GLOBAL_AGENT_NO_PROXY", V_NO_PROXY},
 	/* rsync's daemon protocol through CONNECT */
-	{ "RSYNC_PROXY", V_HOSTPORT },
+	{"RSYNC_PROXY", V_HOSTPORT},
 	/* git over ssh: ssh's ProxyCommand is hutch itself, no netcat needed */
-	{ "GIT_SSH_COMMAND", V_GIT_SSH },
+	{"GIT_SSH_COMMAND", V_GIT_SSH},
 };
 
 #define NO_PROXY_LIST "localhost,127.0.0.1,::1"

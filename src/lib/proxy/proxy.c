@@ -42,9 +42,9 @@
 #include "proxy/timer.h"
 #include "proxy/tls-sni.h"
 
-#define IBUF_MAX HUTCH_TLS_HELLO_MAX		  /* a request head or a ClientHello */
-#define OBUF_MAX (HUTCH_TLS_HELLO_MAX + 256)	  /* a rewritten head or a ClientHello */
-#define DBUF_MAX 2048				  /* the proxy's own responses */
+#define IBUF_MAX HUTCH_TLS_HELLO_MAX	     /* a request head or a ClientHello */
+#define OBUF_MAX (HUTCH_TLS_HELLO_MAX + 256) /* a rewritten head or a ClientHello */
+#define DBUF_MAX 2048			     /* the proxy's own responses */
 #define BUF_MIN 512
 #define ACCEPT_BATCH 64
 #define CLOSE_TIMEOUT_MS 5000 /* flush the final response and linger */
@@ -346,7 +346,7 @@ static void session_begin(struct conn *c, enum hutch_proxy_via via, const struct
 /* Emit the record of the current session; @allowed false turns it into a denial. */
 static void session_end(struct conn *c, bool allowed, const char *reason)
 {
-	struct hutch_proxy_record rec = { 0 };
+	struct hutch_proxy_record rec = {0};
 
 	if (!c->s.active)
 		return;
@@ -375,7 +375,7 @@ static void record_refusal(struct conn *c, enum hutch_proxy_via via, const struc
 			   uint16_t port, const struct hutch_decision *d, const char *address,
 			   const char *reason)
 {
-	struct hutch_proxy_record rec = { 0 };
+	struct hutch_proxy_record rec = {0};
 
 	rec.via = via;
 	rec.host = h ? h->name : "";
@@ -394,8 +394,8 @@ static void record_refusal(struct conn *c, enum hutch_proxy_via via, const struc
 static void deny_text(const struct hutch_decision *d, char *out, size_t cap)
 {
 	if (d->rule)
-		snprintf(out, cap, "%s (%s)", d->rule, d->origin && d->origin[0] ? d->origin :
-										  "policy");
+		snprintf(out, cap, "%s (%s)", d->rule,
+			 d->origin && d->origin[0] ? d->origin : "policy");
 	else
 		snprintf(out, cap, "%s", d->reason ? d->reason : "denied");
 }
@@ -475,8 +475,8 @@ static void update_timer(struct conn *c, bool refresh)
 	else if (c->in == IN_SOCKS_GREETING || c->in == IN_SOCKS_REQUEST)
 		l = &px->l_handshake;
 	else if ((c->in == IN_HTTP_HEAD || c->in == IN_TLS_PEEK) &&
-		 (c->ibuf.len > 0 || (c->in == IN_HTTP_HEAD && !c->s.active && !c->up.bytes &&
-				      !c->up_written)))
+		 (c->ibuf.len > 0 ||
+		  (c->in == IN_HTTP_HEAD && !c->s.active && !c->up.bytes && !c->up_written)))
 		l = &px->l_handshake; /* a head must complete in time, however slowly it drips */
 	else
 		l = &px->l_idle;
@@ -576,7 +576,7 @@ static void connect_next(struct conn *c)
 {
 	while (c->next_addr < c->n_addrs) {
 		const struct hutch_addr *a = &c->addrs[c->next_addr++];
-		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_storage ss = {0};
 		socklen_t sl;
 		int fd, r;
 
@@ -694,7 +694,7 @@ static void on_resolved(void *data, int err, const char *why, const struct hutch
 			size_t n)
 {
 	struct conn *c = data;
-	struct hutch_decision first_denial = { 0 };
+	struct hutch_decision first_denial = {0};
 	char first_addr[HUTCH_ADDR_STRLEN] = "";
 	bool denied_one = false;
 
@@ -702,7 +702,8 @@ static void on_resolved(void *data, int err, const char *why, const struct hutch
 	if (err < 0) {
 		char w[300];
 
-		snprintf(w, sizeof(w), "cannot resolve %s: %s", c->s.host.name, why ? why : "error");
+		snprintf(w, sizeof(w), "cannot resolve %s: %s", c->s.host.name,
+			 why ? why : "error");
 		unreachable(c, -EHOSTUNREACH, w); /* unresolvable: 502 (SOCKS 0x04) */
 		conn_drive(c);
 		return;
@@ -760,8 +761,9 @@ static void start_upstream(struct conn *c)
 	if (r < 0) {
 		c->query = NULL;
 		c->up_state = UP_NONE;
-		unreachable(c, r, r == -EBUSY ? "too many DNS lookups in flight" :
-						"cannot start DNS lookup");
+		unreachable(c, r,
+			    r == -EBUSY ? "too many DNS lookups in flight"
+					: "cannot start DNS lookup");
 	}
 	/* on_resolved may already have run (and driven the connection) */
 }
@@ -911,7 +913,7 @@ static bool http_body(struct conn *c)
 static void handle_socks(struct conn *c)
 {
 	if (c->in == IN_SOCKS_GREETING) {
-		uint8_t method = HUTCH_SOCKS5_AUTH_REFUSED, reply[2] = { 5, 0 };
+		uint8_t method = HUTCH_SOCKS5_AUTH_REFUSED, reply[2] = {5, 0};
 		int r = hutch_socks5_parse_greeting(c->ibuf.p, c->ibuf.len, &method);
 
 		if (r == 0 && !c->client_eof)
@@ -950,7 +952,8 @@ static void handle_socks(struct conn *c)
 		if (r < 0) {
 			char what[200];
 
-			snprintf(what, sizeof(what), "SOCKS5: %s", req.why ? req.why : "bad request");
+			snprintf(what, sizeof(what), "SOCKS5: %s",
+				 req.why ? req.why : "bad request");
 			record_refusal(c, HUTCH_PROXY_VIA_SOCKS5, NULL, 0, NULL, NULL, what);
 			socks_fail(c, req.rep);
 			return;
@@ -1008,9 +1011,9 @@ static bool tls_peek(struct conn *c)
 		if (r == 0 && !c->client_eof && c->ibuf.len < c->ibuf.max)
 			return false;
 		if (r <= 0) {
-			tls_refuse(c, r == 0 ? "incomplete TLS ClientHello" :
-				   r == -E2BIG ? "TLS ClientHello too large" :
-						 "malformed TLS ClientHello");
+			tls_refuse(c, r == 0	    ? "incomplete TLS ClientHello"
+				      : r == -E2BIG ? "TLS ClientHello too large"
+						    : "malformed TLS ClientHello");
 			return true;
 		}
 		if (h.has_sni)
@@ -1022,8 +1025,9 @@ static bool tls_peek(struct conn *c)
 		}
 		if (c->s.host.kind == HUTCH_HOST_NAME) {
 			if (!h.has_sni) {
-				tls_refuse(c, "TLS ClientHello without server name for a host allowed "
-					      "by name");
+				tls_refuse(c,
+					   "TLS ClientHello without server name for a host allowed "
+					   "by name");
 				return true;
 			}
 			if (h.sni.kind != HUTCH_HOST_NAME || strcmp(h.sni.name, c->s.host.name)) {
@@ -1322,8 +1326,8 @@ static void conn_drive(struct conn *c)
 	}
 	c->in_drive = false;
 	if (fatal) {
-		conn_free(c, fatal == -ECONNRESET || fatal == -EPIPE ? "closed" :
-								      "connection error");
+		conn_free(c,
+			  fatal == -ECONNRESET || fatal == -EPIPE ? "closed" : "connection error");
 		return;
 	}
 	if (c->tunnel && c->up.shut && c->down.shut && !c->up.in_pipe && !c->down.in_pipe) {
@@ -1436,8 +1440,9 @@ static void conn_timeout(struct conn *c)
 		hutch_dns_cancel(c->query);
 		c->query = NULL;
 		upstream_close(c);
-		unreachable(c, -ETIMEDOUT, c->up_state == UP_RESOLVING ? "DNS lookup timed out" :
-									  "connect timed out");
+		unreachable(c, -ETIMEDOUT,
+			    c->up_state == UP_RESOLVING ? "DNS lookup timed out"
+							: "connect timed out");
 		conn_drive(c);
 		return;
 	}
@@ -1472,8 +1477,7 @@ static void conn_timeout(struct conn *c)
 static void on_timer(struct hutch_timer *t, uint64_t now, void *data)
 {
 	struct hutch_proxy *px = data;
-	struct hutch_tlist *lists[] = { &px->l_handshake, &px->l_connect, &px->l_idle,
-					&px->l_close };
+	struct hutch_tlist *lists[] = {&px->l_handshake, &px->l_connect, &px->l_idle, &px->l_close};
 	uint64_t next = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
@@ -1548,8 +1552,8 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		c->px = px;
 		c->cfd = cfd;
 		c->ufd = -1;
-		c->ep[SIDE_CLIENT] = (struct endpoint){ c, SIDE_CLIENT };
-		c->ep[SIDE_UPSTREAM] = (struct endpoint){ c, SIDE_UPSTREAM };
+		c->ep[SIDE_CLIENT] = (struct endpoint){c, SIDE_CLIENT};
+		c->ep[SIDE_UPSTREAM] = (struct endpoint){c, SIDE_UPSTREAM};
 		c->socks = ls->socks;
 		c->in = ls->socks ? IN_SOCKS_GREETING : IN_HTTP_HEAD;
 		c->ibuf.max = IBUF_MAX;
@@ -1600,14 +1604,14 @@ static void raise_nofile(unsigned max_conns)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
-			 int http_listen_fd, int socks_listen_fd,
-			 const struct hutch_proxy_hooks *hooks, const struct hutch_proxy_opts *opts,
-			 struct hutch_proxy **out, hutch_error *err)
+int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, int http_listen_fd,
+			 int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
+			 const struct hutch_proxy_opts *opts, struct hutch_proxy **out,
+			 hutch_error *err)
 {
 	struct hutch_proxy *px;
 	struct sigaction sa;
-	int fds[2] = { http_listen_fd, socks_listen_fd };
+	int fds[2] = {http_listen_fd, socks_listen_fd};
 	int r;
 
 	px = calloc(1, sizeof(*px));
@@ -1636,8 +1640,8 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
 	if (!px->opts.dns_timeout_ms)
 		px->opts.dns_timeout_ms = DEFAULT_DNS_MS;
 	px->opts.dns_servers = NULL; /* not kept: used once below */
-	hutch_pipe_pool_init(&px->pipes, px->opts.pipe_size ? px->opts.pipe_size :
-							      HUTCH_PIPE_BIG_DEFAULT);
+	hutch_pipe_pool_init(&px->pipes,
+			     px->opts.pipe_size ? px->opts.pipe_size : HUTCH_PIPE_BIG_DEFAULT);
 	hutch_tlist_init(&px->l_handshake, px->opts.handshake_timeout_ms);
 	hutch_tlist_init(&px->l_connect, px->opts.connect_timeout_ms);
 	hutch_tlist_init(&px->l_idle, px->opts.idle_timeout_ms);
@@ -1677,7 +1681,7 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
 			r = hutch_err(err, errno, 0, "proxy listening socket");
 			goto fail;
 		}
-		px->lst[i] = (struct listener){ px, fds[i], i == 1 };
+		px->lst[i] = (struct listener){px, fds[i], i == 1};
 		fds[i] = -1;
 		r = hutch_loop_add(loop, px->lst[i].fd, EPOLLIN, on_accept, &px->lst[i]);
 		if (r < 0) {

@@ -90,10 +90,10 @@ struct hutch_proxy_opts {
 int hutch_proxy_new(struct hutch_loop *loop, const struct hutch_policy *p, int http_listen_fd,
 		    int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
 		    struct hutch_proxy **out, hutch_error *err);
-int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p,
-			 int http_listen_fd, int socks_listen_fd,
-			 const struct hutch_proxy_hooks *hooks, const struct hutch_proxy_opts *opts,
-			 struct hutch_proxy **out, hutch_error *err);
+int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, int http_listen_fd,
+			 int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
+			 const struct hutch_proxy_opts *opts, struct hutch_proxy **out,
+			 hutch_error *err);
 /* Close every connection (each produces its record) and free everything. */
 void hutch_proxy_free(struct hutch_proxy *px);
 

@@ -28,8 +28,7 @@ int hutch_socks5_parse_greeting(const uint8_t *buf, size_t len, uint8_t *method)
 	return (int)(2 + n);
 }
 
-static int fail(struct hutch_socks5_request *req, int r, enum hutch_socks5_rep rep,
-		const char *why)
+static int fail(struct hutch_socks5_request *req, int r, enum hutch_socks5_rep rep, const char *why)
 {
 	req->rep = rep;
 	req->why = why;

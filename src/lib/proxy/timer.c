@@ -62,7 +62,7 @@ void hutch_timer_fini(struct hutch_timer *t)
 
 int hutch_timer_arm(struct hutch_timer *t, uint64_t deadline)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	if (!deadline || (t->armed && t->armed <= deadline))
 		return 0;

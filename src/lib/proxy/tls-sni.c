@@ -143,7 +143,7 @@ static int parse_sni(struct cur *c, size_t ext_len, struct hutch_tls_hello *out)
 
 int hutch_tls_parse_client_hello(const uint8_t *buf, size_t len, struct hutch_tls_hello *out)
 {
-	struct cur c = { .buf = buf, .len = len };
+	struct cur c = {.buf = buf, .len = len};
 	uint32_t type, hs_len, v, n;
 	size_t body_start, body_end;
 	uint16_t seen[HUTCH_TLS_EXTENSIONS_MAX];

@@ -15,7 +15,7 @@
 
 #include "proxy/filter.h"
 
-#define HUTCH_TLS_HELLO_MAX 32768 /* stream bytes examined at most */
+#define HUTCH_TLS_HELLO_MAX 32768  /* stream bytes examined at most */
 #define HUTCH_TLS_RECORD_MAX 16384 /* plaintext record payload (RFC 8446 5.1) */
 #define HUTCH_TLS_EXTENSIONS_MAX 128
 
