@@ -539,6 +539,32 @@ static bool wait_port_pid(int port, pid_t pid)
 	return false;
 }
 
+/* Ask the DNS server on @port for ok.test until it answers (or @pid exits). */
+static bool wait_dns(int port, pid_t pid)
+{
+	static const uint8_t q[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+				   "\x02ok\x04test\x00\x00\x01\x00\x01";
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	for (int i = 0; fd >= 0 && i < 100 && !ok; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint8_t a[512];
+
+		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		(void)sendto(fd, q, sizeof(q) - 1, 0, (struct sockaddr *)&sin, sizeof(sin));
+		if (poll(&p, 1, 100) == 1 && recv(fd, a, sizeof(a), 0) >= 12 && a[0] == 0x12 &&
+		    a[7] >= 1)
+			ok = true;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static bool wait_port(int port)
 {
 	return wait_port_pid(port, 0);
@@ -765,17 +791,22 @@ static int start_servers(void)
 		return -1;
 	}
 	/* dnsmasq readiness: a TCP query port also opens */
-	if (!wait_port_pid(dns_port, dns_pid)) {
+	if (!wait_dns(dns_port, dns_pid)) {
 		struct sockaddr_in sin = {.sin_family = AF_INET,
 					  .sin_port = htons((uint16_t)dns_port)};
 		int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		pid_t pid;
 
-		diag("dnsmasq did not start here: using the test's own DNS responder");
-		if (waitpid(dns_pid, NULL, WNOHANG) < 0) /* already reaped: never signal that pid */
-			for (size_t i = 0; i < n_servers; i++)
-				if (servers[i] == dns_pid)
-					servers[i] = 0;
+		diag("dnsmasq did not answer here: using the test's own DNS responder");
+		if (waitpid(dns_pid, NULL, WNOHANG) == 0) {
+			/* still running but not answering: stop it, it holds the port */
+			kill(dns_pid, SIGKILL);
+			waitpid(dns_pid, NULL, 0);
+		}
+		/* reaped: never signal that pid again */
+		for (size_t i = 0; i < n_servers; i++)
+			if (servers[i] == dns_pid)
+				servers[i] = 0;
 		inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 		if (ufd < 0 || bind(ufd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 			skip_reason = "no DNS server for the tests";
