@@ -105,12 +105,16 @@ fi
 rate() { # curl args... -> bytes/s
 	curl -s -o /dev/null -w '%{speed_download}' --max-time 600 "$@"
 }
+proxy_ticks() { # user+system clock ticks of the proxy so far
+	awk '{print $14 + $15}' "/proc/$proxy_pid/stat"
+}
 modes=(direct http connect socks5)
 [ -n "$socat_port" ] && modes+=(socat)
 : >"$work/rates"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$rounds"); do
 	for m in "${modes[@]}"; do
+		t0=$(proxy_ticks)
 		case $m in
 		direct) v=$(rate "$url") ;;
 		http) v=$(rate -x "http://127.0.0.1:$hp" "$url") ;;
@@ -118,7 +122,7 @@ for r in $(seq "$rounds"); do
 		socks5) v=$(rate --socks5 "127.0.0.1:$sp" "$url") ;;
 		socat) v=$(rate "http://127.0.0.1:$socat_port/blob") ;;
 		esac
-		echo "$m $v" >>"$work/rates"
+		echo "$m $v $(($(proxy_ticks) - t0))" >>"$work/rates"
 		echo "round $r $m: $(python3 -c "print(f'{$v/1e6:.0f} MB/s')")" >&2
 	done
 done
@@ -171,18 +175,21 @@ read -r rss_base rss_idle rss_peak moved secs complete < <(python3 "$work/tunnel
 echo "tunnels: $complete/$tunnels complete, base ${rss_base} kB, all open ${rss_idle} kB, peak ${rss_peak} kB" >&2
 
 [ "${NO_RECORD:-0}" = 1 ] && exit 0
-python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" \
+python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(getconf CLK_TCK)" \
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
 	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" <<'PY'
 import os, re, statistics, sys
-(rates, rpath, nproc, kernel, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
- base, idle, peak, moved, secs, complete) = sys.argv[1:20]
-v = {}
+(rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
+ base, idle, peak, moved, secs, complete) = sys.argv[1:21]
+v, ticks = {}, {}
 for line in open(rates):
-    m, x = line.split()
+    m, x, t = line.split()
     v.setdefault(m, []).append(float(x))
+    ticks[m] = ticks.get(m, 0) + int(t)
+gib = int(size) * int(rounds) / 2**30
+cpu_per_gib = {m: ticks[m] / int(tck) / gib for m in ticks}
 med = {m: statistics.median(x) for m, x in v.items()}
 names = {"direct": "direct (no proxy)", "http": "hutch, absolute-form HTTP",
          "connect": "hutch, CONNECT tunnel", "socks5": "hutch, SOCKS5",
@@ -192,14 +199,18 @@ entry = [f"### {date} (commit {commit})", "",
          f"{load1} after.", "",
          f"{int(size) >> 20} MiB download from a local sendfile HTTP server (file on tmpfs), "
          f"curl to /dev/null, {rounds} interleaved rounds, median:", "",
-         "| path | median | min | max | vs direct |", "|---|---:|---:|---:|---:|"]
+         "| path | median | min | max | vs direct | proxy CPU per GiB |",
+         "|---|---:|---:|---:|---:|---:|"]
 for m in ("direct", "http", "connect", "socks5", "socat"):
     if m in med:
+        c = f"{cpu_per_gib[m]:.2f} s" if m in ("http", "connect", "socks5") else ""
         entry.append(f"| {names[m]} | {med[m] / 1e6:.0f} MB/s | {min(v[m]) / 1e6:.0f} MB/s "
-                     f"| {max(v[m]) / 1e6:.0f} MB/s | {100 * med[m] / med['direct']:.0f}% |")
+                     f"| {max(v[m]) / 1e6:.0f} MB/s | {100 * med[m] / med['direct']:.0f}% | {c} |")
 worst = min(med[m] for m in ("http", "connect", "socks5"))
 entry += ["", f"Slowest hutch path at {100 * worst / med['direct']:.0f}% of direct: "
-          f"{'meets' if worst >= 0.8 * med['direct'] else 'misses'} the target (>= 80%).", ""]
+          f"{'meets' if worst >= 0.8 * med['direct'] else 'misses'} the target (>= 80%). "
+          "The proxy's CPU per GiB (user+system of the engine's process) does not depend on "
+          "what else runs on the machine; the rates do.", ""]
 b, i, p = int(base), int(idle), int(peak)
 entry += [f"{tunnels} concurrent CONNECT tunnels, all opened first, then {int(per) >> 10} KiB "
           f"each ({complete}/{tunnels} complete, {int(moved) / 1e6:.0f} MB in {float(secs):.1f} s). "
