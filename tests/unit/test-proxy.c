@@ -1505,7 +1505,8 @@ static void test_sni(void)
 	snprintf(iptarget, sizeof(iptarget), "127.0.0.1:%d", tls_port);
 	px_run(&BASIC, hello_child, &h, &r);
 	ok(strstr(r.out, "CLOSED") && find_rec("ok.test", 0) &&
-		   strstr(find_rec("ok.test", 0)->reason, "domain fronting"),
+		   strstr(find_rec("ok.test", 0)->reason, "domain fronting") &&
+		   !find_rec("ok.test", 0)->rule[0],
 	   "SNI mismatch closes the tunnel, recorded as denial");
 	h.sni = NULL;
 	px_run(&BASIC, hello_child, &h, &r);

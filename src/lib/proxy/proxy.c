@@ -981,6 +981,9 @@ static void tls_refuse(struct conn *c, const char *reason)
 {
 	c->tls_refused = true;
 	c->s.dec.allow = false;
+	/* no policy rule decided this: the name rule allowed the tunnel, the check refused it */
+	c->s.dec.rule = NULL;
+	c->s.dec.origin = NULL;
 	c->s.dec.reason = reason;
 	session_end(c, false, reason);
 	c->closing = true;
