@@ -181,12 +181,10 @@ int hutch_json_locate(const uint8_t *b, size_t len, const struct hutch_jpath *pa
 		bool last = d + 1 == depth;
 
 		if (path[d].key) {
-			bool found = false;
-
 			if (i >= len || b[i] != '{')
 				return -ENOENT;
 			i++;
-			while (!found) {
+			for (;;) {
 				size_t ks, ke;
 
 				skip_ws(b, len, &i);
@@ -202,7 +200,6 @@ int hutch_json_locate(const uint8_t *b, size_t len, const struct hutch_jpath *pa
 				i++;
 				skip_ws(b, len, &i);
 				if (key_equals(b, ks, ke, path[d].key)) {
-					found = true;
 					if (last && at_key) {
 						*offset = ks;
 						return 0;

@@ -75,10 +75,12 @@ static int ensure_slot(struct hutch_loop *l, int fd)
 	n = l->n_by_fd ? l->n_by_fd : 64;
 	while (n <= (size_t)fd)
 		n *= 2;
+	/* NOLINTBEGIN(bugprone-sizeof-expression): an array of pointers, sized by element */
 	v = realloc(l->by_fd, n * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	memset(v + l->n_by_fd, 0, (n - l->n_by_fd) * sizeof(*v));
+	/* NOLINTEND(bugprone-sizeof-expression) */
 	l->by_fd = v;
 	l->n_by_fd = n;
 	return 0;

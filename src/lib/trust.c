@@ -236,7 +236,7 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
 			goto fail;
 		}
-		fd = -1; /* owned by f now */
+		fd = -1; /* owned by f now (read by _cleanup_close_) NOLINT(*DeadStores) */
 		for (size_t i = 0; store && i < slen;) {
 			const char *line = store + i, *nl = memchr(line, '\n', slen - i);
 			size_t ll = nl ? (size_t)(nl - line) : slen - i;

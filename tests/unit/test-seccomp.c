@@ -877,7 +877,8 @@ static size_t run_try_syscall(const struct hutch_seccomp_opts *opts, struct resu
 		return 0;
 	exe[n] = '\0';
 	*strrchr(exe, '/') = '\0';
-	strcat(exe, "/../helpers/try-syscall");
+	n = (ssize_t)strlen(exe);
+	snprintf(exe + n, sizeof(exe) - (size_t)n, "/../helpers/try-syscall");
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return 0;
 	fflush(stdout);
