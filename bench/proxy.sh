@@ -7,16 +7,21 @@
 #   2. TUNNELS (default 1000) concurrent CONNECT tunnels, each carrying PER (default 1 MiB)
 #      once all are open: the proxy's resident memory idle, with all tunnels open, and at peak.
 # Appends the results under "## proxy throughput" in bench/RESULTS.md (only that section
-# is edited). The proxy is the engine itself (`test-proxy --serve`: the same code the
-# supervisor runs, in a process of its own so its memory can be read), allowing 127.0.0.1.
+# is edited). Two ways through the proxy, both allowing 127.0.0.1:
+#   - the engine alone (`test-proxy --serve`: the code the supervisor runs, in a process
+#     of its own, so its CPU time per GiB can be read);
+#   - end to end, `hutch run -a 127.0.0.1 -- curl ...` (curl inside the sandbox, the proxy in
+#     hutch's supervisor), and the tunnels test inside the sandbox with the supervisor's
+#     resident memory read from outside. Skipped if hutch run cannot do it here.
 #
-#   bench/proxy.sh [BUILD_DIR]     (default: build)
+#   bench/proxy.sh [BUILD_DIR]     (default: build; HUTCH=/path/to/hutch)
 #   SIZE=1073741824 ROUNDS=5 TUNNELS=1000 PER=1048576 NO_RECORD=1 bench/proxy.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$repo"
 build=$repo/${1:-build}
 serve=$build/tests/unit/test-proxy
+hutch=${HUTCH:-$build/src/cli/hutch}
 size=${SIZE:-1073741824}
 rounds=${ROUNDS:-5}
 tunnels=${TUNNELS:-1000}
@@ -110,6 +115,15 @@ proxy_ticks() { # user+system clock ticks of the proxy so far
 }
 modes=(direct http connect socks5)
 [ -n "$socat_port" ] && modes+=(socat)
+# end to end through hutch run (curl inside: --noproxy '' so 127.0.0.1 goes to the proxy)
+hrun=()
+if [ -x "$hutch" ] && [ "$("$hutch" run -q -a 127.0.0.1 -- curl --noproxy '' -s -o /dev/null \
+	-w '%{http_code}' --max-time 20 "$url" 2>/dev/null)" = 200 ]; then
+	hrun=("$hutch" run -q -a 127.0.0.1 --)
+	modes+=(run-http run-connect)
+else
+	echo "proxy.sh: hutch run --net proxy does not work here: end-to-end rows skipped" >&2
+fi
 : >"$work/rates"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$rounds"); do
@@ -121,6 +135,8 @@ for r in $(seq "$rounds"); do
 		connect) v=$(rate -p -x "http://127.0.0.1:$hp" "$url") ;;
 		socks5) v=$(rate --socks5 "127.0.0.1:$sp" "$url") ;;
 		socat) v=$(rate "http://127.0.0.1:$socat_port/blob") ;;
+		run-http) v=$("${hrun[@]}" curl --noproxy '' -s -o /dev/null -w '%{speed_download}' "$url") ;;
+		run-connect) v=$("${hrun[@]}" curl --noproxy '' -p -s -o /dev/null -w '%{speed_download}' "$url") ;;
 		esac
 		echo "$m $v $(($(proxy_ticks) - t0))" >>"$work/rates"
 		echo "round $r $m: $(python3 -c "print(f'{$v/1e6:.0f} MB/s')")" >&2
@@ -132,6 +148,8 @@ cat >"$work/tunnels.py" <<'PY'
 import asyncio, sys, time
 hp, port, n, per, pid = (int(x) for x in sys.argv[1:6])
 def rss(field):
+    if not pid:
+        return 0
     for l in open(f"/proc/{pid}/status"):
         if l.startswith(field + ":"):
             return int(l.split()[1])
@@ -154,6 +172,9 @@ async def tunnel(opened, go):
     return got
 async def main():
     base = rss("VmRSS")
+    if not pid:
+        print("START", flush=True)
+        await asyncio.sleep(0.5)
     opened, go = [], asyncio.Event()
     tasks = [asyncio.create_task(tunnel(opened, go)) for _ in range(n)]
     while len(opened) < n:
@@ -162,6 +183,9 @@ async def main():
             raise SystemExit("a tunnel failed")
     await asyncio.sleep(0.3)
     idle = rss("VmRSS")
+    if not pid:  # measured from outside: say so, give it time
+        print("OPEN", flush=True)
+        await asyncio.sleep(1)
     t0 = time.time()
     go.set()
     got = await asyncio.gather(*tasks)
@@ -174,15 +198,43 @@ read -r rss_base rss_idle rss_peak moved secs complete < <(python3 "$work/tunnel
 	"$stream_port" "$tunnels" "$per" "$proxy_pid")
 echo "tunnels: $complete/$tunnels complete, base ${rss_base} kB, all open ${rss_idle} kB, peak ${rss_peak} kB" >&2
 
+# the same inside hutch run, the supervisor's memory read from outside
+sup=(- - - - - -)
+if [ ${#hrun[@]} -gt 0 ]; then
+	status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null; }
+	mkfifo "$work/hrun.out"
+	"${hrun[@]}" /usr/bin/python3 -c "$(cat "$work/tunnels.py")" 3128 "$stream_port" \
+		"$tunnels" "$per" 0 >"$work/hrun.out" 2>&1 &
+	spid=$! # hutch itself: the supervisor
+	pids+=("$spid")
+	exec 3<"$work/hrun.out"
+	sbase=- sopen=- shwm=- line='' result=''
+	while read -r line <&3; do
+		case $line in
+		START) sbase=$(status_kb "$spid" VmRSS) ;;
+		OPEN) sopen=$(status_kb "$spid" VmRSS) ;;
+		*)
+			result=$line
+			shwm=$(status_kb "$spid" VmHWM)
+			;;
+		esac
+	done
+	exec 3<&-
+	read -r _ _ _ smoved ssecs scomplete <<<"$result"
+	sup=("$sbase" "$sopen" "${shwm:--}" "${smoved:-0}" "${ssecs:-0}" "${scomplete:-0}")
+	echo "hutch run tunnels: ${scomplete:-0}/$tunnels complete, supervisor ${sbase} kB, all open ${sopen} kB, peak ${shwm:-?} kB" >&2
+fi
+
 [ "${NO_RECORD:-0}" = 1 ] && exit 0
 python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(getconf CLK_TCK)" \
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
-	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" <<'PY'
+	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" <<'PY'
 import os, re, statistics, sys
 (rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
- base, idle, peak, moved, secs, complete) = sys.argv[1:21]
+ base, idle, peak, moved, secs, complete, sbase, sopen, speak, smoved, ssecs,
+ scomplete) = sys.argv[1:27]
 v, ticks = {}, {}
 for line in open(rates):
     m, x, t = line.split()
@@ -193,7 +245,9 @@ cpu_per_gib = {m: ticks[m] / int(tck) / gib for m in ticks}
 med = {m: statistics.median(x) for m, x in v.items()}
 names = {"direct": "direct (no proxy)", "http": "hutch, absolute-form HTTP",
          "connect": "hutch, CONNECT tunnel", "socks5": "hutch, SOCKS5",
-         "socat": "one socat hop (reference)"}
+         "socat": "one socat hop (reference)",
+         "run-http": "`hutch run`, curl inside, absolute-form HTTP",
+         "run-connect": "`hutch run`, curl inside, CONNECT tunnel"}
 entry = [f"### {date} (commit {commit})", "",
          f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average {load0} before, "
          f"{load1} after.", "",
@@ -201,12 +255,12 @@ entry = [f"### {date} (commit {commit})", "",
          f"curl to /dev/null, {rounds} interleaved rounds, median:", "",
          "| path | median | min | max | vs direct | proxy CPU per GiB |",
          "|---|---:|---:|---:|---:|---:|"]
-for m in ("direct", "http", "connect", "socks5", "socat"):
+for m in ("direct", "http", "connect", "socks5", "run-http", "run-connect", "socat"):
     if m in med:
         c = f"{cpu_per_gib[m]:.2f} s" if m in ("http", "connect", "socks5") else ""
         entry.append(f"| {names[m]} | {med[m] / 1e6:.0f} MB/s | {min(v[m]) / 1e6:.0f} MB/s "
                      f"| {max(v[m]) / 1e6:.0f} MB/s | {100 * med[m] / med['direct']:.0f}% | {c} |")
-worst = min(med[m] for m in ("http", "connect", "socks5"))
+worst = min(med[m] for m in ("http", "connect", "socks5", "run-http", "run-connect") if m in med)
 entry += ["", f"Slowest hutch path at {100 * worst / med['direct']:.0f}% of direct: "
           f"{'meets' if worst >= 0.8 * med['direct'] else 'misses'} the target (>= 80%). "
           "The proxy's CPU per GiB (user+system of the engine's process) does not depend on "
@@ -219,6 +273,14 @@ entry += [f"{tunnels} concurrent CONNECT tunnels, all opened first, then {int(pe
           "|---:|---:|---:|---:|---:|",
           f"| {b} kB | {i} kB | {p} kB | {(i - b) * 1024 / int(tunnels):.0f} B "
           f"| {(p - b) * 1024 / int(tunnels):.0f} B |", ""]
+if "-" not in (sbase, sopen, speak) and "" not in (sbase, sopen, speak):
+    sb, so, sp = int(sbase), int(sopen), int(speak)
+    entry += [f"The same inside `hutch run` ({scomplete}/{tunnels} complete, "
+              f"{int(smoved) / 1e6:.0f} MB in {float(ssecs):.1f} s), resident memory of hutch's "
+              "supervisor (sandbox set-up, audit and proxy together):", "",
+              "| supervisor before | all tunnels open | peak (VmHWM) | per tunnel, open |",
+              "|---:|---:|---:|---:|",
+              f"| {sb} kB | {so} kB | {sp} kB | {(so - sb) * 1024 / int(tunnels):.0f} B |", ""]
 text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
 m = re.search(r"^## proxy throughput[ \t]*\n", text, re.M)
 if not m:
