@@ -7,7 +7,7 @@
 
 int cmd_exec(int argc, char **argv)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int first = 2, status = HUTCH_EXIT_ERROR;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -30,7 +30,7 @@ int cmd_exec(int argc, char **argv)
 
 int cmd_stop(int argc, char **argv)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		printf("Usage: hutch stop NAME\n\nEnd the named session NAME: everything in it is "

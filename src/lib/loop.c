@@ -88,7 +88,7 @@ static int ensure_slot(struct hutch_loop *l, int fd)
 
 int hutch_loop_add(struct hutch_loop *l, int fd, uint32_t events, hutch_io_cb cb, void *data)
 {
-	struct epoll_event ev = { .events = events };
+	struct epoll_event ev = {.events = events};
 	struct hutch_watch *w;
 	int r;
 
@@ -117,7 +117,7 @@ int hutch_loop_add(struct hutch_loop *l, int fd, uint32_t events, hutch_io_cb cb
 
 int hutch_loop_mod(struct hutch_loop *l, int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = events };
+	struct epoll_event ev = {.events = events};
 
 	if (fd < 0 || (size_t)fd >= l->n_by_fd || !l->by_fd[fd])
 		return -ENOENT;

@@ -33,9 +33,9 @@ enum hutch_nm_type {
 
 struct hutch_nm_hdr {
 	uint32_t type;
-	uint32_t id;     /* command id (daemon <-> init) */
-	int32_t value;   /* signal, exit status */
-	uint32_t tty;    /* bit i: fd i of the client is a terminal */
+	uint32_t id;   /* command id (daemon <-> init) */
+	int32_t value; /* signal, exit status */
+	uint32_t tty;  /* bit i: fd i of the client is a terminal */
 	struct winsize ws;
 	uint32_t argc;
 	uint32_t cwd_len; /* payload: cwd (no NUL), then argc NUL-terminated strings */

@@ -32,7 +32,7 @@ int hutch_net_loopback_up(hutch_error *err)
 int hutch_net_listen_loopback(uint16_t port, hutch_error *err)
 {
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int one = 1;
 
 	if (fd < 0)

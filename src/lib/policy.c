@@ -1217,7 +1217,8 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 	if (r < 0)
 		return r;
 
-	if (p->audit_file && strcmp(p->audit_file, "-") != 0 && strcmp(p->audit_file, "syslog") != 0) {
+	if (p->audit_file && strcmp(p->audit_file, "-") != 0 &&
+	    strcmp(p->audit_file, "syslog") != 0) {
 		/* A relative --audit FILE is where the user ran hutch, like any file argument. */
 		r = expand_one(p->audit_file, p->key_origin[HUTCH_KEY_AUDIT_FILE], home, cwd,
 			       &audit, err);

@@ -79,7 +79,7 @@ const char *const hutch_default_hidden[] = {
 	 */
 	"~/.colima",
 	"~/.lima",
-	"~/.rd",	/* Rancher Desktop */
+	"~/.rd", /* Rancher Desktop */
 	"~/.orbstack",
 	"~/.local/share/containers/podman/machine",
 	"~/.config/containers/podman/machine",

@@ -16,9 +16,9 @@
 #include "loop.h"
 
 struct hutch_tty_info {
-	bool any;         /* at least one of fds 0-2 is a terminal */
-	bool is_tty[3];   /* which of fds 0, 1, 2 are */
-	int host_fd;      /* the caller's terminal fd (for raw mode and output) */
+	bool any;	/* at least one of fds 0-2 is a terminal */
+	bool is_tty[3]; /* which of fds 0, 1, 2 are */
+	int host_fd;	/* the caller's terminal fd (for raw mode and output) */
 	bool have_termios;
 	struct termios termios;
 	struct winsize winsize;

@@ -6,8 +6,8 @@
 
 /* Tag of each SCM_RIGHTS message from the sandbox's init or workload. */
 enum hutch_ctl_tag {
-	HUTCH_CTL_PTY = 1,        /* master side of the sandbox's pty */
-	HUTCH_CTL_SECCOMP = 2,    /* seccomp user-notification listener */
+	HUTCH_CTL_PTY = 1,	  /* master side of the sandbox's pty */
+	HUTCH_CTL_SECCOMP = 2,	  /* seccomp user-notification listener */
 	HUTCH_CTL_PROXY_HTTP = 3, /* listening socket created inside the netns */
 	HUTCH_CTL_PROXY_SOCKS = 4,
 };

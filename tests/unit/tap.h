@@ -29,7 +29,7 @@ static inline __attribute__((format(printf, 2, 3))) int ok(int cond, const char 
 	do {                                                                                       \
 		long long _g = (got), _w = (want);                                                 \
 		if (!ok(_g == _w, __VA_ARGS__))                                                    \
-			printf("#   got %lld, want %lld\n", _g, _w);                                 \
+			printf("#   got %lld, want %lld\n", _g, _w);                               \
 	} while (0)
 
 #define is_str(got, want, ...)                                                                     \
@@ -37,14 +37,15 @@ static inline __attribute__((format(printf, 2, 3))) int ok(int cond, const char 
 		const char *_g = (got), *_w = (want);                                              \
 		int _eq = (_g && _w) ? strcmp(_g, _w) == 0 : _g == _w;                             \
 		if (!ok(_eq, __VA_ARGS__))                                                         \
-			printf("#   got '%s', want '%s'\n", _g ? _g : "(null)", _w ? _w : "(null)");  \
+			printf("#   got '%s', want '%s'\n", _g ? _g : "(null)",                    \
+			       _w ? _w : "(null)");                                                \
 	} while (0)
 
 #define like(got, needle, ...)                                                                     \
 	do {                                                                                       \
 		const char *_g = (got), *_n = (needle);                                            \
 		if (!ok(_g && strstr(_g, _n) != NULL, __VA_ARGS__))                                \
-			printf("#   '%s' does not contain '%s'\n", _g ? _g : "(null)", _n);           \
+			printf("#   '%s' does not contain '%s'\n", _g ? _g : "(null)", _n);        \
 	} while (0)
 
 static inline __attribute__((format(printf, 1, 2))) void diag(const char *fmt, ...)

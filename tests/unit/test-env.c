@@ -134,7 +134,8 @@ int main(void)
 
 		memset(big, 'x', HUTCH_ENV_MAX_ENTRY);
 		big[HUTCH_ENV_MAX_ENTRY] = '\0';
-		is_int(hutch_env_set(&env, "BIG", big), -E2BIG, "env_set refuses an entry > 128 KiB");
+		is_int(hutch_env_set(&env, "BIG", big), -E2BIG,
+		       "env_set refuses an entry > 128 KiB");
 		free(big);
 	}
 	hutch_env_free(env);
