@@ -130,7 +130,10 @@ for _ in $(seq 40); do
 done
 touch "$STOP"
 wait "$SWAPPER" 2>/dev/null
-[ -d .git ] || { rm -f .git; mv .git.real .git; }
+if [ -L .git ] || [ ! -e .git ]; then
+	rm -f .git
+	mv .git.real .git
+fi
 for k in "${!OUTCOME[@]}"; do note "  start-up race: ${OUTCOME[$k]} x exit:output '$k'"; done
 LAST_CMD=
 found=$(grep -rl HUTCH-EVIL-HOOK "$WS" "$OUTSIDE" 2>/dev/null)
