@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hutch apply (see apply.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,23 +153,86 @@ static int get_parent(struct applier *a, const char *parent, bool create)
 	return fd;
 }
 
-static void tmp_name(struct applier *a, const char *name, char *out, size_t size)
+void hutch_apply_tmp_name(const char *name, const char *id, char *out, size_t size)
 {
-	if (strlen(name) + strlen(a->s->id) + 16 <= NAME_MAX)
-		snprintf(out, size, ".%s.hutch-%s.tmp", name, a->s->id);
-	else
-		snprintf(out, size, ".hutch-%s-%08x.tmp", a->s->id,
-			 (unsigned)(strlen(name) * 2654435761u));
+	if (strlen(name) + strlen(id) + 16 <= NAME_MAX) {
+		snprintf(out, size, ".%s.hutch-%s.tmp", name, id);
+	} else {
+		uint32_t h = 2166136261u;
+		for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+			h = (h ^ *p) * 16777619u;
+		snprintf(out, size, ".hutch-%s-%08x.tmp", id, h);
+	}
 }
 
-static int copy_fd(int in, int out)
+static void tmp_name(struct applier *a, const char *name, char *out, size_t size)
 {
+	hutch_apply_tmp_name(name, a->s->id, out, size);
+}
+
+/* Beneath @ufd (a directory of the layer) and @wfd (the same in the workspace). */
+static void sweep_dir(const char *id, int ufd, int wfd, int depth)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (depth > HUTCH_SESSION_MAX_DEPTH || (fd = dup(ufd)) < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char tmp[NAME_MAX + 1];
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		hutch_apply_tmp_name(de->d_name, id, tmp, sizeof(tmp));
+		(void)unlinkat(wfd, tmp, 0);
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(ufd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode))
+				de->d_type = DT_DIR;
+		}
+		if (de->d_type == DT_DIR) {
+			_cleanup_close_ int cu = openat(ufd, de->d_name, O_RDONLY | O_DIRECTORY |
+									    O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int cw = hutch_open_beneath(wfd, de->d_name,
+								    O_RDONLY | O_DIRECTORY, 0);
+			if (cu >= 0 && cw >= 0)
+				sweep_dir(id, cu, cw, depth + 1);
+		}
+	}
+}
+
+void hutch_apply_sweep(hutch_session *s)
+{
+	_cleanup_close_ int ufd = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int wfd = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (ufd >= 0 && wfd >= 0)
+		sweep_dir(s->id, ufd, wfd, 0);
+}
+
+/* Copy @in to @out; @size is what fstat said (the layer is at rest: it does not grow). */
+static int copy_fd(int in, int out, uint64_t size)
+{
+	uint64_t done = 0;
+
+	if (size == 0)
+		return 0;
 	for (;;) {
 		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
 		if (n == 0)
 			return 0;
-		if (n > 0)
+		if (n > 0) {
+			done += (uint64_t)n;
+			if (done >= size)
+				return 0;
 			continue;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
@@ -195,7 +260,19 @@ static int copy_fd(int in, int out)
 	}
 }
 
-/* A regular file: temporary inode, data, mode, mtime, then link + rename over @final. */
+/* Create the temporary @tmp exclusively; one left by an interrupted apply is replaced. */
+static int create_tmp(int pfd, const char *tmp)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+		(void)unlinkat(pfd, tmp, 0);
+	}
+	return -EEXIST;
+}
+
+/* A regular file: a temporary with data, mode and mtime, then renamed over @final. */
 static int write_file(struct applier *a, int pfd, const char *rel, const char *final)
 {
 	_cleanup_close_ int in = hutch_open_beneath(a->uroot, rel,
@@ -203,7 +280,6 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 	_cleanup_close_ int out = -1;
 	char tmp[NAME_MAX + 1];
 	struct stat st;
-	bool named = false;
 	int r;
 
 	if (in < 0)
@@ -213,32 +289,19 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL; /* changed since the walk */
 	tmp_name(a, final, tmp, sizeof(tmp));
-	(void)unlinkat(pfd, tmp, 0); /* left by an interrupted apply */
-	out = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (out < 0) {
-		out = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (out < 0)
-			return -errno;
-		named = true;
-	}
-	r = copy_fd(in, out);
+	out = create_tmp(pfd, tmp);
+	if (out < 0)
+		return out;
+	r = copy_fd(in, out, (uint64_t)st.st_size);
 	if (r >= 0 && fchmod(out, st.st_mode & 01777) < 0) /* set-id bits are dropped */
 		r = -errno;
 	if (r >= 0) {
 		struct timespec ts[2] = { st.st_atim, st.st_mtim };
 		(void)futimens(out, ts);
 	}
-	if (r >= 0 && !named) {
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", out);
-		if (linkat(AT_FDCWD, proc, pfd, tmp, AT_SYMLINK_FOLLOW) < 0)
-			r = -errno;
-		else
-			named = true;
-	}
 	if (r >= 0 && renameat(pfd, tmp, pfd, final) < 0)
 		r = -errno;
-	if (r < 0 && named)
+	if (r < 0)
 		(void)unlinkat(pfd, tmp, 0);
 	return r;
 }
@@ -250,7 +313,7 @@ static int write_other(struct applier *a, int pfd, const struct hutch_change *c,
 	int r = 0;
 
 	tmp_name(a, final, tmp, sizeof(tmp));
-	(void)unlinkat(pfd, tmp, 0);
+	(void)unlinkat(pfd, tmp, 0); /* left by an interrupted apply */
 	if (c->type == HUTCH_FILE_SYMLINK) {
 		char target[PATH_MAX];
 		struct stat st;
@@ -520,7 +583,7 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 	r = hutch_snapshot_load(s, &a.snap, err);
 	if (r < 0)
 		goto out;
-	r = hutch_changes_compute(s, &a.snap, &ch, err);
+	r = hutch_changes_compute(s, &a.snap, HUTCH_CHANGES_NO_SNIFF, &ch, err);
 	if (r < 0)
 		goto out;
 	a.wroot = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

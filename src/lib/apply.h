@@ -4,10 +4,10 @@
  *
  * Per entry, in the order of the change list (a new directory before what is
  * in it, a deleted directory after what was in it):
- *   - files, symlinks, fifos are written to a temporary file in the target
- *     directory (O_TMPFILE when the filesystem has it) with their mode (set-id
- *     bits dropped) and mtime, then renamed over the target: a reader sees the
- *     old or the new version, never half of one;
+ *   - files, symlinks, fifos are written to a temporary (.NAME.hutch-ID.tmp)
+ *     in the target directory with their mode (set-id bits dropped) and mtime,
+ *     then renamed over the target: a reader sees the old or the new version,
+ *     never half of one; a temporary left by an interrupted apply is replaced;
  *   - deletions unlink; a directory is removed only when empty (what the user
  *     added since stays, and is reported);
  *   - directories are made u+rwx while being filled and get their mode at the end;
@@ -29,3 +29,13 @@
 
 /* Name of the copy left beside a conflicting file: NAME.hutch-ID (into @out). */
 int hutch_apply_beside_name(const char *name, const char *id, char *out, size_t size);
+/* Name of the temporary for NAME: .NAME.hutch-ID.tmp (or a hash of a long NAME). */
+void hutch_apply_tmp_name(const char *name, const char *id, char *out, size_t size);
+
+struct hutch_session;
+/*
+ * Remove the temporaries an interrupted apply of @s may have left in the
+ * workspace (hutch discard of a session whose apply was killed): one lookup per
+ * entry of the layer.
+ */
+void hutch_apply_sweep(struct hutch_session *s);

@@ -141,6 +141,7 @@ struct walk {
 	hutch_session *s;
 	const struct hutch_snapshot *snap;
 	int uroot, lroot;
+	bool sniff; /* look for NUL bytes in added and deleted files */
 	struct hutch_changes out;
 	size_t cap;
 	char path[PATH_MAX];
@@ -441,7 +442,7 @@ static int emit_added(struct walk *w, int dfd, const char *name, const struct st
 		r = push(w, HUTCH_CHANGE_ADDED, st, NULL, now);
 		if (r < 0)
 			return r;
-		w->out.v[w->out.n - 1].binary = looks_binary(dfd, name);
+		w->out.v[w->out.n - 1].binary = w->sniff && looks_binary(dfd, name);
 		goto out;
 	}
 	r = push(w, HUTCH_CHANGE_ADDED, st, NULL, now);
@@ -506,7 +507,7 @@ static int emit_deleted(struct walk *w, int dfd, const char *name, const struct 
 			return r;
 	}
 	r = push(w, HUTCH_CHANGE_DELETED, NULL, st, st);
-	if (r >= 0 && S_ISREG(st->st_mode))
+	if (r >= 0 && S_ISREG(st->st_mode) && w->sniff)
 		w->out.v[w->out.n - 1].binary = looks_binary(dfd, name);
 	w->path[len] = '\0';
 	return r;
@@ -654,10 +655,11 @@ void hutch_changes_free(struct hutch_changes *c)
 	c->n = 0;
 }
 
-int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap,
+int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
 			  struct hutch_changes *out, hutch_error *err)
 {
-	struct walk w = { .s = s, .snap = snap, .uroot = -1, .lroot = -1, .err = err };
+	struct walk w = { .s = s, .snap = snap, .uroot = -1, .lroot = -1, .err = err,
+			  .sniff = !(flags & HUTCH_CHANGES_NO_SNIFF) };
 	int r;
 
 	out->v = NULL;
@@ -698,7 +700,7 @@ int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_err
 
 	if (r < 0)
 		return r;
-	r = hutch_changes_compute(s, &snap, out, err);
+	r = hutch_changes_compute(s, &snap, 0, out, err);
 	hutch_snapshot_free(&snap);
 	return r;
 }

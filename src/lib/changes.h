@@ -24,8 +24,11 @@
 #define HUTCH_BINARY_PROBE 8000
 #define HUTCH_DIFF_MAX_FILE (16u * 1024u * 1024u)
 
+/* Walk flags: apply does not need to know which files look binary. */
+#define HUTCH_CHANGES_NO_SNIFF 1u
+
 /* Walk with a snapshot already loaded (apply keeps it to record what it wrote). */
-int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap,
+int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
 			  struct hutch_changes *out, hutch_error *err);
 
 /*

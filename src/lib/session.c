@@ -38,6 +38,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/path.h"
+#include "apply.h"
 #include "named.h"
 #include "session.h"
 
@@ -1562,6 +1563,8 @@ int hutch_session_discard(hutch_session *s, hutch_error *err)
 	r = hutch_session_lock(s, err);
 	if (r < 0)
 		return r;
+	if (s->state && !strcmp(s->state, "applying"))
+		hutch_apply_sweep(s); /* an apply was killed: its temporaries go too */
 	bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		return hutch_err(err, errno, 0, "%s", base);

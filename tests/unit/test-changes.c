@@ -617,7 +617,16 @@ static void test_session(void)
 		if (!strcmp(info[i].id, "forked"))
 			is_str(info[i].parent, hutch_session_id(s), "fork's parent listed");
 	hutch_session_list_free(info, ninfo);
-	ok(hutch_session_discard(f, &err) == 0, "discard the fork");
+	/* an apply of the fork killed midway left a temporary: discard sweeps it */
+	{
+		char tmp[256];
+		hutch_apply_tmp_name("mod.txt", hutch_session_id(f), tmp, sizeof(tmp));
+		put(ws, tmp, "half", 0600);
+		ok(slurp(ws, tmp) != NULL, "a stale temporary %s", tmp);
+		ok(hutch_session_set_state(f, "applying", &err) == 0, "state applying");
+		ok(hutch_session_discard(f, &err) == 0, "discard the fork");
+		ok(!slurp(ws, tmp), "  removes the temporary of the killed apply");
+	}
 	ok(hutch_session_open("forked", NULL, &again, &err) == -ENOENT, "it is gone");
 	ok(hutch_session_discard(s, &err) == 0, "discard");
 	ok(mode_of(hutch_session_dir(s), "") == 0, "its directory is gone");
