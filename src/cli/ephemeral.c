@@ -52,6 +52,18 @@ int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
 	return 0;
 }
 
+static bool no_changes(hutch_session *s)
+{
+	struct hutch_changes ch = { 0 };
+	bool none;
+
+	if (hutch_session_changes(s, &ch, NULL) < 0)
+		return false;
+	none = ch.n == 0;
+	hutch_changes_free(&ch);
+	return none;
+}
+
 void cli_ephemeral_finish(hutch_session *s, bool started)
 {
 	hutch_error err = { 0 };
@@ -60,6 +72,10 @@ void cli_ephemeral_finish(hutch_session *s, bool started)
 	if (!started && s == fresh_session) {
 		/* the sandbox never ran: nothing to keep */
 		(void)hutch_session_discard(s, &err);
+	} else if (s == fresh_session && no_changes(s)) {
+		/* a new session the command did not change: nothing to review */
+		if (hutch_session_discard(s, &err) == 0 && cli_verbose)
+			fprintf(stderr, "%s: no changes: session %s discarded\n", cli_prog, id);
 	} else if (!cli_quiet) {
 		struct statvfs vfs;
 		/* under 1 MiB or 1% left: some write inside may have had ENOSPC */

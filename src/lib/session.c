@@ -1195,7 +1195,7 @@ static void snap_walk(struct snapw *w, int lfd, int ufd, bool hidden, size_t len
 		close(ufd);
 }
 
-__attribute__((noreturn)) static void snapshot_child(hutch_session *s)
+__attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t parent)
 {
 	struct hutch_snapshot old = { 0 };
 	struct snapw w = { 0 };
@@ -1205,6 +1205,8 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s)
 	bool had_old;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(1); /* hutch died before the line above */
 	(void)setpgid(0, 0); /* no terminal signals: Ctrl-C is for the sandbox */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -1244,13 +1246,13 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s)
 
 static int start_snapshot(hutch_session *s, hutch_error *err)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0)
 		return hutch_err(err, errno, 0, "session %s: starting the workspace snapshot",
 				 s->id);
 	if (pid == 0)
-		snapshot_child(s);
+		snapshot_child(s, parent);
 	s->snap_pid = pid;
 	return 0;
 }

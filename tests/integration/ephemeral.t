@@ -158,9 +158,8 @@ check "while it runs, the placeholder of a missing protected path is in the laye
 check "  and never on the real workspace" test ! -e "$WS/.vscode" -a ! -e "$WS/.envrc"
 touch "$T/go2"
 wait_hutch
-check "after the run, the placeholders are gone from the layer" \
+check "after the run, no placeholder is left in the layer (nor the session: no changes)" \
 	test ! -e "$STATE/$s/upper/.vscode" -a ! -e "$STATE/$s/upper/.envrc"
-"$HUTCH" discard -q "$s"
 
 hrun run --ephemeral -- sh -c 'echo x > .envrc; echo hook > .git/hooks/pre-commit;
 	git init -q sub && echo evil > sub/.git/hooks/pre-commit && chmod +x sub/.git/hooks/pre-commit &&
@@ -245,6 +244,9 @@ like "$ERR" "ephemeral=root is not available yet" "  with a clear message"
 hrun run --ephemeral --name "n$$" -- true
 is "$RC" 125 "--ephemeral with --name is refused for now"
 is "$(n_sessions)" "$n_before" "refused runs leave no session behind"
+hrun run -v --ephemeral -- sh -c 'cat mod.txt >/dev/null; touch -c nothing-here'
+like "$ERR" "no changes: session [0-9a-f]+ discarded" "a new session without changes is discarded (-v says so)"
+is "$(n_sessions)" "$n_before" "  and leaves nothing behind"
 
 # ---- interrupted apply, run again ---------------------------------------------------------------
 mkdir -p "$WS/big"
