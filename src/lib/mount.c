@@ -89,6 +89,7 @@ static int kind_order(enum hutch_mount_kind k)
 	case MOUNT_REBIND_RO:
 		return 5;
 	case MOUNT_PIN:
+	case MOUNT_WATCH:
 		return 6;
 	case MOUNT_HIDE:
 		return 7;
@@ -809,6 +810,8 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		return apply_rebind_ro(rootfd, op->path);
 	case MOUNT_PIN:
 		return apply_protect(rootfd, op->source, op->path, false);
+	case MOUNT_WATCH:
+		return 0; /* checked by the supervisor after the session */
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@ enum hutch_mount_kind {
 	MOUNT_PROTECT,     /* read-only rebind beneath the workspace, no symlinks */
 	MOUNT_PIN,         /* bind a directory onto itself: it cannot be renamed or removed */
 	MOUNT_OVERLAY,     /* overlayfs: source = "LOWER\nUPPER\nWORK" host paths */
+	MOUNT_WATCH,       /* no mount: a path that must not exist after the session */
 };
 
 struct hutch_mount_op {

@@ -31,6 +31,13 @@
 #define MAX_REPOS 256
 #define MAX_GITDIRS 512
 
+/*
+ * Files in a git directory that redirect git elsewhere and cannot have a
+ * placeholder (git fails if they exist at all): if the session creates one,
+ * the supervisor removes it afterwards (MOUNT_WATCH) and says so.
+ */
+static const char *const git_redirects[] = { "commondir", NULL };
+
 /* Directories never searched for nested repositories: large and never repos' roots. */
 static const char *const scan_skip[] = {
 	".git", "node_modules", "target", "vendor", ".venv", "venv", "__pycache__",
@@ -226,8 +233,17 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 				r = add_gitdirs(real, 0, &gitdirs);
 		}
 	}
-	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++)
+	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++) {
 		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);
+		for (size_t k = 0; r >= 0 && git_redirects[k]; k++) {
+			_cleanup_free_ char *f = hutch_path_join(gitdirs.v[j], git_redirects[k]);
+			struct stat st;
+			if (!f)
+				r = -ENOMEM;
+			else if (lstat(f, &st) < 0)
+				r = hutch_mount_plan_add(plan, MOUNT_WATCH, f, root, 0, true);
+		}
+	}
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
 

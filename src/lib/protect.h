@@ -27,7 +27,8 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
  * end, and any run cleans up the journals of runs that died (SIGKILL).
  * Placeholders shared by concurrent runs are removed by the last one.
  */
-int hutch_placeholders_create(const char *state_dir, char **paths, size_t n,
+int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_missing,
+			      char *const *existing, size_t n_existing,
 			      struct hutch_placeholders **out, hutch_error *err);
 void hutch_placeholders_remove(struct hutch_placeholders *ph);
 /* Remove leftovers of dead runs; cheap when there are none. */

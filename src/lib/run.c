@@ -1044,6 +1044,12 @@ static int prepare(struct run *r, hutch_error *err)
 			return ret;
 		menv.overlay = overlay;
 	}
+	/* Leftover placeholders of killed runs go first: the plan must see the real tree. */
+	{
+		_cleanup_free_ char *sd = state_dir();
+		if (sd)
+			hutch_placeholders_cleanup_stale(sd);
+	}
 	ret = hutch_mount_plan_build(r->p, &menv, &r->plan, err);
 	if (ret < 0)
 		return ret;
@@ -1075,8 +1081,6 @@ static int prepare(struct run *r, hutch_error *err)
 		if (ret < 0)
 			hutch_err(err, ret, 0, "mount: planning");
 	}
-	if (ret >= 0 && r->state_dir)
-		hutch_placeholders_cleanup_stale(r->state_dir);
 	/* Placeholders are made after clone(), while the sandbox mounts everything else. */
 	r->missing = missing;
 	r->n_missing = n_missing;
@@ -1465,8 +1469,39 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 	return ret;
 }
 
+/*
+ * Files that redirect git (.git/commondir) and did not exist at the start:
+ * created by the session, they would make the user's next git command run
+ * hooks of the sandbox's choosing. They cannot have a placeholder; remove them.
+ */
+static void undo_watched(struct run *r)
+{
+	for (size_t i = 0; r->plan && i < r->plan->n; i++) {
+		const struct hutch_mount_op *op = &r->plan->ops[i];
+		char msg[PATH_MAX + 160];
+		struct stat st;
+
+		if (op->kind != MOUNT_WATCH || lstat(op->path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) || unlink(op->path) < 0)
+			snprintf(msg, sizeof(msg),
+				 "warning: the sandbox created %s (it redirects git); remove it "
+				 "before using git there",
+				 op->path);
+		else
+			snprintf(msg, sizeof(msg),
+				 "removed %s created in the sandbox: it would redirect git to "
+				 "hooks and config of the sandbox's choosing",
+				 op->path);
+		if (r->opts && r->opts->warn)
+			r->opts->warn(msg, r->opts->data);
+	}
+}
+
 static void run_free(struct run *r, const sigset_t *oldmask)
 {
+	if (r->init_pid > 0 && !r->degraded && r->session_listen < 0)
+		undo_watched(r);
 	/* The sandbox is gone (init reaped): kill any straggler, remove its cgroups. */
 	if (hutch_limits_free(r->lim) < 0 && r->opts && r->opts->warn)
 		r->opts->warn("warning: a cgroup of the sandbox could not be removed (the next run "
@@ -1573,7 +1608,18 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	ret = hutch_limits_enter(r->lim, r->init_pid, err);
 	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
 	if (ret >= 0)
-		ret = hutch_placeholders_create(r->state_dir, r->missing, r->n_missing, &r->ph, err);
+		{
+		/* Protected paths that exist may be a concurrent run's placeholders: share them. */
+		_cleanup_free_ char **existing = calloc(r->plan->n + 1, sizeof(char *));
+		size_t n_existing = 0;
+
+		for (size_t i = 0; existing && i < r->plan->n; i++)
+			if (r->plan->ops[i].kind == MOUNT_PROTECT)
+				existing[n_existing++] = r->plan->ops[i].path;
+		ret = existing ? hutch_placeholders_create(r->state_dir, r->missing, r->n_missing,
+							   existing, n_existing, &r->ph, err)
+			       : -ENOMEM;
+	}
 	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
 		if (ret >= 0)
 			ret = hutch_err(err, errno, 0, "starting the sandbox");

@@ -105,6 +105,20 @@ is "$OUT" "checked" "session A still cannot create protected paths after the oth
 after=$(tree_snapshot "$WS")
 same_tree "$before" "$after" "after all the sessions, the workspace is exactly as before"
 
+# The other order: session A makes the placeholders, session B starts while A runs and
+# shares them, A ends first: B must still be protected (the last run removes them).
+rm -f "$SIG/b-up"
+hrun_bg run --rw "$SIG" -- sh -c "while [ ! -e '$SIG/b-up' ]; do sleep 0.05; done"
+sleep 0.3
+# B: tell A to end, give A time to end and clean up, then try the protected paths.
+hrun run --rw "$SIG" -- sh -c "touch '$SIG/b-up'; sleep 2; \
+	{ echo x > .mcp.json; } 2>/dev/null && echo WROTE; { mkdir -p .vscode/x; } 2>/dev/null && echo MKDIR; echo checked"
+is "$OUT" "checked" "session B, which started during A and outlived it, is still protected"
+wait_hutch "$HUTCH_TEST_TIMEOUT"
+is "$RC" 0 "  (session A, which made the placeholders, ended first)"
+rm -f "$SIG/b-up"
+same_tree "$before" "$(tree_snapshot "$WS")" "  and afterwards the workspace is exactly as before"
+
 # ---- git keeps working ----------------------------------------------------------------------
 hrun run -- sh -c 'echo content > tracked.txt && git add tracked.txt && git commit -q -m "from the sandbox" && git log --format=%s -1'
 is "$RC" 0 "git add + git commit inside the sandbox succeed"
