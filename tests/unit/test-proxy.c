@@ -1785,7 +1785,7 @@ static void pipes_child(void *arg)
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)getppid());
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
-		char link[300], to[64] = "";
+		char link[600], to[64] = "";
 
 		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
 		if (readlink(link, to, sizeof(to) - 1) > 0) {

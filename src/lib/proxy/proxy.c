@@ -163,12 +163,13 @@ struct conn {
 	bool socks;
 	enum in_mode in;
 	enum up_state up_state;
-	bool tunnel;	 /* CONNECT/SOCKS relay established */
-	bool closing;	 /* final bytes queued: flush, shut down, discard, free */
-	bool shut_sent;	 /* closing: SHUT_WR sent to the client */
-	bool client_eof; /* the client sent FIN (parsed modes) */
-	bool c_rd, u_rd; /* readiness hints from epoll */
-	bool in_drive;	 /* conn_drive is on the stack: callbacks must not re-enter it */
+	bool tunnel;	   /* CONNECT/SOCKS relay established */
+	bool closing;	   /* final bytes queued: flush, shut down, discard, free */
+	bool shut_sent;	   /* closing: SHUT_WR sent to the client */
+	bool client_eof;   /* the client sent FIN (parsed modes) */
+	bool c_rd, u_rd;   /* readiness hints from epoll */
+	bool in_drive;	   /* conn_drive is on the stack: callbacks must not re-enter it */
+	bool unwatched[2]; /* removed from epoll after a hang-up nobody was reading */
 	bool tls_refused;
 	bool awaiting_response;
 	uint64_t request_down0; /* down bytes when the last request was sent */
@@ -434,7 +435,7 @@ static void set_events(struct conn *c, enum side side, uint32_t ev)
 {
 	int fd = side == SIDE_CLIENT ? c->cfd : c->ufd;
 
-	if (fd < 0 || c->ev[side] == ev)
+	if (fd < 0 || c->unwatched[side] || c->ev[side] == ev)
 		return;
 	if (hutch_loop_mod(c->px->loop, fd, ev) == 0)
 		c->ev[side] = ev;
@@ -500,6 +501,7 @@ static void finish_with(struct conn *c, const void *data, size_t n)
 		close(c->ufd);
 		c->ufd = -1;
 		c->ev[SIDE_UPSTREAM] = 0;
+		c->unwatched[SIDE_UPSTREAM] = false;
 	}
 	c->up_state = UP_NONE;
 	hutch_pump_close(&c->up, &c->px->pipes);
@@ -640,6 +642,7 @@ static void upstream_close(struct conn *c)
 		c->ufd = -1;
 	}
 	c->ev[SIDE_UPSTREAM] = 0;
+	c->unwatched[SIDE_UPSTREAM] = false;
 	c->up_state = UP_NONE;
 	c->down.eof = false;
 	c->down.blocked = false;
@@ -1376,6 +1379,18 @@ static int on_fd(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 		}
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			c->u_rd = true;
+	}
+	/*
+	 * epoll reports a hang-up whatever we asked for: when nobody reads that side
+	 * now (waiting for DNS, backpressure), stop watching it instead of spinning.
+	 * What is left in its receive queue is read when the state machine gets
+	 * there; writes to it fail and end the connection.
+	 */
+	if ((events & EPOLLHUP) && !c->unwatched[e->side] &&
+	    !(e->side == SIDE_CLIENT ? reading_client(c) : reading_upstream(c))) {
+		hutch_loop_del(c->px->loop, fd);
+		c->unwatched[e->side] = true;
+		c->ev[e->side] = 0;
 	}
 	conn_drive(c);
 	return 0;
