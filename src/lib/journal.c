@@ -142,6 +142,7 @@ static bool used_by_other(int dirfd, const char *self, const char *path)
 		close(fd);
 		return true;
 	}
+	rewinddir(d); /* a dup shares the offset: an earlier pass left it at the end */
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *content = NULL;
 		if (de->d_name[0] == '.' || (self && !strcmp(de->d_name, self)))
@@ -204,6 +205,7 @@ static void cleanup_stale_locked(int dirfd)
 		close(fd);
 		return;
 	}
+	rewinddir(d); /* a dup shares the offset: an earlier pass left it at the end */
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *content = NULL;
 		if (de->d_name[0] == '.' || journal_is_live(de->d_name))
@@ -269,22 +271,25 @@ static int write_journal(int dirfd, const char *name, char **paths, size_t n)
 	return 0;
 }
 
-int hutch_placeholders_create(const char *state_dir, char **paths, size_t n,
+int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_missing,
+			      char *const *existing, size_t n_existing,
 			      struct hutch_placeholders **out, hutch_error *err)
 {
+	_cleanup_free_ char **paths = NULL;
+	size_t n = 0;
 	struct hutch_placeholders *ph;
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	char name[64];
 	int r;
 
 	*out = NULL;
-	if (n == 0)
+	if (n_missing == 0 && n_existing == 0)
 		return 0;
 	ph = calloc(1, sizeof(*ph));
 	if (!ph)
 		return -ENOMEM;
 	ph->dir = placeholder_dir(state_dir);
-	ph->paths = calloc(n, sizeof(char *));
+	ph->paths = calloc(n_missing + n_existing + 1, sizeof(char *));
 	if (!ph->dir || !ph->paths) {
 		free_ph(ph);
 		return -ENOMEM;
@@ -298,6 +303,24 @@ int hutch_placeholders_create(const char *state_dir, char **paths, size_t n,
 		return r;
 	}
 	cleanup_stale_locked(dfd);
+	/*
+	 * Ours: the missing paths, and existing ones that are another live run's
+	 * placeholders (we use them too: the last run to end removes them).
+	 */
+	paths = calloc(n_missing + n_existing + 1, sizeof(char *));
+	if (!paths) {
+		free_ph(ph);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_missing; i++)
+		paths[n++] = missing[i];
+	for (size_t i = 0; i < n_existing; i++)
+		if (used_by_other(dfd, NULL, existing[i]))
+			paths[n++] = existing[i];
+	if (n == 0) {
+		free_ph(ph);
+		return 0;
+	}
 	snprintf(name, sizeof(name), "%d-%llu", (int)getpid(), start_time(getpid()));
 	ph->journal = strdup(name);
 	if (!ph->journal) {
