@@ -11,7 +11,7 @@ MESON ?= meson
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo deps check check-unit check-integration check-escape lint fuzz bench \
+.PHONY: all build demo deps check check-unit check-integration check-escape check-slow lint fuzz bench \
 	install clean
 
 all: build
@@ -41,6 +41,11 @@ check-integration: build
 check-escape: build
 	@./tests/run-suites.sh $(BUILD) escape
 
+# Minutes each: the Debian package build and the cgroup v2 run in User-mode Linux.
+check-slow: build
+	@HUTCH_SLOW_TESTS=1 HUTCH_TEST_NO_USER=1 HUTCH=$(BUILD)/src/cli/hutch \
+		prove --timer tests/integration/install.t tests/integration/limits-cgroup2.t
+
 lint:
 	@./scripts/lint.sh
 
@@ -51,7 +56,8 @@ bench: build
 	@./bench/startup.sh
 
 install: build
-	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libseccomp-dev libjansson-dev libc-ares-dev
-	git python3 curl openssl bubblewrap hyperfine dnsmasq-base)
+	git python3 curl openssl bubblewrap hyperfine dnsmasq-base scdoc)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

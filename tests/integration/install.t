@@ -105,6 +105,11 @@ bash -n "$D/usr/share/bash-completion/completions/hutch"
 ok $? "the bash completion parses"
 
 # ---- the Debian package -----------------------------------------------------------------------
+# Minutes of compiling: part of `make check-slow` (CI runs it after make check), not make check.
+if [ "${HUTCH_SLOW_TESTS:-0}" != 1 ]; then
+	skip "the Debian package build is slow: make check-slow (HUTCH_SLOW_TESTS=1) runs it" 1
+	done_testing
+fi
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
 	skip "dpkg-buildpackage/debhelper not installed (apt-get install dpkg-dev debhelper)" 1
 	done_testing
