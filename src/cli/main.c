@@ -24,6 +24,8 @@ static const struct {
 	{ "fork", cmd_fork, "start a new ephemeral session from another's layer" },
 	{ "log", cmd_log, "show an audit log as a timeline (or filter it as JSON)" },
 	{ "check", cmd_check, "show what this machine supports" },
+	{ "connect", cmd_connect,
+	  "tunnel stdin/stdout to HOST PORT through the sandbox proxy (ssh ProxyCommand)" },
 	{ "policy", cmd_policy, "validate or show a policy; import sandbox-runtime settings" },
 	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },
 };

@@ -146,6 +146,7 @@ int hutch_loop_run(struct hutch_loop *l)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
 
+	l->quit = false; /* a loop can be run again after hutch_loop_quit() */
 	while (!l->quit) {
 		int n = epoll_wait(l->epfd, evs, LOOP_MAX_EVENTS, -1);
 
