@@ -3,7 +3,7 @@
 # $datadir/bash-completion/completions/hutch.
 
 # shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)): compgen prints words
-_hutch_commands="run exec stop ls diff apply discard fork log check policy trust help"
+_hutch_commands="run exec stop ls diff apply discard fork log check connect policy trust help"
 _hutch_profiles="default strict claude-code codex gemini aider"
 _hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --ask --rw
 --ro --hide --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout

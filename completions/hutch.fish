@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # fish completion for hutch(1). Installed as $datadir/fish/vendor_completions.d/hutch.fish.
 
-set -l commands run exec stop ls diff apply discard fork log check policy trust help
+set -l commands run exec stop ls diff apply discard fork log check connect policy trust help
 
 function __hutch_sessions
     hutch ls 2>/dev/null | awk 'NR > 1 && $1 != "" { print $1 }'
@@ -20,6 +20,7 @@ complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a discard -d '
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a fork -d 'start a new session from another'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a log -d 'show an audit log'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a check -d 'show what this machine supports'
+complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a connect -d 'tunnel stdin/stdout to HOST PORT through the sandbox proxy'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a policy -d 'validate, show or import a policy'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a trust -d 'pin a project policy by its hash'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a help -d 'help on a command'

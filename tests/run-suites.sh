@@ -34,10 +34,17 @@ stage=
 cleanup() { [ -n "$stage" ] && rm -rf "$stage"; return 0; }
 trap cleanup EXIT
 
-# A readable copy of the scripts, the binary and the helpers for the unprivileged pass.
+# A readable copy of the scripts, the binary and the helpers: for the unprivileged pass,
+# and for the helper programs tests run *inside* the sandbox (a build directory under
+# /tmp or /var/tmp would be invisible there: those are private tmpfs inside).
 make_stage() {
 	local base=/var/lib/hutch-tests
-	mkdir -p "$base" && chmod 1777 "$base"
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -p "$base" && chmod 1777 "$base"
+	elif [ ! -w "$base" ]; then
+		base=${XDG_CACHE_HOME:-$HOME/.cache}/hutch-tests
+		mkdir -p "$base"
+	fi
 	stage=$(mktemp -d "$base/stage.XXXXXX")
 	chmod 755 "$stage"
 	mkdir -p "$stage/tests" "$stage/build/src/cli" "$stage/build/tests"
@@ -64,6 +71,11 @@ fi
 
 case $suite in
 unit) add_unit ;;
+integration | escape | all) make_stage ;;
+esac
+
+case $suite in
+unit) add_unit ;;
 integration | escape | all)
 	[ "$suite" = all ] && add_unit
 	dirs=()
@@ -71,7 +83,6 @@ integration | escape | all)
 	[ "$suite" = all ] || [ "$suite" = escape ] && dirs+=(escape)
 	for d in "${dirs[@]}"; do add_scripts "$repo/tests/$d"; done
 	if [ $as_user = 1 ]; then
-		make_stage
 		for d in "${dirs[@]}"; do add_scripts "$stage/tests/$d"; done
 	fi
 	;;
@@ -82,6 +93,10 @@ integration | escape | all)
 esac
 
 export HUTCH=${HUTCH:-$build/src/cli/hutch}
-export HUTCH_HELPERS=${HUTCH_HELPERS:-$build/tests/helpers}
+if [ -n "$stage" ]; then
+	export HUTCH_HELPERS=${HUTCH_HELPERS:-$stage/build/tests/helpers}
+else
+	export HUTCH_HELPERS=${HUTCH_HELPERS:-$build/tests/helpers}
+fi
 jobs=${HUTCH_TEST_JOBS:-2}
 prove --timer -j "$jobs" "${tests[@]}"
