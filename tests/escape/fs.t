@@ -105,6 +105,21 @@ is "$OUT" "EBUSY EBUSY ENOENT ok:[]" \
 hrun run --hide "$WS/secrets" -- sh -c 'mv . ../ws-moved 2>&1; cat secrets/key 2>&1; cat ../ws/secrets/key 2>&1'
 unlike "$OUT" "workspace secret" "  renaming the workspace itself does not uncover it"
 
+# ---- a .git that is a symlink to a git directory in the workspace ------------------------------
+mv .git .gitreal
+ln -s .gitreal .git
+hrun run -- sh -c 'printf "#!/bin/sh\necho HUTCH-EVIL-HOOK\n" >.git/hooks/pre-commit'
+if [ "$RC" = 125 ]; then
+	pass ".git is a symlink: hutch refuses to start ($ERR)"
+else
+	like "$ERR" "Read-only file system" ".git is a symlink to .gitreal: a hook through it -> EROFS"
+fi
+hrun run -- sh -c 'printf "#!/bin/sh\necho HUTCH-EVIL-HOOK\n" >.gitreal/hooks/pre-commit'
+like "$RC:$ERR" "^125:|Read-only file system" "  and directly in .gitreal/hooks -> EROFS"
+check "  no hook in the real git directory" test ! -e .gitreal/hooks/pre-commit
+rm -f .git .gitreal/hooks/pre-commit
+mv .gitreal .git
+
 # ---- racing the start-up: .git swapped for a symlink while hutch builds the view ---------------
 # A concurrent process (on the host: a sandboxed one cannot rename the pinned .git, see below)
 # swaps .git for symlinks, one to the real git directory under another name and one to a git

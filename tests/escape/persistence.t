@@ -122,6 +122,21 @@ check ".git/commondir pointing at a planted git directory: the user's next commi
 	test ! -e "$MARK"
 rm -rf .git/commondir .gitcommon "$MARK"
 
+# The same, when hutch does not get to clean up: killed with SIGKILL (an agent harness's
+# timeout, the OOM killer), the user's next commit must still run nothing planted.
+READY=$T/commondir-ready
+hrun_bg run --rw "$T" -- sh -c "mkdir -p .gitcommon/hooks &&
+	cp -r .git/objects .git/refs .git/HEAD .git/config .gitcommon/ &&
+	$HOOK > .gitcommon/hooks/pre-commit && chmod +x .gitcommon/hooks/pre-commit;
+	echo ../.gitcommon > .git/commondir; touch $READY; sleep 100"
+wait_for_file "$READY" 10
+kill -KILL "$HPID"
+wait_hutch 10
+user_git commit -q --allow-empty -m "after a killed session"
+check ".git/commondir planted, hutch killed with SIGKILL: the user's next commit ran no hook" \
+	test ! -e "$MARK"
+rm -rf .git/commondir .gitcommon "$MARK" "$READY"
+
 # ---- known residual risk: repositories the sandbox creates ----------------------------------
 # A repository created inside the sandbox is not protected (nothing existed to protect at
 # start-up). Planted in a subdirectory of the user's repository, it is the one git finds
