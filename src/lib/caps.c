@@ -14,6 +14,20 @@ int hutch_caps_drop_all(hutch_error *err)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
 
+	struct __user_cap_data_struct cur[2] = { { 0 } };
+
+	/*
+	 * Without any capability (degraded mode, unprivileged: no user namespace)
+	 * the bounding set and securebits cannot be changed, and need not be:
+	 * no_new_privs keeps exec from granting any.
+	 */
+	if (syscall(SYS_capget, &hdr, cur) == 0 && !cur[0].permitted && !cur[1].permitted &&
+	    !cur[0].effective && !cur[1].effective) {
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+			return hutch_err(err, errno, 0, "capabilities: clearing the ambient set");
+		return 0;
+	}
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
 	/* Bounding set: drop until the kernel says the capability does not exist. */
 	for (int cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {

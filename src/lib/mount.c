@@ -316,6 +316,7 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 
 	if (!plan)
 		return -ENOMEM;
+	plan->tmpfs_size = p->limits.memory;
 	plan->workspace = strdup(p->workspace);
 	plan->cwd = strdup(env->cwd && hutch_path_has_prefix(env->cwd, p->workspace) ? env->cwd
 										       : p->workspace);
@@ -494,6 +495,25 @@ static int new_fs(const char *type, const char *options[][2], unsigned long long
 		return -errno;
 	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
 	return mfd < 0 ? -errno : mfd;
+}
+
+static int new_tmpfs(unsigned mode, unsigned long long attrs);
+
+/*
+ * A private tmpfs (/tmp, /dev/shm, /run, ...) holds memory: with --memory each
+ * is bounded by it, so files there cannot get around the limit (a cgroup may
+ * charge them, rlimits do not).
+ */
+static int new_tmpfs_sized(unsigned mode, uint64_t size, unsigned long long attrs)
+{
+	char m[16], sz[32];
+	const char *opts[][2] = { { "mode", m }, { "size", sz }, { NULL, NULL } };
+
+	if (!size)
+		return new_tmpfs(mode, attrs);
+	snprintf(m, sizeof(m), "%o", mode);
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	return new_fs("tmpfs", opts, attrs);
 }
 
 static int new_tmpfs(unsigned mode, unsigned long long attrs)
@@ -764,7 +784,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		r = mkdir_in_root(rootfd, op->path, 0755);
 		if (r < 0)
 			return op->optional ? 0 : r;
-		fd = new_tmpfs(op->mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		fd = new_tmpfs_sized(op->mode, plan->tmpfs_size, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (fd < 0)
 			return fd;
 		return attach(fd, rootfd, op->path);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy.h"
 
@@ -46,6 +47,7 @@ struct hutch_mount_plan {
 	size_t n, cap;
 	char *workspace; /* sandbox path of the workspace (same as host path) */
 	char *cwd;       /* directory to start in */
+	uint64_t tmpfs_size; /* bytes for each private tmpfs (--memory), 0: kernel default */
 };
 
 struct hutch_mount_env {
