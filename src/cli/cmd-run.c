@@ -104,6 +104,7 @@ struct run_args {
 	size_t n_policy_files;
 	bool dry_run;
 	const char *name; /* --name: keep the sandbox as a named session */
+	char *session_ws; /* --session's workspace (owned) */
 	const char *srt_settings; /* --srt-settings FILE, merged after the -p files */
 	bool ask;		  /* --ask */
 	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
@@ -231,7 +232,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 	*optind_out = optind;
 	/* --session: its workspace unless -C says otherwise (then hutch_run checks they match) */
 	if (a->session && !a->workspace)
-		a->workspace = cli_session_workspace(a->session);
+		a->workspace = a->session_ws = cli_session_workspace(a->session);
 	return 0;
 }
 
@@ -351,21 +352,25 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &a, &first);
 	if (r < 0) {
 		free(a.flags);
+		free(a.session_ws);
 		free(a.policy_files);
 		return r == -3 ? 0 : HUTCH_EXIT_ERROR;
 	}
 	if (first >= argc && !a.dry_run) {
 		free(a.flags);
+		free(a.session_ws);
 		free(a.policy_files);
 		return cli_usage_error("run: no command given (usage: hutch run [OPTIONS] -- "
 				       "COMMAND [ARG...])");
 	}
 	if (build_policy(&a, &p, &err) < 0) {
 		free(a.flags);
+		free(a.session_ws);
 		free(a.policy_files);
 		return cli_error(&err);
 	}
 	free(a.flags);
+	free(a.session_ws);
 	free(a.policy_files);
 	report_ignored(p);
 	if (a.dry_run) {

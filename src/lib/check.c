@@ -119,8 +119,7 @@ static void probe_userns(struct hutch_feature_info *fi)
 		fi->fix = "sudo sysctl user.max_user_namespaces=15000";
 	} else {
 		snprintf(fi->detail, sizeof(fi->detail), "creating a user namespace failed");
-		fi->fix = "run outside of a container that forbids namespaces, or use "
-			  "--allow-degraded (Landlock + seccomp only)";
+		fi->fix = "run outside of a container that forbids namespaces";
 	}
 }
 

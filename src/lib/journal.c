@@ -56,6 +56,55 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* A placeholder named "commondir" is a file holding ".", git's own value (see protect.c). */
+#define FILE_PLACEHOLDER_CONTENT ".\n"
+
+static bool is_file_placeholder(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return base && !strcmp(base + 1, "commondir");
+}
+
+static int make_placeholder(const char *path)
+{
+	int fd;
+
+	if (!is_file_placeholder(path))
+		return mkdir(path, 0555) < 0 && errno != EEXIST ? -errno : 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	if (write(fd, FILE_PLACEHOLDER_CONTENT, 2) != 2) {
+		int r = -errno;
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Only ever an empty directory, or a file that still holds exactly what we wrote. */
+static void remove_placeholder(const char *path)
+{
+	char buf[8];
+	ssize_t n;
+	int fd;
+
+	if (!is_file_placeholder(path)) {
+		rmdir(path);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n == 2 && !memcmp(buf, FILE_PLACEHOLDER_CONTENT, 2))
+		unlink(path);
+}
+
 static unsigned long long start_time(pid_t pid)
 {
 	char path[64], buf[1024];
@@ -167,7 +216,7 @@ static void remove_listed(int dirfd, const char *self, const char *content)
 			memcpy(path, s, l);
 			path[l] = '\0';
 			if (!used_by_other(dirfd, self, path))
-				rmdir(path); /* only ever an empty directory */
+				remove_placeholder(path);
 		}
 		s = nl ? nl + 1 : NULL;
 	}
@@ -334,8 +383,9 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		return hutch_err(err, r, 0, "protect: writing the placeholder journal");
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (mkdir(paths[i], 0555) < 0 && errno != EEXIST) {
-			r = hutch_err(err, errno, 0, "protect: cannot create a placeholder for %s",
+		r = make_placeholder(paths[i]);
+		if (r < 0) {
+			r = hutch_err(err, r, 0, "protect: cannot create a placeholder for %s",
 				      paths[i]);
 			ph->n = i;
 			break;
@@ -367,7 +417,7 @@ void hutch_placeholders_remove(struct hutch_placeholders *ph)
 		unlinkat(dfd, ph->journal, 0);
 		for (size_t i = 0; i < ph->n; i++)
 			if (ph->paths[i] && !used_by_other(dfd, NULL, ph->paths[i]))
-				rmdir(ph->paths[i]);
+				remove_placeholder(ph->paths[i]);
 	}
 	free_ph(ph);
 }

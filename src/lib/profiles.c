@@ -103,7 +103,7 @@ const char *const hutch_default_hidden[] = {
 const char *const hutch_default_protected[] = {
 	".git/hooks", ".git/config", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc",
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
-	".claude",    ".codex",      ".gemini",     ".hutch.json", NULL,
+	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir", NULL,
 };
 /* clang-format on */
 

@@ -32,11 +32,10 @@
 #define MAX_GITDIRS 512
 
 /*
- * Files in a git directory that redirect git elsewhere and cannot have a
- * placeholder (git fails if they exist at all): if the session creates one,
- * the supervisor removes it afterwards (MOUNT_WATCH) and says so.
+ * .git/commondir (in the default protected list) redirects where git takes
+ * config and hooks from. Git fails on a directory there, so its placeholder
+ * is a read-only file holding "." (journal.c).
  */
-static const char *const git_redirects[] = { "commondir", NULL };
 
 /* Directories never searched for nested repositories: large and never repos' roots. */
 static const char *const scan_skip[] = {
@@ -235,14 +234,7 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 	}
 	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++) {
 		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);
-		for (size_t k = 0; r >= 0 && git_redirects[k]; k++) {
-			_cleanup_free_ char *f = hutch_path_join(gitdirs.v[j], git_redirects[k]);
-			struct stat st;
-			if (!f)
-				r = -ENOMEM;
-			else if (lstat(f, &st) < 0)
-				r = hutch_mount_plan_add(plan, MOUNT_WATCH, f, root, 0, true);
-		}
+
 	}
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;

@@ -1084,9 +1084,29 @@ static int prepare(struct run *r, hutch_error *err)
 	/* Placeholders are made after clone(), while the sandbox mounts everything else. */
 	r->missing = missing;
 	r->n_missing = n_missing;
-	/* --ephemeral: those under the workspace go into the session's layer, not the host */
-	if (ret >= 0 && r->opts && r->opts->session)
+	/*
+	 * --ephemeral: those under the workspace go into the session's layer, not
+	 * the host. A .git/commondir written there stays in the layer: `hutch apply`
+	 * refuses protected paths (it is in the default protected list).
+	 */
+	if (ret >= 0 && r->opts && r->opts->session) {
+		size_t k = 0;
+		for (size_t i = 0; i < r->n_missing; i++) {
+			const char *b = strrchr(r->missing[i], '/');
+			if (b && !strcmp(b + 1, "commondir"))
+				free(r->missing[i]);
+			else
+				r->missing[k++] = r->missing[i];
+		}
+		r->n_missing = k;
+		/* and no mount op for them: nothing stands there in the layer */
+		for (size_t i = 0; i < r->plan->n; i++) {
+			const char *b = strrchr(r->plan->ops[i].path, '/');
+			if (r->plan->ops[i].kind == MOUNT_PROTECT && b && !strcmp(b + 1, "commondir"))
+				r->plan->ops[i].kind = MOUNT_WATCH;
+		}
 		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
+	}
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; r->opts && r->opts->warn && r->opts->verbose && i < r->p->fs_sockets.n;
