@@ -11,7 +11,7 @@ MESON ?= meson
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo deps check check-unit check-integration check-escape check-slow lint fuzz bench \
+.PHONY: all build demo deps check check-unit check-integration check-escape check-slow check-asan lint fuzz bench \
 	install clean
 
 all: build
@@ -45,6 +45,17 @@ check-escape: build
 check-slow: build
 	@HUTCH_SLOW_TESTS=1 HUTCH_TEST_NO_USER=1 HUTCH=$(BUILD)/src/cli/hutch \
 		prove --timer tests/integration/install.t tests/integration/limits-cgroup2.t
+
+# Unit and integration suites built with AddressSanitizer and UBSan; any report fails.
+check-asan:
+	@[ -f build-asan/build.ninja ] || $(MESON) setup build-asan -Db_sanitize=address,undefined
+	@ninja -C build-asan
+	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./tests/run-suites.sh build-asan unit
+	@rm -rf build-asan/san && mkdir -p build-asan/san && chmod 1777 build-asan/san && \
+	 UBSAN_OPTIONS=halt_on_error=1:log_path=$$PWD/build-asan/san/ubsan \
+	 ASAN_OPTIONS=log_path=$$PWD/build-asan/san/asan \
+	 HUTCH_TEST_NO_USER=1 ./tests/run-suites.sh build-asan integration && \
+	 [ -z "$$(ls build-asan/san)" ] || { cat build-asan/san/* 2>/dev/null | head -50; exit 1; }
 
 lint:
 	@./scripts/lint.sh
