@@ -99,7 +99,7 @@ cat >"$T/prep-cp.sh" <<EOF
 rm -rf "$T/cp"; mkdir -p "$T/cp"
 EOF
 chmod +x "$T"/prep-*.sh
-apply_args=(-N --warmup 2 --runs 15 --export-json "$out/ephemeral-apply.json")
+apply_args=(-N --warmup 1 --runs 10 --export-json "$out/ephemeral-apply.json")
 hyperfine "${apply_args[@]}" \
 	--prepare "$T/prep-added.sh" -n "hutch apply: 10,000 added files" \
 	"$hutch apply -q -C $W bench" \

@@ -373,6 +373,8 @@ struct hutch_changes {
 
 int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_error *err);
 void hutch_changes_free(struct hutch_changes *c);
+/* Is there any change at all (cheap for an empty layer)? */
+int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err);
 /*
  * Unified diff hunks (no file header) of a text change with @context lines;
  * *out is NULL for binary files, directories and special files. Counts of

@@ -54,14 +54,9 @@ int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
 
 static bool no_changes(hutch_session *s)
 {
-	struct hutch_changes ch = { 0 };
-	bool none;
+	bool any = true;
 
-	if (hutch_session_changes(s, &ch, NULL) < 0)
-		return false;
-	none = ch.n == 0;
-	hutch_changes_free(&ch);
-	return none;
+	return hutch_session_has_changes(s, &any, NULL) == 0 && !any;
 }
 
 void cli_ephemeral_finish(hutch_session *s, bool started)

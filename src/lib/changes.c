@@ -693,6 +693,23 @@ int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, u
 	return 0;
 }
 
+int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err)
+{
+	struct hutch_snapshot none = { 0 }; /* conflicts do not matter here */
+	struct hutch_changes ch = { 0 };
+	int r;
+
+	*any = false;
+	if (hutch_session_layer_empty(s))
+		return 0;
+	r = hutch_changes_compute(s, &none, HUTCH_CHANGES_NO_SNIFF, &ch, err);
+	if (r < 0)
+		return r;
+	*any = ch.n > 0;
+	hutch_changes_free(&ch);
+	return 0;
+}
+
 int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_error *err)
 {
 	struct hutch_snapshot snap;

@@ -1454,11 +1454,34 @@ int hutch_session_placeholders(hutch_session *s, char **paths, size_t *n, hutch_
 	return r;
 }
 
+bool hutch_session_layer_empty(const hutch_session *s)
+{
+	_cleanup_closedir_ DIR *d = opendir(s->upper);
+	struct dirent *de;
+
+	if (!d)
+		return false;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return false;
+	return true;
+}
+
 void hutch_session_run_end(hutch_session *s)
 {
 	if (!s || s->lock_fd < 0)
 		return; /* run_begin did not get that far: the layer is someone else's */
 	hutch_session_clear_placeholders(s);
+	if (s->snap_pid > 0 && hutch_session_layer_empty(s)) {
+		/* nothing in the layer, nothing to conflict: the next run takes the snapshot */
+		_cleanup_close_ int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		kill(s->snap_pid, SIGKILL);
+		while (waitpid(s->snap_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		s->snap_pid = 0;
+		if (dfd >= 0)
+			(void)unlinkat(dfd, "snapshot.tmp", 0);
+	}
 	if (s->snap_pid > 0) {
 		int st;
 		while (waitpid(s->snap_pid, &st, 0) < 0 && errno == EINTR)

@@ -91,8 +91,13 @@ int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char
  * (freed), the rest (other writable roots) stay for host placeholders.
  */
 int hutch_session_placeholders(hutch_session *s, char **paths, size_t *n, hutch_error *err);
-/* After the sandbox is gone: remove placeholders, wait for the snapshot, unlock. */
+/*
+ * After the sandbox is gone: remove placeholders, wait for the snapshot (or
+ * stop it when the layer stayed empty: nothing can conflict), unlock.
+ */
 void hutch_session_run_end(hutch_session *s);
+/* Nothing at all in upper/ (placeholders removed). */
+bool hutch_session_layer_empty(const hutch_session *s);
 /* rmdir the recorded placeholders in upper/ (the lock must be held). */
 void hutch_session_clear_placeholders(hutch_session *s);
 bool hutch_session_is_placeholder(const hutch_session *s, const char *rel);

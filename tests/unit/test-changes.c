@@ -466,11 +466,36 @@ static void test_session(void)
 		ok(other && hutch_session_lock(other, &err) == -EBUSY, "and cannot lock it");
 		hutch_session_free(other);
 	}
+	/* the run wrote something (the layer is not empty): the snapshot is waited for */
+	snprintf(upper, sizeof(upper), "%s/upper", hutch_session_dir(s));
+	put(upper, "keep", "keep\n", 0644);
 	hutch_session_run_end(s);
 	snprintf(upper, sizeof(upper), "%s/snapshot", hutch_session_dir(s));
 	ok(access(upper, F_OK) == 0,
 	   "snapshot written");
 	is_str(hutch_session_state(s), "stopped", "state stopped");
+	{
+		bool any = true;
+		ok(hutch_session_has_changes(s, &any, &err) == 0 && !any,
+		   "a copied-up but unchanged file is no change");
+	}
+	/* a run that leaves the layer empty does not wait for (or keep) a snapshot */
+	{
+		hutch_session *e = NULL;
+		char *ov = NULL, path[600];
+		bool any = true;
+		ok(hutch_session_create(p, "empty", &e, &err) == 0, "another session");
+		ok(e && hutch_session_run_begin(e, p, &ov, &err) == 0, "run_begin");
+		free(ov);
+		if (e) {
+			hutch_session_run_end(e);
+			snprintf(path, sizeof(path), "%s/snapshot.tmp", hutch_session_dir(e));
+			ok(access(path, F_OK) < 0, "no half-written snapshot left");
+			ok(hutch_session_has_changes(e, &any, &err) == 0 && !any, "no changes");
+			ok(hutch_session_discard(e, &err) == 0, "discarded");
+			hutch_session_free(e);
+		}
+	}
 
 	/* the agent's layer, by hand */
 	snprintf(upper, sizeof(upper), "%s/upper", hutch_session_dir(s));
