@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Disposable sessions, with hyperfine:
 #   1. start-up: hutch run --net none -- true, with and without --ephemeral, in a git
-#      workspace of 1,000 and of 10,000 files (the snapshot of the workspace is taken
-#      while the sandbox starts; hutch waits for it at the end);
+#      workspace of 1,000 and of 10,000 files; and --ephemeral -- touch FILE (the
+#      snapshot of the workspace is taken while the sandbox starts; hutch waits for it
+#      at the end when the layer is not empty);
 #   2. hutch apply of a 10,000-file change (1 KiB each: added, then modified), against
 #      cp -a of the same files (not atomic, no checks) as a reference; hutch diff --stat.
 # Appends the results under "## ephemeral sessions" in bench/RESULTS.md (only that
@@ -47,6 +48,7 @@ make_ws "$T/ws1k" 1000
 make_ws "$T/ws10k" 10000
 
 true_cmd=$(type -P true)
+touch_cmd=$(type -P touch)
 cd "$T/ws1k"
 "$hutch" run --net none --ephemeral -- true 2>/dev/null || { echo "ephemeral.sh: hutch run --ephemeral does not work here" >&2; exit 1; }
 rm -rf "$sessions"
@@ -56,11 +58,13 @@ startup_args=(-N --warmup 10 --runs 100 --prepare "rm -rf $sessions"
 	--export-json "$out/ephemeral-startup.json")
 (cd "$T/ws1k" && hyperfine "${startup_args[@]}" \
 	-n "1k files" "$hutch run --net none -- $true_cmd" \
-	-n "1k files, --ephemeral" "$hutch run -q --net none --ephemeral -- $true_cmd")
+	-n "1k files, --ephemeral" "$hutch run -q --net none --ephemeral -- $true_cmd" \
+	-n "1k files, --ephemeral, touch a file" "$hutch run -q --net none --ephemeral -- $touch_cmd new")
 cp "$out/ephemeral-startup.json" "$out/ephemeral-startup-1k.json"
 (cd "$T/ws10k" && hyperfine "${startup_args[@]}" \
 	-n "10k files" "$hutch run --net none -- $true_cmd" \
-	-n "10k files, --ephemeral" "$hutch run -q --net none --ephemeral -- $true_cmd")
+	-n "10k files, --ephemeral" "$hutch run -q --net none --ephemeral -- $true_cmd" \
+	-n "10k files, --ephemeral, touch a file" "$hutch run -q --net none --ephemeral -- $touch_cmd new")
 cp "$out/ephemeral-startup.json" "$out/ephemeral-startup-10k.json"
 
 # 2. apply of a 10,000-file change
@@ -130,8 +134,10 @@ entry = [f"### {date} (commit {commit})", "",
          f"load average before the run {load}.", "",
          "Start-up (`hutch run --net none [--ephemeral] -- true` in a git workspace; each run "
          "starts without sessions; the ephemeral run includes creating the session directory, "
-         "the overlay mount, the snapshot of the workspace taken in parallel and waited for at "
-         "the end, and the metadata updates):", "",
+         "the overlay mount, the metadata updates, and removing the session again since `true` "
+         "changed nothing; with `touch new` the layer is not empty: hutch waits for the "
+         "snapshot of the workspace, taken in parallel with the sandbox's start, and keeps the "
+         "session):", "",
          "| command | median | MAD | vs without |", "|---|---:|---:|---:|"]
 for f in ("ephemeral-startup-1k.json", "ephemeral-startup-10k.json"):
     res = load_res(f)
