@@ -48,5 +48,6 @@ void cli_json_string(FILE *f, const char *s);
  * A path as it may be shown on a terminal: itself, or C-quoted in double quotes
  * when it holds control characters, quotes or backslashes (an agent chooses its
  * file names: they must not drive the reviewer's terminal). @buf: 4x + 3 bytes.
+ * "" (the workspace itself) is shown as ".".
  */
 const char *cli_quote_path(const char *s, char *buf, size_t size);

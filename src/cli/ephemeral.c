@@ -122,6 +122,8 @@ const char *cli_quote_path(const char *s, char *buf, size_t size)
 	size_t o = 0;
 	bool plain = true;
 
+	if (!*s)
+		return "."; /* the workspace itself (its own mode changed) */
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
 			plain = false;

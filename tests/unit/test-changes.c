@@ -500,6 +500,8 @@ static void test_session(void)
 	/* the agent's layer, by hand */
 	snprintf(upper, sizeof(upper), "%s/upper", hutch_session_dir(s));
 	put(upper, "mod.txt", "one\n2\nthree\n", 0644);
+	if (chmod(upper, 0750) < 0) /* the workspace root's own mode */
+		diag("chmod: %s", strerror(errno));
 	whiteout(upper, "del.txt");
 	whiteout(upper, "deldir");
 	mkd(upper, "opq");
@@ -546,7 +548,7 @@ static void test_session(void)
 	ok(hutch_session_changes(s, &ch, &err) == 0, "changes (%s)", err.msg);
 	describe(&ch, got, sizeof(got));
 	is_str(got,
-	       "A .envrc P;M bin.dat B;M conflict.txt C;D del.txt;D deldir/x;D deldir/y;D deldir;"
+	       "M  mode;A .envrc P;M bin.dat B;M conflict.txt C;D del.txt;D deldir/x;D deldir/y;D deldir;"
 	       "M link;M mod.txt;M modeonly.sh mode;A new;A new/f;A opq/new1;D opq/old2;A pipe;"
 	       "D typechg;A typechg;A typechg/inner;",
 	       "change list: whiteouts, opaque dir, type change, placeholder hidden, flags");
@@ -593,6 +595,7 @@ static void test_session(void)
 	   "file replaced by a directory, mode 0750");
 	is_int(mode_of(ws, "typechg/inner") & 07777, 0600, "mode 0600 kept");
 	is_int(mode_of(ws, "modeonly.sh") & 07777, 0755, "mode change applied");
+	is_int(mode_of(ws, "") & 07777, 0750, "the workspace root's mode change applied");
 	is_int(mode_of(ws, "new/f") & 07777, 0755, "set-uid bit dropped");
 	ok(S_ISFIFO(mode_of(ws, "pipe")), "fifo applied");
 	{
