@@ -122,7 +122,10 @@ echo "base" >"$WS/calm.txt"
 rm -f "$T/go"
 hrun_bg run --ephemeral -- sh -c "while [ ! -e '$T/go' ]; do sleep 0.05; done
 	echo agent > conflict.txt; echo agent > during.txt; echo agent > calm.txt"
-sleep 0.5
+for _ in $(seq 200); do # the session's start snapshot is taken in parallel: wait for it
+	[ -n "$(find "$STATE" -mindepth 2 -maxdepth 2 -name snapshot 2>/dev/null)" ] && break
+	sleep 0.05
+done
 echo "user during" >"$WS/during.txt" # the user edits while the agent works
 touch "$T/go"
 wait_hutch
