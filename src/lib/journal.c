@@ -9,10 +9,17 @@
  * rmdir(), so nothing a user put there is lost. All changes happen under an
  * flock so concurrent runs sharing a workspace keep a shared placeholder until
  * the last of them ends.
+ *
+ * Placeholder directories are recycled: an empty one is renamed into
+ * STATE/placeholders/.stash at the end of a run and renamed back to where the
+ * next run needs one. On ext4 a mkdir()/rmdir() pair per protected name and
+ * run costs far more than two renames (directory inode and block allocation,
+ * which skips recently freed inodes), and a busy agent starts many runs.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +34,23 @@
 #include "protect.h"
 
 #define JOURNAL_MAX_BYTES (256 * 1024)
+#define STASH ".stash"
+#define STASH_MAX 64
+#define STASH_NAME_MAX 48
 
 struct hutch_placeholders {
 	char *dir;     /* STATE/placeholders */
 	char *journal; /* our journal file */
 	char **paths;  /* placeholders this run uses (created or shared) */
 	size_t n;
+};
+
+/* The stash of empty directories, read once per operation under the journal's lock. */
+struct stash {
+	int fd; /* -1: none */
+	size_t n;
+	size_t next; /* next entry to take */
+	char names[STASH_MAX][STASH_NAME_MAX];
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -66,12 +84,122 @@ static bool is_file_placeholder(const char *path)
 	return base && !strcmp(base + 1, "commondir");
 }
 
-static int make_placeholder(const char *path)
+static void stash_open(int dirfd, struct stash *st)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	st->fd = -1;
+	st->n = st->next = 0;
+	if (mkdirat(dirfd, STASH, 0700) < 0 && errno != EEXIST)
+		return;
+	st->fd = openat(dirfd, STASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->fd < 0)
+		return;
+	fd = dup(st->fd);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) && st->n < STASH_MAX) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= STASH_NAME_MAX)
+			continue;
+		memcpy(st->names[st->n++], de->d_name, strlen(de->d_name) + 1);
+	}
+}
+
+static void stash_close(struct stash *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+static bool dir_is_empty(int dirfd, const char *path)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* "." and ".." come first in one getdents64 call; a third entry means not empty */
+	_Alignas(struct dirent64) char buf[2 * sizeof(struct dirent64)];
+	ssize_t n;
+	size_t off = 0;
+
+	if (fd < 0)
+		return false;
+	n = getdents64(fd, buf, sizeof(buf));
+	while (n > 0 && off + offsetof(struct dirent64, d_name) < (size_t)n) {
+		unsigned short reclen;
+		const char *name = buf + off + offsetof(struct dirent64, d_name);
+
+		memcpy(&reclen, buf + off + offsetof(struct dirent64, d_reclen), sizeof(reclen));
+		if (strcmp(name, ".") && strcmp(name, ".."))
+			return false;
+		if (reclen == 0)
+			return false;
+		off += reclen;
+	}
+	return n >= 0;
+}
+
+/* An empty directory from the stash renamed to @path (never over anything there). */
+static int stash_take(struct stash *st, const char *path)
+{
+	while (st->fd >= 0 && st->next < st->n) {
+		const char *name = st->names[st->next++];
+		if (!dir_is_empty(st->fd, name))
+			continue; /* never show anything as a placeholder */
+		if (renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+			(void)chmod(path, 0555);
+			return 0;
+		}
+		if (errno == EEXIST)
+			return 0; /* someone's directory, or a live run's placeholder */
+		if (errno == EXDEV) {
+			st->next = st->n; /* the stash is on another filesystem */
+			break;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Move the empty directory @path into the stash; false when it stays where it is. */
+static bool stash_put(struct stash *st, const char *path)
+{
+	static unsigned counter;
+	char name[STASH_NAME_MAX];
+
+	if (st->fd < 0 || st->n >= STASH_MAX || !dir_is_empty(AT_FDCWD, path))
+		return false;
+	/* moving a directory to another parent needs write permission on it */
+	if (chmod(path, 0755) < 0)
+		return false;
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(name, sizeof(name), "%d-%u", (int)getpid(), counter++);
+		if (renameat2(AT_FDCWD, path, st->fd, name, RENAME_NOREPLACE) == 0) {
+			st->n++;
+			/* filled in the meantime: give it back, never lose a file */
+			if (!dir_is_empty(st->fd, name))
+				(void)renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE);
+			return true;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	(void)chmod(path, 0555);
+	return false;
+}
+
+static int make_placeholder(struct stash *st, const char *path)
 {
 	int fd;
 
-	if (!is_file_placeholder(path))
+	if (!is_file_placeholder(path)) {
+		if (stash_take(st, path) == 0)
+			return 0;
 		return mkdir(path, 0555) < 0 && errno != EEXIST ? -errno : 0;
+	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
@@ -86,14 +214,15 @@ static int make_placeholder(const char *path)
 }
 
 /* Only ever an empty directory, or a file that still holds exactly what we wrote. */
-static void remove_placeholder(const char *path)
+static void remove_placeholder(struct stash *st, const char *path)
 {
 	char buf[8];
 	ssize_t n;
 	int fd;
 
 	if (!is_file_placeholder(path)) {
-		rmdir(path);
+		if (!stash_put(st, path))
+			rmdir(path);
 		return;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -205,7 +334,7 @@ static bool used_by_other(int dirfd, const char *self, const char *path)
 	return false;
 }
 
-static void remove_listed(int dirfd, const char *self, const char *content)
+static void remove_listed(int dirfd, struct stash *st, const char *self, const char *content)
 {
 	for (const char *s = content; s && *s;) {
 		const char *nl = strchr(s, '\n');
@@ -216,7 +345,7 @@ static void remove_listed(int dirfd, const char *self, const char *content)
 			memcpy(path, s, l);
 			path[l] = '\0';
 			if (!used_by_other(dirfd, self, path))
-				remove_placeholder(path);
+				remove_placeholder(st, path);
 		}
 		s = nl ? nl + 1 : NULL;
 	}
@@ -241,7 +370,7 @@ static int open_locked(const char *dir, int *lockfd)
 	return TAKE_FD(dfd);
 }
 
-static void cleanup_stale_locked(int dirfd)
+static void cleanup_stale_locked(int dirfd, struct stash *st)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -261,7 +390,7 @@ static void cleanup_stale_locked(int dirfd)
 			continue;
 		content = read_journal(dirfd, de->d_name);
 		if (content)
-			remove_listed(dirfd, de->d_name, content);
+			remove_listed(dirfd, st, de->d_name, content);
 		unlinkat(dirfd, de->d_name, 0);
 	}
 }
@@ -275,6 +404,7 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 {
 	_cleanup_free_ char *dir = placeholder_dir(state_dir);
 	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct stash stash;
 	struct stat st;
 
 	if (!dir)
@@ -284,7 +414,9 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 	dfd = open_locked(dir, &lfd);
 	if (dfd < 0)
 		return dfd;
-	cleanup_stale_locked(dfd);
+	stash_open(dfd, &stash);
+	cleanup_stale_locked(dfd, &stash);
+	stash_close(&stash);
 	return 0;
 }
 
@@ -328,6 +460,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	size_t n = 0;
 	struct hutch_placeholders *ph;
 	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct stash stash;
 	char name[64];
 	int r;
 
@@ -351,13 +484,15 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		free_ph(ph);
 		return r;
 	}
-	cleanup_stale_locked(dfd);
+	stash_open(dfd, &stash);
+	cleanup_stale_locked(dfd, &stash);
 	/*
 	 * Ours: the missing paths, and existing ones that are another live run's
 	 * placeholders (we use them too: the last run to end removes them).
 	 */
 	paths = calloc(n_missing + n_existing + 1, sizeof(char *));
 	if (!paths) {
+		stash_close(&stash);
 		free_ph(ph);
 		return -ENOMEM;
 	}
@@ -367,23 +502,26 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		if (used_by_other(dfd, NULL, existing[i]))
 			paths[n++] = existing[i];
 	if (n == 0) {
+		stash_close(&stash);
 		free_ph(ph);
 		return 0;
 	}
 	snprintf(name, sizeof(name), "%d-%llu", (int)getpid(), start_time(getpid()));
 	ph->journal = strdup(name);
 	if (!ph->journal) {
+		stash_close(&stash);
 		free_ph(ph);
 		return -ENOMEM;
 	}
 	/* Journal first, then create: a crash in between leaves only rmdir work. */
 	r = write_journal(dfd, name, paths, n);
 	if (r < 0) {
+		stash_close(&stash);
 		free_ph(ph);
 		return hutch_err(err, r, 0, "protect: writing the placeholder journal");
 	}
 	for (size_t i = 0; i < n; i++) {
-		r = make_placeholder(paths[i]);
+		r = make_placeholder(&stash, paths[i]);
 		if (r < 0) {
 			r = hutch_err(err, r, 0, "protect: cannot create a placeholder for %s",
 				      paths[i]);
@@ -397,6 +535,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 			break;
 		}
 	}
+	stash_close(&stash);
 	close(TAKE_FD(lfd));
 	if (r < 0) {
 		hutch_placeholders_remove(ph);
@@ -409,15 +548,18 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 void hutch_placeholders_remove(struct hutch_placeholders *ph)
 {
 	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct stash stash;
 
 	if (!ph)
 		return;
 	dfd = open_locked(ph->dir, &lfd);
 	if (dfd >= 0) {
+		stash_open(dfd, &stash);
 		unlinkat(dfd, ph->journal, 0);
 		for (size_t i = 0; i < ph->n; i++)
 			if (ph->paths[i] && !used_by_other(dfd, NULL, ph->paths[i]))
-				remove_placeholder(ph->paths[i]);
+				remove_placeholder(&stash, ph->paths[i]);
+		stash_close(&stash);
 	}
 	free_ph(ph);
 }
