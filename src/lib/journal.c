@@ -36,6 +36,7 @@
 #define JOURNAL_MAX_BYTES (256 * 1024)
 #define STASH ".stash"
 #define STASH_MAX 64
+#define LIVE_MAX 256
 #define STASH_NAME_MAX 48
 
 struct hutch_placeholders {
@@ -148,8 +149,6 @@ static int stash_take(struct stash *st, const char *path)
 {
 	while (st->fd >= 0 && st->next < st->n) {
 		const char *name = st->names[st->next++];
-		if (!dir_is_empty(st->fd, name))
-			continue; /* never show anything as a placeholder */
 		if (renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
 			(void)chmod(path, 0555);
 			return 0;
@@ -179,9 +178,16 @@ static bool stash_put(struct stash *st, const char *path)
 		snprintf(name, sizeof(name), "%d-%u", (int)getpid(), counter++);
 		if (renameat2(AT_FDCWD, path, st->fd, name, RENAME_NOREPLACE) == 0) {
 			st->n++;
-			/* filled in the meantime: give it back, never lose a file */
-			if (!dir_is_empty(st->fd, name))
-				(void)renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE);
+			/*
+			 * Filled in the meantime: give it back, never lose a file; if its
+			 * name was taken again, keep it aside (dot names are never used).
+			 */
+			if (!dir_is_empty(st->fd, name) &&
+			    renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+				char kept[STASH_NAME_MAX + 8];
+				snprintf(kept, sizeof(kept), ".kept-%s", name);
+				(void)renameat(st->fd, name, st->fd, kept);
+			}
 			return true;
 		}
 		if (errno != EEXIST)
@@ -289,7 +295,10 @@ static char *read_journal(int dirfd, const char *name)
 		return NULL;
 	}
 	buf[n] = '\0';
-	return buf;
+	{
+		char *small = realloc(buf, (size_t)n + 1);
+		return small ? small : buf;
+	}
 }
 
 static bool listed_in(const char *content, const char *path)
@@ -306,35 +315,62 @@ static bool listed_in(const char *content, const char *path)
 	return false;
 }
 
-/* Is @path listed in a live journal other than @self? */
-static bool used_by_other(int dirfd, const char *self, const char *path)
+/* The live journals' contents, read once per operation under the lock. */
+struct live {
+	char *content[LIVE_MAX];
+	size_t n;
+	bool overflow; /* more live runs than we keep: assume every path is in use */
+};
+
+static void live_load(int dirfd, struct live *lv)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int fd = dup(dirfd);
 
-	if (fd < 0)
-		return true; /* when in doubt, keep it */
-	d = fdopendir(fd);
+	lv->n = 0;
+	lv->overflow = false;
+	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		close(fd);
-		return true;
+		if (fd >= 0)
+			close(fd);
+		lv->overflow = true; /* when in doubt, keep */
+		return;
 	}
 	rewinddir(d); /* a dup shares the offset: an earlier pass left it at the end */
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *content = NULL;
-		if (de->d_name[0] == '.' || (self && !strcmp(de->d_name, self)))
-			continue;
-		if (!journal_is_live(de->d_name))
+		char *content;
+		if (de->d_name[0] == '.' || !journal_is_live(de->d_name))
 			continue;
 		content = read_journal(dirfd, de->d_name);
-		if (content && listed_in(content, path))
-			return true;
+		if (!content || lv->n == LIVE_MAX) {
+			free(content);
+			lv->overflow = true;
+			continue;
+		}
+		lv->content[lv->n++] = content;
 	}
+}
+
+static void live_free(struct live *lv)
+{
+	for (size_t i = 0; i < lv->n; i++)
+		free(lv->content[i]);
+	lv->n = 0;
+}
+
+/* Is @path listed in a live journal (other than ours, gone or not written yet)? */
+static bool used_by_other(const struct live *lv, const char *path)
+{
+	if (lv->overflow)
+		return true;
+	for (size_t i = 0; i < lv->n; i++)
+		if (listed_in(lv->content[i], path))
+			return true;
 	return false;
 }
 
-static void remove_listed(int dirfd, struct stash *st, const char *self, const char *content)
+static void remove_listed(const struct live *lv, struct stash *st, const char *content)
 {
 	for (const char *s = content; s && *s;) {
 		const char *nl = strchr(s, '\n');
@@ -344,7 +380,7 @@ static void remove_listed(int dirfd, struct stash *st, const char *self, const c
 		if (l > 0 && l < sizeof(path) && s[0] == '/') {
 			memcpy(path, s, l);
 			path[l] = '\0';
-			if (!used_by_other(dirfd, self, path))
+			if (!used_by_other(lv, path))
 				remove_placeholder(st, path);
 		}
 		s = nl ? nl + 1 : NULL;
@@ -370,7 +406,7 @@ static int open_locked(const char *dir, int *lockfd)
 	return TAKE_FD(dfd);
 }
 
-static void cleanup_stale_locked(int dirfd, struct stash *st)
+static void cleanup_stale_locked(int dirfd, const struct live *lv, struct stash *st)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -390,7 +426,7 @@ static void cleanup_stale_locked(int dirfd, struct stash *st)
 			continue;
 		content = read_journal(dirfd, de->d_name);
 		if (content)
-			remove_listed(dirfd, st, de->d_name, content);
+			remove_listed(lv, st, content);
 		unlinkat(dirfd, de->d_name, 0);
 	}
 }
@@ -405,6 +441,7 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 	_cleanup_free_ char *dir = placeholder_dir(state_dir);
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct stash stash;
+	struct live live;
 	struct stat st;
 
 	if (!dir)
@@ -415,7 +452,9 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 	if (dfd < 0)
 		return dfd;
 	stash_open(dfd, &stash);
-	cleanup_stale_locked(dfd, &stash);
+	live_load(dfd, &live);
+	cleanup_stale_locked(dfd, &live, &stash);
+	live_free(&live);
 	stash_close(&stash);
 	return 0;
 }
@@ -461,6 +500,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	struct hutch_placeholders *ph;
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct stash stash;
+	_cleanup_(live_free) struct live live = { .n = 0 };
 	char name[64];
 	int r;
 
@@ -485,7 +525,8 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		return r;
 	}
 	stash_open(dfd, &stash);
-	cleanup_stale_locked(dfd, &stash);
+	live_load(dfd, &live);
+	cleanup_stale_locked(dfd, &live, &stash);
 	/*
 	 * Ours: the missing paths, and existing ones that are another live run's
 	 * placeholders (we use them too: the last run to end removes them).
@@ -499,7 +540,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	for (size_t i = 0; i < n_missing; i++)
 		paths[n++] = missing[i];
 	for (size_t i = 0; i < n_existing; i++)
-		if (used_by_other(dfd, NULL, existing[i]))
+		if (used_by_other(&live, existing[i]))
 			paths[n++] = existing[i];
 	if (n == 0) {
 		stash_close(&stash);
@@ -549,6 +590,7 @@ void hutch_placeholders_remove(struct hutch_placeholders *ph)
 {
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct stash stash;
+	struct live live;
 
 	if (!ph)
 		return;
@@ -556,9 +598,11 @@ void hutch_placeholders_remove(struct hutch_placeholders *ph)
 	if (dfd >= 0) {
 		stash_open(dfd, &stash);
 		unlinkat(dfd, ph->journal, 0);
+		live_load(dfd, &live);
 		for (size_t i = 0; i < ph->n; i++)
-			if (ph->paths[i] && !used_by_other(dfd, NULL, ph->paths[i]))
+			if (ph->paths[i] && !used_by_other(&live, ph->paths[i]))
 				remove_placeholder(&stash, ph->paths[i]);
+		live_free(&live);
 		stash_close(&stash);
 	}
 	free_ph(ph);

@@ -116,8 +116,8 @@ int main(void)
 	ok(ino(at(ws, ".vscode/settings.json")) != 0, "a placeholder the user filled stays, with the file");
 	is_int(count(stash), 1, "only the empty one was stashed");
 
-	/* ---- a stash entry with something in it is never used as a placeholder ---- */
-	snprintf(cmd, sizeof(cmd), "%s/zz-full", stash);
+	/* ---- an entry kept aside (filled while being stashed: a dot name) is never used ---- */
+	snprintf(cmd, sizeof(cmd), "%s/.kept-zz", stash);
 	mkdir(cmd, 0755);
 	close(open(at(cmd, "secret"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	{
