@@ -284,8 +284,13 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
  * return when it is ready. Commands run in it with hutch_session_exec().
  */
 int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err);
-/* Run @argv in the named session with this process's stdio (a pty if a terminal). */
-int hutch_session_exec(const char *name, char *const argv[], int *status, hutch_error *err);
+/*
+ * Run @argv in the named session with this process's stdio (a pty if a
+ * terminal). @warn (may be NULL) gets the lines to show the user: a limit of
+ * the session that fired while the command ran.
+ */
+int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *msg, void *data),
+		       void *data, int *status, hutch_error *err);
 /* End the named session: every process in it is killed, the daemon exits. */
 int hutch_session_stop(const char *name, hutch_error *err);
 

@@ -16,6 +16,8 @@ int cli_error(const hutch_error *err);
 /* Print "hutch: <fmt>" for usage errors and return 125. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A library warning callback (hutch_run_opts.warn, hutch_session_exec): "hutch: MSG" unless -q. */
+void cli_lib_warn(const char *msg, void *data);
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

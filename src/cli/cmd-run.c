@@ -306,7 +306,7 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 	return 0;
 }
 
-static void on_warn(const char *msg, void *data)
+void cli_lib_warn(const char *msg, void *data)
 {
 	(void)data;
 	if (!cli_quiet)
@@ -386,7 +386,7 @@ int cmd_run(int argc, char **argv)
 	}
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
-	opts.warn = on_warn;
+	opts.warn = cli_lib_warn;
 	if ((a.ephemeral || a.session) &&
 	    cli_ephemeral_start(p, a.ephemeral, a.session, a.name, &opts.session, &err) < 0) {
 		hutch_policy_free(p);
@@ -399,7 +399,7 @@ int cmd_run(int argc, char **argv)
 		/* A named session: start it in the background, run the first command in it. */
 		r = hutch_session_start(p, a.name, &err);
 		if (r >= 0)
-			r = hutch_session_exec(a.name, argv + first, &status, &err);
+			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL, &status, &err);
 		hutch_policy_free(p);
 		return r < 0 ? cli_error(&err) : status;
 	}

@@ -23,7 +23,7 @@ int cmd_exec(int argc, char **argv)
 		first = 3;
 	if (first >= argc)
 		return cli_usage_error("exec: no command given");
-	if (hutch_session_exec(argv[1], argv + first, &status, &err) < 0)
+	if (hutch_session_exec(argv[1], argv + first, cli_lib_warn, NULL, &status, &err) < 0)
 		return cli_error(&err);
 	return status;
 }

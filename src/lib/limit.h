@@ -106,6 +106,13 @@ const struct hutch_limits *hutch_limits_rlimits(const struct hutch_limits_state 
  * state: hutch_limits_fired().
  */
 size_t hutch_limits_collect(struct hutch_limits_state *s, int exit_status, bool timed_out);
+/*
+ * Named sessions: the cgroup's event counters now (zeros without a cgroup),
+ * and what fired since @since (one command's life in a shared sandbox).
+ */
+void hutch_limits_events(const struct hutch_limits_state *s, struct hutch_cg_events *ev);
+size_t hutch_limits_collect_since(struct hutch_limits_state *s, const struct hutch_cg_events *since,
+				  int exit_status);
 const struct hutch_limit_hit *hutch_limits_fired(const struct hutch_limits_state *s, size_t *n);
 /* How hutch_limits_say_* report a line (struct hutch_run_opts.warn). */
 typedef void (*hutch_limits_warn_fn)(const char *msg, void *data);

@@ -475,6 +475,36 @@ size_t hutch_limits_collect(struct hutch_limits_state *s, int exit_status, bool 
 	return s->n_hits;
 }
 
+void hutch_limits_events(const struct hutch_limits_state *s, struct hutch_cg_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (s && s->cg)
+		hutch_cgroup_events(s->cg, ev);
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+size_t hutch_limits_collect_since(struct hutch_limits_state *s, const struct hutch_cg_events *then,
+				  int exit_status)
+{
+	struct hutch_cg_events ev;
+
+	if (!s)
+		return 0;
+	hutch_limits_events(s, &ev);
+	ev.oom_kill = since(ev.oom_kill, then->oom_kill);
+	ev.memory_max = since(ev.memory_max, then->memory_max);
+	ev.pids_max = since(ev.pids_max, then->pids_max);
+	ev.cpu_throttled = since(ev.cpu_throttled, then->cpu_throttled);
+	ev.cpu_throttled_us = since(ev.cpu_throttled_us, then->cpu_throttled_us);
+	s->n_hits = hutch_limits_hits(s->info, s->cg ? &ev : NULL, exit_status, false, s->hits,
+				      HUTCH_MAX_LIMIT_HITS);
+	return s->n_hits;
+}
+
 const struct hutch_limit_hit *hutch_limits_fired(const struct hutch_limits_state *s, size_t *n)
 {
 	*n = s ? s->n_hits : 0;

@@ -175,6 +175,8 @@ struct client {
 	struct hutch_tty_info tty;
 	struct hutch_loop *loop;
 	int master;
+	void (*warn)(const char *msg, void *data);
+	void *data;
 };
 
 static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -212,6 +214,10 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 		c->status = h.value;
 		c->done = true;
 		hutch_loop_quit(loop, 0);
+		break;
+	case NM_NOTICE:
+		if (c->warn)
+			c->warn(buf, c->data);
 		break;
 	case NM_ERROR:
 		c->ret = hutch_errx(c->err, EINVAL, h.value ? h.value : HUTCH_EXIT_ERROR, "%s", buf);
@@ -270,9 +276,10 @@ static int build_exec(char *const argv[], const char *cwd, char **out, size_t *l
 	return 0;
 }
 
-int hutch_session_exec(const char *name, char *const argv[], int *status, hutch_error *err)
+int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *, void *),
+		       void *data, int *status, hutch_error *err)
 {
-	struct client c = { .sock = -1, .err = err, .master = -1 };
+	struct client c = { .sock = -1, .err = err, .master = -1, .warn = warn, .data = data };
 	struct hutch_nm_hdr h = { .type = NM_EXEC };
 	_cleanup_free_ char *payload = NULL, *cwd = getcwd(NULL, 0);
 	int fds[3] = { 0, 1, 2 };

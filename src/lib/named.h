@@ -29,6 +29,7 @@ enum hutch_nm_type {
 	NM_STARTED,  /* init -> daemon -> client: command running; fd: pty master if tty */
 	NM_EXIT,     /* init -> daemon -> client: value = exit status */
 	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */
+	NM_NOTICE,   /* daemon -> client: a line for the user (a limit that fired) */
 };
 
 struct hutch_nm_hdr {

@@ -512,6 +512,7 @@ struct session_cmd {
 	uint32_t id;
 	int client; /* -1 once the client went away */
 	bool done;
+	struct hutch_cg_events ev0; /* the limits' counters when it started */
 };
 
 static void init_send(struct run *r, uint32_t type, uint32_t id, int32_t value, const char *msg,
@@ -1214,6 +1215,7 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		c->id = ++r->next_id;
 		c->client = fd;
 		c->done = false;
+		hutch_limits_events(r->lim, &c->ev0);
 		h.id = c->id;
 		(void)hutch_nm_send(r->ctl[0], &h, buf, (size_t)len, fds, nfds);
 		break;
@@ -1270,6 +1272,28 @@ static void session_ready(struct run *r, const hutch_error *e)
 	r->ready_fd = -1;
 }
 
+/*
+ * A command of a named session ended: the limits that fired while it ran go to
+ * its client as notices (the daemon has no terminal) and to the audit log.
+ */
+static void session_limits_fired(struct run *r, const struct session_cmd *c, int status)
+{
+	const struct hutch_limit_hit *hits;
+	size_t n;
+
+	if (!hutch_limits_collect_since(r->lim, &c->ev0, status))
+		return;
+	hutch_audit_limits_fired(r->audit, r->lim);
+	hits = hutch_limits_fired(r->lim, &n);
+	for (size_t i = 0; c->client >= 0 && i < n; i++) {
+		struct hutch_nm_hdr h = { .type = NM_NOTICE, .id = c->id };
+		if (hits[i].quiet || hits[i].which == HUTCH_LIMIT_TIMEOUT)
+			continue;
+		(void)hutch_nm_send(c->client, &h, hits[i].message, strlen(hits[i].message) + 1,
+				    NULL, 0);
+	}
+}
+
 static int on_ctl_session(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct run *r = data;
@@ -1289,6 +1313,8 @@ static int on_ctl_session(struct hutch_loop *loop, int fd, uint32_t events, void
 	if (h.type == NM_STARTED && h.id == 0) {
 		session_ready(r, NULL);
 	} else if ((c = cmd_by_id(r, h.id))) {
+		if (h.type == NM_EXIT)
+			session_limits_fired(r, c, h.value);
 		if (c->client >= 0)
 			(void)hutch_nm_send(c->client, &h, buf, (size_t)len, fds, nfds);
 		if (h.type == NM_EXIT || h.type == NM_ERROR) {

@@ -249,6 +249,21 @@ hrun exec "$name" -- "$PY" -c "$FORK_PY"
 read -r forked _ <<<"$OUT"
 ok "$([ "${forked:-99}" -lt 32 ] && echo 0 || echo 1)" \
 	"  a command in it is held to the session's limit ($forked forks)"
+if [[ $PIDS_MECH == cgroup* ]]; then
+	like "$ERR" 'hutch: process limit \(32\) reached: [0-9]+ forks? refused' \
+		"  and hutch exec says so on stderr (the session's daemon has no terminal)"
+fi
+hrun exec "$name" -- true
+unlike "$ERR" "limit" "  the next command of the session hears nothing of it"
+hrun run --name "$name-m" --memory 128M -- true
+hrun exec "$name-m" -- "$PY" -c "$HOG"
+unlike "$OUT" alive "a named session with --memory 128M: a 1 GB hog in it never gets its gigabyte"
+if [[ $MEM_MECH == cgroup* ]]; then
+	is "$RC" 137 "  the OOM killer killed it (137)"
+	like "$ERR" 'hutch: memory limit \(128M\) reached: the command was killed \(OOM\)' \
+		"  and hutch exec says so on stderr"
+fi
+hrun stop "$name-m"
 hrun stop "$name"
 is "$RC" 0 "  the session stops"
 
