@@ -411,10 +411,28 @@ int hutch_rootlayer_prepare(const char *session_dir, hutch_error *err)
 	return prepare_at(rfd, err);
 }
 
-static bool newer(const struct stat *st, const struct timespec *t)
+static bool after(const struct statx_timestamp *a, const struct timespec *t)
 {
-	return st->st_ctim.tv_sec > t->tv_sec ||
-	       (st->st_ctim.tv_sec == t->tv_sec && st->st_ctim.tv_nsec > t->tv_nsec);
+	return a->tv_sec > t->tv_sec || (a->tv_sec == t->tv_sec && a->tv_nsec > t->tv_nsec);
+}
+
+/*
+ * New or changed since the layer was made? Files: their ctime. Directories:
+ * their birth time, as the kernel marks the layer's directories
+ * (user.overlay.origin, .impure, .uuid) when it merely looks them up; a new
+ * entry in one is a new entry. Without a birth time, ctime (keeps too much).
+ */
+static bool changed_entry(int dfd, const char *name, const struct timespec *t, bool *is_dir)
+{
+	struct statx stx;
+
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_CTIME | STATX_BTIME, &stx) <
+	    0)
+		return true;
+	*is_dir = S_ISDIR(stx.stx_mode);
+	if (*is_dir && (stx.stx_mask & STATX_BTIME))
+		return after(&stx.stx_btime, t);
+	return after(&stx.stx_ctime, t);
 }
 
 static bool walk_changed(int dfd, const struct timespec *t, int depth, size_t *budget)
@@ -432,15 +450,12 @@ static bool walk_changed(int dfd, const struct timespec *t, int depth, size_t *b
 		return true;
 	}
 	while ((de = readdir(d))) {
-		struct stat st;
+		bool is_dir = false;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!--*budget || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (!--*budget || changed_entry(dfd, de->d_name, t, &is_dir))
 			return true;
-		/* upper/X itself: the kernel marks it (user.overlay.uuid) at its first mount */
-		if (newer(&st, t) && !(depth == 0 && S_ISDIR(st.st_mode)))
-			return true;
-		if (S_ISDIR(st.st_mode)) {
+		if (is_dir) {
 			_cleanup_close_ int c = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
 									O_NOFOLLOW | O_CLOEXEC);
 			if (c < 0 || walk_changed(c, t, depth + 1, budget))
