@@ -250,7 +250,7 @@ static int add_root_layer_dir(struct hutch_mount_plan *plan, const char *root_la
 	_cleanup_free_ char *src = NULL;
 	int r;
 
-	if (!mountinfo || mounts_beneath(mountinfo, path) || strpbrk(path, ":\\,\n")) {
+	if (mounts_beneath(mountinfo, path) || strpbrk(path, ":\\,\n")) {
 		char **v = realloc(plan->root_kept, (plan->n_root_kept + 1) * sizeof(char *));
 		if (!v)
 			return -ENOMEM;
@@ -280,6 +280,9 @@ static int add_top_level(struct hutch_mount_plan *plan, const struct hutch_mount
 
 	if (!d)
 		return hutch_err(err, errno, 0, "mount: reading /");
+	if (env->root_layer && !mountinfo)
+		return hutch_err(err, errno ? errno : ENOMEM, 0,
+				 "--ephemeral=root: reading /proc/self/mountinfo");
 	while ((de = readdir(d))) {
 		char path[PATH_MAX], target[PATH_MAX];
 		struct stat st;
