@@ -315,6 +315,13 @@ int hutch_session_open(const char *id, const char *path, hutch_session **out, hu
 /* A new session @new_id (NULL: random) whose layer starts as a copy of @src's. */
 int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **out,
 		       hutch_error *err);
+/*
+ * --ephemeral=root: the rest of the filesystem (/usr, /etc, /var, ...) goes
+ * under a layer of the session too, from its next run on; that layer is never
+ * applied and goes with the session. Stays on once set.
+ */
+int hutch_session_set_root(hutch_session *s, hutch_error *err);
+bool hutch_session_is_root(const hutch_session *s);
 /* Remove the session's files (refused while it runs or is being applied). */
 int hutch_session_discard(hutch_session *s, hutch_error *err);
 void hutch_session_free(hutch_session *s);
@@ -332,7 +339,8 @@ struct hutch_session_info {
 	char *workspace; /* NULL when unknown */
 	char *parent;    /* the session it was forked from, or NULL */
 	int64_t created; /* Unix time, 0 when unknown */
-	uint64_t size;   /* bytes in the layer */
+	uint64_t size;   /* bytes in the layer (both layers of a root session) */
+	bool root;       /* --ephemeral=root */
 };
 /* Every session (ephemeral and named) of this user. */
 int hutch_session_list(struct hutch_session_info **out, size_t *n, hutch_error *err);

@@ -98,6 +98,8 @@ int cmd_ls(int argc, char **argv)
 				cli_json_string(stdout, v[i].parent);
 			else
 				printf("null");
+			if (strcmp(v[i].kind, "named"))
+				printf(",\"mode\":\"%s\"", v[i].root ? "root" : "workspace");
 			printf(",\"created\":%lld,\"size\":%llu}", (long long)v[i].created,
 			       (unsigned long long)v[i].size);
 		}
@@ -112,6 +114,8 @@ int cmd_ls(int argc, char **argv)
 			printf("%-18s %-10s %-12s %6s %5s  %s", v[i].id, v[i].kind, v[i].state,
 			       strcmp(v[i].kind, "named") ? size : "-", age,
 			       v[i].workspace ? v[i].workspace : "-");
+			if (v[i].root)
+				printf("  (root layer)");
 			if (v[i].parent)
 				printf("  (forked from %s)", v[i].parent);
 			printf("\n");

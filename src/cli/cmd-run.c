@@ -82,6 +82,8 @@ static int run_usage(FILE *f)
 		"  -e, --env NAME[=VALUE]  pass or set a variable\n"
 		"      --ephemeral         writes go to a session layer; review them with\n"
 		"                          hutch diff, keep them with hutch apply\n"
+		"      --ephemeral=root    the rest of the filesystem under a session layer too\n"
+		"                          (apt-get, pip, /usr): never applied, goes with it\n"
 		"      --session ID        continue in ephemeral session ID (hutch ls, hutch fork)\n"
 		"      --name NAME         keep the sandbox as a named session (hutch exec NAME)\n"
 		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr,\n"

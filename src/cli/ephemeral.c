@@ -28,27 +28,39 @@ int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
 {
 	int r;
 
+	bool root = mode && !strcmp(mode, "root");
+
 	*out = NULL;
-	if (mode && mode[0] && strcmp(mode, "workspace")) {
-		if (!strcmp(mode, "root"))
-			return cli_usage_error(
-				"--ephemeral=root is not available yet: only the workspace can be "
-				"put under a session layer (--ephemeral)"),
-			       -1;
-		return cli_usage_error("--ephemeral=%s: unknown mode (use --ephemeral)", mode), -1;
-	}
+	if (mode && mode[0] && strcmp(mode, "workspace") && !root)
+		return cli_usage_error("--ephemeral=%s: unknown mode (use --ephemeral or "
+				       "--ephemeral=root)",
+				       mode),
+		       -1;
 	if (name)
 		return cli_usage_error("--ephemeral and --session cannot be combined with --name "
 				       "yet"),
 		       -1;
 	if (id) {
+		/* --session ID --ephemeral=root: from now on the session has a root layer too */
 		r = hutch_session_open(id, NULL, out, err);
-		return r < 0 ? cli_error(err), -1 : 0;
+		if (r >= 0 && root)
+			r = hutch_session_set_root(*out, err);
+		if (r < 0) {
+			hutch_session_free(*out);
+			*out = NULL;
+			return cli_error(err), -1;
+		}
+		return 0;
 	}
 	r = hutch_session_create(p, NULL, out, err);
 	if (r < 0)
 		return cli_error(err), -1;
 	fresh_session = *out;
+	if (root && hutch_session_set_root(*out, err) < 0) {
+		cli_ephemeral_finish(*out, false);
+		*out = NULL;
+		return cli_error(err), -1;
+	}
 	return 0;
 }
 
@@ -84,6 +96,11 @@ void cli_ephemeral_finish(hutch_session *s, bool started)
 			"%s: session %s keeps the changes: 'hutch diff %s' to review, 'hutch apply "
 			"%s' to keep, 'hutch discard %s' to drop\n",
 			cli_prog, id, id, id, id);
+		if (hutch_session_is_root(s))
+			fprintf(stderr,
+				"%s: (its root layer, the writes outside the workspace, is never "
+				"applied: 'hutch run --session %s' sees it, discard drops it)\n",
+				cli_prog, id);
 	}
 	fresh_session = NULL;
 	hutch_session_free(s);

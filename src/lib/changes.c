@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "changes.h"
+#include "rootlayer.h"
 
 #define MAX_DIR_ENTRIES (1u << 20)
 #define DIFF_MAX_D 2048
@@ -700,6 +701,10 @@ int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err)
 	int r;
 
 	*any = false;
+	if (s->root && hutch_rootlayer_changed(hutch_session_dir(s))) {
+		*any = true; /* the root layer is never diffed: any write there counts */
+		return 0;
+	}
 	if (hutch_session_layer_empty(s))
 		return 0;
 	r = hutch_changes_compute(s, &none, HUTCH_CHANGES_NO_SNIFF, &ch, err);

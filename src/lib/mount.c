@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -143,6 +144,9 @@ void hutch_mount_plan_free(struct hutch_mount_plan *plan)
 			close(plan->ops[i].src_fd);
 	}
 	free(plan->ops);
+	for (size_t i = 0; i < plan->n_root_kept; i++)
+		free(plan->root_kept[i]);
+	free(plan->root_kept);
 	free(plan->workspace);
 	free(plan->cwd);
 	free(plan);
@@ -176,26 +180,117 @@ static bool rule_is_cli(const struct hutch_rule *r)
 	return r->origin && r->origin[0] == '-';
 }
 
-static int add_top_level(struct hutch_mount_plan *plan, hutch_error *err)
+bool hutch_mount_top_level_replaced(const char *name)
+{
+	for (size_t i = 0; top_level_replaced[i]; i++)
+		if (!strcmp(name, top_level_replaced[i]))
+			return true;
+	return false;
+}
+
+/* Undo mountinfo's octal escapes (\040 for a space, ...) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Is some host mount point strictly beneath @dir? (mountinfo text, read once.) */
+static bool mounts_beneath(const char *mountinfo, const char *dir)
+{
+	char mp[PATH_MAX + 1];
+
+	for (const char *line = mountinfo; line && *line;) {
+		const char *next = strchr(line, '\n');
+		if (sscanf(line, "%*s %*s %*s %*s %4096s", mp) == 1) {
+			unescape_mountinfo(mp);
+			if (hutch_path_has_prefix(mp, dir) && strcmp(mp, dir))
+				return true;
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return false;
+}
+
+static char *read_mountinfo(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *m;
+	int c;
+
+	if (!f || !(m = open_memstream(&text, &size)))
+		return NULL;
+	while ((c = getc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	return text;
+}
+
+/*
+ * --ephemeral=root: a top-level directory under the session's root layer.
+ * An overlay cannot take a lower directory with other mounts beneath it (the
+ * kernel refuses to reveal what they cover, in a user namespace): such a
+ * directory stays a read-only bind, and is listed in root_kept.
+ */
+static int add_root_layer_dir(struct hutch_mount_plan *plan, const char *root_layer,
+			      const char *mountinfo, const char *path)
+{
+	_cleanup_free_ char *src = NULL;
+	int r;
+
+	if (mounts_beneath(mountinfo, path) || strpbrk(path, ":\\,\n")) {
+		char **v = realloc(plan->root_kept, (plan->n_root_kept + 1) * sizeof(char *));
+		if (!v)
+			return -ENOMEM;
+		plan->root_kept = v;
+		v[plan->n_root_kept] = strdup(path);
+		if (!v[plan->n_root_kept])
+			return -ENOMEM;
+		plan->n_root_kept++;
+		return hutch_mount_plan_add(plan, MOUNT_BIND_RO, path, path, 0, true);
+	}
+	if (asprintf(&src, "%s\n%s/upper%s\n%s/work%s", path, root_layer, path, root_layer,
+		     path) < 0)
+		return -ENOMEM;
+	r = hutch_mount_plan_add(plan, MOUNT_OVERLAY, path, src, 0, false);
+	if (r >= 0)
+		plan->ops[plan->n - 1].order -= kind_order(MOUNT_OVERLAY) * MAX_MOUNT_OPS;
+	return r;
+}
+
+static int add_top_level(struct hutch_mount_plan *plan, const struct hutch_mount_env *env,
+			 hutch_error *err)
 {
 	_cleanup_closedir_ DIR *d = opendir("/");
+	_cleanup_free_ char *mountinfo = env->root_layer ? read_mountinfo() : NULL;
 	struct dirent *de;
 	int r;
 
 	if (!d)
 		return hutch_err(err, errno, 0, "mount: reading /");
+	if (env->root_layer && !mountinfo)
+		return hutch_err(err, errno ? errno : ENOMEM, 0,
+				 "--ephemeral=root: reading /proc/self/mountinfo");
 	while ((de = readdir(d))) {
 		char path[PATH_MAX], target[PATH_MAX];
-		bool replaced = false;
 		struct stat st;
 		ssize_t n;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		for (size_t i = 0; top_level_replaced[i]; i++)
-			if (!strcmp(de->d_name, top_level_replaced[i]))
-				replaced = true;
-		if (replaced)
+		if (hutch_mount_top_level_replaced(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/%s", de->d_name);
 		if (lstat(path, &st) < 0)
@@ -206,6 +301,8 @@ static int add_top_level(struct hutch_mount_plan *plan, hutch_error *err)
 				continue;
 			target[n] = '\0';
 			r = hutch_mount_plan_add(plan, MOUNT_SYMLINK, path, target, 0, true);
+		} else if (S_ISDIR(st.st_mode) && env->root_layer) {
+			r = add_root_layer_dir(plan, env->root_layer, mountinfo, path);
 		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
 			r = hutch_mount_plan_add(plan, MOUNT_BIND_RO, path, path, 0, true);
 		} else {
@@ -324,7 +421,7 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = add_top_level(plan, err);
+	r = add_top_level(plan, env, err);
 	if (r < 0)
 		goto fail;
 	r = add_dev(plan);
@@ -588,7 +685,8 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			op->src_fd = make_overlay(op->source);
 			if (op->src_fd < 0)
 				return hutch_err(err, op->src_fd, 0,
-						 "mount: overlay for %s (session layer)", op->path);
+						 "mount: overlay for %s (session %slayer)", op->path,
+						 strcmp(op->path, plan->workspace) ? "root " : "");
 			op->src_is_dir = true;
 			break;
 		case MOUNT_HIDE:

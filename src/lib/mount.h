@@ -48,6 +48,9 @@ struct hutch_mount_plan {
 	char *workspace; /* sandbox path of the workspace (same as host path) */
 	char *cwd;       /* directory to start in */
 	uint64_t tmpfs_size; /* bytes for each private tmpfs (--memory), 0: kernel default */
+	/* --ephemeral=root: top-level directories left read-only (they hold other mounts) */
+	char **root_kept;
+	size_t n_root_kept;
 };
 
 struct hutch_mount_env {
@@ -55,8 +58,16 @@ struct hutch_mount_env {
 	const char *cwd;
 	const char *xdg_runtime_dir; /* may be NULL */
 	const char *overlay; /* --ephemeral: MOUNT_OVERLAY source for the workspace, or NULL */
+	/*
+	 * --ephemeral=root: the session's root layer directory (holding upper/X and
+	 * work/X for each top-level directory X), or NULL. See rootlayer.h.
+	 */
+	const char *root_layer;
 	unsigned uid;
 };
+
+/* Top-level entries of the host's root that hutch replaces with mounts of its own. */
+bool hutch_mount_top_level_replaced(const char *name);
 
 int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_mount_env *env,
 			   struct hutch_mount_plan **out, hutch_error *err);

@@ -32,18 +32,34 @@ static int write_file(const char *path, const char *data, hutch_error *err)
 	return 0;
 }
 
-int hutch_ns_write_id_maps(uid_t uid, gid_t gid, hutch_error *err)
+int hutch_ns_write_maps(pid_t pid, const struct hutch_id_map *m, hutch_error *err)
 {
-	char line[64];
+	char proc[32], path[64], line[64];
 	int r;
 
-	r = write_file("/proc/self/setgroups", "deny", err);
+	if (pid > 0)
+		snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	else
+		snprintf(proc, sizeof(proc), "/proc/self");
+	snprintf(path, sizeof(path), "%s/setgroups", proc);
+	r = write_file(path, "deny", err);
 	if (r < 0)
 		return r;
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	r = write_file("/proc/self/uid_map", line, err);
+	snprintf(line, sizeof(line), "%u %u %u\n", (unsigned)m->inside_uid, (unsigned)m->uid,
+		 m->count);
+	snprintf(path, sizeof(path), "%s/uid_map", proc);
+	r = write_file(path, line, err);
 	if (r < 0)
 		return r;
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_file("/proc/self/gid_map", line, err);
+	snprintf(line, sizeof(line), "%u %u %u\n", (unsigned)m->inside_gid, (unsigned)m->gid,
+		 m->count);
+	snprintf(path, sizeof(path), "%s/gid_map", proc);
+	return write_file(path, line, err);
+}
+
+int hutch_ns_write_id_maps(uid_t uid, gid_t gid, hutch_error *err)
+{
+	struct hutch_id_map m = { uid, uid, gid, gid, 1 };
+
+	return hutch_ns_write_maps(0, &m, err);
 }

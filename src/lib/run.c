@@ -14,7 +14,9 @@
  * (errno, exit status, message); the launcher turns it into an error, never a
  * bare exit status. A successful execve() closes the pipe.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -75,6 +77,8 @@ struct run {
 	char id[17];
 	uid_t uid;
 	gid_t gid;
+	bool root_mode;   /* --ephemeral=root: / is the session's root layer */
+	bool parent_maps; /* the launcher writes the id maps (the whole range, as the host's root) */
 	char **env;
 	char *state_dir;
 	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
@@ -126,7 +130,25 @@ struct setup_step {
 
 static int step_id_maps(struct run *r, hutch_error *err)
 {
-	return hutch_ns_write_id_maps(r->uid, r->gid, err);
+	struct hutch_id_map m = { r->uid, r->uid, r->gid, r->gid, 1 };
+	char c = 0;
+	ssize_t n;
+
+	if (r->parent_maps) {
+		/* The whole id range, identical: only the launcher (the host's root) may write it. */
+		do
+			n = recv(r->ctl[1], &c, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || c != 'U')
+			return hutch_errx(err, ECANCELED, 0, "userns: the id maps were not written");
+		return 0;
+	}
+	if (r->root_mode) {
+		/* --ephemeral=root: root inside (as unshare -r), so package managers proceed */
+		m.inside_uid = 0;
+		m.inside_gid = 0;
+	}
+	return hutch_ns_write_maps(0, &m, err);
 }
 
 static int step_guard(struct run *r, hutch_error *err)
@@ -289,8 +311,38 @@ static const char *const landlock_writable_fixed[] = {
 	"/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts", NULL,
 };
 
+/*
+ * --ephemeral=root: the top-level directories of the root layer are writable
+ * too (/usr, /etc, /var, /opt, /home, ...; not /proc, /sys, /dev, which have
+ * their own entries). Host mounts put back on top stay read-only by their
+ * mount, hidden and protected paths by theirs.
+ */
+#define MAX_ROOT_ENTRIES 128
+static size_t root_layer_writable(char names[][NAME_MAX + 2], size_t max)
+{
+	static const char *const not_writable[] = { "proc", "sys", "dev" };
+	_cleanup_closedir_ DIR *d = opendir("/");
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && n < max && (de = readdir(d))) {
+		bool skip = de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, ".."));
+		struct stat st;
+
+		for (size_t i = 0; i < ARRAY_SIZE(not_writable); i++)
+			if (!strcmp(de->d_name, not_writable[i]))
+				skip = true;
+		if (skip || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(names[n++], NAME_MAX + 2, "/%s", de->d_name);
+	}
+	return n;
+}
+
 static int step_landlock(struct run *r, hutch_error *err)
 {
+	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
 	const char *ro[] = { "/" };
 	const char *rw[MAX_LANDLOCK_PATHS];
 	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1, .writable = rw };
@@ -309,6 +361,11 @@ static int step_landlock(struct run *r, hutch_error *err)
 		rw[n++] = r->p->fs_writable.v[i].value;
 	for (size_t i = 0; i < r->p->fs_sockets.n && n < MAX_LANDLOCK_PATHS; i++)
 		rw[n++] = r->p->fs_sockets.v[i].value;
+	if (r->root_mode) {
+		size_t nt = root_layer_writable(top, MAX_ROOT_ENTRIES);
+		for (size_t i = 0; i < nt && n < MAX_LANDLOCK_PATHS; i++)
+			rw[n++] = top[i];
+	}
 	spec.n_writable = n;
 	spec.scope_ipc = true;
 	if (r->degraded) {
@@ -997,6 +1054,13 @@ missing:
 	return -EOPNOTSUPP;
 }
 
+/* -v, --ephemeral=root without the host's root: what works and what does not. */
+static const char root_mode_note[] =
+	"note: --ephemeral=root as an unprivileged user: the command runs as root inside (your "
+	"uid mapped to 0) but files owned by the real root stay read-only; new files can be made "
+	"in /usr/local, /usr/bin, /usr/lib, /usr/share, /etc, /opt, /var/lib/dpkg, ... (the "
+	"directories hutch prepared in the session's root layer, docs/sessions.md)";
+
 static int prepare(struct run *r, hutch_error *err)
 {
 	struct hutch_mount_env menv = {
@@ -1005,7 +1069,7 @@ static int prepare(struct run *r, hutch_error *err)
 		.xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
 		.uid = (unsigned)getuid(),
 	};
-	_cleanup_free_ char *cwd = getcwd(NULL, 0), *overlay = NULL;
+	_cleanup_free_ char *cwd = getcwd(NULL, 0), *overlay = NULL, *root_layer = NULL;
 	char **missing = NULL;
 	size_t n_missing = 0;
 	int ret;
@@ -1040,10 +1104,15 @@ static int prepare(struct run *r, hutch_error *err)
 		return hutch_err(err, ret, 0, "environment");
 	if (r->opts && r->opts->session) {
 		/* --ephemeral: the workspace is an overlay with the session's layer on top */
-		ret = hutch_session_run_begin(r->opts->session, r->p, &overlay, err);
+		ret = hutch_session_run_begin(r->opts->session, r->p, &overlay, &root_layer, err);
 		if (ret < 0)
 			return ret;
 		menv.overlay = overlay;
+		menv.root_layer = root_layer;
+		r->root_mode = root_layer != NULL;
+		r->parent_maps = r->root_mode && r->uid == 0;
+		if (r->root_mode && r->uid != 0 && r->opts->verbose && r->opts->warn)
+			r->opts->warn(root_mode_note, r->opts->data);
 	}
 	/* Leftover placeholders of killed runs go first: the plan must see the real tree. */
 	{
@@ -1054,6 +1123,15 @@ static int prepare(struct run *r, hutch_error *err)
 	ret = hutch_mount_plan_build(r->p, &menv, &r->plan, err);
 	if (ret < 0)
 		return ret;
+	for (size_t i = 0; r->opts && r->opts->verbose && r->opts->warn && i < r->plan->n_root_kept;
+	     i++) {
+		char msg[PATH_MAX + 160];
+		snprintf(msg, sizeof(msg),
+			 "note: --ephemeral=root: %s stays read-only (other mounts lie beneath it; "
+			 "an overlay cannot cover them)",
+			 r->plan->root_kept[i]);
+		r->opts->warn(msg, r->opts->data);
+	}
 	ret = hutch_protect_plan(r->p, r->plan, &missing, &n_missing, err);
 	if (ret < 0)
 		return ret;
@@ -1650,8 +1728,17 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	r->errpipe[1] = -1;
 	close(r->ctl[1]);
 	r->ctl[1] = -1;
+	ret = 0;
+	if (r->parent_maps) {
+		/* --ephemeral=root as the host's root: every id maps to itself */
+		struct hutch_id_map m = { 0, 0, 0, 0, 4294967295u };
+		ret = hutch_ns_write_maps(r->init_pid, &m, err);
+		if (ret >= 0 && send(r->ctl[0], "U", 1, MSG_NOSIGNAL) != 1)
+			ret = hutch_err(err, errno, 0, "starting the sandbox");
+	}
 	/* Into its cgroups before "G": init forks the workload only after it. */
-	ret = hutch_limits_enter(r->lim, r->init_pid, err);
+	if (ret >= 0)
+		ret = hutch_limits_enter(r->lim, r->init_pid, err);
 	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
 	if (ret >= 0)
 		{

@@ -40,6 +40,7 @@
 #include "base/path.h"
 #include "apply.h"
 #include "named.h"
+#include "rootlayer.h"
 #include "session.h"
 
 #define SNAPSHOT_MAGIC "hutch-snapshot 1\n"
@@ -331,6 +332,8 @@ static int save_meta(hutch_session *s, hutch_error *err)
 	json_object_set_new(o, "v", json_integer(1));
 	json_object_set_new(o, "id", json_string(s->id));
 	json_object_set_new(o, "kind", json_string(s->kind ? s->kind : "ephemeral"));
+	if (s->root)
+		json_object_set_new(o, "mode", json_string("root"));
 	json_object_set_new(o, "workspace", json_string(s->workspace));
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "createdNs", json_integer(s->created_ns));
@@ -475,6 +478,10 @@ static int load_meta(hutch_session *s, hutch_error *err)
 	s->kind = json_str(o, "kind");
 	s->state = json_str(o, "state");
 	s->parent = json_str(o, "parent");
+	{
+		json_t *m = json_object_get(o, "mode");
+		s->root = json_is_string(m) && !strcmp(json_string_value(m), "root");
+	}
 	s->created_ns = json_int(o, "createdNs");
 	s->baseline_ns = json_int(o, "baselineNs");
 	s->pid = (long)json_int(o, "pid");
@@ -1311,12 +1318,40 @@ static int check_upper_fs(hutch_session *s, hutch_error *err)
 	return 0;
 }
 
+int hutch_session_set_root(hutch_session *s, hutch_error *err)
+{
+	if (s->root)
+		return 0;
+	s->root = true;
+	return save_meta(s, err);
+}
+
+bool hutch_session_is_root(const hutch_session *s)
+{
+	return s->root;
+}
+
+/* --ephemeral=root: the root layer (made on the first run) and its directory. */
+static int root_begin(hutch_session *s, char **root_layer, hutch_error *err)
+{
+	/* As the host's root, the sandbox's root owns what it writes to: no skeleton needed. */
+	int r = hutch_rootlayer_make(s->dir, geteuid() != 0, err);
+
+	if (r == 0)
+		r = hutch_rootlayer_prepare(s->dir, err);
+	if (r < 0)
+		return r;
+	*root_layer = hutch_path_join(s->dir, "root");
+	return *root_layer ? 0 : -ENOMEM;
+}
+
 int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char **overlay,
-			    hutch_error *err)
+			    char **root_layer, hutch_error *err)
 {
 	char *spec = NULL;
 	int r;
 
+	*root_layer = NULL;
 	if (strcmp(s->kind ? s->kind : "", "ephemeral"))
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "session %s is not ephemeral",
 				  s->id);
@@ -1339,6 +1374,8 @@ int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char
 	if (r < 0)
 		return r;
 	hutch_session_clear_placeholders(s);
+	if (s->root && (r = root_begin(s, root_layer, err)) < 0)
+		goto fail;
 	s->pid = (long)getpid();
 	r = hutch_session_set_state(s, "running", err);
 	if (r < 0)
@@ -1353,6 +1390,8 @@ int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char
 	*overlay = spec;
 	return 0;
 fail:
+	free(*root_layer);
+	*root_layer = NULL;
 	hutch_session_unlock(s);
 	return r;
 }
@@ -1758,6 +1797,11 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	hutch_session *s = NULL;
 	int r;
 
+	if (src->root)
+		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+				  "session %s has a root layer (--ephemeral=root): forking it is "
+				  "not supported yet",
+				  src->id);
 	r = make_session_dir(new_id, src->workspace, &s, err);
 	if (r < 0 || !s)
 		return r < 0 ? r : -ENOMEM;
@@ -1965,6 +2009,14 @@ int hutch_session_list(struct hutch_session_info **out, size_t *n_out, hutch_err
 		ufd = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (ufd >= 0)
 			i->size = tree_size(ufd, 0, &budget);
+		i->root = s->root;
+		if (s->root) {
+			_cleanup_free_ char *ru = hutch_path_join(s->dir, "root/upper");
+			_cleanup_close_ int rfd =
+				ru ? open(ru, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+			if (rfd >= 0)
+				i->size += tree_size(rfd, 0, &budget);
+		}
 		hutch_session_free(s);
 	}
 	strv_free(ids, nids);

@@ -12,6 +12,7 @@
  *     applied        apply journal: the state of each path hutch apply wrote
  *     placeholders   protected paths created in upper/ for this run
  *     upper/ work/   the overlay's layer and work directory
+ *     root/          --ephemeral=root: the layer over / (rootlayer.h), never applied
  *
  * Named sessions (`hutch run --name`) live in $XDG_STATE_HOME/hutch/named/NAME;
  * `hutch ls` lists both, reading NAME/meta.json when the daemon wrote one.
@@ -65,6 +66,7 @@ struct hutch_session {
 	size_t n_placeholders;
 	int lock_fd;
 	pid_t snap_pid;
+	bool root; /* --ephemeral=root: the rest of the filesystem has a layer too (root/) */
 };
 
 /* $XDG_STATE_HOME/hutch/sessions (malloc'd), or NULL when neither it nor HOME is set. */
@@ -80,10 +82,12 @@ int hutch_session_set_state(hutch_session *s, const char *state, hutch_error *er
  * For hutch_run (run.c): lock the session, check that it belongs to @p's
  * workspace, clear stale placeholders, start the snapshot of the workspace in
  * a helper process when there is none yet, and return the overlay source for
- * the mount plan ("LOWER\nUPPER\nWORK", malloc'd).
+ * the mount plan ("LOWER\nUPPER\nWORK", malloc'd). A root session also gets
+ * the directory of its root layer (made on its first run) in @root_layer,
+ * else NULL.
  */
 int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char **overlay,
-			    hutch_error *err);
+			    char **root_layer, hutch_error *err);
 /*
  * Protected paths that do not exist yet: those under the workspace get their
  * placeholder directory in the session's upper layer (recorded first, removed

@@ -241,9 +241,9 @@ like "$ERR" "belongs to workspace" "  saying so"
 # ---- options -----------------------------------------------------------------------------------
 n_sessions() { find "$STATE" -mindepth 1 -maxdepth 1 | wc -l; }
 n_before=$(n_sessions)
-hrun run --ephemeral=root -- true
-is "$RC" 125 "--ephemeral=root is refused (not available yet)"
-like "$ERR" "ephemeral=root is not available yet" "  with a clear message"
+hrun run --ephemeral=everything -- true
+is "$RC" 125 "--ephemeral=MODE with an unknown mode is refused (--ephemeral=root: ephemeral-root.t)"
+like "$ERR" "ephemeral=everything: unknown mode" "  with a clear message"
 hrun run --ephemeral --name "n$$" -- true
 is "$RC" 125 "--ephemeral with --name is refused for now"
 is "$(n_sessions)" "$n_before" "refused runs leave no session behind"

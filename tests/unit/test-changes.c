@@ -415,7 +415,7 @@ static void test_session(void)
 	struct hutch_apply_summary sum;
 	struct tally t = { "" };
 	struct hutch_apply_opts o = { .report = on_report, .data = &t };
-	char upper[512], got[4096], *overlay = NULL, *text = NULL;
+	char upper[512], got[4096], *overlay = NULL, *root_ov = NULL, *text = NULL;
 	size_t len;
 	struct hutch_session_info *info = NULL;
 	size_t ninfo = 0;
@@ -455,7 +455,7 @@ static void test_session(void)
 	is_str(hutch_session_state(s), "new", "state new");
 
 	/* the snapshot, as a run takes it (helper process), without a sandbox */
-	ok(hutch_session_run_begin(s, p, &overlay, &err) == 0, "run_begin (%s)", err.msg);
+	ok(hutch_session_run_begin(s, p, &overlay, &root_ov, &err) == 0, "run_begin (%s)", err.msg);
 	like(overlay ? overlay : "", "/upper\n", "overlay spec names the upper layer");
 	free(overlay);
 	ok(hutch_session_running(s) == false, "we hold the lock ourselves");
@@ -485,7 +485,7 @@ static void test_session(void)
 		char *ov = NULL, path[600];
 		bool any = true;
 		ok(hutch_session_create(p, "empty", &e, &err) == 0, "another session");
-		ok(e && hutch_session_run_begin(e, p, &ov, &err) == 0, "run_begin");
+		ok(e && hutch_session_run_begin(e, p, &ov, &root_ov, &err) == 0, "run_begin");
 		free(ov);
 		if (e) {
 			hutch_session_run_end(e);
