@@ -4,14 +4,14 @@
 #   make check      the whole test suite (unit, integration as root and as an
 #                   unprivileged user, escape), ending with prove's summary
 #   make check-unit | check-integration | check-escape
-#   make lint | fuzz | bench | install | clean
+#   make lint | fuzz | bench | bench-srt | install | clean
 
 BUILD ?= build
 MESON ?= meson
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo deps check check-unit check-integration check-escape check-slow check-asan lint fuzz bench \
+.PHONY: all build demo deps check check-unit check-integration check-escape check-slow check-asan lint fuzz bench bench-srt \
 	install clean
 
 all: build
@@ -65,6 +65,10 @@ fuzz:
 
 bench: build
 	@./bench/startup.sh
+
+# Against Anthropic's sandbox-runtime, installed by hand from npm (not in check or CI).
+bench-srt: build
+	@./bench/srt.sh $(BUILD)
 
 install: build
 	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
