@@ -891,7 +891,7 @@ bool hutch_audit_has_rules(const struct hutch_audit *a)
 
 bool hutch_audit_wants_exec(const struct hutch_audit *a)
 {
-	return a && !a->named && (a->sink || hutch_audit_has_rules(a));
+	return a && (a->sink || hutch_audit_has_rules(a));
 }
 
 static const char *audit_path(const struct hutch_audit *a)
@@ -963,7 +963,7 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 		hutch_event_i64(&e, "landlock.abi", landlock_abi);
 	hutch_event_bool(&e, "degraded", degraded);
 	/* exec events need seccomp user notification */
-	hutch_event_bool(&e, "exec_events", (layers & HUTCH_LAYER_SECCOMP) && !a->named);
+	hutch_event_bool(&e, "exec_events", (layers & HUTCH_LAYER_SECCOMP) != 0);
 	hutch_event_str(&e, "network.mode", hutch_net_mode_name(a->p->net_mode));
 	hutch_event_strv(&e, "writable", writable, NULL, nw);
 	hutch_event_u64(&e, "commands.allow", a->p->cmd_allow.n);

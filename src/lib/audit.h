@@ -157,7 +157,7 @@ struct hutch_exec_info {
 };
 
 enum {
-	/* a named session (hutch exec): no exec notification there yet */
+	/* a named session (hutch exec): commands come and go over its life */
 	HUTCH_AUDIT_NAMED = 1 << 1,
 };
 

@@ -188,6 +188,19 @@ static int step_mounts(struct run *r, hutch_error *err)
 
 static int send_fd(int sock, int fd, uint32_t tag);
 
+/*
+ * Hand @fd to the supervisor. A named session's control channel carries
+ * hutch_nm messages (named.h), so there the descriptor goes as one of them.
+ */
+static int ctl_send_fd(const struct run *r, int fd, uint32_t tag)
+{
+	if (r->session_listen >= 0) {
+		struct hutch_nm_hdr h = { .type = NM_FD, .value = (int32_t)tag };
+		return hutch_nm_send(r->ctl[1], &h, NULL, 0, &fd, 1);
+	}
+	return send_fd(r->ctl[1], fd, tag);
+}
+
 static int step_network(struct run *r, hutch_error *err)
 {
 	static const struct {
@@ -211,7 +224,7 @@ static int step_network(struct run *r, hutch_error *err)
 			port ? port : listeners[i].default_port, err);
 		if (fd < 0)
 			return fd;
-		ret = send_fd(r->ctl[1], fd, listeners[i].tag);
+		ret = ctl_send_fd(r, fd, listeners[i].tag);
 		if (ret < 0)
 			return hutch_err(err, ret, 0, "network: handing the proxy socket over");
 	}
@@ -396,15 +409,12 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	int notify_fd = -1, ret;
 
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
-	/* Audit log or command rules: execve/execveat go to the supervisor (not named sessions). */
+	/* Audit log or command rules: execve/execveat go to the supervisor. */
 	o.notify_exec = hutch_audit_wants_exec(r->audit);
 	/* Command rules fail closed where they cannot be enforced. */
-	if (hutch_audit_has_rules(r->audit) &&
-	    (r->session_listen >= 0 || !(r->layers & HUTCH_LAYER_SECCOMP)))
+	if (hutch_audit_has_rules(r->audit) && !(r->layers & HUTCH_LAYER_SECCOMP))
 		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "%s",
-				  r->session_listen >= 0
-					  ? "command rules are not enforced in named sessions yet"
-					  : "command rules need the seccomp layer, not available here");
+				  "command rules need the seccomp layer, not available here");
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
 	/* Compiled at build time from seccomp-table.c: one seccomp(2) call here. */
@@ -419,7 +429,7 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	 * supervisor and is closed here, or our own exec would wait for ourselves.
 	 */
 	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	ret = send_fd(r->ctl[1], notify_fd, HUTCH_CTL_SECCOMP);
+	ret = ctl_send_fd(r, notify_fd, HUTCH_CTL_SECCOMP);
 	close(notify_fd);
 	if (ret < 0)
 		return hutch_err(err, ret, 0, "seccomp: handing the exec listener over");
@@ -865,18 +875,9 @@ static void finish_proxy(struct run *r)
 	r->proxy = NULL;
 }
 
-static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+/* A descriptor the sandbox handed over: the proxy's listeners, the exec listener, the pty. */
+static int take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, int got)
 {
-	struct run *r = data;
-	uint32_t tag = 0;
-	int got = recv_fd(fd, &tag);
-
-	if (got == -EAGAIN)
-		return 0;
-	if (got < 0) {
-		hutch_loop_del(loop, fd);
-		return 0;
-	}
 	switch (tag) {
 	case HUTCH_CTL_PROXY_HTTP:
 	case HUTCH_CTL_PROXY_SOCKS: {
@@ -905,6 +906,21 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 		break;
 	}
 	return 0;
+}
+
+static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	uint32_t tag = 0;
+	int got = recv_fd(fd, &tag);
+
+	if (got == -EAGAIN)
+		return 0;
+	if (got < 0) {
+		hutch_loop_del(loop, fd);
+		return 0;
+	}
+	return take_ctl_fd(r, loop, tag, got);
 }
 
 static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -1388,7 +1404,10 @@ static int on_ctl_session(struct hutch_loop *loop, int fd, uint32_t events, void
 		hutch_loop_del(loop, fd);
 		return 0;
 	}
-	if (h.type == NM_STARTED && h.id == 0) {
+	if (h.type == NM_FD && h.id == 0 && nfds == 1) {
+		nfds = 0;
+		return take_ctl_fd(r, loop, (uint32_t)h.value, fds[0]);
+	} else if (h.type == NM_STARTED && h.id == 0) {
 		session_ready(r, NULL);
 	} else if ((c = cmd_by_id(r, h.id))) {
 		if (h.type == NM_EXIT)

@@ -167,13 +167,17 @@ like "$OUT" "ls=126" "  a command matching no allow rule is refused"
 is "$(q "$L" 'sorted(set((e["process.executable.name"], e["reason"]) for e in ev if e["event"] == "deny"))')" \
 	"[('ls', 'matches no commands.allow rule')]" "  logged with the reason"
 
-# rules fail closed where they cannot be enforced: named sessions (no exec notification yet)
+# named sessions: the rules hold for the first command and for every hutch exec
 name=audit-rules-$$-$RANDOM
-hrun run --name "$name" -p "$T/deny.json" -- sh -c 'echo RAN'
-is "$RC" 125 "a named session with command rules: refused (125), not silently unenforced"
-like "$ERR" "command rules are not enforced in named sessions" "  saying why"
-unlike "$OUT" "RAN" "  and nothing ran"
+L=$(newlog named)
+hrun run --name "$name" -p "$T/deny.json" --audit "$L" -- sh -c './bin/sudo ls; echo "rc=$?"'
+is "$RC" 0 "a named session with command rules starts"
+like "$OUT" "rc=126" "  its first command is held to the rules"
+hrun exec "$name" -- sh -c './bin/sudo ls; echo "rc=$?"'
+like "$OUT" "rc=126" "  and so is a hutch exec"
 "$HUTCH" stop "$name" >/dev/null 2>&1
+is "$(q "$L" 'len([e for e in ev if e["event"] == "deny" and e["layer"] == "commands"])')" 2 \
+	"  both refusals are deny events"
 
 # degraded mode (no user namespace): exec events and rules still work
 if command -v unshare >/dev/null && unshare -U --map-root-user true 2>/dev/null; then

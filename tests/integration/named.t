@@ -60,6 +60,27 @@ kill -TERM "$client"
 wait "$client"
 is "$?" 143 "SIGTERM to hutch exec reaches the command (143)"
 
+# ---- the proxy, the audit log and command rules in a named session --------------------------
+net=n$$-$RANDOM
+printf '{ "commands": { "deny": ["git push --force*"] } }\n' >"$T/rules.json"
+hrun run --name "$net" --allow allowed.example -p "$T/rules.json" --audit "$T/named.jsonl" \
+	-- sh -c 'echo "$http_proxy"'
+is "$RC" 0 "a named session with --allow and an audit log starts"
+like "$OUT" "^http://127\.0\.0\.1:[0-9]+$" "  its commands get the proxy"
+hrun exec "$net" -- curl -sS -i -m 10 http://denied.example/
+like "$OUT" "^HTTP/1\.[01] 403" "  hutch exec: a destination outside the allowlist -> 403 from the proxy"
+hrun exec "$net" -- sh -c 'git push --force origin main; echo "rc=$?"'
+like "$ERR" "Operation not permitted" "  a command rule holds in hutch exec (EPERM)"
+like "$OUT" "rc=126" "  and the command did not run"
+hrun exec "$net" -- echo second command
+hrun stop "$net"
+log=$(cat "$T/named.jsonl")
+like "$log" '"event":"exec".*"process.command_args":\["echo","second","command"\]' \
+	"  every exec of the session is in the audit log"
+like "$log" '"event":"deny","layer":"commands"' "  and the denied one as a deny event"
+like "$log" '"event":"deny","layer":"network","server.address":"denied\.example"' \
+	"  and the refused destination"
+
 hrun stop "$name"
 is "$RC" 0 "stop ends the session"
 sleep 0.3
