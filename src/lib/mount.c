@@ -487,14 +487,31 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
-	fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	if (fd != -ENOENT)
-		return fd;
 	memcpy(buf, path, len + 1);
+	/* Usually the parent exists (the plan is sorted): one open and one mkdirat. */
+	{
+		char *slash = strrchr(buf, '/');
+		if (slash && slash[1]) {
+			_cleanup_close_ int pfd = -1;
+			*slash = '\0';
+			pfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (pfd >= 0) {
+				if (mkdirat(pfd, slash + 1, mode) == 0)
+					return 0;
+				if (errno == EEXIST) {
+					/* there already: a directory (or a link to one) is fine */
+					fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+					if (fd < 0)
+						return fd;
+					close(fd);
+					return 0;
+				}
+				if (errno != ENOENT)
+					return -errno;
+			}
+		}
+	}
 	for (char *s = buf + 1;; s++) {
 		bool last = *s == '\0';
 		if (*s == '/' || last) {
