@@ -1701,7 +1701,18 @@ static int copy_data(int in, int out)
 	}
 }
 
-static int copy_tree(int sdir, int ddir, int depth)
+/* As the host's root, a root layer holds files of any owner: keep them (before the mode). */
+static int copy_owner(int dfd, const char *name, const struct stat *st, bool owners)
+{
+	if (!owners)
+		return 0;
+	return fchownat(dfd, name ? name : "", st->st_uid, st->st_gid,
+			name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) < 0
+		       ? -errno
+		       : 0;
+}
+
+static int copy_tree(int sdir, int ddir, int depth, bool owners)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -1735,9 +1746,11 @@ static int copy_tree(int sdir, int ddir, int depth)
 			d2 = openat(ddir, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s2 < 0 || d2 < 0)
 				return -errno;
-			r = copy_tree(s2, d2, depth + 1);
+			r = copy_tree(s2, d2, depth + 1, owners);
 			if (r >= 0)
 				r = copy_xattrs(s2, d2);
+			if (r >= 0)
+				r = copy_owner(d2, NULL, &st, owners);
 			if (r >= 0 && fchmod(d2, st.st_mode & 07777) < 0)
 				r = -errno;
 			if (r >= 0)
@@ -1752,6 +1765,8 @@ static int copy_tree(int sdir, int ddir, int depth)
 			r = copy_data(in, out);
 			if (r >= 0)
 				r = copy_xattrs(in, out);
+			if (r >= 0)
+				r = copy_owner(out, NULL, &st, owners);
 			if (r >= 0 && fchmod(out, st.st_mode & 07777) < 0)
 				r = -errno;
 			if (r >= 0)
@@ -1764,6 +1779,7 @@ static int copy_tree(int sdir, int ddir, int depth)
 			target[n] = '\0';
 			if (symlinkat(target, ddir, nm) < 0)
 				return -errno;
+			r = copy_owner(ddir, nm, &st, owners);
 			(void)utimensat(ddir, nm, ts, AT_SYMLINK_NOFOLLOW);
 		} else if (is_whiteout(&st)) {
 			/* unprivileged whiteouts are allowed since Linux 5.8 */
@@ -1772,6 +1788,7 @@ static int copy_tree(int sdir, int ddir, int depth)
 		} else if (S_ISFIFO(st.st_mode)) {
 			if (mknodat(ddir, nm, S_IFIFO | (st.st_mode & 0777), 0) < 0)
 				return -errno;
+			r = copy_owner(ddir, nm, &st, owners);
 		}
 		/* sockets and device nodes cannot be part of a layer made inside: skipped */
 	}
@@ -1790,6 +1807,40 @@ static int copy_file_at(int sfd, int dfd, const char *name)
 	return copy_data(in, out);
 }
 
+/*
+ * The root layer (--ephemeral=root): its upper directory with owners, modes,
+ * times and overlay xattrs; an empty work directory (hutch_rootlayer_prepare
+ * fills it at the next run). Made as root.tmp and renamed, like the original.
+ */
+static int fork_root_layer(int sdir, int ddir)
+{
+	_cleanup_close_ int sroot = -1, dtmp = -1, su = -1, du = -1;
+	struct stat st;
+	int r;
+
+	sroot = openat(sdir, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sroot < 0)
+		return errno == ENOENT ? 0 : -errno; /* never run yet: made at the first run */
+	if (mkdirat(ddir, "root.tmp", 0700) < 0)
+		return -errno;
+	dtmp = openat(ddir, "root.tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dtmp < 0 || mkdirat(dtmp, "upper", 0700) < 0 || mkdirat(dtmp, "work", 0700) < 0)
+		return -errno;
+	su = openat(sroot, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	du = openat(dtmp, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (su < 0 || du < 0)
+		return -errno;
+	/* the stamp first: everything copied counts as written after it (the layer has changes) */
+	r = copy_file_at(sroot, dtmp, "stamp");
+	if (r >= 0)
+		r = copy_tree(su, du, 0, geteuid() == 0);
+	if (r >= 0 && fstat(su, &st) == 0)
+		(void)fchmod(du, st.st_mode & 07777);
+	if (r >= 0 && renameat(ddir, "root.tmp", ddir, "root") < 0)
+		r = -errno;
+	return r;
+}
+
 int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **out,
 		       hutch_error *err)
 {
@@ -1797,11 +1848,6 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	hutch_session *s = NULL;
 	int r;
 
-	if (src->root)
-		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
-				  "session %s has a root layer (--ephemeral=root): forking it is "
-				  "not supported yet",
-				  src->id);
 	r = make_session_dir(new_id, src->workspace, &s, err);
 	if (r < 0 || !s)
 		return r < 0 ? r : -ENOMEM;
@@ -1837,7 +1883,7 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	if (r >= 0)
 		r = copy_file_at(sdir, ddir, "placeholders");
 	if (r >= 0)
-		r = copy_tree(su, du, 0);
+		r = copy_tree(su, du, 0, false);
 	if (r >= 0) {
 		struct stat st;
 		if (fstat(su, &st) == 0) {
@@ -1850,6 +1896,14 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	if (r < 0) {
 		hutch_err(err, r, 0, "fork %s: copying its layer", src->id);
 		goto fail;
+	}
+	if (src->root) {
+		r = fork_root_layer(sdir, ddir);
+		if (r < 0) {
+			hutch_err(err, r, 0, "fork %s: copying its root layer", src->id);
+			goto fail;
+		}
+		s->root = true;
 	}
 	r = save_meta(s, err);
 	if (r < 0)

@@ -57,6 +57,28 @@ is "$RC" 0 "run --session ID of a root session"
 is "$OUT" "bin
 etc" "  sees the earlier run's writes"
 
+# ---- fork: the root layer goes with it -----------------------------------------------------------
+hrun fork "$SID"
+is "$RC" 0 "hutch fork of a root session"
+FID=$(grep -oE '[0-9a-f]{8}' <<<"$OUT$ERR" | grep -v "^$SID$" | head -1)
+like "$FID" '^[0-9a-f]{8}$' "  gives a new session ($FID)"
+hrun run --session "$FID" -- sh -c "$MARK; cat /etc/$MARK; echo fork-only > /etc/$MARK-fork; id -u"
+is "$RC" 0 "  a run in the fork"
+is "$OUT" "bin
+etc
+0" "  sees the origin's root layer (files, modes: the copied script still runs)"
+hrun run --session "$SID" -- sh -c "test -e /etc/$MARK-fork && echo leaked || echo apart"
+is "$OUT" "apart" "  and what the fork writes stays in the fork"
+if [ "$(id -u)" = 0 ]; then
+	is "$(stat -c %u:%g "$STATE/$FID/root/upper/etc/$MARK")" \
+		"$(stat -c %u:%g "$STATE/$SID/root/upper/etc/$MARK")" "  owners are kept (as root)"
+fi
+hrun ls
+like "$OUT" "^$FID +ephemeral +stopped .*\(root layer\)" "  hutch ls shows the fork's root layer"
+hrun discard "$FID"
+is "$RC" 0 "  the fork is discarded"
+check "  with its root layer" test ! -e "$STATE/$FID"
+
 # ---- what stays protected ---------------------------------------------------------------------
 hrun run --session "$SID" -- sh -c 'cat ~/.ssh/id_ed25519 ~/.aws/credentials 2>/dev/null;
 	ls -A ~/.ssh; echo listed'
