@@ -11,7 +11,7 @@
 #   shell lint   shellcheck on every shell script: *.sh, *.t, files with a sh/bash #! line, bash
 #                completions; settings in .shellcheckrc
 #   format       clang-format --dry-run on every .c/.h, except the files listed in
-#                scripts/format-exclude.txt (not reformatted yet; the list only shrinks)
+#                scripts/format-exclude.txt (each with its reason)
 #
 # Tools: Debian packages clang-tidy, cppcheck, shellcheck, clang-format.
 set -uo pipefail
