@@ -20,6 +20,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$repo" || exit 2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hutch-lint.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
+# Interrupted: stop the clang-tidy batches too (each one stops its clang-tidy).
+# shellcheck disable=SC2046 # one pid a word
+trap 'kill $(jobs -p) 2>/dev/null; wait; exit 130' INT TERM
 jobs=$(nproc 2>/dev/null || echo 2)
 checks=("$@")
 [ ${#checks[@]} -gt 0 ] || checks=(clang-tidy cppcheck shellcheck format)
@@ -55,8 +58,11 @@ tidy_batch() {
 	for a in "$@"; do
 		[[ $a == *.c ]] && src+=("$a")
 	done
+	# (In the background and waited for, so that an interrupted lint can stop it.)
+	trap 'kill $! 2>/dev/null; wait $!; exit 130' TERM
 	for try in 1 2; do
-		clang-tidy --quiet "$@" >"$tmp/tidy.$n.out" 2>&1
+		clang-tidy --quiet "$@" >"$tmp/tidy.$n.out" 2>&1 &
+		wait $!
 		rc=$?
 		if [ $rc -gt 128 ] || grep -q '^Stack dump:' "$tmp/tidy.$n.out"; then
 			[ $rc != 0 ] || rc=1
@@ -113,7 +119,7 @@ run_clang_tidy() {
 	if [ -f "$tmp/tidy.crashes" ]; then
 		cat "$tmp/tidy.crashes" >&2
 		for f in "$tmp"/tidy.*.crash; do
-			echo "lint: first crash output ($f):" >&2
+			echo "lint: the first crash said:" >&2
 			grep -v 'warnings\? generated' "$f" | head -30 >&2
 		done
 	fi
