@@ -28,8 +28,8 @@ enum {
 };
 
 typedef struct hutch_error {
-	int code;       /* negative errno */
-	int status;     /* suggested exit status (125, 126, 127) */
+	int code;	/* negative errno */
+	int status;	/* suggested exit status (125, 126, 127) */
 	char msg[1024]; /* "<what failed>: <why>" */
 	char hint[512]; /* one line of what to do about it, may be empty */
 } hutch_error;
@@ -103,8 +103,8 @@ int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source 
 int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, size_t len,
 			   enum hutch_source src, hutch_error *err);
 
-int hutch_policy_add(hutch_policy *p, enum hutch_list list, const char *value,
-		     const char *origin, hutch_error *err);
+int hutch_policy_add(hutch_policy *p, enum hutch_list list, const char *value, const char *origin,
+		     hutch_error *err);
 int hutch_policy_set(hutch_policy *p, enum hutch_key key, const char *value, const char *origin,
 		     hutch_error *err);
 
@@ -158,11 +158,11 @@ enum hutch_feature {
 };
 
 struct hutch_feature_info {
-	const char *name;   /* short name: "userns", "landlock", ... */
+	const char *name; /* short name: "userns", "landlock", ... */
 	bool available;
-	int version;        /* e.g. Landlock ABI, 0 when meaningless */
-	char detail[256];   /* what was found */
-	const char *fix;    /* one-line fix when unavailable, may be NULL */
+	int version;	  /* e.g. Landlock ABI, 0 when meaningless */
+	char detail[256]; /* what was found */
+	const char *fix;  /* one-line fix when unavailable, may be NULL */
 };
 
 /* Probe one feature. Never fails: unavailability is described in @info. */
@@ -182,23 +182,23 @@ enum hutch_limit {
 
 /* What enforces a limit. */
 enum hutch_limit_mech {
-	HUTCH_MECH_NONE,       /* the policy does not ask for this limit */
-	HUTCH_MECH_CGROUP2,    /* a cgroup v2 of the sandbox's own (memory.max, pids.max, cpu.max) */
-	HUTCH_MECH_CGROUP1,    /* cgroup v1 controllers (as root on hosts without v2 controllers) */
-	HUTCH_MECH_RLIMIT,     /* setrlimit in the sandbox (per process, see detail) */
+	HUTCH_MECH_NONE,    /* the policy does not ask for this limit */
+	HUTCH_MECH_CGROUP2, /* a cgroup v2 of the sandbox's own (memory.max, pids.max, cpu.max) */
+	HUTCH_MECH_CGROUP1, /* cgroup v1 controllers (as root on hosts without v2 controllers) */
+	HUTCH_MECH_RLIMIT,  /* setrlimit in the sandbox (per process, see detail) */
 	HUTCH_MECH_SUPERVISOR, /* hutch's own wall clock (timeout) */
 	HUTCH_MECH_UNENFORCED, /* nothing here can: an error unless --allow-degraded */
 };
 
 struct hutch_limit_info {
-	const char *name;	/* policy key: memory, pids, cpus, timeout, fileSize, openFiles */
-	bool set;		/* the policy asks for it */
-	uint64_t value;		/* in the unit of enum hutch_limit */
-	char value_str[32];	/* "128M", "64", "1.5", "2s" ("" when not set) */
+	const char *name;   /* policy key: memory, pids, cpus, timeout, fileSize, openFiles */
+	bool set;	    /* the policy asks for it */
+	uint64_t value;	    /* in the unit of enum hutch_limit */
+	char value_str[32]; /* "128M", "64", "1.5", "2s" ("" when not set) */
 	enum hutch_limit_mech mech;
-	const char *mech_name;	/* "cgroup v2", "cgroup v1", "rlimit", "supervisor", "none" */
-	bool partial;		/* enforced, but more weakly than asked (per process...) */
-	char detail[256];	/* how exactly, or why it cannot be enforced */
+	const char *mech_name; /* "cgroup v2", "cgroup v1", "rlimit", "supervisor", "none" */
+	bool partial;	       /* enforced, but more weakly than asked (per process...) */
+	char detail[256];      /* how exactly, or why it cannot be enforced */
 };
 
 /*
@@ -215,14 +215,14 @@ const char *hutch_limit_describe(const struct hutch_limit_info *li, char *buf, s
 
 /* What happened in a session, as data for the exit summary (the caller prints it). */
 struct hutch_run_summary {
-	bool valid;	       /* filled: the sandbox was started */
-	char sandbox[17];      /* the session id (HUTCH_SANDBOX inside, "sandbox" in the log) */
+	bool valid;	  /* filled: the sandbox was started */
+	char sandbox[17]; /* the session id (HUTCH_SANDBOX inside, "sandbox" in the log) */
 	uint64_t duration_ms;
-	int status;	       /* the exit status hutch_run stored */
-	int signal;	       /* N when the command died of signal N, else 0 */
+	int status; /* the exit status hutch_run stored */
+	int signal; /* N when the command died of signal N, else 0 */
 	bool timed_out;
-	bool audited;	       /* an audit log was written */
-	bool exec_tracked;     /* commands were seen (exec auditing or command rules on) */
+	bool audited;	   /* an audit log was written */
+	bool exec_tracked; /* commands were seen (exec auditing or command rules on) */
 	uint64_t commands, commands_denied, packages;
 	uint64_t net_allowed, net_denied;
 	bool files_tracked;    /* before/after comparison of the writable roots done */
@@ -252,7 +252,7 @@ enum hutch_ask_decision {
 };
 
 struct hutch_run_opts {
-	int verbose;           /* 0 quiet-ish, 1 -v */
+	int verbose; /* 0 quiet-ish, 1 -v */
 	bool quiet;
 	bool dry_run;
 	/* Non-fatal notices (a degraded layer, an exposed socket): the caller prints them. */
@@ -262,7 +262,8 @@ struct hutch_run_opts {
 	struct hutch_run_summary *summary;
 	/* --ephemeral: the workspace is an overlay whose layer is this session's (see below). */
 	struct hutch_session *session;
-	/* --ask: see enum hutch_ask_decision. NULL: a destination outside the allowlist is denied. */
+	/* --ask: see enum hutch_ask_decision. NULL: a destination outside the allowlist is denied.
+	 */
 	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
 	void *ask_data;
 };
@@ -289,8 +290,9 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
  * terminal). @warn (may be NULL) gets the lines to show the user: a limit of
  * the session that fired while the command ran.
  */
-int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *msg, void *data),
-		       void *data, int *status, hutch_error *err);
+int hutch_session_exec(const char *name, char *const argv[],
+		       void (*warn)(const char *msg, void *data), void *data, int *status,
+		       hutch_error *err);
 /* End the named session: every process in it is killed, the daemon exits. */
 int hutch_session_stop(const char *name, hutch_error *err);
 
@@ -334,13 +336,13 @@ bool hutch_session_running(const hutch_session *s);
 
 struct hutch_session_info {
 	char id[65];
-	char kind[16];   /* "ephemeral" or "named" */
-	char state[24];  /* as hutch_session_state(); named: running | stale */
+	char kind[16];	 /* "ephemeral" or "named" */
+	char state[24];	 /* as hutch_session_state(); named: running | stale */
 	char *workspace; /* NULL when unknown */
-	char *parent;    /* the session it was forked from, or NULL */
+	char *parent;	 /* the session it was forked from, or NULL */
 	int64_t created; /* Unix time, 0 when unknown */
-	uint64_t size;   /* bytes in the layer (both layers of a root session) */
-	bool root;       /* --ephemeral=root */
+	uint64_t size;	 /* bytes in the layer (both layers of a root session) */
+	bool root;	 /* --ephemeral=root */
 };
 /* Every session (ephemeral and named) of this user. */
 int hutch_session_list(struct hutch_session_info **out, size_t *n, hutch_error *err);
@@ -374,9 +376,9 @@ struct hutch_change {
 	unsigned mode, old_mode;       /* permission bits */
 	uint64_t size, old_size;
 	bool content_changed; /* MODIFIED: false when only the mode changed */
-	bool binary;          /* a NUL byte in the first 8000 bytes of either side */
+	bool binary;	      /* a NUL byte in the first 8000 bytes of either side */
 	bool protected_path;  /* a protected path (DESIGN section 2): apply refuses it */
-	bool conflict;        /* the workspace entry changed since the session started */
+	bool conflict;	      /* the workspace entry changed since the session started */
 };
 
 struct hutch_changes {
@@ -393,9 +395,8 @@ int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err);
  * *out is NULL for binary files, directories and special files. Counts of
  * added and removed lines are stored when not NULL.
  */
-int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context,
-		      char **out, size_t *len, unsigned *added, unsigned *removed,
-		      hutch_error *err);
+int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context, char **out,
+		      size_t *len, unsigned *added, unsigned *removed, hutch_error *err);
 /* The same over two buffers (pure): hunks turning @a into @b. */
 int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned context,
 		char **out, size_t *len, unsigned *added, unsigned *removed);
@@ -412,8 +413,8 @@ struct hutch_apply_opts {
 	bool include_protected;
 	bool dry_run;
 	/* Called once per change; @detail says where the agent's version was left, or why. */
-	void (*report)(const struct hutch_change *c, enum hutch_apply_result r,
-		       const char *detail, void *data);
+	void (*report)(const struct hutch_change *c, enum hutch_apply_result r, const char *detail,
+		       void *data);
 	void *data;
 };
 

@@ -31,18 +31,19 @@ int cmd_diff(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_fork(int argc, char **argv);
-int cmd_log(int argc, char **argv); /* cmd-log.c, also: */
+int cmd_log(int argc, char **argv);			 /* cmd-log.c, also: */
 void cli_run_summary(const struct hutch_run_summary *s); /* the exit summary on stderr */
 
 /* ephemeral.c: --ephemeral / --session for hutch run, session lookup for the others. */
 /* The workspace of session @id (malloc'd), or NULL when there is no such session. */
 char *cli_session_workspace(const char *id);
 /* Create (or with @id, open) the session of an ephemeral run; prints errors, returns -1. */
-int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
-			const char *name, hutch_session **out, hutch_error *err);
+int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id, const char *name,
+			hutch_session **out, hutch_error *err);
 /* After the run: say where the changes are (or drop a session that never started); frees @s. */
 void cli_ephemeral_finish(hutch_session *s, bool started);
-/* Session @id (NULL: the latest for directory @dir, NULL = cwd); prints errors, returns 0 or 125. */
+/* Session @id (NULL: the latest for directory @dir, NULL = cwd); prints errors, returns 0 or
+ * 125. */
 int cli_open_session(const char *id, const char *dir, hutch_session **out);
 /* A JSON string literal (quotes and escapes; bytes >= 0x80 are passed as they are). */
 void cli_json_string(FILE *f, const char *s);

@@ -8,33 +8,32 @@
 #include "cli.h"
 
 static const struct option apply_options[] = {
-	{ "include-protected", no_argument, NULL, 'P' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "workspace", required_argument, NULL, 'C' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"include-protected", no_argument, NULL, 'P'},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"workspace", required_argument, NULL, 'C'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int apply_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: hutch apply [SESSION] [OPTIONS]\n\n"
-		"Apply an ephemeral session's changes to the real workspace: each file\n"
-		"atomically (written beside it, then renamed over it), modes kept (set-id\n"
-		"bits dropped), deletions and replaced directories included. SESSION: an id\n"
-		"or unique prefix (hutch ls); default: the latest session of this workspace.\n\n"
-		"      --include-protected  also apply protected paths (git hooks and config,\n"
-		"                           shell rc files, editor and agent settings, ...)\n"
-		"  -n, --dry-run            say what would happen, change nothing\n"
-		"  -C, --workspace DIR      the latest session of DIR\n"
-		"  -q, --quiet              only problems     -v, --verbose   every path\n\n"
-		"A file you changed in the workspace since the session started is not\n"
-		"overwritten: it is reported, and the agent's version is left beside it as\n"
-		"FILE.hutch-SESSION. An interrupted apply can be run again and finishes.\n"
-		"Exit status: 0 all applied, 1 some changes were not (conflicts, protected\n"
-		"paths, failures; each is listed), 125 hutch error.\n");
+	fprintf(f, "Usage: hutch apply [SESSION] [OPTIONS]\n\n"
+		   "Apply an ephemeral session's changes to the real workspace: each file\n"
+		   "atomically (written beside it, then renamed over it), modes kept (set-id\n"
+		   "bits dropped), deletions and replaced directories included. SESSION: an id\n"
+		   "or unique prefix (hutch ls); default: the latest session of this workspace.\n\n"
+		   "      --include-protected  also apply protected paths (git hooks and config,\n"
+		   "                           shell rc files, editor and agent settings, ...)\n"
+		   "  -n, --dry-run            say what would happen, change nothing\n"
+		   "  -C, --workspace DIR      the latest session of DIR\n"
+		   "  -q, --quiet              only problems     -v, --verbose   every path\n\n"
+		   "A file you changed in the workspace since the session started is not\n"
+		   "overwritten: it is reported, and the agent's version is left beside it as\n"
+		   "FILE.hutch-SESSION. An interrupted apply can be run again and finishes.\n"
+		   "Exit status: 0 all applied, 1 some changes were not (conflicts, protected\n"
+		   "paths, failures; each is listed), 125 hutch error.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -74,12 +73,12 @@ static void on_report(const struct hutch_change *c, enum hutch_apply_result r, c
 
 int cmd_apply(int argc, char **argv)
 {
-	struct apply_ui ui = { 0 };
-	struct hutch_apply_opts o = { .report = on_report, .data = &ui };
+	struct apply_ui ui = {0};
+	struct hutch_apply_opts o = {.report = on_report, .data = &ui};
 	struct hutch_apply_summary sum;
 	const char *dir = NULL, *id = NULL;
 	hutch_session *s = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int c, r;
 
 	optind = 1;

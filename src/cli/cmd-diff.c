@@ -23,31 +23,30 @@ struct diff_args {
 static char qbuf[PATH_MAX * 4 + 3];
 
 static const struct option diff_options[] = {
-	{ "stat", no_argument, NULL, 's' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "name-status", no_argument, NULL, 'n' },
-	{ "unified", required_argument, NULL, 'U' },
-	{ "workspace", required_argument, NULL, 'C' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"stat", no_argument, NULL, 's'},
+	{"json", no_argument, NULL, 'j'},
+	{"name-status", no_argument, NULL, 'n'},
+	{"unified", required_argument, NULL, 'U'},
+	{"workspace", required_argument, NULL, 'C'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int diff_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: hutch diff [SESSION] [OPTIONS]\n\n"
-		"Show what an ephemeral session changed, against the workspace as it is now.\n"
-		"SESSION is an id (or a unique prefix of one) from 'hutch ls'; default: the\n"
-		"latest session of the workspace containing the current directory.\n\n"
-		"      --stat          one line per path with added/removed line counts\n"
-		"      --name-status   one line per path: A added, M modified, D deleted\n"
-		"      --json          the changes as one JSON document\n"
-		"  -U, --unified N     lines of context (default 3)\n"
-		"  -C, --workspace DIR find the latest session of DIR instead\n\n"
-		"Text files get a unified diff, binary files one line. Marked on their own\n"
-		"line before the diff: '# protected' (hutch apply refuses it without\n"
-		"--include-protected) and '# conflict' (the file changed in the workspace\n"
-		"since the session started; hutch apply keeps yours).\n");
+	fprintf(f, "Usage: hutch diff [SESSION] [OPTIONS]\n\n"
+		   "Show what an ephemeral session changed, against the workspace as it is now.\n"
+		   "SESSION is an id (or a unique prefix of one) from 'hutch ls'; default: the\n"
+		   "latest session of the workspace containing the current directory.\n\n"
+		   "      --stat          one line per path with added/removed line counts\n"
+		   "      --name-status   one line per path: A added, M modified, D deleted\n"
+		   "      --json          the changes as one JSON document\n"
+		   "  -U, --unified N     lines of context (default 3)\n"
+		   "  -C, --workspace DIR find the latest session of DIR instead\n\n"
+		   "Text files get a unified diff, binary files one line. Marked on their own\n"
+		   "line before the diff: '# protected' (hutch apply refuses it without\n"
+		   "--include-protected) and '# conflict' (the file changed in the workspace\n"
+		   "since the session started; hutch apply keeps yours).\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -107,8 +106,7 @@ static void color(const struct diff_args *a, const char *code)
 		fputs(code, stdout);
 }
 
-static void link_target(hutch_session *s, const char *path, bool in_layer, char *out,
-			size_t size)
+static void link_target(hutch_session *s, const char *path, bool in_layer, char *out, size_t size)
 {
 	char full[PATH_MAX * 2];
 	ssize_t n;
@@ -146,7 +144,7 @@ static void print_hunks(const struct diff_args *a, const char *text, size_t len)
 	for (const char *p = text; p < text + len;) {
 		const char *nl = memchr(p, '\n', (size_t)(text + len - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
-		const char *c = !a->color	? ""
+		const char *c = !a->color   ? ""
 				: *p == '+' ? "\033[32m"
 				: *p == '-' ? "\033[31m"
 				: *p == '@' ? "\033[36m"
@@ -160,7 +158,7 @@ static void print_hunks(const struct diff_args *a, const char *text, size_t len)
 
 static int print_patch(hutch_session *s, const struct hutch_change *c, const struct diff_args *a)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	char *text = NULL;
 	size_t len = 0;
 	unsigned add = 0, del = 0;
@@ -249,8 +247,8 @@ static int print_stat(hutch_session *s, const struct hutch_changes *ch, const st
 		const struct hutch_change *c = &ch->v[i];
 		unsigned add, del;
 		bool shown;
-		bool is_dir = (c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type) ==
-			      HUTCH_FILE_DIR;
+		bool is_dir =
+			(c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type) == HUTCH_FILE_DIR;
 
 		counts(s, c, a, &add, &del, &shown);
 		tadd += add;
@@ -266,7 +264,8 @@ static int print_stat(hutch_session *s, const struct hutch_changes *ch, const st
 		else if (c->kind == HUTCH_CHANGE_MODIFIED && !c->content_changed)
 			printf(" mode %04o -> %04o", c->old_mode, c->mode);
 		else
-			printf(" %s", type_name(c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type));
+			printf(" %s",
+			       type_name(c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type));
 		printf("%s%s\n", c->protected_path ? " [protected]" : "",
 		       c->conflict ? " [conflict]" : "");
 	}
@@ -294,11 +293,12 @@ static int print_json(hutch_session *s, const struct hutch_changes *ch, const st
 		cli_json_string(stdout, c->path);
 		printf(",\"change\":\"%s\"", kind_name(c->kind));
 		if (c->kind != HUTCH_CHANGE_DELETED)
-			printf(",\"type\":\"%s\",\"mode\":\"%04o\",\"size\":%llu", type_name(c->type),
-			       c->mode, (unsigned long long)c->size);
+			printf(",\"type\":\"%s\",\"mode\":\"%04o\",\"size\":%llu",
+			       type_name(c->type), c->mode, (unsigned long long)c->size);
 		if (c->kind != HUTCH_CHANGE_ADDED)
 			printf(",\"oldType\":\"%s\",\"oldMode\":\"%04o\",\"oldSize\":%llu",
-			       type_name(c->old_type), c->old_mode, (unsigned long long)c->old_size);
+			       type_name(c->old_type), c->old_mode,
+			       (unsigned long long)c->old_size);
 		printf(",\"contentChanged\":%s,\"binary\":%s,\"protected\":%s,\"conflict\":%s",
 		       c->content_changed ? "true" : "false", c->binary ? "true" : "false",
 		       c->protected_path ? "true" : "false", c->conflict ? "true" : "false");
@@ -312,10 +312,10 @@ static int print_json(hutch_session *s, const struct hutch_changes *ch, const st
 
 int cmd_diff(int argc, char **argv)
 {
-	struct diff_args a = { .format = FMT_PATCH, .context = 3 };
-	struct hutch_changes ch = { 0 };
+	struct diff_args a = {.format = FMT_PATCH, .context = 3};
+	struct hutch_changes ch = {0};
 	hutch_session *s = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int c, r = 0;
 
 	optind = 1;
@@ -334,7 +334,8 @@ int cmd_diff(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 100000)
-				return cli_usage_error("diff: -U: not a number of lines: %s", optarg);
+				return cli_usage_error("diff: -U: not a number of lines: %s",
+						       optarg);
 			a.context = (unsigned)v;
 			break;
 		}
@@ -361,7 +362,8 @@ int cmd_diff(int argc, char **argv)
 		return cli_error(&err);
 	}
 	if (hutch_session_running(s) && !cli_quiet && a.format != FMT_JSON)
-		cli_warn("session %s is running: its layer may change while you look", hutch_session_id(s));
+		cli_warn("session %s is running: its layer may change while you look",
+			 hutch_session_id(s));
 	switch (a.format) {
 	case FMT_STAT:
 		r = print_stat(s, &ch, &a);

@@ -7,10 +7,10 @@
 #include "cli.h"
 
 static const struct option discard_options[] = {
-	{ "workspace", required_argument, NULL, 'C' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"workspace", required_argument, NULL, 'C'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int discard_usage(FILE *f)
@@ -25,7 +25,7 @@ static int discard_usage(FILE *f)
 static int discard_one(const char *id, const char *dir)
 {
 	hutch_session *s = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int r = cli_open_session(id, dir, &s);
 
 	if (r)

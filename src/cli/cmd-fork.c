@@ -7,20 +7,21 @@
 
 static int fork_usage(FILE *f)
 {
-	fprintf(f, "Usage: hutch fork SESSION [NEW]\n\n"
-		   "Start a new ephemeral session NEW (default: a fresh id) from SESSION's current\n"
-		   "layer, to try two approaches side by side. The new id is printed. Continue in\n"
-		   "either with:\n"
-		   "  hutch run --session NEW [OPTIONS] -- COMMAND\n"
-		   "and compare, apply or discard each one on its own (hutch diff NEW, ...).\n"
-		   "Conflicts are judged against the workspace as it was when SESSION started.\n");
+	fprintf(f,
+		"Usage: hutch fork SESSION [NEW]\n\n"
+		"Start a new ephemeral session NEW (default: a fresh id) from SESSION's current\n"
+		"layer, to try two approaches side by side. The new id is printed. Continue in\n"
+		"either with:\n"
+		"  hutch run --session NEW [OPTIONS] -- COMMAND\n"
+		"and compare, apply or discard each one on its own (hutch diff NEW, ...).\n"
+		"Conflicts are judged against the workspace as it was when SESSION started.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
 int cmd_fork(int argc, char **argv)
 {
 	hutch_session *src = NULL, *dst = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int r;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
@@ -39,8 +40,10 @@ int cmd_fork(int argc, char **argv)
 	}
 	printf("%s\n", hutch_session_id(dst));
 	if (!cli_quiet)
-		fprintf(stderr, "%s: forked session %s from %s: hutch run --session %s -- COMMAND\n",
-			cli_prog, hutch_session_id(dst), hutch_session_id(src), hutch_session_id(dst));
+		fprintf(stderr,
+			"%s: forked session %s from %s: hutch run --session %s -- COMMAND\n",
+			cli_prog, hutch_session_id(dst), hutch_session_id(src),
+			hutch_session_id(dst));
 	hutch_session_free(dst);
 	hutch_session_free(src);
 	return 0;

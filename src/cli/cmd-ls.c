@@ -8,18 +8,19 @@
 #include "cli.h"
 
 static const struct option ls_options[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int ls_usage(FILE *f)
 {
-	fprintf(f, "Usage: hutch ls [--json]\n\n"
-		   "List your sessions: ephemeral ones (hutch run --ephemeral, hutch fork) with\n"
-		   "their workspace, state, layer size and age, and named ones (hutch run --name).\n"
-		   "States: new, running, stopped, interrupted (hutch was killed; the layer is\n"
-		   "intact), applying, applied, partial (some changes were not applied).\n");
+	fprintf(f,
+		"Usage: hutch ls [--json]\n\n"
+		"List your sessions: ephemeral ones (hutch run --ephemeral, hutch fork) with\n"
+		"their workspace, state, layer size and age, and named ones (hutch run --name).\n"
+		"States: new, running, stopped, interrupted (hutch was killed; the layer is\n"
+		"intact), applying, applied, partial (some changes were not applied).\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -58,7 +59,7 @@ static void human_age(int64_t created, char *out, size_t size)
 int cmd_ls(int argc, char **argv)
 {
 	struct hutch_session_info *v = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	bool json = false;
 	size_t n = 0;
 	int c;

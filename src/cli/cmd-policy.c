@@ -13,19 +13,20 @@
 
 static int policy_usage(FILE *f)
 {
-	fprintf(f, "Usage: hutch policy validate FILE...\n"
-		   "       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n"
-		   "       hutch policy import-srt FILE\n\n"
-		   "validate    check policy files alone: unknown keys, types, values\n"
-		   "            (errors name file:line:column)\n"
-		   "show        print the effective policy as JSON: the profile (default: default),\n"
-		   "            /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
-		   "            .hutch.json in the workspace, resolved for the workspace\n"
-		   "import-srt  print the hutch policy equivalent to an Anthropic sandbox-runtime\n"
-		   "            settings file (~/.srt-settings.json); what it cannot honour is\n"
-		   "            reported on stderr (NOT ENFORCED: hutch would enforce less)\n\n"
-		   "  -p, --policy FILE    policy file, repeatable, merged in order\n"
-		   "      --profile NAME   built-in profile:");
+	fprintf(f,
+		"Usage: hutch policy validate FILE...\n"
+		"       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n"
+		"       hutch policy import-srt FILE\n\n"
+		"validate    check policy files alone: unknown keys, types, values\n"
+		"            (errors name file:line:column)\n"
+		"show        print the effective policy as JSON: the profile (default: default),\n"
+		"            /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
+		"            .hutch.json in the workspace, resolved for the workspace\n"
+		"import-srt  print the hutch policy equivalent to an Anthropic sandbox-runtime\n"
+		"            settings file (~/.srt-settings.json); what it cannot honour is\n"
+		"            reported on stderr (NOT ENFORCED: hutch would enforce less)\n\n"
+		"  -p, --policy FILE    policy file, repeatable, merged in order\n"
+		"      --profile NAME   built-in profile:");
 	for (const char *const *n = hutch_profile_names(); *n; n++)
 		fprintf(f, " %s", *n);
 	fprintf(f, "\n"

@@ -98,8 +98,8 @@ static int make_parents(struct applier *a, const char *rel)
 			continue;
 		*c = '\0';
 		{
-			_cleanup_close_ int fd = hutch_open_beneath(a->wroot, buf,
-								    O_RDONLY | O_DIRECTORY, 0);
+			_cleanup_close_ int fd =
+				hutch_open_beneath(a->wroot, buf, O_RDONLY | O_DIRECTORY, 0);
 			if (fd == -ENOENT) {
 				char pbuf[PATH_MAX];
 				const char *nm;
@@ -115,7 +115,8 @@ static int make_parents(struct applier *a, const char *rel)
 				if (fstatat(a->uroot, buf, &ust, AT_SYMLINK_NOFOLLOW) == 0 &&
 				    S_ISDIR(ust.st_mode)) {
 					_cleanup_close_ int dfd = openat(
-						pfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+						pfd, nm,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 					if (dfd >= 0)
 						(void)fchmod(dfd, ust.st_mode & 01777);
 				}
@@ -197,10 +198,10 @@ static void sweep_dir(const char *id, int ufd, int wfd, int depth)
 				de->d_type = DT_DIR;
 		}
 		if (de->d_type == DT_DIR) {
-			_cleanup_close_ int cu = openat(ufd, de->d_name, O_RDONLY | O_DIRECTORY |
-									    O_NOFOLLOW | O_CLOEXEC);
-			_cleanup_close_ int cw = hutch_open_beneath(wfd, de->d_name,
-								    O_RDONLY | O_DIRECTORY, 0);
+			_cleanup_close_ int cu = openat(
+				ufd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int cw =
+				hutch_open_beneath(wfd, de->d_name, O_RDONLY | O_DIRECTORY, 0);
 			if (cu >= 0 && cw >= 0)
 				sweep_dir(id, cu, cw, depth + 1);
 		}
@@ -264,7 +265,8 @@ static int copy_fd(int in, int out, uint64_t size)
 static int create_tmp(int pfd, const char *tmp)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd < 0 ? -errno : fd;
 		(void)unlinkat(pfd, tmp, 0);
@@ -275,8 +277,8 @@ static int create_tmp(int pfd, const char *tmp)
 /* A regular file: a temporary with data, mode and mtime, then renamed over @final. */
 static int write_file(struct applier *a, int pfd, const char *rel, const char *final)
 {
-	_cleanup_close_ int in = hutch_open_beneath(a->uroot, rel,
-						    O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	_cleanup_close_ int in =
+		hutch_open_beneath(a->uroot, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	_cleanup_close_ int out = -1;
 	char tmp[NAME_MAX + 1];
 	struct stat st;
@@ -296,7 +298,7 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 	if (r >= 0 && fchmod(out, st.st_mode & 01777) < 0) /* set-id bits are dropped */
 		r = -errno;
 	if (r >= 0) {
-		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+		struct timespec ts[2] = {st.st_atim, st.st_mtim};
 		(void)futimens(out, ts);
 	}
 	if (r >= 0 && renameat(pfd, tmp, pfd, final) < 0)
@@ -306,8 +308,7 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 	return r;
 }
 
-static int write_other(struct applier *a, int pfd, const struct hutch_change *c,
-		       const char *final)
+static int write_other(struct applier *a, int pfd, const struct hutch_change *c, const char *final)
 {
 	char tmp[NAME_MAX + 1];
 	int r = 0;
@@ -324,7 +325,7 @@ static int write_other(struct applier *a, int pfd, const struct hutch_change *c,
 		if (symlinkat(target, pfd, tmp) < 0)
 			return -errno;
 		if (fstatat(a->uroot, c->path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			struct timespec ts[2] = { st.st_atim, st.st_mtim };
+			struct timespec ts[2] = {st.st_atim, st.st_mtim};
 			(void)utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
 		}
 	} else if (c->type == HUTCH_FILE_FIFO) {
@@ -341,8 +342,7 @@ static int write_other(struct applier *a, int pfd, const struct hutch_change *c,
 	return r;
 }
 
-static int write_entry(struct applier *a, int pfd, const struct hutch_change *c,
-		       const char *final)
+static int write_entry(struct applier *a, int pfd, const struct hutch_change *c, const char *final)
 {
 	if (c->type == HUTCH_FILE_REGULAR)
 		return write_file(a, pfd, c->path, final);
@@ -405,8 +405,8 @@ static enum hutch_apply_result apply_dir(struct applier *a, int pfd, const char 
 	}
 	if (!now) {
 		/* while it is being filled: writable for us */
-		_cleanup_close_ int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								   O_CLOEXEC);
+		_cleanup_close_ int fd =
+			openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
 			(void)fchmod(fd, 0700);
 	}
@@ -477,8 +477,7 @@ static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_c
 		return HUTCH_APPLY_PROTECTED;
 	}
 	if (c->kind != HUTCH_CHANGE_DELETED && c->type == HUTCH_FILE_OTHER) {
-		snprintf(a->detail, sizeof(a->detail),
-			 "sockets and device nodes are not applied");
+		snprintf(a->detail, sizeof(a->detail), "sockets and device nodes are not applied");
 		return HUTCH_APPLY_SKIPPED;
 	}
 	if (c->path[0] == '\0') {
@@ -554,8 +553,8 @@ static void finish_dirs(struct applier *a)
 {
 	/* deepest first, so a read-only directory is sealed after what is in it */
 	for (size_t i = a->nfix; i-- > 0;) {
-		_cleanup_close_ int fd = hutch_open_beneath(a->wroot, a->fix[i].rel,
-							    O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int fd =
+			hutch_open_beneath(a->wroot, a->fix[i].rel, O_RDONLY | O_DIRECTORY, 0);
 		if (fd >= 0)
 			(void)fchmod(fd, a->fix[i].mode & 01777);
 		free(a->fix[i].rel);
@@ -568,10 +567,15 @@ static void finish_dirs(struct applier *a)
 int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 			struct hutch_apply_summary *sum, hutch_error *err)
 {
-	static const struct hutch_apply_opts none = { 0 };
-	struct applier a = { .s = s, .o = o ? o : &none, .sum = sum, .wroot = -1, .uroot = -1,
-			     .jfd = -1, .pfd = -1 };
-	struct hutch_changes ch = { 0 };
+	static const struct hutch_apply_opts none = {0};
+	struct applier a = {.s = s,
+			    .o = o ? o : &none,
+			    .sum = sum,
+			    .wroot = -1,
+			    .uroot = -1,
+			    .jfd = -1,
+			    .pfd = -1};
+	struct hutch_changes ch = {0};
 	_cleanup_close_ int dfd = -1;
 	int r;
 
@@ -595,8 +599,8 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 		goto out;
 	}
 	if (!a.o->dry_run) {
-		a.jfd = openat(dfd, "applied", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-			       0600);
+		a.jfd = openat(dfd, "applied",
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (a.jfd < 0) {
 			r = hutch_err(err, errno, 0, "apply %s: its journal", s->id);
 			goto out;
@@ -615,12 +619,11 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 		 * editor do not either. Visibility is atomic per file; after a power
 		 * loss a rerun recomputes what still differs.
 		 */
-		r = hutch_session_set_state(s,
-					    sum->conflicts || sum->refused || sum->failed ||
-							    sum->skipped
-						    ? "partial"
-						    : "applied",
-					    err);
+		r = hutch_session_set_state(
+			s,
+			sum->conflicts || sum->refused || sum->failed || sum->skipped ? "partial"
+										      : "applied",
+			err);
 	}
 out:
 	finish_dirs(&a);

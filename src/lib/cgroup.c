@@ -258,7 +258,7 @@ static unsigned controllers_of(const char *dir)
 
 static void detect_v2(const char *root, uid_t euid, bool check_fs, struct hutch_cg_layout *out)
 {
-	const char *cands[] = { "", "unified" };
+	const char *cands[] = {"", "unified"};
 
 	out->v2_mount[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
@@ -266,8 +266,9 @@ static void detect_v2(const char *root, uid_t euid, bool check_fs, struct hutch_
 
 		if (join(m, root, cands[i]) < 0)
 			continue;
-		if (check_fs ? !fs_is(m, CGROUP2_SUPER_MAGIC)
-			     : (join(probe, m, "cgroup.controllers") < 0 || access(probe, F_OK) < 0))
+		if (check_fs
+			    ? !fs_is(m, CGROUP2_SUPER_MAGIC)
+			    : (join(probe, m, "cgroup.controllers") < 0 || access(probe, F_OK) < 0))
 			continue;
 		memcpy(out->v2_mount, m, sizeof(m));
 		break;
@@ -426,8 +427,9 @@ void hutch_cg_read_dir_events(int dirfd, int version, unsigned ctrls, struct hut
 		ev->pids_max += keyed_at(dirfd, "pids.events", "max");
 	if (ctrls & HUTCH_CG_BIT(HUTCH_CG_CPU)) {
 		ev->cpu_throttled += keyed_at(dirfd, "cpu.stat", "nr_throttled");
-		ev->cpu_throttled_us += version == 2 ? keyed_at(dirfd, "cpu.stat", "throttled_usec")
-						     : keyed_at(dirfd, "cpu.stat", "throttled_time") / 1000;
+		ev->cpu_throttled_us +=
+			version == 2 ? keyed_at(dirfd, "cpu.stat", "throttled_usec")
+				     : keyed_at(dirfd, "cpu.stat", "throttled_time") / 1000;
 	}
 }
 
@@ -464,7 +466,7 @@ static bool kill_members(int fd, int version)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -572,7 +574,7 @@ static bool make_dir(struct hutch_cgroup *cg, const char *parent, int version, u
 	struct hutch_cg_dir *d = &cg->d[cg->n];
 	_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int fd = -1;
-	hutch_error e = { 0 };
+	hutch_error e = {0};
 	char msg[160];
 
 	if (pfd < 0) {
@@ -672,7 +674,8 @@ static unsigned create_v2(struct hutch_cgroup *cg, const struct hutch_cg_layout 
 		if (ok && mkdir(layout->v2_parent, 0755) < 0 && errno != EEXIST)
 			ok = 0;
 		if (ok)
-			cg->slice_parent_fd = open(layout->v2_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			cg->slice_parent_fd =
+				open(layout->v2_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else if (layout->v2_how == HUTCH_CG_V2_MOVE_SELF) {
 		cg->self_fd = move_self_aside(layout->v2_parent);
 		if (cg->self_fd < 0) {
@@ -754,8 +757,8 @@ int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, hutch_error *err)
 	for (size_t i = 0; cg && i < cg->n; i++) {
 		int r = write_at(cg->d[i].fd, "cgroup.procs", buf);
 		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR, "cgroup: moving the sandbox into %s",
-					 cg->d[i].path);
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+					 "cgroup: moving the sandbox into %s", cg->d[i].path);
 	}
 	return 0;
 }

@@ -34,15 +34,15 @@ enum hutch_cg_ctrl {
 /* Where this process's cgroups are, and what it could do there. */
 struct hutch_cg_layout {
 	/* cgroup v2: the mount, our cgroup in it, where a sandbox's cgroup would go. */
-	char v2_mount[PATH_MAX]; /* "" when there is no cgroup2 mount */
-	char v2_self[PATH_MAX];  /* "/user.slice/...", from the 0:: line */
+	char v2_mount[PATH_MAX];  /* "" when there is no cgroup2 mount */
+	char v2_self[PATH_MAX];	  /* "/user.slice/...", from the 0:: line */
 	char v2_parent[PATH_MAX]; /* "" when this user cannot have a v2 child cgroup */
 	enum {
 		HUTCH_CG_V2_DIRECT,    /* v2_parent is the root of our cgroup namespace */
 		HUTCH_CG_V2_SLICE,     /* as root: hutch's own cgroup under the root, made on use */
 		HUTCH_CG_V2_MOVE_SELF, /* a delegated cgroup holding only us: we move into a leaf */
 	} v2_how;
-	unsigned v2_ctrls;        /* controllers that v2_parent's children can get */
+	unsigned v2_ctrls; /* controllers that v2_parent's children can get */
 	/* cgroup v1: our cgroup in each controller's hierarchy, "" if none or not writable */
 	char v1_dir[_HUTCH_CG_CTRL_MAX][PATH_MAX];
 };
@@ -77,7 +77,7 @@ void hutch_cg_detect_self(struct hutch_cg_layout *out);
 
 struct hutch_cg_values {
 	uint64_t memory;     /* bytes, 0 = no limit */
-	uint64_t pids;       /* 0 = no limit */
+	uint64_t pids;	     /* 0 = no limit */
 	uint64_t cpus_milli; /* 0 = no limit */
 };
 

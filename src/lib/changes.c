@@ -154,7 +154,8 @@ static bool whiteout_at(int dfd, const char *name, const struct stat *st)
 	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
 		return true;
 	if (S_ISREG(st->st_mode) && st->st_size == 0) {
-		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		_cleanup_close_ int fd =
+			openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		return fd >= 0 && fgetxattr(fd, "user.overlay.whiteout", NULL, 0) >= 0;
 	}
 	return false;
@@ -234,7 +235,7 @@ static int read_names(int dfd, struct names *n)
 /* Sorted union of the names in @ufd and (when @lfd >= 0) @lfd. */
 static int dir_names(int ufd, int lfd, struct names *out)
 {
-	struct names tmp = { 0 };
+	struct names tmp = {0};
 	int r = 0;
 
 	if (ufd >= 0)
@@ -247,7 +248,7 @@ static int dir_names(int ufd, int lfd, struct names *out)
 	}
 	if (tmp.n)
 		qsort(tmp.v, tmp.n, sizeof(char *), name_cmp);
-	*out = (struct names){ 0 };
+	*out = (struct names){0};
 	for (size_t i = 0; i < tmp.n; i++) {
 		if (out->n && !strcmp(out->v[out->n - 1], tmp.v[i])) {
 			free(tmp.v[i]);
@@ -333,8 +334,10 @@ static int same_content(int udfd, int ldfd, const char *name, bool *same, bool *
 		if (nb < 0)
 			return (int)nb;
 		if (off == 0) {
-			size_t pa = (size_t)na < HUTCH_BINARY_PROBE ? (size_t)na : HUTCH_BINARY_PROBE;
-			size_t pb = (size_t)nb < HUTCH_BINARY_PROBE ? (size_t)nb : HUTCH_BINARY_PROBE;
+			size_t pa =
+				(size_t)na < HUTCH_BINARY_PROBE ? (size_t)na : HUTCH_BINARY_PROBE;
+			size_t pb =
+				(size_t)nb < HUTCH_BINARY_PROBE ? (size_t)nb : HUTCH_BINARY_PROBE;
 			*binary = memchr(ba, '\0', pa) || memchr(bb, '\0', pb);
 		}
 		if (na != nb || memcmp(ba, bb, (size_t)na)) {
@@ -391,8 +394,8 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 	return 0;
 }
 
-static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st,
-		      size_t len, int depth, const struct stat *now);
+static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st, size_t len,
+		      int depth, const struct stat *now);
 static int emit_deleted(struct walk *w, int dfd, const char *name, const struct stat *st,
 			size_t len, int depth);
 
@@ -413,7 +416,7 @@ static int layer_error(struct walk *w, int r, const char *what)
 
 static bool is_empty_dir(int dfd, const char *name)
 {
-	struct names n = { 0 };
+	struct names n = {0};
 	_cleanup_close_ int fd = open_child(dfd, name);
 	bool empty;
 
@@ -426,10 +429,10 @@ static bool is_empty_dir(int dfd, const char *name)
 	return empty;
 }
 
-static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st,
-		      size_t len, int depth, const struct stat *now)
+static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st, size_t len,
+		      int depth, const struct stat *now)
 {
-	struct names n = { 0 };
+	struct names n = {0};
 	_cleanup_close_ int fd = -1;
 	size_t l2 = path_push(w, len, name);
 	int r;
@@ -486,7 +489,7 @@ static int emit_deleted(struct walk *w, int dfd, const char *name, const struct 
 	if (!l2)
 		return layer_error(w, -ENAMETOOLONG, "path too long:");
 	if (S_ISDIR(st->st_mode)) {
-		struct names n = { 0 };
+		struct names n = {0};
 		_cleanup_close_ int fd = -1;
 
 		if (depth > HUTCH_SESSION_MAX_DEPTH)
@@ -531,7 +534,7 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 
 static int walk_dir(struct walk *w, int ufd, int lfd, size_t len, bool replace, int depth)
 {
-	struct names n = { 0 };
+	struct names n = {0};
 	int r;
 
 	if (depth > HUTCH_SESSION_MAX_DEPTH)
@@ -584,13 +587,15 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 	if (S_ISDIR(ust->st_mode)) {
 		_cleanup_close_ int cu = -1, cl = -1;
 		char v[8];
-		bool opaque = has_xattr(ufd, name, "user.overlay.opaque", v, sizeof(v)) && v[0] == 'y';
+		bool opaque =
+			has_xattr(ufd, name, "user.overlay.opaque", v, sizeof(v)) && v[0] == 'y';
 
 		if (has_xattr(ufd, name, "user.overlay.redirect", v, sizeof(v)))
-			return hutch_errx(w->err, EOPNOTSUPP, 0,
-					  "session %s: %s is a renamed directory (overlay redirect), "
-					  "which hutch does not support",
-					  w->s->id, w->path);
+			return hutch_errx(
+				w->err, EOPNOTSUPP, 0,
+				"session %s: %s is a renamed directory (overlay redirect), "
+				"which hutch does not support",
+				w->s->id, w->path);
 		if ((ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
 			if (r < 0)
@@ -659,8 +664,12 @@ void hutch_changes_free(struct hutch_changes *c)
 int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
 			  struct hutch_changes *out, hutch_error *err)
 {
-	struct walk w = { .s = s, .snap = snap, .uroot = -1, .lroot = -1, .err = err,
-			  .sniff = !(flags & HUTCH_CHANGES_NO_SNIFF) };
+	struct walk w = {.s = s,
+			 .snap = snap,
+			 .uroot = -1,
+			 .lroot = -1,
+			 .err = err,
+			 .sniff = !(flags & HUTCH_CHANGES_NO_SNIFF)};
 	int r;
 
 	out->v = NULL;
@@ -696,8 +705,8 @@ int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, u
 
 int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err)
 {
-	struct hutch_snapshot none = { 0 }; /* conflicts do not matter here */
-	struct hutch_changes ch = { 0 };
+	struct hutch_snapshot none = {0}; /* conflicts do not matter here */
+	struct hutch_changes ch = {0};
 	int r;
 
 	*any = false;
@@ -821,8 +830,8 @@ struct op {
  * walk back the path. Writes the edit script backwards into @ops from @end.
  * Returns the number of ops written, or -E2BIG when D exceeds the bound.
  */
-static ssize_t myers(const struct line *a, size_t n, const struct line *b, size_t m,
-		     struct op *ops, size_t end)
+static ssize_t myers(const struct line *a, size_t n, const struct line *b, size_t m, struct op *ops,
+		     size_t end)
 {
 	size_t max = n + m, lim = max < DIFF_MAX_D ? max : DIFF_MAX_D;
 	ssize_t off = (ssize_t)lim + 1;
@@ -878,13 +887,13 @@ static ssize_t myers(const struct line *a, size_t n, const struct line *b, size_
 			while (x > px && y > py) {
 				x--;
 				y--;
-				ops[--w] = (struct op){ OP_EQ, (size_t)x, (size_t)y };
+				ops[--w] = (struct op){OP_EQ, (size_t)x, (size_t)y};
 			}
 			if (d > 0) {
 				if (x == px)
-					ops[--w] = (struct op){ OP_INS, 0, (size_t)py };
+					ops[--w] = (struct op){OP_INS, 0, (size_t)py};
 				else
-					ops[--w] = (struct op){ OP_DEL, (size_t)px, 0 };
+					ops[--w] = (struct op){OP_DEL, (size_t)px, 0};
 			}
 			x = px;
 			y = py;
@@ -903,7 +912,7 @@ static ssize_t myers(const struct line *a, size_t n, const struct line *b, size_
 
 static void emit_line(struct buf *o, char tag, const struct line *l)
 {
-	char t[1] = { tag };
+	char t[1] = {tag};
 
 	buf_add(o, t, 1);
 	buf_add(o, l->p, l->len);
@@ -929,7 +938,7 @@ int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned
 	_cleanup_free_ struct line *la = NULL, *lb = NULL;
 	_cleanup_free_ struct op *ops = NULL;
 	_cleanup_free_ size_t *apos = NULL, *bpos = NULL;
-	struct buf o = { 0 };
+	struct buf o = {0};
 	size_t na, nb, pre = 0, suf = 0, nops = 0, total;
 	unsigned nadd = 0, ndel = 0;
 	ssize_t mid;
@@ -951,7 +960,7 @@ int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned
 	if (!ops)
 		return -ENOMEM;
 	for (size_t i = 0; i < pre; i++)
-		ops[nops++] = (struct op){ OP_EQ, i, i };
+		ops[nops++] = (struct op){OP_EQ, i, i};
 	{
 		size_t n = na - pre - suf, m = nb - pre - suf;
 		/* the middle is written at the end of @ops, then moved after the prefix */
@@ -959,9 +968,9 @@ int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned
 		if (mid == -E2BIG) {
 			size_t w = total;
 			for (size_t j = m; j-- > 0;)
-				ops[--w] = (struct op){ OP_INS, 0, j };
+				ops[--w] = (struct op){OP_INS, 0, j};
 			for (size_t i = n; i-- > 0;)
-				ops[--w] = (struct op){ OP_DEL, i, 0 };
+				ops[--w] = (struct op){OP_DEL, i, 0};
 			mid = (ssize_t)(n + m);
 		}
 		if (mid < 0)
@@ -974,7 +983,7 @@ int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned
 		nops += (size_t)mid;
 	}
 	for (size_t i = 0; i < suf; i++)
-		ops[nops++] = (struct op){ OP_EQ, na - suf + i, nb - suf + i };
+		ops[nops++] = (struct op){OP_EQ, na - suf + i, nb - suf + i};
 
 	/* hunks: changes with up to @context equal lines around, merged when close */
 	apos = calloc(nops + 1, sizeof(size_t));
@@ -1077,9 +1086,8 @@ static int read_beneath(const char *root, const char *rel, char **out, size_t *l
 	return 0;
 }
 
-int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context,
-		      char **out, size_t *len, unsigned *added, unsigned *removed,
-		      hutch_error *err)
+int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context, char **out,
+		      size_t *len, unsigned *added, unsigned *removed, hutch_error *err)
 {
 	_cleanup_free_ char *a = NULL, *b = NULL;
 	size_t alen = 0, blen = 0;
@@ -1109,7 +1117,8 @@ int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned c
 		if (r == -EFBIG)
 			return 0;
 		if (r < 0)
-			return hutch_err(err, r, 0, "diff: reading %s in session %s", c->path, s->id);
+			return hutch_err(err, r, 0, "diff: reading %s in session %s", c->path,
+					 s->id);
 	}
 	r = hutch_udiff(a ? a : "", alen, b ? b : "", blen, context, out, len, added, removed);
 	if (r < 0)

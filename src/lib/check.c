@@ -139,7 +139,8 @@ static void probe_cgroup(struct hutch_feature_info *fi)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "0::", 3)) {
 			line[strcspn(line, "\n")] = '\0';
-			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.controllers", line + 3);
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.controllers",
+				 line + 3);
 		}
 	if (!path[0]) {
 		snprintf(fi->detail, sizeof(fi->detail), "no cgroup v2 hierarchy");
@@ -147,7 +148,8 @@ static void probe_cgroup(struct hutch_feature_info *fi)
 	}
 	c = fopen(path, "re");
 	if (!c || !fgets(line, sizeof(line), c) || line[0] == '\n') {
-		snprintf(fi->detail, sizeof(fi->detail), "cgroup v2 present, no controllers delegated");
+		snprintf(fi->detail, sizeof(fi->detail),
+			 "cgroup v2 present, no controllers delegated");
 		return;
 	}
 	line[strcspn(line, "\n")] = '\0';
@@ -198,7 +200,8 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *fi)
 			hutch_landlock_describe(&rep, desc, sizeof(desc));
 			snprintf(fi->detail, sizeof(fi->detail), "ABI %d (%s)", abi, desc);
 		} else if (abi == -EOPNOTSUPP) {
-			snprintf(fi->detail, sizeof(fi->detail), "built in but not enabled at boot");
+			snprintf(fi->detail, sizeof(fi->detail),
+				 "built in but not enabled at boot");
 			fi->fix = "add landlock to the lsm= kernel parameter (e.g. "
 				  "lsm=landlock,lockdown,yama,apparmor) and reboot";
 		} else {

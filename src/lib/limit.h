@@ -25,10 +25,10 @@
 
 /* What each mechanism can enforce here (the input of the decision). */
 struct hutch_limits_avail {
-	unsigned v2;		   /* HUTCH_CG_BIT controllers of the sandbox's v2 cgroup */
-	unsigned v1;		   /* ... through cgroup v1 */
-	bool root;		   /* euid 0: RLIMIT_NPROC does not bind root */
-	const char *v2_where;	   /* parent directory, for the details (may be NULL) */
+	unsigned v2;	      /* HUTCH_CG_BIT controllers of the sandbox's v2 cgroup */
+	unsigned v1;	      /* ... through cgroup v1 */
+	bool root;	      /* euid 0: RLIMIT_NPROC does not bind root */
+	const char *v2_where; /* parent directory, for the details (may be NULL) */
 	const char *v1_where[_HUTCH_CG_CTRL_MAX];
 	const char *why[_HUTCH_CG_CTRL_MAX]; /* why no cgroup has the controller (may be NULL) */
 };
@@ -37,8 +37,8 @@ struct hutch_limits_avail {
  * Pure: which mechanism enforces each limit of @l given @a. With @all every
  * limit is described as if it were set (hutch check).
  */
-void hutch_limits_decide(const struct hutch_limits *l, const struct hutch_limits_avail *a,
-			 bool all, struct hutch_limit_info out[_HUTCH_LIMIT_MAX]);
+void hutch_limits_decide(const struct hutch_limits *l, const struct hutch_limits_avail *a, bool all,
+			 struct hutch_limit_info out[_HUTCH_LIMIT_MAX]);
 
 /*
  * Pure: a set limit that nothing enforces is an error (status 125, naming the

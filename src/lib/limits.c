@@ -24,32 +24,31 @@
 #include "limit.h"
 
 static const char *const limit_names[_HUTCH_LIMIT_MAX] = {
-	[HUTCH_LIMIT_MEMORY] = "memory",	 [HUTCH_LIMIT_PIDS] = "pids",
-	[HUTCH_LIMIT_CPUS] = "cpus",		 [HUTCH_LIMIT_TIMEOUT] = "timeout",
+	[HUTCH_LIMIT_MEMORY] = "memory",      [HUTCH_LIMIT_PIDS] = "pids",
+	[HUTCH_LIMIT_CPUS] = "cpus",	      [HUTCH_LIMIT_TIMEOUT] = "timeout",
 	[HUTCH_LIMIT_FILE_SIZE] = "fileSize", [HUTCH_LIMIT_OPEN_FILES] = "openFiles",
 };
 
 static const char *const mech_names[] = {
-	[HUTCH_MECH_NONE] = "none",	      [HUTCH_MECH_CGROUP2] = "cgroup v2",
-	[HUTCH_MECH_CGROUP1] = "cgroup v1",   [HUTCH_MECH_RLIMIT] = "rlimit",
-	[HUTCH_MECH_SUPERVISOR] = "supervisor", [HUTCH_MECH_UNENFORCED] = "not enforced",
+	[HUTCH_MECH_NONE] = "none",
+	[HUTCH_MECH_CGROUP2] = "cgroup v2",
+	[HUTCH_MECH_CGROUP1] = "cgroup v1",
+	[HUTCH_MECH_RLIMIT] = "rlimit",
+	[HUTCH_MECH_SUPERVISOR] = "supervisor",
+	[HUTCH_MECH_UNENFORCED] = "not enforced",
 };
 
 /* Limit -> the cgroup controller that enforces it (-1: none). */
 static const int limit_ctrl[_HUTCH_LIMIT_MAX] = {
-	[HUTCH_LIMIT_MEMORY] = HUTCH_CG_MEMORY,
-	[HUTCH_LIMIT_PIDS] = HUTCH_CG_PIDS,
-	[HUTCH_LIMIT_CPUS] = HUTCH_CG_CPU,
-	[HUTCH_LIMIT_TIMEOUT] = -1,
-	[HUTCH_LIMIT_FILE_SIZE] = -1,
-	[HUTCH_LIMIT_OPEN_FILES] = -1,
+	[HUTCH_LIMIT_MEMORY] = HUTCH_CG_MEMORY, [HUTCH_LIMIT_PIDS] = HUTCH_CG_PIDS,
+	[HUTCH_LIMIT_CPUS] = HUTCH_CG_CPU,	[HUTCH_LIMIT_TIMEOUT] = -1,
+	[HUTCH_LIMIT_FILE_SIZE] = -1,		[HUTCH_LIMIT_OPEN_FILES] = -1,
 };
 
 /* The cgroup files each controller's limit is written to, for the details. */
 static const char *const ctrl_files[2][_HUTCH_CG_CTRL_MAX] = {
-	{ "memory.limit_in_bytes, memory.memsw.limit_in_bytes", "pids.max",
-	  "cpu.cfs_quota_us" },
-	{ "memory.max, memory.swap.max 0", "pids.max", "cpu.max" },
+	{"memory.limit_in_bytes, memory.memsw.limit_in_bytes", "pids.max", "cpu.cfs_quota_us"},
+	{"memory.max, memory.swap.max 0", "pids.max", "cpu.max"},
 };
 
 static uint64_t limit_value(const struct hutch_limits *l, enum hutch_limit w)
@@ -77,7 +76,7 @@ void hutch_limit_format(enum hutch_limit which, uint64_t v, char *buf, size_t si
 	static const struct {
 		uint64_t ms;
 		const char *unit;
-	} durations[] = { { 24ull * 3600000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
+	} durations[] = {{24ull * 3600000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
 	static const char size_units[] = "TGMK";
 
 	switch (which) {
@@ -106,7 +105,8 @@ void hutch_limit_format(enum hutch_limit which, uint64_t v, char *buf, size_t si
 	case HUTCH_LIMIT_TIMEOUT:
 		for (size_t i = 0; i < ARRAY_SIZE(durations); i++)
 			if (v && v % durations[i].ms == 0) {
-				snprintf(buf, size, "%llu%s", (unsigned long long)(v / durations[i].ms),
+				snprintf(buf, size, "%llu%s",
+					 (unsigned long long)(v / durations[i].ms),
 					 durations[i].unit);
 				return;
 			}
@@ -171,8 +171,8 @@ static void decide_cgroup_limit(struct hutch_limit_info *li, enum hutch_limit w,
 	}
 }
 
-void hutch_limits_decide(const struct hutch_limits *l, const struct hutch_limits_avail *a,
-			 bool all, struct hutch_limit_info out[_HUTCH_LIMIT_MAX])
+void hutch_limits_decide(const struct hutch_limits *l, const struct hutch_limits_avail *a, bool all,
+			 struct hutch_limit_info out[_HUTCH_LIMIT_MAX])
 {
 	for (int w = 0; w < _HUTCH_LIMIT_MAX; w++) {
 		struct hutch_limit_info *li = &out[w];
@@ -195,7 +195,8 @@ void hutch_limits_decide(const struct hutch_limits *l, const struct hutch_limits
 			case HUTCH_LIMIT_TIMEOUT:
 				li->mech = HUTCH_MECH_SUPERVISOR;
 				snprintf(li->detail, sizeof(li->detail),
-					 "hutch's wall clock: SIGTERM to every process, SIGKILL after "
+					 "hutch's wall clock: SIGTERM to every process, SIGKILL "
+					 "after "
 					 "a grace period, exit status 124");
 				break;
 			case HUTCH_LIMIT_FILE_SIZE:
@@ -225,9 +226,10 @@ int hutch_limits_check(const struct hutch_limit_info info[_HUTCH_LIMIT_MAX], boo
 		hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
 			   "limit %s (%s) cannot be enforced here: %s", li->name, li->value_str,
 			   li->detail);
-		hutch_err_hint(err, "run as root on a host with cgroups, or in a delegated cgroup "
-				    "(systemd-run --user --scope -p Delegate=yes hutch run ...); or "
-				    "pass --allow-degraded to run without it");
+		hutch_err_hint(err,
+			       "run as root on a host with cgroups, or in a delegated cgroup "
+			       "(systemd-run --user --scope -p Delegate=yes hutch run ...); or "
+			       "pass --allow-degraded to run without it");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -289,7 +291,8 @@ size_t hutch_limits_hits(const struct hutch_limit_info info[_HUTCH_LIMIT_MAX],
 			 "timeout (%s) reached: the sandbox was stopped",
 			 info[HUTCH_LIMIT_TIMEOUT].value_str);
 	}
-	if (ev && mem->set && ev->oom_kill && (h = add_hit(info, HUTCH_LIMIT_MEMORY, out, max, &n))) {
+	if (ev && mem->set && ev->oom_kill &&
+	    (h = add_hit(info, HUTCH_LIMIT_MEMORY, out, max, &n))) {
 		h->count = ev->oom_kill;
 		h->ended = killed;
 		if (killed)
@@ -302,7 +305,8 @@ size_t hutch_limits_hits(const struct hutch_limit_info info[_HUTCH_LIMIT_MAX],
 				 mem->value_str, (unsigned long long)ev->oom_kill,
 				 ev->oom_kill == 1 ? "" : "es");
 	}
-	if (ev && pids->set && ev->pids_max && (h = add_hit(info, HUTCH_LIMIT_PIDS, out, max, &n))) {
+	if (ev && pids->set && ev->pids_max &&
+	    (h = add_hit(info, HUTCH_LIMIT_PIDS, out, max, &n))) {
 		h->count = ev->pids_max;
 		snprintf(h->message, sizeof(h->message),
 			 "process limit (%s) reached: %llu fork%s refused", pids->value_str,
@@ -320,7 +324,8 @@ size_t hutch_limits_hits(const struct hutch_limit_info info[_HUTCH_LIMIT_MAX],
 			 (unsigned long long)(ev->cpu_throttled_us / 100000 % 10));
 	}
 	if (!timed_out && cpus->set && cpus->mech == HUTCH_MECH_UNENFORCED &&
-	    exit_status == 128 + SIGXCPU && info[HUTCH_LIMIT_TIMEOUT].set && (h = add_hit(info, HUTCH_LIMIT_CPUS, out, max, &n))) {
+	    exit_status == 128 + SIGXCPU && info[HUTCH_LIMIT_TIMEOUT].set &&
+	    (h = add_hit(info, HUTCH_LIMIT_CPUS, out, max, &n))) {
 		h->count = 1;
 		h->ended = true;
 		snprintf(h->message, sizeof(h->message),
@@ -402,8 +407,9 @@ static void avail_from(struct hutch_limits_avail *a, const struct hutch_cg_layou
 	}
 	for (int c = 0; c < _HUTCH_CG_CTRL_MAX; c++)
 		if (!a->why[c] || !a->why[c][0])
-			a->why[c] = a->root ? "no cgroup v2 or v1 hierarchy with this controller"
-					    : "no delegated cgroup v2 with this controller (not root)";
+			a->why[c] =
+				a->root ? "no cgroup v2 or v1 hierarchy with this controller"
+					: "no delegated cgroup v2 with this controller (not root)";
 }
 
 int hutch_limits_prepare(const struct hutch_policy *p, const char *id,

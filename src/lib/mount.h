@@ -12,30 +12,30 @@
 #include "policy.h"
 
 enum hutch_mount_kind {
-	MOUNT_BIND_RO,     /* read-only recursive bind of a host path */
-	MOUNT_BIND_RW,     /* writable recursive bind (workspace, --rw) */
-	MOUNT_BIND_DEV,    /* a host device node: writable, nosuid, noexec */
+	MOUNT_BIND_RO,	   /* read-only recursive bind of a host path */
+	MOUNT_BIND_RW,	   /* writable recursive bind (workspace, --rw) */
+	MOUNT_BIND_DEV,	   /* a host device node: writable, nosuid, noexec */
 	MOUNT_BIND_SOCKET, /* one chosen host socket (--socket) */
-	MOUNT_TMPFS,       /* fresh private tmpfs */
-	MOUNT_DIR,         /* a directory in a tmpfs of ours */
-	MOUNT_SYMLINK,     /* a symlink in a tmpfs of ours */
-	MOUNT_PROC,        /* fresh procfs of the sandbox's PID namespace */
-	MOUNT_DEVPTS,      /* fresh devpts instance */
-	MOUNT_HIDE,        /* an empty read-only directory or file over a path */
+	MOUNT_TMPFS,	   /* fresh private tmpfs */
+	MOUNT_DIR,	   /* a directory in a tmpfs of ours */
+	MOUNT_SYMLINK,	   /* a symlink in a tmpfs of ours */
+	MOUNT_PROC,	   /* fresh procfs of the sandbox's PID namespace */
+	MOUNT_DEVPTS,	   /* fresh devpts instance */
+	MOUNT_HIDE,	   /* an empty read-only directory or file over a path */
 	MOUNT_REBIND_RO,   /* make a path of the new tree read-only (/proc/sys) */
-	MOUNT_PROTECT,     /* read-only rebind beneath the workspace, no symlinks */
-	MOUNT_PIN,         /* bind a directory onto itself: it cannot be renamed or removed */
-	MOUNT_OVERLAY,     /* overlayfs: source = "LOWER\nUPPER\nWORK" host paths */
-	MOUNT_WATCH,       /* no mount: a path that must not exist after the session */
+	MOUNT_PROTECT,	   /* read-only rebind beneath the workspace, no symlinks */
+	MOUNT_PIN,	   /* bind a directory onto itself: it cannot be renamed or removed */
+	MOUNT_OVERLAY,	   /* overlayfs: source = "LOWER\nUPPER\nWORK" host paths */
+	MOUNT_WATCH,	   /* no mount: a path that must not exist after the session */
 };
 
 struct hutch_mount_op {
 	char *path;   /* absolute path inside the sandbox */
 	char *source; /* host path (binds), link target (symlinks), NULL otherwise */
 	enum hutch_mount_kind kind;
-	unsigned mode;   /* tmpfs/dir mode */
-	bool optional;   /* skip silently when the source is missing */
-	int order;       /* tie-break for equal paths: larger goes on top */
+	unsigned mode; /* tmpfs/dir mode */
+	bool optional; /* skip silently when the source is missing */
+	int order;     /* tie-break for equal paths: larger goes on top */
 	/* filled while applying */
 	int src_fd;
 	bool src_is_dir;
@@ -45,8 +45,8 @@ struct hutch_mount_op {
 struct hutch_mount_plan {
 	struct hutch_mount_op *ops;
 	size_t n, cap;
-	char *workspace; /* sandbox path of the workspace (same as host path) */
-	char *cwd;       /* directory to start in */
+	char *workspace;     /* sandbox path of the workspace (same as host path) */
+	char *cwd;	     /* directory to start in */
 	uint64_t tmpfs_size; /* bytes for each private tmpfs (--memory), 0: kernel default */
 	/* --ephemeral=root: top-level directories left read-only (they hold other mounts) */
 	char **root_kept;
@@ -85,5 +85,5 @@ int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind ki
  * @before_protect (may be NULL) is called once, after every other mount and
  * before the protected paths: their placeholders are made meanwhile on the host.
  */
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *),
-			   void *data, hutch_error *err);
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
+			   hutch_error *err);

@@ -38,7 +38,7 @@ enum hutch_layer {
 
 struct hutch_limits {
 	uint64_t memory;     /* bytes, 0 = unset */
-	uint64_t pids;       /* 0 = unset */
+	uint64_t pids;	     /* 0 = unset */
 	uint64_t cpus_milli; /* 1000 = one CPU, 0 = unset */
 	uint64_t timeout_ms; /* 0 = unset */
 	uint64_t file_size;  /* bytes, 0 = unset */
@@ -48,9 +48,9 @@ struct hutch_limits {
 struct hutch_policy {
 	bool finalized;
 	char *workspace; /* absolute, canonical after finalize */
-	char *profile;   /* last profile applied */
+	char *profile;	 /* last profile applied */
 
-	unsigned require;  /* HUTCH_LAYER_* bitmask */
+	unsigned require;	 /* HUTCH_LAYER_* bitmask */
 	unsigned require_locked; /* bits the system policy requires */
 	bool allow_degraded;
 
@@ -128,9 +128,9 @@ const char *hutch_net_mode_name(enum hutch_net_mode m);
 bool hutch_env_name_valid(const char *s, size_t n);
 
 /* Strict parsers shared by config.c and the CLI (0 or -EINVAL). */
-int hutch_parse_size(const char *s, uint64_t *out);      /* 512K 4G 100M 123 */
-int hutch_parse_duration(const char *s, uint64_t *ms);   /* 30s 10m 2h 1500ms */
-int hutch_parse_cpus(const char *s, uint64_t *milli);    /* 2 0.5 1.25 */
+int hutch_parse_size(const char *s, uint64_t *out);    /* 512K 4G 100M 123 */
+int hutch_parse_duration(const char *s, uint64_t *ms); /* 30s 10m 2h 1500ms */
+int hutch_parse_cpus(const char *s, uint64_t *milli);  /* 2 0.5 1.25 */
 /* Strict unsigned decimal ("0".."max"), no sign, no spaces: 0 or -EINVAL / -ERANGE. */
 int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);
 

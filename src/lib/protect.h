@@ -17,8 +17,8 @@ struct hutch_placeholders;
  * the paths that exist, and collect the missing ones whose parent exists in
  * @missing (malloc'd strings) so placeholders can be made for them.
  */
-int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,
-		       char ***missing, size_t *n_missing, hutch_error *err);
+int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan, char ***missing,
+		       size_t *n_missing, hutch_error *err);
 
 /*
  * Placeholders (journal.c): empty directories created on the host for

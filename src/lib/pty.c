@@ -60,7 +60,8 @@ int hutch_pty_open(const struct hutch_tty_info *t, int *master, int *slave, hutc
 int hutch_pty_attach(const struct hutch_tty_info *t, int slave, hutch_error *err)
 {
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		return hutch_err(err, errno, 0, "terminal: making the pty the controlling terminal");
+		return hutch_err(err, errno, 0,
+				 "terminal: making the pty the controlling terminal");
 	for (int fd = 0; fd < 3; fd++)
 		if (t->is_tty[fd] && dup2(slave, fd) < 0)
 			return hutch_err(err, errno, 0, "terminal: attaching fd %d", fd);
@@ -107,7 +108,8 @@ static void update_events(struct hutch_relay *r)
 		m |= EPOLLOUT;
 	hutch_loop_mod(r->loop, r->master, m);
 	if (r->in_fd >= 0 && !r->in_eof)
-		hutch_loop_mod(r->loop, r->in_fd, r->to_pty.len < sizeof(r->to_pty.data) ? EPOLLIN : 0);
+		hutch_loop_mod(r->loop, r->in_fd,
+			       r->to_pty.len < sizeof(r->to_pty.data) ? EPOLLIN : 0);
 	if (r->out_fd >= 0 && r->out_fd != r->in_fd)
 		hutch_loop_mod(r->loop, r->out_fd, r->from_pty.len ? EPOLLOUT : 0);
 }
@@ -256,7 +258,7 @@ void hutch_relay_finish(struct hutch_relay *r)
 			if (eof)
 				break;
 			{
-				struct pollfd pfd = { .fd = r->master, .events = POLLIN };
+				struct pollfd pfd = {.fd = r->master, .events = POLLIN};
 				if (poll(&pfd, 1, 0) <= 0)
 					break;
 			}

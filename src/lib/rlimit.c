@@ -19,12 +19,12 @@ static const struct {
 	enum rl_source src;
 	size_t offset; /* RL_FIELD: into struct hutch_limits */
 } rlimit_table[] = {
-	{ RLIMIT_CORE, "RLIMIT_CORE", RL_ZERO, 0 },
-	{ RLIMIT_NPROC, "RLIMIT_NPROC", RL_FIELD, offsetof(struct hutch_limits, pids) },
-	{ RLIMIT_FSIZE, "RLIMIT_FSIZE", RL_FIELD, offsetof(struct hutch_limits, file_size) },
-	{ RLIMIT_NOFILE, "RLIMIT_NOFILE", RL_FIELD, offsetof(struct hutch_limits, open_files) },
-	{ RLIMIT_DATA, "RLIMIT_DATA", RL_FIELD, offsetof(struct hutch_limits, memory) },
-	{ RLIMIT_CPU, "RLIMIT_CPU", RL_CPU, 0 },
+	{RLIMIT_CORE, "RLIMIT_CORE", RL_ZERO, 0},
+	{RLIMIT_NPROC, "RLIMIT_NPROC", RL_FIELD, offsetof(struct hutch_limits, pids)},
+	{RLIMIT_FSIZE, "RLIMIT_FSIZE", RL_FIELD, offsetof(struct hutch_limits, file_size)},
+	{RLIMIT_NOFILE, "RLIMIT_NOFILE", RL_FIELD, offsetof(struct hutch_limits, open_files)},
+	{RLIMIT_DATA, "RLIMIT_DATA", RL_FIELD, offsetof(struct hutch_limits, memory)},
+	{RLIMIT_CPU, "RLIMIT_CPU", RL_CPU, 0},
 };
 
 uint64_t hutch_rlimit_cpu_seconds(const struct hutch_limits *l)
@@ -42,7 +42,7 @@ uint64_t hutch_rlimit_cpu_seconds(const struct hutch_limits *l)
 int hutch_rlimits_apply(const struct hutch_limits *l, hutch_error *err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(rlimit_table); i++) {
-		struct rlimit rl = { 0, 0 };
+		struct rlimit rl = {0, 0};
 		uint64_t v = 0;
 
 		switch (rlimit_table[i].src) {

@@ -35,8 +35,8 @@
 #define HUTCH_SESSION_MAX_DEPTH 256
 
 struct hutch_snap_entry {
-	char *path;      /* relative to the workspace */
-	uint32_t mode;   /* st_mode; 0 = known absent */
+	char *path;    /* relative to the workspace */
+	uint32_t mode; /* st_mode; 0 = known absent */
 	uint64_t ino, size;
 	int64_t mtime_ns, ctime_ns;
 };
@@ -55,9 +55,9 @@ struct hutch_session {
 	char *dir, *upper, *work;
 	char *workspace;
 	char *kind, *state, *parent;
-	int64_t created_ns;  /* when this session was made */
-	int64_t baseline_ns; /* when its layer started (a fork: its origin's) */
-	long pid;            /* hutch process of the last run */
+	int64_t created_ns;   /* when this session was made */
+	int64_t baseline_ns;  /* when its layer started (a fork: its origin's) */
+	long pid;	      /* hutch process of the last run */
 	char **protected_rel; /* relative protected entries (root + every repository) */
 	size_t n_protected_rel;
 	char **protected_anchored; /* workspace-relative paths of absolute entries */
@@ -118,8 +118,8 @@ int hutch_snapshot_put(struct hutch_snapshot *snap, const char *rel, const struc
  * current lstat, NULL when absent. Without a snapshot (the run was killed
  * before it was written) falls back to ctime against the session's start.
  */
-bool hutch_snapshot_changed(const struct hutch_snapshot *snap, int64_t baseline_ns,
-			    const char *rel, const struct stat *now);
+bool hutch_snapshot_changed(const struct hutch_snapshot *snap, int64_t baseline_ns, const char *rel,
+			    const struct stat *now);
 /* One snapshot/journal line: "MODE INO SIZE MTIME CTIME PATH\n" (path escaped). */
 int hutch_snapshot_format(char *buf, size_t size, const char *rel, const struct stat *st);
 

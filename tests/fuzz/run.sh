@@ -11,8 +11,8 @@
 # against that static libhutch, so the source list lives only in src/lib/meson.build.
 # Seeds: tests/fuzz/corpus/<target>/ (read only, replayed first on every run: inputs that
 # once crashed are kept there as regression tests). New inputs go to
-# $FUZZ_OUT/corpus/<target>/, crash artifacts to $FUZZ_OUT/artifacts/ (default
-# tests/fuzz/out, ignored by git).
+# $FUZZ_OUT/corpus/<target>/, crash artifacts to $FUZZ_OUT/artifacts/, the target binaries
+# and their logs to $FUZZ_OUT (default $FUZZ_BUILD/out: build output, not in the tree).
 #
 # A crash prints the command that reproduces it: <binary> <artifact>.
 set -euo pipefail
@@ -21,7 +21,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd -P)
 seconds=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 build=${FUZZ_BUILD:-$repo/build-fuzz}
-out=${FUZZ_OUT:-$repo/tests/fuzz/out}
+out=${FUZZ_OUT:-$build/out}
 cc=${FUZZ_CC:-clang}
 
 case $seconds in
@@ -43,13 +43,15 @@ fi
 # The build runs seccomp-gen (instrumented too); leaks at its exit are not our concern here.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 if [ ! -f "$build/build.ninja" ]; then
+	log=$(mktemp)
 	CC=$cc meson setup "$build" "$repo" -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dwerror=false -Dbuildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link \
-		-Dc_link_args=-fsanitize=fuzzer-no-link >"$out.meson.log" 2>&1 || {
-		cat "$out.meson.log" >&2
+		-Dc_link_args=-fsanitize=fuzzer-no-link >"$log" 2>&1 || {
+		cat "$log" >&2
+		rm -f "$log"
 		exit 1
 	}
-	rm -f "$out.meson.log"
+	rm -f "$log"
 fi
 ninja -C "$build" src/lib/libhutch.a >/dev/null
 unset ASAN_OPTIONS

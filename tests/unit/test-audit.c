@@ -765,7 +765,8 @@ static void test_filescan_budget(void)
 		file_write(root, name, "x");
 	}
 	roots[0] = root;
-	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0, "snapshot with a budget of 10 entries");
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0,
+	   "snapshot with a budget of 10 entries");
 	is_str(hutch_fsnap_cut_reason(b), "entries", "  cut short: entries");
 	is_int(hutch_fsnap_count(b), 10, "  10 entries kept (f00..f09)");
 	sleep(0); /* mtimes differ by content size anyway */
@@ -800,7 +801,8 @@ static void test_filescan_budget(void)
 	/* excluded path and time budget */
 	snprintf(d, sizeof(d), "%s/f01", root);
 	lim.max_entries = 0;
-	ok(hutch_fsnap_take(roots, 1, (const char *[]){ d }, 1, &lim, &b) == 0, "snapshot excluding a path");
+	ok(hutch_fsnap_take(roots, 1, (const char *[]){d}, 1, &lim, &b) == 0,
+	   "snapshot excluding a path");
 	{
 		size_t before = hutch_fsnap_count(b);
 		hutch_fsnap_free(b);
@@ -818,7 +820,8 @@ static void test_filescan_budget(void)
 	{
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0, "snapshot with a 1 ms budget");
+		ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &b) == 0,
+		   "snapshot with a 1 ms budget");
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		is_str(hutch_fsnap_cut_reason(b), "time", "  cut short: time");
 		ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 200,

@@ -98,13 +98,15 @@ static void test_parse_proc(void)
 	is_int(hutch_cg_parse_proc(U("0::/a"), v2, v1), 0, "no final newline is fine");
 	is_str(v2, "/a", "  path read to the end");
 
-	is_int(hutch_cg_parse_proc(U("garbage\n"), v2, v1), -EINVAL, "a line without ':' is refused");
+	is_int(hutch_cg_parse_proc(U("garbage\n"), v2, v1), -EINVAL,
+	       "a line without ':' is refused");
 	is_int(hutch_cg_parse_proc(U("0::relative\n"), v2, v1), -EINVAL,
 	       "a relative path is refused");
 	is_int(hutch_cg_parse_proc(U("4:memory\n"), v2, v1), -EINVAL, "a missing field is refused");
 	for (int i = 0; i <= HUTCH_CG_MAX_PROC_LINES; i++)
 		memcpy(big + i * 6, "1:x:/\n", 7);
-	is_int(hutch_cg_parse_proc(U(big), v2, v1), -EINVAL, "more lines than the maximum: refused");
+	is_int(hutch_cg_parse_proc(U(big), v2, v1), -EINVAL,
+	       "more lines than the maximum: refused");
 	is_int(hutch_cg_parse_proc((const uint8_t *)"0::/a\0b\n", 8, v2, v1), -EINVAL,
 	       "a NUL byte in a path is refused");
 }
@@ -195,9 +197,9 @@ static void test_detect(void)
 
 static void test_write_and_events(void)
 {
-	struct hutch_cg_values v = { .memory = 128u << 20, .pids = 64, .cpus_milli = 500 };
-	struct hutch_cg_events ev = { 0 };
-	hutch_error e = { 0 };
+	struct hutch_cg_values v = {.memory = 128u << 20, .pids = 64, .cpus_milli = 500};
+	struct hutch_cg_events ev = {0};
+	hutch_error e = {0};
 	char p[PATH_MAX * 2];
 	int fd;
 	unsigned all = HUTCH_CG_BIT(HUTCH_CG_MEMORY) | HUTCH_CG_BIT(HUTCH_CG_PIDS) |
@@ -218,7 +220,8 @@ static void test_write_and_events(void)
 	put("w2/memory.events", "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n");
 	put("w2/memory.peak", "134213632\n");
 	put("w2/pids.events", "max 181\n");
-	put("w2/cpu.stat", "usage_usec 9\nnr_periods 30\nnr_throttled 20\nthrottled_usec 1500000\n");
+	put("w2/cpu.stat",
+	    "usage_usec 9\nnr_periods 30\nnr_throttled 20\nthrottled_usec 1500000\n");
 	hutch_cg_read_dir_events(fd, 2, all, &ev);
 	is_int(ev.oom_kill, 1, "v2 events: oom_kill");
 	is_int(ev.memory_max, 12, "  memory max hits");
@@ -272,7 +275,7 @@ static void test_write_and_events(void)
 static void test_create_fallback_and_stale(void)
 {
 	struct hutch_cg_layout *l = calloc(1, sizeof(*l));
-	struct hutch_cg_values v = { .memory = 1 << 20 };
+	struct hutch_cg_values v = {.memory = 1 << 20};
 	struct hutch_cgroup *cg = NULL;
 	struct stat st;
 	char name[128], dead[128], live[128];
@@ -320,12 +323,16 @@ static void test_create_fallback_and_stale(void)
 
 static void test_decide(void)
 {
-	struct hutch_limits l = { .memory = 128u << 20, .pids = 64, .cpus_milli = 1500,
-				  .timeout_ms = 2000, .file_size = 1 << 20, .open_files = 256 };
-	struct hutch_limits_avail a = { 0 };
+	struct hutch_limits l = {.memory = 128u << 20,
+				 .pids = 64,
+				 .cpus_milli = 1500,
+				 .timeout_ms = 2000,
+				 .file_size = 1 << 20,
+				 .open_files = 256};
+	struct hutch_limits_avail a = {0};
 	struct hutch_limit_info info[_HUTCH_LIMIT_MAX];
 	struct hutch_limits rl;
-	hutch_error e = { 0 };
+	hutch_error e = {0};
 	char buf[512];
 
 	/* Everything in cgroup v2. */
@@ -360,7 +367,8 @@ static void test_decide(void)
 	/* Not root, no cgroup: memory and pids by rlimits, cpus refused. */
 	memset(&a, 0, sizeof(a));
 	hutch_limits_decide(&l, &a, false, info);
-	is_int(info[HUTCH_LIMIT_MEMORY].mech, HUTCH_MECH_RLIMIT, "no cgroup: memory by RLIMIT_DATA");
+	is_int(info[HUTCH_LIMIT_MEMORY].mech, HUTCH_MECH_RLIMIT,
+	       "no cgroup: memory by RLIMIT_DATA");
 	ok(info[HUTCH_LIMIT_MEMORY].partial, "  marked partial (per process)");
 	like(info[HUTCH_LIMIT_MEMORY].detail, "RLIMIT_DATA", "  named");
 	is_int(info[HUTCH_LIMIT_PIDS].mech, HUTCH_MECH_RLIMIT, "  pids by RLIMIT_NPROC (not root)");
@@ -372,14 +380,16 @@ static void test_decide(void)
 	is_int(hutch_limits_check(info, true, &e), 0, "  unless --allow-degraded");
 	hutch_limits_for_rlimits(&l, info, &rl);
 	ok(rl.memory == l.memory && rl.pids == l.pids, "  rlimits take memory and pids");
-	ok(rl.cpus_milli == 1500 && rl.timeout_ms == 2000, "  and a CPU-time budget from cpus x timeout");
+	ok(rl.cpus_milli == 1500 && rl.timeout_ms == 2000,
+	   "  and a CPU-time budget from cpus x timeout");
 	is_int(hutch_rlimit_cpu_seconds(&rl), 3, "  of 3 s");
 
 	/* Root without cgroups: RLIMIT_NPROC does not bind root. */
 	a.root = true;
 	l.cpus_milli = 0;
 	hutch_limits_decide(&l, &a, false, info);
-	is_int(info[HUTCH_LIMIT_PIDS].mech, HUTCH_MECH_UNENFORCED, "root, no cgroup: pids unenforced");
+	is_int(info[HUTCH_LIMIT_PIDS].mech, HUTCH_MECH_UNENFORCED,
+	       "root, no cgroup: pids unenforced");
 	like(info[HUTCH_LIMIT_PIDS].detail, "does not bind root", "  says why");
 	is_int(hutch_limits_check(info, false, &e), -EOPNOTSUPP, "  refused");
 	like(e.msg, "limit pids (64)", "  naming pids");
@@ -396,11 +406,14 @@ static void test_decide(void)
 
 static void test_hits(void)
 {
-	struct hutch_limits l = { .memory = 128u << 20, .pids = 64, .cpus_milli = 500,
-				  .timeout_ms = 2000, .file_size = 1 << 20 };
-	struct hutch_limits_avail a = { .v1 = 7, .root = true };
+	struct hutch_limits l = {.memory = 128u << 20,
+				 .pids = 64,
+				 .cpus_milli = 500,
+				 .timeout_ms = 2000,
+				 .file_size = 1 << 20};
+	struct hutch_limits_avail a = {.v1 = 7, .root = true};
 	struct hutch_limit_info info[_HUTCH_LIMIT_MAX];
-	struct hutch_cg_events ev = { 0 };
+	struct hutch_cg_events ev = {0};
 	struct hutch_limit_hit h[HUTCH_MAX_LIMIT_HITS];
 	size_t n;
 
@@ -470,7 +483,7 @@ static void test_format(void)
 	hutch_limit_format(HUTCH_LIMIT_TIMEOUT, 1500, b, sizeof(b));
 	is_str(b, "1500ms", "1500 ms");
 	{
-		struct hutch_limits l = { .cpus_milli = 1, .timeout_ms = 1 };
+		struct hutch_limits l = {.cpus_milli = 1, .timeout_ms = 1};
 		is_int(hutch_rlimit_cpu_seconds(&l), 1, "RLIMIT_CPU budget rounds up to 1 s");
 		l.timeout_ms = 0;
 		is_int(hutch_rlimit_cpu_seconds(&l), 0, "  none without a timeout");

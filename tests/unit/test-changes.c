@@ -113,7 +113,8 @@ static char *patch(const char *a, size_t alen, const char *p, unsigned *adds, un
 				if (tag == ' ') {
 					olen += cat(out + olen, la.v[ai]);
 					if (out[olen - 1] != '\n')
-						out[olen++] = '\n'; /* "\" line follows and removes it */
+						out[olen++] =
+							'\n'; /* "\" line follows and removes it */
 				} else {
 					(*dels)++;
 				}
@@ -156,7 +157,7 @@ static void diff_is(const char *a, const char *b, unsigned ctx, const char *want
 
 static char *random_text(unsigned *seed, size_t *len)
 {
-	static const char *const words[] = { "a", "b", "c", "d", "e", "" };
+	static const char *const words[] = {"a", "b", "c", "d", "e", ""};
 	size_t n = (size_t)(rand_r(seed) % 40), cap = n * 4 + 4, o = 0;
 	char *s = calloc(1, cap);
 
@@ -179,17 +180,20 @@ static void test_udiff(void)
 	diff_is("", "x\n", 3, "@@ -0,0 +1 @@\n+x\n", "from empty");
 	diff_is("x\n", "", 3, "@@ -1 +0,0 @@\n-x\n", "to empty");
 	diff_is("a\nb", "a\nc", 3,
-		"@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of "
+		"@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end "
+		"of "
 		"file\n",
 		"no newline at end");
 	diff_is("same\n", "same\n", 3, "", "identical");
 	diff_is("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n",
 		"1\nX\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\nY\n19\n20\n", 3,
-		"@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n@@ -15,6 +15,6 @@\n 15\n 16\n 17\n-18\n+Y\n 19\n"
+		"@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n@@ -15,6 +15,6 @@\n 15\n 16\n "
+		"17\n-18\n+Y\n 19\n"
 		" 20\n",
 		"two hunks");
 	diff_is("1\n2\n3\n4\n5\n6\n7\n8\n", "1\nX\n3\n4\n5\n6\n7\nY\n", 3,
-		"@@ -1,8 +1,8 @@\n 1\n-2\n+X\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n", "close changes: one hunk");
+		"@@ -1,8 +1,8 @@\n 1\n-2\n+X\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n",
+		"close changes: one hunk");
 	diff_is("a\nb\n", "a\nx\nb\n", 0, "@@ -1,0 +2 @@\n+x\n", "insertion without context");
 
 	for (int i = 0; i < 400; i++) {
@@ -247,35 +251,35 @@ static bool repo_sub(const char *dir, void *data)
 
 static void test_protected(void)
 {
-	char *rel[] = { ".git/hooks", ".git/config", ".envrc", ".vscode", "./.mcp.json" };
-	char *anch[] = { "docs/secret" };
+	char *rel[] = {".git/hooks", ".git/config", ".envrc", ".vscode", "./.mcp.json"};
+	char *anch[] = {"docs/secret"};
 	struct {
 		const char *path;
 		bool gitfile, want;
 	} cases[] = {
-		{ ".envrc", false, true },
-		{ "sub/.envrc", false, true },
-		{ "other/.envrc", false, false },
-		{ ".envrcx", false, false },
-		{ ".mcp.json", false, true },
-		{ ".vscode", false, true },
-		{ ".vscode/settings.json", false, true },
-		{ "a/b/.vscode/tasks.json", false, true },
-		{ ".vscodex/x", false, false },
-		{ ".git/hooks", false, true },
-		{ ".git/hooks/pre-commit", false, true },
-		{ "x/y/.git/hooks/post-checkout", false, true },
-		{ ".git/config", false, true },
-		{ ".git/modules/m/hooks/pre-push", false, true },
-		{ ".git/modules/m/modules/n/config", false, true },
-		{ ".git/objects/ab/cdef", false, false },
-		{ ".git/hooksx", false, false },
-		{ "docs/secret", false, true },
-		{ "docs/secret/key", false, true },
-		{ "docs/secrets", false, false },
-		{ "sub/.git", true, true },
-		{ "sub/.git", false, false },
-		{ "README", false, false },
+		{".envrc", false, true},
+		{"sub/.envrc", false, true},
+		{"other/.envrc", false, false},
+		{".envrcx", false, false},
+		{".mcp.json", false, true},
+		{".vscode", false, true},
+		{".vscode/settings.json", false, true},
+		{"a/b/.vscode/tasks.json", false, true},
+		{".vscodex/x", false, false},
+		{".git/hooks", false, true},
+		{".git/hooks/pre-commit", false, true},
+		{"x/y/.git/hooks/post-checkout", false, true},
+		{".git/config", false, true},
+		{".git/modules/m/hooks/pre-push", false, true},
+		{".git/modules/m/modules/n/config", false, true},
+		{".git/objects/ab/cdef", false, false},
+		{".git/hooksx", false, false},
+		{"docs/secret", false, true},
+		{"docs/secret/key", false, true},
+		{"docs/secrets", false, false},
+		{"sub/.git", true, true},
+		{"sub/.git", false, false},
+		{"README", false, false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -371,12 +375,11 @@ static void describe(const struct hutch_changes *ch, char *out, size_t size)
 	out[0] = '\0';
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct hutch_change *c = &ch->v[i];
-		o += (size_t)snprintf(out + o, size - o, "%c %s%s%s%s%s;", "AMD"[c->kind], c->path,
-				      c->protected_path ? " P" : "", c->binary ? " B" : "",
-				      c->conflict ? " C" : "",
-				      c->kind == HUTCH_CHANGE_MODIFIED && !c->content_changed
-					      ? " mode"
-					      : "");
+		o += (size_t)snprintf(
+			out + o, size - o, "%c %s%s%s%s%s;", "AMD"[c->kind], c -> path,
+			c -> protected_path ? " P" : "", c->binary ? " B" : "",
+			c->conflict ? " C" : "",
+			c->kind == HUTCH_CHANGE_MODIFIED && !c->content_changed ? " mode" : "");
 	}
 }
 
@@ -397,7 +400,7 @@ static void on_report(const struct hutch_change *c, enum hutch_apply_result r, c
 static hutch_policy *policy_for(const char *dir)
 {
 	hutch_policy *p = hutch_policy_new();
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 
 	if (hutch_policy_apply_profile(p, "default", &err) < 0 ||
 	    hutch_policy_set(p, HUTCH_KEY_WORKSPACE, dir, "test", &err) < 0 ||
@@ -410,11 +413,11 @@ static void test_session(void)
 {
 	hutch_policy *p;
 	hutch_session *s = NULL, *f = NULL, *again = NULL;
-	hutch_error err = { 0 };
-	struct hutch_changes ch = { 0 };
+	hutch_error err = {0};
+	struct hutch_changes ch = {0};
 	struct hutch_apply_summary sum;
-	struct tally t = { "" };
-	struct hutch_apply_opts o = { .report = on_report, .data = &t };
+	struct tally t = {""};
+	struct hutch_apply_opts o = {.report = on_report, .data = &t};
 	char upper[512], got[4096], *overlay = NULL, *root_ov = NULL, *text = NULL;
 	size_t len;
 	struct hutch_session_info *info = NULL;
@@ -471,8 +474,7 @@ static void test_session(void)
 	put(upper, "keep", "keep\n", 0644);
 	hutch_session_run_end(s);
 	snprintf(upper, sizeof(upper), "%s/snapshot", hutch_session_dir(s));
-	ok(access(upper, F_OK) == 0,
-	   "snapshot written");
+	ok(access(upper, F_OK) == 0, "snapshot written");
 	is_str(hutch_session_state(s), "stopped", "state stopped");
 	{
 		bool any = true;
@@ -548,7 +550,8 @@ static void test_session(void)
 	ok(hutch_session_changes(s, &ch, &err) == 0, "changes (%s)", err.msg);
 	describe(&ch, got, sizeof(got));
 	is_str(got,
-	       "M  mode;A .envrc P;M bin.dat B;M conflict.txt C;D del.txt;D deldir/x;D deldir/y;D deldir;"
+	       "M  mode;A .envrc P;M bin.dat B;M conflict.txt C;D del.txt;D deldir/x;D deldir/y;D "
+	       "deldir;"
 	       "M link;M mod.txt;M modeonly.sh mode;A new;A new/f;A opq/new1;D opq/old2;A pipe;"
 	       "D typechg;A typechg;A typechg/inner;",
 	       "change list: whiteouts, opaque dir, type change, placeholder hidden, flags");
@@ -625,7 +628,7 @@ static void test_session(void)
 	like(got, "M mod.txt;", "mod.txt modified again, no conflict");
 	hutch_changes_free(&ch);
 	{
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = {0, 20 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	put(ws, "mod.txt", "user was here\n", 0644);

@@ -63,7 +63,7 @@ static void test_locator(void)
 
 #define LOC(want_line, want_col, at_key, ...)                                                      \
 	do {                                                                                       \
-		struct hutch_jpath _p[] = { __VA_ARGS__ };                                         \
+		struct hutch_jpath _p[] = {__VA_ARGS__};                                           \
 		int _r = hutch_json_locate(b, len, _p, sizeof(_p) / sizeof(_p[0]), at_key, &off);  \
 		line = col = 0;                                                                    \
 		if (_r == 0)                                                                       \
@@ -73,28 +73,28 @@ static void test_locator(void)
 		   line, col);                                                                     \
 	} while (0)
 
-	LOC(2, 3, true, { "a", 0 });
-	LOC(2, 8, false, { "a", 0 });
-	LOC(2, 9, true, { "a", 0 }, { "b", 0 });
-	LOC(2, 15, false, { "a", 0 }, { "b", 0 }, { NULL, 0 });
-	LOC(2, 19, false, { "a", 0 }, { "b", 0 }, { NULL, 1 });
-	LOC(2, 20, true, { "a", 0 }, { "b", 0 }, { NULL, 1 }, { "c", 0 });
-	LOC(2, 36, false, { "a", 0 }, { "b", 0 }, { NULL, 2 });
-	LOC(3, 3, true, { "\xc3\xa9t\xc3\xa9", 0 });
-	LOC(4, 3, true, { "d\"q", 0 });
-	LOC(4, 22, false, { "d\"q", 0 }, { NULL, 1 }, { NULL, 1 });
-	LOC(5, 3, true, { "h\xc3\xa9", 0 });
-	LOC(5, 14, true, { "z", 0 }); /* columns count characters, not bytes */
+	LOC(2, 3, true, {"a", 0});
+	LOC(2, 8, false, {"a", 0});
+	LOC(2, 9, true, {"a", 0}, {"b", 0});
+	LOC(2, 15, false, {"a", 0}, {"b", 0}, {NULL, 0});
+	LOC(2, 19, false, {"a", 0}, {"b", 0}, {NULL, 1});
+	LOC(2, 20, true, {"a", 0}, {"b", 0}, {NULL, 1}, {"c", 0});
+	LOC(2, 36, false, {"a", 0}, {"b", 0}, {NULL, 2});
+	LOC(3, 3, true, {"\xc3\xa9t\xc3\xa9", 0});
+	LOC(4, 3, true, {"d\"q", 0});
+	LOC(4, 22, false, {"d\"q", 0}, {NULL, 1}, {NULL, 1});
+	LOC(5, 3, true, {"h\xc3\xa9", 0});
+	LOC(5, 14, true, {"z", 0}); /* columns count characters, not bytes */
 	{
-		struct hutch_jpath nope[] = { { "a", 0 }, { "nope", 0 } };
-		struct hutch_jpath past[] = { { "a", 0 }, { "b", 0 }, { NULL, 3 } };
-		struct hutch_jpath wrong[] = { { "a", 0 }, { NULL, 0 } };
+		struct hutch_jpath nope[] = {{"a", 0}, {"nope", 0}};
+		struct hutch_jpath past[] = {{"a", 0}, {"b", 0}, {NULL, 3}};
+		struct hutch_jpath wrong[] = {{"a", 0}, {NULL, 0}};
 
 		is_int(hutch_json_locate(b, len, nope, 2, true, &off), -ENOENT, "absent key");
 		is_int(hutch_json_locate(b, len, past, 3, false, &off), -ENOENT, "index past end");
 		is_int(hutch_json_locate(b, len, wrong, 2, false, &off), -ENOENT,
 		       "index into an object");
-		struct hutch_jpath b_key[] = { { "b", 0 } };
+		struct hutch_jpath b_key[] = {{"b", 0}};
 
 		is_int(hutch_json_locate((const uint8_t *)"{\"a\": \"unterminated", 19, b_key, 1,
 					 false, &off),
@@ -115,7 +115,8 @@ static void test_good(void)
 	r = hutch_policy_load_file(p, path, HUTCH_SOURCE_FILE, &err);
 	ok(r == 0, "every-key.json loads (%s)", err.msg);
 	is_str(p->profile, "strict", "extends applied (even written last)");
-	ok(hutch_rules_contains(&p->fs_hidden, "~") && hutch_rules_contains(&p->fs_hidden, "~/.ssh"),
+	ok(hutch_rules_contains(&p->fs_hidden, "~") &&
+		   hutch_rules_contains(&p->fs_hidden, "~/.ssh"),
 	   "  with its base profile");
 	is_int(p->require, HUTCH_LAYER_SECCOMP | HUTCH_LAYER_LANDLOCK,
 	       "require replaces the profile's list (applied after extends)");
@@ -127,7 +128,8 @@ static void test_good(void)
 	   "filesystem.writable");
 	ok(hutch_rules_contains(&p->fs_hidden, "~/.secret-thing"), "filesystem.hidden");
 	ok(hutch_rules_contains(&p->fs_protected, ".tool/hooks"), "filesystem.protected");
-	ok(hutch_rules_contains(&p->fs_sockets, "/run/user/1000/podman.sock"), "filesystem.sockets");
+	ok(hutch_rules_contains(&p->fs_sockets, "/run/user/1000/podman.sock"),
+	   "filesystem.sockets");
 	is_int(p->net_mode, HUTCH_NET_PROXY, "network.mode");
 	ok(hutch_rules_contains(&p->net_allow, "*.npmjs.org"), "network.allow");
 	ok(hutch_rules_contains(&p->net_deny, "gist.github.com"), "network.deny");
@@ -184,9 +186,10 @@ static void test_bad(void)
 	bad("{\n  \"filesystem\": {\n    \"hiden\": [\"~/.ssh\"]\n  }\n}",
 	    "t.json:3:5: unknown key \"hiden\" in \"filesystem\" (expected one of: readOnly, "
 	    "writable, hidden, protected, sockets)");
-	bad("{\"netwrok\": {}}", "t.json:1:2: unknown key \"netwrok\" at the top level (expected one "
-			       "of: $schema, extends, require, filesystem, network, commands, "
-			       "env, limits, audit)");
+	bad("{\"netwrok\": {}}",
+	    "t.json:1:2: unknown key \"netwrok\" at the top level (expected one "
+	    "of: $schema, extends, require, filesystem, network, commands, "
+	    "env, limits, audit)");
 	bad("{\"network\": {\"mode\": \"proxy\", \"allowprivate\": true}}",
 	    "t.json:1:31: unknown key \"allowprivate\" in \"network\" (expected one of: mode, "
 	    "allow, deny, allowPrivate, httpPort, socksPort)");
@@ -197,7 +200,8 @@ static void test_bad(void)
 	    "t.json:3:15: filesystem.hidden: expected an array of strings, got a string");
 	bad("{\"filesystem\": {\"hidden\": [\"/a\", 2]}}",
 	    "t.json:1:34: filesystem.hidden[1]: expected a string, got a number");
-	bad("{\"filesystem\": [\"/a\"]}", "t.json:1:16: filesystem: expected an object, got an array");
+	bad("{\"filesystem\": [\"/a\"]}",
+	    "t.json:1:16: filesystem: expected an object, got an array");
 	bad("{\"network\": {\"allowPrivate\": \"false\"}}",
 	    "t.json:1:30: network.allowPrivate: expected true or false, got a string");
 	bad("{\"network\": {\"httpPort\": \"8080\"}}",
@@ -211,7 +215,8 @@ static void test_bad(void)
 	    "character");
 	bad("{\n  \"network\": {\"mode\": \"none\"},\n  \"network\": {\"mode\": \"host\"}\n}",
 	    "t.json:3:3: duplicate key \"network\"");
-	bad("{\"env\": {\"set\": {\"A\": \"1\", \"A\": \"2\"}}}", "t.json:1:28: duplicate key \"A\"");
+	bad("{\"env\": {\"set\": {\"A\": \"1\", \"A\": \"2\"}}}",
+	    "t.json:1:28: duplicate key \"A\"");
 	bad("{\n  \"filesystem\": {\n    \"hidden\": [\"~/.ssh\",]\n  }\n}",
 	    "t.json:3:25: invalid JSON: unexpected token near ']'");
 	bad("{\"a\": 1", "t.json:1:7: invalid JSON: '}' expected near end of file");
@@ -235,7 +240,7 @@ static void test_bad(void)
 	    "t.json:2:14: unknown profile \"lenient\" in \"extends\" (expected one of: default, "
 	    "strict, claude-code, codex, gemini, aider)");
 	bad("{\"extends\": [\"default\"]}", "t.json:1:13: extends: expected a profile name, got an "
-					"array");
+					    "array");
 	bad("{\"require\": [\"userns\", \"apparmor\"]}",
 	    "t.json:1:24: unknown layer \"apparmor\" in \"require\" (expected one of: userns, "
 	    "landlock, seccomp)");
@@ -262,13 +267,13 @@ static void test_bad(void)
 	    "t.json:1:18: env.set: invalid variable name \"A=B\" (expected letters, digits and _, "
 	    "not starting with a digit)");
 	bad("{\"env\": {\"set\": {\"N\": 1}}}", "t.json:1:23: env.set.N: expected a string, got a "
-					  "number");
+						"number");
 	bad("{\"env\": {\"drop\": [\"A B\"]}}",
 	    "t.json:1:19: invalid variable pattern \"A B\" (a name or a glob like AWS_*)");
 	bad("{\"$schema\": 1}", "t.json:1:13: $schema: expected a string, got a number");
-	bad("{\"hi\\u0064en\": 1}",
-	    "t.json:1:2: unknown key \"hiden\" at the top level (expected one of: $schema, extends, "
-	    "require, filesystem, network, commands, env, limits, audit)");
+	bad("{\"hi\\u0064en\": 1}", "t.json:1:2: unknown key \"hiden\" at the top level (expected "
+				    "one of: $schema, extends, "
+				    "require, filesystem, network, commands, env, limits, audit)");
 
 	snprintf(path, sizeof(path), "%s/misspelt.json", datadir);
 	memset(&err, 0, sizeof(err));
@@ -281,8 +286,7 @@ static void test_bad(void)
 
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_validate_file("/nonexistent/p.json", &err) < 0, "missing file refused");
-	is_str(err.msg, "/nonexistent/p.json: cannot open: No such file or directory",
-	       "  message");
+	is_str(err.msg, "/nonexistent/p.json: cannot open: No such file or directory", "  message");
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_validate_file("/tmp", &err) < 0, "a directory is refused");
 	is_str(err.msg, "/tmp: not a regular file", "  message");
@@ -368,8 +372,9 @@ static void test_system(void)
 		   "u.json:1:13: cannot drop the required layers seccomp: the system policy "
 		   "(/etc/hutch/policy.json:6:14) requires them");
 	memset(&err, 0, sizeof(err));
-	ok(load(p, "{\"network\": {\"mode\": \"none\"}, \"limits\": {\"memory\": \"1G\"}, "
-		   "\"require\": [\"seccomp\", \"landlock\"]}",
+	ok(load(p,
+		"{\"network\": {\"mode\": \"none\"}, \"limits\": {\"memory\": \"1G\"}, "
+		"\"require\": [\"seccomp\", \"landlock\"]}",
 		HUTCH_SOURCE_USER) == 0,
 	   "a user policy may tighten (%s)", err.msg);
 	ok(p->net_mode == HUTCH_NET_NONE && p->limits.memory == 1ull << 30, "  and did");
@@ -432,7 +437,8 @@ static void test_trust(void)
 	if (f)
 		fclose(f);
 	snprintf(conf, sizeof(conf), "%s %s\n", hex, "");
-	ok(strncmp(buf, hex, 64) == 0 && buf[64] == ' ' && strncmp(buf + 65, file, strlen(file)) == 0,
+	ok(strncmp(buf, hex, 64) == 0 && buf[64] == ' ' &&
+		   strncmp(buf + 65, file, strlen(file)) == 0,
 	   "store line is \"sha256 path\"");
 	ok(hutch_trust_check(file, &trusted, &err) == 0 && trusted, "trust_check: trusted");
 	ok(hutch_trust_add(file, NULL, &err) == 0, "trust_add again");
@@ -478,8 +484,7 @@ static void test_trust(void)
 	p = hutch_policy_new();
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_load_standard(p, &err) < 0, "a world-writable user policy is refused");
-	like(err.msg, "writable by other users or owned by someone else", "  message: %s",
-	     err.msg);
+	like(err.msg, "writable by other users or owned by someone else", "  message: %s", err.msg);
 	hutch_policy_free(p);
 	write_file(buf, "{\"limits\": {\"pidz\": 77}}", 0600);
 	p = hutch_policy_new();

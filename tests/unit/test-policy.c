@@ -50,7 +50,7 @@ static void test_sha256(void)
 
 static void test_rules(void)
 {
-	struct hutch_rules r = { 0 };
+	struct hutch_rules r = {0};
 	char buf[32];
 	int ret = 0;
 
@@ -85,61 +85,61 @@ static void test_parsers(void)
 		int ret;
 		uint64_t want;
 	} sizes[] = {
-		{ "123", 0, 123 },
-		{ "512K", 0, 512 * 1024 },
-		{ "512k", 0, 512 * 1024 },
-		{ "100M", 0, 100ull << 20 },
-		{ "4G", 0, 4ull << 30 },
-		{ "2T", 0, 2ull << 40 },
-		{ "0", 0, 0 },
-		{ "", -EINVAL, 0 },
-		{ "G", -EINVAL, 0 },
-		{ "4GB", -EINVAL, 0 },
-		{ "4 G", -EINVAL, 0 },
-		{ " 4G", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },
-		{ "+1", -EINVAL, 0 },
-		{ "1.5G", -EINVAL, 0 },
-		{ "4X", -EINVAL, 0 },
-		{ "0x10", -EINVAL, 0 },
-		{ "18446744073709551615", 0, UINT64_MAX },
-		{ "18446744073709551616", -ERANGE, 0 },
-		{ "99999999999999999999999", -ERANGE, 0 },
-		{ "17179869184G", -ERANGE, 0 },
+		{"123", 0, 123},
+		{"512K", 0, 512 * 1024},
+		{"512k", 0, 512 * 1024},
+		{"100M", 0, 100ull << 20},
+		{"4G", 0, 4ull << 30},
+		{"2T", 0, 2ull << 40},
+		{"0", 0, 0},
+		{"", -EINVAL, 0},
+		{"G", -EINVAL, 0},
+		{"4GB", -EINVAL, 0},
+		{"4 G", -EINVAL, 0},
+		{" 4G", -EINVAL, 0},
+		{"-1", -EINVAL, 0},
+		{"+1", -EINVAL, 0},
+		{"1.5G", -EINVAL, 0},
+		{"4X", -EINVAL, 0},
+		{"0x10", -EINVAL, 0},
+		{"18446744073709551615", 0, UINT64_MAX},
+		{"18446744073709551616", -ERANGE, 0},
+		{"99999999999999999999999", -ERANGE, 0},
+		{"17179869184G", -ERANGE, 0},
 	};
 	static const struct {
 		const char *in;
 		int ret;
 		uint64_t want;
 	} durations[] = {
-		{ "30s", 0, 30000 },
-		{ "10m", 0, 600000 },
-		{ "2h", 0, 7200000 },
-		{ "1500ms", 0, 1500 },
-		{ "1d", 0, 86400000 },
-		{ "1h30m", 0, 5400000 },
-		{ "0s", 0, 0 },
-		{ "30", -EINVAL, 0 },
-		{ "", -EINVAL, 0 },
-		{ "s", -EINVAL, 0 },
-		{ "10 s", -EINVAL, 0 },
-		{ "1.5h", -EINVAL, 0 },
-		{ "-5s", -EINVAL, 0 },
-		{ "5x", -EINVAL, 0 },
-		{ "5sec", -EINVAL, 0 },
-		{ "1h30", -EINVAL, 0 },
-		{ "999999999999999999d", -ERANGE, 0 },
+		{"30s", 0, 30000},
+		{"10m", 0, 600000},
+		{"2h", 0, 7200000},
+		{"1500ms", 0, 1500},
+		{"1d", 0, 86400000},
+		{"1h30m", 0, 5400000},
+		{"0s", 0, 0},
+		{"30", -EINVAL, 0},
+		{"", -EINVAL, 0},
+		{"s", -EINVAL, 0},
+		{"10 s", -EINVAL, 0},
+		{"1.5h", -EINVAL, 0},
+		{"-5s", -EINVAL, 0},
+		{"5x", -EINVAL, 0},
+		{"5sec", -EINVAL, 0},
+		{"1h30", -EINVAL, 0},
+		{"999999999999999999d", -ERANGE, 0},
 	};
 	static const struct {
 		const char *in;
 		int ret;
 		uint64_t want;
 	} cpus[] = {
-		{ "2", 0, 2000 },     { "0.5", 0, 500 },   { "1.25", 0, 1250 },
-		{ "0.001", 0, 1 },    { "3.0", 0, 3000 },  { "", -EINVAL, 0 },
-		{ ".5", -EINVAL, 0 }, { "1.", -EINVAL, 0 }, { "0.0001", -EINVAL, 0 },
-		{ "1,5", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "2 ", -EINVAL, 0 },
-		{ "1e3", -EINVAL, 0 }, { "2000000", -ERANGE, 0 },
+		{"2", 0, 2000},	     {"0.5", 0, 500},	      {"1.25", 0, 1250},
+		{"0.001", 0, 1},     {"3.0", 0, 3000},	      {"", -EINVAL, 0},
+		{".5", -EINVAL, 0},  {"1.", -EINVAL, 0},      {"0.0001", -EINVAL, 0},
+		{"1,5", -EINVAL, 0}, {"-1", -EINVAL, 0},      {"2 ", -EINVAL, 0},
+		{"1e3", -EINVAL, 0}, {"2000000", -ERANGE, 0},
 	};
 	uint64_t v;
 
@@ -219,7 +219,8 @@ static void test_add_set(void)
 	ok(hutch_policy_add(p, HUTCH_LIST_ENV_SET, "FOO=2=3", "b", &err) == 0, "set FOO=2=3");
 	ok(hutch_policy_add(p, HUTCH_LIST_ENV_SET, "FOOBAR=x", "c", &err) == 0, "set FOOBAR");
 	is_int(p->env_set.n, 2, "a later FOO replaces the earlier one");
-	ok(hutch_rules_contains(&p->env_set, "FOO=2=3") && !hutch_rules_contains(&p->env_set, "FOO=1"),
+	ok(hutch_rules_contains(&p->env_set, "FOO=2=3") &&
+		   !hutch_rules_contains(&p->env_set, "FOO=1"),
 	   "FOO=2=3 kept, FOO=1 gone");
 	ok(hutch_policy_add(p, HUTCH_LIST_REQUIRE, "landlock", "r", &err) == 0 &&
 		   p->require == HUTCH_LAYER_LANDLOCK,
@@ -249,8 +250,7 @@ static void test_add_set(void)
 	SET_FAILS(p, HUTCH_KEY_HTTP_PORT, "0", "expected a port 1-65535");
 	SET_FAILS(p, HUTCH_KEY_SOCKS_PORT, "65536", "expected a port 1-65535");
 	SET_FAILS(p, HUTCH_KEY_WORKSPACE, "", "empty path");
-	ok(hutch_policy_set(p, HUTCH_KEY_HTTP_PORT, "3128", "x", &err) == 0 &&
-		   p->http_port == 3128,
+	ok(hutch_policy_set(p, HUTCH_KEY_HTTP_PORT, "3128", "x", &err) == 0 && p->http_port == 3128,
 	   "httpPort 3128");
 	ok(hutch_policy_set(p, HUTCH_KEY_NET_MODE, "host", "x", &err) == 0 &&
 		   p->net_mode == HUTCH_NET_HOST,
@@ -299,7 +299,8 @@ static void test_profiles(void)
 	for (size_t i = 0; hutch_default_hidden[i]; i++)
 		if (strncmp(hutch_default_hidden[i], "~/", 2) != 0 &&
 		    hutch_default_hidden[i][0] != '/')
-			ok(0, "hidden entry %s is neither ~/ nor absolute", hutch_default_hidden[i]);
+			ok(0, "hidden entry %s is neither ~/ nor absolute",
+			   hutch_default_hidden[i]);
 	hutch_policy_free(p);
 }
 
@@ -451,7 +452,7 @@ static hutch_policy *with_ws(const char *workspace)
 	do {                                                                                       \
 		hutch_policy *_p = (policy);                                                       \
 		memset(&err, 0, sizeof(err));                                                      \
-		ok(hutch_policy_finalize(_p, home, &err) < 0 && err.status == 125,                \
+		ok(hutch_policy_finalize(_p, home, &err) < 0 && err.status == 125,                 \
 		   "finalize refused (%s)", needle);                                               \
 		like(err.msg, needle, "  message: %s", err.msg);                                   \
 		hutch_policy_free(_p);                                                             \
@@ -499,7 +500,8 @@ static void test_finalize(void)
 	snprintf(want, sizeof(want), "%s/real-ssh", tmp);
 	ok(hutch_rules_contains(&p->fs_hidden, want),
 	   "the target of the ~/.ssh symlink is hidden too");
-	ok(hutch_rules_contains(&p->fs_protected, ".git/hooks"), "relative protected stays relative");
+	ok(hutch_rules_contains(&p->fs_protected, ".git/hooks"),
+	   "relative protected stays relative");
 	ok(hutch_rules_contains(&p->fs_protected, "sub/.git/hooks"), "  and is normalised");
 	snprintf(want, sizeof(want), "%s/.bashrc", home);
 	ok(hutch_rules_contains(&p->fs_protected, want), "~ in protected is expanded");
@@ -569,7 +571,8 @@ static void test_finalize(void)
 
 		if (chdir(ws) == 0) {
 			p = hutch_policy_new();
-			ok(hutch_policy_finalize(p, home, &err) == 0 && strcmp(p->workspace, ws) == 0,
+			ok(hutch_policy_finalize(p, home, &err) == 0 &&
+				   strcmp(p->workspace, ws) == 0,
 			   "workspace defaults to the current directory");
 			hutch_policy_free(p);
 			p = with_ws("..");
@@ -622,7 +625,8 @@ static void test_finalize(void)
 	ok(hutch_rules_contains(&p->fs_hidden, home), "  hidden contains $HOME itself");
 	hutch_policy_free(p);
 
-	/* System strict: the workspace in $HOME is still fine; a path inside a system secret is not. */
+	/* System strict: the workspace in $HOME is still fine; a path inside a system secret is
+	 * not. */
 	p = with_ws(ws);
 	hutch_profile_apply_ex(p, "strict", "/etc/p.json:1:1", true, &err);
 	ok(hutch_policy_finalize(p, home, &err) == 0,
