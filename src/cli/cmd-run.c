@@ -33,33 +33,33 @@ enum {
 };
 
 static const struct option run_options[] = {
-	{ "workspace", required_argument, NULL, 'C' },
-	{ "policy", required_argument, NULL, 'p' },
-	{ "srt-settings", required_argument, NULL, OPT_SRT_SETTINGS },
-	{ "ask", no_argument, NULL, OPT_ASK },
-	{ "profile", required_argument, NULL, OPT_PROFILE },
-	{ "net", required_argument, NULL, OPT_NET },
-	{ "allow", required_argument, NULL, 'a' },
-	{ "deny", required_argument, NULL, OPT_DENY },
-	{ "rw", required_argument, NULL, OPT_RW },
-	{ "ro", required_argument, NULL, OPT_RO },
-	{ "hide", required_argument, NULL, OPT_HIDE },
-	{ "socket", required_argument, NULL, OPT_SOCKET },
-	{ "env", required_argument, NULL, 'e' },
-	{ "ephemeral", optional_argument, NULL, OPT_EPHEMERAL },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "session", required_argument, NULL, OPT_SESSION },
-	{ "audit", required_argument, NULL, OPT_AUDIT },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "pids", required_argument, NULL, OPT_PIDS },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"workspace", required_argument, NULL, 'C'},
+	{"policy", required_argument, NULL, 'p'},
+	{"srt-settings", required_argument, NULL, OPT_SRT_SETTINGS},
+	{"ask", no_argument, NULL, OPT_ASK},
+	{"profile", required_argument, NULL, OPT_PROFILE},
+	{"net", required_argument, NULL, OPT_NET},
+	{"allow", required_argument, NULL, 'a'},
+	{"deny", required_argument, NULL, OPT_DENY},
+	{"rw", required_argument, NULL, OPT_RW},
+	{"ro", required_argument, NULL, OPT_RO},
+	{"hide", required_argument, NULL, OPT_HIDE},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"env", required_argument, NULL, 'e'},
+	{"ephemeral", optional_argument, NULL, OPT_EPHEMERAL},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"session", required_argument, NULL, OPT_SESSION},
+	{"audit", required_argument, NULL, OPT_AUDIT},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"pids", required_argument, NULL, OPT_PIDS},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static int run_usage(FILE *f)
@@ -68,7 +68,8 @@ static int run_usage(FILE *f)
 		"Usage: hutch run [OPTIONS] [--] COMMAND [ARG...]\n\n"
 		"  -C, --workspace DIR     writable project root (default: current directory)\n"
 		"  -p, --policy FILE       policy file, repeatable, merged in order\n"
-		"      --srt-settings FILE Anthropic sandbox-runtime settings, mapped onto the policy\n"
+		"      --srt-settings FILE Anthropic sandbox-runtime settings, mapped onto the "
+		"policy\n"
 		"      --profile NAME      default, strict, claude-code, codex, gemini, aider\n"
 		"      --net MODE          none | proxy | host      (default: none)\n"
 		"  -a, --allow DOMAIN      allow a destination (implies --net proxy)\n"
@@ -84,7 +85,8 @@ static int run_usage(FILE *f)
 		"                          hutch diff, keep them with hutch apply\n"
 		"      --ephemeral=root    the rest of the filesystem under a session layer too\n"
 		"                          (apt-get, pip, /usr): never applied, goes with it\n"
-		"      --session ID        continue in ephemeral session ID (hutch ls, hutch fork)\n"
+		"      --session ID        continue in ephemeral session ID (hutch ls, hutch "
+		"fork)\n"
 		"      --name NAME         keep the sandbox as a named session (hutch exec NAME)\n"
 		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr,\n"
 		"                          syslog = the local syslog); hutch log FILE shows it\n"
@@ -105,10 +107,10 @@ struct run_args {
 	const char **policy_files;
 	size_t n_policy_files;
 	bool dry_run;
-	const char *name; /* --name: keep the sandbox as a named session */
-	char *session_ws; /* --session's workspace (owned) */
-	const char *srt_settings; /* --srt-settings FILE, merged after the -p files */
-	bool ask;		  /* --ask */
+	const char *name;		 /* --name: keep the sandbox as a named session */
+	char *session_ws;		 /* --session's workspace (owned) */
+	const char *srt_settings;	 /* --srt-settings FILE, merged after the -p files */
+	bool ask;			 /* --ask */
 	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
 	/* flags applied after the files, in order */
 	struct flag {
@@ -116,7 +118,7 @@ struct run_args {
 		int which;
 		const char *value;
 		const char *origin;
-	} *flags;
+	} * flags;
 	size_t n_flags;
 };
 
@@ -128,7 +130,7 @@ static int push_flag(struct run_args *a, bool is_list, int which, const char *va
 	if (!v)
 		return -1;
 	a->flags = v;
-	a->flags[a->n_flags++] = (struct flag){ is_list, which, value, origin };
+	a->flags[a->n_flags++] = (struct flag){is_list, which, value, origin};
 	return 0;
 }
 
@@ -144,8 +146,8 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			a->workspace = optarg;
 			break;
 		case 'p': {
-			const char **v = realloc(a->policy_files,
-						 (a->n_policy_files + 1) * sizeof(*v));
+			const char **v =
+				realloc(a->policy_files, (a->n_policy_files + 1) * sizeof(*v));
 			if (!v)
 				return -1;
 			a->policy_files = v;
@@ -183,8 +185,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			r = push_flag(a, true, HUTCH_LIST_SOCKETS, optarg, "--socket");
 			break;
 		case 'e':
-			r = push_flag(a, true, strchr(optarg, '=') ? HUTCH_LIST_ENV_SET
-								   : HUTCH_LIST_ENV_PASS,
+			r = push_flag(a, true,
+				      strchr(optarg, '=') ? HUTCH_LIST_ENV_SET
+							  : HUTCH_LIST_ENV_PASS,
 				      optarg, "--env");
 			break;
 		case OPT_EPHEMERAL:
@@ -212,7 +215,8 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			r = push_flag(a, false, HUTCH_KEY_TIMEOUT, optarg, "--timeout");
 			break;
 		case OPT_ALLOW_DEGRADED:
-			r = push_flag(a, false, HUTCH_KEY_ALLOW_DEGRADED, "true", "--allow-degraded");
+			r = push_flag(a, false, HUTCH_KEY_ALLOW_DEGRADED, "true",
+				      "--allow-degraded");
 			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;
@@ -343,12 +347,12 @@ static int dry_run(const hutch_policy *p)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = { 0 };
-	struct hutch_run_opts opts = { 0 };
-	struct hutch_run_summary sum = { 0 };
-	struct cli_ask ask = { .tty = -1 };
+	struct run_args a = {0};
+	struct hutch_run_opts opts = {0};
+	struct hutch_run_summary sum = {0};
+	struct cli_ask ask = {.tty = -1};
 	hutch_policy *p = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	int first, r, status = HUTCH_EXIT_ERROR;
 
 	r = parse_args(argc, argv, &a, &first);
@@ -384,7 +388,7 @@ int cmd_run(int argc, char **argv)
 	if (a.profile && hutch_profile_prepare(a.profile, NULL, &err) < 0) {
 		if (!cli_quiet)
 			cli_warn("%s", err.msg);
-		err = (hutch_error){ 0 };
+		err = (hutch_error){0};
 	}
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
@@ -401,7 +405,8 @@ int cmd_run(int argc, char **argv)
 		/* A named session: start it in the background, run the first command in it. */
 		r = hutch_session_start(p, a.name, &err);
 		if (r >= 0)
-			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL, &status, &err);
+			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL, &status,
+					       &err);
 		hutch_policy_free(p);
 		return r < 0 ? cli_error(&err) : status;
 	}
@@ -412,7 +417,8 @@ int cmd_run(int argc, char **argv)
 			opts.ask = cli_ask;
 			opts.ask_data = &ask;
 		} else if (!cli_quiet) {
-			cli_warn("--ask: stdin is not a terminal: destinations outside the allowlist "
+			cli_warn("--ask: stdin is not a terminal: destinations outside the "
+				 "allowlist "
 				 "are denied");
 		}
 	}

@@ -23,8 +23,8 @@ char *cli_session_workspace(const char *id)
 	return ws;
 }
 
-int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id,
-			const char *name, hutch_session **out, hutch_error *err)
+int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id, const char *name,
+			hutch_session **out, hutch_error *err)
 {
 	int r;
 
@@ -73,7 +73,7 @@ static bool no_changes(hutch_session *s)
 
 void cli_ephemeral_finish(hutch_session *s, bool started)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	const char *id = hutch_session_id(s);
 
 	if (!started && s == fresh_session) {
@@ -89,9 +89,10 @@ void cli_ephemeral_finish(hutch_session *s, bool started)
 		if (statvfs(hutch_session_dir(s), &vfs) == 0 &&
 		    ((uint64_t)vfs.f_bavail * vfs.f_frsize < 1024 * 1024 ||
 		     vfs.f_bavail < vfs.f_blocks / 100))
-			cli_warn("the filesystem of session %s is full or nearly: writes inside may "
-				 "have failed with \"No space left on device\" (%s)",
-				 id, hutch_session_dir(s));
+			cli_warn(
+				"the filesystem of session %s is full or nearly: writes inside may "
+				"have failed with \"No space left on device\" (%s)",
+				id, hutch_session_dir(s));
 		fprintf(stderr,
 			"%s: session %s keeps the changes: 'hutch diff %s' to review, 'hutch apply "
 			"%s' to keep, 'hutch discard %s' to drop\n",
@@ -108,7 +109,7 @@ void cli_ephemeral_finish(hutch_session *s, bool started)
 
 int cli_open_session(const char *id, const char *dir, hutch_session **out)
 {
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 
 	if (hutch_session_open(id, dir, out, &err) < 0)
 		return cli_error(&err);

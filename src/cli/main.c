@@ -14,20 +14,20 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "run", cmd_run, "run a command in a sandbox" },
-	{ "exec", cmd_exec, "run another command in a named session" },
-	{ "stop", cmd_stop, "end a named session" },
-	{ "ls", cmd_ls, "list sessions (ephemeral and named)" },
-	{ "diff", cmd_diff, "show what an ephemeral session changed" },
-	{ "apply", cmd_apply, "apply an ephemeral session's changes to the workspace" },
-	{ "discard", cmd_discard, "throw an ephemeral session away" },
-	{ "fork", cmd_fork, "start a new ephemeral session from another's layer" },
-	{ "log", cmd_log, "show an audit log as a timeline (or filter it as JSON)" },
-	{ "check", cmd_check, "show what this machine supports" },
-	{ "connect", cmd_connect,
-	  "tunnel stdin/stdout to HOST PORT through the sandbox proxy (ssh ProxyCommand)" },
-	{ "policy", cmd_policy, "validate or show a policy; import sandbox-runtime settings" },
-	{ "trust", cmd_trust, "pin a project policy (.hutch.json) by its hash" },
+	{"run", cmd_run, "run a command in a sandbox"},
+	{"exec", cmd_exec, "run another command in a named session"},
+	{"stop", cmd_stop, "end a named session"},
+	{"ls", cmd_ls, "list sessions (ephemeral and named)"},
+	{"diff", cmd_diff, "show what an ephemeral session changed"},
+	{"apply", cmd_apply, "apply an ephemeral session's changes to the workspace"},
+	{"discard", cmd_discard, "throw an ephemeral session away"},
+	{"fork", cmd_fork, "start a new ephemeral session from another's layer"},
+	{"log", cmd_log, "show an audit log as a timeline (or filter it as JSON)"},
+	{"check", cmd_check, "show what this machine supports"},
+	{"connect", cmd_connect,
+	 "tunnel stdin/stdout to HOST PORT through the sandbox proxy (ssh ProxyCommand)"},
+	{"policy", cmd_policy, "validate or show a policy; import sandbox-runtime settings"},
+	{"trust", cmd_trust, "pin a project policy (.hutch.json) by its hash"},
 };
 
 int cli_error(const hutch_error *err)
@@ -68,14 +68,15 @@ static int usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nExamples:\n"
-		   "  hutch run --profile claude-code -- claude  Claude Code: its API, registries\n"
-		   "  hutch run -- bash                          a shell: secrets hidden, no network\n"
-		   "  hutch run -a github.com -- git fetch       only github.com, through the proxy\n"
-		   "  hutch check                                what this machine supports\n\n"
-		   "'hutch help run' lists the options; man hutch has the rest. Exit status: the\n"
-		   "command's own, 128+N for signal N, 124 timeout, 125 hutch error, 126 not\n"
-		   "executable, 127 not found.\n");
+	fprintf(f,
+		"\nExamples:\n"
+		"  hutch run --profile claude-code -- claude  Claude Code: its API, registries\n"
+		"  hutch run -- bash                          a shell: secrets hidden, no network\n"
+		"  hutch run -a github.com -- git fetch       only github.com, through the proxy\n"
+		"  hutch check                                what this machine supports\n\n"
+		"'hutch help run' lists the options; man hutch has the rest. Exit status: the\n"
+		"command's own, 128+N for signal N, 124 timeout, 125 hutch error, 126 not\n"
+		"executable, 127 not found.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		if (argc > 2 && strcmp(argv[1], "help") == 0) {
-			char *help_argv[] = { argv[2], (char *)"--help", NULL };
+			char *help_argv[] = {argv[2], (char *)"--help", NULL};
 			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 				if (!strcmp(argv[2], commands[i].name))
 					return commands[i].fn(2, help_argv);

@@ -11,10 +11,10 @@
 
 int hutch_caps_drop_all(hutch_error *err)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
 
-	struct __user_cap_data_struct cur[2] = { { 0 } };
+	struct __user_cap_data_struct cur[2] = {{0}};
 
 	/*
 	 * Without any capability (degraded mode, unprivileged: no user namespace)
@@ -33,17 +33,17 @@ int hutch_caps_drop_all(hutch_error *err)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
 				break;
-			return hutch_err(err, errno, 0, "capabilities: dropping %d from the bounding set",
-					 cap);
+			return hutch_err(err, errno, 0,
+					 "capabilities: dropping %d from the bounding set", cap);
 		}
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return hutch_err(err, errno, 0, "capabilities: clearing the ambient set");
 	/* A uid 0 inside must not regain capabilities on exec. */
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
-					     SECBIT_NO_CAP_AMBIENT_RAISE |
-					     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+			  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 		  0, 0, 0) < 0)
 		return hutch_err(err, errno, 0, "capabilities: locking securebits");
 	if (syscall(SYS_capset, &hdr, data) < 0)

@@ -121,7 +121,8 @@ static void stash_close(struct stash *st)
 
 static bool dir_is_empty(int dirfd, const char *path)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+		openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* "." and ".." come first in one getdents64 call; a third entry means not empty */
 	_Alignas(struct dirent64) char buf[2 * sizeof(struct dirent64)];
 	ssize_t n;
@@ -484,7 +485,7 @@ static int write_journal(int dirfd, const char *name, char **paths, size_t n)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
-		struct iovec iov[2] = { { paths[i], strlen(paths[i]) }, { (void *)"\n", 1 } };
+		struct iovec iov[2] = {{paths[i], strlen(paths[i])}, {(void *)"\n", 1}};
 		if (writev(fd, iov, 2) < 0)
 			return -errno;
 	}
@@ -500,7 +501,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	struct hutch_placeholders *ph;
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct stash stash;
-	_cleanup_(live_free) struct live live = { .n = 0 };
+	_cleanup_(live_free) struct live live = {.n = 0};
 	char name[64];
 	int r;
 

@@ -49,19 +49,23 @@ static const struct {
 	const char *path;
 	const char *target;
 } dev_symlinks[] = {
-	{ "/dev/ptmx", "pts/ptmx" },       { "/dev/fd", "/proc/self/fd" },
-	{ "/dev/stdin", "/proc/self/fd/0" }, { "/dev/stdout", "/proc/self/fd/1" },
-	{ "/dev/stderr", "/proc/self/fd/2" },
+	{"/dev/ptmx", "pts/ptmx"},	    {"/dev/fd", "/proc/self/fd"},
+	{"/dev/stdin", "/proc/self/fd/0"},  {"/dev/stdout", "/proc/self/fd/1"},
+	{"/dev/stderr", "/proc/self/fd/2"},
 };
 
 /* /proc and /sys entries masked (empty) or made read-only, as in the OCI defaults. */
 static const char *const proc_masked[] = {
-	"/proc/acpi",     "/proc/asound",       "/proc/kcore",       "/proc/keys",
-	"/proc/key-users", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-	"/proc/sched_debug", "/proc/scsi",      "/proc/kallsyms",    "/proc/kmsg",
-	"/proc/sysrq-trigger", "/proc/config.gz", "/sys/firmware",   "/sys/kernel/debug",
-	"/sys/kernel/security", "/sys/devices/virtual/powercap", "/sys/fs/cgroup",
-	NULL,
+	"/proc/acpi",		"/proc/asound",
+	"/proc/kcore",		"/proc/keys",
+	"/proc/key-users",	"/proc/latency_stats",
+	"/proc/timer_list",	"/proc/timer_stats",
+	"/proc/sched_debug",	"/proc/scsi",
+	"/proc/kallsyms",	"/proc/kmsg",
+	"/proc/sysrq-trigger",	"/proc/config.gz",
+	"/sys/firmware",	"/sys/kernel/debug",
+	"/sys/kernel/security", "/sys/devices/virtual/powercap",
+	"/sys/fs/cgroup",	NULL,
 };
 
 static const char *const proc_readonly[] = {
@@ -261,8 +265,8 @@ static int add_root_layer_dir(struct hutch_mount_plan *plan, const char *root_la
 		plan->n_root_kept++;
 		return hutch_mount_plan_add(plan, MOUNT_BIND_RO, path, path, 0, true);
 	}
-	if (asprintf(&src, "%s\n%s/upper%s\n%s/work%s", path, root_layer, path, root_layer,
-		     path) < 0)
+	if (asprintf(&src, "%s\n%s/upper%s\n%s/work%s", path, root_layer, path, root_layer, path) <
+	    0)
 		return -ENOMEM;
 	r = hutch_mount_plan_add(plan, MOUNT_OVERLAY, path, src, 0, false);
 	if (r >= 0)
@@ -392,10 +396,11 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 		if (rule->value[0] != '/')
 			continue; /* relative protected entries are handled by protect.c */
 		if (kind != MOUNT_HIDE && (h = locked_hidden_above(p, rule->value)))
-			return hutch_errx(err, EPERM, 0,
-					  "%s (%s): lies inside %s, hidden by the system policy (%s)",
-					  rule->value, rule->origin ? rule->origin : "policy",
-					  h->value, h->origin ? h->origin : "system");
+			return hutch_errx(
+				err, EPERM, 0,
+				"%s (%s): lies inside %s, hidden by the system policy (%s)",
+				rule->value, rule->origin ? rule->origin : "policy", h->value,
+				h->origin ? h->origin : "system");
 		r = hutch_mount_plan_add(plan, kind, rule->value,
 					 kind == MOUNT_PROTECT ? NULL : rule->value, 0,
 					 !rule_is_cli(rule));
@@ -415,8 +420,9 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		return -ENOMEM;
 	plan->tmpfs_size = p->limits.memory;
 	plan->workspace = strdup(p->workspace);
-	plan->cwd = strdup(env->cwd && hutch_path_has_prefix(env->cwd, p->workspace) ? env->cwd
-										       : p->workspace);
+	plan->cwd =
+		strdup(env->cwd && hutch_path_has_prefix(env->cwd, p->workspace) ? env->cwd
+										 : p->workspace);
 	if (!plan->workspace || !plan->cwd) {
 		r = -ENOMEM;
 		goto fail;
@@ -431,8 +437,8 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = add_private_dirs(plan, env);
 	if (r >= 0)
 		r = hutch_mount_plan_add(plan, env->overlay ? MOUNT_OVERLAY : MOUNT_BIND_RW,
-					 p->workspace, env->overlay ? env->overlay : p->workspace, 0,
-					 false);
+					 p->workspace, env->overlay ? env->overlay : p->workspace,
+					 0, false);
 	if (r < 0) {
 		hutch_err(err, r, 0, "mount: planning the filesystem view");
 		goto fail;
@@ -458,7 +464,7 @@ fail:
 
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
-	struct open_how how = { .flags = (unsigned)flags, .resolve = resolve };
+	struct open_how how = {.flags = (unsigned)flags, .resolve = resolve};
 
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
@@ -526,7 +532,8 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 			} else if (fd == -ENOENT) {
 				slash = strrchr(buf, '/');
 				*slash = '\0';
-				pfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+				pfd = open_in_root(rootfd, buf[0] ? buf : "/",
+						   O_PATH | O_DIRECTORY);
 				*slash = '/';
 				if (pfd < 0)
 					return pfd;
@@ -576,7 +583,7 @@ static int mkfile_in_root(int rootfd, const char *path)
 
 static int set_attr(int fd, unsigned long long set, bool recursive)
 {
-	struct mount_attr attr = { .attr_set = set };
+	struct mount_attr attr = {.attr_set = set};
 
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
 			  sizeof(attr)) < 0)
@@ -621,7 +628,7 @@ static int new_tmpfs(unsigned mode, unsigned long long attrs);
 static int new_tmpfs_sized(unsigned mode, uint64_t size, unsigned long long attrs)
 {
 	char m[16], sz[32];
-	const char *opts[][2] = { { "mode", m }, { "size", sz }, { NULL, NULL } };
+	const char *opts[][2] = {{"mode", m}, {"size", sz}, {NULL, NULL}};
 
 	if (!size)
 		return new_tmpfs(mode, attrs);
@@ -633,7 +640,7 @@ static int new_tmpfs_sized(unsigned mode, uint64_t size, unsigned long long attr
 static int new_tmpfs(unsigned mode, unsigned long long attrs)
 {
 	char m[16];
-	const char *opts[][2] = { { "mode", m }, { NULL, NULL } };
+	const char *opts[][2] = {{"mode", m}, {NULL, NULL}};
 
 	snprintf(m, sizeof(m), "%o", mode);
 	return new_fs("tmpfs", opts, attrs);
@@ -702,7 +709,8 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			op->src_fd = make_overlay(op->source);
 			if (op->src_fd < 0)
 				return hutch_err(err, op->src_fd, 0,
-						 "mount: overlay for %s (session %slayer)", op->path,
+						 "mount: overlay for %s (session %slayer)",
+						 op->path,
 						 strcmp(op->path, plan->workspace) ? "root " : "");
 			op->src_is_dir = true;
 			break;
@@ -775,8 +783,9 @@ static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int *
 		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				 MOUNT_ATTR_NOEXEC, false);
+	r = set_attr(fd,
+		     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		     false);
 	if (r < 0)
 		return r;
 	r = attach(fd, rootfd, op->path);
@@ -873,7 +882,8 @@ static int apply_bind(struct hutch_mount_op *op, int rootfd)
 	}
 	if (t < 0)
 		return t;
-	if (move_mount(op->src_fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (move_mount(op->src_fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		return -errno;
 	close(op->src_fd);
 	op->src_fd = -1;
@@ -899,7 +909,8 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		r = mkdir_in_root(rootfd, op->path, 0755);
 		if (r < 0)
 			return op->optional ? 0 : r;
-		fd = new_tmpfs_sized(op->mode, plan->tmpfs_size, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		fd = new_tmpfs_sized(op->mode, plan->tmpfs_size,
+				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (fd < 0)
 			return fd;
 		return attach(fd, rootfd, op->path);
@@ -926,7 +937,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		return attach(fd, rootfd, op->path);
 	case MOUNT_DEVPTS: {
 		/* Every devpts mount is a new instance on current kernels. */
-		const char *opts[][2] = { { "ptmxmode", "0666" }, { "mode", "0620" }, { NULL, NULL } };
+		const char *opts[][2] = {{"ptmxmode", "0666"}, {"mode", "0620"}, {NULL, NULL}};
 		r = mkdir_in_root(rootfd, op->path, 0755);
 		if (r < 0)
 			return r;
@@ -977,8 +988,8 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 	unlinkat(AT_FDCWD, "/" SCRATCH_FILE, 0);
 	unlinkat(AT_FDCWD, "/" SCRATCH_DIR, AT_REMOVEDIR);
 	{
-		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-						       MOUNT_ATTR_NODEV };
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						      MOUNT_ATTR_NODEV};
 		if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
 			return hutch_err(err, errno, 0, "mount: making the root read-only");
 	}
@@ -987,8 +998,8 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 	return 0;
 }
 
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *),
-			   void *data, hutch_error *err)
+int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
+			   hutch_error *err)
 {
 	_cleanup_close_ int rootfd = -1, rfd = -1;
 	_cleanup_free_ int *ro_later = NULL;
@@ -1034,22 +1045,24 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 				for (size_t j = 0; j < n_ro_later; j++)
 					close(ro_later[j]);
 				if (r == -ESTALE)
-					return hutch_errx(err, ESTALE, 0,
-							  "mount: protected path %s changed (removed, "
-							  "renamed or replaced by a symlink) while the "
-							  "sandbox started: refusing to run",
-							  plan->ops[i].path);
+					return hutch_errx(
+						err, ESTALE, 0,
+						"mount: protected path %s changed (removed, "
+						"renamed or replaced by a symlink) while the "
+						"sandbox started: refusing to run",
+						plan->ops[i].path);
 				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
 			}
 		}
 	}
 	for (size_t j = n_ro_later; j-- > 0;) {
 		if (ro_later[j] >= 0) {
-			struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+			struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 			r = mount_setattr(ro_later[j], "", AT_EMPTY_PATH, &attr, sizeof(attr));
 			close(ro_later[j]);
 			if (r < 0)
-				return hutch_err(err, errno, 0, "mount: sealing a hidden directory");
+				return hutch_err(err, errno, 0,
+						 "mount: sealing a hidden directory");
 		}
 	}
 	return do_pivot(rootfd, plan->cwd, err);

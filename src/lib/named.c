@@ -25,8 +25,8 @@ int hutch_nm_send(int sock, const struct hutch_nm_hdr *h, const void *payload, s
 		  const int *fds, size_t nfds)
 {
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov[2] = { { (void *)h, sizeof(*h) }, { (void *)payload, len } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 
 	if (len > HUTCH_NAMED_MAX_MSG || nfds > 3)
 		return -E2BIG;
@@ -53,9 +53,11 @@ ssize_t hutch_nm_recv(int sock, struct hutch_nm_hdr *h, char *payload, size_t ca
 		      size_t *nfds)
 {
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov[2] = { { h, sizeof(*h) }, { payload, cap } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
+	struct iovec iov[2] = {{h, sizeof(*h)}, {payload, cap}};
+	struct msghdr msg = {.msg_iov = iov,
+			     .msg_iovlen = 2,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c;
 	ssize_t n;
 
@@ -126,7 +128,8 @@ static int socket_path(const char *name, struct sockaddr_un *sa, hutch_error *er
 	int n;
 
 	if (!dir)
-		return hutch_errx(err, EINVAL, 0, "cannot find the state directory: HOME is not set");
+		return hutch_errx(err, EINVAL, 0,
+				  "cannot find the state directory: HOME is not set");
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s/control.sock", dir, name);
@@ -220,7 +223,8 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 			c->warn(buf, c->data);
 		break;
 	case NM_ERROR:
-		c->ret = hutch_errx(c->err, EINVAL, h.value ? h.value : HUTCH_EXIT_ERROR, "%s", buf);
+		c->ret =
+			hutch_errx(c->err, EINVAL, h.value ? h.value : HUTCH_EXIT_ERROR, "%s", buf);
 		c->done = true;
 		hutch_loop_quit(loop, 0);
 		break;
@@ -238,7 +242,7 @@ static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, vo
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		struct hutch_nm_hdr h = { .type = NM_SIGNAL, .value = (int32_t)si.ssi_signo };
+		struct hutch_nm_hdr h = {.type = NM_SIGNAL, .value = (int32_t)si.ssi_signo};
 		if (si.ssi_signo == SIGWINCH) {
 			hutch_relay_resize(c->relay);
 			continue;
@@ -248,8 +252,7 @@ static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, vo
 	return 0;
 }
 
-static int build_exec(char *const argv[], const char *cwd, char **out, size_t *len,
-		      uint32_t *argc)
+static int build_exec(char *const argv[], const char *cwd, char **out, size_t *len, uint32_t *argc)
 {
 	size_t total = strlen(cwd), off;
 	char *buf;
@@ -279,10 +282,10 @@ static int build_exec(char *const argv[], const char *cwd, char **out, size_t *l
 int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *, void *),
 		       void *data, int *status, hutch_error *err)
 {
-	struct client c = { .sock = -1, .err = err, .master = -1, .warn = warn, .data = data };
-	struct hutch_nm_hdr h = { .type = NM_EXEC };
+	struct client c = {.sock = -1, .err = err, .master = -1, .warn = warn, .data = data};
+	struct hutch_nm_hdr h = {.type = NM_EXEC};
 	_cleanup_free_ char *payload = NULL, *cwd = getcwd(NULL, 0);
-	int fds[3] = { 0, 1, 2 };
+	int fds[3] = {0, 1, 2};
 	sigset_t mask, old;
 	int sigfd = -1, r;
 	size_t len;
@@ -313,7 +316,8 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 		r = hutch_nm_send(c.sock, &h, payload, len, fds, 3);
 	if (r >= 0) {
 		sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		r = sigfd < 0 ? -errno : hutch_loop_add(c.loop, sigfd, EPOLLIN, on_client_signal, &c);
+		r = sigfd < 0 ? -errno
+			      : hutch_loop_add(c.loop, sigfd, EPOLLIN, on_client_signal, &c);
 	}
 	if (r >= 0)
 		r = hutch_loop_add(c.loop, c.sock, EPOLLIN, on_session, &c);
@@ -340,7 +344,7 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 
 int hutch_session_stop(const char *name, hutch_error *err)
 {
-	struct hutch_nm_hdr h = { .type = NM_STOP };
+	struct hutch_nm_hdr h = {.type = NM_STOP};
 	int fds[3];
 	size_t nfds;
 	char buf[64];

@@ -30,7 +30,7 @@ enum hutch_nm_type {
 	NM_EXIT,     /* init -> daemon -> client: value = exit status */
 	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */
 	NM_NOTICE,   /* daemon -> client: a line for the user (a limit that fired) */
-	NM_FD,       /* sandbox -> daemon: value = HUTCH_CTL_* tag (run.h), fd: the descriptor */
+	NM_FD,	     /* sandbox -> daemon: value = HUTCH_CTL_* tag (run.h), fd: the descriptor */
 };
 
 struct hutch_nm_hdr {

@@ -59,7 +59,7 @@ int hutch_ns_write_maps(pid_t pid, const struct hutch_id_map *m, hutch_error *er
 
 int hutch_ns_write_id_maps(uid_t uid, gid_t gid, hutch_error *err)
 {
-	struct hutch_id_map m = { uid, uid, gid, gid, 1 };
+	struct hutch_id_map m = {uid, uid, gid, gid, 1};
 
 	return hutch_ns_write_maps(0, &m, err);
 }

@@ -39,8 +39,8 @@
 
 /* Directories never searched for nested repositories: large and never repos' roots. */
 static const char *const scan_skip[] = {
-	".git", "node_modules", "target", "vendor", ".venv", "venv", "__pycache__",
-	"build", "dist", ".cache", ".tox", ".mypy_cache", NULL,
+	".git",	 "node_modules", "target", "vendor", ".venv",	    "venv", "__pycache__",
+	"build", "dist",	 ".cache", ".tox",   ".mypy_cache", NULL,
 };
 
 struct strlist {
@@ -198,7 +198,7 @@ static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
 static int protect_root(const struct hutch_policy *p, const char *root,
 			struct hutch_mount_plan *plan, struct strlist *missing)
 {
-	struct strlist repos = { .max = MAX_REPOS }, gitdirs = { .max = MAX_GITDIRS };
+	struct strlist repos = {.max = MAX_REPOS}, gitdirs = {.max = MAX_GITDIRS};
 	size_t budget = SCAN_MAX_ENTRIES;
 	_cleanup_free_ char *rootgit = hutch_path_join(root, ".git");
 	int r;
@@ -234,7 +234,6 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 	}
 	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++) {
 		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);
-
 	}
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
@@ -255,10 +254,10 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 	return r;
 }
 
-int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,
-		       char ***missing, size_t *n_missing, hutch_error *err)
+int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan, char ***missing,
+		       size_t *n_missing, hutch_error *err)
 {
-	struct strlist miss = { .max = 1024 };
+	struct strlist miss = {.max = 1024};
 	int r;
 
 	r = protect_root(p, p->workspace, plan, &miss);

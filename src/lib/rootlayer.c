@@ -100,32 +100,32 @@ static const struct {
 	const char *path;
 	bool may_start_empty;
 } skeleton_files[] = {
-	{ "/etc/ld.so.cache", false },
-	{ "/var/cache/apt/archives/lock", true },
-	{ "/var/cache/apt/pkgcache.bin", false },
-	{ "/var/cache/apt/srcpkgcache.bin", false },
-	{ "/var/cache/debconf/config.dat", false },
-	{ "/var/cache/debconf/passwords.dat", false },
-	{ "/var/cache/debconf/templates.dat", false },
-	{ "/var/lib/apt/extended_states", false },
-	{ "/var/lib/apt/lists/lock", true },
-	{ "/var/lib/dpkg/diversions", false },
-	{ "/var/lib/dpkg/lock", true },
-	{ "/var/lib/dpkg/lock-frontend", true },
-	{ "/var/lib/dpkg/statoverride", false },
-	{ "/var/lib/dpkg/status", false },
-	{ "/var/lib/dpkg/triggers/File", false },
-	{ "/var/lib/dpkg/triggers/Lock", true },
-	{ "/var/lib/dpkg/triggers/Unincorp", false },
-	{ "/var/log/alternatives.log", true },
-	{ "/var/log/apt/eipp.log.xz", true },
-	{ "/var/log/apt/history.log", true },
-	{ "/var/log/apt/term.log", true },
-	{ "/var/log/dpkg.log", true },
+	{"/etc/ld.so.cache", false},
+	{"/var/cache/apt/archives/lock", true},
+	{"/var/cache/apt/pkgcache.bin", false},
+	{"/var/cache/apt/srcpkgcache.bin", false},
+	{"/var/cache/debconf/config.dat", false},
+	{"/var/cache/debconf/passwords.dat", false},
+	{"/var/cache/debconf/templates.dat", false},
+	{"/var/lib/apt/extended_states", false},
+	{"/var/lib/apt/lists/lock", true},
+	{"/var/lib/dpkg/diversions", false},
+	{"/var/lib/dpkg/lock", true},
+	{"/var/lib/dpkg/lock-frontend", true},
+	{"/var/lib/dpkg/statoverride", false},
+	{"/var/lib/dpkg/status", false},
+	{"/var/lib/dpkg/triggers/File", false},
+	{"/var/lib/dpkg/triggers/Lock", true},
+	{"/var/lib/dpkg/triggers/Unincorp", false},
+	{"/var/log/alternatives.log", true},
+	{"/var/log/apt/eipp.log.xz", true},
+	{"/var/log/apt/history.log", true},
+	{"/var/log/apt/term.log", true},
+	{"/var/log/dpkg.log", true},
 };
 
 struct skel {
-	int ufd;                /* the upper layer */
+	int ufd;		       /* the upper layer */
 	char *made[SKELETON_MAX_DIRS]; /* directories made, in order (parents first) */
 	struct timespec times[SKELETON_MAX_DIRS][2];
 	size_t n;
@@ -263,7 +263,7 @@ static int skel_file(struct skel *k, const char *path, bool may_start_empty)
 
 static int make_skeleton(int ufd, hutch_error *err)
 {
-	struct skel k = { .ufd = ufd };
+	struct skel k = {.ufd = ufd};
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(skeleton_dirs); i++) {
@@ -362,7 +362,7 @@ static int prepare_top(int rfd, const char *name)
 		if (ufd < 0)
 			return -errno;
 		if (fstatat(ufd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
-			struct timespec ts[2] = { st.st_atim, st.st_mtim };
+			struct timespec ts[2] = {st.st_atim, st.st_mtim};
 			if (mkdirat(ufd, name, 0700) < 0 ||
 			    fchmodat(ufd, name, st.st_mode & 07777, 0) < 0)
 				return -errno;
@@ -407,7 +407,8 @@ int hutch_rootlayer_prepare(const char *session_dir, hutch_error *err)
 	_cleanup_close_ int rfd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 
 	if (rfd < 0)
-		return hutch_err(err, root ? errno : ENOMEM, 0, "--ephemeral=root: %s", session_dir);
+		return hutch_err(err, root ? errno : ENOMEM, 0, "--ephemeral=root: %s",
+				 session_dir);
 	return prepare_at(rfd, err);
 }
 
@@ -426,8 +427,7 @@ static bool changed_entry(int dfd, const char *name, const struct timespec *t, b
 {
 	struct statx stx;
 
-	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_CTIME | STATX_BTIME, &stx) <
-	    0)
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_CTIME | STATX_BTIME, &stx) < 0)
 		return true;
 	*is_dir = S_ISDIR(stx.stx_mode);
 	if (*is_dir && (stx.stx_mask & STATX_BTIME))
@@ -456,8 +456,8 @@ static bool walk_changed(int dfd, const struct timespec *t, int depth, size_t *b
 		if (!--*budget || changed_entry(dfd, de->d_name, t, &is_dir))
 			return true;
 		if (is_dir) {
-			_cleanup_close_ int c = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
-									O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int c = openat(
+				dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (c < 0 || walk_changed(c, t, depth + 1, budget))
 				return true;
 		}

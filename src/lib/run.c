@@ -77,14 +77,15 @@ struct run {
 	char id[17];
 	uid_t uid;
 	gid_t gid;
-	bool root_mode;   /* --ephemeral=root: / is the session's root layer */
-	bool parent_maps; /* the launcher writes the id maps (the whole range, as the host's root) */
+	bool root_mode;	  /* --ephemeral=root: / is the session's root layer */
+	bool parent_maps; /* the launcher writes the id maps (the whole range, as the host's root)
+			   */
 	char **env;
 	char *state_dir;
 	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
 	struct hutch_mount_plan *plan;
 	struct hutch_placeholders *ph;
-	char **missing;   /* protected paths needing a placeholder (made after clone) */
+	char **missing; /* protected paths needing a placeholder (made after clone) */
 	size_t n_missing;
 	struct hutch_tty_info tty;
 	int errpipe[2];
@@ -100,22 +101,22 @@ struct run {
 	bool init_exited;
 	int init_status;
 	int timerfd;
-	bool degraded;       /* no user namespace: Landlock + seccomp + rlimits only */
+	bool degraded;		 /* no user namespace: Landlock + seccomp + rlimits only */
 	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
 	size_t n_ll_protect;
-	int proxy_fd[2]; /* listening sockets made inside the netns: HTTP, SOCKS5 */
+	int proxy_fd[2];	   /* listening sockets made inside the netns: HTTP, SOCKS5 */
 	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
-	hutch_error proxy_err;     /* why the proxy could not start (fail closed) */
+	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
 	/* named sessions (session.c in the daemon, init_session_loop in init) */
-	int session_listen; /* control.sock, -1 when not a named session */
-	int ready_fd;       /* daemon -> foreground hutch: "ready" or an error */
+	int session_listen;	  /* control.sock, -1 when not a named session */
+	int ready_fd;		  /* daemon -> foreground hutch: "ready" or an error */
 	struct session_cmd *cmds; /* daemon: commands in flight, by id */
 	size_t n_cmds;
 	uint32_t next_id;
 	bool timed_out;
 	bool killed;
 	struct hutch_limits_state *lim; /* limits: who enforces what, cgroups, what fired */
-	struct hutch_audit *audit; /* audit log, exec monitor, summary counters */
+	struct hutch_audit *audit;	/* audit log, exec monitor, summary counters */
 };
 
 /* After --timeout: SIGTERM to everything, then SIGKILL after this grace period. */
@@ -130,17 +131,19 @@ struct setup_step {
 
 static int step_id_maps(struct run *r, hutch_error *err)
 {
-	struct hutch_id_map m = { r->uid, r->uid, r->gid, r->gid, 1 };
+	struct hutch_id_map m = {r->uid, r->uid, r->gid, r->gid, 1};
 	char c = 0;
 	ssize_t n;
 
 	if (r->parent_maps) {
-		/* The whole id range, identical: only the launcher (the host's root) may write it. */
+		/* The whole id range, identical: only the launcher (the host's root) may write it.
+		 */
 		do
 			n = recv(r->ctl[1], &c, 1, 0);
 		while (n < 0 && errno == EINTR);
 		if (n != 1 || c != 'U')
-			return hutch_errx(err, ECANCELED, 0, "userns: the id maps were not written");
+			return hutch_errx(err, ECANCELED, 0,
+					  "userns: the id maps were not written");
 		return 0;
 	}
 	if (r->root_mode) {
@@ -195,7 +198,7 @@ static int send_fd(int sock, int fd, uint32_t tag);
 static int ctl_send_fd(const struct run *r, int fd, uint32_t tag)
 {
 	if (r->session_listen >= 0) {
-		struct hutch_nm_hdr h = { .type = NM_FD, .value = (int32_t)tag };
+		struct hutch_nm_hdr h = {.type = NM_FD, .value = (int32_t)tag};
 		return hutch_nm_send(r->ctl[1], &h, NULL, 0, &fd, 1);
 	}
 	return send_fd(r->ctl[1], fd, tag);
@@ -208,8 +211,8 @@ static int step_network(struct run *r, hutch_error *err)
 		size_t port_offset;
 		uint16_t default_port;
 	} listeners[] = {
-		{ HUTCH_CTL_PROXY_HTTP, offsetof(struct hutch_policy, http_port), 3128 },
-		{ HUTCH_CTL_PROXY_SOCKS, offsetof(struct hutch_policy, socks_port), 1080 },
+		{HUTCH_CTL_PROXY_HTTP, offsetof(struct hutch_policy, http_port), 3128},
+		{HUTCH_CTL_PROXY_SOCKS, offsetof(struct hutch_policy, socks_port), 1080},
 	};
 	int ret;
 
@@ -220,8 +223,8 @@ static int step_network(struct run *r, hutch_error *err)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
 		uint16_t port = *(const uint16_t *)((const char *)r->p + listeners[i].port_offset);
-		_cleanup_close_ int fd = hutch_net_listen_loopback(
-			port ? port : listeners[i].default_port, err);
+		_cleanup_close_ int fd =
+			hutch_net_listen_loopback(port ? port : listeners[i].default_port, err);
 		if (fd < 0)
 			return fd;
 		ret = ctl_send_fd(r, fd, listeners[i].tag);
@@ -234,8 +237,8 @@ static int step_network(struct run *r, hutch_error *err)
 static int send_fd(int sock, int fd, uint32_t tag)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &tag, sizeof(tag) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {&tag, sizeof(tag)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 
 	memset(cbuf, 0, sizeof(cbuf));
@@ -277,12 +280,12 @@ static int step_cgroup(struct run *r, hutch_error *err)
 }
 
 static const struct setup_step init_steps[] = {
-	{ "user namespace", step_id_maps }, /* uid/gid mapped to themselves */
-	{ "process guard", step_guard },    /* die with hutch, not dumpable, own session */
-	{ "filesystem", step_mounts },      /* tmpfs root, binds, masks, pivot_root */
-	{ "network", step_network },        /* lo up in the new netns */
-	{ "cgroup", step_cgroup },          /* its own cgroup is its cgroup namespace's root */
-	{ "terminal", step_pty },           /* a pty of the sandbox's own devpts */
+	{"user namespace", step_id_maps}, /* uid/gid mapped to themselves */
+	{"process guard", step_guard},	  /* die with hutch, not dumpable, own session */
+	{"filesystem", step_mounts},	  /* tmpfs root, binds, masks, pivot_root */
+	{"network", step_network},	  /* lo up in the new netns */
+	{"cgroup", step_cgroup},	  /* its own cgroup is its cgroup namespace's root */
+	{"terminal", step_pty},		  /* a pty of the sandbox's own devpts */
 };
 
 /* ---- steps run by the workload, in this order, then execve --------------- */
@@ -320,8 +323,9 @@ static int step_caps(struct run *r, hutch_error *err)
 
 /* Writable places of the view, beyond the policy's writable roots. */
 static const char *const landlock_writable_fixed[] = {
-	"/tmp", "/var/tmp", "/run", "/dev/shm", "/dev/null", "/dev/zero", "/dev/full",
-	"/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts", NULL,
+	"/tmp",	     "/var/tmp",  "/run",	 "/dev/shm",	 "/dev/null",
+	"/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+	"/dev/ptmx", "/dev/pts",  NULL,
 };
 
 /*
@@ -333,7 +337,7 @@ static const char *const landlock_writable_fixed[] = {
 #define MAX_ROOT_ENTRIES 128
 static size_t root_layer_writable(char names[][NAME_MAX + 2], size_t max)
 {
-	static const char *const not_writable[] = { "proc", "sys", "dev" };
+	static const char *const not_writable[] = {"proc", "sys", "dev"};
 	_cleanup_closedir_ DIR *d = opendir("/");
 	struct dirent *de;
 	size_t n = 0;
@@ -356,10 +360,10 @@ static size_t root_layer_writable(char names[][NAME_MAX + 2], size_t max)
 static int step_landlock(struct run *r, hutch_error *err)
 {
 	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
-	const char *ro[] = { "/" };
+	const char *ro[] = {"/"};
 	const char *rw[MAX_LANDLOCK_PATHS];
-	struct hutch_landlock_spec spec = { .read_exec = ro, .n_read_exec = 1, .writable = rw };
-	struct hutch_landlock_report rep = { 0 };
+	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .writable = rw};
+	struct hutch_landlock_report rep = {0};
 	size_t n = 0;
 	int ret;
 
@@ -405,7 +409,7 @@ static int step_landlock(struct run *r, hutch_error *err)
 
 static int step_seccomp(struct run *r, hutch_error *err)
 {
-	struct hutch_seccomp_opts o = { 0 };
+	struct hutch_seccomp_opts o = {0};
 	int notify_fd = -1, ret;
 
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
@@ -445,13 +449,13 @@ static int step_close_fds(struct run *r, hutch_error *err)
 }
 
 static const struct setup_step workload_steps[] = {
-	{ "session", step_session },          /* signals unblocked, setsid, pty */
-	{ "rlimits", step_rlimits },          /* core 0, nproc/fsize/nofile */
-	{ "no_new_privs", step_nnp },         /* before Landlock and seccomp */
-	{ "capabilities", step_caps },        /* all sets empty, securebits locked */
-	{ "landlock", step_landlock },        /* write/exec rights, IPC scopes */
-	{ "seccomp", step_seccomp },          /* last before exec */
-	{ "file descriptors", step_close_fds }, /* only 0, 1, 2 survive exec */
+	{"session", step_session},	      /* signals unblocked, setsid, pty */
+	{"rlimits", step_rlimits},	      /* core 0, nproc/fsize/nofile */
+	{"no_new_privs", step_nnp},	      /* before Landlock and seccomp */
+	{"capabilities", step_caps},	      /* all sets empty, securebits locked */
+	{"landlock", step_landlock},	      /* write/exec rights, IPC scopes */
+	{"seccomp", step_seccomp},	      /* last before exec */
+	{"file descriptors", step_close_fds}, /* only 0, 1, 2 survive exec */
 };
 
 /* ---- child side ---------------------------------------------------------- */
@@ -476,7 +480,7 @@ __attribute__((noreturn)) static void child_fail(struct run *r, const char *step
 static void run_steps(struct run *r, const struct setup_step *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		hutch_error e = { 0 };
+		hutch_error e = {0};
 		if (steps[i].fn(r, &e) < 0)
 			child_fail(r, steps[i].name, &e);
 	}
@@ -552,7 +556,7 @@ static int exec_path(char *const argv[], char *const envp[], bool *found)
 
 __attribute__((noreturn)) static void exec_workload(struct run *r)
 {
-	hutch_error e = { 0 };
+	hutch_error e = {0};
 	bool found;
 	int errnum;
 
@@ -585,7 +589,7 @@ struct session_cmd {
 static void init_send(struct run *r, uint32_t type, uint32_t id, int32_t value, const char *msg,
 		      int fd)
 {
-	struct hutch_nm_hdr h = { .type = type, .id = id, .value = value };
+	struct hutch_nm_hdr h = {.type = type, .id = id, .value = value};
 
 	(void)hutch_nm_send(r->ctl[1], &h, msg, msg ? strlen(msg) : 0, fd >= 0 ? &fd : NULL,
 			    fd >= 0 ? 1 : 0);
@@ -651,7 +655,7 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 		}
 	}
 	if (t.any) {
-		hutch_error e = { 0 };
+		hutch_error e = {0};
 		if (hutch_pty_open(&t, &master, &slave, &e) < 0) {
 			init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, e.msg, -1);
 			return;
@@ -712,8 +716,8 @@ static void init_reap(struct run *r, struct init_cmd *cmds, size_t *n)
 				rep.msg[sizeof(rep.msg) - 1] = '\0';
 				init_send(r, NM_ERROR, cmds[i].id, rep.status, rep.msg, -1);
 			} else {
-				init_send(r, NM_EXIT, cmds[i].id, hutch_wait_status_to_exit(st), NULL,
-					  -1);
+				init_send(r, NM_EXIT, cmds[i].id, hutch_wait_status_to_exit(st),
+					  NULL, -1);
 			}
 			close(cmds[i].errfd);
 			cmds[i] = cmds[--(*n)];
@@ -745,7 +749,7 @@ __attribute__((noreturn)) static void init_session_loop(struct run *r)
 	r->errpipe[1] = -1;
 	init_send(r, NM_STARTED, 0, 0, NULL, -1); /* the sandbox is ready */
 	for (;;) {
-		struct pollfd pfd[2] = { { r->ctl[1], POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct pollfd pfd[2] = {{r->ctl[1], POLLIN, 0}, {sfd, POLLIN, 0}};
 		struct hutch_nm_hdr h;
 		int fds[3];
 		size_t nfds = 0;
@@ -790,7 +794,7 @@ __attribute__((noreturn)) static void sandbox_init(struct run *r)
 
 	pid = fork();
 	if (pid < 0) {
-		hutch_error e = { 0 };
+		hutch_error e = {0};
 		hutch_err(&e, errno, 0, "forking the workload");
 		child_fail(r, "workload", &e);
 	}
@@ -810,8 +814,8 @@ __attribute__((noreturn)) static void sandbox_init(struct run *r)
 static int recv_fd(int sock, uint32_t *tag)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { tag, sizeof(*tag) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {tag, sizeof(*tag)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 	ssize_t n;
 	int fd = -1;
@@ -838,7 +842,10 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
 	if (rec->allowed || !r->opts || !r->opts->warn || r->opts->verbose < 1)
 		return;
 	snprintf(msg, sizeof(msg), "network: denied %s:%u (%s)", rec->host[0] ? rec->host : "?",
-		 (unsigned)rec->port, rec->rule ? rec->rule : rec->reason ? rec->reason : "not allowed");
+		 (unsigned)rec->port,
+		 rec->rule     ? rec->rule
+		 : rec->reason ? rec->reason
+			       : "not allowed");
 	r->opts->warn(msg, r->opts->data);
 }
 
@@ -849,7 +856,7 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
  */
 static int start_proxy(struct run *r)
 {
-	struct hutch_proxy_hooks hooks = { .on_record = on_proxy_record, .userdata = r };
+	struct hutch_proxy_hooks hooks = {.on_record = on_proxy_record, .userdata = r};
 
 	if (r->opts) { /* --ask: the caller's question, put by the proxy */
 		hooks.ask = r->opts->ask;
@@ -951,7 +958,7 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 
 static int arm_timer(int fd, uint64_t ms)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	its.it_value.tv_sec = (time_t)(ms / 1000);
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -1038,7 +1045,7 @@ static char *state_dir(void)
  */
 static int decide_layers(struct run *r, hutch_error *err)
 {
-	struct hutch_feature_info fi = { 0 };
+	struct hutch_feature_info fi = {0};
 	int abi = hutch_landlock_abi();
 
 	r->layers = HUTCH_LAYER_USERNS;
@@ -1058,7 +1065,8 @@ static int decide_layers(struct run *r, hutch_error *err)
 	if ((r->layers & (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP)) !=
 		    (HUTCH_LAYER_LANDLOCK | HUTCH_LAYER_SECCOMP) &&
 	    r->opts && r->opts->warn)
-		r->opts->warn(abi > 0 ? "warning: seccomp is not available: running without a syscall filter"
+		r->opts->warn(abi > 0 ? "warning: seccomp is not available: running without a "
+					"syscall filter"
 				      : "warning: Landlock is not available: running without it",
 			      r->opts->data);
 	return 0;
@@ -1197,7 +1205,8 @@ static int prepare(struct run *r, hutch_error *err)
 		/* and no mount op for them: nothing stands there in the layer */
 		for (size_t i = 0; i < r->plan->n; i++) {
 			const char *b = strrchr(r->plan->ops[i].path, '/');
-			if (r->plan->ops[i].kind == MOUNT_PROTECT && b && !strcmp(b + 1, "commondir"))
+			if (r->plan->ops[i].kind == MOUNT_PROTECT && b &&
+			    !strcmp(b + 1, "commondir"))
 				r->plan->ops[i].kind = MOUNT_WATCH;
 		}
 		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
@@ -1208,7 +1217,8 @@ static int prepare(struct run *r, hutch_error *err)
 	     i++) {
 		char msg[PATH_MAX + 160];
 		snprintf(msg, sizeof(msg),
-			 "warning: socket %s is exposed: a hole in the sandbox, whatever that service "
+			 "warning: socket %s is exposed: a hole in the sandbox, whatever that "
+			 "service "
 			 "can do, the sandbox can ask it to do",
 			 r->p->fs_sockets.v[i].value);
 		r->opts->warn(msg, r->opts->data);
@@ -1266,7 +1276,7 @@ static void drop_client(struct run *r, int fd)
 		c->client = -1;
 		if (!c->done) {
 			/* The client went away: its command gets the hang-up it would get. */
-			struct hutch_nm_hdr h = { .type = NM_SIGNAL, .id = c->id, .value = SIGHUP };
+			struct hutch_nm_hdr h = {.type = NM_SIGNAL, .id = c->id, .value = SIGHUP};
 			(void)hutch_nm_send(r->ctl[0], &h, NULL, 0, NULL, 0);
 		} else {
 			r->cmds[i] = r->cmds[--r->n_cmds];
@@ -1296,7 +1306,7 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 	case NM_EXEC: {
 		struct session_cmd *v;
 		if (r->n_cmds >= SESSION_MAX_CMDS) {
-			struct hutch_nm_hdr e = { .type = NM_ERROR, .value = HUTCH_EXIT_ERROR };
+			struct hutch_nm_hdr e = {.type = NM_ERROR, .value = HUTCH_EXIT_ERROR};
 			const char *msg = "too many commands in this session";
 			(void)hutch_nm_send(fd, &e, msg, strlen(msg), NULL, 0);
 			break;
@@ -1380,7 +1390,7 @@ static void session_limits_fired(struct run *r, const struct session_cmd *c, int
 	hutch_audit_limits_fired(r->audit, r->lim);
 	hits = hutch_limits_fired(r->lim, &n);
 	for (size_t i = 0; c->client >= 0 && i < n; i++) {
-		struct hutch_nm_hdr h = { .type = NM_NOTICE, .id = c->id };
+		struct hutch_nm_hdr h = {.type = NM_NOTICE, .id = c->id};
 		if (hits[i].quiet || hits[i].which == HUTCH_LIMIT_TIMEOUT)
 			continue;
 		(void)hutch_nm_send(c->client, &h, hits[i].message, strlen(hits[i].message) + 1,
@@ -1503,8 +1513,9 @@ static bool userns_refused(int errnum)
 static int degraded_prepare(struct run *r, hutch_error *err)
 {
 	if (r->p->net_mode == HUTCH_NET_PROXY)
-		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
-				  "--net proxy needs user namespaces, which are not available here");
+		return hutch_errx(
+			err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+			"--net proxy needs user namespaces, which are not available here");
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
 				  "without user namespaces hutch needs Landlock to enforce the "
@@ -1531,11 +1542,12 @@ static int degraded_prepare(struct run *r, hutch_error *err)
 	}
 	r->degraded = true;
 	if (r->opts && r->opts->warn)
-		r->opts->warn("warning: user namespaces are not available: degraded mode (Landlock, "
-			      "seccomp and rlimits only): /tmp and /proc are the host's, host Unix "
-			      "sockets are reachable, background processes are killed at the end "
-			      "but not if hutch itself is killed",
-			      r->opts->data);
+		r->opts->warn(
+			"warning: user namespaces are not available: degraded mode (Landlock, "
+			"seccomp and rlimits only): /tmp and /proc are the host's, host Unix "
+			"sockets are reachable, background processes are killed at the end "
+			"but not if hutch itself is killed",
+			r->opts->data);
 	return 0;
 }
 
@@ -1591,7 +1603,7 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 			close(r->master);
 		{
 			/* No init to move: the workload joins its cgroups itself. */
-			hutch_error e = { 0 };
+			hutch_error e = {0};
 			if (hutch_limits_enter(r->lim, 0, &e) < 0)
 				child_fail(r, "cgroup", &e);
 		}
@@ -1750,7 +1762,7 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	ret = 0;
 	if (r->parent_maps) {
 		/* --ephemeral=root as the host's root: every id maps to itself */
-		struct hutch_id_map m = { 0, 0, 0, 0, 4294967295u };
+		struct hutch_id_map m = {0, 0, 0, 0, 4294967295u};
 		ret = hutch_ns_write_maps(r->init_pid, &m, err);
 		if (ret >= 0 && send(r->ctl[0], "U", 1, MSG_NOSIGNAL) != 1)
 			ret = hutch_err(err, errno, 0, "starting the sandbox");
@@ -1759,8 +1771,7 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0)
 		ret = hutch_limits_enter(r->lim, r->init_pid, err);
 	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
-	if (ret >= 0)
-		{
+	if (ret >= 0) {
 		/* Protected paths that exist may be a concurrent run's placeholders: share them. */
 		_cleanup_free_ char **existing = calloc(r->plan->n + 1, sizeof(char *));
 		size_t n_existing = 0;
@@ -1825,7 +1836,7 @@ static int mkdir_parents(const char *path, mode_t mode)
 
 static int session_listen_socket(const char *dir, hutch_error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", dir) >=
@@ -1845,10 +1856,10 @@ static int session_listen_socket(const char *dir, hutch_error *err)
 }
 
 __attribute__((noreturn)) static void session_daemon(const hutch_policy *p, const char *dir,
-						   int listen_fd, int ready_fd)
+						     int listen_fd, int ready_fd)
 {
-	struct hutch_run_opts o = { 0 };
-	hutch_error e = { 0 };
+	struct hutch_run_opts o = {0};
+	hutch_error e = {0};
 	struct run r;
 	int status = 0, devnull;
 	char path[PATH_MAX];
@@ -1887,7 +1898,8 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 	if (r < 0)
 		return r;
 	if (!base)
-		return hutch_errx(err, EINVAL, 0, "cannot find the state directory: HOME is not set");
+		return hutch_errx(err, EINVAL, 0,
+				  "cannot find the state directory: HOME is not set");
 	dir = hutch_path_join(base, name);
 	if (!dir)
 		return -ENOMEM;
@@ -1929,8 +1941,8 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 	while (n < 0 && errno == EINTR);
 	close(ready[0]);
 	if (n != (ssize_t)sizeof(rep))
-		return hutch_errx(err, EIO, HUTCH_EXIT_ERROR, "session %s: the sandbox did not start",
-				  name);
+		return hutch_errx(err, EIO, HUTCH_EXIT_ERROR,
+				  "session %s: the sandbox did not start", name);
 	if (rep.msg[0]) {
 		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
 		hutch_errx(err, rep.code ? rep.code : EINVAL, rep.status, "session %s: %s", name,

@@ -385,8 +385,8 @@ static int load_placeholders(hutch_session *s)
 	s->placeholders = calloc(HUTCH_SESSION_MAX_PLACEHOLDERS, sizeof(char *));
 	if (!s->placeholders)
 		return -ENOMEM;
-	for (line = strtok_r(text, "\n", &save); line && s->n_placeholders <
-						     HUTCH_SESSION_MAX_PLACEHOLDERS;
+	for (line = strtok_r(text, "\n", &save);
+	     line && s->n_placeholders < HUTCH_SESSION_MAX_PLACEHOLDERS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		/* "d REL" = placeholder, "p REL" = a parent directory made for one */
 		if ((line[0] != 'd' && line[0] != 'p') || line[1] != ' ' ||
@@ -572,7 +572,7 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 		return r;
 	}
 	{
-		struct timespec ts[2] = { wst.st_atim, wst.st_mtim };
+		struct timespec ts[2] = {wst.st_atim, wst.st_mtim};
 		(void)utimensat(AT_FDCWD, s->upper, ts, 0);
 	}
 	s->workspace = strdup(workspace);
@@ -608,7 +608,8 @@ static int add_protected(hutch_session *s, const struct hutch_policy *p)
 				return -ENOMEM;
 			s->protected_rel[s->n_protected_rel++] = copy;
 		} else if (hutch_path_has_prefix(v, p->workspace) && strcmp(v, p->workspace)) {
-			copy = strdup(v + strlen(p->workspace) + (strcmp(p->workspace, "/") ? 1 : 0));
+			copy = strdup(v + strlen(p->workspace) +
+				      (strcmp(p->workspace, "/") ? 1 : 0));
 			if (!copy)
 				return -ENOMEM;
 			s->protected_anchored[s->n_protected_anchored++] = copy;
@@ -1058,8 +1059,8 @@ int hutch_snapshot_load(const hutch_session *s, struct hutch_snapshot *snap, hut
 	return 0;
 }
 
-bool hutch_snapshot_changed(const struct hutch_snapshot *snap, int64_t baseline_ns,
-			    const char *rel, const struct stat *now)
+bool hutch_snapshot_changed(const struct hutch_snapshot *snap, int64_t baseline_ns, const char *rel,
+			    const struct stat *now)
 {
 	const struct hutch_snap_entry *e = snap_lookup(snap, rel);
 
@@ -1204,8 +1205,8 @@ static void snap_walk(struct snapw *w, int lfd, int ufd, bool hidden, size_t len
 
 __attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t parent)
 {
-	struct hutch_snapshot old = { 0 };
-	struct snapw w = { 0 };
+	struct hutch_snapshot old = {0};
+	struct snapw w = {0};
 	_cleanup_close_ int dfd = -1;
 	int lfd, ufd, fd;
 	struct stat st;
@@ -1213,7 +1214,7 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t par
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != parent)
-		_exit(1); /* hutch died before the line above */
+		_exit(1);    /* hutch died before the line above */
 	(void)setpgid(0, 0); /* no terminal signals: Ctrl-C is for the sandbox */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -1445,7 +1446,7 @@ static int make_placeholder(hutch_session *s, int ufd, int lfd, int jfd, const c
 			if (mkdirat(ufd, buf, last ? 0755 : (lst.st_mode & 07777)) < 0)
 				return -errno;
 			if (!last) {
-				struct timespec ts[2] = { lst.st_atim, lst.st_mtim };
+				struct timespec ts[2] = {lst.st_atim, lst.st_mtim};
 				(void)utimensat(ufd, buf, ts, AT_SYMLINK_NOFOLLOW);
 			}
 		} else {
@@ -1562,7 +1563,8 @@ static int remove_children(int dfd, int depth)
 			_cleanup_close_ int cfd = -1;
 			/* the kernel leaves overlay work dirs at mode 0 */
 			(void)!fchmodat(dfd, de->d_name, 0700, 0);
-			cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			cfd = openat(dfd, de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd >= 0) {
 				int rr = remove_children(cfd, depth + 1);
 				if (rr < 0 && r == 0)
@@ -1887,7 +1889,7 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	if (r >= 0) {
 		struct stat st;
 		if (fstat(su, &st) == 0) {
-			struct timespec ts[2] = { st.st_atim, st.st_mtim };
+			struct timespec ts[2] = {st.st_atim, st.st_mtim};
 			(void)fchmod(du, st.st_mode & 07777);
 			(void)copy_xattrs(su, du);
 			(void)futimens(du, ts);
@@ -1949,8 +1951,8 @@ static uint64_t tree_size(int dfd, int depth, size_t *budget)
 			continue;
 		total += (uint64_t)st.st_blocks * 512;
 		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int c = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
-									O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int c = openat(
+				dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (c >= 0)
 				total += tree_size(c, depth + 1, budget);
 		}
@@ -2010,7 +2012,8 @@ static int list_named(struct hutch_session_info **v, size_t *n, size_t *cap)
 		dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		if (dfd >= 0 && fstat(dfd, &st) == 0)
 			i->created = (int64_t)st.st_mtim.tv_sec;
-		if (dfd >= 0 && read_small(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, NULL) >= 0) {
+		if (dfd >= 0 &&
+		    read_small(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, NULL) >= 0) {
 			json_t *o = json_loads(text, 0, NULL);
 			if (json_is_object(o)) {
 				i->workspace = json_str(o, "workspace");

@@ -61,7 +61,7 @@ static int count(const char *dir)
 static struct hutch_placeholders *make(const char *const *names, size_t n)
 {
 	struct hutch_placeholders *ph = NULL;
-	hutch_error err = { 0 };
+	hutch_error err = {0};
 	char *missing[8];
 
 	for (size_t i = 0; i < n; i++)
@@ -73,7 +73,7 @@ static struct hutch_placeholders *make(const char *const *names, size_t n)
 
 int main(void)
 {
-	static const char *const names[] = { ".vscode", ".envrc", "commondir" };
+	static const char *const names[] = {".vscode", ".envrc", "commondir"};
 	struct hutch_placeholders *ph;
 	ino_t first_vscode;
 	char cmd[PATH_MAX + 16];
@@ -113,7 +113,8 @@ int main(void)
 	chmod(at(ws, ".vscode"), 0755);
 	close(open(at(ws, ".vscode/settings.json"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 	hutch_placeholders_remove(ph);
-	ok(ino(at(ws, ".vscode/settings.json")) != 0, "a placeholder the user filled stays, with the file");
+	ok(ino(at(ws, ".vscode/settings.json")) != 0,
+	   "a placeholder the user filled stays, with the file");
 	is_int(count(stash), 1, "only the empty one was stashed");
 
 	/* ---- an entry kept aside (filled while being stashed: a dot name) is never used ---- */
@@ -121,7 +122,7 @@ int main(void)
 	mkdir(cmd, 0755);
 	close(open(at(cmd, "secret"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	{
-		static const char *const two[] = { ".idea", ".gemini" };
+		static const char *const two[] = {".idea", ".gemini"};
 		ph = make(two, 2);
 	}
 	ok(ph != NULL, "placeholders made with a filled entry in the stash");
@@ -133,7 +134,7 @@ int main(void)
 	/* ---- an existing directory of the user is never replaced or taken ---- */
 	mkdir(at(ws, ".claude"), 0755);
 	{
-		static const char *const one[] = { ".claude" };
+		static const char *const one[] = {".claude"};
 		ino_t mine = ino(at(ws, ".claude"));
 		int before = count(stash);
 		ph = make(one, 1);
