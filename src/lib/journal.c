@@ -75,14 +75,36 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* A placeholder named "commondir" is a file holding ".", git's own value (see protect.c). */
-#define FILE_PLACEHOLDER_CONTENT ".\n"
+/*
+ * Names that applications read as files get a read-only file holding what
+ * they accept as "nothing set" (a directory there breaks them: EISDIR);
+ * every other placeholder is an empty read-only directory.
+ */
+static const struct {
+	const char *name;
+	const char *content;
+} file_placeholders[] = {
+	{"commondir", ".\n"}, /* git's own value (see protect.c) */
+	/* agents' own settings and instructions (profiles.c, protected when missing too) */
+	{"settings.json", "{}\n"},
+	{"settings.local.json", "{}\n"},
+	{"config.toml", ""},
+	{"CLAUDE.md", ""},
+	{"GEMINI.md", ""},
+	{"AGENTS.md", ""},
+	{"AGENTS.override.md", ""},
+	{".env", ""},
+};
 
-static bool is_file_placeholder(const char *path)
+/* The content of the file placeholder for @path, or NULL for a directory. */
+static const char *file_placeholder(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return base && !strcmp(base + 1, "commondir");
+	for (size_t i = 0; base && i < ARRAY_SIZE(file_placeholders); i++)
+		if (!strcmp(base + 1, file_placeholders[i].name))
+			return file_placeholders[i].content;
+	return NULL;
 }
 
 static void stash_open(int dirfd, struct stash *st)
@@ -200,9 +222,11 @@ static bool stash_put(struct stash *st, const char *path)
 
 static int make_placeholder(struct stash *st, const char *path)
 {
+	const char *content = file_placeholder(path);
+	size_t len = content ? strlen(content) : 0;
 	int fd;
 
-	if (!is_file_placeholder(path)) {
+	if (!content) {
 		if (stash_take(st, path) == 0)
 			return 0;
 		return mkdir(path, 0555) < 0 && errno != EEXIST ? -errno : 0;
@@ -210,7 +234,7 @@ static int make_placeholder(struct stash *st, const char *path)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (write(fd, FILE_PLACEHOLDER_CONTENT, 2) != 2) {
+	if (len && write(fd, content, len) != (ssize_t)len) {
 		int r = -errno;
 		close(fd);
 		unlink(path);
@@ -223,11 +247,13 @@ static int make_placeholder(struct stash *st, const char *path)
 /* Only ever an empty directory, or a file that still holds exactly what we wrote. */
 static void remove_placeholder(struct stash *st, const char *path)
 {
+	const char *content = file_placeholder(path);
 	char buf[8];
+	struct stat sb;
 	ssize_t n;
 	int fd;
 
-	if (!is_file_placeholder(path)) {
+	if (!content) {
 		if (!stash_put(st, path))
 			rmdir(path);
 		return;
@@ -235,9 +261,9 @@ static void remove_placeholder(struct stash *st, const char *path)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	n = read(fd, buf, sizeof(buf));
+	n = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, buf, sizeof(buf)) : -1;
 	close(fd);
-	if (n == 2 && !memcmp(buf, FILE_PLACEHOLDER_CONTENT, 2))
+	if (n == (ssize_t)strlen(content) && !memcmp(buf, content, (size_t)n))
 		unlink(path);
 }
 

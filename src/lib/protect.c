@@ -266,8 +266,9 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 			r = protect_root(p, p->fs_writable.v[i].value, plan, &miss);
 	/*
 	 * Absolute entries (an agent profile's ~/.claude/settings.json) matter only
-	 * inside a writable root; there they are protected like the relative ones
-	 * when they exist.
+	 * inside a writable root; there they are protected like the relative ones,
+	 * with a placeholder when missing (a file the application accepts for the
+	 * settings files it reads: journal.c).
 	 */
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
@@ -281,14 +282,10 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 			if (hutch_path_has_prefix(e, p->fs_writable.v[i].value) &&
 			    strcmp(e, p->fs_writable.v[i].value))
 				root = p->fs_writable.v[i].value;
-		/*
-		 * Only when it exists: these are applications' own files (settings.json),
-		 * and a directory standing in for a missing one breaks the application
-		 * that reads it (a residual risk: docs/THREAT_MODEL.md).
-		 */
-		struct stat st;
-		if (root && lstat(e, &st) == 0)
-			r = hutch_mount_plan_add(plan, MOUNT_PROTECT, e, root, 0, true);
+		if (root) {
+			char *path = strdup(e);
+			r = path ? consider(plan, root, path, &miss) : -ENOMEM;
+		}
 	}
 	if (r < 0) {
 		strlist_free(&miss);

@@ -165,15 +165,16 @@ for pair in "claude-code .claude/settings.json" "codex .codex/config.toml" \
 done
 # Not there yet: must not be creatable either (DESIGN: protect paths that do not exist yet).
 rm -f "$HOME/.claude/settings.json"
-hrun run --profile claude-code -- sh -c 'mkdir ~/.claude/commands; echo "{}" >~/.claude/settings.json'
-# A placeholder directory would break the agent reading its own settings (gemini fails on
-# EISDIR): absolute protected paths are protected only when they exist. Reported as TODO.
-if [ -e "$HOME/.claude/settings.json" ] || [ -e "$HOME/.claude/commands" ]; then
-	echo "not ok $((_T_N += 1)) - claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created # TODO residual risk: agents' settings files that do not exist yet"
-	rm -rf "$HOME/.claude/settings.json" "$HOME/.claude/commands"
-else
-	pass "claude-code: a missing ~/.claude/settings.json or ~/.claude/commands cannot be created"
-fi
+# A read-only stand-in the agent accepts ("{}" for settings.json, an empty directory for
+# commands/) while the sandbox runs, removed at the end.
+hrun run --profile claude-code -- sh -c 'echo "{\"hooks\": 1}" >~/.claude/settings.json'
+like "$ERR" "Read-only file system" "claude-code: a missing ~/.claude/settings.json cannot be created (EROFS)"
+hrun run --profile claude-code -- sh -c 'echo x >~/.claude/commands/evil.md'
+like "$ERR" "Read-only file system" "  nor a command in a missing ~/.claude/commands (EROFS)"
+check "  neither is there after the run" test ! -e "$HOME/.claude/settings.json" -a ! -e "$HOME/.claude/commands"
+hrun run --profile claude-code -- sh -c 'cat ~/.claude/settings.json; test -d ~/.claude/commands && echo dir'
+is "$OUT" "{}
+dir" "  inside, settings.json reads as {} and commands/ is an empty directory"
 
 # The state directory is created when missing (mode 0700), so the agent can keep its login.
 rm -rf "$HOME/.aider"
