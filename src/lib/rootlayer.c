@@ -290,6 +290,39 @@ static int make_skeleton(int ufd, hutch_error *err)
 	return 0;
 }
 
+/*
+ * apt switches to its _apt user to download, and nothing inside may change
+ * its ids (no CAP_SETUID): tell it, in the layer, to stay as it is.
+ */
+static const char apt_conf_path[] = "/etc/apt/apt.conf.d/00hutch-sandbox";
+static const char apt_conf[] = "// hutch --ephemeral=root: no id switching inside the sandbox\n"
+			       "APT::Sandbox::User \"root\";\n";
+
+static int write_apt_conf(int ufd)
+{
+	struct skel k = {.ufd = ufd};
+	_cleanup_close_ int out = -1;
+	size_t len = sizeof(apt_conf) - 1;
+	int r = 0;
+
+	if (skel_dir(&k, "/etc/apt/apt.conf.d") < 0)
+		goto done; /* no apt on this host */
+	out = openat(ufd, rel_of(apt_conf_path),
+		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (out < 0)
+		r = errno == EEXIST ? 0 : -errno;
+	else if (write(out, apt_conf, len) != (ssize_t)len)
+		r = -errno;
+	else if (fchmod(out, 0644) < 0)
+		r = -errno;
+done:
+	for (size_t i = k.n; i-- > 0;) {
+		(void)utimensat(ufd, k.made[i], k.times[i], AT_SYMLINK_NOFOLLOW);
+		free(k.made[i]);
+	}
+	return r;
+}
+
 static int prepare_at(int rfd, hutch_error *err);
 
 /* The stamp's ctime must be older than any write of the sandbox: wait out the coarse tick. */
@@ -329,6 +362,9 @@ int hutch_rootlayer_make(const char *session_dir, bool skeleton, hutch_error *er
 	r = prepare_at(tfd, err);
 	if (r >= 0 && skeleton)
 		r = make_skeleton(ufd, err);
+	if (r >= 0 && (r = write_apt_conf(ufd)) < 0)
+		r = hutch_err(err, r, 0, "--ephemeral=root: writing %s in the layer",
+			      apt_conf_path);
 	if (r < 0)
 		goto fail;
 	stamp = openat(tfd, "stamp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
