@@ -173,7 +173,8 @@ static int stash_take(struct stash *st, const char *path)
 	while (st->fd >= 0 && st->next < st->n) {
 		const char *name = st->names[st->next++];
 		if (renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-			(void)chmod(path, 0555);
+			if (geteuid() != 0) /* root's own stay 0555 in the stash */
+				(void)chmod(path, 0555);
 			return 0;
 		}
 		if (errno == EEXIST)
@@ -190,20 +191,23 @@ static int stash_take(struct stash *st, const char *path)
 static bool stash_put(struct stash *st, const char *path)
 {
 	static unsigned counter;
+	/* moving a directory to another parent needs write permission on it (root: not) */
+	bool open_up = geteuid() != 0;
 	char name[STASH_NAME_MAX];
 
-	if (st->fd < 0 || st->n >= STASH_MAX || !dir_is_empty(AT_FDCWD, path))
+	if (st->fd < 0 || st->n >= STASH_MAX)
 		return false;
-	/* moving a directory to another parent needs write permission on it */
-	if (chmod(path, 0755) < 0)
+	if (open_up && chmod(path, 0755) < 0)
 		return false;
 	for (int tries = 0; tries < 8; tries++) {
 		snprintf(name, sizeof(name), "%d-%u", (int)getpid(), counter++);
 		if (renameat2(AT_FDCWD, path, st->fd, name, RENAME_NOREPLACE) == 0) {
 			st->n++;
 			/*
-			 * Filled in the meantime: give it back, never lose a file; if its
-			 * name was taken again, keep it aside (dot names are never used).
+			 * Not an empty directory (the user put something there, or put
+			 * something else in its place): give it back at once, never lose
+			 * a file; if its name was taken meanwhile, keep it aside (dot
+			 * names are never used).
 			 */
 			if (!dir_is_empty(st->fd, name) &&
 			    renameat2(st->fd, name, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
@@ -213,10 +217,15 @@ static bool stash_put(struct stash *st, const char *path)
 			}
 			return true;
 		}
+		if (errno == EACCES && !open_up && chmod(path, 0755) == 0) {
+			open_up = true; /* root without the capability (a user namespace) */
+			continue;
+		}
 		if (errno != EEXIST)
 			break;
 	}
-	(void)chmod(path, 0555);
+	if (open_up)
+		(void)chmod(path, 0555);
 	return false;
 }
 

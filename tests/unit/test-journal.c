@@ -119,6 +119,21 @@ int main(void)
 	   "a placeholder the user filled stays, with the file");
 	is_int(count(stash), 1, "only the empty one was stashed");
 
+	/* ---- a placeholder replaced by a file of the user's: the file stays ---- */
+	{
+		static const char *const one[] = {".envrc"};
+		int before;
+		ph = make(one, 1);
+		before = count(stash);
+		rmdir(at(ws, ".envrc"));
+		close(open(at(ws, ".envrc"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		hutch_placeholders_remove(ph);
+		ok(S_ISREG(mode(at(ws, ".envrc"))),
+		   "a file the user put in a placeholder's place stays");
+		is_int(count(stash), before, "  and nothing went to the stash");
+		unlink(at(ws, ".envrc"));
+	}
+
 	/* ---- an entry kept aside (filled while being stashed: a dot name) is never used ---- */
 	snprintf(cmd, sizeof(cmd), "%s/.kept-zz", stash);
 	mkdir(cmd, 0755);
