@@ -612,17 +612,42 @@ static bool make_dir(struct hutch_cgroup *cg, const char *parent, int version, u
 /* The leaf a delegated cgroup's only process (hutch) moves into. */
 #define SELF_LEAF "hutch.supervisor"
 
-/* True if the cgroup @fd holds exactly one process: us. */
-static bool alone_in(int fd)
-{
-	char buf[64], *end;
-	ssize_t n = read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
-	long pid;
+/*
+ * A named session's daemon starts in the cgroup of the hutch that started it,
+ * which waits there for the first command: that one process may share the
+ * cgroup, and moves into the leaf with us.
+ */
+static pid_t companion;
 
+void hutch_cgroup_allow_companion(pid_t pid)
+{
+	companion = pid;
+}
+
+/* True if the cgroup @fd holds us and nothing else (but the companion); *with: it is there. */
+static bool alone_in(int fd, bool *with)
+{
+	char buf[128], *p, *end;
+	ssize_t n = read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
+	bool self = false;
+
+	*with = false;
 	if (n <= 0)
 		return false;
-	pid = strtol(buf, &end, 10);
-	return pid == (long)getpid() && (*end == '\0' || (*end == '\n' && end[1] == '\0'));
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			return false;
+		if (pid == (long)getpid())
+			self = true;
+		else if (companion > 0 && pid == (long)companion)
+			*with = true;
+		else
+			return false;
+		while (*end == '\n')
+			end++;
+	}
+	return self;
 }
 
 /*
@@ -634,8 +659,10 @@ static int move_self_aside(const char *self)
 {
 	_cleanup_close_ int fd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int leaf = -1;
+	char pid[24];
+	bool with;
 
-	if (fd < 0 || !alone_in(fd))
+	if (fd < 0 || !alone_in(fd, &with))
 		return -1;
 	if (mkdirat(fd, SELF_LEAF, 0755) < 0 && errno != EEXIST)
 		return -1;
@@ -644,6 +671,10 @@ static int move_self_aside(const char *self)
 		unlinkat(fd, SELF_LEAF, AT_REMOVEDIR);
 		return -1;
 	}
+	snprintf(pid, sizeof(pid), "%ld", (long)companion);
+	/* (it may have exited meanwhile: ESRCH is fine, anything left shows at enable time) */
+	if (with)
+		(void)write_at(leaf, "cgroup.procs", pid);
 	return TAKE_FD(fd);
 }
 

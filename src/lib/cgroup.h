@@ -141,6 +141,13 @@ void hutch_cgroup_events(struct hutch_cgroup *cg, struct hutch_cg_events *ev);
 int hutch_cgroup_free(struct hutch_cgroup *cg);
 
 /*
+ * A named session's daemon: @pid (the hutch that started it, waiting for its
+ * first command) may share the delegated cgroup hutch moves out of; it is
+ * moved into the same leaf.
+ */
+void hutch_cgroup_allow_companion(pid_t pid);
+
+/*
  * Remove the cgroups hutch-<pidns>-<pid>-* under @parent_fd whose supervisor
  * (same pid namespace) is gone, killing what they still hold. Returns how
  * many were removed.

@@ -1856,7 +1856,7 @@ static int session_listen_socket(const char *dir, hutch_error *err)
 }
 
 __attribute__((noreturn)) static void session_daemon(const hutch_policy *p, const char *dir,
-						     int listen_fd, int ready_fd)
+						     int listen_fd, int ready_fd, pid_t client)
 {
 	struct hutch_run_opts o = {0};
 	hutch_error e = {0};
@@ -1871,6 +1871,7 @@ __attribute__((noreturn)) static void session_daemon(const hutch_policy *p, cons
 		dup2(devnull, 2);
 		close(devnull);
 	}
+	hutch_cgroup_allow_companion(client);
 	run_init(&r, p, NULL, &o);
 	r.session_listen = listen_fd;
 	r.ready_fd = ready_fd;
@@ -1886,6 +1887,7 @@ __attribute__((noreturn)) static void session_daemon(const hutch_policy *p, cons
 
 int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err)
 {
+	pid_t client = getpid();
 	_cleanup_free_ char *base = hutch_named_dir(), *dir = NULL;
 	struct child_report rep;
 	int ready[2], fd, r, st;
@@ -1927,11 +1929,16 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 		return hutch_err(err, errno, 0, "fork");
 	}
 	if (pid == 0) {
+		pid_t mid;
 		close(ready[0]);
 		setsid();
+		mid = getpid();
 		if (fork() != 0)
 			_exit(0);
-		session_daemon(p, dir, fd, ready[1]);
+		/* gone from the cgroup only once exited: the daemon may have to be alone there */
+		for (int i = 0; i < 1000 && getppid() == mid; i++)
+			usleep(1000);
+		session_daemon(p, dir, fd, ready[1], client);
 	}
 	close(fd);
 	close(ready[1]);
