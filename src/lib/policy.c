@@ -41,6 +41,7 @@
  *    an error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1050,6 +1051,30 @@ static int expand_one(const char *value, const char *origin, const char *home, c
 }
 
 /* Rebuild @r with every value expanded; duplicates that appear are merged. */
+
+/*
+ * realpath(3) in three system calls whatever the depth (an O_PATH descriptor
+ * and the kernel's name for it); realpath() itself where /proc is missing.
+ * NULL when @path does not exist. (The hidden list holds some 60 paths.)
+ */
+static char *real_path(const char *path)
+{
+	char link[64], buf[PATH_MAX];
+	ssize_t n;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	close(fd);
+	/* no /proc, or not a plain path (" (deleted)", another mount namespace) */
+	if (n <= 0 || buf[0] != '/' || (size_t)n >= sizeof(buf) - 1)
+		return realpath(path, NULL);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
 static int expand_rules(struct hutch_rules *r, const char *home, const char *base, bool hidden,
 			hutch_error *err)
 {
@@ -1070,7 +1095,7 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 		 * A hidden path that is a symlink (or lies under one) must also
 		 * hide its target, or the secret stays readable by its real name.
 		 */
-		_cleanup_free_ char *real = realpath(x, NULL);
+		_cleanup_free_ char *real = real_path(x);
 
 		if (real && strcmp(real, x) != 0)
 			ret = add_rule(&out, real, ru->origin, ru->locked, err);
