@@ -4,14 +4,14 @@
 #   make check      the whole test suite (unit, integration as root and as an
 #                   unprivileged user, escape), ending with prove's summary
 #   make check-unit | check-integration | check-escape
-#   make lint | fuzz | bench | bench-srt | install | clean
+#   make lint | fuzz | bench | bench-srt | bench-podman | install | clean
 
 BUILD ?= build
 MESON ?= meson
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build demo deps check check-unit check-integration check-escape check-slow check-asan lint fuzz bench bench-srt \
+.PHONY: all build demo deps check check-unit check-integration check-escape check-slow check-asan lint fuzz bench bench-srt bench-podman \
 	install clean
 
 all: build
@@ -69,6 +69,10 @@ bench: build
 # Against Anthropic's sandbox-runtime, installed by hand from npm (not in check or CI).
 bench-srt: build
 	@./bench/srt.sh $(BUILD)
+
+# Against podman (the Docker stand-in; skipped when podman is missing; not in check or CI).
+bench-podman: build
+	@./bench/podman.sh $(BUILD)
 
 install: build
 	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
