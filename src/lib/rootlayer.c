@@ -197,38 +197,6 @@ static int skel_dir(struct skel *k, const char *path)
 	return 0;
 }
 
-static int copy_fd(int in, int out)
-{
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n == 0)
-			return 0;
-		if (n > 0)
-			continue;
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-			return -errno;
-		break;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf)), w;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		for (ssize_t o = 0; o < n; o += w) {
-			w = write(out, buf + o, (size_t)(n - o));
-			if (w < 0 && errno != EINTR)
-				return -errno;
-			if (w < 0)
-				w = 0;
-		}
-	}
-}
-
 static int skel_file(struct skel *k, const char *path, bool may_start_empty)
 {
 	_cleanup_free_ char *parent = strdup(path);
@@ -251,7 +219,7 @@ static int skel_file(struct skel *k, const char *path, bool may_start_empty)
 		     0600);
 	if (out < 0)
 		return errno == EEXIST ? 0 : -errno;
-	if (in >= 0 && (r = copy_fd(in, out)) < 0)
+	if (in >= 0 && (r = hutch_copy_data(in, out)) < 0)
 		return r;
 	if (fchmod(out, st.st_mode & 0777) < 0)
 		return -errno;

@@ -1671,7 +1671,7 @@ static int copy_xattrs(int sfd, int dfd)
 	return 0;
 }
 
-static int copy_data(int in, int out)
+int hutch_copy_data(int in, int out)
 {
 	if (ioctl(out, FICLONE, in) == 0)
 		return 0;
@@ -1764,7 +1764,7 @@ static int copy_tree(int sdir, int ddir, int depth, bool owners)
 				     0600);
 			if (in < 0 || out < 0)
 				return -errno;
-			r = copy_data(in, out);
+			r = hutch_copy_data(in, out);
 			if (r >= 0)
 				r = copy_xattrs(in, out);
 			if (r >= 0)
@@ -1806,7 +1806,7 @@ static int copy_file_at(int sfd, int dfd, const char *name)
 	out = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
-	return copy_data(in, out);
+	return hutch_copy_data(in, out);
 }
 
 /*

@@ -129,3 +129,7 @@ int hutch_path_unescape(char *s);
 
 /* Remove a tree we own (chmod u+rwx where the kernel left a mode-0 work dir). */
 int hutch_remove_tree(int dirfd, const char *name);
+
+/* Copy the rest of @in to @out: a reflink where the filesystem can, else copy_file_range, else
+ * read/write. */
+int hutch_copy_data(int in, int out);
