@@ -2,9 +2,12 @@
 /*
  * Serving the workload's execve/execveat notifications (seccomp user
  * notification) in the supervisor's event loop: read what the process asks
- * to run from /proc/PID and its memory, check that the notification is
- * still pending (so the pid was not reused meanwhile), apply the command
- * rules, answer "continue" or EPERM, and emit exec / deny / package events.
+ * to run from its memory, its parent from a pidfd and its working directory
+ * from /proc/PID, check that the notification is still pending (so the pid
+ * was not reused meanwhile), apply the command rules, answer "continue" or
+ * EPERM, and emit exec / deny / package events. The process waits only for
+ * what needs it stopped: without command rules, the file lookup and the
+ * events come after the answer.
  *
  * TOCTOU: the process is stopped in the syscall while we read, but another
  * thread of it can change the argv memory after we read and before the

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -443,10 +444,23 @@ int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd
 
 /* ---- user notification --------------------------------------------------- */
 
+/* The kernel's structure sizes do not change while it runs: asked once. */
+static struct seccomp_notif_sizes cached_sizes;
+static int cached_sizes_errno;
+static pthread_once_t sizes_once = PTHREAD_ONCE_INIT;
+
+static void ask_sizes(void)
+{
+	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &cached_sizes) < 0)
+		cached_sizes_errno = errno;
+}
+
 static int notif_sizes(struct seccomp_notif_sizes *sizes)
 {
-	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes) < 0)
-		return -errno;
+	(void)pthread_once(&sizes_once, ask_sizes);
+	if (cached_sizes_errno)
+		return -cached_sizes_errno;
+	*sizes = cached_sizes;
 	return 0;
 }
 
@@ -474,7 +488,7 @@ static int notif_ioctl(int fd, unsigned long request, void *arg)
 
 int hutch_seccomp_notify_receive(int fd, struct seccomp_notif *req)
 {
-	struct seccomp_notif_sizes sizes;
+	struct seccomp_notif_sizes sizes = {0};
 	int r = notif_sizes(&sizes);
 
 	if (r < 0)
@@ -487,7 +501,7 @@ int hutch_seccomp_notify_receive(int fd, struct seccomp_notif *req)
 static int respond(int fd, struct seccomp_notif_resp *resp, uint64_t id, int32_t error,
 		   uint32_t flags)
 {
-	struct seccomp_notif_sizes sizes;
+	struct seccomp_notif_sizes sizes = {0};
 	int r = notif_sizes(&sizes);
 
 	if (r < 0)
