@@ -46,6 +46,12 @@ struct hutch_execmon {
 	int fds[HUTCH_EXECMON_MAX_LISTENERS];
 	size_t n_fds;
 	int root; /* the sandbox's root directory (O_PATH), -1 until the first exec */
+	/*
+	 * Its mount namespace, held: the file lookup of an exec comes after the
+	 * answer, and the last exec of a session may be looked up after every
+	 * process has gone, when the namespace would otherwise be torn down.
+	 */
+	int mntns;
 	size_t page;
 	/* scratch for one exec */
 	char path[PATH_MAX], abs[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX];
@@ -405,8 +411,10 @@ static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *re
 	 * to make a mount namespace of its own): opened once, from the first.
 	 */
 	if (m->root < 0) {
+		snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+		m->mntns = open(p, O_RDONLY | O_CLOEXEC);
 		snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
-		m->root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		m->root = m->mntns >= 0 ? open(p, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	}
 	x->argv = m->argv;
 	x->arglen = m->arglen;
@@ -570,6 +578,7 @@ int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon *
 	m->rules = (o->allow && o->allow->n) || (o->deny && o->deny->n);
 	m->page = page > 0 ? (size_t)page : 4096;
 	m->root = -1;
+	m->mntns = -1;
 	*out = m;
 	return 0;
 }
@@ -609,6 +618,8 @@ void hutch_execmon_free(struct hutch_execmon *m)
 	}
 	if (m->root >= 0)
 		close(m->root);
+	if (m->mntns >= 0)
+		close(m->mntns);
 	hutch_seccomp_notify_free(m->req, m->resp);
 	free(m);
 }
