@@ -137,6 +137,60 @@ int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind ki
 	return 0;
 }
 
+/* Applied last, once the supervisor has found them (and made their placeholders). */
+static bool is_protect_kind(enum hutch_mount_kind k)
+{
+	return k == MOUNT_PROTECT || k == MOUNT_PIN;
+}
+
+size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, char *buf,
+			     size_t size)
+{
+	size_t used = 0, i;
+
+	for (i = *from; i < plan->n; i++) {
+		const struct hutch_mount_op *op = &plan->ops[i];
+		const char *src = op->source ? op->source : "";
+		size_t lp = strlen(op->path) + 1, ls = strlen(src) + 1;
+
+		if (!is_protect_kind(op->kind))
+			continue;
+		if (used + 1 + lp + ls > size)
+			break;
+		buf[used++] = (char)op->kind;
+		memcpy(buf + used, op->path, lp);
+		used += lp;
+		memcpy(buf + used, src, ls);
+		used += ls;
+	}
+	*from = i;
+	return used;
+}
+
+int hutch_mount_plan_unpack(struct hutch_mount_plan *plan, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		enum hutch_mount_kind kind = (enum hutch_mount_kind)(unsigned char)buf[off++];
+		const char *path = buf + off, *src, *end = memchr(path, '\0', len - off);
+		int r;
+
+		if (!end || !is_protect_kind(kind) || path[0] != '/')
+			return -EBADMSG;
+		src = end + 1;
+		off = (size_t)(src - buf);
+		end = off < len ? memchr(src, '\0', len - off) : NULL;
+		if (!end)
+			return -EBADMSG;
+		off = (size_t)(end + 1 - buf);
+		r = hutch_mount_plan_add(plan, kind, path, src[0] ? src : NULL, 0, true);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void hutch_mount_plan_free(struct hutch_mount_plan *plan)
 {
 	if (!plan)
@@ -1030,15 +1084,28 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 	ro_later = calloc(plan->n + 1, sizeof(int));
 	if (!ro_later)
 		return -ENOMEM;
-	/* Two passes: everything, then the protected paths (stronger, and last on top). */
+	/*
+	 * Two passes: everything, then the protected paths and pinned repositories
+	 * (stronger, and last on top). The supervisor looks for those while this
+	 * first pass runs; @before_protect brings them into the plan.
+	 */
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && before_protect && (r = before_protect(data)) < 0) {
-			for (size_t j = 0; j < n_ro_later; j++)
-				close(ro_later[j]);
-			return hutch_err(err, r, 0, "mount: waiting for the protected paths");
+		if (pass == 1 && before_protect) {
+			size_t n0 = plan->n;
+			r = before_protect(data);
+			if (r < 0) {
+				for (size_t j = 0; j < n_ro_later; j++)
+					close(ro_later[j]);
+				return hutch_err(err, r, 0,
+						 "mount: waiting for the protected paths");
+			}
+			if (plan->n != n0) {
+				/* the new ones are sorted among themselves; pass 0 is done */
+				qsort(plan->ops + n0, plan->n - n0, sizeof(plan->ops[0]), op_cmp);
+			}
 		}
 		for (size_t i = 0; i < plan->n; i++) {
-			if ((plan->ops[i].kind == MOUNT_PROTECT) != (pass == 1))
+			if (is_protect_kind(plan->ops[i].kind) != (pass == 1))
 				continue;
 			r = apply_one(plan, i, rootfd, ro_later, &n_ro_later);
 			if (r < 0) {

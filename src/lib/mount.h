@@ -78,12 +78,24 @@ int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind ki
 			 const char *path, const char *source, unsigned mode, bool optional);
 
 /*
+ * The protected paths and pinned repositories (MOUNT_PROTECT, MOUNT_PIN) of
+ * @plan from op *@from on, packed into @buf for the sandbox's copy of the
+ * plan: returns the bytes used, *@from the first op left out (plan->n when
+ * all fit). Unpack appends them to the sandbox's plan (-EBADMSG when @buf is
+ * not such a list).
+ */
+size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, char *buf,
+			     size_t size);
+int hutch_mount_plan_unpack(struct hutch_mount_plan *plan, const char *buf, size_t len);
+
+/*
  * Inside the new mount namespace: build the tree on a fresh tmpfs and
  * pivot_root into it. On return the process's root and cwd are the sandbox's.
  */
 /*
  * @before_protect (may be NULL) is called once, after every other mount and
- * before the protected paths: their placeholders are made meanwhile on the host.
+ * before the protected paths and pins: it may add them to @plan (they are
+ * found, and their placeholders made, on the host meanwhile).
  */
 int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
 			   hutch_error *err);

@@ -61,6 +61,8 @@
 #include "session.h"
 
 #define MAX_LANDLOCK_PATHS 1024
+/* One message of protected paths from the supervisor to the sandbox (bytes). */
+#define PROTECT_MSG_MAX (32 * 1024)
 
 /* What a failed setup step sends to the launcher (fits in one atomic pipe write). */
 struct child_report {
@@ -85,7 +87,8 @@ struct run {
 	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
 	struct hutch_mount_plan *plan;
 	struct hutch_placeholders *ph;
-	char **missing; /* protected paths needing a placeholder (made after clone) */
+	size_t protect_from; /* plan->ops from here on: found by plan_protected() */
+	char **missing;	     /* protected paths needing a placeholder (made after clone) */
 	size_t n_missing;
 	struct hutch_tty_info tty;
 	int errpipe[2];
@@ -171,17 +174,31 @@ static int step_guard(struct run *r, hutch_error *err)
 	return 0;
 }
 
-/* Before the protected paths are mounted: wait until the supervisor made their placeholders. */
+/*
+ * Before the protected paths are mounted: take them from the supervisor
+ * ("P" messages: packed ops) until it has made their placeholders ("G").
+ */
 static int wait_placeholders(void *data)
 {
 	struct run *r = data;
-	char go = 0;
+	_cleanup_free_ char *buf = malloc(PROTECT_MSG_MAX);
 	ssize_t n;
+	int ret;
 
-	do
-		n = recv(r->ctl[1], &go, 1, 0);
-	while (n < 0 && errno == EINTR);
-	return n == 1 && go == 'G' ? 0 : -ECANCELED;
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		do
+			n = recv(r->ctl[1], buf, PROTECT_MSG_MAX, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 1 && buf[0] == 'G')
+			return 0;
+		if (n < 1 || buf[0] != 'P')
+			return -ECANCELED;
+		ret = hutch_mount_plan_unpack(r->plan, buf + 1, (size_t)n - 1);
+		if (ret < 0)
+			return ret;
+	}
 }
 
 static int step_mounts(struct run *r, hutch_error *err)
@@ -1085,6 +1102,68 @@ static const char root_mode_note[] =
 	"in /usr/local, /usr/bin, /usr/lib, /usr/share, /etc, /opt, /var/lib/dpkg, ... (the "
 	"directories hutch prepared in the session's root layer, docs/sessions.md)";
 
+/*
+ * The protected paths (and the repositories they are looked for in): a search
+ * of the writable roots that may read a hundred directories, so it runs after
+ * clone(), while the sandbox mounts everything else; its ops are then sent
+ * over (send_protected). Placeholders are listed in r->missing.
+ */
+static int plan_protected(struct run *r, hutch_error *err)
+{
+	int ret;
+
+	r->protect_from = r->plan->n;
+	ret = hutch_protect_plan(r->p, r->plan, &r->missing, &r->n_missing, err);
+	if (ret < 0)
+		return ret;
+	/*
+	 * --ephemeral: those under the workspace go into the session's layer, not
+	 * the host. A .git/commondir written there stays in the layer: `hutch apply`
+	 * refuses protected paths (it is in the default protected list).
+	 */
+	if (r->opts && r->opts->session) {
+		size_t k = 0;
+		for (size_t i = 0; i < r->n_missing; i++) {
+			const char *b = strrchr(r->missing[i], '/');
+			if (b && !strcmp(b + 1, "commondir"))
+				free(r->missing[i]);
+			else
+				r->missing[k++] = r->missing[i];
+		}
+		r->n_missing = k;
+		/* and no mount op for them: nothing stands there in the layer */
+		for (size_t i = 0; i < r->plan->n; i++) {
+			const char *b = strrchr(r->plan->ops[i].path, '/');
+			if (r->plan->ops[i].kind == MOUNT_PROTECT && b &&
+			    !strcmp(b + 1, "commondir"))
+				r->plan->ops[i].kind = MOUNT_WATCH;
+		}
+		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
+	}
+	return ret;
+}
+
+/* The protected paths and pins found by plan_protected(), to the sandbox's copy of the plan. */
+static int send_protected(struct run *r)
+{
+	_cleanup_free_ char *buf = malloc(PROTECT_MSG_MAX);
+	size_t from = r->protect_from;
+
+	if (!buf)
+		return -ENOMEM;
+	while (from < r->plan->n) {
+		size_t first = from, n;
+
+		buf[0] = 'P';
+		n = hutch_mount_plan_pack(r->plan, &from, buf + 1, PROTECT_MSG_MAX - 1);
+		if (n == 0 && from == first)
+			return -ENAMETOOLONG; /* one op larger than a message: cannot be */
+		if (n > 0 && send(r->ctl[0], buf, n + 1, MSG_NOSIGNAL) != (ssize_t)(n + 1))
+			return -errno;
+	}
+	return 0;
+}
+
 static int prepare(struct run *r, hutch_error *err)
 {
 	struct hutch_mount_env menv = {
@@ -1094,8 +1173,6 @@ static int prepare(struct run *r, hutch_error *err)
 		.uid = (unsigned)getuid(),
 	};
 	_cleanup_free_ char *cwd = getcwd(NULL, 0), *overlay = NULL, *root_layer = NULL;
-	char **missing = NULL;
-	size_t n_missing = 0;
 	int ret;
 
 	r->uid = getuid();
@@ -1156,9 +1233,6 @@ static int prepare(struct run *r, hutch_error *err)
 			 r->plan->root_kept[i]);
 		r->opts->warn(msg, r->opts->data);
 	}
-	ret = hutch_protect_plan(r->p, r->plan, &missing, &n_missing, err);
-	if (ret < 0)
-		return ret;
 	if (r->p->net_mode == HUTCH_NET_PROXY) {
 		/* Proxy variables inside, and hutch itself for `hutch connect` (git over ssh). */
 		char exe[PATH_MAX];
@@ -1183,33 +1257,6 @@ static int prepare(struct run *r, hutch_error *err)
 		ret = hutch_mount_plan_add(r->plan, MOUNT_HIDE, r->state_dir, NULL, 0, true);
 		if (ret < 0)
 			hutch_err(err, ret, 0, "mount: planning");
-	}
-	/* Placeholders are made after clone(), while the sandbox mounts everything else. */
-	r->missing = missing;
-	r->n_missing = n_missing;
-	/*
-	 * --ephemeral: those under the workspace go into the session's layer, not
-	 * the host. A .git/commondir written there stays in the layer: `hutch apply`
-	 * refuses protected paths (it is in the default protected list).
-	 */
-	if (ret >= 0 && r->opts && r->opts->session) {
-		size_t k = 0;
-		for (size_t i = 0; i < r->n_missing; i++) {
-			const char *b = strrchr(r->missing[i], '/');
-			if (b && !strcmp(b + 1, "commondir"))
-				free(r->missing[i]);
-			else
-				r->missing[k++] = r->missing[i];
-		}
-		r->n_missing = k;
-		/* and no mount op for them: nothing stands there in the layer */
-		for (size_t i = 0; i < r->plan->n; i++) {
-			const char *b = strrchr(r->plan->ops[i].path, '/');
-			if (r->plan->ops[i].kind == MOUNT_PROTECT && b &&
-			    !strcmp(b + 1, "commondir"))
-				r->plan->ops[i].kind = MOUNT_WATCH;
-		}
-		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
 	}
 	if (ret < 0)
 		return ret;
@@ -1586,7 +1633,9 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 	pid_t pid;
 	int ret;
 
-	ret = degraded_prepare(r, err);
+	ret = plan_protected(r, err);
+	if (ret >= 0)
+		ret = degraded_prepare(r, err);
 	if (ret < 0)
 		return ret;
 	/* No mounts to cover them: Landlock protects paths that do not exist yet. */
@@ -1770,7 +1819,12 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	/* Into its cgroups before "G": init forks the workload only after it. */
 	if (ret >= 0)
 		ret = hutch_limits_enter(r->lim, r->init_pid, err);
-	/* In parallel with the sandbox's mounts; it waits for "G" before the protected paths. */
+	/*
+	 * In parallel with the sandbox's mounts, which wait for "G" before the
+	 * protected paths: find them, make their placeholders, send them over.
+	 */
+	if (ret >= 0)
+		ret = plan_protected(r, err);
 	if (ret >= 0) {
 		/* Protected paths that exist may be a concurrent run's placeholders: share them. */
 		_cleanup_free_ char **existing = calloc(r->plan->n + 1, sizeof(char *));
@@ -1782,6 +1836,11 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 		ret = existing ? hutch_placeholders_create(r->state_dir, r->missing, r->n_missing,
 							   existing, n_existing, &r->ph, err)
 			       : -ENOMEM;
+	}
+	if (ret >= 0) {
+		int e = send_protected(r);
+		if (e < 0)
+			ret = hutch_err(err, e, 0, "starting the sandbox: sending the protected paths");
 	}
 	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
 		if (ret >= 0)
