@@ -1,41 +1,35 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Build-time generator: compiles the seccomp table (seccomp-table.c) with
- * libseccomp into BPF for every option combination and writes them as C
- * arrays. At run time hutch loads the precompiled program with one
+ * Build-time generator: compiles the seccomp table (seccomp-table.c) into
+ * BPF for every option combination (libseccomp for the argument checks,
+ * compacted by seccomp-compact.c) and writes them as C arrays. At run time hutch loads the precompiled program with one
  * seccomp(2) call instead of rebuilding it (libseccomp needs milliseconds
  * for ~1000 instructions; hutch runs per command).
  */
-#include <errno.h>
+#include <linux/filter.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "seccomp.h"
 
 static int emit(FILE *out, const char *name, const struct hutch_seccomp_opts *o)
 {
 	hutch_error err = {0};
-	int fd = memfd_create("bpf", MFD_CLOEXEC);
-	unsigned char buf[1 << 16];
-	ssize_t n;
+	struct sock_filter *prog = NULL;
+	const unsigned char *buf;
+	size_t n, len;
 
-	if (fd < 0)
-		return -errno;
-	if (hutch_seccomp_export(o, false, fd, &err) < 0) {
+	if (hutch_seccomp_compile(o, &prog, &n, &err) < 0) {
 		fprintf(stderr, "seccomp-gen: %s\n", err.msg);
 		return -1;
 	}
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n <= 0 || n % 8 != 0 || n == (ssize_t)sizeof(buf))
-		return -EIO;
-	fprintf(out, "static const unsigned char %s[%zd] __attribute__((aligned(8))) = {", name, n);
-	for (ssize_t i = 0; i < n; i++)
+	buf = (const unsigned char *)prog;
+	len = n * sizeof(*prog);
+	fprintf(out, "static const unsigned char %s[%zu] __attribute__((aligned(8))) = {", name, len);
+	for (size_t i = 0; i < len; i++)
 		fprintf(out, "%s0x%02x,", i % 12 ? " " : "\n\t", buf[i]);
 	fprintf(out, "\n};\n\n");
+	free(prog);
 	return 0;
 }
 

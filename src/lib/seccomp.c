@@ -216,7 +216,7 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	return 0;
 }
 
-static bool cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts)
+bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts)
 {
 	switch (c->when) {
 	case HUTCH_SC_ALWAYS:
@@ -296,7 +296,7 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 		unsigned arg = s390 ? c->arg_s390 : c->arg;
 		int nr;
 
-		if (!cond_applies(c, opts))
+		if (!hutch_seccomp_cond_applies(c, opts))
 			continue;
 		nr = hutch_seccomp_resolve(c->name);
 		if (nr < 0)
@@ -310,6 +310,46 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 	}
 
 	*out = TAKE_PTR(ctx);
+	return 0;
+}
+
+int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verdict, size_t n)
+{
+	const struct hutch_sc_group *groups;
+	const struct hutch_sc_cond *conds;
+	size_t ngroups, nconds;
+
+	for (size_t i = 0; i < n; i++)
+		verdict[i] = SCMP_ACT_ERRNO(HUTCH_SC_DEFAULT_ERRNO);
+	groups = hutch_seccomp_groups(&ngroups);
+	for (size_t g = 0; g < ngroups; g++) {
+		uint32_t action = action_of(groups[g].errnum);
+
+		if (groups[g].exec && opts->notify_exec)
+			action = SCMP_ACT_NOTIFY;
+		for (const char *const *call = groups[g].calls; *call; call++) {
+			int nr = hutch_seccomp_resolve(*call);
+
+			if (nr < 0)
+				continue;
+			if ((size_t)nr >= n)
+				return -ERANGE;
+			verdict[nr] = action;
+		}
+	}
+	conds = hutch_seccomp_conds(&nconds);
+	for (size_t i = 0; i < nconds; i++) {
+		int nr;
+
+		if (!hutch_seccomp_cond_applies(&conds[i], opts))
+			continue;
+		nr = hutch_seccomp_resolve(conds[i].name);
+		if (nr < 0)
+			continue;
+		if ((size_t)nr >= n)
+			return -ERANGE;
+		verdict[nr] = HUTCH_SC_VERDICT_ARGS;
+	}
 	return 0;
 }
 
@@ -402,7 +442,7 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 				  "seccomp: the precompiled filter is malformed");
 	insns = (const struct sock_filter *)(const void *)bpf->insns;
 	n = bpf->size / sizeof(struct sock_filter);
-	/* libseccomp's programs start by checking the audit arch: it must be ours. */
+	/* The program starts by checking the audit arch (libseccomp's and ours): it must be ours. */
 	if (n < 2 || insns[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
 	    insns[0].k != offsetof(struct seccomp_data, arch) ||
 	    insns[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || insns[1].k != seccomp_arch_native())

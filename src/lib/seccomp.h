@@ -9,6 +9,8 @@
 
 #include "hutch.h"
 
+struct sock_filter;
+
 struct seccomp_notif;
 struct seccomp_notif_resp;
 
@@ -57,7 +59,7 @@ static inline unsigned hutch_seccomp_variant(const struct hutch_seccomp_opts *op
 
 /*
  * Load a precompiled filter with the same checks as hutch_seccomp_load()
- * (no_new_privs set; and the program must be libseccomp output for this
+ * (no_new_privs set; and the program must start with the arch check for this
  * architecture). With @notify, the filter's SCMP_ACT_NOTIFY rules get a
  * listener, returned CLOEXEC in *notify_fd.
  */
@@ -66,6 +68,27 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 
 /* Write the filter as BPF (@pfc false) or libseccomp's readable PFC to @fd, without loading. */
 int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd, hutch_error *err);
+
+/*
+ * The table's verdict for each syscall number below @n, as a filter return
+ * value (SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | e, SECCOMP_RET_USER_NOTIF),
+ * or HUTCH_SC_VERDICT_ARGS for a call whose verdict depends on an argument.
+ * -ERANGE if a call's number is @n or more.
+ */
+#define HUTCH_SC_VERDICT_ARGS 0xffffffffU
+int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verdict, size_t n);
+
+
+/*
+ * The filter of hutch_seccomp_export(), compiled into a smaller program with
+ * the same verdict for every call: a binary search over runs of syscall
+ * numbers that share a verdict, ending in a return or, for the few calls
+ * whose verdict depends on an argument, in a short check of that argument.
+ * About a quarter of libseccomp's instructions, so the kernel's conversion
+ * and JIT at every start-up take far less time. *out is malloc'd.
+ */
+int hutch_seccomp_compile(const struct hutch_seccomp_opts *opts, struct sock_filter **out,
+			  size_t *n, hutch_error *err);
 
 /* ---- user notification (served by the supervisor's event loop) ---------- */
 
@@ -158,6 +181,8 @@ int hutch_seccomp_resolve(const char *name);
 
 const struct hutch_sc_group *hutch_seccomp_groups(size_t *n);
 const struct hutch_sc_cond *hutch_seccomp_conds(size_t *n);
+/* Whether @c is part of the filter built with @opts (deny_inet picks one of two). */
+bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts);
 const struct hutch_sc_generic *hutch_seccomp_generic_nrs(size_t *n);
 
 /* The errno a call fails with when no table entry names it. */

@@ -558,8 +558,8 @@ static int load_any(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch
 
 	if (!use_bpf)
 		return hutch_seccomp_load(opts, notify_fd, err);
-	if (export_bpf(opts ? opts : &none, &bpf) < 0)
-		return -EIO;
+	/* what hutch run loads: the arrays seccomp-gen wrote at build time */
+	bpf = hutch_seccomp_precompiled[hutch_seccomp_variant(opts ? opts : &none)];
 	return hutch_seccomp_load_bpf(&bpf, opts && opts->notify_exec, notify_fd, err);
 }
 
@@ -1087,6 +1087,113 @@ static void test_probe(void)
 	ok(notify, "probe: user notification with CONTINUE works here");
 }
 
+/* ---- 2b. the compact program against libseccomp's --------------------------------- */
+
+/* Every value worth trying for one argument of a conditional call. */
+static size_t arg_values(uint64_t *v, size_t max)
+{
+	const struct hutch_sc_cond *conds;
+	size_t n = 0, nconds;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+#define ADD(x)                                                                                     \
+	do {                                                                                       \
+		if (n < max)                                                                       \
+			v[n++] = (x);                                                              \
+	} while (0)
+	ADD(0);
+	ADD(~UINT64_C(0));
+	ADD(UINT64_C(0xffffffff));
+	ADD(UINT64_C(1) << 32);
+	for (unsigned b = 0; b < 64; b++)
+		ADD(UINT64_C(1) << b);
+	conds = hutch_seccomp_conds(&nconds);
+	for (size_t i = 0; i < nconds; i++) {
+		ADD(conds[i].flags);
+		ADD(~conds[i].flags);
+		for (size_t k = 0; k < conds[i].nvalues; k++) {
+			uint64_t x = conds[i].values[k].value;
+			ADD(x);
+			ADD(x + 1);
+			ADD(x - 1);
+			ADD(x | (UINT64_C(1) << 32));
+			ADD(x | UINT64_C(0xffffffff00000000));
+		}
+	}
+	for (int i = 0; i < 200; i++)
+		ADD(rnd(&seed));
+	for (int i = 0; i < 50; i++)
+		ADD(rnd(&seed) & 0xffffffff);
+#undef ADD
+	return n;
+}
+
+/*
+ * hutch_seccomp_compile() must give libseccomp's verdict for every call
+ * number (and the numbers around and far above), every arch, and for the
+ * argument-dependent calls every value above in every argument; and what the
+ * build wrote into the precompiled arrays must be that program.
+ */
+static void test_compact(void)
+{
+	static const uint32_t arches[] = {NATIVE_ARCH, AUDIT_ARCH_I386, AUDIT_ARCH_ARM, 0,
+					  0xffffffff};
+	static const uint32_t high[] = {0x3fffffff, 0x40000000, 0x40000001, 0x40000200,
+					0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
+	static uint64_t vals[2048];
+	size_t nvals = arg_values(vals, ARRAY_SIZE(vals));
+
+	for (unsigned variant = 0; variant < 4; variant++) {
+		struct hutch_seccomp_opts o = {.notify_exec = variant & 1,
+					       .deny_inet = (variant & 2) != 0};
+		struct prog ref = {0}, c = {0};
+		const struct hutch_seccomp_bpf *pre = &hutch_seccomp_precompiled[variant];
+		uint32_t verdict[1024];
+		hutch_error err = {0};
+		size_t runs = 0, wrong = 0;
+
+		if (export_prog(&o, &ref) < 0 || hutch_seccomp_compile(&o, &c.insns, &c.n, &err) < 0 ||
+		    hutch_seccomp_verdicts(&o, verdict, ARRAY_SIZE(verdict)) < 0) {
+			ok(0, "variant %u: both programs (%s)", variant, err.msg);
+			continue;
+		}
+		ok(c.n * 2 < ref.n, "variant %u: %zu instructions, under half of libseccomp's %zu", variant,
+		   c.n, ref.n);
+		ok(pre->size == c.n * sizeof(*c.insns) && !memcmp(pre->insns, c.insns, pre->size),
+		   "variant %u: the precompiled array is this program", variant);
+		for (size_t a = 0; a < ARRAY_SIZE(arches); a++)
+			for (uint32_t nr = 0; nr < 1100 + ARRAY_SIZE(high); nr++) {
+				uint32_t n = nr < 1100 ? nr : high[nr - 1100];
+				bool args = n < 1024 && verdict[n] == HUTCH_SC_VERDICT_ARGS &&
+					    arches[a] == NATIVE_ARCH;
+				size_t nv = args ? nvals : 4;
+
+				for (unsigned arg = 0; arg < (args ? 6U : 1U); arg++)
+					for (size_t k = 0; k < nv; k++) {
+						struct seccomp_data d = {.nr = (int)n,
+									 .arch = arches[a]};
+						uint32_t want, got;
+
+						d.args[arg] = vals[k];
+						want = bpf_run(&ref, &d);
+						got = bpf_run(&c, &d);
+						runs++;
+						if (want != got || want == RET_BAD) {
+							if (wrong++ < 5)
+								diag("arch 0x%x nr %u arg%u=0x%llx: "
+								     "libseccomp 0x%x, compact 0x%x",
+								     arches[a], n, arg,
+								     (unsigned long long)vals[k], want,
+								     got);
+						}
+					}
+			}
+		is_int(wrong, 0, "variant %u: the same verdict in all %zu cases", variant, runs);
+		free(ref.insns);
+		free(c.insns);
+	}
+}
+
 /* hutch_seccomp_load_bpf refuses programs that are not libseccomp output for this arch. */
 static void test_bpf_checks(void)
 {
@@ -1122,6 +1229,7 @@ int main(void)
 {
 	test_table();
 	test_bpf();
+	test_compact();
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0)
 		in_child(child_no_nnp, "no NNP");
 	else
