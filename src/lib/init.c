@@ -35,7 +35,18 @@ int hutch_wait_status_to_exit(int status)
 	return 125;
 }
 
-void hutch_init_main(pid_t workload)
+/* SIGKILL to every other process of the namespace, and reap them all. */
+static void kill_rest(void)
+{
+	(void)kill(-1, SIGKILL);
+	for (;;) {
+		pid_t pid = waitpid(-1, NULL, 0);
+		if (pid < 0 && errno != EINTR)
+			return; /* ECHILD: nobody left */
+	}
+}
+
+void hutch_init_main(pid_t workload, void (*gone)(void *), void *data)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -67,6 +78,13 @@ void hutch_init_main(pid_t workload)
 			break;
 		}
 	}
-	/* Exiting PID 1 makes the kernel kill everything else in the namespace. */
+	/*
+	 * Exiting PID 1 would make the kernel kill everything else too, but only
+	 * during our exit: doing it first lets the supervisor start its cleanup
+	 * while the kernel takes the namespaces down.
+	 */
+	kill_rest();
+	if (gone)
+		gone(data);
 	_exit(hutch_wait_status_to_exit(status));
 }

@@ -799,6 +799,16 @@ __attribute__((noreturn)) static void init_session_loop(struct run *r)
 	}
 }
 
+/* In init: the workload and everything it left are gone (the supervisor may clean up). */
+static void init_gone(void *data)
+{
+	struct run *r = data;
+	uint32_t tag = HUTCH_CTL_GONE;
+
+	(void)send(r->ctl[1], &tag, sizeof(tag), MSG_NOSIGNAL);
+	close(r->ctl[1]);
+}
+
 __attribute__((noreturn)) static void sandbox_init(struct run *r)
 {
 	pid_t pid;
@@ -820,10 +830,9 @@ __attribute__((noreturn)) static void sandbox_init(struct run *r)
 		exec_workload(r);
 	}
 	close(r->errpipe[1]);
-	close(r->ctl[1]);
 	if (r->slave >= 0)
 		close(r->slave);
-	hutch_init_main(pid);
+	hutch_init_main(pid, init_gone, r);
 }
 
 /* ---- supervisor side ----------------------------------------------------- */
@@ -847,7 +856,22 @@ static int recv_fd(int sock, uint32_t *tag)
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd < 0 && n == sizeof(*tag))
+		return -ENOENT; /* a message without a descriptor: only the tag */
 	return fd >= 0 ? fd : -EBADMSG;
+}
+
+/*
+ * Init has killed and reaped every other process of the sandbox and is about
+ * to exit: nothing in it can use a protected path any more, so their
+ * placeholders go now, while the kernel takes the namespaces down.
+ */
+static void sandbox_gone(struct run *r)
+{
+	if (r->session_listen >= 0 || r->degraded)
+		return;
+	hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
 }
 
 static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
@@ -940,6 +964,10 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 
 	if (got == -EAGAIN)
 		return 0;
+	if (got == -ENOENT && tag == HUTCH_CTL_GONE) {
+		sandbox_gone(r);
+		return 0;
+	}
 	if (got < 0) {
 		hutch_loop_del(loop, fd);
 		return 0;

@@ -67,6 +67,20 @@ if [ -d .git-moved ]; then
 fi
 before=$(tree_snapshot "$WS")
 
+# ---- a process left behind keeps trying while the session ends ----------------------------
+# Placeholders are removed as soon as init reports every other process gone (while the kernel
+# takes the namespaces down): a background loop creating protected names until it is killed
+# must not get one through in that window.
+hrun run -- sh -c 'trap "" TERM HUP INT
+	(trap "" TERM HUP INT; while :; do
+		echo EVIL > .mcp.json; echo EVIL > .envrc; mkdir -p .vscode .claude .git/hooks
+		echo EVIL > .git/hooks/pre-commit; echo EVIL > .claude/settings.json
+	done) 2>/dev/null &
+	sleep 0.3'
+is "$RC" 0 "a session ends with a background loop writing protected names"
+after=$(tree_snapshot "$WS")
+same_tree "$before" "$after" "  nothing it wrote is on the host, no placeholder is left"
+
 # ---- nothing left behind after SIGKILL of hutch -------------------------------------------
 SIG=$T/sig
 mkdir "$SIG"
