@@ -538,6 +538,18 @@ static int open_in_root(int rootfd, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A directory of the new root as an O_PATH fd; the root itself without a lookup. */
+static int open_dir_in_root(int rootfd, const char *path)
+{
+	int fd;
+
+	if (!strcmp(rel(path), ".")) {
+		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? -errno : fd;
+	}
+	return open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+}
+
 /* mkdir -p inside the new root; only succeeds where the parent is writable (our tmpfs). */
 static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 {
@@ -554,7 +566,7 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 		if (slash && slash[1]) {
 			_cleanup_close_ int pfd = -1;
 			*slash = '\0';
-			pfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+			pfd = open_dir_in_root(rootfd, buf);
 			*slash = '/';
 			if (pfd >= 0) {
 				if (mkdirat(pfd, slash + 1, mode) == 0)
@@ -586,8 +598,7 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 			} else if (fd == -ENOENT) {
 				slash = strrchr(buf, '/');
 				*slash = '\0';
-				pfd = open_in_root(rootfd, buf[0] ? buf : "/",
-						   O_PATH | O_DIRECTORY);
+				pfd = open_dir_in_root(rootfd, buf);
 				*slash = '/';
 				if (pfd < 0)
 					return pfd;
@@ -617,10 +628,14 @@ static int mkfile_in_root(int rootfd, const char *path)
 		return -ENOMEM;
 	slash = strrchr(parent, '/');
 	*slash = '\0';
-	r = mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755);
-	if (r < 0)
-		return r;
-	pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+	/* usually the parent is there already (the plan is sorted) */
+	pfd = open_dir_in_root(rootfd, parent);
+	if (pfd == -ENOENT) {
+		r = mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755);
+		if (r < 0)
+			return r;
+		pfd = open_dir_in_root(rootfd, parent);
+	}
 	if (pfd < 0)
 		return pfd;
 	{
@@ -870,9 +885,37 @@ static int apply_rebind_ro(int rootfd, const char *path)
  * symlink (a .git swapped for a symlink during start-up is refused, not
  * followed), then bound read-only onto itself through the same fd.
  */
-static int apply_protect(int rootfd, const char *top, const char *path, bool readonly)
+/*
+ * The writable root the protected paths lie in, opened once for all of them
+ * (they come one after the other: pass 1 holds only them and the pins).
+ */
+struct top_cache {
+	const char *top;
+	int fd;
+};
+
+static int top_fd(struct top_cache *c, int rootfd, const char *top)
 {
-	_cleanup_close_ int wsfd = open_in_root(rootfd, top, O_PATH | O_DIRECTORY);
+	if (c->fd >= 0 && c->top && !strcmp(c->top, top))
+		return c->fd;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->top = top;
+	c->fd = open_in_root(rootfd, top, O_PATH | O_DIRECTORY);
+	return c->fd;
+}
+
+static void top_cache_close(struct top_cache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int apply_protect(struct top_cache *c, int rootfd, const char *top, const char *path,
+			 bool readonly)
+{
+	int wsfd = top_fd(c, rootfd, top);
 	_cleanup_close_ int t = -1, fd = -1;
 	const char *sub;
 	int r;
@@ -945,7 +988,7 @@ static int apply_bind(struct hutch_mount_op *op, int rootfd)
 }
 
 static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
-		     size_t *n_ro_later)
+		     size_t *n_ro_later, struct top_cache *tops)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
 	_cleanup_close_ int fd = -1, pfd = -1;
@@ -975,7 +1018,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		if (!parent)
 			return -ENOMEM;
 		*strrchr(parent, '/') = '\0';
-		pfd = open_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+		pfd = open_dir_in_root(rootfd, parent);
 		if (pfd < 0)
 			return pfd;
 		if (symlinkat(op->source, pfd, strrchr(op->path, '/') + 1) < 0 && errno != EEXIST)
@@ -1006,10 +1049,10 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		return apply_rebind_ro(rootfd, op->path);
 	case MOUNT_PROTECT:
 		if (op->source && hutch_path_has_prefix(op->path, op->source))
-			return apply_protect(rootfd, op->source, op->path, true);
+			return apply_protect(tops, rootfd, op->source, op->path, true);
 		return apply_rebind_ro(rootfd, op->path);
 	case MOUNT_PIN:
-		return apply_protect(rootfd, op->source, op->path, false);
+		return apply_protect(tops, rootfd, op->source, op->path, false);
 	case MOUNT_WATCH:
 		return 0; /* checked by the supervisor after the session */
 	}
@@ -1057,6 +1100,7 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 {
 	_cleanup_close_ int rootfd = -1, rfd = -1;
 	_cleanup_free_ int *ro_later = NULL;
+	_cleanup_(top_cache_close) struct top_cache tops = {NULL, -1};
 	size_t n_ro_later = 0;
 	int r;
 
@@ -1107,7 +1151,7 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 		for (size_t i = 0; i < plan->n; i++) {
 			if (is_protect_kind(plan->ops[i].kind) != (pass == 1))
 				continue;
-			r = apply_one(plan, i, rootfd, ro_later, &n_ro_later);
+			r = apply_one(plan, i, rootfd, ro_later, &n_ro_later, &tops);
 			if (r < 0) {
 				for (size_t j = 0; j < n_ro_later; j++)
 					close(ro_later[j]);
