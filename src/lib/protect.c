@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "protect.h"
+#include "scancache.h"
 
 #define SCAN_MAX_DEPTH 3
 #define SCAN_MAX_ENTRIES 4096
@@ -97,39 +99,301 @@ static bool skip_name(const char *name)
 	return false;
 }
 
-/* Breadth-limited search for directories containing ".git". */
-static int find_repos(const char *dir, int depth, size_t *budget, struct strlist *repos)
+/* What the search takes from one directory it reads (also to check a cached search). */
+struct level {
+	size_t count;	/* entries read */
+	bool has_git;	/* one of them is ".git", of any type */
+	bool cut;	/* the entry budget ran out in it */
+	char **subdirs; /* the subdirectories to search, sorted */
+	size_t n_subdirs, cap;
+};
+
+static void level_free(struct level *lv)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
+	for (size_t i = 0; i < lv->n_subdirs; i++)
+		free(lv->subdirs[i]);
+	free(lv->subdirs);
+	*lv = (struct level){0};
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entries straight from getdents64, at most *budget of them (decremented). */
+static int read_level(int fd, size_t *budget, struct level *lv)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	long n;
+
+	*lv = (struct level){0};
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;
+		     off += ((struct dirent64 *)(void *)(buf + off))->d_reclen) {
+			const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
+
+			if (*budget == 0) {
+				lv->cut = true;
+				return 0;
+			}
+			(*budget)--;
+			lv->count++;
+			if (!strcmp(de->d_name, ".git"))
+				lv->has_git = true;
+			if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".git") ||
+			    skip_name(de->d_name))
+				continue;
+			if (lv->n_subdirs == lv->cap) {
+				size_t cap = lv->cap ? lv->cap * 2 : 16;
+				char **v = realloc(lv->subdirs, cap * sizeof(*v));
+				if (!v)
+					return -ENOMEM;
+				lv->subdirs = v;
+				lv->cap = cap;
+			}
+			lv->subdirs[lv->n_subdirs] = strdup(de->d_name);
+			if (!lv->subdirs[lv->n_subdirs])
+				return -ENOMEM;
+			lv->n_subdirs++;
+		}
+	}
+	if (n < 0)
+		return -errno;
+	qsort(lv->subdirs, lv->n_subdirs, sizeof(char *), cmp_str);
+	return 0;
+}
+
+/* "a/b/c" from the sorted subdirectories (names hold no '/'). */
+static char *join_subdirs(const struct level *lv)
+{
+	size_t len = 1, at = 0;
+	char *s;
+
+	for (size_t i = 0; i < lv->n_subdirs; i++)
+		len += strlen(lv->subdirs[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; i < lv->n_subdirs; i++) {
+		size_t l = strlen(lv->subdirs[i]);
+		if (i)
+			s[at++] = '/';
+		memcpy(s + at, lv->subdirs[i], l + 1);
+		at += l;
+	}
+	return s;
+}
+
+/* What one search depended on, for the cache (when a cache directory was given). */
+struct scan_rec {
+	struct hutch_scan_cache c;
+	size_t cap;
+	bool on;
+	bool cut;	/* the budget ran out: not cached */
+	size_t rootlen; /* path[0..rootlen) is the root */
+};
+
+static int rec_add(struct scan_rec *rec, const char *path, const struct stat *st,
+		   const struct level *lv, bool has_git)
+{
+	struct hutch_scan_dir *d;
+	const char *rel = path + rec->rootlen;
+
+	if (!rec->on)
+		return 0;
+	if (rec->c.n_dirs == rec->cap) {
+		size_t cap = rec->cap ? rec->cap * 2 : 64;
+		struct hutch_scan_dir *v = realloc(rec->c.dirs, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rec->c.dirs = v;
+		rec->cap = cap;
+	}
+	while (*rel == '/')
+		rel++;
+	d = &rec->c.dirs[rec->c.n_dirs];
+	*d = (struct hutch_scan_dir){.dev = st->st_dev,
+				     .ino = st->st_ino,
+				     .ctime = st->st_ctim,
+				     .read = lv != NULL,
+				     .has_git = has_git,
+				     .count = lv ? lv->count : 0};
+	d->rel = strdup(*rel ? rel : ".");
+	d->subdirs = lv ? join_subdirs(lv) : strdup("");
+	rec->c.n_dirs++;
+	return d->rel && d->subdirs ? 0 : -ENOMEM;
+}
+
+static int scan_child(int fd, const char *name, char *path, size_t len, int depth, size_t *budget,
+		      struct strlist *repos, bool *has_git, struct scan_rec *rec);
+
+/*
+ * One directory of the search: @dfd (owned) open on @path (PATH_MAX bytes of
+ * room, @len used), at @depth. A ".git" of any type (a directory, a gitdir
+ * file, a symlink) makes it a repository.
+ */
+static int scan_dir(int dfd, char *path, size_t len, int depth, size_t *budget,
+		    struct strlist *repos, bool *has_git, struct scan_rec *rec)
+{
+	_cleanup_close_ int fd = dfd;
+	struct level lv;
+	struct stat st;
 	int r;
 
-	if (depth > SCAN_MAX_DEPTH || *budget == 0)
-		return 0;
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && *budget > 0) {
-		_cleanup_free_ char *sub = NULL, *git = NULL;
+	r = read_level(fd, budget, &lv);
+	*has_git = lv.has_git;
+	if (lv.cut)
+		rec->cut = true;
+	if (r >= 0 && rec->on)
+		r = fstat(fd, &st) < 0 ? -errno : rec_add(rec, path, &st, &lv, lv.has_git);
+	for (size_t i = 0; r >= 0 && i < lv.n_subdirs; i++) {
+		size_t nl = strlen(lv.subdirs[i]);
+		bool child_git = false;
 
-		(*budget)--;
-		if (de->d_type != DT_DIR || de->d_name[0] == '\0' || !strcmp(de->d_name, ".") ||
-		    !strcmp(de->d_name, "..") || skip_name(de->d_name))
+		if (len + 1 + nl >= PATH_MAX)
 			continue;
-		sub = hutch_path_join(dir, de->d_name);
-		git = hutch_path_join(sub, ".git");
-		if (!sub || !git)
-			return -ENOMEM;
-		if (access(git, F_OK) == 0) {
-			r = strlist_add_take(repos, strdup(sub));
-			if (r < 0)
-				return r;
-		}
-		r = find_repos(sub, depth + 1, budget, repos);
-		if (r < 0)
-			return r;
+		path[len] = '/';
+		memcpy(path + len + 1, lv.subdirs[i], nl + 1);
+		r = scan_child(fd, lv.subdirs[i], path, len + 1 + nl, depth, budget, repos,
+			       &child_git, rec);
+		if (r >= 0 && child_git)
+			r = strlist_add_take(repos, strdup(path));
+		path[len] = '\0';
 	}
+	level_free(&lv);
+	return r;
+}
+
+/* A subdirectory @name of @fd: read it (above the deepest level) or look for its ".git". */
+static int scan_child(int fd, const char *name, char *path, size_t len, int depth, size_t *budget,
+		      struct strlist *repos, bool *has_git, struct scan_rec *rec)
+{
+	char git[NAME_MAX + 6];
+	struct stat st;
+	int cfd;
+
+	*has_git = false;
+	if (depth < SCAN_MAX_DEPTH) {
+		cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd >= 0)
+			return scan_dir(cfd, path, len, depth + 1, budget, repos, has_git, rec);
+	}
+	/* not read (the deepest level, or not readable): its ".git" by name */
+	snprintf(git, sizeof(git), "%s/.git", name);
+	*has_git = fstatat(fd, git, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (rec->on && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return rec_add(rec, path, &st, NULL, *has_git);
 	return 0;
+}
+
+/* Does what the cached search took from directory @d still hold? */
+static bool still_holds(int rootfd, const struct hutch_scan_dir *d)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *subdirs = NULL;
+	struct level lv;
+	size_t budget = SIZE_MAX;
+	struct stat st;
+	bool same;
+
+	if (fstatat(rootfd, d->rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_dev != d->dev || st.st_ino != d->ino)
+		return false;
+	if (st.st_ctim.tv_sec == d->ctime.tv_sec && st.st_ctim.tv_nsec == d->ctime.tv_nsec)
+		return true;
+	if (!d->read) {
+		char git[PATH_MAX];
+		if (snprintf(git, sizeof(git), "%s/.git", d->rel) >= (int)sizeof(git))
+			return false;
+		return (fstatat(rootfd, git, &st, AT_SYMLINK_NOFOLLOW) == 0) == d->has_git;
+	}
+	/* something changed in it: the same entries as far as the search goes? */
+	fd = openat(rootfd, d->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || read_level(fd, &budget, &lv) < 0)
+		return false;
+	subdirs = join_subdirs(&lv);
+	same = subdirs && lv.count == d->count && lv.has_git == d->has_git &&
+	       !strcmp(subdirs, d->subdirs);
+	level_free(&lv);
+	return same;
+}
+
+/* The repositories of a cached search of @root, if it still holds: 1, else 0. */
+static int from_cache(const char *cache_dir, const char *root, struct strlist *repos)
+{
+	struct hutch_scan_cache c;
+	_cleanup_close_ int rootfd = -1;
+	int r;
+
+	r = hutch_scancache_load(cache_dir, root, &c);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = rootfd >= 0 && c.n_dirs > 0;
+	for (size_t i = 0; r > 0 && i < c.n_dirs; i++)
+		r = still_holds(rootfd, &c.dirs[i]);
+	for (size_t i = 0; r > 0 && i < c.n_repos; i++) {
+		int e = strlist_add_take(repos, hutch_path_join(root, c.repos[i]));
+		if (e < 0)
+			r = e;
+	}
+	hutch_scancache_free(&c);
+	return r;
+}
+
+/* Store a search's repositories (@repos from op @from on) relative to @root. */
+static void to_cache(const char *cache_dir, const char *root, struct scan_rec *rec,
+		     const struct strlist *repos, size_t from)
+{
+	size_t rl = strlen(root);
+
+	rec->c.repos = calloc(repos->n - from + 1, sizeof(char *));
+	if (!rec->c.repos)
+		return;
+	for (size_t i = from; i < repos->n; i++) {
+		const char *rel = repos->v[i] + rl;
+		if (strncmp(repos->v[i], root, rl) || *rel != '/')
+			return; /* not beneath the root: do not cache */
+		rec->c.repos[rec->c.n_repos] = strdup(rel + 1);
+		if (!rec->c.repos[rec->c.n_repos])
+			return;
+		rec->c.n_repos++;
+	}
+	(void)hutch_scancache_save(cache_dir, root, &rec->c);
+}
+
+/*
+ * Breadth-limited search for directories containing ".git" beneath @dir, or
+ * its result from the cache in @cache_dir (may be NULL) when it still holds.
+ */
+static int find_repos(const char *dir, const char *cache_dir, size_t *budget, struct strlist *repos)
+{
+	struct scan_rec rec = {.on = cache_dir != NULL};
+	char path[PATH_MAX];
+	size_t len = strlen(dir), n0 = repos->n;
+	bool has_git;
+	int fd, r;
+
+	if (len >= sizeof(path) || dir[0] != '/')
+		return 0;
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	r = cache_dir ? from_cache(cache_dir, path, repos) : 0;
+	if (r != 0)
+		return r < 0 ? r : 0;
+	rec.rootlen = len;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = scan_dir(fd, path, len == 1 ? 0 : len, 1, budget, repos, &has_git, &rec);
+	if (r >= 0 && rec.on && !rec.cut && repos->n - n0 < MAX_REPOS - 1)
+		to_cache(cache_dir, path, &rec, repos, n0);
+	hutch_scancache_free(&rec.c);
+	return r;
 }
 
 /* The git directory of a repo root plus, recursively, its submodules' under modules/. */
@@ -195,7 +459,7 @@ static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
 	return strlist_add_take(missing, path);
 }
 
-static int protect_root(const struct hutch_policy *p, const char *root,
+static int protect_root(const struct hutch_policy *p, const char *root, const char *cache_dir,
 			struct hutch_mount_plan *plan, struct strlist *missing)
 {
 	struct strlist repos = {.max = MAX_REPOS}, gitdirs = {.max = MAX_GITDIRS};
@@ -207,7 +471,7 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 		return -ENOMEM;
 	r = strlist_add_take(&repos, strdup(root));
 	if (r >= 0)
-		r = find_repos(root, 1, &budget, &repos);
+		r = find_repos(root, cache_dir, &budget, &repos);
 	for (size_t i = 0; r >= 0 && i < repos.n; i++) {
 		_cleanup_free_ char *g = hutch_path_join(repos.v[i], ".git");
 		struct stat st;
@@ -254,16 +518,16 @@ static int protect_root(const struct hutch_policy *p, const char *root,
 	return r;
 }
 
-int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan, char ***missing,
-		       size_t *n_missing, hutch_error *err)
+int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,
+		       const char *cache_dir, char ***missing, size_t *n_missing, hutch_error *err)
 {
 	struct strlist miss = {.max = 1024};
 	int r;
 
-	r = protect_root(p, p->workspace, plan, &miss);
+	r = protect_root(p, p->workspace, cache_dir, plan, &miss);
 	for (size_t i = 0; r >= 0 && i < p->fs_writable.n; i++)
 		if (is_dir(p->fs_writable.v[i].value))
-			r = protect_root(p, p->fs_writable.v[i].value, plan, &miss);
+			r = protect_root(p, p->fs_writable.v[i].value, cache_dir, plan, &miss);
 	/*
 	 * Absolute entries (an agent profile's ~/.claude/settings.json) matter only
 	 * inside a writable root; there they are protected like the relative ones,

@@ -15,10 +15,12 @@ struct hutch_placeholders;
  * Expand the policy's relative protected entries at each writable root and
  * in each git repository found cheaply beneath it; add MOUNT_PROTECT ops for
  * the paths that exist, and collect the missing ones whose parent exists in
- * @missing (malloc'd strings) so placeholders can be made for them.
+ * @missing (malloc'd strings) so placeholders can be made for them. The
+ * search for repositories is cached in @cache_dir (NULL: not cached; see
+ * scancache.h).
  */
-int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan, char ***missing,
-		       size_t *n_missing, hutch_error *err);
+int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,
+		       const char *cache_dir, char ***missing, size_t *n_missing, hutch_error *err);
 
 /*
  * Placeholders (journal.c): empty directories created on the host for

@@ -1140,8 +1140,13 @@ static int plan_protected(struct run *r, hutch_error *err)
 {
 	int ret;
 
+	_cleanup_free_ char *cache = NULL;
+
 	r->protect_from = r->plan->n;
-	ret = hutch_protect_plan(r->p, r->plan, &r->missing, &r->n_missing, err);
+	/* the repository search's cache, in hutch's own state (hidden inside) */
+	if (r->state_dir && asprintf(&cache, "%s/scan", r->state_dir) < 0)
+		return -ENOMEM;
+	ret = hutch_protect_plan(r->p, r->plan, cache, &r->missing, &r->n_missing, err);
 	if (ret < 0)
 		return ret;
 	/*
@@ -1868,7 +1873,8 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0) {
 		int e = send_protected(r);
 		if (e < 0)
-			ret = hutch_err(err, e, 0, "starting the sandbox: sending the protected paths");
+			ret = hutch_err(err, e, 0,
+					"starting the sandbox: sending the protected paths");
 	}
 	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
 		if (ret >= 0)

@@ -179,7 +179,8 @@ static int emit_cond(struct prog *p, const struct hutch_sc_cond *c, unsigned arg
 	for (size_t i = 0; r >= 0 && i < c->nvalues; i++) {
 		if (c->width < 32 && c->width && c->values[i].value >> c->width)
 			return -ERANGE;
-		r = emit_test_return(p, BPF_JEQ, c->values[i].value, verdict_of(c->values[i].errnum));
+		r = emit_test_return(p, BPF_JEQ, c->values[i].value,
+				     verdict_of(c->values[i].errnum));
 	}
 	return r < 0 ? r : put(p, BPF_RET | BPF_K, 0, 0, other);
 }
@@ -203,8 +204,8 @@ static size_t make_runs(const uint32_t *verdict, struct run *runs)
 static int emit_conds(struct prog *p, const struct hutch_seccomp_opts *opts,
 		      const struct fixup *fixups, size_t n_fixups)
 {
-	bool s390 = seccomp_arch_native() == SCMP_ARCH_S390 ||
-		    seccomp_arch_native() == SCMP_ARCH_S390X;
+	bool s390 =
+		seccomp_arch_native() == SCMP_ARCH_S390 || seccomp_arch_native() == SCMP_ARCH_S390X;
 	const struct hutch_sc_cond *conds;
 	size_t nconds, placed = 0;
 	int r;

@@ -2,9 +2,9 @@
 /*
  * Build-time generator: compiles the seccomp table (seccomp-table.c) into
  * BPF for every option combination (libseccomp for the argument checks,
- * compacted by seccomp-compact.c) and writes them as C arrays. At run time hutch loads the precompiled program with one
- * seccomp(2) call instead of rebuilding it (libseccomp needs milliseconds
- * for ~1000 instructions; hutch runs per command).
+ * compacted by seccomp-compact.c) and writes them as C arrays. At run time hutch loads the
+ * precompiled program with one seccomp(2) call instead of rebuilding it (libseccomp needs
+ * milliseconds for ~1000 instructions; hutch runs per command).
  */
 #include <linux/filter.h>
 #include <stdio.h>
@@ -25,7 +25,8 @@ static int emit(FILE *out, const char *name, const struct hutch_seccomp_opts *o)
 	}
 	buf = (const unsigned char *)prog;
 	len = n * sizeof(*prog);
-	fprintf(out, "static const unsigned char %s[%zu] __attribute__((aligned(8))) = {", name, len);
+	fprintf(out, "static const unsigned char %s[%zu] __attribute__((aligned(8))) = {", name,
+		len);
 	for (size_t i = 0; i < len; i++)
 		fprintf(out, "%s0x%02x,", i % 12 ? " " : "\n\t", buf[i]);
 	fprintf(out, "\n};\n\n");

@@ -216,7 +216,8 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	return 0;
 }
 
-bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts)
+bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c,
+				const struct hutch_seccomp_opts *opts)
 {
 	switch (c->when) {
 	case HUTCH_SC_ALWAYS:
@@ -442,7 +443,8 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 				  "seccomp: the precompiled filter is malformed");
 	insns = (const struct sock_filter *)(const void *)bpf->insns;
 	n = bpf->size / sizeof(struct sock_filter);
-	/* The program starts by checking the audit arch (libseccomp's and ours): it must be ours. */
+	/* The program starts by checking the audit arch (libseccomp's and ours): it must be ours.
+	 */
 	if (n < 2 || insns[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
 	    insns[0].k != offsetof(struct seccomp_data, arch) ||
 	    insns[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || insns[1].k != seccomp_arch_native())

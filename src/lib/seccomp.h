@@ -78,7 +78,6 @@ int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd
 #define HUTCH_SC_VERDICT_ARGS 0xffffffffU
 int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verdict, size_t n);
 
-
 /*
  * The filter of hutch_seccomp_export(), compiled into a smaller program with
  * the same verdict for every call: a binary search over runs of syscall
@@ -182,7 +181,8 @@ int hutch_seccomp_resolve(const char *name);
 const struct hutch_sc_group *hutch_seccomp_groups(size_t *n);
 const struct hutch_sc_cond *hutch_seccomp_conds(size_t *n);
 /* Whether @c is part of the filter built with @opts (deny_inet picks one of two). */
-bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts);
+bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c,
+				const struct hutch_seccomp_opts *opts);
 const struct hutch_sc_generic *hutch_seccomp_generic_nrs(size_t *n);
 
 /* The errno a call fails with when no table entry names it. */

@@ -57,6 +57,27 @@ same_tree "$before" "$after" \
 is "$(cat .git/config)" "$config_before" ".git/config unchanged"
 check ".git/hooks/pre-commit does not exist on the host" test ! -e .git/hooks/pre-commit
 
+# ---- the repository search is cached; a repository made between runs is still found ---------
+# scancache.c: the next run reuses the search when no directory it read changed (same ctime).
+# A repository created at each depth the search covers (three below the root) is protected
+# in the next run, also with the directory's mtime set back (ctime cannot be).
+mkdir -p scan/a/b
+hrun run -- true
+is "$RC" 0 "a run fills the repository search's cache"
+check "  kept in hutch's state directory" test -n "$(ls "$XDG_STATE_HOME/hutch/scan/" 2>/dev/null)"
+hrun run -- sh -c "ls $XDG_STATE_HOME/hutch/scan 2>&1 || true"
+unlike "$OUT" "[0-9a-f]{32}" "  which the sandbox cannot see"
+for d in scan/a/b scan/a scan; do
+	stamp=$(stat -c %y "$d")
+	make_git_repo "$d" >/dev/null
+	touch -d "$stamp" "$d"
+	try "$d made a repository between runs (mtime set back): write its .git/hooks/pre-commit" \
+		"echo EVIL > $d/.git/hooks/pre-commit"
+	try "  and create its .envrc" "echo EVIL > $d/.envrc"
+done
+rm -rf scan
+before=$(tree_snapshot "$WS")
+
 # Moving .git itself away and recreating it must not yield a writable hooks directory.
 hrun run -- sh -c 'mv .git .git-moved && mkdir -p .git/hooks && printf "#!/bin/sh\necho EVIL\n" > .git/hooks/pre-commit'
 found=$(grep -rl "echo EVIL" "$WS" --include='*' 2>/dev/null | grep '/hooks/')

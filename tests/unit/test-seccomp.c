@@ -1152,13 +1152,14 @@ static void test_compact(void)
 		hutch_error err = {0};
 		size_t runs = 0, wrong = 0;
 
-		if (export_prog(&o, &ref) < 0 || hutch_seccomp_compile(&o, &c.insns, &c.n, &err) < 0 ||
+		if (export_prog(&o, &ref) < 0 ||
+		    hutch_seccomp_compile(&o, &c.insns, &c.n, &err) < 0 ||
 		    hutch_seccomp_verdicts(&o, verdict, ARRAY_SIZE(verdict)) < 0) {
 			ok(0, "variant %u: both programs (%s)", variant, err.msg);
 			continue;
 		}
-		ok(c.n * 2 < ref.n, "variant %u: %zu instructions, under half of libseccomp's %zu", variant,
-		   c.n, ref.n);
+		ok(c.n * 2 < ref.n, "variant %u: %zu instructions, under half of libseccomp's %zu",
+		   variant, c.n, ref.n);
 		ok(pre->size == c.n * sizeof(*c.insns) && !memcmp(pre->insns, c.insns, pre->size),
 		   "variant %u: the precompiled array is this program", variant);
 		for (size_t a = 0; a < ARRAY_SIZE(arches); a++)
@@ -1180,11 +1181,13 @@ static void test_compact(void)
 						runs++;
 						if (want != got || want == RET_BAD) {
 							if (wrong++ < 5)
-								diag("arch 0x%x nr %u arg%u=0x%llx: "
-								     "libseccomp 0x%x, compact 0x%x",
+								diag("arch 0x%x nr %u "
+								     "arg%u=0x%llx: "
+								     "libseccomp 0x%x, compact "
+								     "0x%x",
 								     arches[a], n, arg,
-								     (unsigned long long)vals[k], want,
-								     got);
+								     (unsigned long long)vals[k],
+								     want, got);
 						}
 					}
 			}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The repository search's cache file (scancache.c): what is saved loads back
+ * exactly, names with any byte but NUL included; a file for another root, a
+ * damaged file or none at all is "no cache". Whether a cache still holds is
+ * protect.c's business, tested in tests/integration/protected.t.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scancache.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/hutch-scancache-XXXXXX";
+
+static int count_files(const char *d)
+{
+	char cmd[256];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", d);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+int main(void)
+{
+	char cache[sizeof(dir) + 8];
+	struct hutch_scan_dir dirs[3] = {
+		{.rel = (char *)".",
+		 .dev = 8,
+		 .ino = 2,
+		 .ctime = {1700000000, 123456789},
+		 .read = true,
+		 .has_git = true,
+		 .count = 17,
+		 .subdirs = (char *)"a/b c/src"},
+		{.rel = (char *)"we ird\nname",
+		 .dev = 8,
+		 .ino = 77,
+		 .ctime = {1, 0},
+		 .read = true,
+		 .count = 2,
+		 .subdirs = (char *)""},
+		{.rel = (char *)"a/deep", .dev = 9, .ino = 5, .ctime = {2, 999999999}},
+	};
+	char *repos[] = {(char *)"a/b c", (char *)"we ird\nname/x"};
+	struct hutch_scan_cache in = {dirs, 3, repos, 2}, out;
+	char cmd[600];
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(cache, sizeof(cache), "%s/scan", dir);
+
+	is_int(hutch_scancache_load(cache, "/ws", &out), -ENOENT, "no cache yet: -ENOENT");
+	is_int(hutch_scancache_load(NULL, "/ws", &out), -ENOENT, "no cache directory: -ENOENT");
+	is_int(hutch_scancache_save(cache, "/ws", &in), 0, "saved");
+	is_int(count_files(cache), 1, "one file, no temporary left");
+	is_int(hutch_scancache_load(cache, "/ws", &out), 0, "loads");
+	is_int(out.n_dirs, 3, "three directories");
+	is_int(out.n_repos, 2, "two repositories");
+	for (size_t i = 0; i < 3 && out.n_dirs == 3; i++) {
+		const struct hutch_scan_dir *a = &dirs[i], *b = &out.dirs[i];
+		ok(!strcmp(a->rel, b->rel) && a->dev == b->dev && a->ino == b->ino &&
+			   a->ctime.tv_sec == b->ctime.tv_sec &&
+			   a->ctime.tv_nsec == b->ctime.tv_nsec && a->read == b->read &&
+			   a->has_git == b->has_git && a->count == b->count &&
+			   !strcmp(a->subdirs ? a->subdirs : "", b->subdirs),
+		   "directory %zu round-trips exactly", i);
+	}
+	if (out.n_repos == 2) {
+		is_str(out.repos[0], "a/b c", "repository with a space");
+		is_str(out.repos[1], "we ird\nname/x", "repository with a newline");
+	}
+	hutch_scancache_free(&out);
+
+	is_int(hutch_scancache_load(cache, "/other", &out), -ENOENT,
+	       "another root has no cache (one file per root)");
+
+	is_int(hutch_scancache_save(cache, "/other", &in), 0, "a second root saved");
+	is_int(count_files(cache), 2, "in a file of its own");
+	is_int(hutch_scancache_load(cache, "/other", &out), 0, "and loads");
+	hutch_scancache_free(&out);
+
+	/* damaged: every file cut in the middle of a record */
+	snprintf(cmd, sizeof(cmd), "for f in '%s'/*; do truncate -s 40 \"$f\"; done", cache);
+	ok(system(cmd) == 0, "files cut short");
+	is_int(hutch_scancache_load(cache, "/ws", &out), -ENOENT, "a damaged file is no cache");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "cleaned up");
+	return done_testing();
+}
