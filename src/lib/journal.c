@@ -425,12 +425,15 @@ static void remove_listed(const struct live *lv, struct stash *st, const char *c
 
 static int open_locked(const char *dir, int *lockfd)
 {
-	_cleanup_close_ int dfd = -1, lfd = -1;
-	int r = mkdir_p(dir, 0700);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), lfd = -1;
 
-	if (r < 0)
-		return r;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT) {
+		/* the first run: make it */
+		int r = mkdir_p(dir, 0700);
+		if (r < 0)
+			return r;
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (dfd < 0)
 		return -errno;
 	lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -472,6 +475,27 @@ static char *placeholder_dir(const char *state_dir)
 	return hutch_path_join(state_dir, "placeholders");
 }
 
+/* Whether STATE/placeholders holds a journal (anything but the lock and the stash). */
+static bool has_journals(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_Alignas(struct dirent64) char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return true; /* let the full path say what is wrong */
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    strcmp(de->d_name, ".lock") && strcmp(de->d_name, STASH))
+				return true;
+		}
+	}
+	return n < 0;
+}
+
 int hutch_placeholders_cleanup_stale(const char *state_dir)
 {
 	_cleanup_free_ char *dir = placeholder_dir(state_dir);
@@ -484,6 +508,8 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 		return -ENOMEM;
 	if (stat(dir, &st) < 0)
 		return 0; /* never used: nothing to clean */
+	if (!has_journals(dir))
+		return 0; /* the usual case: no run is live, none died */
 	dfd = open_locked(dir, &lfd);
 	if (dfd < 0)
 		return dfd;
