@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The start-up comparison of bench/startup.sh, interleaved: ROUNDS rounds, and in each round
+# hyperfine runs every command RUNS times (-N, after 3 warm-ups) one after the other, so a
+# machine whose speed changes during the run (this one is shared) weighs on every row alike;
+# one hyperfine run of 200 back to back, as startup.sh does, can put bwrap in a fast minute
+# and hutch in a slow one. Prints each row's median over all runs and its ratio to bwrap;
+# nothing is written to bench/RESULTS.md.
+#
+#   bench/startup-interleaved.sh [ROUNDS] [RUNS] [BUILD_DIR] [-- EXTRA_HUTCH...]
+#   (default: 15 rounds of 15 runs, build; EXTRA_HUTCH: other hutch binaries to compare)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$repo"
+rounds=${1:-15}
+runs=${2:-15}
+build=$repo/${3:-build}
+shift $(($# < 3 ? $# : 3))
+[ "${1:-}" = -- ] && shift
+hutch=${HUTCH:-$build/src/cli/hutch}
+for t in hyperfine bwrap python3; do
+	command -v "$t" >/dev/null || { echo "startup-interleaved.sh: $t is missing" >&2; exit 1; }
+done
+[ -x "$hutch" ] || { echo "startup-interleaved.sh: no hutch binary at $hutch" >&2; exit 1; }
+true_cmd=$(type -P true)
+cmds=("$true_cmd" "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent $true_cmd"
+	"$hutch run --net none -- $true_cmd")
+for h in "$@"; do
+	cmds+=("$h run --net none -- $true_cmd")
+done
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for ((k = 0; k < rounds; k++)); do
+	for i in "${!cmds[@]}"; do
+		hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/$i-$k.json" "${cmds[$i]}" \
+			>/dev/null 2>&1
+	done
+done
+python3 - "$out" "$rounds" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)" "${cmds[@]}" <<'PY'
+import glob, json, statistics, sys
+out, rounds, runs, load, cmds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+med = []
+for i in range(len(cmds)):
+    t = [x for f in glob.glob(f"{out}/{i}-*.json") for x in json.load(open(f))["results"][0]["times"]]
+    med.append(statistics.median(t) * 1000)
+print(f"{rounds} rounds x {runs} runs, load average {load} at the end")
+for c, m in zip(cmds, med):
+    print(f"{m:7.2f} ms  {m / med[1]:.2f}x bwrap  {c}")
+PY
