@@ -161,7 +161,8 @@ static int read_level(int fd, size_t *budget, struct level *lv)
 	}
 	if (n < 0)
 		return -errno;
-	qsort(lv->subdirs, lv->n_subdirs, sizeof(char *), cmp_str);
+	if (lv->n_subdirs > 1)
+		qsort(lv->subdirs, lv->n_subdirs, sizeof(char *), cmp_str);
 	return 0;
 }
 
