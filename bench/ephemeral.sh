@@ -119,7 +119,7 @@ python3 - "$out" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(date -u +%
 	"$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$(findmnt -no FSTYPE --target "$base")" <<'PY'
-import json, os, re, sys
+import json, os, sys
 outdir, rpath, nproc, kernel, date, commit, cpu, load, fstype = sys.argv[1:10]
 
 def load_res(name):
@@ -152,16 +152,7 @@ for r in load_res("ephemeral-apply.json"):
     entry.append(f"| {r['command']} | {r['median'] * 1000:.1f} ms | {mad(r) * 1000:.1f} ms "
                  f"| {r['median'] * 1e6 / 10000:.1f} µs |")
 entry += ["", "Script: `bench/ephemeral.sh`; raw hyperfine exports in `BUILD_DIR/bench/ephemeral-*.json`.", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-m = re.search(r"^## ephemeral sessions[ \t]*\n", text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## ephemeral sessions\n\n"
-    m = re.search(r"^## ephemeral sessions[ \t]*\n", text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'ephemeral sessions', entry)
 PY

@@ -53,7 +53,7 @@ python3 - "$out/exec.json" "$repo/bench/RESULTS.md" "hyperfine ${args[*]//$repo\
 	"$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$N" "$events" "$lines" <<'PY'
-import json, os, re, sys
+import json, os, sys
 jpath, rpath, cmdline, nproc, kernel, date, commit, cpu, load, n, events, lines = sys.argv[1:13]
 n = int(n)
 names = ("bwrap", "hutch", "hutch --audit", "hutch rules")
@@ -83,16 +83,7 @@ entry += ["", f"audited/bwrap = {ratio:.2f} (medians), {mn['hutch --audit'] / mn
           f"(minima): {'meets' if ratio <= 1.2 else 'misses'} the target (<= 1.2x). Auditing adds "
           f"{extra:.0f} us per exec over hutch without it ({extra_min:.0f} us between minima).", "",
           "```", cmdline, "```", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-m = re.search(r"^## exec auditing[ \t]*\n", text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## exec auditing\n\n"
-    m = re.search(r"^## exec auditing[ \t]*\n", text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'exec auditing', entry)
 PY

@@ -92,7 +92,7 @@ python3 - "$out/peers.json" "$repo/bench/RESULTS.md" "$cmdline" "$(nproc)" "$(un
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load" "$load1" \
 	"$versions" "$(id -un)" "$base/skipped" <<'PY'
-import json, os, re, sys
+import json, os, sys
 jpath, rpath, cmdline, nproc, kernel, date, commit, cpu, load, load1, versions, user, skp = sys.argv[1:14]
 res = {r["command"]: r for r in json.load(open(jpath))["results"]}
 label = {"true": "bare `true`", "bwrap": "bwrap --unshare-all", "hutch": "hutch run --net none",
@@ -116,17 +116,7 @@ for k in names:
                  f"| {med[k] / med['bwrap']:.2f}x | {med[k] / med['hutch']:.2f}x |")
 sk = [l for l in open(skp).read().splitlines() if l]
 entry += [""] + ([f"Skipped: {s}" for s in sk] + [""] if sk else []) + ["```", cmdline, "```", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-h = r"^## peers: firejail and Codex's sandbox[ \t]*\n"
-m = re.search(h, text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## peers: firejail and Codex's sandbox\n\n"
-    m = re.search(h, text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, "peers: firejail and Codex's sandbox", entry)
 PY

@@ -134,7 +134,7 @@ python3 - "$out/podman.json" "$repo/bench/RESULTS.md" "$cmdline" "$(nproc)" "$(u
 	"$("$podman" info --format '{{.Store.GraphDriverName}}')" \
 	"$( [ -n "$rootless_cmd" ] && runuser -u "$ruser" -- "$podman" info --format '{{.Store.GraphDriverName}}' 2>/dev/null)" \
 	"$ruser" <<'PY'
-import json, os, re, sys
+import json, os, sys
 (jpath, rpath, cmdline, nproc, kernel, date, commit, cpu, load, load_after, podv, oci, bwrapv,
  popts, why, drv, rdrv, ruser) = sys.argv[1:19]
 res = {r["command"]: r for r in json.load(open(jpath))["results"]}
@@ -167,17 +167,7 @@ entry += ["", line + "."]
 if why:
     entry += ["", f"Rootless not measured: {why}"]
 entry += ["", "```", cmdline, "```", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-h = r"^## podman \(a container runtime, as the Docker stand-in\)[ \t]*\n"
-m = re.search(h, text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## podman (a container runtime, as the Docker stand-in)\n\n"
-    m = re.search(h, text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'podman (a container runtime, as the Docker stand-in)', entry)
 PY

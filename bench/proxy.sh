@@ -231,7 +231,7 @@ python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(get
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
 	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" <<'PY'
-import os, re, statistics, sys
+import os, statistics, sys
 (rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
  base, idle, peak, moved, secs, complete, sbase, sopen, speak, smoved, ssecs,
  scomplete) = sys.argv[1:27]
@@ -281,16 +281,7 @@ if "-" not in (sbase, sopen, speak) and "" not in (sbase, sopen, speak):
               "| supervisor before | all tunnels open | peak (VmHWM) | per tunnel, open |",
               "|---:|---:|---:|---:|",
               f"| {sb} kB | {so} kB | {sp} kB | {(so - sb) * 1024 / int(tunnels):.0f} B |", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-m = re.search(r"^## proxy throughput[ \t]*\n", text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## proxy throughput\n\n"
-    m = re.search(r"^## proxy throughput[ \t]*\n", text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'proxy throughput', entry)
 PY

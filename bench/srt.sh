@@ -143,7 +143,7 @@ python3 - "$out/srt-startup.json" "$work/rates" "$work/cmds" "$work/failures" "$
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$load_startup" "$load0" "$load1" "$size" "$rounds" "$srt_version" "$(node --version)" \
 	"$(bwrap --version)" "$(socat -V | sed -n 's/^socat version \([^ ]*\).*/\1/p')" <<'PY'
-import json, os, re, statistics, sys
+import json, os, statistics, sys
 (jpath, rates, cmds, fails, rpath, cmdline, nproc, kernel, date, commit, cpu, load_s, load0, load1,
  size, rounds, srtv, nodev, bwrapv, socatv) = sys.argv[1:21]
 res = {r["command"]: r for r in json.load(open(jpath))["results"]}
@@ -192,17 +192,7 @@ entry += ([f"Failed transfers, each tried again (not in the rates above): {len(f
           + fl + ["```", ""] if fl else ["No transfer failed.", ""])
 entry += ["Commands:", "",
           "```"] + open(cmds).read().splitlines() + ["```", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-h = r"^## sandbox-runtime \(srt\)[ \t]*\n"
-m = re.search(h, text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## sandbox-runtime (srt)\n\n"
-    m = re.search(h, text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'sandbox-runtime (srt)', entry)
 PY

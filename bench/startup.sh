@@ -31,7 +31,7 @@ python3 - "$out/startup.json" "$repo/bench/RESULTS.md" "hyperfine ${args[*]//$re
 	"$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
-import json, os, re, sys
+import json, os, sys
 jpath, rpath, cmdline, nproc, kernel, date, commit, cpu, load = sys.argv[1:10]
 res = {r["command"]: r for r in json.load(open(jpath))["results"]}
 med = {k: res[k]["median"] * 1000 for k in ("true", "bwrap", "hutch")}
@@ -53,16 +53,7 @@ stretch = "meets" if med["hutch"] <= med["bwrap"] / 2 else "misses"
 entry += ["", f"hutch/bwrap = {med['hutch'] / med['bwrap']:.2f}: {verdict} the target "
           f"(<= bwrap), {stretch} the stretch goal (<= half of bwrap).", "",
           "```", cmdline, "```", ""]
-text = open(rpath).read() if os.path.exists(rpath) else "# Benchmark results\n"
-m = re.search(r"^## start-up[ \t]*\n", text, re.M)
-if not m:
-    text = text.rstrip("\n") + "\n\n## start-up\n\n"
-    m = re.search(r"^## start-up[ \t]*\n", text, re.M)
-nxt = re.search(r"^## ", text[m.end():], re.M)
-end = m.end() + nxt.start() if nxt else len(text)
-section = text[m.end():end].rstrip("\n")
-section = (section + "\n\n" if section.strip() else "\n") + "\n".join(entry)
-text = text[:m.end()] + section + ("\n\n" + text[end:] if nxt else "\n")
-open(rpath, "w").write(text)
-print("\n".join(entry))
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, 'start-up', entry)
 PY
