@@ -249,24 +249,37 @@ static bool make_abs(struct hutch_execmon *m, const char *base, const char *path
 }
 
 /*
+ * @abs opened O_PATH (with @flags) in the sandbox's root: the fd; -ENOENT when
+ * nothing is there (the kernel will fail this exec too); -EAGAIN when it
+ * cannot be known (no root yet, ELOOP...: assume it exists).
+ */
+static int open_target(struct hutch_execmon *m, const char *abs, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd;
+
+	if (m->root < 0)
+		return -EAGAIN;
+	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
+	if (fd >= 0)
+		return fd;
+	return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : -EAGAIN;
+}
+
+/*
  * Look @abs up in the process's root: -ENOENT when it does not exist (the
  * exec will fail: no event), else 0 with m->real set to the file it names
  * (symlinks resolved, as the supervisor sees it) when that can be known.
  */
 static int resolve(struct hutch_execmon *m, const char *abs)
 {
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = open_target(m, abs, 0);
 	char p[64];
 
 	m->real[0] = '\0';
-	if (m->root < 0)
-		return 0;
-	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
 	if (fd < 0)
-		/* the kernel will fail this exec too; anything else (ELOOP...): assume it exists */
-		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : 0;
+		return fd == -ENOENT ? fd : 0;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	if (read_link(p, m->real, sizeof(m->real)) < 0)
 		m->real[0] = '\0';
@@ -435,16 +448,11 @@ static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *re
  */
 static int plain_file(struct hutch_execmon *m, const char *abs)
 {
-	struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = open_target(m, abs, O_NOFOLLOW);
 	struct stat st;
 
-	if (m->root < 0)
-		return 0;
-	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : 0;
+		return fd == -ENOENT ? fd : 0;
 	return fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) ? 1 : 0;
 }
 

@@ -64,12 +64,6 @@ struct fixup {
 	uint32_t nr; /* the call */
 };
 
-static uint32_t verdict_of(int errnum)
-{
-	return errnum == HUTCH_SC_ALLOW ? SECCOMP_RET_ALLOW
-					: SECCOMP_RET_ERRNO | ((uint32_t)errnum & SECCOMP_RET_DATA);
-}
-
 static int put(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
 {
 	if (p->n >= BPF_MAXINSNS)
@@ -144,7 +138,7 @@ static int emit_cond(struct prog *p, const struct hutch_sc_cond *c, unsigned arg
 {
 	uint32_t lo = (uint32_t)(offsetof(struct seccomp_data, args) + 8 * arg + LO_HALF);
 	uint32_t hi = (uint32_t)(offsetof(struct seccomp_data, args) + 8 * arg + HI_HALF);
-	uint32_t other = verdict_of(c->errnum);
+	uint32_t other = hutch_seccomp_verdict_of(c->errnum);
 	int r = 0;
 
 	if (arg > 5)
@@ -180,7 +174,7 @@ static int emit_cond(struct prog *p, const struct hutch_sc_cond *c, unsigned arg
 		if (c->width < 32 && c->width && c->values[i].value >> c->width)
 			return -ERANGE;
 		r = emit_test_return(p, BPF_JEQ, c->values[i].value,
-				     verdict_of(c->values[i].errnum));
+				     hutch_seccomp_verdict_of(c->values[i].errnum));
 	}
 	return r < 0 ? r : put(p, BPF_RET | BPF_K, 0, 0, other);
 }

@@ -42,9 +42,16 @@ static inline void seccomp_releasep(scmp_filter_ctx *ctx)
 }
 #define _cleanup_seccomp_ _cleanup_(seccomp_releasep)
 
-static uint32_t action_of(int errnum)
+/* libseccomp's actions are the kernel's return values (SECCOMP_RET_ALLOW, _ERRNO | e...). */
+uint32_t hutch_seccomp_verdict_of(int errnum)
 {
 	return errnum == HUTCH_SC_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO((uint32_t)errnum);
+}
+
+/* A group's action for its calls: the table's, or a notification for exec with notify_exec. */
+static uint32_t group_action(const struct hutch_sc_group *g, const struct hutch_seccomp_opts *opts)
+{
+	return g->exec && opts->notify_exec ? SCMP_ACT_NOTIFY : hutch_seccomp_verdict_of(g->errnum);
 }
 
 static bool arch_is_mips(uint32_t arch)
@@ -108,7 +115,7 @@ static int add_flags_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 		if (!(c->flags & f))
 			continue;
 		cmp = (struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, f, f};
-		r = add_rule(ctx, c->name, nr, action_of(c->errnum), 1, &cmp, err);
+		r = add_rule(ctx, c->name, nr, hutch_seccomp_verdict_of(c->errnum), 1, &cmp, err);
 		if (r < 0)
 			return r;
 	}
@@ -186,7 +193,8 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 					  "seccomp: adding rule for %s: value 0x%x out of range",
 					  c->name, c->values[i].value);
-		r = add_rule(ctx, c->name, nr, action_of(c->values[i].errnum), 1, &cmp, err);
+		r = add_rule(ctx, c->name, nr, hutch_seccomp_verdict_of(c->values[i].errnum), 1,
+			     &cmp, err);
 		if (r < 0)
 			return r;
 		sorted[i] = c->values[i].value;
@@ -195,15 +203,15 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	for (size_t i = 0; i < c->nvalues; i++) {
 		if (sorted[i] > next) {
 			r = add_range_rules(ctx, c->name, nr, arg, upper, next, sorted[i] - 1,
-					    action_of(c->errnum), &count, err);
+					    hutch_seccomp_verdict_of(c->errnum), &count, err);
 			if (r < 0)
 				return r;
 		}
 		next = (uint64_t)sorted[i] + 1;
 	}
 	if (next <= top) {
-		r = add_range_rules(ctx, c->name, nr, arg, upper, next, top, action_of(c->errnum),
-				    &count, err);
+		r = add_range_rules(ctx, c->name, nr, arg, upper, next, top,
+				    hutch_seccomp_verdict_of(c->errnum), &count, err);
 		if (r < 0)
 			return r;
 	}
@@ -211,7 +219,8 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 		/* Everything at or above 1 << width, upper half included. */
 		struct scmp_arg_cmp cmp = {arg, SCMP_CMP_GT, top, 0};
 
-		return add_rule(ctx, c->name, nr, action_of(c->errnum), 1, &cmp, err);
+		return add_rule(ctx, c->name, nr, hutch_seccomp_verdict_of(c->errnum), 1, &cmp,
+				err);
 	}
 	return 0;
 }
@@ -272,10 +281,8 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 
 	groups = hutch_seccomp_groups(&ngroups);
 	for (size_t g = 0; g < ngroups; g++) {
-		uint32_t action = action_of(groups[g].errnum);
+		uint32_t action = group_action(&groups[g], opts);
 
-		if (groups[g].exec && opts->notify_exec)
-			action = SCMP_ACT_NOTIFY;
 		/* Listed for the record (clone3): libseccomp refuses rules equal to the default. */
 		if (action == SCMP_ACT_ERRNO(HUTCH_SC_DEFAULT_ERRNO))
 			continue;
@@ -324,10 +331,8 @@ int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verd
 		verdict[i] = SCMP_ACT_ERRNO(HUTCH_SC_DEFAULT_ERRNO);
 	groups = hutch_seccomp_groups(&ngroups);
 	for (size_t g = 0; g < ngroups; g++) {
-		uint32_t action = action_of(groups[g].errnum);
+		uint32_t action = group_action(&groups[g], opts);
 
-		if (groups[g].exec && opts->notify_exec)
-			action = SCMP_ACT_NOTIFY;
 		for (const char *const *call = groups[g].calls; *call; call++) {
 			int nr = hutch_seccomp_resolve(*call);
 

@@ -76,6 +76,8 @@ int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd
  * -ERANGE if a call's number is @n or more.
  */
 #define HUTCH_SC_VERDICT_ARGS 0xffffffffU
+/* The filter's return value for a table errnum (HUTCH_SC_ALLOW or an errno). */
+uint32_t hutch_seccomp_verdict_of(int errnum);
 int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verdict, size_t n);
 
 /*
