@@ -198,8 +198,6 @@ static size_t make_runs(const uint32_t *verdict, struct run *runs)
 static int emit_conds(struct prog *p, const struct hutch_seccomp_opts *opts,
 		      const struct fixup *fixups, size_t n_fixups)
 {
-	bool s390 =
-		seccomp_arch_native() == SCMP_ARCH_S390 || seccomp_arch_native() == SCMP_ARCH_S390X;
 	const struct hutch_sc_cond *conds;
 	size_t nconds, placed = 0;
 	int r;
@@ -208,11 +206,9 @@ static int emit_conds(struct prog *p, const struct hutch_seccomp_opts *opts,
 	for (size_t i = 0; i < nconds; i++) {
 		const struct hutch_sc_cond *c = &conds[i];
 		size_t start = p->n, users = 0;
-		int nr;
+		unsigned arg = 0;
+		int nr = hutch_seccomp_cond_nr(c, opts, &arg);
 
-		if (!hutch_seccomp_cond_applies(c, opts))
-			continue;
-		nr = hutch_seccomp_resolve(c->name);
 		if (nr < 0)
 			continue;
 		for (size_t f = 0; f < n_fixups; f++) {
@@ -225,7 +221,7 @@ static int emit_conds(struct prog *p, const struct hutch_seccomp_opts *opts,
 		}
 		if (users != 1)
 			return -EINVAL;
-		r = emit_cond(p, c, s390 ? c->arg_s390 : c->arg);
+		r = emit_cond(p, c, arg);
 		if (r < 0)
 			return r;
 		placed++;

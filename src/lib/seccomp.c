@@ -225,8 +225,7 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	return 0;
 }
 
-bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c,
-				const struct hutch_seccomp_opts *opts)
+static bool cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts)
 {
 	switch (c->when) {
 	case HUTCH_SC_ALWAYS:
@@ -237,6 +236,18 @@ bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c,
 		return opts->deny_inet;
 	}
 	return false;
+}
+
+int hutch_seccomp_cond_nr(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts,
+			  unsigned *arg)
+{
+	uint32_t arch = seccomp_arch_native();
+
+	if (!cond_applies(c, opts))
+		return -ENOENT;
+	if (arg)
+		*arg = arch == SCMP_ARCH_S390 || arch == SCMP_ARCH_S390X ? c->arg_s390 : c->arg;
+	return hutch_seccomp_resolve(c->name);
 }
 
 static int set_attr(scmp_filter_ctx ctx, enum scmp_filter_attr attr, uint32_t value,
@@ -255,7 +266,6 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 	const struct hutch_sc_group *groups;
 	const struct hutch_sc_cond *conds;
 	size_t ngroups, nconds;
-	bool s390;
 	int r;
 
 	ctx = seccomp_init(SCMP_ACT_ERRNO(HUTCH_SC_DEFAULT_ERRNO));
@@ -297,16 +307,12 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 		}
 	}
 
-	s390 = seccomp_arch_native() == SCMP_ARCH_S390 || seccomp_arch_native() == SCMP_ARCH_S390X;
 	conds = hutch_seccomp_conds(&nconds);
 	for (size_t i = 0; i < nconds; i++) {
 		const struct hutch_sc_cond *c = &conds[i];
-		unsigned arg = s390 ? c->arg_s390 : c->arg;
-		int nr;
+		unsigned arg = 0;
+		int nr = hutch_seccomp_cond_nr(c, opts, &arg);
 
-		if (!hutch_seccomp_cond_applies(c, opts))
-			continue;
-		nr = hutch_seccomp_resolve(c->name);
 		if (nr < 0)
 			continue;
 		if (c->kind == HUTCH_SC_FLAGS)
@@ -345,11 +351,8 @@ int hutch_seccomp_verdicts(const struct hutch_seccomp_opts *opts, uint32_t *verd
 	}
 	conds = hutch_seccomp_conds(&nconds);
 	for (size_t i = 0; i < nconds; i++) {
-		int nr;
+		int nr = hutch_seccomp_cond_nr(&conds[i], opts, NULL);
 
-		if (!hutch_seccomp_cond_applies(&conds[i], opts))
-			continue;
-		nr = hutch_seccomp_resolve(conds[i].name);
 		if (nr < 0)
 			continue;
 		if ((size_t)nr >= n)

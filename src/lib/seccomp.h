@@ -182,9 +182,15 @@ int hutch_seccomp_resolve(const char *name);
 
 const struct hutch_sc_group *hutch_seccomp_groups(size_t *n);
 const struct hutch_sc_cond *hutch_seccomp_conds(size_t *n);
-/* Whether @c is part of the filter built with @opts (deny_inet picks one of two). */
-bool hutch_seccomp_cond_applies(const struct hutch_sc_cond *c,
-				const struct hutch_seccomp_opts *opts);
+/*
+ * @c's syscall number when it is part of the filter built with @opts (else
+ * negative: not applicable (deny_inet picks one of two socket entries), or
+ * not on this architecture), and in *@arg (may
+ * be NULL) the index of the argument it checks here (s390 numbers clone's
+ * differently).
+ */
+int hutch_seccomp_cond_nr(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts,
+			  unsigned *arg);
 const struct hutch_sc_generic *hutch_seccomp_generic_nrs(size_t *n);
 
 /* The errno a call fails with when no table entry names it. */
