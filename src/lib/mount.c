@@ -5,11 +5,18 @@
  *
  *   1. make every mount a slave, so nothing propagates back to the host;
  *   2. clone every host source with open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)
- *      *before* anything is mounted over host paths;
- *   3. mount a fresh tmpfs as the new root and attach each op beneath it,
+ *      *before* anything is mounted over host paths: first the host's / with
+ *      all its mounts, read-only, nosuid and nodev in one mount_setattr call
+ *      (MOUNT_BASE, as bubblewrap's --ro-bind / /);
+ *   3. mount a fresh tmpfs (the staging area: empty sources for hidden paths),
+ *      attach the base in it as the new root, and attach each op on top,
  *      resolving every target with openat2(RESOLVE_IN_ROOT) so a symlink in
- *      the tree can never point a mount outside the new root;
- *   4. pivot_root into it, detach the old root, make the root read-only.
+ *      the tree can never point a mount outside the new root; /dev, /proc,
+ *      /tmp, /run and the other private directories cover the host's;
+ *   4. pivot_root into it and detach the old root with the staging area.
+ *
+ * With --ephemeral=root the new root is a tmpfs instead, holding an overlay
+ * or a read-only bind per top-level directory (rootlayer.h).
  *
  * Host-backed mounts are nosuid and nodev; read-only ones are read-only
  * recursively (mount_setattr with AT_RECURSIVE, one call per tree).
@@ -34,6 +41,7 @@
 #define MAX_MOUNT_OPS 8192
 #define SCRATCH_DIR ".hutch-empty-dir"
 #define SCRATCH_FILE ".hutch-empty-file"
+#define ROOT_DIR "root"
 
 /* Top-level host entries never bound: replaced by fresh mounts. */
 static const char *const top_level_replaced[] = {
@@ -76,6 +84,7 @@ static const char *const proc_readonly[] = {
 static int kind_order(enum hutch_mount_kind k)
 {
 	switch (k) {
+	case MOUNT_BASE:
 	case MOUNT_BIND_RO:
 		return 0;
 	case MOUNT_TMPFS:
@@ -392,11 +401,11 @@ static int add_dev(struct hutch_mount_plan *plan)
 	return r;
 }
 
-static int add_proc_sys(struct hutch_mount_plan *plan)
+static int add_proc_sys(struct hutch_mount_plan *plan, bool bind_sys)
 {
 	int r = hutch_mount_plan_add(plan, MOUNT_PROC, "/proc", NULL, 0, false);
 
-	if (r >= 0)
+	if (r >= 0 && bind_sys)
 		r = hutch_mount_plan_add(plan, MOUNT_BIND_RO, "/sys", "/sys", 0, true);
 	for (size_t i = 0; r >= 0 && proc_readonly[i]; i++)
 		r = hutch_mount_plan_add(plan, MOUNT_REBIND_RO, proc_readonly[i], NULL, 0, true);
@@ -481,12 +490,19 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = add_top_level(plan, env, err);
-	if (r < 0)
+	/* The host's / as the base; --ephemeral=root builds the top level itself. */
+	if (env->root_layer)
+		r = add_top_level(plan, env, err);
+	else
+		r = hutch_mount_plan_add(plan, MOUNT_BASE, "/", "/", 0, false);
+	if (r < 0) {
+		if (!env->root_layer)
+			hutch_err(err, r, 0, "mount: planning the filesystem view");
 		goto fail;
+	}
 	r = add_dev(plan);
 	if (r >= 0)
-		r = add_proc_sys(plan);
+		r = add_proc_sys(plan, env->root_layer != NULL);
 	if (r >= 0)
 		r = add_private_dirs(plan, env);
 	if (r >= 0)
@@ -758,6 +774,19 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 		struct stat st;
 
 		switch (op->kind) {
+		case MOUNT_BASE: {
+			int r;
+			op->src_fd = open_tree(AT_FDCWD, "/",
+					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			if (op->src_fd < 0)
+				return hutch_err(err, errno, 0, "mount: cloning the host's /");
+			r = set_attr(op->src_fd,
+				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+			if (r < 0)
+				return hutch_err(err, r, 0, "mount: making the host's / read-only");
+			op->src_is_dir = true;
+			break;
+		}
 		case MOUNT_BIND_RO:
 		case MOUNT_BIND_RW:
 		case MOUNT_BIND_DEV:
@@ -819,8 +848,8 @@ static bool has_children(const struct hutch_mount_plan *plan, size_t i)
 	return false;
 }
 
-static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
-		      size_t *n_ro_later)
+static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int stagefd,
+		      int *ro_later, size_t *n_ro_later)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
 	_cleanup_close_ int fd = -1;
@@ -848,7 +877,7 @@ static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int *
 		ro_later[(*n_ro_later)++] = TAKE_FD(fd);
 		return 0;
 	}
-	fd = open_tree(rootfd, op->src_is_dir ? SCRATCH_DIR : SCRATCH_FILE,
+	fd = open_tree(stagefd, op->src_is_dir ? SCRATCH_DIR : SCRATCH_FILE,
 		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -987,8 +1016,8 @@ static int apply_bind(struct hutch_mount_op *op, int rootfd)
 	return 0;
 }
 
-static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *ro_later,
-		     size_t *n_ro_later, struct top_cache *tops)
+static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int stagefd,
+		     int *ro_later, size_t *n_ro_later, struct top_cache *tops)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
 	_cleanup_close_ int fd = -1, pfd = -1;
@@ -996,6 +1025,8 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 	int r;
 
 	switch (op->kind) {
+	case MOUNT_BASE:
+		return 0; /* the new root itself */
 	case MOUNT_BIND_RO:
 	case MOUNT_BIND_RW:
 	case MOUNT_BIND_DEV:
@@ -1044,7 +1075,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 		return attach(fd, rootfd, op->path);
 	}
 	case MOUNT_HIDE:
-		return apply_hide(plan, i, rootfd, ro_later, n_ro_later);
+		return apply_hide(plan, i, rootfd, stagefd, ro_later, n_ro_later);
 	case MOUNT_REBIND_RO:
 		return apply_rebind_ro(rootfd, op->path);
 	case MOUNT_PROTECT:
@@ -1059,17 +1090,39 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int *r
 	return 0;
 }
 
-static int make_scratch(int rootfd)
+/* The staging tmpfs: the empty sources of hidden paths, and where the new root is attached. */
+static int make_stage(int stagefd)
 {
 	int fd;
 
-	if (mkdirat(rootfd, SCRATCH_DIR, 0755) < 0)
+	if (mkdirat(stagefd, SCRATCH_DIR, 0755) < 0 || mkdirat(stagefd, ROOT_DIR, 0755) < 0)
 		return -errno;
-	fd = openat(rootfd, SCRATCH_FILE, O_CREAT | O_WRONLY | O_CLOEXEC | O_EXCL, 0444);
+	fd = openat(stagefd, SCRATCH_FILE, O_CREAT | O_WRONLY | O_CLOEXEC | O_EXCL, 0444);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+/* The new root, attached in the staging area: the host's / (MOUNT_BASE) or a tmpfs. */
+static int make_root(struct hutch_mount_plan *plan, int stagefd, hutch_error *err)
+{
+	_cleanup_close_ int mfd = -1;
+	int fd;
+
+	if (plan->n && plan->ops[0].kind == MOUNT_BASE) {
+		mfd = TAKE_FD(plan->ops[0].src_fd);
+	} else {
+		mfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		if (mfd < 0)
+			return hutch_err(err, mfd, 0, "mount: creating the root tmpfs");
+	}
+	if (move_mount(mfd, "", stagefd, ROOT_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hutch_err(err, errno, 0, "mount: attaching the new root");
+	fd = openat(stagefd, ROOT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "mount: opening the new root");
+	return fd;
 }
 
 static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
@@ -1082,8 +1135,6 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 		return hutch_err(err, errno, 0, "mount: detaching the old root");
 	if (chdir("/") < 0)
 		return hutch_err(err, errno, 0, "mount: chdir /");
-	unlinkat(AT_FDCWD, "/" SCRATCH_FILE, 0);
-	unlinkat(AT_FDCWD, "/" SCRATCH_DIR, AT_REMOVEDIR);
 	{
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 						      MOUNT_ATTR_NODEV};
@@ -1098,7 +1149,7 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
 			   hutch_error *err)
 {
-	_cleanup_close_ int rootfd = -1, rfd = -1;
+	_cleanup_close_ int rootfd = -1, stagefd = -1, sfd = -1;
 	_cleanup_free_ int *ro_later = NULL;
 	_cleanup_(top_cache_close) struct top_cache tops = {NULL, -1};
 	size_t n_ro_later = 0;
@@ -1113,17 +1164,20 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 	if (r < 0)
 		return r;
 
-	rfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (rfd < 0)
-		return hutch_err(err, rfd, 0, "mount: creating the root tmpfs");
-	if (move_mount(rfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hutch_err(err, errno, 0, "mount: attaching the root tmpfs");
-	rootfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return hutch_err(err, errno, 0, "mount: opening the new root");
-	r = make_scratch(rootfd);
+	sfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (sfd < 0)
+		return hutch_err(err, sfd, 0, "mount: creating the staging tmpfs");
+	if (move_mount(sfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hutch_err(err, errno, 0, "mount: attaching the staging tmpfs");
+	stagefd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (stagefd < 0)
+		return hutch_err(err, errno, 0, "mount: opening the staging tmpfs");
+	r = make_stage(stagefd);
 	if (r < 0)
-		return hutch_err(err, r, 0, "mount: preparing the new root");
+		return hutch_err(err, r, 0, "mount: preparing the staging tmpfs");
+	rootfd = make_root(plan, stagefd, err);
+	if (rootfd < 0)
+		return rootfd;
 
 	ro_later = calloc(plan->n + 1, sizeof(int));
 	if (!ro_later)
@@ -1151,7 +1205,7 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 		for (size_t i = 0; i < plan->n; i++) {
 			if (is_protect_kind(plan->ops[i].kind) != (pass == 1))
 				continue;
-			r = apply_one(plan, i, rootfd, ro_later, &n_ro_later, &tops);
+			r = apply_one(plan, i, rootfd, stagefd, ro_later, &n_ro_later, &tops);
 			if (r < 0) {
 				for (size_t j = 0; j < n_ro_later; j++)
 					close(ro_later[j]);
@@ -1166,6 +1220,9 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 			}
 		}
 	}
+	/* Hidden directories are now an unlinked directory: nothing can be created in them. */
+	unlinkat(stagefd, SCRATCH_FILE, 0);
+	unlinkat(stagefd, SCRATCH_DIR, AT_REMOVEDIR);
 	for (size_t j = n_ro_later; j-- > 0;) {
 		if (ro_later[j] >= 0) {
 			struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};

@@ -12,6 +12,7 @@
 #include "policy.h"
 
 enum hutch_mount_kind {
+	MOUNT_BASE,	   /* the host's / (recursive, read-only): what the tree is built on */
 	MOUNT_BIND_RO,	   /* read-only recursive bind of a host path */
 	MOUNT_BIND_RW,	   /* writable recursive bind (workspace, --rw) */
 	MOUNT_BIND_DEV,	   /* a host device node: writable, nosuid, noexec */
