@@ -458,6 +458,8 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 
 		if (rule->value[0] != '/')
 			continue; /* relative protected entries are handled by protect.c */
+		if (kind == MOUNT_HIDE && rule->absent)
+			continue; /* nothing to hide (looked up when the policy was finalized) */
 		if (kind != MOUNT_HIDE && (h = locked_hidden_above(p, rule->value)))
 			return hutch_errx(
 				err, EPERM, 0,
@@ -566,8 +568,78 @@ static int open_dir_in_root(int rootfd, const char *path)
 	return open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
 }
 
+/*
+ * The tree being built: its root, the staging area, the directory last opened
+ * to create something in (a run of /dev entries shares one lookup), the
+ * writable root the protected paths lie in, and the hidden directories to
+ * seal at the end.
+ */
+struct tree {
+	int root;
+	int stage;
+	char *dir; /* sandbox path of dirfd, NULL: none */
+	int dirfd;
+	const char *top;
+	int topfd;
+	int *ro_later;
+	size_t n_ro_later;
+};
+
+static void tree_forget_dir(struct tree *t)
+{
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->dirfd = -1;
+	free(t->dir);
+	t->dir = NULL;
+}
+
+static void tree_done(struct tree *t)
+{
+	tree_forget_dir(t);
+	if (t->topfd >= 0)
+		close(t->topfd);
+	for (size_t j = 0; j < t->n_ro_later; j++)
+		close(t->ro_later[j]);
+	free(t->ro_later);
+	if (t->root >= 0)
+		close(t->root);
+	if (t->stage >= 0)
+		close(t->stage);
+}
+
+/* Directory @path of the tree, to create entries in: looked up once for a run of them. */
+static int tree_dir(struct tree *t, const char *path)
+{
+	int fd;
+
+	if (t->dir && !strcmp(t->dir, path))
+		return t->dirfd;
+	tree_forget_dir(t);
+	fd = open_dir_in_root(t->root, path);
+	if (fd < 0)
+		return fd;
+	t->dir = strdup(path);
+	if (!t->dir) {
+		close(fd);
+		return -ENOMEM;
+	}
+	t->dirfd = fd;
+	return fd;
+}
+
+/* Something was mounted on @path: the kept directory, if at or beneath it, is covered. */
+static int tree_attach(struct tree *t, int srcfd, int tfd, const char *path)
+{
+	if (move_mount(srcfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	if (t->dir && hutch_path_has_prefix(t->dir, path))
+		tree_forget_dir(t);
+	return 0;
+}
+
 /* mkdir -p inside the new root; only succeeds where the parent is writable (our tmpfs). */
-static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
+static int mkdir_in_root(struct tree *t, const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -576,20 +648,20 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
-	/* Usually the parent exists (the plan is sorted): one open and one mkdirat. */
+	/* Usually the parent exists (the plan is sorted): one mkdirat in a kept directory. */
 	{
 		char *slash = strrchr(buf, '/');
 		if (slash && slash[1]) {
-			_cleanup_close_ int pfd = -1;
+			int pfd;
 			*slash = '\0';
-			pfd = open_dir_in_root(rootfd, buf);
+			pfd = tree_dir(t, buf[0] ? buf : "/");
 			*slash = '/';
 			if (pfd >= 0) {
 				if (mkdirat(pfd, slash + 1, mode) == 0)
 					return 0;
 				if (errno == EEXIST) {
 					/* there already: a directory (or a link to one) is fine */
-					fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+					fd = open_in_root(t->root, path, O_PATH | O_DIRECTORY);
 					if (fd < 0)
 						return fd;
 					close(fd);
@@ -608,13 +680,13 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 			char *slash, *name;
 
 			*s = '\0';
-			fd = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+			fd = open_in_root(t->root, buf, O_PATH | O_DIRECTORY);
 			if (fd >= 0) {
 				close(fd);
 			} else if (fd == -ENOENT) {
 				slash = strrchr(buf, '/');
 				*slash = '\0';
-				pfd = open_dir_in_root(rootfd, buf);
+				pfd = open_dir_in_root(t->root, buf);
 				*slash = '/';
 				if (pfd < 0)
 					return pfd;
@@ -633,37 +705,51 @@ static int mkdir_in_root(int rootfd, const char *path, unsigned mode)
 }
 
 /* Create an empty file as a mount point (for file binds) in a tmpfs of ours. */
-static int mkfile_in_root(int rootfd, const char *path)
+static int mkfile_in_root(struct tree *t, const char *path)
 {
 	_cleanup_free_ char *parent = strdup(path);
-	_cleanup_close_ int pfd = -1;
+	const char *dir;
 	char *slash;
-	int fd, r;
+	int pfd, fd, r;
 
 	if (!parent)
 		return -ENOMEM;
 	slash = strrchr(parent, '/');
 	*slash = '\0';
+	dir = parent[0] ? parent : "/";
 	/* usually the parent is there already (the plan is sorted) */
-	pfd = open_dir_in_root(rootfd, parent);
+	pfd = tree_dir(t, dir);
 	if (pfd == -ENOENT) {
-		r = mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755);
+		r = mkdir_in_root(t, dir, 0755);
 		if (r < 0)
 			return r;
-		pfd = open_dir_in_root(rootfd, parent);
+		pfd = tree_dir(t, dir);
 	}
 	if (pfd < 0)
 		return pfd;
-	{
-		struct stat st;
-		if (fstatat(pfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return 0; /* something is there already (a socket, a file): mount on it */
-	}
+	/* something there already (a socket, a file): mount on it */
 	fd = openat(pfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
 	close(fd);
 	return 0;
+}
+
+/*
+ * The directory @path of the tree as a mount point (O_PATH), made in a tmpfs
+ * of ours when missing.
+ */
+static int mount_point_dir(struct tree *t, const char *path, unsigned mode)
+{
+	int fd = open_in_root(t->root, path, O_PATH | O_DIRECTORY);
+
+	if (fd == -ENOENT) {
+		int r = mkdir_in_root(t, path, mode);
+		if (r < 0)
+			return r;
+		fd = open_in_root(t->root, path, O_PATH | O_DIRECTORY);
+	}
+	return fd;
 }
 
 static int set_attr(int fd, unsigned long long set, bool recursive)
@@ -676,15 +762,13 @@ static int set_attr(int fd, unsigned long long set, bool recursive)
 	return 0;
 }
 
-static int attach(int srcfd, int rootfd, const char *path)
+static int attach(struct tree *t, int srcfd, const char *path)
 {
-	_cleanup_close_ int tfd = open_in_root(rootfd, path, O_PATH);
+	_cleanup_close_ int tfd = open_in_root(t->root, path, O_PATH);
 
 	if (tfd < 0)
 		return tfd;
-	if (move_mount(srcfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return tree_attach(t, srcfd, tfd, path);
 }
 
 static int new_fs(const char *type, const char *options[][2], unsigned long long attrs)
@@ -799,9 +883,6 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 				return hutch_err(err, errno, 0, "mount: cannot bind %s",
 						 op->source);
 			}
-			if (fstat(op->src_fd, &st) < 0)
-				return hutch_err(err, errno, 0, "mount: stat %s", op->source);
-			op->src_is_dir = S_ISDIR(st.st_mode);
 			break;
 		case MOUNT_OVERLAY:
 			op->src_fd = make_overlay(op->source);
@@ -848,65 +929,59 @@ static bool has_children(const struct hutch_mount_plan *plan, size_t i)
 	return false;
 }
 
-static int apply_hide(struct hutch_mount_plan *plan, size_t i, int rootfd, int stagefd,
-		      int *ro_later, size_t *n_ro_later)
+static int apply_hide(struct hutch_mount_plan *plan, size_t i, struct tree *t)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, tfd = -1;
 	int r;
 
-	if (op->src_fd == -1 && !hutch_path_has_prefix(op->path, "/proc"))
-		return 0; /* nothing there */
 	if (hutch_path_has_prefix(op->path, "/proc")) {
+		/* Dir or file from the new tree: this procfs, not the host's. */
 		struct stat st;
-		_cleanup_close_ int t = open_in_root(rootfd, op->path, O_PATH);
-		if (t < 0)
-			return t == -ENOENT ? 0 : t;
-		if (fstat(t, &st) < 0)
+		tfd = open_in_root(t->root, op->path, O_PATH);
+		if (tfd < 0)
+			return tfd == -ENOENT ? 0 : tfd;
+		if (fstat(tfd, &st) < 0)
 			return -errno;
 		op->src_is_dir = S_ISDIR(st.st_mode);
+	} else if (op->src_fd == -1) {
+		return 0; /* nothing there */
 	}
 	if (op->src_is_dir && has_children(plan, i)) {
 		/* Something beneath is exposed again: a tmpfs made read-only at the end. */
 		fd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 		if (fd < 0)
 			return fd;
-		r = attach(fd, rootfd, op->path);
+		r = tfd >= 0 ? tree_attach(t, fd, tfd, op->path) : attach(t, fd, op->path);
 		if (r < 0)
 			return r == -ENOENT ? 0 : r;
-		ro_later[(*n_ro_later)++] = TAKE_FD(fd);
+		t->ro_later[t->n_ro_later++] = TAKE_FD(fd);
 		return 0;
 	}
-	fd = open_tree(stagefd, op->src_is_dir ? SCRATCH_DIR : SCRATCH_FILE,
+	/* The staging tmpfs is read-only, nosuid, nodev and noexec: so is the clone. */
+	fd = open_tree(t->stage, op->src_is_dir ? SCRATCH_DIR : SCRATCH_FILE,
 		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = set_attr(fd,
-		     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-		     false);
-	if (r < 0)
-		return r;
-	r = attach(fd, rootfd, op->path);
+	r = tfd >= 0 ? tree_attach(t, fd, tfd, op->path) : attach(t, fd, op->path);
 	return r == -ENOENT ? 0 : r; /* not part of the view: nothing to hide */
 }
 
-static int apply_rebind_ro(int rootfd, const char *path)
+static int apply_rebind_ro(struct tree *t, const char *path)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_close_ int t = open_in_root(rootfd, path, O_PATH);
+	_cleanup_close_ int tfd = open_in_root(t->root, path, O_PATH);
 	int r;
 
-	if (t < 0)
-		return t == -ENOENT ? 0 : t;
-	fd = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tfd < 0)
+		return tfd == -ENOENT ? 0 : tfd;
+	fd = open_tree(tfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (fd < 0)
 		return -errno;
 	r = set_attr(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
 	if (r < 0)
 		return r;
-	if (move_mount(fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return tree_attach(t, fd, tfd, path);
 }
 
 /*
@@ -918,33 +993,20 @@ static int apply_rebind_ro(int rootfd, const char *path)
  * The writable root the protected paths lie in, opened once for all of them
  * (they come one after the other: pass 1 holds only them and the pins).
  */
-struct top_cache {
-	const char *top;
-	int fd;
-};
-
-static int top_fd(struct top_cache *c, int rootfd, const char *top)
+static int top_fd(struct tree *t, const char *top)
 {
-	if (c->fd >= 0 && c->top && !strcmp(c->top, top))
-		return c->fd;
-	if (c->fd >= 0)
-		close(c->fd);
-	c->top = top;
-	c->fd = open_in_root(rootfd, top, O_PATH | O_DIRECTORY);
-	return c->fd;
+	if (t->topfd >= 0 && t->top && !strcmp(t->top, top))
+		return t->topfd;
+	if (t->topfd >= 0)
+		close(t->topfd);
+	t->top = top;
+	t->topfd = open_in_root(t->root, top, O_PATH | O_DIRECTORY);
+	return t->topfd;
 }
 
-static void top_cache_close(struct top_cache *c)
+static int apply_protect(struct tree *tr, const char *top, const char *path, bool readonly)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-}
-
-static int apply_protect(struct top_cache *c, int rootfd, const char *top, const char *path,
-			 bool readonly)
-{
-	int wsfd = top_fd(c, rootfd, top);
+	int wsfd = top_fd(tr, top);
 	_cleanup_close_ int t = -1, fd = -1;
 	const char *sub;
 	int r;
@@ -970,15 +1032,13 @@ static int apply_protect(struct top_cache *c, int rootfd, const char *top, const
 		     true);
 	if (r < 0)
 		return r;
-	if (move_mount(fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
+	return tree_attach(tr, fd, t, path);
 }
 
-static int apply_bind(struct hutch_mount_op *op, int rootfd)
+static int apply_bind(struct tree *t, struct hutch_mount_op *op)
 {
 	unsigned long long attrs = MOUNT_ATTR_NOSUID;
-	_cleanup_close_ int t = -1;
+	_cleanup_close_ int tfd = -1;
 	int r;
 
 	if (op->src_fd < 0)
@@ -998,31 +1058,32 @@ static int apply_bind(struct hutch_mount_op *op, int rootfd)
 	if (r < 0)
 		return r;
 	/* Usually the mount point exists (host trees): one lookup. Else create it in our tmpfs. */
-	t = open_in_root(rootfd, op->path, O_PATH);
-	if (t == -ENOENT) {
-		r = op->src_is_dir ? mkdir_in_root(rootfd, op->path, 0755)
-				   : mkfile_in_root(rootfd, op->path);
+	tfd = open_in_root(t->root, op->path, O_PATH);
+	if (tfd == -ENOENT) {
+		struct stat st;
+		if (!op->src_is_dir && fstat(op->src_fd, &st) == 0)
+			op->src_is_dir = S_ISDIR(st.st_mode);
+		r = op->src_is_dir ? mkdir_in_root(t, op->path, 0755) : mkfile_in_root(t, op->path);
 		if (r < 0 && r != -EEXIST)
 			return (r == -EROFS && op->optional) ? 0 : r;
-		t = open_in_root(rootfd, op->path, O_PATH);
+		tfd = open_in_root(t->root, op->path, O_PATH);
 	}
-	if (t < 0)
-		return t;
-	if (move_mount(op->src_fd, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
-	    0)
-		return -errno;
+	if (tfd < 0)
+		return tfd;
+	r = tree_attach(t, op->src_fd, tfd, op->path);
+	if (r < 0)
+		return r;
 	close(op->src_fd);
 	op->src_fd = -1;
 	return 0;
 }
 
-static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int stagefd,
-		     int *ro_later, size_t *n_ro_later, struct top_cache *tops)
+static int apply_one(struct hutch_mount_plan *plan, size_t i, struct tree *t)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
-	_cleanup_close_ int fd = -1, pfd = -1;
-	_cleanup_free_ char *parent = NULL;
-	int r;
+	_cleanup_close_ int fd = -1, tfd = -1;
+	const char *name;
+	int pfd;
 
 	switch (op->kind) {
 	case MOUNT_BASE:
@@ -1032,58 +1093,60 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, int rootfd, int st
 	case MOUNT_BIND_DEV:
 	case MOUNT_BIND_SOCKET:
 	case MOUNT_OVERLAY:
-		return apply_bind(op, rootfd);
+		return apply_bind(t, op);
 	case MOUNT_TMPFS:
-		r = mkdir_in_root(rootfd, op->path, 0755);
-		if (r < 0)
-			return op->optional ? 0 : r;
+		tfd = mount_point_dir(t, op->path, 0755);
+		if (tfd < 0)
+			return op->optional ? 0 : tfd;
 		fd = new_tmpfs_sized(op->mode, plan->tmpfs_size,
 				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (fd < 0)
 			return fd;
-		return attach(fd, rootfd, op->path);
+		return tree_attach(t, fd, tfd, op->path);
 	case MOUNT_DIR:
-		return mkdir_in_root(rootfd, op->path, op->mode);
-	case MOUNT_SYMLINK:
-		parent = strdup(op->path);
+		return mkdir_in_root(t, op->path, op->mode);
+	case MOUNT_SYMLINK: {
+		_cleanup_free_ char *parent = strdup(op->path);
 		if (!parent)
 			return -ENOMEM;
 		*strrchr(parent, '/') = '\0';
-		pfd = open_dir_in_root(rootfd, parent);
+		pfd = tree_dir(t, parent[0] ? parent : "/");
 		if (pfd < 0)
 			return pfd;
-		if (symlinkat(op->source, pfd, strrchr(op->path, '/') + 1) < 0 && errno != EEXIST)
+		name = strrchr(op->path, '/') + 1;
+		if (symlinkat(op->source, pfd, name) < 0 && errno != EEXIST)
 			return -errno;
 		return 0;
+	}
 	case MOUNT_PROC:
-		r = mkdir_in_root(rootfd, op->path, 0555);
-		if (r < 0)
-			return r;
+		tfd = mount_point_dir(t, op->path, 0555);
+		if (tfd < 0)
+			return tfd;
 		fd = new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 		if (fd < 0)
 			return fd;
-		return attach(fd, rootfd, op->path);
+		return tree_attach(t, fd, tfd, op->path);
 	case MOUNT_DEVPTS: {
 		/* Every devpts mount is a new instance on current kernels. */
 		const char *opts[][2] = {{"ptmxmode", "0666"}, {"mode", "0620"}, {NULL, NULL}};
-		r = mkdir_in_root(rootfd, op->path, 0755);
-		if (r < 0)
-			return r;
+		tfd = mount_point_dir(t, op->path, 0755);
+		if (tfd < 0)
+			return tfd;
 		fd = new_fs("devpts", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 		if (fd < 0)
 			return fd;
-		return attach(fd, rootfd, op->path);
+		return tree_attach(t, fd, tfd, op->path);
 	}
 	case MOUNT_HIDE:
-		return apply_hide(plan, i, rootfd, stagefd, ro_later, n_ro_later);
+		return apply_hide(plan, i, t);
 	case MOUNT_REBIND_RO:
-		return apply_rebind_ro(rootfd, op->path);
+		return apply_rebind_ro(t, op->path);
 	case MOUNT_PROTECT:
 		if (op->source && hutch_path_has_prefix(op->path, op->source))
-			return apply_protect(tops, rootfd, op->source, op->path, true);
-		return apply_rebind_ro(rootfd, op->path);
+			return apply_protect(t, op->source, op->path, true);
+		return apply_rebind_ro(t, op->path);
 	case MOUNT_PIN:
-		return apply_protect(tops, rootfd, op->source, op->path, false);
+		return apply_protect(t, op->source, op->path, false);
 	case MOUNT_WATCH:
 		return 0; /* checked by the supervisor after the session */
 	}
@@ -1146,13 +1209,69 @@ static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 	return 0;
 }
 
+static int set_stage_readonly(int stagefd, bool readonly)
+{
+	struct mount_attr attr = {0};
+
+	if (readonly)
+		attr.attr_set = MOUNT_ATTR_RDONLY;
+	else
+		attr.attr_clr = MOUNT_ATTR_RDONLY;
+	return mount_setattr(stagefd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+}
+
+/* Step 3: the staging tmpfs on /tmp, the new root in it. */
+static int make_tree(struct hutch_mount_plan *plan, struct tree *t, hutch_error *err)
+{
+	_cleanup_close_ int sfd = -1;
+	int r;
+
+	sfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (sfd < 0)
+		return hutch_err(err, sfd, 0, "mount: creating the staging tmpfs");
+	if (move_mount(sfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hutch_err(err, errno, 0, "mount: attaching the staging tmpfs");
+	t->stage = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->stage < 0)
+		return hutch_err(err, errno, 0, "mount: opening the staging tmpfs");
+	r = make_stage(t->stage);
+	if (r < 0)
+		return hutch_err(err, r, 0, "mount: preparing the staging tmpfs");
+	t->root = make_root(plan, t->stage, err);
+	if (t->root < 0)
+		return t->root;
+	/* Read-only from now on: each hidden path's clone of it is read-only too. */
+	r = set_stage_readonly(t->stage, true);
+	if (r < 0)
+		return hutch_err(err, r, 0, "mount: sealing the staging tmpfs");
+	t->ro_later = calloc(plan->n + 1, sizeof(int));
+	return t->ro_later ? 0 : -ENOMEM;
+}
+
+/* The hidden directories with something beneath, read-only now that it is mounted. */
+static int seal_hidden(struct tree *t)
+{
+	/* Hidden directories are now an unlinked directory: nothing can be created in them. */
+	if (set_stage_readonly(t->stage, false) == 0) {
+		unlinkat(t->stage, SCRATCH_FILE, 0);
+		unlinkat(t->stage, SCRATCH_DIR, AT_REMOVEDIR);
+	}
+	while (t->n_ro_later > 0) {
+		int fd = t->ro_later[--t->n_ro_later];
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+		int r = mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+
+		close(fd);
+		if (r < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
 			   hutch_error *err)
 {
-	_cleanup_close_ int rootfd = -1, stagefd = -1, sfd = -1;
-	_cleanup_free_ int *ro_later = NULL;
-	_cleanup_(top_cache_close) struct top_cache tops = {NULL, -1};
-	size_t n_ro_later = 0;
+	_cleanup_(tree_done) struct tree t = {.root = -1, .stage = -1, .dirfd = -1, .topfd = -1};
 	int r;
 
 	qsort(plan->ops, plan->n, sizeof(plan->ops[0]), op_cmp);
@@ -1163,25 +1282,9 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 	r = clone_sources(plan, err);
 	if (r < 0)
 		return r;
-
-	sfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (sfd < 0)
-		return hutch_err(err, sfd, 0, "mount: creating the staging tmpfs");
-	if (move_mount(sfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hutch_err(err, errno, 0, "mount: attaching the staging tmpfs");
-	stagefd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (stagefd < 0)
-		return hutch_err(err, errno, 0, "mount: opening the staging tmpfs");
-	r = make_stage(stagefd);
+	r = make_tree(plan, &t, err);
 	if (r < 0)
-		return hutch_err(err, r, 0, "mount: preparing the staging tmpfs");
-	rootfd = make_root(plan, stagefd, err);
-	if (rootfd < 0)
-		return rootfd;
-
-	ro_later = calloc(plan->n + 1, sizeof(int));
-	if (!ro_later)
-		return -ENOMEM;
+		return r;
 	/*
 	 * Two passes: everything, then the protected paths and pinned repositories
 	 * (stronger, and last on top). The supervisor looks for those while this
@@ -1191,12 +1294,9 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 		if (pass == 1 && before_protect) {
 			size_t n0 = plan->n;
 			r = before_protect(data);
-			if (r < 0) {
-				for (size_t j = 0; j < n_ro_later; j++)
-					close(ro_later[j]);
+			if (r < 0)
 				return hutch_err(err, r, 0,
 						 "mount: waiting for the protected paths");
-			}
 			if (plan->n != n0) {
 				/* the new ones are sorted among themselves; pass 0 is done */
 				qsort(plan->ops + n0, plan->n - n0, sizeof(plan->ops[0]), op_cmp);
@@ -1205,33 +1305,19 @@ int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(
 		for (size_t i = 0; i < plan->n; i++) {
 			if (is_protect_kind(plan->ops[i].kind) != (pass == 1))
 				continue;
-			r = apply_one(plan, i, rootfd, stagefd, ro_later, &n_ro_later, &tops);
-			if (r < 0) {
-				for (size_t j = 0; j < n_ro_later; j++)
-					close(ro_later[j]);
-				if (r == -ESTALE)
-					return hutch_errx(
-						err, ESTALE, 0,
-						"mount: protected path %s changed (removed, "
-						"renamed or replaced by a symlink) while the "
-						"sandbox started: refusing to run",
-						plan->ops[i].path);
-				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
-			}
-		}
-	}
-	/* Hidden directories are now an unlinked directory: nothing can be created in them. */
-	unlinkat(stagefd, SCRATCH_FILE, 0);
-	unlinkat(stagefd, SCRATCH_DIR, AT_REMOVEDIR);
-	for (size_t j = n_ro_later; j-- > 0;) {
-		if (ro_later[j] >= 0) {
-			struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-			r = mount_setattr(ro_later[j], "", AT_EMPTY_PATH, &attr, sizeof(attr));
-			close(ro_later[j]);
+			r = apply_one(plan, i, &t);
+			if (r == -ESTALE)
+				return hutch_errx(err, ESTALE, 0,
+						  "mount: protected path %s changed (removed, "
+						  "renamed or replaced by a symlink) while the "
+						  "sandbox started: refusing to run",
+						  plan->ops[i].path);
 			if (r < 0)
-				return hutch_err(err, errno, 0,
-						 "mount: sealing a hidden directory");
+				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
 		}
 	}
-	return do_pivot(rootfd, plan->cwd, err);
+	r = seal_hidden(&t);
+	if (r < 0)
+		return hutch_err(err, r, 0, "mount: sealing a hidden directory");
+	return do_pivot(t.root, plan->cwd, err);
 }

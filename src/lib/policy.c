@@ -1097,8 +1097,14 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 		 */
 		_cleanup_free_ char *real = real_path(x);
 
-		if (real && strcmp(real, x) != 0)
+		if (!real) {
+			/* The mount plan skips it: no second lookup in the sandbox's start-up. */
+			struct hutch_rule *added = (struct hutch_rule *)hutch_rules_find(&out, x);
+			if (added)
+				added->absent = true;
+		} else if (strcmp(real, x) != 0) {
 			ret = add_rule(&out, real, ru->origin, ru->locked, err);
+		}
 	}
 	if (ret < 0) {
 		hutch_rules_clear(&out);

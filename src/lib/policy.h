@@ -17,6 +17,7 @@ struct hutch_rule {
 	char *value;
 	char *origin;
 	bool locked; /* from the system policy: cannot be removed or loosened */
+	bool absent; /* hidden paths: nothing there when the policy was finalized */
 };
 
 struct hutch_rules {

@@ -169,8 +169,14 @@ static int step_guard(struct run *r, hutch_error *err)
 	/* The supervisor may have died before PDEATHSIG was armed. */
 	if (recv(r->ctl[1], &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
 		_exit(HUTCH_EXIT_ERROR);
-	if (setsid() < 0)
-		return hutch_err(err, errno, 0, "setsid");
+	/*
+	 * Out of the terminal's foreground process group: a Ctrl-C there reaches the
+	 * workload once, through the supervisor. A process group, not a session:
+	 * setsid() also makes a scheduler autogroup (0.2 ms here), and the workload
+	 * makes its own session anyway.
+	 */
+	if (setpgid(0, 0) < 0)
+		return hutch_err(err, errno, 0, "setpgid");
 	return 0;
 }
 
@@ -298,7 +304,7 @@ static int step_cgroup(struct run *r, hutch_error *err)
 
 static const struct setup_step init_steps[] = {
 	{"user namespace", step_id_maps}, /* uid/gid mapped to themselves */
-	{"process guard", step_guard},	  /* die with hutch, not dumpable, own session */
+	{"process guard", step_guard},	  /* die with hutch, not dumpable, own process group */
 	{"filesystem", step_mounts},	  /* tmpfs root, binds, masks, pivot_root */
 	{"network", step_network},	  /* lo up in the new netns */
 	{"cgroup", step_cgroup},	  /* its own cgroup is its cgroup namespace's root */

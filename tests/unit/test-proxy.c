@@ -916,11 +916,11 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 	memset(r, 0, sizeof(*r));
 	memset(&pol, 0, sizeof(pol));
 	for (size_t i = 0; cfg->allow && cfg->allow[i]; i++) {
-		av[i] = (struct hutch_rule){(char *)cfg->allow[i], "test", false};
+		av[i] = (struct hutch_rule){.value = (char *)cfg->allow[i], .origin = "test"};
 		pol.net_allow.n = i + 1;
 	}
 	for (size_t i = 0; cfg->deny && cfg->deny[i]; i++) {
-		dv[i] = (struct hutch_rule){(char *)cfg->deny[i], "test", false};
+		dv[i] = (struct hutch_rule){.value = (char *)cfg->deny[i], .origin = "test"};
 		pol.net_deny.n = i + 1;
 	}
 	pol.net_allow.v = av;
@@ -1961,9 +1961,9 @@ static int serve(int argc, char **argv)
 	}
 	memset(&pol, 0, sizeof(pol));
 	for (size_t i = 0; i < na; i++)
-		av[i] = (struct hutch_rule){(char *)allow[i], "--allow", false};
+		av[i] = (struct hutch_rule){.value = (char *)allow[i], .origin = "--allow"};
 	for (size_t i = 0; i < nd; i++)
-		dv[i] = (struct hutch_rule){(char *)deny[i], "--deny", false};
+		dv[i] = (struct hutch_rule){.value = (char *)deny[i], .origin = "--deny"};
 	pol.net_allow = (struct hutch_rules){av, na, na};
 	pol.net_deny = (struct hutch_rules){dv, nd, nd};
 	pol.allow_private = c.allow_private;
