@@ -95,6 +95,37 @@ int hutch_env_set(char ***env, const char *name, const char *value)
 	return 0;
 }
 
+/*
+ * fnmatch(3) without flags for the patterns the drop and pass lists hold
+ * ("*_TOKEN", "AWS_*", "*_SECRET*"): '*' and '?' by hand, a few times faster
+ * than glibc's locale-aware matcher over every variable and every pattern;
+ * anything else ('[', '\\') goes to fnmatch itself.
+ */
+static bool glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	if (strpbrk(pat, "[\\"))
+		return fnmatch(pat, s, 0) == 0;
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+		} else if (*pat == '?' || *pat == *s) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
 static bool matches(const struct hutch_rules *r, const char *name, bool locked_only)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -102,7 +133,7 @@ static bool matches(const struct hutch_rules *r, const char *name, bool locked_o
 
 		if (locked_only && !ru->locked)
 			continue;
-		if (fnmatch(ru->value, name, 0) == 0)
+		if (glob_match(ru->value, name))
 			return true;
 	}
 	return false;

@@ -865,7 +865,8 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			if (op->src_fd < 0)
 				return hutch_err(err, errno, 0, "mount: cloning the host's /");
 			r = set_attr(op->src_fd,
-				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				     true);
 			if (r < 0)
 				return hutch_err(err, r, 0, "mount: making the host's / read-only");
 			op->src_is_dir = true;
@@ -1268,56 +1269,81 @@ static int seal_hidden(struct tree *t)
 	return 0;
 }
 
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
+struct hutch_mount_tree {
+	struct tree t;
+	size_t n_sorted; /* plan->ops sorted and applied by begin */
+};
+
+void hutch_mount_tree_free(struct hutch_mount_tree *tree)
+{
+	if (!tree)
+		return;
+	tree_done(&tree->t);
+	free(tree);
+}
+
+static int apply_pass(struct hutch_mount_plan *plan, struct tree *t, bool protect, hutch_error *err)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		int r;
+
+		if (is_protect_kind(plan->ops[i].kind) != protect)
+			continue;
+		r = apply_one(plan, i, t);
+		if (r == -ESTALE)
+			return hutch_errx(err, ESTALE, 0,
+					  "mount: protected path %s changed (removed, renamed or "
+					  "replaced by a symlink) while the sandbox started: "
+					  "refusing to run",
+					  plan->ops[i].path);
+		if (r < 0)
+			return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
+	}
+	return 0;
+}
+
+int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tree **out,
 			   hutch_error *err)
 {
-	_cleanup_(tree_done) struct tree t = {.root = -1, .stage = -1, .dirfd = -1, .topfd = -1};
+	struct hutch_mount_tree *tree = calloc(1, sizeof(*tree));
 	int r;
 
+	*out = NULL;
+	if (!tree)
+		return -ENOMEM;
+	tree->t = (struct tree){.root = -1, .stage = -1, .dirfd = -1, .topfd = -1};
 	qsort(plan->ops, plan->n, sizeof(plan->ops[0]), op_cmp);
-
+	tree->n_sorted = plan->n;
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return hutch_err(err, errno, 0, "mount: making mounts private");
-
-	r = clone_sources(plan, err);
-	if (r < 0)
+		r = hutch_err(err, errno, 0, "mount: making mounts private");
+	else
+		r = clone_sources(plan, err);
+	if (r >= 0)
+		r = make_tree(plan, &tree->t, err);
+	if (r >= 0)
+		r = apply_pass(plan, &tree->t, false, err);
+	if (r < 0) {
+		hutch_mount_tree_free(tree);
 		return r;
-	r = make_tree(plan, &t, err);
-	if (r < 0)
-		return r;
-	/*
-	 * Two passes: everything, then the protected paths and pinned repositories
-	 * (stronger, and last on top). The supervisor looks for those while this
-	 * first pass runs; @before_protect brings them into the plan.
-	 */
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && before_protect) {
-			size_t n0 = plan->n;
-			r = before_protect(data);
-			if (r < 0)
-				return hutch_err(err, r, 0,
-						 "mount: waiting for the protected paths");
-			if (plan->n != n0) {
-				/* the new ones are sorted among themselves; pass 0 is done */
-				qsort(plan->ops + n0, plan->n - n0, sizeof(plan->ops[0]), op_cmp);
-			}
-		}
-		for (size_t i = 0; i < plan->n; i++) {
-			if (is_protect_kind(plan->ops[i].kind) != (pass == 1))
-				continue;
-			r = apply_one(plan, i, &t);
-			if (r == -ESTALE)
-				return hutch_errx(err, ESTALE, 0,
-						  "mount: protected path %s changed (removed, "
-						  "renamed or replaced by a symlink) while the "
-						  "sandbox started: refusing to run",
-						  plan->ops[i].path);
-			if (r < 0)
-				return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
-		}
 	}
-	r = seal_hidden(&t);
+	*out = tree;
+	return 0;
+}
+
+int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
+			    hutch_error *err)
+{
+	int r;
+
+	/* The ones added since begin are sorted among themselves (begin applied the others). */
+	if (plan->n > tree->n_sorted)
+		qsort(plan->ops + tree->n_sorted, plan->n - tree->n_sorted, sizeof(plan->ops[0]),
+		      op_cmp);
+	r = apply_pass(plan, &tree->t, true, err);
+	if (r < 0)
+		return r;
+	r = seal_hidden(&tree->t);
 	if (r < 0)
 		return hutch_err(err, r, 0, "mount: sealing a hidden directory");
-	return do_pivot(t.root, plan->cwd, err);
+	return do_pivot(tree->t.root, plan->cwd, err);
 }

@@ -90,13 +90,17 @@ size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, 
 int hutch_mount_plan_unpack(struct hutch_mount_plan *plan, const char *buf, size_t len);
 
 /*
- * Inside the new mount namespace: build the tree on a fresh tmpfs and
- * pivot_root into it. On return the process's root and cwd are the sandbox's.
+ * Inside the new mount namespace, in two steps. Begin: the tree on the host's
+ * / (or, --ephemeral=root, a tmpfs), everything but the protected paths and
+ * pins, which the supervisor looks for meanwhile. Finish: those (added to
+ * @plan in between, hutch_mount_plan_unpack), then pivot_root into the tree:
+ * on return the process's root and cwd are the sandbox's. Free the tree
+ * after finish (or instead, to give up).
  */
-/*
- * @before_protect (may be NULL) is called once, after every other mount and
- * before the protected paths and pins: it may add them to @plan (they are
- * found, and their placeholders made, on the host meanwhile).
- */
-int hutch_mount_plan_apply(struct hutch_mount_plan *plan, int (*before_protect)(void *), void *data,
+struct hutch_mount_tree;
+
+int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tree **out,
 			   hutch_error *err);
+int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
+			    hutch_error *err);
+void hutch_mount_tree_free(struct hutch_mount_tree *tree);

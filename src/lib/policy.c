@@ -52,6 +52,7 @@
 #include <jansson.h>
 
 #include "base/cleanup.h"
+#include "base/dirnames.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "base/sha256.h"
@@ -1075,37 +1076,128 @@ static char *real_path(const char *path)
 	return strdup(buf);
 }
 
+/*
+ * Which hidden paths are there. Most of the ~60 lie in a few directories
+ * ($HOME, ~/.config): those are listed once and their names looked up in
+ * the listing; a name found there (or a path elsewhere) is resolved as before.
+ */
+#define LISTED_MIN 8 /* entries in one directory worth listing it */
+
+struct listing {
+	char *dir;
+	int state; /* 0: not read yet, 1: read, -1: unreadable (look each name up), -2: absent */
+	struct hutch_dirnames names;
+};
+
+struct listings {
+	struct listing *v;
+	size_t n;
+};
+
+static void listings_free(struct listings *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].dir);
+		hutch_dirnames_free(&l->v[i].names);
+	}
+	free(l->v);
+}
+
+/* The directories holding at least LISTED_MIN of @paths (n of them). */
+static void listings_plan(struct listings *l, char **paths, size_t n)
+{
+	l->v = calloc(n + 1, sizeof(*l->v));
+	l->n = 0;
+	for (size_t i = 0; l->v && i < n; i++) {
+		const char *slash = paths[i] ? strrchr(paths[i], '/') : NULL;
+		size_t dl = slash ? (size_t)(slash - paths[i]) : 0, count = 0;
+		bool seen = false;
+
+		if (!slash || dl == 0)
+			continue;
+		for (size_t k = 0; k < l->n && !seen; k++)
+			seen = strlen(l->v[k].dir) == dl && !strncmp(l->v[k].dir, paths[i], dl);
+		for (size_t k = i; k < n && !seen; k++)
+			if (paths[k] && !strncmp(paths[k], paths[i], dl + 1) &&
+			    !strchr(paths[k] + dl + 1, '/'))
+				count++;
+		if (seen || count < LISTED_MIN)
+			continue;
+		l->v[l->n].dir = strndup(paths[i], dl);
+		if (l->v[l->n].dir)
+			l->n++;
+	}
+}
+
+/*
+ * False only when @path is certainly not there: a listed directory above it
+ * lacks the component that leads to it (~/.gemini/x: ".gemini" not in $HOME).
+ */
+static bool may_exist(struct listings *l, const char *path)
+{
+	for (size_t k = 0; k < l->n; k++) {
+		struct listing *li = &l->v[k];
+		size_t dl = strlen(li->dir);
+		char name[NAME_MAX + 1];
+		const char *c, *end;
+
+		if (strncmp(li->dir, path, dl) || path[dl] != '/')
+			continue;
+		c = path + dl + 1;
+		end = strchrnul(c, '/');
+		if ((size_t)(end - c) > NAME_MAX)
+			continue;
+		memcpy(name, c, (size_t)(end - c));
+		name[end - c] = '\0';
+		if (li->state == 0 && !may_exist(l, li->dir))
+			li->state = -2; /* a listing above lacks it: so is everything in it */
+		else if (li->state == 0)
+			li->state =
+				hutch_dirnames_read(AT_FDCWD, li->dir, &li->names) == 0 ? 1 : -1;
+		if (li->state == -2 || (li->state == 1 && !hutch_dirnames_has(&li->names, name)))
+			return false;
+	}
+	return true;
+}
+
 static int expand_rules(struct hutch_rules *r, const char *home, const char *base, bool hidden,
 			hutch_error *err)
 {
 	struct hutch_rules out = {0};
-	int ret = 0;
+	struct listings lists = {NULL, 0};
+	char **x = calloc(r->n + 1, sizeof(char *));
+	int ret = x ? 0 : -ENOMEM;
 
+	for (size_t i = 0; i < r->n && ret >= 0; i++)
+		ret = expand_one(r->v[i].value, r->v[i].origin, home, base, &x[i], err);
+	if (ret >= 0 && hidden)
+		listings_plan(&lists, x, r->n);
 	for (size_t i = 0; i < r->n && ret >= 0; i++) {
-		_cleanup_free_ char *x = NULL;
 		const struct hutch_rule *ru = &r->v[i];
 
-		ret = expand_one(ru->value, ru->origin, home, base, &x, err);
-		if (ret < 0)
-			break;
-		ret = add_rule(&out, x, ru->origin, ru->locked, err);
+		ret = add_rule(&out, x[i], ru->origin, ru->locked, err);
 		if (ret < 0 || !hidden)
 			continue;
 		/*
 		 * A hidden path that is a symlink (or lies under one) must also
 		 * hide its target, or the secret stays readable by its real name.
 		 */
-		_cleanup_free_ char *real = real_path(x);
+		_cleanup_free_ char *real = may_exist(&lists, x[i]) ? real_path(x[i]) : NULL;
 
 		if (!real) {
 			/* The mount plan skips it: no second lookup in the sandbox's start-up. */
-			struct hutch_rule *added = (struct hutch_rule *)hutch_rules_find(&out, x);
+			struct hutch_rule *added =
+				(struct hutch_rule *)hutch_rules_find(&out, x[i]);
 			if (added)
 				added->absent = true;
-		} else if (strcmp(real, x) != 0) {
+		} else if (strcmp(real, x[i]) != 0) {
 			ret = add_rule(&out, real, ru->origin, ru->locked, err);
 		}
 	}
+	for (size_t i = 0; x && i < r->n; i++)
+		free(x[i]);
+	free(x);
+	listings_free(&lists);
 	if (ret < 0) {
 		hutch_rules_clear(&out);
 		return ret;

@@ -430,10 +430,28 @@ static int add_gitdirs(const char *gitdir, int depth, struct strlist *gitdirs)
 	return 0;
 }
 
-static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
-		    struct strlist *missing)
+/* The directory the last missing name was looked for in: most share the repository's. */
+struct last_parent {
+	char *path;
+	bool is_dir;
+};
+
+static bool parent_is_dir(struct last_parent *lp, char *parent)
 {
-	_cleanup_free_ char *parent = NULL;
+	if (lp->path && !strcmp(lp->path, parent)) {
+		free(parent);
+		return lp->is_dir;
+	}
+	free(lp->path);
+	lp->path = parent;
+	lp->is_dir = is_dir(parent);
+	return lp->is_dir;
+}
+
+static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
+		    struct strlist *missing, struct last_parent *lp)
+{
+	char *parent;
 	struct stat st;
 	int r;
 
@@ -448,7 +466,7 @@ static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
 		return -ENOMEM;
 	}
 	*strrchr(parent, '/') = '\0';
-	if (!is_dir(parent)) {
+	if (!parent_is_dir(lp, parent)) {
 		free(path);
 		return 0; /* e.g. .git/hooks outside a repository: nothing can hold it */
 	}
@@ -464,6 +482,7 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 			struct hutch_mount_plan *plan, struct strlist *missing)
 {
 	struct strlist repos = {.max = MAX_REPOS}, gitdirs = {.max = MAX_GITDIRS};
+	struct last_parent lp = {NULL, false};
 	size_t budget = SCAN_MAX_ENTRIES;
 	_cleanup_free_ char *rootgit = hutch_path_join(root, ".git");
 	int r;
@@ -508,12 +527,14 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 		if (!strncmp(e, ".git/", 5)) {
 			for (size_t i = 0; r >= 0 && i < gitdirs.n; i++)
 				r = consider(plan, root, hutch_path_join(gitdirs.v[i], e + 5),
-					     missing);
+					     missing, &lp);
 		} else {
 			for (size_t i = 0; r >= 0 && i < repos.n; i++)
-				r = consider(plan, root, hutch_path_join(repos.v[i], e), missing);
+				r = consider(plan, root, hutch_path_join(repos.v[i], e), missing,
+					     &lp);
 		}
 	}
+	free(lp.path);
 	strlist_free(&repos);
 	strlist_free(&gitdirs);
 	return r;
@@ -523,6 +544,7 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 		       const char *cache_dir, char ***missing, size_t *n_missing, hutch_error *err)
 {
 	struct strlist miss = {.max = 1024};
+	struct last_parent lp = {NULL, false};
 	int r;
 
 	r = protect_root(p, p->workspace, cache_dir, plan, &miss);
@@ -549,9 +571,10 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 				root = p->fs_writable.v[i].value;
 		if (root) {
 			char *path = strdup(e);
-			r = path ? consider(plan, root, path, &miss) : -ENOMEM;
+			r = path ? consider(plan, root, path, &miss, &lp) : -ENOMEM;
 		}
 	}
+	free(lp.path);
 	if (r < 0) {
 		strlist_free(&miss);
 		return hutch_err(err, r, 0, "protect: finding protected paths");

@@ -87,6 +87,7 @@ struct run {
 	char *state_dir;
 	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
 	struct hutch_mount_plan *plan;
+	struct hutch_mount_tree *tree; /* sandbox: built in two steps (the protected paths last) */
 	struct hutch_placeholders *ph;
 	size_t protect_from; /* plan->ops from here on: found by plan_protected() */
 	char **missing;	     /* protected paths needing a placeholder (made after clone) */
@@ -181,13 +182,17 @@ static int step_guard(struct run *r, hutch_error *err)
 	return 0;
 }
 
-/*
- * Before the protected paths are mounted: take them from the supervisor
- * ("P" messages: packed ops) until it has made their placeholders ("G").
- */
-static int wait_placeholders(void *data)
+static int step_mounts(struct run *r, hutch_error *err)
 {
-	struct run *r = data;
+	return hutch_mount_tree_begin(r->plan, &r->tree, err);
+}
+
+/*
+ * The protected paths: take them from the supervisor ("P" messages: packed
+ * ops) until it has made their placeholders ("G"), mount them, enter the tree.
+ */
+static int step_protected(struct run *r, hutch_error *err)
+{
 	_cleanup_free_ char *buf = malloc(PROTECT_MSG_MAX);
 	ssize_t n;
 	int ret;
@@ -199,18 +204,18 @@ static int wait_placeholders(void *data)
 			n = recv(r->ctl[1], buf, PROTECT_MSG_MAX, 0);
 		while (n < 0 && errno == EINTR);
 		if (n == 1 && buf[0] == 'G')
-			return 0;
+			break;
 		if (n < 1 || buf[0] != 'P')
-			return -ECANCELED;
+			return hutch_errx(err, ECANCELED, 0,
+					  "mount: waiting for the protected paths");
 		ret = hutch_mount_plan_unpack(r->plan, buf + 1, (size_t)n - 1);
 		if (ret < 0)
-			return ret;
+			return hutch_err(err, ret, 0, "mount: receiving the protected paths");
 	}
-}
-
-static int step_mounts(struct run *r, hutch_error *err)
-{
-	return hutch_mount_plan_apply(r->plan, wait_placeholders, r, err);
+	ret = hutch_mount_tree_finish(r->plan, r->tree, err);
+	hutch_mount_tree_free(r->tree);
+	r->tree = NULL;
+	return ret;
 }
 
 static int send_fd(int sock, int fd, uint32_t tag);
@@ -293,7 +298,7 @@ static int step_pty(struct run *r, hutch_error *err)
 }
 
 /*
- * The supervisor moved init into the sandbox's cgroups before "G" (step_mounts
+ * The supervisor moved init into the sandbox's cgroups before "G" (step_protected
  * waited for it): a cgroup namespace made now has that cgroup as its root.
  */
 static int step_cgroup(struct run *r, hutch_error *err)
@@ -306,10 +311,11 @@ static int step_cgroup(struct run *r, hutch_error *err)
 static const struct setup_step init_steps[] = {
 	{"user namespace", step_id_maps}, /* uid/gid mapped to themselves */
 	{"process guard", step_guard},	  /* die with hutch, not dumpable, own process group */
-	{"filesystem", step_mounts},	  /* tmpfs root, binds, masks, pivot_root */
-	{"network", step_network},	  /* lo up in the new netns */
-	{"cgroup", step_cgroup},	  /* its own cgroup is its cgroup namespace's root */
-	{"terminal", step_pty},		  /* a pty of the sandbox's own devpts */
+	{"filesystem", step_mounts},	  /* the host's / read-only, private dirs, masks */
+	{"network", step_network},	  /* lo up in the new netns (while the host side works) */
+	{"protected paths", step_protected}, /* placeholders made: mount them, pivot_root */
+	{"cgroup", step_cgroup},	     /* its own cgroup is its cgroup namespace's root */
+	{"terminal", step_pty},		     /* a pty of the sandbox's own devpts */
 };
 
 /* ---- steps run by the workload, in this order, then execve --------------- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The workload's environment: pass, drop (locked, exact, pattern), set, maxima. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,41 @@ int main(void)
 		for (size_t i = 0; i < n; i++)
 			free(many[i]);
 		free(many);
+	}
+	/* Pattern matching agrees with fnmatch(3) (the drop list is matched by hand). */
+	{
+		static const char *const pats[] = {
+			"*_TOKEN", "AWS_*", "*_SECRET*", "*",  "A?C",	"*A*B*", "**X", "A*",
+			"*_KEY",   "X",	    "",		 "?*", "[AB]*", "A\\*",	 "*A",
+		};
+		static const char *const names[] = {
+			"GH_TOKEN", "TOKEN", "_TOKEN", "AWS_", "AWS", "MY_SECRET_X", "ABC", "AXXC",
+			"XAYBZ",    "BA",    "X",      "XX",   "A_",  "A",	     "AAB", "",
+		};
+		int bad = 0;
+
+		for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+				hutch_policy *q = hutch_policy_new();
+				char entry[64], *one[] = {entry, NULL};
+				bool dropped, want = fnmatch(pats[i], names[j], 0) == 0;
+
+				if (!names[j][0])
+					continue;
+				snprintf(entry, sizeof(entry), "%s=1", names[j]);
+				hutch_policy_add(q, HUTCH_LIST_ENV_PASS, "*", "-e", &err);
+				hutch_policy_add(q, HUTCH_LIST_ENV_DROP, pats[i], "x", &err);
+				env = NULL;
+				dropped =
+					hutch_env_build(q, one, &env, &err) == 0 && count(env) == 0;
+				if (dropped != want && bad++ < 5)
+					printf("# pattern '%s' name '%s': dropped %d, fnmatch %d\n",
+					       pats[i], names[j], dropped, want);
+				hutch_env_free(env);
+				hutch_policy_free(q);
+			}
+		}
+		is_int(bad, 0, "drop patterns match as fnmatch(3) does");
 	}
 	return done_testing();
 }

@@ -478,8 +478,19 @@ static void test_finalize(void)
 	hutch_policy_add(p, HUTCH_LIST_PROTECTED, "./sub/.git/hooks/", "-p", &err);
 	hutch_policy_add(p, HUTCH_LIST_PROTECTED, "~/.bashrc", "-p", &err);
 	hutch_policy_set(p, HUTCH_KEY_AUDIT_FILE, "audit.jsonl", "--audit", &err);
+	snprintf(buf, sizeof(buf), "%s/.netrc", home);
+	fclose(fopen(buf, "w"));
+	snprintf(buf, sizeof(buf), "%s/.config", home);
+	mkdir(buf, 0700);
+	snprintf(buf, sizeof(buf), "%s/.config/gh", home);
+	mkdir(buf, 0700);
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_finalize(p, home, &err) == 0, "finalize (%s)", err.msg);
+	rmdir(buf);
+	snprintf(buf, sizeof(buf), "%s/.config", home);
+	rmdir(buf);
+	snprintf(buf, sizeof(buf), "%s/.netrc", home);
+	unlink(buf);
 	ok(p->finalized, "finalized");
 	is_str(p->workspace, ws, "workspace is the realpath");
 	snprintf(want, sizeof(want), "%s/build", ws);
@@ -500,6 +511,31 @@ static void test_finalize(void)
 	snprintf(want, sizeof(want), "%s/real-ssh", tmp);
 	ok(hutch_rules_contains(&p->fs_hidden, want),
 	   "the target of the ~/.ssh symlink is hidden too");
+	/*
+	 * Which hidden paths are there (the mount plan skips the others): $HOME
+	 * and ~/.config are listed once, not looked up name by name.
+	 */
+	{
+		static const struct {
+			const char *rel;
+			bool absent;
+		} cases[] = {
+			{".ssh", false},
+			{".netrc", false},
+			{".config/gh", false},
+			{".aws", true},
+			{".config/gcloud", true},
+			{".gemini/.env", true},
+			{".cargo/credentials", true},
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct hutch_rule *ru;
+			snprintf(want, sizeof(want), "%s/%s", home, cases[i].rel);
+			ru = hutch_rules_find(&p->fs_hidden, want);
+			ok(ru && ru->absent == cases[i].absent, "~/%s is %s", cases[i].rel,
+			   cases[i].absent ? "marked absent" : "there");
+		}
+	}
 	ok(hutch_rules_contains(&p->fs_protected, ".git/hooks"),
 	   "relative protected stays relative");
 	ok(hutch_rules_contains(&p->fs_protected, "sub/.git/hooks"), "  and is normalised");
