@@ -790,9 +790,9 @@ static int new_fs(const char *type, const char *options[][2], unsigned long long
 static int new_tmpfs(unsigned mode, unsigned long long attrs);
 
 /*
- * A private tmpfs (/tmp, /dev/shm, /run, ...) holds memory: with --memory each
- * is bounded by it, so files there cannot get around the limit (a cgroup may
- * charge them, rlimits do not).
+ * The staging tmpfs holds the private directories (/tmp, /dev/shm, /run, ...),
+ * that is memory: with --memory it is bounded by it, so files there cannot get
+ * around the limit (a cgroup may charge them, rlimits do not).
  */
 static int new_tmpfs_sized(unsigned mode, uint64_t size, unsigned long long attrs)
 {
@@ -1079,6 +1079,32 @@ static int apply_bind(struct tree *t, struct hutch_mount_op *op)
 	return 0;
 }
 
+/* The directory of the staging tmpfs behind private directory op @i (MOUNT_TMPFS). */
+static void private_name(char *buf, size_t size, size_t i)
+{
+	snprintf(buf, size, "private-%zu", i);
+}
+
+/* Private directory op @i: its directory of the staging tmpfs, writable, nosuid, nodev. */
+static int private_dir(struct tree *t, size_t i)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				  .attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC};
+	char name[32];
+	int fd;
+
+	private_name(name, sizeof(name), i);
+	fd = open_tree(t->stage, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static int apply_one(struct hutch_mount_plan *plan, size_t i, struct tree *t)
 {
 	struct hutch_mount_op *op = &plan->ops[i];
@@ -1099,8 +1125,7 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, struct tree *t)
 		tfd = mount_point_dir(t, op->path, 0755);
 		if (tfd < 0)
 			return op->optional ? 0 : tfd;
-		fd = new_tmpfs_sized(op->mode, plan->tmpfs_size,
-				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		fd = private_dir(t, i);
 		if (fd < 0)
 			return fd;
 		return tree_attach(t, fd, tfd, op->path);
@@ -1154,9 +1179,15 @@ static int apply_one(struct hutch_mount_plan *plan, size_t i, struct tree *t)
 	return 0;
 }
 
-/* The staging tmpfs: the empty sources of hidden paths, and where the new root is attached. */
-static int make_stage(int stagefd)
+/*
+ * The staging tmpfs: where the new root is attached, the empty sources of
+ * hidden paths, and a directory for each private one (/tmp, /var/tmp, /run,
+ * /dev, /dev/shm, ...), bound there: one tmpfs for all of them, not one each
+ * (each tmpfs is a superblock to set up and to tear down again).
+ */
+static int make_stage(struct hutch_mount_plan *plan, int stagefd)
 {
+	char name[32];
 	int fd;
 
 	if (mkdirat(stagefd, SCRATCH_DIR, 0755) < 0 || mkdirat(stagefd, ROOT_DIR, 0755) < 0)
@@ -1165,6 +1196,15 @@ static int make_stage(int stagefd)
 	if (fd < 0)
 		return -errno;
 	close(fd);
+	for (size_t i = 0; i < plan->n; i++) {
+		if (plan->ops[i].kind != MOUNT_TMPFS)
+			continue;
+		private_name(name, sizeof(name), i);
+		/* the mode exactly (no umask), as a fresh tmpfs's mode= option sets it */
+		if (mkdirat(stagefd, name, 0700) < 0 ||
+		    fchmodat(stagefd, name, plan->ops[i].mode, 0) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -1227,7 +1267,8 @@ static int make_tree(struct hutch_mount_plan *plan, struct tree *t, hutch_error 
 	_cleanup_close_ int sfd = -1;
 	int r;
 
-	sfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	sfd = new_tmpfs_sized(0755, plan->tmpfs_size,
+			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (sfd < 0)
 		return hutch_err(err, sfd, 0, "mount: creating the staging tmpfs");
 	if (move_mount(sfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -1235,7 +1276,7 @@ static int make_tree(struct hutch_mount_plan *plan, struct tree *t, hutch_error 
 	t->stage = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->stage < 0)
 		return hutch_err(err, errno, 0, "mount: opening the staging tmpfs");
-	r = make_stage(t->stage);
+	r = make_stage(plan, t->stage);
 	if (r < 0)
 		return hutch_err(err, r, 0, "mount: preparing the staging tmpfs");
 	t->root = make_root(plan, t->stage, err);
