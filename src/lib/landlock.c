@@ -54,6 +54,10 @@
 #define READ_EXEC                                                                                  \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 
+#define DEVICES                                                                                    \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
+	 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
 _Static_assert(HUTCH_LANDLOCK_READ_EXEC == READ_EXEC, "HUTCH_LANDLOCK_READ_EXEC out of date");
 
 /*
@@ -724,6 +728,11 @@ static int apply_lists(struct applier *a, const struct hutch_landlock_spec *spec
 		if (r < 0)
 			return r;
 	}
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		r = add_path_rule(a, spec->devices[i], DEVICES, false);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -798,7 +807,7 @@ static int limits_add(struct applier *a, struct limits_ctx *h, const char *what,
 static int apply_limited(struct applier *a, const struct hutch_landlock_spec *spec)
 {
 	_cleanup_(limits_ctx_free) struct limits_ctx h = {0};
-	size_t n_roots = spec->n_read_exec + spec->n_writable;
+	size_t n_roots = spec->n_read_exec + spec->n_writable + spec->n_devices;
 	size_t n_limits = spec->n_hidden + spec->n_protect;
 	int r;
 
@@ -826,6 +835,11 @@ static int apply_limited(struct applier *a, const struct hutch_landlock_spec *sp
 	}
 	for (size_t i = 0; i < spec->n_writable; i++) {
 		r = limits_add_root(a, &h, spec->writable[i], HUTCH_LANDLOCK_FS_ALL);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		r = limits_add_root(a, &h, spec->devices[i], DEVICES);
 		if (r < 0)
 			return r;
 	}
@@ -862,7 +876,8 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 		rep = &local;
 	*rep = (struct hutch_landlock_report){0};
 	if (!spec || !list_ok(spec->read_exec, spec->n_read_exec) ||
-	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->hidden, spec->n_hidden) ||
+	    !list_ok(spec->writable, spec->n_writable) ||
+	    !list_ok(spec->devices, spec->n_devices) || !list_ok(spec->hidden, spec->n_hidden) ||
 	    !list_ok(spec->protect, spec->n_protect))
 		return hutch_errx(err, EINVAL, 0, "landlock: invalid rule lists (at most %d each)",
 				  HUTCH_LANDLOCK_MAX_PATHS);

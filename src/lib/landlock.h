@@ -25,6 +25,10 @@ struct hutch_landlock_spec {
 	size_t n_read_exec;
 	const char *const *writable; /* every filesystem right (directories or files) */
 	size_t n_writable;
+	/* Device trees (the sandbox's own /dev): read, write and ioctl on what is there; nothing
+	 * made or removed. */
+	const char *const *devices;
+	size_t n_devices;
 	bool scope_ipc; /* ABI >= 6: abstract Unix sockets and signals scoped to the sandbox */
 	bool deny_tcp;	/* ABI >= 4: no TCP bind/connect at all (degraded --net none) */
 

@@ -353,10 +353,19 @@ static int step_caps(struct run *r, hutch_error *err)
 
 /* Writable places of the view, beyond the policy's writable roots. */
 static const char *const landlock_writable_fixed[] = {
-	"/tmp",	     "/var/tmp",  "/run",	 "/dev/shm",	 "/dev/null",
-	"/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
-	"/dev/ptmx", "/dev/pts",  NULL,
+	"/tmp", "/var/tmp", "/run", "/dev/shm", NULL,
 };
+
+/*
+ * The devices: the sandbox's /dev holds only these (mount.c), so one rule on
+ * it (use what is there, make nothing) does; degraded, /dev is the host's and
+ * each gets its own.
+ */
+static const char *const landlock_devices[] = {
+	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+	"/dev/tty",  "/dev/ptmx", "/dev/pts",  NULL,
+};
+static const char *const landlock_dev[] = {"/dev"};
 
 /*
  * --ephemeral=root: the top-level directories of the root layer are writable
@@ -401,6 +410,13 @@ static int step_landlock(struct run *r, hutch_error *err)
 		return 0;
 	for (size_t i = 0; landlock_writable_fixed[i]; i++)
 		rw[n++] = landlock_writable_fixed[i];
+	if (r->degraded) {
+		for (size_t i = 0; landlock_devices[i]; i++)
+			rw[n++] = landlock_devices[i];
+	} else {
+		spec.devices = landlock_dev;
+		spec.n_devices = 1;
+	}
 	rw[n++] = r->p->workspace;
 	if (r->xdg_runtime_dir)
 		rw[n++] = r->xdg_runtime_dir;

@@ -61,4 +61,17 @@ is "$RC:$OUT" "0:ran-from-workspace" "a program in the workspace can be executed
 hrun run -- sh -c 'echo t >/tmp/t && truncate -s 0 /tmp/t && echo > /dev/shm/s && echo tmp-ok'
 is "$OUT" "tmp-ok" "/tmp and /dev/shm are writable (create, truncate)"
 
+# /dev is the sandbox's own tmpfs (writable as a mount): Landlock lets the devices there be
+# used and nothing be made beside them.
+hrun run -- python3 -c '
+import errno, os
+def e(f):
+    try:
+        f(); return "ok"
+    except OSError as x:
+        return errno.errorcode[x.errno]
+print(e(lambda: open("/dev/planted", "w")), e(lambda: os.mkdir("/dev/d")),
+      e(lambda: os.symlink("/etc/passwd", "/dev/l")), e(lambda: open("/dev/null", "w").write("x")))'
+is "$OUT" "EACCES EACCES EACCES ok" "creating a file, directory or link in /dev -> EACCES (Landlock); /dev/null writable"
+
 done_testing
