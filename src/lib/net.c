@@ -12,21 +12,27 @@
 #include "base/error.h"
 #include "net.h"
 
+int hutch_net_loopback_up_fd(int sock, hutch_error *err)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return hutch_err(err, errno, 0, "network: reading lo flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		return hutch_err(err, errno, 0, "network: bringing lo up");
+	return 0;
+}
+
 int hutch_net_loopback_up(hutch_error *err)
 {
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
 
 	if (fd < 0)
 		return hutch_err(err, errno, 0, "network: socket for lo");
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return hutch_err(err, errno, 0, "network: reading lo flags");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		return hutch_err(err, errno, 0, "network: bringing lo up");
-	return 0;
+	return hutch_net_loopback_up_fd(fd, err);
 }
 
 int hutch_net_listen_loopback(uint16_t port, hutch_error *err)

@@ -7,6 +7,8 @@
 #include "hutch.h"
 
 int hutch_net_loopback_up(hutch_error *err);
+/* The same through @sock, a socket of the network namespace whose lo it is. */
+int hutch_net_loopback_up_fd(int sock, hutch_error *err);
 
 /*
  * A listening TCP socket on 127.0.0.1:@port, created inside the sandbox's

@@ -233,6 +233,26 @@ static int ctl_send_fd(const struct run *r, int fd, uint32_t tag)
 	return send_fd(r->ctl[1], fd, tag);
 }
 
+/*
+ * A socket of the new network namespace, for the supervisor to bring lo up
+ * with (as the owner of the sandbox's user namespace it may) while this
+ * process builds the filesystem view: "G" then means lo is up too.
+ */
+static int step_loopback(struct run *r, hutch_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	int ret;
+
+	if (r->p->net_mode == HUTCH_NET_HOST || r->session_listen >= 0)
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "network: socket for lo");
+	ret = send_fd(r->ctl[1], fd, HUTCH_CTL_LOOPBACK);
+	return ret < 0 ? hutch_err(err, ret, 0, "network: handing lo over") : 0;
+}
+
+/* The proxy's listening sockets (lo is up: "G" came after it). */
 static int step_network(struct run *r, hutch_error *err)
 {
 	static const struct {
@@ -247,7 +267,8 @@ static int step_network(struct run *r, hutch_error *err)
 
 	if (r->p->net_mode == HUTCH_NET_HOST)
 		return 0;
-	ret = hutch_net_loopback_up(err);
+	/* Up already (step_loopback), except in a named session's daemon: up here. */
+	ret = r->session_listen >= 0 ? hutch_net_loopback_up(err) : 0;
 	if (ret < 0 || r->p->net_mode != HUTCH_NET_PROXY)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
@@ -309,11 +330,12 @@ static int step_cgroup(struct run *r, hutch_error *err)
 }
 
 static const struct setup_step init_steps[] = {
-	{"user namespace", step_id_maps}, /* uid/gid mapped to themselves */
-	{"process guard", step_guard},	  /* die with hutch, not dumpable, own process group */
-	{"filesystem", step_mounts},	  /* the host's / read-only, private dirs, masks */
-	{"network", step_network},	  /* lo up in the new netns (while the host side works) */
+	{"user namespace", step_id_maps},    /* uid/gid mapped to themselves */
+	{"process guard", step_guard},	     /* die with hutch, not dumpable, own process group */
+	{"loopback", step_loopback},	     /* the supervisor brings lo up meanwhile */
+	{"filesystem", step_mounts},	     /* the host's / read-only, private dirs, masks */
 	{"protected paths", step_protected}, /* placeholders made: mount them, pivot_root */
+	{"network", step_network},	     /* the proxy's sockets, inside the netns */
 	{"cgroup", step_cgroup},	     /* its own cgroup is its cgroup namespace's root */
 	{"terminal", step_pty},		     /* a pty of the sandbox's own devpts */
 };
@@ -1382,6 +1404,35 @@ static int prepare(struct run *r, hutch_error *err)
 	return 0;
 }
 
+/*
+ * Bring the sandbox's lo up through the socket init hands over first thing
+ * (step_loopback). If init fails before, its own report says why.
+ */
+static int loopback_up(struct run *r, hutch_error *err)
+{
+	struct pollfd pfd = {.fd = r->ctl[0], .events = POLLIN};
+	uint32_t tag = 0;
+	int fd, ret;
+
+	do
+		ret = poll(&pfd, 1, -1);
+	while (ret < 0 && errno == EINTR);
+	fd = ret < 0 ? -errno : recv_fd(r->ctl[0], &tag);
+	if (fd >= 0 && tag != HUTCH_CTL_LOOPBACK) {
+		close(fd);
+		fd = -EBADMSG;
+	}
+	if (fd < 0) {
+		/* its report, complete once it is gone (the caller reaps it) */
+		kill(r->init_pid, SIGKILL);
+		ret = read_report(r, err);
+		return ret < 0 ? ret : hutch_err(err, -fd, 0, "starting the sandbox: its network");
+	}
+	ret = hutch_net_loopback_up_fd(fd, err);
+	close(fd);
+	return ret;
+}
+
 static int userns_error(int errnum, hutch_error *err)
 {
 	struct hutch_feature_info fi;
@@ -1910,6 +1961,9 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	/* Into its cgroups before "G": init forks the workload only after it. */
 	if (ret >= 0)
 		ret = hutch_limits_enter(r->lim, r->init_pid, err);
+	/* lo up before "G" (waiting here gives init the CPU at once). */
+	if (ret >= 0 && r->p->net_mode != HUTCH_NET_HOST && r->session_listen < 0)
+		ret = loopback_up(r, err);
 	/*
 	 * In parallel with the sandbox's mounts, which wait for "G" before the
 	 * protected paths: find them, make their placeholders, send them over.
