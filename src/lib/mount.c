@@ -1036,6 +1036,36 @@ static int apply_protect(struct tree *tr, const char *top, const char *path, boo
 	return tree_attach(tr, fd, t, path);
 }
 
+/*
+ * A device node in the sandbox's /dev (our tmpfs, holding nothing else yet):
+ * its mount point is made there and the node attached by name in the same
+ * directory, one lookup of /dev for the run of them. The name was just made
+ * with O_EXCL by this process, alone in its mount namespace: not a symlink.
+ */
+static int attach_device(struct tree *t, struct hutch_mount_op *op)
+{
+	_cleanup_free_ char *dir = strdup(op->path);
+	const char *name;
+	int dfd, fd;
+
+	if (!dir)
+		return -ENOMEM;
+	*strrchr(dir, '/') = '\0';
+	name = strrchr(op->path, '/') + 1;
+	dfd = tree_dir(t, dir[0] ? dir : "/");
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (move_mount(op->src_fd, "", dfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	close(op->src_fd);
+	op->src_fd = -1;
+	return 0;
+}
+
 static int apply_bind(struct tree *t, struct hutch_mount_op *op)
 {
 	unsigned long long attrs = MOUNT_ATTR_NOSUID;
@@ -1058,6 +1088,8 @@ static int apply_bind(struct tree *t, struct hutch_mount_op *op)
 	r = set_attr(op->src_fd, attrs, true);
 	if (r < 0)
 		return r;
+	if (op->kind == MOUNT_BIND_DEV)
+		return attach_device(t, op);
 	/* Usually the mount point exists (host trees): one lookup. Else create it in our tmpfs. */
 	tfd = open_in_root(t->root, op->path, O_PATH);
 	if (tfd == -ENOENT) {
