@@ -177,12 +177,13 @@ int main(void)
 
 		for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
 			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
-				hutch_policy *q = hutch_policy_new();
+				hutch_policy *q;
 				char entry[64], *one[] = {entry, NULL};
 				bool dropped, want = fnmatch(pats[i], names[j], 0) == 0;
 
 				if (!names[j][0])
 					continue;
+				q = hutch_policy_new();
 				snprintf(entry, sizeof(entry), "%s=1", names[j]);
 				hutch_policy_add(q, HUTCH_LIST_ENV_PASS, "*", "-e", &err);
 				hutch_policy_add(q, HUTCH_LIST_ENV_DROP, pats[i], "x", &err);
