@@ -683,7 +683,7 @@ static int do_require(struct walk *w, json_t *v)
 static int do_extends(struct walk *w, json_t *v)
 {
 	const char *const *names = hutch_profile_names();
-	char loc[PATH_MAX + 64], list[256];
+	char loc[PATH_MAX + 64], list[256], esc[72];
 	const char *name;
 	size_t o = 0;
 
@@ -705,8 +705,9 @@ static int do_extends(struct walk *w, json_t *v)
 		o += (size_t)n;
 	}
 	return hutch_errx(w->err, ENOENT, HUTCH_EXIT_ERROR,
-			  "%s: unknown profile \"%.64s\" in \"extends\" (expected one of: %s)",
-			  where(w, false, loc, sizeof(loc)), name, list);
+			  "%s: unknown profile \"%s\" in \"extends\" (expected one of: %s)",
+			  where(w, false, loc, sizeof(loc)),
+			  hutch_policy_esc(name, esc, sizeof(esc)), list);
 }
 
 static int walk_section(struct walk *w, const struct section *s, json_t *obj)

@@ -525,6 +525,11 @@ static const char *esc(const char *in, char *buf, size_t size)
 	return buf;
 }
 
+const char *hutch_policy_esc(const char *in, char *buf, size_t size)
+{
+	return esc(in, buf, size);
+}
+
 /* For messages: quote a value with esc() in a buffer that lives until the end of the statement. */
 #define ESC(v) esc((v), (char[96]){0}, 96)
 

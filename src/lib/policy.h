@@ -102,6 +102,12 @@ struct hutch_policy {
 int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin, bool locked);
 bool hutch_rules_contains(const struct hutch_rules *r, const char *value);
 const struct hutch_rule *hutch_rules_find(const struct hutch_rules *r, const char *value);
+
+/*
+ * @in for a one-line message: control bytes, quotes and backslashes escaped
+ * (\n, \t, \xNN), cut with "..." to fit @size. Returns @buf.
+ */
+const char *hutch_policy_esc(const char *in, char *buf, size_t size);
 int hutch_rules_remove(struct hutch_rules *r, const char *value);
 void hutch_rules_clear(struct hutch_rules *r);
 

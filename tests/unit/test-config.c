@@ -239,6 +239,9 @@ static void test_bad(void)
 	bad("{\n  \"extends\": \"lenient\"\n}",
 	    "t.json:2:14: unknown profile \"lenient\" in \"extends\" (expected one of: default, "
 	    "strict, claude-code, codex, gemini, aider)");
+	bad("{\"extends\": \"s\\t\\\"rict\"}",
+	    "t.json:1:13: unknown profile \"s\\t\\\"rict\" in \"extends\" (expected one of: "
+	    "default, strict, claude-code, codex, gemini, aider)");
 	bad("{\"extends\": [\"default\"]}", "t.json:1:13: extends: expected a profile name, got an "
 					    "array");
 	bad("{\"require\": [\"userns\", \"apparmor\"]}",
