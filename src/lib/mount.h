@@ -74,6 +74,10 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 			   struct hutch_mount_plan **out, hutch_error *err);
 void hutch_mount_plan_free(struct hutch_mount_plan *plan);
 
+/* For mount-tree.c: the protected-path kinds (applied last), and the plan's sort order. */
+bool hutch_mount_is_protect_kind(enum hutch_mount_kind k);
+int hutch_mount_op_cmp(const void *x, const void *y);
+
 /* Add one op (used by the protected-path code). */
 int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind kind,
 			 const char *path, const char *source, unsigned mode, bool optional);
