@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -475,36 +474,42 @@ static char *placeholder_dir(const char *state_dir)
 	return hutch_path_join(state_dir, "placeholders");
 }
 
+/*
+ * Under the lock: the live journals' contents into @lv and, with @st, dead
+ * runs' placeholders and journals removed; the directory is listed once.
+ */
+static void take_stock(int dirfd, struct live *lv, struct stash *st)
+{
+	struct hutch_dirnames names;
+	bool listed = hutch_dirnames_read(dirfd, ".", &names) == 0;
+
+	live_load(dirfd, listed ? &names : NULL, lv);
+	if (st)
+		cleanup_stale_locked(dirfd, listed ? &names : NULL, lv, st);
+	hutch_dirnames_free(&names);
+}
+
 /* Whether STATE/placeholders holds a journal (anything but the lock and the stash). */
 static bool has_journals(const char *dir)
 {
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_Alignas(struct dirent64) char buf[4096];
-	ssize_t n;
+	struct hutch_dirnames names;
+	bool any = false;
 
-	if (fd < 0)
+	if (hutch_dirnames_read(AT_FDCWD, dir, &names) < 0)
 		return true; /* let the full path say what is wrong */
-	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *de = (const struct dirent64 *)(void *)(buf + off);
-			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-			    strcmp(de->d_name, ".lock") && strcmp(de->d_name, STASH))
-				return true;
-		}
-	}
-	return n < 0;
+	for (size_t i = 0; i < names.n && !any; i++)
+		any = strcmp(names.v[i], ".lock") && strcmp(names.v[i], STASH);
+	hutch_dirnames_free(&names);
+	return any;
 }
 
 int hutch_placeholders_cleanup_stale(const char *state_dir)
 {
 	_cleanup_free_ char *dir = placeholder_dir(state_dir);
 	_cleanup_close_ int dfd = -1, lfd = -1;
-	struct hutch_dirnames names = {0};
 	struct stash stash;
 	struct live live;
 	struct stat st;
-	bool listed;
 
 	if (!dir)
 		return -ENOMEM;
@@ -516,12 +521,9 @@ int hutch_placeholders_cleanup_stale(const char *state_dir)
 	dfd = open_locked(dir, &lfd);
 	if (dfd < 0)
 		return dfd;
-	listed = hutch_dirnames_read(dfd, ".", &names) == 0;
 	stash_open(dfd, &stash);
-	live_load(dfd, listed ? &names : NULL, &live);
-	cleanup_stale_locked(dfd, listed ? &names : NULL, &live, &stash);
+	take_stock(dfd, &live, &stash);
 	live_free(&live);
-	hutch_dirnames_free(&names);
 	stash_close(&stash);
 	return 0;
 }
@@ -576,8 +578,6 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct stash stash;
 	_cleanup_(live_free) struct live live = {.n = 0};
-	struct hutch_dirnames names = {0};
-	bool listed;
 	char name[64];
 	int r;
 
@@ -601,11 +601,8 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		free_ph(ph);
 		return r;
 	}
-	listed = hutch_dirnames_read(dfd, ".", &names) == 0;
 	stash_open(dfd, &stash);
-	live_load(dfd, listed ? &names : NULL, &live);
-	cleanup_stale_locked(dfd, listed ? &names : NULL, &live, &stash);
-	hutch_dirnames_free(&names);
+	take_stock(dfd, &live, &stash);
 	/*
 	 * Ours: the missing paths, and existing ones that are another live run's
 	 * placeholders (we use them too: the last run to end removes them).
@@ -675,14 +672,9 @@ void hutch_placeholders_remove(struct hutch_placeholders *ph)
 		return;
 	dfd = open_locked(ph->dir, &lfd);
 	if (dfd >= 0) {
-		struct hutch_dirnames names = {0};
-		bool listed;
-
 		stash_open(dfd, &stash);
 		unlinkat(dfd, ph->journal, 0);
-		listed = hutch_dirnames_read(dfd, ".", &names) == 0;
-		live_load(dfd, listed ? &names : NULL, &live);
-		hutch_dirnames_free(&names);
+		take_stock(dfd, &live, NULL);
 		for (size_t i = 0; i < ph->n; i++)
 			if (ph->paths[i] && !used_by_other(&live, ph->paths[i]))
 				remove_placeholder(&stash, ph->paths[i]);

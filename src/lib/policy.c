@@ -1088,9 +1088,16 @@ static char *real_path(const char *path)
  */
 #define LISTED_MIN 8 /* entries in one directory worth listing it */
 
+enum listing_state {
+	LISTING_UNREAD,
+	LISTING_READ,
+	LISTING_UNREADABLE, /* look each name up */
+	LISTING_ABSENT,	    /* the directory itself is not there */
+};
+
 struct listing {
 	char *dir;
-	int state; /* 0: not read yet, 1: read, -1: unreadable (look each name up), -2: absent */
+	enum listing_state state;
 	struct hutch_dirnames names;
 };
 
@@ -1154,12 +1161,14 @@ static bool may_exist(struct listings *l, const char *path)
 			continue;
 		memcpy(name, c, (size_t)(end - c));
 		name[end - c] = '\0';
-		if (li->state == 0 && !may_exist(l, li->dir))
-			li->state = -2; /* a listing above lacks it: so is everything in it */
-		else if (li->state == 0)
-			li->state =
-				hutch_dirnames_read(AT_FDCWD, li->dir, &li->names) == 0 ? 1 : -1;
-		if (li->state == -2 || (li->state == 1 && !hutch_dirnames_has(&li->names, name)))
+		if (li->state == LISTING_UNREAD && !may_exist(l, li->dir))
+			li->state = LISTING_ABSENT; /* a listing above lacks it */
+		else if (li->state == LISTING_UNREAD)
+			li->state = hutch_dirnames_read(AT_FDCWD, li->dir, &li->names) == 0
+					    ? LISTING_READ
+					    : LISTING_UNREADABLE;
+		if (li->state == LISTING_ABSENT ||
+		    (li->state == LISTING_READ && !hutch_dirnames_has(&li->names, name)))
 			return false;
 	}
 	return true;
