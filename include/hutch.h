@@ -71,6 +71,8 @@ enum hutch_key {
 	HUTCH_KEY_ALLOW_DEGRADED, /* "true" / "false" */
 	HUTCH_KEY_HTTP_PORT,
 	HUTCH_KEY_SOCKS_PORT,
+	/* "true": a workspace or writable path may be $HOME, above it or a system directory */
+	HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE,
 	_HUTCH_KEY_MAX,
 };
 
@@ -120,8 +122,13 @@ char *hutch_policy_to_json(const hutch_policy *p);
 /* SHA-256 of the canonical JSON, as 64 hex characters + NUL. */
 void hutch_policy_digest(const hutch_policy *p, char out[65]);
 
-/* Validate a file alone (no merge), for `hutch policy validate`. */
-int hutch_policy_validate_file(const char *path, hutch_error *err);
+/*
+ * Validate a file for `hutch policy validate` as `hutch run --profile PROFILE
+ * -p FILE` would use it (@profile NULL: "default"), without the system and
+ * user policies: merged on the profile, paths resolved, every check run
+ * except those about the current directory as the workspace.
+ */
+int hutch_policy_validate_file(const char *path, const char *profile, hutch_error *err);
 
 /*
  * Merge the standard sources: /etc/hutch/policy.json (HUTCH_SOURCE_SYSTEM; the

@@ -16,6 +16,17 @@ int cli_error(const hutch_error *err);
 /* Print "hutch: <fmt>" for usage errors and return 125. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The one form of a command-line error: "hutch CMD: <fmt>" and the line
+ * "Try 'hutch CMD --help'."; returns 125. @cmd: "run", "policy show", ...
+ */
+int cli_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * getopt_long returned '?' or ':' (@c; the option string starts with ':' so
+ * getopt prints nothing): "unknown option '--foo'" or "option '-C' requires
+ * an argument", in the cli_cmd_error() form.
+ */
+int cli_bad_option(const char *cmd, int c, char *const argv[]);
 /* A library warning callback (hutch_run_opts.warn, hutch_session_exec): "hutch: MSG" unless -q. */
 void cli_lib_warn(const char *msg, void *data);
 

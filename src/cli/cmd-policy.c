@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * hutch policy validate FILE... | show [--profile NAME] [-p FILE]... [-C DIR]
+ * hutch policy validate [--profile NAME] FILE... | show [--profile NAME] [-p FILE]... [-C DIR]
  *            | import-srt FILE
  */
 #include <getopt.h>
@@ -14,11 +14,12 @@
 static int policy_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hutch policy validate FILE...\n"
+		"Usage: hutch policy validate [--profile NAME] FILE...\n"
 		"       hutch policy show [--profile NAME] [-p FILE]... [-C DIR]\n"
 		"       hutch policy import-srt FILE\n\n"
-		"validate    check policy files alone: unknown keys, types, values\n"
-		"            (errors name file:line:column)\n"
+		"validate    check each file as 'hutch run --profile NAME -p FILE' would use it\n"
+		"            (default profile: default; without the system and user policies):\n"
+		"            keys, types, values, paths, limits (errors name file:line:column)\n"
 		"show        print the effective policy as JSON: the profile (default: default),\n"
 		"            /etc/hutch/policy.json, the user policy, each -p FILE, a trusted\n"
 		"            .hutch.json in the workspace, resolved for the workspace\n"
@@ -36,12 +37,31 @@ static int policy_usage(FILE *f)
 
 static int policy_validate(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"profile", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *profile = NULL;
 	hutch_error err = {0};
+	int c;
 
-	if (argc < 2)
-		return cli_usage_error("policy validate: which file? (hutch policy validate FILE)");
-	for (int i = 1; i < argc; i++) {
-		if (hutch_policy_validate_file(argv[i], &err) < 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			profile = optarg;
+			break;
+		case 'h':
+			return policy_usage(stdout);
+		default:
+			return cli_bad_option("policy validate", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_cmd_error("policy validate", "which file? (hutch policy validate FILE)");
+	for (int i = optind; i < argc; i++) {
+		if (hutch_policy_validate_file(argv[i], profile, &err) < 0)
 			return cli_error(&err);
 		if (!cli_quiet)
 			printf("%s: ok\n", argv[i]);
@@ -71,7 +91,7 @@ static int policy_show(int argc, char **argv)
 	if (!files)
 		return cli_usage_error("out of memory");
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:C:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:C:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			files[n_files++] = optarg;
@@ -87,12 +107,12 @@ static int policy_show(int argc, char **argv)
 			return policy_usage(stdout);
 		default:
 			free(files);
-			return policy_usage(stderr);
+			return cli_bad_option("policy show", c, argv);
 		}
 	}
 	if (optind < argc) {
 		free(files);
-		return cli_usage_error("policy show: unexpected argument '%s'", argv[optind]);
+		return cli_cmd_error("policy show", "unexpected argument '%s'", argv[optind]);
 	}
 
 	/* The same merge order as hutch run (DESIGN section 5), without the flags. */
@@ -137,9 +157,11 @@ static int policy_import_srt(int argc, char **argv)
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return policy_usage(stdout);
+	if (argc == 2 && argv[1][0] == '-' && argv[1][1])
+		return cli_cmd_error("policy import-srt", "unknown option '%s'", argv[1]);
 	if (argc != 2)
-		return cli_usage_error("policy import-srt: which file? (hutch policy import-srt "
-				       "FILE > policy.json)");
+		return cli_cmd_error("policy import-srt",
+				     "which file? (hutch policy import-srt FILE > policy.json)");
 	if (hutch_srt_load_file(argv[1], &s, &err) < 0)
 		return cli_error(&err);
 	for (size_t i = 0; i < hutch_srt_n_notes(s); i++)
@@ -165,6 +187,5 @@ int cmd_policy(int argc, char **argv)
 		return policy_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "import-srt"))
 		return policy_import_srt(argc - 1, argv + 1);
-	fprintf(stderr, "%s: policy: unknown subcommand '%s'\n", cli_prog, argv[1]);
-	return policy_usage(stderr);
+	return cli_cmd_error("policy", "unknown subcommand '%s'", argv[1]);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hutch run [OPTIONS] [--] COMMAND [ARG...] */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ enum {
 	OPT_ALLOW_DEGRADED,
 	OPT_DRY_RUN,
 	OPT_SESSION,
+	OPT_ALLOW_DANGEROUS_WORKSPACE,
 };
 
 static const struct option run_options[] = {
@@ -55,6 +57,7 @@ static const struct option run_options[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED},
+	{"allow-dangerous-workspace", no_argument, NULL, OPT_ALLOW_DANGEROUS_WORKSPACE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -92,6 +95,8 @@ static int run_usage(FILE *f)
 		"                          syslog = the local syslog); hutch log FILE shows it\n"
 		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
 		"      --allow-degraded    run with the layers this machine has\n"
+		"      --allow-dangerous-workspace  let the workspace or an --rw path be $HOME,\n"
+		"                          above it, or a system directory (refused otherwise)\n"
 		"      --dry-run           print the effective policy and layers, run nothing\n"
 		"  -q, --quiet   -v, --verbose\n\n"
 		"Example: hutch run --profile claude-code -- claude\n"
@@ -139,7 +144,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+C:p:a:e:qvh", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:C:p:a:e:qvh", run_options, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
 		case 'C':
@@ -218,6 +223,10 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			r = push_flag(a, false, HUTCH_KEY_ALLOW_DEGRADED, "true",
 				      "--allow-degraded");
 			break;
+		case OPT_ALLOW_DANGEROUS_WORKSPACE:
+			r = push_flag(a, false, HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE, "true",
+				      "--allow-dangerous-workspace");
+			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;
 			break;
@@ -230,7 +239,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 		case 'h':
 			return run_usage(stdout), -3;
 		default:
-			return run_usage(stderr), -2;
+			return cli_bad_option("run", c, argv), -2;
 		}
 		if (r < 0)
 			return -1;
@@ -258,6 +267,33 @@ static bool has_net_flag(const struct run_args *a)
 	return false;
 }
 
+/* The last --net MODE given, or NULL. */
+static const char *net_flag(const struct run_args *a)
+{
+	const char *mode = NULL;
+
+	for (size_t i = 0; i < a->n_flags; i++)
+		if (!a->flags[i].is_list && a->flags[i].which == HUTCH_KEY_NET_MODE)
+			mode = a->flags[i].value;
+	return mode;
+}
+
+/* --net none -a HOST would reach nothing: a refusal, not a silent no-op. */
+static int check_net_flags(const struct run_args *a, hutch_error *err)
+{
+	const char *mode = net_flag(a);
+
+	if (!mode || strcmp(mode, "none") != 0 || (!is_cli_net_allow(a) && !a->ask))
+		return 0;
+	snprintf(err->msg, sizeof(err->msg),
+		 "%s with --net none: no destination can be reached without a network",
+		 is_cli_net_allow(a) ? "--allow" : "--ask");
+	snprintf(err->hint, sizeof(err->hint),
+		 "use --net proxy (or leave --net out) to reach only the allowed destinations");
+	err->status = HUTCH_EXIT_ERROR;
+	return -EINVAL;
+}
+
 /* Merge order (DESIGN section 5): profile, system, user, -p files, project, flags. */
 static int build_policy(const struct run_args *a, hutch_policy **out, hutch_error *err)
 {
@@ -268,7 +304,9 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 
 	if (!p)
 		return -1;
-	r = hutch_policy_apply_profile(p, a->profile ? a->profile : "default", err);
+	r = check_net_flags(a, err);
+	if (r >= 0)
+		r = hutch_policy_apply_profile(p, a->profile ? a->profile : "default", err);
 	if (r >= 0)
 		r = hutch_policy_load_standard(p, err);
 	for (size_t i = 0; r >= 0 && i < a->n_policy_files; i++)
@@ -366,8 +404,8 @@ int cmd_run(int argc, char **argv)
 		free(a.flags);
 		free(a.session_ws);
 		free(a.policy_files);
-		return cli_usage_error("run: no command given (usage: hutch run [OPTIONS] -- "
-				       "COMMAND [ARG...])");
+		return cli_cmd_error("run", "no command given (hutch run [OPTIONS] -- COMMAND "
+					    "[ARG...])");
 	}
 	if (build_policy(&a, &p, &err) < 0) {
 		free(a.flags);

@@ -35,7 +35,7 @@ int cmd_trust(int argc, char **argv)
 		file = argv[1];
 
 	/* Pinning a file hutch would refuse to load helps nobody: validate first. */
-	if (hutch_policy_validate_file(file, &err) < 0)
+	if (hutch_policy_validate_file(file, NULL, &err) < 0)
 		return cli_error(&err);
 	if (hutch_trust_add(file, hex, &err) < 0)
 		return cli_error(&err);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,38 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	return HUTCH_EXIT_ERROR;
+}
+
+int cli_cmd_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", cli_prog, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s %s --help'.\n", cli_prog, cmd);
+	return HUTCH_EXIT_ERROR;
+}
+
+int cli_bad_option(const char *cmd, int c, char *const argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	char opt[64];
+
+	/* A long option as written (without "=VALUE"), else the short option's letter. */
+	if (arg && arg[0] == '-' && arg[1] == '-')
+		snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(arg, "="), arg);
+	else if (optopt > 0 && optopt < 128)
+		snprintf(opt, sizeof(opt), "-%c", optopt);
+	else
+		snprintf(opt, sizeof(opt), "%s", arg ? arg : "?");
+	for (char *o = opt; *o; o++)
+		if ((unsigned char)*o < 0x20 || *o == 0x7f)
+			*o = '?';
+	if (c == ':')
+		return cli_cmd_error(cmd, "option '%s' requires an argument", opt);
+	return cli_cmd_error(cmd, "unknown option '%s'", opt);
 }
 
 void cli_warn(const char *fmt, ...)
@@ -100,6 +133,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[1]);
-	return usage(stderr);
+	fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", cli_prog, argv[1], cli_prog);
+	return HUTCH_EXIT_ERROR;
 }

@@ -710,6 +710,39 @@ static int do_extends(struct walk *w, json_t *v)
 			  hutch_policy_esc(name, esc, sizeof(esc)), list);
 }
 
+/*
+ * network.allow without network.mode asks for the proxy, as -a does on the
+ * command line: a file that lists destinations wants them reached. An
+ * explicit "none" beside a non-empty allow list reaches nothing and is
+ * refused. The system policy's allow list is a ceiling (the only destinations
+ * anyone may add), not a request: it implies no mode.
+ */
+static int net_mode_from_allow(struct walk *w, json_t *obj)
+{
+	json_t *allow = json_object_get(obj, "allow"), *mode = json_object_get(obj, "mode");
+	char loc[PATH_MAX + 64];
+	int r;
+
+	if (w->system || !json_is_array(allow) || json_array_size(allow) == 0)
+		return 0;
+	if (!mode) {
+		push_key(w, "allow");
+		where(w, true, loc, sizeof(loc));
+		w->depth--;
+		return hutch_policy_set_ex(w->p, HUTCH_KEY_NET_MODE, "proxy", loc, false, w->err);
+	}
+	if (!json_is_string(mode) || strcmp(json_string_value(mode), "none") != 0)
+		return 0;
+	push_key(w, "mode");
+	r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+		       "%s: network.mode is \"none\" but network.allow lists destinations: "
+		       "nothing would reach them",
+		       where(w, false, loc, sizeof(loc)));
+	w->depth--;
+	hutch_err_hint(w->err, "set network.mode to \"proxy\" (or leave it out) to reach them");
+	return r;
+}
+
 static int walk_section(struct walk *w, const struct section *s, json_t *obj)
 {
 	const char *key;
@@ -767,7 +800,7 @@ static int walk_section(struct walk *w, const struct section *s, json_t *obj)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return s == &net_section ? net_mode_from_allow(w, obj) : 0;
 }
 
 /* Position of the key token ending just before @pos (jansson reports its end). */
@@ -922,14 +955,19 @@ int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source 
 	return hutch_policy_load_data(p, path, data, len, src, err);
 }
 
-int hutch_policy_validate_file(const char *path, hutch_error *err)
+int hutch_policy_validate_file(const char *path, const char *profile, hutch_error *err)
 {
 	hutch_policy *p = hutch_policy_new();
 	int r;
 
 	if (!p)
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", path);
-	r = hutch_policy_load_file(p, path, HUTCH_SOURCE_FILE, err);
+	/* As hutch run -p FILE uses it: on its profile, then resolved and checked. */
+	r = hutch_policy_apply_profile(p, profile ? profile : "default", err);
+	if (r >= 0)
+		r = hutch_policy_load_file(p, path, HUTCH_SOURCE_FILE, err);
+	if (r >= 0)
+		r = hutch_policy_finalize_check(p, NULL, err);
 	hutch_policy_free(p);
 	return r;
 }

@@ -58,6 +58,7 @@
 #include "base/sha256.h"
 #include "policy.h"
 #include "profiles.h"
+#include "proxy/filter.h"
 
 #define MAX_PATTERN 512	 /* host patterns, env patterns */
 #define MAX_COMMAND 4096 /* command patterns */
@@ -624,6 +625,7 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 {
 	struct hutch_rules *r;
 	bool locked = false;
+	const char *why = NULL;
 	char e[96];
 
 	if (!p || !value)
@@ -659,6 +661,12 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 					  "%s: host pattern \"%s\" contains a space, control or "
 					  "non-ASCII character",
 					  org(origin), esc(value, e, sizeof(e)));
+		/* The proxy's own parser: what is accepted here is what it will enforce. */
+		if (hutch_host_pattern_validate(value, &why) < 0)
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "%s: network.%s \"%s\": %s", org(origin),
+					  list == HUTCH_LIST_NET_DENY ? "deny" : "allow",
+					  esc(value, e, sizeof(e)), why ? why : "invalid host pattern");
 		if (list == HUTCH_LIST_NET_DENY) {
 			locked = system;
 			break;
@@ -978,6 +986,15 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		if (r < 0)
 			return r;
 		break;
+	case HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE:
+		if (parse_bool(value, &b) < 0)
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "%s: invalid allow-dangerous-workspace \"%s\" (expected "
+					  "true or false)",
+					  org(origin), ESC(value));
+		p->allow_dangerous_workspace = b;
+		r = 0;
+		break;
 	default:
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown setting %d",
 				  org(origin), (int)key);
@@ -1221,9 +1238,129 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 	return 0;
 }
 
+/*
+ * Directories that are never writable as a whole, as the workspace or a
+ * writable entry: a sandbox that could write them would change the host for
+ * every later process. A subtree entry refuses everything beneath it too: it
+ * is the operating system itself (/usr/local/bin is on the host's PATH,
+ * /etc/systemd starts services, /boot boots). The others refuse only the
+ * directory itself: beneath them lie data and projects a user may pick
+ * (/var/lib/<app>, /srv/www, /opt/<tool>, /home/<other>, /tmp/<scratch>).
+ * $HOME itself and every directory above it are refused too (see
+ * dangerous_dir()): shell start-up files, ~/.gitconfig, ~/.config/autostart
+ * and ~/.local/bin are persistence outside the sandbox.
+ * --allow-dangerous-workspace (HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE) overrides.
+ */
+static const struct {
+	const char *path;
+	bool subtree;
+} system_dirs[] = {
+	{"/bin", true},	  {"/boot", true},    {"/dev", true},	  {"/etc", true},
+	{"/lib", true},	  {"/lib32", true},   {"/lib64", true},	  {"/libx32", true},
+	{"/proc", true},  {"/sbin", true},    {"/sys", true},	  {"/usr", true},
+	{"/home", false}, {"/media", false},  {"/mnt", false},	  {"/opt", false},
+	{"/root", false}, {"/run", false},    {"/srv", false},	  {"/tmp", false},
+	{"/var", false},  {"/var/lib", false}, {"/var/tmp", false}, {"/var/cache", false},
+	{"/var/log", false}, {"/var/spool", false}, {"/var/mail", false},
+};
+
+/* Why the canonical directory @real must not be writable as a whole, or NULL. */
+static const char *dangerous_dir(const char *real, const char *home, char *buf, size_t size)
+{
+	if (strcmp(real, "/") == 0)
+		return "is the root directory";
+	if (home && strcmp(real, home) == 0)
+		return "is the home directory";
+	if (home && hutch_path_has_prefix(home, real)) {
+		snprintf(buf, size, "contains the home directory %s", home);
+		return buf;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(system_dirs); i++) {
+		const char *d = system_dirs[i].path;
+
+		if (strcmp(real, d) == 0)
+			return "is a system directory";
+		if (system_dirs[i].subtree && hutch_path_has_prefix(real, d)) {
+			snprintf(buf, size, "lies in the system directory %s", d);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+#define DANGEROUS_HINT                                                                             \
+	"use a project directory (a directory of its own under your home, or -C DIR); "            \
+	"--allow-dangerous-workspace overrides this check"
+
+/* The workspace (canonical) and every writable entry: none may be a dangerous directory. */
+static int check_dangerous(const struct hutch_policy *p, const char *home_canon, bool workspace,
+			   hutch_error *err)
+{
+	char buf[PATH_MAX + 64];
+	const char *why;
+	int r;
+
+	if (p->allow_dangerous_workspace)
+		return 0;
+	if (workspace && (why = dangerous_dir(p->workspace, home_canon, buf, sizeof(buf)))) {
+		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			       "workspace %s %s: refusing to make it writable", p->workspace, why);
+		hutch_err_hint(err, DANGEROUS_HINT);
+		return r;
+	}
+	for (size_t i = 0; i < p->fs_writable.n; i++) {
+		const struct hutch_rule *w = &p->fs_writable.v[i];
+		_cleanup_free_ char *real = real_path(w->value);
+		const char *shown = real ? real : w->value;
+
+		why = dangerous_dir(shown, home_canon, buf, sizeof(buf));
+		if (!why)
+			continue;
+		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			       "%s: writable path %s %s: refusing to make it writable",
+			       org(w->origin), shown, why);
+		hutch_err_hint(err, DANGEROUS_HINT);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Settings that would silently do nothing. Host networking has no proxy: it
+ * cannot apply an allowlist or a denylist, so it is refused rather than
+ * leaving them unenforced.
+ */
+static int check_network(const struct hutch_policy *p, hutch_error *err)
+{
+	const struct hutch_rules *lists[] = {&p->net_allow, &p->net_deny};
+	int r;
+
+	if (p->net_mode != HUTCH_NET_HOST)
+		return 0;
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
+		const struct hutch_rule *ru;
+
+		if (!lists[k]->n)
+			continue;
+		ru = &lists[k]->v[0];
+		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			       "%s: network mode \"host\" cannot filter destinations, but %s %s "
+			       "\"%s\"%s",
+			       org(p->key_origin[HUTCH_KEY_NET_MODE]), org(ru->origin),
+			       k ? "denies" : "allows", ESC(ru->value),
+			       lists[k]->n > 1 ? " (and more)" : "");
+		hutch_err_hint(err, "use --net proxy to apply the %s, or a profile and policy "
+				    "without one for --net host",
+			       k ? "denylist" : "allowlist");
+		return r;
+	}
+	return 0;
+}
+
 static const char *const exposed_names[] = {"read-only", "writable", "socket"};
 
-static int check_conflicts(struct hutch_policy *p, const char *home_canon, hutch_error *err)
+static int check_conflicts(struct hutch_policy *p, const char *home_canon, bool check_workspace,
+			   hutch_error *err)
 {
 	const struct hutch_rules *exposed[] = {&p->fs_readonly, &p->fs_writable, &p->fs_sockets};
 
@@ -1247,6 +1384,8 @@ static int check_conflicts(struct hutch_policy *p, const char *home_canon, hutch
 							  e->value, hr->value, org(hr->origin));
 			}
 		}
+		if (!check_workspace)
+			continue;
 		if (strcmp(p->workspace, hr->value) == 0)
 			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 					  "workspace %s is hidden by the policy (%s)", p->workspace,
@@ -1262,7 +1401,11 @@ static int check_conflicts(struct hutch_policy *p, const char *home_canon, hutch
 	return 0;
 }
 
-int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
+/*
+ * Finalize; @check_workspace false (hutch policy validate) leaves out the checks
+ * that are about the directory hutch runs in rather than the policy.
+ */
+static int finalize(hutch_policy *p, const char *home, bool check_workspace, hutch_error *err)
 {
 	_cleanup_free_ char *cwd = NULL, *ws = NULL, *ws_abs = NULL, *ws_real = NULL;
 	_cleanup_free_ char *home_canon = NULL, *audit = NULL;
@@ -1287,7 +1430,7 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 	if (!cwd)
 		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot get the current directory");
 
-	/* The workspace: must exist, be a directory and not be "/" or above $HOME. */
+	/* The workspace: must exist and be a directory (check_dangerous() says where not). */
 	ws_origin = p->key_origin[HUTCH_KEY_WORKSPACE];
 	r = expand_one(p->workspace ? p->workspace : cwd, ws_origin ? ws_origin : "workspace", home,
 		       cwd, &ws_abs, err);
@@ -1301,28 +1444,12 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 	if (!S_ISDIR(st.st_mode))
 		return hutch_errx(err, ENOTDIR, HUTCH_EXIT_ERROR, "workspace %s: not a directory",
 				  ws_real);
-	if (strcmp(ws_real, "/") == 0) {
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-			       "workspace is \"/\": refusing to make the whole file system "
-			       "writable");
-		hutch_err_hint(err, "run hutch from a project directory or pass -C DIR");
-		return r;
-	}
 	if (home) {
 		home_canon = realpath(home, NULL);
 		if (!home_canon)
 			home_canon = hutch_path_normalize(home);
 		if (!home_canon)
 			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "home directory %s", home);
-		if (strcmp(home_canon, ws_real) != 0 &&
-		    hutch_path_has_prefix(home_canon, ws_real)) {
-			r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				       "workspace %s contains the home directory %s: refusing to "
-				       "make it writable",
-				       ws_real, home_canon);
-			hutch_err_hint(err, "run hutch from a project directory or pass -C DIR");
-			return r;
-		}
 	}
 	free(p->workspace);
 	p->workspace = TAKE_PTR(ws_real);
@@ -1365,7 +1492,11 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 		p->audit_file = TAKE_PTR(audit);
 	}
 
-	r = check_conflicts(p, home_canon, err);
+	r = check_dangerous(p, home_canon, check_workspace, err);
+	if (r >= 0)
+		r = check_conflicts(p, home_canon, check_workspace, err);
+	if (r >= 0)
+		r = check_network(p, err);
 	if (r < 0)
 		return r;
 	if (p->allow_degraded && p->require_locked)
@@ -1375,6 +1506,16 @@ int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
 				  layers_str(p->require_locked, buf, sizeof(buf)));
 	p->finalized = true;
 	return 0;
+}
+
+int hutch_policy_finalize(hutch_policy *p, const char *home, hutch_error *err)
+{
+	return finalize(p, home, true, err);
+}
+
+int hutch_policy_finalize_check(struct hutch_policy *p, const char *home, hutch_error *err)
+{
+	return finalize(p, home, false, err);
 }
 
 /* ---- JSON output ---------------------------------------------------------------------- */

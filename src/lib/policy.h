@@ -54,6 +54,7 @@ struct hutch_policy {
 	unsigned require;	 /* HUTCH_LAYER_* bitmask */
 	unsigned require_locked; /* bits the system policy requires */
 	bool allow_degraded;
+	bool allow_dangerous_workspace; /* CLI only: see dangerous_dir() in policy.c */
 
 	/* filesystem: after finalize every path is absolute and normalised */
 	struct hutch_rules fs_readonly, fs_writable, fs_hidden, fs_protected, fs_sockets;
@@ -126,6 +127,13 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 /* Replace the required layers ("require": [...] in a file); locked bits cannot go. */
 int hutch_policy_set_require(struct hutch_policy *p, unsigned layers, const char *origin,
 			     bool system, hutch_error *err);
+
+/*
+ * hutch_policy_finalize() without the checks about the directory hutch runs in
+ * (the workspace may be anything): what `hutch policy validate` uses, so that
+ * a file that validates is one hutch run accepts.
+ */
+int hutch_policy_finalize_check(struct hutch_policy *p, const char *home, hutch_error *err);
 
 /* "userns" -> HUTCH_LAYER_USERNS; 0 if unknown. */
 unsigned hutch_layer_from_name(const char *name);

@@ -161,7 +161,7 @@ static void test_good(void)
 
 	snprintf(path, sizeof(path), "%s/design-example.json", datadir);
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file(path, &err) == 0, "DESIGN section 5's example validates (%s)",
+	ok(hutch_policy_validate_file(path, NULL, &err) == 0, "DESIGN section 5's example validates (%s)",
 	   err.msg);
 
 	p = hutch_policy_new();
@@ -280,7 +280,7 @@ static void test_bad(void)
 
 	snprintf(path, sizeof(path), "%s/misspelt.json", datadir);
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file(path, &err) < 0, "misspelt.json is refused");
+	ok(hutch_policy_validate_file(path, NULL, &err) < 0, "misspelt.json is refused");
 	snprintf(want, sizeof(want),
 		 "%s:5:5: unknown key \"hiden\" in \"filesystem\" (expected one of: readOnly, "
 		 "writable, hidden, protected, sockets)",
@@ -288,10 +288,10 @@ static void test_bad(void)
 	is_str(err.msg, want, "  with the file's own name and position");
 
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file("/nonexistent/p.json", &err) < 0, "missing file refused");
+	ok(hutch_policy_validate_file("/nonexistent/p.json", NULL, &err) < 0, "missing file refused");
 	is_str(err.msg, "/nonexistent/p.json: cannot open: No such file or directory", "  message");
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file("/tmp", &err) < 0, "a directory is refused");
+	ok(hutch_policy_validate_file("/tmp", NULL, &err) < 0, "a directory is refused");
 	is_str(err.msg, "/tmp: not a regular file", "  message");
 
 	/* Too large: HUTCH_MAX_POLICY_BYTES + 1 bytes of valid JSON. */
@@ -307,7 +307,7 @@ static void test_bad(void)
 		ok(fd >= 0 && write(fd, buf, n) == (ssize_t)n, "wrote a %zu-byte file", n);
 		close(fd);
 		memset(&err, 0, sizeof(err));
-		ok(hutch_policy_validate_file(tmpl, &err) == -EFBIG, "too-large file refused");
+		ok(hutch_policy_validate_file(tmpl, NULL, &err) == -EFBIG, "too-large file refused");
 		snprintf(want, sizeof(want),
 			 "%s: policy file too large (1048577 bytes, at most 1048576)", tmpl);
 		is_str(err.msg, want, "  message");
@@ -323,7 +323,7 @@ static void test_bad(void)
 			   pwrite(fd, "}", 1, HUTCH_MAX_POLICY_BYTES - 1) == 1,
 		   "shrunk to exactly HUTCH_MAX_POLICY_BYTES");
 		close(fd);
-		ok(hutch_policy_validate_file(tmpl, &err) == 0, "exactly the maximum is fine");
+		ok(hutch_policy_validate_file(tmpl, NULL, &err) == 0, "exactly the maximum is fine");
 		unlink(tmpl);
 		free(buf);
 	}
@@ -567,9 +567,76 @@ static void test_mutations(void)
 	free(orig);
 }
 
+/* What hutch run refuses, hutch policy validate refuses; what is implied, both imply. */
+static void test_validate_like_run(void)
+{
+	char tmp[] = "/tmp/hutch-test-validate-XXXXXX", file[128];
+	hutch_policy *p;
+	FILE *f;
+
+	p = hutch_policy_new();
+	ok(load(p, "{\"network\": {\"allow\": [\"example.com\"]}}", HUTCH_SOURCE_FILE) == 0 &&
+		   p->net_mode == HUTCH_NET_PROXY,
+	   "network.allow without a mode means the proxy");
+	like(p->key_origin[HUTCH_KEY_NET_MODE], "t.json:1:14", "  the mode's origin is the allow key");
+	hutch_policy_free(p);
+	p = hutch_policy_new();
+	ok(load(p, "{\"network\": {\"allow\": [\"example.com\"]}}", HUTCH_SOURCE_SYSTEM) == 0 &&
+		   p->net_mode == HUTCH_NET_NONE,
+	   "  but not in the system policy (its allowlist is a ceiling)");
+	hutch_policy_free(p);
+	p = hutch_policy_new();
+	ok(load(p, "{\"network\": {\"allow\": []}}", HUTCH_SOURCE_FILE) == 0 &&
+		   p->net_mode == HUTCH_NET_NONE,
+	   "  nor with an empty allow list");
+	hutch_policy_free(p);
+	bad("{\"network\": {\"mode\": \"none\", \"allow\": [\"example.com\"]}}",
+	    "t.json:1:22: network.mode is \"none\" but network.allow lists destinations: nothing "
+	    "would reach them");
+	bad("{\"network\": {\"mode\": \"proxy\", \"allow\": [\"example.com:99999\"]}}",
+	    "t.json:1:41: network.allow \"example.com:99999\": invalid port");
+
+	if (!mkdtemp(tmp))
+		abort();
+	snprintf(file, sizeof(file), "%s/p.json", tmp);
+	/* 4090 hidden paths: alone under the limit, over it on the default profile's */
+	f = fopen(file, "w");
+	fprintf(f, "{\"filesystem\": {\"hidden\": [");
+	for (int i = 0; i < 4090; i++)
+		fprintf(f, "%s\"/nonexistent/h%d\"", i ? "," : "", i);
+	fprintf(f, "]}}\n");
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	ok(hutch_policy_validate_file(file, NULL, &err) < 0, "4090 hidden paths: refused by validate");
+	like(err.msg, "too many entries (at most 4096)", "  message: %s", err.msg);
+	f = fopen(file, "w");
+	fprintf(f, "{\"filesystem\": {\"writable\": [\"/\"]}}\n");
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	ok(hutch_policy_validate_file(file, NULL, &err) < 0, "a writable \"/\": refused by validate");
+	like(err.msg, "writable path / is the root directory", "  message: %s", err.msg);
+	f = fopen(file, "w");
+	fprintf(f, "{\"network\": {\"mode\": \"host\", \"deny\": [\"127.0.0.1\"]}}\n");
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	ok(hutch_policy_validate_file(file, NULL, &err) < 0, "host mode with a denylist: refused");
+	like(err.msg, "cannot filter destinations", "  message: %s", err.msg);
+	f = fopen(file, "w");
+	fprintf(f, "{\"network\": {\"mode\": \"host\"}}\n");
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	ok(hutch_policy_validate_file(file, NULL, &err) == 0, "host mode alone validates: %s",
+	   err.msg);
+	ok(hutch_policy_validate_file(file, "claude-code", &err) < 0,
+	   "  but not on a profile with an allowlist");
+	unlink(file);
+	rmdir(tmp);
+}
+
 int main(void)
 {
 	find_datadir();
+	test_validate_like_run();
 	test_mutations();
 	test_locator();
 	test_good();

@@ -249,6 +249,8 @@ static void test_add_set(void)
 	SET_FAILS(p, HUTCH_KEY_ALLOW_PRIVATE, "yes", "expected true or false");
 	SET_FAILS(p, HUTCH_KEY_HTTP_PORT, "0", "expected a port 1-65535");
 	SET_FAILS(p, HUTCH_KEY_SOCKS_PORT, "65536", "expected a port 1-65535");
+	ADD_FAILS(p, HUTCH_LIST_NET_ALLOW, "example.com:99999", "network.allow \"example.com:99999\": invalid port");
+	ADD_FAILS(p, HUTCH_LIST_NET_DENY, "[::1", "network.deny \"[::1\": unbalanced brackets");
 	SET_FAILS(p, HUTCH_KEY_WORKSPACE, "", "empty path");
 	ok(hutch_policy_set(p, HUTCH_KEY_HTTP_PORT, "3128", "x", &err) == 0 && p->http_port == 3128,
 	   "httpPort 3128");
@@ -458,6 +460,95 @@ static hutch_policy *with_ws(const char *workspace)
 		hutch_policy_free(_p);                                                             \
 	} while (0)
 
+/* Dangerous workspaces and writable paths: $HOME, above it, system directories. */
+static void test_dangerous(void)
+{
+	char want[PATH_MAX * 2], buf[PATH_MAX * 2], link[PATH_MAX];
+	hutch_policy *p;
+
+	FINALIZE_FAILS(with_ws("/etc"), "workspace /etc is a system directory");
+	FINALIZE_FAILS(with_ws("/etc/"), "workspace /etc is a system directory");
+	FINALIZE_FAILS(with_ws("/usr"), "workspace /usr is a system directory");
+	FINALIZE_FAILS(with_ws("/usr/share"), "workspace /usr/share lies in the system directory "
+					      "/usr");
+	FINALIZE_FAILS(with_ws("/var"), "workspace /var is a system directory");
+	FINALIZE_FAILS(with_ws("/var/lib"), "workspace /var/lib is a system directory");
+	FINALIZE_FAILS(with_ws("/proc"), "workspace /proc is a system directory");
+	snprintf(buf, sizeof(buf), "%s/..", ws);
+	snprintf(want, sizeof(want), "workspace %s is the home directory", home);
+	FINALIZE_FAILS(with_ws(buf), want);
+	FINALIZE_FAILS(with_ws("~"), want);
+	snprintf(buf, sizeof(buf), "%s/", home);
+	FINALIZE_FAILS(with_ws(buf), want);
+	/* through a symbolic link */
+	snprintf(link, sizeof(link), "%s/to-etc", ws);
+	if (symlink("/etc", link) == 0) {
+		FINALIZE_FAILS(with_ws(link), "workspace /etc is a system directory");
+		p = with_ws(ws);
+		hutch_policy_add(p, HUTCH_LIST_WRITABLE, "to-etc", "--rw", &err);
+		FINALIZE_FAILS(p, "--rw: writable path /etc is a system directory: refusing");
+		unlink(link);
+	}
+	/* a directory beneath /var or /tmp that is not a system one is fine */
+	snprintf(buf, sizeof(buf), "%s/real-ssh", tmp);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, buf, "--rw", &err);
+	ok(hutch_policy_finalize(p, home, &err) == 0, "--rw %s (beneath /tmp) is fine: %s", buf,
+	   err.msg);
+	hutch_policy_free(p);
+
+	/* writable entries */
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "/", "--rw", &err);
+	FINALIZE_FAILS(p, "--rw: writable path / is the root directory");
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "~", "/p.json:3:4", &err);
+	snprintf(want, sizeof(want), "/p.json:3:4: writable path %s is the home directory", home);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, tmp, "--rw", &err);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "~/..", "--rw", &err);
+	snprintf(want, sizeof(want), "--rw: writable path %s contains the home directory %s", tmp,
+		 home);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "/usr/local/bin", "--rw", &err);
+	FINALIZE_FAILS(p, "lies in the system directory /usr");
+	p = with_ws("/etc");
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "/", "--rw", &err);
+	hutch_policy_set(p, HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE, "true", "--x", &err);
+	ok(hutch_policy_finalize(p, home, &err) == 0, "--allow-dangerous-workspace overrides: %s",
+	   err.msg);
+	hutch_policy_free(p);
+}
+
+/* Network settings that would do nothing are refused, not ignored. */
+static void test_network_noops(void)
+{
+	hutch_policy *p;
+
+	p = with_ws(ws);
+	hutch_policy_set(p, HUTCH_KEY_NET_MODE, "host", "--net", &err);
+	hutch_policy_add(p, HUTCH_LIST_NET_DENY, "127.0.0.1", "--deny", &err);
+	FINALIZE_FAILS(p, "--net: network mode \"host\" cannot filter destinations, but --deny "
+			  "denies \"127.0.0.1\"");
+	like(err.hint, "--net proxy", "  the hint says --net proxy");
+	p = with_ws(ws);
+	hutch_policy_apply_profile(p, "claude-code", &err);
+	hutch_policy_set(p, HUTCH_KEY_NET_MODE, "host", "--net", &err);
+	FINALIZE_FAILS(p, "but profile claude-code allows");
+	p = with_ws(ws);
+	hutch_policy_set(p, HUTCH_KEY_NET_MODE, "host", "--net", &err);
+	ok(hutch_policy_finalize(p, home, &err) == 0, "--net host without a list is fine");
+	hutch_policy_free(p);
+	p = with_ws(ws);
+	hutch_policy_apply_profile(p, "claude-code", &err);
+	hutch_policy_set(p, HUTCH_KEY_NET_MODE, "none", "--net", &err);
+	ok(hutch_policy_finalize(p, home, &err) == 0,
+	   "--net none under a profile with an allowlist is fine (less, not nothing)");
+	hutch_policy_free(p);
+}
+
 static void test_finalize(void)
 {
 	char want[PATH_MAX * 2], buf[PATH_MAX * 2], d1[65], d2[65];
@@ -611,11 +702,16 @@ static void test_finalize(void)
 				   strcmp(p->workspace, ws) == 0,
 			   "workspace defaults to the current directory");
 			hutch_policy_free(p);
+			snprintf(want, sizeof(want), "workspace %s is the home directory", home);
+			FINALIZE_FAILS(with_ws(".."), want);
+			like(err.hint, "--allow-dangerous-workspace", "  the hint names the override");
 			p = with_ws("..");
+			hutch_policy_set(p, HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE, "true", "--x",
+					 &err);
 			ok(hutch_policy_finalize(p, home, &err) == 0 &&
 				   strcmp(p->workspace, home) == 0,
 			   "a relative workspace is resolved against the current directory; "
-			   "$HOME itself is allowed");
+			   "$HOME itself only with --allow-dangerous-workspace");
 			hutch_policy_free(p);
 		}
 		if (old && chdir(old) != 0)
@@ -623,8 +719,10 @@ static void test_finalize(void)
 		free(old);
 	}
 
-	FINALIZE_FAILS(with_ws("/"), "workspace is \"/\": refusing to make the whole file system "
+	FINALIZE_FAILS(with_ws("/"), "workspace / is the root directory: refusing to make it "
 				     "writable");
+	test_dangerous();
+	test_network_noops();
 	snprintf(buf, sizeof(buf), "%s/nope", tmp);
 	FINALIZE_FAILS(with_ws(buf), "/nope: No such file or directory");
 	snprintf(buf, sizeof(buf), "%s/file", tmp);
