@@ -82,7 +82,7 @@ int cmd_apply(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "nC:qvh", apply_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":nC:qvh", apply_options, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			o.include_protected = true;
@@ -102,13 +102,13 @@ int cmd_apply(int argc, char **argv)
 		case 'h':
 			return apply_usage(stdout);
 		default:
-			return apply_usage(stderr);
+			return cli_bad_option("apply", c, argv);
 		}
 	}
 	if (optind < argc)
 		id = argv[optind++];
 	if (optind < argc)
-		return cli_usage_error("apply: one session at a time");
+		return cli_cmd_error("apply", "one session at a time");
 	r = cli_open_session(id, dir, &s);
 	if (r)
 		return r;

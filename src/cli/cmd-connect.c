@@ -158,6 +158,13 @@ int cmd_connect(int argc, char **argv)
 	int i = 1, sock, status = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("Usage: hutch connect [--proxy HOST:PORT] HOST PORT\n\n"
+			       "Inside a sandbox with --net proxy: tunnel stdin/stdout to HOST PORT\n"
+			       "through the sandbox's proxy (default: $HTTPS_PROXY), for ssh:\n"
+			       "  ssh -o ProxyCommand='hutch connect %%h %%p' git@github.com\n");
+			return 0;
+		}
 		if (!strcmp(argv[i], "--proxy") && i + 1 < argc)
 			proxy = argv[++i];
 		else if (!strncmp(argv[i], "--proxy=", 8))
@@ -165,17 +172,18 @@ int cmd_connect(int argc, char **argv)
 		else if (!strcmp(argv[i], "--"))
 			break;
 		else
-			return cli_usage_error("connect: unknown option %s", argv[i]);
+			return cli_cmd_error("connect", "unknown option '%s'", argv[i]);
 	}
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (argc - i != 2)
-		return cli_usage_error("usage: hutch connect [--proxy HOST:PORT] HOST PORT");
+		return cli_cmd_error("connect", "expected HOST PORT (hutch connect [--proxy HOST:PORT] "
+					       "HOST PORT)");
 	host = argv[i];
 	port = argv[i + 1];
 	if (!*host || strpbrk(host, " \r\n\t") || !*port ||
 	    strspn(port, "0123456789") != strlen(port))
-		return cli_usage_error("connect: invalid destination %s:%s", host, port);
+		return cli_cmd_error("connect", "invalid destination %s:%s", host, port);
 	if (!proxy)
 		proxy = getenv("HTTPS_PROXY");
 	if (!proxy)

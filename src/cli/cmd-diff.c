@@ -319,7 +319,7 @@ int cmd_diff(int argc, char **argv)
 	int c, r = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "U:C:h", diff_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":U:C:h", diff_options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.format = FMT_STAT;
@@ -334,8 +334,8 @@ int cmd_diff(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 100000)
-				return cli_usage_error("diff: -U: not a number of lines: %s",
-						       optarg);
+				return cli_cmd_error("diff", "-U: not a number of lines: %s",
+						     optarg);
 			a.context = (unsigned)v;
 			break;
 		}
@@ -345,13 +345,13 @@ int cmd_diff(int argc, char **argv)
 		case 'h':
 			return diff_usage(stdout);
 		default:
-			return diff_usage(stderr);
+			return cli_bad_option("diff", c, argv);
 		}
 	}
 	if (optind < argc)
 		a.id = argv[optind++];
 	if (optind < argc)
-		return cli_usage_error("diff: one session at a time");
+		return cli_cmd_error("diff", "one session at a time");
 	a.tty = isatty(1);
 	a.color = a.format == FMT_PATCH && a.tty && !getenv("NO_COLOR");
 	r = cli_open_session(a.id, a.dir, &s);

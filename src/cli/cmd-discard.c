@@ -46,7 +46,7 @@ int cmd_discard(int argc, char **argv)
 	int c, status = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "C:qh", discard_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":C:qh", discard_options, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			dir = optarg;
@@ -57,7 +57,7 @@ int cmd_discard(int argc, char **argv)
 		case 'h':
 			return discard_usage(stdout);
 		default:
-			return discard_usage(stderr);
+			return cli_bad_option("discard", c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -26,8 +26,13 @@ int cmd_fork(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return fork_usage(stdout);
-	if (argc < 2 || argc > 3 || argv[1][0] == '-')
-		return fork_usage(stderr);
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return cli_cmd_error("fork", "unknown option '%s'", argv[i]);
+	if (argc < 2)
+		return cli_cmd_error("fork", "which session? (hutch fork SESSION [NEW])");
+	if (argc > 3)
+		return cli_cmd_error("fork", "unexpected argument '%s'", argv[3]);
 	r = cli_open_session(argv[1], NULL, &src);
 	if (r)
 		return r;

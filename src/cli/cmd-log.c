@@ -406,7 +406,7 @@ int cmd_log(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:t:h", options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.session = optarg;
@@ -421,11 +421,13 @@ int cmd_log(int argc, char **argv)
 		case 'h':
 			return log_usage(stdout);
 		default:
-			return log_usage(stderr);
+			return cli_bad_option("log", c, argv);
 		}
 	}
+	if (optind >= argc)
+		return cli_cmd_error("log", "which file? (hutch log FILE, - for stdin)");
 	if (optind != argc - 1)
-		return log_usage(stderr);
+		return cli_cmd_error("log", "unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];
 	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	if (!in)

@@ -65,7 +65,7 @@ int cmd_ls(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", ls_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", ls_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -73,11 +73,11 @@ int cmd_ls(int argc, char **argv)
 		case 'h':
 			return ls_usage(stdout);
 		default:
-			return ls_usage(stderr);
+			return cli_bad_option("ls", c, argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error("ls: unexpected argument '%s'", argv[optind]);
+		return cli_cmd_error("ls", "unexpected argument '%s'", argv[optind]);
 	if (hutch_session_list(&v, &n, &err) < 0)
 		return cli_error(&err);
 	if (json) {

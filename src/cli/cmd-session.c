@@ -18,11 +18,13 @@ int cmd_exec(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		return cli_usage_error("exec: usage: hutch exec NAME [--] COMMAND [ARG...]");
+		return cli_cmd_error("exec", "which session? (hutch exec NAME [--] COMMAND [ARG...])");
+	if (argv[1][0] == '-')
+		return cli_cmd_error("exec", "unknown option '%s'", argv[1]);
 	if (argc > 2 && !strcmp(argv[2], "--"))
 		first = 3;
 	if (first >= argc)
-		return cli_usage_error("exec: no command given");
+		return cli_cmd_error("exec", "no command given");
 	if (hutch_session_exec(argv[1], argv + first, cli_lib_warn, NULL, &status, &err) < 0)
 		return cli_error(&err);
 	return status;
@@ -32,11 +34,16 @@ int cmd_stop(int argc, char **argv)
 {
 	hutch_error err = {0};
 
-	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("Usage: hutch stop NAME\n\nEnd the named session NAME: everything in it is "
 		       "killed.\n");
-		return argc == 2 ? 0 : HUTCH_EXIT_ERROR;
+		return 0;
 	}
+	if (argc > 1 && argv[1][0] == '-')
+		return cli_cmd_error("stop", "unknown option '%s'", argv[1]);
+	if (argc != 2)
+		return argc < 2 ? cli_cmd_error("stop", "which session? (hutch stop NAME)")
+				: cli_cmd_error("stop", "unexpected argument '%s'", argv[2]);
 	if (hutch_session_stop(argv[1], &err) < 0)
 		return cli_error(&err);
 	return 0;

@@ -24,13 +24,13 @@ int cmd_trust(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return trust_usage(stdout);
 	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
-		return trust_usage(stderr);
+		return cli_cmd_error("trust", "unknown option '%s'", argv[1]);
 	if (argc > 1 && !strcmp(argv[1], "--")) {
 		argv++;
 		argc--;
 	}
 	if (argc > 2)
-		return cli_usage_error("trust: one file at a time");
+		return cli_cmd_error("trust", "one file at a time");
 	if (argc == 2)
 		file = argv[1];
 

@@ -40,6 +40,18 @@ int cli_usage_error(const char *fmt, ...)
 	return 125;
 }
 
+int cli_cmd_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hutch %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 125;
+}
+
 static int listen_any(int *port)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
