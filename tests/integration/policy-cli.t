@@ -154,6 +154,16 @@ check "  nor does it make \$HOME writable" test ! -e "$HOME/pwned-by-project"
 like "$ERR" "\\.hutch\\.json" "  hutch reports that it ignored .hutch.json"
 
 hrun trust
+is "$RC" 125 "hutch trust refuses a .hutch.json that makes \$HOME writable"
+like "$ERR" "writable path .* is the home directory" "  saying why"
+check "  and pins nothing" test ! -e "$HOME/.config/hutch/trusted"
+cat >.hutch.json <<'JSON'
+{
+  "filesystem": { "writable": ["~/.cache/project-cache"] },
+  "env": { "set": { "PROJECT_VAR": "from-project" } }
+}
+JSON
+hrun trust
 is "$RC" 0 "hutch trust (in the workspace) exits 0"
 hrun run -- sh -c 'echo "[$PROJECT_VAR]"'
 is "$OUT" "[from-project]" "after hutch trust, .hutch.json is applied"
