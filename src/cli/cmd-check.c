@@ -17,8 +17,9 @@ int cmd_check(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1)
-		return cli_cmd_error("check", argv[1][0] == '-' ? "unknown option '%s'"
-							  : "unexpected argument '%s'",
+		return cli_cmd_error("check",
+				     argv[1][0] == '-' ? "unknown option '%s'"
+						       : "unexpected argument '%s'",
 				     argv[1]);
 	for (int f = 0; f < _HUTCH_FEAT_MAX; f++) {
 		struct hutch_feature_info fi;

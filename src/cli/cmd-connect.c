@@ -160,7 +160,8 @@ int cmd_connect(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("Usage: hutch connect [--proxy HOST:PORT] HOST PORT\n\n"
-			       "Inside a sandbox with --net proxy: tunnel stdin/stdout to HOST PORT\n"
+			       "Inside a sandbox with --net proxy: tunnel stdin/stdout to HOST "
+			       "PORT\n"
 			       "through the sandbox's proxy (default: $HTTPS_PROXY), for ssh:\n"
 			       "  ssh -o ProxyCommand='hutch connect %%h %%p' git@github.com\n");
 			return 0;
@@ -177,8 +178,9 @@ int cmd_connect(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (argc - i != 2)
-		return cli_cmd_error("connect", "expected HOST PORT (hutch connect [--proxy HOST:PORT] "
-					       "HOST PORT)");
+		return cli_cmd_error("connect",
+				     "expected HOST PORT (hutch connect [--proxy HOST:PORT] "
+				     "HOST PORT)");
 	host = argv[i];
 	port = argv[i + 1];
 	if (!*host || strpbrk(host, " \r\n\t") || !*port ||

@@ -18,7 +18,8 @@ int cmd_exec(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		return cli_cmd_error("exec", "which session? (hutch exec NAME [--] COMMAND [ARG...])");
+		return cli_cmd_error("exec",
+				     "which session? (hutch exec NAME [--] COMMAND [ARG...])");
 	if (argv[1][0] == '-')
 		return cli_cmd_error("exec", "unknown option '%s'", argv[1]);
 	if (argc > 2 && !strcmp(argv[2], "--"))

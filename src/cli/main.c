@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", cli_prog, argv[1], cli_prog);
+	fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", cli_prog, argv[1],
+		cli_prog);
 	return HUTCH_EXIT_ERROR;
 }

@@ -663,10 +663,10 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 					  org(origin), esc(value, e, sizeof(e)));
 		/* The proxy's own parser: what is accepted here is what it will enforce. */
 		if (hutch_host_pattern_validate(value, &why) < 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: network.%s \"%s\": %s", org(origin),
-					  list == HUTCH_LIST_NET_DENY ? "deny" : "allow",
-					  esc(value, e, sizeof(e)), why ? why : "invalid host pattern");
+			return hutch_errx(
+				err, EINVAL, HUTCH_EXIT_ERROR, "%s: network.%s \"%s\": %s",
+				org(origin), list == HUTCH_LIST_NET_DENY ? "deny" : "allow",
+				esc(value, e, sizeof(e)), why ? why : "invalid host pattern");
 		if (list == HUTCH_LIST_NET_DENY) {
 			locked = system;
 			break;
@@ -1255,12 +1255,12 @@ static const struct {
 	const char *path;
 	bool subtree;
 } system_dirs[] = {
-	{"/bin", true},	  {"/boot", true},    {"/dev", true},	  {"/etc", true},
-	{"/lib", true},	  {"/lib32", true},   {"/lib64", true},	  {"/libx32", true},
-	{"/proc", true},  {"/sbin", true},    {"/sys", true},	  {"/usr", true},
-	{"/home", false}, {"/media", false},  {"/mnt", false},	  {"/opt", false},
-	{"/root", false}, {"/run", false},    {"/srv", false},	  {"/tmp", false},
-	{"/var", false},  {"/var/lib", false}, {"/var/tmp", false}, {"/var/cache", false},
+	{"/bin", true},	     {"/boot", true},	    {"/dev", true},	  {"/etc", true},
+	{"/lib", true},	     {"/lib32", true},	    {"/lib64", true},	  {"/libx32", true},
+	{"/proc", true},     {"/sbin", true},	    {"/sys", true},	  {"/usr", true},
+	{"/home", false},    {"/media", false},	    {"/mnt", false},	  {"/opt", false},
+	{"/root", false},    {"/run", false},	    {"/srv", false},	  {"/tmp", false},
+	{"/var", false},     {"/var/lib", false},   {"/var/tmp", false},  {"/var/cache", false},
 	{"/var/log", false}, {"/var/spool", false}, {"/var/mail", false},
 };
 
@@ -1349,8 +1349,9 @@ static int check_network(const struct hutch_policy *p, hutch_error *err)
 			       org(p->key_origin[HUTCH_KEY_NET_MODE]), org(ru->origin),
 			       k ? "denies" : "allows", ESC(ru->value),
 			       lists[k]->n > 1 ? " (and more)" : "");
-		hutch_err_hint(err, "use --net proxy to apply the %s, or a profile and policy "
-				    "without one for --net host",
+		hutch_err_hint(err,
+			       "use --net proxy to apply the %s, or a profile and policy "
+			       "without one for --net host",
 			       k ? "denylist" : "allowlist");
 		return r;
 	}

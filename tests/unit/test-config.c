@@ -161,8 +161,8 @@ static void test_good(void)
 
 	snprintf(path, sizeof(path), "%s/design-example.json", datadir);
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file(path, NULL, &err) == 0, "DESIGN section 5's example validates (%s)",
-	   err.msg);
+	ok(hutch_policy_validate_file(path, NULL, &err) == 0,
+	   "DESIGN section 5's example validates (%s)", err.msg);
 
 	p = hutch_policy_new();
 	ok(load(p, "{}", HUTCH_SOURCE_FILE) == 0, "an empty object is a valid policy");
@@ -288,7 +288,8 @@ static void test_bad(void)
 	is_str(err.msg, want, "  with the file's own name and position");
 
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file("/nonexistent/p.json", NULL, &err) < 0, "missing file refused");
+	ok(hutch_policy_validate_file("/nonexistent/p.json", NULL, &err) < 0,
+	   "missing file refused");
 	is_str(err.msg, "/nonexistent/p.json: cannot open: No such file or directory", "  message");
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_validate_file("/tmp", NULL, &err) < 0, "a directory is refused");
@@ -307,7 +308,8 @@ static void test_bad(void)
 		ok(fd >= 0 && write(fd, buf, n) == (ssize_t)n, "wrote a %zu-byte file", n);
 		close(fd);
 		memset(&err, 0, sizeof(err));
-		ok(hutch_policy_validate_file(tmpl, NULL, &err) == -EFBIG, "too-large file refused");
+		ok(hutch_policy_validate_file(tmpl, NULL, &err) == -EFBIG,
+		   "too-large file refused");
 		snprintf(want, sizeof(want),
 			 "%s: policy file too large (1048577 bytes, at most 1048576)", tmpl);
 		is_str(err.msg, want, "  message");
@@ -323,7 +325,8 @@ static void test_bad(void)
 			   pwrite(fd, "}", 1, HUTCH_MAX_POLICY_BYTES - 1) == 1,
 		   "shrunk to exactly HUTCH_MAX_POLICY_BYTES");
 		close(fd);
-		ok(hutch_policy_validate_file(tmpl, NULL, &err) == 0, "exactly the maximum is fine");
+		ok(hutch_policy_validate_file(tmpl, NULL, &err) == 0,
+		   "exactly the maximum is fine");
 		unlink(tmpl);
 		free(buf);
 	}
@@ -578,7 +581,8 @@ static void test_validate_like_run(void)
 	ok(load(p, "{\"network\": {\"allow\": [\"example.com\"]}}", HUTCH_SOURCE_FILE) == 0 &&
 		   p->net_mode == HUTCH_NET_PROXY,
 	   "network.allow without a mode means the proxy");
-	like(p->key_origin[HUTCH_KEY_NET_MODE], "t.json:1:14", "  the mode's origin is the allow key");
+	like(p->key_origin[HUTCH_KEY_NET_MODE], "t.json:1:14",
+	     "  the mode's origin is the allow key");
 	hutch_policy_free(p);
 	p = hutch_policy_new();
 	ok(load(p, "{\"network\": {\"allow\": [\"example.com\"]}}", HUTCH_SOURCE_SYSTEM) == 0 &&
@@ -607,13 +611,15 @@ static void test_validate_like_run(void)
 	fprintf(f, "]}}\n");
 	fclose(f);
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file(file, NULL, &err) < 0, "4090 hidden paths: refused by validate");
+	ok(hutch_policy_validate_file(file, NULL, &err) < 0,
+	   "4090 hidden paths: refused by validate");
 	like(err.msg, "too many entries (at most 4096)", "  message: %s", err.msg);
 	f = fopen(file, "w");
 	fprintf(f, "{\"filesystem\": {\"writable\": [\"/\"]}}\n");
 	fclose(f);
 	memset(&err, 0, sizeof(err));
-	ok(hutch_policy_validate_file(file, NULL, &err) < 0, "a writable \"/\": refused by validate");
+	ok(hutch_policy_validate_file(file, NULL, &err) < 0,
+	   "a writable \"/\": refused by validate");
 	like(err.msg, "writable path / is the root directory", "  message: %s", err.msg);
 	f = fopen(file, "w");
 	fprintf(f, "{\"network\": {\"mode\": \"host\", \"deny\": [\"127.0.0.1\"]}}\n");

@@ -249,7 +249,8 @@ static void test_add_set(void)
 	SET_FAILS(p, HUTCH_KEY_ALLOW_PRIVATE, "yes", "expected true or false");
 	SET_FAILS(p, HUTCH_KEY_HTTP_PORT, "0", "expected a port 1-65535");
 	SET_FAILS(p, HUTCH_KEY_SOCKS_PORT, "65536", "expected a port 1-65535");
-	ADD_FAILS(p, HUTCH_LIST_NET_ALLOW, "example.com:99999", "network.allow \"example.com:99999\": invalid port");
+	ADD_FAILS(p, HUTCH_LIST_NET_ALLOW, "example.com:99999",
+		  "network.allow \"example.com:99999\": invalid port");
 	ADD_FAILS(p, HUTCH_LIST_NET_DENY, "[::1", "network.deny \"[::1\": unbalanced brackets");
 	SET_FAILS(p, HUTCH_KEY_WORKSPACE, "", "empty path");
 	ok(hutch_policy_set(p, HUTCH_KEY_HTTP_PORT, "3128", "x", &err) == 0 && p->http_port == 3128,
@@ -704,7 +705,8 @@ static void test_finalize(void)
 			hutch_policy_free(p);
 			snprintf(want, sizeof(want), "workspace %s is the home directory", home);
 			FINALIZE_FAILS(with_ws(".."), want);
-			like(err.hint, "--allow-dangerous-workspace", "  the hint names the override");
+			like(err.hint, "--allow-dangerous-workspace",
+			     "  the hint names the override");
 			p = with_ws("..");
 			hutch_policy_set(p, HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE, "true", "--x",
 					 &err);
