@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "path.h"
@@ -278,4 +279,28 @@ char *hutch_path_join(const char *a, const char *b)
 	memcpy(out + la, b, lb);
 	out[la + lb] = '\0';
 	return out;
+}
+
+int hutch_mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	buf = strdup(path);
+	if (!buf)
+		return -ENOMEM;
+	for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!s)
+			break;
+		*s = '/';
+	}
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

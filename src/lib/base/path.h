@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Longest path we accept anywhere in a policy (bytes, without the NUL). */
 #define HUTCH_PATH_MAX 4095
@@ -31,6 +32,12 @@ char *hutch_path_expand(const char *in, const char *home, const char *base);
  * The result may be relative.
  */
 char *hutch_path_expand_vars(const char *in, const char *home, char *badvar, size_t badvar_size);
+
+/*
+ * mkdir -p: create @path and its missing parents, each with @mode. An existing
+ * directory is fine; an existing non-directory is -ENOTDIR. 0 or -errno.
+ */
+int hutch_mkdir_p(const char *path, mode_t mode);
 
 /* True if @path equals @prefix or lies beneath it (both normalised). */
 bool hutch_path_has_prefix(const char *path, const char *prefix);
