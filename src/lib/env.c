@@ -2,6 +2,7 @@
 /* The workload's environment: secrets dropped by pattern, explicit passes, set entries. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,82 @@ static bool passes(const struct hutch_policy *p, const char *name)
 	return matches(&p->env_pass, name, false);
 }
 
+/* Does a "~/" (or a lone "~") at @v[i] start a home-relative path, as in a shell assignment? */
+static bool tilde_at(const char *v, size_t i)
+{
+	return v[i] == '~' && (i == 0 || v[i - 1] == '=' || v[i - 1] == ':') &&
+	       (v[i + 1] == '/' || v[i + 1] == ':' || v[i + 1] == '\0');
+}
+
+/*
+ * @v with each "~" that starts the value or follows "=" or ":" and is followed
+ * by "/", ":" or the end replaced by @home, as a shell expands an assignment
+ * (PATH-like lists, "-Dkey=~/dir"). NULL with errno set on failure.
+ */
+static char *expand_tilde(const char *v, const char *home)
+{
+	size_t n = 0, hl = strlen(home), len = strlen(v);
+	char *out, *o;
+
+	for (size_t i = 0; v[i]; i++)
+		n += tilde_at(v, i);
+	if (n > (SIZE_MAX - len - 1) / (hl ? hl : 1)) {
+		errno = E2BIG;
+		return NULL;
+	}
+	out = malloc(len + n * hl + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (size_t i = 0; v[i]; i++) {
+		if (tilde_at(v, i)) {
+			memcpy(o, home, hl);
+			o += hl;
+		} else {
+			*o++ = v[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Set the policy's NAME=VALUE entry @kv in @env, "~" expanded against $HOME. */
+static int set_entry(char ***env, const char *kv, hutch_error *err)
+{
+	const char *eq = strchr(kv, '='), *home = getenv("HOME");
+	_cleanup_free_ char *value = NULL;
+	char name[256];
+	size_t nl = eq ? (size_t)(eq - kv) : 0;
+	int r;
+
+	if (!eq || nl >= sizeof(name))
+		return 0; /* cannot happen: validated by hutch_policy_add */
+	memcpy(name, kv, nl);
+	name[nl] = '\0';
+	if (strchr(eq + 1, '~')) {
+		bool needed = false;
+
+		for (size_t i = 0; eq[1 + i]; i++)
+			needed = needed || tilde_at(eq + 1, i);
+		if (needed && (!home || home[0] != '/'))
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "environment: cannot expand \"~\" in %s: HOME is not an "
+					  "absolute path",
+					  name);
+		if (needed) {
+			value = expand_tilde(eq + 1, home);
+			if (!value)
+				return hutch_err(err, errno, HUTCH_EXIT_ERROR, "environment: %s",
+						 name);
+		}
+	}
+	r = hutch_env_set(env, name, value ? value : eq + 1);
+	if (r < 0)
+		return hutch_errx(err, -r, HUTCH_EXIT_ERROR, "environment: cannot set %s%s", name,
+				  r == -E2BIG ? ": too large" : "");
+	return 0;
+}
+
 int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
 		    hutch_error *err)
 {
@@ -212,19 +289,10 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 	}
 
 	for (size_t i = 0; i < p->env_set.n; i++) {
-		const char *kv = p->env_set.v[i].value, *eq = strchr(kv, '=');
-		char name[256];
-		size_t nl = eq ? (size_t)(eq - kv) : 0;
-
-		if (!eq || nl >= sizeof(name))
-			continue; /* cannot happen: validated by hutch_policy_add */
-		memcpy(name, kv, nl);
-		name[nl] = '\0';
-		r = hutch_env_set(&env, name, eq + 1);
+		r = set_entry(&env, p->env_set.v[i].value, err);
 		if (r < 0) {
 			hutch_env_free(env);
-			return hutch_errx(err, -r, HUTCH_EXIT_ERROR, "environment: cannot set %s%s",
-					  name, r == -E2BIG ? ": too large" : "");
+			return r;
 		}
 	}
 	*out = env;

@@ -117,6 +117,33 @@ int main(void)
 	is_str(get(env, "AWS_REGION"), "us-east-1", "set adds a dropped name with the set value");
 	is_str(get(env, "EMPTY"), "", "set with an empty value");
 
+	hutch_env_free(env);
+
+	/* "~" in a set value, as a shell expands an assignment. */
+	setenv("HOME", "/h/u", 1);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T1=~/.cache/x", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T2=a:~/b:~", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T3=-Dk=~/d", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T4=x~/y ~user ~x", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T5=~", "-e", &err);
+	ok(hutch_env_build(p, fake, &env, &err) == 0, "build with ~ in set entries");
+	is_str(get(env, "T1"), "/h/u/.cache/x", "~/ at the start is the home directory");
+	is_str(get(env, "T2"), "a:/h/u/b:/h/u", "~ after : (a list) too, also at the end");
+	is_str(get(env, "T3"), "-Dk=/h/u/d", "~ after =");
+	is_str(get(env, "T4"), "x~/y ~user ~x", "~ inside a word, ~user and ~x stay");
+	is_str(get(env, "T5"), "/h/u", "a lone ~");
+	hutch_env_free(env);
+	env = NULL;
+	setenv("HOME", "relative", 1);
+	ok(hutch_env_build(p, fake, &env, &err) < 0, "~ with a relative HOME is an error");
+	ok(strstr(err.msg, "HOME") != NULL, "  naming HOME");
+	err = (hutch_error){0};
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T1=plain", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T2=plain", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T3=plain", "-e", &err);
+	hutch_policy_add(p, HUTCH_LIST_ENV_SET, "T5=plain", "-e", &err);
+	ok(hutch_env_build(p, fake, &env, &err) == 0, "no ~ to expand: HOME not needed");
+
 	is_int(hutch_env_set(&env, "HUTCH_SANDBOX", "abc"), 0, "env_set adds");
 	is_str(get(env, "HUTCH_SANDBOX"), "abc", "  value");
 	is_int(hutch_env_set(&env, "HUTCH_SANDBOX", "def"), 0, "env_set replaces");
