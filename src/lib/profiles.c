@@ -249,6 +249,35 @@ static const char *const aider_env[] = {
 	"DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", NULL,
 };
 
+/*
+ * Package managers' caches. The host's own (~/.npm, ~/.cache/pip, ~/.cargo, ...)
+ * stay read-only: a cache written from inside and read later by the host's tools
+ * would be a way to plant code that runs outside. The agent profiles give the
+ * sandbox one cache directory of its own instead, shared by all its sessions,
+ * and point each tool at a subdirectory of it through the tool's own variable
+ * (docs/profiles.md, "Package caches"). A "~/" in a set value is expanded at run
+ * time (env.c).
+ */
+#define PKG_CACHE "~/.cache/hutch/pkg"
+static const char *const pkg_cache_dir[] = {PKG_CACHE, NULL};
+static const char *const pkg_cache_env[] = {
+	"npm_config_cache=" PKG_CACHE "/npm",
+	"YARN_CACHE_FOLDER=" PKG_CACHE "/yarn",
+	"YARN_GLOBAL_FOLDER=" PKG_CACHE "/yarn-berry",
+	"PNPM_HOME=" PKG_CACHE "/pnpm",
+	"PIP_CACHE_DIR=" PKG_CACHE "/pip",
+	"UV_CACHE_DIR=" PKG_CACHE "/uv",
+	"POETRY_CACHE_DIR=" PKG_CACHE "/poetry",
+	"CARGO_HOME=" PKG_CACHE "/cargo",
+	"GOPATH=" PKG_CACHE "/go",
+	"GOCACHE=" PKG_CACHE "/go-build",
+	"GRADLE_USER_HOME=" PKG_CACHE "/gradle",
+	"MAVEN_OPTS=-Dmaven.repo.local=" PKG_CACHE "/maven",
+	"GEM_HOME=" PKG_CACHE "/gem",
+	"BUNDLE_USER_HOME=" PKG_CACHE "/bundle",
+	NULL,
+};
+
 #define PROFILE_MAX_LISTS 8
 #define PROFILE_MAX_SETS 8
 #define PROFILE_MAX_DEPTH 4
@@ -275,6 +304,8 @@ struct profile {
 	const char *const *unhide;
 	/* Writable directories "~/..." created when missing (hutch_profile_prepare). */
 	const char *const *state_dirs;
+	/* The sandbox's own package caches (PKG_CACHE), created when missing. */
+	bool pkg_cache;
 	struct profile_list lists[PROFILE_MAX_LISTS];
 	struct profile_set sets[PROFILE_MAX_SETS];
 };
@@ -308,12 +339,15 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = claude_creds,
 		.state_dirs = claude_dirs,
+		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, claude_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, claude_state },
 			{ HUTCH_LIST_PROTECTED, claude_protected },
 			{ HUTCH_LIST_ENV_PASS, claude_env },
+			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
+			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},
 		.sets = {
 			{ HUTCH_KEY_NET_MODE, "proxy" },
@@ -324,12 +358,15 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = codex_creds,
 		.state_dirs = codex_dirs,
+		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, codex_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, codex_state },
 			{ HUTCH_LIST_PROTECTED, codex_protected },
 			{ HUTCH_LIST_ENV_PASS, codex_env },
+			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
+			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},
 		.sets = {
 			{ HUTCH_KEY_NET_MODE, "proxy" },
@@ -340,12 +377,15 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = gemini_creds,
 		.state_dirs = gemini_dirs,
+		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, gemini_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, gemini_state },
 			{ HUTCH_LIST_PROTECTED, gemini_protected },
 			{ HUTCH_LIST_ENV_PASS, gemini_env },
+			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
+			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},
 		.sets = {
 			{ HUTCH_KEY_NET_MODE, "proxy" },
@@ -356,11 +396,14 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = aider_creds,
 		.state_dirs = aider_dirs,
+		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, aider_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, aider_state },
 			{ HUTCH_LIST_ENV_PASS, aider_env },
+			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
+			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},
 		.sets = {
 			{ HUTCH_KEY_NET_MODE, "proxy" },
@@ -549,6 +592,18 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 	if (!pr || !pr->state_dirs || !home || home[0] != '/' || stat(home, &st) < 0 ||
 	    !S_ISDIR(st.st_mode))
 		return 0; /* nothing to do, or nowhere to do it */
+	if (pr->pkg_cache) {
+		_cleanup_free_ char *path = hutch_path_join(home, PKG_CACHE + 2);
+		int r;
+
+		if (!path)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
+		r = hutch_mkdir_p(path, 0700);
+		if (r < 0)
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+					 "profile %s: cannot create the sandbox's package cache %s",
+					 name, path);
+	}
 	for (const char *const *d = pr->state_dirs; *d; d++) {
 		_cleanup_free_ char *path = NULL;
 

@@ -74,10 +74,10 @@ for p in $PROFILES; do
 		"$p: allows exactly its API/sign-in hosts and the registries and git host"
 	is "$(jget "$J" 'p["network"]["deny"]')" "" "$p: no deny entries of its own"
 	is "$(jget "$J" 'p["network"]["allowPrivate"]')" "False" "$p: private addresses stay closed"
-	want=
+	want="$HOME/.cache/hutch/pkg"
 	for s in ${STATE[$p]}; do want="$want $HOME/$s"; done
 	is "$(jget "$J" 'p["filesystem"]["writable"]')" "$(sorted "$want")" \
-		"$p: exactly its state directory is writable"
+		"$p: exactly its state directory and the sandbox's package cache are writable"
 	is "$(jget "$J" 'p["filesystem"]["readOnly"] + p["filesystem"]["sockets"]')" "" \
 		"$p: no extra read-only paths or sockets"
 	# hidden = default hidden minus exactly its own credential files
