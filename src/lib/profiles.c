@@ -195,6 +195,11 @@ static const char *const claude_protected[] = {
 	NULL,
 };
 static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
+/*
+ * Claude Code refuses --dangerously-skip-permissions as root unless it is told
+ * it runs in a sandbox; it does here (docs/profiles.md, "The agents' own sandboxes").
+ */
+static const char *const claude_set[] = {"IS_SANDBOX=1", NULL};
 
 /* Codex CLI: the API (key), sign-in with ChatGPT and the ChatGPT backend it then uses. */
 static const char *const codex_hosts[] = {"api.openai.com", "auth.openai.com", "chatgpt.com", NULL};
@@ -346,6 +351,7 @@ static const struct profile profiles[] = {
 			{ HUTCH_LIST_WRITABLE, claude_state },
 			{ HUTCH_LIST_PROTECTED, claude_protected },
 			{ HUTCH_LIST_ENV_PASS, claude_env },
+			{ HUTCH_LIST_ENV_SET, claude_set },
 			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
 			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},

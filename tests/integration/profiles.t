@@ -211,6 +211,13 @@ hrun run --profile claude-code -p "$T/hide-own.json" -- true
 is "$RC" 125 "a policy file hiding ~/.claude.json under claude-code: refused, not silently undone"
 like "$ERR" "both writable and hidden" "  (writable by the profile, hidden by the file)"
 
+# Claude Code accepts --dangerously-skip-permissions as root only when told it is sandboxed.
+unset IS_SANDBOX
+hrun run --profile claude-code -- sh -c 'echo "IS_SANDBOX=${IS_SANDBOX:-unset}"'
+is "$OUT" "IS_SANDBOX=1" "claude-code: IS_SANDBOX=1 inside"
+hrun run --profile codex -- sh -c 'echo "IS_SANDBOX=${IS_SANDBOX:-unset}"'
+is "$OUT" "IS_SANDBOX=unset" "  the other profiles do not set it"
+
 hrun run --profile no-such-agent -- true
 is "$RC" 125 "an unknown profile -> 125"
 like "$ERR" "claude-code, codex, gemini, aider" "  the message lists the profiles"
