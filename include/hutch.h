@@ -386,6 +386,11 @@ struct hutch_change {
 	bool binary;	      /* a NUL byte in the first 8000 bytes of either side */
 	bool protected_path;  /* a protected path (DESIGN section 2): apply refuses it */
 	bool conflict;	      /* the workspace entry changed since the session started */
+	/*
+	 * Not NULL: this directory could not be compared (nested too deep, out of
+	 * file descriptors): why. Nothing beneath it is listed; apply leaves it.
+	 */
+	const char *uncompared;
 };
 
 struct hutch_changes {
@@ -394,6 +399,13 @@ struct hutch_changes {
 };
 
 int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_error *err);
+/*
+ * The same, one change at a time in the same order, without keeping them:
+ * @c lives during the call only; a negative return from @fn stops and is
+ * returned.
+ */
+typedef int (*hutch_change_fn)(const struct hutch_change *c, void *data);
+int hutch_session_changes_each(hutch_session *s, hutch_change_fn fn, void *data, hutch_error *err);
 void hutch_changes_free(struct hutch_changes *c);
 /* Is there any change at all (cheap for an empty layer)? */
 int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err);
@@ -404,6 +416,16 @@ int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err);
  */
 int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context, char **out,
 		      size_t *len, unsigned *added, unsigned *removed, hutch_error *err);
+/*
+ * The old (workspace, @new_side false) or new (layer) side of a change, for
+ * reading in chunks: a file's fd, a symlink's target (its length).
+ */
+int hutch_change_open(hutch_session *s, const struct hutch_change *c, bool new_side,
+		      hutch_error *err);
+int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side,
+			  char *out, size_t size);
+/* git's object id of a regular file's content (SHA-1 of "blob SIZE\0" and the data), hex. */
+int hutch_git_blob_id(int fd, char out[41]);
 /* The same over two buffers (pure): hunks turning @a into @b. */
 int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned context,
 		char **out, size_t *len, unsigned *added, unsigned *removed);

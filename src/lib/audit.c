@@ -722,6 +722,7 @@ struct hutch_audit {
 	uint64_t n_files[3], file_events, file_events_dropped;
 	bool files_tracked, files_complete;
 	const char *files_cut;
+	char layer_cut[512]; /* why the layer's comparison is partial (--ephemeral) */
 	uint64_t write_errors;
 	char write_error[256];
 	struct strset denied_hosts, denied_cmds;
@@ -1299,7 +1300,7 @@ static void on_file(const struct hutch_fchange_info *c, void *data)
 }
 
 /* --ephemeral: the workspace's changes, exactly, from the session layer. */
-static void layer_events(struct hutch_audit *a)
+static int layer_event(const struct hutch_change *c, void *data)
 {
 	static const enum hutch_fchange kinds[] = {
 		[HUTCH_CHANGE_ADDED] = HUTCH_FILE_CREATED,
@@ -1311,32 +1312,47 @@ static void layer_events(struct hutch_audit *a)
 		[HUTCH_FILE_DIR] = S_IFDIR,  [HUTCH_FILE_SYMLINK] = S_IFLNK,
 		[HUTCH_FILE_FIFO] = S_IFIFO, [HUTCH_FILE_OTHER] = S_IFSOCK,
 	};
-	struct hutch_changes ch = {0};
+	struct hutch_audit *a = data;
+	enum hutch_file_type t = c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type;
+	struct hutch_fchange_info fc = {0};
+	_cleanup_free_ char *path = NULL;
 
-	if (!a->layer || hutch_session_changes(a->layer, &ch, NULL) < 0)
-		return;
-	for (size_t i = 0; i < ch.n; i++) {
-		const struct hutch_change *c = &ch.v[i];
-		enum hutch_file_type t = c->kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type;
-		struct hutch_fchange_info fc = {0};
-		char path[PATH_MAX];
-
-		if ((unsigned)c->kind >= ARRAY_SIZE(kinds) || (unsigned)t >= ARRAY_SIZE(types))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", a->p->workspace, c->path) >=
-		    (int)sizeof(path))
-			continue;
-		fc.path = path;
-		fc.change = kinds[c->kind];
-		fc.mode = types[t];
-		fc.size = c->kind == HUTCH_CHANGE_DELETED ? c->old_size : c->size;
-		on_file(&fc, a);
+	if (c->uncompared && !a->layer_cut[0])
+		snprintf(a->layer_cut, sizeof(a->layer_cut), "not compared beneath %s: %s",
+			 c->path, c->uncompared);
+	if ((unsigned)c->kind >= ARRAY_SIZE(kinds) || (unsigned)t >= ARRAY_SIZE(types))
+		return 0;
+	if (asprintf(&path, "%s/%s", a->p->workspace, c->path) < 0) {
+		path = NULL;
+		return -ENOMEM;
 	}
-	hutch_changes_free(&ch);
-	a->layer_done = true;
+	fc.path = path;
+	fc.change = kinds[c->kind];
+	fc.mode = types[t];
+	fc.size = c->kind == HUTCH_CHANGE_DELETED ? c->old_size : c->size;
+	on_file(&fc, a);
+	return 0;
+}
+
+static void layer_events(struct hutch_audit *a)
+{
+	hutch_error err = {0};
+	bool ok;
+
+	if (!a->layer)
+		return;
+	ok = hutch_session_changes_each(a->layer, layer_event, a, &err) >= 0;
+	if (!ok)
+		snprintf(a->layer_cut, sizeof(a->layer_cut), "the session layer was not compared "
+			 "to the end: %s", err.msg[0] ? err.msg : "error");
+	a->layer_done = ok;
 	if (!a->files_tracked) { /* no other writable root was compared */
 		a->files_tracked = true;
 		a->files_complete = true;
+	}
+	if (a->layer_cut[0]) {
+		a->files_complete = false;
+		a->files_cut = a->layer_cut;
 	}
 }
 

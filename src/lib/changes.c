@@ -20,16 +20,19 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/sha1.h"
 #include "changes.h"
 #include "rootlayer.h"
 
 #define MAX_DIR_ENTRIES (1u << 20)
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 #define DIFF_MAX_D 2048
 #define DIFF_MAX_OUT (64u * 1024u * 1024u)
 /* Mode bits that count: set-uid and set-gid are never applied, so they are no change. */
 #define APPLIED_MODE 01777
 
-int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
+static int openat2_beneath(int root, const char *rel, int flags, mode_t mode)
 {
 	struct open_how how = {
 		.flags = (unsigned)(flags | O_CLOEXEC),
@@ -39,6 +42,39 @@ int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
 	int fd = (int)syscall(SYS_openat2, root, rel && *rel ? rel : ".", &how, sizeof(how));
 
 	return fd < 0 ? -errno : fd;
+}
+
+int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
+{
+	_cleanup_close_ int dir = -1;
+	char chunk[PATH_MAX];
+	size_t len = rel ? strlen(rel) : 0;
+
+	if (len < sizeof(chunk))
+		return openat2_beneath(root, rel, flags, mode);
+	/* longer than PATH_MAX: directory by directory, a chunk at a time, each beneath the last */
+	while (len >= sizeof(chunk)) {
+		const char *cut = rel + sizeof(chunk) - 1;
+		size_t n;
+		int fd;
+
+		while (cut > rel && *cut != '/')
+			cut--;
+		if (cut == rel)
+			return -ENAMETOOLONG; /* one name longer than PATH_MAX */
+		n = (size_t)(cut - rel);
+		memcpy(chunk, rel, n);
+		chunk[n] = '\0';
+		fd = openat2_beneath(dir >= 0 ? dir : root, chunk, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0)
+			return fd;
+		if (dir >= 0)
+			close(dir);
+		dir = fd;
+		rel = cut + 1;
+		len -= n + 1;
+	}
+	return openat2_beneath(dir, rel, flags, mode);
 }
 
 enum hutch_file_type hutch_file_type_of(mode_t mode)
@@ -143,9 +179,10 @@ struct walk {
 	const struct hutch_snapshot *snap;
 	int uroot, lroot;
 	bool sniff; /* look for NUL bytes in added and deleted files */
-	struct hutch_changes out;
+	hutch_change_fn fn;
+	void *data;
+	char *path; /* relative to the workspace; grows with the depth, never bounded by PATH_MAX */
 	size_t cap;
-	char path[PATH_MAX];
 	hutch_error *err;
 };
 
@@ -164,11 +201,11 @@ static bool whiteout_at(int dfd, const char *name, const struct stat *st)
 static bool merged_is_repo(const char *dir, void *data)
 {
 	struct walk *w = data;
-	char p[PATH_MAX];
+	_cleanup_free_ char *p = NULL;
 	struct stat st;
 
-	if ((size_t)snprintf(p, sizeof(p), "%s%s.git", dir, *dir ? "/" : "") >= sizeof(p))
-		return true;
+	if (asprintf(&p, "%s%s.git", dir, *dir ? "/" : "") < 0 || strlen(p) >= PATH_MAX)
+		return true; /* when in doubt, protected */
 	if (fstatat(w->uroot, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return !whiteout_at(w->uroot, p, &st);
 	return fstatat(w->lroot, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -272,12 +309,22 @@ static int dir_names(int ufd, int lfd, struct names *out)
 	return 0;
 }
 
+/* Append "/NAME" (or "NAME" at the root) to the path; its new length, 0 when out of memory. */
 static size_t path_push(struct walk *w, size_t len, const char *name)
 {
 	size_t nl = strlen(name), l2 = len;
 
-	if (len + nl + 2 >= sizeof(w->path))
-		return 0;
+	if (len + nl + 2 > w->cap) {
+		size_t cap = w->cap ? w->cap : 256;
+		char *p;
+		while (cap < len + nl + 2)
+			cap *= 2;
+		p = realloc(w->path, cap);
+		if (!p)
+			return 0;
+		w->path = p;
+		w->cap = cap;
+	}
 	if (len)
 		w->path[l2++] = '/';
 	memcpy(w->path + l2, name, nl + 1);
@@ -313,7 +360,7 @@ static bool looks_binary(int dfd, const char *name)
 	return n > 0 && memchr(buf, '\0', (size_t)n) != NULL;
 }
 
-/* Compare two regular files' contents; also tells whether either looks binary. */
+/* Compare two regular files' contents in chunks; also tells whether either looks binary. */
 static int same_content(int udfd, int ldfd, const char *name, bool *same, bool *binary)
 {
 	_cleanup_close_ int a = openat(udfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -350,48 +397,45 @@ static int same_content(int udfd, int ldfd, const char *name, bool *same, bool *
 	}
 }
 
-static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *ust,
-		const struct stat *lst, const struct stat *now)
-{
-	struct hutch_change *c;
+/* What push() sets beyond the two stats. */
+struct extra {
+	int content_changed; /* -1: the default (true but for MODIFIED) */
+	bool binary;
+	const char *uncompared;
+};
 
-	if (w->out.n >= HUTCH_MAX_CHANGES)
-		return hutch_errx(w->err, E2BIG, 0, "session %s: more than %u changes", w->s->id,
-				  HUTCH_MAX_CHANGES);
-	if (w->out.n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct hutch_change *v = realloc(w->out.v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		w->out.v = v;
-		w->cap = cap;
-	}
-	c = &w->out.v[w->out.n];
-	memset(c, 0, sizeof(*c));
-	c->path = strdup(w->path);
-	if (!c->path)
-		return -ENOMEM;
-	c->kind = kind;
+#define EXTRA_DEFAULT ((struct extra){.content_changed = -1})
+
+/* Hand one change to the caller; w->path is its path. */
+static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *ust,
+		const struct stat *lst, const struct stat *now, struct extra x)
+{
+	struct hutch_change c = {0};
+
+	c.path = w->path;
+	c.kind = kind;
 	if (ust && kind != HUTCH_CHANGE_DELETED) {
-		c->type = hutch_file_type_of(ust->st_mode);
-		c->mode = ust->st_mode & 07777;
-		c->size = (uint64_t)ust->st_size;
+		c.type = hutch_file_type_of(ust->st_mode);
+		c.mode = ust->st_mode & 07777;
+		c.size = (uint64_t)ust->st_size;
 	}
 	if (lst && kind != HUTCH_CHANGE_ADDED) {
-		c->old_type = hutch_file_type_of(lst->st_mode);
-		c->old_mode = lst->st_mode & 07777;
-		c->old_size = (uint64_t)lst->st_size;
+		c.old_type = hutch_file_type_of(lst->st_mode);
+		c.old_mode = lst->st_mode & 07777;
+		c.old_size = (uint64_t)lst->st_size;
 	}
-	c->content_changed = kind != HUTCH_CHANGE_MODIFIED;
-	c->protected_path = hutch_protected_match(
+	c.content_changed = x.content_changed < 0 ? kind != HUTCH_CHANGE_MODIFIED
+						  : x.content_changed != 0;
+	c.binary = x.binary;
+	c.uncompared = x.uncompared;
+	c.protected_path = hutch_protected_match(
 		w->s->protected_rel, w->s->n_protected_rel, w->s->protected_anchored,
-		w->s->n_protected_anchored, c->path,
-		(c->type == HUTCH_FILE_REGULAR || c->old_type == HUTCH_FILE_REGULAR),
+		w->s->n_protected_anchored, c.path,
+		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR),
 		merged_is_repo, w);
-	if ((kind == HUTCH_CHANGE_DELETED ? c->old_type : c->type) != HUTCH_FILE_DIR)
-		c->conflict = hutch_snapshot_changed(w->snap, w->s->baseline_ns, c->path, now);
-	w->out.n++;
-	return 0;
+	if ((kind == HUTCH_CHANGE_DELETED ? c.old_type : c.type) != HUTCH_FILE_DIR)
+		c.conflict = hutch_snapshot_changed(w->snap, w->s->baseline_ns, c.path, now);
+	return w->fn(&c, w->data);
 }
 
 static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st, size_t len,
@@ -411,7 +455,27 @@ static int layer_error(struct walk *w, int r, const char *what)
 	if (w->err && w->err->code)
 		return r;
 	return hutch_err(w->err, r, 0, "session %s: %s %s", w->s->id, what,
-			 w->path[0] ? w->path : ".");
+			 w->path && w->path[0] ? w->path : ".");
+}
+
+/*
+ * Why a directory cannot be walked into (its change is still reported, marked
+ * uncompared), or NULL: too deep for the walk, or out of file descriptors or
+ * memory at this depth. Other errors stop the walk.
+ */
+static const char *cannot_descend(int depth, int r)
+{
+	if (depth > HUTCH_WALK_MAX_DEPTH)
+		return "nested deeper than hutch compares (" STRINGIFY(HUTCH_WALK_MAX_DEPTH) " levels)";
+	switch (r) {
+	case -EMFILE:
+	case -ENFILE:
+		return "too many open files at this depth";
+	case -ENOMEM:
+		return "out of memory at this depth";
+	default:
+		return NULL;
+	}
 }
 
 static bool is_empty_dir(int dfd, const char *name)
@@ -429,37 +493,12 @@ static bool is_empty_dir(int dfd, const char *name)
 	return empty;
 }
 
-static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st, size_t len,
-		      int depth, const struct stat *now)
+/* A directory that only the layer has: everything beneath is added. */
+static int added_children(struct walk *w, int fd, size_t len, int depth)
 {
 	struct names n = {0};
-	_cleanup_close_ int fd = -1;
-	size_t l2 = path_push(w, len, name);
-	int r;
+	int r = dir_names(fd, -1, &n);
 
-	if (!l2)
-		return layer_error(w, -ENAMETOOLONG, "path too long:");
-	if (S_ISDIR(st->st_mode) && now == NULL && hutch_session_is_placeholder(w->s, w->path) &&
-	    is_empty_dir(dfd, name))
-		goto out;
-	if (S_ISREG(st->st_mode)) {
-		r = push(w, HUTCH_CHANGE_ADDED, st, NULL, now);
-		if (r < 0)
-			return r;
-		w->out.v[w->out.n - 1].binary = w->sniff && looks_binary(dfd, name);
-		goto out;
-	}
-	r = push(w, HUTCH_CHANGE_ADDED, st, NULL, now);
-	if (r < 0)
-		return r;
-	if (!S_ISDIR(st->st_mode))
-		goto out;
-	if (depth > HUTCH_SESSION_MAX_DEPTH)
-		return layer_error(w, -ELOOP, "too deep:");
-	fd = open_child(dfd, name);
-	if (fd < 0)
-		return layer_error(w, fd, "reading");
-	r = dir_names(fd, -1, &n);
 	if (r < 0)
 		return layer_error(w, r, "reading");
 	for (size_t i = 0; i < n.n && r >= 0; i++) {
@@ -470,49 +509,80 @@ static int emit_added(struct walk *w, int dfd, const char *name, const struct st
 		}
 		if (whiteout_at(fd, n.v[i], &cst))
 			continue; /* nothing beneath a new directory to hide */
-		r = emit_added(w, fd, n.v[i], &cst, l2, depth + 1, NULL);
+		r = emit_added(w, fd, n.v[i], &cst, len, depth + 1, NULL);
 	}
 	names_free(&n);
-	if (r < 0)
-		return r;
+	return r;
+}
+
+static int emit_added(struct walk *w, int dfd, const char *name, const struct stat *st, size_t len,
+		      int depth, const struct stat *now)
+{
+	struct extra x = EXTRA_DEFAULT;
+	_cleanup_close_ int fd = -1;
+	size_t l2 = path_push(w, len, name);
+	int r = 0;
+
+	if (!l2)
+		return layer_error(w, -ENOMEM, "walking");
+	if (S_ISDIR(st->st_mode) && now == NULL && hutch_session_is_placeholder(w->s, w->path) &&
+	    is_empty_dir(dfd, name))
+		goto out;
+	if (S_ISREG(st->st_mode))
+		x.binary = w->sniff && looks_binary(dfd, name);
+	if (S_ISDIR(st->st_mode)) {
+		fd = depth > HUTCH_WALK_MAX_DEPTH ? -ELOOP : open_child(dfd, name);
+		if (fd < 0 && !(x.uncompared = cannot_descend(depth, fd)))
+			return layer_error(w, fd, "reading");
+	}
+	r = push(w, HUTCH_CHANGE_ADDED, st, NULL, now, x);
+	if (r >= 0 && fd >= 0)
+		r = added_children(w, fd, l2, depth);
 out:
 	w->path[len] = '\0';
-	return 0;
+	return r;
+}
+
+/* A directory that goes: everything the workspace has beneath it goes first. */
+static int deleted_children(struct walk *w, int fd, size_t len, int depth)
+{
+	struct names n = {0};
+	int r = dir_names(fd, -1, &n);
+
+	if (r < 0)
+		return layer_error(w, r, "reading the workspace at");
+	for (size_t i = 0; i < n.n && r >= 0; i++) {
+		struct stat cst;
+		if (fstatat(fd, n.v[i], &cst, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		r = emit_deleted(w, fd, n.v[i], &cst, len, depth + 1);
+	}
+	names_free(&n);
+	return r;
 }
 
 static int emit_deleted(struct walk *w, int dfd, const char *name, const struct stat *st,
 			size_t len, int depth)
 {
+	struct extra x = EXTRA_DEFAULT;
 	size_t l2 = path_push(w, len, name);
 	int r = 0;
 
 	if (!l2)
-		return layer_error(w, -ENAMETOOLONG, "path too long:");
+		return layer_error(w, -ENOMEM, "walking");
 	if (S_ISDIR(st->st_mode)) {
-		struct names n = {0};
-		_cleanup_close_ int fd = -1;
+		_cleanup_close_ int fd = depth > HUTCH_WALK_MAX_DEPTH ? -ELOOP : open_child(dfd, name);
 
-		if (depth > HUTCH_SESSION_MAX_DEPTH)
-			return layer_error(w, -ELOOP, "too deep:");
-		fd = open_child(dfd, name);
-		if (fd < 0)
+		if (fd < 0 && !(x.uncompared = cannot_descend(depth, fd)))
 			return layer_error(w, fd, "reading the workspace at");
-		r = dir_names(fd, -1, &n);
-		if (r < 0)
-			return layer_error(w, r, "reading the workspace at");
-		for (size_t i = 0; i < n.n && r >= 0; i++) {
-			struct stat cst;
-			if (fstatat(fd, n.v[i], &cst, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			r = emit_deleted(w, fd, n.v[i], &cst, l2, depth + 1);
-		}
-		names_free(&n);
+		if (fd >= 0)
+			r = deleted_children(w, fd, l2, depth);
 		if (r < 0)
 			return r;
 	}
-	r = push(w, HUTCH_CHANGE_DELETED, NULL, st, st);
-	if (r >= 0 && S_ISREG(st->st_mode) && w->sniff)
-		w->out.v[w->out.n - 1].binary = looks_binary(dfd, name);
+	if (S_ISREG(st->st_mode))
+		x.binary = w->sniff && looks_binary(dfd, name);
+	r = push(w, HUTCH_CHANGE_DELETED, NULL, st, st, x);
 	w->path[len] = '\0';
 	return r;
 }
@@ -537,8 +607,6 @@ static int walk_dir(struct walk *w, int ufd, int lfd, size_t len, bool replace, 
 	struct names n = {0};
 	int r;
 
-	if (depth > HUTCH_SESSION_MAX_DEPTH)
-		return layer_error(w, -ELOOP, "too deep:");
 	r = dir_names(ufd, replace ? lfd : -1, &n);
 	if (r < 0)
 		return layer_error(w, r, "reading");
@@ -568,9 +636,55 @@ static int walk_dir(struct walk *w, int ufd, int lfd, size_t len, bool replace, 
 	return r;
 }
 
+/* Do two symlinks point to different targets (kept out of compare(): its frame is per level)? */
+static __attribute__((noinline)) int links_differ(int ufd, int lfd, const char *name)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	ssize_t na = readlinkat(ufd, name, a, sizeof(a));
+	ssize_t nb = readlinkat(lfd, name, b, sizeof(b));
+
+	if (na < 0 || nb < 0)
+		return -errno;
+	return na != nb || memcmp(a, b, (size_t)na);
+}
+
+static int compare_dirs(struct walk *w, int ufd, int lfd, const char *name, const struct stat *ust,
+			const struct stat *lst, size_t l2, bool replace, int depth)
+{
+	_cleanup_close_ int cu = -1, cl = -1;
+	struct extra x = EXTRA_DEFAULT;
+	char v[8];
+	bool opaque = has_xattr(ufd, name, "user.overlay.opaque", v, sizeof(v)) && v[0] == 'y';
+	int r = 0;
+
+	if (has_xattr(ufd, name, "user.overlay.redirect", v, sizeof(v)))
+		return hutch_errx(w->err, EOPNOTSUPP, 0,
+				  "session %s: %s is a renamed directory (overlay redirect), "
+				  "which hutch does not support",
+				  w->s->id, w->path);
+	if (depth + 1 > HUTCH_WALK_MAX_DEPTH) {
+		cu = cl = -ELOOP;
+	} else {
+		cu = open_child(ufd, name);
+		cl = cu < 0 ? -1 : open_child(lfd, name);
+	}
+	if (cu < 0 && !(x.uncompared = cannot_descend(depth + 1, cu)))
+		return layer_error(w, cu, "reading");
+	if (!x.uncompared && cl < 0 && !(x.uncompared = cannot_descend(depth + 1, cl)))
+		return layer_error(w, cl, "reading the workspace at");
+	if (x.uncompared || (ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
+		x.content_changed = 0;
+		r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
+	}
+	if (r >= 0 && !x.uncompared)
+		r = walk_dir(w, cu, cl, l2, replace || opaque, depth + 1);
+	return r;
+}
+
 static int compare(struct walk *w, int ufd, int lfd, const char *name, const struct stat *ust,
 		   const struct stat *lst, size_t len, bool replace, int depth)
 {
+	struct extra x = EXTRA_DEFAULT;
 	size_t l2;
 	int r = 0;
 
@@ -583,32 +697,9 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 	}
 	l2 = path_push(w, len, name);
 	if (!l2)
-		return layer_error(w, -ENAMETOOLONG, "path too long:");
+		return layer_error(w, -ENOMEM, "walking");
 	if (S_ISDIR(ust->st_mode)) {
-		_cleanup_close_ int cu = -1, cl = -1;
-		char v[8];
-		bool opaque =
-			has_xattr(ufd, name, "user.overlay.opaque", v, sizeof(v)) && v[0] == 'y';
-
-		if (has_xattr(ufd, name, "user.overlay.redirect", v, sizeof(v)))
-			return hutch_errx(
-				w->err, EOPNOTSUPP, 0,
-				"session %s: %s is a renamed directory (overlay redirect), "
-				"which hutch does not support",
-				w->s->id, w->path);
-		if ((ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
-			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
-			if (r < 0)
-				return r;
-			w->out.v[w->out.n - 1].content_changed = false;
-		}
-		cu = open_child(ufd, name);
-		cl = open_child(lfd, name);
-		if (cu < 0)
-			return layer_error(w, cu, "reading");
-		if (cl < 0)
-			return layer_error(w, cl, "reading the workspace at");
-		r = walk_dir(w, cu, cl, l2, replace || opaque, depth + 1);
+		r = compare_dirs(w, ufd, lfd, name, ust, lst, l2, replace, depth);
 	} else if (S_ISREG(ust->st_mode)) {
 		bool same = true, binary = false;
 
@@ -621,29 +712,22 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 				return layer_error(w, r, "comparing");
 		}
 		if (!same || (ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
-			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
-			if (r >= 0) {
-				w->out.v[w->out.n - 1].content_changed = !same;
-				w->out.v[w->out.n - 1].binary = binary;
-			}
+			x.content_changed = !same;
+			x.binary = binary;
+			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
 		}
 	} else if (S_ISLNK(ust->st_mode)) {
-		char a[PATH_MAX], b[PATH_MAX];
-		ssize_t na = readlinkat(ufd, name, a, sizeof(a));
-		ssize_t nb = readlinkat(lfd, name, b, sizeof(b));
-
-		if (na < 0 || nb < 0)
-			return layer_error(w, -errno, "reading the link");
-		if (na != nb || memcmp(a, b, (size_t)na)) {
-			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
-			if (r >= 0)
-				w->out.v[w->out.n - 1].content_changed = true;
+		r = links_differ(ufd, lfd, name);
+		if (r < 0)
+			return layer_error(w, r, "reading the link");
+		if (r > 0) {
+			x.content_changed = 1;
+			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
 		}
 	} else if (S_ISFIFO(ust->st_mode)) {
 		if ((ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
-			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst);
-			if (r >= 0)
-				w->out.v[w->out.n - 1].content_changed = false;
+			x.content_changed = 0;
+			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
 		}
 	}
 	w->path[len] = '\0';
@@ -661,19 +745,20 @@ void hutch_changes_free(struct hutch_changes *c)
 	c->n = 0;
 }
 
-int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
-			  struct hutch_changes *out, hutch_error *err)
+int hutch_changes_walk(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
+		       hutch_change_fn fn, void *data, hutch_error *err)
 {
 	struct walk w = {.s = s,
 			 .snap = snap,
 			 .uroot = -1,
 			 .lroot = -1,
 			 .err = err,
+			 .fn = fn,
+			 .data = data,
 			 .sniff = !(flags & HUTCH_CHANGES_NO_SNIFF)};
+	struct stat ust, lst;
 	int r;
 
-	out->v = NULL;
-	out->n = 0;
 	w.uroot = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.uroot < 0)
 		return hutch_err(err, errno, 0, "session %s: its layer %s", s->id, s->upper);
@@ -683,30 +768,79 @@ int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, u
 		close(w.uroot);
 		return r;
 	}
-	{
-		struct stat ust, lst;
-		if (fstat(w.uroot, &ust) == 0 && fstat(w.lroot, &lst) == 0 &&
-		    (ust.st_mode & APPLIED_MODE) != (lst.st_mode & APPLIED_MODE)) {
-			r = push(&w, HUTCH_CHANGE_MODIFIED, &ust, &lst, &lst);
-			if (r >= 0)
-				w.out.v[0].content_changed = false;
-		}
+	w.path = calloc(1, 256);
+	w.cap = 256;
+	r = w.path ? 0 : hutch_err(err, ENOMEM, 0, "session %s: walking its layer", s->id);
+	if (r >= 0 && fstat(w.uroot, &ust) == 0 && fstat(w.lroot, &lst) == 0 &&
+	    (ust.st_mode & APPLIED_MODE) != (lst.st_mode & APPLIED_MODE)) {
+		struct extra x = {.content_changed = 0};
+		r = push(&w, HUTCH_CHANGE_MODIFIED, &ust, &lst, &lst, x);
 	}
-	r = walk_dir(&w, w.uroot, w.lroot, 0, false, 0);
+	if (r >= 0)
+		r = walk_dir(&w, w.uroot, w.lroot, 0, false, 0);
 	close(w.uroot);
 	close(w.lroot);
+	free(w.path);
+	return r;
+}
+
+struct collect {
+	struct hutch_changes out;
+	size_t cap;
+	hutch_session *s;
+	hutch_error *err;
+};
+
+static int collect_one(const struct hutch_change *c, void *data)
+{
+	struct collect *k = data;
+	struct hutch_change *v;
+
+	if (k->out.n >= HUTCH_MAX_CHANGES)
+		return hutch_errx(k->err, E2BIG, 0, "session %s: more than %u changes", k->s->id,
+				  HUTCH_MAX_CHANGES);
+	if (k->out.n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		v = realloc(k->out.v, cap * sizeof(*v));
+		if (!v)
+			return hutch_err(k->err, ENOMEM, 0, "session %s: its changes", k->s->id);
+		k->out.v = v;
+		k->cap = cap;
+	}
+	v = &k->out.v[k->out.n];
+	*v = *c;
+	v->path = strdup(c->path);
+	if (!v->path)
+		return hutch_err(k->err, ENOMEM, 0, "session %s: its changes", k->s->id);
+	k->out.n++;
+	return 0;
+}
+
+int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
+			  struct hutch_changes *out, hutch_error *err)
+{
+	struct collect k = {.s = s, .err = err};
+	int r = hutch_changes_walk(s, snap, flags, collect_one, &k, err);
+
 	if (r < 0) {
-		hutch_changes_free(&w.out);
+		hutch_changes_free(&k.out);
+		*out = (struct hutch_changes){0};
 		return r;
 	}
-	*out = w.out;
+	*out = k.out;
 	return 0;
+}
+
+static int stop_at_first(const struct hutch_change *c, void *data)
+{
+	(void)c;
+	*(bool *)data = true;
+	return -ECANCELED;
 }
 
 int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err)
 {
 	struct hutch_snapshot none = {0}; /* conflicts do not matter here */
-	struct hutch_changes ch = {0};
 	int r;
 
 	*any = false;
@@ -716,12 +850,8 @@ int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err)
 	}
 	if (hutch_session_layer_empty(s))
 		return 0;
-	r = hutch_changes_compute(s, &none, HUTCH_CHANGES_NO_SNIFF, &ch, err);
-	if (r < 0)
-		return r;
-	*any = ch.n > 0;
-	hutch_changes_free(&ch);
-	return 0;
+	r = hutch_changes_walk(s, &none, HUTCH_CHANGES_NO_SNIFF, stop_at_first, any, err);
+	return *any ? 0 : r;
 }
 
 int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_error *err)
@@ -732,6 +862,18 @@ int hutch_session_changes(hutch_session *s, struct hutch_changes *out, hutch_err
 	if (r < 0)
 		return r;
 	r = hutch_changes_compute(s, &snap, 0, out, err);
+	hutch_snapshot_free(&snap);
+	return r;
+}
+
+int hutch_session_changes_each(hutch_session *s, hutch_change_fn fn, void *data, hutch_error *err)
+{
+	struct hutch_snapshot snap;
+	int r = hutch_snapshot_load(s, &snap, err);
+
+	if (r < 0)
+		return r;
+	r = hutch_changes_walk(s, &snap, 0, fn, data, err);
 	hutch_snapshot_free(&snap);
 	return r;
 }
@@ -1047,6 +1189,81 @@ int hutch_udiff(const char *a, size_t alen, const char *b, size_t blen, unsigned
 		*added = nadd;
 	if (removed)
 		*removed = ndel;
+	return 0;
+}
+
+int hutch_change_open(hutch_session *s, const struct hutch_change *c, bool new_side,
+		      hutch_error *err)
+{
+	_cleanup_close_ int rfd =
+		open(new_side ? s->upper : s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (rfd < 0)
+		return hutch_err(err, errno, 0, "session %s: opening %s", s->id,
+				 new_side ? s->upper : s->workspace);
+	fd = hutch_open_beneath(rfd, c->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (fd < 0)
+		return hutch_err(err, fd, 0, "session %s: reading %s%s", s->id, c->path,
+				 new_side ? " in its layer" : " in the workspace");
+	return fd;
+}
+
+int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side,
+			  char *out, size_t size)
+{
+	_cleanup_close_ int rfd =
+		open(new_side ? s->upper : s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (rfd < 0)
+		return -errno;
+	fd = hutch_open_beneath(rfd, c->path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return fd;
+	n = readlinkat(fd, "", out, size - 1);
+	if (n < 0)
+		return -errno;
+	out[n] = '\0';
+	return (int)n;
+}
+
+int hutch_git_blob_id(int fd, char out[41])
+{
+	static const char hex[] = "0123456789abcdef";
+	_cleanup_free_ char *buf = malloc(65536);
+	struct hutch_sha1 h;
+	struct stat st;
+	uint8_t md[20];
+	char head[32];
+	off_t off = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	hutch_sha1_init(&h);
+	hutch_sha1_update(&h, head,
+			  (size_t)snprintf(head, sizeof(head), "blob %lld", (long long)st.st_size) +
+				  1);
+	for (;;) {
+		ssize_t n = pread_full(fd, buf, 65536, off);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		hutch_sha1_update(&h, buf, (size_t)n);
+		off += n;
+	}
+	if (off != st.st_size)
+		return -EAGAIN; /* it changed while we read */
+	hutch_sha1_final(&h, md);
+	for (int i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[40] = '\0';
 	return 0;
 }
 

@@ -22,10 +22,27 @@
 
 #define HUTCH_MAX_CHANGES (2u * 1000u * 1000u)
 #define HUTCH_BINARY_PROBE 8000
-#define HUTCH_DIFF_MAX_FILE (16u * 1024u * 1024u)
+/* Larger text files are diffed as a whole replacement, streamed (see cmd-diff.c). */
+#define HUTCH_DIFF_MAX_FILE (1024u * 1024u)
+
+/*
+ * How deep the walk goes (it holds a directory fd per level, and paths are
+ * not bounded by PATH_MAX); a directory beneath is reported with
+ * uncompared set, and what it holds is not listed.
+ */
+#define HUTCH_WALK_MAX_DEPTH 4096
 
 /* Walk flags: apply does not need to know which files look binary. */
 #define HUTCH_CHANGES_NO_SNIFF 1u
+
+/*
+ * The walk, one change at a time (a directory before what it holds, a deleted
+ * directory after): memory does not grow with the number of changes. @fn's
+ * change (and its path) lives during the call only; a negative return stops
+ * the walk and is returned.
+ */
+int hutch_changes_walk(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
+		       hutch_change_fn fn, void *data, hutch_error *err);
 
 /* Walk with a snapshot already loaded (apply keeps it to record what it wrote). */
 int hutch_changes_compute(hutch_session *s, const struct hutch_snapshot *snap, unsigned flags,
