@@ -29,11 +29,13 @@ static int apply_usage(FILE *f)
 		   "  -n, --dry-run            say what would happen, change nothing\n"
 		   "  -C, --workspace DIR      the latest session of DIR\n"
 		   "  -q, --quiet              only problems     -v, --verbose   every path\n\n"
-		   "A file you changed in the workspace since the session started is not\n"
-		   "overwritten: it is reported, and the agent's version is left beside it as\n"
-		   "FILE.hutch-SESSION. An interrupted apply can be run again and finishes.\n"
-		   "Exit status: 0 all applied, 1 some changes were not (conflicts, protected\n"
-		   "paths, failures; each is listed), 125 hutch error.\n");
+		   "All or nothing: when a file you changed in the workspace since the session\n"
+		   "started conflicts with the agent's change, every conflict is listed and\n"
+		   "nothing is written; when a write fails midway, what was written is put\n"
+		   "back. A git index that git only refreshed meanwhile (git status) is no\n"
+		   "conflict. An apply killed midway can be run again and finishes.\n"
+		   "Exit status: 0 all applied, 1 some changes were not (conflicts and failures:\n"
+		   "nothing applied; protected paths refused; each is listed), 125 hutch error.\n");
 	return f == stderr ? HUTCH_EXIT_ERROR : 0;
 }
 
@@ -116,13 +118,19 @@ int cmd_apply(int argc, char **argv)
 		hutch_session_free(s);
 		return cli_error(&err);
 	}
-	if (!cli_quiet || sum.conflicts || sum.refused || sum.failed) {
+	if (!o.dry_run && (sum.conflicts || sum.failed)) {
+		fprintf(stderr,
+			"%s: nothing applied from session %s to %s: %zu conflict%s, %zu failure%s "
+			"(the workspace is as it was)\n",
+			cli_prog, hutch_session_id(s), hutch_session_workspace(s), sum.conflicts,
+			sum.conflicts == 1 ? "" : "s", sum.failed, sum.failed == 1 ? "" : "s");
+	} else if (!cli_quiet || sum.conflicts || sum.refused || sum.failed) {
 		fprintf(stderr, "%s: %s %zu change%s from session %s to %s", cli_prog,
 			o.dry_run ? "would apply" : "applied", sum.applied,
 			sum.applied == 1 ? "" : "s", hutch_session_id(s),
 			hutch_session_workspace(s));
 		if (sum.conflicts)
-			fprintf(stderr, "; %zu conflict%s (yours kept)", sum.conflicts,
+			fprintf(stderr, "; %zu conflict%s", sum.conflicts,
 				sum.conflicts == 1 ? "" : "s");
 		if (sum.refused)
 			fprintf(stderr, "; %zu protected path%s refused (--include-protected)",

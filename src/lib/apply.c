@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -24,6 +25,13 @@ struct dir_fixup {
 	unsigned mode;
 };
 
+/* One write of this apply: @backup holds what was there (NULL: nothing was). */
+struct undo {
+	char *rel, *backup;
+	bool dir;
+	bool staged; /* @backup is in the staging directory, else beside @rel */
+};
+
 struct applier {
 	hutch_session *s;
 	const struct hutch_apply_opts *o;
@@ -34,6 +42,11 @@ struct applier {
 	int pfd;
 	struct dir_fixup *fix;
 	size_t nfix, capfix;
+	bool preflight;	   /* the first pass: find every conflict before writing anything */
+	struct undo *undo; /* what this apply wrote, to put back when it cannot finish */
+	size_t nundo, capundo;
+	int stage;		/* WORKSPACE/.hutch-apply-ID: the backups, -1 until needed */
+	unsigned long nstaged;
 	char detail[PATH_MAX + 256];
 };
 
@@ -68,6 +81,11 @@ static void report(struct applier *a, const struct hutch_change *c, enum hutch_a
 	if (a->o && a->o->report)
 		a->o->report(c, r, a->detail, a->o->data);
 	a->detail[0] = '\0';
+}
+
+static bool dry(const struct applier *a)
+{
+	return a->o->dry_run || a->preflight;
 }
 
 static void split(const char *rel, char *parent, size_t psize, const char **name)
@@ -171,6 +189,12 @@ static void tmp_name(struct applier *a, const char *name, char *out, size_t size
 	hutch_apply_tmp_name(name, a->s->id, out, size);
 }
 
+/* The directory where an apply keeps what it replaces until it is through. */
+static void stage_name(const char *id, char *out, size_t size)
+{
+	snprintf(out, size, ".hutch-apply-%s", id);
+}
+
 /* Beneath @ufd (a directory of the layer) and @wfd (the same in the workspace). */
 static void sweep_dir(const char *id, int ufd, int wfd, int depth)
 {
@@ -191,6 +215,13 @@ static void sweep_dir(const char *id, int ufd, int wfd, int depth)
 			continue;
 		hutch_apply_tmp_name(de->d_name, id, tmp, sizeof(tmp));
 		(void)unlinkat(wfd, tmp, 0);
+		{
+			char old[HUTCH_SESSION_MAX_ID + 8];
+			snprintf(old, sizeof(old), "%s-old", id); /* see backup_name() */
+			hutch_apply_tmp_name(de->d_name, old, tmp, sizeof(tmp));
+			if (unlinkat(wfd, tmp, 0) < 0 && errno == EISDIR)
+				(void)unlinkat(wfd, tmp, AT_REMOVEDIR);
+		}
 		if (de->d_type == DT_UNKNOWN) {
 			struct stat st;
 			if (fstatat(ufd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -213,8 +244,14 @@ void hutch_apply_sweep(hutch_session *s)
 	_cleanup_close_ int ufd = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int wfd = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+	char st[NAME_MAX + 1];
+
 	if (ufd >= 0 && wfd >= 0)
 		sweep_dir(s->id, ufd, wfd, 0);
+	if (wfd >= 0) {
+		stage_name(s->id, st, sizeof(st));
+		(void)hutch_remove_tree(wfd, st);
+	}
 }
 
 /* Copy @in to @out; @size is what fstat said (the layer is at rest: it does not grow). */
@@ -349,6 +386,214 @@ static int write_entry(struct applier *a, int pfd, const struct hutch_change *c,
 	return write_other(a, pfd, c, final);
 }
 
+/* Where the version an apply replaces or deletes is kept until the apply is through. */
+static void backup_name(struct applier *a, const char *name, char *out, size_t size)
+{
+	char id[HUTCH_SESSION_MAX_ID + 8];
+
+	snprintf(id, sizeof(id), "%s-old", a->s->id);
+	hutch_apply_tmp_name(name, id, out, size);
+}
+
+static int remember(struct applier *a, const char *rel, const char *backup, bool dir)
+{
+	struct undo *u;
+
+	if (a->nundo == a->capundo) {
+		size_t cap = a->capundo ? a->capundo * 2 : 64;
+		u = realloc(a->undo, cap * sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		a->undo = u;
+		a->capundo = cap;
+	}
+	u = &a->undo[a->nundo];
+	u->rel = strdup(rel);
+	u->backup = backup ? strdup(backup) : NULL;
+	u->dir = dir;
+	u->staged = false;
+	if (!u->rel || (backup && !u->backup)) {
+		free(u->rel);
+		free(u->backup);
+		return -ENOMEM;
+	}
+	a->nundo++;
+	return 0;
+}
+
+/* Keep the current @name (a file, link, fifo) as a backup before it is replaced: a hard link. */
+static int keep_old(struct applier *a, int pfd, const char *name, const char *rel, bool move,
+		    bool dir)
+{
+	char bak[NAME_MAX + 1];
+	int r;
+
+	if (a->stage < 0) {
+		char st[NAME_MAX + 1];
+		stage_name(a->s->id, st, sizeof(st));
+		if (mkdirat(a->wroot, st, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		a->stage = openat(a->wroot, st, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (a->stage < 0)
+			return -errno;
+	}
+	/* in the staging directory (out of the way of a directory deleted next), else beside */
+	snprintf(bak, sizeof(bak), "%lu", a->nstaged);
+	if (move ? renameat(pfd, name, a->stage, bak) == 0
+		 : linkat(pfd, name, a->stage, bak, 0) == 0) {
+		a->nstaged++;
+		r = remember(a, rel, bak, dir);
+		if (r >= 0)
+			a->undo[a->nundo - 1].staged = true;
+		return r;
+	}
+	if (errno != EXDEV)
+		return -errno;
+	backup_name(a, name, bak, sizeof(bak));
+	(void)unlinkat(pfd, bak, 0); /* left by an apply that was killed */
+	if (move ? renameat(pfd, name, pfd, bak) < 0 : linkat(pfd, name, pfd, bak, 0) < 0)
+		return -errno;
+	return remember(a, rel, bak, dir);
+}
+
+static void journal(struct applier *a, int pfd, const char *name, const char *rel);
+
+/* An apply that cannot finish: put back everything it wrote, newest first. */
+static void rollback(struct applier *a)
+{
+	for (size_t i = a->nundo; i-- > 0;) {
+		struct undo *u = &a->undo[i];
+		char parent[PATH_MAX];
+		const char *name;
+		_cleanup_close_ int pfd = -1;
+
+		split(u->rel, parent, sizeof(parent), &name);
+		pfd = hutch_open_beneath(a->wroot, parent, O_RDONLY | O_DIRECTORY, 0);
+		if (pfd < 0)
+			continue;
+		if (u->backup)
+			(void)renameat(u->staged ? a->stage : pfd, u->backup, pfd, name);
+		else
+			(void)unlinkat(pfd, name, u->dir ? AT_REMOVEDIR : 0);
+		journal(a, pfd, name, u->rel);
+	}
+}
+
+/* The apply went through: drop the backups. */
+static void drop_backups(struct applier *a)
+{
+	for (size_t i = 0; i < a->nundo; i++) {
+		struct undo *u = &a->undo[i];
+		char parent[PATH_MAX];
+		const char *name;
+		_cleanup_close_ int pfd = -1;
+
+		if (!u->backup || u->staged)
+			continue;
+		split(u->rel, parent, sizeof(parent), &name);
+		pfd = hutch_open_beneath(a->wroot, parent, O_RDONLY | O_DIRECTORY, 0);
+		if (pfd >= 0)
+			(void)unlinkat(pfd, u->backup, u->dir ? AT_REMOVEDIR : 0);
+	}
+}
+
+/* Remove the staging directory and what is left in it. */
+static void drop_stage(struct applier *a)
+{
+	char st[NAME_MAX + 1];
+
+	if (a->stage >= 0) {
+		close(a->stage);
+		a->stage = -1;
+	}
+	stage_name(a->s->id, st, sizeof(st));
+	(void)hutch_remove_tree(a->wroot, st);
+}
+
+static void free_undo(struct applier *a)
+{
+	for (size_t i = 0; i < a->nundo; i++) {
+		free(a->undo[i].rel);
+		free(a->undo[i].backup);
+	}
+	free(a->undo);
+	a->undo = NULL;
+	a->nundo = a->capundo = 0;
+}
+
+/*
+ * Is @rel a git index (X/.git/index)? It is derived state: git status
+ * rewrites it on its own (refreshed stat data) without a change of content.
+ */
+static bool is_git_index(const char *rel)
+{
+	size_t n = strlen(rel);
+
+	return (n == 10 || (n > 10 && rel[n - 11] == '/')) && !strcmp(rel + n - 10, ".git/index");
+}
+
+/*
+ * The workspace's index changed since the session started: was it only
+ * refreshed (nothing staged against HEAD: `git diff --cached --quiet`)? Then
+ * the session's index (the agent's git add) replaces it without loss. Any
+ * doubt (git missing, something staged) keeps it a conflict.
+ */
+static bool index_only_refreshed(struct applier *a, const char *rel)
+{
+	_cleanup_free_ char *gitdir = NULL, *tree = NULL;
+	size_t n = strlen(rel) - strlen("/index");
+	extern char **environ;
+	char **env = NULL;
+	size_t ne = 0;
+	int status = -1;
+	pid_t pid;
+
+	if (asprintf(&gitdir, "%s/%.*s", a->s->workspace, (int)n, rel) < 0)
+		return false;
+	if (asprintf(&tree, "%s/%.*s", a->s->workspace, (int)(n > 4 ? n - 5 : 0), rel) < 0) {
+		tree = NULL;
+		return false;
+	}
+	for (char **e = environ; e && *e; e++)
+		ne++;
+	env = calloc(ne + 1, sizeof(*env));
+	if (!env)
+		return false;
+	ne = 0;
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, "GIT_", 4))
+			env[ne++] = *e;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		char *argv[] = {"git",
+				"--git-dir",
+				gitdir,
+				"--work-tree",
+				tree,
+				"--no-optional-locks",
+				"-c",
+				"core.fsmonitor=false",
+				"diff",
+				"--cached",
+				"--quiet",
+				NULL};
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvpe("git", argv, env);
+		_exit(127);
+	}
+	free(env);
+	if (pid < 0)
+		return false;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* Remember what we wrote, so a rerun does not take it for the user's change. */
 static void journal(struct applier *a, int pfd, const char *name, const char *rel)
 {
@@ -382,6 +627,25 @@ static int add_fixup(struct applier *a, const char *rel, unsigned mode)
 	return 0;
 }
 
+static bool is_empty_dir_at(int pfd, const char *name)
+{
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return false;
+	return true;
+}
+
 static const char *errtext(int r)
 {
 	return strerror(r < 0 ? -r : r);
@@ -397,10 +661,14 @@ static enum hutch_apply_result apply_dir(struct applier *a, int pfd, const char 
 			 "something else is in the way in the workspace: kept");
 		return HUTCH_APPLY_CONFLICT;
 	}
-	if (a->o->dry_run)
+	if (dry(a))
 		return HUTCH_APPLIED;
 	if (!now && mkdirat(pfd, name, 0700) < 0 && errno != EEXIST) {
 		snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+		return HUTCH_APPLY_FAILED;
+	}
+	if (!now && remember(a, c->path, NULL, true) < 0) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(-ENOMEM));
 		return HUTCH_APPLY_FAILED;
 	}
 	if (!now) {
@@ -422,6 +690,8 @@ static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const ch
 					    const struct hutch_change *c, const struct stat *now,
 					    bool conflict)
 {
+	int r;
+
 	if (!now)
 		return HUTCH_APPLIED; /* gone already */
 	if (c->old_type == HUTCH_FILE_DIR) {
@@ -430,9 +700,14 @@ static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const ch
 				 "replaced by something else in the workspace: kept");
 			return HUTCH_APPLY_CONFLICT;
 		}
-		if (a->o->dry_run)
+		if (dry(a))
 			return HUTCH_APPLIED;
-		if (unlinkat(pfd, name, AT_REMOVEDIR) < 0) {
+		if (!is_empty_dir_at(pfd, name)) {
+			errno = ENOTEMPTY;
+			goto not_removed;
+		}
+		if (keep_old(a, pfd, name, c->path, true, true) < 0) {
+		not_removed:
 			if (errno == ENOENT)
 				return HUTCH_APPLIED;
 			if (errno == ENOTEMPTY || errno == EEXIST) {
@@ -452,10 +727,11 @@ static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const ch
 			 "it: kept yours");
 		return HUTCH_APPLY_CONFLICT;
 	}
-	if (a->o->dry_run)
+	if (dry(a))
 		return HUTCH_APPLIED;
-	if (unlinkat(pfd, name, 0) < 0 && errno != ENOENT) {
-		snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
+	r = keep_old(a, pfd, name, c->path, true, false);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(a->detail, sizeof(a->detail), "%s", errtext(r));
 		return HUTCH_APPLY_FAILED;
 	}
 	journal(a, pfd, name, c->path);
@@ -482,15 +758,15 @@ static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_c
 	}
 	if (c->path[0] == '\0') {
 		/* the workspace root's own mode */
-		if (!a->o->dry_run && fchmod(a->wroot, c->mode & 01777) < 0) {
+		if (!dry(a) && fchmod(a->wroot, c->mode & 01777) < 0) {
 			snprintf(a->detail, sizeof(a->detail), "%s", errtext(errno));
 			return HUTCH_APPLY_FAILED;
 		}
 		return HUTCH_APPLIED;
 	}
 	split(c->path, parent, sizeof(parent), &name);
-	pfd = get_parent(a, parent, c->kind != HUTCH_CHANGE_DELETED && !a->o->dry_run);
-	if (pfd == -ENOENT && (c->kind == HUTCH_CHANGE_DELETED || a->o->dry_run))
+	pfd = get_parent(a, parent, c->kind != HUTCH_CHANGE_DELETED && !dry(a));
+	if (pfd == -ENOENT && (c->kind == HUTCH_CHANGE_DELETED || dry(a)))
 		return HUTCH_APPLIED; /* nothing left to delete / would be created */
 	if (pfd < 0) {
 		snprintf(a->detail, sizeof(a->detail), "%s%s",
@@ -503,6 +779,8 @@ static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_c
 	have = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	/* checked again now: the user may have been editing while we listed */
 	conflict = hutch_snapshot_changed(&a->snap, a->s->baseline_ns, c->path, have ? &st : NULL);
+	if (conflict && have && S_ISREG(st.st_mode) && is_git_index(c->path))
+		conflict = !index_only_refreshed(a, c->path);
 	if (c->kind == HUTCH_CHANGE_DELETED)
 		return apply_delete(a, pfd, name, c, have ? &st : NULL, conflict);
 	if (c->type == HUTCH_FILE_DIR) {
@@ -513,40 +791,34 @@ static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_c
 	if (have && S_ISDIR(st.st_mode))
 		conflict = true;
 	if (conflict) {
-		char beside[NAME_MAX + 1];
-		if (hutch_apply_beside_name(name, a->s->id, beside, sizeof(beside)) < 0 ||
-		    c->type == HUTCH_FILE_FIFO) {
-			snprintf(a->detail, sizeof(a->detail),
-				 "changed in the workspace since the session started: kept yours; "
-				 "the agent's version stays in session %s",
-				 a->s->id);
-			return HUTCH_APPLY_CONFLICT;
-		}
-		if (!a->o->dry_run) {
-			r = write_entry(a, pfd, c, beside);
-			if (r < 0) {
-				snprintf(a->detail, sizeof(a->detail),
-					 "changed in the workspace since the session started: kept "
-					 "yours; writing the agent's version beside it failed: %s",
-					 errtext(r));
-				return HUTCH_APPLY_CONFLICT;
-			}
-		}
 		snprintf(a->detail, sizeof(a->detail),
-			 "changed in the workspace since the session started: kept yours; the "
-			 "agent's version is in %s%s%s",
-			 parent, parent[0] ? "/" : "", beside);
+			 "changed in the workspace since the session started: nothing was applied; "
+			 "the agent's version stays in session %s",
+			 a->s->id);
 		return HUTCH_APPLY_CONFLICT;
 	}
-	if (a->o->dry_run)
+	if (dry(a))
 		return HUTCH_APPLIED;
-	r = write_entry(a, pfd, c, name);
+	r = have ? keep_old(a, pfd, name, c->path, false, false) : 0;
+	if (r >= 0)
+		r = write_entry(a, pfd, c, name);
+	if (r >= 0 && !have)
+		r = remember(a, c->path, NULL, false);
 	if (r < 0) {
 		snprintf(a->detail, sizeof(a->detail), "%s", errtext(r));
 		return HUTCH_APPLY_FAILED;
 	}
 	journal(a, pfd, name, c->path);
 	return HUTCH_APPLIED;
+}
+
+static void free_dir_fixups(struct applier *a)
+{
+	for (size_t i = 0; i < a->nfix; i++)
+		free(a->fix[i].rel);
+	free(a->fix);
+	a->fix = NULL;
+	a->nfix = a->capfix = 0;
 }
 
 static void finish_dirs(struct applier *a)
@@ -564,6 +836,54 @@ static void finish_dirs(struct applier *a)
 	a->nfix = a->capfix = 0;
 }
 
+/*
+ * All or nothing: a first pass finds every conflict and writes nothing; then
+ * the changes are written, and when one fails (or a conflict appears
+ * meanwhile) what was written is put back. Protected paths refused and
+ * entries hutch never applies (sockets, a directory that is not empty) are
+ * reported and do not stop the rest. Returns 1 when nothing was applied.
+ */
+static int apply_all(struct applier *a, const struct hutch_changes *ch)
+{
+	size_t bad = 0;
+
+	if (!a->o->dry_run) {
+		a->preflight = true;
+		for (size_t i = 0; i < ch->n; i++) {
+			enum hutch_apply_result r = apply_one(a, &ch->v[i]);
+			if (r == HUTCH_APPLY_CONFLICT || r == HUTCH_APPLY_FAILED) {
+				report(a, &ch->v[i], r);
+				bad++;
+			}
+			a->detail[0] = '\0';
+		}
+		a->preflight = false;
+		if (a->pfd >= 0) {
+			close(a->pfd);
+			a->pfd = -1;
+		}
+		free_dir_fixups(a);
+		if (bad)
+			return 1;
+	}
+	for (size_t i = 0; i < ch->n; i++) {
+		enum hutch_apply_result r = apply_one(a, &ch->v[i]);
+		if (!a->o->dry_run && (r == HUTCH_APPLY_CONFLICT || r == HUTCH_APPLY_FAILED)) {
+			report(a, &ch->v[i], r);
+			rollback(a);
+			drop_stage(a);
+			a->sum->applied = 0;
+			free_dir_fixups(a);
+			return 1;
+		}
+		report(a, &ch->v[i], r);
+	}
+	finish_dirs(a);
+	drop_backups(a);
+	drop_stage(a);
+	return 0;
+}
+
 int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 			struct hutch_apply_summary *sum, hutch_error *err)
 {
@@ -574,9 +894,11 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 			    .wroot = -1,
 			    .uroot = -1,
 			    .jfd = -1,
-			    .pfd = -1};
+			    .pfd = -1,
+			    .stage = -1};
 	struct hutch_changes ch = {0};
 	_cleanup_close_ int dfd = -1;
+	char before[32] = "stopped";
 	int r;
 
 	memset(sum, 0, sizeof(*sum));
@@ -605,14 +927,19 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 			r = hutch_err(err, errno, 0, "apply %s: its journal", s->id);
 			goto out;
 		}
+		snprintf(before, sizeof(before), "%s", s->state ? s->state : "stopped");
 		r = hutch_session_set_state(s, "applying", err);
 		if (r < 0)
 			goto out;
 	}
-	for (size_t i = 0; i < ch.n; i++)
-		report(&a, &ch.v[i], apply_one(&a, &ch.v[i]));
-	finish_dirs(&a);
-	if (!a.o->dry_run) {
+	if (!a.o->dry_run)
+		drop_stage(&a); /* what an apply killed midway kept: it finishes now */
+	r = apply_all(&a, &ch);
+	if (r > 0 && !a.o->dry_run) { /* nothing applied: as it was */
+		r = hutch_session_set_state(s, before, err);
+		goto out;
+	}
+	if (r == 0 && !a.o->dry_run) {
 		/*
 		 * No syncfs()/fsync: it would flush every dirty page of the whole
 		 * filesystem (seconds on a busy disk), and cp, git checkout or an
@@ -621,12 +948,14 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 		 */
 		r = hutch_session_set_state(
 			s,
-			sum->conflicts || sum->refused || sum->failed || sum->skipped ? "partial"
-										      : "applied",
+			sum->refused || sum->skipped ? "partial" : "applied",
 			err);
 	}
 out:
-	finish_dirs(&a);
+	if (a.stage >= 0)
+		close(a.stage);
+	free_dir_fixups(&a);
+	free_undo(&a);
 	if (a.pfd >= 0)
 		close(a.pfd);
 	if (a.wroot >= 0)

@@ -53,10 +53,10 @@ like "$OUT" "^new file mode 100644" "diff: added file"
 like "$OUT" "^\+\+\+ b/added.txt" "  with its header"
 like "$OUT" "^deleted file mode 100644" "diff: deleted file (whiteout)"
 like "$OUT" "^diff --git a/olddir/sub/x b/olddir/sub/x" "diff: files of a deleted directory"
-like "$OUT" "^deleted directory mode 040755" "diff: the deleted directory itself"
+like "$OUT" "^# deleted directory: olddir/ \(mode 0755\)" "diff: the deleted directory itself (a comment: git patches have no directories)"
 like "$OUT" "^old mode 100644$" "diff: mode change (old)"
 like "$OUT" "^new mode 100755$" "  (new)"
-like "$OUT" "^Binary files a and b differ" "diff: binary file in one line"
+like "$OUT" "^GIT binary patch" "diff: binary file as git's binary patch"
 unlike "$OUT" "\.envrc|\.vscode|\.idea" "placeholders of protected paths never show up"
 
 hrun diff "$SID" --name-status
@@ -136,16 +136,19 @@ hrun diff --name-status
 like "$OUT" "M	conflict.txt	\[conflict\]" "diff flags a conflict (changed after the session)"
 like "$OUT" "M	during.txt	\[conflict\]" "diff flags a conflict (changed during the session)"
 unlike "$OUT" "calm.txt	\[conflict\]" "  but not an untouched file"
+before=$(tree_snapshot "$WS")
 hrun apply
 is "$RC" 1 "apply with conflicts exits 1"
-like "$ERR" "conflict: conflict.txt: .*kept yours; the agent's version is in conflict.txt.hutch-$SID" \
+like "$ERR" "conflict: conflict.txt: changed in the workspace since the session started: nothing was applied" \
 	"the conflict is reported"
+like "$ERR" "conflict: during.txt: " "  every conflict is (a change made during the session too)"
+like "$ERR" "nothing applied from session $SID" "  and nothing is applied"
 is "$(cat "$WS/conflict.txt")" "user after" "the user's file is not overwritten"
-is "$(cat "$WS/conflict.txt.hutch-$SID")" "agent" "the agent's version is left beside it"
 is "$(cat "$WS/during.txt")" "user during" "the same for a change made during the session"
-is "$(cat "$WS/calm.txt")" "agent" "the rest is applied"
+is "$(cat "$WS/calm.txt")" "base" "all or nothing: the rest is not applied either"
+same_tree "$before" "$(tree_snapshot "$WS")" "  the workspace is exactly as before"
 hrun ls
-like "$OUT" "^$SID +ephemeral +partial" "state: partial"
+like "$OUT" "^$SID +ephemeral +stopped" "state: unchanged (stopped)"
 "$HUTCH" discard -q "$SID"
 rm -f "$WS"/*.hutch-*
 
@@ -263,9 +266,12 @@ else
 	chmod 555 "$WS/locked"
 fi
 if [ -z "${skip_locked:-}" ]; then
+	before=$(tree_snapshot "$WS")
 	hrun apply "$SID"
-	is "$RC" 1 "apply with an unwritable directory: some changes fail"
+	is "$RC" 1 "apply with an unwritable directory: a change fails"
 	like "$ERR" "failed: locked/file" "  reported"
+	same_tree "$before" "$(tree_snapshot "$WS")" "  what was written before it is put back"
+	check "  (no file of big/ is left)" test -z "$(ls -A "$WS/big")"
 	if [ "$(id -u)" = 0 ]; then chattr -i "$WS/locked"; else chmod 755 "$WS/locked"; fi
 	hrun apply "$SID"
 	is "$RC" 0 "apply again finishes the job"
