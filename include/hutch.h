@@ -422,8 +422,8 @@ int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned c
  */
 int hutch_change_open(hutch_session *s, const struct hutch_change *c, bool new_side,
 		      hutch_error *err);
-int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side,
-			  char *out, size_t size);
+int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side, char *out,
+			  size_t size);
 /* git's object id of a regular file's content (SHA-1 of "blob SIZE\0" and the data), hex. */
 int hutch_git_blob_id(int fd, char out[41]);
 /* The same over two buffers (pure): hunks turning @a into @b. */

@@ -450,7 +450,7 @@ static void print_link(hutch_session *s, const struct hutch_change *c, const str
 
 	if (old && hutch_change_readlink(s, c, false, from, sizeof(from)) < 0)
 		old = false;
-	if (new && hutch_change_readlink(s, c, true, to, sizeof(to)) < 0)
+	if (new &&hutch_change_readlink(s, c, true, to, sizeof(to)) < 0)
 		new = false;
 	file_header(a, c);
 	printf("@@ -%s +%s @@\n", old ? "1" : "0,0", new ? "1" : "0,0");
@@ -581,7 +581,8 @@ static int print_patch(const struct hutch_change *c, void *data)
 		comment("conflict", c, ": changed in the workspace since the session started");
 	if (print_outside_git(c))
 		return 0;
-	if (c->kind == HUTCH_CHANGE_MODIFIED && c->type == HUTCH_FILE_SYMLINK && c->content_changed) {
+	if (c->kind == HUTCH_CHANGE_MODIFIED && c->type == HUTCH_FILE_SYMLINK &&
+	    c->content_changed) {
 		/* a link pointed elsewhere: GNU patch only deletes and creates links */
 		struct hutch_change gone = *c, made = *c;
 		int r;
@@ -643,7 +644,7 @@ static int print_name_one(const struct hutch_change *c, void *data)
 	d->n++;
 	d->uncompared += c->uncompared != NULL;
 	printf("%c\t%s%s%s%s\n", "AMD"[c->kind], cli_quote_path(c->path, qbuf, sizeof(qbuf)),
-	       c->protected_path ? "\t[protected]" : "", c->conflict ? "\t[conflict]" : "",
+	       c -> protected_path ? "\t[protected]" : "", c->conflict ? "\t[conflict]" : "",
 	       c->uncompared ? "\t[not compared]" : "");
 	return 0;
 }
@@ -763,7 +764,8 @@ static int print_json(struct diff_state *d)
 	cli_json_string(stdout, hutch_session_state(d->s));
 	printf(",\"changes\":[");
 	r = hutch_session_changes_each(d->s, print_json_one, d, &d->err);
-	printf("%s],\"complete\":%s", d->n ? "\n" : "", r >= 0 && !d->uncompared ? "true" : "false");
+	printf("%s],\"complete\":%s", d->n ? "\n" : "",
+	       r >= 0 && !d->uncompared ? "true" : "false");
 	if (r < 0) {
 		printf(",\"error\":");
 		cli_json_string(stdout, d->err.msg);
@@ -827,8 +829,8 @@ int cmd_diff(int argc, char **argv)
 	case FMT_STAT:
 		r = hutch_session_changes_each(s, print_stat_one, &d, &d.err);
 		if (r >= 0)
-			printf(" %zu path%s changed, %llu insertion%s(+), %llu deletion%s(-)\n", d.n,
-			       d.n == 1 ? "" : "s", d.tadd, d.tadd == 1 ? "" : "s", d.tdel,
+			printf(" %zu path%s changed, %llu insertion%s(+), %llu deletion%s(-)\n",
+			       d.n, d.n == 1 ? "" : "s", d.tadd, d.tadd == 1 ? "" : "s", d.tdel,
 			       d.tdel == 1 ? "" : "s");
 		break;
 	case FMT_JSON:
@@ -849,7 +851,8 @@ int cmd_diff(int argc, char **argv)
 	if (d.uncompared && !cli_quiet)
 		cli_warn("session %s: %zu director%s not compared (see '# not compared' lines): "
 			 "what they hold is not shown",
-			 hutch_session_id(s), d.uncompared, d.uncompared == 1 ? "y was" : "ies were");
+			 hutch_session_id(s), d.uncompared,
+			 d.uncompared == 1 ? "y was" : "ies were");
 	hutch_session_free(s);
 	return 0;
 }

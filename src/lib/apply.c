@@ -45,7 +45,7 @@ struct applier {
 	bool preflight;	   /* the first pass: find every conflict before writing anything */
 	struct undo *undo; /* what this apply wrote, to put back when it cannot finish */
 	size_t nundo, capundo;
-	int stage;		/* WORKSPACE/.hutch-apply-ID: the backups, -1 until needed */
+	int stage; /* WORKSPACE/.hutch-apply-ID: the backups, -1 until needed */
 	unsigned long nstaged;
 	char detail[PATH_MAX + 256];
 };
@@ -566,18 +566,12 @@ static bool index_only_refreshed(struct applier *a, const char *rel)
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		char *argv[] = {"git",
-				"--git-dir",
-				gitdir,
-				"--work-tree",
-				tree,
-				"--no-optional-locks",
-				"-c",
-				"core.fsmonitor=false",
-				"diff",
-				"--cached",
-				"--quiet",
-				NULL};
+		char *argv[] = {"git",	   "--git-dir",
+				gitdir,	   "--work-tree",
+				tree,	   "--no-optional-locks",
+				"-c",	   "core.fsmonitor=false",
+				"diff",	   "--cached",
+				"--quiet", NULL};
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
@@ -946,10 +940,8 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 		 * editor do not either. Visibility is atomic per file; after a power
 		 * loss a rerun recomputes what still differs.
 		 */
-		r = hutch_session_set_state(
-			s,
-			sum->refused || sum->skipped ? "partial" : "applied",
-			err);
+		r = hutch_session_set_state(s, sum->refused || sum->skipped ? "partial" : "applied",
+					    err);
 	}
 out:
 	if (a.stage >= 0)

@@ -1318,8 +1318,8 @@ static int layer_event(const struct hutch_change *c, void *data)
 	_cleanup_free_ char *path = NULL;
 
 	if (c->uncompared && !a->layer_cut[0])
-		snprintf(a->layer_cut, sizeof(a->layer_cut), "not compared beneath %s: %s",
-			 c->path, c->uncompared);
+		snprintf(a->layer_cut, sizeof(a->layer_cut), "not compared beneath %s: %s", c->path,
+			 c->uncompared);
 	if ((unsigned)c->kind >= ARRAY_SIZE(kinds) || (unsigned)t >= ARRAY_SIZE(types))
 		return 0;
 	if (asprintf(&path, "%s/%s", a->p->workspace, c->path) < 0) {
@@ -1343,8 +1343,10 @@ static void layer_events(struct hutch_audit *a)
 		return;
 	ok = hutch_session_changes_each(a->layer, layer_event, a, &err) >= 0;
 	if (!ok)
-		snprintf(a->layer_cut, sizeof(a->layer_cut), "the session layer was not compared "
-			 "to the end: %s", err.msg[0] ? err.msg : "error");
+		snprintf(a->layer_cut, sizeof(a->layer_cut),
+			 "the session layer was not compared "
+			 "to the end: %s",
+			 err.msg[0] ? err.msg : "error");
 	a->layer_done = ok;
 	if (!a->files_tracked) { /* no other writable root was compared */
 		a->files_tracked = true;

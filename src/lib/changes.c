@@ -424,15 +424,15 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 		c.old_mode = lst->st_mode & 07777;
 		c.old_size = (uint64_t)lst->st_size;
 	}
-	c.content_changed = x.content_changed < 0 ? kind != HUTCH_CHANGE_MODIFIED
-						  : x.content_changed != 0;
+	c.content_changed =
+		x.content_changed < 0 ? kind != HUTCH_CHANGE_MODIFIED : x.content_changed != 0;
 	c.binary = x.binary;
 	c.uncompared = x.uncompared;
 	c.protected_path = hutch_protected_match(
 		w->s->protected_rel, w->s->n_protected_rel, w->s->protected_anchored,
 		w->s->n_protected_anchored, c.path,
-		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR),
-		merged_is_repo, w);
+		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR), merged_is_repo,
+		w);
 	if ((kind == HUTCH_CHANGE_DELETED ? c.old_type : c.type) != HUTCH_FILE_DIR)
 		c.conflict = hutch_snapshot_changed(w->snap, w->s->baseline_ns, c.path, now);
 	return w->fn(&c, w->data);
@@ -466,7 +466,8 @@ static int layer_error(struct walk *w, int r, const char *what)
 static const char *cannot_descend(int depth, int r)
 {
 	if (depth > HUTCH_WALK_MAX_DEPTH)
-		return "nested deeper than hutch compares (" STRINGIFY(HUTCH_WALK_MAX_DEPTH) " levels)";
+		return "nested deeper than hutch compares (" STRINGIFY(
+			HUTCH_WALK_MAX_DEPTH) " levels)";
 	switch (r) {
 	case -EMFILE:
 	case -ENFILE:
@@ -571,7 +572,8 @@ static int emit_deleted(struct walk *w, int dfd, const char *name, const struct 
 	if (!l2)
 		return layer_error(w, -ENOMEM, "walking");
 	if (S_ISDIR(st->st_mode)) {
-		_cleanup_close_ int fd = depth > HUTCH_WALK_MAX_DEPTH ? -ELOOP : open_child(dfd, name);
+		_cleanup_close_ int fd =
+			depth > HUTCH_WALK_MAX_DEPTH ? -ELOOP : open_child(dfd, name);
 
 		if (fd < 0 && !(x.uncompared = cannot_descend(depth, fd)))
 			return layer_error(w, fd, "reading the workspace at");
@@ -1209,8 +1211,8 @@ int hutch_change_open(hutch_session *s, const struct hutch_change *c, bool new_s
 	return fd;
 }
 
-int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side,
-			  char *out, size_t size)
+int hutch_change_readlink(hutch_session *s, const struct hutch_change *c, bool new_side, char *out,
+			  size_t size)
 {
 	_cleanup_close_ int rfd =
 		open(new_side ? s->upper : s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -49,8 +49,7 @@ static void block(struct hutch_sha1 *s, const uint8_t *p)
 
 void hutch_sha1_init(struct hutch_sha1 *s)
 {
-	static const uint32_t iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
-				       0xc3d2e1f0};
+	static const uint32_t iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
 
 	memset(s, 0, sizeof(*s));
 	memcpy(s->h, iv, sizeof(iv));
