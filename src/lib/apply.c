@@ -46,6 +46,12 @@ struct applier {
 	struct undo *undo; /* what this apply wrote, to put back when it cannot finish */
 	size_t nundo, capundo;
 	int stage; /* WORKSPACE/.hutch-apply-ID: the backups, -1 until needed */
+	/*
+	 * A dry pass writes nothing, so a path it deleted is still there: the
+	 * last one, so that what replaces it next (a file that became a directory
+	 * and its content, or the reverse) is taken as created, not in the way.
+	 */
+	char *gone;
 	unsigned long nstaged;
 	char detail[PATH_MAX + 256];
 };
@@ -680,6 +686,25 @@ static enum hutch_apply_result apply_dir(struct applier *a, int pfd, const char 
 	return HUTCH_APPLIED;
 }
 
+/* A dry pass "deleted" @rel: remember it (see struct applier's gone). */
+static enum hutch_apply_result dry_gone(struct applier *a, const char *rel)
+{
+	free(a->gone);
+	a->gone = strdup(rel);
+	return HUTCH_APPLIED;
+}
+
+/* In a dry pass, is @rel the path deleted last, or beneath it? */
+static bool dry_beneath_gone(const struct applier *a, const char *rel)
+{
+	size_t n;
+
+	if (!dry(a) || !a->gone)
+		return false;
+	n = strlen(a->gone);
+	return strncmp(rel, a->gone, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
+}
+
 static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const char *name,
 					    const struct hutch_change *c, const struct stat *now,
 					    bool conflict)
@@ -695,7 +720,7 @@ static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const ch
 			return HUTCH_APPLY_CONFLICT;
 		}
 		if (dry(a))
-			return HUTCH_APPLIED;
+			return dry_gone(a, c->path);
 		if (!is_empty_dir_at(pfd, name)) {
 			errno = ENOTEMPTY;
 			goto not_removed;
@@ -722,7 +747,7 @@ static enum hutch_apply_result apply_delete(struct applier *a, int pfd, const ch
 		return HUTCH_APPLY_CONFLICT;
 	}
 	if (dry(a))
-		return HUTCH_APPLIED;
+		return dry_gone(a, c->path);
 	r = keep_old(a, pfd, name, c->path, true, false);
 	if (r < 0 && r != -ENOENT) {
 		snprintf(a->detail, sizeof(a->detail), "%s", errtext(r));
@@ -758,6 +783,8 @@ static enum hutch_apply_result apply_one(struct applier *a, const struct hutch_c
 		}
 		return HUTCH_APPLIED;
 	}
+	if (c->kind != HUTCH_CHANGE_DELETED && dry_beneath_gone(a, c->path))
+		return HUTCH_APPLIED; /* replaces what this pass deleted: would be created */
 	split(c->path, parent, sizeof(parent), &name);
 	pfd = get_parent(a, parent, c->kind != HUTCH_CHANGE_DELETED && !dry(a));
 	if (pfd == -ENOENT && (c->kind == HUTCH_CHANGE_DELETED || dry(a)))
@@ -852,6 +879,8 @@ static int apply_all(struct applier *a, const struct hutch_changes *ch)
 			a->detail[0] = '\0';
 		}
 		a->preflight = false;
+		free(a->gone);
+		a->gone = NULL;
 		if (a->pfd >= 0) {
 			close(a->pfd);
 			a->pfd = -1;
@@ -948,6 +977,7 @@ out:
 		close(a.stage);
 	free_dir_fixups(&a);
 	free_undo(&a);
+	free(a.gone);
 	if (a.pfd >= 0)
 		close(a.pfd);
 	if (a.wroot >= 0)

@@ -575,19 +575,30 @@ static void test_session(void)
 		hutch_changes_free(&ch);
 	}
 
-	/* apply */
+	/* apply: all or nothing, so the conflict stops every change */
+	ok(hutch_session_apply(s, &o, &sum, &err) == 0, "apply with a conflict (%s)", err.msg);
+	is_int(sum.conflicts, 1, "one conflict (a type change is none)");
+	is_int(sum.applied, 0, "  nothing applied");
+	like(t.log, "1 conflict.txt;", "conflict reported");
+	is_str(slurp(ws, "conflict.txt"), "user\n", "the user's version is kept");
+	is_str(slurp(ws, "mod.txt"), "one\ntwo\nthree\n", "  the rest is not applied either");
+	ok(slurp(ws, "del.txt") != NULL, "  nor a deletion");
+	ok(S_ISREG(mode_of(ws, "typechg")), "  nor a type change");
+	is_str(hutch_session_state(s), "stopped", "  state unchanged");
+
+	/* the agent's version of the conflicting file dropped: the rest applies */
+	{
+		char cf[700];
+		snprintf(cf, sizeof(cf), "%s/conflict.txt", upper);
+		ok(unlink(cf) == 0, "the conflicting change taken out of the layer");
+	}
+	memset(t.log, 0, sizeof(t.log));
 	ok(hutch_session_apply(s, &o, &sum, &err) == 0, "apply (%s)", err.msg);
-	is_int(sum.conflicts, 1, "one conflict");
+	is_int(sum.conflicts, 0, "no conflict");
 	is_int(sum.refused, 1, "one protected path refused");
 	is_int(sum.failed, 0, "nothing failed");
-	like(t.log, "1 conflict.txt;", "conflict reported");
 	like(t.log, "2 .envrc;", "protected reported");
-	is_str(slurp(ws, "conflict.txt"), "user\n", "the user's version is kept");
-	{
-		char beside[128];
-		snprintf(beside, sizeof(beside), "conflict.txt.hutch-%s", hutch_session_id(s));
-		is_str(slurp(ws, beside), "agent\n", "the agent's version is beside it");
-	}
+	is_str(slurp(ws, "conflict.txt"), "user\n", "the user's version is still there");
 	ok(!slurp(ws, ".envrc"), ".envrc not applied");
 	is_str(slurp(ws, "mod.txt"), "one\n2\nthree\n", "modified file applied");
 	ok(!slurp(ws, "del.txt"), "deleted file gone");
@@ -612,14 +623,14 @@ static void test_session(void)
 	is_str(hutch_session_state(s), "partial", "state partial");
 	ok(hutch_session_changes(s, &ch, &err) == 0, "changes after apply");
 	describe(&ch, got, sizeof(got));
-	is_str(got, "A .envrc P;M conflict.txt C;", "only what was not applied remains");
+	is_str(got, "A .envrc P;", "only what was not applied remains");
 	hutch_changes_free(&ch);
 
 	/* again: idempotent */
 	memset(t.log, 0, sizeof(t.log));
 	ok(hutch_session_apply(s, &o, &sum, &err) == 0, "apply again");
 	is_int(sum.applied, 0, "nothing left to apply");
-	is_int(sum.conflicts + sum.refused, 2, "the same two reported");
+	is_int(sum.conflicts + sum.refused, 1, "the same one reported");
 
 	/* a resumed run writes mod.txt again: what apply wrote is not the user's change */
 	put(upper, "mod.txt", "one\n2\n3\n", 0644);
@@ -639,6 +650,14 @@ static void test_session(void)
 
 	/* include_protected */
 	o.include_protected = true;
+	ok(hutch_session_apply(s, &o, &sum, &err) == 0 && sum.conflicts == 1 && sum.applied == 0,
+	   "--include-protected with the conflict on mod.txt: nothing applied");
+	ok(!slurp(ws, ".envrc"), "  .envrc neither");
+	{
+		char mf[700];
+		snprintf(mf, sizeof(mf), "%s/mod.txt", upper);
+		ok(unlink(mf) == 0, "the conflicting change taken out of the layer");
+	}
 	ok(hutch_session_apply(s, &o, &sum, &err) == 0 && sum.refused == 0, "--include-protected");
 	is_str(slurp(ws, ".envrc"), "export EVIL=1\n", ".envrc applied when asked");
 
