@@ -976,13 +976,18 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
 	char msg[600];
 
 	hutch_audit_proxy_record(rec, r->audit);
-	if (rec->allowed || !r->opts || !r->opts->warn || r->opts->verbose < 1)
+	if (rec->phase != HUTCH_PROXY_END || rec->outcome == HUTCH_PROXY_CONNECTED || !r->opts ||
+	    !r->opts->warn || r->opts->verbose < 1)
 		return;
-	snprintf(msg, sizeof(msg), "network: denied %s:%u (%s)", rec->host[0] ? rec->host : "?",
-		 (unsigned)rec->port,
-		 rec->rule     ? rec->rule
-		 : rec->reason ? rec->reason
-			       : "not allowed");
+	if (rec->outcome == HUTCH_PROXY_FAILED)
+		snprintf(msg, sizeof(msg), "network: connection to %s:%u failed: %s", rec->host,
+			 (unsigned)rec->port, rec->reason ? rec->reason : "unknown error");
+	else
+		snprintf(msg, sizeof(msg), "network: denied %s:%u (%s)",
+			 rec->host[0] ? rec->host : "?", (unsigned)rec->port,
+			 rec->rule     ? rec->rule
+			 : rec->reason ? rec->reason
+				       : "not allowed");
 	r->opts->warn(msg, r->opts->data);
 }
 
@@ -2008,6 +2013,15 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 		if (ret >= 0)
 			ret = hutch_err(err, errno, 0, "starting the sandbox");
 		kill(r->init_pid, SIGKILL);
+		/*
+		 * init builds the mounts meanwhile: when one fails it reports why and
+		 * exits, and our next send gets EPIPE. Its report names the cause.
+		 */
+		if (ret == -EPIPE || ret == -ECONNRESET) {
+			int rep = read_report(r, err);
+			if (rep < 0)
+				ret = rep;
+		}
 		waitpid(r->init_pid, NULL, 0);
 		goto out;
 	}
