@@ -231,13 +231,15 @@ struct hutch_run_summary {
 	bool audited;	   /* an audit log was written */
 	bool exec_tracked; /* commands were seen (exec auditing or command rules on) */
 	uint64_t commands, commands_denied, packages;
-	uint64_t net_allowed, net_denied;
-	bool files_tracked;    /* before/after comparison of the writable roots done */
-	bool files_incomplete; /* ... but cut short by its budget */
+	uint64_t net_allowed, net_denied; /* connections made; refused */
+	uint64_t net_failed;		  /* allowed but not made (or no response) */
+	bool files_tracked;		  /* before/after comparison of the writable roots done */
+	bool files_incomplete;		  /* ... but cut short by its budget */
 	uint64_t files_created, files_modified, files_deleted;
 	uint64_t audit_errors;	   /* events that could not be written */
 	char denied_hosts[256];	   /* "evil.com:443, 10.0.0.1:80 (+2 more)" */
 	char denied_commands[256]; /* "sudo ls; ssh host (+1 more)" */
+	char failed_hosts[512];	   /* "github.com:443: cannot resolve github.com: ..." */
 	char audit_error[256];	   /* the first write error, "" if none */
 };
 

@@ -282,6 +282,16 @@ static void render(FILE *f, const struct log_opts *o, struct timeline *tl, json_
 			put_str(f, ev, "layer", "?");
 		}
 		put_rule(f, ev);
+	} else if (!strcmp(type, "net") && str(ev, "outcome") &&
+		   !strcmp(str(ev, "outcome"), "failed")) {
+		fprintf(f, "%sFAILED%s   connection to ", red, off);
+		put_str(f, ev, "server.address", "?");
+		fprintf(f, ":%lld: ", num(ev, "server.port"));
+		put_str(f, ev, "reason", "?");
+	} else if (!strcmp(type, "net") && str(ev, "phase") && !strcmp(str(ev, "phase"), "open")) {
+		fputs("net      ", f);
+		put_str(f, ev, "server.address", "?");
+		fprintf(f, ":%lld connected", num(ev, "server.port"));
 	} else if (!strcmp(type, "net")) {
 		fputs("net      ", f);
 		put_str(f, ev, "server.address", "?");
@@ -331,8 +341,11 @@ static void render(FILE *f, const struct log_opts *o, struct timeline *tl, json_
 			fputs(" (timed out)", f);
 		fputs(" after ", f);
 		put_duration(f, (unsigned long long)num(ev, "duration_ms"));
-		fprintf(f, ": %lld commands, %lld refused, %lld connections, %lld refused",
-			num(c, "exec"), num(c, "exec_denied"), num(c, "net"), num(c, "net_denied"));
+		fprintf(f,
+			": %lld commands, %lld refused, %lld connections, %lld failed, %lld "
+			"refused",
+			num(c, "exec"), num(c, "exec_denied"), num(c, "net"), num(c, "net_failed"),
+			num(c, "net_denied"));
 		if (json_is_true(json_object_get(fl, "tracked")))
 			fprintf(f, "; files %lld created, %lld modified, %lld deleted%s",
 				num(fl, "created"), num(fl, "modified"), num(fl, "deleted"),
@@ -496,9 +509,12 @@ void cli_run_summary(const struct hutch_run_summary *s)
 				s->packages == 1 ? "" : "s");
 		fputc('\n', f);
 	}
-	if (s->net_allowed || s->net_denied) {
-		fprintf(f, "%s:   network: %llu connection%s allowed", cli_prog,
+	if (s->net_allowed || s->net_denied || s->net_failed) {
+		fprintf(f, "%s:   network: %llu connection%s made", cli_prog,
 			(unsigned long long)s->net_allowed, s->net_allowed == 1 ? "" : "s");
+		if (s->net_failed)
+			fprintf(f, ", %llu failed: %s", (unsigned long long)s->net_failed,
+				s->failed_hosts);
 		if (s->net_denied)
 			fprintf(f, ", %llu refused: %s", (unsigned long long)s->net_denied,
 				s->denied_hosts);

@@ -718,14 +718,14 @@ struct hutch_audit {
 	const char **
 		excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
 	size_t n_excl;
-	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_denied, n_limit;
+	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_failed, n_net_denied, n_limit;
 	uint64_t n_files[3], file_events, file_events_dropped;
 	bool files_tracked, files_complete;
 	const char *files_cut;
 	char layer_cut[512]; /* why the layer's comparison is partial (--ephemeral) */
 	uint64_t write_errors;
 	char write_error[256];
-	struct strset denied_hosts, denied_cmds;
+	struct strset denied_hosts, denied_cmds, failed_hosts;
 	struct {
 		pid_t pid;
 		uint64_t start;
@@ -832,6 +832,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 	snprintf(a->id, sizeof(a->id), "%s", sandbox_id ? sandbox_id : "");
 	a->denied_hosts.max = MAX_DENIED_HOSTS;
 	a->denied_cmds.max = MAX_DENIED_CMDS;
+	a->failed_hosts.max = MAX_DENIED_CMDS;
 	clock_gettime(CLOCK_MONOTONIC, &a->t0);
 	if (sink) {
 		a->buf = malloc(HUTCH_AUDIT_MAX_EVENT);
@@ -876,6 +877,7 @@ void hutch_audit_free(struct hutch_audit *a)
 	hutch_audit_sink_free(a->sink);
 	strset_free(&a->denied_hosts);
 	strset_free(&a->denied_cmds);
+	strset_free(&a->failed_hosts);
 	free(a->buf);
 	free(a);
 }
@@ -1207,30 +1209,62 @@ static const char *via_name(enum hutch_proxy_via v)
 	return "unknown";
 }
 
+static const char *const outcome_names[] = {
+	[HUTCH_PROXY_CONNECTED] = "connected",
+	[HUTCH_PROXY_FAILED] = "failed",
+	[HUTCH_PROXY_REFUSED] = "refused",
+};
+
+/* The counters behind the summary: connections made, failed (with why), refused. */
+static void count_record(struct hutch_audit *a, const struct hutch_proxy_record *rec)
+{
+	char hp[600];
+	int n;
+
+	if (rec->phase == HUTCH_PROXY_OPEN)
+		return;
+	if (rec->outcome == HUTCH_PROXY_CONNECTED) {
+		a->n_net++;
+		return;
+	}
+	if (rec->outcome == HUTCH_PROXY_FAILED) {
+		a->n_net_failed++;
+		n = snprintf(hp, sizeof(hp), "%s:%u: %s",
+			     rec->host && rec->host[0] ? rec->host : "?", (unsigned)rec->port,
+			     rec->reason ? rec->reason : "failed");
+		strset_add(&a->failed_hosts, hp, n > 0 ? (size_t)n : 0);
+		return;
+	}
+	n = snprintf(hp, sizeof(hp), "%s:%u", rec->host && rec->host[0] ? rec->host : "?",
+		     (unsigned)rec->port);
+	a->n_net_denied++;
+	strset_add(&a->denied_hosts, hp, n > 0 ? (size_t)n : 0);
+}
+
+/*
+ * "net" when a connection is made (phase "open"), "net" when it ends (phase
+ * "close": how, bytes, duration) or could not be made (outcome "failed", with
+ * the reason), "deny" when it was refused.
+ */
 void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userdata)
 {
 	struct hutch_audit *a = userdata;
 	struct hutch_event e;
 	struct timespec ts;
 	const char *type = rec->allowed ? "net" : "deny";
+	bool end = rec->phase == HUTCH_PROXY_END;
 	int pk;
 
 	if (!a)
 		return;
-	if (rec->allowed) {
-		a->n_net++;
-	} else {
-		char hp[300];
-		int n = snprintf(hp, sizeof(hp), "%s:%u",
-				 rec->host && rec->host[0] ? rec->host : "?", (unsigned)rec->port);
-		a->n_net_denied++;
-		strset_add(&a->denied_hosts, hp, n > 0 ? (size_t)n : 0);
-	}
+	count_record(a, rec);
 	if (!a->sink)
 		return;
 	begin(a, &e, type, &ts);
 	if (!rec->allowed)
 		hutch_event_str(&e, "layer", "network");
+	else
+		hutch_event_str(&e, "phase", end ? "close" : "open");
 	hutch_event_str(&e, "server.address", rec->host);
 	hutch_event_u64(&e, "server.port", rec->port);
 	if (rec->address && rec->address[0])
@@ -1239,6 +1273,8 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 	if (rec->sni)
 		hutch_event_str(&e, "tls.client.server_name", rec->sni);
 	hutch_event_str(&e, "decision", rec->allowed ? "allow" : "deny");
+	if ((unsigned)rec->outcome < ARRAY_SIZE(outcome_names))
+		hutch_event_str(&e, "outcome", outcome_names[rec->outcome]);
 	if (rec->rule) {
 		hutch_event_str(&e, "rule", rec->rule);
 		if (rec->origin)
@@ -1246,9 +1282,9 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 	} else {
 		hutch_event_null(&e, "rule");
 	}
-	if (rec->reason)
+	if (rec->reason && end)
 		hutch_event_str(&e, "reason", rec->reason);
-	if (rec->allowed) {
+	if (rec->allowed && end) {
 		hutch_event_u64(&e, "bytes_up", rec->bytes_up);
 		hutch_event_u64(&e, "bytes_down", rec->bytes_down);
 		hutch_event_u64(&e, "duration_ms", rec->duration_ms);
@@ -1260,7 +1296,7 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 		hutch_event_i64(&e, "package.pid", a->pkgs[pk].pid);
 		hutch_event_str(&e, "package.manager", a->pkgs[pk].manager);
 	}
-	emit(a, &e, type, !rec->allowed, &ts);
+	emit(a, &e, type, !rec->allowed || rec->outcome == HUTCH_PROXY_FAILED, &ts);
 }
 
 static const char *file_type(mode_t m)
@@ -1418,6 +1454,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_u64(&e, "exec_denied", a->n_exec_denied);
 		hutch_event_u64(&e, "package", a->n_pkg);
 		hutch_event_u64(&e, "net", a->n_net);
+		hutch_event_u64(&e, "net_failed", a->n_net_failed);
 		hutch_event_u64(&e, "net_denied", a->n_net_denied);
 		hutch_event_u64(&e, "limit", a->n_limit);
 		hutch_event_object_end(&e);
@@ -1454,6 +1491,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 	sum->packages = a->n_pkg;
 	sum->net_allowed = a->n_net;
 	sum->net_denied = a->n_net_denied;
+	sum->net_failed = a->n_net_failed;
 	sum->files_tracked = a->files_tracked;
 	sum->files_incomplete = a->files_tracked && !a->files_complete;
 	sum->files_created = a->n_files[HUTCH_FILE_CREATED];
@@ -1462,5 +1500,6 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 	sum->audit_errors = a->write_errors;
 	snprintf(sum->audit_error, sizeof(sum->audit_error), "%s", a->write_error);
 	strset_join(&a->denied_hosts, ", ", sum->denied_hosts, sizeof(sum->denied_hosts));
+	strset_join(&a->failed_hosts, "; ", sum->failed_hosts, sizeof(sum->failed_hosts));
 	strset_join(&a->denied_cmds, "; ", sum->denied_commands, sizeof(sum->denied_commands));
 }

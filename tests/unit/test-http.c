@@ -283,13 +283,28 @@ static void test_error(void)
 	size_t n = hutch_http_error(buf, sizeof(buf), 403, "evil.com (rule\r\nX-Injected: 1)",
 				    "connection to evil.com:443 denied");
 
-	ok(n > 0 && !strncmp(buf, "HTTP/1.1 403 Forbidden\r\n", 24), "403 status line");
+	ok(n > 0 &&
+		   !strncmp(buf,
+			    "HTTP/1.1 403 Forbidden (hutch: connection to evil.com:443 denied)\r\n",
+			    67),
+	   "403 status line, with the cause in the reason phrase");
 	like(buf, "X-Hutch-Deny: evil.com (rule??X-Injected: 1)\r\n", "deny header sanitised");
 	ok(!strstr(buf, "\r\nX-Injected"), "no header injection");
 	like(buf, "Connection: close\r\n", "closes");
 	like(buf, "\r\n\r\nhutch: 403 Forbidden: connection to evil.com:443 denied\n", "body");
 	n = hutch_http_error(buf, sizeof(buf), 502, NULL, "x");
 	ok(n > 0 && !strstr(buf, "X-Hutch-Deny"), "no deny header on 502");
+	n = hutch_http_error(buf, sizeof(buf), 502, NULL,
+			     "cannot resolve github.com:\r\nX-Evil: 1");
+	ok(!strncmp(buf,
+		    "HTTP/1.1 502 Bad Gateway (hutch: cannot resolve github.com:??X-Evil: 1)\r\n",
+		    73),
+	   "502: the cause in the status line, sanitised");
+	like(buf, "\r\nX-Hutch-Error: cannot resolve github.com:??X-Evil: 1\r\n",
+	     "502: X-Hutch-Error names the cause");
+	ok(!strstr(buf, "\r\nX-Evil"), "no header injection through the cause");
+	n = hutch_http_error(buf, sizeof(buf), 403, "rule", "x");
+	ok(!strstr(buf, "X-Hutch-Error"), "a refusal has X-Hutch-Deny, not X-Hutch-Error");
 	n = hutch_http_error(buf, 20, 502, NULL, "x");
 	ok(n == 19 && buf[19] == '\0', "truncates safely");
 }

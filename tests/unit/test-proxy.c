@@ -66,10 +66,13 @@ struct rec {
 	char host[256], address[64], rule[256], reason[256], sni[256];
 	unsigned port, requests;
 	bool allowed;
+	int outcome;
 	uint64_t up, down, dur;
 };
-static struct rec recs[256];
+static struct rec recs[256]; /* END records */
 static size_t n_recs;
+static struct rec opens[256]; /* OPEN records, and how many END records came before each */
+static size_t n_opens, opens_before[256];
 static char denied_summary[2048];
 
 static void on_record(const struct hutch_proxy_record *r, void *data)
@@ -77,9 +80,16 @@ static void on_record(const struct hutch_proxy_record *r, void *data)
 	struct rec *x;
 
 	(void)data;
-	if (n_recs == ARRAY_SIZE(recs))
-		return;
-	x = &recs[n_recs++];
+	if (r->phase == HUTCH_PROXY_OPEN) {
+		if (n_opens == ARRAY_SIZE(opens))
+			return;
+		opens_before[n_opens] = n_recs;
+		x = &opens[n_opens++];
+	} else {
+		if (n_recs == ARRAY_SIZE(recs))
+			return;
+		x = &recs[n_recs++];
+	}
 	memset(x, 0, sizeof(*x));
 	x->via = r->via;
 	snprintf(x->host, sizeof(x->host), "%s", r->host);
@@ -90,6 +100,7 @@ static void on_record(const struct hutch_proxy_record *r, void *data)
 	x->port = r->port;
 	x->requests = r->requests;
 	x->allowed = r->allowed;
+	x->outcome = r->outcome;
 	x->up = r->bytes_up;
 	x->down = r->bytes_down;
 	x->dur = r->duration_ms;
@@ -930,6 +941,7 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 	if (!opts.dns_servers)
 		opts.dns_servers = servers_s;
 	n_recs = 0;
+	n_opens = 0;
 	rn.r = r;
 	if (hutch_loop_new(&rn.loop) < 0)
 		return -1;
@@ -1270,6 +1282,10 @@ static void test_dns(void)
 		ok(strstr(r.out, "CODE=502") && find_rec("nx.test", 1) &&
 			   strstr(find_rec("nx.test", 1)->reason, "cannot resolve"),
 		   "unresolvable name: 502, recorded");
+		ok(find_rec("nx.test", 1) &&
+			   find_rec("nx.test", 1)->outcome == HUTCH_PROXY_FAILED && n_opens == 0 &&
+			   r.stats.failed == 1,
+		   "unresolvable name: recorded as allowed but failed, never opened");
 	}
 	snprintf(bh, sizeof(bh), "127.0.0.1:%d", blackhole_port);
 	{
@@ -1387,6 +1403,22 @@ static void test_http(void)
 	ok(strstr(r.out, "CODE=502") && find_rec("127.0.0.1", 1) &&
 		   strstr(find_rec("127.0.0.1", 1)->reason, "refused"),
 	   "connection refused: 502");
+	ok(find_rec("127.0.0.1", 1) && find_rec("127.0.0.1", 1)->outcome == HUTCH_PROXY_FAILED &&
+		   n_opens == 0,
+	   "connection refused: outcome failed, no open record");
+	{
+		char resp[256], req[256];
+
+		snprintf(req, sizeof(req),
+			 "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", closed_port,
+			 closed_port);
+		raw(&BASIC, req, &r);
+		snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 502 Bad Gateway (hutch: 127.0.0.1:%d: connect to", closed_port);
+		ok(strstr(r.out, resp) && strstr(r.out, "\r\nX-Hutch-Error: 127.0.0.1:") &&
+			   strstr(r.out, "Connection refused"),
+		   "CONNECT to a closed port: the cause in the status line and X-Hutch-Error");
+	}
 	snprintf(u1, sizeof(u1), "http://127.0.0.1:%d/", sink_port);
 	{
 		struct cfg c = BASIC;
@@ -1841,6 +1873,10 @@ static void test_datapath(void)
 		ok(strstr(r.out, "IDLE_EOF=1") && find_rec("127.0.0.1", 1) &&
 			   !strcmp(find_rec("127.0.0.1", 1)->reason, "idle timeout"),
 		   "idle tunnel closed after the idle timeout");
+		ok(n_opens == 1 && opens_before[0] == 0 &&
+			   opens[0].outcome == HUTCH_PROXY_CONNECTED &&
+			   find_rec("127.0.0.1", 1)->outcome == HUTCH_PROXY_CONNECTED,
+		   "a tunnel's open record comes when it is made, its end record when it closes");
 	}
 	{
 		struct cfg c = BASIC;

@@ -555,23 +555,30 @@ static void sanitize(char *out, size_t cap, const char *s)
 
 size_t hutch_http_error(char *out, size_t cap, int status, const char *deny, const char *what)
 {
-	char d[512], body[600], hdr[600] = "";
+	char d[512], w[512], body[600], hdr[600] = "";
 	int n;
 
 	sanitize(d, sizeof(d), deny);
+	sanitize(w, sizeof(w), what);
+	/* a refusal names the rule; a failure (no deny) names its cause */
 	if (deny)
 		snprintf(hdr, sizeof(hdr), "X-Hutch-Deny: %s\r\n", d);
-	sanitize(d, sizeof(d), what);
-	snprintf(body, sizeof(body), "hutch: %d %s: %s\n", status, hutch_http_reason(status), d);
+	else if (status >= 500)
+		snprintf(hdr, sizeof(hdr), "X-Hutch-Error: %s\r\n", w);
+	snprintf(body, sizeof(body), "hutch: %d %s: %s\n", status, hutch_http_reason(status), w);
+	/*
+	 * The cause in the reason phrase too: several clients show the status line
+	 * and nothing else (Python's "Tunnel connection failed: 502 ...").
+	 */
 	n = snprintf(out, cap,
-		     "HTTP/1.1 %d %s\r\n"
+		     "HTTP/1.1 %d %s (hutch: %.200s)\r\n"
 		     "Content-Type: text/plain; charset=utf-8\r\n"
 		     "Content-Length: %zu\r\n"
 		     "Connection: close\r\n"
 		     "%s"
 		     "\r\n"
 		     "%s",
-		     status, hutch_http_reason(status), strlen(body), hdr, body);
+		     status, hutch_http_reason(status), w, strlen(body), hdr, body);
 	if (n < 0)
 		return 0;
 	return (size_t)n < cap ? (size_t)n : cap - 1;

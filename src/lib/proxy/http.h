@@ -99,7 +99,9 @@ const char *hutch_http_reason(int status);
 
 /*
  * A complete error response with "Connection: close", a text body naming
- * @what, and "X-Hutch-Deny: @deny" when @deny is not NULL (bytes other than
- * printable ASCII are replaced). Returns the length, truncating safely.
+ * @what (also in the status line's reason phrase: "502 Bad Gateway (hutch:
+ * @what)"), "X-Hutch-Deny: @deny" when @deny is not NULL, else for a 5xx
+ * "X-Hutch-Error: @what" (bytes other than printable ASCII are replaced).
+ * Returns the length, truncating safely.
  */
 size_t hutch_http_error(char *out, size_t cap, int status, const char *deny, const char *what);

@@ -152,6 +152,8 @@ struct session {
 	char sni[HUTCH_HOST_MAX + 1];
 	uint64_t start_ms, up0, down0;
 	unsigned requests;
+	bool connected; /* the upstream connection was made (OPEN record given) */
+	bool failed;	/* unreachable(): the reason is why it could not be made */
 };
 
 struct conn {
@@ -317,10 +319,11 @@ static void remember_denied(struct hutch_proxy *px, const char *host, uint16_t p
 
 static void emit(struct hutch_proxy *px, const struct hutch_proxy_record *rec)
 {
-	if (rec->allowed)
-		px->stats.allowed++;
-	else
-		px->stats.denied++;
+	if (rec->phase == HUTCH_PROXY_END) {
+		px->stats.allowed += rec->allowed;
+		px->stats.denied += !rec->allowed;
+		px->stats.failed += rec->outcome == HUTCH_PROXY_FAILED;
+	}
 	if (px->hooks.on_record)
 		px->hooks.on_record(rec, px->hooks.userdata);
 }
@@ -344,23 +347,61 @@ static void session_begin(struct conn *c, enum hutch_proxy_via via, const struct
 	c->s.down0 = c->down.bytes;
 }
 
-/* Emit the record of the current session; @allowed false turns it into a denial. */
+static void session_record(const struct conn *c, struct hutch_proxy_record *rec)
+{
+	rec->via = c->s.via;
+	rec->host = c->s.host.name;
+	rec->port = c->s.port;
+	rec->address = c->s.address;
+	rec->rule = c->s.dec.rule;
+	rec->origin = c->s.dec.origin;
+	rec->sni = c->s.sni[0] ? c->s.sni : NULL;
+}
+
+/* The upstream connection was made: the OPEN record, when it happens. */
+static void session_opened(struct conn *c)
+{
+	struct hutch_proxy_record rec = {0};
+
+	if (!c->s.active || c->s.connected)
+		return;
+	c->s.connected = true;
+	session_record(c, &rec);
+	rec.phase = HUTCH_PROXY_OPEN;
+	rec.outcome = HUTCH_PROXY_CONNECTED;
+	rec.allowed = true;
+	rec.reason = c->s.dec.reason;
+	emit(c->px, &rec);
+}
+
+/*
+ * Emit the END record of the current session; @allowed false turns it into a
+ * denial. An allowed session that never connected failed: unreachable() gave
+ * the cause; otherwise the client went away first.
+ */
 static void session_end(struct conn *c, bool allowed, const char *reason)
 {
 	struct hutch_proxy_record rec = {0};
+	char why[300];
 
 	if (!c->s.active)
 		return;
 	c->s.active = false;
-	rec.via = c->s.via;
-	rec.host = c->s.host.name;
-	rec.port = c->s.port;
-	rec.address = c->s.address;
-	rec.allowed = allowed && c->s.dec.allow;
-	rec.rule = c->s.dec.rule;
-	rec.origin = c->s.dec.origin;
+	rec.phase = HUTCH_PROXY_END;
+	if (!(allowed && c->s.dec.allow))
+		rec.outcome = HUTCH_PROXY_REFUSED;
+	else if (c->s.failed)
+		rec.outcome = HUTCH_PROXY_FAILED;
+	else if (!c->s.connected) {
+		rec.outcome = HUTCH_PROXY_FAILED;
+		snprintf(why, sizeof(why), "the client left before the connection was made (%s)",
+			 reason ? reason : "closed");
+		reason = why;
+	} else
+		rec.outcome = HUTCH_PROXY_CONNECTED;
+	session_record(c, &rec);
+	rec.allowed = rec.outcome != HUTCH_PROXY_REFUSED;
 	rec.reason = reason ? reason : c->s.dec.reason;
-	rec.sni = c->s.sni[0] ? c->s.sni : NULL;
 	rec.bytes_up = up_total(c) - c->s.up0;
 	rec.bytes_down = c->down.bytes - c->s.down0;
 	rec.duration_ms = hutch_now_ms() - c->s.start_ms;
@@ -378,6 +419,8 @@ static void record_refusal(struct conn *c, enum hutch_proxy_via via, const struc
 {
 	struct hutch_proxy_record rec = {0};
 
+	rec.phase = HUTCH_PROXY_END;
+	rec.outcome = HUTCH_PROXY_REFUSED;
 	rec.via = via;
 	rec.host = h ? h->name : "";
 	rec.port = port;
@@ -544,6 +587,7 @@ static void unreachable(struct conn *c, int err, const char *why)
 	bool timeout = err == -ETIMEDOUT;
 
 	snprintf(what, sizeof(what), "%s:%u: %s", c->s.host.name, c->s.port, why);
+	c->s.failed = true;
 	session_end(c, true, why);
 	if (c->socks) {
 		enum hutch_socks5_rep rep = HUTCH_SOCKS5_HOST_UNREACHABLE;
@@ -671,6 +715,7 @@ static void on_connected(struct conn *c)
 {
 	c->up_state = UP_OPEN;
 	c->u_rd = false;
+	session_opened(c);
 	if (c->socks) {
 		uint8_t r[HUTCH_SOCKS5_REPLY_MAX];
 		size_t n = hutch_socks5_reply(r, HUTCH_SOCKS5_OK, NULL, 0);

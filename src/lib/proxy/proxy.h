@@ -30,16 +30,32 @@ enum hutch_proxy_via {
 	HUTCH_PROXY_VIA_SOCKS5 = 3,
 };
 
+/* What became of an allowed or refused destination. */
+enum hutch_proxy_outcome {
+	HUTCH_PROXY_CONNECTED = 0, /* allowed, and the upstream connection was made */
+	HUTCH_PROXY_FAILED = 1,	   /* allowed, but not made (or no response): reason says why */
+	HUTCH_PROXY_REFUSED = 2,   /* refused by the policy, or a malformed request */
+};
+
+enum hutch_proxy_phase {
+	HUTCH_PROXY_END = 0,  /* the final record: how it ended, bytes, duration */
+	HUTCH_PROXY_OPEN = 1, /* the upstream connection was just made (CONNECTED only) */
+};
+
 /*
- * One finished connection (or one upstream of a kept-alive HTTP client
- * connection, or one refused request). Strings are valid during the call.
+ * One connection (or one upstream of a kept-alive HTTP client connection,
+ * or one refused request). A connection that was made gives an OPEN record
+ * at once and an END record when it closes; a failed or refused one gives
+ * only its END record, when that is known. Strings are valid during the call.
  */
 struct hutch_proxy_record {
+	enum hutch_proxy_phase phase;
+	enum hutch_proxy_outcome outcome;
 	enum hutch_proxy_via via;
 	const char *host;    /* canonical name or address text; "" if the request was unparsable */
 	uint16_t port;	     /* 0 if unknown */
 	const char *address; /* the checked address connected to (or refused); "" if none */
-	bool allowed;	     /* the policy decision */
+	bool allowed;	     /* the policy decision (outcome != HUTCH_PROXY_REFUSED) */
 	const char *rule;    /* the rule that decided, NULL if none (e.g. not in allowlist) */
 	const char *origin;  /* where that rule came from, NULL if none */
 	const char *reason;  /* why it was denied, or how it ended ("closed", "idle timeout") */
@@ -109,7 +125,8 @@ size_t hutch_proxy_denied_summary(const struct hutch_proxy *px, char *buf, size_
 struct hutch_proxy_stats {
 	uint64_t accepted;	  /* client connections accepted */
 	uint64_t refused_limit;	  /* closed at once because max_conns was reached */
-	uint64_t allowed, denied; /* decisions */
+	uint64_t allowed, denied; /* decisions (END records) */
+	uint64_t failed;	  /* ... of the allowed ones: not made */
 	unsigned active, peak;	  /* concurrent client connections */
 };
 void hutch_proxy_get_stats(const struct hutch_proxy *px, struct hutch_proxy_stats *st);
