@@ -73,6 +73,7 @@ enum hutch_key {
 	HUTCH_KEY_SOCKS_PORT,
 	/* "true": a workspace or writable path may be $HOME, above it or a system directory */
 	HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE,
+	HUTCH_KEY_AUDIT_MAX_SIZE, /* a size: the audit log's bound per session */
 	_HUTCH_KEY_MAX,
 };
 

@@ -355,6 +355,10 @@ static void render(FILE *f, const struct log_opts *o, struct timeline *tl, json_
 			fputs("\n               error: ", f);
 			put_str(f, ev, "error", "");
 		}
+	} else if (!strcmp(type, "suppressed")) {
+		fprintf(f, "%sHELD%s     %lld ", red, off, num(ev, "count"));
+		put_str(f, ev, "suppressed.event", "?");
+		fputs(" events not written (over the rate bound)", f);
 	} else {
 		put_safe(f, type, strlen(type));
 	}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,10 +590,17 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 					    "to write; choose a writable path with --audit FILE");
 			return r;
 		}
-		if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		/*
+		 * A file or a pipe (a log shipper reading it). Not a device: /dev/null
+		 * would drop every event, /dev/full fail on each.
+		 */
+		if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
 			close(fd);
-			return hutch_errx(err, EISDIR, HUTCH_EXIT_ERROR,
-					  "audit log %s: is a directory", target);
+			hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				   "audit log %s: not a regular file or a pipe", target);
+			hutch_err_hint(err, "give a file path (--audit FILE), '-' for stderr or "
+					    "'syslog'");
+			return -EINVAL;
 		}
 	}
 	s = calloc(1, sizeof(*s));
@@ -725,6 +733,19 @@ struct hutch_audit {
 	char layer_cut[512]; /* why the layer's comparison is partial (--ephemeral) */
 	uint64_t write_errors;
 	char write_error[256];
+	/* bounds (docs/audit.md "Bounds, never silent") */
+	uint64_t bytes, max_bytes; /* written this session; the bound */
+	struct {
+		uint64_t window; /* start of the current second (ms since t0) */
+		uint32_t n;	 /* events written in it */
+		uint64_t held;	 /* events of the kind not written in it */
+	} rate[4];
+	uint64_t n_held;
+	bool stopped; /* the log cannot go on: everything but "end" is held back */
+	int stop_code;
+	char stop_reason[300];
+	void (*on_stop)(void *data);
+	void *on_stop_data;
 	struct strset denied_hosts, denied_cmds, failed_hosts;
 	struct {
 		pid_t pid;
@@ -806,17 +827,171 @@ static void begin(struct hutch_audit *a, struct hutch_event *e, const char *type
 	hutch_event_begin(e, a->buf, HUTCH_AUDIT_MAX_EVENT, type, a->id, ts);
 }
 
-static void emit(struct hutch_audit *a, struct hutch_event *e, const char *type, bool warning,
-		 const struct timespec *ts)
+/* The kinds a flood can come from; the others are bounded by nature or counted (file). */
+static const char *const rated[] = {"exec", "deny", "package", "net"};
+
+/* Stop: the session cannot be audited any more. run.c kills the sandbox (fail closed). */
+static void audit_stop(struct hutch_audit *a, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void audit_stop(struct hutch_audit *a, int code, const char *fmt, ...)
 {
-	size_t len = hutch_event_end(e);
-	int r = hutch_audit_sink_write(a->sink, type, warning, ts, e->buf, len);
+	va_list ap;
+
+	if (a->stopped)
+		return;
+	a->stopped = true;
+	a->stop_code = code;
+	va_start(ap, fmt);
+	vsnprintf(a->stop_reason, sizeof(a->stop_reason), fmt, ap);
+	va_end(ap);
+	if (a->on_stop)
+		a->on_stop(a->on_stop_data);
+}
+
+static void write_line(struct hutch_audit *a, const char *type, bool warning,
+		       const struct timespec *ts, const char *line, size_t len)
+{
+	int r = hutch_audit_sink_write(a->sink, type, warning, ts, line, len);
 
 	if (r < 0) {
 		if (!a->write_errors)
 			snprintf(a->write_error, sizeof(a->write_error), "%s", strerror(-r));
 		a->write_errors++;
+		audit_stop(a, r, "cannot write the audit log: %s", strerror(-r));
+		return;
 	}
+	a->bytes += len;
+}
+
+/* A small event of its own buffer (the big one may hold the event being emitted). */
+static void write_small(struct hutch_audit *a, struct hutch_event *e, const char *type,
+			bool warning, const struct timespec *ts)
+{
+	size_t len = hutch_event_end(e);
+
+	write_line(a, type, warning, ts, e->buf, len);
+}
+
+/* One "suppressed" event for the events of rated[@i] held back in its last second. */
+static void rate_flush(struct hutch_audit *a, size_t i)
+{
+	char buf[512];
+	struct hutch_event e;
+	struct timespec ts;
+
+	if (!a->rate[i].held)
+		return;
+	now(&ts);
+	hutch_event_begin(&e, buf, sizeof(buf), "suppressed", a->id, &ts);
+	hutch_event_str(&e, "suppressed.event", rated[i]);
+	hutch_event_u64(&e, "count", a->rate[i].held);
+	hutch_event_u64(&e, "window_ms", 1000);
+	hutch_event_u64(&e, "max_per_second", HUTCH_AUDIT_MAX_RATE);
+	a->rate[i].held = 0;
+	if (!a->stopped)
+		write_small(a, &e, "suppressed", true, &ts);
+}
+
+/* Summaries of the seconds that are over (all of them with @all). */
+static void rate_flush_due(struct hutch_audit *a, uint64_t t, bool all)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rated); i++)
+		if (a->rate[i].held && (all || t - a->rate[i].window >= 1000))
+			rate_flush(a, i);
+}
+
+/* True when an event of @type is over its rate: counted, not written. */
+static bool rate_hold(struct hutch_audit *a, const char *type)
+{
+	uint64_t t = elapsed_ms(&a->t0);
+	size_t i;
+
+	rate_flush_due(a, t, false);
+	for (i = 0; i < ARRAY_SIZE(rated); i++)
+		if (strcmp(type, rated[i]) == 0)
+			break;
+	if (i == ARRAY_SIZE(rated))
+		return false;
+	if (t - a->rate[i].window >= 1000) {
+		a->rate[i].window = t;
+		a->rate[i].n = 0;
+	}
+	if (a->rate[i].n < HUTCH_AUDIT_MAX_RATE) {
+		a->rate[i].n++;
+		return false;
+	}
+	a->rate[i].held++;
+	a->n_held++;
+	return true;
+}
+
+/* The size bound is reached: a "limit" event, then stop. */
+static void size_bound_reached(struct hutch_audit *a)
+{
+	char buf[1024], sz[32];
+	struct hutch_event e;
+	struct timespec ts;
+
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)a->max_bytes);
+	now(&ts);
+	a->n_limit++;
+	hutch_event_begin(&e, buf, sizeof(buf), "limit", a->id, &ts);
+	hutch_event_str(&e, "limit", "audit.maxSize");
+	hutch_event_u64(&e, "value", a->max_bytes);
+	hutch_event_str(&e, "decision", "deny");
+	hutch_event_str(&e, "detail",
+			"the audit log reached its size bound for this session; "
+			"the sandbox was stopped");
+	write_small(a, &e, "limit", true, &ts);
+	audit_stop(a, -EFBIG,
+		   "the audit log reached its size bound for this session (audit.maxSize, %s "
+		   "bytes)",
+		   sz);
+}
+
+static void emit(struct hutch_audit *a, struct hutch_event *e, const char *type, bool warning,
+		 const struct timespec *ts)
+{
+	size_t len = hutch_event_end(e);
+	bool last = strcmp(type, "end") == 0;
+
+	if (!last && (a->stopped || rate_hold(a, type))) {
+		if (a->stopped)
+			a->n_held++;
+		return;
+	}
+	if (last)
+		rate_flush_due(a, 0, true);
+	/* "end" may go past the bound: the log says how the session ended */
+	if (!last && a->bytes + len > a->max_bytes) {
+		a->n_held++;
+		size_bound_reached(a);
+		return;
+	}
+	write_line(a, type, warning, ts, e->buf, len);
+}
+
+void hutch_audit_on_stop(struct hutch_audit *a, void (*cb)(void *data), void *data)
+{
+	a->on_stop = cb;
+	a->on_stop_data = data;
+}
+
+int hutch_audit_stopped(const struct hutch_audit *a, hutch_error *err)
+{
+	int r;
+
+	if (!a || !a->stopped)
+		return 0;
+	r = hutch_errx(err, -a->stop_code, HUTCH_EXIT_ERROR, "audit: %s; the sandbox was stopped",
+		       a->stop_reason);
+	if (a->stop_code == -EFBIG)
+		hutch_err_hint(err, "raise the bound: \"audit\": {\"maxSize\": \"1G\"} in a "
+				    "policy file");
+	else
+		hutch_err_hint(err, "hutch does not run a sandbox whose audit log it cannot write; "
+				    "free space or choose another --audit FILE");
+	return r;
 }
 
 int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_id,
@@ -829,6 +1004,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 		return -ENOMEM;
 	}
 	a->p = p;
+	a->max_bytes = p && p->audit_max_size ? p->audit_max_size : HUTCH_AUDIT_DEFAULT_MAX_SIZE;
 	snprintf(a->id, sizeof(a->id), "%s", sandbox_id ? sandbox_id : "");
 	a->denied_hosts.max = MAX_DENIED_HOSTS;
 	a->denied_cmds.max = MAX_DENIED_CMDS;
@@ -1431,6 +1607,8 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 	ms = elapsed_ms(&a->t0);
 	if (!error && !timed_out && status > 128 && status < 128 + 65)
 		sig = status - 128; /* the sandbox's init reports a signal as 128+N */
+	/* the sandbox is gone: a bound reached now is said in "end", nobody is to be stopped */
+	a->on_stop = NULL;
 	if (a->sink) {
 		struct hutch_event e;
 		struct timespec ts;
@@ -1473,6 +1651,10 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_object_end(&e);
 		if (a->write_errors)
 			hutch_event_u64(&e, "audit_errors", a->write_errors);
+		if (a->n_held)
+			hutch_event_u64(&e, "events_suppressed", a->n_held);
+		if (a->stopped)
+			hutch_event_str(&e, "audit_stopped", a->stop_reason);
 		emit(a, &e, "end", error != NULL, &ts);
 	}
 	if (!sum)

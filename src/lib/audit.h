@@ -38,6 +38,16 @@ struct hutch_mount_plan;
 #define HUTCH_AUDIT_MAX_VALUE 4096
 /* At most this many argv elements per event (process.args_count has the real count). */
 #define HUTCH_AUDIT_MAX_ARGS 1024
+/*
+ * Per session: at most this many bytes (policy audit.maxSize overrides); at
+ * the bound a "limit" event is written and the sandbox stopped.
+ */
+#define HUTCH_AUDIT_DEFAULT_MAX_SIZE (256ull << 20)
+/*
+ * exec, deny, package and net events: at most this many of each kind per
+ * second; the rest of that second is one "suppressed" event with the count.
+ */
+#define HUTCH_AUDIT_MAX_RATE 1000
 /* Values with invalid UTF-8 whose exact bytes are kept under "raw", per event. */
 #define HUTCH_AUDIT_MAX_RAW 32
 
@@ -174,6 +184,15 @@ int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsign
 int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_id,
 			      struct hutch_audit_sink *sink, struct hutch_audit **out);
 void hutch_audit_free(struct hutch_audit *a);
+
+/*
+ * Fail closed: @cb is called (once, from the event loop) when the log cannot
+ * go on: an event could not be written (ENOSPC, EIO, ...) or the size bound
+ * was reached. The caller stops the sandbox; hutch_audit_stopped says why.
+ */
+void hutch_audit_on_stop(struct hutch_audit *a, void (*cb)(void *data), void *data);
+/* 0, or the reason the log stopped in @err (exit status 125) as a negative errno. */
+int hutch_audit_stopped(const struct hutch_audit *a, hutch_error *err);
 
 /* An audit sink is open (events are written). */
 bool hutch_audit_enabled(const struct hutch_audit *a);

@@ -12,7 +12,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +331,7 @@ static const struct field limit_fields[] = {
 /* The audit log must not be in the workspace by accident: the sandbox could rewrite it. */
 static const struct field audit_fields[] = {
 	{"file", K_STRING, HUTCH_KEY_AUDIT_FILE, F_ABSOLUTE, NULL},
+	{"maxSize", K_SIZE, HUTCH_KEY_AUDIT_MAX_SIZE, 0, NULL},
 };
 
 #define SECTION(n, f)                                                                              \
@@ -897,8 +900,62 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 	return r;
 }
 
+/*
+ * A group-writable file is safe when its group is its owner's own: the
+ * owner's primary group, with no other member listed (OpenSSH's rule for its
+ * configuration files, readconf.c secure_permissions).
+ */
+static bool private_group(const struct stat *st)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	struct group *gr;
+
+	if (!pw || pw->pw_gid != st->st_gid)
+		return false;
+	gr = getgrgid(st->st_gid);
+	if (!gr)
+		return false;
+	for (char **m = gr->gr_mem; m && *m; m++)
+		if (strcmp(*m, pw->pw_name) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A policy file named on the command line (-p) decides what the sandbox may
+ * do: refuse one that someone else could have written (owned by another
+ * non-root user, writable by others, or by a group shared with others).
+ */
+static int check_policy_owner(const char *path, const struct stat *st, hutch_error *err)
+{
+	const char *why = NULL;
+	int r;
+
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		why = "owned by another user";
+	else if (st->st_mode & S_IWOTH)
+		why = "writable by every user";
+	else if ((st->st_mode & S_IWGRP) && !private_group(st))
+		why = "writable by a group shared with other users";
+	if (!why)
+		return 0;
+	r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR, "%s: %s; refusing to use it as a policy", path,
+		       why);
+	hutch_err_hint(err, "chmod go-w %s (and check who owns it)", path);
+	return r;
+}
+
+static int read_policy_file(const char *path, bool strict, char **out, size_t *out_len,
+			    hutch_error *err);
+
 /* Read a whole regular file of at most HUTCH_MAX_POLICY_BYTES. */
 int hutch_read_policy_file(const char *path, char **out, size_t *out_len, hutch_error *err)
+{
+	return read_policy_file(path, false, out, out_len, err);
+}
+
+static int read_policy_file(const char *path, bool strict, char **out, size_t *out_len,
+			    hutch_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -912,6 +969,8 @@ int hutch_read_policy_file(const char *path, char **out, size_t *out_len, hutch_
 		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: cannot stat", path);
 	if (!S_ISREG(st.st_mode))
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: not a regular file", path);
+	if (strict && check_policy_owner(path, &st, err) < 0)
+		return -EPERM;
 	if (st.st_size > HUTCH_MAX_POLICY_BYTES)
 		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
 				  "%s: policy file too large (%lld bytes, at most %d)", path,
@@ -949,7 +1008,7 @@ int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source 
 
 	if (!path || !*path)
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy file: empty name");
-	r = hutch_read_policy_file(path, &data, &len, err);
+	r = read_policy_file(path, src == HUTCH_SOURCE_FILE, &data, &len, err);
 	if (r < 0)
 		return r;
 	return hutch_policy_load_data(p, path, data, len, src, err);

@@ -995,6 +995,25 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		p->allow_dangerous_workspace = b;
 		r = 0;
 		break;
+	case HUTCH_KEY_AUDIT_MAX_SIZE: {
+		uint64_t v = 0;
+
+		/* at least a few events (start, end): a smaller bound could hold nothing */
+		if (hutch_parse_size(value, &v) < 0 || v < 65536)
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "%s: invalid audit maxSize \"%s\" (expected a size of at "
+					  "least 64K, like 256M)",
+					  org(origin), ESC(value));
+		/* the system policy's bound is a ceiling */
+		if (p->key_lock_origin[key] && !system && v > p->audit_max_size)
+			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+					  "%s: audit maxSize \"%s\" is above the system policy's "
+					  "bound (%s)",
+					  org(origin), ESC(value), org(p->key_lock_origin[key]));
+		p->audit_max_size = v;
+		r = system ? set_str(&p->key_lock_origin[key], origin) : 0;
+		break;
+	}
 	default:
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown setting %d",
 				  org(origin), (int)key);
@@ -1652,6 +1671,8 @@ static json_t *policy_json(const struct hutch_policy *p)
 	audit = json_object();
 	if (p->audit_file)
 		json_object_set_new(audit, "file", json_string(p->audit_file));
+	if (p->audit_max_size)
+		json_object_set_new(audit, "maxSize", size_json(p->audit_max_size));
 	json_object_set_new(o, "audit", audit);
 	return o;
 }

@@ -77,6 +77,7 @@ struct hutch_policy {
 	struct hutch_limits limits, limits_max;
 
 	char *audit_file;
+	uint64_t audit_max_size; /* bytes per session; 0: HUTCH_AUDIT_DEFAULT_MAX_SIZE (audit.h) */
 
 	/* Policy files seen but not applied (untrusted project policy), for messages. */
 	struct hutch_rules ignored;

@@ -992,6 +992,18 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
 }
 
 /*
+ * The audit log cannot go on (a write failed, its size bound was reached):
+ * stop the sandbox rather than let it run unaudited. supervise() reports it.
+ */
+static void on_audit_stop(void *data)
+{
+	struct run *r = data;
+
+	if (r->init_pid > 0 && !r->init_exited)
+		kill(r->init_pid, SIGKILL);
+}
+
+/*
  * The proxy engine (src/lib/proxy) takes over both sockets. If it cannot
  * start, the sandbox is stopped: its namespace has no other way out, and a
  * command that silently has no network would only fail later and obscurely.
@@ -1679,6 +1691,7 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 			r->init_status = st;
 		}
 	}
+	hutch_audit_on_stop(r->audit, on_audit_stop, r);
 	/* "start" and the before-snapshot: the workload's first exec waits for the loop. */
 	hutch_audit_started(r->audit, r->degraded ? r->layers & ~HUTCH_LAYER_USERNS : r->layers,
 			    hutch_landlock_abi(), r->degraded, r->argv, r->plan);
@@ -1703,6 +1716,9 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		*err = r->proxy_err;
 		return r->proxy_err.code ? r->proxy_err.code : -EIO;
 	}
+	ret = hutch_audit_stopped(r->audit, err);
+	if (ret < 0)
+		return ret;
 	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
 	/* Which limits fired (OOM kills, refused forks): one line each; audit "limit" events. */
 	hutch_limits_collect(r->lim, hutch_wait_status_to_exit(r->init_status), r->timed_out);

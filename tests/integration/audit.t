@@ -364,6 +364,86 @@ hrun log "$T/damaged.jsonl"
 is "$RC" 1 "a damaged line: exit 1"
 like "$ERR" "damaged.jsonl:5: not a JSON event" "  naming the line"
 
+# ---- what the log accepts as its target, and policy files others could write ---------------
+for dev in /dev/full /dev/null; do
+	hrun run --audit "$dev" -- true
+	is "$RC" 125 "--audit $dev: a character device is refused (125)"
+	like "$ERR" "audit log $dev: not a regular file or a pipe" "  saying why"
+done
+echo '{}' >"$T/ow.json"
+chmod 0666 "$T/ow.json"
+hrun run -p "$T/ow.json" -- true
+is "$RC" 125 "-p FILE writable by every user: refused (125)"
+like "$ERR" "ow.json: writable by every user; refusing to use it as a policy" "  saying why"
+chmod 0644 "$T/ow.json"
+hrun run -p "$T/ow.json" -- true
+is "$RC" 0 "  the same file without o+w is used"
+if [ "$(id -u)" = 0 ]; then
+	# a group id no user has: not the owner's private group
+	chown 0:54321 "$T/ow.json" && chmod 0664 "$T/ow.json"
+	hrun run -p "$T/ow.json" -- true
+	is "$RC" 125 "-p FILE writable by a group that is not the owner's own: refused"
+	like "$ERR" "writable by a group shared with other users" "  saying why"
+	chown 54321:0 "$T/ow.json" && chmod 0644 "$T/ow.json"
+	hrun run -p "$T/ow.json" -- true
+	is "$RC" 125 "-p FILE owned by another (non-root) user: refused"
+	like "$ERR" "owned by another user" "  saying why"
+	rm -f "$T/ow.json"
+else
+	skip "changing a file's owner or group to an unused id needs root" 4
+fi
+
+# ---- bounds: rate and size ------------------------------------------------------------------------
+LOOP='i=0; while [ $i -lt 3000 ]; do /bin/true; i=$((i+1)); done; echo finished'
+L=$(newlog rate)
+hrun run -q --audit "$L" -- sh -c "$LOOP"
+is "$RC" 0 "an exec loop under the default bounds runs to its end"
+# However fast the loop ran: every exec is either written or counted in a "suppressed" event.
+is "$(q "$L" 'len([e for e in ev if e["event"] == "exec"]) + sum(e["count"] for e in ev if e["event"] == "suppressed" and e["suppressed.event"] == "exec") == ev[-1]["counts"]["exec"] == 3002')" True \
+	"  exec events written + counts of the suppressed ones = counts.exec (nothing lost silently)"
+is "$(q "$L" 'ev[-1].get("events_suppressed", 0) == sum(e["count"] for e in ev if e["event"] == "suppressed")')" True \
+	"  end.events_suppressed is their sum"
+is "$(q "$L" 'all(e["max_per_second"] == 1000 and e["window_ms"] == 1000 for e in ev if e["event"] == "suppressed")')" True \
+	"  suppressed events say the bound (1000 a second)"
+
+echo '{"audit": {"maxSize": "100K"}}' >"$T/cap.json"
+L=$(newlog cap)
+hrun run -p "$T/cap.json" --audit "$L" -- sh -c "$LOOP"
+is "$RC" 125 "audit.maxSize reached: the sandbox is stopped (125)"
+unlike "$OUT" "finished" "  before the command finished"
+like "$ERR" "audit: the audit log reached its size bound for this session \(audit.maxSize, 102400 bytes\); the sandbox was stopped" \
+	"  and hutch says why"
+is "$(q "$L" '[e["event"] for e in ev[-2:]]')" "['limit', 'end']" "  the log ends with a limit event and end"
+is "$(q "$L" 'ev[-2]["limit"]')" "audit.maxSize" "  limit: audit.maxSize"
+like "$(q "$L" 'ev[-1]["error"]')" "size bound" "  end: the error"
+size=$(stat -c %s "$L")
+is "$((size <= 102400 + 4096))" 1 "  the log stayed within the bound (plus those two events): $size bytes"
+echo '{"audit": {"maxSize": "1K"}}' >"$T/cap.json"
+hrun run -p "$T/cap.json" -- true
+is "$RC" 125 "audit.maxSize below 64K: refused"
+like "$ERR" "invalid audit maxSize" "  saying why"
+
+# ---- a log that cannot be written mid-run: fail closed --------------------------------------------
+mkdir -p "$T/small"
+if unshare -rm true 2>/dev/null; then
+	# a 64 KiB tmpfs in a private mount namespace (unprivileged: unshare -r)
+	out=$(cd "$WS" && timeout -k 5 "$HUTCH_TEST_TIMEOUT" unshare -rm sh -c '
+		mount -t tmpfs -o size=64k tmpfs "$1" || exit 99
+		"$2" run --audit "$1/a.jsonl" -- sh -c "$3"; echo "rc=$?"
+		' sh "$T/small" "$HUTCH" "$LOOP" 2>&1)
+	printf '%s\n' "$out" >>"$T/.transcript"
+	if grep -q "^rc=" <<<"$out"; then
+		like "$out" "rc=125" "the audit log's filesystem fills up mid-run: the sandbox is stopped (125)"
+		unlike "$out" "finished" "  before the command finished"
+		like "$out" "audit: cannot write the audit log: No space left on device; the sandbox was stopped" \
+			"  and hutch says why"
+	else
+		skip "cannot mount a small tmpfs in a private mount namespace: $out" 3
+	fi
+else
+	skip "unshare -rm is not available (no unprivileged user namespaces for the test itself)" 3
+fi
+
 # ---- every line of every log of this file ----------------------------------------------------
 bad=$("$PY" - "${LOGS[@]}" <<'EOF'
 import json, sys
