@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Network modes of issue 2: --net none (the default: only lo, up; host loopback services,
-# abstract Unix sockets and the outside unreachable) and --net host.
+# abstract Unix sockets and the outside unreachable) and --net host; with --net proxy, errors
+# that name their cause (a failed mount, an unreachable destination: client, -v, summary, log).
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
@@ -55,5 +56,56 @@ is "$(cut -d' ' -f1 <<<"$OUT" | sort)" "$("$PY" -c "$IFACES_PY" | cut -d' ' -f1 
 	"--net host: the interfaces are the host's"
 hrun run --net host -- readlink /proc/self/ns/net
 is "$OUT" "$(readlink /proc/self/ns/net)" "--net host: the host's network namespace"
+
+# ---- --net proxy: errors name their cause ----------------------------------------------------
+# A mount that fails while the supervisor sends the protected paths: init's own error, never the
+# supervisor's EPIPE (a race: repeated to give it its chances).
+bad=0
+for _ in 1 2 3 4 5 6 7 8; do
+	hrun run --net proxy --rw "$T/missing-dir/x" -- true
+	{ [ "$RC" = 125 ] && grep -q "cannot bind $T/missing-dir/x: No such file or directory" <<<"$ERR"; } || bad=1
+	grep -q "Broken pipe" <<<"$ERR" && bad=1
+done
+is "$bad" 0 "--rw of a missing path under --net proxy: the mount error, never 'Broken pipe' (8 runs)"
+
+if command -v curl >/dev/null; then
+	# a port nothing listens on
+	CLOSED_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	echo '{ "network": { "allowPrivate": true, "allow": ["localhost"] } }' >"$T/lo.json"
+	L=$T/net-audit.jsonl
+	rm -f "$L"
+	hrun run -v --net proxy -p "$T/lo.json" --audit "$L" -- sh -c \
+		'curl --noproxy "" -sS -D- -o /dev/null -x "$HTTP_PROXY" http://localhost:'"$CLOSED_PORT"'/; curl --noproxy "" -sS -x "$HTTP_PROXY" http://localhost:'"$SRV_PORT"'/'
+	like "$OUT" "HTTP/1.1 502 Bad Gateway \(hutch: localhost:$CLOSED_PORT: connect to 127.0.0.1 failed: Connection refused\)" \
+		"allowed but unreachable: 502 with the cause in the status line"
+	like "$OUT" "X-Hutch-Error: localhost:$CLOSED_PORT: connect to 127.0.0.1 failed: Connection refused" \
+		"  and in X-Hutch-Error"
+	like "$OUT" "HUTCH-HTTP-OK" "  the reachable one answers"
+	like "$ERR" "network: connection to localhost:$CLOSED_PORT failed: connect to 127.0.0.1 failed: Connection refused" \
+		"-v says which connection failed and why"
+	like "$ERR" "network: 1 connection made, 1 failed: localhost:$CLOSED_PORT: connect to 127.0.0.1 failed: Connection refused" \
+		"the summary tells made from failed"
+	got=$("$PY" - "$L" "$CLOSED_PORT" "$SRV_PORT" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+for e in ev:
+    if e["event"] != "net":
+        continue
+    p = {int(sys.argv[2]): "closed", int(sys.argv[3]): "srv"}.get(e["server.port"], "?")
+    # how the good one ended depends on the test server (it closes without reading)
+    print(p, e["phase"], e["outcome"], e.get("reason", "-") if e["outcome"] == "failed" else "")
+print(ev[-1]["counts"]["net"], ev[-1]["counts"]["net_failed"])
+EOF
+)
+	is "$got" "closed close failed connect to 127.0.0.1 failed: Connection refused
+srv open connected 
+srv close connected 
+1 1" "audit: the failure with its reason; the good one opened when made, closed with its bytes"
+	hrun log "$L"
+	like "$OUT" "FAILED +connection to localhost:$CLOSED_PORT: connect to 127.0.0.1 failed: Connection refused" \
+		"hutch log shows the failed one as FAILED"
+else
+	skip "curl is not installed" 8
+fi
 
 done_testing
