@@ -1763,6 +1763,48 @@ static void limit_child(void *arg)
 	printf("CLOSED=%d\n", closed);
 }
 
+/* Fill a tunnel to a server that never reads, then wait for the proxy to give up on it. */
+static void stall_child(void *arg)
+{
+	char target[64], buf[64];
+	static char chunk[65536];
+	bool eof = false;
+	int st, fd, fl;
+
+	(void)arg;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", sink_port);
+	fd = proxy_connect(target, &st);
+	if (fd < 0)
+		return;
+	fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	for (int idle = 0; idle < 4;) {
+		if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) > 0)
+			idle = 0;
+		else
+			idle++, usleep(50000);
+	}
+	fcntl(fd, F_SETFL, fl);
+	recv_until(fd, buf, sizeof(buf), NULL, 10000, &eof);
+	printf("STALL_EOF=%d\n", eof);
+}
+
+/* Three tunnels to one destination when at most two may be open to it. */
+static void per_dest_child(void *arg)
+{
+	char target[64];
+	int st[3] = {0}, fds[3];
+
+	(void)arg;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", sink_port);
+	for (int i = 0; i < 3; i++)
+		fds[i] = proxy_connect(target, &st[i]);
+	printf("STATUS=%d,%d,%d\n", st[0], st[1], st[2]);
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 static void idle_child(void *arg)
 {
 	char target[64], buf[64];
@@ -1864,6 +1906,25 @@ static void test_datapath(void)
 		px_run(&c, limit_child, NULL, &r);
 		ok(strstr(r.out, "CLOSED=2") && r.stats.refused_limit == 2,
 		   "connection limit: extra connections closed at once");
+	}
+	{
+		struct cfg c = BASIC;
+
+		c.opts.stall_timeout_ms = 800;
+		px_run(&c, stall_child, NULL, &r);
+		ok(strstr(r.out, "STALL_EOF=1") && find_rec("127.0.0.1", 1) &&
+			   strstr(find_rec("127.0.0.1", 1)->reason, "stalled"),
+		   "a tunnel whose server stops reading is closed after the stall timeout");
+	}
+	{
+		struct cfg c = BASIC;
+
+		c.opts.max_conns = 8;
+		c.opts.max_per_dest = 2;
+		px_run(&c, per_dest_child, NULL, &r);
+		ok(strstr(r.out, "STATUS=200,200,503") && r.stats.failed == 1 &&
+			   count_recs("127.0.0.1", 1) == 3,
+		   "at most max_per_dest tunnels to one destination: the next one gets 503");
 	}
 	{
 		struct cfg c = BASIC;

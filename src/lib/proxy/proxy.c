@@ -56,6 +56,15 @@
 #define DEFAULT_CONNECT_MS 10000
 #define DEFAULT_IDLE_MS 1800000
 #define DEFAULT_DNS_MS 5000
+#define DEFAULT_STALL_MS 120000
+/*
+ * Kernel socket buffers per tunnel (docs/network.md, "What the proxy holds"):
+ * the setsockopt values, which the kernel doubles. The sandbox side is a
+ * loopback in its namespace (no latency to cover); the upstream side keeps
+ * a window that fills a 100 ms path at about 40 Mbit/s.
+ */
+#define CLIENT_SOCKBUF (128 * 1024)
+#define UPSTREAM_SOCKBUF (512 * 1024)
 
 /* ---- bounded buffers ------------------------------------------------------------ */
 
@@ -207,7 +216,7 @@ struct hutch_proxy {
 	bool accept_paused;
 	struct hutch_timer timer;
 	bool timer_ok;
-	struct hutch_tlist l_handshake, l_connect, l_idle, l_close, l_retry;
+	struct hutch_tlist l_handshake, l_connect, l_idle, l_stall, l_close, l_retry;
 	struct hutch_tnode retry_node;
 	struct hutch_dns *dns;
 	struct hutch_pipe_pool pipes;
@@ -522,9 +531,11 @@ static void update_timer(struct conn *c, bool refresh)
 		 (c->ibuf.len > 0 ||
 		  (c->in == IN_HTTP_HEAD && !c->s.active && !c->up.bytes && !c->up_written)))
 		l = &px->l_handshake; /* a head must complete in time, however slowly it drips */
+	else if (c->in == IN_SPLICE && (c->up.in_pipe || c->down.in_pipe))
+		l = &px->l_stall; /* bytes wait for a side that does not take them */
 	else
 		l = &px->l_idle;
-	if (c->tn.list != l || (refresh && l == &px->l_idle))
+	if (c->tn.list != l || (refresh && (l == &px->l_idle || l == &px->l_stall)))
 		hutch_tnode_arm(&px->timer, l, &c->tn, hutch_now_ms());
 }
 
@@ -594,13 +605,15 @@ static void unreachable(struct conn *c, int err, const char *why)
 
 		if (err == -ECONNREFUSED)
 			rep = HUTCH_SOCKS5_REFUSED;
+		else if (err == -EBUSY)
+			rep = HUTCH_SOCKS5_FAILURE;
 		else if (err == -ENETUNREACH)
 			rep = HUTCH_SOCKS5_NET_UNREACHABLE;
 		else if (timeout)
 			rep = HUTCH_SOCKS5_TTL_EXPIRED;
 		socks_fail(c, rep);
 	} else {
-		http_fail(c, timeout ? 504 : 502, NULL, what);
+		http_fail(c, timeout ? 504 : err == -EBUSY ? 503 : 502, NULL, what);
 	}
 }
 
@@ -615,6 +628,13 @@ static void set_nodelay(int fd)
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Fixed buffers (no autotuning): what a stalled tunnel can hold in the kernel is bounded. */
+static void set_bufs(int fd, int size)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
 /* Try the next checked address; returns when connected, pending or out of addresses. */
@@ -648,6 +668,7 @@ static void connect_next(struct conn *c)
 			continue;
 		}
 		set_nodelay(fd);
+		set_bufs(fd, UPSTREAM_SOCKBUF); /* before connect: the window scale is fixed then */
 		r = connect(fd, (struct sockaddr *)&ss, sl);
 		if (r < 0 && errno != EINPROGRESS) {
 			c->last_connect_err = -errno;
@@ -788,10 +809,34 @@ static void on_resolved(void *data, int err, const char *why, const struct hutch
 	conn_drive(c);
 }
 
+/* Connections open or being opened to the session's host:port, @c excluded. */
+static unsigned dest_count(const struct conn *c)
+{
+	unsigned n = 0;
+
+	for (const struct conn *o = c->px->conns; o; o = o->next)
+		if (o != c && o->s.active && o->s.port == c->s.port &&
+		    strcmp(o->s.host.name, c->s.host.name) == 0)
+			n++;
+	return n;
+}
+
 /* Begin resolving/connecting to the session's destination. The tail of a handler. */
 static void start_upstream(struct conn *c)
 {
 	int r;
+
+	/* one destination cannot take every connection the proxy has (max_per_dest) */
+	if (dest_count(c) >= c->px->opts.max_per_dest) {
+		char why[200];
+
+		snprintf(why, sizeof(why),
+			 "too many connections to this destination (%u open, at most %u)",
+			 dest_count(c), c->px->opts.max_per_dest);
+		c->in = IN_WAIT;
+		unreachable(c, -EBUSY, why);
+		return;
+	}
 
 	c->in = IN_WAIT;
 	c->n_addrs = c->next_addr = 0;
@@ -1526,6 +1571,10 @@ static void conn_timeout(struct conn *c)
 		conn_drive(c);
 		return;
 	}
+	if (l == &px->l_stall) {
+		conn_free(c, "stalled: a side did not take data in time");
+		return;
+	}
 	/* idle */
 	if (!c->tunnel && c->awaiting_response && c->down.bytes == c->request_down0 &&
 	    c->s.active) {
@@ -1540,7 +1589,8 @@ static void conn_timeout(struct conn *c)
 static void on_timer(struct hutch_timer *t, uint64_t now, void *data)
 {
 	struct hutch_proxy *px = data;
-	struct hutch_tlist *lists[] = {&px->l_handshake, &px->l_connect, &px->l_idle, &px->l_close};
+	struct hutch_tlist *lists[] = {&px->l_handshake, &px->l_connect, &px->l_idle, &px->l_stall,
+				       &px->l_close};
 	uint64_t next = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
@@ -1625,6 +1675,7 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		hutch_pump_init(&c->up);
 		hutch_pump_init(&c->down);
 		set_nodelay(cfd);
+		set_bufs(cfd, CLIENT_SOCKBUF);
 		if (hutch_loop_add(loop, cfd, EPOLLIN, on_fd, &c->ep[SIDE_CLIENT]) < 0) {
 			close(cfd);
 			free(c);
@@ -1702,12 +1753,17 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 		px->opts.idle_timeout_ms = DEFAULT_IDLE_MS;
 	if (!px->opts.dns_timeout_ms)
 		px->opts.dns_timeout_ms = DEFAULT_DNS_MS;
+	if (!px->opts.stall_timeout_ms)
+		px->opts.stall_timeout_ms = DEFAULT_STALL_MS;
+	if (!px->opts.max_per_dest || px->opts.max_per_dest > px->opts.max_conns / 2)
+		px->opts.max_per_dest = px->opts.max_conns / 4 ? px->opts.max_conns / 4 : 1;
 	px->opts.dns_servers = NULL; /* not kept: used once below */
 	hutch_pipe_pool_init(&px->pipes,
 			     px->opts.pipe_size ? px->opts.pipe_size : HUTCH_PIPE_BIG_DEFAULT);
 	hutch_tlist_init(&px->l_handshake, px->opts.handshake_timeout_ms);
 	hutch_tlist_init(&px->l_connect, px->opts.connect_timeout_ms);
 	hutch_tlist_init(&px->l_idle, px->opts.idle_timeout_ms);
+	hutch_tlist_init(&px->l_stall, px->opts.stall_timeout_ms);
 	hutch_tlist_init(&px->l_close, CLOSE_TIMEOUT_MS);
 	hutch_tlist_init(&px->l_retry, ACCEPT_RETRY_MS);
 

@@ -81,6 +81,8 @@ struct hutch_proxy_opts {
 	unsigned handshake_timeout_ms; /* 30000: request head, SOCKS handshake, ClientHello */
 	unsigned connect_timeout_ms;   /* 10000: DNS + TCP connect */
 	unsigned idle_timeout_ms;      /* 1800000: no byte either way (also: no HTTP response) */
+	unsigned stall_timeout_ms;     /* 120000: a tunnel's bytes not taken by the other side */
+	unsigned max_per_dest;	       /* max_conns / 4: connections to one host:port at once */
 	unsigned dns_timeout_ms;       /* 5000 */
 	int pipe_size;		       /* enlarged splice pipes (bytes), 0: 1 MiB, < 0: never */
 	/*
