@@ -1399,11 +1399,11 @@ static void count_record(struct hutch_audit *a, const struct hutch_proxy_record 
 
 	if (rec->phase == HUTCH_PROXY_OPEN)
 		return;
-	if (rec->outcome == HUTCH_PROXY_CONNECTED) {
+	if (rec->allowed && rec->outcome == HUTCH_PROXY_CONNECTED) {
 		a->n_net++;
 		return;
 	}
-	if (rec->outcome == HUTCH_PROXY_FAILED) {
+	if (rec->allowed) { /* failed */
 		a->n_net_failed++;
 		n = snprintf(hp, sizeof(hp), "%s:%u: %s",
 			     rec->host && rec->host[0] ? rec->host : "?", (unsigned)rec->port,
@@ -1449,8 +1449,11 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 	if (rec->sni)
 		hutch_event_str(&e, "tls.client.server_name", rec->sni);
 	hutch_event_str(&e, "decision", rec->allowed ? "allow" : "deny");
-	if ((unsigned)rec->outcome < ARRAY_SIZE(outcome_names))
-		hutch_event_str(&e, "outcome", outcome_names[rec->outcome]);
+	hutch_event_str(&e, "outcome",
+			!rec->allowed ? "refused"
+			: (unsigned)rec->outcome < ARRAY_SIZE(outcome_names)
+				? outcome_names[rec->outcome]
+				: "failed");
 	if (rec->rule) {
 		hutch_event_str(&e, "rule", rec->rule);
 		if (rec->origin)
@@ -1472,7 +1475,7 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 		hutch_event_i64(&e, "package.pid", a->pkgs[pk].pid);
 		hutch_event_str(&e, "package.manager", a->pkgs[pk].manager);
 	}
-	emit(a, &e, type, !rec->allowed || rec->outcome == HUTCH_PROXY_FAILED, &ts);
+	emit(a, &e, type, !rec->allowed || rec->outcome != HUTCH_PROXY_CONNECTED, &ts);
 }
 
 static const char *file_type(mode_t m)

@@ -618,7 +618,15 @@ static void test_session(void)
 						 .bytes_up = 10,
 						 .bytes_down = 2000,
 						 .duration_ms = 31};
+		rec.phase = HUTCH_PROXY_OPEN;
+		hutch_audit_proxy_record(&rec, a); /* when it was made: not counted twice */
+		rec.phase = HUTCH_PROXY_END;
 		hutch_audit_proxy_record(&rec, a);
+		rec.host = "github.com";
+		rec.outcome = HUTCH_PROXY_FAILED;
+		rec.reason = "cannot resolve github.com: Domain name not found";
+		hutch_audit_proxy_record(&rec, a);
+		rec.outcome = HUTCH_PROXY_REFUSED;
 		rec.host = "evil.example";
 		rec.allowed = false;
 		rec.rule = NULL;
@@ -676,12 +684,24 @@ static void test_session(void)
 		   !strcmp(json_string_value(json_object_get(j, "decision")), "deny"),
 	   "deny event for the command: layer, rule, origin, decision");
 	json_decref(j);
-	j = find_event(all, "net", 0);
+	j = find_event(all, "net", 1); /* the close event (the open one comes first) */
 	ok(j && !strcmp(json_string_value(json_object_get(j, "server.address")), "pypi.org") &&
 		   json_integer_value(json_object_get(j, "server.port")) == 443 &&
 		   json_integer_value(json_object_get(j, "bytes_down")) == 2000 &&
 		   !strcmp(json_string_value(json_object_get(j, "rule")), "pypi.org"),
 	   "net event from a proxy record");
+	json_decref(j);
+	j = find_event(all, "net", 0);
+	ok(j && !strcmp(json_string_value(json_object_get(j, "phase")), "open") &&
+		   !strcmp(json_string_value(json_object_get(j, "outcome")), "connected") &&
+		   !json_object_get(j, "bytes_up"),
+	   "net event when the connection is made: phase open, no bytes yet");
+	json_decref(j);
+	j = find_event(all, "net", 2);
+	ok(j && !strcmp(json_string_value(json_object_get(j, "outcome")), "failed") &&
+		   !strcmp(json_string_value(json_object_get(j, "decision")), "allow") &&
+		   strstr(json_string_value(json_object_get(j, "reason")), "cannot resolve"),
+	   "a failed connection: outcome failed with the reason, not a plain allow");
 	json_decref(j);
 	j = find_event(all, "deny", 1);
 	ok(j && !strcmp(json_string_value(json_object_get(j, "layer")), "network") &&
@@ -724,11 +744,14 @@ static void test_session(void)
 	json_decref(j);
 	ok(sum.valid && sum.audited && sum.commands == 1 && sum.commands_denied == 1 &&
 		   sum.packages == 1 && sum.net_allowed == 1 && sum.net_denied == 3 &&
-		   sum.files_created == 2 && sum.files_modified == 1 && sum.files_deleted == 3,
+		   sum.net_failed == 1 && sum.files_created == 2 && sum.files_modified == 1 &&
+		   sum.files_deleted == 3,
 	   "summary counts");
 	is_str(sum.denied_hosts, "evil.example:443, 169.254.169.254:80",
 	       "summary: denied hosts, distinct, in order");
 	is_str(sum.denied_commands, "sudo rm x", "summary: refused commands");
+	is_str(sum.failed_hosts, "github.com:443: cannot resolve github.com: Domain name not found",
+	       "summary: failed connections with their cause");
 	is_str(sum.sandbox, "feedfacefeedface", "summary: sandbox id");
 	hutch_policy_free(p);
 }
