@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,27 @@ int hutch_wait_status_to_exit(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 125;
+}
+
+bool hutch_init_untrace(pid_t pid, int status)
+{
+	int sig;
+	siginfo_t si;
+
+	if (!WIFSTOPPED(status))
+		return false;
+	sig = WSTOPSIG(status);
+	/*
+	 * The trap a traced process gets at each execve() (sent by the kernel as
+	 * if by the process itself) would not exist without a tracer: dropped.
+	 * Any other signal is delivered as it would have been.
+	 */
+	memset(&si, 0, sizeof(si));
+	if (sig == SIGTRAP && ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == 0 &&
+	    si.si_code == SI_USER && si.si_pid == pid)
+		sig = 0;
+	(void)ptrace(PTRACE_DETACH, pid, NULL, (void *)(long)sig);
+	return true;
 }
 
 /* SIGKILL to every other process of the namespace, and reap them all. */
@@ -73,6 +95,8 @@ void hutch_init_main(pid_t workload, void (*gone)(void *), void *data)
 				continue;
 			break; /* no children left */
 		}
+		if (hutch_init_untrace(pid, st))
+			continue;
 		if (pid == workload) {
 			status = st;
 			break;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Signals the supervisor forwards to init and init forwards to the workload. */
@@ -23,6 +24,15 @@ extern const int hutch_forwarded_signals[];
  * status: the sandbox holds no process but init from the call on.
  */
 __attribute__((noreturn)) void hutch_init_main(pid_t workload, void (*gone)(void *), void *data);
+
+/*
+ * A child that made its parent its tracer (ptrace(PTRACE_TRACEME)) reports
+ * its signal stops to the parent's waitpid(): when @status is such a stop,
+ * detach from @pid, passing the signal on, and return true (the caller waits
+ * again). The sandbox's init and the supervisor are nobody's debugger: a
+ * stop is never taken for the end of the command.
+ */
+bool hutch_init_untrace(pid_t pid, int status);
 
 /* Encode a wait status as an exit status: the code, or 128+N for signal N. */
 int hutch_wait_status_to_exit(int status);

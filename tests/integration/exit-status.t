@@ -22,6 +22,34 @@ hrun run -- sh -c 'kill -SEGV $$'
 is "$RC" 139 "command killed by SIGSEGV -> 139"
 unlike "$ERR" "core dumped" "no core dump reported for SIGSEGV (core dumps off)"
 
+# ---- a command that makes hutch's init its tracer cannot change the exit status ----------
+# ptrace(PTRACE_TRACEME) makes the parent (init) the tracer: the command's signal stops then
+# reach init's waitpid(). They are neither the end of the command nor a reason for 125.
+if [ -x "$PY" ]; then
+	cat >traceme.py <<'EOF'
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0, 0, None, None) != 0:  # PTRACE_TRACEME
+    print("traceme-failed", ctypes.get_errno())
+    sys.exit(99)
+if sys.argv[1] == "exec":
+    os.execv("/bin/sh", ["sh", "-c", "exit 5"])
+os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+print("survived", flush=True)
+sys.exit(7)
+EOF
+	hrun run -- "$PY" traceme.py SIGUSR1
+	is "$RC" 138 "PTRACE_TRACEME, then SIGUSR1 -> 138 (128+10), not 125"
+	hrun run -- "$PY" traceme.py SIGTERM
+	is "$RC" 143 "PTRACE_TRACEME, then SIGTERM -> 143"
+	hrun run -- "$PY" traceme.py SIGCHLD
+	is "$RC:$OUT" "7:survived" "PTRACE_TRACEME, then an ignored signal: it goes on, its own status"
+	hrun run -- "$PY" traceme.py exec
+	is "$RC" 5 "PTRACE_TRACEME, then execve: the command's own status (no stray SIGTRAP)"
+else
+	skip "python3 is not installed (the PTRACE_TRACEME checks use ctypes)" 4
+fi
+
 # ---- not found / not executable ------------------------------------------------------
 PATH=/usr/local/bin:/usr/bin:/bin hrun run -- hutch-no-such-command-xyz
 is "$RC" 127 "a command not in PATH -> 127"
