@@ -276,7 +276,19 @@ struct hutch_run_opts {
 	 */
 	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
 	void *ask_data;
+	/*
+	 * --stop-timeout: after SIGTERM, SIGINT or SIGHUP to hutch (passed on to the
+	 * command) or --timeout (SIGTERM to every process of the sandbox), how long
+	 * before SIGKILL ends the whole sandbox. Not set: HUTCH_STOP_TIMEOUT_MS.
+	 */
+	bool stop_timeout_set;
+	uint64_t stop_timeout_ms;
 };
+
+#define HUTCH_STOP_TIMEOUT_MS 10000
+
+/* A duration as the policy and the command line write it: 30s 10m 2h 1500ms; 0 or -errno. */
+int hutch_parse_duration(const char *s, uint64_t *ms);
 
 /*
  * Run @argv inside a sandbox described by the finalized policy @p and wait
@@ -301,10 +313,16 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
  * the session that fired while the command ran.
  */
 int hutch_session_exec(const char *name, char *const argv[],
-		       void (*warn)(const char *msg, void *data), void *data, int *status,
-		       hutch_error *err);
-/* End the named session: every process in it is killed, the daemon exits. */
-int hutch_session_stop(const char *name, hutch_error *err);
+		       void (*warn)(const char *msg, void *data), void *data,
+		       int64_t stop_timeout_ms, int *status, hutch_error *err);
+/*
+ * End the named session: SIGTERM to every process in it, SIGKILL to what is
+ * left after @stop_timeout_ms (< 0: HUTCH_STOP_TIMEOUT_MS); the commands end
+ * for their clients with their status, the daemon exits. Returns once it did.
+ * In hutch_session_exec, @stop_timeout_ms is the same grace period between a
+ * SIGTERM, SIGINT or SIGHUP passed on to the command and SIGKILL.
+ */
+int hutch_session_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err);
 
 /* ---- disposable sessions: --ephemeral, diff, apply, fork (docs/sessions.md) ---- */
 

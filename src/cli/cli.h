@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "hutch.h"
@@ -29,6 +30,9 @@ int cli_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(p
 int cli_bad_option(const char *cmd, int c, char *const argv[]);
 /* A library warning callback (hutch_run_opts.warn, hutch_session_exec): "hutch: MSG" unless -q. */
 void cli_lib_warn(const char *msg, void *data);
+
+/* --stop-timeout DURATION (0 allowed: SIGKILL at once); prints the error, returns -1. */
+int cli_parse_stop_timeout(const char *s, int64_t *ms);
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -28,6 +28,7 @@ enum {
 	OPT_PIDS,
 	OPT_CPUS,
 	OPT_TIMEOUT,
+	OPT_STOP_TIMEOUT,
 	OPT_ALLOW_DEGRADED,
 	OPT_DRY_RUN,
 	OPT_SESSION,
@@ -56,6 +57,7 @@ static const struct option run_options[] = {
 	{"pids", required_argument, NULL, OPT_PIDS},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
 	{"allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED},
 	{"allow-dangerous-workspace", no_argument, NULL, OPT_ALLOW_DANGEROUS_WORKSPACE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -94,6 +96,9 @@ static int run_usage(FILE *f)
 		"      --audit FILE        append JSON Lines audit events to FILE (- = stderr,\n"
 		"                          syslog = the local syslog); hutch log FILE shows it\n"
 		"      --memory SIZE  --pids N  --cpus N  --timeout DURATION\n"
+		"      --stop-timeout DURATION  after SIGTERM/SIGINT/SIGHUP to hutch or "
+		"--timeout,\n"
+		"                          SIGKILL to the whole sandbox after this (default 10s)\n"
 		"      --allow-degraded    run with the layers this machine has\n"
 		"      --allow-dangerous-workspace  let the workspace or an --rw path be $HOME,\n"
 		"                          above it, or a system directory (refused otherwise)\n"
@@ -116,6 +121,7 @@ struct run_args {
 	char *session_ws;		 /* --session's workspace (owned) */
 	const char *srt_settings;	 /* --srt-settings FILE, merged after the -p files */
 	bool ask;			 /* --ask */
+	int64_t stop_timeout_ms;	 /* --stop-timeout, -1: not given */
 	const char *ephemeral, *session; /* --ephemeral[=MODE], --session ID */
 	/* flags applied after the files, in order */
 	struct flag {
@@ -218,6 +224,10 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			break;
 		case OPT_TIMEOUT:
 			r = push_flag(a, false, HUTCH_KEY_TIMEOUT, optarg, "--timeout");
+			break;
+		case OPT_STOP_TIMEOUT:
+			if (cli_parse_stop_timeout(optarg, &a->stop_timeout_ms) < 0)
+				return -2;
 			break;
 		case OPT_ALLOW_DEGRADED:
 			r = push_flag(a, false, HUTCH_KEY_ALLOW_DEGRADED, "true",
@@ -385,7 +395,7 @@ static int dry_run(const hutch_policy *p)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = {0};
+	struct run_args a = {.stop_timeout_ms = -1};
 	struct hutch_run_opts opts = {0};
 	struct hutch_run_summary sum = {0};
 	struct cli_ask ask = {.tty = -1};
@@ -443,12 +453,16 @@ int cmd_run(int argc, char **argv)
 		/* A named session: start it in the background, run the first command in it. */
 		r = hutch_session_start(p, a.name, &err);
 		if (r >= 0)
-			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL, &status,
-					       &err);
+			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL,
+					       a.stop_timeout_ms, &status, &err);
 		hutch_policy_free(p);
 		return r < 0 ? cli_error(&err) : status;
 	}
 	opts.summary = &sum;
+	if (a.stop_timeout_ms >= 0) {
+		opts.stop_timeout_set = true;
+		opts.stop_timeout_ms = (uint64_t)a.stop_timeout_ms;
+	}
 	if (a.ask) {
 		/* Asked on /dev/tty only when stdin is a terminal; otherwise a plain denial. */
 		if (cli_ask_init(&ask, NULL) >= 0 && ask.tty >= 0) {

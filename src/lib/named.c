@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,6 +181,11 @@ struct client {
 	int master;
 	void (*warn)(const char *msg, void *data);
 	void *data;
+	/* SIGTERM, SIGINT or SIGHUP passed on: SIGKILL to the command after stop_ms */
+	int timerfd;
+	uint64_t stop_ms;
+	int stop_signal;
+	bool killed;
 };
 
 static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -215,6 +221,9 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 		break;
 	case NM_EXIT:
 		c->status = h.value;
+		/* killed at the end of the grace period: as if that signal had ended it */
+		if (c->killed && c->stop_signal)
+			c->status = 128 + c->stop_signal;
 		c->done = true;
 		hutch_loop_quit(loop, 0);
 		break;
@@ -236,6 +245,14 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 	return 0;
 }
 
+static void send_kill(struct client *c)
+{
+	struct hutch_nm_hdr h = {.type = NM_SIGNAL, .value = SIGKILL};
+
+	c->killed = true;
+	(void)hutch_nm_send(c->sock, &h, NULL, 0, NULL, 0);
+}
+
 static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct client *c = data;
@@ -248,7 +265,28 @@ static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, vo
 			continue;
 		}
 		(void)hutch_nm_send(c->sock, &h, NULL, 0, NULL, 0);
+		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) &&
+		    !c->stop_signal) {
+			struct itimerspec its = {0};
+
+			c->stop_signal = (int)si.ssi_signo;
+			its.it_value.tv_sec = (time_t)(c->stop_ms / 1000);
+			its.it_value.tv_nsec = (long)(c->stop_ms % 1000) * 1000000L + 1;
+			if (timerfd_settime(c->timerfd, 0, &its, NULL) < 0)
+				send_kill(c);
+		}
 	}
+	return 0;
+}
+
+/* The grace period after a stop signal is over: SIGKILL to the command. */
+static int on_client_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct client *c = data;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) == sizeof(n))
+		send_kill(c);
 	return 0;
 }
 
@@ -280,9 +318,16 @@ static int build_exec(char *const argv[], const char *cwd, char **out, size_t *l
 }
 
 int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *, void *),
-		       void *data, int *status, hutch_error *err)
+		       void *data, int64_t stop_timeout_ms, int *status, hutch_error *err)
 {
-	struct client c = {.sock = -1, .err = err, .master = -1, .warn = warn, .data = data};
+	struct client c = {.sock = -1,
+			   .err = err,
+			   .master = -1,
+			   .warn = warn,
+			   .data = data,
+			   .timerfd = -1,
+			   .stop_ms = stop_timeout_ms < 0 ? HUTCH_STOP_TIMEOUT_MS
+							  : (uint64_t)stop_timeout_ms};
 	struct hutch_nm_hdr h = {.type = NM_EXEC};
 	_cleanup_free_ char *payload = NULL, *cwd = getcwd(NULL, 0);
 	int fds[3] = {0, 1, 2};
@@ -319,6 +364,11 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 		r = sigfd < 0 ? -errno
 			      : hutch_loop_add(c.loop, sigfd, EPOLLIN, on_client_signal, &c);
 	}
+	if (r >= 0) {
+		c.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		r = c.timerfd < 0 ? -errno
+				  : hutch_loop_add(c.loop, c.timerfd, EPOLLIN, on_client_timer, &c);
+	}
 	if (r >= 0)
 		r = hutch_loop_add(c.loop, c.sock, EPOLLIN, on_session, &c);
 	if (r >= 0)
@@ -334,6 +384,8 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	hutch_loop_free(c.loop);
 	if (sigfd >= 0)
 		close(sigfd);
+	if (c.timerfd >= 0)
+		close(c.timerfd);
 	close(c.sock);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c.ret < 0)
@@ -342,9 +394,9 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	return 0;
 }
 
-int hutch_session_stop(const char *name, hutch_error *err)
+int hutch_session_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err)
 {
-	struct hutch_nm_hdr h = {.type = NM_STOP};
+	struct hutch_nm_hdr h = {.type = NM_STOP, .value = -1};
 	int fds[3];
 	size_t nfds;
 	char buf[64];
@@ -353,6 +405,8 @@ int hutch_session_stop(const char *name, hutch_error *err)
 
 	if (fd < 0)
 		return fd;
+	if (stop_timeout_ms >= 0)
+		h.value = stop_timeout_ms > INT32_MAX ? INT32_MAX : (int32_t)stop_timeout_ms;
 	r = hutch_nm_send(fd, &h, NULL, 0, NULL, 0);
 	/* The daemon closes the connection when the sandbox is gone. */
 	while (r >= 0 && hutch_nm_recv(fd, &h, buf, sizeof(buf), fds, &nfds) > 0)

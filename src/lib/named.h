@@ -25,7 +25,8 @@
 enum hutch_nm_type {
 	NM_EXEC = 1, /* client -> daemon -> init: run argv; fds: stdio unless tty */
 	NM_SIGNAL,   /* client -> daemon -> init: value = signal number */
-	NM_STOP,     /* client -> daemon: end the session */
+	NM_STOP,     /* client -> daemon: end the session, value = grace ms (< 0 default);
+		      * daemon -> init: value = the signal for every process */
 	NM_STARTED,  /* init -> daemon -> client: command running; fd: pty master if tty */
 	NM_EXIT,     /* init -> daemon -> client: value = exit status */
 	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */

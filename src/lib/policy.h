@@ -145,7 +145,6 @@ bool hutch_env_name_valid(const char *s, size_t n);
 
 /* Strict parsers shared by config.c and the CLI (0 or -EINVAL). */
 int hutch_parse_size(const char *s, uint64_t *out);    /* 512K 4G 100M 123 */
-int hutch_parse_duration(const char *s, uint64_t *ms); /* 30s 10m 2h 1500ms */
 int hutch_parse_cpus(const char *s, uint64_t *milli);  /* 2 0.5 1.25 */
 /* Strict unsigned decimal ("0".."max"), no sign, no spaces: 0 or -EINVAL / -ERANGE. */
 int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);

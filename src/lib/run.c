@@ -120,12 +120,13 @@ struct run {
 	uint32_t next_id;
 	bool timed_out;
 	bool killed;
+	/* stopping: the polite signal went in, SIGKILL to the whole sandbox after stop_ms */
+	bool stopping;
+	int stop_signal; /* SIGTERM, SIGINT or SIGHUP sent to hutch that started it, 0 if none */
+	uint64_t stop_ms;
 	struct hutch_limits_state *lim; /* limits: who enforces what, cgroups, what fired */
 	struct hutch_audit *audit;	/* audit log, exec monitor, summary counters */
 };
-
-/* After --timeout: SIGTERM to everything, then SIGKILL after this grace period. */
-#define TIMEOUT_GRACE_MS 3000
 
 struct setup_step {
 	const char *name;
@@ -770,12 +771,15 @@ out:
 		close(slave);
 }
 
-static void init_reap(struct run *r, struct init_cmd *cmds, size_t *n)
+/* Reap what ended; true when no process but init is left. */
+static bool init_reap(struct run *r, struct init_cmd *cmds, size_t *n)
 {
 	int st;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (hutch_init_untrace(pid, st))
+			continue;
 		for (size_t i = 0; i < *n; i++) {
 			struct child_report rep;
 			if (cmds[i].pid != pid)
@@ -792,6 +796,7 @@ static void init_reap(struct run *r, struct init_cmd *cmds, size_t *n)
 			break;
 		}
 	}
+	return pid < 0 && errno == ECHILD;
 }
 
 /*
@@ -805,6 +810,7 @@ __attribute__((noreturn)) static void init_session_loop(struct run *r)
 	static char buf[HUTCH_NAMED_MAX_MSG + 1];
 	size_t n = 0;
 	sigset_t mask;
+	bool stopping = false;
 	int sfd;
 
 	sigemptyset(&mask);
@@ -829,7 +835,8 @@ __attribute__((noreturn)) static void init_session_loop(struct run *r)
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
-			init_reap(r, cmds, &n);
+			if (init_reap(r, cmds, &n) && stopping)
+				_exit(0); /* stopped: every process is gone */
 		}
 		if (!pfd[0].revents)
 			continue;
@@ -842,8 +849,19 @@ __attribute__((noreturn)) static void init_session_loop(struct run *r)
 			init_start_cmd(r, &h, buf, (size_t)len, fds, nfds, cmds, &n);
 		} else if (h.type == NM_SIGNAL) {
 			for (size_t i = 0; i < n; i++)
-				if (cmds[i].id == h.id && h.value > 0 && h.value < 65)
+				if (cmds[i].id == h.id && h.value > 0 && h.value < 65) {
 					kill(cmds[i].pid, h.value);
+					/* the end of a grace period: its process group too */
+					if (h.value == SIGKILL)
+						kill(-cmds[i].pid, SIGKILL);
+				}
+		} else if (h.type == NM_STOP && h.value > 0 && h.value < 65) {
+			/* the session ends: @value to every process, init leaves when all are gone
+			 */
+			stopping = true;
+			(void)kill(-1, h.value);
+			if (init_reap(r, cmds, &n))
+				_exit(0);
 		}
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -1088,6 +1106,59 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 	return take_ctl_fd(r, loop, tag, got);
 }
 
+static int arm_timer(int fd, uint64_t ms)
+{
+	struct itimerspec its = {0};
+
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (ms == 0)
+		its.it_value.tv_nsec = 1; /* 0 would disarm it: at once instead */
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+/*
+ * Stopping the sandbox, as `docker stop` does: a polite signal first, then,
+ * if it is still there after the grace period (--stop-timeout, hutch stop's),
+ * SIGKILL to init, which takes its whole PID namespace with it (in degraded
+ * mode: to the workload, its leftovers are killed at the end).
+ */
+static void stop_kill(struct run *r)
+{
+	if (r->killed || r->init_pid <= 0)
+		return;
+	r->killed = true;
+	kill(r->init_pid, SIGKILL);
+}
+
+static void stop_begin(struct run *r)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	if (r->timerfd < 0 || arm_timer(r->timerfd, r->stop_ms) < 0)
+		stop_kill(r); /* no way to wait: fail closed, at once */
+}
+
+/* The polite signal to every process of the sandbox (a timeout, hutch stop): SIGTERM. */
+static void stop_terminate_all(struct run *r)
+{
+	if (r->session_listen >= 0) {
+		struct hutch_nm_hdr h = {.type = NM_STOP, .value = SIGTERM};
+
+		if (hutch_nm_send(r->ctl[0], &h, NULL, 0, NULL, 0) < 0)
+			stop_kill(r);
+	} else {
+		kill(r->init_pid, r->degraded ? SIGTERM : HUTCH_SIG_TERMINATE_ALL);
+	}
+}
+
+/* SIGTERM, SIGINT, SIGHUP sent to hutch: passed on, then the grace period. */
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
+}
+
 static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct run *r = data;
@@ -1098,6 +1169,10 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			int st;
 			pid_t pid;
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+				/* degraded mode: the workload is ours, and may make us its tracer
+				 */
+				if (hutch_init_untrace(pid, st))
+					continue;
 				if (pid == r->init_pid) {
 					r->init_exited = true;
 					r->init_status = st;
@@ -1107,20 +1182,22 @@ static int on_signal(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 				hutch_loop_quit(loop, 0);
 		} else if (si.ssi_signo == SIGWINCH) {
 			hutch_relay_resize(r->relay);
+		} else if (r->init_pid > 0 && r->session_listen >= 0) {
+			/* the daemon of a named session: a stop of the whole session */
+			if (is_stop_signal((int)si.ssi_signo)) {
+				stop_terminate_all(r);
+				stop_begin(r);
+			}
 		} else if (r->init_pid > 0) {
 			kill(r->init_pid, (int)si.ssi_signo);
+			if (is_stop_signal((int)si.ssi_signo)) {
+				if (!r->stop_signal && !r->timed_out)
+					r->stop_signal = (int)si.ssi_signo;
+				stop_begin(r);
+			}
 		}
 	}
 	return 0;
-}
-
-static int arm_timer(int fd, uint64_t ms)
-{
-	struct itimerspec its = {0};
-
-	its.it_value.tv_sec = (time_t)(ms / 1000);
-	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
 static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -1131,7 +1208,7 @@ static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data
 
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
-	if (!r->timed_out) {
+	if (!r->stopping) {
 		r->timed_out = true;
 		snprintf(msg, sizeof(msg),
 			 "timeout: the command ran longer than %llu ms; stopping the sandbox",
@@ -1139,13 +1216,11 @@ static int on_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data
 		if (r->opts && r->opts->warn)
 			r->opts->warn(msg, r->opts->data);
 		hutch_audit_limit(r->audit, "timeout", r->p->limits.timeout_ms, msg);
-		kill(r->init_pid, r->degraded ? SIGTERM : HUTCH_SIG_TERMINATE_ALL);
-		return arm_timer(fd, TIMEOUT_GRACE_MS);
+		stop_terminate_all(r);
+		stop_begin(r);
+		return 0;
 	}
-	if (!r->killed) {
-		r->killed = true;
-		kill(r->init_pid, SIGKILL);
-	}
+	stop_kill(r); /* the grace period is over */
 	return 0;
 }
 
@@ -1554,7 +1629,11 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			}
 		break;
 	case NM_STOP:
-		kill(r->init_pid, SIGKILL);
+		/* hutch stop: its grace period (value, ms), or the default */
+		if (!r->stopping && h.value >= 0)
+			r->stop_ms = (uint64_t)h.value;
+		stop_terminate_all(r);
+		stop_begin(r);
 		break;
 	default:
 		break;
@@ -1659,6 +1738,34 @@ static int on_ctl_session(struct hutch_loop *loop, int fd, uint32_t events, void
 	return 0;
 }
 
+/*
+ * The sandbox of a named session is gone: what init said before it exited is
+ * passed on; a command it could not report (init was killed at the end of a
+ * grace period, and the kernel with it every process of the sandbox) ends
+ * for its client as killed by SIGKILL, never as a lost connection.
+ */
+static void session_end_cmds(struct run *r)
+{
+	for (int i = 0; i < 4 * SESSION_MAX_CMDS; i++) {
+		char c;
+		if (r->ctl[0] < 0 || recv(r->ctl[0], &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+			break; /* nothing more, or the end */
+		on_ctl_session(r->loop, r->ctl[0], EPOLLIN, r);
+	}
+	while (r->n_cmds > 0) {
+		struct session_cmd *c = &r->cmds[r->n_cmds - 1];
+		struct hutch_nm_hdr h = {.type = NM_EXIT, .id = c->id, .value = 128 + SIGKILL};
+
+		if (c->client >= 0 && !c->done) {
+			(void)hutch_nm_send(c->client, &h, NULL, 0, NULL, 0);
+			c->done = true;
+			drop_client(r, c->client); /* may remove it from the list */
+			continue;
+		}
+		r->n_cmds--;
+	}
+}
+
 static int supervise(struct run *r, int *status, hutch_error *err)
 {
 	int ret;
@@ -1672,9 +1779,12 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 				     r->session_listen >= 0 ? on_ctl_session : on_ctl, r);
 	if (ret >= 0 && r->session_listen >= 0)
 		ret = hutch_loop_add(r->loop, r->session_listen, EPOLLIN, on_listen, r);
-	if (ret >= 0 && r->p->limits.timeout_ms) {
+	/* One timer: --timeout, then the grace period of a stop. */
+	if (ret >= 0) {
 		r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		ret = r->timerfd < 0 ? -errno : arm_timer(r->timerfd, r->p->limits.timeout_ms);
+		ret = r->timerfd < 0 ? -errno : 0;
+		if (ret >= 0 && r->p->limits.timeout_ms)
+			ret = arm_timer(r->timerfd, r->p->limits.timeout_ms);
 		if (ret >= 0)
 			ret = hutch_loop_add(r->loop, r->timerfd, EPOLLIN, on_timer, r);
 	}
@@ -1706,6 +1816,8 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	/* A pty may have been handed over just before init exited. */
 	if (r->session_listen < 0)
 		on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
+	else
+		session_end_cmds(r);
 	if (r->relay)
 		hutch_relay_finish(r->relay);
 	finish_proxy(r);
@@ -1720,6 +1832,9 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	if (ret < 0)
 		return ret;
 	*status = r->timed_out ? HUTCH_EXIT_TIMEOUT : hutch_wait_status_to_exit(r->init_status);
+	/* Killed after the grace period of a signal to hutch: as if that signal had ended it. */
+	if (!r->timed_out && r->killed && r->stop_signal)
+		*status = 128 + r->stop_signal;
 	/* Which limits fired (OOM kills, refused forks): one line each; audit "limit" events. */
 	hutch_limits_collect(r->lim, hutch_wait_status_to_exit(r->init_status), r->timed_out);
 	hutch_audit_limits_fired(r->audit, r->lim);
@@ -1937,6 +2052,7 @@ static void run_init(struct run *r, const hutch_policy *p, char *const argv[],
 	r->argv = argv;
 	r->opts = opts;
 	r->slave = r->sigfd = r->master = r->timerfd = -1;
+	r->stop_ms = opts && opts->stop_timeout_set ? opts->stop_timeout_ms : HUTCH_STOP_TIMEOUT_MS;
 	r->proxy_fd[0] = r->proxy_fd[1] = -1;
 	r->errpipe[0] = r->errpipe[1] = -1;
 	r->ctl[0] = r->ctl[1] = -1;

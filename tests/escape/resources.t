@@ -70,7 +70,7 @@ fi
 # ---- time -----------------------------------------------------------------------------------------
 M2=hutch-spin-$$-$RANDOM
 START=$(date +%s)
-hrun run --timeout 2s -- bash -c "trap '' TERM HUP INT; exec -a $M2 bash -c 'trap \"\" TERM; while :; do :; done'"
+hrun run --timeout 2s --stop-timeout 3s -- bash -c "trap '' TERM HUP INT; exec -a $M2 bash -c 'trap \"\" TERM; while :; do :; done'"
 END=$(date +%s)
 is "$RC" 124 "--timeout 2s: a busy loop ignoring SIGTERM ends with 124"
 ok "$([ $((END - START)) -le 10 ] && echo 0 || echo 1)" "  after the grace period, by SIGKILL ($((END - START)) s)"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Process lifecycle: no orphans after the command exits, everything dies with hutch (even
-# SIGKILL), signals sent to hutch reach the command, zombies are reaped, hutch's own
-# processes inside are not dumpable.
+# SIGKILL), signals sent to hutch reach the command and, if it ignores them, SIGKILL ends
+# the whole sandbox after --stop-timeout; zombies are reaped, hutch's own processes inside
+# are not dumpable.
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
@@ -70,6 +71,46 @@ sleep 0.2
 kill -TERM "$HPID"
 wait_hutch "$HUTCH_TEST_TIMEOUT"
 is "$RC" 143 "SIGTERM to hutch kills a command without a handler -> 143"
+
+# ---- a command that ignores the signal: SIGKILL to the whole sandbox after --stop-timeout ----
+for s in TERM INT HUP; do
+	rm -f "$SIG"/*
+	sig=$(kill -l "$s")
+	D=$(uniq_sleep "6$sig")
+	D2=$(uniq_sleep "7$sig")
+	hrun_bg run --stop-timeout 1s --rw "$SIG" -- sh -c "trap '' $s; sleep $D & touch '$SIG/started'; sleep $D2"
+	wait_for_file "$SIG/started"
+	ok $? "SIG$s ignored: session started"
+	# the pid namespace of the sandbox, to look for what is left of it on the host afterwards
+	ns=$(readlink "/proc/$(pgrep -f "^sleep $D2\$" | head -1)/ns/pid" 2>/dev/null)
+	kill -"$s" "$HPID"
+	wait_hutch 30 # a bound that only catches a hang (the grace period is 1 s)
+	is "$RC" $((128 + sig)) "  hutch ends after the grace period with 128+SIG$s, the signal it got"
+	wait_no_process "^sleep ($D|$D2)\$" 5
+	ok $? "  no process of the sandbox is left (the command and its background child)" ||
+		diag "still running: $(pgrep -af "^sleep ($D|$D2)\$")"
+	left=0
+	if [ -n "$ns" ]; then
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && left=$((left + 1))
+		done
+	fi
+	ok "$([ -n "$ns" ] && [ "$left" = 0 ] && echo 0 || echo 1)" \
+		"  nothing on the host is in the sandbox's pid namespace any more ($ns: $left)"
+done
+
+# A command that handles SIGTERM within the grace period keeps its own status.
+rm -f "$SIG"/*
+hrun_bg run --stop-timeout 20s --rw "$SIG" -- sh -c "trap 'sleep 0.5; echo cleaned; exit 3' TERM; touch '$SIG/started'; while :; do sleep 0.1; done"
+wait_for_file "$SIG/started"
+kill -TERM "$HPID"
+wait_hutch 30
+is "$RC" 3 "a command that cleans up after SIGTERM within --stop-timeout: its own status"
+is "$OUT" "cleaned" "  after its handler ran"
+
+hrun run --stop-timeout soon -- true
+is "$RC" 125 "--stop-timeout with an invalid duration -> 125"
+like "$ERR" "stop-timeout.*soon" "  the message names the value"
 
 # ---- zombies are reaped ----------------------------------------------------------------
 # Orphans re-parented to PID 1 inside exit; init must reap them.

@@ -86,7 +86,7 @@ pidns_count() {
 }
 
 start=$(date +%s%N)
-hrun_bg run --pids 64 --timeout $((5 * SLOW))s -- bash -c 'f() { f | f & }; f; sleep 60'
+hrun_bg run --pids 64 --timeout $((5 * SLOW))s --stop-timeout 3s -- bash -c 'f() { f | f & }; f; sleep 60'
 # The workload (init's first child: init itself is not dumpable) tells the pid namespace.
 init=
 work=

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Named sessions: hutch run --name keeps the sandbox alive; hutch exec runs more
-# commands in it with the same restrictions; hutch stop ends it.
+# commands in it with the same restrictions; hutch stop ends it (SIGTERM, then SIGKILL after
+# --stop-timeout), and its commands end with their own status.
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
@@ -89,5 +90,38 @@ check "  and the background process is gone" sh -c "! pgrep -f '[s]leep 300 $mar
 hrun exec "$name" -- true
 is "$RC" 125 "exec after stop fails"
 like "$ERR" "no running session" "  saying there is no such session"
+
+# ---- hutch stop: SIGTERM, then SIGKILL after the grace period; run --name gets the status ----
+st=s$$-$RANDOM
+trap '"$HUTCH" stop "$name" >/dev/null 2>&1; "$HUTCH" stop --stop-timeout 0 "$st" >/dev/null 2>&1; _t_cleanup' EXIT
+hrun_bg run --name "$st" -- sleep 300.$$1
+for _ in $(seq 100); do pgrep -f "^sleep 300\.$$1\$" >/dev/null && break; sleep 0.1; done
+hrun stop "$st"
+is "$RC" 0 "hutch stop of a session whose command ends on SIGTERM"
+wait_hutch 30
+is "$RC" 143 "  hutch run --name ends with the command's status, 143 (not 125)"
+
+hrun_bg run --name "$st" -- sh -c "trap '' TERM; sleep 300.$$2 & sleep 300.$$3"
+for _ in $(seq 100); do pgrep -f "^sleep 300\.$$3\$" >/dev/null && break; sleep 0.1; done
+hrun stop --stop-timeout 1s "$st"
+is "$RC" 0 "hutch stop --stop-timeout 1s of a session whose command ignores SIGTERM"
+wait_hutch 30
+is "$RC" 137 "  hutch run --name ends with 137: SIGKILL ended it after the grace period"
+wait_no_process "^sleep 300\.$$[23]\$" 5
+ok $? "  nothing of the session is left" || diag "left: $(pgrep -af "^sleep 300\.$$[23]\$")"
+
+# SIGTERM to hutch run --name: passed on, SIGKILL to the command after its --stop-timeout.
+hrun_bg run --name "$st" --stop-timeout 1s -- sh -c "trap '' TERM; sleep 300.$$4"
+for _ in $(seq 100); do pgrep -f "^sleep 300\.$$4\$" >/dev/null && break; sleep 0.1; done
+kill -TERM "$HPID"
+wait_hutch 30
+is "$RC" 143 "SIGTERM to hutch run --name, ignored by the command: 143 after --stop-timeout"
+wait_no_process "^sleep 300\.$$4\$" 5
+ok $? "  the command and its process group are gone"
+hrun stop "$st"
+is "$RC" 0 "  the session itself is still there until hutch stop"
+
+hrun stop --stop-timeout never "$st"
+is "$RC" 125 "hutch stop with an invalid --stop-timeout -> 125"
 
 done_testing
