@@ -245,10 +245,12 @@ struct hutch_run_summary {
 };
 
 /*
- * --ask: the answer to "allow a connection to HOST:PORT?". The proxy calls
- * hutch_run_opts.ask from the supervisor's event loop (so it blocks the loop
- * while the user decides; the caller bounds that with a timeout) only for a
- * destination refused for no other reason than not being in network.allow:
+ * --ask: the answer to "allow a connection to HOST:PORT?". hutch_run_opts.ask
+ * is called on a thread of its own while the supervisor's event loop goes on
+ * (other connections, exec notifications, the timeout, signals; the terminal
+ * relay holds still meanwhile), one question at a time; it must return DENY
+ * at once when @cancel_fd becomes readable (the sandbox is stopping). Only
+ * for a destination refused for no other reason than not being in network.allow:
  * never for a network.deny match, a private, loopback or metadata address,
  * a malformed name, or when the system policy fixes the allowlist. One
  * question at a time; an answer for HOST:PORT is remembered for the rest of
@@ -274,7 +276,7 @@ struct hutch_run_opts {
 	struct hutch_session *session;
 	/* --ask: see enum hutch_ask_decision. NULL: a destination outside the allowlist is denied.
 	 */
-	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
+	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, int cancel_fd, void *data);
 	void *ask_data;
 	/*
 	 * --stop-timeout: after SIGTERM, SIGINT or SIGHUP to hutch (passed on to the

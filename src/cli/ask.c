@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -39,7 +40,8 @@ char *cli_user_policy_path(void)
 
 int cli_ask_init(struct cli_ask *a, const char *policy_path)
 {
-	*a = (struct cli_ask){.tty = -1, .timeout_ms = CLI_ASK_TIMEOUT_MS};
+	*a = (struct cli_ask){
+		.tty = -1, .timeout_ms = CLI_ASK_TIMEOUT_MS, .settle_ms = CLI_ASK_SETTLE_MS};
 	a->policy_path = policy_path ? strdup(policy_path) : cli_user_policy_path();
 	if (!a->policy_path && errno == ENOMEM)
 		return -ENOMEM;
@@ -82,33 +84,75 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* One key from the terminal within @timeout_ms; -1 on timeout, 0 on EOF or error. */
-static int read_key(int fd, unsigned timeout_ms)
+/*
+ * Keys typed before a question, or in the first moment it shows, were meant
+ * for the agent (the user was typing when it appeared): flushed, then after
+ * CLI_ASK_SETTLE_MS flushed again. False when cancelled meanwhile.
+ */
+static bool settle(int tty, int cancel_fd, unsigned ms)
 {
-	uint64_t end = now_ms() + timeout_ms;
+	struct pollfd pfd = {.fd = cancel_fd, .events = POLLIN};
+	int r;
 
+	tcflush(tty, TCIFLUSH);
+	do
+		r = poll(&pfd, cancel_fd >= 0 ? 1 : 0, (int)ms);
+	while (r < 0 && errno == EINTR);
+	tcflush(tty, TCIFLUSH);
+	return r == 0;
+}
+
+enum line_result { LINE_OK, LINE_TIMEOUT, LINE_CANCEL, LINE_ABORT };
+
+/*
+ * One line typed on the terminal (echoed; Backspace edits), ended by Enter,
+ * before @end (CLOCK_MONOTONIC ms). Ctrl-C, Ctrl-D, Escape and the end of
+ * input abort; @cancel_fd readable cancels.
+ */
+static enum line_result read_line(int tty, int cancel_fd, uint64_t end, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
 	for (;;) {
 		uint64_t t = now_ms();
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = tty, .events = POLLIN},
+					{.fd = cancel_fd, .events = POLLIN}};
 		unsigned char c;
 		ssize_t n;
 		int r;
 
 		if (t >= end)
-			return -1;
-		r = poll(&pfd, 1, (int)(end - t));
+			return LINE_TIMEOUT;
+		r = poll(pfd, cancel_fd >= 0 ? 2 : 1, (int)(end - t));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0)
-			return -1;
-		if (r < 0 || (pfd.revents & (POLLERR | POLLNVAL)))
-			return 0;
-		n = read(fd, &c, 1);
+			return LINE_TIMEOUT;
+		if (r < 0)
+			return LINE_ABORT;
+		if (cancel_fd >= 0 && pfd[1].revents)
+			return LINE_CANCEL;
+		if (pfd[0].revents & (POLLERR | POLLNVAL))
+			return LINE_ABORT;
+		n = read(tty, &c, 1);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n <= 0)
-			return 0;
-		return c;
+		if (n <= 0 || c == 3 || c == 4 || c == 27)
+			return LINE_ABORT;
+		if (c == '\r' || c == '\n') {
+			buf[len] = '\0';
+			return LINE_OK;
+		}
+		if ((c == 127 || c == 8) && len > 0) {
+			len--;
+			tty_write(tty, "\b \b");
+		} else if (c > 0x20 && c < 0x7f && len + 1 < size) {
+			char echo[2] = {(char)c, '\0'};
+
+			buf[len++] = (char)c;
+			tty_write(tty, echo);
+		}
 	}
 }
 
@@ -132,22 +176,79 @@ static bool printable(const char *s)
 	return true;
 }
 
-enum hutch_ask_decision cli_ask(const char *host, uint16_t port, void *data)
+static const struct {
+	const char *word;
+	enum hutch_ask_decision d;
+} ask_words[] = {
+	{"o", HUTCH_ASK_ONCE},		{"once", HUTCH_ASK_ONCE}, {"s", HUTCH_ASK_SESSION},
+	{"session", HUTCH_ASK_SESSION}, {"a", HUTCH_ASK_ALWAYS},  {"always", HUTCH_ASK_ALWAYS},
+	{"d", HUTCH_ASK_DENY},		{"deny", HUTCH_ASK_DENY}, {"n", HUTCH_ASK_DENY},
+	{"no", HUTCH_ASK_DENY},
+};
+
+/* The answer a line names (case does not matter), -1 for none. */
+static int answer_of(const char *line)
+{
+	for (size_t i = 0; i < sizeof(ask_words) / sizeof(ask_words[0]); i++)
+		if (strcasecmp(line, ask_words[i].word) == 0)
+			return (int)ask_words[i].d;
+	return -1;
+}
+
+/* "always": saved only once the user typed "yes" to a second question. */
+static enum hutch_ask_decision confirm_always(struct cli_ask *a, const char *pattern, int cancel_fd,
+					      uint64_t end, char *said, size_t said_size)
+{
+	char line[512], why[256];
+	enum line_result lr;
+
+	if (!a->policy_path) {
+		snprintf(said, said_size,
+			 "allowed for this session (no user policy file to save it to: neither "
+			 "XDG_CONFIG_HOME nor HOME is set)");
+		return HUTCH_ASK_SESSION;
+	}
+	snprintf(line, sizeof(line),
+		 "\r\nhutch: save %s to %s for every future run? type yes and Enter to save: ",
+		 pattern, a->policy_path);
+	tty_write(a->tty, line);
+	if (!settle(a->tty, cancel_fd, a->settle_ms))
+		lr = LINE_CANCEL;
+	else
+		lr = read_line(a->tty, cancel_fd, end, line, sizeof(line));
+	if (lr == LINE_CANCEL) {
+		snprintf(said, said_size, "cancelled: denied");
+		return HUTCH_ASK_DENY;
+	}
+	if (lr != LINE_OK || strcmp(line, "yes") != 0) {
+		snprintf(said, said_size, "not saved: allowed for this session only");
+		return HUTCH_ASK_SESSION;
+	}
+	if (cli_policy_allow_append(a->policy_path, pattern, why, sizeof(why)) < 0) {
+		snprintf(said, said_size, "allowed for this session (not saved to %s: %s)",
+			 a->policy_path, why);
+		return HUTCH_ASK_SESSION;
+	}
+	snprintf(said, said_size, "allowed always (added to %s)", a->policy_path);
+	return HUTCH_ASK_ALWAYS;
+}
+
+enum hutch_ask_decision cli_ask(const char *host, uint16_t port, int cancel_fd, void *data)
 {
 	struct cli_ask *a = data;
 	struct termios saved, raw;
 	enum hutch_ask_decision d = HUTCH_ASK_DENY;
 	bool restore = false;
-	char pattern[320], line[512];
-	const char *said = "denied";
+	char pattern[320], line[512], said[1024];
+	uint64_t end;
 
 	if (!a || a->tty < 0 || !host || !printable(host) || strlen(host) > 253)
 		return HUTCH_ASK_DENY;
 	a->asked++;
 	pattern_of(host, port, pattern, sizeof(pattern));
+	end = now_ms() + a->timeout_ms;
+	snprintf(said, sizeof(said), "denied");
 
-	/* Keys typed before the question appeared are for the agent, not an answer. */
-	tcflush(a->tty, TCIFLUSH);
 	if (tcgetattr(a->tty, &saved) == 0) {
 		raw = saved;
 		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
@@ -156,54 +257,40 @@ enum hutch_ask_decision cli_ask(const char *host, uint16_t port, void *data)
 		restore = tcsetattr(a->tty, TCSANOW, &raw) == 0;
 	}
 	snprintf(line, sizeof(line),
-		 "\r\nhutch: allow a connection to %s? [o]nce, [s]ession, [a]lways, [d]eny: ",
+		 "\r\nhutch: allow a connection to %s? [o]nce, [s]ession, [a]lways, [d]eny, "
+		 "then Enter: ",
 		 pattern);
 	tty_write(a->tty, line);
+	/* What was typed before the question, or just as it appeared, is not an answer. */
+	if (!settle(a->tty, cancel_fd, a->settle_ms)) {
+		snprintf(said, sizeof(said), "cancelled: denied");
+		goto out;
+	}
 	for (;;) {
-		int k = read_key(a->tty, a->timeout_ms);
+		enum line_result lr = read_line(a->tty, cancel_fd, end, line, sizeof(line));
+		int ans;
 
-		if (k == -1) {
-			said = "no answer: denied";
+		if (lr == LINE_TIMEOUT)
+			snprintf(said, sizeof(said), "no answer: denied");
+		else if (lr == LINE_CANCEL)
+			snprintf(said, sizeof(said), "cancelled: denied");
+		if (lr != LINE_OK)
+			goto out;
+		ans = answer_of(line);
+		if (ans >= 0) {
+			d = (enum hutch_ask_decision)ans;
 			break;
 		}
-		if (k == 'o' || k == 'O' || k == 'y' || k == 'Y') {
-			d = HUTCH_ASK_ONCE;
-			said = "allowed once";
-			break;
-		}
-		if (k == 's' || k == 'S') {
-			d = HUTCH_ASK_SESSION;
-			said = "allowed for this session";
-			break;
-		}
-		if (k == 'a' || k == 'A') {
-			d = HUTCH_ASK_ALWAYS;
-			break;
-		}
-		/* d, n, Enter, Ctrl-C, Ctrl-D, Escape, end of input: deny; other keys: ask on */
-		if (k == 0 || k == 'd' || k == 'D' || k == 'n' || k == 'N' || k == '\r' ||
-		    k == '\n' || k == 3 || k == 4 || k == 27)
-			break;
+		tty_write(a->tty, "\r\nhutch: type o, s, a or d, then Enter: ");
 	}
-	if (d == HUTCH_ASK_ALWAYS) {
-		char why[256];
-
-		if (!a->policy_path) {
-			d = HUTCH_ASK_SESSION;
-			snprintf(line, sizeof(line),
-				 "allowed for this session (no user policy file to save it to: "
-				 "neither XDG_CONFIG_HOME nor HOME is set)");
-		} else if (cli_policy_allow_append(a->policy_path, pattern, why, sizeof(why)) < 0) {
-			d = HUTCH_ASK_SESSION;
-			snprintf(line, sizeof(line),
-				 "allowed for this session (not saved to %s: %s)", a->policy_path,
-				 why);
-		} else {
-			snprintf(line, sizeof(line), "allowed always (added to %s)",
-				 a->policy_path);
-		}
-		said = line;
-	}
+	if (d == HUTCH_ASK_ONCE)
+		snprintf(said, sizeof(said), "allowed once");
+	else if (d == HUTCH_ASK_SESSION)
+		snprintf(said, sizeof(said), "allowed for this session");
+	else if (d == HUTCH_ASK_ALWAYS)
+		d = confirm_always(a, pattern, cancel_fd, end, said, sizeof(said));
+out:
+	tty_write(a->tty, "\r\nhutch: ");
 	tty_write(a->tty, said);
 	tty_write(a->tty, "\r\n");
 	if (restore)

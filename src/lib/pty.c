@@ -84,6 +84,7 @@ struct hutch_relay {
 	bool raw;
 	bool in_eof;
 	bool master_dead;
+	bool held;
 	struct buf to_pty, from_pty;
 	int in_fl, out_fl; /* original file status flags */
 };
@@ -102,6 +103,14 @@ static void update_events(struct hutch_relay *r)
 
 	if (r->master_dead)
 		return;
+	if (r->held) {
+		hutch_loop_mod(r->loop, r->master, 0);
+		if (r->in_fd >= 0 && !r->in_eof)
+			hutch_loop_mod(r->loop, r->in_fd, 0);
+		if (r->out_fd >= 0 && r->out_fd != r->in_fd)
+			hutch_loop_mod(r->loop, r->out_fd, 0);
+		return;
+	}
 	if (r->from_pty.len < sizeof(r->from_pty.data))
 		m |= EPOLLIN;
 	if (r->to_pty.len)
@@ -240,6 +249,14 @@ void hutch_relay_resize(struct hutch_relay *r)
 
 	if (r && ioctl(r->out_fd, TIOCGWINSZ, &ws) == 0)
 		(void)ioctl(r->master, TIOCSWINSZ, &ws);
+}
+
+void hutch_relay_hold(struct hutch_relay *r, bool hold)
+{
+	if (!r || r->held == hold)
+		return;
+	r->held = hold;
+	update_events(r);
 }
 
 void hutch_relay_finish(struct hutch_relay *r)

@@ -40,6 +40,12 @@ int hutch_relay_start(struct hutch_loop *loop, const struct hutch_tty_info *t, i
 		      struct hutch_relay **out);
 /* Propagate the caller's window size (on SIGWINCH). */
 void hutch_relay_resize(struct hutch_relay *r);
+/*
+ * @hold: stop relaying either way while hutch itself talks to the terminal
+ * (an --ask question): the keys typed are not the command's, and its output
+ * does not cover the question. NULL is fine.
+ */
+void hutch_relay_hold(struct hutch_relay *r, bool hold);
 /* Read what is left on the pty (the sandbox is gone), restore the terminal. */
 void hutch_relay_finish(struct hutch_relay *r);
 void hutch_relay_free(struct hutch_relay *r);

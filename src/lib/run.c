@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "asker.h"
 #include "audit.h"
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -111,6 +112,7 @@ struct run {
 	size_t n_ll_protect;
 	int proxy_fd[2];	   /* listening sockets made inside the netns: HTTP, SOCKS5 */
 	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
+	struct hutch_asker *asker; /* --ask: the questions, off the loop */
 	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
 	/* named sessions (session.c in the daemon, init_session_loop in init) */
 	int session_listen;	  /* control.sock, -1 when not a named session */
@@ -1009,6 +1011,27 @@ static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
 	r->opts->warn(msg, r->opts->data);
 }
 
+/* --ask: a question for the user; the terminal relay holds still while any is open. */
+static int proxy_ask(const char *host, uint16_t port, void *data)
+{
+	struct run *r = data;
+	int ret = hutch_asker_ask(r->asker, host, port);
+
+	if (ret >= 0)
+		hutch_relay_hold(r->relay, true);
+	return ret;
+}
+
+static void ask_answered(const char *host, uint16_t port, enum hutch_ask_decision answer,
+			 unsigned busy, void *data)
+{
+	struct run *r = data;
+
+	hutch_proxy_ask_answer(r->proxy, host, port, answer);
+	if (!busy)
+		hutch_relay_hold(r->relay, false);
+}
+
 /*
  * The audit log cannot go on (a write failed, its size bound was reached):
  * stop the sandbox rather than let it run unaudited. supervise() reports it.
@@ -1030,11 +1053,20 @@ static int start_proxy(struct run *r)
 {
 	struct hutch_proxy_hooks hooks = {.on_record = on_proxy_record, .userdata = r};
 
-	if (r->opts) { /* --ask: the caller's question, put by the proxy */
-		hooks.ask = r->opts->ask;
-		hooks.ask_data = r->opts->ask_data;
-	}
 	int ret;
+
+	/* --ask: the caller's question, put by the proxy, asked on the asker's thread */
+	if (r->opts && r->opts->ask) {
+		ret = hutch_asker_new(r->loop, r->opts, ask_answered, r, &r->asker);
+		if (ret >= 0) {
+			hooks.ask = proxy_ask;
+			hooks.ask_data = r;
+		} else if (r->opts->warn) {
+			r->opts->warn("--ask: cannot ask (no thread for the questions): "
+				      "destinations outside the allowlist are denied",
+				      r->opts->data);
+		}
+	}
 
 	ret = hutch_proxy_new(r->loop, r->p, r->proxy_fd[0], r->proxy_fd[1], &hooks, &r->proxy,
 			      &r->proxy_err);
@@ -1136,6 +1168,7 @@ static void stop_begin(struct run *r)
 	if (r->stopping)
 		return;
 	r->stopping = true;
+	hutch_asker_cancel(r->asker); /* an open question is refused: the sandbox ends */
 	if (r->timerfd < 0 || arm_timer(r->timerfd, r->stop_ms) < 0)
 		stop_kill(r); /* no way to wait: fail closed, at once */
 }
@@ -1818,6 +1851,9 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 		on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
 	else
 		session_end_cmds(r);
+	hutch_asker_free(r->asker); /* an open question ends: nobody waits for it */
+	r->asker = NULL;
+	hutch_relay_hold(r->relay, false);
 	if (r->relay)
 		hutch_relay_finish(r->relay);
 	finish_proxy(r);
@@ -2006,6 +2042,8 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 			      "removes it)",
 			      r->opts->data);
 	r->lim = NULL;
+	hutch_asker_free(r->asker);
+	r->asker = NULL;
 	hutch_proxy_free(r->proxy); /* its last records go to the audit log */
 	r->proxy = NULL;
 	hutch_audit_free(r->audit); /* before the loop it watches from */

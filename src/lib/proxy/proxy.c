@@ -183,6 +183,10 @@ struct conn {
 	bool unwatched[2]; /* removed from epoll after a hang-up nobody was reading */
 	bool tls_refused;
 	bool awaiting_response;
+	/* --ask: the request waits for the user's answer about ask_key ("host:port") */
+	bool asking;
+	bool ask_once; /* the answer was "once": this connection's next check passes */
+	char *ask_key;
 	uint64_t request_down0; /* down bytes when the last request was sent */
 	struct buf ibuf, obuf, dbuf;
 	uint64_t up_written; /* bytes written upstream from obuf */
@@ -257,6 +261,14 @@ static void remember(char **v, size_t *n, const char *key)
 		v[(*n)++] = dup;
 }
 
+static bool ask_pending(const struct hutch_proxy *px, const char *key)
+{
+	for (const struct conn *c = px->conns; c; c = c->next)
+		if (c->asking && c->ask_key && strcmp(c->ask_key, key) == 0)
+			return true;
+	return false;
+}
+
 /*
  * --ask (hutch_run_opts.ask): a destination refused for no other reason than
  * not being in the allowlist is put to the user. Not a deny rule, not a
@@ -264,10 +276,15 @@ static void remember(char **v, size_t *n, const char *key)
  * second stage (address deny rules, the special-class check) once resolved.
  * ONCE allows this connection; SESSION and ALWAYS the host:port for the run;
  * DENY is remembered too, so a retry loop is not asked again.
+ *
+ * The question is asynchronous: the connection stops (true: its request is
+ * left unconsumed) while the loop serves everything else, and is checked
+ * again when hutch_proxy_ask_answer() brings the answer.
  */
-static void maybe_ask(struct hutch_proxy *px, const struct hutch_host *h, uint16_t port,
+static bool maybe_ask(struct conn *c, const struct hutch_host *h, uint16_t port,
 		      struct hutch_decision *d)
 {
+	struct hutch_proxy *px = c->px;
 	char key[HUTCH_HOST_MAX + 16];
 	enum hutch_ask_decision a;
 
@@ -275,27 +292,37 @@ static void maybe_ask(struct hutch_proxy *px, const struct hutch_host *h, uint16
 	    (strcmp(d->reason, "not in allowlist") != 0 &&
 	     strcmp(d->reason, "allowlist is empty") != 0 &&
 	     strcmp(d->reason, "IP address not in allowlist") != 0))
-		return;
+		return false;
 	if (h->kind == HUTCH_HOST_ADDR && d->cls != HUTCH_ADDR_PUBLIC)
-		return;
+		return false;
 	snprintf(key, sizeof(key), "%s:%u", h->name, (unsigned)port);
-	if (in_list(px->asked_deny, px->n_asked_deny, key))
-		return;
-	if (in_list(px->asked_allow, px->n_asked_allow, key)) {
+	if (c->ask_once) {
+		c->ask_once = false;
+		a = HUTCH_ASK_ONCE;
+	} else if (in_list(px->asked_deny, px->n_asked_deny, key)) {
+		return false;
+	} else if (in_list(px->asked_allow, px->n_asked_allow, key)) {
 		a = HUTCH_ASK_SESSION;
 	} else {
-		a = px->hooks.ask(h->name, port, px->hooks.ask_data);
-		if (a == HUTCH_ASK_DENY)
-			remember(px->asked_deny, &px->n_asked_deny, key);
-		else if (a == HUTCH_ASK_SESSION || a == HUTCH_ASK_ALWAYS)
-			remember(px->asked_allow, &px->n_asked_allow, key);
+		/* one question per host:port at a time; a second connection waits for it */
+		bool first = !ask_pending(px, key);
+
+		free(c->ask_key);
+		c->ask_key = strdup(key);
+		if (!c->ask_key ||
+		    (first && px->hooks.ask(h->name, port, px->hooks.ask_data) < 0)) {
+			free(c->ask_key);
+			c->ask_key = NULL;
+			return false; /* cannot ask: denied */
+		}
+		c->asking = true;
+		return true;
 	}
-	if (a == HUTCH_ASK_DENY)
-		return;
 	d->allow = true;
 	d->rule = a == HUTCH_ASK_ONCE ? "--ask (once)" : "--ask";
 	d->origin = "--ask";
 	d->reason = "allowed by the user";
+	return false;
 }
 
 /* ---- records -------------------------------------------------------------------- */
@@ -457,7 +484,7 @@ static void deny_text(const struct hutch_decision *d, char *out, size_t cap)
 
 static bool reading_client(const struct conn *c)
 {
-	if (c->client_eof && c->in != IN_SPLICE)
+	if ((c->client_eof && c->in != IN_SPLICE) || c->asking)
 		return false;
 	switch (c->in) {
 	case IN_HTTP_HEAD:
@@ -523,6 +550,8 @@ static void update_timer(struct conn *c, bool refresh)
 
 	if (c->closing)
 		l = &px->l_close;
+	else if (c->asking)
+		l = &px->l_idle; /* the user's answer has its own timeout */
 	else if (c->up_state == UP_RESOLVING || c->up_state == UP_CONNECTING)
 		l = &px->l_connect;
 	else if (c->in == IN_SOCKS_GREETING || c->in == IN_SOCKS_REQUEST)
@@ -899,7 +928,10 @@ static void handle_http(struct conn *c)
 	via = req->form == HUTCH_HTTP_CONNECT ? HUTCH_PROXY_VIA_CONNECT : HUTCH_PROXY_VIA_HTTP;
 	/* each request on a kept-alive connection is checked anew */
 	hutch_filter_check_host(c->px->filter, &req->host, req->port, &d);
-	maybe_ask(c->px, &req->host, req->port, &d);
+	if (maybe_ask(c, &req->host, req->port, &d)) {
+		free(req); /* parsed again once answered */
+		return;
+	}
 	if (!d.allow) {
 		session_end(c, true, "closed");
 		upstream_close(c);
@@ -1051,9 +1083,10 @@ static void handle_socks(struct conn *c)
 			socks_fail(c, req.rep);
 			return;
 		}
-		buf_consume(&c->ibuf, (size_t)r);
 		hutch_filter_check_host(c->px->filter, &req.host, req.port, &d);
-		maybe_ask(c->px, &req.host, req.port, &d);
+		if (maybe_ask(c, &req.host, req.port, &d))
+			return; /* the request stays in ibuf: parsed again once answered */
+		buf_consume(&c->ibuf, (size_t)r);
 		memset(&c->s, 0, sizeof(c->s));
 		c->s.host = req.host;
 		c->s.port = req.port;
@@ -1339,6 +1372,8 @@ static bool drive_once(struct conn *c, int *fatal)
 				}
 				break;
 			}
+			if (c->asking)
+				break; /* waiting for the user's answer */
 			if (c->socks)
 				handle_socks(c);
 			else if (!c->obuf.len)
@@ -1509,6 +1544,7 @@ static void conn_free(struct conn *c, const char *reason)
 	buf_free(&c->ibuf);
 	buf_free(&c->obuf);
 	buf_free(&c->dbuf);
+	free(c->ask_key);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1843,6 +1879,33 @@ void hutch_proxy_free(struct hutch_proxy *px)
 	for (size_t i = 0; i < px->n_asked_deny; i++)
 		free(px->asked_deny[i]);
 	free(px);
+}
+
+void hutch_proxy_ask_answer(struct hutch_proxy *px, const char *host, uint16_t port,
+			    enum hutch_ask_decision a)
+{
+	char key[HUTCH_HOST_MAX + 16];
+	bool once_given = false;
+	struct conn *c, *next;
+
+	if (!px || !host)
+		return;
+	snprintf(key, sizeof(key), "%s:%u", host, (unsigned)port);
+	if (a == HUTCH_ASK_DENY)
+		remember(px->asked_deny, &px->n_asked_deny, key);
+	else if (a == HUTCH_ASK_SESSION || a == HUTCH_ASK_ALWAYS)
+		remember(px->asked_allow, &px->n_asked_allow, key);
+	for (c = px->conns; c; c = next) {
+		next = c->next;
+		if (!c->asking || !c->ask_key || strcmp(c->ask_key, key) != 0)
+			continue;
+		c->asking = false;
+		/* "once" is for one connection: the others waiting on it are asked again */
+		if (a == HUTCH_ASK_ONCE && !once_given)
+			c->ask_once = once_given = true;
+		c->c_rd = true; /* what arrived meanwhile is read */
+		conn_drive(c);	/* may free it, never another one */
+	}
 }
 
 size_t hutch_proxy_n_denied(const struct hutch_proxy *px)

@@ -70,8 +70,12 @@ struct hutch_proxy_hooks {
 	/* Called for every record; the audit log and `-v` plug in here. May be NULL. */
 	void (*on_record)(const struct hutch_proxy_record *rec, void *userdata);
 	void *userdata;
-	/* --ask (hutch_run_opts.ask and .ask_data, see hutch.h); NULL: never ask. */
-	enum hutch_ask_decision (*ask)(const char *host, uint16_t port, void *data);
+	/*
+	 * --ask (see hutch.h): put "allow HOST:PORT?" to the user without waiting:
+	 * 0 when asked (the connection waits; the answer comes through
+	 * hutch_proxy_ask_answer()), < 0 when it cannot be (denied). NULL: never ask.
+	 */
+	int (*ask)(const char *host, uint16_t port, void *data);
 	void *ask_data;
 };
 
@@ -112,6 +116,14 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 			 int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
 			 const struct hutch_proxy_opts *opts, struct hutch_proxy **out,
 			 hutch_error *err);
+/*
+ * The answer to a question started through hooks.ask: the connections
+ * waiting on HOST:PORT go on (or are refused); it is remembered for the run
+ * except ONCE, which lets one of them through.
+ */
+void hutch_proxy_ask_answer(struct hutch_proxy *px, const char *host, uint16_t port,
+			    enum hutch_ask_decision a);
+
 /* Close every connection (each produces its record) and free everything. */
 void hutch_proxy_free(struct hutch_proxy *px);
 
