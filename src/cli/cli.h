@@ -32,7 +32,7 @@ int cli_bad_option(const char *cmd, int c, char *const argv[]);
 void cli_lib_warn(const char *msg, void *data);
 
 /* --stop-timeout DURATION (0 allowed: SIGKILL at once); prints the error, returns -1. */
-int cli_parse_stop_timeout(const char *s, int64_t *ms);
+int cli_parse_stop_timeout(const char *cmd, const char *s, int64_t *ms);
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

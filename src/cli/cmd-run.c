@@ -226,7 +226,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			r = push_flag(a, false, HUTCH_KEY_TIMEOUT, optarg, "--timeout");
 			break;
 		case OPT_STOP_TIMEOUT:
-			if (cli_parse_stop_timeout(optarg, &a->stop_timeout_ms) < 0)
+			if (cli_parse_stop_timeout("run", optarg, &a->stop_timeout_ms) < 0)
 				return -2;
 			break;
 		case OPT_ALLOW_DEGRADED:

@@ -5,18 +5,18 @@
 
 #include "cli.h"
 
-int cli_parse_stop_timeout(const char *s, int64_t *ms)
+int cli_parse_stop_timeout(const char *cmd, const char *s, int64_t *ms)
 {
 	uint64_t v = 0;
 
 	/* "0" alone: no grace period (hutch_parse_duration wants a unit) */
 	if (strcmp(s, "0") != 0 && hutch_parse_duration(s, &v) < 0) {
-		cli_usage_error("--stop-timeout: invalid duration '%s' (e.g. 10s, 500ms, 2m, 0)",
-				s);
+		cli_cmd_error(cmd, "--stop-timeout: invalid duration '%s' (e.g. 10s, 500ms, 2m, 0)",
+			      s);
 		return -1;
 	}
 	if (v > INT32_MAX) {
-		cli_usage_error("--stop-timeout: '%s' is too long (at most 24 days)", s);
+		cli_cmd_error(cmd, "--stop-timeout: '%s' is too long (at most 24 days)", s);
 		return -1;
 	}
 	*ms = (int64_t)v;
@@ -70,7 +70,7 @@ int cmd_stop(int argc, char **argv)
 			v = argv[++i];
 		if (!v)
 			return cli_cmd_error("stop", "option '--stop-timeout' needs a duration");
-		if (cli_parse_stop_timeout(v, &grace) < 0)
+		if (cli_parse_stop_timeout("stop", v, &grace) < 0)
 			return HUTCH_EXIT_ERROR;
 		i++;
 	}
