@@ -25,6 +25,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/escape.h"
 #include "base/path.h"
 #include "base/sha256.h"
 #include "policy.h"
@@ -866,16 +867,16 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 			hutch_json_linecol(w.data, len, ks, &line, &col);
 			if (skip_string(w.data, len, &ke) < 0)
 				ke = ks;
+			/* the key as written (quotes included), escaped: any byte may be in it */
 			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s:%u:%u: duplicate key %.*s", w.name, line, col,
-					  (int)(ke - ks > 80 ? 80 : ke - ks), data + ks);
+					  "%s:%u:%u: duplicate key %s", w.name, line, col,
+					  hutch_escape(data + ks, ke - ks > 80 ? 80 : ke - ks,
+						       (char[400]){0}, 400, 0));
 		}
-		/* jansson quotes the bad token: keep the message on one line. */
-		for (char *c = jerr.text; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		/* jansson quotes the bad token: keep the message on one printable line. */
 		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s:%u:%u: invalid JSON: %s",
-				  w.name, line, col, jerr.text);
+				  w.name, line, col,
+				  hutch_escape_str(jerr.text, (char[640]){0}, 640, 0));
 	}
 	if (!json_is_object(root)) {
 		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,

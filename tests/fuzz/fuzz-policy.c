@@ -16,17 +16,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "hutch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_message(const hutch_error *e)
 {
+	char copy[sizeof(e->msg)];
+	size_t n = strlen(e->msg);
+
 	if (e->msg[0] == '\0')
 		abort();
-	for (const char *c = e->msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			abort(); /* a raw control byte (or newline) in a one-line message */
+	/*
+	 * A raw control (C0, DEL, C1 as a code point or a stray byte, newline),
+	 * or bytes that are not UTF-8, in a one-line message. Backslashes are the
+	 * escapes themselves.
+	 */
+	memcpy(copy, e->msg, n);
+	for (size_t i = 0; i < n; i++)
+		if (copy[i] == '\\')
+			copy[i] = '/';
+	if (hutch_escape_needed(copy, n))
+		abort();
 }
 
 static int load(const uint8_t *data, size_t size, enum hutch_source src, char **json)
