@@ -32,6 +32,13 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_missing,
 			      char *const *existing, size_t n_existing,
 			      struct hutch_placeholders **out, hutch_error *err);
-void hutch_placeholders_remove(struct hutch_placeholders *ph);
+/*
+ * Every removal goes through the placeholder's directory opened without
+ * following symbolic links and touches only the inode hutch placed there.
+ * Both return how many placeholders were left in place because what was
+ * found was not what hutch placed (each is noted, with why, in
+ * STATE/placeholders/.refused), or -errno.
+ */
+int hutch_placeholders_remove(struct hutch_placeholders *ph);
 /* Remove leftovers of dead runs; cheap when there are none. */
 int hutch_placeholders_cleanup_stale(const char *state_dir);

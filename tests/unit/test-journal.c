@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "protect.h"
@@ -58,6 +59,76 @@ static int count(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* A home-like directory outside the workspace, with what a placeholder clean-up could hit. */
+static void make_victim(const char *home)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	mkdir(home, 0755);
+	snprintf(p, sizeof(p), "%s/.bashrc", home);
+	close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	chmod(p, 0600);
+	snprintf(p, sizeof(p), "%s/.claude", home);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/.vscode", home);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/.git", home);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/.git/commondir", home);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, ".\n", 2) != 2)
+		printf("# write %s\n", p);
+	close(fd);
+}
+
+/* Nothing of @home was touched: modes, files, directories. */
+static void check_victim(const char *home, const char *what)
+{
+	printf("# %s\n", what);
+	is_int(mode(at(home, ".bashrc")) & 07777, 0600, "  the 0600 file outside keeps its mode");
+	is_int(mode(at(home, ".claude")) & 07777, 0700,
+	       "  a 0700 directory outside keeps its mode");
+	ok(S_ISDIR(mode(at(home, ".vscode"))), "  an empty directory outside stays where it is");
+	ok(S_ISREG(mode(at(home, ".git/commondir"))), "  a file outside is not deleted");
+}
+
+static const char *const swap_names[] = {"home/.bashrc", "home/.claude", "home/.vscode",
+					 "home/.git/commondir"};
+
+/* Placeholders in @ws/@dir/home (a nested repository there). */
+static struct hutch_placeholders *make_nested(const char *dir)
+{
+	struct hutch_placeholders *ph = NULL;
+	hutch_error err = {0};
+	char *missing[4], base[PATH_MAX], p[PATH_MAX];
+
+	snprintf(base, sizeof(base), "%s/%s", ws, dir);
+	mkdir(base, 0755);
+	snprintf(p, sizeof(p), "%s/home", base);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/home/.git", base);
+	mkdir(p, 0755);
+	for (size_t i = 0; i < 4; i++)
+		missing[i] = strdup(at(base, swap_names[i]));
+	if (hutch_placeholders_create(state, missing, 4, NULL, 0, &ph, &err) < 0)
+		printf("# create: %s\n", err.msg);
+	for (size_t i = 0; i < 4; i++)
+		free(missing[i]);
+	return ph;
+}
+
+/* The sandbox's move: @dir away to @away, a symlink @dir -> @target in its place. */
+static void swap(const char *dir, const char *away, const char *target)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s/%s", ws, dir);
+	snprintf(b, sizeof(b), "%s/%s", ws, away);
+	if (rename(a, b) < 0 || symlink(target, a) < 0)
+		printf("# swap %s: %s\n", a, strerror(errno));
 }
 
 static struct hutch_placeholders *make(const char *const *names, size_t n)
@@ -158,6 +229,69 @@ int main(void)
 		ok(ino(at(ws, ".claude")) == mine, "a directory the user made is left as it is");
 		is_int(count(stash), before, "  and no stash entry was used");
 		hutch_placeholders_remove(ph);
+	}
+
+	/* ---- the sandbox swapped a directory for a symlink to a home: nothing done there ---- */
+	{
+		char victim[PATH_MAX], home[PATH_MAX];
+		int before, r;
+
+		snprintf(victim, sizeof(victim), "%s/victim", root);
+		snprintf(home, sizeof(home), "%s/victim/home", root);
+		mkdir(victim, 0755);
+		make_victim(home);
+		ph = make_nested("x");
+		ok(ph != NULL && S_ISDIR(mode(at(ws, "x/home/.vscode"))),
+		   "placeholders made in a nested repository");
+		before = count(stash);
+		swap("x", "x-away", victim);
+		r = hutch_placeholders_remove(ph);
+		check_victim(home, "end of run, x -> the home's parent");
+		is_int(count(stash), before, "  nothing went into the stash");
+		is_int(r, 4, "  the four placeholders are reported as left");
+		ok(S_ISDIR(mode(at(ws, "x-away/home/.vscode"))),
+		   "  and left where they are (moved away with x)");
+	}
+
+	/* ---- the same after a crash: the next run replays the journal ---- */
+	{
+		char victim[PATH_MAX], home[PATH_MAX];
+		pid_t pid;
+		int before, r;
+
+		snprintf(victim, sizeof(victim), "%s/victim2", root);
+		snprintf(home, sizeof(home), "%s/victim2/home", root);
+		mkdir(victim, 0755);
+		make_victim(home);
+		pid = fork();
+		if (pid == 0)
+			_exit(make_nested("z") ? 0 : 1); /* dies with its placeholders in place */
+		waitpid(pid, &r, 0);
+		ok(WIFEXITED(r) && WEXITSTATUS(r) == 0 && S_ISDIR(mode(at(ws, "z/home/.claude"))),
+		   "a run died with its placeholders in place");
+		before = count(stash);
+		swap("z", "z-away", victim);
+		r = hutch_placeholders_cleanup_stale(state);
+		check_victim(home, "journal replay, z -> the home's parent");
+		is_int(count(stash), before, "  nothing went into the stash");
+		is_int(r, 4, "  the four placeholders are reported as left");
+	}
+
+	/* ---- a placeholder replaced by another empty directory: not ours, left ---- */
+	{
+		static const char *const one[] = {".envrc"};
+		ino_t other;
+		int r;
+
+		ph = make(one, 1);
+		rename(at(ws, ".envrc"), at(ws, ".envrc-ours"));
+		mkdir(at(ws, ".envrc"), 0700);
+		other = ino(at(ws, ".envrc"));
+		r = hutch_placeholders_remove(ph);
+		ok(ino(at(ws, ".envrc")) == other && (mode(at(ws, ".envrc")) & 07777) == 0700,
+		   "a directory put in a placeholder's place is left as it is (mode too)");
+		is_int(r, 1, "  and reported");
+		rmdir(at(ws, ".envrc"));
 	}
 
 	chmod(at(ws, ".vscode"), 0755);
