@@ -81,7 +81,7 @@ fi
 hrun run -- sh -c "mv c c-away && ln -s '$T' c && touch go"
 is "$RC" 0 "sandbox B (same workspace): c moved away, c -> the home's parent"
 [ "$RC" = 0 ] || diag "stderr: $ERR"
-wait_hutch
+wait_hutch "$HUTCH_TEST_TIMEOUT"
 is "$RC" 0 "sandbox A ends (its clean-up runs now, the last user of the placeholders)"
 check_host "concurrent sandboxes" c
 rm -f "$WS/go"
@@ -93,7 +93,7 @@ hrun_bg run -- sh -c 'touch started; sleep 100'
 wait_for_file "$WS/started" || fail "the sandbox to kill started"
 wait_for_file "$WS/k/home/.vscode"
 kill -KILL "$HPID"
-wait_hutch
+wait_hutch "$HUTCH_TEST_TIMEOUT"
 ok "$(test -d "$WS/k/home/.vscode")$?" "a killed run left its placeholders (journal replay next)"
 mv "$WS/k" "$WS/k-away" && ln -s "$T" "$WS/k"
 hrun run -- true
