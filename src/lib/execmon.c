@@ -56,6 +56,7 @@ struct hutch_execmon {
 	size_t page;
 	/* scratch for one exec */
 	char path[PATH_MAX], abs[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX];
+	bool too_long; /* the path read is PATH_MAX bytes or more */
 	char peek[BATCH * PEEK];
 	char args[HUTCH_EXECMON_MAX_ARGBYTES];
 	uint64_t ptrs[HUTCH_AUDIT_MAX_ARGS];
@@ -262,9 +263,23 @@ static int open_target(struct hutch_execmon *m, const char *abs, int flags)
 	if (m->root < 0)
 		return -EAGAIN;
 	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP) {
+		/* a magic link (/proc/self/exe) refused, or a real loop: the kernel's own answer */
+		how.resolve = RESOLVE_IN_ROOT;
+		fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 || errno != ELOOP)
+			return -EAGAIN;
+		errno = ELOOP;
+	}
 	if (fd >= 0)
 		return fd;
-	return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? -ENOENT : -EAGAIN;
+	/* the kernel's lookup fails the same way: the exec does not happen */
+	return errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP ||
+			       errno == ENAMETOOLONG
+		       ? -ENOENT
+		       : -EAGAIN;
 }
 
 /*
@@ -398,6 +413,8 @@ static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *re
 		flags = (int)req->data.args[4];
 	}
 	r = read_str(m, pid, path_ptr, m->path, sizeof(m->path), &x->truncated);
+	/* PATH_MAX bytes or more: execve fails with ENAMETOOLONG, nothing is executed */
+	m->too_long = r == (ssize_t)sizeof(m->path) - 1;
 	if (r < 0) {
 		readable = false;
 		snprintf(err, errsize, "cannot read the process's memory: %s", strerror((int)-r));
@@ -462,6 +479,8 @@ static bool exec_target(struct hutch_execmon *m, struct hutch_exec_info *x, bool
 
 	if (!readable)
 		return true;
+	if (m->too_long)
+		return false;
 	if (x->path && !m->real[0] && !m->rules)
 		r = plain_file(m, x->path);
 	if (r == -ENOENT)

@@ -28,8 +28,12 @@ struct hutch_rules;
 #define HUTCH_EXECMON_MAX_LISTENERS 64
 /* Bytes of argument strings captured per exec (the rest is cut, flagged). */
 #define HUTCH_EXECMON_MAX_ARGBYTES (48 * 1024)
-/* Arguments counted at most (process.args_count). */
-#define HUTCH_EXECMON_MAX_COUNT 65536
+/*
+ * Arguments counted at most (process.args_count): more than execve accepts
+ * (argv and envp must fit in at most 6 MiB of the new stack, 9 bytes each at
+ * least), so the count logged is always the real one.
+ */
+#define HUTCH_EXECMON_MAX_COUNT (1U << 20)
 
 struct hutch_execmon;
 
