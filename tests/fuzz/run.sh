@@ -11,8 +11,10 @@
 # against that static libhutch, so the source list lives only in src/lib/meson.build.
 # Seeds: tests/fuzz/corpus/<target>/ (read only, replayed first on every run: inputs that
 # once crashed are kept there as regression tests). New inputs go to
-# $FUZZ_OUT/corpus/<target>/, crash artifacts to $FUZZ_OUT/artifacts/, the target binaries
-# and their logs to $FUZZ_OUT (default $FUZZ_BUILD/out: build output, not in the tree).
+# $FUZZ_CORPUS/<target>/ (default $FUZZ_OUT/corpus; kept between runs, so each run starts
+# where the last ended: CI points it at /var/cache/hutch-fuzz), crash artifacts to
+# $FUZZ_OUT/artifacts/, the target binaries and their logs to $FUZZ_OUT (default
+# $FUZZ_BUILD/out: build output, not in the tree).
 #
 # A crash prints the command that reproduces it: <binary> <artifact>.
 set -euo pipefail
@@ -22,6 +24,7 @@ seconds=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 build=${FUZZ_BUILD:-$repo/build-fuzz}
 out=${FUZZ_OUT:-$build/out}
+corpus=${FUZZ_CORPUS:-$out/corpus}
 cc=${FUZZ_CC:-clang}
 
 case $seconds in
@@ -79,11 +82,11 @@ for t in "${targets[@]}"; do
 	"$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -I"$repo/include" -I"$repo/src/lib" \
 		-o "$bin" "$src" "$build/src/lib/libhutch.a" "${libs[@]}"
-	mkdir -p "$out/corpus/$t" "$repo/tests/fuzz/corpus/$t"
+	mkdir -p "$corpus/$t" "$repo/tests/fuzz/corpus/$t"
 	echo "== $t: ${seconds}s, seeds tests/fuzz/corpus/$t ($(find "$repo/tests/fuzz/corpus/$t" -type f | wc -l) files)"
 	if ! UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" -max_total_time="$seconds" \
 		-timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-		-artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "$repo/tests/fuzz/corpus/$t" \
+		-artifact_prefix="$out/artifacts/$t-" "$corpus/$t" "$repo/tests/fuzz/corpus/$t" \
 		>"$out/$t.log" 2>&1; then
 		failed=1
 		tail -60 "$out/$t.log" >&2
