@@ -390,8 +390,11 @@ static const char *dotted(const struct walk *w, char *buf, size_t size)
 	for (size_t d = 0; d < w->depth && o < size; d++) {
 		int n;
 
-		if (w->path[d].key)
-			n = snprintf(buf + o, size - o, "%s%s", d ? "." : "", w->path[d].key);
+		char k[256];
+
+		if (w->path[d].key) /* a key may hold any character: shown escaped */
+			n = snprintf(buf + o, size - o, "%s%s", d ? "." : "",
+				     hutch_escape_str(w->path[d].key, k, sizeof(k), 0));
 		else
 			n = snprintf(buf + o, size - o, "[%zu]", w->path[d].index);
 		if (n < 0)
@@ -508,7 +511,9 @@ static int do_list(struct walk *w, const struct field *f, json_t *v)
 			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
 				       "%s: %s: \"%s\" is a relative path; an absolute path (or "
 				       "~/...) is needed",
-				       loc, dotted(w, name, sizeof(name)), json_string_value(e));
+				       loc, dotted(w, name, sizeof(name)),
+				       hutch_escape_str(json_string_value(e), (char[300]){0}, 300,
+							HUTCH_ESC_QUOTE));
 			w->depth--;
 			return r;
 		}
@@ -537,9 +542,11 @@ static int do_env_set(struct walk *w, json_t *v)
 		push_key(w, key);
 		if (!hutch_env_name_valid(key, strlen(key))) {
 			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-				       "%s: env.set: invalid variable name \"%.64s\" (expected "
+				       "%s: env.set: invalid variable name \"%s\" (expected "
 				       "letters, digits and _, not starting with a digit)",
-				       where(w, true, loc, sizeof(loc)), key);
+				       where(w, true, loc, sizeof(loc)),
+				       hutch_escape(key, strlen(key) > 64 ? 64 : strlen(key),
+						    (char[300]){0}, 300, HUTCH_ESC_QUOTE));
 			w->depth--;
 			return r;
 		}
@@ -576,11 +583,12 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 								: "a string");
 		s = json_string_value(v);
 		if ((f->flags & F_ABSOLUTE) && s[0] && !looks_absolute(s))
-			return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: %s: \"%s\" is a relative path; an absolute path (or "
-					  "~/...) is needed",
-					  where(w, false, loc, sizeof(loc)),
-					  dotted(w, name, sizeof(name)), s);
+			return hutch_errx(
+				w->err, EINVAL, HUTCH_EXIT_ERROR,
+				"%s: %s: \"%s\" is a relative path; an absolute path (or "
+				"~/...) is needed",
+				where(w, false, loc, sizeof(loc)), dotted(w, name, sizeof(name)),
+				hutch_escape_str(s, (char[300]){0}, 300, HUTCH_ESC_QUOTE));
 		break;
 	case K_BOOL:
 		if (!json_is_boolean(v))
