@@ -444,15 +444,10 @@ static int type_error(struct walk *w, const json_t *v, const char *expected)
 			  expected, type_name(v));
 }
 
-/* @src for a one-line message: control characters (and DEL) shown as '?', cut to fit. */
+/* @src for a one-line message: control characters (C0, DEL, C1) escaped, cut to fit. */
 static const char *shown_value(const char *src, char *buf, size_t size)
 {
-	size_t o = 0;
-
-	for (const char *c = src; *c && o + 1 < size; c++)
-		buf[o++] = ((unsigned char)*c < 0x20 || *c == 0x7f) ? '?' : *c;
-	buf[o] = '\0';
-	return buf;
+	return hutch_escape_str(src, buf, size, HUTCH_ESC_QUOTE);
 }
 
 static int unknown_key(struct walk *w, const struct section *s, const char *key)
@@ -473,11 +468,8 @@ static int unknown_key(struct walk *w, const struct section *s, const char *key)
 		snprintf(in, sizeof(in), "in \"%s\"", s->name);
 	else
 		snprintf(in, sizeof(in), "at the top level");
-	/* Keep the message one line even for a key with control characters. */
-	o = 0;
-	for (const char *c = key; *c && o + 1 < sizeof(shown); c++)
-		shown[o++] = ((unsigned char)*c < 0x20 || *c == 0x7f) ? '?' : *c;
-	shown[o] = '\0';
+	/* Keep the message one printable line even for a key with control characters. */
+	shown_value(key, shown, sizeof(shown));
 	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
 			  "%s: unknown key \"%s\" %s (expected one of: %s)",
 			  where(w, true, loc, sizeof(loc)), shown, in, names);
