@@ -7,7 +7,7 @@ _hutch_commands="run exec stop ls diff apply discard fork log check connect poli
 _hutch_profiles="default strict claude-code codex gemini aider"
 _hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --ask --rw
 --ro --hide --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout
---allow-degraded --allow-dangerous-workspace --dry-run --quiet --verbose --help -C -p -a -e -q -v -h"
+--stop-timeout --allow-degraded --allow-dangerous-workspace --dry-run --quiet --verbose --help -C -p -a -e -q -v -h"
 
 # Names of named sessions, from "hutch ls" (quietly nothing if that fails).
 _hutch_sessions()
@@ -37,7 +37,7 @@ _hutch_run()
 	--session)
 		COMPREPLY=($(compgen -W "$(_hutch_sessions)" -- "$cur"))
 		return 0 ;;
-	-a | --allow | --deny | --name | --memory | --pids | --cpus | --timeout)
+	-a | --allow | --deny | --name | --memory | --pids | --cpus | --timeout | --stop-timeout)
 		return 0 ;; # free text
 	esac
 	return 1

@@ -226,10 +226,20 @@ int cmd_connect(int argc, char **argv)
 		return 1;
 	}
 	if (status != 200) {
+		size_t line;
+		const char *cause;
+
 		*end = '\0';
 		header_value(head, "X-Hutch-Deny", deny, sizeof(deny));
-		fprintf(stderr, "%s: connect %s:%s: %.*s%s%s\n", cli_prog, host, port,
-			(int)strcspn(head, "\r\n"), head, deny[0] ? ": " : "", deny);
+		if (!deny[0])
+			header_value(head, "X-Hutch-Error", deny, sizeof(deny));
+		/* the status line without the cause hutch's proxy adds to it (shown once, below) */
+		line = strcspn(head, "\r\n");
+		cause = deny[0] ? strstr(head, " (hutch: ") : NULL;
+		if (cause && (size_t)(cause - head) < line)
+			line = (size_t)(cause - head);
+		fprintf(stderr, "%s: connect %s:%s: %.*s%s%s\n", cli_prog, host, port, (int)line,
+			head, deny[0] ? ": " : "", deny);
 		if (status == 403)
 			fprintf(stderr, "%s: hint: allow it with --allow %s (or network.allow)\n",
 				cli_prog, host);
