@@ -363,6 +363,7 @@ struct walk {
 	const uint8_t *data;
 	size_t len;
 	bool system;
+	bool user; /* the user policy ($XDG_CONFIG_HOME/hutch/policy.json) */
 	hutch_error *err;
 	struct hutch_jpath path[JSON_MAX_DEPTH];
 	size_t depth;
@@ -719,7 +720,9 @@ static int do_extends(struct walk *w, json_t *v)
  * command line: a file that lists destinations wants them reached. An
  * explicit "none" beside a non-empty allow list reaches nothing and is
  * refused. The system policy's allow list is a ceiling (the only destinations
- * anyone may add), not a request: it implies no mode.
+ * anyone may add), not a request: it implies no mode. Neither does the user
+ * policy's: it is where --ask's "always" keeps hosts, which says "do not ask
+ * about these again", not "give every later run a network".
  */
 static int net_mode_from_allow(struct walk *w, json_t *obj)
 {
@@ -728,6 +731,8 @@ static int net_mode_from_allow(struct walk *w, json_t *obj)
 	int r;
 
 	if (w->system || !json_is_array(allow) || json_array_size(allow) == 0)
+		return 0;
+	if (!mode && w->user)
 		return 0;
 	if (!mode) {
 		push_key(w, "allow");
@@ -840,6 +845,7 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 		.data = (const uint8_t *)data,
 		.len = len,
 		.system = src == HUTCH_SOURCE_SYSTEM,
+		.user = src == HUTCH_SOURCE_USER,
 		.err = err,
 	};
 	json_error_t jerr;

@@ -132,6 +132,18 @@ hrun policy show
 like "$OUT" "USER_POLICY_VAR" "policy show includes the user policy (\$XDG_CONFIG_HOME/hutch/policy.json)"
 hrun run -- env
 like "$OUT" "^USER_POLICY_VAR=from-user-policy$" "hutch run applies the user policy"
+# Hosts kept by --ask's "always" (the user policy's allow list, no mode) turn no network on.
+net_mode() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["network"]["mode"])' "$1"; }
+cat >"$XDG_CONFIG_HOME/hutch/policy.json" <<'JSON'
+{ "network": { "allow": ["example.org"] } }
+JSON
+hrun policy show
+is "$(net_mode "$OUT")" "none" "the user policy's allow list alone: mode stays none"
+hrun run --dry-run -a example.com -- true
+like "$OUT$ERR" "example.org" "  and applies when a run uses the proxy (-a)"
+echo '{ "network": { "allow": ["example.org"] } }' >"$T/allow-only.json"
+hrun policy show -p "$T/allow-only.json"
+is "$(net_mode "$OUT")" "proxy" "  while a -p file's allow list asks for the proxy"
 rm "$XDG_CONFIG_HOME/hutch/policy.json"
 
 # ---- --dry-run -------------------------------------------------------------------------------
