@@ -144,8 +144,8 @@ const char *hutch_net_mode_name(enum hutch_net_mode m);
 bool hutch_env_name_valid(const char *s, size_t n);
 
 /* Strict parsers shared by config.c and the CLI (0 or -EINVAL). */
-int hutch_parse_size(const char *s, uint64_t *out);    /* 512K 4G 100M 123 */
-int hutch_parse_cpus(const char *s, uint64_t *milli);  /* 2 0.5 1.25 */
+int hutch_parse_size(const char *s, uint64_t *out);   /* 512K 4G 100M 123 */
+int hutch_parse_cpus(const char *s, uint64_t *milli); /* 2 0.5 1.25 */
 /* Strict unsigned decimal ("0".."max"), no sign, no spaces: 0 or -EINVAL / -ERANGE. */
 int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
