@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "execmon.h"
 #include "filescan.h"
 #include "limit.h"
+#include "loop.h"
 #include "mount.h"
 #include "package.h"
 #include "policy.h"
@@ -722,7 +724,9 @@ struct hutch_audit {
 	bool layer_done;
 	bool named;
 	struct hutch_execmon *em;
-	struct hutch_fsnap *before;
+	struct hutch_fsnap *before; /* the baseline: the last comparison's "after" */
+	struct hutch_loop *loop;    /* the periodic comparison's timer is watched there */
+	int flush_fd;		    /* its timerfd, or -1 */
 	const char **
 		excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
 	size_t n_excl;
@@ -1004,6 +1008,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 		return -ENOMEM;
 	}
 	a->p = p;
+	a->flush_fd = -1;
 	a->max_bytes = p && p->audit_max_size ? p->audit_max_size : HUTCH_AUDIT_DEFAULT_MAX_SIZE;
 	snprintf(a->id, sizeof(a->id), "%s", sandbox_id ? sandbox_id : "");
 	a->denied_hosts.max = MAX_DENIED_HOSTS;
@@ -1048,6 +1053,11 @@ void hutch_audit_free(struct hutch_audit *a)
 	if (!a)
 		return;
 	hutch_execmon_free(a->em);
+	if (a->flush_fd >= 0) {
+		if (a->loop)
+			hutch_loop_del(a->loop, a->flush_fd);
+		close(a->flush_fd);
+	}
 	hutch_fsnap_free(a->before);
 	free(a->excl);
 	hutch_audit_sink_free(a->sink);
@@ -1590,6 +1600,67 @@ static void file_events(struct hutch_audit *a)
 	if (!a->files_cut)
 		a->files_cut = hutch_fsnap_cut_reason(after);
 	hutch_fsnap_free(after);
+}
+
+/*
+ * The periodic comparison: what changed since the last one is written now.
+ * Its snapshot has a smaller time budget than the first and the last (the
+ * loop serving the proxy and exec notifications waits for it); a scan cut
+ * short keeps the previous baseline beyond where it stopped, so the next
+ * scan or the final one reports those paths, each change still once.
+ */
+void hutch_audit_flush_files(struct hutch_audit *a)
+{
+	const struct hutch_fscan_limits lim = {.max_ms = HUTCH_AUDIT_FLUSH_SCAN_MS};
+	struct hutch_fsnap *now = NULL;
+	const char *roots[1 + HUTCH_MAX_RULES];
+	size_t n;
+
+	if (!a || !a->sink || !a->before || a->stopped)
+		return;
+	n = scan_roots(a, roots, ARRAY_SIZE(roots));
+	if (hutch_fsnap_take(roots, n, a->excl, a->n_excl, &lim, &now) < 0)
+		return; /* out of memory: the final comparison still runs */
+	(void)hutch_fsnap_diff(a->before, now, on_file, a);
+	if (hutch_fsnap_merge_tail(now, a->before) < 0) {
+		hutch_fsnap_free(now); /* keep the old baseline: changes are reported again */
+		return;
+	}
+	hutch_fsnap_free(a->before);
+	a->before = now;
+}
+
+static int on_flush_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	uint64_t ticks;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		hutch_audit_flush_files(data);
+	return 0;
+}
+
+int hutch_audit_watch_files(struct hutch_audit *a, struct hutch_loop *loop)
+{
+	const struct itimerspec its = {
+		.it_value = {.tv_sec = HUTCH_AUDIT_FLUSH_MS / 1000},
+		.it_interval = {.tv_sec = HUTCH_AUDIT_FLUSH_MS / 1000},
+	};
+	int r;
+
+	if (!a || !a->sink || !a->before || a->flush_fd >= 0)
+		return 0;
+	a->flush_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->flush_fd < 0)
+		return -errno;
+	if (timerfd_settime(a->flush_fd, 0, &its, NULL) < 0)
+		return -errno;
+	r = hutch_loop_add(loop, a->flush_fd, EPOLLIN, on_flush_timer, a);
+	if (r < 0)
+		return r;
+	a->loop = loop;
+	return 0;
 }
 
 void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_out,

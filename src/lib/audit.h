@@ -213,6 +213,21 @@ bool hutch_audit_has_rules(const struct hutch_audit *a);
 void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
 			 char *const argv[], const struct hutch_mount_plan *plan);
 
+/*
+ * File events of a long session: every HUTCH_AUDIT_FLUSH_MS the writable
+ * roots are compared to the previous comparison and what changed is
+ * written then (a scan's budget: HUTCH_AUDIT_FLUSH_SCAN_MS). A path changed
+ * in several intervals has one event per interval; the final comparison
+ * reports what changed after the last one. The --ephemeral workspace is
+ * reported at the end, from its session layer. Call after
+ * hutch_audit_started; nothing is watched without a log.
+ */
+#define HUTCH_AUDIT_FLUSH_MS 10000
+#define HUTCH_AUDIT_FLUSH_SCAN_MS 200
+int hutch_audit_watch_files(struct hutch_audit *a, struct hutch_loop *loop);
+/* One periodic comparison now (the timer's work; tests). */
+void hutch_audit_flush_files(struct hutch_audit *a);
+
 /* Serve a seccomp user-notification listener from @loop (takes @fd). */
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);
 

@@ -325,6 +325,51 @@ static const char *path_of(const struct hutch_fsnap *s, const struct fent *e)
 	return s->names + e->off;
 }
 
+int hutch_fsnap_merge_tail(struct hutch_fsnap *s, const struct hutch_fsnap *older)
+{
+	const struct fent *last;
+	size_t i = 0;
+
+	if (!s->cut)
+		return 0;
+	if (s->n) {
+		last = &s->v[s->n - 1];
+		/* binary search: the first entry of @older after @s's last */
+		size_t lo = 0, hi = older->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const struct fent *e = &older->v[mid];
+			if (hutch_fsnap_path_cmp(path_of(older, e), e->len, path_of(s, last),
+						 last->len) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+	}
+	for (; i < older->n; i++) {
+		const struct fent *e = &older->v[i];
+		struct fent *d;
+		int r;
+
+		/* record() takes a struct stat: copy the entry as is instead */
+		r = record(s, path_of(older, e), e->len, &(struct stat){0});
+		if (r < 0)
+			return r;
+		d = &s->v[s->n - 1];
+		*d = (struct fent){.off = d->off,
+				   .len = e->len,
+				   .mode = e->mode,
+				   .size = e->size,
+				   .ino = e->ino,
+				   .dev = e->dev,
+				   .mtime = e->mtime,
+				   .ctime = e->ctime};
+	}
+	s->cut = older->cut;
+	return 0;
+}
+
 static void emit(hutch_fchange_cb cb, void *data, const char *path, enum hutch_fchange kind,
 		 const struct fent *e)
 {

@@ -65,5 +65,15 @@ typedef void (*hutch_fchange_cb)(const struct hutch_fchange_info *c, void *data)
 bool hutch_fsnap_diff(const struct hutch_fsnap *before, const struct hutch_fsnap *after,
 		      hutch_fchange_cb cb, void *data);
 
+/*
+ * @s was cut short: append the entries of @older (an earlier snapshot of the
+ * same roots) that lie beyond the point where @s stopped, so that @s holds,
+ * for every path, the state last seen. @s then counts as cut only when
+ * @older was (its reason is taken over). Used by the periodic comparison: a
+ * scan with a small budget compares what it reached and keeps the rest of
+ * the previous baseline for the next scan. No-op when @s is complete.
+ */
+int hutch_fsnap_merge_tail(struct hutch_fsnap *s, const struct hutch_fsnap *older);
+
 /* Path order of the snapshots: bytewise, with '/' before every other byte. */
 int hutch_fsnap_path_cmp(const char *a, size_t an, const char *b, size_t bn);

@@ -1838,6 +1838,13 @@ static int supervise(struct run *r, int *status, hutch_error *err)
 	/* "start" and the before-snapshot: the workload's first exec waits for the loop. */
 	hutch_audit_started(r->audit, r->degraded ? r->layers & ~HUTCH_LAYER_USERNS : r->layers,
 			    hutch_landlock_abi(), r->degraded, r->argv, r->plan);
+	/* file events of a long session: written every HUTCH_AUDIT_FLUSH_MS */
+	ret = hutch_audit_watch_files(r->audit, r->loop);
+	if (ret < 0) {
+		kill(r->init_pid, SIGKILL);
+		waitpid(r->init_pid, NULL, 0);
+		return hutch_err(err, ret, 0, "audit: the file comparison timer");
+	}
 	if (!r->init_exited) {
 		ret = hutch_loop_run(r->loop);
 		if (ret < 0) {

@@ -853,6 +853,50 @@ static void test_filescan_budget(void)
 	}
 }
 
+/* The periodic comparison: a cut interim scan keeps the old baseline past its cut. */
+static void test_filescan_merge(void)
+{
+	char root[512], d[600];
+	struct hutch_fsnap *base = NULL, *now = NULL, *end = NULL;
+	struct hutch_fscan_limits lim = {0};
+	const char *roots[1];
+	struct fctx c = {0};
+
+	snprintf(root, sizeof(root), "%s/merge", tmpdir);
+	mkdir(root, 0755);
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%02d", i);
+		file_write(root, name, "x");
+	}
+	roots[0] = root;
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &base) == 0 && !hutch_fsnap_cut_reason(base),
+	   "merge: full baseline");
+	file_write(root, "f01", "changed early");
+	file_write(root, "f15", "changed late");
+	lim.max_entries = 5;
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &now) == 0 &&
+		   hutch_fsnap_cut_reason(now) != NULL,
+	   "merge: interim scan cut after 5 entries");
+	hutch_fsnap_diff(base, now, fcb, &c);
+	is_int(c.modified, 1, "  the interim scan reports the change before its cut");
+	ok(hutch_fsnap_merge_tail(now, base) == 0, "  merged with the baseline's tail");
+	ok(hutch_fsnap_cut_reason(now) == NULL, "  the merged baseline is complete");
+	is_int(hutch_fsnap_count(now), 20, "  and holds every entry once");
+	snprintf(d, sizeof(d), "%s/f18", root);
+	unlink(d);
+	lim.max_entries = 0;
+	memset(&c, 0, sizeof(c));
+	ok(hutch_fsnap_take(roots, 1, NULL, 0, &lim, &end) == 0, "merge: final scan");
+	ok(hutch_fsnap_diff(now, end, fcb, &c), "  complete comparison");
+	is_int(c.modified, 1, "  the change past the interim cut is reported at the end");
+	is_int(c.deleted, 1, "  and the deletion");
+	is_int(c.created, 0, "  the early change is not reported again, nothing created");
+	hutch_fsnap_free(base);
+	hutch_fsnap_free(now);
+	hutch_fsnap_free(end);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -878,6 +922,7 @@ int main(void)
 	test_syslog_sink();
 	test_session();
 	test_filescan_budget();
+	test_filescan_merge();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
