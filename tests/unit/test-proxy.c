@@ -1743,24 +1743,60 @@ static void backpressure_child(void *arg)
 	}
 }
 
+/*
+ * max_conns 4: four idle connections fill the proxy; a fifth (HTTP CONNECT) gets a 503
+ * with the reason, a sixth (SOCKS5) a general-failure reply; past the overflow
+ * allowance (HUTCH_PROXY_OVER_CAP_MAX connections waiting for their refusal) the
+ * next ones are closed at once.
+ */
 static void limit_child(void *arg)
 {
-	int fds[6];
-	char buf[16];
-	int closed = 0;
+	enum { HELD = 4 + HUTCH_PROXY_OVER_CAP_MAX };
+	int fds[HELD + 2], fd, st = 0;
+	char req[256], resp[4096], buf[16];
+	uint8_t sb[16];
+	int closed = 0, held_closed = 0;
+	bool eof;
 
 	(void)arg;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 4; i++)
 		fds[i] = tcp_connect("127.0.0.1", hport);
-		usleep(50000);
+	usleep(100000);
+	fd = tcp_connect("127.0.0.1", hport);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+		 sink_port, sink_port);
+	send_all(fd, req, strlen(req));
+	recv_until(fd, resp, sizeof(resp), "\r\n\r\n", 5000, &eof);
+	if (sscanf(resp, "HTTP/1.%*d %d", &st) != 1)
+		st = -1;
+	printf("HTTP=%d\n%s\n", st, resp);
+	close(fd);
+	fd = tcp_connect("127.0.0.1", sport);
+	send_all(fd, "\x05\x01\x00", 3);
+	if (recv(fd, sb, 2, MSG_WAITALL) == 2) {
+		uint8_t msg[10] = {5, 1, 0, 1, 127, 0, 0, 1};
+
+		msg[8] = (uint8_t)(sink_port >> 8);
+		msg[9] = (uint8_t)sink_port;
+		send_all(fd, msg, sizeof(msg));
+		printf("SOCKS=%02x\n", recv(fd, sb, 10, MSG_WAITALL) >= 2 ? sb[1] : 0xee);
 	}
-	for (int i = 0; i < 6; i++) {
+	close(fd);
+	usleep(300000); /* the two refused connections are gone from the proxy */
+	for (int i = 4; i < HELD + 2; i++)
+		fds[i] = tcp_connect("127.0.0.1", hport);
+	for (int i = 0; i < HELD + 2; i++) {
 		struct pollfd p = {.fd = fds[i], .events = POLLIN};
 
-		if (poll(&p, 1, 300) == 1 && recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			closed++;
+		if (poll(&p, 1, i < HELD ? 0 : 300) == 1 &&
+		    recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+			if (i < HELD)
+				held_closed++;
+			else
+				closed++;
+		}
 	}
-	printf("CLOSED=%d\n", closed);
+	printf("CLOSED=%d HELD_CLOSED=%d\n", closed, held_closed);
 }
 
 /* Fill a tunnel to a server that never reads, then wait for the proxy to give up on it. */
@@ -1904,8 +1940,19 @@ static void test_datapath(void)
 
 		c.opts.max_conns = 4;
 		px_run(&c, limit_child, NULL, &r);
-		ok(strstr(r.out, "CLOSED=2") && r.stats.refused_limit == 2,
-		   "connection limit: extra connections closed at once");
+		like(r.out, "HTTP=503\n", "connection limit: an HTTP client over it gets 503");
+		like(r.out, "X-Hutch-Error: 127.0.0.1:", "  with X-Hutch-Error");
+		like(r.out, "too many connections through the proxy (4 open, at most 4)",
+		     "  saying why");
+		like(r.out, "SOCKS=01", "  a SOCKS5 client a general-failure reply");
+		ok(count_recs("127.0.0.1", 1) == 2 &&
+			   find_rec("127.0.0.1", 1)->outcome == HUTCH_PROXY_FAILED &&
+			   strstr(find_rec("127.0.0.1", 1)->reason,
+				  "too many connections through the proxy (4 open, at most 4)"),
+		   "  both logged as failed with the reason");
+		ok(strstr(r.out, "CLOSED=2 HELD_CLOSED=0") &&
+			   r.stats.refused_limit == 2 + HUTCH_PROXY_OVER_CAP_MAX + 2,
+		   "  past the overflow allowance, extra connections are closed at once");
 	}
 	{
 		struct cfg c = BASIC;

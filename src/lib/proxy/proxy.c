@@ -182,6 +182,7 @@ struct conn {
 	bool in_drive;	   /* conn_drive is on the stack: callbacks must not re-enter it */
 	bool unwatched[2]; /* removed from epoll after a hang-up nobody was reading */
 	bool tls_refused;
+	bool over_cap; /* accepted over max_conns: its request is answered with a refusal */
 	bool awaiting_response;
 	/* --ask: the request waits for the user's answer about ask_key ("host:port") */
 	bool asking;
@@ -226,6 +227,7 @@ struct hutch_proxy {
 	struct hutch_pipe_pool pipes;
 	struct conn *conns;
 	unsigned n_conns;
+	unsigned n_over; /* over max_conns, kept only to be refused */
 	struct hutch_proxy_stats stats;
 	char *denied[HUTCH_PROXY_MAX_DENIED];
 	size_t n_denied;
@@ -288,7 +290,7 @@ static bool maybe_ask(struct conn *c, const struct hutch_host *h, uint16_t port,
 	char key[HUTCH_HOST_MAX + 16];
 	enum hutch_ask_decision a;
 
-	if (d->allow || d->rule || !px->ask_ok || !d->reason ||
+	if (d->allow || d->rule || !px->ask_ok || c->over_cap || !d->reason ||
 	    (strcmp(d->reason, "not in allowlist") != 0 &&
 	     strcmp(d->reason, "allowlist is empty") != 0 &&
 	     strcmp(d->reason, "IP address not in allowlist") != 0))
@@ -855,6 +857,16 @@ static void start_upstream(struct conn *c)
 {
 	int r;
 
+	if (c->over_cap) {
+		char why[200];
+
+		snprintf(why, sizeof(why),
+			 "too many connections through the proxy (%u open, at most %u)",
+			 c->px->n_conns, c->px->opts.max_conns);
+		c->in = IN_WAIT;
+		unreachable(c, -EBUSY, why);
+		return;
+	}
 	/* one destination cannot take every connection the proxy has (max_per_dest) */
 	if (dest_count(c) >= c->px->opts.max_per_dest) {
 		char why[200];
@@ -1551,7 +1563,10 @@ static void conn_free(struct conn *c, const char *reason)
 		px->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	px->n_conns--;
+	if (c->over_cap)
+		px->n_over--;
+	else
+		px->n_conns--;
 	px->stats.active = px->n_conns;
 	free(c);
 	if (px->accept_paused && !px->freeing) {
@@ -1690,8 +1705,10 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		}
 		if (px->n_conns >= px->opts.max_conns) {
 			px->stats.refused_limit++;
-			close(cfd);
-			continue;
+			if (px->n_over >= HUTCH_PROXY_OVER_CAP_MAX) {
+				close(cfd);
+				continue;
+			}
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
@@ -1699,6 +1716,7 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			continue;
 		}
 		c->px = px;
+		c->over_cap = px->n_conns >= px->opts.max_conns;
 		c->cfd = cfd;
 		c->ufd = -1;
 		c->ep[SIDE_CLIENT] = (struct endpoint){c, SIDE_CLIENT};
@@ -1722,6 +1740,11 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		if (px->conns)
 			px->conns->prev = c;
 		px->conns = c;
+		if (c->over_cap) {
+			px->n_over++;
+			hutch_tnode_arm(&px->timer, &px->l_handshake, &c->tn, hutch_now_ms());
+			continue;
+		}
 		px->n_conns++;
 		px->stats.accepted++;
 		px->stats.active = px->n_conns;

@@ -99,7 +99,15 @@ struct hutch_proxy_opts {
 #define HUTCH_PROXY_DEFAULT_HTTP_PORT 3128
 #define HUTCH_PROXY_DEFAULT_SOCKS_PORT 1080
 #define HUTCH_PROXY_MAX_CONNS 65536 /* hard ceiling for opts.max_conns */
-#define HUTCH_PROXY_MAX_DENIED 64   /* distinct denied destinations remembered */
+/*
+ * Connections over max_conns are still read up to their request so the client
+ * gets a reason (HTTP 503 with X-Hutch-Error, a SOCKS general-failure reply) and
+ * the log a failed connection saying why; at most this many at once, each without
+ * an upstream side and under the handshake timeout. Beyond that a connection is
+ * closed at once (stats.refused_limit counts both).
+ */
+#define HUTCH_PROXY_OVER_CAP_MAX 64
+#define HUTCH_PROXY_MAX_DENIED 64 /* distinct denied destinations remembered */
 /* Where run.c makes the hutch binary visible (read-only) inside the sandbox. */
 #define HUTCH_PROXY_CONNECT_BIN "/run/hutch/hutch"
 
@@ -138,7 +146,7 @@ size_t hutch_proxy_denied_summary(const struct hutch_proxy *px, char *buf, size_
 
 struct hutch_proxy_stats {
 	uint64_t accepted;	  /* client connections accepted */
-	uint64_t refused_limit;	  /* closed at once because max_conns was reached */
+	uint64_t refused_limit;	  /* over max_conns: refused (or closed, past the overflow) */
 	uint64_t allowed, denied; /* decisions (END records) */
 	uint64_t failed;	  /* ... of the allowed ones: not made */
 	unsigned active, peak;	  /* concurrent client connections */
