@@ -60,11 +60,13 @@ void cli_ephemeral_finish(hutch_session *s, bool started);
 /* Session @id (NULL: the latest for directory @dir, NULL = cwd); prints errors, returns 0 or
  * 125. */
 int cli_open_session(const char *id, const char *dir, hutch_session **out);
-/* A JSON string literal (quotes and escapes; bytes >= 0x80 are passed as they are). */
+/* A JSON string literal (quotes and escapes, C1 controls as \u0080..\u009f; other bytes >= 0x80
+ * are passed as they are). */
 void cli_json_string(FILE *f, const char *s);
 /*
- * A path as it may be shown on a terminal: itself, or C-quoted in double quotes
- * when it holds control characters, quotes or backslashes (an agent chooses its
+ * A path as it may be shown on a terminal: itself, or in double quotes escaped by
+ * hutch_escape() (base/escape.h: C0 and C1 controls, DEL, bidirectional overrides,
+ * invalid UTF-8; '"' and '\\') when it holds any of those (an agent chooses its
  * file names: they must not drive the reviewer's terminal). @buf: 4x + 3 bytes.
  * "" (the workspace itself) is shown as ".".
  */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/escape.h"
 #include "changes.h"
 
 #include "cli.h"
@@ -135,7 +136,12 @@ static void put_git_path(const char *prefix, const char *path)
 	putchar('"');
 }
 
-/* A line of file content: on a terminal, control characters (but tab) are shown as ^X. */
+/*
+ * A line of file content: on a terminal, control characters (but tab) are shown as ^X,
+ * C1 controls (U+0080..U+009F, which terminals may obey like ESC [) as \u0080..\u009f
+ * and lone bytes 0x80..0x9f as \x80..\x9f. Elsewhere (a pipe, a file: a patch for git
+ * apply) the bytes as they are.
+ */
 static void put_line(const struct diff_args *a, const char *p, size_t l)
 {
 	if (!a->tty) {
@@ -144,10 +150,24 @@ static void put_line(const struct diff_args *a, const char *p, size_t l)
 	}
 	for (size_t i = 0; i < l; i++) {
 		unsigned char ch = (unsigned char)p[i];
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+		size_t n = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 ? 2 : 1;
+		bool seq = ch >= 0xc2 && ch <= 0xf4 && i + n <= l;
+
+		for (size_t k = 1; seq && k < n; k++)
+			seq = ((unsigned char)p[i + k] & 0xc0) == 0x80;
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
 			printf("^%c", ch == 0x7f ? '?' : ch + '@');
-		else
+		} else if (seq && ch == 0xc2 && (unsigned char)p[i + 1] <= 0x9f) {
+			printf("\\u%04x", (unsigned char)p[i + 1]);
+			i++;
+		} else if (seq) {
+			fwrite(p + i, 1, n, stdout);
+			i += n - 1;
+		} else if (ch >= 0x80 && ch <= 0x9f) {
+			printf("\\x%02x", ch);
+		} else {
 			putchar(ch);
+		}
 	}
 }
 
@@ -486,7 +506,10 @@ static bool print_outside_git(const struct hutch_change *c)
 	char rest[128];
 
 	if (c->uncompared) {
-		snprintf(rest, sizeof(rest), ": %s", c->uncompared);
+		char why[sizeof(rest) - 2];
+
+		snprintf(rest, sizeof(rest), ": %s",
+			 hutch_escape_str(c->uncompared, why, sizeof(why), 0));
 		comment("not compared", c, rest);
 		return true;
 	}
@@ -623,7 +646,7 @@ static int print_stat_one(const struct hutch_change *c, void *data)
 	printf(" %c %s%s |", "AMD"[c->kind], cli_quote_path(c->path, qbuf, sizeof(qbuf)),
 	       is_dir ? "/" : "");
 	if (c->uncompared)
-		printf(" not compared: %s", c->uncompared);
+		printf(" not compared: %s", hutch_escape_str(c->uncompared, qbuf, sizeof(qbuf), 0));
 	else if (shown)
 		printf(" +%u -%u", add, del);
 	else if (c->binary)
@@ -700,6 +723,9 @@ static void json_path(const char *name)
 			printf("\\%c", *p++);
 		} else if (*p < 0x20 || *p == 0x7f) {
 			printf("\\u%04x", *p++);
+		} else if (n == 2 && *p == 0xc2 && p[1] <= 0x9f) { /* a C1 control: escaped too */
+			printf("\\u%04x", p[1]);
+			p += 2;
 		} else {
 			fwrite(p, 1, n, stdout);
 			p += n;

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
+#include "base/escape.h"
 #include "cli.h"
 
 #define LOG_MAX_LINE (1024 * 1024)
@@ -31,24 +33,31 @@ struct log_opts {
 
 /* ---- safe printing ------------------------------------------------------- */
 
-/* Printable UTF-8 passes; control bytes, DEL and C1 controls are escaped. */
+/*
+ * hutch_escape() (base/escape.h): printable UTF-8 passes; control bytes, DEL, C1
+ * controls, bidirectional overrides and invalid UTF-8 are escaped. Each "'" of the
+ * result is written as @squote when not NULL.
+ */
+static void put_escaped(FILE *f, const char *s, size_t n, unsigned flags, const char *squote)
+{
+	size_t cap = n * 4 + 8;
+	_cleanup_free_ char *b = malloc(cap);
+
+	if (!b) {
+		fputs("(?)", f);
+		return;
+	}
+	hutch_escape(s, n, b, cap, flags);
+	for (const char *p = b; *p; p++)
+		if (squote && *p == '\'')
+			fputs(squote, f);
+		else
+			fputc(*p, f);
+}
+
 static void put_safe(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-			 (unsigned char)s[i + 1] < 0xa0) {
-			fprintf(f, "\\u%04x", (unsigned char)s[i + 1]); /* C1 controls (CSI ...) */
-			i++;
-		} else
-			fputc(c, f);
-	}
+	put_escaped(f, s, n, 0, NULL);
 }
 
 static bool shell_safe(const char *s, size_t n)
@@ -64,36 +73,21 @@ static bool shell_safe(const char *s, size_t n)
 	return true;
 }
 
-/* One argument, quoted the way a shell would need it. */
+/* One argument, quoted the way a shell would need it: '...', or $'...' with escapes. */
 static void put_arg(FILE *f, const char *s, size_t n)
 {
-	bool ctl = false;
-
 	if (shell_safe(s, n)) {
 		fwrite(s, 1, n, f);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			ctl = true;
-	if (!ctl) {
+	if (!hutch_escape_needed(s, n)) {
 		fputc('\'', f);
-		for (size_t i = 0; i < n; i++) {
-			if (s[i] == '\'')
-				fputs("'\\''", f);
-			else
-				put_safe(f, s + i, 1);
-		}
+		put_escaped(f, s, n, 0, "'\\''");
 		fputc('\'', f);
 		return;
 	}
 	fputs("$'", f);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\'' || s[i] == '\\')
-			fprintf(f, "\\%c", s[i]);
-		else
-			put_safe(f, s + i, 1);
-	}
+	put_escaped(f, s, n, HUTCH_ESC_QUOTE, "\\'");
 	fputc('\'', f);
 }
 
@@ -323,8 +317,11 @@ static void render(FILE *f, const struct log_opts *o, struct timeline *tl, json_
 		put_str(f, ev, "change", "?");
 		fputc(' ', f);
 		put_str(f, ev, "file.path", "?");
-		if (str(ev, "file.type") && strcmp(str(ev, "file.type"), "file"))
-			fprintf(f, " (%s)", str(ev, "file.type"));
+		if (str(ev, "file.type") && strcmp(str(ev, "file.type"), "file")) {
+			fputs(" (", f);
+			put_str(f, ev, "file.type", "");
+			fputs(")", f);
+		}
 	} else if (!strcmp(type, "limit")) {
 		fprintf(f, "%sLIMIT%s    ", red, off);
 		put_str(f, ev, "limit", "?");
@@ -505,9 +502,10 @@ void cli_run_summary(const struct hutch_run_summary *s)
 	fputc('\n', f);
 	if (s->exec_tracked) {
 		fprintf(f, "%s:   commands: %llu run", cli_prog, (unsigned long long)s->commands);
-		if (s->commands_denied)
-			fprintf(f, ", %llu refused: %s", (unsigned long long)s->commands_denied,
-				s->denied_commands);
+		if (s->commands_denied) {
+			fprintf(f, ", %llu refused: ", (unsigned long long)s->commands_denied);
+			put_safe(f, s->denied_commands, strlen(s->denied_commands));
+		}
 		if (s->packages)
 			fprintf(f, "; %llu package install%s", (unsigned long long)s->packages,
 				s->packages == 1 ? "" : "s");
@@ -516,12 +514,14 @@ void cli_run_summary(const struct hutch_run_summary *s)
 	if (s->net_allowed || s->net_denied || s->net_failed) {
 		fprintf(f, "%s:   network: %llu connection%s made", cli_prog,
 			(unsigned long long)s->net_allowed, s->net_allowed == 1 ? "" : "s");
-		if (s->net_failed)
-			fprintf(f, ", %llu failed: %s", (unsigned long long)s->net_failed,
-				s->failed_hosts);
-		if (s->net_denied)
-			fprintf(f, ", %llu refused: %s", (unsigned long long)s->net_denied,
-				s->denied_hosts);
+		if (s->net_failed) {
+			fprintf(f, ", %llu failed: ", (unsigned long long)s->net_failed);
+			put_safe(f, s->failed_hosts, strlen(s->failed_hosts));
+		}
+		if (s->net_denied) {
+			fprintf(f, ", %llu refused: ", (unsigned long long)s->net_denied);
+			put_safe(f, s->denied_hosts, strlen(s->denied_hosts));
+		}
 		fputc('\n', f);
 	}
 	if (s->files_tracked)
@@ -529,8 +529,10 @@ void cli_run_summary(const struct hutch_run_summary *s)
 			(unsigned long long)s->files_created, (unsigned long long)s->files_modified,
 			(unsigned long long)s->files_deleted,
 			s->files_incomplete ? " (incomplete: the scan hit its budget)" : "");
-	if (s->audit_errors)
-		fprintf(f, "%s:   audit log: %llu event%s could not be written: %s\n", cli_prog,
-			(unsigned long long)s->audit_errors, s->audit_errors == 1 ? "" : "s",
-			s->audit_error);
+	if (s->audit_errors) {
+		fprintf(f, "%s:   audit log: %llu event%s could not be written: ", cli_prog,
+			(unsigned long long)s->audit_errors, s->audit_errors == 1 ? "" : "s");
+		put_safe(f, s->audit_error, strlen(s->audit_error));
+		fputc('\n', f);
+	}
 }

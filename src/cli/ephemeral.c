@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "base/escape.h"
 #include "cli.h"
 
 /* The session this hutch run made, if any (removed again when the sandbox never started). */
@@ -128,6 +129,8 @@ void cli_json_string(FILE *f, const char *s)
 			fputs("\\t", f);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(f, "\\u%04x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control */
+			fprintf(f, "\\u%04x", *++p);
 		else
 			fputc(*p, f);
 	}
@@ -136,32 +139,18 @@ void cli_json_string(FILE *f, const char *s)
 
 const char *cli_quote_path(const char *s, char *buf, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	bool plain = true;
+	size_t n;
 
 	if (!*s)
 		return "."; /* the workspace itself (its own mode changed) */
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-			plain = false;
-	if (plain || size < 8)
+	if (!hutch_escape_needed(s, strlen(s)) && !strpbrk(s, "\"\\"))
 		return s;
-	buf[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < size; p++) {
-		if (*p == '"' || *p == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[*p >> 4];
-			buf[o++] = hex[*p & 15];
-		} else {
-			buf[o++] = (char)*p;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
+	if (size < 8)
+		return "\"...\"";
+	buf[0] = '"';
+	hutch_escape_str(s, buf + 1, size - 2, HUTCH_ESC_QUOTE);
+	n = strlen(buf);
+	buf[n] = '"';
+	buf[n + 1] = '\0';
 	return buf;
 }
