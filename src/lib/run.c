@@ -41,6 +41,7 @@
 #include "asker.h"
 #include "audit.h"
 #include "base/cleanup.h"
+#include "base/escape.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "caps.h"
@@ -978,6 +979,53 @@ static int recv_fd(int sock, uint32_t *tag)
 }
 
 /*
+ * The placeholders go; those left in place because something else was found
+ * where hutch placed them (the sandbox swapped a directory for a symbolic
+ * link...) are said in one warning: how many, the first of this run's lines
+ * of STATE/placeholders/.refused (appended after @before, escaped there), what
+ * to check.
+ */
+static void placeholders_done(struct run *r)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	char lines[768], joined[800] = "", shown[1024], msg[1600];
+	struct stat st;
+	off_t before = 0;
+	ssize_t got;
+	int n, n_lines = 0;
+
+	if (!r->ph)
+		return;
+	if (r->state_dir && asprintf(&path, "%s/placeholders/.refused", r->state_dir) < 0)
+		path = NULL;
+	if (path && stat(path, &st) == 0)
+		before = st.st_size;
+	n = hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
+	if (n <= 0 || !r->opts || !r->opts->warn)
+		return;
+	if (path)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	got = fd >= 0 ? pread(fd, lines, sizeof(lines) - 1, before) : -1;
+	lines[got > 0 ? got : 0] = '\0';
+	for (const char *p = lines; *p && n_lines < 3; n_lines++) { /* "a; b; c" */
+		size_t l = strcspn(p, "\n"), o = strlen(joined);
+		snprintf(joined + o, sizeof(joined) - o, "%s%.*s", n_lines ? "; " : "", (int)l, p);
+		p += l + (p[l] != '\0');
+	}
+	snprintf(msg, sizeof(msg),
+		 "warning: %d placeholder%s of protected paths left in place: what was found there "
+		 "was not what hutch placed (moved or swapped for a symbolic link inside the "
+		 "sandbox)%s%s; check those paths in the workspace and remove what is left (the "
+		 "list: %s)",
+		 n, n == 1 ? "" : "s", joined[0] ? ": " : "",
+		 hutch_escape_str(joined, shown, sizeof(shown), 0),
+		 path ? path : "STATE/placeholders/.refused");
+	r->opts->warn(msg, r->opts->data);
+}
+
+/*
  * Init has killed and reaped every other process of the sandbox and is about
  * to exit: nothing in it can use a protected path any more, so their
  * placeholders go now, while the kernel takes the namespaces down.
@@ -986,8 +1034,7 @@ static void sandbox_gone(struct run *r)
 {
 	if (r->session_listen >= 0 || r->degraded)
 		return;
-	hutch_placeholders_remove(r->ph);
-	r->ph = NULL;
+	placeholders_done(r);
 }
 
 static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)
@@ -1976,8 +2023,7 @@ static int run_degraded(struct run *r, int *status, hutch_error *err)
 	if (ret < 0)
 		return ret;
 	/* No mounts to cover them: Landlock protects paths that do not exist yet. */
-	hutch_placeholders_remove(r->ph);
-	r->ph = NULL;
+	placeholders_done(r);
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	pid = fork();
 	if (pid < 0)
@@ -2081,7 +2127,7 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 		free(r->missing[i]);
 	free(r->missing);
 	free(r->cmds);
-	hutch_placeholders_remove(r->ph);
+	placeholders_done(r);
 	hutch_mount_plan_free(r->plan);
 	hutch_env_free(r->env);
 	free(r->state_dir);

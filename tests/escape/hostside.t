@@ -102,4 +102,27 @@ check_host "journal replay" k
 rm -f "$WS/started"
 tidy k
 
+# ---- the run that finds placeholders swapped says so on stderr (escaped, with what to check) ----
+D=$(printf 'w\033[2Jx')
+hrun run -- sh -c "mkdir -p '$D/home/.git'"
+is "$RC" 0 "run 1: a nested repository in a directory whose name holds ESC"
+hrun run -- sh -c "mv '$D' w-away && ln -s '$T' '$D'"
+is "$RC" 0 "run 2: the directory swapped for a symlink"
+like "$ERR" "hutch: warning: [0-9]+ placeholders? of protected paths left in place" \
+	"  hutch run says how many placeholders it left"
+like "$ERR" "$(re_quote "$WS/w\\x1b[2Jx/home/").*symbolic link" \
+	"  naming the first ones, escaped"
+like "$ERR" "check those paths in the workspace.*$(re_quote "$STATE/.refused")" \
+	"  and what to check, where the full list is"
+if printf '%s' "$ERR" | grep -qP '\x1b'; then
+	fail "  no raw ESC on stderr"
+else
+	pass "  no raw ESC on stderr"
+fi
+is "$(home_state)" "$home_before" "warned run: the user's files are exactly as before"
+rm -f "$WS/$D"
+chmod -R u+w "$WS/w-away" 2>/dev/null
+rm -rf "$WS/w-away"
+rm -f "$STATE/.refused"
+
 done_testing
