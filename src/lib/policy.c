@@ -1211,15 +1211,29 @@ static bool may_exist(struct listings *l, const char *path)
 }
 
 static int expand_rules(struct hutch_rules *r, const char *home, const char *base, bool hidden,
-			hutch_error *err)
+			bool resolve, hutch_error *err)
 {
 	struct hutch_rules out = {0};
 	struct listings lists = {NULL, 0};
 	char **x = calloc(r->n + 1, sizeof(char *));
 	int ret = x ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < r->n && ret >= 0; i++)
+	for (size_t i = 0; i < r->n && ret >= 0; i++) {
 		ret = expand_one(r->v[i].value, r->v[i].origin, home, base, &x[i], err);
+		/*
+		 * resolve: a path named through a symbolic link is the directory or file
+		 * it leads to (what is mounted, checked and shown); one that does not
+		 * exist stays as written.
+		 */
+		if (ret >= 0 && resolve) {
+			char *real = real_path(x[i]);
+
+			if (real) {
+				free(x[i]);
+				x[i] = real;
+			}
+		}
+	}
 	if (ret >= 0 && hidden)
 		listings_plan(&lists, x, r->n);
 	for (size_t i = 0; i < r->n && ret >= 0; i++) {
@@ -1489,15 +1503,16 @@ static int finalize(hutch_policy *p, const char *home, bool check_workspace, hut
 			return r;
 	}
 
-	r = expand_rules(&p->fs_readonly, home, p->workspace, false, err);
+	/* writable and read-only paths: their real path, like the workspace's */
+	r = expand_rules(&p->fs_readonly, home, p->workspace, false, true, err);
 	if (r >= 0)
-		r = expand_rules(&p->fs_writable, home, p->workspace, false, err);
+		r = expand_rules(&p->fs_writable, home, p->workspace, false, true, err);
+	if (r >= 0) /* hidden: the path and, when a symlink leads elsewhere, its target */
+		r = expand_rules(&p->fs_hidden, home, p->workspace, true, false, err);
 	if (r >= 0)
-		r = expand_rules(&p->fs_hidden, home, p->workspace, true, err);
+		r = expand_rules(&p->fs_sockets, home, p->workspace, false, false, err);
 	if (r >= 0)
-		r = expand_rules(&p->fs_sockets, home, p->workspace, false, err);
-	if (r >= 0)
-		r = expand_rules(&p->fs_protected, home, NULL, false, err);
+		r = expand_rules(&p->fs_protected, home, NULL, false, false, err);
 	if (r < 0)
 		return r;
 
