@@ -19,6 +19,7 @@
 #     stdin = /dev/null.
 #   - hrun ARGS...: runs "$HUTCH" ARGS under a watchdog, sets RC, OUT, ERR.
 #     hrun_bg ARGS...: starts hutch in the background, sets HPID; wait_hutch collects it.
+#     hrun_etc_hutch DIR ARGS...: hrun with DIR as /etc/hutch, in a private namespace.
 #
 # Running as another user: with HUTCH_TEST_USER=NAME (e.g. hutchtest) and uid 0, each
 # script re-executes itself as that user (setpriv), so everything — the fake home, the
@@ -375,6 +376,53 @@ hrun() {
 	fi
 	return 0
 }
+
+# hrun_etc_hutch DIR ARGS...: like hrun, with DIR standing in for /etc/hutch (the system
+# policy's directory), whether or not this machine has one. hutch runs in a private user
+# and mount namespace (unshare -rm) whose /etc is a view of the real one: a tmpfs holding
+# each entry of /etc bound in from the host (symbolic links copied), and hutch -> DIR.
+# Nothing is written to the real /etc, and the namespace ends with the command.
+hrun_etc_hutch() {
+	local dir=$1 view
+	shift
+	LAST_CMD="(/etc/hutch = $dir) hutch $*"
+	view=$(mktemp -d "$T/.etc-view.XXXXXX")
+	timeout -k 5 "$HUTCH_TEST_TIMEOUT" unshare -rm "$PY" -c "$ETC_VIEW_PY" "$dir" "$view" \
+		"$HUTCH" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	rmdir "$view"
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+	cat "$T/.out" "$T/.err" >>"$T/.transcript"
+	return 0
+}
+
+ETC_VIEW_PY='
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+MS_BIND, MS_REC = 4096, 16384
+def mount(src, dst, fstype, flags, data=None):
+    if libc.mount(src.encode(), dst.encode(), fstype and fstype.encode(), flags, data) != 0:
+        sys.exit("etc view: mount %s on %s: %s" % (src, dst, os.strerror(ctypes.get_errno())))
+sysdir, view, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+mount("tmpfs", view, "tmpfs", 0, b"mode=755")
+for name in os.listdir("/etc"):
+    if name == "hutch":
+        continue
+    src, dst = "/etc/" + name, view + "/" + name
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+        continue
+    if os.path.isdir(src):
+        os.mkdir(dst)
+    else:
+        open(dst, "w").close()
+    mount(src, dst, None, MS_BIND | MS_REC)
+os.mkdir(view + "/hutch")
+mount(sysdir, view + "/hutch", None, MS_BIND)
+mount(view, "/etc", None, MS_BIND | MS_REC)
+os.execv(argv[0], argv)
+'
 
 # hrun_bg ARGS...: start hutch in the background with SIGINT/SIGQUIT at their defaults (a
 # background job of a script inherits them ignored; a terminal's foreground job does not).

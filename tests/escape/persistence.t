@@ -90,8 +90,25 @@ attempt ".gitmodules" "Is a directory" "echo '[submodule \"x\"]' > .gitmodules"
 attempt "the project policy .hutch.json" "Is a directory" "echo '{\"network\":{\"mode\":\"host\"}}' > .hutch.json"
 attempt "the user policy ~/.config/hutch/policy.json" "Read-only file system" \
 	"mkdir -p ~/.config/hutch && echo '{}' > ~/.config/hutch/policy.json"
-attempt "the system policy /etc/hutch/policy.json" "Read-only file system" \
-	"echo '{}' > /etc/hutch/policy.json"
+# The system policy's directory, made to exist whatever this machine has: /etc/hutch is a
+# directory of this test in a private mount namespace (hrun_etc_hutch in tests/lib.sh).
+# Writing a new policy.json and overwriting an existing one both fail, and on the host the
+# directory is exactly as before.
+etc_hutch=$T/etc-hutch
+mkdir -p "$etc_hutch"
+for what in new existing; do
+	[ "$what" = existing ] && echo '{ "limits": { "pids": 500 } }' >"$etc_hutch/policy.json"
+	etc_before=$(tree_snapshot "$etc_hutch")
+	hrun_etc_hutch "$etc_hutch" run -- bash -c "echo '{}' > /etc/hutch/policy.json"
+	if [ "$RC" != 0 ] && grep -Fq -- "Read-only file system" <<<"$ERR"; then
+		pass "the system policy /etc/hutch/policy.json ($what) -> Read-only file system"
+	else
+		fail "the system policy /etc/hutch/policy.json ($what) -> Read-only file system"
+		diag "exit $RC, stderr: $ERR"
+	fi
+	LAST_CMD=
+	same_tree "$etc_before" "$(tree_snapshot "$etc_hutch")" "  /etc/hutch on the host is as before"
+done
 
 LAST_CMD=
 same_tree "$before" "$(tree_snapshot "$WS")" \
