@@ -77,6 +77,7 @@ bench-podman: build
 install: build
 	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD)
+	@grep -s . $(BUILD)/apparmor/install-note.txt || true
 
 clean:
 	rm -rf $(BUILD)

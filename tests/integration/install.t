@@ -4,8 +4,10 @@
 # listed files under D (binary, static library, header, pkg-config file, man pages,
 # completions for bash/zsh/fish, the policy schema, the AppArmor profile where AppArmor is
 # present), and they work: the binary runs, a program builds against the library through
-# pkg-config, the man pages render. Then the Debian package: dpkg-buildpackage -us -uc -b
-# in a copy of the tree, and (as root) dpkg -i, use, dpkg --purge, nothing left behind.
+# pkg-config, the man pages render. Then `make install PREFIX=DIR` from the same build
+# directory: everything under DIR, nothing outside (the AppArmor profile goes to
+# DIR/etc/apparmor.d). Then the Debian package: dpkg-buildpackage -us -uc -b in a copy of
+# the tree, and (as root) dpkg -i, use, dpkg --purge, nothing left behind.
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 
@@ -60,6 +62,11 @@ else
 	check "  no /etc/apparmor.d here: no AppArmor profile installed" test ! -e "$D/etc/apparmor.d/hutch"
 fi
 
+if [ -f "$D/etc/apparmor.d/hutch" ]; then
+	like "$(cat "$D/etc/apparmor.d/hutch")" '^profile hutch "/usr/bin/hutch" ' \
+		"  the profile applies to the installed binary, /usr/bin/hutch"
+fi
+
 is "$("$D/usr/bin/hutch" --version)" "hutch $(sed -n "s/^ *version : '\(.*\)',/\1/p" "$SRC/meson.build")" \
 	"the installed binary runs (--version)"
 check "  and is executable by everyone" test "$(stat -c %a "$D/usr/bin/hutch")" = 755
@@ -103,6 +110,28 @@ fi
 ok $? "the installed schema is valid JSON"
 bash -n "$D/usr/share/bash-completion/completions/hutch"
 ok $? "the bash completion parses"
+
+# ---- a prefix of one's own ------------------------------------------------------------------
+# make install PREFIX=DIR without DESTDIR, from the same build directory (a new prefix): every
+# file goes under DIR, the AppArmor profile too (DIR/etc/apparmor.d, where AppArmor is present,
+# and the output says how to put it in place); /etc/apparmor.d is not touched, also as root.
+P=$T/prefix
+aa_before=$(ls -la --time-style=full-iso /etc/apparmor.d 2>&1)
+log=$(timeout 900 make -C "$SRC" install BUILD="$T/build" PREFIX="$P" 2>&1)
+ok $? "make install PREFIX=DIR (same build directory, no DESTDIR) succeeds" || diag "$(tail -20 <<<"$log")"
+outside=$(grep -v '^#' "$T/build/meson-logs/install-log.txt" | grep -Ev "^$(re_quote "$P")(/|$)")
+is "$outside" "" "  every installed file is under the prefix (meson's install log)"
+is "$(ls -la --time-style=full-iso /etc/apparmor.d 2>&1)" "$aa_before" "  /etc/apparmor.d is untouched"
+is "$("$P/bin/hutch" --version 2>&1)" "$("$D/usr/bin/hutch" --version)" "  PREFIX/bin/hutch runs"
+if [ -d /etc/apparmor.d ]; then
+	check "  the AppArmor profile is PREFIX/etc/apparmor.d/hutch" test -f "$P/etc/apparmor.d/hutch"
+	like "$(cat "$P/etc/apparmor.d/hutch" 2>&1)" "^profile hutch \"$(re_quote "$P/bin/hutch")\" " \
+		"  and applies to PREFIX/bin/hutch"
+	like "$log" "sudo install -m 644 $(re_quote "$P/etc/apparmor.d/hutch") /etc/apparmor.d/hutch" \
+		"  make install says how to put it in place"
+else
+	check "  no /etc/apparmor.d here: no AppArmor profile under the prefix" test ! -e "$P/etc/apparmor.d"
+fi
 
 # ---- the Debian package -----------------------------------------------------------------------
 # Minutes of compiling: part of `make check-slow` (CI runs it after make check), not make check.
