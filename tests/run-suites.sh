@@ -4,8 +4,9 @@
 #   tests/run-suites.sh BUILD_DIR all|unit|integration|escape
 #
 # As root, the integration and escape suites run twice: as root, and as the
-# unprivileged user $HUTCH_TEST_USER (default hutchtest, created by .ci/run),
-# from a staged copy that user can read (the repository may live under /root).
+# unprivileged user $HUTCH_TEST_USER (default hutchtest; created here when missing and
+# removed again afterwards), from a staged copy that user can read (the repository may
+# live under /root).
 set -euo pipefail
 
 build=${1:-build}
@@ -31,8 +32,9 @@ add_scripts() { # DIR
 }
 
 stage=
-cleanup() { [ -n "$stage" ] && rm -rf "$stage"; return 0; }
-trap cleanup EXIT
+trap 'cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A readable copy of the scripts, the binary and the helpers: for the unprivileged pass,
 # and for the helper programs tests run *inside* the sandbox (a build directory under
@@ -57,15 +59,34 @@ make_stage() {
 	chmod -R a+rX "$stage"
 }
 
+# The unprivileged user: created here when it is missing (and removed again at the end), so
+# that a fresh machine runs both passes. HUTCH_TEST_NO_USER=1 asks for the root pass only.
 as_user=0
-if [ "$(id -u)" = 0 ] && [ "${HUTCH_TEST_NO_USER:-0}" != 1 ]; then
+created_user=
+remove_user() {
+	[ -n "$created_user" ] || return 0
+	userdel -r "$created_user" 2>/dev/null || userdel "$created_user" ||
+		echo "run-suites: could not remove the test user '$created_user' (userdel $created_user)" >&2
+	created_user=
+}
+cleanup() {
+	[ -n "$stage" ] && rm -rf "$stage"
+	remove_user
+	return 0
+}
+if [ "$(id -u)" = 0 ] && [ "${HUTCH_TEST_NO_USER:-0}" != 1 ] && [ "$suite" != unit ]; then
 	if id -u "$user" >/dev/null 2>&1; then
 		as_user=1
+	elif err=$(useradd --user-group --create-home --shell /bin/sh "$user" 2>&1); then
+		created_user=$user
+		as_user=1
+		echo "# run-suites: created the unprivileged test user '$user' (removed again at the end)"
 	elif [ "${HUTCH_MUST_WORK:-0}" = 1 ]; then
-		echo "run-suites: the unprivileged test user '$user' does not exist (useradd -m $user)" >&2
+		echo "run-suites: cannot create the unprivileged test user '$user' (useradd: $err)" >&2
 		exit 1
 	else
-		echo "# run-suites: no user '$user': the unprivileged pass is skipped" >&2
+		echo "run-suites: WARNING: cannot create the unprivileged test user '$user' (useradd: $err):" \
+			"the unprivileged pass is SKIPPED (HUTCH_MUST_WORK=1 makes this a failure)" >&2
 	fi
 fi
 
