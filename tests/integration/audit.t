@@ -115,7 +115,7 @@ chmod +x "$WS/bin/sudo"
 printf '{"commands": {"deny": ["sudo *", "git push --force*"]}}\n' >"$T/deny.json"
 L=$(newlog deny)
 hrun run -p "$T/deny.json" --audit "$L" -- sh -c \
-	'./bin/sudo rm -rf x; echo "rc=$?"; export PATH=$PWD/bin:$PATH; sudo ls; echo "rc=$?"; echo after'
+	'./bin/sudo rm -rf x; echo "rc=$?"; export PATH=$PWD/no-such-dir:$PWD/bin; sudo ls; echo "rc=$?"; echo after'
 is "$RC" 0 "a denied command does not end the session"
 like "$OUT" "rc=126" "  the shell sees the exec fail (126)"
 like "$ERR" "sudo: Operation not permitted" "  with EPERM"
