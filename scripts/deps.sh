@@ -1,9 +1,14 @@
 #!/bin/bash
-# Install the Debian/Ubuntu packages hutch needs to build, test and demo, if missing.
+# Install the Debian/Ubuntu packages hutch needs to build, test (make check) and demo, if
+# missing: on a fresh Debian 12 these are all that `make demo` and `make check` need
+# (scripts/ci-fresh.sh proves it in a debootstrapped root).
 set -euo pipefail
 
-pkgs=(meson ninja-build pkg-config gcc libseccomp-dev libjansson-dev libc-ares-dev
-	git python3 curl openssl bubblewrap hyperfine dnsmasq-base scdoc)
+pkgs=(
+	meson ninja-build pkg-config gcc libseccomp-dev libjansson-dev libc-ares-dev scdoc # build
+	git python3 python3-pip curl openssl perl procps iproute2 libcap2-bin man-db # tests
+	bubblewrap hyperfine dnsmasq-base # tests and benchmarks
+)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
