@@ -2,7 +2,8 @@
 # A short demonstration of the sandbox at work: what was tried, what happened.
 set -uo pipefail
 
-hutch=$(realpath "${1:-build/src/cli/hutch}")
+given=${1:-build/src/cli/hutch}
+hutch=$(realpath "$given")
 base=${XDG_CACHE_HOME:-$HOME/.cache}/hutch-demo
 rm -rf "$base"
 mkdir -p "$base/home/.ssh" "$base/project"
@@ -63,4 +64,10 @@ else
 	echo "${red}Left in the workspace:${off} $(ls -A "$ws")"
 	failed=1
 fi
+echo
+# Where the binary is and how to install it: the last lines, what a new user reads last.
+echo "hutch is built but not installed: run it as $given (e.g. $given run -- bash)."
+sudo='sudo '
+[ "$(id -u)" = 0 ] && sudo=
+echo "To install: '${sudo}make install' (to /usr/local), or without root 'make install PREFIX=~/.local' (with ~/.local/bin on PATH); then 'hutch' and 'man hutch' work."
 exit $failed
