@@ -90,6 +90,8 @@ enter() {
 	mkdir -p "$root/run/lock" "$root/src/hutch"
 	mount --bind -o ro "$tree" "$root/src/hutch"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# As the installer writes it (sudo looks the host name up).
+	printf '127.0.1.1\t%s\n' "$(hostname)" >>"$root/etc/hosts"
 	cd "$root"
 	mkdir -p .host
 	pivot_root . .host
