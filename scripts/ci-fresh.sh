@@ -90,8 +90,10 @@ enter() {
 	mkdir -p "$root/run/lock" "$root/src/hutch"
 	mount --bind -o ro "$tree" "$root/src/hutch"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
-	# As the installer writes it (sudo looks the host name up).
-	printf '127.0.1.1\t%s\n' "$(hostname)" >>"$root/etc/hosts"
+	# debootstrap writes no /etc/hosts: the one Debian's installer writes (sudo looks the
+	# host name up, net.t resolves localhost).
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+		"$(hostname)" >"$root/etc/hosts"
 	cd "$root"
 	mkdir -p .host
 	pivot_root . .host
