@@ -5,7 +5,7 @@
 # shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)): compgen prints words
 _hutch_commands="run exec stop ls diff apply discard fork log check connect policy trust help"
 _hutch_profiles="default strict claude-code codex gemini aider"
-_hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --ask --rw
+_hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --host-port --ask --rw
 --ro --hide --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout
 --stop-timeout --allow-degraded --allow-dangerous-workspace --dry-run --quiet --verbose --help -C -p -a -e -q -v -h"
 
@@ -37,7 +37,7 @@ _hutch_run()
 	--session)
 		COMPREPLY=($(compgen -W "$(_hutch_sessions)" -- "$cur"))
 		return 0 ;;
-	-a | --allow | --deny | --name | --memory | --pids | --cpus | --timeout | --stop-timeout)
+	-a | --allow | --deny | --host-port | --name | --memory | --pids | --cpus | --timeout | --stop-timeout)
 		return 0 ;; # free text
 	esac
 	return 1

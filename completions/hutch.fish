@@ -34,6 +34,7 @@ complete -c hutch -n $run -l profile -xa 'default strict claude-code codex gemin
 complete -c hutch -n $run -l net -xa 'none proxy host' -d 'network mode'
 complete -c hutch -n $run -s a -l allow -x -d 'allow a destination'
 complete -c hutch -n $run -l deny -x -d 'deny a destination'
+complete -c hutch -n $run -l host-port -x -d "reach a port of the host's loopback"
 complete -c hutch -n $run -l ask -d 'ask on the terminal before refusing a destination'
 complete -c hutch -n $run -l rw -rF -d 'extra writable path'
 complete -c hutch -n $run -l ro -rF -d 'extra read-only path'

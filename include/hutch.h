@@ -53,6 +53,8 @@ enum hutch_list {
 	HUTCH_LIST_ENV_DROP,
 	HUTCH_LIST_ENV_SET, /* NAME=VALUE */
 	HUTCH_LIST_REQUIRE, /* userns, landlock, seccomp */
+	/* a port of the host's loopback the sandbox's 127.0.0.1:PORT leads to ("11434") */
+	HUTCH_LIST_NET_HOST_PORTS,
 	_HUTCH_LIST_MAX,
 };
 

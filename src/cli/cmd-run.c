@@ -33,6 +33,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_SESSION,
 	OPT_ALLOW_DANGEROUS_WORKSPACE,
+	OPT_HOST_PORT,
 };
 
 static const struct option run_options[] = {
@@ -44,6 +45,7 @@ static const struct option run_options[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"allow", required_argument, NULL, 'a'},
 	{"deny", required_argument, NULL, OPT_DENY},
+	{"host-port", required_argument, NULL, OPT_HOST_PORT},
 	{"rw", required_argument, NULL, OPT_RW},
 	{"ro", required_argument, NULL, OPT_RO},
 	{"hide", required_argument, NULL, OPT_HIDE},
@@ -79,6 +81,9 @@ static int run_usage(FILE *f)
 		"      --net MODE          none | proxy | host      (default: none)\n"
 		"  -a, --allow DOMAIN      allow a destination (implies --net proxy)\n"
 		"      --deny DOMAIN       deny a destination\n"
+		"      --host-port PORT    the sandbox's 127.0.0.1:PORT and localhost:PORT lead "
+		"to\n"
+		"                          the host's (a local model API such as Ollama)\n"
 		"      --ask               on a terminal, ask before refusing a destination\n"
 		"                          (once, session, always = saved to your policy, deny)\n"
 		"      --rw PATH           extra writable path\n"
@@ -182,6 +187,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			break;
 		case OPT_DENY:
 			r = push_flag(a, true, HUTCH_LIST_NET_DENY, optarg, "--deny");
+			break;
+		case OPT_HOST_PORT:
+			r = push_flag(a, true, HUTCH_LIST_NET_HOST_PORTS, optarg, "--host-port");
 			break;
 		case OPT_RW:
 			r = push_flag(a, true, HUTCH_LIST_WRITABLE, optarg, "--rw");

@@ -1391,6 +1391,8 @@ static const char *via_name(enum hutch_proxy_via v)
 		return "http";
 	case HUTCH_PROXY_VIA_SOCKS5:
 		return "socks5";
+	case HUTCH_PROXY_VIA_HOST_PORT:
+		return "host-port";
 	}
 	return "unknown";
 }
@@ -1456,6 +1458,8 @@ void hutch_audit_proxy_record(const struct hutch_proxy_record *rec, void *userda
 	if (rec->address && rec->address[0])
 		hutch_event_str(&e, "network.peer.address", rec->address);
 	hutch_event_str(&e, "proxy.via", via_name(rec->via));
+	if (rec->via == HUTCH_PROXY_VIA_HOST_PORT)
+		hutch_event_bool(&e, "hostPort", true);
 	if (rec->sni)
 		hutch_event_str(&e, "tls.client.server_name", rec->sni);
 	hutch_event_str(&e, "decision", rec->allowed ? "allow" : "deny");

@@ -274,6 +274,7 @@ enum kind {
 };
 
 #define F_ABSOLUTE 1u /* a path that must be absolute (or start with ~ or $) */
+#define F_PORTS 2u    /* K_LIST of port numbers (integers), not strings */
 
 struct section;
 
@@ -307,6 +308,7 @@ static const struct field net_fields[] = {
 	{"allowPrivate", K_BOOL, HUTCH_KEY_ALLOW_PRIVATE, 0, NULL},
 	{"httpPort", K_PORT, HUTCH_KEY_HTTP_PORT, 0, NULL},
 	{"socksPort", K_PORT, HUTCH_KEY_SOCKS_PORT, 0, NULL},
+	{"hostPorts", K_LIST, HUTCH_LIST_NET_HOST_PORTS, F_PORTS, NULL},
 };
 
 static const struct field cmd_fields[] = {
@@ -483,16 +485,32 @@ static bool looks_absolute(const char *s)
 
 static int do_list(struct walk *w, const struct field *f, json_t *v)
 {
-	char loc[PATH_MAX + 64], name[256];
+	char loc[PATH_MAX + 64], name[256], num[32];
+	bool ports = f->flags & F_PORTS;
 	size_t i;
 	json_t *e;
 	int r;
 
 	if (!json_is_array(v))
-		return type_error(w, v, "an array of strings");
+		return type_error(w, v, ports ? "an array of port numbers" : "an array of strings");
 	json_array_foreach(v, i, e)
 	{
 		push_index(w, i);
+		if (ports) {
+			if (!json_is_integer(e)) {
+				r = type_error(w, e, "a port number");
+				w->depth--;
+				return r;
+			}
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(e));
+			r = hutch_policy_add_ex(w->p, (enum hutch_list)f->target, num,
+						where(w, false, loc, sizeof(loc)), w->system,
+						w->err);
+			w->depth--;
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (!json_is_string(e)) {
 			r = type_error(w, e, "a string");
 			w->depth--;

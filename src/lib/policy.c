@@ -59,6 +59,7 @@
 #include "policy.h"
 #include "profiles.h"
 #include "proxy/filter.h"
+#include "proxy/proxy.h"
 
 #define MAX_PATTERN 512	 /* host patterns, env patterns */
 #define MAX_COMMAND 4096 /* command patterns */
@@ -413,6 +414,7 @@ void hutch_policy_free(hutch_policy *p)
 	hutch_rules_clear(&p->fs_sockets);
 	hutch_rules_clear(&p->net_allow);
 	hutch_rules_clear(&p->net_deny);
+	hutch_rules_clear(&p->net_host_ports);
 	hutch_rules_clear(&p->cmd_allow);
 	hutch_rules_clear(&p->cmd_deny);
 	hutch_rules_clear(&p->env_pass);
@@ -445,6 +447,8 @@ struct hutch_rules *hutch_policy_rules(struct hutch_policy *p, enum hutch_list l
 		return &p->net_allow;
 	case HUTCH_LIST_NET_DENY:
 		return &p->net_deny;
+	case HUTCH_LIST_NET_HOST_PORTS:
+		return &p->net_host_ports;
 	case HUTCH_LIST_CMD_ALLOW:
 		return &p->cmd_allow;
 	case HUTCH_LIST_CMD_DENY:
@@ -620,6 +624,60 @@ static int add_env_set(struct hutch_policy *p, const char *value, const char *or
 	return add_rule(&p->env_set, value, origin, false, err);
 }
 
+/*
+ * network.allow naming the host's loopback (localhost, 127.0.0.0/8, [::1])
+ * without allowPrivate: the proxy refuses it, and a client going straight to
+ * 127.0.0.1 (NO_PROXY) reaches the sandbox's own loopback. Refused with what
+ * does reach the host's, a host port. (With allowPrivate, a client that uses
+ * the proxy explicitly reaches it: the entry does something and is kept.)
+ */
+static int check_not_loopback(const char *value, const char *origin, hutch_error *err)
+{
+	struct hutch_pattern pat;
+	const char *why = NULL;
+	char e[96], port[16] = "PORT";
+	bool lo = false;
+	int r;
+
+	if (hutch_pattern_parse((const uint8_t *)value, strlen(value), &pat, &why) < 0)
+		return 0; /* the caller reports it */
+	if (pat.kind == HUTCH_PAT_ADDR)
+		lo = hutch_addr_classify(&pat.addr, NULL, 0, NULL) == HUTCH_ADDR_LOOPBACK;
+	else if (pat.kind == HUTCH_PAT_NAME || pat.kind == HUTCH_PAT_SUBDOMAINS)
+		lo = strcmp(pat.name, "localhost") == 0 ||
+		     (pat.name_len > 10 && strcmp(pat.name + pat.name_len - 10, ".localhost") == 0);
+	if (!lo)
+		return 0;
+	if (pat.port)
+		snprintf(port, sizeof(port), "%u", (unsigned)pat.port);
+	r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		       "%s: \"%s\" is the host's loopback: use --host-port %s "
+		       "(network.hostPorts in a policy file)",
+		       org(origin), esc(value, e, sizeof(e)), port);
+	hutch_err_hint(err, "inside the sandbox 127.0.0.1 and localhost are the sandbox's own; "
+			    "a host port relays one of them to the host's (see docs/network.md)");
+	return r;
+}
+
+/* network.hostPorts, --host-port: a decimal port, stored as its canonical text. */
+static int add_host_port(struct hutch_policy *p, const char *value, const char *origin,
+			 hutch_error *err)
+{
+	char canon[8];
+	uint64_t v;
+
+	if (hutch_parse_uint(value, 65535, &v) < 0 || v == 0)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "%s: invalid host port \"%s\" (expected a port 1-65535)",
+				  org(origin), ESC(value));
+	if (p->net_host_ports.n >= HUTCH_MAX_HOST_PORTS &&
+	    !hutch_rules_contains(&p->net_host_ports, value))
+		return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR, "%s: more than %d host ports",
+				  org(origin), HUTCH_MAX_HOST_PORTS);
+	snprintf(canon, sizeof(canon), "%u", (unsigned)v);
+	return add_rule(&p->net_host_ports, canon, origin, false, err);
+}
+
 int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char *value,
 			const char *origin, bool system, hutch_error *err)
 {
@@ -715,6 +773,8 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 		break;
 	case HUTCH_LIST_ENV_SET:
 		return add_env_set(p, value, origin, err);
+	case HUTCH_LIST_NET_HOST_PORTS:
+		return add_host_port(p, value, origin, err);
 	case HUTCH_LIST_REQUIRE: {
 		unsigned bit = hutch_layer_from_name(value);
 
@@ -1363,13 +1423,60 @@ static int check_dangerous(const struct hutch_policy *p, const char *home_canon,
  * cannot apply an allowlist or a denylist, so it is refused rather than
  * leaving them unenforced.
  */
+static int check_host_ports(const struct hutch_policy *p, hutch_error *err)
+{
+	unsigned hport = p->http_port ? p->http_port : HUTCH_PROXY_DEFAULT_HTTP_PORT;
+	unsigned sport = p->socks_port ? p->socks_port : HUTCH_PROXY_DEFAULT_SOCKS_PORT;
+	const struct hutch_rule *ru;
+	int r;
+
+	if (!p->net_host_ports.n)
+		return 0;
+	ru = &p->net_host_ports.v[0];
+	if (p->net_mode == HUTCH_NET_HOST) {
+		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			       "%s: host port %s with network mode \"host\" (%s): host "
+			       "networking reaches the host's loopback already",
+			       org(ru->origin), ru->value, org(p->key_origin[HUTCH_KEY_NET_MODE]));
+		hutch_err_hint(err, "use --net proxy or --net none with --host-port, or "
+				    "--net host without it");
+		return r;
+	}
+	if (p->net_mode != HUTCH_NET_PROXY)
+		return 0;
+	for (size_t i = 0; i < p->net_host_ports.n; i++) {
+		unsigned port = (unsigned)strtoul(p->net_host_ports.v[i].value, NULL, 10);
+
+		ru = &p->net_host_ports.v[i];
+		if (port != hport && port != sport)
+			continue;
+		r = hutch_errx(err, EADDRINUSE, HUTCH_EXIT_ERROR,
+			       "%s: host port %u is the port of hutch's own %s proxy inside "
+			       "the sandbox",
+			       org(ru->origin), port, port == hport ? "HTTP" : "SOCKS5");
+		hutch_err_hint(err, "move the proxy with network.%s in a policy file",
+			       port == hport ? "httpPort" : "socksPort");
+		return r;
+	}
+	return 0;
+}
+
 static int check_network(const struct hutch_policy *p, hutch_error *err)
 {
 	const struct hutch_rules *lists[] = {&p->net_allow, &p->net_deny};
 	int r;
 
-	if (p->net_mode != HUTCH_NET_HOST)
-		return 0;
+	r = check_host_ports(p, err);
+	if (r >= 0 && p->net_mode == HUTCH_NET_PROXY)
+		r = hutch_proxy_env_check(p, err);
+	for (size_t i = 0;
+	     r >= 0 && !p->allow_private && p->net_mode != HUTCH_NET_HOST && i < p->net_allow.n;
+	     i++)
+		if (!p->net_allow.v[i].locked)
+			r = check_not_loopback(p->net_allow.v[i].value, p->net_allow.v[i].origin,
+					       err);
+	if (r < 0 || p->net_mode != HUTCH_NET_HOST)
+		return r;
 	for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
 		const struct hutch_rule *ru;
 
@@ -1642,6 +1749,14 @@ static json_t *policy_json(const struct hutch_policy *p)
 		json_object_set_new(net, "httpPort", json_integer(p->http_port));
 	if (p->socks_port)
 		json_object_set_new(net, "socksPort", json_integer(p->socks_port));
+	if (p->net_host_ports.n) {
+		json_t *hp = json_array();
+
+		for (size_t i = 0; i < p->net_host_ports.n; i++)
+			json_array_append_new(
+				hp, json_integer(strtol(p->net_host_ports.v[i].value, NULL, 10)));
+		json_object_set_new(net, "hostPorts", hp);
+	}
 	json_object_set_new(o, "network", net);
 
 	cmd = json_object();

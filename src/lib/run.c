@@ -56,6 +56,7 @@
 #include "ns.h"
 #include "policy.h"
 #include "protect.h"
+#include "proxy/hostport.h"
 #include "proxy/proxy.h"
 #include "pty.h"
 #include "rlimit.h"
@@ -115,6 +116,8 @@ struct run {
 	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
 	struct hutch_asker *asker; /* --ask: the questions, off the loop */
 	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
+	/* host ports (--host-port): made at their first listening socket */
+	struct hutch_hostport *hostport;
 	/* named sessions (session.c in the daemon, init_session_loop in init) */
 	int session_listen;	  /* control.sock, -1 when not a named session */
 	int ready_fd;		  /* daemon -> foreground hutch: "ready" or an error */
@@ -273,6 +276,23 @@ static int step_network(struct run *r, hutch_error *err)
 		return 0;
 	/* Up already (step_loopback), except in a named session's daemon: up here. */
 	ret = r->session_listen >= 0 ? hutch_net_loopback_up(err) : 0;
+	/* host ports (--net proxy and --net none): their 127.0.0.1 and [::1] sockets */
+	for (size_t i = 0; ret >= 0 && i < r->p->net_host_ports.n; i++) {
+		int fds[2] = {-1, -1};
+
+		ret = hutch_net_listen_host_port(
+			(uint16_t)strtoul(r->p->net_host_ports.v[i].value, NULL, 10), fds, err);
+		for (int k = 0; k < 2; k++) {
+			if (fds[k] < 0)
+				continue;
+			if (ret >= 0)
+				ret = ctl_send_fd(r, fds[k], HUTCH_CTL_HOST_PORT);
+			if (ret < 0 && !err->msg[0])
+				hutch_err(err, ret, 0,
+					  "network: handing a host port's socket over");
+			close(fds[k]);
+		}
+	}
 	if (ret < 0 || r->p->net_mode != HUTCH_NET_PROXY)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
@@ -1131,6 +1151,25 @@ static void finish_proxy(struct run *r)
 {
 	hutch_proxy_free(r->proxy); /* closes what is left: each gives its record */
 	r->proxy = NULL;
+	hutch_hostport_free(r->hostport);
+	r->hostport = NULL;
+}
+
+/* A host port's listening socket: relayed to the host's loopback (proxy/hostport.h). */
+static int take_host_port(struct run *r, int fd)
+{
+	struct hutch_proxy_hooks hooks = {.on_record = on_proxy_record, .userdata = r};
+	int ret = 0;
+
+	if (!r->hostport)
+		ret = hutch_hostport_new(r->loop, r->p, &hooks, &r->hostport, &r->proxy_err);
+	if (ret >= 0)
+		ret = hutch_hostport_add_listener(r->hostport, fd, &r->proxy_err);
+	else
+		close(fd);
+	if (ret < 0) /* fail closed, like the proxy: supervise() reports proxy_err */
+		kill(r->init_pid, SIGKILL);
+	return 0;
 }
 
 /* A descriptor the sandbox handed over: the proxy's listeners, the exec listener, the pty. */
@@ -1147,6 +1186,8 @@ static int take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, int
 			return start_proxy(r);
 		break;
 	}
+	case HUTCH_CTL_HOST_PORT:
+		return take_host_port(r, got);
 	case HUTCH_CTL_SECCOMP:
 		/* exec notifications: audit events, command rules (the monitor owns the fd) */
 		(void)hutch_audit_add_listener(r->audit, loop, got);
@@ -1947,6 +1988,10 @@ static int degraded_prepare(struct run *r, hutch_error *err)
 		return hutch_errx(
 			err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
 			"--net proxy needs user namespaces, which are not available here");
+	if (r->p->net_host_ports.n)
+		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+				  "--host-port needs user namespaces (its own network "
+				  "namespace), which are not available here");
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
 				  "without user namespaces hutch needs Landlock to enforce the "
@@ -2099,6 +2144,8 @@ static void run_free(struct run *r, const sigset_t *oldmask)
 	r->asker = NULL;
 	hutch_proxy_free(r->proxy); /* its last records go to the audit log */
 	r->proxy = NULL;
+	hutch_hostport_free(r->hostport);
+	r->hostport = NULL;
 	hutch_audit_free(r->audit); /* before the loop it watches from */
 	if (r->opts && r->opts->session)
 		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */

@@ -10,6 +10,7 @@ enum hutch_ctl_tag {
 	HUTCH_CTL_SECCOMP = 2,	  /* seccomp user-notification listener */
 	HUTCH_CTL_PROXY_HTTP = 3, /* listening socket created inside the netns */
 	HUTCH_CTL_PROXY_SOCKS = 4,
-	HUTCH_CTL_GONE = 5,	/* init -> supervisor, no fd: every other process is gone */
-	HUTCH_CTL_LOOPBACK = 6, /* a socket of the sandbox's netns: the supervisor brings lo up */
+	HUTCH_CTL_GONE = 5,	 /* init -> supervisor, no fd: every other process is gone */
+	HUTCH_CTL_LOOPBACK = 6,	 /* a socket of the sandbox's netns: the supervisor brings lo up */
+	HUTCH_CTL_HOST_PORT = 7, /* a host port's listening socket made inside the netns */
 };

@@ -192,7 +192,7 @@ static void test_bad(void)
 	    "env, limits, audit)");
 	bad("{\"network\": {\"mode\": \"proxy\", \"allowprivate\": true}}",
 	    "t.json:1:31: unknown key \"allowprivate\" in \"network\" (expected one of: mode, "
-	    "allow, deny, allowPrivate, httpPort, socksPort)");
+	    "allow, deny, allowPrivate, httpPort, socksPort, hostPorts)");
 	bad("{\"limits\": {\"mem\": \"1G\"}}",
 	    "t.json:1:13: unknown key \"mem\" in \"limits\" (expected one of: memory, pids, cpus, "
 	    "timeout, fileSize, openFiles)");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/error.h"
 #include "env.h"
 #include "policy.h"
 #include "proxy/proxy.h"
@@ -80,6 +81,52 @@ static int java_options(char ***env, unsigned hport)
 	return r;
 }
 
+/* The value env.set gives @name ("NAME=VALUE"), or NULL. */
+static const char *env_set_value(const struct hutch_policy *p, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *v = p->env_set.v[i].value;
+
+		if (strncmp(v, name, nl) == 0 && v[nl] == '=')
+			return v + nl + 1;
+	}
+	return NULL;
+}
+
+int hutch_proxy_env_check(const struct hutch_policy *p, hutch_error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
+		const char *name = proxy_vars[i].name, *origin = NULL;
+		size_t nl = strlen(name);
+		int r;
+
+		if (proxy_vars[i].val == V_NO_PROXY)
+			continue;
+		for (size_t k = 0; k < p->env_set.n && !origin; k++) {
+			const char *v = p->env_set.v[k].value;
+
+			if (strncmp(v, name, nl) == 0 && v[nl] == '=' &&
+			    !(proxy_vars[i].val == V_ONE && strcmp(v + nl + 1, "1") == 0))
+				origin = p->env_set.v[k].origin;
+		}
+		for (size_t k = 0; k < p->env_pass.n && !origin; k++)
+			if (strcmp(p->env_pass.v[k].value, name) == 0)
+				origin = p->env_pass.v[k].origin;
+		if (!origin)
+			continue;
+		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			       "%s: %s cannot be given with --net proxy: hutch sets it to its own "
+			       "proxy, the only way out of the sandbox",
+			       origin[0] ? origin : "policy", name);
+		hutch_err_hint(err, "leave it out (destinations are chosen with --allow); a host "
+				    "service on 127.0.0.1 is reached with --host-port PORT");
+		return r;
+	}
+	return 0;
+}
+
 int hutch_proxy_env(char ***env, const struct hutch_policy *p)
 {
 	unsigned hport = p->http_port ? p->http_port : HUTCH_PROXY_DEFAULT_HTTP_PORT;
@@ -93,7 +140,8 @@ int hutch_proxy_env(char ***env, const struct hutch_policy *p)
 		 "ssh -o ProxyCommand='%s connect --proxy 127.0.0.1:%u %%h %%p'",
 		 HUTCH_PROXY_CONNECT_BIN, hport);
 	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
-		const char *v = NULL;
+		_cleanup_free_ char *joined = NULL;
+		const char *v = NULL, *given;
 		int r;
 
 		switch (proxy_vars[i].val) {
@@ -104,7 +152,17 @@ int hutch_proxy_env(char ***env, const struct hutch_policy *p)
 			v = socks;
 			break;
 		case V_NO_PROXY:
-			v = NO_PROXY_LIST;
+			/* -e NO_PROXY=VALUE: its entries after hutch's own */
+			given = env_set_value(p, proxy_vars[i].name);
+			if (given && *given) {
+				if (asprintf(&joined, "%s,%s", NO_PROXY_LIST, given) < 0) {
+					joined = NULL;
+					return -ENOMEM;
+				}
+				v = joined;
+			} else {
+				v = NO_PROXY_LIST;
+			}
 			break;
 		case V_ONE:
 			v = "1";

@@ -28,6 +28,7 @@ enum hutch_proxy_via {
 	HUTCH_PROXY_VIA_CONNECT = 1, /* HTTP CONNECT tunnel */
 	HUTCH_PROXY_VIA_HTTP = 2,    /* absolute-form http:// request(s) */
 	HUTCH_PROXY_VIA_SOCKS5 = 3,
+	HUTCH_PROXY_VIA_HOST_PORT = 4, /* a host port (hostport.h): relayed, not proxied */
 };
 
 /* What became of an allowed or refused destination. */
@@ -160,3 +161,12 @@ void hutch_proxy_get_stats(const struct hutch_proxy *px, struct hutch_proxy_stat
  * `hutch connect`. Ports come from @p (defaults 3128/1080).
  */
 int hutch_proxy_env(char ***env, const struct hutch_policy *p);
+
+/*
+ * The variables of hutch_proxy_env() that env.set (-e NAME=VALUE) or an
+ * exact-name env.pass (-e NAME) may not give under --net proxy: they would
+ * be overwritten, since the only way out is hutch's proxy. NO_PROXY and its
+ * kin are not among them: a value given is appended to hutch's own
+ * (localhost,127.0.0.1,::1). 0 or -EINVAL with the message.
+ */
+int hutch_proxy_env_check(const struct hutch_policy *p, hutch_error *err);
