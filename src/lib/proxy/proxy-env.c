@@ -50,7 +50,8 @@ static const struct {
 	{"GIT_SSH_COMMAND", V_GIT_SSH},
 };
 
-#define NO_PROXY_LIST "localhost,127.0.0.1,::1"
+/* "[::1]" too: Python's urllib compares the bracketed host of http://[::1]:PORT/ as written */
+#define NO_PROXY_LIST "localhost,127.0.0.1,::1,[::1]"
 
 /* Java has no variable of its own: system properties through JAVA_TOOL_OPTIONS. */
 static int java_options(char ***env, unsigned hport)

@@ -167,6 +167,6 @@ int hutch_proxy_env(char ***env, const struct hutch_policy *p);
  * exact-name env.pass (-e NAME) may not give under --net proxy: they would
  * be overwritten, since the only way out is hutch's proxy. NO_PROXY and its
  * kin are not among them: a value given is appended to hutch's own
- * (localhost,127.0.0.1,::1). 0 or -EINVAL with the message.
+ * (localhost,127.0.0.1,::1,[::1]). 0 or -EINVAL with the message.
  */
 int hutch_proxy_env_check(const struct hutch_policy *p, hutch_error *err);
