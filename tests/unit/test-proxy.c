@@ -2060,7 +2060,8 @@ static void test_env(void)
 		is_str(getenv_in(env, want[i]), "http://127.0.0.1:3129", "%s", want[i]);
 	is_str(getenv_in(env, "ALL_PROXY"), "socks5h://127.0.0.1:1080", "ALL_PROXY (socks5h)");
 	is_str(getenv_in(env, "all_proxy"), "socks5h://127.0.0.1:1080", "all_proxy");
-	is_str(getenv_in(env, "NO_PROXY"), "localhost,127.0.0.1,::1,[::1]", "NO_PROXY only loopback");
+	is_str(getenv_in(env, "NO_PROXY"), "localhost,127.0.0.1,::1,[::1]",
+	       "NO_PROXY only loopback");
 	is_str(getenv_in(env, "no_proxy"), "localhost,127.0.0.1,::1,[::1]", "no_proxy");
 	is_str(getenv_in(env, "NODE_USE_ENV_PROXY"), "1", "NODE_USE_ENV_PROXY");
 	ok(getenv_in(env, "YARN_NO_PROXY") == NULL, "no YARN_NO_PROXY (yarn rejects it)");
