@@ -625,22 +625,24 @@ static int add_env_set(struct hutch_policy *p, const char *value, const char *or
 }
 
 /*
- * network.allow naming the host's loopback (localhost, 127.0.0.0/8, [::1])
- * without allowPrivate: the proxy refuses it, and a client going straight to
- * 127.0.0.1 (NO_PROXY) reaches the sandbox's own loopback. Refused with what
- * does reach the host's, a host port. (With allowPrivate, a client that uses
- * the proxy explicitly reaches it: the entry does something and is kept.)
+ * network.allow naming a port of the host's loopback (localhost:PORT,
+ * 127.0.0.1:PORT, [::1]:PORT) without allowPrivate: the proxy refuses it, and
+ * a client going straight to 127.0.0.1 (NO_PROXY) reaches the sandbox's own
+ * loopback. Refused with what does reach the host's, a host port. With
+ * allowPrivate a client that uses the proxy explicitly reaches it, so the
+ * entry does something and is kept; without a port it names no service and
+ * is left to the proxy, which refuses the connection and says why.
  */
 static int check_not_loopback(const char *value, const char *origin, hutch_error *err)
 {
 	struct hutch_pattern pat;
 	const char *why = NULL;
-	char e[96], port[16] = "PORT";
+	char e[96];
 	bool lo = false;
 	int r;
 
-	if (hutch_pattern_parse((const uint8_t *)value, strlen(value), &pat, &why) < 0)
-		return 0; /* the caller reports it */
+	if (hutch_pattern_parse((const uint8_t *)value, strlen(value), &pat, &why) < 0 || !pat.port)
+		return 0; /* the caller reports a bad pattern */
 	if (pat.kind == HUTCH_PAT_ADDR)
 		lo = hutch_addr_classify(&pat.addr, NULL, 0, NULL) == HUTCH_ADDR_LOOPBACK;
 	else if (pat.kind == HUTCH_PAT_NAME || pat.kind == HUTCH_PAT_SUBDOMAINS)
@@ -648,12 +650,10 @@ static int check_not_loopback(const char *value, const char *origin, hutch_error
 		     (pat.name_len > 10 && strcmp(pat.name + pat.name_len - 10, ".localhost") == 0);
 	if (!lo)
 		return 0;
-	if (pat.port)
-		snprintf(port, sizeof(port), "%u", (unsigned)pat.port);
 	r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-		       "%s: \"%s\" is the host's loopback: use --host-port %s "
+		       "%s: \"%s\" is the host's loopback: use --host-port %u "
 		       "(network.hostPorts in a policy file)",
-		       org(origin), esc(value, e, sizeof(e)), port);
+		       org(origin), esc(value, e, sizeof(e)), (unsigned)pat.port);
 	hutch_err_hint(err, "inside the sandbox 127.0.0.1 and localhost are the sandbox's own; "
 			    "a host port relays one of them to the host's (see docs/network.md)");
 	return r;

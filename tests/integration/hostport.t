@@ -172,6 +172,9 @@ for a in "127.0.0.1:$P1" "localhost:$P1" "[::1]:$P1"; do
 	like "$RC:$ERR" "^125:.*\"$(re_quote "$a")\" is the host's loopback: use --host-port $P1" \
 		"-a $a: refused, saying to use --host-port $P1"
 done
+printf '{ "network": { "allowPrivate": true } }\n' >"$T/priv.json"
+hrun run -p "$T/priv.json" -a "localhost:$P1" -- true
+is "$RC" 0 "-a localhost:PORT with allowPrivate: kept (a client using the proxy explicitly reaches it)"
 printf '{\n  "network": {\n    "allow": ["example.com", "localhost:%s"]\n  }\n}\n' "$P1" >"$T/lo.json"
 hrun run -p "$T/lo.json" -- true
 like "$RC:$ERR" "^125:.*lo.json:3:30: \"localhost:$P1\" is the host's loopback: use --host-port $P1" \
