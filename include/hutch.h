@@ -244,6 +244,27 @@ struct hutch_run_summary {
 	char denied_commands[256]; /* "sudo ls; ssh host (+1 more)" */
 	char failed_hosts[512];	   /* "github.com:443: cannot resolve github.com: ..." */
 	char audit_error[256];	   /* the first write error, "" if none */
+	/* the end-of-run check for planted git code (docs/THREAT_MODEL.md, "Persistence") */
+	bool persist_checked;
+	uint64_t persist_neutralised, persist_failed;
+};
+
+/*
+ * One thing the end-of-run check did to code planted in a git repository
+ * (a hook, a config key that runs a program) created or changed during the run.
+ */
+enum hutch_persist_action {
+	HUTCH_PERSIST_MOVED,	 /* @path moved to @quarantine */
+	HUTCH_PERSIST_SANITIZED, /* @path moved to @quarantine, a copy without @detail at @path */
+	HUTCH_PERSIST_FAILED,	 /* @path could not be checked or neutralised: @detail says why */
+};
+
+struct hutch_persist_item {
+	enum hutch_persist_action action;
+	const char *path;	/* absolute */
+	const char *quarantine; /* absolute; NULL when FAILED */
+	const char *what;	/* "hook", "git config", ... */
+	const char *detail;	/* SANITIZED: the keys removed; FAILED: the error; else NULL */
 };
 
 /*
@@ -287,6 +308,9 @@ struct hutch_run_opts {
 	 */
 	bool stop_timeout_set;
 	uint64_t stop_timeout_ms;
+	/* Each action of the end-of-run check for planted git code (may be NULL). */
+	void (*persist)(const struct hutch_persist_item *it, void *data);
+	void *persist_data;
 };
 
 #define HUTCH_STOP_TIMEOUT_MS 10000

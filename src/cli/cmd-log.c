@@ -529,6 +529,10 @@ void cli_run_summary(const struct hutch_run_summary *s)
 			(unsigned long long)s->files_created, (unsigned long long)s->files_modified,
 			(unsigned long long)s->files_deleted,
 			s->files_incomplete ? " (incomplete: the scan hit its budget)" : "");
+	if (s->persist_checked && (s->persist_neutralised || s->persist_failed))
+		fprintf(f, "%s:   git check: %llu neutralised, %llu could not be checked\n",
+			cli_prog, (unsigned long long)s->persist_neutralised,
+			(unsigned long long)s->persist_failed);
 	if (s->audit_errors) {
 		fprintf(f, "%s:   audit log: %llu event%s could not be written: ", cli_prog,
 			(unsigned long long)s->audit_errors, s->audit_errors == 1 ? "" : "s");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ask.h"
+#include "base/escape.h"
 #include "cli.h"
 #include "srt.h"
 
@@ -401,6 +402,57 @@ static int dry_run(const hutch_policy *p)
 	return 0;
 }
 
+/* 'PATH' for a shell, then escaped for the terminal. */
+static void put_quoted(FILE *f, const char *s)
+{
+	char buf[8192];
+
+	fputc('\'', f);
+	for (const char *p = s; *p; p++) {
+		const char *q = strchr(p, '\'');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		fputs(hutch_escape(p, n, buf, sizeof(buf), 0), f);
+		if (!q)
+			break;
+		fputs("'\\''", f);
+		p = q;
+	}
+	fputc('\'', f);
+}
+
+/* What the end-of-run check did to planted git code: always said (a security action). */
+static void persist_item(const struct hutch_persist_item *it, void *data)
+{
+	char path[4096], what[256], detail[1024];
+	FILE *f = stderr;
+
+	(void)data;
+	hutch_escape_str(it->path, path, sizeof(path), 0);
+	hutch_escape_str(it->what, what, sizeof(what), 0);
+	hutch_escape_str(it->detail ? it->detail : "", detail, sizeof(detail), 0);
+	switch (it->action) {
+	case HUTCH_PERSIST_MOVED:
+		fprintf(f, "%s: quarantined %s (%s created or changed inside the sandbox) -> ",
+			cli_prog, path, what);
+		break;
+	case HUTCH_PERSIST_SANITIZED:
+		fprintf(f, "%s: removed %s from %s (%s changed inside the sandbox); original -> ",
+			cli_prog, detail, path, what);
+		break;
+	case HUTCH_PERSIST_FAILED:
+	default:
+		fprintf(f, "%s: warning: could not check or neutralise %s (%s): %s\n", cli_prog,
+			path, what, detail);
+		return;
+	}
+	hutch_escape_str(it->quarantine, path, sizeof(path), 0);
+	fprintf(f, "%s; restore with: mv -- ", path);
+	put_quoted(f, it->quarantine);
+	fputc(' ', f);
+	put_quoted(f, it->path);
+	fputc('\n', f);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {.stop_timeout_ms = -1};
@@ -467,6 +519,7 @@ int cmd_run(int argc, char **argv)
 		return r < 0 ? cli_error(&err) : status;
 	}
 	opts.summary = &sum;
+	opts.persist = persist_item;
 	if (a.stop_timeout_ms >= 0) {
 		opts.stop_timeout_set = true;
 		opts.stop_timeout_ms = (uint64_t)a.stop_timeout_ms;
@@ -489,7 +542,7 @@ int cmd_run(int argc, char **argv)
 	 * more to say than the exit status (commands were watched, the proxy was used).
 	 */
 	if (r >= 0 && !cli_quiet &&
-	    (cli_verbose || sum.audited ||
+	    (cli_verbose || sum.audited || sum.persist_neutralised || sum.persist_failed ||
 	     (isatty(STDERR_FILENO) &&
 	      (sum.exec_tracked || sum.net_allowed || sum.net_denied || sum.net_failed))))
 		cli_run_summary(&sum);

@@ -731,6 +731,7 @@ struct hutch_audit {
 		excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
 	size_t n_excl;
 	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_failed, n_net_denied, n_limit;
+	uint64_t n_persist; /* end-of-run check actions (gitguard.c) */
 	uint64_t n_files[3], file_events, file_events_dropped;
 	bool files_tracked, files_complete;
 	const char *files_cut;
@@ -1211,6 +1212,28 @@ void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, 
 	if (detail)
 		hutch_event_str(&e, "detail", detail);
 	emit(a, &e, "limit", true, &ts);
+}
+
+void hutch_audit_persist(struct hutch_audit *a, const struct hutch_persist_item *it)
+{
+	static const char *const action[] = {"quarantine", "sanitize", "failed"};
+	struct hutch_event e;
+	struct timespec ts;
+
+	if (!a)
+		return;
+	a->n_persist++;
+	if (!a->sink)
+		return;
+	begin(a, &e, "persist", &ts);
+	hutch_event_str(&e, "action", action[it->action]);
+	hutch_event_str(&e, "path", it->path);
+	hutch_event_str(&e, "what", it->what);
+	if (it->quarantine)
+		hutch_event_str(&e, "quarantine", it->quarantine);
+	if (it->detail)
+		hutch_event_str(&e, "detail", it->detail);
+	emit(a, &e, "persist", true, &ts);
 }
 
 void hutch_audit_limits_fired(struct hutch_audit *a, const struct hutch_limits_state *lim)
@@ -1713,6 +1736,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_u64(&e, "net_failed", a->n_net_failed);
 		hutch_event_u64(&e, "net_denied", a->n_net_denied);
 		hutch_event_u64(&e, "limit", a->n_limit);
+		hutch_event_u64(&e, "persist", a->n_persist);
 		hutch_event_object_end(&e);
 		hutch_event_object_begin(&e, "files");
 		hutch_event_bool(&e, "tracked", a->files_tracked);

@@ -241,6 +241,9 @@ void hutch_audit_limits_fired(struct hutch_audit *a, const struct hutch_limits_s
 /* A limit was hit: @what "timeout" | "memory" | "pids"; @limit its value (ms, bytes, count). */
 void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, const char *detail);
 
+/* The end-of-run check neutralised planted git code (gitguard.c): a "persist" event. */
+void hutch_audit_persist(struct hutch_audit *a, const struct hutch_persist_item *it);
+
 /*
  * The session ended: file events (after snapshot), "end" (exit status or
  * signal, duration, counts), and the summary. @ret < 0: hutch_run failed

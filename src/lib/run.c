@@ -60,6 +60,7 @@
 #include "proxy/proxy.h"
 #include "pty.h"
 #include "rlimit.h"
+#include "gitguard.h"
 #include "run.h"
 #include "seccomp.h"
 #include "session.h"
@@ -132,6 +133,9 @@ struct run {
 	uint64_t stop_ms;
 	struct hutch_limits_state *lim; /* limits: who enforces what, cgroups, what fired */
 	struct hutch_audit *audit;	/* audit log, exec monitor, summary counters */
+	struct timespec start;		/* CLOCK_REALTIME before the sandbox: for gitguard.c */
+	struct hutch_gitguard_stats guard;
+	bool guarded;
 };
 
 struct setup_step {
@@ -2197,6 +2201,52 @@ static void run_init(struct run *r, const hutch_policy *p, char *const argv[],
 	r->session_listen = r->ready_fd = -1;
 }
 
+static void guard_item(const struct hutch_persist_item *it, void *data)
+{
+	struct run *r = data;
+
+	hutch_audit_persist(r->audit, it);
+	if (r->opts && r->opts->persist)
+		r->opts->persist(it, r->opts->persist_data);
+}
+
+/*
+ * The workload ended: neutralise git code it planted in the writable roots
+ * (gitguard.h). An ephemeral workspace is a layer (hutch apply checks it);
+ * hutch's placeholders go first, they are not the agent's.
+ */
+static void guard_persistence(struct run *r)
+{
+	const struct hutch_policy *p = r->p;
+	_cleanup_free_ const char **roots = calloc(p->fs_writable.n + 1, sizeof(char *));
+	_cleanup_free_ char *q = NULL;
+	hutch_error e = {0};
+	size_t n = 0;
+
+	hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
+	if (!roots || !r->state_dir || asprintf(&q, "%s/quarantine/%s", r->state_dir, r->id) < 0) {
+		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, p->workspace, NULL,
+						"writable roots",
+						"out of memory or no state directory"};
+		r->guard.failed++;
+		guard_item(&it, r);
+		r->guarded = true;
+		return;
+	}
+	if (!(r->opts && r->opts->session))
+		roots[n++] = p->workspace;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		roots[n++] = p->fs_writable.v[i].value;
+	if (hutch_gitguard_check(roots, n, &r->start, q, guard_item, r, &r->guard, &e) < 0) {
+		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, q, NULL, "quarantine", e.msg};
+		r->guard.failed++;
+		guard_item(&it, r);
+	}
+	r->guarded = true;
+	rmdir(q); /* empty: nothing was quarantined */
+}
+
 static int run_main(struct run *r, int *status, hutch_error *err)
 {
 	const hutch_policy *p = r->p;
@@ -2205,6 +2255,7 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 	long pid;
 	int ret;
 
+	clock_gettime(CLOCK_REALTIME, &r->start);
 	ret = prepare(r, err);
 	if (ret < 0)
 		goto out;
@@ -2228,9 +2279,10 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 		int errnum = errno;
 
 		if (userns_refused(errnum) && !(required & HUTCH_LAYER_USERNS) &&
-		    r->session_listen < 0 && !(r->opts && r->opts->session))
+		    r->session_listen < 0 && !(r->opts && r->opts->session)) {
 			ret = run_degraded(r, status, err);
-		else
+			guard_persistence(r);
+		} else
 			ret = userns_error(errnum, err);
 		goto out;
 	}
@@ -2296,9 +2348,15 @@ static int run_main(struct run *r, int *status, hutch_error *err)
 		goto out;
 	}
 	ret = supervise(r, status, err);
+	guard_persistence(r);
 out:
 	hutch_audit_finish(r->audit, ret, ret < 0 ? 0 : *status, r->timed_out, err,
 			   r->opts ? r->opts->summary : NULL);
+	if (r->guarded && r->opts && r->opts->summary) {
+		r->opts->summary->persist_checked = true;
+		r->opts->summary->persist_neutralised = r->guard.neutralised;
+		r->opts->summary->persist_failed = r->guard.failed;
+	}
 	run_free(r, masked ? &oldmask : NULL);
 	return ret;
 }
