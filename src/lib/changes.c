@@ -22,6 +22,7 @@
 #include "base/error.h"
 #include "base/sha1.h"
 #include "changes.h"
+#include "gitguard.h"
 #include "rootlayer.h"
 
 #define MAX_DIR_ENTRIES (1u << 20)
@@ -107,18 +108,18 @@ static bool match_at(const char *p, const char *e)
 
 static bool gitdir_match(const char *rest, const char *x)
 {
-	/* rest is what follows "<...>/.git/"; submodules live in modules/NAME[/modules/NAME...] */
-	for (int i = 0; i < 16; i++) {
-		const char *slash;
-		if (match_at(rest, x))
+	/*
+	 * rest is what follows "<...>/.git/"; submodules live in modules/NAME,
+	 * NAME may hold "/" and they nest: after "modules/", any component may
+	 * begin a git directory.
+	 */
+	if (match_at(rest, x))
+		return true;
+	if (strncmp(rest, "modules/", 8))
+		return false;
+	for (const char *p = strchr(rest + 8, '/'); p; p = strchr(p + 1, '/'))
+		if (match_at(p + 1, x))
 			return true;
-		if (strncmp(rest, "modules/", 8))
-			return false;
-		slash = strchr(rest + 8, '/');
-		if (!slash)
-			return false;
-		rest = slash + 1;
-	}
 	return false;
 }
 
@@ -174,6 +175,8 @@ bool hutch_protected_match(char *const *rel_entries, size_t n_rel, char *const *
 
 /* ---- the walk ------------------------------------------------------------- */
 
+#define GITDIR_CACHE 64
+
 struct walk {
 	hutch_session *s;
 	const struct hutch_snapshot *snap;
@@ -184,6 +187,11 @@ struct walk {
 	char *path; /* relative to the workspace; grows with the depth, never bounded by PATH_MAX */
 	size_t cap;
 	hutch_error *err;
+	struct {
+		char *dir;
+		bool is;
+	} gd_cache[GITDIR_CACHE]; /* merged_is_gitdir() */
+	size_t gd_next;
 };
 
 static bool whiteout_at(int dfd, const char *name, const struct stat *st)
@@ -209,6 +217,52 @@ static bool merged_is_repo(const char *dir, void *data)
 	if (fstatat(w->uroot, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return !whiteout_at(w->uroot, p, &st);
 	return fstatat(w->lroot, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+struct merged_has {
+	struct walk *w;
+	const char *dir;
+};
+
+/* @name in @dir of the merged view (the layer over the workspace). */
+static bool merged_has(const char *name, bool want_dir, void *data)
+{
+	struct merged_has *m = data;
+	_cleanup_free_ char *p = NULL;
+	struct stat st;
+	int r;
+
+	if (asprintf(&p, "%s%s%s", m->dir, *m->dir ? "/" : "", name) < 0)
+		return true;
+	r = fstatat(m->w->uroot, p, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && whiteout_at(m->w->uroot, p, &st))
+		return false;
+	if (r < 0 && fstatat(m->w->lroot, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return want_dir ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode));
+}
+
+/*
+ * Is @dir a git directory in the merged view (gitguard.c's test)? The
+ * answers for the last directories asked are kept: consecutive changes share
+ * their ancestors.
+ */
+static bool merged_is_gitdir(const char *dir, void *data)
+{
+	struct walk *w = data;
+	struct merged_has m = {w, dir};
+	size_t slot;
+	bool v;
+
+	for (size_t i = 0; i < GITDIR_CACHE; i++)
+		if (w->gd_cache[i].dir && !strcmp(w->gd_cache[i].dir, dir))
+			return w->gd_cache[i].is;
+	v = hutch_gitguard_is_gitdir(merged_has, &m);
+	slot = w->gd_next++ % GITDIR_CACHE;
+	free(w->gd_cache[slot].dir);
+	w->gd_cache[slot].dir = strdup(dir);
+	w->gd_cache[slot].is = v;
+	return v;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -433,6 +487,13 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 		w->s->n_protected_anchored, c.path,
 		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR), merged_is_repo,
 		w);
+	/* git code in any layout: the rules of the end-of-run check (gitguard.c) */
+	if (!c.protected_path)
+		c.protected_path = hutch_gitguard_is_code_path(
+			c.path,
+			(kind == HUTCH_CHANGE_DELETED || c.type == HUTCH_FILE_DIR) &&
+				(kind == HUTCH_CHANGE_ADDED || c.old_type == HUTCH_FILE_DIR),
+			merged_is_gitdir, w);
 	if ((kind == HUTCH_CHANGE_DELETED ? c.old_type : c.type) != HUTCH_FILE_DIR)
 		c.conflict = hutch_snapshot_changed(w->snap, w->s->baseline_ns, c.path, now);
 	return w->fn(&c, w->data);
@@ -783,6 +844,8 @@ int hutch_changes_walk(hutch_session *s, const struct hutch_snapshot *snap, unsi
 	close(w.uroot);
 	close(w.lroot);
 	free(w.path);
+	for (size_t i = 0; i < GITDIR_CACHE; i++)
+		free(w.gd_cache[i].dir);
 	return r;
 }
 

@@ -272,6 +272,8 @@ static void test_protected(void)
 		{".git/config", false, true},
 		{".git/modules/m/hooks/pre-push", false, true},
 		{".git/modules/m/modules/n/config", false, true},
+		{".git/modules/third_party/lib/hooks/pre-push", false, true},
+		{".git/modules/a/b/modules/c/d/config", false, true},
 		{".git/objects/ab/cdef", false, false},
 		{".git/hooksx", false, false},
 		{"docs/secret", false, true},
