@@ -52,6 +52,15 @@ static void on_report(const struct hutch_change *c, enum hutch_apply_result r, c
 
 	switch (r) {
 	case HUTCH_APPLIED:
+		if (c->protected_path) {
+			/* --include-protected: git code or agent settings, always said */
+			fprintf(stderr,
+				"%s: warning: %s protected path %s (it can run code outside the "
+				"sandbox: review it)\n",
+				cli_prog, ui->dry_run ? "would apply" : "applied",
+				cli_quote_path(c->path, q1, sizeof(q1)));
+			return;
+		}
 		if (cli_verbose)
 			printf("%s %c %s\n", ui->dry_run ? "would apply" : "applied",
 			       "AMD"[c->kind], cli_quote_path(c->path, q1, sizeof(q1)));

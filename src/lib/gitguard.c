@@ -23,11 +23,12 @@
 #define GG_MAX_INCLUDES 64
 #define GG_MAX_INCLUDE_DEPTH 10
 /*
- * A timestamp counts as "during the run" from this long before the start:
- * filesystems stamp with a coarse clock (a tick behind CLOCK_REALTIME, 2 s
- * on FAT), so the margin errs on the side of checking more.
+ * A timestamp counts as "during the run" from a little before the start:
+ * filesystems stamp with the coarse clock, up to a tick behind CLOCK_REALTIME
+ * (clock_getres(CLOCK_REALTIME_COARSE)); twice that plus this is the margin,
+ * on the side of checking more.
  */
-#define GG_MARGIN_NS 2000000000LL
+#define GG_MARGIN_NS 1000000LL
 #define GG_DENTS_BUF 4096
 
 /* ---- the rules, shared with hutch apply ---------------------------------- */
@@ -866,7 +867,18 @@ int hutch_gitguard_check(const char *const *roots, size_t n_roots, const struct 
 	memset(stats, 0, sizeof(*stats));
 	g.home = getenv("HOME");
 	g.since = *start;
-	g.since.tv_sec -= GG_MARGIN_NS / 1000000000LL;
+	{
+		struct timespec res = {0, 10000000};
+		long long ns;
+		clock_getres(CLOCK_REALTIME_COARSE, &res);
+		ns = (long long)g.since.tv_nsec -
+		     2 * ((long long)res.tv_sec * 1000000000LL + res.tv_nsec) - GG_MARGIN_NS;
+		while (ns < 0) {
+			ns += 1000000000LL;
+			g.since.tv_sec--;
+		}
+		g.since.tv_nsec = ns;
+	}
 	g.roots = calloc(n_roots ? n_roots : 1, sizeof(*g.roots));
 	if (!g.roots)
 		return -ENOMEM;
