@@ -158,34 +158,26 @@ check ".git/commondir planted, hutch killed with SIGKILL: the user's next commit
 	test ! -e "$MARK"
 rm -rf .git/commondir .gitcommon "$MARK" "$READY"
 
-# ---- known residual risk: repositories the sandbox creates ----------------------------------
-# A repository created inside the sandbox is not protected (nothing existed to protect at
-# start-up). Planted in a subdirectory of the user's repository, it is the one git finds
-# first when the user works in that subdirectory.
-# todo_absent NAME: a TAP TODO test (reported, not counted as a failure) that $MARK does
-# not exist, i.e. the planted code did not run.
-todo_absent() {
-	_T_N=$((_T_N + 1))
-	if [ -e "$MARK" ]; then
-		echo "not ok $_T_N - $1 # TODO known residual risk, see docs/THREAT_MODEL.md"
-	else
-		echo "ok $_T_N - $1 # TODO known residual risk, see docs/THREAT_MODEL.md"
-	fi
+# ---- repositories the sandbox creates, repositories the start-up search misses -------------
+# Not protected at start-up (nothing existed to protect, or beyond protect.c's search budget:
+# depth 3, skipped directories such as node_modules and vendor); the end-of-run check
+# (src/lib/gitguard.c) takes the planted key out. More layouts: persistence-git.t.
+# absent NAME: $MARK does not exist, i.e. the planted code did not run.
+absent() {
+	check "$1" test ! -e "$MARK"
 	rm -f "$MARK"
 }
 mkdir -p src
 hrun run -- sh -c "cd src && git init -q && git config core.fsmonitor '$PAYLOAD'"
 (cd src && user_git status)
-todo_absent "a repository the sandbox creates in src/ (git init): the user's git status there runs nothing"
+absent "a repository the sandbox creates in src/ (git init): the user's git status there runs nothing"
 rm -rf src
 
-# Repositories beyond protect.c's search budget (depth 3, skipped directories such as
-# node_modules and vendor) are not found, so not protected.
 for d in a/b/c/d node_modules/pkg; do
 	make_git_repo "$WS/$d" >/dev/null
 	hrun run -- sh -c "cd $d && git config core.fsmonitor '$PAYLOAD'"
 	(cd "$d" && user_git status)
-	todo_absent "an existing repository at $d (beyond the search budget): git config core.fsmonitor is refused"
+	absent "an existing repository at $d (beyond the search budget): git config core.fsmonitor is neutralised"
 	rm -rf "${WS:?}/${d%%/*}"
 done
 
