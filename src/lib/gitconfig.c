@@ -115,7 +115,7 @@ static int line_end(struct parser *p)
 
 static int header(struct parser *p)
 {
-	size_t k = 0, s = 0;
+	size_t k = 0;
 	char *dot;
 
 	p->i++; /* [ */
@@ -139,6 +139,8 @@ static int header(struct parser *p)
 		p->have_sub = true;
 	}
 	if (p->i < p->n && blank(p->b[p->i])) {
+		size_t s = 0;
+
 		while (p->i < p->n && blank(p->b[p->i]))
 			p->i++;
 		if (dot || p->i >= p->n || p->b[p->i] != '"')

@@ -741,7 +741,7 @@ static int path_set(struct walk *w, size_t at, const char *name)
 	}
 	if (at)
 		w->path[at++] = '/';
-	strcpy(w->path + at, name);
+	memcpy(w->path + at, name, strlen(name) + 1);
 	w->plen = at + strlen(name);
 	return 0;
 }
