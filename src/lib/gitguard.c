@@ -115,6 +115,9 @@ struct guard {
 	void *data;
 	struct hutch_gitguard_stats *st;
 	const char *home;
+	/* read-only for the whole run (protected mounts): the sandbox changed nothing there */
+	const char *const *held;
+	size_t n_held;
 };
 
 static bool changed(const struct guard *g, const struct stat *st)
@@ -287,11 +290,33 @@ static int quarantine(struct guard *g, size_t root, int dfd, const char *name, c
 	return r;
 }
 
+/*
+ * Was @rel (in root @root) read-only for the whole run? Then what its ctime
+ * says happened before the sandbox started (the user's own hook or config,
+ * made just before the run, within the margin of the start time).
+ */
+static bool held(const struct guard *g, size_t root, const char *rel)
+{
+	_cleanup_free_ char *abs = NULL;
+
+	if (!g->n_held)
+		return false;
+	abs = abs_path(g, root, rel);
+	for (size_t i = 0; abs && i < g->n_held; i++)
+		if (hutch_path_has_prefix(abs, g->held[i]))
+			return true;
+	return false;
+}
+
 static void neutralise(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
 		       const char *what)
 {
 	_cleanup_free_ char *q = NULL;
-	int r = quarantine(g, root, dfd, name, rel, &q);
+	int r;
+
+	if (held(g, root, rel))
+		return;
+	r = quarantine(g, root, dfd, name, rel, &q);
 
 	if (r < 0)
 		report_errno(g, root, rel, what, -r);
@@ -541,7 +566,11 @@ static void replace_config(struct guard *g, size_t root, int dfd, const char *na
 			   const char *detail)
 {
 	_cleanup_free_ char *tmp = NULL, *q = NULL;
-	int r = write_tmp(dfd, name, text, len, mode, &tmp);
+	int r;
+
+	if (held(g, root, rel))
+		return;
+	r = write_tmp(dfd, name, text, len, mode, &tmp);
 
 	if (r >= 0)
 		r = quarantine(g, root, dfd, name, rel, &q);
@@ -855,11 +884,13 @@ static int open_quarantine(struct guard *g, const char *dir, hutch_error *err)
 	return 0;
 }
 
-int hutch_gitguard_check(const char *const *roots, size_t n_roots, const struct timespec *start,
-			 const char *quarantine_dir, hutch_gitguard_fn fn, void *data,
-			 struct hutch_gitguard_stats *stats, hutch_error *err)
+int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
+			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
+			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
+			 hutch_error *err)
 {
-	struct guard g = {.fn = fn, .data = data, .st = stats, .qfd = -1};
+	struct guard g = {
+		.fn = fn, .data = data, .st = stats, .qfd = -1, .held = held, .n_held = n_held};
 	struct rlimit old, rl;
 	bool raised = false;
 	int r;

@@ -40,13 +40,16 @@ struct hutch_gitguard_stats {
 /*
  * Check the writable @roots (absolute, canonical; a root inside another is
  * walked once) for what changed since @start (CLOCK_REALTIME, taken before
- * the sandbox started). Returns 0, or a negative errno when the quarantine
- * cannot be made (nothing was moved then). Failures on single items are
- * reported through @fn and counted, the walk goes on.
+ * the sandbox started). Paths at or beneath one of @held (absolute: what was
+ * read-only for the whole run, the protected mounts) are left alone: the
+ * sandbox could not change them. Returns 0, or a negative errno when the
+ * quarantine cannot be made (nothing was moved then). Failures on single
+ * items are reported through @fn and counted, the walk goes on.
  */
-int hutch_gitguard_check(const char *const *roots, size_t n_roots, const struct timespec *start,
-			 const char *quarantine_dir, hutch_gitguard_fn fn, void *data,
-			 struct hutch_gitguard_stats *stats, hutch_error *err);
+int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
+			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
+			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
+			 hutch_error *err);
 
 /*
  * Is a directory with these entries a git directory? @has(name, want_dir, data)

@@ -2219,9 +2219,10 @@ static void guard_persistence(struct run *r)
 {
 	const struct hutch_policy *p = r->p;
 	_cleanup_free_ const char **roots = calloc(p->fs_writable.n + 1, sizeof(char *));
+	_cleanup_free_ const char **held = r->plan ? calloc(r->plan->n + 1, sizeof(char *)) : NULL;
 	_cleanup_free_ char *q = NULL;
 	hutch_error e = {0};
-	size_t n = 0;
+	size_t n = 0, n_held = 0;
 
 	hutch_placeholders_remove(r->ph);
 	r->ph = NULL;
@@ -2238,7 +2239,12 @@ static void guard_persistence(struct run *r)
 		roots[n++] = p->workspace;
 	for (size_t i = 0; i < p->fs_writable.n; i++)
 		roots[n++] = p->fs_writable.v[i].value;
-	if (hutch_gitguard_check(roots, n, &r->start, q, guard_item, r, &r->guard, &e) < 0) {
+	/* the protected mounts were read-only all along: what is there is the user's */
+	for (size_t i = 0; r->plan && held && i < r->plan->n; i++)
+		if (r->plan->ops[i].kind == MOUNT_PROTECT)
+			held[n_held++] = r->plan->ops[i].path;
+	if (hutch_gitguard_check(roots, n, held, n_held, &r->start, q, guard_item, r, &r->guard,
+				 &e) < 0) {
 		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, q, NULL, "quarantine", e.msg};
 		r->guard.failed++;
 		guard_item(&it, r);
