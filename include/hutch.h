@@ -104,6 +104,12 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err);
 /* Merge a JSON policy file. Errors carry file:line:column. */
 int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source src,
 			   hutch_error *err);
+/*
+ * Protect the policy file @path (as read for this run) in the run: added to
+ * the protected paths, so it is read-only when it lies in a writable root.
+ * hutch_policy_load_file does it for the files it reads.
+ */
+int hutch_policy_protect_file(hutch_policy *p, const char *path, hutch_error *err);
 /* Merge a JSON policy from memory; @name is used in messages. */
 int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, size_t len,
 			   enum hutch_source src, hutch_error *err);

@@ -339,6 +339,8 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 			cli_warn("%s", hutch_srt_note(srt, i, NULL));
 		if (r >= 0)
 			r = hutch_srt_apply(srt, p, false, err);
+		if (r >= 0)
+			r = hutch_policy_protect_file(p, a->srt_settings, err);
 		hutch_srt_free(srt);
 	}
 	if (r >= 0 && a->workspace)

@@ -1024,6 +1024,21 @@ static int read_policy_file(const char *path, bool strict, char **out, size_t *o
 	return 0;
 }
 
+/*
+ * A policy file read for a run is protected in it (protect.c, when it lies
+ * in a writable root): a run that rewrote it would loosen the next one.
+ */
+int hutch_policy_protect_file(hutch_policy *p, const char *path, hutch_error *err)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	int r;
+
+	if (!real)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "policy file %s", path);
+	r = hutch_rules_add(&p->fs_protected, real, "policy file", false);
+	return r < 0 ? hutch_err(err, -r, HUTCH_EXIT_ERROR, "policy file %s", path) : 0;
+}
+
 int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source src,
 			   hutch_error *err)
 {
@@ -1036,7 +1051,8 @@ int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source 
 	r = read_policy_file(path, src == HUTCH_SOURCE_FILE, &data, &len, err);
 	if (r < 0)
 		return r;
-	return hutch_policy_load_data(p, path, data, len, src, err);
+	r = hutch_policy_load_data(p, path, data, len, src, err);
+	return r < 0 ? r : hutch_policy_protect_file(p, path, err);
 }
 
 int hutch_policy_validate_file(const char *path, const char *profile, hutch_error *err)
@@ -1149,7 +1165,8 @@ int hutch_policy_load_project(hutch_policy *p, const char *workspace, hutch_erro
 			return hutch_err(err, -r, HUTCH_EXIT_ERROR, "policy");
 		return 0;
 	}
-	return hutch_policy_load_data(p, file, data, len, HUTCH_SOURCE_PROJECT, err);
+	r = hutch_policy_load_data(p, file, data, len, HUTCH_SOURCE_PROJECT, err);
+	return r < 0 ? r : hutch_policy_protect_file(p, file_real, err);
 }
 
 const char *hutch_policy_ignored(const hutch_policy *p, size_t i)
