@@ -133,7 +133,8 @@ static const struct {
 	const char *name;
 	const char *content;
 } file_placeholders[] = {
-	{"commondir", ".\n"}, /* git's own value (see protect.c) */
+	{"commondir", ".\n"},	 /* git's own value (see protect.c) */
+	{"config.worktree", ""}, /* git reads it as a config file (extensions.worktreeConfig) */
 	/* agents' own settings and instructions (profiles.c, protected when missing too) */
 	{"settings.json", "{}\n"},
 	{"settings.local.json", "{}\n"},

@@ -101,6 +101,7 @@ const char *const hutch_default_hidden[] = {
  */
 /* clang-format off */
 const char *const hutch_default_protected[] = {
+	".git/config.worktree",
 	".git/hooks", ".git/config", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc",
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
 	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir", NULL,

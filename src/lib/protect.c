@@ -7,15 +7,32 @@
  * to every git directory: the repository's own and its submodules' under
  * .git/modules.
  *
+ * Git directories are the repositories' own and, at any depth under
+ * .git/modules, every directory holding HEAD and objects/ or config (a
+ * submodule named "third_party/lib" lives in .git/modules/third_party/lib),
+ * within a bound that fails closed when exceeded. Linked worktrees' private
+ * directories (.git/worktrees/NAME) get their config.worktree, commondir and
+ * gitdir protected: git reads them for that worktree.
+ *
  * Every repository root and git directory found is also pinned (bound onto
- * itself): a mount point cannot be renamed or removed, so "mv .git x; mkdir
- * -p .git/hooks" cannot replace a protected directory by an unprotected one.
- * A ".git" *file* (worktrees, submodules) is read-only: rewriting its
- * "gitdir:" line would point git at hooks of the sandbox's choosing.
+ * itself), and so is every directory between a writable root and anything
+ * protected, pinned or hidden beneath it: a mount point cannot be renamed or
+ * removed, so neither "mv .git x; mkdir -p .git/hooks" nor "mv .git/modules
+ * x; cp -a x .git/modules" can replace a protected directory by an
+ * unprotected copy. A ".git" *file* (worktrees, submodules) is read-only:
+ * rewriting its "gitdir:" line would point git at hooks of the sandbox's
+ * choosing.
+ *
+ * A protected path that is a symbolic link is protected, and so is what it
+ * points to when that lies beneath the same writable root (resolved with
+ * openat2(RESOLVE_BENEATH) from the root, never leaving it); a missing
+ * target gets a placeholder like a missing protected path.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +49,11 @@
 #define SCAN_MAX_ENTRIES 4096
 #define MAX_REPOS 256
 #define MAX_GITDIRS 512
+/* Bounds of the walk of .git/modules: nested directories, and directories read. */
+#define MODULES_MAX_DEPTH 16
+#define MODULES_MAX_DIRS 4096
+/* Symbolic links followed from one protected path to what it points to. */
+#define MAX_LINK_HOPS 8
 
 /*
  * .git/commondir (in the default protected list) redirects where git takes
@@ -397,37 +419,117 @@ static int find_repos(const char *dir, const char *cache_dir, size_t *budget, st
 	return r;
 }
 
-/* The git directory of a repo root plus, recursively, its submodules' under modules/. */
-static int add_gitdirs(const char *gitdir, int depth, struct strlist *gitdirs)
+/* Is the directory @dfd a git directory: HEAD, and objects/ or config? */
+static bool is_git_dir(int dfd)
 {
-	_cleanup_free_ char *modules = NULL;
+	struct stat st;
+
+	if (fstatat(dfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return (fstatat(dfd, "objects", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) ||
+	       fstatat(dfd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* The git directories and linked worktrees' private directories found, within bounds. */
+struct gitwalk {
+	struct strlist gitdirs, worktrees;
+	size_t dirs; /* directories looked at under modules/ */
+};
+
+/* Add to a list that must not be cut: -E2BIG past its bound (the run is refused). */
+static int strlist_add_all(struct strlist *l, char *s)
+{
+	if (l->n >= l->max) {
+		free(s);
+		return -E2BIG;
+	}
+	return strlist_add_take(l, s);
+}
+
+static int add_gitdir(const char *gitdir, int depth, struct gitwalk *w);
+
+/* Each directory under @dir (a modules/ tree, @depth levels down): a git dir, or more beneath. */
+static int walk_modules(const char *dir, int depth, struct gitwalk *w)
+{
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int fd, r = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (r >= 0 && (de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+		_cleanup_close_ int sfd = -1;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		sfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		if (depth >= MODULES_MAX_DEPTH || ++w->dirs > MODULES_MAX_DIRS)
+			return -E2BIG;
+		sub = hutch_path_join(dir, de->d_name);
+		if (!sub)
+			return -ENOMEM;
+		r = is_git_dir(sfd) ? add_gitdir(sub, depth, w) : walk_modules(sub, depth + 1, w);
+	}
+	return r;
+}
+
+/* The linked worktrees' private directories of @gitdir (worktrees/NAME). */
+static int add_worktrees(const char *gitdir, struct gitwalk *w)
+{
+	_cleanup_free_ char *dir = hutch_path_join(gitdir, "worktrees");
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (r >= 0 && (de = readdir(d))) {
+		char *sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = hutch_path_join(dir, de->d_name);
+		if (!sub)
+			return -ENOMEM;
+		if (!is_dir(sub)) {
+			free(sub);
+			continue;
+		}
+		r = strlist_add_all(&w->worktrees, sub);
+	}
+	return r;
+}
+
+/* A git directory, its linked worktrees, and the git directories under its modules/. */
+static int add_gitdir(const char *gitdir, int depth, struct gitwalk *w)
+{
+	_cleanup_free_ char *modules = NULL;
 	int r;
 
-	r = strlist_add_take(gitdirs, strdup(gitdir));
-	if (r < 0 || depth > 2)
+	r = strlist_add_all(&w->gitdirs, strdup(gitdir));
+	if (r >= 0)
+		r = add_worktrees(gitdir, w);
+	if (r < 0)
 		return r;
 	modules = hutch_path_join(gitdir, "modules");
 	if (!modules)
 		return -ENOMEM;
-	d = opendir(modules);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *sub = NULL;
-		if (de->d_name[0] == '.')
-			continue;
-		sub = hutch_path_join(modules, de->d_name);
-		if (!sub)
-			return -ENOMEM;
-		if (is_dir(sub)) {
-			r = add_gitdirs(sub, depth + 1, gitdirs);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	return walk_modules(modules, depth + 1, w);
 }
 
 /* The directory the last missing name was looked for in: most share the repository's. */
@@ -448,15 +550,156 @@ static bool parent_is_dir(struct last_parent *lp, char *parent)
 	return lp->is_dir;
 }
 
-static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
-		    struct strlist *missing, struct last_parent *lp)
+/*
+ * openat2, retried when the kernel could not tell that a ".." stayed beneath
+ * (EAGAIN: a rename anywhere on the system raced the lookup).
+ */
+static int openat2_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	int fd = -1;
+
+	for (int i = 0; i < 64; i++) {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd;
+}
+
+/* What an openat2 failure beneath a root means: nothing to follow (0), or a failure. */
+static int beneath_error(int e)
+{
+	return e == ENOENT || e == ENOTDIR || e == EXDEV || e == ELOOP || e == EACCES ? 0 : -e;
+}
+
+/* The host path @fd is open on, when it lies beneath @root (or is it: @may_be_root). */
+static int fd_path_beneath(int fd, const char *root, bool may_be_root, char **out)
+{
+	char proc[64], buf[PATH_MAX];
+	ssize_t n;
+
+	*out = NULL;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, sizeof(buf) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1)
+		return 0;
+	buf[n] = '\0';
+	if (!hutch_path_has_prefix(buf, root) || (!may_be_root && !strcmp(buf, root)))
+		return 0;
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+/*
+ * What the symbolic link @path (beneath @root) points to, when that lies
+ * beneath @root too: resolved from the root with openat2(RESOLVE_BENEATH), so
+ * neither ".." nor an absolute target leads out of it. A missing target is
+ * the link's own text with its directory resolved the same way (that
+ * directory must exist). *@out is NULL when there is nothing to follow.
+ */
+static int link_target(const char *root, const char *path, char **out)
+{
+	_cleanup_close_ int rfd = -1, fd = -1;
+	_cleanup_free_ char *rel = NULL, *dir = NULL, *d = NULL;
+	const char *sub = path + strlen(root), *base, *dirpart;
+	char t[PATH_MAX], *slash;
+	ssize_t n;
+	int r;
+
+	*out = NULL;
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return 0;
+	while (*sub == '/')
+		sub++;
+	fd = openat2_beneath(rfd, sub, O_PATH);
+	if (fd >= 0)
+		return fd_path_beneath(fd, root, false, out);
+	if (errno != ENOENT) /* out of the root (EXDEV), a loop: nothing to follow */
+		return beneath_error(errno);
+	n = readlinkat(rfd, sub, t, sizeof(t) - 1);
+	if (n <= 0)
+		return 0;
+	t[n] = '\0';
+	while (n > 1 && t[n - 1] == '/')
+		t[--n] = '\0';
+	if (t[0] == '/') {
+		if (!hutch_path_has_prefix(t, root))
+			return 0;
+		rel = strdup(t + strlen(root));
+	} else {
+		dir = strdup(sub);
+		if (!dir)
+			return -ENOMEM;
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		rel = slash ? hutch_path_join(dir, t) : strdup(t);
+	}
+	if (!rel)
+		return -ENOMEM;
+	slash = strrchr(rel, '/');
+	base = slash ? slash + 1 : rel;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return 0;
+	dirpart = ".";
+	if (slash) {
+		*slash = '\0';
+		dirpart = rel;
+		while (*dirpart == '/')
+			dirpart++;
+		if (!*dirpart)
+			dirpart = ".";
+	}
+	close(TAKE_FD(fd));
+	fd = openat2_beneath(rfd, dirpart, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return beneath_error(errno); /* its directory is missing or out of the root */
+	r = fd_path_beneath(fd, root, true, &d);
+	if (r < 0 || !d)
+		return r;
+	*out = hutch_path_join(d, base);
+	return *out ? 0 : -ENOMEM;
+}
+
+struct protect_ctx {
+	struct hutch_mount_plan *plan;
+	struct strlist *missing;
+	struct last_parent lp;
+};
+
+static int consider_at(struct protect_ctx *c, const char *root, char *path, int hops);
+
+/* A protected path that is a symbolic link: what it points to is protected too. */
+static int follow_link(struct protect_ctx *c, const char *root, const char *path, int hops)
+{
+	char *target = NULL;
+	int r;
+
+	if (hops >= MAX_LINK_HOPS)
+		return 0;
+	r = link_target(root, path, &target);
+	if (r < 0 || !target)
+		return r;
+	if (!strcmp(target, path)) {
+		free(target);
+		return 0;
+	}
+	return consider_at(c, root, target, hops + 1);
+}
+
+static int consider_at(struct protect_ctx *c, const char *root, char *path, int hops)
 {
 	char *parent;
 	struct stat st;
 	int r;
 
 	if (lstat(path, &st) == 0) {
-		r = hutch_mount_plan_add(plan, MOUNT_PROTECT, path, root, 0, true);
+		r = hutch_mount_plan_add(c->plan, MOUNT_PROTECT, path, root, 0, true);
+		if (r >= 0 && S_ISLNK(st.st_mode))
+			r = follow_link(c, root, path, hops);
 		free(path);
 		return r;
 	}
@@ -466,23 +709,49 @@ static int consider(struct hutch_mount_plan *plan, const char *root, char *path,
 		return -ENOMEM;
 	}
 	*strrchr(parent, '/') = '\0';
-	if (!parent_is_dir(lp, parent)) {
+	if (!parent_is_dir(&c->lp, parent)) {
 		free(path);
 		return 0; /* e.g. .git/hooks outside a repository: nothing can hold it */
 	}
-	r = hutch_mount_plan_add(plan, MOUNT_PROTECT, path, root, 0, true);
+	r = hutch_mount_plan_add(c->plan, MOUNT_PROTECT, path, root, 0, true);
 	if (r < 0) {
 		free(path);
 		return r;
 	}
-	return strlist_add_take(missing, path);
+	return strlist_add_take(c->missing, path);
+}
+
+static int consider(struct protect_ctx *c, const char *root, char *path)
+{
+	return path ? consider_at(c, root, path, 0) : -ENOMEM;
+}
+
+/* Files git reads from a linked worktree's private directory (.git/worktrees/NAME). */
+static const char *const worktree_files[] = {"config.worktree", "commondir", "gitdir", NULL};
+
+static int protect_worktree(struct protect_ctx *c, const char *root, const char *wt)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && worktree_files[i]; i++) {
+		char *f = hutch_path_join(wt, worktree_files[i]);
+		struct stat st;
+
+		/* commondir and gitdir are git's own: a placeholder would break the worktree */
+		if (f && i > 0 && lstat(f, &st) < 0) {
+			free(f);
+			continue;
+		}
+		r = consider(c, root, f);
+	}
+	return r;
 }
 
 static int protect_root(const struct hutch_policy *p, const char *root, const char *cache_dir,
-			struct hutch_mount_plan *plan, struct strlist *missing)
+			struct protect_ctx *c)
 {
-	struct strlist repos = {.max = MAX_REPOS}, gitdirs = {.max = MAX_GITDIRS};
-	struct last_parent lp = {NULL, false};
+	struct strlist repos = {.max = MAX_REPOS};
+	struct gitwalk w = {.gitdirs = {.max = MAX_GITDIRS}, .worktrees = {.max = MAX_GITDIRS}};
 	size_t budget = SCAN_MAX_ENTRIES;
 	_cleanup_free_ char *rootgit = hutch_path_join(root, ".git");
 	int r;
@@ -501,42 +770,154 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 			break;
 		}
 		if (strcmp(repos.v[i], root))
-			r = hutch_mount_plan_add(plan, MOUNT_PIN, repos.v[i], root, 0, true);
+			r = hutch_mount_plan_add(c->plan, MOUNT_PIN, repos.v[i], root, 0, true);
 		if (r < 0 || lstat(g, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			r = add_gitdirs(g, 0, &gitdirs);
+			r = add_gitdir(g, 0, &w);
 		} else if (S_ISREG(st.st_mode)) {
-			r = hutch_mount_plan_add(plan, MOUNT_PROTECT, g, root, 0, true);
+			r = hutch_mount_plan_add(c->plan, MOUNT_PROTECT, g, root, 0, true);
 		} else if (S_ISLNK(st.st_mode)) {
 			/* .git -> a directory in this root: that directory is the git dir. */
 			_cleanup_free_ char *real = realpath(g, NULL);
 			if (real && is_dir(real) && hutch_path_has_prefix(real, root) &&
 			    strcmp(real, root))
-				r = add_gitdirs(real, 0, &gitdirs);
+				r = add_gitdir(real, 0, &w);
 		}
 	}
-	for (size_t j = 0; r >= 0 && j < gitdirs.n; j++) {
-		r = hutch_mount_plan_add(plan, MOUNT_PIN, gitdirs.v[j], root, 0, true);
-	}
+	for (size_t j = 0; r >= 0 && j < w.gitdirs.n; j++)
+		r = hutch_mount_plan_add(c->plan, MOUNT_PIN, w.gitdirs.v[j], root, 0, true);
+	for (size_t j = 0; r >= 0 && j < w.worktrees.n; j++)
+		r = protect_worktree(c, root, w.worktrees.v[j]);
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
 
 		if (e[0] == '/')
 			continue;
 		if (!strncmp(e, ".git/", 5)) {
-			for (size_t i = 0; r >= 0 && i < gitdirs.n; i++)
-				r = consider(plan, root, hutch_path_join(gitdirs.v[i], e + 5),
-					     missing, &lp);
+			for (size_t i = 0; r >= 0 && i < w.gitdirs.n; i++)
+				r = consider(c, root, hutch_path_join(w.gitdirs.v[i], e + 5));
 		} else {
 			for (size_t i = 0; r >= 0 && i < repos.n; i++)
-				r = consider(plan, root, hutch_path_join(repos.v[i], e), missing,
-					     &lp);
+				r = consider(c, root, hutch_path_join(repos.v[i], e));
 		}
 	}
-	free(lp.path);
 	strlist_free(&repos);
-	strlist_free(&gitdirs);
+	strlist_free(&w.gitdirs);
+	strlist_free(&w.worktrees);
+	return r;
+}
+
+/* The writable root @path lies strictly beneath (the innermost), or NULL. */
+static const char *root_of(const struct hutch_policy *p, const char *path)
+{
+	const char *root = NULL;
+
+	if (hutch_path_has_prefix(path, p->workspace) && strcmp(path, p->workspace))
+		root = p->workspace;
+	for (size_t i = 0; i < p->fs_writable.n; i++) {
+		const char *w = p->fs_writable.v[i].value;
+		if (hutch_path_has_prefix(path, w) && strcmp(path, w) &&
+		    (!root || strlen(w) > strlen(root)))
+			root = w;
+	}
+	return root;
+}
+
+/* A directory between a writable root and something that must stay where it is. */
+struct ancestor {
+	char *path;
+	const char *root;
+	bool pinned; /* already a pin of the plan */
+};
+
+struct ancestors {
+	struct ancestor *v;
+	size_t n, cap;
+};
+
+static int anc_add(struct ancestors *a, const char *path, size_t len, const char *root, bool pinned)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct ancestor *v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n].path = strndup(path, len);
+	if (!a->v[a->n].path)
+		return -ENOMEM;
+	a->v[a->n].root = root;
+	a->v[a->n].pinned = pinned;
+	a->n++;
+	return 0;
+}
+
+/* Every directory strictly between @root and @path. */
+static int anc_add_between(struct ancestors *a, const char *path, const char *root)
+{
+	size_t rl = strlen(root);
+	int r = 0;
+
+	if (!hutch_path_has_prefix(path, root))
+		return 0;
+	for (const char *s = path + rl + 1; r >= 0 && (s = strchr(s, '/')); s++)
+		r = anc_add(a, path, (size_t)(s - path), root, false);
+	return r;
+}
+
+static int anc_cmp(const void *x, const void *y)
+{
+	const struct ancestor *a = x, *b = y;
+	int r = strcmp(a->path, b->path);
+
+	return r ? r : (int)b->pinned - (int)a->pinned;
+}
+
+/*
+ * Pin every directory between a writable root and a protected path, a pin
+ * (repository root, git directory) or a hidden path beneath it, once each:
+ * renaming one of them would carry the protected mount away and leave an
+ * unprotected copy in its place.
+ */
+static int pin_ancestors(const struct hutch_policy *p, struct hutch_mount_plan *plan, size_t from)
+{
+	struct ancestors a = {0};
+	size_t n = plan->n;
+	int r = 0;
+
+	for (size_t i = from; r >= 0 && i < n; i++) {
+		const struct hutch_mount_op *op = &plan->ops[i];
+
+		if (!hutch_mount_is_protect_kind(op->kind) || !op->source)
+			continue;
+		if (op->kind == MOUNT_PIN)
+			r = anc_add(&a, op->path, strlen(op->path), op->source, true);
+		if (r >= 0)
+			r = anc_add_between(&a, op->path, op->source);
+	}
+	for (size_t i = 0; r >= 0 && i < p->fs_hidden.n; i++) {
+		const char *h = p->fs_hidden.v[i].value, *root = root_of(p, h);
+		if (root)
+			r = anc_add_between(&a, h, root);
+	}
+	if (r >= 0 && a.n > 1)
+		qsort(a.v, a.n, sizeof(a.v[0]), anc_cmp);
+	for (size_t i = 0; r >= 0 && i < a.n; i++) {
+		struct stat st;
+
+		if ((i > 0 && !strcmp(a.v[i].path, a.v[i - 1].path)) || a.v[i].pinned)
+			continue;
+		/* only real directories: a symlink there is not followed into by the sandbox */
+		if (lstat(a.v[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+			r = hutch_mount_plan_add(plan, MOUNT_PIN, a.v[i].path, a.v[i].root, 0,
+						 true);
+	}
+	for (size_t i = 0; i < a.n; i++)
+		free(a.v[i].path);
+	free(a.v);
 	return r;
 }
 
@@ -544,39 +925,47 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 		       const char *cache_dir, char ***missing, size_t *n_missing, hutch_error *err)
 {
 	struct strlist miss = {.max = 1024};
-	struct last_parent lp = {NULL, false};
+	struct protect_ctx c = {.plan = plan, .missing = &miss};
+	const char *at = p->workspace;
+	size_t from = plan->n;
 	int r;
 
-	r = protect_root(p, p->workspace, cache_dir, plan, &miss);
+	r = protect_root(p, p->workspace, cache_dir, &c);
 	for (size_t i = 0; r >= 0 && i < p->fs_writable.n; i++)
-		if (is_dir(p->fs_writable.v[i].value))
-			r = protect_root(p, p->fs_writable.v[i].value, cache_dir, plan, &miss);
+		if (is_dir(p->fs_writable.v[i].value)) {
+			at = p->fs_writable.v[i].value;
+			r = protect_root(p, at, cache_dir, &c);
+		}
 	/*
-	 * Absolute entries (an agent profile's ~/.claude/settings.json) matter only
-	 * inside a writable root; there they are protected like the relative ones,
-	 * with a placeholder when missing (a file the application accepts for the
-	 * settings files it reads: journal.c).
+	 * Absolute entries (an agent profile's ~/.claude/settings.json, a policy
+	 * file read for this run) matter only inside a writable root; there they
+	 * are protected like the relative ones, with a placeholder when missing
+	 * (a file the application accepts for the settings files it reads:
+	 * journal.c).
 	 */
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
-		const char *root = NULL;
+		const char *root = e[0] == '/' ? root_of(p, e) : NULL;
 
-		if (e[0] != '/')
-			continue;
-		if (hutch_path_has_prefix(e, p->workspace) && strcmp(e, p->workspace))
-			root = p->workspace;
-		for (size_t i = 0; !root && i < p->fs_writable.n; i++)
-			if (hutch_path_has_prefix(e, p->fs_writable.v[i].value) &&
-			    strcmp(e, p->fs_writable.v[i].value))
-				root = p->fs_writable.v[i].value;
-		if (root) {
-			char *path = strdup(e);
-			r = path ? consider(plan, root, path, &miss, &lp) : -ENOMEM;
-		}
+		if (root)
+			r = consider(&c, root, strdup(e));
 	}
-	free(lp.path);
+	if (r >= 0)
+		r = pin_ancestors(p, plan, from);
+	free(c.lp.path);
 	if (r < 0) {
 		strlist_free(&miss);
+		if (r == -E2BIG) {
+			hutch_errx(err, E2BIG, 0,
+				   "protect: more than %d git directories (or directories nested "
+				   "more than %d deep under .git/modules) in %s: hutch cannot "
+				   "protect them all",
+				   MAX_GITDIRS, MODULES_MAX_DEPTH, at);
+			hutch_err_hint(err, "remove the git directories of submodules no longer "
+					    "used (.git/modules/...) or of stale worktrees "
+					    "(git worktree prune)");
+			return r;
+		}
 		return hutch_err(err, r, 0, "protect: finding protected paths");
 	}
 	*missing = miss.v;

@@ -4,7 +4,8 @@
 # be steerable from inside. The placeholder clean-up works in directories the sandbox can
 # write; the sandbox moves such a directory away and leaves a symlink to the parent of the
 # user's home in its place, so that the clean-up of ".../x/home/.bashrc" would act on
-# ~/.bashrc. Checked on the HOST after the runs: a 0600 file and a 0700 directory outside
+# ~/.bashrc (the sandbox cannot move it, it is pinned, protect.c: the move is made by a
+# process of the host while the sandbox runs). Checked on the HOST after the runs: a 0600 file and a 0700 directory outside
 # the workspace keep their modes, a file outside is not deleted, nothing of the user's is
 # moved into hutch's stash, and hutch notes what it left in STATE/placeholders/.refused.
 #
@@ -60,14 +61,26 @@ tidy() {
 	rm -f "$STATE/.refused"
 }
 
+# swap_on_host DIR: what the sandbox cannot do (DIR, above its placeholders, is pinned: EBUSY),
+# done by a process of the host while the sandbox runs; then the sandbox is let go.
+swap_on_host() {
+	mv "$WS/$1" "$WS/$1-away" && ln -s "$T" "$WS/$1" && touch "$WS/go"
+}
+
 # ---- two runs: the first makes a nested repository, the second swaps it for a symlink ----
 hrun run -- sh -c 'mkdir -p x/home/.git'
 is "$RC" 0 "run 1: a nested repository x/home/.git"
 hrun run -- sh -c "test -d x/home/.vscode && mv x x-away && ln -s '$T' x"
-is "$RC" 0 "run 2: its placeholders are there; x moved away, x -> the home's parent"
-[ "$RC" = 0 ] || diag "stderr: $ERR"
+like "$ERR" "Device or resource busy" "run 2: x, above its placeholders, cannot be moved from inside"
+hrun_bg run -- sh -c 'while [ ! -e go ]; do sleep 0.1; done'
+wait_for_file "$WS/x/home/.vscode" || fail "run 2 started"
+swap_on_host x
+wait_hutch "$HUTCH_TEST_TIMEOUT"
+is "$RC" 0 "run 2: its placeholders are there; x moved away (on the host), x -> the home's parent"
+[ "$RC" = 0 ] || diag "stderr: $(cat "$T/.bg.err")"
 ok "$(test -L "$WS/x")$?" "  the symlink is on the host after run 2"
 check_host "two runs" x
+rm -f "$WS/go"
 tidy x
 
 # ---- two sandboxes sharing the tree: the second swaps the first one's directory ----
@@ -79,8 +92,9 @@ else
 	fail "sandbox A runs, its placeholders are in c/home"
 fi
 hrun run -- sh -c "mv c c-away && ln -s '$T' c && touch go"
-is "$RC" 0 "sandbox B (same workspace): c moved away, c -> the home's parent"
-[ "$RC" = 0 ] || diag "stderr: $ERR"
+like "$ERR" "Device or resource busy" "sandbox B (same workspace): c is pinned, cannot be moved"
+swap_on_host c
+pass "c moved away on the host, c -> the home's parent"
 wait_hutch "$HUTCH_TEST_TIMEOUT"
 is "$RC" 0 "sandbox A ends (its clean-up runs now, the last user of the placeholders)"
 check_host "concurrent sandboxes" c
