@@ -41,6 +41,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/escape.h"
 #include "base/path.h"
 #include "protect.h"
 #include "scancache.h"
@@ -434,13 +435,15 @@ static bool is_git_dir(int dfd)
 struct gitwalk {
 	struct strlist gitdirs, worktrees;
 	size_t dirs; /* directories looked at under modules/ */
+	bool cut;    /* a bound was reached: the run is refused */
 };
 
 /* Add to a list that must not be cut: -E2BIG past its bound (the run is refused). */
-static int strlist_add_all(struct strlist *l, char *s)
+static int strlist_add_all(struct gitwalk *w, struct strlist *l, char *s)
 {
 	if (l->n >= l->max) {
 		free(s);
+		w->cut = true;
 		return -E2BIG;
 	}
 	return strlist_add_take(l, s);
@@ -475,8 +478,10 @@ static int walk_modules(const char *dir, int depth, struct gitwalk *w)
 		sfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		if (depth >= MODULES_MAX_DEPTH || ++w->dirs > MODULES_MAX_DIRS)
+		if (depth >= MODULES_MAX_DEPTH || ++w->dirs > MODULES_MAX_DIRS) {
+			w->cut = true;
 			return -E2BIG;
+		}
 		sub = hutch_path_join(dir, de->d_name);
 		if (!sub)
 			return -ENOMEM;
@@ -510,7 +515,7 @@ static int add_worktrees(const char *gitdir, struct gitwalk *w)
 			free(sub);
 			continue;
 		}
-		r = strlist_add_all(&w->worktrees, sub);
+		r = strlist_add_all(w, &w->worktrees, sub);
 	}
 	return r;
 }
@@ -521,7 +526,7 @@ static int add_gitdir(const char *gitdir, int depth, struct gitwalk *w)
 	_cleanup_free_ char *modules = NULL;
 	int r;
 
-	r = strlist_add_all(&w->gitdirs, strdup(gitdir));
+	r = strlist_add_all(w, &w->gitdirs, strdup(gitdir));
 	if (r >= 0)
 		r = add_worktrees(gitdir, w);
 	if (r < 0)
@@ -551,13 +556,14 @@ static bool parent_is_dir(struct last_parent *lp, char *parent)
 }
 
 /*
- * openat2, retried when the kernel could not tell that a ".." stayed beneath
- * (EAGAIN: a rename anywhere on the system raced the lookup).
+ * openat2 beneath @dirfd without following any symbolic link, retried when
+ * the kernel could not tell that a ".." stayed beneath (EAGAIN: a rename
+ * anywhere on the system raced the lookup).
  */
 static int openat2_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
 	int fd = -1;
 
 	for (int i = 0; i < 64; i++) {
@@ -571,7 +577,7 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 /* What an openat2 failure beneath a root means: nothing to follow (0), or a failure. */
 static int beneath_error(int e)
 {
-	return e == ENOENT || e == ENOTDIR || e == EXDEV || e == ELOOP || e == EACCES ? 0 : -e;
+	return e == ENOENT || e == ENOTDIR || e == EXDEV || e == EACCES ? 0 : -e;
 }
 
 /* The host path @fd is open on, when it lies beneath @root (or is it: @may_be_root). */
@@ -593,11 +599,14 @@ static int fd_path_beneath(int fd, const char *root, bool may_be_root, char **ou
 }
 
 /*
- * What the symbolic link @path (beneath @root) points to, when that lies
- * beneath @root too: resolved from the root with openat2(RESOLVE_BENEATH), so
- * neither ".." nor an absolute target leads out of it. A missing target is
- * the link's own text with its directory resolved the same way (that
- * directory must exist). *@out is NULL when there is nothing to follow.
+ * What the symbolic link @path (beneath @root) names, one link at a time, when
+ * that lies beneath @root too: its text, with the directory part resolved
+ * from the root with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so neither
+ * ".." nor an absolute target leads out of it. The last component is left as
+ * it is (it may be missing, or another link: the caller follows it in turn).
+ * *@out is NULL when there is nothing to follow (a target out of the root or
+ * in a missing directory); -ELOOP when the directory part holds a link (that
+ * link could be swapped from inside: not protectable).
  */
 static int link_target(const char *root, const char *path, char **out)
 {
@@ -614,11 +623,6 @@ static int link_target(const char *root, const char *path, char **out)
 		return 0;
 	while (*sub == '/')
 		sub++;
-	fd = openat2_beneath(rfd, sub, O_PATH);
-	if (fd >= 0)
-		return fd_path_beneath(fd, root, false, out);
-	if (errno != ENOENT) /* out of the root (EXDEV), a loop: nothing to follow */
-		return beneath_error(errno);
 	n = readlinkat(rfd, sub, t, sizeof(t) - 1);
 	if (n <= 0)
 		return 0;
@@ -642,7 +646,7 @@ static int link_target(const char *root, const char *path, char **out)
 		return -ENOMEM;
 	slash = strrchr(rel, '/');
 	base = slash ? slash + 1 : rel;
-	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+	if (!*base || !strcmp(base, "."))
 		return 0;
 	dirpart = ".";
 	if (slash) {
@@ -653,14 +657,23 @@ static int link_target(const char *root, const char *path, char **out)
 		if (!*dirpart)
 			dirpart = ".";
 	}
-	close(TAKE_FD(fd));
+	if (!strcmp(base, "..")) {
+		/* "a/.." or "..": the directory it names, resolved the same way */
+		dir = hutch_path_join(dirpart, "..");
+		if (!dir)
+			return -ENOMEM;
+		dirpart = dir;
+		base = NULL;
+	}
 	fd = openat2_beneath(rfd, dirpart, O_PATH | O_DIRECTORY);
-	if (fd < 0)
-		return beneath_error(errno); /* its directory is missing or out of the root */
-	r = fd_path_beneath(fd, root, true, &d);
+	if (fd < 0 && errno == ELOOP)
+		return -ELOOP;
+	if (fd < 0) /* its directory is missing or out of the root */
+		return beneath_error(errno);
+	r = fd_path_beneath(fd, root, !!base, &d);
 	if (r < 0 || !d)
 		return r;
-	*out = hutch_path_join(d, base);
+	*out = base ? hutch_path_join(d, base) : TAKE_PTR(d);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -668,6 +681,8 @@ struct protect_ctx {
 	struct hutch_mount_plan *plan;
 	struct strlist *missing;
 	struct last_parent lp;
+	const char *cut_root; /* the writable root where the git directories' bound was hit */
+	char *bad_link;	      /* a protected link hutch cannot follow safely (-ELOOP) */
 };
 
 static int consider_at(struct protect_ctx *c, const char *root, char *path, int hops);
@@ -678,9 +693,9 @@ static int follow_link(struct protect_ctx *c, const char *root, const char *path
 	char *target = NULL;
 	int r;
 
-	if (hops >= MAX_LINK_HOPS)
-		return 0;
-	r = link_target(root, path, &target);
+	r = hops >= MAX_LINK_HOPS ? -ELOOP : link_target(root, path, &target);
+	if (r == -ELOOP && !c->bad_link)
+		c->bad_link = strdup(path);
 	if (r < 0 || !target)
 		return r;
 	if (!strcmp(target, path)) {
@@ -802,6 +817,8 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 				r = consider(c, root, hutch_path_join(repos.v[i], e));
 		}
 	}
+	if (w.cut)
+		c->cut_root = root;
 	strlist_free(&repos);
 	strlist_free(&w.gitdirs);
 	strlist_free(&w.worktrees);
@@ -921,21 +938,45 @@ static int pin_ancestors(const struct hutch_policy *p, struct hutch_mount_plan *
 	return r;
 }
 
+/* Why the protected paths could not all be found, with how to fix it. */
+static int protect_error(const struct protect_ctx *c, int r, hutch_error *err)
+{
+	char shown[PATH_MAX];
+
+	if (c->cut_root) {
+		hutch_errx(err, E2BIG, 0,
+			   "protect: more than %d git directories (or directories nested more "
+			   "than %d deep under .git/modules) in %s: hutch cannot protect them all",
+			   MAX_GITDIRS, MODULES_MAX_DEPTH,
+			   hutch_escape_str(c->cut_root, shown, sizeof(shown), 0));
+		hutch_err_hint(err,
+			       "remove the git directories of submodules no longer used "
+			       "(.git/modules/...) or of stale worktrees (git worktree prune)");
+		return r;
+	}
+	if (c->bad_link) {
+		hutch_errx(err, ELOOP, 0,
+			   "protect: %s is a symbolic link hutch cannot follow safely (more than "
+			   "%d links, or a link in its target's directories)",
+			   hutch_escape_str(c->bad_link, shown, sizeof(shown), 0), MAX_LINK_HOPS);
+		hutch_err_hint(err, "point the link straight at the real file or directory");
+		return r;
+	}
+	return hutch_err(err, r, 0, "protect: finding protected paths");
+}
+
 int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,
 		       const char *cache_dir, char ***missing, size_t *n_missing, hutch_error *err)
 {
 	struct strlist miss = {.max = 1024};
 	struct protect_ctx c = {.plan = plan, .missing = &miss};
-	const char *at = p->workspace;
 	size_t from = plan->n;
 	int r;
 
 	r = protect_root(p, p->workspace, cache_dir, &c);
 	for (size_t i = 0; r >= 0 && i < p->fs_writable.n; i++)
-		if (is_dir(p->fs_writable.v[i].value)) {
-			at = p->fs_writable.v[i].value;
-			r = protect_root(p, at, cache_dir, &c);
-		}
+		if (is_dir(p->fs_writable.v[i].value))
+			r = protect_root(p, p->fs_writable.v[i].value, cache_dir, &c);
 	/*
 	 * Absolute entries (an agent profile's ~/.claude/settings.json, a policy
 	 * file read for this run) matter only inside a writable root; there they
@@ -955,19 +996,11 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 	free(c.lp.path);
 	if (r < 0) {
 		strlist_free(&miss);
-		if (r == -E2BIG) {
-			hutch_errx(err, E2BIG, 0,
-				   "protect: more than %d git directories (or directories nested "
-				   "more than %d deep under .git/modules) in %s: hutch cannot "
-				   "protect them all",
-				   MAX_GITDIRS, MODULES_MAX_DEPTH, at);
-			hutch_err_hint(err, "remove the git directories of submodules no longer "
-					    "used (.git/modules/...) or of stale worktrees "
-					    "(git worktree prune)");
-			return r;
-		}
-		return hutch_err(err, r, 0, "protect: finding protected paths");
+		r = protect_error(&c, r, err);
+		free(c.bad_link);
+		return r;
 	}
+	free(c.bad_link);
 	*missing = miss.v;
 	*n_missing = miss.n;
 	return 0;

@@ -62,6 +62,9 @@ ln -s ../tools/githooks .git/hooks
 echo '{"permissions": {}}' >.agent-config/settings.json
 ln -s .agent-config .claude
 ln -s .codex-real .codex
+mkdir gem-real vscode-real
+ln -s gem-real .gem1 && ln -s .gem1 .gemini # a chain of links
+ln -s "$WS/vscode-real" .vscode             # an absolute link inside the workspace
 echo "not a secret, but hidden" >secrets/key
 echo '{"network": {"mode": "none"}}' >conf/pol.json
 echo '{"filesystem": {"allowWrite": ["."]}}' >srt.json
@@ -120,6 +123,13 @@ attempt "creating the missing target of .codex -> .codex-real" "File exists" "mk
 attempt "writing through .codex -> .codex-real (a placeholder)" "Read-only file system" \
 	"echo x > .codex/config.toml"
 
+attempt "replacing .gem1, a link in the chain .gemini -> .gem1 -> gem-real" \
+	"Device or resource busy" "rm .gem1 && ln -s /tmp .gem1"
+attempt "gem-real/settings.json (the end of the chain)" "Read-only file system" \
+	"echo '{\"hooks\":{}}' > gem-real/settings.json"
+attempt "vscode-real/tasks.json (.vscode -> \$WS/vscode-real, absolute)" "Read-only file system" \
+	"echo '{}' > vscode-real/tasks.json"
+
 # ---- the policy files of the run -----------------------------------------------------------
 attempt "-p conf/pol.json rewritten from inside" "Read-only file system" \
 	"echo '{\"network\": {\"mode\": \"host\"}}' > conf/pol.json" -p "$WS/conf/pol.json"
@@ -141,6 +151,13 @@ for d in . third_party/lib third_party/lib/deps/inner sub/nested "$T/wt"; do
 done
 check "the user's git status and commit in each repository ran nothing planted" test ! -e "$MARK"
 rm -f "$MARK"
+
+# ---- a protected link whose target's directories hold a link: refused, not half protected ----
+mkdir -p idea-real/sub && ln -s idea-real idea-dir && ln -s idea-dir/sub .idea
+hrun run -- true
+is "$RC" 125 ".idea -> idea-dir/sub with idea-dir a link (swappable from inside): the run is refused"
+like "$ERR" "cannot follow safely" "  and says why"
+rm -rf .idea idea-dir idea-real
 
 # ---- bounds of the search under .git/modules: refused, not cut --------------------------------
 deep=.git/modules/$(printf 'd/%.0s' $(seq 17))
