@@ -1024,18 +1024,48 @@ static int read_policy_file(const char *path, bool strict, char **out, size_t *o
 	return 0;
 }
 
+/* @path, absolute, when it is a symbolic link in a directory named without one; else NULL. */
+static char *link_in_real_dir(const char *path)
+{
+	_cleanup_free_ char *cwd = NULL, *joined = NULL, *abs = NULL, *parent = NULL, *dir = NULL;
+	struct stat st;
+	const char *slash;
+
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return NULL;
+	if (path[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		joined = cwd ? hutch_path_join(cwd, path) : NULL;
+		if (!joined)
+			return NULL;
+	}
+	abs = hutch_path_normalize(joined ? joined : path);
+	slash = abs ? strrchr(abs, '/') : NULL;
+	if (!slash || slash == abs)
+		return NULL;
+	parent = strndup(abs, (size_t)(slash - abs));
+	dir = parent ? realpath(parent, NULL) : NULL;
+	if (!dir || strcmp(dir, parent) || lstat(abs, &st) < 0 || !S_ISLNK(st.st_mode))
+		return NULL;
+	return TAKE_PTR(abs);
+}
+
 /*
  * A policy file read for a run is protected in it (protect.c, when it lies
  * in a writable root): a run that rewrote it would loosen the next one.
  */
 int hutch_policy_protect_file(hutch_policy *p, const char *path, hutch_error *err)
 {
-	_cleanup_free_ char *real = realpath(path, NULL);
+	_cleanup_free_ char *real = realpath(path, NULL), *link = NULL;
 	int r;
 
 	if (!real)
 		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "policy file %s", path);
 	r = hutch_rules_add(&p->fs_protected, real, "policy file", false);
+	/* named through a link: the link too, or the sandbox could point it elsewhere */
+	link = r >= 0 ? link_in_real_dir(path) : NULL;
+	if (link)
+		r = hutch_rules_add(&p->fs_protected, link, "policy file", false);
 	return r < 0 ? hutch_err(err, -r, HUTCH_EXIT_ERROR, "policy file %s", path) : 0;
 }
 

@@ -137,6 +137,12 @@ attempt "--srt-settings srt.json rewritten from inside" "Read-only file system" 
 	"echo '{}' > srt.json" --srt-settings "$WS/srt.json"
 hrun run -p conf/pol.json -- true
 is "$RC" 0 "a run with -p conf/pol.json (relative) works"
+ln -s conf/pol.json pol-link.json
+attempt "-p pol-link.json -> conf/pol.json: pointing the link elsewhere" "Device or resource busy" \
+	"rm pol-link.json && echo '{}' > other.json && ln -s other.json pol-link.json" -p pol-link.json
+attempt "-p pol-link.json -> conf/pol.json: the file it names" "Read-only file system" \
+	"echo '{}' > conf/pol.json" -p pol-link.json
+rm pol-link.json
 
 # ---- the host afterwards ---------------------------------------------------------------------
 LAST_CMD=
