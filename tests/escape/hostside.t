@@ -120,8 +120,12 @@ tidy k
 D=$(printf 'w\033[2Jx')
 hrun run -- sh -c "mkdir -p '$D/home/.git'"
 is "$RC" 0 "run 1: a nested repository in a directory whose name holds ESC"
-hrun run -- sh -c "mv '$D' w-away && ln -s '$T' '$D'"
-is "$RC" 0 "run 2: the directory swapped for a symlink"
+hrun_bg run -- sh -c 'while [ ! -e go ]; do sleep 0.1; done'
+wait_for_file "$WS/$D/home/.vscode" || fail "run 2 started"
+mv "$WS/$D" "$WS/w-away" && ln -s "$T" "$WS/$D" && touch "$WS/go"
+wait_hutch "$HUTCH_TEST_TIMEOUT"
+ERR=$(cat "$T/.bg.err")
+is "$RC" 0 "run 2: the directory swapped for a symlink (by the host, while it ran)"
 like "$ERR" "hutch: warning: [0-9]+ placeholders? of protected paths left in place" \
 	"  hutch run says how many placeholders it left"
 like "$ERR" "$(re_quote "$WS/w\\x1b[2Jx/home/").*symbolic link" \
@@ -137,6 +141,6 @@ is "$(home_state)" "$home_before" "warned run: the user's files are exactly as b
 rm -f "$WS/$D"
 chmod -R u+w "$WS/w-away" 2>/dev/null
 rm -rf "$WS/w-away"
-rm -f "$STATE/.refused"
+rm -f "$STATE/.refused" "$WS/go"
 
 done_testing
