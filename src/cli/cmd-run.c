@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agentstate.h"
 #include "ask.h"
 #include "base/escape.h"
 #include "cli.h"
@@ -361,6 +362,9 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 			       : hutch_policy_set(p, (enum hutch_key)f->which, f->value, f->origin,
 						  err);
 	}
+	/* Protected paths that depend on the workspace (Claude Code's auto-memory). */
+	if (r >= 0)
+		r = hutch_agentstate_policy(p, home, a->workspace, err);
 	if (r >= 0)
 		r = hutch_policy_finalize(p, home, err);
 	if (r < 0) {
@@ -461,6 +465,7 @@ int cmd_run(int argc, char **argv)
 	struct hutch_run_opts opts = {0};
 	struct hutch_run_summary sum = {0};
 	struct cli_ask ask = {.tty = -1};
+	hutch_agentstate *state = NULL;
 	hutch_policy *p = NULL;
 	hutch_error err = {0};
 	int first, r, status = HUTCH_EXIT_ERROR;
@@ -537,8 +542,24 @@ int cmd_run(int argc, char **argv)
 				 "are denied");
 		}
 	}
+	/* The agent's state file: a working copy inside, the safe part carried back after. */
+	if (hutch_agentstate_begin(p, NULL, &state, &err) < 0) {
+		cli_ask_done(&ask);
+		if (opts.session)
+			cli_ephemeral_finish(opts.session, false);
+		hutch_policy_free(p);
+		return cli_error(&err);
+	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
 	cli_ask_done(&ask);
+	if (state) {
+		hutch_error serr = {0};
+
+		/* The host's file is unchanged then: say so, keep the command's status. */
+		if (hutch_agentstate_end(state, cli_lib_warn, NULL, &serr) < 0 && !cli_quiet)
+			cli_warn("%s", serr.msg);
+		hutch_agentstate_free(state);
+	}
 	/*
 	 * The summary, never with -q: with -v or an audit log; on a terminal when there is
 	 * more to say than the exit status (commands were watched, the proxy was used).

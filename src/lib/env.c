@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The workload's environment: secrets dropped by pattern, explicit passes, set entries. */
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -160,6 +162,76 @@ static bool passes(const struct hutch_policy *p, const char *name)
 	return matches(&p->env_pass, name, false);
 }
 
+/*
+ * Credentials in URLs. A proxy variable (http_proxy=http://user:pass@host:3128,
+ * any case) keeps its proxy with the user information removed; any other
+ * variable whose value holds a URL with credentials (postgres://u:p@db,
+ * https://TOKEN@host; not ssh://git@host, a user name alone) is dropped,
+ * unless passed by exact name.
+ */
+static const char *const proxy_vars[] = {
+	"http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "rsync_proxy", "socks_proxy", NULL,
+};
+
+static bool is_proxy_var(const char *name)
+{
+	for (size_t i = 0; proxy_vars[i]; i++)
+		if (!strcasecmp(name, proxy_vars[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The next URL authority's user information at or after @from in @v:
+ * [*at, *end) is "userinfo@". False when there is none.
+ */
+static bool next_userinfo(const char *v, size_t from, size_t *at, size_t *end, bool *secret)
+{
+	for (const char *p = strstr(v + from, "://"); p; p = strstr(p + 3, "://")) {
+		const char *a = p + 3, *e = a + strcspn(a, "/?# \t\n,;"), *u = NULL;
+		const char *sch = p;
+
+		while (sch > v && (isalnum((unsigned char)sch[-1]) || strchr("+.-", sch[-1])))
+			sch--;
+		for (const char *c = a; c < e; c++)
+			if (*c == '@')
+				u = c;
+		if (!u || u == a)
+			continue;
+		*at = (size_t)(a - v);
+		*end = (size_t)(u + 1 - v);
+		*secret = memchr(a, ':', (size_t)(u - a)) != NULL || strncasecmp(sch, "http", 4) == 0 ||
+			  strncasecmp(sch, "ftp", 3) == 0;
+		return true;
+	}
+	return false;
+}
+
+static bool has_url_credentials(const char *v)
+{
+	size_t at, end = 0;
+	bool secret;
+
+	while (next_userinfo(v, end, &at, &end, &secret))
+		if (secret)
+			return true;
+	return false;
+}
+
+/* @entry (NAME=VALUE) with every URL's user information removed; NULL on ENOMEM. */
+static char *strip_userinfo(const char *entry)
+{
+	char *out = strdup(entry);
+	size_t at, end, from = 0;
+	bool secret;
+
+	while (out && next_userinfo(out, from, &at, &end, &secret)) {
+		memmove(out + at, out + end, strlen(out + end) + 1);
+		from = at;
+	}
+	return out;
+}
+
 /* Does a "~/" (or a lone "~") at @v[i] start a home-relative path, as in a shell assignment? */
 static bool tilde_at(const char *v, size_t i)
 {
@@ -263,6 +335,8 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		name[nl] = '\0';
 		if (find(env, name, nl) >= 0 || !passes(p, name))
 			continue;
+		if (!is_proxy_var(name) && has_url_credentials(eq + 1) && !exact(&p->env_pass, name))
+			continue;
 		len = strlen(e) + 1;
 		if (len > HUTCH_ENV_MAX_ENTRY || n >= HUTCH_ENV_MAX_VARS ||
 		    bytes + len > HUTCH_ENV_MAX_BYTES) {
@@ -279,7 +353,7 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
 		}
 		env = nv;
-		env[n] = strdup(e);
+		env[n] = is_proxy_var(name) ? strip_userinfo(e) : strdup(e);
 		if (!env[n]) {
 			hutch_env_free(env);
 			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");

@@ -144,6 +144,17 @@ static const struct {
 	{"AGENTS.md", ""},
 	{"AGENTS.override.md", ""},
 	{".env", ""},
+	{"hooks.json", "{}\n"},
+	{"trustedFolders.json", "{}\n"},
+	{"system.md", ""},
+	{"oauth-keys.env", ""},
+	/* agents' and editors' files in the workspace (the default protected list) */
+	{"CLAUDE.local.md", ""},
+	{".cursorrules", ""},
+	{".windsurfrules", ""},
+	{".aider.conf.yml", ""},
+	{".aider.model.settings.yml", "[]\n"},
+	{".aider.model.metadata.json", "{}\n"},
 };
 
 /* The content of the file placeholder for @path, or NULL for a directory. */

@@ -27,6 +27,43 @@ const char *const hutch_default_hidden[] = {
 	"~/.password-store",
 	"~/.local/share/keyrings",
 	"~/.config/op", /* 1Password CLI */
+	"~/.local/share/kwalletd",
+	"~/.pki/nssdb", /* client certificates of Chrome and other NSS users */
+	"~/.config/sops/age",
+	/* shell and REPL histories (commands typed with passwords and tokens in them) */
+	"~/.bash_history",
+	"~/.zsh_history",
+	"~/.histfile",
+	"~/.local/share/fish/fish_history",
+	"~/.local/share/atuin",
+	"~/.python_history",
+	"~/.node_repl_history",
+	"~/.psql_history",
+	"~/.mysql_history",
+	"~/.sqlite_history",
+	"~/.rediscli_history",
+	"~/.irb_history",
+	/* browsers and apps with cookies and saved logins */
+	"~/.mozilla",
+	"~/.thunderbird",
+	"~/.config/google-chrome",
+	"~/.config/chromium",
+	"~/.config/BraveSoftware",
+	"~/.config/microsoft-edge",
+	"~/.config/vivaldi",
+	"~/.config/opera",
+	"~/snap/firefox",
+	"~/snap/chromium",
+	"~/.var/app/org.mozilla.firefox",
+	"~/.var/app/com.google.Chrome",
+	"~/.config/Slack",
+	/* editors' global storage (tokens of extensions, signed-in accounts) */
+	"~/.config/Code/User/globalStorage",
+	"~/.config/Code - OSS/User/globalStorage",
+	"~/.config/VSCodium/User/globalStorage",
+	"~/.config/Cursor/User/globalStorage",
+	"~/.config/Windsurf/User/globalStorage",
+	"~/.vscode-server/data/User/globalStorage",
 	/* cloud and cluster CLIs */
 	"~/.aws",
 	"~/.config/gcloud",
@@ -38,6 +75,22 @@ const char *const hutch_default_hidden[] = {
 	"~/.s3cfg",
 	"~/.config/doctl", /* DigitalOcean */
 	"~/.oci",	   /* Oracle Cloud */
+	"~/.config/rclone",
+	"~/.config/hcloud", /* Hetzner */
+	"~/.fly",	    /* Fly.io */
+	"~/.wrangler",	    /* Cloudflare */
+	"~/.databrickscfg",
+	"~/.boto", /* gsutil */
+	"~/.mc",   /* MinIO client */
+	"~/.terraformrc",
+	"~/.sentryclirc",
+	"~/.config/configstore", /* firebase-tools and other npm CLIs' logins */
+	"~/.config/ngrok",
+	"~/.dbt/profiles.yml",
+	"~/.snowsql",
+	"~/.cache/huggingface/token",
+	"~/.cache/huggingface/stored_tokens",
+	"~/.huggingface/token",
 	/* git hosts and generic credentials */
 	"~/.config/gh",
 	"~/.config/hub",
@@ -47,7 +100,14 @@ const char *const hutch_default_hidden[] = {
 	"~/.config/git/credentials",
 	/* package registries */
 	"~/.npmrc",
+	"~/.yarnrc",
 	"~/.yarnrc.yml",
+	"~/.config/pip/pip.conf", /* an index URL with a password */
+	"~/.pip/pip.conf",
+	"~/.composer/auth.json",
+	"~/.config/composer/auth.json",
+	"~/.config/containers/auth.json",
+	"~/.m2/settings.xml", /* repository passwords */
 	"~/.pypirc",
 	"~/.cargo/credentials",
 	"~/.cargo/credentials.toml",
@@ -104,7 +164,10 @@ const char *const hutch_default_protected[] = {
 	".git/config.worktree",
 	".git/hooks", ".git/config", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc",
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
-	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir", NULL,
+	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir",
+	/* other agents' and editors' project files that load instructions or start programs */
+	"CLAUDE.local.md", ".cursor", ".cursorrules", ".windsurf", ".windsurfrules", ".continue",
+	".zed", ".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json", NULL,
 };
 /* clang-format on */
 
@@ -121,7 +184,47 @@ const char *const hutch_default_env_drop[] = {
 	"*_ACCESS_KEY*",
 	"*_PRIVATE_KEY*",
 	"*_CREDENTIALS*",
+	"*_CREDENTIAL",
+	"*_CREDS",
 	"*_AUTH",
+	"*_TOKENS",
+	"*_PAT", /* personal access tokens: GITHUB_PAT, AZURE_DEVOPS_EXT_PAT */
+	"*_PASS",
+	"*_PASSPHRASE",
+	"*_PWD",
+	"*_DSN", /* SENTRY_DSN and database DSNs carry a key or a password */
+	"*_JWT*",
+	"*_COOKIE",
+	"DATABASE_URL",
+	"*_DATABASE_URL",
+	"PGPASSWORD",
+	"MYSQL_PWD",
+	"NPM_CONFIG__AUTH*",
+	"npm_config__auth*",
+	/* the same in lower case (the patterns are case-sensitive) */
+	"*_token",
+	"*_token_*",
+	"*_tokens",
+	"*_secret*",
+	"*_password*",
+	"*_passwd*",
+	"*_pass",
+	"*_passphrase",
+	"*_key",
+	"*_api_key",
+	"*_apikey",
+	"*_access_key*",
+	"*_private_key*",
+	"*_credentials*",
+	"*_credential",
+	"*_creds",
+	"*_auth",
+	"*_pat",
+	"*_dsn",
+	"*_jwt*",
+	"database_url",
+	"*_database_url",
+	"aws_*",
 	"AWS_*",
 	"AZURE_*",
 	"GITHUB_TOKEN",
@@ -181,7 +284,12 @@ static const char *const claude_hosts[] = {
 	"sentry.io",
 	NULL,
 };
-static const char *const claude_state[] = {"~/.claude", "~/.claude.json", NULL};
+/*
+ * ~/.claude.json is not writable: Claude Code keeps a working copy of it in
+ * ~/.claude (CLAUDE_CONFIG_DIR below) and hutch carries the safe part back
+ * after the run (agentstate.c).
+ */
+static const char *const claude_state[] = {"~/.claude", NULL};
 static const char *const claude_dirs[] = {"~/.claude", NULL};
 static const char *const claude_creds[] = {"~/.claude.json", "~/.claude/.credentials.json", NULL};
 static const char *const claude_protected[] = {
@@ -193,6 +301,11 @@ static const char *const claude_protected[] = {
 	"~/.claude/skills",
 	"~/.claude/plugins",
 	"~/.claude/hooks",
+	"~/.claude/rules",	   /* loaded like CLAUDE.md */
+	"~/.claude/output-styles", /* system prompt additions */
+	"~/.claude/local",	   /* the local install of claude itself */
+	"~/.claude/statusline.sh", /* the status line scripts /statusline and the docs write */
+	"~/.claude/statusline-command.sh",
 	NULL,
 };
 static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
@@ -200,7 +313,7 @@ static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
  * Claude Code refuses --dangerously-skip-permissions as root unless it is told
  * it runs in a sandbox; it does here (docs/profiles.md, "The agents' own sandboxes").
  */
-static const char *const claude_set[] = {"IS_SANDBOX=1", NULL};
+static const char *const claude_set[] = {"IS_SANDBOX=1", "CLAUDE_CONFIG_DIR=~/.claude", NULL};
 
 /* Codex CLI: the API (key), sign-in with ChatGPT and the ChatGPT backend it then uses. */
 static const char *const codex_hosts[] = {"api.openai.com", "auth.openai.com", "chatgpt.com", NULL};
@@ -214,6 +327,10 @@ static const char *const codex_protected[] = {
 	"~/.codex/prompts",
 	"~/.codex/rules",
 	"~/.codex/skills",
+	"~/.codex/.env",       /* loaded into Codex's environment at start */
+	"~/.codex/packages",   /* binaries Codex runs (its standalone install) */
+	"~/.codex/hooks.json", /* commands run on agent events */
+	"~/.codex/plugins",
 	NULL,
 };
 static const char *const codex_env[] = {"OPENAI_API_KEY", NULL};
@@ -237,8 +354,17 @@ static const char *const gemini_creds[] = {
 	NULL,
 };
 static const char *const gemini_protected[] = {
-	"~/.gemini/settings.json", "~/.gemini/GEMINI.md", "~/.gemini/commands",
-	"~/.gemini/extensions",	   "~/.gemini/.env",	  NULL,
+	"~/.gemini/settings.json",
+	"~/.gemini/GEMINI.md",
+	"~/.gemini/commands",
+	"~/.gemini/extensions",
+	"~/.gemini/.env",
+	"~/.gemini/policies",		 /* policy engine rules: which tools run unasked */
+	"~/.gemini/trustedFolders.json", /* trusted folders load their settings and .env */
+	"~/.gemini/skills",
+	"~/.gemini/agents",
+	"~/.gemini/system.md",
+	NULL,
 };
 static const char *const gemini_env[] = {"GEMINI_API_KEY", "GOOGLE_API_KEY", NULL};
 
@@ -250,6 +376,8 @@ static const char *const aider_hosts[] = {
 static const char *const aider_state[] = {"~/.aider", NULL};
 static const char *const aider_dirs[] = {"~/.aider", NULL};
 static const char *const aider_creds[] = {"~/.aider.conf.yml", "~/.aider/oauth-keys.env", NULL};
+/* aider loads it with python-dotenv at start: any variable, LD_PRELOAD too. */
+static const char *const aider_protected[] = {"~/.aider/oauth-keys.env", NULL};
 static const char *const aider_env[] = {
 	"OPENAI_API_KEY",   "ANTHROPIC_API_KEY",  "GEMINI_API_KEY",
 	"DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", NULL,
@@ -408,6 +536,7 @@ static const struct profile profiles[] = {
 			{ HUTCH_LIST_NET_ALLOW, aider_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, aider_state },
+			{ HUTCH_LIST_PROTECTED, aider_protected },
 			{ HUTCH_LIST_ENV_PASS, aider_env },
 			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
 			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
@@ -625,6 +754,25 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 					 path);
 	}
 	return 0;
+}
+
+bool hutch_profile_is_state_dir(const char *path, const char *home)
+{
+	if (!path || !home || home[0] != '/')
+		return false;
+	for (size_t i = 0; i <= ARRAY_SIZE(profiles); i++) {
+		const char *const *dirs = i < ARRAY_SIZE(profiles) ? profiles[i].state_dirs
+								     : pkg_cache_dir;
+
+		for (const char *const *d = dirs; d && *d; d++) {
+			_cleanup_free_ char *joined = hutch_path_join(home, *d + 2);
+			_cleanup_free_ char *real = joined ? realpath(joined, NULL) : NULL;
+
+			if ((joined && !strcmp(joined, path)) || (real && !strcmp(real, path)))
+				return true;
+		}
+	}
+	return false;
 }
 
 int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *err)

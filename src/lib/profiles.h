@@ -22,3 +22,10 @@ int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *e
  */
 int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char *origin,
 			   bool system, hutch_error *err);
+
+/*
+ * Is @path (absolute) an agent profile's state directory or the sandbox's
+ * package cache under @home? Relative protected entries (".bashrc",
+ * ".mcp.json") are for projects: they are not applied there (protect.c).
+ */
+bool hutch_profile_is_state_dir(const char *path, const char *home);

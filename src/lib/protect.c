@@ -43,6 +43,7 @@
 #include "base/error.h"
 #include "base/escape.h"
 #include "base/path.h"
+#include "profiles.h"
 #include "protect.h"
 #include "scancache.h"
 
@@ -975,7 +976,8 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 
 	r = protect_root(p, p->workspace, cache_dir, &c);
 	for (size_t i = 0; r >= 0 && i < p->fs_writable.n; i++)
-		if (is_dir(p->fs_writable.v[i].value))
+		if (is_dir(p->fs_writable.v[i].value) &&
+		    !hutch_profile_is_state_dir(p->fs_writable.v[i].value, getenv("HOME")))
 			r = protect_root(p, p->fs_writable.v[i].value, cache_dir, &c);
 	/*
 	 * Absolute entries (an agent profile's ~/.claude/settings.json, a policy

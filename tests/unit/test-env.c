@@ -226,5 +226,68 @@ int main(void)
 		}
 		is_int(bad, 0, "drop patterns match as fnmatch(3) does");
 	}
+	/* New default patterns, lower-case forms, credentials in URLs. */
+	{
+		char *more[] = {
+			"PGPASSWORD=pg",
+			"DATABASE_URL=postgres://app@db/x",
+			"APP_DATABASE_URL=mysql://db/x",
+			"SENTRY_DSN=https://key@sentry.example/1",
+			"GITHUB_PAT=ghp_pat",
+			"AZURE_DEVOPS_EXT_PAT=pat",
+			"MYSQL_PWD=pw",
+			"SMTP_PASS=pw",
+			"GCP_CREDENTIAL=c",
+			"github_token=ghp_lower",
+			"aws_secret_access_key=lower",
+			"my_api_key=lower",
+			"db_password=lower",
+			"npm_config__auth=dXNlcjpwYXNz",
+			"REDIS=redis://:hunter2@cache:6379/0",
+			"MIRROR=see https://user:pw@mirror.example/simple and more",
+			"CLONE=https://ghp_tok@github.com/o/r.git",
+			"SSH_REMOTE=ssh://git@github.com/o/r.git",
+			"HOMEPAGE=https://example.com/a@b",
+			"http_proxy=http://user:pw@proxy.example:3128",
+			"HTTPS_PROXY=http://tok@proxy.example:3128/",
+			"ALL_PROXY=socks5://proxy.example:1080",
+			"OLDPWD=/tmp",
+			"KEEPER=ok",
+			NULL,
+		};
+		static const char *const dropped[] = {
+			"PGPASSWORD", "DATABASE_URL", "APP_DATABASE_URL", "SENTRY_DSN",
+			"GITHUB_PAT", "AZURE_DEVOPS_EXT_PAT", "MYSQL_PWD", "SMTP_PASS",
+			"GCP_CREDENTIAL", "github_token", "aws_secret_access_key", "my_api_key",
+			"db_password", "npm_config__auth", "REDIS", "MIRROR", "CLONE", NULL,
+		};
+		hutch_policy *q = hutch_policy_new();
+
+		hutch_policy_apply_profile(q, "default", &err);
+		env = NULL;
+		ok(hutch_env_build(q, more, &env, &err) == 0, "build with the extended defaults");
+		for (size_t i = 0; dropped[i]; i++)
+			ok(!get(env, dropped[i]), "%s dropped", dropped[i]);
+		is_str(get(env, "SSH_REMOTE"), "ssh://git@github.com/o/r.git",
+		       "a URL with a user name only (ssh://git@) passes");
+		is_str(get(env, "HOMEPAGE"), "https://example.com/a@b",
+		       "an @ in a URL's path is not user information");
+		is_str(get(env, "http_proxy"), "http://proxy.example:3128",
+		       "http_proxy: user and password stripped, the proxy kept");
+		is_str(get(env, "HTTPS_PROXY"), "http://proxy.example:3128/",
+		       "HTTPS_PROXY: a token as user stripped");
+		is_str(get(env, "ALL_PROXY"), "socks5://proxy.example:1080",
+		       "a proxy without credentials unchanged");
+		is_str(get(env, "OLDPWD"), "/tmp", "OLDPWD is not *_PWD");
+		is_str(get(env, "KEEPER"), "ok", "an ordinary variable passes");
+		hutch_env_free(env);
+		hutch_policy_add(q, HUTCH_LIST_ENV_PASS, "REDIS", "-e", &err);
+		env = NULL;
+		ok(hutch_env_build(q, more, &env, &err) == 0, "build with -e REDIS");
+		is_str(get(env, "REDIS"), "redis://:hunter2@cache:6379/0",
+		       "-e NAME passes a URL with credentials by exact name");
+		hutch_env_free(env);
+		hutch_policy_free(q);
+	}
 	return done_testing();
 }
