@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,51 @@ struct hutch_agentstate {
 	int dir_fd;	  /* ~/.claude, where the working copy is */
 	char *workspace;  /* trust flags are carried back for it (and below it) only */
 	bool host_exists; /* ~/.claude.json existed before the run */
+	char **memory;	  /* ~/.claude/projects/<name> with a memory directory before the run */
+	size_t n_memory;
 };
+
+/* The names under ~/.claude/projects that have a "memory" entry. */
+static char **memory_dirs(int dir_fd, size_t *n)
+{
+	_cleanup_close_ int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								   O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = calloc(1, sizeof(char *));
+	struct dirent *de;
+
+	*n = 0;
+	if (d)
+		fd = -1;
+	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_DIRS) {
+		struct stat st;
+		char **nv;
+		char sub[NAME_MAX + 8];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/memory", de->d_name);
+		if (fstatat(dirfd(d), sub, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		nv = realloc(v, (*n + 2) * sizeof(char *));
+		if (!nv)
+			break;
+		v = nv;
+		v[*n] = strdup(de->d_name);
+		if (v[*n])
+			v[++*n] = NULL;
+	}
+	if (d)
+		closedir(d);
+	return v;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
 
 /* ---- which keys go back ---------------------------------------------------------------- */
 
@@ -310,7 +355,8 @@ static int read_at(int dirfd, const char *name, char **out, size_t *len, mode_t 
 }
 
 /* Write @buf as @name in @dirfd: a new temporary file, then renamed over it. */
-static int write_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode)
+static int write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
+		    mode_t mode)
 {
 	char tmp[64];
 	int fd, r = 0;
@@ -333,6 +379,8 @@ static int write_at(int dirfd, const char *name, const char *buf, size_t len, mo
 		else
 			o += (size_t)k;
 	}
+	if (r == 0 && tail && write(fd, tail, strlen(tail)) != (ssize_t)strlen(tail))
+		r = -EIO;
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
@@ -390,9 +438,17 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 	 * before it exists) and every existing project's are protected.
 	 */
 	if (real) {
+		_cleanup_free_ char *parent = NULL;
+
 		name = claude_project_name(real);
-		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0)
+		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0 ||
+		    asprintf(&parent, "%s/%s", projects, name) < 0)
 			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		/* Its parent must exist for the read-only stand-in to be put there. */
+		r = hutch_mkdir_p(parent, 0700);
+		if (r < 0)
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+					 "profile claude-code: cannot create %s", parent);
 		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, own, "profile claude-code", err);
 		if (r < 0)
 			return r;
@@ -425,6 +481,7 @@ void hutch_agentstate_free(hutch_agentstate *s)
 	if (s->dir_fd >= 0)
 		close(s->dir_fd);
 	free(s->workspace);
+	free_strv(s->memory);
 	free(s);
 }
 
@@ -459,10 +516,11 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 			      "profile claude-code: its state directory %s/.claude", home);
 		goto fail;
 	}
+	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
 	r = read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
 	if (r == 0) {
 		s->host_exists = true;
-		r = write_at(s->dir_fd, CLAUDE_STATE, buf, len, 0600);
+		r = write_at(s->dir_fd, CLAUDE_STATE, buf, len, NULL, 0600);
 	} else if (r == -ENOENT) {
 		/* No state yet: the agent starts from none (a stale working copy goes). */
 		r = unlinkat(s->dir_fd, CLAUDE_STATE, 0) < 0 && errno != ENOENT ? -errno : 0;
@@ -491,9 +549,35 @@ static void refused(const char *what, void *data)
 
 	snprintf(msg, sizeof(msg),
 		 "~/" CLAUDE_STATE ": %s was changed in the sandbox and not carried back (it "
-		 "could run code or change Claude Code's permissions; the host's value stays)",
+		 "could run code, change Claude Code's permissions or trust a folder outside "
+		 "the workspace; the host's value stays)",
 		 what);
 	note(msg, cb[1]);
+}
+
+/*
+ * Auto-memory of a project that had none before the run: the existing ones
+ * and the workspace's are protected, one made for another project from
+ * inside is not (its name is not known in advance). Report it.
+ */
+static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note, void *data)
+{
+	size_t n = 0;
+	char **now = memory_dirs(s->dir_fd, &n);
+	char shown_name[256];
+
+	for (size_t i = 0; now && now[i]; i++) {
+		bool old = false;
+
+		for (size_t j = 0; s->memory && s->memory[j] && !old; j++)
+			old = !strcmp(now[i], s->memory[j]);
+		if (!old)
+			notef(note, data,
+			      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code "
+			      "loads it as instructions in that project; review or remove it",
+			      shown(now[i], shown_name, sizeof(shown_name)));
+	}
+	free_strv(now);
 }
 
 int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
@@ -509,6 +593,7 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 
 	if (!s)
 		return 0;
+	report_new_memory(s, note, data);
 	r = read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
 	if (r == -ENOENT)
 		return 0;
@@ -542,7 +627,7 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 						cb);
 	if (changes > 0) {
 		out = json_dumps(host, JSON_INDENT(2));
-		r = out ? write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), mode) : -ENOMEM;
+		r = out ? write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode) : -ENOMEM;
 	} else {
 		r = changes;
 	}
