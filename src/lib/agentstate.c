@@ -327,7 +327,7 @@ static int read_at(int dirfd, const char *name, char **out, size_t *len, mode_t 
 	size_t n = 0;
 
 	if (fd < 0)
-		return -errno;
+		return errno == ELOOP ? -EINVAL : -errno; /* a symlink: not a regular file */
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))

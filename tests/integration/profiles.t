@@ -25,7 +25,7 @@ HOSTS[gemini]="generativelanguage.googleapis.com oauth2.googleapis.com accounts.
 cloudcode-pa.googleapis.com"
 HOSTS[aider]="api.openai.com api.anthropic.com generativelanguage.googleapis.com api.deepseek.com
 openrouter.ai"
-STATE[claude-code]=".claude .claude.json"
+STATE[claude-code]=".claude"
 STATE[codex]=".codex"
 STATE[gemini]=".gemini"
 STATE[aider]=".aider"
@@ -205,16 +205,18 @@ like "$(jget "$OUT" 'p["filesystem"]["hidden"]')" "\\.claude/\\.credentials\\.js
 	"  the others' still are"
 
 cat >"$T/hide-own.json" <<'EOF'
-{ "filesystem": { "hidden": ["~/.claude.json"] } }
+{ "filesystem": { "hidden": ["~/.claude"] } }
 EOF
 hrun run --profile claude-code -p "$T/hide-own.json" -- true
-is "$RC" 125 "a policy file hiding ~/.claude.json under claude-code: refused, not silently undone"
+is "$RC" 125 "a policy file hiding ~/.claude under claude-code: refused, not silently undone"
 like "$ERR" "both writable and hidden" "  (writable by the profile, hidden by the file)"
 
 # Claude Code accepts --dangerously-skip-permissions as root only when told it is sandboxed.
 unset IS_SANDBOX
 hrun run --profile claude-code -- sh -c 'echo "IS_SANDBOX=${IS_SANDBOX:-unset}"'
 is "$OUT" "IS_SANDBOX=1" "claude-code: IS_SANDBOX=1 inside"
+hrun run --profile claude-code -- sh -c 'echo "$CLAUDE_CONFIG_DIR"'
+is "$OUT" "$HOME/.claude" "claude-code: CLAUDE_CONFIG_DIR=~/.claude (its state file is a working copy there)"
 hrun run --profile codex -- sh -c 'echo "IS_SANDBOX=${IS_SANDBOX:-unset}"'
 is "$OUT" "IS_SANDBOX=unset" "  the other profiles do not set it"
 

@@ -1,0 +1,190 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The agents' state (docs/profiles.md, "State the agent writes" and the protected tables).
+# Claude Code's ~/.claude.json: written inside the way Claude Code saves it (a lock
+# directory, a temporary file, a rename, in its configuration directory); after the run the
+# safe keys are in the host's file and what could run code (mcpServers at the top and under
+# projects, hooks, statusLine, apiKeyHelper, a trust flag for a folder outside the
+# workspace) is not, and each refusal is reported. Every file the agents load as code or
+# instructions is protected: a write from inside fails and the host's file is unchanged.
+# Auto-memory cannot be written. No hutch stand-ins named like project files (.bashrc,
+# .mcp.json) inside the agents' state directories.
+# shellcheck source=tests/lib.sh disable=SC2016,SC2088
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+require_python
+
+# jq-like: jget FILE EXPR (EXPR over the parsed object "p"; missing -> "none")
+jget() {
+	"$PY" -c 'import json,sys
+p=json.load(open(sys.argv[1]))
+try: v=eval(sys.argv[2])
+except (KeyError, TypeError): v="none"
+print(json.dumps(v, sort_keys=True) if not isinstance(v, str) else v)' "$1" "$2"
+}
+
+mkdir -p "$HOME/.claude"
+cat >"$HOME/.claude.json" <<'EOF'
+{
+  "numStartups": 3,
+  "userID": "host-user",
+  "mcpServers": { "host": { "command": "host-mcp" } },
+  "projects": { "/elsewhere": { "history": ["h"] } }
+}
+EOF
+chmod 640 "$HOME/.claude.json"
+
+# ---- the working copy ------------------------------------------------------------------------
+hrun run --profile claude-code -- sh -c 'echo "$CLAUDE_CONFIG_DIR"; cat "$CLAUDE_CONFIG_DIR/.claude.json"'
+like "$OUT" "^$HOME/.claude\$" "CLAUDE_CONFIG_DIR is ~/.claude inside"
+like "$OUT" '"userID": "host-user"' "  and ~/.claude/.claude.json holds the host's ~/.claude.json"
+check "  the working copy is gone after the run" test ! -e "$HOME/.claude/.claude.json"
+hrun run --profile claude-code -- sh -c 'echo x >~/.claude.json'
+isnt "$RC" 0 "~/.claude.json itself is not writable inside"
+is "$(jget "$HOME/.claude.json" 'p["userID"]')" "host-user" "  unchanged on the host"
+
+# ---- Claude Code's save: lock directory, temporary file, rename -------------------------------
+# shellcheck disable=SC2016
+SAVE='import json,os,sys
+d=os.environ["CLAUDE_CONFIG_DIR"]; f=os.path.join(d, ".claude.json")
+c=json.load(open(f)); ws=sys.argv[1]
+c["hasCompletedOnboarding"]=True; c["numStartups"]=4; c["bypassPermissionsModeAccepted"]=True
+c["mcpServers"]["evil"]={"command":"/bin/evil"}
+c["hooks"]={"Stop":[{"hooks":[{"type":"command","command":"/bin/evil"}]}]}
+c["statusLine"]={"type":"command","command":"/bin/evil"}
+c["apiKeyHelper"]="/bin/evil"
+c["projects"][ws]={"hasTrustDialogAccepted":True,"history":["inside"],
+  "mcpServers":{"x":{"command":"/bin/evil"}},"allowedTools":["Bash"],"enabledMcpjsonServers":["x"]}
+c["projects"]["/elsewhere"]["hasTrustDialogAccepted"]=True
+os.mkdir(f + ".lock")
+t=f + ".tmp.%d" % os.getpid()
+open(t, "w").write(json.dumps(c, indent=2)); os.rename(t, f); os.rmdir(f + ".lock")
+print("saved")'
+hrun run --profile claude-code -- "$PY" -c "$SAVE" "$WS"
+is "$RC:$OUT" "0:saved" "inside, Claude Code's way of saving ~/.claude.json works"
+J=$HOME/.claude.json
+is "$(jget "$J" 'p["hasCompletedOnboarding"]')" "true" "after the run: hasCompletedOnboarding carried back"
+is "$(jget "$J" 'p["numStartups"]')" "4" "  numStartups carried back"
+is "$(jget "$J" 'p["bypassPermissionsModeAccepted"]')" "true" "  the bypass dialog's flag carried back"
+is "$(jget "$J" "p['projects']['$WS']['hasTrustDialogAccepted']")" "true" \
+	"  the workspace's trust flag carried back"
+is "$(jget "$J" "p['projects']['$WS']['history']")" '["inside"]' "  the workspace's history carried back"
+is "$(jget "$J" 'p["mcpServers"]')" '{"host": {"command": "host-mcp"}}' \
+	"  top-level mcpServers: the host's value stays"
+is "$(jget "$J" 'p["hooks"]')" "none" "  hooks not carried back"
+is "$(jget "$J" 'p["statusLine"]')" "none" "  statusLine not carried back"
+is "$(jget "$J" 'p["apiKeyHelper"]')" "none" "  apiKeyHelper not carried back"
+is "$(jget "$J" "p['projects']['$WS']['mcpServers']")" "none" "  projects[ws].mcpServers not carried back"
+is "$(jget "$J" "p['projects']['$WS']['allowedTools']")" "none" "  projects[ws].allowedTools not carried back"
+is "$(jget "$J" "p['projects']['$WS']['enabledMcpjsonServers']")" "none" \
+	"  projects[ws].enabledMcpjsonServers not carried back"
+is "$(jget "$J" 'p["projects"]["/elsewhere"]')" '{"history": ["h"]}' \
+	"  a trust flag for a folder outside the workspace not carried back"
+for k in mcpServers hooks statusLine apiKeyHelper "projects\\[\"$WS\"\\]\\.mcpServers" \
+	"projects\\[\"$WS\"\\]\\.allowedTools" 'projects\["/elsewhere"\]\.hasTrustDialogAccepted'; do
+	like "$ERR" "~/\\.claude\\.json: $k was changed in the sandbox and not carried back" \
+		"  the refusal of $k is reported"
+done
+is "$(stat -c %a "$J")" "640" "  the host file's mode is kept"
+check "  no temporary file left in \$HOME" sh -c "! ls -A '$HOME' | grep -q 'claude.json.*hutch'"
+check "  the working copy is removed" test ! -e "$HOME/.claude/.claude.json"
+
+# A fresh home: no ~/.claude.json yet; the first run creates it with the safe keys only.
+rm -f "$J"
+hrun run --profile claude-code -- "$PY" -c 'import json,os
+f=os.path.join(os.environ["CLAUDE_CONFIG_DIR"], ".claude.json")
+print(os.path.exists(f))
+t=f + ".tmp"; open(t,"w").write(json.dumps({"hasCompletedOnboarding": True,
+  "mcpServers": {"e": {"command": "/bin/evil"}}, "projects": {}})); os.rename(t, f)'
+is "$OUT" "False" "without ~/.claude.json there is no working copy inside"
+is "$(jget "$J" 'p["hasCompletedOnboarding"]')" "true" "  after the run ~/.claude.json has the safe keys"
+is "$(jget "$J" 'p["mcpServers"]')" "none" "  and no mcpServers"
+is "$(stat -c %a "$J")" "600" "  mode 0600"
+
+# The working copy replaced by a symlink: not followed, nothing carried back.
+echo '{"numStartups": 9}' >"$J"
+echo '{"mcpServers": {"e": {"command": "x"}}}' >"$T/evil.json"
+hrun run --profile claude-code -- sh -c "ln -sf '$T/evil.json' ~/.claude/.claude.json"
+is "$(cat "$J")" '{"numStartups": 9}' "a symlinked working copy: the host's file is unchanged"
+like "$ERR" "not carried back: not a regular file" "  and that is reported"
+check "  the symlink is removed" test ! -L "$HOME/.claude/.claude.json"
+
+# ---- protected files of each agent -------------------------------------------------------------
+# Existing ones keep their content; missing ones cannot be created.
+declare -A PROT
+PROT[claude-code]=".claude/settings.json .claude/rules/r.md .claude/output-styles/o.md
+.claude/local/claude .claude/statusline.sh .claude/skills/s/SKILL.md .claude/agents/a.md"
+PROT[codex]=".codex/config.toml .codex/.env .codex/hooks.json .codex/packages/standalone/codex
+.codex/plugins/p/plugin.json .codex/AGENTS.md .codex/rules/default.rules"
+PROT[gemini]=".gemini/settings.json .gemini/trustedFolders.json .gemini/policies/p.toml
+.gemini/skills/s/SKILL.md .gemini/agents/a.md .gemini/GEMINI.md"
+PROT[aider]=".aider/oauth-keys.env"
+for p in claude-code codex gemini aider; do
+	for f in ${PROT[$p]}; do
+		mkdir -p "$HOME/$(dirname "$f")"
+		echo "host-$f" >"$HOME/$f"
+	done
+	# shellcheck disable=SC2086
+	hrun run --profile "$p" -- sh -c 'for f in "$@"; do
+		(echo evil >>~/"$f") 2>/dev/null && echo "written:$f"
+		(mv ~/"$f" ~/"$f.x") 2>/dev/null && echo "moved:$f"
+	done; true' sh ${PROT[$p]}
+	unlike "$OUT" "written:|moved:" "$p: no protected file can be written or moved inside"
+	bad=
+	for f in ${PROT[$p]}; do
+		[ "$(cat "$HOME/$f")" = "host-$f" ] || bad="$bad $f"
+	done
+	is "$bad" "" "  each one is unchanged on the host"
+	for f in ${PROT[$p]}; do rm -f "$HOME/$f"; done
+	# shellcheck disable=SC2086
+	hrun run --profile "$p" -- sh -c 'for f in "$@"; do
+		(mkdir -p ~/"$(dirname "$f")"; echo evil >~/"$f") 2>/dev/null && echo "created:$f"
+	done; true' sh ${PROT[$p]}
+	unlike "$OUT" "created:" "$p: a missing protected file cannot be created inside"
+	bad=
+	for f in ${PROT[$p]}; do [ -e "$HOME/$f" ] && bad="$bad $f"; done
+	is "$bad" "" "  and none is there after the run"
+done
+
+# Auto-memory: the workspace's and every existing project's memory cannot be written.
+name=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$WS")
+mkdir -p "$HOME/.claude/projects/-other/memory"
+echo host-mem >"$HOME/.claude/projects/-other/memory/MEMORY.md"
+hrun run --profile claude-code -- sh -c "
+	(mkdir -p ~/.claude/projects/$name/memory && echo evil >~/.claude/projects/$name/memory/MEMORY.md) 2>/dev/null && echo ws-written
+	(echo evil >>~/.claude/projects/-other/memory/MEMORY.md) 2>/dev/null && echo other-written
+	echo session >~/.claude/projects/$name/s.jsonl && echo transcript-ok; true"
+unlike "$OUT" "written" "Claude Code's auto-memory (MEMORY.md) cannot be written inside"
+like "$OUT" "transcript-ok" "  session transcripts next to it can"
+check "  nothing in the workspace's memory on the host" test ! -e "$HOME/.claude/projects/$name/memory/MEMORY.md"
+is "$(cat "$HOME/.claude/projects/-other/memory/MEMORY.md")" "host-mem" "  another project's is unchanged"
+# A memory made from inside for a project that had none is reported.
+hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo x >~/.claude/projects/-new/memory/MEMORY.md'
+like "$ERR" "projects/-new/memory was created in the sandbox" "a new project's memory made inside is reported"
+rm -rf "$HOME/.claude/projects"
+
+# ---- no project stand-ins inside the agents' state directories ---------------------------------
+hrun run --profile claude-code -- sh -c 'ls -A ~/.claude ~/.cache/hutch/pkg'
+unlike "$OUT" "^(\.bashrc|\.profile|\.mcp\.json|\.envrc|\.vscode|\.hutch\.json|\.cursor|CLAUDE\.local\.md)$" \
+	"no stand-ins for project files (.bashrc, .mcp.json, ...) inside ~/.claude or the package cache"
+like "$OUT" "^settings\.json$" "  the agent's own protected settings keep theirs"
+
+# ---- project files of other agents and editors in the workspace --------------------------------
+WSP="CLAUDE.local.md .cursor/mcp.json .cursor/rules/r.mdc .cursorrules .windsurf/rules/r.md
+.windsurfrules .continue/config.yaml .zed/settings.json .aider.conf.yml .aider.model.settings.yml
+.aider.model.metadata.json"
+# shellcheck disable=SC2086
+hrun run -- sh -c 'for f in "$@"; do
+	(mkdir -p "$(dirname "$f")"; echo evil >"$f") 2>/dev/null && echo "created:$f"
+done; cat .aider.model.settings.yml CLAUDE.local.md; true' sh $WSP
+unlike "$OUT" "created:" "none of ${WSP//$'\n'/ } can be created in the workspace"
+like "$OUT" "^\[\]$" "  .aider.model.settings.yml reads as an empty list inside"
+bad=
+for f in $WSP; do [ -e "$WS/$f" ] && bad="$bad $f"; done
+is "$bad" "" "  nothing of them is left in the workspace after the run"
+echo host-local >"$WS/CLAUDE.local.md"
+hrun run -- sh -c 'echo evil >>CLAUDE.local.md'
+is "$(cat "$WS/CLAUDE.local.md")" "host-local" "an existing CLAUDE.local.md is unchanged"
+rm -f "$WS/CLAUDE.local.md"
+
+done_testing
