@@ -59,7 +59,6 @@ const char *const hutch_default_hidden[] = {
 	"~/.config/Slack",
 	/* editors' global storage (tokens of extensions, signed-in accounts) */
 	"~/.config/Code/User/globalStorage",
-	"~/.config/Code - OSS/User/globalStorage",
 	"~/.config/VSCodium/User/globalStorage",
 	"~/.config/Cursor/User/globalStorage",
 	"~/.config/Windsurf/User/globalStorage",

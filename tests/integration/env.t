@@ -9,7 +9,9 @@ require_sandbox
 V="env-secret-value-$RANDOM$RANDOM"
 SECRET_VARS="FOO_TOKEN GITHUB_TOKEN GH_TOKEN AWS_SECRET_ACCESS_KEY AWS_ACCESS_KEY_ID AWS_SESSION_TOKEN
 	AWS_PROFILE OPENAI_API_KEY ANTHROPIC_API_KEY MY_KEY DB_PASSWORD MYSQL_PASSWORD_FILE
-	CLIENT_SECRET_ID MY_SECRET SSH_AUTH_SOCK GPG_AGENT_INFO DBUS_SESSION_BUS_ADDRESS"
+	CLIENT_SECRET_ID MY_SECRET SSH_AUTH_SOCK GPG_AGENT_INFO DBUS_SESSION_BUS_ADDRESS
+	PGPASSWORD MYSQL_PWD DATABASE_URL APP_DATABASE_URL SENTRY_DSN GITHUB_PAT SMTP_PASS
+	github_token aws_secret_access_key my_api_key db_password npm_config__auth"
 for v in $SECRET_VARS; do
 	export "$v=$V-$v"
 done
@@ -26,6 +28,14 @@ like "$OUT" "^EDITOR=vi\$" "EDITOR passes through"
 like "$OUT" "^PATH=$(re_quote "$PATH")\$" "PATH passes through unchanged"
 like "$OUT" "^HOME=$HOME\$" "HOME passes through"
 like "$OUT" "^TERM=$TERM\$" "TERM passes through"
+
+# Credentials in URLs: a proxy keeps its address without them; anything else is dropped.
+http_proxy="http://user:$V@proxy.example:3128" REDIS_CONN="redis://:$V@cache:6379" \
+	GIT_REMOTE="ssh://git@github.com/o/r.git" hrun run --net none -- env
+like "$OUT" "^http_proxy=http://proxy.example:3128\$" "http_proxy: user and password stripped"
+unlike "$OUT" "^REDIS_CONN=" "a variable holding a URL with a password is dropped"
+like "$OUT" "^GIT_REMOTE=ssh://git@github.com/o/r.git\$" "  a URL with a user name only passes"
+unlike "$OUT" "$V" "  the password appears nowhere inside"
 
 hrun run -- sh -c 'tr "\0" "\n" < /proc/self/environ'
 unlike "$OUT" "$V" "/proc/self/environ inside holds no secret either"

@@ -36,6 +36,26 @@ like "$RC:$OUT $ERR" "^0:0 $|No such file|Permission denied" "~/.aws/credentials
 hrun run -- sh -c 'echo "machine evil login x password y" > ~/.netrc'
 like "$ERR" "Read-only file system|Permission denied" "a hidden file (~/.netrc) is not writable"
 
+# ---- every default secret path, from the default profile itself -------------------------------
+# Each hidden entry under $HOME that lib.sh did not create becomes a file with the marker
+# (histories, ~/.pgpass, rclone, ~/.m2/settings.xml, browser profiles, keyrings, ...); the
+# checks below then cover the whole table, whatever it grows to.
+hrun policy show --profile default
+mapfile -t ALL_HIDDEN < <(sed -n '/"hidden": \[/,/\]/p' <<<"$OUT" | grep -o "\"$HOME/[^\"]*\"" | tr -d '"')
+like "${#ALL_HIDDEN[@]}" "^[1-9][0-9][0-9]+$" "the default profile hides more than 100 paths under \$HOME"
+for h in "${ALL_HIDDEN[@]}"; do
+	[ -e "$h" ] && continue
+	mkdir -p "$(dirname "$h")"
+	printf '%s %s\n' "$SECRET_MARK" "$h" >"$h"
+done
+for h in .bash_history .zsh_history .pgpass .my.cnf .m2/settings.xml .config/rclone \
+	.cache/huggingface/token .config/op .password-store .local/share/keyrings .mozilla \
+	.config/google-chrome .config/Code/User/globalStorage .gradle/gradle.properties; do
+	like "${ALL_HIDDEN[*]}" "(^| )$HOME/$(re_quote "$h")( |$)" "~/$h is in the default hidden list"
+done
+hrun run -- sh -c 'for f in "$@"; do cat "$f" 2>/dev/null; done; echo done' sh "${ALL_HIDDEN[@]}"
+is "$RC:$OUT" "0:done" "every default hidden path under \$HOME reads as empty or not at all"
+
 # ---- everything at once, by content --------------------------------------------------------
 # The pattern is a part of the marker only, so that the command line carries no full marker.
 hrun run -- sh -c 'grep -rl "hutch-fake-secret" ~ 2>/dev/null; find ~ -type f -exec cat {} + 2>/dev/null'
