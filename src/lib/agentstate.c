@@ -394,9 +394,33 @@ static int write_at(int dirfd, const char *name, const char *buf, size_t len, co
 	return r;
 }
 
-static bool is_claude(const struct hutch_policy *p)
+static bool is_home_path(const char *v, const char *home, const char *rel)
 {
-	return p && p->profile && !strcmp(p->profile, "claude-code");
+	size_t hl = strlen(home);
+
+	if (v[0] == '~' && v[1] == '/')
+		return !strcmp(v + 2, rel);
+	return !strncmp(v, home, hl) && v[hl] == '/' && !strcmp(v + hl + 1, rel);
+}
+
+/*
+ * Does this run keep Claude Code's state the claude-code profile's way:
+ * ~/.claude writable and CLAUDE_CONFIG_DIR (its last setting) ~/.claude?
+ * Not when a -e CLAUDE_CONFIG_DIR=... of the user's points elsewhere.
+ */
+static bool is_claude(const struct hutch_policy *p, const char *home)
+{
+	const char *dir = NULL;
+	bool writable = false;
+
+	if (!p || !home)
+		return false;
+	for (size_t i = 0; i < p->env_set.n; i++)
+		if (!strncmp(p->env_set.v[i].value, "CLAUDE_CONFIG_DIR=", 18))
+			dir = p->env_set.v[i].value + 18;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		writable = writable || is_home_path(p->fs_writable.v[i].value, home, ".claude");
+	return dir && writable && is_home_path(dir, home, ".claude");
 }
 
 /*
@@ -422,11 +446,9 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 	size_t n = 0;
 	int r;
 
-	if (!is_claude(p))
-		return 0;
 	if (!home || !*home)
 		home = getenv("HOME");
-	if (!home || home[0] != '/')
+	if (!home || home[0] != '/' || !is_claude(p, home))
 		return 0;
 	projects = hutch_path_join(home, ".claude/projects");
 	real = realpath(ws ? ws : ".", NULL);
@@ -485,6 +507,33 @@ void hutch_agentstate_free(hutch_agentstate *s)
 	free(s);
 }
 
+/*
+ * The working copy puts ~/.claude.json's content where the sandbox reads it:
+ * refused when a policy hides that file by name, or the system policy hides
+ * it or a directory above it (a user's "strict" hiding all of $HOME is the
+ * user's own choice together with this profile).
+ */
+static int check_not_hidden(const struct hutch_policy *p, const char *home, hutch_error *err)
+{
+	_cleanup_free_ char *file = hutch_path_join(home, CLAUDE_STATE);
+
+	if (!file)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+	for (size_t i = 0; i < p->fs_hidden.n; i++) {
+		const struct hutch_rule *h = &p->fs_hidden.v[i];
+
+		if (strcmp(h->value, file) && !(h->locked && hutch_path_has_prefix(file, h->value)))
+			continue;
+		hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			   "profile claude-code: %s is hidden (%s), but the profile gives Claude Code "
+			   "a copy of it in ~/.claude",
+			   h->value, h->origin ? h->origin : "policy");
+		hutch_err_hint(err, "remove the hidden entry, or do not use --profile claude-code");
+		return -EPERM;
+	}
+	return 0;
+}
+
 int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
 			   hutch_error *err)
 {
@@ -494,12 +543,13 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 	int r;
 
 	*out = NULL;
-	if (!is_claude(p))
-		return 0;
 	if (!home || !*home)
 		home = getenv("HOME");
-	if (!home || home[0] != '/')
+	if (!home || home[0] != '/' || !is_claude(p, home))
 		return 0;
+	r = check_not_hidden(p, home, err);
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");

@@ -210,6 +210,12 @@ EOF
 hrun run --profile claude-code -p "$T/hide-own.json" -- true
 is "$RC" 125 "a policy file hiding ~/.claude under claude-code: refused, not silently undone"
 like "$ERR" "both writable and hidden" "  (writable by the profile, hidden by the file)"
+cat >"$T/hide-state.json" <<'EOF'
+{ "filesystem": { "hidden": ["~/.claude.json"] } }
+EOF
+hrun run --profile claude-code -p "$T/hide-state.json" -- true
+is "$RC" 125 "a policy file hiding ~/.claude.json under claude-code: refused, not silently undone"
+like "$ERR" "is hidden .*gives Claude Code a copy of it" "  (the profile copies it into ~/.claude)"
 
 # Claude Code accepts --dangerously-skip-permissions as root only when told it is sandboxed.
 unset IS_SANDBOX

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agentstate.h"
 #include "policy.h"
 #include "profiles.h"
 #include "tap.h"
@@ -123,17 +124,22 @@ int main(void)
 	{
 		struct hutch_policy *p = hutch_policy_new();
 
+		hutch_agentstate *st = NULL;
+
 		ok(hutch_profile_apply(p, "claude-code", &err) == 0, "--profile claude-code");
 		ok(load(p, "{\"extends\": \"default\"}", HUTCH_SOURCE_SYSTEM) == 0,
 		   "  then a system policy extending default");
 		ok(hidden(p, "~/.claude.json"), "  ~/.claude.json is hidden again (locked)");
 		memset(&err, 0, sizeof(err));
-		ok(hutch_policy_finalize(p, HOME, &err) < 0,
-		   "  finalize fails: writable by the profile, hidden by the system policy");
+		ok(hutch_policy_finalize(p, HOME, &err) == 0 &&
+			   hutch_agentstate_begin(p, HOME, &st, &err) < 0 && !st,
+		   "  the run is refused: the profile copies it into ~/.claude, the system hides it");
+		like(err.msg, ".claude.json is hidden", "  message: %s", err.msg);
 		hutch_policy_free(p);
 	}
 	{
 		struct hutch_policy *p = hutch_policy_new();
+		hutch_agentstate *st = NULL;
 		int r1, r2;
 
 		r1 = load(p, "{\"filesystem\": {\"hidden\": [\"~/.claude.json\"]}}",
@@ -142,7 +148,9 @@ int main(void)
 		ok(r1 == 0 && r2 == 0, "system hides ~/.claude.json, a file extends claude-code");
 		ok(hidden(p, "~/.claude.json"), "  the system policy's hide stays");
 		memset(&err, 0, sizeof(err));
-		ok(hutch_policy_finalize(p, HOME, &err) < 0, "  and finalize refuses");
+		ok(hutch_policy_finalize(p, HOME, &err) == 0 &&
+			   hutch_agentstate_begin(p, HOME, &st, &err) < 0 && !st,
+		   "  and the run is refused");
 		hutch_policy_free(p);
 	}
 	return done_testing();
