@@ -109,6 +109,23 @@ is "$(cat "$J")" '{"numStartups": 9}' "a symlinked working copy: the host's file
 like "$ERR" "not carried back: not a regular file" "  and that is reported"
 check "  the symlink is removed" test ! -L "$HOME/.claude/.claude.json"
 
+# ---- the real Claude Code, when agents.t's npm cache has it ----------------------------------
+# `claude mcp add -s user` saves ~/.claude.json Claude Code's own way; no API call is made.
+CACHE=${HUTCH_AGENTS_CACHE:-$(dirname "$T")/agents}
+[ -x "$CACHE/node_modules/.bin/claude" ] || CACHE=$(dirname "$T")/agents-$(id -u)
+if [ -x "$CACHE/node_modules/.bin/claude" ] && command -v node >/dev/null; then
+	echo '{"numStartups": 1}' >"$J"
+	HUTCH_TEST_TIMEOUT=90 hrun run --profile claude-code -- \
+		"$CACHE/node_modules/.bin/claude" mcp add -s user evil -- /bin/evil
+	like "$OUT" "Added stdio MCP server evil" "real claude: 'claude mcp add -s user' saves inside"
+	is "$(jget "$J" 'p["mcpServers"]')" "none" "  the server is not in the host's ~/.claude.json"
+	like "$ERR" "mcpServers was changed in the sandbox and not carried back" "  and that is reported"
+	is "$(jget "$J" 'p["numStartups"]')" "1" "  the host's state is kept"
+	isnt "$(jget "$J" 'p["userID"]')" "none" "  and the state Claude Code added (userID) carried back"
+else
+	skip "no Claude Code in the agents cache $CACHE (tests/integration/agents.t installs it)" 5
+fi
+
 # ---- protected files of each agent -------------------------------------------------------------
 # Existing ones keep their content; missing ones cannot be created.
 declare -A PROT
