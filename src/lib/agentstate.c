@@ -49,8 +49,8 @@ struct hutch_agentstate {
 /* The names under ~/.claude/projects that have a "memory" entry. */
 static char **memory_dirs(int dir_fd, size_t *n)
 {
-	_cleanup_close_ int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								   O_CLOEXEC);
+	_cleanup_close_ int fd =
+		openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	char **v = calloc(1, sizeof(char *));
 	struct dirent *de;
@@ -150,11 +150,11 @@ static const char *const claude_refused[] = {
  * its name. Everything else is state (counters, caches, dialogs seen).
  */
 static const char *const claude_refused_parts[] = {
-	"mcp",	   "hook",   "helper", "command", "cmd",	 "env",		"permission",
-	"allowed", "tool",   "plugin", "market",  "statusline", "script",	"exec",
-	"shell",   "skill",  "agent",  "instruc", "prompt",	 "url",		"endpoint",
-	"proxy",   "server", "dir",	  "path",    "approv",	 "bypass",	"sandbox",
-	"include", "import", "login",  "apikey",  "auth",	 NULL,
+	"mcp",	   "hook",   "helper", "command", "cmd",	"env",	  "permission",
+	"allowed", "tool",   "plugin", "market",  "statusline", "script", "exec",
+	"shell",   "skill",  "agent",  "instruc", "prompt",	"url",	  "endpoint",
+	"proxy",   "server", "dir",    "path",	  "approv",	"bypass", "sandbox",
+	"include", "import", "login",  "apikey",  "auth",	NULL,
 };
 
 static bool in_list(const char *const *l, const char *s)
@@ -248,7 +248,8 @@ static int merge_project(json_t *host_projects, const char *path, json_t *in, co
 	}
 	if (hp && !json_is_object(hp))
 		return 0;
-	json_object_foreach (in, key, v) {
+	json_object_foreach(in, key, v)
+	{
 		json_t *old = hp ? json_object_get(hp, key) : NULL;
 		enum key_class c = classify(key, true);
 
@@ -282,7 +283,8 @@ int hutch_agentstate_merge_claude(json_t *host, const json_t *inside, const char
 	if (!json_is_object(host) || !json_is_object(inside))
 		return -EINVAL;
 	/* json_object_foreach takes a non-const object; nothing is modified in @inside. */
-	json_object_foreach ((json_t *)inside, key, v) {
+	json_object_foreach((json_t *)inside, key, v)
+	{
 		json_t *old = json_object_get(host, key);
 
 		if (!strcmp(key, "projects") && json_is_object(v) &&
@@ -295,7 +297,8 @@ int hutch_agentstate_merge_claude(json_t *host, const json_t *inside, const char
 				if (!old || json_object_set_new(host, key, old) < 0)
 					return -ENOMEM;
 			}
-			json_object_foreach (v, path, pv) {
+			json_object_foreach(v, path, pv)
+			{
 				r = merge_project(old, path, pv, ws, note, data);
 				if (r < 0)
 					return r;
@@ -524,10 +527,11 @@ static int check_not_hidden(const struct hutch_policy *p, const char *home, hutc
 
 		if (strcmp(h->value, file) && !(h->locked && hutch_path_has_prefix(file, h->value)))
 			continue;
-		hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-			   "profile claude-code: %s is hidden (%s), but the profile gives Claude Code "
-			   "a copy of it in ~/.claude",
-			   h->value, h->origin ? h->origin : "policy");
+		hutch_errx(
+			err, EPERM, HUTCH_EXIT_ERROR,
+			"profile claude-code: %s is hidden (%s), but the profile gives Claude Code "
+			"a copy of it in ~/.claude",
+			h->value, h->origin ? h->origin : "policy");
 		hutch_err_hint(err, "remove the hidden entry, or do not use --profile claude-code");
 		return -EPERM;
 	}
@@ -623,7 +627,8 @@ static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_f
 			old = !strcmp(now[i], s->memory[j]);
 		if (!old)
 			notef(note, data,
-			      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code "
+			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
+			      "Code "
 			      "loads it as instructions in that project; review or remove it",
 			      shown(now[i], shown_name, sizeof(shown_name)));
 	}
@@ -655,7 +660,8 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 	}
 	inside = json_loadb(in_buf, len, 0, &je);
 	if (!json_is_object(inside)) {
-		notef(note, data, "~/.claude/" CLAUDE_STATE ": not carried back: not a JSON object");
+		notef(note, data,
+		      "~/.claude/" CLAUDE_STATE ": not carried back: not a JSON object");
 		json_decref(inside);
 		return 0;
 	}
@@ -668,7 +674,9 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 		notef(note, data,
 		      "~/" CLAUDE_STATE ": the sandbox's changes are not carried back: the host's "
 		      "file is %s",
-		      r == -EINVAL ? "not a regular file" : r < 0 ? strerror(-r) : "not a JSON object");
+		      r == -EINVAL ? "not a regular file"
+		      : r < 0	   ? strerror(-r)
+				   : "not a JSON object");
 		json_decref(inside);
 		json_decref(host);
 		return 0;
@@ -677,7 +685,8 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 						cb);
 	if (changes > 0) {
 		out = json_dumps(host, JSON_INDENT(2));
-		r = out ? write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode) : -ENOMEM;
+		r = out ? write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode)
+			: -ENOMEM;
 	} else {
 		r = changes;
 	}

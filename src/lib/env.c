@@ -200,8 +200,8 @@ static bool next_userinfo(const char *v, size_t from, size_t *at, size_t *end, b
 			continue;
 		*at = (size_t)(a - v);
 		*end = (size_t)(u + 1 - v);
-		*secret = memchr(a, ':', (size_t)(u - a)) != NULL || strncasecmp(sch, "http", 4) == 0 ||
-			  strncasecmp(sch, "ftp", 3) == 0;
+		*secret = memchr(a, ':', (size_t)(u - a)) != NULL ||
+			  strncasecmp(sch, "http", 4) == 0 || strncasecmp(sch, "ftp", 3) == 0;
 		return true;
 	}
 	return false;
@@ -335,7 +335,8 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		name[nl] = '\0';
 		if (find(env, name, nl) >= 0 || !passes(p, name))
 			continue;
-		if (!is_proxy_var(name) && has_url_credentials(eq + 1) && !exact(&p->env_pass, name))
+		if (!is_proxy_var(name) && has_url_credentials(eq + 1) &&
+		    !exact(&p->env_pass, name))
 			continue;
 		len = strlen(e) + 1;
 		if (len > HUTCH_ENV_MAX_ENTRY || n >= HUTCH_ENV_MAX_VARS ||

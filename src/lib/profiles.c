@@ -760,8 +760,8 @@ bool hutch_profile_is_state_dir(const char *path, const char *home)
 	if (!path || !home || home[0] != '/')
 		return false;
 	for (size_t i = 0; i <= ARRAY_SIZE(profiles); i++) {
-		const char *const *dirs = i < ARRAY_SIZE(profiles) ? profiles[i].state_dirs
-								     : pkg_cache_dir;
+		const char *const *dirs =
+			i < ARRAY_SIZE(profiles) ? profiles[i].state_dirs : pkg_cache_dir;
 
 		for (const char *const *d = dirs; d && *d; d++) {
 			_cleanup_free_ char *joined = hutch_path_join(home, *d + 2);

@@ -256,10 +256,24 @@ int main(void)
 			NULL,
 		};
 		static const char *const dropped[] = {
-			"PGPASSWORD", "DATABASE_URL", "APP_DATABASE_URL", "SENTRY_DSN",
-			"GITHUB_PAT", "AZURE_DEVOPS_EXT_PAT", "MYSQL_PWD", "SMTP_PASS",
-			"GCP_CREDENTIAL", "github_token", "aws_secret_access_key", "my_api_key",
-			"db_password", "npm_config__auth", "REDIS", "MIRROR", "CLONE", NULL,
+			"PGPASSWORD",
+			"DATABASE_URL",
+			"APP_DATABASE_URL",
+			"SENTRY_DSN",
+			"GITHUB_PAT",
+			"AZURE_DEVOPS_EXT_PAT",
+			"MYSQL_PWD",
+			"SMTP_PASS",
+			"GCP_CREDENTIAL",
+			"github_token",
+			"aws_secret_access_key",
+			"my_api_key",
+			"db_password",
+			"npm_config__auth",
+			"REDIS",
+			"MIRROR",
+			"CLONE",
+			NULL,
 		};
 		hutch_policy *q = hutch_policy_new();
 
