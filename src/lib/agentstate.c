@@ -454,6 +454,9 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 	if (!home || home[0] != '/' || !is_claude(p, home))
 		return 0;
 	projects = hutch_path_join(home, ".claude/projects");
+	/* -C DIR, else a policy's absolute "workspace", else the current directory. */
+	if (!ws && p->workspace && p->workspace[0] == '/')
+		ws = p->workspace;
 	real = realpath(ws ? ws : ".", NULL);
 	if (!projects)
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
@@ -463,17 +466,9 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 	 * before it exists) and every existing project's are protected.
 	 */
 	if (real) {
-		_cleanup_free_ char *parent = NULL;
-
 		name = claude_project_name(real);
-		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0 ||
-		    asprintf(&parent, "%s/%s", projects, name) < 0)
+		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0)
 			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
-		/* Its parent must exist for the read-only stand-in to be put there. */
-		r = hutch_mkdir_p(parent, 0700);
-		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
-					 "profile claude-code: cannot create %s", parent);
 		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, own, "profile claude-code", err);
 		if (r < 0)
 			return r;
@@ -569,6 +564,24 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
 			      "profile claude-code: its state directory %s/.claude", home);
 		goto fail;
+	}
+	/*
+	 * The workspace's project directory must exist for the read-only stand-in
+	 * of its memory to be put there (hutch_agentstate_policy protects it).
+	 */
+	if (s->workspace) {
+		_cleanup_free_ char *name = claude_project_name(s->workspace), *dir = NULL;
+
+		if (!name || asprintf(&dir, "%s/.claude/projects/%s", home, name) < 0) {
+			r = hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+			goto fail;
+		}
+		r = hutch_mkdir_p(dir, 0700);
+		if (r < 0) {
+			hutch_err(err, -r, HUTCH_EXIT_ERROR,
+				  "profile claude-code: cannot create %s", dir);
+			goto fail;
+		}
 	}
 	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
 	r = read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);

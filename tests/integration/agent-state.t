@@ -180,6 +180,12 @@ hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory
 like "$ERR" "projects/-new/memory was created in the sandbox" "a new project's memory made inside is reported"
 rm -rf "$HOME/.claude/projects"
 
+# --dry-run creates nothing in the state directory.
+rm -rf "$HOME/.claude"
+hrun run --profile claude-code --dry-run
+check "--dry-run under claude-code creates nothing (no ~/.claude)" test ! -e "$HOME/.claude"
+mkdir -p "$HOME/.claude"
+
 # ---- no project stand-ins inside the agents' state directories ---------------------------------
 hrun run --profile claude-code -- sh -c 'ls -A ~/.claude ~/.cache/hutch/pkg'
 unlike "$OUT" "^(\.bashrc|\.profile|\.mcp\.json|\.envrc|\.vscode|\.hutch\.json|\.cursor|CLAUDE\.local\.md)$" \

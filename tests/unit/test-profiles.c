@@ -5,6 +5,7 @@
  * a policy file, and never one the system policy locked (that fails closed).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "agentstate.h"
@@ -19,6 +20,29 @@ static hutch_error err;
 static bool hidden(const struct hutch_policy *p, const char *path)
 {
 	return hutch_rules_contains(&p->fs_hidden, path);
+}
+
+static char notes[2048];
+
+static void note(const char *msg, void *data)
+{
+	(void)data;
+	strncat(notes, msg, sizeof(notes) - strlen(notes) - 2);
+	strcat(notes, "|");
+}
+
+/* Merge @inside into @host for workspace /ws; the host's JSON after, compact with sorted keys. */
+static char *merged(const char *host, const char *inside, int *changes)
+{
+	json_t *h = json_loads(host, 0, NULL), *in = json_loads(inside, 0, NULL);
+	char *out;
+
+	notes[0] = '\0';
+	*changes = hutch_agentstate_merge_claude(h, in, "/ws", note, NULL);
+	out = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(h);
+	json_decref(in);
+	return out;
 }
 
 static int load(struct hutch_policy *p, const char *text, enum hutch_source src)
@@ -133,7 +157,8 @@ int main(void)
 		memset(&err, 0, sizeof(err));
 		ok(hutch_policy_finalize(p, HOME, &err) == 0 &&
 			   hutch_agentstate_begin(p, HOME, &st, &err) < 0 && !st,
-		   "  the run is refused: the profile copies it into ~/.claude, the system hides it");
+		   "  the run is refused: the profile copies it into ~/.claude, the system hides "
+		   "it");
 		like(err.msg, ".claude.json is hidden", "  message: %s", err.msg);
 		hutch_policy_free(p);
 	}
@@ -152,6 +177,51 @@ int main(void)
 			   hutch_agentstate_begin(p, HOME, &st, &err) < 0 && !st,
 		   "  and the run is refused");
 		hutch_policy_free(p);
+	}
+	/* ~/.claude.json: what is carried back from the working copy (agentstate.c). */
+	{
+		int c;
+		char *m;
+
+		m = merged("{\"a\":1,\"mcpServers\":{}}",
+			   "{\"a\":2,\"hasCompletedOnboarding\":true,\"mcpServers\":{\"x\":{}},"
+			   "\"oauthAccount\":{\"e\":\"u\"},\"newMcpGateway\":1,\"fooCounter\":3,"
+			   "\"hooks\":{},\"statusLine\":{},\"env\":{}}",
+			   &c);
+		is_str(m,
+		       "{\"a\":2,\"fooCounter\":3,\"hasCompletedOnboarding\":true,\"mcpServers\":{}"
+		       ","
+		       "\"oauthAccount\":{\"e\":\"u\"}}",
+		       "merge: safe and unknown-but-harmless keys carried, the rest refused");
+		is_int(c, 4, "  four changes carried");
+		is_str(notes, "mcpServers|newMcpGateway|hooks|statusLine|env|",
+		       "  every refusal reported, an unknown key with 'mcp' in its name too");
+		free(m);
+		m = merged("{\"projects\":{\"/ws\":{\"allowedTools\":[\"Read\"]}}}",
+			   "{\"projects\":{\"/ws\":{\"allowedTools\":[\"Bash\"],"
+			   "\"hasTrustDialogAccepted\":true,\"lastCost\":1},"
+			   "\"/ws/sub\":{\"hasTrustDialogAccepted\":true},"
+			   "\"/wsx\":{\"hasTrustDialogAccepted\":true,\"history\":[]},"
+			   "\"/other\":{\"mcpServers\":{\"x\":{}}}}}",
+			   &c);
+		is_str(m,
+		       "{\"projects\":{\"/ws\":{\"allowedTools\":[\"Read\"],"
+		       "\"hasTrustDialogAccepted\":true,\"lastCost\":1},"
+		       "\"/ws/sub\":{\"hasTrustDialogAccepted\":true},\"/wsx\":{\"history\":[]}}}",
+		       "merge: per project, trust only inside the workspace, no tools or servers");
+		is_str(notes,
+		       "projects[\"/ws\"].allowedTools|projects[\"/wsx\"].hasTrustDialogAccepted|"
+		       "projects[\"/other\"].mcpServers|",
+		       "  the refusals named with their project");
+		free(m);
+		m = merged("{\"projects\":[]}", "{\"projects\":{\"/ws\":{}}}", &c);
+		is_str(notes, "projects|", "merge: projects of another type on the host: refused");
+		free(m);
+		m = merged("{\"mcpServers\":{\"x\":{}}}", "{}", &c);
+		is_str(m, "{\"mcpServers\":{\"x\":{}}}",
+		       "merge: a key removed inside stays on the host");
+		is_str(notes, "", "  nothing reported for what was not written");
+		free(m);
 	}
 	return done_testing();
 }
