@@ -49,15 +49,14 @@ struct hutch_agentstate {
 /* The names under ~/.claude/projects that have a "memory" entry. */
 static char **memory_dirs(int dir_fd, size_t *n)
 {
-	_cleanup_close_ int fd =
-		openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	char **v = calloc(1, sizeof(char *));
 	struct dirent *de;
 
 	*n = 0;
-	if (d)
-		fd = -1;
+	if (!d && fd >= 0)
+		close(fd);
 	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_DIRS) {
 		struct stat st;
 		char **nv;

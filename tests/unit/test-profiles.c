@@ -27,8 +27,9 @@ static char notes[2048];
 static void note(const char *msg, void *data)
 {
 	(void)data;
-	strncat(notes, msg, sizeof(notes) - strlen(notes) - 2);
-	strcat(notes, "|");
+	size_t o = strlen(notes);
+
+	snprintf(notes + o, sizeof(notes) - o, "%s|", msg);
 }
 
 /* Merge @inside into @host for workspace /ws; the host's JSON after, compact with sorted keys. */
