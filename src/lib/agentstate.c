@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agentstate-int.h"
 #include "agentstate.h"
 #include "base/cleanup.h"
 #include "base/path.h"
@@ -44,6 +45,7 @@ struct hutch_agentstate {
 	bool host_exists; /* ~/.claude.json existed before the run */
 	char **memory;	  /* ~/.claude/projects/<name> with a memory directory before the run */
 	size_t n_memory;
+	struct hutch_codex_state *codex; /* agentstate-codex.c */
 };
 
 /* The names under ~/.claude/projects that have a "memory" entry. */
@@ -321,7 +323,7 @@ int hutch_agentstate_merge_claude(json_t *host, const json_t *inside, const char
 /* ---- files ------------------------------------------------------------------------------ */
 
 /* Read regular file @name in @dirfd (no symlinks); -ENOENT when missing. */
-static int read_at(int dirfd, const char *name, char **out, size_t *len, mode_t *mode)
+int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_t *mode)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -357,8 +359,8 @@ static int read_at(int dirfd, const char *name, char **out, size_t *len, mode_t 
 }
 
 /* Write @buf as @name in @dirfd: a new temporary file, then renamed over it. */
-static int write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
-		    mode_t mode)
+int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
+		      mode_t mode)
 {
 	char tmp[64];
 	int fd, r = 0;
@@ -396,7 +398,7 @@ static int write_at(int dirfd, const char *name, const char *buf, size_t len, co
 	return r;
 }
 
-static bool is_home_path(const char *v, const char *home, const char *rel)
+bool hutch_as_is_home_path(const char *v, const char *home, const char *rel)
 {
 	size_t hl = strlen(home);
 
@@ -421,8 +423,9 @@ static bool is_claude(const struct hutch_policy *p, const char *home)
 		if (!strncmp(p->env_set.v[i].value, "CLAUDE_CONFIG_DIR=", 18))
 			dir = p->env_set.v[i].value + 18;
 	for (size_t i = 0; i < p->fs_writable.n; i++)
-		writable = writable || is_home_path(p->fs_writable.v[i].value, home, ".claude");
-	return dir && writable && is_home_path(dir, home, ".claude");
+		writable = writable ||
+			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".claude");
+	return dir && writable && hutch_as_is_home_path(dir, home, ".claude");
 }
 
 /*
@@ -501,6 +504,7 @@ void hutch_agentstate_free(hutch_agentstate *s)
 		close(s->dir_fd);
 	free(s->workspace);
 	free_strv(s->memory);
+	hutch_codex_state_free(s->codex);
 	free(s);
 }
 
@@ -532,38 +536,22 @@ static int check_not_hidden(const struct hutch_policy *p, const char *home, hutc
 	return 0;
 }
 
-int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
-			   hutch_error *err)
+/* Claude Code: the working copy of ~/.claude.json in ~/.claude. */
+static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const char *home,
+			hutch_error *err)
 {
-	hutch_agentstate *s;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	*out = NULL;
-	if (!home || !*home)
-		home = getenv("HOME");
-	if (!home || home[0] != '/' || !is_claude(p, home))
-		return 0;
-	r = check_not_hidden(p, home, err);
-	if (r < 0)
-		return r;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
-	s->dir_fd = -1;
 	s->workspace = p->workspace ? strdup(p->workspace) : NULL;
 	s->home_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->home_fd < 0) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "profile claude-code: %s", home);
-		goto fail;
-	}
+	if (s->home_fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "profile claude-code: %s", home);
 	s->dir_fd = openat(s->home_fd, ".claude", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (s->dir_fd < 0) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
-			      "profile claude-code: its state directory %s/.claude", home);
-		goto fail;
-	}
+	if (s->dir_fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR,
+				 "profile claude-code: its state directory %s/.claude", home);
 	/*
 	 * The workspace's project directory must exist for the read-only stand-in
 	 * of its memory to be put there (hutch_agentstate_policy protects it).
@@ -571,22 +559,18 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 	if (s->workspace) {
 		_cleanup_free_ char *name = claude_project_name(s->workspace), *dir = NULL;
 
-		if (!name || asprintf(&dir, "%s/.claude/projects/%s", home, name) < 0) {
-			r = hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
-			goto fail;
-		}
+		if (!name || asprintf(&dir, "%s/.claude/projects/%s", home, name) < 0)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
 		r = hutch_mkdir_p(dir, 0700);
-		if (r < 0) {
-			hutch_err(err, -r, HUTCH_EXIT_ERROR,
-				  "profile claude-code: cannot create %s", dir);
-			goto fail;
-		}
+		if (r < 0)
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+					 "profile claude-code: cannot create %s", dir);
 	}
 	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
-	r = read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
+	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
 	if (r == 0) {
 		s->host_exists = true;
-		r = write_at(s->dir_fd, CLAUDE_STATE, buf, len, NULL, 0600);
+		r = hutch_as_write_at(s->dir_fd, CLAUDE_STATE, buf, len, NULL, 0600);
 	} else if (r == -ENOENT) {
 		/* No state yet: the agent starts from none (a stale working copy goes). */
 		r = unlinkat(s->dir_fd, CLAUDE_STATE, 0) < 0 && errno != ENOENT ? -errno : 0;
@@ -598,13 +582,42 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 			  home, home);
 		hutch_err_hint(err, "check that both are regular files you own; or run without "
 				    "--profile claude-code");
-		goto fail;
+		return r;
+	}
+	return 0;
+}
+
+int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
+			   hutch_error *err)
+{
+	hutch_agentstate *s;
+	bool claude;
+	int r;
+
+	*out = NULL;
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!p || !home || home[0] != '/')
+		return 0;
+	claude = is_claude(p, home);
+	if (claude) {
+		r = check_not_hidden(p, home, err);
+		if (r < 0)
+			return r;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "agent state");
+	s->home_fd = s->dir_fd = -1;
+	r = claude ? begin_claude(s, p, home, err) : 0;
+	if (r >= 0)
+		r = hutch_codex_state_begin(p, home, &s->codex, err);
+	if (r < 0 || (!claude && !s->codex)) {
+		hutch_agentstate_free(s);
+		return r < 0 ? r : 0;
 	}
 	*out = s;
 	return 0;
-fail:
-	hutch_agentstate_free(s);
-	return r;
 }
 
 static void refused(const char *what, void *data)
@@ -647,8 +660,8 @@ static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_f
 	free_strv(now);
 }
 
-int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
-			 hutch_error *err)
+static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+		      hutch_error *err)
 {
 	_cleanup_free_ char *in_buf = NULL, *host_buf = NULL, *out = NULL;
 	json_t *inside = NULL, *host = NULL;
@@ -658,10 +671,8 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 	mode_t mode = 0600;
 	int r, changes;
 
-	if (!s)
-		return 0;
 	report_new_memory(s, note, data);
-	r = read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
+	r = hutch_as_read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
 	if (r == -ENOENT)
 		return 0;
 	unlinkat(s->dir_fd, CLAUDE_STATE, 0);
@@ -677,7 +688,7 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 		json_decref(inside);
 		return 0;
 	}
-	r = read_at(s->home_fd, CLAUDE_STATE, &host_buf, &len, &mode);
+	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &host_buf, &len, &mode);
 	if (r == 0)
 		host = json_loadb(host_buf, len, 0, &je);
 	else if (r == -ENOENT)
@@ -697,7 +708,7 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 						cb);
 	if (changes > 0) {
 		out = json_dumps(host, JSON_INDENT(2));
-		r = out ? write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode)
+		r = out ? hutch_as_write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode)
 			: -ENOMEM;
 	} else {
 		r = changes;
@@ -709,4 +720,17 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 				 "profile claude-code: carrying the sandbox's state back into "
 				 "~/" CLAUDE_STATE);
 	return 0;
+}
+
+int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+			 hutch_error *err)
+{
+	int r = 0, rc;
+
+	if (!s)
+		return 0;
+	if (s->dir_fd >= 0)
+		r = end_claude(s, note, data, err);
+	rc = hutch_codex_state_end(s->codex, note, data, r < 0 ? NULL : err);
+	return r < 0 ? r : rc;
 }

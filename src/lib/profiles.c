@@ -333,6 +333,11 @@ static const char *const codex_protected[] = {
 	NULL,
 };
 static const char *const codex_env[] = {"OPENAI_API_KEY", NULL};
+/*
+ * A private home whose config.toml is a working copy (trusting a folder
+ * saves it) and everything else links to ~/.codex (agentstate-codex.c).
+ */
+static const char *const codex_set[] = {"CODEX_HOME=~/.codex/.hutch-home", NULL};
 
 /* Gemini CLI: the Gemini API (key), Google sign-in and Code Assist (used after sign-in). */
 static const char *const gemini_hosts[] = {
@@ -499,6 +504,7 @@ static const struct profile profiles[] = {
 			{ HUTCH_LIST_WRITABLE, codex_state },
 			{ HUTCH_LIST_PROTECTED, codex_protected },
 			{ HUTCH_LIST_ENV_PASS, codex_env },
+			{ HUTCH_LIST_ENV_SET, codex_set },
 			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
 			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The agents' state (docs/profiles.md, "State the agent writes" and the protected tables).
+# Codex's config.toml: only the workspace's trust entry is carried back, an MCP server or a
+# notify command is refused and reported.
 # Claude Code's ~/.claude.json: written inside the way Claude Code saves it (a lock
 # directory, a temporary file, a rename, in its configuration directory); after the run the
 # safe keys are in the host's file and what could run code (mcpServers at the top and under
@@ -125,6 +127,47 @@ if [ -x "$CACHE/node_modules/.bin/claude" ] && command -v node >/dev/null; then
 else
 	skip "no Claude Code in the agents cache $CACHE (tests/integration/agents.t installs it)" 5
 fi
+
+# ---- Codex: only the workspace's trust entry goes back into ~/.codex/config.toml -----------------
+mkdir -p "$HOME/.codex"
+printf 'model = "o3"\n' >"$HOME/.codex/config.toml"
+chmod 640 "$HOME/.codex/config.toml"
+echo '{"login": "host"}' >"$HOME/.codex/auth.json"
+# Codex's way of saving: a temporary file in CODEX_HOME renamed over config.toml.
+hrun run --profile codex -- sh -c '
+	echo "home=$CODEX_HOME"; cat "$CODEX_HOME/auth.json"
+	cd "$CODEX_HOME" && { printf "notify = [\"/bin/evil\"]\n"; cat config.toml; printf "\n[projects.\"%s\"]\ntrust_level = \"trusted\"\n" "$1"
+	printf "\n[projects.\"/elsewhere\"]\ntrust_level = \"trusted\"\n"
+	printf "\n[mcp_servers.x]\ncommand = \"/bin/evil\"\n"; } >.tmp &&
+	mv .tmp config.toml && echo saved
+	echo "{\"event\": 1}" >>history.jsonl' sh "$WS"
+like "$OUT" "^home=$HOME/.codex/.hutch-home\$" "codex: CODEX_HOME is a private home under ~/.codex"
+like "$OUT" '"login": "host"' "  its login is there (linked)"
+like "$OUT" "^saved\$" "  saving config.toml the way Codex does works inside"
+C=$HOME/.codex/config.toml
+like "$(cat "$C")" "^\[projects\.\"$(re_quote "$WS")\"\]\$" "after the run: the workspace's trust entry is in ~/.codex/config.toml"
+like "$(cat "$C")" '^trust_level = "trusted"$' "  trusted"
+is "$(head -1 "$C")" 'model = "o3"' "  the host's settings kept"
+unlike "$(cat "$C")" "mcp_servers|notify|elsewhere" "  no MCP server, no notify command, no other folder's trust"
+like "$ERR" "config.toml: changed in the sandbox and not carried back.*notify.*\[projects\.\"/elsewhere\"\].*\[mcp_servers\.x\]" \
+	"  the refused changes are reported"
+is "$(stat -c %a "$C")" "640" "  the file's mode is kept"
+is "$(cat "$HOME/.codex/history.jsonl")" '{"event": 1}' "  history written inside is on the host (linked)"
+check "  the private home is removed" test ! -e "$HOME/.codex/.hutch-home"
+# Trusted already: nothing added twice.
+hrun run --profile codex -- sh -c 'cd "$CODEX_HOME" && cat config.toml >.tmp && echo "# x" >>.tmp && mv .tmp config.toml'
+is "$(grep -c '^\[projects' "$C")" "1" "a second run leaves one trust entry"
+# The real Codex, when agents.t's cache has it: `codex mcp add` saves config.toml inside.
+if [ -x "$CACHE/node_modules/.bin/codex" ] && command -v node >/dev/null; then
+	before=$(cat "$C")
+	HUTCH_TEST_TIMEOUT=90 hrun run --profile codex -- "$CACHE/node_modules/.bin/codex" mcp add evil -- /bin/evil
+	like "$OUT" "Added global MCP server 'evil'" "real codex: 'codex mcp add' saves inside"
+	is "$(cat "$C")" "$before" "  ~/.codex/config.toml is unchanged on the host"
+	like "$ERR" "not carried back.*\[mcp_servers\.evil\]" "  and the refusal is reported"
+else
+	skip "no Codex in the agents cache $CACHE (tests/integration/agents.t installs it)" 3
+fi
+rm -f "$HOME/.codex/config.toml" "$HOME/.codex/auth.json" "$HOME/.codex/history.jsonl"
 
 # ---- protected files of each agent -------------------------------------------------------------
 # Existing ones keep their content; missing ones cannot be created.
