@@ -517,8 +517,15 @@ int cmd_run(int argc, char **argv)
 		cli_warn("--ask: not available for named sessions: destinations outside the "
 			 "allowlist are denied");
 	if (a.name) {
-		/* A named session: start it in the background, run the first command in it. */
-		r = hutch_session_start(p, a.name, &err);
+		/*
+		 * A named session: start it in the background, run the first command in
+		 * it. The agent's working copies are made, nothing is carried back
+		 * (docs/profiles.md, "State the agent writes").
+		 */
+		r = hutch_agentstate_begin(p, NULL, &state, &err);
+		hutch_agentstate_free(state);
+		if (r >= 0)
+			r = hutch_session_start(p, a.name, &err);
 		if (r >= 0)
 			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL,
 					       a.stop_timeout_ms, &status, &err);
