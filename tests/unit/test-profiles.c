@@ -179,6 +179,19 @@ int main(void)
 		   "  and the run is refused");
 		hutch_policy_free(p);
 	}
+	/* Agent state directories get no relative (project) protected entries (protect.c). */
+	ok(hutch_profile_is_state_dir("/h/.claude", "/h") &&
+		   hutch_profile_is_state_dir("/h/.codex", "/h") &&
+		   hutch_profile_is_state_dir("/h/.gemini", "/h") &&
+		   hutch_profile_is_state_dir("/h/.aider", "/h") &&
+		   hutch_profile_is_state_dir("/h/.cache/hutch/pkg", "/h"),
+	   "every agent's state directory and the package cache are state directories");
+	ok(!hutch_profile_is_state_dir("/h/proj", "/h") &&
+		   !hutch_profile_is_state_dir("/h", "/h") &&
+		   !hutch_profile_is_state_dir("/h/.claude/x", "/h") &&
+		   !hutch_profile_is_state_dir("/h/.claude", NULL),
+	   "  a project, $HOME, a directory inside one are not");
+
 	/* ~/.claude.json: what is carried back from the working copy (agentstate.c). */
 	{
 		int c;
