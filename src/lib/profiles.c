@@ -761,6 +761,17 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 	return 0;
 }
 
+bool hutch_profile_is_pkg_cache(const char *path, const char *home)
+{
+	_cleanup_free_ char *joined = NULL, *real = NULL;
+
+	if (!path || !home || home[0] != '/')
+		return false;
+	joined = hutch_path_join(home, PKG_CACHE + 2);
+	real = joined ? realpath(joined, NULL) : NULL;
+	return (joined && !strcmp(joined, path)) || (real && !strcmp(real, path));
+}
+
 bool hutch_profile_is_state_dir(const char *path, const char *home)
 {
 	if (!path || !home || home[0] != '/')

@@ -28,4 +28,11 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
  * package cache under @home? Relative protected entries (".bashrc",
  * ".mcp.json") are for projects: they are not applied there (protect.c).
  */
+/*
+ * Is @path (absolute) the sandbox's package cache (~/.cache/hutch/pkg)? Only
+ * sandboxes use it, never the host's own tools: the end-of-run git check
+ * (gitguard.h) does not walk it.
+ */
+bool hutch_profile_is_pkg_cache(const char *path, const char *home);
+
 bool hutch_profile_is_state_dir(const char *path, const char *home);

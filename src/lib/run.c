@@ -55,6 +55,7 @@
 #include "net.h"
 #include "ns.h"
 #include "policy.h"
+#include "profiles.h"
 #include "protect.h"
 #include "proxy/hostport.h"
 #include "proxy/proxy.h"
@@ -2238,7 +2239,8 @@ static void guard_persistence(struct run *r)
 	if (!(r->opts && r->opts->session))
 		roots[n++] = p->workspace;
 	for (size_t i = 0; i < p->fs_writable.n; i++)
-		roots[n++] = p->fs_writable.v[i].value;
+		if (!hutch_profile_is_pkg_cache(p->fs_writable.v[i].value, getenv("HOME")))
+			roots[n++] = p->fs_writable.v[i].value;
 	/* the protected mounts were read-only all along: what is there is the user's */
 	for (size_t i = 0; r->plan && held && i < r->plan->n; i++)
 		if (r->plan->ops[i].kind == MOUNT_PROTECT)

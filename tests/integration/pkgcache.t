@@ -51,6 +51,15 @@ like "$OUT" 'Y=x~/y' "  a ~ inside a word is not"
 hrun run -- sh -c 'echo "C=${npm_config_cache:-unset} P=${PIP_CACHE_DIR:-unset}"'
 is "$OUT" "C=unset P=unset" "default: no cache variables"
 
+# The end-of-run git check does not walk the package cache (only sandboxes use it; go keeps
+# bare repositories there): a repository in it is left as it is, and says nothing.
+hrun run --profile claude-code -- sh -c 'd=~/.cache/hutch/pkg/go/pkg/mod/cache/vcs/x &&
+	git init -q --bare "$d" && printf "#!/bin/sh\n" >"$d/hooks/post-update" && echo ok'
+is "$OUT" "ok" "a bare repository with a hook made in the package cache"
+check "  is left there (the cache is not walked at the end)" \
+	test -f "$PKG/go/pkg/mod/cache/vcs/x/hooks/post-update"
+unlike "$ERR" "quarantined" "  and nothing is reported"
+
 # ---- npm install of a local package inside the profile ---------------------------------
 if command -v npm >/dev/null && command -v node >/dev/null; then
 	mkdir -p "$T/npkg"
