@@ -223,7 +223,8 @@ static void test_check(void)
 	sh("mkdir -p $D/ws/new/.git/hooks; echo 'ref: x' > $D/ws/new/.git/HEAD; printf '[core] "
 	   "fsmonitor = evil\\n' > $D/ws/new/.git/config");
 	roots[0] = ws;
-	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, item, NULL, &st, &err), 0, "check runs");
+	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, item, NULL, &st, &err), 0,
+	       "check runs");
 	diag("%s", seen);
 	is_int(n_failed, 0, "nothing failed");
 	ok(!exists(ws, "r/.githooks/pre-commit") && exists(ws, "r/.git/hooks/pre-push"),
