@@ -12,7 +12,7 @@
 
 #include "base/error.h"
 #include "base/escape.h"
-#include "changes.h"
+#include "session/changes.h"
 
 #include "cli.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "srt.h"
+#include "policy/srt.h"
 
 static int policy_usage(FILE *f)
 {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "cmdrules.h"
-#include "package.h"
+#include "audit/audit.h"
+#include "audit/cmdrules.h"
+#include "audit/package.h"
 
 #define MAXV 64
 

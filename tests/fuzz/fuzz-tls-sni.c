@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/tls-sni.h"
+#include "net/tls-sni.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

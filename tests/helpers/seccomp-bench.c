@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seccomp.h"
+#include "sandbox/seccomp.h"
 
 int main(int argc, char **argv)
 {

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "../../src/cli/ask.c"
-#include "policy.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/hutch-test-ask.XXXXXX";

@@ -18,11 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "filescan.h"
-#include "package.h"
-#include "policy.h"
-#include "proxy/proxy.h"
+#include "audit/audit.h"
+#include "audit/filescan.h"
+#include "audit/package.h"
+#include "policy/policy.h"
+#include "net/proxy.h"
 #include "tap.h"
 
 static char buf[HUTCH_AUDIT_MAX_EVENT];

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "limit.h"
-#include "rlimit.h"
+#include "limits/cgroup.h"
+#include "limits/limit.h"
+#include "limits/rlimit.h"
 #include "tap.h"
 
 #define U(s) (const uint8_t *)(s), strlen(s)

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apply.h"
-#include "changes.h"
-#include "policy.h"
-#include "session.h"
+#include "session/apply.h"
+#include "session/changes.h"
+#include "policy/policy.h"
+#include "session/session.h"
 #include "tap.h"
 
 /* ---- unified diff, checked by a tiny patch applier ------------------------ */

@@ -2,8 +2,8 @@
 /* Command rules: globs, pattern splitting, deny/allow decisions. */
 #include <string.h>
 
-#include "cmdrules.h"
-#include "policy.h"
+#include "audit/cmdrules.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 static bool g(const char *pat, const char *s)

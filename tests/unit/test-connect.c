@@ -20,9 +20,9 @@
 
 #include "../../src/cli/cmd-connect.c"
 
-#include "loop.h"
-#include "policy.h"
-#include "proxy/proxy.h"
+#include "base/loop.h"
+#include "policy/policy.h"
+#include "net/proxy.h"
 #include "tap.h"
 
 /* what main.c provides to subcommands */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
+#include "policy/env.h"
 #include "tap.h"
 
 static hutch_error err;

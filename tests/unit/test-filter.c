@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 #include "base/cleanup.h"
-#include "proxy/filter.h"
+#include "policy/filter.h"
 #include "tap.h"
 
 static int hp(const char *s, struct hutch_host *h, const char **why)

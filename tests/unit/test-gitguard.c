@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gitconfig.h"
-#include "gitguard.h"
+#include "audit/gitconfig.h"
+#include "audit/gitguard.h"
 #include "tap.h"
 
 static int count_entries(const struct hutch_gitconfig_entry *e, void *data)

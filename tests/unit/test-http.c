@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "proxy/http.h"
+#include "net/http.h"
 #include "tap.h"
 
 static struct hutch_http_request req;

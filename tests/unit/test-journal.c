@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "protect.h"
-#include "session.h"
+#include "sandbox/protect.h"
+#include "session/session.h"
 #include "tap.h"
 
 static char root[] = "/var/tmp/test-journal.XXXXXX";

@@ -27,9 +27,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "uapi/landlock.h"
+#include "base/uapi/landlock.h"
 
-#include "landlock.h"
+#include "sandbox/landlock.h"
 #include "tap.h"
 
 /* ---- child reporting ---------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "base/loop.h"
 #include "tap.h"
 
 static int n_calls;

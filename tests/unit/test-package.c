@@ -2,7 +2,7 @@
 /* Recognising package installs from argv. */
 #include <string.h>
 
-#include "package.h"
+#include "audit/package.h"
 #include "tap.h"
 
 #define A(...) ((const char *const[]){__VA_ARGS__, NULL})

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "base/sha256.h"
-#include "policy.h"
-#include "profiles.h"
+#include "policy/policy.h"
+#include "policy/profiles.h"
 #include "tap.h"
 
 static hutch_error err;

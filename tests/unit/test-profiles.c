@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "agentstate.h"
-#include "policy.h"
-#include "profiles.h"
+#include "policy/agentstate.h"
+#include "policy/policy.h"
+#include "policy/profiles.h"
 #include "tap.h"
 
 #define HOME "/nonexistent-home"

@@ -41,12 +41,12 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "env.h"
-#include "loop.h"
-#include "policy.h"
-#include "proxy/proxy.h"
-#include "proxy/relay.h"
-#include "proxy/timer.h"
+#include "policy/env.h"
+#include "base/loop.h"
+#include "policy/policy.h"
+#include "net/proxy.h"
+#include "net/relay.h"
+#include "net/timer.h"
 #include "tap.h"
 
 /* ---- fixtures ------------------------------------------------------------------ */

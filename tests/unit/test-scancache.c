@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scancache.h"
+#include "sandbox/scancache.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/hutch-scancache-XXXXXX";

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "seccomp.h"
+#include "sandbox/seccomp.h"
 #include "tap.h"
 
 #ifndef CLONE_NEWTIME

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "proxy/socks5.h"
+#include "net/socks5.h"
 #include "tap.h"
 
 #define U(s) ((const uint8_t *)(s))

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "srt.h"
+#include "policy/srt.h"
 #include "tap.h"
 
 struct note_want {

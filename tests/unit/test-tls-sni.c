@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "proxy/tls-sni.h"
+#include "net/tls-sni.h"
 #include "tap.h"
 
 /* A real ClientHello sent by curl 7.88 / OpenSSL 3.0 for https://example.com (SNI example.com). */

@@ -1,0 +1,951 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The end-of-run check for code planted in git repositories (gitguard.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/path.h"
+#include "session/changes.h"
+#include "audit/gitconfig.h"
+#include "audit/gitguard.h"
+
+/* Deeper than this a directory is reported as not checked (one fd per level). */
+#define GG_MAX_DEPTH 4096
+/* Includes followed from one config, and their depth (git stops at 10). */
+#define GG_MAX_INCLUDES 64
+#define GG_MAX_INCLUDE_DEPTH 10
+/*
+ * A timestamp counts as "during the run" from a little before the start:
+ * filesystems stamp with the coarse clock, up to a tick behind CLOCK_REALTIME
+ * (clock_getres(CLOCK_REALTIME_COARSE)); twice that plus this is the margin,
+ * on the side of checking more.
+ */
+#define GG_MARGIN_NS 1000000LL
+#define GG_DENTS_BUF 4096
+
+/* ---- the rules, shared with hutch apply ---------------------------------- */
+
+enum code_kind { CODE_HOOKS, CODE_CONFIG, CODE_LINK };
+
+/* What, inside a git directory, makes git run code or look elsewhere for it. */
+static const struct {
+	const char *name;
+	enum code_kind kind;
+} code_names[] = {
+	{"hooks", CODE_HOOKS},	  {"config", CODE_CONFIG}, {"config.worktree", CODE_CONFIG},
+	{"commondir", CODE_LINK}, /* a worktree's common directory (its hooks and config) */
+	{"gitdir", CODE_LINK},	  /* a worktree's way back to its checkout */
+};
+
+bool hutch_gitguard_is_gitdir(bool (*has)(const char *name, bool want_dir, void *data), void *data)
+{
+	/* git's own test (setup.c, is_git_directory): HEAD, objects/ and refs/;
+	 * a worktree's has HEAD and commondir; a common dir may lack HEAD. */
+	return has("HEAD", false, data) || (has("objects", true, data) && has("refs", true, data));
+}
+
+static int code_name(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(code_names) / sizeof(code_names[0]); i++)
+		if (strlen(code_names[i].name) == n && !memcmp(s, code_names[i].name, n))
+			return (int)i;
+	return -1;
+}
+
+bool hutch_gitguard_is_code_path(const char *rel, bool is_dir,
+				 bool (*is_gitdir)(const char *dir, void *data), void *data)
+{
+	const char *last = strrchr(rel, '/');
+	_cleanup_free_ char *dir = NULL;
+	size_t len = strlen(rel);
+
+	if (!is_dir && !strcmp(last ? last + 1 : rel, ".git"))
+		return true;
+	dir = malloc(len + 1);
+	if (!dir)
+		return true; /* when in doubt, protected */
+	/* every ancestor P (the root too): rel = P/NAME/..., NAME one of code_names */
+	for (size_t i = 0; i <= len; i++) {
+		const char *name, *end;
+		bool gd;
+
+		if (i > 0 && rel[i - 1] != '/')
+			continue;
+		name = rel + i;
+		end = strchr(name, '/');
+		if (code_name(name, end ? (size_t)(end - name) : strlen(name)) < 0)
+			continue;
+		memcpy(dir, rel, i ? i - 1 : 0);
+		dir[i ? i - 1 : 0] = '\0';
+		{
+			const char *b = strrchr(dir, '/');
+			gd = !strcmp(b ? b + 1 : dir, ".git") ||
+			     (is_gitdir && is_gitdir(dir, data));
+		}
+		if (gd)
+			return true;
+	}
+	return false;
+}
+
+/* ---- the walk's state ---------------------------------------------------- */
+
+struct root {
+	const char *path;
+	int fd;
+};
+
+struct guard {
+	struct root *roots;
+	size_t n_roots;
+	struct timespec since;
+	int qfd; /* the quarantine directory of this run */
+	const char *qpath;
+	dev_t qdev;
+	ino_t qino;
+	hutch_gitguard_fn fn;
+	void *data;
+	struct hutch_gitguard_stats *st;
+	const char *home;
+	/* read-only for the whole run (protected mounts): the sandbox changed nothing there */
+	const char *const *held;
+	size_t n_held;
+};
+
+static bool changed(const struct guard *g, const struct stat *st)
+{
+	return st->st_ctim.tv_sec > g->since.tv_sec ||
+	       (st->st_ctim.tv_sec == g->since.tv_sec && st->st_ctim.tv_nsec >= g->since.tv_nsec);
+}
+
+static char *abs_path(const struct guard *g, size_t root, const char *rel)
+{
+	const char *r = g->roots[root].path;
+	char *s = NULL;
+
+	if (!*rel)
+		return strdup(r);
+	if (asprintf(&s, "%s%s%s", r, strcmp(r, "/") ? "/" : "", rel) < 0)
+		return NULL;
+	return s;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *s = NULL;
+
+	if (!*a)
+		return strdup(b);
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
+static void report(struct guard *g, enum hutch_persist_action action, size_t root, const char *rel,
+		   const char *quarantine, const char *what, const char *detail)
+{
+	_cleanup_free_ char *p = abs_path(g, root, rel);
+	struct hutch_persist_item it = {action, p ? p : rel, quarantine, what, detail};
+
+	if (action == HUTCH_PERSIST_FAILED)
+		g->st->failed++;
+	else
+		g->st->neutralised++;
+	if (g->fn)
+		g->fn(&it, g->data);
+}
+
+static void report_errno(struct guard *g, size_t root, const char *rel, const char *what,
+			 int errnum)
+{
+	report(g, HUTCH_PERSIST_FAILED, root, rel, NULL, what, strerror(errnum));
+}
+
+/* ---- the quarantine ------------------------------------------------------ */
+
+/* Open (making it, mode 0700) the quarantine directory mirroring @rel's parent. */
+static int qdir_open(struct guard *g, size_t root, const char *rel, const char **base)
+{
+	_cleanup_free_ char *full = NULL;
+	const char *rp = g->roots[root].path;
+	int fd;
+	char *s, *slash;
+
+	if (asprintf(&full, "%s/%s", rp[1] ? rp + 1 : "", rel) < 0)
+		return -ENOMEM;
+	fd = fcntl(g->qfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	for (s = full; (slash = strchr(s, '/')); s = slash + 1) {
+		int nfd;
+		*slash = '\0';
+		if (!*s) /* the root "/" */
+			continue;
+		if (mkdirat(fd, s, 0700) < 0 && errno != EEXIST) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (nfd < 0)
+			return -errno;
+		fd = nfd;
+	}
+	*base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	return fd;
+}
+
+static int copy_file(int sfd, int dfd, const char *dname, mode_t mode)
+{
+	_cleanup_close_ int out =
+		openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0700);
+	char buf[65536];
+	ssize_t n;
+
+	if (out < 0)
+		return -errno;
+	while ((n = read(sfd, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return -EIO;
+	return n < 0 ? -errno : 0;
+}
+
+/* Another filesystem: a copy, then the original removed. */
+static int move_copy(int dfd, const char *name, const struct stat *st, int qd, const char *qn)
+{
+	int r;
+
+	if (S_ISLNK(st->st_mode)) {
+		char t[4096];
+		ssize_t n = readlinkat(dfd, name, t, sizeof(t) - 1);
+		if (n < 0)
+			return -errno;
+		t[n] = '\0';
+		if (symlinkat(t, qd, qn) < 0)
+			return -errno;
+	} else if (S_ISREG(st->st_mode)) {
+		_cleanup_close_ int in =
+			openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (in < 0)
+			return -errno;
+		r = copy_file(in, qd, qn, st->st_mode);
+		if (r < 0) {
+			unlinkat(qd, qn, 0);
+			return r;
+		}
+	} else {
+		return -EXDEV;
+	}
+	return unlinkat(dfd, name, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * Move @dfd/@name (@rel in root @root) into the quarantine; @qout gets where
+ * it went. A name already there (an earlier item of this run) gets ".N".
+ */
+static int quarantine(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
+		      char **qout)
+{
+	_cleanup_close_ int qd = -1;
+	const char *base = NULL;
+	struct stat st;
+	int r = -EEXIST;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	qd = qdir_open(g, root, rel, &base);
+	if (qd < 0)
+		return qd;
+	for (int k = 0; k < 1000 && r == -EEXIST; k++) {
+		_cleanup_free_ char *qn = NULL;
+		if ((k ? asprintf(&qn, "%s.%d", base, k) : asprintf(&qn, "%s", base)) < 0)
+			return -ENOMEM;
+		if (faccessat(qd, qn, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(dfd, name, qd, qn) == 0)
+			r = 0;
+		else if (errno == EXDEV)
+			r = move_copy(dfd, name, &st, qd, qn);
+		else
+			r = -errno;
+		if (r == 0) {
+			_cleanup_free_ char *rp = NULL;
+			const char *q0 = g->roots[root].path;
+			if (asprintf(&rp, "%s/%s%s%.*s%s", g->qpath, q0[1] ? q0 + 1 : "",
+				     q0[1] ? "/" : "", (int)(base - rel), rel, qn) < 0)
+				return -ENOMEM;
+			*qout = rp;
+			rp = NULL;
+		}
+	}
+	return r;
+}
+
+/*
+ * Was @rel (in root @root) read-only for the whole run? Then what its ctime
+ * says happened before the sandbox started (the user's own hook or config,
+ * made just before the run, within the margin of the start time).
+ */
+static bool held(const struct guard *g, size_t root, const char *rel)
+{
+	_cleanup_free_ char *abs = NULL;
+
+	if (!g->n_held)
+		return false;
+	abs = abs_path(g, root, rel);
+	for (size_t i = 0; abs && i < g->n_held; i++)
+		if (hutch_path_has_prefix(abs, g->held[i]))
+			return true;
+	return false;
+}
+
+static void neutralise(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
+		       const char *what)
+{
+	_cleanup_free_ char *q = NULL;
+	int r;
+
+	if (held(g, root, rel))
+		return;
+	r = quarantine(g, root, dfd, name, rel, &q);
+
+	if (r < 0)
+		report_errno(g, root, rel, what, -r);
+	else
+		report(g, HUTCH_PERSIST_MOVED, root, rel, q, what, NULL);
+}
+
+/* ---- paths named by symlinks and config values, inside a root ------------ */
+
+/*
+ * @target (a symlink's target or a config value) seen from @dir (relative to
+ * root @root): which root and which relative path it names, if inside one.
+ * Lexical: ".." is resolved on the path, and the open that follows refuses
+ * any symlink, so the two agree.
+ */
+static char *resolve(const struct guard *g, size_t root, const char *dir, const char *target,
+		     size_t *out_root)
+{
+	_cleanup_free_ char *abs = NULL, *norm = NULL, *base = NULL;
+
+	if (!strncmp(target, "~/", 2) && g->home)
+		abs = hutch_path_join(g->home, target + 2);
+	else if (target[0] == '/')
+		abs = strdup(target);
+	else {
+		base = abs_path(g, root, dir);
+		abs = base ? hutch_path_join(base, target) : NULL;
+	}
+	if (!abs)
+		return NULL;
+	norm = hutch_path_normalize(abs);
+	if (!norm)
+		return NULL;
+	for (size_t i = 0; i < g->n_roots; i++) {
+		const char *rp = g->roots[i].path;
+		size_t n = strlen(rp);
+		if (!strcmp(norm, rp)) {
+			*out_root = i;
+			return strdup("");
+		}
+		if (hutch_path_has_prefix(norm, rp)) {
+			*out_root = i;
+			return strdup(norm + n + (rp[n - 1] == '/' ? 0 : 1));
+		}
+	}
+	return NULL;
+}
+
+/* Open the parent of @rel beneath its root; @name gets the last component. */
+static int open_parent(const struct guard *g, size_t root, const char *rel, const char **name)
+{
+	_cleanup_free_ char *p = strdup(rel);
+	char *s;
+	int fd;
+
+	if (!p)
+		return -ENOMEM;
+	s = strrchr(p, '/');
+	*name = s ? rel + (s - p) + 1 : rel;
+	if (!s)
+		return fcntl(g->roots[root].fd, F_DUPFD_CLOEXEC, 3);
+	*s = '\0';
+	fd = hutch_open_beneath(g->roots[root].fd, p, O_RDONLY | O_DIRECTORY, 0);
+	return fd;
+}
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static bool sample(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 7 && !strcmp(name + n - 7, ".sample");
+}
+
+/* A hook that is an older symlink: its target changed during the run? */
+static void hook_link_target(struct guard *g, size_t root, int dfd, const char *name,
+			     const char *dirrel)
+{
+	char t[4096];
+	ssize_t n = readlinkat(dfd, name, t, sizeof(t) - 1);
+	_cleanup_free_ char *rel = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *base;
+	size_t troot;
+	struct stat st;
+
+	if (n <= 0)
+		return;
+	t[n] = '\0';
+	rel = resolve(g, root, dirrel, t, &troot);
+	if (!rel || !*rel)
+		return; /* outside the writable roots: the sandbox could not change it */
+	pfd = open_parent(g, troot, rel, &base);
+	if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode) && changed(g, &st))
+		neutralise(g, troot, pfd, base, rel, "hook (the target of a hook's symlink)");
+}
+
+static void guard_hooks_dir(struct guard *g, size_t root, int fd, const char *rel)
+{
+	_cleanup_close_ int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	char buf[GG_DENTS_BUF];
+	ssize_t n;
+
+	if (dfd < 0) {
+		report_errno(g, root, rel, "hooks directory", errno);
+		return;
+	}
+	while ((n = getdents64(dfd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			_cleanup_free_ char *crel = NULL;
+			struct stat st;
+
+			off += de->d_reclen;
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    sample(de->d_name))
+				continue;
+			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    S_ISDIR(st.st_mode))
+				continue;
+			crel = join(rel, de->d_name);
+			if (!crel)
+				continue;
+			if (changed(g, &st))
+				neutralise(g, root, dfd, de->d_name, crel, "hook");
+			else if (S_ISLNK(st.st_mode))
+				hook_link_target(g, root, dfd, de->d_name, rel);
+		}
+	}
+	if (n < 0)
+		report_errno(g, root, rel, "hooks directory", errno);
+}
+
+/* A hooks directory named by a path (core.hooksPath, an older "hooks" symlink). */
+static void guard_hooks_at(struct guard *g, size_t root, const char *dir, const char *target)
+{
+	size_t troot;
+	_cleanup_free_ char *rel = resolve(g, root, dir, target, &troot);
+	_cleanup_close_ int fd = -1;
+
+	if (!rel)
+		return;
+	fd = *rel ? hutch_open_beneath(g->roots[troot].fd, rel, O_RDONLY | O_DIRECTORY, 0)
+		  : fcntl(g->roots[troot].fd, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		guard_hooks_dir(g, troot, fd, rel);
+}
+
+/* ---- config --------------------------------------------------------------- */
+
+struct cfg_refs {
+	char *hooks_path, *worktree;
+	char *includes[GG_MAX_INCLUDES];
+	size_t n_includes;
+};
+
+static void cfg_refs_free(struct cfg_refs *c)
+{
+	free(c->hooks_path);
+	free(c->worktree);
+	for (size_t i = 0; i < c->n_includes; i++)
+		free(c->includes[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static int collect(const struct hutch_gitconfig_entry *e, void *data)
+{
+	struct cfg_refs *c = data;
+
+	if (!e->value)
+		return 0;
+	if (!strcmp(e->section, "core") && !e->subsection && !strcmp(e->key, "hookspath")) {
+		free(c->hooks_path);
+		c->hooks_path = strdup(e->value);
+	} else if (!strcmp(e->section, "core") && !e->subsection && !strcmp(e->key, "worktree")) {
+		free(c->worktree);
+		c->worktree = strdup(e->value);
+	} else if ((!strcmp(e->section, "include") || !strcmp(e->section, "includeif")) &&
+		   !strcmp(e->key, "path") && c->n_includes < GG_MAX_INCLUDES) {
+		c->includes[c->n_includes] = strdup(e->value);
+		if (c->includes[c->n_includes])
+			c->n_includes++;
+	}
+	return 0;
+}
+
+static int read_all(int fd, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap);
+
+	if (!b)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t k;
+		if (n == cap) {
+			char *nb;
+			if (cap > HUTCH_GITCONFIG_MAX) {
+				free(b);
+				return -EFBIG;
+			}
+			nb = realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		k = read(fd, b + n, cap - n);
+		if (k < 0) {
+			free(b);
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+/* Put @text at @dfd/@name: a new file renamed over it after the original went away. */
+static int write_tmp(int dfd, const char *name, const char *text, size_t len, mode_t mode,
+		     char **tmp)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(tmp, ".%s.hutch-%d", name, (int)getpid()) < 0)
+		return -ENOMEM;
+	unlinkat(dfd, *tmp, 0);
+	fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0666);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+		int e = fd < 0 ? -errno : -EIO;
+		unlinkat(dfd, *tmp, 0);
+		return e;
+	}
+	return 0;
+}
+
+static void replace_config(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
+			   const char *text, size_t len, mode_t mode, const char *what,
+			   const char *detail)
+{
+	_cleanup_free_ char *tmp = NULL, *q = NULL;
+	int r;
+
+	if (held(g, root, rel))
+		return;
+	r = write_tmp(dfd, name, text, len, mode, &tmp);
+
+	if (r >= 0)
+		r = quarantine(g, root, dfd, name, rel, &q);
+	if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		if (tmp)
+			unlinkat(dfd, tmp, 0);
+		report_errno(g, root, rel, what, -r);
+		return;
+	}
+	report(g, HUTCH_PERSIST_SANITIZED, root, rel, q, what, detail);
+}
+
+static void guard_config_file(struct guard *g, size_t root, const char *rel, bool bare, int depth);
+
+/* Follow what a config names: its includes, its hooksPath. */
+static void follow_refs(struct guard *g, size_t root, const char *dir, const char *gitdir,
+			bool bare, struct cfg_refs *c, int depth)
+{
+	for (size_t i = 0; i < c->n_includes && depth < GG_MAX_INCLUDE_DEPTH; i++) {
+		size_t troot;
+		_cleanup_free_ char *rel = resolve(g, root, dir, c->includes[i], &troot);
+		if (rel && *rel)
+			guard_config_file(g, troot, rel, bare, depth + 1);
+	}
+	if (c->hooks_path && gitdir) {
+		/* relative to the checkout: core.worktree, the parent of ".git", else the git dir
+		 */
+		_cleanup_free_ char *wt = NULL;
+		const char *b = strrchr(gitdir, '/');
+		if (c->worktree)
+			wt = join(gitdir, c->worktree);
+		else if (!strcmp(b ? b + 1 : gitdir, ".git"))
+			wt = b ? strndup(gitdir, (size_t)(b - gitdir)) : strdup("");
+		else
+			wt = strdup(gitdir);
+		if (wt)
+			guard_hooks_at(g, root, wt, c->hooks_path);
+	}
+}
+
+/*
+ * One config file: when it changed during the run and holds a key that runs
+ * a program, the original goes to the quarantine and a copy without those
+ * keys takes its place (unreadable: a minimal config). What it names is
+ * followed in any case. @gitdir: the git directory whose config this is, or
+ * NULL for an included file.
+ */
+static void guard_config(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
+			 const char *gitdir, bool bare, int depth)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL, *clean = NULL, *removed = NULL;
+	_cleanup_free_ char *dir = NULL;
+	struct cfg_refs refs = {0};
+	const char *slash = strrchr(rel, '/');
+	struct stat st;
+	size_t len = 0, clen = 0;
+	int r, parsed;
+
+	dir = slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
+	if (!dir)
+		return;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && changed(g, &st)) {
+			/* a symlink (or other) made during the run: a minimal config instead */
+			_cleanup_free_ char *min = hutch_gitconfig_minimal(bare);
+			if (min)
+				replace_config(g, root, dfd, name, rel, min, strlen(min), 0644,
+					       "git config (not a regular file)", "all");
+		}
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	r = read_all(fd, &buf, &len);
+	parsed = r < 0 ? r : hutch_gitconfig_parse(buf, len, collect, &refs);
+	if (changed(g, &st)) {
+		if (parsed < 0) {
+			_cleanup_free_ char *min = hutch_gitconfig_minimal(bare);
+			if (min)
+				replace_config(g, root, dfd, name, rel, min, strlen(min),
+					       st.st_mode, "git config (unreadable, replaced)",
+					       "all");
+		} else {
+			r = hutch_gitconfig_sanitize(buf, len, &clean, &clen, &removed);
+			if (r > 0)
+				replace_config(g, root, dfd, name, rel, clean, clen, st.st_mode,
+					       "git config", removed);
+			else if (r < 0)
+				report_errno(g, root, rel, "git config", -r);
+		}
+	}
+	follow_refs(g, root, dir, gitdir, bare, &refs, depth);
+	cfg_refs_free(&refs);
+}
+
+static void guard_config_file(struct guard *g, size_t root, const char *rel, bool bare, int depth)
+{
+	const char *name;
+	_cleanup_close_ int pfd = open_parent(g, root, rel, &name);
+
+	if (pfd >= 0)
+		guard_config(g, root, pfd, name, rel, NULL, bare, depth);
+}
+
+/* ---- a git directory ------------------------------------------------------ */
+
+struct at_fd {
+	int fd;
+};
+
+static bool has_at(const char *name, bool want_dir, void *data)
+{
+	struct at_fd *a = data;
+	struct stat st;
+
+	if (fstatat(a->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return want_dir ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode));
+}
+
+static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
+{
+	const char *b = strrchr(rel, '/');
+	bool bare = strcmp(b ? b + 1 : rel, ".git") != 0;
+
+	g->st->gitdirs++;
+	for (size_t i = 0; i < sizeof(code_names) / sizeof(code_names[0]); i++) {
+		const char *name = code_names[i].name;
+		_cleanup_free_ char *crel = join(rel, name);
+		struct stat st;
+
+		if (!crel || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		switch (code_names[i].kind) {
+		case CODE_HOOKS:
+			if (S_ISDIR(st.st_mode)) {
+				_cleanup_close_ int hfd = openat(
+					dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (hfd >= 0)
+					guard_hooks_dir(g, root, hfd, crel);
+			} else if (changed(g, &st)) {
+				neutralise(g, root, dfd, name, crel, "hooks (not a directory)");
+			} else if (S_ISLNK(st.st_mode)) {
+				char t[4096];
+				ssize_t n = readlinkat(dfd, name, t, sizeof(t) - 1);
+				if (n > 0) {
+					t[n] = '\0';
+					guard_hooks_at(g, root, rel, t);
+				}
+			}
+			break;
+		case CODE_CONFIG:
+			guard_config(g, root, dfd, name, crel, rel, bare, 0);
+			break;
+		case CODE_LINK:
+			/* what it names lies in a writable root (walked) or out of reach */
+			break;
+		}
+	}
+}
+
+/* ---- the walk ------------------------------------------------------------- */
+
+struct level {
+	int fd;
+	size_t path_len; /* of the directory's path in the buffer */
+	char buf[GG_DENTS_BUF];
+	ssize_t n, off;
+};
+
+struct walk {
+	struct level *lv;
+	size_t depth, cap;
+	char *path;
+	size_t plen, pcap;
+};
+
+static int path_set(struct walk *w, size_t at, const char *name)
+{
+	size_t need = at + 1 + strlen(name) + 1;
+
+	if (need > w->pcap) {
+		size_t cap = w->pcap ? w->pcap : 256;
+		char *p;
+		while (cap < need)
+			cap *= 2;
+		p = realloc(w->path, cap);
+		if (!p)
+			return -ENOMEM;
+		w->path = p;
+		w->pcap = cap;
+	}
+	if (at)
+		w->path[at++] = '/';
+	memcpy(w->path + at, name, strlen(name) + 1);
+	w->plen = at + strlen(name);
+	return 0;
+}
+
+static int push_dir(struct guard *g, size_t root, struct walk *w, int fd)
+{
+	struct level *l;
+	struct at_fd a = {fd};
+
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct level *nl = realloc(w->lv, cap * sizeof(*nl));
+		if (!nl) {
+			close(fd);
+			return -ENOMEM;
+		}
+		w->lv = nl;
+		w->cap = cap;
+	}
+	l = &w->lv[w->depth++];
+	l->fd = fd;
+	l->path_len = w->plen;
+	l->n = l->off = 0;
+	g->st->dirs++;
+	if (hutch_gitguard_is_gitdir(has_at, &a))
+		guard_gitdir(g, root, fd, w->plen ? w->path : "");
+	return 0;
+}
+
+static void walk_root(struct guard *g, size_t root)
+{
+	struct walk w = {0};
+	int fd = fcntl(g->roots[root].fd, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0 || path_set(&w, 0, "") < 0 || push_dir(g, root, &w, fd) < 0) {
+		report_errno(g, root, "", "writable root", fd < 0 ? errno : ENOMEM);
+		free(w.path);
+		return;
+	}
+	while (w.depth) {
+		struct level *l = &w.lv[w.depth - 1];
+		struct dirent64 *de;
+		struct stat st;
+		int cfd;
+
+		w.plen = l->path_len;
+		w.path[w.plen] = '\0';
+		if (l->off >= l->n) {
+			l->n = getdents64(l->fd, l->buf, sizeof(l->buf));
+			l->off = 0;
+			if (l->n <= 0) {
+				if (l->n < 0)
+					report_errno(g, root, w.path, "directory", errno);
+				close(l->fd);
+				w.depth--;
+				continue;
+			}
+		}
+		de = (struct dirent64 *)(l->buf + l->off);
+		l->off += de->d_reclen;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		g->st->entries++;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if (fstatat(l->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (st.st_dev == g->qdev && st.st_ino == g->qino)
+			continue; /* the quarantine itself, when it lies in a writable root */
+		if (path_set(&w, l->path_len, de->d_name) < 0) {
+			report_errno(g, root, w.path, "directory", ENOMEM);
+			continue;
+		}
+		if (w.depth >= GG_MAX_DEPTH) {
+			report_errno(g, root, w.path, "directory (too deep to check)", ELOOP);
+			continue;
+		}
+		cfd = openat(l->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0) {
+			report_errno(g, root, w.path, "directory", errno);
+			continue;
+		}
+		if (push_dir(g, root, &w, cfd) < 0)
+			report_errno(g, root, w.path, "directory", ENOMEM);
+	}
+	free(w.lv);
+	free(w.path);
+}
+
+/* ---- entry point ------------------------------------------------------------ */
+
+static int open_quarantine(struct guard *g, const char *dir, hutch_error *err)
+{
+	struct stat st;
+	int r = hutch_mkdir_p(dir, 0700);
+
+	if (r < 0)
+		return hutch_err(err, r, 0, "quarantine directory %s", dir);
+	g->qfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (g->qfd < 0 || fstat(g->qfd, &st) < 0)
+		return hutch_err(err, errno, 0, "quarantine directory %s", dir);
+	if (st.st_uid != geteuid() || (st.st_mode & 0077)) {
+		if (fchmod(g->qfd, 0700) < 0 || st.st_uid != geteuid())
+			return hutch_errx(err, EPERM, 0,
+					  "quarantine directory %s: not private to this user", dir);
+	}
+	g->qdev = st.st_dev;
+	g->qino = st.st_ino;
+	g->qpath = dir;
+	return 0;
+}
+
+int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
+			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
+			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
+			 hutch_error *err)
+{
+	struct guard g = {
+		.fn = fn, .data = data, .st = stats, .qfd = -1, .held = held, .n_held = n_held};
+	struct rlimit old, rl;
+	bool raised = false;
+	int r;
+
+	memset(stats, 0, sizeof(*stats));
+	g.home = getenv("HOME");
+	g.since = *start;
+	{
+		struct timespec res = {0, 10000000};
+		long long ns;
+		clock_getres(CLOCK_REALTIME_COARSE, &res);
+		ns = (long long)g.since.tv_nsec -
+		     2 * ((long long)res.tv_sec * 1000000000LL + res.tv_nsec) - GG_MARGIN_NS;
+		while (ns < 0) {
+			ns += 1000000000LL;
+			g.since.tv_sec--;
+		}
+		g.since.tv_nsec = ns;
+	}
+	g.roots = calloc(n_roots ? n_roots : 1, sizeof(*g.roots));
+	if (!g.roots)
+		return -ENOMEM;
+	r = open_quarantine(&g, quarantine_dir, err);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n_roots; i++) {
+		g.roots[g.n_roots].path = roots[i];
+		g.roots[g.n_roots].fd =
+			open(roots[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (g.roots[g.n_roots].fd >= 0)
+			g.n_roots++;
+	}
+	/* one fd per level of the walk: the hard limit, not the soft one, bounds it */
+	if (getrlimit(RLIMIT_NOFILE, &old) == 0 && old.rlim_cur < old.rlim_max) {
+		rl = old;
+		rl.rlim_cur = old.rlim_max;
+		raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+	}
+	for (size_t i = 0; i < g.n_roots; i++) {
+		bool inside = false;
+		/* a root inside another is walked with it */
+		for (size_t j = 0; j < g.n_roots && !inside; j++)
+			inside = j != i &&
+				 (hutch_path_has_prefix(g.roots[i].path, g.roots[j].path) &&
+				  (strcmp(g.roots[i].path, g.roots[j].path) || j < i));
+		if (!inside)
+			walk_root(&g, i);
+	}
+	if (raised)
+		setrlimit(RLIMIT_NOFILE, &old);
+out:
+	for (size_t i = 0; i < g.n_roots; i++)
+		close(g.roots[i].fd);
+	free(g.roots);
+	if (g.qfd >= 0)
+		close(g.qfd);
+	return r;
+}

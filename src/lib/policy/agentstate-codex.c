@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Codex's trusted projects (agentstate.h). Codex keeps them in
+ * ~/.codex/config.toml, next to MCP servers and the "notify" command, and
+ * saves that file through a temporary file renamed over it, so the
+ * protected (read-only) file makes "Trust this folder" fail. The codex
+ * profile sets CODEX_HOME=~/.codex/.hutch-home: a private home made before
+ * the run that holds a working copy of config.toml and a symlink to
+ * ~/.codex/NAME for everything else (sessions, history, login, and the
+ * protected files, which stay read-only through the link). After the run
+ * only the workspace's trust entry,
+ *
+ *     [projects."/path/to/workspace"]
+ *     trust_level = "trusted"
+ *
+ * is carried back into ~/.codex/config.toml, by a line-based edit (appended
+ * when the host's file has no entry for that project); every other change is
+ * refused and reported. The private home is removed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/agentstate-int.h"
+#include "base/cleanup.h"
+#include "base/path.h"
+
+#define PRIVATE_HOME ".hutch-home"
+#define CONFIG "config.toml"
+#define RM_MAX_DEPTH 16
+#define MAX_REPORTED 6
+
+/* Linked even when missing: files Codex creates in place (opened, not renamed). */
+static const char *const linked_files[] = {
+	"auth.json",	".credentials.json",	 "history.jsonl",
+	"version.json", "internal_storage.json", "models_cache.json",
+	NULL,
+};
+/* Directories Codex creates beneath: made in ~/.codex when missing, then linked. */
+static const char *const linked_dirs[] = {
+	"sessions", "archived_sessions", "log", "shell_snapshots", NULL,
+};
+/* The protected entries (profiles.c): linked, so Codex finds their read-only stand-ins. */
+static const char *const linked_protected[] = {
+	"AGENTS.md", "AGENTS.override.md", ".env",    "hooks.json", "prompts", "rules",
+	"skills",    "packages",	   "plugins", NULL,
+};
+
+struct hutch_codex_state {
+	int dir_fd;	/* ~/.codex */
+	char *ws;	/* the workspace: trust entries for it (or inside it) go back */
+	char *snapshot; /* the host's config.toml before the run ("" when none) */
+	size_t snapshot_len;
+};
+
+static bool is_codex(const struct hutch_policy *p, const char *home)
+{
+	const char *dir = NULL;
+	bool writable = false;
+
+	for (size_t i = 0; i < p->env_set.n; i++)
+		if (!strncmp(p->env_set.v[i].value, "CODEX_HOME=", 11))
+			dir = p->env_set.v[i].value + 11;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		writable = writable ||
+			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".codex");
+	return dir && writable && hutch_as_is_home_path(dir, home, ".codex/" PRIVATE_HOME);
+}
+
+/* Remove @name in @dirfd and everything beneath it, following no symlink. */
+static int rm_rf_at(int at, const char *name, int depth)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth > RM_MAX_DEPTH)
+		return -ELOOP;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+static int link_one(int pfd, const char *name)
+{
+	char target[NAME_MAX + 4];
+
+	snprintf(target, sizeof(target), "../%s", name);
+	if (symlinkat(target, pfd, name) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The private home: a working copy of config.toml and a link for everything else. */
+static int make_private_home(struct hutch_codex_state *c)
+{
+	_cleanup_close_ int pfd = -1;
+	int fd, r;
+	DIR *d;
+	struct dirent *de;
+
+	r = rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
+	if (r < 0)
+		return r;
+	if (mkdirat(c->dir_fd, PRIVATE_HOME, 0700) < 0)
+		return -errno;
+	pfd = openat(c->dir_fd, PRIVATE_HOME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	for (size_t i = 0; linked_dirs[i]; i++)
+		if (mkdirat(c->dir_fd, linked_dirs[i], 0700) < 0 && errno != EEXIST)
+			return -errno;
+	fd = openat(c->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, PRIVATE_HOME) && strcmp(de->d_name, CONFIG))
+			r = link_one(pfd, de->d_name);
+	closedir(d);
+	for (size_t i = 0; r == 0 && linked_files[i]; i++)
+		r = link_one(pfd, linked_files[i]);
+	for (size_t i = 0; r == 0 && linked_dirs[i]; i++)
+		r = link_one(pfd, linked_dirs[i]);
+	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
+		r = link_one(pfd, linked_protected[i]);
+	if (r == 0 && c->snapshot_len)
+		r = hutch_as_write_at(pfd, CONFIG, c->snapshot, c->snapshot_len, NULL, 0600);
+	return r;
+}
+
+void hutch_codex_state_free(struct hutch_codex_state *c)
+{
+	if (!c)
+		return;
+	if (c->dir_fd >= 0)
+		close(c->dir_fd);
+	free(c->ws);
+	free(c->snapshot);
+	free(c);
+}
+
+int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
+			    struct hutch_codex_state **out, hutch_error *err)
+{
+	struct hutch_codex_state *c;
+	_cleanup_close_ int hfd = -1;
+	int r;
+
+	*out = NULL;
+	if (!is_codex(p, home))
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile codex");
+	c->ws = p->workspace ? strdup(p->workspace) : NULL;
+	hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c->dir_fd =
+		hfd < 0 ? -1
+			: openat(hfd, ".codex", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (c->dir_fd < 0) {
+		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
+			      "profile codex: its state directory %s/.codex", home);
+		goto fail;
+	}
+	r = hutch_as_read_at(c->dir_fd, CONFIG, &c->snapshot, &c->snapshot_len, NULL);
+	if (r == -ENOENT) {
+		c->snapshot = strdup("");
+		r = c->snapshot ? 0 : -ENOMEM;
+	}
+	if (r >= 0)
+		r = make_private_home(c);
+	if (r < 0) {
+		hutch_err(err, -r, HUTCH_EXIT_ERROR,
+			  "profile codex: cannot make its private home %s/.codex/" PRIVATE_HOME
+			  " (with a copy of %s/.codex/" CONFIG ")",
+			  home, home);
+		hutch_err_hint(err, "check that %s/.codex/" CONFIG " is a regular file you own",
+			       home);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	hutch_codex_state_free(c);
+	return r;
+}
+
+/* ---- the line-based carry-back -------------------------------------------------------------- */
+
+/* @line without leading and trailing blanks, in @buf. */
+static const char *trimmed(const char *line, size_t len, char *buf, size_t size)
+{
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len && strchr(" \t\r", line[len - 1]))
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Is @t a table header [projects."PATH"]? PATH (no quote, backslash or
+ * control character: nothing to unescape) into @path.
+ */
+static bool project_header(const char *t, char *path, size_t size)
+{
+	size_t n = strlen(t);
+
+	if (strncmp(t, "[projects.\"", 11) || n < 14 || strcmp(t + n - 2, "\"]"))
+		return false;
+	if (n - 13 >= size)
+		return false;
+	for (size_t i = 11; i < n - 2; i++)
+		if (t[i] == '"' || t[i] == '\\' || (unsigned char)t[i] < 0x20)
+			return false;
+	memcpy(path, t + 11, n - 13);
+	path[n - 13] = '\0';
+	return path[0] == '/';
+}
+
+static bool is_trusted_line(const char *t)
+{
+	const char *v = t;
+
+	if (strncmp(v, "trust_level", 11))
+		return false;
+	v += 11;
+	v += strspn(v, " \t");
+	if (*v++ != '=')
+		return false;
+	v += strspn(v, " \t");
+	return !strcmp(v, "\"trusted\"");
+}
+
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* The non-blank, non-comment lines of @text, trimmed. */
+static int split(const char *text, struct lines *out)
+{
+	char buf[4096];
+
+	out->v = NULL;
+	out->n = 0;
+	for (const char *l = text; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		const char *t = trimmed(l, len, buf, sizeof(buf));
+
+		if (*t && *t != '#') {
+			char **nv = realloc(out->v, (out->n + 1) * sizeof(char *));
+
+			if (!nv)
+				return -ENOMEM;
+			out->v = nv;
+			out->v[out->n] = strdup(t);
+			if (!out->v[out->n])
+				return -ENOMEM;
+			out->n++;
+		}
+		l = e ? e + 1 : l + len;
+	}
+	return 0;
+}
+
+static bool has_line(const struct lines *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] && !strcmp(l->v[i], s))
+			return true;
+	return false;
+}
+
+/*
+ * From @in (the working copy's lines), take out each block that is exactly
+ * [projects."PATH"] + trust_level = "trusted" for a PATH in the workspace
+ * (NULLed in @in) and collect its PATH in @trusted (at most @max).
+ */
+static size_t take_trust_blocks(struct lines *in, const char *ws, char trusted[][4096], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i + 1 < in->n; i++) {
+		char path[4096];
+
+		if (!project_header(in->v[i], path, sizeof(path)) || !is_trusted_line(in->v[i + 1]))
+			continue;
+		if (i + 2 < in->n && in->v[i + 2][0] != '[')
+			continue; /* more keys in that table: not only a trust entry */
+		if (!ws || !hutch_path_has_prefix(path, ws) || n >= max)
+			continue;
+		snprintf(trusted[n++], 4096, "%s", path);
+		free(in->v[i]);
+		free(in->v[i + 1]);
+		in->v[i] = in->v[i + 1] = NULL;
+		i++;
+	}
+	return n;
+}
+
+/* What a changed line is about: a table header, or the key before "=". */
+static void describe(const char *line, char *buf, size_t size)
+{
+	size_t n = line[0] == '[' ? strlen(line) : strcspn(line, "=");
+
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	if (n > 60)
+		n = 60;
+	snprintf(buf, size, "%.*s", (int)n, line);
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+static void report_other_changes(const struct lines *in, const struct lines *host,
+				 hutch_agentstate_note_fn note, void *data)
+{
+	char msg[1024], what[80];
+	size_t o = 0, shown = 0, more = 0;
+
+	const char *table = NULL;
+	bool table_shown = false;
+
+	for (size_t i = 0; i < in->n; i++) {
+		bool header = in->v[i] && in->v[i][0] == '[';
+
+		if (header) {
+			table = in->v[i];
+			table_shown = false;
+		}
+		if (!in->v[i] || has_line(host, in->v[i]) || (!header && table_shown))
+			continue;
+		if (shown >= MAX_REPORTED) {
+			more++;
+			continue;
+		}
+		table_shown = header;
+		describe(in->v[i], what, sizeof(what));
+		if (!header && table) {
+			char key[80];
+
+			snprintf(key, sizeof(key), "%s", what);
+			describe(table, what, sizeof(what));
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), " %s", key);
+		}
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s", shown ? ", " : "", what);
+		shown++;
+		if (o >= sizeof(msg))
+			o = sizeof(msg) - 1;
+	}
+	if (!shown) {
+		snprintf(msg, sizeof(msg), "entries removed or reordered");
+	} else if (more) {
+		snprintf(msg + o, sizeof(msg) - o, " and %zu more", more);
+	}
+	if (note) {
+		char full[1400];
+
+		snprintf(full, sizeof(full),
+			 "~/.codex/" CONFIG ": changed in the sandbox and not carried back "
+			 "(only the workspace's trust entry is): %s",
+			 msg);
+		note(full, data);
+	}
+}
+
+static bool same_lines(const struct lines *a, const struct lines *b)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->n && !a->v[i])
+			i++;
+		while (j < b->n && !b->v[j])
+			j++;
+		if (i == a->n || j == b->n)
+			return i == a->n && j == b->n;
+		if (strcmp(a->v[i++], b->v[j++]))
+			return false;
+	}
+}
+
+/* Append the trust entries for @trusted to the host's config.toml, atomically. */
+static int append_trust(struct hutch_codex_state *c, char trusted[][4096], size_t n,
+			hutch_agentstate_note_fn note, void *data)
+{
+	_cleanup_free_ char *cur = NULL, *out = NULL;
+	struct lines host = {0};
+	size_t len = 0, add = 0;
+	mode_t mode = 0600;
+	FILE *m;
+	int r;
+
+	r = hutch_as_read_at(c->dir_fd, CONFIG, &cur, &len, &mode);
+	if (r == -ENOENT) {
+		cur = strdup("");
+		r = cur ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	r = split(cur, &host);
+	m = r < 0 ? NULL : open_memstream(&out, &len);
+	if (!m) {
+		lines_free(&host);
+		return -ENOMEM;
+	}
+	fputs(cur, m);
+	if (*cur && cur[strlen(cur) - 1] != '\n')
+		fputc('\n', m);
+	for (size_t i = 0; i < n; i++) {
+		char header[4200];
+
+		snprintf(header, sizeof(header), "[projects.\"%s\"]", trusted[i]);
+		if (has_line(&host, header)) {
+			if (note) {
+				char msg[4400];
+
+				snprintf(msg, sizeof(msg),
+					 "~/.codex/" CONFIG
+					 ": the trust entry for %s is not carried "
+					 "back: the host's file has an entry for that project "
+					 "already",
+					 trusted[i]);
+				note(msg, data);
+			}
+			continue;
+		}
+		fprintf(m, "%s%s\ntrust_level = \"trusted\"\n", (*cur || add) ? "\n" : "", header);
+		add++;
+	}
+	lines_free(&host);
+	if (fclose(m) != 0)
+		return -ENOMEM;
+	return add ? hutch_as_write_at(c->dir_fd, CONFIG, out, len, NULL, mode) : 0;
+}
+
+int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
+			  hutch_error *err)
+{
+	_cleanup_close_ int pfd = -1;
+	_cleanup_free_ char *in_buf = NULL;
+	struct lines in = {0}, snap = {0};
+	char(*trusted)[4096] = NULL;
+	size_t len = 0, n = 0;
+	int r;
+
+	if (!c)
+		return 0;
+	pfd = openat(c->dir_fd, PRIVATE_HOME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r = pfd < 0 ? -errno : hutch_as_read_at(pfd, CONFIG, &in_buf, &len, NULL);
+	if (r == -EINVAL && note)
+		note("~/.codex/" PRIVATE_HOME "/" CONFIG ": not carried back: not a regular file",
+		     data);
+	if (r < 0 || (len == c->snapshot_len && !memcmp(in_buf, c->snapshot, len)))
+		goto out;
+	trusted = calloc(MAX_REPORTED, sizeof(*trusted));
+	r = trusted ? split(in_buf, &in) : -ENOMEM;
+	if (r >= 0)
+		r = split(c->snapshot, &snap);
+	if (r < 0)
+		goto out;
+	n = take_trust_blocks(&in, c->ws, trusted, MAX_REPORTED);
+	if (!same_lines(&in, &snap))
+		report_other_changes(&in, &snap, note, data);
+	r = n ? append_trust(c, trusted, n, note, data) : 0;
+out:
+	free(trusted);
+	lines_free(&in);
+	lines_free(&snap);
+	rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
+	if (r < 0 && r != -ENOENT && r != -EINVAL)
+		return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+				 "profile codex: carrying the workspace's trust entry back into "
+				 "~/.codex/" CONFIG);
+	return 0;
+}

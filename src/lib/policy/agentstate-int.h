@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by agentstate.c (Claude Code) and agentstate-codex.c (Codex); not a public API. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "policy/agentstate.h"
+
+/* Regular file @name in @dirfd, no symlinks; -ENOENT when missing, -EINVAL when not regular. */
+int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_t *mode);
+/* @buf (then @tail, if any) as @name in @dirfd: a new temporary file renamed over it, @mode. */
+int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
+		      mode_t mode);
+/* Is @v "~/@rel" or "@home/@rel"? */
+bool hutch_as_is_home_path(const char *v, const char *home, const char *rel);
+
+struct hutch_codex_state;
+int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
+			    struct hutch_codex_state **out, hutch_error *err);
+int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
+			  hutch_error *err);
+void hutch_codex_state_free(struct hutch_codex_state *c);

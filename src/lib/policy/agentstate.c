@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Agent state files the agent must write (agentstate.h). Claude Code keeps
+ * its global state in ~/.claude.json and saves it through a lock directory
+ * and a temporary file renamed over it, next to it: in $HOME, which is
+ * read-only in the sandbox. The claude-code profile sets
+ * CLAUDE_CONFIG_DIR=~/.claude, so Claude Code keeps that file as
+ * ~/.claude/.claude.json instead (the rest of its configuration directory is
+ * ~/.claude either way). That file is a working copy: made from the host's
+ * ~/.claude.json before the run, written freely inside, and merged back key
+ * by key at the end: login state, onboarding and trust flags, history and
+ * tips go back; what could start programs or change the agent's permissions
+ * (MCP servers, hooks, the status line, helpers, allowed tools, ...) keeps
+ * the host's value and is reported.
+ *
+ * Every file operation is relative to a directory opened without following
+ * symlinks; files are opened O_NOFOLLOW and must be regular files.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/agentstate-int.h"
+#include "policy/agentstate.h"
+#include "base/cleanup.h"
+#include "base/path.h"
+
+#define STATE_MAX_BYTES (64u * 1024u * 1024u)
+#define CLAUDE_STATE ".claude.json"
+#define MAX_MEMORY_DIRS 1024
+
+struct hutch_agentstate {
+	int home_fd;	  /* $HOME */
+	int dir_fd;	  /* ~/.claude, where the working copy is */
+	char *workspace;  /* trust flags are carried back for it (and below it) only */
+	bool host_exists; /* ~/.claude.json existed before the run */
+	char **memory;	  /* ~/.claude/projects/<name> with a memory directory before the run */
+	size_t n_memory;
+	struct hutch_codex_state *codex; /* agentstate-codex.c */
+};
+
+/* The names under ~/.claude/projects that have a "memory" entry. */
+static char **memory_dirs(int dir_fd, size_t *n)
+{
+	int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = calloc(1, sizeof(char *));
+	struct dirent *de;
+
+	*n = 0;
+	if (!d && fd >= 0)
+		close(fd);
+	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_DIRS) {
+		struct stat st;
+		char **nv;
+		char sub[NAME_MAX + 8];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/memory", de->d_name);
+		if (fstatat(dirfd(d), sub, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		nv = realloc(v, (*n + 2) * sizeof(char *));
+		if (!nv)
+			break;
+		v = nv;
+		v[*n] = strdup(de->d_name);
+		if (v[*n])
+			v[++*n] = NULL;
+	}
+	if (d)
+		closedir(d);
+	return v;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- which keys go back ---------------------------------------------------------------- */
+
+enum key_class { KEY_SAFE, KEY_TRUST, KEY_REFUSED };
+
+/*
+ * Keys carried back although their names look like one of the patterns
+ * below: login state, dialogs seen, counters. bypassPermissionsModeAccepted
+ * records that the warning for --dangerously-skip-permissions was shown; it
+ * grants nothing without that flag.
+ */
+static const char *const claude_safe[] = {
+	"oauthAccount",
+	"primaryApiKey",
+	"customApiKeyResponses",
+	"bypassPermissionsModeAccepted",
+	"hasCompletedOnboarding",
+	"promptQueueUseCount",
+	"memoryUsageCount",
+	"skillUsage",
+	"toolUsage",
+	"hasSeenTasksHint",
+	"shiftEnterKeyBindingInstalled",
+	"hasUsedBackslashReturn",
+	NULL,
+};
+
+/*
+ * Keys that can make Claude Code start programs, connect to servers, load
+ * instructions or skip permission prompts, at the top level or under
+ * projects.<path> (docs/profiles.md lists them with their meaning).
+ */
+static const char *const claude_refused[] = {
+	"mcpServers",
+	"enabledMcpjsonServers",
+	"disabledMcpjsonServers",
+	"enableAllProjectMcpServers",
+	"mcpContextUris",
+	"hooks",
+	"statusLine",
+	"apiKeyHelper",
+	"awsAuthRefresh",
+	"awsCredentialExport",
+	"otelHeadersHelper",
+	"env",
+	"permissions",
+	"allowedTools",
+	"disallowedTools",
+	"additionalDirectories",
+	"hasClaudeMdExternalIncludesApproved",
+	"enabledPlugins",
+	"extraKnownMarketplaces",
+	"forceLoginMethod",
+	"forceLoginOrgUUID",
+	NULL,
+};
+
+/*
+ * Any other key whose name contains one of these (case-insensitive) is
+ * refused too: a future setting that runs something most likely says so in
+ * its name. Everything else is state (counters, caches, dialogs seen).
+ */
+static const char *const claude_refused_parts[] = {
+	"mcp",	   "hook",   "helper", "command", "cmd",	"env",	  "permission",
+	"allowed", "tool",   "plugin", "market",  "statusline", "script", "exec",
+	"shell",   "skill",  "agent",  "instruc", "prompt",	"url",	  "endpoint",
+	"proxy",   "server", "dir",    "path",	  "approv",	"bypass", "sandbox",
+	"include", "import", "login",  "apikey",  "auth",	NULL,
+};
+
+static bool in_list(const char *const *l, const char *s)
+{
+	for (; *l; l++)
+		if (!strcmp(*l, s))
+			return true;
+	return false;
+}
+
+static bool contains_ci(const char *s, const char *part)
+{
+	size_t n = strlen(part);
+
+	for (; *s; s++)
+		if (strncasecmp(s, part, n) == 0)
+			return true;
+	return false;
+}
+
+static enum key_class classify(const char *key, bool project)
+{
+	if (project && !strcmp(key, "hasTrustDialogAccepted"))
+		return KEY_TRUST;
+	if (in_list(claude_refused, key))
+		return KEY_REFUSED;
+	if (in_list(claude_safe, key) || (project && !strncmp(key, "last", 4)))
+		return KEY_SAFE;
+	for (const char *const *p = claude_refused_parts; *p; p++)
+		if (contains_ci(key, *p))
+			return KEY_REFUSED;
+	return KEY_SAFE;
+}
+
+static void notef(hutch_agentstate_note_fn note, void *data, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void notef(hutch_agentstate_note_fn note, void *data, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	note(msg, data);
+}
+
+/* Printable, bounded form of a key for a message. */
+static const char *shown(const char *key, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (; *key && o + 5 < size; key++)
+		buf[o++] = isprint((unsigned char)*key) ? *key : '?';
+	if (*key && o + 4 <= size) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static bool same(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal(a, b));
+}
+
+/* Is the project @path the workspace or inside it? */
+static bool in_workspace(const char *path, const char *ws)
+{
+	return ws && hutch_path_has_prefix(path, ws);
+}
+
+static int merge_project(json_t *host_projects, const char *path, json_t *in, const char *ws,
+			 hutch_agentstate_note_fn note, void *data)
+{
+	json_t *hp = json_object_get(host_projects, path);
+	const char *key;
+	json_t *v;
+	int changes = 0;
+	char k1[96], k2[256];
+
+	if (!json_is_object(in)) {
+		if (!same(hp, in))
+			notef(note, data, "projects[\"%s\"] (not an object)",
+			      shown(path, k2, sizeof(k2)));
+		return 0;
+	}
+	if (hp && !json_is_object(hp))
+		return 0;
+	json_object_foreach(in, key, v)
+	{
+		json_t *old = hp ? json_object_get(hp, key) : NULL;
+		enum key_class c = classify(key, true);
+
+		if (same(old, v))
+			continue;
+		if (c == KEY_REFUSED || (c == KEY_TRUST && !in_workspace(path, ws))) {
+			notef(note, data, "projects[\"%s\"].%s", shown(path, k2, sizeof(k2)),
+			      shown(key, k1, sizeof(k1)));
+			continue;
+		}
+		if (!hp) {
+			hp = json_object();
+			if (!hp || json_object_set_new(host_projects, path, hp) < 0)
+				return -ENOMEM;
+		}
+		if (json_object_set(hp, key, v) < 0)
+			return -ENOMEM;
+		changes++;
+	}
+	return changes;
+}
+
+int hutch_agentstate_merge_claude(json_t *host, const json_t *inside, const char *ws,
+				  hutch_agentstate_note_fn note, void *data)
+{
+	const char *key;
+	json_t *v;
+	int changes = 0, r;
+	char k1[96];
+
+	if (!json_is_object(host) || !json_is_object(inside))
+		return -EINVAL;
+	/* json_object_foreach takes a non-const object; nothing is modified in @inside. */
+	json_object_foreach((json_t *)inside, key, v)
+	{
+		json_t *old = json_object_get(host, key);
+
+		if (!strcmp(key, "projects") && json_is_object(v) &&
+		    (!old || json_is_object(old))) {
+			const char *path;
+			json_t *pv;
+
+			if (!old) {
+				old = json_object();
+				if (!old || json_object_set_new(host, key, old) < 0)
+					return -ENOMEM;
+			}
+			json_object_foreach(v, path, pv)
+			{
+				r = merge_project(old, path, pv, ws, note, data);
+				if (r < 0)
+					return r;
+				changes += r;
+			}
+			continue;
+		}
+		if (same(old, v))
+			continue;
+		if (!strcmp(key, "projects") || classify(key, false) != KEY_SAFE) {
+			notef(note, data, "%s", shown(key, k1, sizeof(k1)));
+			continue;
+		}
+		if (json_object_set(host, key, v) < 0)
+			return -ENOMEM;
+		changes++;
+	}
+	return changes;
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+/* Read regular file @name in @dirfd (no symlinks); -ENOENT when missing. */
+int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_t *mode)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno; /* a symlink: not a regular file */
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((unsigned long long)st.st_size > STATE_MAX_BYTES)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	if (mode)
+		*mode = st.st_mode & 07777;
+	return 0;
+}
+
+/* Write @buf as @name in @dirfd: a new temporary file, then renamed over it. */
+int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
+		      mode_t mode)
+{
+	char tmp[64];
+	int fd, r = 0;
+
+	for (int i = 0;; i++) {
+		snprintf(tmp, sizeof(tmp), ".%s.hutch-%ld-%d", name, (long)getpid(), i);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST || i > 100)
+			break;
+	}
+	if (fd < 0)
+		return -errno;
+	for (size_t o = 0; o < len && r == 0;) {
+		ssize_t k = write(fd, buf + o, len - o);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			r = k < 0 ? -errno : -EIO;
+		else
+			o += (size_t)k;
+	}
+	if (r == 0 && tail && write(fd, tail, strlen(tail)) != (ssize_t)strlen(tail))
+		r = -EIO;
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+bool hutch_as_is_home_path(const char *v, const char *home, const char *rel)
+{
+	size_t hl = strlen(home);
+
+	if (v[0] == '~' && v[1] == '/')
+		return !strcmp(v + 2, rel);
+	return !strncmp(v, home, hl) && v[hl] == '/' && !strcmp(v + hl + 1, rel);
+}
+
+/*
+ * Does this run keep Claude Code's state the claude-code profile's way:
+ * ~/.claude writable and CLAUDE_CONFIG_DIR (its last setting) ~/.claude?
+ * Not when a -e CLAUDE_CONFIG_DIR=... of the user's points elsewhere.
+ */
+static bool is_claude(const struct hutch_policy *p, const char *home)
+{
+	const char *dir = NULL;
+	bool writable = false;
+
+	if (!p || !home)
+		return false;
+	for (size_t i = 0; i < p->env_set.n; i++)
+		if (!strncmp(p->env_set.v[i].value, "CLAUDE_CONFIG_DIR=", 18))
+			dir = p->env_set.v[i].value + 18;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		writable = writable ||
+			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".claude");
+	return dir && writable && hutch_as_is_home_path(dir, home, ".claude");
+}
+
+/*
+ * Claude Code's name for a project's directory under ~/.claude/projects:
+ * the path with every character other than a letter or digit replaced by "-".
+ */
+static char *claude_project_name(const char *path)
+{
+	char *s = strdup(path);
+
+	for (char *c = s; c && *c; c++)
+		if (!isalnum((unsigned char)*c))
+			*c = '-';
+	return s;
+}
+
+int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char *ws,
+			    hutch_error *err)
+{
+	_cleanup_free_ char *projects = NULL, *real = NULL, *name = NULL, *own = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	int r;
+
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!home || home[0] != '/' || !is_claude(p, home))
+		return 0;
+	projects = hutch_path_join(home, ".claude/projects");
+	/* -C DIR, else a policy's absolute "workspace", else the current directory. */
+	if (!ws && p->workspace && p->workspace[0] == '/')
+		ws = p->workspace;
+	real = realpath(ws ? ws : ".", NULL);
+	if (!projects)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+	/*
+	 * Auto-memory: ~/.claude/projects/<project>/memory/MEMORY.md is loaded
+	 * into every later session as instructions. The workspace's own (also
+	 * before it exists) and every existing project's are protected.
+	 */
+	if (real) {
+		name = claude_project_name(real);
+		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, own, "profile claude-code", err);
+		if (r < 0)
+			return r;
+	}
+	d = opendir(projects);
+	while (d && (de = readdir(d)) && n < MAX_MEMORY_DIRS) {
+		_cleanup_free_ char *mem = NULL;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&mem, "%s/%s/memory", projects, de->d_name) < 0)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		if ((own && !strcmp(mem, own)) || lstat(mem, &st) < 0)
+			continue;
+		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, mem, "profile claude-code", err);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	return 0;
+}
+
+void hutch_agentstate_free(hutch_agentstate *s)
+{
+	if (!s)
+		return;
+	if (s->home_fd >= 0)
+		close(s->home_fd);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	free(s->workspace);
+	free_strv(s->memory);
+	hutch_codex_state_free(s->codex);
+	free(s);
+}
+
+/*
+ * The working copy puts ~/.claude.json's content where the sandbox reads it:
+ * refused when a policy hides that file by name, or the system policy hides
+ * it or a directory above it (a user's "strict" hiding all of $HOME is the
+ * user's own choice together with this profile).
+ */
+static int check_not_hidden(const struct hutch_policy *p, const char *home, hutch_error *err)
+{
+	_cleanup_free_ char *file = hutch_path_join(home, CLAUDE_STATE);
+
+	if (!file)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+	for (size_t i = 0; i < p->fs_hidden.n; i++) {
+		const struct hutch_rule *h = &p->fs_hidden.v[i];
+
+		if (strcmp(h->value, file) && !(h->locked && hutch_path_has_prefix(file, h->value)))
+			continue;
+		hutch_errx(
+			err, EPERM, HUTCH_EXIT_ERROR,
+			"profile claude-code: %s is hidden (%s), but the profile gives Claude Code "
+			"a copy of it in ~/.claude",
+			h->value, h->origin ? h->origin : "policy");
+		hutch_err_hint(err, "remove the hidden entry, or do not use --profile claude-code");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Claude Code: the working copy of ~/.claude.json in ~/.claude. */
+static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const char *home,
+			hutch_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	s->workspace = p->workspace ? strdup(p->workspace) : NULL;
+	s->home_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->home_fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "profile claude-code: %s", home);
+	s->dir_fd = openat(s->home_fd, ".claude", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->dir_fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR,
+				 "profile claude-code: its state directory %s/.claude", home);
+	/*
+	 * The workspace's project directory must exist for the read-only stand-in
+	 * of its memory to be put there (hutch_agentstate_policy protects it).
+	 */
+	if (s->workspace) {
+		_cleanup_free_ char *name = claude_project_name(s->workspace), *dir = NULL;
+
+		if (!name || asprintf(&dir, "%s/.claude/projects/%s", home, name) < 0)
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		r = hutch_mkdir_p(dir, 0700);
+		if (r < 0)
+			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+					 "profile claude-code: cannot create %s", dir);
+	}
+	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
+	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
+	if (r == 0) {
+		s->host_exists = true;
+		r = hutch_as_write_at(s->dir_fd, CLAUDE_STATE, buf, len, NULL, 0600);
+	} else if (r == -ENOENT) {
+		/* No state yet: the agent starts from none (a stale working copy goes). */
+		r = unlinkat(s->dir_fd, CLAUDE_STATE, 0) < 0 && errno != ENOENT ? -errno : 0;
+	}
+	if (r < 0) {
+		hutch_err(err, -r, HUTCH_EXIT_ERROR,
+			  "profile claude-code: cannot make the working copy of %s/" CLAUDE_STATE
+			  " in %s/.claude",
+			  home, home);
+		hutch_err_hint(err, "check that both are regular files you own; or run without "
+				    "--profile claude-code");
+		return r;
+	}
+	return 0;
+}
+
+int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
+			   hutch_error *err)
+{
+	hutch_agentstate *s;
+	bool claude;
+	int r;
+
+	*out = NULL;
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!p || !home || home[0] != '/')
+		return 0;
+	claude = is_claude(p, home);
+	if (claude) {
+		r = check_not_hidden(p, home, err);
+		if (r < 0)
+			return r;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "agent state");
+	s->home_fd = s->dir_fd = -1;
+	r = claude ? begin_claude(s, p, home, err) : 0;
+	if (r >= 0)
+		r = hutch_codex_state_begin(p, home, &s->codex, err);
+	if (r < 0 || (!claude && !s->codex)) {
+		hutch_agentstate_free(s);
+		return r < 0 ? r : 0;
+	}
+	*out = s;
+	return 0;
+}
+
+static void refused(const char *what, void *data)
+{
+	void **cb = data;
+	hutch_agentstate_note_fn note = (hutch_agentstate_note_fn)cb[0];
+	char msg[600];
+
+	snprintf(msg, sizeof(msg),
+		 "~/" CLAUDE_STATE ": %s was changed in the sandbox and not carried back (it "
+		 "could run code, change Claude Code's permissions or trust a folder outside "
+		 "the workspace; the host's value stays)",
+		 what);
+	note(msg, cb[1]);
+}
+
+/*
+ * Auto-memory of a project that had none before the run: the existing ones
+ * and the workspace's are protected, one made for another project from
+ * inside is not (its name is not known in advance). Report it.
+ */
+static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note, void *data)
+{
+	size_t n = 0;
+	char **now = memory_dirs(s->dir_fd, &n);
+	char shown_name[256];
+
+	for (size_t i = 0; now && now[i]; i++) {
+		bool old = false;
+
+		for (size_t j = 0; s->memory && s->memory[j] && !old; j++)
+			old = !strcmp(now[i], s->memory[j]);
+		if (!old)
+			notef(note, data,
+			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
+			      "Code "
+			      "loads it as instructions in that project; review or remove it",
+			      shown(now[i], shown_name, sizeof(shown_name)));
+	}
+	free_strv(now);
+}
+
+static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+		      hutch_error *err)
+{
+	_cleanup_free_ char *in_buf = NULL, *host_buf = NULL, *out = NULL;
+	json_t *inside = NULL, *host = NULL;
+	void *cb[2] = {(void *)note, data};
+	json_error_t je;
+	size_t len = 0;
+	mode_t mode = 0600;
+	int r, changes;
+
+	report_new_memory(s, note, data);
+	r = hutch_as_read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
+	if (r == -ENOENT)
+		return 0;
+	unlinkat(s->dir_fd, CLAUDE_STATE, 0);
+	if (r < 0) {
+		notef(note, data, "~/.claude/" CLAUDE_STATE ": not carried back: %s",
+		      r == -EINVAL ? "not a regular file" : strerror(-r));
+		return 0;
+	}
+	inside = json_loadb(in_buf, len, 0, &je);
+	if (!json_is_object(inside)) {
+		notef(note, data,
+		      "~/.claude/" CLAUDE_STATE ": not carried back: not a JSON object");
+		json_decref(inside);
+		return 0;
+	}
+	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &host_buf, &len, &mode);
+	if (r == 0)
+		host = json_loadb(host_buf, len, 0, &je);
+	else if (r == -ENOENT)
+		host = json_object();
+	if (!json_is_object(host)) {
+		notef(note, data,
+		      "~/" CLAUDE_STATE ": the sandbox's changes are not carried back: the host's "
+		      "file is %s",
+		      r == -EINVAL ? "not a regular file"
+		      : r < 0	   ? strerror(-r)
+				   : "not a JSON object");
+		json_decref(inside);
+		json_decref(host);
+		return 0;
+	}
+	changes = hutch_agentstate_merge_claude(host, inside, s->workspace, note ? refused : NULL,
+						cb);
+	if (changes > 0) {
+		out = json_dumps(host, JSON_INDENT(2));
+		r = out ? hutch_as_write_at(s->home_fd, CLAUDE_STATE, out, strlen(out), "\n", mode)
+			: -ENOMEM;
+	} else {
+		r = changes;
+	}
+	json_decref(inside);
+	json_decref(host);
+	if (r < 0)
+		return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+				 "profile claude-code: carrying the sandbox's state back into "
+				 "~/" CLAUDE_STATE);
+	return 0;
+}
+
+int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+			 hutch_error *err)
+{
+	int r = 0, rc;
+
+	if (!s)
+		return 0;
+	if (s->dir_fd >= 0)
+		r = end_claude(s, note, data, err);
+	rc = hutch_codex_state_end(s->codex, note, data, r < 0 ? NULL : err);
+	return r < 0 ? r : rc;
+}

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The workload's environment: secrets dropped by pattern, explicit passes, set entries. */
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "policy/env.h"
+
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static size_t count(char **env)
+{
+	size_t n = 0;
+
+	while (env && env[n])
+		n++;
+	return n;
+}
+
+void hutch_env_free(char **env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* Index of NAME (length @n) in @env, or -1. */
+static ssize_t find(char **env, const char *name, size_t n)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+static size_t total_bytes(char **env)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; env && env[i]; i++)
+		t += strlen(env[i]) + 1;
+	return t;
+}
+
+int hutch_env_set(char ***env, const char *name, const char *value)
+{
+	size_t nl, vl, n;
+	ssize_t at;
+	char *entry, **nv;
+
+	if (!env || !name || !value)
+		return -EINVAL;
+	nl = strlen(name);
+	vl = strlen(value);
+	if (!hutch_env_name_valid(name, nl))
+		return -EINVAL;
+	if (nl + 1 + vl + 1 > HUTCH_ENV_MAX_ENTRY)
+		return -E2BIG;
+	at = find(*env, name, nl);
+	if (total_bytes(*env) + nl + vl + 2 - (at >= 0 ? strlen((*env)[at]) + 1 : 0) >
+	    HUTCH_ENV_MAX_BYTES)
+		return -E2BIG;
+	entry = malloc(nl + 1 + vl + 1);
+	if (!entry)
+		return -ENOMEM;
+	memcpy(entry, name, nl);
+	entry[nl] = '=';
+	memcpy(entry + nl + 1, value, vl + 1);
+	if (at >= 0) {
+		free((*env)[at]);
+		(*env)[at] = entry;
+		return 0;
+	}
+	n = count(*env);
+	if (n >= HUTCH_ENV_MAX_VARS) {
+		free(entry);
+		return -E2BIG;
+	}
+	nv = realloc(*env, (n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(entry);
+		return -ENOMEM;
+	}
+	nv[n] = entry;
+	nv[n + 1] = NULL;
+	*env = nv;
+	return 0;
+}
+
+/*
+ * fnmatch(3) without flags for the patterns the drop and pass lists hold
+ * ("*_TOKEN", "AWS_*", "*_SECRET*"): '*' and '?' by hand, a few times faster
+ * than glibc's locale-aware matcher over every variable and every pattern;
+ * anything else ('[', '\\') goes to fnmatch itself.
+ */
+static bool glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	if (strpbrk(pat, "[\\"))
+		return fnmatch(pat, s, 0) == 0;
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+		} else if (*pat == '?' || *pat == *s) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+static bool matches(const struct hutch_rules *r, const char *name, bool locked_only)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct hutch_rule *ru = &r->v[i];
+
+		if (locked_only && !ru->locked)
+			continue;
+		if (glob_match(ru->value, name))
+			return true;
+	}
+	return false;
+}
+
+static bool exact(const struct hutch_rules *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!is_glob(r->v[i].value) && strcmp(r->v[i].value, name) == 0)
+			return true;
+	return false;
+}
+
+/* Does the policy let @name through? (The table in env.h, rules 1-5.) */
+static bool passes(const struct hutch_policy *p, const char *name)
+{
+	if (matches(&p->env_drop, name, true))
+		return false;
+	if (exact(&p->env_pass, name))
+		return true;
+	if (matches(&p->env_drop, name, false))
+		return false;
+	return matches(&p->env_pass, name, false);
+}
+
+/*
+ * Credentials in URLs. A proxy variable (http_proxy=http://user:pass@host:3128,
+ * any case) keeps its proxy with the user information removed; any other
+ * variable whose value holds a URL with credentials (postgres://u:p@db,
+ * https://TOKEN@host; not ssh://git@host, a user name alone) is dropped,
+ * unless passed by exact name.
+ */
+static const char *const proxy_vars[] = {
+	"http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "rsync_proxy", "socks_proxy", NULL,
+};
+
+static bool is_proxy_var(const char *name)
+{
+	for (size_t i = 0; proxy_vars[i]; i++)
+		if (!strcasecmp(name, proxy_vars[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The next URL authority's user information at or after @from in @v:
+ * [*at, *end) is "userinfo@". False when there is none.
+ */
+static bool next_userinfo(const char *v, size_t from, size_t *at, size_t *end, bool *secret)
+{
+	for (const char *p = strstr(v + from, "://"); p; p = strstr(p + 3, "://")) {
+		const char *a = p + 3, *e = a + strcspn(a, "/?# \t\n,;"), *u = NULL;
+		const char *sch = p;
+
+		while (sch > v && (isalnum((unsigned char)sch[-1]) || strchr("+.-", sch[-1])))
+			sch--;
+		for (const char *c = a; c < e; c++)
+			if (*c == '@')
+				u = c;
+		if (!u || u == a)
+			continue;
+		*at = (size_t)(a - v);
+		*end = (size_t)(u + 1 - v);
+		*secret = memchr(a, ':', (size_t)(u - a)) != NULL ||
+			  strncasecmp(sch, "http", 4) == 0 || strncasecmp(sch, "ftp", 3) == 0;
+		return true;
+	}
+	return false;
+}
+
+static bool has_url_credentials(const char *v)
+{
+	size_t at, end = 0;
+	bool secret;
+
+	while (next_userinfo(v, end, &at, &end, &secret))
+		if (secret)
+			return true;
+	return false;
+}
+
+/* @entry (NAME=VALUE) with every URL's user information removed; NULL on ENOMEM. */
+static char *strip_userinfo(const char *entry)
+{
+	char *out = strdup(entry);
+	size_t at, end, from = 0;
+	bool secret;
+
+	while (out && next_userinfo(out, from, &at, &end, &secret)) {
+		memmove(out + at, out + end, strlen(out + end) + 1);
+		from = at;
+	}
+	return out;
+}
+
+/* Does a "~/" (or a lone "~") at @v[i] start a home-relative path, as in a shell assignment? */
+static bool tilde_at(const char *v, size_t i)
+{
+	return v[i] == '~' && (i == 0 || v[i - 1] == '=' || v[i - 1] == ':') &&
+	       (v[i + 1] == '/' || v[i + 1] == ':' || v[i + 1] == '\0');
+}
+
+/*
+ * @v with each "~" that starts the value or follows "=" or ":" and is followed
+ * by "/", ":" or the end replaced by @home, as a shell expands an assignment
+ * (PATH-like lists, "-Dkey=~/dir"). NULL with errno set on failure.
+ */
+static char *expand_tilde(const char *v, const char *home)
+{
+	size_t n = 0, hl = strlen(home), len = strlen(v);
+	char *out, *o;
+
+	for (size_t i = 0; v[i]; i++)
+		n += tilde_at(v, i);
+	if (n > (SIZE_MAX - len - 1) / (hl ? hl : 1)) {
+		errno = E2BIG;
+		return NULL;
+	}
+	out = malloc(len + n * hl + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (size_t i = 0; v[i]; i++) {
+		if (tilde_at(v, i)) {
+			memcpy(o, home, hl);
+			o += hl;
+		} else {
+			*o++ = v[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Set the policy's NAME=VALUE entry @kv in @env, "~" expanded against $HOME. */
+static int set_entry(char ***env, const char *kv, hutch_error *err)
+{
+	const char *eq = strchr(kv, '='), *home = getenv("HOME");
+	_cleanup_free_ char *value = NULL;
+	char name[256];
+	size_t nl = eq ? (size_t)(eq - kv) : 0;
+	int r;
+
+	if (!eq || nl >= sizeof(name))
+		return 0; /* cannot happen: validated by hutch_policy_add */
+	memcpy(name, kv, nl);
+	name[nl] = '\0';
+	if (strchr(eq + 1, '~')) {
+		bool needed = false;
+
+		for (size_t i = 0; eq[1 + i]; i++)
+			needed = needed || tilde_at(eq + 1, i);
+		if (needed && (!home || home[0] != '/'))
+			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					  "environment: cannot expand \"~\" in %s: HOME is not an "
+					  "absolute path",
+					  name);
+		if (needed) {
+			value = expand_tilde(eq + 1, home);
+			if (!value)
+				return hutch_err(err, errno, HUTCH_EXIT_ERROR, "environment: %s",
+						 name);
+		}
+	}
+	r = hutch_env_set(env, name, value ? value : eq + 1);
+	if (r < 0)
+		return hutch_errx(err, -r, HUTCH_EXIT_ERROR, "environment: cannot set %s%s", name,
+				  r == -E2BIG ? ": too large" : "");
+	return 0;
+}
+
+int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
+		    hutch_error *err)
+{
+	char **env = NULL;
+	size_t n = 0, bytes = 0;
+	int r;
+
+	if (!p || !out)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "environment: no policy");
+	*out = NULL;
+	env = calloc(1, sizeof(*env));
+	if (!env)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+
+	for (size_t i = 0; environ && environ[i]; i++) {
+		const char *e = environ[i], *eq = strchr(e, '=');
+		char name[256];
+		size_t nl, len;
+		char **nv;
+
+		if (!eq || !hutch_env_name_valid(e, (size_t)(eq - e)))
+			continue;
+		nl = (size_t)(eq - e);
+		memcpy(name, e, nl);
+		name[nl] = '\0';
+		if (find(env, name, nl) >= 0 || !passes(p, name))
+			continue;
+		if (!is_proxy_var(name) && has_url_credentials(eq + 1) &&
+		    !exact(&p->env_pass, name))
+			continue;
+		len = strlen(e) + 1;
+		if (len > HUTCH_ENV_MAX_ENTRY || n >= HUTCH_ENV_MAX_VARS ||
+		    bytes + len > HUTCH_ENV_MAX_BYTES) {
+			hutch_env_free(env);
+			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
+					  "environment: too large to pass (variable %s; at most %d "
+					  "variables, %d bytes each, %d bytes in all)",
+					  name, HUTCH_ENV_MAX_VARS, HUTCH_ENV_MAX_ENTRY,
+					  HUTCH_ENV_MAX_BYTES);
+		}
+		nv = realloc(env, (n + 2) * sizeof(*nv));
+		if (!nv) {
+			hutch_env_free(env);
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+		}
+		env = nv;
+		env[n] = is_proxy_var(name) ? strip_userinfo(e) : strdup(e);
+		if (!env[n]) {
+			hutch_env_free(env);
+			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+		}
+		env[++n] = NULL;
+		bytes += len;
+	}
+
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		r = set_entry(&env, p->env_set.v[i].value, err);
+		if (r < 0) {
+			hutch_env_free(env);
+			return r;
+		}
+	}
+	*out = env;
+	return 0;
+}

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Trusted project policies: `hutch trust FILE` pins the real path and the
+ * SHA-256 of the content of a .hutch.json in $XDG_CONFIG_HOME/hutch/trusted,
+ * one "sha256 path" per line. A project policy is applied only while both
+ * match, so any change to the file makes it untrusted again. The store is
+ * written atomically (temporary file, fsync, rename) with mode 0600.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/path.h"
+#include "base/sha256.h"
+#include "policy/policy.h"
+
+#define TRUST_MAX_BYTES (1024 * 1024)
+
+char *hutch_config_dir(const char *home)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	_cleanup_free_ char *base = NULL;
+
+	/* The XDG spec says relative values are invalid and must be ignored. */
+	if (xdg && xdg[0] == '/')
+		return hutch_path_join(xdg, "hutch");
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!home || home[0] != '/') {
+		errno = ENOENT;
+		return NULL;
+	}
+	base = hutch_path_join(home, ".config");
+	if (!base)
+		return NULL;
+	return hutch_path_join(base, "hutch");
+}
+
+char *hutch_trust_store_path(void)
+{
+	_cleanup_free_ char *dir = hutch_config_dir(NULL);
+
+	if (!dir)
+		return NULL;
+	return hutch_path_join(dir, "trusted");
+}
+
+/* Read the store; a missing store is empty. */
+static int read_store(const char *path, char **out, size_t *len, hutch_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	if (fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
+	if (fstat(fd, &st) < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size > TRUST_MAX_BYTES)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "trust store %s: not a regular file of at most %d bytes", path,
+				  TRUST_MAX_BYTES);
+	if ((st.st_mode & 022) || (st.st_uid != geteuid() && st.st_uid != 0)) {
+		int r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+				   "trust store %s: writable by other users or owned by someone "
+				   "else; refusing to use it",
+				   path);
+		hutch_err_hint(err, "chmod 600 %s", path);
+		return r;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust store %s", path);
+	while (n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	*out = TAKE_PTR(buf);
+	*len = n;
+	return 0;
+}
+
+/* Does the store text contain exactly the line "@hex @path"? */
+static bool store_has(const char *store, size_t len, const char *hex, const char *path)
+{
+	size_t plen = strlen(path);
+
+	for (size_t i = 0; i < len;) {
+		const char *line = store + i, *nl = memchr(line, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - line) : len - i;
+
+		if (ll == 64 + 1 + plen && memcmp(line, hex, 64) == 0 && line[64] == ' ' &&
+		    memcmp(line + 65, path, plen) == 0)
+			return true;
+		i += ll + 1;
+	}
+	return false;
+}
+
+int hutch_trust_check_data(const char *realpath_, const void *data, size_t len, bool *trusted,
+			   hutch_error *err)
+{
+	_cleanup_free_ char *store_path = NULL, *store = NULL;
+	char hex[65];
+	size_t slen;
+	int r;
+
+	*trusted = false;
+	store_path = hutch_trust_store_path();
+	if (!store_path)
+		return 0; /* no configuration directory: nothing is trusted */
+	r = read_store(store_path, &store, &slen, err);
+	if (r < 0)
+		return r;
+	if (!store)
+		return 0;
+	hutch_sha256_hex(data, len, hex);
+	*trusted = store_has(store, slen, hex, realpath_);
+	return 0;
+}
+
+int hutch_trust_check(const char *path, bool *trusted, hutch_error *err)
+{
+	_cleanup_free_ char *rp = NULL, *data = NULL;
+	size_t len;
+	int r;
+
+	if (!trusted)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "trust check: no result");
+	*trusted = false;
+	rp = realpath(path, NULL);
+	if (!rp)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", path);
+	r = hutch_read_policy_file(rp, &data, &len, err);
+	if (r < 0)
+		return r;
+	return hutch_trust_check_data(rp, data, len, trusted, err);
+}
+
+/* mkdir -p with mode 0700 for what we create. */
+static int mkdir_p(const char *dir, hutch_error *err)
+{
+	_cleanup_free_ char *d = strdup(dir);
+
+	if (!d)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", dir);
+	for (char *s = d + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(d, 0700) < 0 && errno != EEXIST)
+			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot create %s", d);
+		*s = c;
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
+int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
+{
+	_cleanup_free_ char *rp = NULL, *data = NULL, *dir = NULL, *store_path = NULL;
+	_cleanup_free_ char *store = NULL, *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	char hex[65];
+	size_t len, slen, plen;
+	int r;
+
+	if (!path || !*path)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "trust: no file given");
+	rp = realpath(path, NULL);
+	if (!rp)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot trust %s", path);
+	if (strchr(rp, '\n'))
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "cannot trust %s: its path contains a newline", path);
+	r = hutch_read_policy_file(rp, &data, &len, err);
+	if (r < 0)
+		return r;
+	hutch_sha256_hex(data, len, hex);
+
+	dir = hutch_config_dir(NULL);
+	if (!dir)
+		return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
+				  "cannot trust %s: neither XDG_CONFIG_HOME nor HOME is set", path);
+	store_path = hutch_path_join(dir, "trusted");
+	if (!store_path)
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust");
+	r = mkdir_p(dir, err);
+	if (r < 0)
+		return r;
+	r = read_store(store_path, &store, &slen, err);
+	if (r < 0)
+		return r;
+
+	if (asprintf(&tmp, "%s/.trusted.XXXXXX", dir) < 0) {
+		tmp = NULL;
+		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust");
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot create a file in %s", dir);
+	if (fchmod(fd, 0600) < 0) {
+		r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "chmod %s", tmp);
+		goto fail;
+	}
+	/* Keep every other entry; replace the one for this path. */
+	plen = strlen(rp);
+	{
+		_cleanup_fclose_ FILE *f = fdopen(fd, "w");
+
+		if (!f) {
+			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			goto fail;
+		}
+		fd = -1; /* owned by f now (read by _cleanup_close_) NOLINT(*DeadStores) */
+		for (size_t i = 0; store && i < slen;) {
+			const char *line = store + i, *nl = memchr(line, '\n', slen - i);
+			size_t ll = nl ? (size_t)(nl - line) : slen - i;
+
+			if (ll > 65 && !(ll == 65 + plen && memcmp(line + 65, rp, plen) == 0))
+				fprintf(f, "%.*s\n", (int)ll, line);
+			i += ll + 1;
+		}
+		fprintf(f, "%s %s\n", hex, rp);
+		if (fflush(f) != 0 || fsync(fileno(f)) < 0 || ferror(f)) {
+			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			goto fail;
+		}
+		if (fclose(TAKE_PTR(f)) != 0) {
+			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			goto fail;
+		}
+	}
+	if (rename(tmp, store_path) < 0) {
+		r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot replace %s", store_path);
+		goto fail;
+	}
+	if (sha256_hex)
+		memcpy(sha256_hex, hex, 65);
+	return 0;
+fail:
+	unlink(tmp);
+	return r;
+}

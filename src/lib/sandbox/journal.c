@@ -1,0 +1,1050 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Placeholder journal. A protected path that does not exist yet needs a
+ * mount point on the host: an empty directory (git ignores empty directories,
+ * and creating a file or directory of that name fails inside). Each run lists
+ * its placeholders in STATE/placeholders/<pid>-<starttime> *before* creating
+ * them and removes them at the end; a run killed with SIGKILL leaves a journal
+ * that the next run cleans up. Placeholders are only ever removed with
+ * rmdir(), so nothing a user put there is lost. All changes happen under an
+ * flock so concurrent runs sharing a workspace keep a shared placeholder until
+ * the last of them ends.
+ *
+ * Placeholder directories are recycled: an empty one is renamed into
+ * STATE/placeholders/.stash at the end of a run and renamed back to where the
+ * next run needs one. On ext4 a mkdir()/rmdir() pair per protected name and
+ * run costs far more than two renames (directory inode and block allocation,
+ * which skips recently freed inodes), and a busy agent starts many runs.
+ *
+ * The sandbox can write the directories placeholders are in: it may have
+ * moved one away and left a symbolic link to elsewhere (the user's home) in
+ * its place, or put something else under a placeholder's name, by the end
+ * of its run or while a concurrent run is live. So every operation on a
+ * placeholder (making it, taking it from or putting it into the stash, its
+ * mode, removing it, replaying a dead run's journal) is made relative to its
+ * directory opened with openat2(RESOLVE_NO_SYMLINKS), with *at() calls that
+ * never follow the last component, and mode changes on a descriptor
+ * (fchmod) whose fstat() matches what hutch placed: the journal records the
+ * device and inode of each placeholder once made. Whatever does not match
+ * is left where it is and noted in STATE/placeholders/.refused.
+ * docs/THREAT_MODEL.md lists these operations and the tests attacking them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/dirnames.h"
+#include "base/error.h"
+#include "base/escape.h"
+#include "base/path.h"
+#include "sandbox/protect.h"
+
+#define JOURNAL_MAX_BYTES (256 * 1024)
+#define STASH ".stash"
+#define REFUSED ".refused"
+#define REFUSED_MAX_BYTES (64 * 1024)
+#define NEW_SUFFIX ".new"
+#define STASH_MAX 64
+#define LIVE_MAX 256
+#define STASH_NAME_MAX 48
+
+/* What hutch placed at a path: its inode. {0, 0}: not known (see the journal format above). */
+struct placed {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct hutch_placeholders {
+	char *dir;	    /* STATE/placeholders */
+	char *journal;	    /* our journal file */
+	char **paths;	    /* placeholders this run uses (created or shared) */
+	struct placed *ids; /* what is at each of them */
+	size_t n;
+};
+
+/* The stash of empty directories, read once per operation under the journal's lock. */
+struct stash {
+	int fd;	   /* -1: none */
+	bool root; /* running as root: stashed directories keep mode 0555 */
+	size_t n;
+	size_t next; /* next entry to take */
+	char names[STASH_MAX][STASH_NAME_MAX];
+};
+
+/* The directory the last placeholder was in, opened without following symlinks. */
+struct parent {
+	char dir[PATH_MAX];
+	int fd;	 /* -1: none */
+	int err; /* -errno when it could not be opened */
+};
+
+/* One operation on the placeholders, under the journal's lock. */
+struct op {
+	int jfd; /* STATE/placeholders */
+	struct stash st;
+	struct parent pc;
+	int refused; /* placeholders left because they were not what hutch placed */
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = {.flags = (unsigned)flags, .resolve = resolve};
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/*
+ * Names that applications read as files get a read-only file holding what
+ * they accept as "nothing set" (a directory there breaks them: EISDIR);
+ * every other placeholder is an empty read-only directory.
+ */
+static const struct {
+	const char *name;
+	const char *content;
+} file_placeholders[] = {
+	{"commondir", ".\n"},	 /* git's own value (see protect.c) */
+	{"config.worktree", ""}, /* git reads it as a config file (extensions.worktreeConfig) */
+	/* agents' own settings and instructions (profiles.c, protected when missing too) */
+	{"settings.json", "{}\n"},
+	{"settings.local.json", "{}\n"},
+	{"config.toml", ""},
+	{"CLAUDE.md", ""},
+	{"GEMINI.md", ""},
+	{"AGENTS.md", ""},
+	{"AGENTS.override.md", ""},
+	{".env", ""},
+	{"hooks.json", "{}\n"},
+	{"trustedFolders.json", "{}\n"},
+	{"system.md", ""},
+	{"oauth-keys.env", ""},
+	/* agents' and editors' files in the workspace (the default protected list) */
+	{"CLAUDE.local.md", ""},
+	{".cursorrules", ""},
+	{".windsurfrules", ""},
+	{".aider.conf.yml", ""},
+	{".aider.model.settings.yml", "[]\n"},
+	{".aider.model.metadata.json", "{}\n"},
+};
+
+/* The content of the file placeholder for @path, or NULL for a directory. */
+static const char *file_placeholder(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	for (size_t i = 0; base && i < ARRAY_SIZE(file_placeholders); i++)
+		if (!strcmp(base + 1, file_placeholders[i].name))
+			return file_placeholders[i].content;
+	return NULL;
+}
+
+static bool known(const struct placed *id)
+{
+	return id->dev != 0 || id->ino != 0;
+}
+
+static bool same(const struct placed *id, const struct stat *sb)
+{
+	return id->dev == sb->st_dev && id->ino == sb->st_ino;
+}
+
+/* Absolute and normalised: no empty, "." or ".." component; not "/". */
+static bool path_ok(const char *path)
+{
+	if (path[0] != '/' || !path[1])
+		return false;
+	for (const char *c = path + 1; c;) {
+		const char *e = strchr(c, '/');
+		size_t l = e ? (size_t)(e - c) : strlen(c);
+
+		if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c = e ? e + 1 : NULL;
+	}
+	return true;
+}
+
+static void parent_close(struct parent *pc)
+{
+	if (pc->fd >= 0)
+		close(pc->fd);
+	pc->fd = -1;
+	pc->err = 0;
+	pc->dir[0] = '\0';
+}
+
+/*
+ * The directory holding @path, opened without following a symbolic link
+ * anywhere in its path: the sandbox may have replaced one of its directories
+ * by a link to elsewhere. Every operation on the placeholder is then made
+ * relative to it (*@name: the last component). Returns a descriptor owned
+ * by @pc (kept for the next path in the same directory) or -errno.
+ */
+static int parent_at(struct parent *pc, const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dl;
+
+	if (!path_ok(path) || strlen(slash + 1) > NAME_MAX || strlen(path) >= PATH_MAX)
+		return -EINVAL;
+	dl = slash == path ? 1 : (size_t)(slash - path);
+	*name = slash + 1;
+	if ((pc->fd >= 0 || pc->err) && strlen(pc->dir) == dl && !memcmp(pc->dir, path, dl))
+		return pc->fd >= 0 ? pc->fd : pc->err;
+	parent_close(pc);
+	memcpy(pc->dir, path, dl);
+	pc->dir[dl] = '\0';
+	pc->fd = sys_openat2(AT_FDCWD, pc->dir, O_PATH | O_DIRECTORY | O_CLOEXEC,
+			     RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	pc->err = pc->fd < 0 ? -errno : 0;
+	return pc->fd >= 0 ? pc->fd : pc->err;
+}
+
+/*
+ * @name in @dfd opened without following it, and only if it is still @id
+ * (any inode when @id is not known) of the type in @flags. -1 otherwise.
+ */
+static int open_placed(int dfd, const char *name, const struct placed *id, int flags,
+		       struct stat *sb)
+{
+	_cleanup_close_ int fd =
+		openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0 || fstat(fd, sb) < 0)
+		return -1;
+	if (known(id) && !same(id, sb))
+		return -1;
+	if ((flags & O_DIRECTORY) ? !S_ISDIR(sb->st_mode) : !S_ISREG(sb->st_mode))
+		return -1;
+	return TAKE_FD(fd);
+}
+
+/* Note a placeholder left in place, in STATE/placeholders/.refused (bounded). */
+static void refuse(struct op *op, const char *path, const char *why)
+{
+	char esc[PATH_MAX], line[PATH_MAX + 128];
+	_cleanup_close_ int fd = -1;
+	struct stat sb;
+	int n;
+
+	op->refused++;
+	fd = openat(op->jfd, REFUSED, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size > REFUSED_MAX_BYTES)
+		return;
+	n = snprintf(line, sizeof(line), "%s: %s\n", hutch_escape_str(path, esc, sizeof(esc), 0),
+		     why);
+	if (n > 0)
+		(void)!write(fd, line, strlen(line));
+}
+
+static void stash_open(int dirfd, struct stash *st)
+{
+	struct hutch_dirnames names;
+
+	st->fd = -1;
+	st->n = st->next = 0;
+	st->root = geteuid() == 0;
+	if (mkdirat(dirfd, STASH, 0700) < 0 && errno != EEXIST)
+		return;
+	st->fd = openat(dirfd, STASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->fd < 0)
+		return;
+	/* fresh: its offset is only ever used here, every other use is an *at() call */
+	if (hutch_dirnames_read(st->fd, NULL, &names) < 0)
+		return;
+	for (size_t i = 0; i < names.n && st->n < STASH_MAX; i++) {
+		const char *nm = names.v[i];
+		if (nm[0] == '.' || strlen(nm) >= STASH_NAME_MAX)
+			continue;
+		memcpy(st->names[st->n++], nm, strlen(nm) + 1);
+	}
+	hutch_dirnames_free(&names);
+}
+
+static void op_open(struct op *op, int jfd)
+{
+	op->jfd = jfd;
+	op->refused = 0;
+	op->pc.fd = -1;
+	parent_close(&op->pc);
+	stash_open(jfd, &op->st);
+}
+
+static void op_close(struct op *op)
+{
+	if (op->st.fd >= 0)
+		close(op->st.fd);
+	op->st.fd = -1;
+	parent_close(&op->pc);
+}
+
+static bool dir_is_empty(int dirfd, const char *path)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* "." and ".." come first in one getdents64 call; a third entry means not empty */
+	_Alignas(struct dirent64) char buf[2 * sizeof(struct dirent64)];
+	ssize_t n;
+	size_t off = 0;
+
+	if (fd < 0)
+		return false;
+	n = getdents64(fd, buf, sizeof(buf));
+	while (n > 0 && off + offsetof(struct dirent64, d_name) < (size_t)n) {
+		unsigned short reclen;
+		const char *name = buf + off + offsetof(struct dirent64, d_name);
+
+		memcpy(&reclen, buf + off + offsetof(struct dirent64, d_reclen), sizeof(reclen));
+		if (strcmp(name, ".") && strcmp(name, ".."))
+			return false;
+		if (reclen == 0)
+			return false;
+		off += reclen;
+	}
+	return n >= 0;
+}
+
+/* @name in @dfd (just placed, @id) made mode @mode, through a descriptor. */
+static void set_mode(int dfd, const char *name, const struct placed *id, mode_t mode)
+{
+	struct stat sb;
+	_cleanup_close_ int fd = open_placed(dfd, name, id, O_RDONLY | O_DIRECTORY, &sb);
+
+	if (fd >= 0)
+		(void)fchmod(fd, mode);
+}
+
+/*
+ * An empty directory from the stash renamed to @name in @dfd (never over
+ * anything there): 0 and its inode in @id, -EEXIST when something is there.
+ */
+static int stash_take(struct stash *st, int dfd, const char *name, struct placed *id)
+{
+	while (st->fd >= 0 && st->next < st->n) {
+		const char *sname = st->names[st->next++];
+		struct stat sb;
+
+		if (fstatat(st->fd, sname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
+			continue;
+		if (renameat2(st->fd, sname, dfd, name, RENAME_NOREPLACE) == 0) {
+			*id = (struct placed){sb.st_dev, sb.st_ino};
+			if (!st->root) /* root's own stay 0555 in the stash */
+				set_mode(dfd, name, id, 0555);
+			return 0;
+		}
+		if (errno == EEXIST)
+			return -EEXIST; /* someone's directory, or a live run's placeholder */
+		if (errno == EXDEV) {
+			st->next = st->n; /* the stash is on another filesystem */
+			break;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Move our empty directory @name in @dfd (open as @fd, @sb) into the stash;
+ * false when it stays where it is. Its mode is changed on @fd only.
+ */
+static bool stash_put(struct stash *st, int dfd, const char *name, int fd, const struct stat *sb)
+{
+	static unsigned counter;
+	/* moving a directory to another parent needs write permission on it (root: not) */
+	bool open_up = !st->root;
+	char sname[STASH_NAME_MAX];
+
+	if (st->fd < 0 || st->n >= STASH_MAX)
+		return false;
+	if (open_up && fchmod(fd, 0755) < 0)
+		return false;
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(sname, sizeof(sname), "%d-%u", (int)getpid(), counter++);
+		if (renameat2(dfd, name, st->fd, sname, RENAME_NOREPLACE) == 0) {
+			struct placed id = {sb->st_dev, sb->st_ino};
+			struct stat nb;
+			bool ours = fstatat(st->fd, sname, &nb, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    same(&id, &nb);
+
+			st->n++;
+			/*
+			 * Not our empty directory (the user put something in it, or
+			 * something else took its name in between): give it back at
+			 * once, never lose a file; if its name was taken meanwhile, keep
+			 * it aside (dot names are never used).
+			 */
+			if (!ours || !dir_is_empty(st->fd, sname)) {
+				if (!ours && open_up)
+					(void)fchmod(fd, 0555);
+				if (renameat2(st->fd, sname, dfd, name, RENAME_NOREPLACE) < 0) {
+					char kept[STASH_NAME_MAX + 8];
+					snprintf(kept, sizeof(kept), ".kept-%s", sname);
+					(void)renameat(st->fd, sname, st->fd, kept);
+				}
+			}
+			return true;
+		}
+		if (errno == EACCES && !open_up && fchmod(fd, 0755) == 0) {
+			open_up = true; /* root without the capability (a user namespace) */
+			continue;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	if (open_up)
+		(void)fchmod(fd, 0555);
+	return false;
+}
+
+/*
+ * Place a placeholder at @path: 0 with what was placed in @id, 1 when
+ * something is there already (not ours: left alone), or -errno.
+ */
+static int make_placeholder(struct op *op, const char *path, struct placed *id)
+{
+	const char *content = file_placeholder(path), *name;
+	size_t len = content ? strlen(content) : 0;
+	int dfd = parent_at(&op->pc, path, &name);
+	_cleanup_close_ int fd = -1;
+	struct stat sb;
+	int r;
+
+	*id = (struct placed){0, 0};
+	if (dfd < 0)
+		return dfd;
+	if (!content) {
+		r = stash_take(&op->st, dfd, name, id);
+		if (r != -ENOENT)
+			return r == -EEXIST ? 1 : r;
+		if (mkdirat(dfd, name, 0555) < 0)
+			return errno == EEXIST ? 1 : -errno;
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
+			*id = (struct placed){sb.st_dev, sb.st_ino};
+		return 0;
+	}
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return errno == EEXIST ? 1 : -errno;
+	if (fstat(fd, &sb) == 0)
+		*id = (struct placed){sb.st_dev, sb.st_ino};
+	if (len && write(fd, content, len) != (ssize_t)len) {
+		r = errno ? -errno : -EIO;
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && same(id, &sb))
+			unlinkat(dfd, name, 0);
+		return r;
+	}
+	return 0;
+}
+
+/* Our directory placeholder @name in @dfd: into the stash, else rmdir. */
+static void remove_dir(struct op *op, int dfd, const char *name, const char *path,
+		       const struct placed *id)
+{
+	struct stat sb;
+	_cleanup_close_ int fd = open_placed(dfd, name, id, O_RDONLY | O_DIRECTORY, &sb);
+
+	if (fd < 0) {
+		if (known(id))
+			refuse(op, path, "changed while hutch looked at it");
+		return; /* not ours for sure: nothing to do */
+	}
+	/* rmdir by name, in a directory the sandbox could write: removes only an empty one */
+	if (!stash_put(&op->st, dfd, name, fd, &sb))
+		(void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* Our file placeholder @name in @dfd, if it still holds exactly what we wrote. */
+static void remove_file(int dfd, const char *name, const char *content, const struct placed *id)
+{
+	struct stat sb;
+	_cleanup_close_ int fd = open_placed(dfd, name, id, O_RDONLY, &sb);
+	char buf[8];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf));
+	if (n == (ssize_t)strlen(content) && !memcmp(buf, content, (size_t)n))
+		(void)unlinkat(dfd, name, 0);
+}
+
+/*
+ * Only ever an empty directory, or a file that still holds exactly what we
+ * wrote; and, when the journal knows it, only the inode we placed, found
+ * through its directory opened without following symlinks. Anything else is
+ * left where it is and noted in STATE/placeholders/.refused.
+ */
+static void remove_placeholder(struct op *op, const char *path, const struct placed *id)
+{
+	const char *content = file_placeholder(path), *name;
+	int dfd = parent_at(&op->pc, path, &name);
+	struct stat sb;
+
+	if (dfd < 0) {
+		refuse(op, path,
+		       dfd == -ELOOP	? "a symbolic link in its path: left where it is"
+		       : dfd == -ENOENT ? "its directory was moved or removed"
+					: "its directory cannot be opened");
+		return;
+	}
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* gone */
+	if (known(id) && !same(id, &sb)) {
+		refuse(op, path, "not what hutch placed there: left where it is");
+		return;
+	}
+	if (!content)
+		remove_dir(op, dfd, name, path, id);
+	else
+		remove_file(dfd, name, content, id);
+}
+
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -1;
+	unsigned long long t = 0;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* field 22 (starttime) is the 20th after the closing parenthesis */
+	for (int field = 0; field < 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+/*
+ * Our own start time, read once per process. Read it early (start-up calls
+ * hutch_placeholders_cleanup_stale() before clone()): read while the new
+ * sandbox builds its mount tree, /proc/self/stat took 0.1-1 ms here.
+ */
+static unsigned long long own_start_time(void)
+{
+	static pid_t pid;
+	static unsigned long long t;
+
+	if (pid != getpid()) {
+		pid = getpid();
+		t = start_time(pid);
+	}
+	return t;
+}
+
+static bool journal_is_live(const char *name)
+{
+	int pid;
+	unsigned long long st;
+
+	if (name[0] == '.')
+		name++; /* a journal being rewritten: ".<pid>-<starttime>.new" */
+	if (sscanf(name, "%d-%llu", &pid, &st) != 2 || pid <= 0)
+		return false;
+	return start_time(pid) == st;
+}
+
+/* A journal's content (NUL-terminated as a whole too). */
+struct jtext {
+	char *buf;
+	size_t len;
+};
+
+static int read_journal(int dirfd, const char *name, struct jtext *j)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	j->buf = NULL;
+	j->len = 0;
+	if (fd < 0)
+		return -errno;
+	j->buf = malloc(JOURNAL_MAX_BYTES + 1);
+	if (!j->buf)
+		return -ENOMEM;
+	n = read(fd, j->buf, JOURNAL_MAX_BYTES);
+	if (n < 0) {
+		free(j->buf);
+		j->buf = NULL;
+		return -errno;
+	}
+	j->buf[n] = '\0';
+	j->len = (size_t)n;
+	{
+		char *small = realloc(j->buf, (size_t)n + 1);
+		if (small)
+			j->buf = small;
+	}
+	return 0;
+}
+
+/*
+ * One journal record: "DEV INO PATH", each record ended by a NUL (a path
+ * may hold any other byte). DEV and INO are 0 until the placeholder is
+ * made. A journal of an older hutch holds "PATH\n" lines: read as not known.
+ */
+struct rec {
+	struct placed id;
+	char path[PATH_MAX];
+};
+
+/* The next record of @j from *@pos: true, false at the end. Malformed ones are skipped. */
+static bool next_rec(const struct jtext *j, size_t *pos, struct rec *r)
+{
+	char sep = memchr(j->buf, '\0', j->len) ? '\0' : '\n';
+
+	while (*pos < j->len) {
+		const char *s = j->buf + *pos;
+		const char *e = memchr(s, sep, j->len - *pos);
+		size_t l = e ? (size_t)(e - s) : j->len - *pos;
+		unsigned long long dev = 0, ino = 0;
+		int skip = 0;
+
+		*pos += l + 1;
+		if (sep == '\0' && sscanf(s, "%llu %llu %n", &dev, &ino, &skip) == 2 && skip > 0) {
+			s += skip;
+			l -= (size_t)skip;
+		} else if (sep == '\0') {
+			continue;
+		}
+		if (l == 0 || l >= sizeof(r->path) || memchr(s, '\0', l))
+			continue;
+		memcpy(r->path, s, l);
+		r->path[l] = '\0';
+		if (!path_ok(r->path))
+			continue;
+		r->id = (struct placed){(dev_t)dev, (ino_t)ino};
+		return true;
+	}
+	return false;
+}
+
+/* The live journals' contents, read once per operation under the lock. */
+struct live {
+	struct jtext j[LIVE_MAX];
+	size_t n;
+	bool overflow; /* more live runs than we keep: assume every path is in use */
+};
+
+/* @names: the directory's listing (NULL: unreadable), read once per operation. */
+static void live_load(int dirfd, const struct hutch_dirnames *names, struct live *lv)
+{
+	lv->n = 0;
+	lv->overflow = false;
+	if (!names) {
+		lv->overflow = true; /* when in doubt, keep */
+		return;
+	}
+	for (size_t i = 0; i < names->n; i++) {
+		const char *nm = names->v[i];
+		struct jtext j;
+		if (nm[0] == '.' || !journal_is_live(nm))
+			continue;
+		if (read_journal(dirfd, nm, &j) < 0 || lv->n == LIVE_MAX) {
+			free(j.buf);
+			lv->overflow = true;
+			continue;
+		}
+		lv->j[lv->n++] = j;
+	}
+}
+
+static void live_free(struct live *lv)
+{
+	for (size_t i = 0; i < lv->n; i++)
+		free(lv->j[i].buf);
+	lv->n = 0;
+}
+
+/*
+ * Is @path listed in a live journal (other than ours, gone or not written
+ * yet)? Its record's inode in @id (may be NULL; {0, 0} when not known).
+ */
+static bool used_by_other(const struct live *lv, const char *path, struct placed *id)
+{
+	struct rec r;
+
+	if (id)
+		*id = (struct placed){0, 0};
+	if (lv->overflow)
+		return true;
+	for (size_t i = 0; i < lv->n; i++)
+		for (size_t pos = 0; next_rec(&lv->j[i], &pos, &r);)
+			if (!strcmp(r.path, path)) {
+				if (id)
+					*id = r.id;
+				return true;
+			}
+	return false;
+}
+
+static void remove_listed(struct op *op, const struct live *lv, const struct jtext *j)
+{
+	struct rec r;
+
+	for (size_t pos = 0; next_rec(j, &pos, &r);)
+		if (!used_by_other(lv, r.path, NULL))
+			remove_placeholder(op, r.path, &r.id);
+}
+
+static int open_locked(const char *dir, int *lockfd)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), lfd = -1;
+
+	if (dfd < 0 && errno == ENOENT) {
+		/* the first run: make it */
+		int r = mkdir_p(dir, 0700);
+		if (r < 0)
+			return r;
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dfd < 0)
+		return -errno;
+	lfd = openat(dfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0)
+		return -errno;
+	if (flock(lfd, LOCK_EX) < 0)
+		return -errno;
+	*lockfd = TAKE_FD(lfd);
+	return TAKE_FD(dfd);
+}
+
+/* A journal being rewritten when its run died: ".<name>.new". */
+static bool is_new_journal(const char *name)
+{
+	size_t l = strlen(name);
+
+	return name[0] == '.' && l > strlen(NEW_SUFFIX) + 1 &&
+	       !strcmp(name + l - strlen(NEW_SUFFIX), NEW_SUFFIX);
+}
+
+static void cleanup_stale_locked(struct op *op, const struct hutch_dirnames *names,
+				 const struct live *lv)
+{
+	for (size_t i = 0; names && i < names->n; i++) {
+		const char *nm = names->v[i];
+		struct jtext j;
+
+		if (is_new_journal(nm) && !journal_is_live(nm)) {
+			unlinkat(op->jfd, nm, 0); /* its journal lists the same paths, or more */
+			continue;
+		}
+		if (nm[0] == '.' || journal_is_live(nm))
+			continue;
+		if (read_journal(op->jfd, nm, &j) == 0)
+			remove_listed(op, lv, &j);
+		free(j.buf);
+		unlinkat(op->jfd, nm, 0);
+	}
+}
+
+static char *placeholder_dir(const char *state_dir)
+{
+	return hutch_path_join(state_dir, "placeholders");
+}
+
+/*
+ * Under the lock: the live journals' contents into @lv and, with @op, dead
+ * runs' placeholders and journals removed; the directory is listed once.
+ */
+static void take_stock(int dirfd, struct live *lv, struct op *op)
+{
+	struct hutch_dirnames names;
+	bool listed = hutch_dirnames_read(dirfd, ".", &names) == 0;
+
+	live_load(dirfd, listed ? &names : NULL, lv);
+	if (op)
+		cleanup_stale_locked(op, listed ? &names : NULL, lv);
+	hutch_dirnames_free(&names);
+}
+
+/* Whether STATE/placeholders holds a journal (not the lock, the stash or the notes). */
+static bool has_journals(const char *dir)
+{
+	struct hutch_dirnames names;
+	bool any = false;
+
+	if (hutch_dirnames_read(AT_FDCWD, dir, &names) < 0)
+		return true; /* let the full path say what is wrong */
+	for (size_t i = 0; i < names.n && !any; i++)
+		any = names.v[i][0] != '.' || is_new_journal(names.v[i]);
+	hutch_dirnames_free(&names);
+	return any;
+}
+
+int hutch_placeholders_cleanup_stale(const char *state_dir)
+{
+	_cleanup_free_ char *dir = placeholder_dir(state_dir);
+	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct op op;
+	struct live live;
+	struct stat st;
+
+	if (!dir)
+		return -ENOMEM;
+	(void)own_start_time(); /* for our journal, if we need one */
+	if (stat(dir, &st) < 0)
+		return 0; /* never used: nothing to clean */
+	if (!has_journals(dir))
+		return 0; /* the usual case: no run is live, none died */
+	dfd = open_locked(dir, &lfd);
+	if (dfd < 0)
+		return dfd;
+	op_open(&op, dfd);
+	take_stock(dfd, &live, &op);
+	live_free(&live);
+	op_close(&op);
+	return op.refused;
+}
+
+static void free_ph(struct hutch_placeholders *ph)
+{
+	if (!ph)
+		return;
+	for (size_t i = 0; i < ph->n; i++)
+		free(ph->paths[i]);
+	free(ph->paths);
+	free(ph->ids);
+	free(ph->dir);
+	free(ph->journal);
+	free(ph);
+}
+
+/* The journal @name: written aside, then renamed over the old one (never half written). */
+static int write_journal(int dirfd, const char *name, char *const *paths, const struct placed *ids,
+			 size_t n)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	char tmp[96];
+	size_t total = 0, off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += strlen(paths[i]) + 2 * 21 + 1;
+	if (total > JOURNAL_MAX_BYTES)
+		return -E2BIG;
+	buf = malloc(total + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int l = snprintf(buf + off, total + 1 - off, "%llu %llu %s",
+				 (unsigned long long)ids[i].dev, (unsigned long long)ids[i].ino,
+				 paths[i]);
+		if (l < 0)
+			return -EIO;
+		off += (size_t)l + 1; /* the record's NUL */
+	}
+	snprintf(tmp, sizeof(tmp), ".%s" NEW_SUFFIX, name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	/* the whole list in one write */
+	if (write(fd, buf, off) != (ssize_t)off) {
+		int r = errno ? -errno : -EIO;
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int r = -errno;
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return 0;
+}
+
+static struct hutch_placeholders *new_ph(const char *state_dir, size_t n)
+{
+	struct hutch_placeholders *ph = calloc(1, sizeof(*ph));
+
+	if (!ph)
+		return NULL;
+	ph->dir = placeholder_dir(state_dir);
+	ph->paths = calloc(n + 1, sizeof(char *));
+	ph->ids = calloc(n + 1, sizeof(struct placed));
+	if (!ph->dir || !ph->paths || !ph->ids) {
+		free_ph(ph);
+		return NULL;
+	}
+	return ph;
+}
+
+static int ph_add(struct hutch_placeholders *ph, const char *path, const struct placed *id)
+{
+	ph->paths[ph->n] = strdup(path);
+	if (!ph->paths[ph->n])
+		return -ENOMEM;
+	ph->ids[ph->n++] = *id;
+	return 0;
+}
+
+/* Make the missing ones (ours from then on), keep the shared ones: into @ph. */
+static int place_all(struct op *op, struct hutch_placeholders *ph, char *const *paths,
+		     const struct placed *ids, size_t n, size_t n_missing, hutch_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct placed id = ids[i];
+		int r = i < n_missing ? make_placeholder(op, paths[i], &id) : 0;
+
+		if (r < 0) {
+			char esc[512];
+
+			r = hutch_err(err, r, 0, "protect: cannot create a placeholder for %s",
+				      hutch_escape_str(paths[i], esc, sizeof(esc), 0));
+			if (r == -ELOOP)
+				hutch_err_hint(err, "hutch never follows a symbolic link to place "
+						    "one: name the writable directory by its real "
+						    "path");
+			return r;
+		}
+		if (r == 1)
+			continue; /* something is there, not ours: left alone */
+		r = ph_add(ph, paths[i], &id);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_missing,
+			      char *const *existing, size_t n_existing,
+			      struct hutch_placeholders **out, hutch_error *err)
+{
+	_cleanup_free_ char **paths = NULL;
+	_cleanup_free_ struct placed *ids = NULL;
+	size_t n = 0;
+	struct hutch_placeholders *ph;
+	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct op op;
+	_cleanup_(live_free) struct live live = {.n = 0};
+	char name[64];
+	int r;
+
+	*out = NULL;
+	if (n_missing == 0 && n_existing == 0)
+		return 0;
+	ph = new_ph(state_dir, n_missing + n_existing);
+	paths = calloc(n_missing + n_existing + 1, sizeof(char *));
+	ids = calloc(n_missing + n_existing + 1, sizeof(*ids));
+	if (!ph || !paths || !ids) {
+		free_ph(ph);
+		return -ENOMEM;
+	}
+	dfd = open_locked(ph->dir, &lfd);
+	if (dfd < 0) {
+		r = hutch_err(err, dfd, 0, "protect: opening the placeholder journal in %s",
+			      ph->dir);
+		hutch_err_hint(err, "hutch needs a writable state directory ($XDG_STATE_HOME)");
+		free_ph(ph);
+		return r;
+	}
+	op_open(&op, dfd);
+	take_stock(dfd, &live, &op);
+	/*
+	 * Ours: the missing paths, and existing ones that are another live run's
+	 * placeholders (we use them too: the last run to end removes them).
+	 */
+	for (size_t i = 0; i < n_missing; i++)
+		paths[n++] = missing[i];
+	for (size_t i = 0; i < n_existing; i++)
+		if (used_by_other(&live, existing[i], &ids[n]))
+			paths[n++] = existing[i];
+	if (n == 0) {
+		op_close(&op);
+		free_ph(ph);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%d-%llu", (int)getpid(), own_start_time());
+	ph->journal = strdup(name);
+	if (!ph->journal) {
+		op_close(&op);
+		free_ph(ph);
+		return -ENOMEM;
+	}
+	/*
+	 * Journal first, then create: a crash in between leaves only rmdir work.
+	 * Then the journal again, with the inode of each placeholder made.
+	 */
+	r = write_journal(dfd, name, paths, ids, n);
+	if (r < 0) {
+		op_close(&op);
+		free_ph(ph);
+		return hutch_err(err, r, 0, "protect: writing the placeholder journal");
+	}
+	r = place_all(&op, ph, paths, ids, n, n_missing, err);
+	if (r >= 0) {
+		r = write_journal(dfd, name, ph->paths, ph->ids, ph->n);
+		if (r < 0)
+			r = hutch_err(err, r, 0, "protect: writing the placeholder journal");
+	}
+	op_close(&op);
+	close(TAKE_FD(lfd));
+	if (r < 0) {
+		hutch_placeholders_remove(ph);
+		return r;
+	}
+	*out = ph;
+	return 0;
+}
+
+int hutch_placeholders_remove(struct hutch_placeholders *ph)
+{
+	_cleanup_close_ int dfd = -1, lfd = -1;
+	struct op op = {.refused = 0};
+	struct live live;
+
+	if (!ph)
+		return 0;
+	dfd = open_locked(ph->dir, &lfd);
+	if (dfd >= 0) {
+		op_open(&op, dfd);
+		unlinkat(dfd, ph->journal, 0);
+		take_stock(dfd, &live, NULL);
+		for (size_t i = 0; i < ph->n; i++)
+			if (ph->paths[i] && !used_by_other(&live, ph->paths[i], NULL))
+				remove_placeholder(&op, ph->paths[i], &ph->ids[i]);
+		live_free(&live);
+		op_close(&op);
+	}
+	free_ph(ph);
+	return op.refused;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "sandbox/netns.h"
+
+int hutch_net_loopback_up_fd(int sock, hutch_error *err)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return hutch_err(err, errno, 0, "network: reading lo flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		return hutch_err(err, errno, 0, "network: bringing lo up");
+	return 0;
+}
+
+int hutch_net_loopback_up(hutch_error *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "network: socket for lo");
+	return hutch_net_loopback_up_fd(fd, err);
+}
+
+static int listen_on(int af, uint16_t port, const char *what, hutch_error *err)
+{
+	_cleanup_close_ int fd = socket(af, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	int one = 1;
+
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "network: %s socket", what);
+	if (af == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		s6->sin6_addr = in6addr_loopback;
+		sl = sizeof(*s6);
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*s4);
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		return hutch_err(err, errno, 0, "network: binding %s to %s:%u", what,
+				 af == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port);
+	if (listen(fd, 1024) < 0)
+		return hutch_err(err, errno, 0, "network: listen on %s:%u",
+				 af == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port);
+	return TAKE_FD(fd);
+}
+
+int hutch_net_listen_host_port(uint16_t port, int fds[2], hutch_error *err)
+{
+	fds[0] = listen_on(AF_INET, port, "the host port", err);
+	if (fds[0] < 0)
+		return fds[0];
+	fds[1] = listen_on(AF_INET6, port, "the host port", err);
+	if (fds[1] >= 0)
+		return 2;
+	/* no IPv6 in the namespace (disabled, or no ::1): 127.0.0.1 alone */
+	if (fds[1] == -EAFNOSUPPORT || fds[1] == -EADDRNOTAVAIL) {
+		fds[1] = -1;
+		if (err)
+			memset(err, 0, sizeof(*err));
+		return 1;
+	}
+	close(fds[0]);
+	fds[0] = -1;
+	return fds[1];
+}
+
+int hutch_net_listen_loopback(uint16_t port, hutch_error *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int one = 1;
+
+	if (fd < 0)
+		return hutch_err(err, errno, 0, "network: proxy socket");
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return hutch_err(err, errno, 0, "network: binding the proxy to 127.0.0.1:%u",
+				 (unsigned)port);
+	if (listen(fd, 1024) < 0)
+		return hutch_err(err, errno, 0, "network: listen on 127.0.0.1:%u", (unsigned)port);
+	return TAKE_FD(fd);
+}

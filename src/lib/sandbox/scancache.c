@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Storage of the repository search's cache (see scancache.h; protect.c
+ * decides whether it still holds). One file per root,
+ * STATE/scan/<sha256 of the root's path>, NUL-separated fields (paths may
+ * hold any byte but NUL, names any but NUL and '/'):
+ *
+ *   "hutch-scan 2" root
+ *   "d" "DEV INO SEC NSEC READ GIT COUNT" relpath subdirs   a directory
+ *   "r" relpath                                             a repository found
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/sha256.h"
+#include "sandbox/scancache.h"
+
+#define MAGIC "hutch-scan 2"
+#define CACHE_MAX_BYTES (4 * 1024 * 1024)
+
+static char *cache_path(const char *cache_dir, const char *root)
+{
+	char hex[65], *path = NULL;
+
+	hutch_sha256_hex(root, strlen(root), hex);
+	hex[32] = '\0';
+	if (asprintf(&path, "%s/%s", cache_dir, hex) < 0)
+		return NULL;
+	return path;
+}
+
+/* The whole file, NUL-terminated at *len (it holds NULs of its own). */
+static char *read_all(const char *path, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > CACHE_MAX_BYTES)
+		return NULL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return NULL;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			return NULL;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return TAKE_PTR(buf);
+}
+
+/* The next NUL-terminated field at *off, or NULL at the end. */
+static const char *field(const char *buf, size_t len, size_t *off)
+{
+	const char *f;
+
+	if (*off >= len)
+		return NULL;
+	f = buf + *off;
+	*off += strlen(f) + 1;
+	return *off <= len ? f : NULL;
+}
+
+void hutch_scancache_free(struct hutch_scan_cache *c)
+{
+	for (size_t i = 0; i < c->n_dirs; i++) {
+		free(c->dirs[i].rel);
+		free(c->dirs[i].subdirs);
+	}
+	for (size_t i = 0; i < c->n_repos; i++)
+		free(c->repos[i]);
+	free(c->dirs);
+	free(c->repos);
+	*c = (struct hutch_scan_cache){0};
+}
+
+static int parse_dir(const char *ids, const char *rel, const char *subdirs,
+		     struct hutch_scan_dir *d)
+{
+	uintmax_t dev, ino, count;
+	intmax_t sec, nsec;
+	int read, git;
+
+	if (sscanf(ids, "%ju %ju %jd %jd %d %d %ju", &dev, &ino, &sec, &nsec, &read, &git,
+		   &count) != 7)
+		return -EBADMSG;
+	*d = (struct hutch_scan_dir){.dev = (dev_t)dev,
+				     .ino = (ino_t)ino,
+				     .ctime = {(time_t)sec, (long)nsec},
+				     .read = read != 0,
+				     .has_git = git != 0,
+				     .count = (size_t)count};
+	d->rel = strdup(rel);
+	d->subdirs = strdup(subdirs);
+	return d->rel && d->subdirs ? 0 : -ENOMEM;
+}
+
+int hutch_scancache_load(const char *cache_dir, const char *root, struct hutch_scan_cache *c)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	const char *f, *a, *b, *d;
+	size_t len = 0, off = 0;
+	int r = 0;
+
+	*c = (struct hutch_scan_cache){0};
+	if (!cache_dir)
+		return -ENOENT;
+	path = cache_path(cache_dir, root);
+	buf = path ? read_all(path, &len) : NULL;
+	if (!buf)
+		return -ENOENT;
+	f = field(buf, len, &off);
+	if (!f || strcmp(f, MAGIC) || !(f = field(buf, len, &off)) || strcmp(f, root))
+		return -ENOENT;
+	/* at most one record per three bytes */
+	c->dirs = calloc(len / 3 + 1, sizeof(*c->dirs));
+	c->repos = calloc(len / 3 + 1, sizeof(char *));
+	if (!c->dirs || !c->repos)
+		r = -ENOMEM;
+	while (r >= 0 && (f = field(buf, len, &off))) {
+		if (!strcmp(f, "d") && (a = field(buf, len, &off)) && (b = field(buf, len, &off)) &&
+		    (d = field(buf, len, &off))) {
+			r = parse_dir(a, b, d, &c->dirs[c->n_dirs]);
+			if (r >= 0 || c->dirs[c->n_dirs].rel || c->dirs[c->n_dirs].subdirs)
+				c->n_dirs++; /* freed with the rest on failure */
+		} else if (!strcmp(f, "r") && (a = field(buf, len, &off))) {
+			c->repos[c->n_repos] = strdup(a);
+			r = c->repos[c->n_repos] ? 0 : -ENOMEM;
+			c->n_repos += r >= 0;
+		} else {
+			r = -EBADMSG;
+		}
+	}
+	if (r < 0) {
+		hutch_scancache_free(c);
+		return r == -ENOMEM ? r : -ENOENT;
+	}
+	return 0;
+}
+
+static int put_field(FILE *f, const char *s)
+{
+	return fputs(s, f) < 0 || fputc('\0', f) == EOF ? -EIO : 0;
+}
+
+static int put_dir(FILE *f, const struct hutch_scan_dir *d)
+{
+	char ids[160];
+	int r;
+
+	snprintf(ids, sizeof(ids), "%ju %ju %jd %jd %d %d %ju", (uintmax_t)d->dev,
+		 (uintmax_t)d->ino, (intmax_t)d->ctime.tv_sec, (intmax_t)d->ctime.tv_nsec,
+		 d->read ? 1 : 0, d->has_git ? 1 : 0, (uintmax_t)d->count);
+	r = put_field(f, "d");
+	if (r >= 0)
+		r = put_field(f, ids);
+	if (r >= 0)
+		r = put_field(f, d->rel);
+	if (r >= 0)
+		r = put_field(f, d->subdirs ? d->subdirs : "");
+	return r;
+}
+
+int hutch_scancache_save(const char *cache_dir, const char *root, const struct hutch_scan_cache *c)
+{
+	_cleanup_free_ char *path = NULL, *tmp = NULL;
+	FILE *f;
+	int fd, r;
+
+	if (!cache_dir)
+		return 0;
+	if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	path = cache_path(cache_dir, root);
+	if (!path || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "we");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return -ENOMEM;
+	}
+	r = put_field(f, MAGIC);
+	if (r >= 0)
+		r = put_field(f, root);
+	for (size_t i = 0; r >= 0 && i < c->n_dirs; i++)
+		r = put_dir(f, &c->dirs[i]);
+	for (size_t i = 0; r >= 0 && i < c->n_repos; i++) {
+		r = put_field(f, "r");
+		if (r >= 0)
+			r = put_field(f, c->repos[i]);
+	}
+	if (fclose(f) != 0 && r >= 0)
+		r = -EIO;
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
