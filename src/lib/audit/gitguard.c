@@ -13,7 +13,6 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/path.h"
-#include "session/changes.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 

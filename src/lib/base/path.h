@@ -47,3 +47,6 @@ bool hutch_path_has_dotdot(const char *path);
 
 /* Join two path pieces with one "/". */
 char *hutch_path_join(const char *a, const char *b);
+
+/* openat2(@root, @rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): never leaves @root. */
+int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode);

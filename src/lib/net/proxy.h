@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "hutch.h"
+#include "policy/proxy-env.h"
 
 struct hutch_loop;
 struct hutch_policy;
@@ -97,8 +98,6 @@ struct hutch_proxy_opts {
 	const char *dns_servers;
 };
 
-#define HUTCH_PROXY_DEFAULT_HTTP_PORT 3128
-#define HUTCH_PROXY_DEFAULT_SOCKS_PORT 1080
 #define HUTCH_PROXY_MAX_CONNS 65536 /* hard ceiling for opts.max_conns */
 /*
  * Connections over max_conns are still read up to their request so the client
@@ -109,8 +108,6 @@ struct hutch_proxy_opts {
  */
 #define HUTCH_PROXY_OVER_CAP_MAX 64
 #define HUTCH_PROXY_MAX_DENIED 64 /* distinct denied destinations remembered */
-/* Where run.c makes the hutch binary visible (read-only) inside the sandbox. */
-#define HUTCH_PROXY_CONNECT_BIN "/run/hutch/hutch"
 
 /*
  * Start serving. @http_listen_fd and @socks_listen_fd are listening TCP
@@ -153,20 +150,3 @@ struct hutch_proxy_stats {
 	unsigned active, peak;	  /* concurrent client connections */
 };
 void hutch_proxy_get_stats(const struct hutch_proxy *px, struct hutch_proxy_stats *st);
-
-/*
- * Add the proxy variables of issue 4 item 2 to @env (hutch_env_set):
- * HTTP(S)_PROXY, ALL_PROXY, NO_PROXY in both cases, npm/yarn/pip/Java/Node
- * specific ones and GIT_SSH_COMMAND with a ProxyCommand served by
- * `hutch connect`. Ports come from @p (defaults 3128/1080).
- */
-int hutch_proxy_env(char ***env, const struct hutch_policy *p);
-
-/*
- * The variables of hutch_proxy_env() that env.set (-e NAME=VALUE) or an
- * exact-name env.pass (-e NAME) may not give under --net proxy: they would
- * be overwritten, since the only way out is hutch's proxy. NO_PROXY and its
- * kin are not among them: a value given is appended to hutch's own
- * (localhost,127.0.0.1,::1,[::1]). 0 or -EINVAL with the message.
- */
-int hutch_proxy_env_check(const struct hutch_policy *p, hutch_error *err);

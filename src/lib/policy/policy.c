@@ -59,7 +59,7 @@
 #include "policy/policy.h"
 #include "policy/profiles.h"
 #include "policy/filter.h"
-#include "net/proxy.h"
+#include "policy/proxy-env.h"
 
 #define MAX_PATTERN 512	 /* host patterns, env patterns */
 #define MAX_COMMAND 4096 /* command patterns */

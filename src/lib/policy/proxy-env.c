@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "policy/env.h"
 #include "policy/policy.h"
-#include "net/proxy.h"
+#include "policy/proxy-env.h"
 
 /* What a value is built from. */
 enum val { V_HTTP, V_SOCKS, V_NO_PROXY, V_ONE, V_HOSTPORT, V_GIT_SSH };

@@ -15,6 +15,7 @@
 #include "session/apply.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/path.h"
 #include "session/changes.h"
 #include "session/session.h"
 

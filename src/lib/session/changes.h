@@ -59,7 +59,4 @@ bool hutch_protected_match(char *const *rel_entries, size_t n_rel, char *const *
 			   size_t n_anchored, const char *rel, bool gitfile,
 			   bool (*is_repo)(const char *dir, void *data), void *data);
 
-/* openat2(@root, @rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): never leaves @root. */
-int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode);
-
 enum hutch_file_type hutch_file_type_of(mode_t mode);
