@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # `make lint`: static analysis and style checks on the whole tree; fails on any finding.
 #
-#   scripts/lint.sh [clang-tidy] [cppcheck] [shellcheck] [format]     (default: all four)
+#   scripts/lint.sh [deps] [clang-tidy] [cppcheck] [shellcheck] [format]     (default: all five)
+#
+#   deps         the library's include graph against its dependency rule and for cycles
+#                (scripts/check-deps.py; the rule is in docs/ARCHITECTURE.md)
 #
 #   clang-tidy   C sources, checks in .clang-tidy, against a compile database of the run's
 #                own (meson setup in a temporary directory, removed at exit); a batch whose
@@ -25,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'kill $(jobs -p) 2>/dev/null; wait; exit 130' INT TERM
 jobs=$(nproc 2>/dev/null || echo 2)
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(clang-tidy cppcheck shellcheck format)
+[ ${#checks[@]} -gt 0 ] || checks=(deps clang-tidy cppcheck shellcheck format)
 failed=()
 
 need() {
@@ -172,12 +175,13 @@ run_format() {
 for c in "${checks[@]}"; do
 	echo "== $c"
 	case $c in
+	deps) python3 scripts/check-deps.py ;;
 	clang-tidy) run_clang_tidy ;;
 	cppcheck) run_cppcheck ;;
 	shellcheck) run_shellcheck ;;
 	format) run_format ;;
 	*)
-		echo "lint: unknown check '$c' (clang-tidy, cppcheck, shellcheck, format)" >&2
+		echo "lint: unknown check '$c' (deps, clang-tidy, cppcheck, shellcheck, format)" >&2
 		exit 2
 		;;
 	esac || failed+=("$c")
