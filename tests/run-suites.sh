@@ -91,7 +91,6 @@ if [ "$(id -u)" = 0 ] && [ "${HUTCH_TEST_NO_USER:-0}" != 1 ] && [ "$suite" != un
 fi
 
 case $suite in
-unit) add_unit ;;
 integration | escape | all) make_stage ;;
 esac
 
