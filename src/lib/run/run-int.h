@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The run sequence's own state and steps, shared by its files (docs/ARCHITECTURE.md
+ * has the flow):
+ *
+ *   run.c            hutch_run(): prepare, start, supervise, tear down, in that order
+ *   prepare.c        host side, before clone()
+ *   start.c          clone(), init's and the workload's setup steps, execve()
+ *   supervise.c      the host side's event loop until init exits
+ *   teardown.c       after the sandbox: placeholders, git redirections, gitguard, freeing
+ *   degraded.c       --allow-degraded without user namespaces
+ *   named-init.c     named sessions, in the sandbox: init serves `hutch exec`
+ *   named-daemon.c   named sessions, on the host: the daemon and its clients
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "hutch.h"
+#include "audit/gitguard.h"
+#include "limits/limit.h"
+#include "sandbox/pty.h"
+
+#define MAX_LANDLOCK_PATHS 1024
+/* One message of protected paths from the supervisor to the sandbox (bytes). */
+#define PROTECT_MSG_MAX (32 * 1024)
+
+/* What a failed setup step sends to the launcher (fits in one atomic pipe write). */
+struct child_report {
+	int code;
+	int status;
+	char msg[1024];
+	char hint[512];
+};
+
+struct run {
+	const struct hutch_policy *p;
+	char *const *argv;
+	const struct hutch_run_opts *opts;
+	char id[17];
+	uid_t uid;
+	gid_t gid;
+	bool root_mode;	  /* --ephemeral=root: / is the session's root layer */
+	bool parent_maps; /* the launcher writes the id maps (the whole range, as the host's root)
+			   */
+	char **env;
+	char *state_dir;
+	const char *xdg_runtime_dir; /* a private tmpfs inside, when set */
+	struct hutch_mount_plan *plan;
+	struct hutch_mount_tree *tree; /* sandbox: built in two steps (the protected paths last) */
+	struct hutch_placeholders *ph;
+	size_t protect_from; /* plan->ops from here on: found by hutch_run_plan_protected() */
+	char **missing;	     /* protected paths needing a placeholder (made after clone) */
+	size_t n_missing;
+	struct hutch_tty_info tty;
+	int errpipe[2];
+	int ctl[2]; /* [0] supervisor, [1] sandbox */
+	int slave;  /* sandbox: pty peer */
+	unsigned layers;
+	/* supervisor */
+	pid_t init_pid;
+	struct hutch_loop *loop;
+	int sigfd;
+	int master;
+	struct hutch_relay *relay;
+	bool init_exited;
+	int init_status;
+	int timerfd;
+	bool degraded;		 /* no user namespace: Landlock + seccomp + rlimits only */
+	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
+	size_t n_ll_protect;
+	int proxy_fd[2];	   /* listening sockets made inside the netns: HTTP, SOCKS5 */
+	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
+	struct hutch_asker *asker; /* --ask: the questions, off the loop */
+	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
+	/* host ports (--host-port): made at their first listening socket */
+	struct hutch_hostport *hostport;
+	/* named sessions (named-daemon.c on the host, named-init.c in init) */
+	int session_listen;	      /* control.sock, -1 when not a named session */
+	int ready_fd;		      /* daemon -> foreground hutch: "ready" or an error */
+	struct hutch_named_cmd *cmds; /* daemon: commands in flight, by id */
+	size_t n_cmds;
+	uint32_t next_id;
+	bool timed_out;
+	bool killed;
+	/* stopping: the polite signal went in, SIGKILL to the whole sandbox after stop_ms */
+	bool stopping;
+	int stop_signal; /* SIGTERM, SIGINT or SIGHUP sent to hutch that started it, 0 if none */
+	uint64_t stop_ms;
+	struct hutch_limits_state *lim; /* limits: who enforces what, cgroups, what fired */
+	struct hutch_audit *audit;	/* audit log, exec monitor, summary counters */
+	struct timespec start;		/* CLOCK_REALTIME before the sandbox: for gitguard.c */
+	struct hutch_gitguard_stats guard;
+	bool guarded;
+};
+
+struct setup_step {
+	const char *name;
+	int (*fn)(struct run *r, hutch_error *err);
+};
+
+#define HUTCH_NAMED_MAX_CMDS 256
+
+struct hutch_named_cmd {
+	uint32_t id;
+	int client; /* -1 once the client went away */
+	bool done;
+	struct hutch_cg_events ev0; /* the limits' counters when it started */
+};
+
+/* prepare.c */
+int hutch_run_prepare(struct run *r, hutch_error *err);
+int hutch_run_plan_protected(struct run *r, hutch_error *err);
+int hutch_run_send_protected(struct run *r);
+
+/* start.c (the sandbox side does not return) */
+__attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r);
+__attribute__((noreturn)) void hutch_run_workload(struct run *r);
+__attribute__((noreturn)) void hutch_run_child_fail(struct run *r, const char *step,
+						    const hutch_error *e);
+int hutch_run_loopback_up(struct run *r, hutch_error *err);
+int hutch_run_userns_error(int errnum, hutch_error *err);
+
+/* supervise.c */
+int hutch_run_supervise(struct run *r, int *status, hutch_error *err);
+int hutch_run_recv_fd(int sock, uint32_t *tag);
+int hutch_run_read_report(struct run *r, hutch_error *err);
+int hutch_run_take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, int got);
+void hutch_run_stop_begin(struct run *r);
+void hutch_run_stop_terminate_all(struct run *r);
+void hutch_run_signal_set(sigset_t *set);
+
+/* teardown.c */
+void hutch_run_placeholders_done(struct run *r);
+void hutch_run_guard_persistence(struct run *r);
+void hutch_run_free(struct run *r, const sigset_t *oldmask);
+
+/* degraded.c */
+bool hutch_run_userns_refused(int errnum);
+int hutch_run_degraded(struct run *r, int *status, hutch_error *err);
+
+/* run.c */
+void hutch_run_init(struct run *r, const hutch_policy *p, char *const argv[],
+		    const struct hutch_run_opts *opts);
+int hutch_run_main(struct run *r, int *status, hutch_error *err);
+
+/* named-init.c: PID 1 of a named session */
+__attribute__((noreturn)) void hutch_named_init_loop(struct run *r);
+
+/* named-daemon.c: the supervisor of a named session */
+int hutch_named_on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data);
+int hutch_named_on_listen(struct hutch_loop *loop, int fd, uint32_t events, void *data);
+void hutch_named_end_cmds(struct run *r);

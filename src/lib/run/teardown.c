@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * After the sandbox: its placeholders, the files that would redirect git, planted
+ * git code (gitguard), and everything the run held.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "run/asker.h"
+#include "audit/audit.h"
+#include "base/cleanup.h"
+#include "base/escape.h"
+#include "base/error.h"
+#include "base/path.h"
+#include "sandbox/caps.h"
+#include "policy/env.h"
+#include "sandbox/init.h"
+#include "sandbox/landlock.h"
+#include "limits/limit.h"
+#include "base/loop.h"
+#include "sandbox/mount.h"
+#include "session/named.h"
+#include "sandbox/netns.h"
+#include "sandbox/ns.h"
+#include "policy/policy.h"
+#include "policy/profiles.h"
+#include "sandbox/protect.h"
+#include "net/hostport.h"
+#include "net/proxy.h"
+#include "sandbox/pty.h"
+#include "limits/rlimit.h"
+#include "audit/gitguard.h"
+#include "run/run.h"
+#include "sandbox/seccomp.h"
+#include "session/session.h"
+#include "run/run-int.h"
+
+/*
+ * The placeholders go; those left in place because something else was found
+ * where hutch placed them (the sandbox swapped a directory for a symbolic
+ * link...) are said in one warning: how many, the first of this run's lines
+ * of STATE/placeholders/.refused (appended after @before, escaped there), what
+ * to check.
+ */
+void hutch_run_placeholders_done(struct run *r)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	char lines[768], joined[800] = "", shown[1024], msg[1600];
+	struct stat st;
+	off_t before = 0;
+	ssize_t got;
+	int n, n_lines = 0;
+
+	if (!r->ph)
+		return;
+	if (r->state_dir && asprintf(&path, "%s/placeholders/.refused", r->state_dir) < 0)
+		path = NULL;
+	if (path && stat(path, &st) == 0)
+		before = st.st_size;
+	n = hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
+	if (n <= 0 || !r->opts || !r->opts->warn)
+		return;
+	if (path)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	got = fd >= 0 ? pread(fd, lines, sizeof(lines) - 1, before) : -1;
+	lines[got > 0 ? got : 0] = '\0';
+	for (const char *p = lines; *p && n_lines < 3; n_lines++) { /* "a; b; c" */
+		size_t l = strcspn(p, "\n"), o = strlen(joined);
+		snprintf(joined + o, sizeof(joined) - o, "%s%.*s", n_lines ? "; " : "", (int)l, p);
+		p += l + (p[l] != '\0');
+	}
+	snprintf(msg, sizeof(msg),
+		 "warning: %d placeholder%s of protected paths left in place: what was found there "
+		 "was not what hutch placed (moved or swapped for a symbolic link inside the "
+		 "sandbox)%s%s; check those paths in the workspace and remove what is left (the "
+		 "list: %s)",
+		 n, n == 1 ? "" : "s", joined[0] ? ": " : "",
+		 hutch_escape_str(joined, shown, sizeof(shown), 0),
+		 path ? path : "STATE/placeholders/.refused");
+	r->opts->warn(msg, r->opts->data);
+}
+
+/*
+ * Files that redirect git (.git/commondir) and did not exist at the start:
+ * created by the session, they would make the user's next git command run
+ * hooks of the sandbox's choosing. They cannot have a placeholder; remove them.
+ */
+static void undo_watched(struct run *r)
+{
+	for (size_t i = 0; r->plan && i < r->plan->n; i++) {
+		const struct hutch_mount_op *op = &r->plan->ops[i];
+		char msg[PATH_MAX + 160];
+		struct stat st;
+
+		if (op->kind != MOUNT_WATCH || lstat(op->path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) || unlink(op->path) < 0)
+			snprintf(msg, sizeof(msg),
+				 "warning: the sandbox created %s (it redirects git); remove it "
+				 "before using git there",
+				 op->path);
+		else
+			snprintf(msg, sizeof(msg),
+				 "removed %s created in the sandbox: it would redirect git to "
+				 "hooks and config of the sandbox's choosing",
+				 op->path);
+		if (r->opts && r->opts->warn)
+			r->opts->warn(msg, r->opts->data);
+	}
+}
+
+void hutch_run_free(struct run *r, const sigset_t *oldmask)
+{
+	if (r->init_pid > 0 && !r->degraded && r->session_listen < 0)
+		undo_watched(r);
+	/* The sandbox is gone (init reaped): kill any straggler, remove its cgroups. */
+	if (hutch_limits_free(r->lim) < 0 && r->opts && r->opts->warn)
+		r->opts->warn("warning: a cgroup of the sandbox could not be removed (the next run "
+			      "removes it)",
+			      r->opts->data);
+	r->lim = NULL;
+	hutch_asker_free(r->asker);
+	r->asker = NULL;
+	hutch_proxy_free(r->proxy); /* its last records go to the audit log */
+	r->proxy = NULL;
+	hutch_hostport_free(r->hostport);
+	r->hostport = NULL;
+	hutch_audit_free(r->audit); /* before the loop it watches from */
+	if (r->opts && r->opts->session)
+		hutch_session_run_end(r->opts->session); /* the sandbox is gone: layer at rest */
+	if (r->relay) {
+		hutch_relay_finish(r->relay);
+		hutch_relay_free(r->relay);
+	}
+	if (r->master >= 0)
+		close(r->master);
+	hutch_loop_free(r->loop);
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	if (r->timerfd >= 0)
+		close(r->timerfd);
+	for (int i = 0; i < 2; i++)
+		if (r->proxy_fd[i] >= 0)
+			close(r->proxy_fd[i]);
+	for (int i = 0; i < 2; i++) {
+		if (r->errpipe[i] >= 0)
+			close(r->errpipe[i]);
+		if (r->ctl[i] >= 0)
+			close(r->ctl[i]);
+	}
+	free(r->ll_protect);
+	for (size_t i = 0; i < r->n_missing; i++)
+		free(r->missing[i]);
+	free(r->missing);
+	free(r->cmds);
+	hutch_run_placeholders_done(r);
+	hutch_mount_plan_free(r->plan);
+	hutch_env_free(r->env);
+	free(r->state_dir);
+	if (oldmask)
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
+static void guard_item(const struct hutch_persist_item *it, void *data)
+{
+	struct run *r = data;
+
+	hutch_audit_persist(r->audit, it);
+	if (r->opts && r->opts->persist)
+		r->opts->persist(it, r->opts->persist_data);
+}
+
+/*
+ * The workload ended: neutralise git code it planted in the writable roots
+ * (gitguard.h). An ephemeral workspace is a layer (hutch apply checks it);
+ * hutch's placeholders go first, they are not the agent's.
+ */
+void hutch_run_guard_persistence(struct run *r)
+{
+	const struct hutch_policy *p = r->p;
+	_cleanup_free_ const char **roots = calloc(p->fs_writable.n + 1, sizeof(char *));
+	_cleanup_free_ const char **held = r->plan ? calloc(r->plan->n + 1, sizeof(char *)) : NULL;
+	_cleanup_free_ char *q = NULL;
+	hutch_error e = {0};
+	size_t n = 0, n_held = 0;
+
+	hutch_placeholders_remove(r->ph);
+	r->ph = NULL;
+	if (!roots || !r->state_dir || asprintf(&q, "%s/quarantine/%s", r->state_dir, r->id) < 0) {
+		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, p->workspace, NULL,
+						"writable roots",
+						"out of memory or no state directory"};
+		r->guard.failed++;
+		guard_item(&it, r);
+		r->guarded = true;
+		return;
+	}
+	if (!(r->opts && r->opts->session))
+		roots[n++] = p->workspace;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		if (!hutch_profile_is_pkg_cache(p->fs_writable.v[i].value, getenv("HOME")))
+			roots[n++] = p->fs_writable.v[i].value;
+	/* the protected mounts were read-only all along: what is there is the user's */
+	for (size_t i = 0; r->plan && held && i < r->plan->n; i++)
+		if (r->plan->ops[i].kind == MOUNT_PROTECT)
+			held[n_held++] = r->plan->ops[i].path;
+	if (hutch_gitguard_check(roots, n, held, n_held, &r->start, q, guard_item, r, &r->guard,
+				 &e) < 0) {
+		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, q, NULL, "quarantine", e.msg};
+		r->guard.failed++;
+		guard_item(&it, r);
+	}
+	r->guarded = true;
+	rmdir(q); /* empty: nothing was quarantined */
+}
