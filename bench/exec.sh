@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Exec auditing cost (issue 5, DESIGN section 9): a shell loop of 1000 /bin/true, one
+# Exec auditing cost (docs/audit.md): a shell loop of 1000 /bin/true, one
 # hyperfine run (-N, no shell in between):
 #   bwrap --unshare-all | hutch run (no audit) | hutch run --audit FILE (every exec notified,
 #   read, logged) | hutch run with a command rule and no log (notified, matched, not logged)

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# End-of-run cost of the check for planted git code (src/lib/gitguard.c): hutch run -- true
+# End-of-run cost of the check for planted git code (src/lib/audit/gitguard.c): hutch run -- true
 # in a git workspace that is empty, holds a node_modules-like tree of 10,000 files, then
 # 100,000 files (packages of 20 files in 4 directories). The differences are the walk
-# after the workload (the start-up search is budgeted and cached, see src/lib/protect.c).
+# after the workload (the start-up search is budgeted and cached, see src/lib/sandbox/protect.c).
 # Appends medians and the command lines to bench/RESULTS.md under "## end-of-run git check".
 #
 #   bench/gitguard.sh [BUILD_DIR]        (default: build; or set HUTCH=/path/to/hutch)

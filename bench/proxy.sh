@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Proxy data path (issue 4, DESIGN section 9):
+# Proxy data path (docs/network.md, Data path and limits):
 #   1. a SIZE (default 1 GiB) download from a local HTTP server (sendfile, file on tmpfs),
 #      direct and through the proxy (absolute-form HTTP, CONNECT tunnel, SOCKS5) and,
 #      for reference, through one socat hop -- interleaved rounds in the same run, medians;

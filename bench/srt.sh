@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # hutch against Anthropic's sandbox-runtime (`srt`, npm @anthropic-ai/sandbox-runtime) and
-# bubblewrap on this machine (issue 9; not part of make check or CI: srt comes from npm).
+# bubblewrap on this machine (not part of make check or CI: srt comes from npm).
 #   1. start-up of `true`, one hyperfine run, no shell in between (-N):
 #        bare true | bwrap (as bench/startup.sh) | hutch run --net none | hutch run -a (proxy
 #        started) | srt with a settings file allowing no domain (srt always starts its proxy)

@@ -115,7 +115,7 @@ static int policy_show(int argc, char **argv)
 		return cli_cmd_error("policy show", "unexpected argument '%s'", argv[optind]);
 	}
 
-	/* The same merge order as hutch run (DESIGN section 5), without the flags. */
+	/* The same merge order as hutch run (docs/hutch-policy.5.scd, MERGE ORDER), without the flags. */
 	p = hutch_policy_new();
 	if (!p) {
 		free(files);

@@ -314,7 +314,7 @@ static int check_net_flags(const struct run_args *a, hutch_error *err)
 	return -EINVAL;
 }
 
-/* Merge order (DESIGN section 5): profile, system, user, -p files, project, flags. */
+/* Merge order (docs/hutch-policy.5.scd, MERGE ORDER): profile, system, user, -p files, project, flags. */
 static int build_policy(const struct run_args *a, hutch_policy **out, hutch_error *err)
 {
 	hutch_policy *p = hutch_policy_new();

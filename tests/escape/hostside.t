@@ -9,7 +9,7 @@
 # the workspace keep their modes, a file outside is not deleted, nothing of the user's is
 # moved into hutch's stash, and hutch notes what it left in STATE/placeholders/.refused.
 #
-# Layer under test: src/lib/journal.c (every operation relative to the placeholder's
+# Layer under test: src/lib/sandbox/journal.c (every operation relative to the placeholder's
 # directory opened with openat2(RESOLVE_NO_SYMLINKS), only on the inode it placed).
 # A nested "hutch run" inside the sandbox is not possible (no user namespaces inside), so
 # the shared-tree case is a second, concurrent sandbox on the same workspace.

@@ -10,8 +10,8 @@
 # quarantine and said so on stderr. A legitimate commit made inside is left alone.
 # With --ephemeral, hutch apply refuses the same paths unless --include-protected.
 #
-# Layer under test: the end-of-run check (src/lib/gitguard.c) and its rules in hutch
-# apply (src/lib/changes.c).
+# Layer under test: the end-of-run check (src/lib/audit/gitguard.c) and its rules in hutch
+# apply (src/lib/session/changes.c).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_sandbox

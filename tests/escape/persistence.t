@@ -161,7 +161,7 @@ rm -rf .git/commondir .gitcommon "$MARK" "$READY"
 # ---- repositories the sandbox creates, repositories the start-up search misses -------------
 # Not protected at start-up (nothing existed to protect, or beyond protect.c's search budget:
 # depth 3, skipped directories such as node_modules and vendor); the end-of-run check
-# (src/lib/gitguard.c) takes the planted key out. More layouts: persistence-git.t.
+# (src/lib/audit/gitguard.c) takes the planted key out. More layouts: persistence-git.t.
 # absent NAME: $MARK does not exist, i.e. the planted code did not run.
 absent() {
 	check "$1" test ! -e "$MARK"

@@ -100,7 +100,7 @@ if ! grep -q "allow a connection to localhost:$SRV_PORT?" <<<"$OUT"; then
 		"session: allowed for the rest of the run without asking again" \
 		"always: saved to the user policy as localhost:PORT" \
 		"deny: refused"; do
-		echo "not ok $((_T_N += 1)) - --ask on a terminal: $what # TODO the proxy does not call hutch_run_opts.ask yet (src/lib/proxy/proxy.c)"
+		echo "not ok $((_T_N += 1)) - --ask on a terminal: $what # TODO the proxy does not call hutch_run_opts.ask yet (src/lib/net/proxy.c)"
 	done
 	unlike "$OUT" "HUTCH-HTTP-OK" "until then, --ask on a terminal still refuses the destination"
 	done_testing

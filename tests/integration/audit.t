@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The audit log (issue 5, DESIGN section 6): JSON Lines with the required fields, exec
+# The audit log (docs/audit.md): JSON Lines with the required fields, exec
 # events with exact argv, command rules (EPERM inside, logged, not run), package installs,
 # file changes, limits, concurrent sessions on one log, refusing an unwritable log (125),
 # the exit summary and `hutch log`.

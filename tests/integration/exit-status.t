@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Exit status (DESIGN section 4): the command's own; 128+N for signal N; 125 hutch's own
+# Exit status (docs/hutch.1.scd, EXIT STATUS): the command's own; 128+N for signal N; 125 hutch's own
 # errors; 126 not executable; 127 not found. Messages as "hutch: <what>: <why>".
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Network modes of issue 2: --net none (the default: only lo, up; host loopback services,
+# Network modes (docs/network.md): --net none (the default: only lo, up; host loopback services,
 # abstract Unix sockets and the outside unreachable) and --net host; with --net proxy, errors
 # that name their cause (a failed mount, an unreachable destination: client, -v, summary, log).
 # shellcheck source=tests/lib.sh disable=SC2016

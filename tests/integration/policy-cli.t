@@ -121,7 +121,7 @@ print("ssh-hidden" if any(str(h).endswith("/.ssh") or str(h) == "~/.ssh" for h i
 ' 2>&1)
 like "$keys" "(^| )filesystem( |$)" "policy show has a filesystem section"
 bad_keys=$(head -1 <<<"$keys" | tr ' ' '\n' | grep -Ev '^[a-z][a-zA-Z0-9]*$')
-is "$bad_keys" "" "  top-level keys are camelCase (as in DESIGN section 5)"
+is "$bad_keys" "" "  top-level keys are camelCase (as in docs/hutch-policy.5.scd)"
 like "$keys" "ssh-hidden" "  its hidden list includes ~/.ssh (the default table)"
 
 mkdir -p "$XDG_CONFIG_HOME/hutch"

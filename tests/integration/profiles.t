@@ -163,7 +163,7 @@ for pair in "claude-code .claude/settings.json" "codex .codex/config.toml" \
 	isnt "$RC" 0 "$1: ~/$2 is not writable (it can run code outside later)"
 	is "$(cat "$HOME/$2")" "$before" "  unchanged on the host"
 done
-# Not there yet: must not be creatable either (DESIGN: protect paths that do not exist yet).
+# Not there yet: must not be creatable either (protected paths that do not exist yet are protected too: docs/profiles.md).
 rm -f "$HOME/.claude/settings.json"
 # A read-only stand-in the agent accepts ("{}" for settings.json, an empty directory for
 # commands/) while the sandbox runs, removed at the end.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# schema/hutch-policy.schema.json describes exactly what src/lib/config.c accepts: for every
+# schema/hutch-policy.schema.json describes exactly what src/lib/policy/config.c accepts: for every
 # policy file of the test suite, every policy import-srt produces, and a table of small valid
 # and invalid policies, the schema's verdict equals `hutch policy validate`'s. Validated with
 # python3's jsonschema module when it is installed, else with a small structural validator

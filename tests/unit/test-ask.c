@@ -83,7 +83,7 @@ static struct result ask_on_pty_how(const char *host, uint16_t port, const char 
 	pid_t pid;
 
 	out[0] = '\0';
-	/* posix_openpt: <pty.h> would be hutch's own src/lib/pty.h on this include path */
+	/* posix_openpt: no <pty.h> (openpty), no -lutil */
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
 		abort();

@@ -162,7 +162,7 @@ static void test_good(void)
 	snprintf(path, sizeof(path), "%s/design-example.json", datadir);
 	memset(&err, 0, sizeof(err));
 	ok(hutch_policy_validate_file(path, NULL, &err) == 0,
-	   "DESIGN section 5's example validates (%s)", err.msg);
+	   "the design's example policy (data/design-example.json) validates (%s)", err.msg);
 
 	p = hutch_policy_new();
 	ok(load(p, "{}", HUTCH_SOURCE_FILE) == 0, "an empty object is a valid policy");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Placeholder journal (src/lib/journal.c): placeholders are made, removed, and
+ * Placeholder journal (src/lib/sandbox/journal.c): placeholders are made, removed, and
  * recycled through the stash without ever losing or showing anything a user
  * put there.
  */

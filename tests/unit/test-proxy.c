@@ -2,8 +2,8 @@
 /*
  * The proxy engine driven by real clients (curl, openssl s_client, raw
  * sockets) against real local servers (python3 http.server, openssl
- * s_server, dnsmasq, small servers forked here). One test per item of
- * issue 4 and per proxy bypass of DESIGN section 2.
+ * s_server, dnsmasq, small servers forked here). One test per behaviour of
+ * docs/network.md and per proxy bypass of docs/THREAT_MODEL.md.
  *
  * Everything runs in a private network namespace (unshare(2); a user
  * namespace too when not root) with only `lo`, which also carries
@@ -1040,7 +1040,7 @@ static const struct cfg BASIC = {ALLOW_BASIC, DENY_BASIC, false, {0}};
 
 static char u1[128], u2[128], u3[128], u4[128], u5[128], u6[128];
 
-/* item 3: names, wildcards, deny beats allow, suffix/prefix tricks, empty allowlist */
+/* names, wildcards, deny beats allow, suffix/prefix tricks, empty allowlist */
 static void test_policy(void)
 {
 	struct run r;
@@ -1182,7 +1182,7 @@ static bool nothing_accepted(int lfd)
 	return true;
 }
 
-/* item 4: resolved addresses are checked; no connection to refused ones */
+/* resolved addresses are checked; no connection to refused ones */
 static void test_addresses(void)
 {
 	static const char *const allow[] = {"ok.test",	 "meta.test", "own.test",
@@ -1229,7 +1229,7 @@ static void test_addresses(void)
 	}
 }
 
-/* item 5: DNS only here, asynchronous; unresolvable is 502 */
+/* DNS only here, asynchronous; unresolvable is 502 */
 static void async_child(void *arg)
 {
 	char slow[128], fast[128];
@@ -1309,7 +1309,7 @@ static void test_dns(void)
 	}
 }
 
-/* item 6: CONNECT, keep-alive absolute-form, rewriting, 403/502/504, SOCKS5 */
+/* CONNECT, keep-alive absolute-form, rewriting, 403/502/504, SOCKS5 */
 static void test_http(void)
 {
 	struct run r;
@@ -1690,7 +1690,7 @@ static void test_socks(void)
 	}
 }
 
-/* item 8: half-close, backpressure, limits, timeouts, integrity */
+/* half-close, backpressure, limits, timeouts, integrity */
 static void halfclose_child(void *arg)
 {
 	char target[64], buf[128];

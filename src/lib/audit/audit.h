@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The audit log (DESIGN section 6, docs/audit.md): one JSON object per line,
+ * The audit log (docs/audit.md): one JSON object per line,
  * one write() per event on an O_APPEND descriptor (a file, stderr) or one
  * datagram per event to the syslog socket (RFC 5424, the JSON as message).
  *

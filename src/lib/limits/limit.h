@@ -5,7 +5,7 @@
  * cgroup v1, rlimits, hutch's own clock), the sandbox's cgroups over a
  * session, and which limit ended or throttled it (docs/limits.md).
  *
- * In hutch_run (src/lib/run.c):
+ * In hutch_run (src/lib/run/run.c):
  *   prepare:   hutch_limits_prepare()  decide, refuse what cannot be enforced,
  *                                      create the cgroups
  *   clone():   hutch_limits_enter(init) before init runs the workload; init

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The filtering egress proxy (issue 4): HTTP CONNECT, absolute-form HTTP
+ * The filtering egress proxy (docs/network.md): HTTP CONNECT, absolute-form HTTP
  * with keep-alive, and SOCKS5, served from the supervisor's event loop with
  * no thread and no extra process.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * TLS ClientHello inspection for the SNI check (issue 4 item 7): the record
+ * TLS ClientHello inspection for the SNI check (docs/network.md): the record
  * layer is walked record by record (a ClientHello split across several
  * handshake records is reassembled on the fly, without copying), the
  * server_name is extracted and validated like any host, and Encrypted

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * JSON policy files -> the policy model (DESIGN section 5).
+ * JSON policy files -> the policy model (docs/hutch-policy.5.scd).
  *
  * Parsing is jansson with JSON_REJECT_DUPLICATES; the walk below checks every
  * key against a table and applies values through hutch_policy_add_ex/_set_ex,

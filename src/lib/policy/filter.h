@@ -2,7 +2,7 @@
 /*
  * Destination filtering for the egress proxy: host canonicalisation, IP
  * literals in every notation, host patterns, special address classes and
- * the allow/deny decision (DESIGN sections 2 and 5, issue 4 items 3-4).
+ * the allow/deny decision (docs/network.md).
  *
  * Everything here except hutch_filter_new()/hutch_filter_refresh_local() is a
  * pure function over (const uint8_t *, size_t) or over already parsed values:

@@ -2,7 +2,7 @@
 /*
  * The one validated policy model.
  *
- * Sources are merged in this order (DESIGN section 5): built-in profile,
+ * Sources are merged in this order (docs/hutch-policy.5.scd): built-in profile,
  * system policy (/etc/hutch/policy.json), user policy, -p files, a trusted
  * project policy, CLI flags. The rules of the merge:
  *

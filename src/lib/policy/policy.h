@@ -8,7 +8,7 @@
 
 #include "hutch.h"
 
-/* Hard maxima: every list has one (DESIGN section 7). */
+/* Hard maxima: every list has one (HACKING.md, conventions). */
 #define HUTCH_MAX_RULES 4096
 #define HUTCH_MAX_POLICY_BYTES (1024 * 1024)
 #define HUTCH_MAX_HOST_PORTS 64 /* network.hostPorts: two listening sockets each */
@@ -67,7 +67,7 @@ struct hutch_policy {
 	bool allow_private;
 	bool allow_private_locked_off; /* system policy said false */
 	uint16_t http_port, socks_port;
-	/* host ports (decimal "1".."65535"): see src/lib/proxy/hostport.h */
+	/* host ports (decimal "1".."65535"): see src/lib/net/hostport.h */
 	struct hutch_rules net_host_ports;
 
 	/* commands */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The proxy environment inside the sandbox (issue 4 item 2). A table, not
+ * The proxy environment inside the sandbox (docs/network.md). A table, not
  * code: every variable that makes a common tool use the proxy.
  */
 #include <errno.h>

@@ -995,7 +995,7 @@ char *hutch_srt_to_json(const hutch_srt *s)
 		json_decref(root);
 		return NULL;
 	}
-	/* "network.mode" first in its section, like the examples in DESIGN section 5. */
+	/* "network.mode" first in its section, like the examples in docs/hutch-policy.5.scd. */
 	for (size_t i = 0; i < s->n_ops; i++)
 		if (!s->ops[i].is_list && s->ops[i].which == HUTCH_KEY_NET_MODE) {
 			(void)section(root, "filesystem");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Anthropic sandbox-runtime ("srt") settings files -> the hutch policy
- * (DESIGN section 5, issue 9 item 3), so people can switch without
+ * (docs/hutch-policy.5.scd, SANDBOX-RUNTIME SETTINGS), so people can switch without
  * rewriting their policy.
  *
  * The mapping is a table in srt.c. Every srt key is either honoured

@@ -146,7 +146,7 @@ static void on_audit_stop(void *data)
 }
 
 /*
- * The proxy engine (src/lib/proxy) takes over both sockets. If it cannot
+ * The proxy engine (src/lib/net) takes over both sockets. If it cannot
  * start, the sandbox is stopped: its namespace has no other way out, and a
  * command that silently has no network would only fail later and obscurely.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Landlock: filesystem rights, TCP and IPC scoping for the workload,
- * independent of the mount view (DESIGN section 3, issue 3 items 2 and 5).
+ * independent of the mount view: a second layer under the mounts (docs/landlock.md).
  *
  * The ABI in force is min(kernel ABI, HUTCH_LANDLOCK_ABI_MAX); what each ABI
  * version adds is one table (abi_adds), folded like the switch fall-through

@@ -11,7 +11,7 @@
 /* The highest Landlock ABI hutch knows; the ABI in force is min(kernel, this). */
 #define HUTCH_LANDLOCK_ABI_MAX 7
 
-/* Hard limits (DESIGN section 7). */
+/* Hard limits: every list has a bound (HACKING.md, conventions). */
 #define HUTCH_LANDLOCK_MAX_PATHS 4096  /* entries per spec list */
 #define HUTCH_LANDLOCK_MAX_RULES 65536 /* rules in one hide plan */
 

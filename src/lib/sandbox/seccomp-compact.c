@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <linux/../seccomp.h> /* libseccomp's, for seccomp_arch_native() */
+#include <seccomp.h> /* libseccomp's, for seccomp_arch_native() */
 
 #include "base/cleanup.h"
 #include "base/error.h"

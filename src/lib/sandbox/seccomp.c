@@ -21,11 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * libseccomp's <seccomp.h>, spelt so that our own src/lib/seccomp.h (first on
- * the include path) does not shadow it. See the report on renaming ours.
- */
-#include <linux/../seccomp.h>
+/* libseccomp's; ours is "sandbox/seccomp.h". */
+#include <seccomp.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
