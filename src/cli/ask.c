@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ask.h"
+#include "base/file.h"
 
 #define POLICY_MAX_BYTES (1024 * 1024)
 
@@ -315,75 +316,6 @@ static int fail(char *why, size_t n, int err, const char *fmt, ...)
 	return -err;
 }
 
-/* mkdir -p for the directory of the policy file: new components 0700. */
-static int make_dirs(const char *dir)
-{
-	char buf[4096];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, n + 1);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return -errno;
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	return 0;
-}
-
-static int read_all(int fd, char **out, size_t *len)
-{
-	char *buf = malloc(POLICY_MAX_BYTES + 1);
-	size_t got = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + got, POLICY_MAX_BYTES + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > POLICY_MAX_BYTES) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Add @pattern to root.network.allow; 1 if added, 0 if there already, -EINVAL with @why. */
 static int add_pattern(json_t *root, const char *pattern, char *why, size_t n)
 {
@@ -420,7 +352,7 @@ static int add_pattern(json_t *root, const char *pattern, char *why, size_t n)
 
 int cli_policy_allow_append(const char *path, const char *pattern, char *why, size_t why_size)
 {
-	char dirbuf[4096], tmp[4096 + 16];
+	char dirbuf[4096];
 	const char *dir;
 	json_t *root = NULL;
 	json_error_t jerr;
@@ -434,7 +366,7 @@ int cli_policy_allow_append(const char *path, const char *pattern, char *why, si
 		return fail(why, why_size, EINVAL, "not an absolute path");
 	memcpy(dirbuf, path, strlen(path) + 1);
 	dir = dirname(dirbuf);
-	r = make_dirs(dir);
+	r = hutch_mkdir_p(dir, 0700);
 	if (r < 0)
 		return fail(why, why_size, -r, "cannot create %s: %s", dir, strerror(-r));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -460,7 +392,7 @@ int cli_policy_allow_append(const char *path, const char *pattern, char *why, si
 		}
 		/* Keep its permissions, but never writable by others (hutch would refuse it). */
 		mode = st.st_mode & 0755;
-		r = read_all(fd, &data, &len);
+		r = hutch_read_fd(fd, POLICY_MAX_BYTES, &data, &len);
 		close(fd);
 		fd = -1;
 		if (r < 0) {
@@ -491,27 +423,19 @@ int cli_policy_allow_append(const char *path, const char *pattern, char *why, si
 		r = fail(why, why_size, ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = fail(why, why_size, errno, "cannot create a temporary file: %s",
-			 strerror(errno));
-		goto out;
+	{
+		size_t tl = strlen(text);
+		char *t = realloc(text, tl + 2);
+
+		if (!t) {
+			r = fail(why, why_size, ENOMEM, "out of memory");
+			goto out;
+		}
+		text = t;
+		memcpy(text + tl, "\n", 2);
+		r = hutch_write_file_atomic(path, text, tl + 1, mode);
 	}
-	r = write_all(fd, text, strlen(text));
-	if (r >= 0)
-		r = write_all(fd, "\n", 1);
-	if (r >= 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r >= 0)
-		r = -errno;
-	fd = -1;
-	if (r >= 0 && rename(tmp, path) < 0)
-		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
 		r = fail(why, why_size, -r, "cannot write it: %s", strerror(-r));
 		goto out;
 	}

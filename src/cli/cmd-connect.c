@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "cli.h"
 
 #define CONNECT_HEAD_MAX 16384
@@ -68,28 +69,13 @@ static int dial(const char *host, const char *port)
 	return fd;
 }
 
-static int write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, b, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Relay stdin -> sock and sock -> stdout until both directions ended. */
 static int relay(int sock, const char *early, size_t early_len)
 {
 	static char buf[RELAY_BUF];
 	bool in_open = true, out_open = true;
 
-	if (early_len && write_all(STDOUT_FILENO, early, early_len) < 0)
+	if (early_len && hutch_write_all(STDOUT_FILENO, early, early_len) < 0)
 		return 1;
 	while (out_open) {
 		struct pollfd p[2] = {{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
@@ -104,7 +90,7 @@ static int relay(int sock, const char *early, size_t early_len)
 		if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			k = read(STDIN_FILENO, buf, sizeof(buf));
 			if (k > 0) {
-				if (write_all(sock, buf, (size_t)k) < 0)
+				if (hutch_write_all(sock, buf, (size_t)k) < 0)
 					return 1;
 			} else if (k == 0 || errno != EINTR) {
 				in_open = false;
@@ -114,7 +100,7 @@ static int relay(int sock, const char *early, size_t early_len)
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			k = read(sock, buf, sizeof(buf));
 			if (k > 0) {
-				if (write_all(STDOUT_FILENO, buf, (size_t)k) < 0)
+				if (hutch_write_all(STDOUT_FILENO, buf, (size_t)k) < 0)
 					return 1;
 			} else if (k == 0 || errno != EINTR) {
 				out_open = false;
@@ -207,7 +193,7 @@ int cmd_connect(int argc, char **argv)
 	snprintf(req, sizeof(req), "CONNECT %s%s%s:%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n\r\n",
 		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
 		 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
-	if (write_all(sock, req, strlen(req)) < 0) {
+	if (hutch_write_all(sock, req, strlen(req)) < 0) {
 		fprintf(stderr, "%s: connect %s:%s: proxy write failed\n", cli_prog, host, port);
 		return 1;
 	}

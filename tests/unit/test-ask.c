@@ -180,7 +180,7 @@ static char *slurp(const char *path)
 
 	if (fd < 0)
 		return NULL;
-	if (read_all(fd, &buf, &len) < 0)
+	if (hutch_read_fd(fd, 1 << 20, &buf, &len) < 0)
 		buf = NULL;
 	close(fd);
 	return buf;

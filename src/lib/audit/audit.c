@@ -20,6 +20,7 @@
 
 #include "audit/audit.h"
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "audit/execmon.h"
@@ -485,25 +486,6 @@ struct hutch_audit_sink {
 	char host[256];
 };
 
-static int mkdir_parents(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return 0;
-}
-
 static int syslog_connect(struct hutch_audit_sink *s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -573,7 +555,7 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 			return hutch_err(err, errno, HUTCH_EXIT_ERROR,
 					 "audit log on stderr: cannot use stderr");
 	} else {
-		r = mkdir_parents(target);
+		r = hutch_mkdir_parents(target, 0700);
 		if (r < 0) {
 			hutch_err(err, r, HUTCH_EXIT_ERROR,
 				  "audit log %s: cannot create its directory", target);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "audit/gitconfig.h"
@@ -505,43 +506,6 @@ static int collect(const struct hutch_gitconfig_entry *e, void *data)
 	return 0;
 }
 
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *b = malloc(cap);
-
-	if (!b)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k;
-		if (n == cap) {
-			char *nb;
-			if (cap > HUTCH_GITCONFIG_MAX) {
-				free(b);
-				return -EFBIG;
-			}
-			nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		k = read(fd, b + n, cap - n);
-		if (k < 0) {
-			free(b);
-			return -errno;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*out = b;
-	*len = n;
-	return 0;
-}
-
 /* Put @text at @dfd/@name: a new file renamed over it after the original went away. */
 static int write_tmp(int dfd, const char *name, const char *text, size_t len, mode_t mode,
 		     char **tmp)
@@ -648,7 +612,7 @@ static void guard_config(struct guard *g, size_t root, int dfd, const char *name
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	r = read_all(fd, &buf, &len);
+	r = hutch_read_fd(fd, HUTCH_GITCONFIG_MAX, &buf, &len);
 	parsed = r < 0 ? r : hutch_gitconfig_parse(buf, len, collect, &refs);
 	if (changed(g, &st)) {
 		if (parsed < 0) {

@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Lexical path helpers: normalise, expand "~" and variables, prefix tests. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "cleanup.h"
 #include "path.h"
@@ -284,73 +279,4 @@ char *hutch_path_join(const char *a, const char *b)
 	memcpy(out + la, b, lb);
 	out[la + lb] = '\0';
 	return out;
-}
-
-int hutch_mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-
-	if (!path || path[0] != '/')
-		return -EINVAL;
-	buf = strdup(path);
-	if (!buf)
-		return -ENOMEM;
-	for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
-		if (s)
-			*s = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!s)
-			break;
-		*s = '/';
-	}
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-static int openat2_beneath(int root, const char *rel, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (unsigned)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, root, rel && *rel ? rel : ".", &how, sizeof(how));
-
-	return fd < 0 ? -errno : fd;
-}
-
-int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
-{
-	_cleanup_close_ int dir = -1;
-	char chunk[PATH_MAX];
-	size_t len = rel ? strlen(rel) : 0;
-
-	if (len < sizeof(chunk))
-		return openat2_beneath(root, rel, flags, mode);
-	/* longer than PATH_MAX: directory by directory, a chunk at a time, each beneath the last */
-	while (len >= sizeof(chunk)) {
-		const char *cut = rel + sizeof(chunk) - 1;
-		size_t n;
-		int fd;
-
-		while (cut > rel && *cut != '/')
-			cut--;
-		if (cut == rel)
-			return -ENAMETOOLONG; /* one name longer than PATH_MAX */
-		n = (size_t)(cut - rel);
-		memcpy(chunk, rel, n);
-		chunk[n] = '\0';
-		fd = openat2_beneath(dir >= 0 ? dir : root, chunk, O_RDONLY | O_DIRECTORY, 0);
-		if (fd < 0)
-			return fd;
-		if (dir >= 0)
-			close(dir);
-		dir = fd;
-		rel = cut + 1;
-		len -= n + 1;
-	}
-	return openat2_beneath(dir, rel, flags, mode);
 }

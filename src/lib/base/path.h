@@ -33,12 +33,6 @@ char *hutch_path_expand(const char *in, const char *home, const char *base);
  */
 char *hutch_path_expand_vars(const char *in, const char *home, char *badvar, size_t badvar_size);
 
-/*
- * mkdir -p: create @path and its missing parents, each with @mode. An existing
- * directory is fine; an existing non-directory is -ENOTDIR. 0 or -errno.
- */
-int hutch_mkdir_p(const char *path, mode_t mode);
-
 /* True if @path equals @prefix or lies beneath it (both normalised). */
 bool hutch_path_has_prefix(const char *path, const char *prefix);
 
@@ -47,6 +41,3 @@ bool hutch_path_has_dotdot(const char *path);
 
 /* Join two path pieces with one "/". */
 char *hutch_path_join(const char *a, const char *b);
-
-/* openat2(@root, @rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): never leaves @root. */
-int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode);

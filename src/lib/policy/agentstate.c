@@ -32,6 +32,7 @@
 #include "policy/agentstate-int.h"
 #include "policy/agentstate.h"
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/path.h"
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
@@ -329,6 +330,7 @@ int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_
 	struct stat st;
 	char *buf;
 	size_t n = 0;
+	int r;
 
 	if (fd < 0)
 		return errno == ELOOP ? -EINVAL : -errno; /* a symlink: not a regular file */
@@ -338,19 +340,9 @@ int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_
 		return -EINVAL;
 	if ((unsigned long long)st.st_size > STATE_MAX_BYTES)
 		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
+	r = hutch_read_fd(fd, STATE_MAX_BYTES, &buf, &n);
+	if (r < 0)
+		return r;
 	*out = buf;
 	*len = n;
 	if (mode)

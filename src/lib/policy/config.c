@@ -26,6 +26,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/escape.h"
+#include "base/file.h"
 #include "base/path.h"
 #include "base/sha256.h"
 #include "policy/policy.h"
@@ -986,6 +987,7 @@ static int read_policy_file(const char *path, bool strict, char **out, size_t *o
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t len = 0;
+	int r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -1000,25 +1002,15 @@ static int read_policy_file(const char *path, bool strict, char **out, size_t *o
 		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
 				  "%s: policy file too large (%lld bytes, at most %d)", path,
 				  (long long)st.st_size, HUTCH_MAX_POLICY_BYTES);
-	buf = malloc(HUTCH_MAX_POLICY_BYTES + 1);
-	if (!buf)
+	r = hutch_read_fd(fd, HUTCH_MAX_POLICY_BYTES, &buf, &len);
+	if (r == -ENOMEM)
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", path);
-	for (;;) {
-		ssize_t n = read(fd, buf + len, HUTCH_MAX_POLICY_BYTES + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: cannot read", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > HUTCH_MAX_POLICY_BYTES)
-			return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
-					  "%s: policy file too large (more than %d bytes)", path,
-					  HUTCH_MAX_POLICY_BYTES);
-	}
-	buf[len] = '\0';
+	if (r == -EFBIG)
+		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
+				  "%s: policy file too large (more than %d bytes)", path,
+				  HUTCH_MAX_POLICY_BYTES);
+	if (r < 0)
+		return hutch_err(err, r, HUTCH_EXIT_ERROR, "%s: cannot read", path);
 	*out = TAKE_PTR(buf);
 	*out_len = len;
 	return 0;

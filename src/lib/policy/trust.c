@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "base/sha256.h"
@@ -59,6 +60,7 @@ static int read_store(const char *path, char **out, size_t *len, hutch_error *er
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t n = 0;
+	int r;
 
 	*out = NULL;
 	*len = 0;
@@ -74,28 +76,20 @@ static int read_store(const char *path, char **out, size_t *len, hutch_error *er
 				  "trust store %s: not a regular file of at most %d bytes", path,
 				  TRUST_MAX_BYTES);
 	if ((st.st_mode & 022) || (st.st_uid != geteuid() && st.st_uid != 0)) {
-		int r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-				   "trust store %s: writable by other users or owned by someone "
-				   "else; refusing to use it",
-				   path);
+		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			       "trust store %s: writable by other users or owned by someone "
+			       "else; refusing to use it",
+			       path);
 		hutch_err_hint(err, "chmod 600 %s", path);
 		return r;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust store %s", path);
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
+	r = hutch_read_fd(fd, TRUST_MAX_BYTES, &buf, &n);
+	if (r == -EFBIG)
+		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+				  "trust store %s: not a regular file of at most %d bytes", path,
+				  TRUST_MAX_BYTES);
+	if (r < 0)
+		return hutch_err(err, r, HUTCH_EXIT_ERROR, "trust store %s", path);
 	*out = TAKE_PTR(buf);
 	*len = n;
 	return 0;
@@ -158,28 +152,6 @@ int hutch_trust_check(const char *path, bool *trusted, hutch_error *err)
 	return hutch_trust_check_data(rp, data, len, trusted, err);
 }
 
-/* mkdir -p with mode 0700 for what we create. */
-static int mkdir_p(const char *dir, hutch_error *err)
-{
-	_cleanup_free_ char *d = strdup(dir);
-
-	if (!d)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", dir);
-	for (char *s = d + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(d, 0700) < 0 && errno != EEXIST)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot create %s", d);
-		*s = c;
-		if (!c)
-			break;
-	}
-	return 0;
-}
-
 int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 {
 	_cleanup_free_ char *rp = NULL, *data = NULL, *dir = NULL, *store_path = NULL;
@@ -209,9 +181,9 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 	store_path = hutch_path_join(dir, "trusted");
 	if (!store_path)
 		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust");
-	r = mkdir_p(dir, err);
+	r = hutch_mkdir_p(dir, 0700);
 	if (r < 0)
-		return r;
+		return hutch_err(err, r, HUTCH_EXIT_ERROR, "cannot create %s", dir);
 	r = read_store(store_path, &store, &slen, err);
 	if (r < 0)
 		return r;

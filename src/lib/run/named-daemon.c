@@ -30,6 +30,7 @@
 #include "run/asker.h"
 #include "audit/audit.h"
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/escape.h"
 #include "base/error.h"
 #include "base/path.h"
@@ -267,27 +268,6 @@ void hutch_named_end_cmds(struct run *r)
 	}
 }
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int named_listen_socket(const char *dir, hutch_error *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -365,7 +345,7 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 		return hutch_errx(err, EEXIST, HUTCH_EXIT_ERROR,
 				  "a session named '%s' is already running", name);
 	}
-	r = mkdir_parents(dir, 0700);
+	r = hutch_mkdir_p(dir, 0700);
 	if (r < 0)
 		return hutch_err(err, r, 0, "session directory %s", dir);
 	fd = named_listen_socket(dir, err);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/dirnames.h"
 #include "base/error.h"
 #include "base/escape.h"
@@ -95,27 +96,6 @@ struct op {
 	struct parent pc;
 	int refused; /* placeholders left because they were not what hutch placed */
 };
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
@@ -733,7 +713,7 @@ static int open_locked(const char *dir, int *lockfd)
 
 	if (dfd < 0 && errno == ENOENT) {
 		/* the first run: make it */
-		int r = mkdir_p(dir, 0700);
+		int r = hutch_mkdir_p(dir, 0700);
 		if (r < 0)
 			return r;
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/sha256.h"
 #include "sandbox/scancache.h"
 
@@ -47,16 +48,8 @@ static char *read_all(const char *path, size_t *len)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    st.st_size > CACHE_MAX_BYTES)
 		return NULL;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
+	if (hutch_read_fd(fd, CACHE_MAX_BYTES, &buf, &got) < 0)
 		return NULL;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			return NULL;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
 	*len = got;
 	return TAKE_PTR(buf);
 }

@@ -14,6 +14,7 @@
 
 #include "session/apply.h"
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "session/changes.h"

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/sha1.h"
 #include "session/changes.h"
@@ -1294,6 +1295,7 @@ static int read_beneath(const char *root, const char *rel, char **out, size_t *l
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t n = 0;
+	int r;
 
 	if (rfd < 0)
 		return -errno;
@@ -1306,19 +1308,9 @@ static int read_beneath(const char *root, const char *rel, char **out, size_t *l
 		return -EINVAL;
 	if ((uint64_t)st.st_size > HUTCH_DIFF_MAX_FILE)
 		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	r = hutch_read_fd(fd, HUTCH_DIFF_MAX_FILE, &buf, &n);
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(buf);
 	*len = n;
 	return 0;

@@ -36,6 +36,7 @@
 #include <linux/magic.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "session/apply.h"
@@ -74,27 +75,6 @@ static int64_t baseline_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME_COARSE, &t);
 	return ts_ns(&t);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 char *hutch_sessions_dir(void)
@@ -197,6 +177,7 @@ static int read_small(int dirfd, const char *name, size_t max, char **out, size_
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t n = 0;
+	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -206,59 +187,13 @@ static int read_small(int dirfd, const char *name, size_t max, char **out, size_
 		return -EINVAL;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
+	r = hutch_read_fd(fd, max, &buf, &n);
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(buf);
 	if (len)
 		*len = n;
 	return 0;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-/* Write @name in @dirfd atomically (temporary file + rename). */
-static int write_atomic(int dirfd, const char *name, const char *data, size_t len)
-{
-	char tmp[NAME_MAX + 1];
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, data, len);
-	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
-	return r;
 }
 
 /* ---- metadata ------------------------------------------------------------ */
@@ -348,7 +283,7 @@ static int save_meta(hutch_session *s, hutch_error *err)
 	json_decref(o);
 	if (!text)
 		return hutch_errx(err, ENOMEM, 0, "session %s: encoding meta.json", s->id);
-	r = write_atomic(dfd, "meta.json", text, strlen(text));
+	r = hutch_write_file_atomic_at(dfd, "meta.json", text, strlen(text), 0600);
 	if (r < 0)
 		return hutch_err(err, r, 0, "session %s: writing meta.json", s->id);
 	return 0;
@@ -534,7 +469,7 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 	}
 	if (stat(workspace, &wst) < 0 || !S_ISDIR(wst.st_mode))
 		return hutch_err(err, errno ? errno : ENOTDIR, 0, "workspace %s", workspace);
-	r = mkdir_p(base, 0700);
+	r = hutch_mkdir_p(base, 0700);
 	if (r < 0)
 		return hutch_err(err, r, 0, "session directory %s", base);
 	if (hutch_path_has_prefix(base, workspace)) {
@@ -1410,7 +1345,7 @@ static int append_line(int fd, char kind, const char *rel)
 		return r;
 	n = strlen(esc);
 	esc[n++] = '\n';
-	return write_all(fd, esc, n);
+	return hutch_write_all(fd, esc, n);
 }
 
 /* Create directory @rel in the layer (parents with the workspace's attributes), recorded. */
@@ -1697,7 +1632,7 @@ int hutch_copy_data(int in, int out)
 			return -errno;
 		if (n == 0)
 			return 0;
-		r = write_all(out, buf, (size_t)n);
+		r = hutch_write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return r;
 	}

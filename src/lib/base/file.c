@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* File helpers: mkdir -p, opening beneath a directory, reading and writing whole files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "file.h"
+
+int hutch_mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+
+	if (!path || !path[0])
+		return -EINVAL;
+	buf = strdup(path);
+	if (!buf)
+		return -ENOMEM;
+	for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!s)
+			break;
+		*s = '/';
+	}
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int openat2_beneath(int root, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (unsigned)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, root, rel && *rel ? rel : ".", &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode)
+{
+	_cleanup_close_ int dir = -1;
+	char chunk[PATH_MAX];
+	size_t len = rel ? strlen(rel) : 0;
+
+	if (len < sizeof(chunk))
+		return openat2_beneath(root, rel, flags, mode);
+	/* longer than PATH_MAX: directory by directory, a chunk at a time, each beneath the last */
+	while (len >= sizeof(chunk)) {
+		const char *cut = rel + sizeof(chunk) - 1;
+		size_t n;
+		int fd;
+
+		while (cut > rel && *cut != '/')
+			cut--;
+		if (cut == rel)
+			return -ENAMETOOLONG; /* one name longer than PATH_MAX */
+		n = (size_t)(cut - rel);
+		memcpy(chunk, rel, n);
+		chunk[n] = '\0';
+		fd = openat2_beneath(dir >= 0 ? dir : root, chunk, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0)
+			return fd;
+		if (dir >= 0)
+			close(dir);
+		dir = fd;
+		rel = cut + 1;
+		len -= n + 1;
+	}
+	return openat2_beneath(dir, rel, flags, mode);
+}
+
+int hutch_mkdir_parents(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *dir = NULL;
+	char *slash;
+
+	if (!path || !path[0])
+		return -EINVAL;
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* in the current directory, or in / */
+	*slash = '\0';
+	return hutch_mkdir_p(dir, mode);
+}
+
+int hutch_read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = max < 4096 ? max + 1 : 4096, got = 0;
+
+	buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (got == cap) {
+			size_t ncap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			char *nb;
+
+			if (ncap <= cap)
+				return -EFBIG;
+			nb = realloc(buf, ncap + 1);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			cap = ncap;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max)
+			return -EFBIG;
+	}
+	buf[got] = '\0';
+	*out = TAKE_PTR(buf);
+	if (len)
+		*len = got;
+	return 0;
+}
+
+int hutch_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int hutch_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+			       mode_t mode)
+{
+	static const char hex[] = "0123456789abcdef";
+	_cleanup_close_ int fd = -1;
+	const char *base = strrchr(name, '/');
+	char tmp[PATH_MAX];
+	uint8_t rnd[6];
+	int n, r;
+
+	base = base ? base + 1 : name;
+	if (!*base)
+		return -EINVAL;
+	for (int tries = 0; fd < 0; tries++) {
+		char suffix[2 * sizeof(rnd) + 1];
+
+		if (tries == 16)
+			return -EEXIST;
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -errno;
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			suffix[2 * i] = hex[rnd[i] >> 4];
+			suffix[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		suffix[2 * sizeof(rnd)] = '\0';
+		/* ".NAME.XXXXXXXXXXXX" beside it: hidden, never a name of its own */
+		n = snprintf(tmp, sizeof(tmp), "%.*s.%s.%s", (int)(base - name), name, base,
+			     suffix);
+		if (n < 0 || (size_t)n >= sizeof(tmp))
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	r = hutch_write_all(fd, data, len);
+	if (r >= 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(TAKE_FD(fd)) < 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int hutch_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return hutch_write_file_atomic_at(AT_FDCWD, path, data, len, mode);
+}
