@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/json.h"
 #include "policy/policy.h"
 #include "tap.h"
 

@@ -154,23 +154,6 @@ int hutch_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* ---- JSON policy files (config.c) ---- */
 
-/* One step of a path into a JSON document: an object key, or (key NULL) an array index. */
-struct hutch_jpath {
-	const char *key;
-	size_t index;
-};
-
-/*
- * Find, in the raw JSON text @buf (already known to be valid JSON), the byte
- * offset of the value at @path, or of its key token when @at_key and the last
- * step is a key. Keys are compared after decoding escapes. Pure and bounded;
- * returns 0, -ENOENT when the path is not there, -EINVAL on malformed input.
- */
-int hutch_json_locate(const uint8_t *buf, size_t len, const struct hutch_jpath *path, size_t depth,
-		      bool at_key, size_t *offset);
-/* 1-based line and column (in characters, like jansson) of byte @offset. */
-void hutch_json_linecol(const uint8_t *buf, size_t len, size_t offset, unsigned *line,
-			unsigned *col);
 /* Read a regular file of at most HUTCH_MAX_POLICY_BYTES (NUL-terminated copy). */
 int hutch_read_policy_file(const char *path, char **out, size_t *len, hutch_error *err);
 

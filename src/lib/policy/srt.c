@@ -38,6 +38,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "policy/json.h"
 #include "policy/policy.h"
 #include "policy/filter.h"
 #include "policy/srt.h"
@@ -242,33 +243,12 @@ struct walk {
 
 static const char *where(const struct walk *w, bool at_key, char *buf, size_t size)
 {
-	unsigned line = 1, col = 1;
-	size_t off = 0;
-
-	if (w->depth == 0 ||
-	    hutch_json_locate(w->data, w->len, w->path, w->depth, at_key, &off) == 0)
-		hutch_json_linecol(w->data, w->len, off, &line, &col);
-	snprintf(buf, size, "%s:%u:%u", w->name, line, col);
-	return buf;
+	return hutch_json_where(w->name, w->data, w->len, w->path, w->depth, at_key, buf, size);
 }
 
 static const char *dotted(const struct walk *w, char *buf, size_t size)
 {
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t d = 0; d < w->depth && o < size; d++) {
-		int n;
-
-		if (w->path[d].key)
-			n = snprintf(buf + o, size - o, "%s%s", d ? "." : "", w->path[d].key);
-		else
-			n = snprintf(buf + o, size - o, "[%zu]", w->path[d].index);
-		if (n < 0)
-			break;
-		o += (size_t)n;
-	}
-	return buf;
+	return hutch_json_dotted(w->path, w->depth, buf, size);
 }
 
 /* Quote a value for a message: printable ASCII kept, the rest as '?', bounded. */
@@ -347,34 +327,13 @@ static int add_note_at(struct walk *w, const char *loc, const char *key, bool we
 	add_note_at((w), where((w), false, (char[SRT_LOC_MAX]){0}, SRT_LOC_MAX),                   \
 		    dotted((w), (char[256]){0}, 256), (weaker), __VA_ARGS__)
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "something else";
-}
-
 static int type_error(struct walk *w, const json_t *v, const char *expected)
 {
 	char loc[SRT_LOC_MAX], key[256];
 
 	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: expected %s, got %s",
 			  where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)), expected,
-			  type_name(v));
+			  hutch_json_type_name(v));
 }
 
 static bool type_ok(const json_t *v, enum srt_type t)
@@ -875,7 +834,7 @@ int hutch_srt_parse(const char *name, const char *data, size_t len, hutch_srt **
 	if (!json_is_object(root)) {
 		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
 			       "%s:1:1: sandbox-runtime settings must be a JSON object, not %s",
-			       w.name, type_name(root));
+			       w.name, hutch_json_type_name(root));
 		json_decref(root);
 		return r;
 	}
