@@ -60,9 +60,11 @@ void cli_ephemeral_finish(hutch_session *s, bool started);
 /* Session @id (NULL: the latest for directory @dir, NULL = cwd); prints errors, returns 0 or
  * 125. */
 int cli_open_session(const char *id, const char *dir, hutch_session **out);
-/* A JSON string literal (quotes and escapes, C1 controls as \u0080..\u009f; other bytes >= 0x80
- * are passed as they are). */
+/* A JSON string literal: cli_json_bytes() of a string (NULL: ""). */
 void cli_json_string(FILE *f, const char *s);
+/* @n bytes of @s as a JSON string (hutch_json_escape, C1 controls escaped too); *@invalid
+ * set when a byte was not UTF-8 (written as U+FFFD). */
+void cli_json_bytes(FILE *f, const char *s, size_t n, bool *invalid);
 /*
  * A path as it may be shown on a terminal: itself, or in double quotes escaped by
  * hutch_escape() (base/escape.h: C0 and C1 controls, DEL, bidirectional overrides,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/error.h"
 #include "base/escape.h"
 #include "session/changes.h"
@@ -672,33 +673,6 @@ static int print_name_one(const struct hutch_change *c, void *data)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at @p (shortest form, no surrogates), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned cp;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 /*
  * A file name as JSON: "path" is always valid JSON text (controls escaped,
  * a byte that is not UTF-8 is U+FFFD); when there was such a byte, "pathBase64"
@@ -706,45 +680,17 @@ static size_t utf8_len(const unsigned char *p)
  */
 static void json_path(const char *name)
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)name;
-	size_t len = strlen(name);
-	bool exact = true;
+	size_t len = strlen(name), cap = (len + 2) / 3 * 4 + 1;
+	_cleanup_free_ char *b64 = NULL;
+	bool invalid = false;
 
-	printf("\"path\":\"");
-	while (*p) {
-		size_t n = utf8_len(p);
-		if (n == 0) {
-			fputs("\\ufffd", stdout);
-			exact = false;
-			p++;
-		} else if (*p == '"' || *p == '\\') {
-			printf("\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			printf("\\u%04x", *p++);
-		} else if (n == 2 && *p == 0xc2 && p[1] <= 0x9f) { /* a C1 control: escaped too */
-			printf("\\u%04x", p[1]);
-			p += 2;
-		} else {
-			fwrite(p, 1, n, stdout);
-			p += n;
-		}
-	}
-	putchar('"');
-	if (exact)
+	printf("\"path\":");
+	cli_json_bytes(stdout, name, len, &invalid);
+	if (!invalid)
 		return;
-	printf(",\"pathBase64\":\"");
-	p = (const unsigned char *)name;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) |
-			     (i + 2 < len ? p[i + 2] : 0);
-		putchar(b64[v >> 18 & 63]);
-		putchar(b64[v >> 12 & 63]);
-		putchar(i + 1 < len ? b64[v >> 6 & 63] : '=');
-		putchar(i + 2 < len ? b64[v & 63] : '=');
-	}
-	putchar('"');
+	b64 = malloc(cap);
+	if (b64 && hutch_base64((const uint8_t *)name, len, b64, cap) > 0)
+		printf(",\"pathBase64\":\"%s\"", b64);
 }
 
 static int print_json_one(const struct hutch_change *c, void *data)

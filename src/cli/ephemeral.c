@@ -117,24 +117,31 @@ int cli_open_session(const char *id, const char *dir, hutch_session **out)
 	return 0;
 }
 
-void cli_json_string(FILE *f, const char *s)
+void cli_json_bytes(FILE *f, const char *s, size_t n, bool *invalid)
 {
+	char buf[1024];
+	size_t i = 0;
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control */
-			fprintf(f, "\\u%04x", *++p);
-		else
-			fputc(*p, f);
+	while (i < n) {
+		size_t used = 0;
+		size_t w = hutch_json_escape((const uint8_t *)s + i, n - i, buf, sizeof(buf), &used,
+					     invalid, HUTCH_JSON_ESC_C1);
+
+		fwrite(buf, 1, w, f);
+		if (used == 0)
+			break;
+		i += used;
 	}
 	fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+	bool invalid = false;
+
+	s = s ? s : "";
+	cli_json_bytes(f, s, strlen(s), &invalid);
 }
 
 const char *cli_quote_path(const char *s, char *buf, size_t size)

@@ -55,7 +55,7 @@ static const char *esc(const char *s, size_t n)
 	static char out[1024];
 	size_t c = 0;
 	bool inv = false;
-	size_t w = hutch_json_escape((const uint8_t *)s, n, out, sizeof(out) - 1, &c, &inv);
+	size_t w = hutch_json_escape((const uint8_t *)s, n, out, sizeof(out) - 1, &c, &inv, 0);
 
 	out[w] = '\0';
 	return out;
@@ -120,13 +120,13 @@ static void test_escape(void)
 	is_str(esc("\xe2\x82", 2), "\\ufffd\\ufffd", "truncated sequence");
 	is_str(esc("\xf5", 1), "\\ufffd", "F5 never valid");
 	inv = false;
-	hutch_json_escape((const uint8_t *)"ok", 2, out, sizeof(out), &c, &inv);
+	hutch_json_escape((const uint8_t *)"ok", 2, out, sizeof(out), &c, &inv, 0);
 	ok(!inv, "valid input: not flagged invalid");
 	inv = false;
-	hutch_json_escape((const uint8_t *)"\xfe", 1, out, sizeof(out), &c, &inv);
+	hutch_json_escape((const uint8_t *)"\xfe", 1, out, sizeof(out), &c, &inv, 0);
 	ok(inv, "invalid input flagged");
 	c = 0;
-	is_int(hutch_json_escape((const uint8_t *)"ab\xe6\x97\xa5", 5, out, 4, &c, &inv), 2,
+	is_int(hutch_json_escape((const uint8_t *)"ab\xe6\x97\xa5", 5, out, 4, &c, &inv, 0), 2,
 	       "no room: stops at a character boundary");
 	is_int(c, 2, "  consumed up to the boundary");
 	{

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/escape.h"
 #include "hutch.h"
 
 struct hutch_policy;
@@ -52,21 +53,6 @@ struct hutch_mount_plan;
 #define HUTCH_AUDIT_MAX_RAW 32
 
 /* ---- JSON writer (pure) ------------------------------------------------- */
-
-/*
- * Escape up to @n bytes of @s as the inside of a JSON string (no quotes) into
- * @out (at most @cap bytes written, no NUL). Quotes, backslashes, control
- * characters, DEL and U+2028/U+2029 are escaped; valid UTF-8 is copied; each
- * byte that is not part of valid UTF-8 (overlongs, surrogates, > U+10FFFF,
- * truncated sequences) becomes \ufffd and sets *invalid. Stops at a character
- * boundary when @out is full. Returns the bytes written; *consumed is how many
- * bytes of @s were encoded.
- */
-size_t hutch_json_escape(const uint8_t *s, size_t n, char *out, size_t cap, size_t *consumed,
-			 bool *invalid);
-
-/* Standard base64 with padding into @out (NUL-terminated); returns the length, 0 if no room. */
-size_t hutch_base64(const uint8_t *s, size_t n, char *out, size_t cap);
 
 struct hutch_event_raw {
 	const char *key;

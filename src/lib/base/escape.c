@@ -132,3 +132,114 @@ bool hutch_escape_needed(const char *in, size_t n)
 	}
 	return false;
 }
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+size_t hutch_json_escape(const uint8_t *s, size_t n, char *out, size_t cap, size_t *consumed,
+			 bool *invalid, unsigned flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		char tmp[8];
+		const char *src = tmp;
+		size_t tl = 0, adv = 1;
+		uint8_t c = s[i];
+
+		switch (c) {
+		case '"':
+			src = "\\\"";
+			tl = 2;
+			break;
+		case '\\':
+			src = "\\\\";
+			tl = 2;
+			break;
+		case '\n':
+			src = "\\n";
+			tl = 2;
+			break;
+		case '\r':
+			src = "\\r";
+			tl = 2;
+			break;
+		case '\t':
+			src = "\\t";
+			tl = 2;
+			break;
+		case '\b':
+			src = "\\b";
+			tl = 2;
+			break;
+		case '\f':
+			src = "\\f";
+			tl = 2;
+			break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				memcpy(tmp, "\\u00", 4);
+				tmp[4] = hex[c >> 4];
+				tmp[5] = hex[c & 15];
+				tl = 6;
+			} else if (c < 0x80) {
+				tmp[0] = (char)c;
+				tl = 1;
+			} else {
+				uint32_t cp;
+
+				adv = utf8_len(s + i, n - i, &cp);
+				if (adv == 0) {
+					src = "\\ufffd";
+					tl = 6;
+					adv = 1;
+					*invalid = true;
+				} else if (adv == 2 && c == 0xC2 && s[i + 1] <= 0x9F &&
+					   (flags & HUTCH_JSON_ESC_C1)) {
+					memcpy(tmp, "\\u00", 4);
+					tmp[4] = hex[s[i + 1] >> 4];
+					tmp[5] = hex[s[i + 1] & 15];
+					tl = 6;
+				} else if (adv == 3 && c == 0xE2 && s[i + 1] == 0x80 &&
+					   (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+					/* U+2028/9: valid JSON, not in JavaScript */
+					src = s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+					tl = 6;
+				} else {
+					src = (const char *)s + i;
+					tl = adv;
+				}
+			}
+		}
+		if (o + tl > cap)
+			break;
+		memcpy(out + o, src, tl);
+		o += tl;
+		i += adv;
+	}
+	*consumed = i;
+	return o;
+}
+
+size_t hutch_base64(const uint8_t *s, size_t n, char *out, size_t cap)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t need = (n + 2) / 3 * 4, o = 0;
+
+	if (need + 1 > cap)
+		return 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum {
 	HUTCH_ESC_QUOTE = 1 << 0, /* also '"' and '\\' as \" and \\ (a quoted value) */
@@ -28,3 +29,25 @@ const char *hutch_escape_str(const char *in, char *buf, size_t size, unsigned fl
 
 /* Whether @n bytes of @in would not be shown unchanged by hutch_escape() (flags 0). */
 bool hutch_escape_needed(const char *in, size_t n);
+
+/* ---- JSON ---- */
+
+enum {
+	HUTCH_JSON_ESC_C1 = 1 << 0,
+};
+
+/*
+ * Escape up to @n bytes of @s as the inside of a JSON string (no quotes) into
+ * @out (at most @cap bytes written, no NUL). Quotes, backslashes, control
+ * characters, DEL and U+2028/U+2029 are escaped; valid UTF-8 is copied; each
+ * byte that is not part of valid UTF-8 (overlongs, surrogates, > U+10FFFF,
+ * truncated sequences) becomes \ufffd and sets *invalid. Stops at a character
+ * boundary when @out is full. Returns the bytes written; *consumed is how many
+ * bytes of @s were encoded. HUTCH_JSON_ESC_C1: the C1 controls (U+0080..U+009F)
+ * as \u00XX too (for text a terminal may show).
+ */
+size_t hutch_json_escape(const uint8_t *s, size_t n, char *out, size_t cap, size_t *consumed,
+			 bool *invalid, unsigned flags);
+
+/* Standard base64 with padding into @out (NUL-terminated); returns the length, 0 if no room. */
+size_t hutch_base64(const uint8_t *s, size_t n, char *out, size_t cap);
