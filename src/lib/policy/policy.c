@@ -54,6 +54,7 @@
 #include "base/cleanup.h"
 #include "base/dirnames.h"
 #include "base/error.h"
+#include "base/escape.h"
 #include "base/path.h"
 #include "base/sha256.h"
 #include "policy/policy.h"
@@ -501,33 +502,10 @@ static bool has_space_or_ctl(const char *s)
 	return false;
 }
 
-/* Quote @in for a message: printable ASCII as is, the rest as \n, \t or \xNN; bounded. */
+/* Quote @in for a message: escaped for display (base/escape.h), quotes too; bounded. */
 static const char *esc(const char *in, char *buf, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *in && o + 5 < size; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			buf[o++] = (char)c;
-		} else if (c == '\n' || c == '\t' || c == '\\' || c == '"') {
-			buf[o++] = '\\';
-			buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : (char)c;
-		} else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[c >> 4];
-			buf[o++] = hex[c & 15];
-		}
-	}
-	if (*in && o + 4 <= size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return hutch_escape_str(in, buf, size, HUTCH_ESC_QUOTE);
 }
 
 const char *hutch_policy_esc(const char *in, char *buf, size_t size)

@@ -38,6 +38,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/escape.h"
 #include "policy/json.h"
 #include "policy/policy.h"
 #include "policy/filter.h"
@@ -251,19 +252,10 @@ static const char *dotted(const struct walk *w, char *buf, size_t size)
 	return hutch_json_dotted(w->path, w->depth, buf, size);
 }
 
-/* Quote a value for a message: printable ASCII kept, the rest as '?', bounded. */
+/* A value for a message: escaped for display (base/escape.h), bounded. */
 static const char *shown(const char *v, char *buf, size_t size)
 {
-	size_t o = 0;
-
-	for (; *v && o + 4 < size; v++)
-		buf[o++] = ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f) ? '?' : *v;
-	if (*v && o + 4 <= size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return hutch_escape_str(v, buf, size, 0);
 }
 
 static int add_op(struct walk *w, bool is_list, int which, const char *value, const char *origin)
