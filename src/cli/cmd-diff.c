@@ -302,7 +302,7 @@ static int print_replacement(hutch_session *s, const struct hutch_change *c,
 		goto out;
 	}
 	if ((o.fd >= 0 && (r = count_lines(&o)) < 0) || (n.fd >= 0 && (r = count_lines(&n)) < 0)) {
-		r = hutch_err(err, r, 0, "diff: reading %s", c->path);
+		r = hutch_err(err, r, "diff: reading %s", c->path);
 		goto out;
 	}
 	if (!o.lines && !n.lines)
@@ -320,7 +320,7 @@ static int print_replacement(hutch_session *s, const struct hutch_change *c,
 	if (r >= 0 && n.lines)
 		r = stream_lines(a, &n, '+');
 	if (r < 0)
-		r = hutch_err(err, r, 0, "diff: reading %s", c->path);
+		r = hutch_err(err, r, "diff: reading %s", c->path);
 out:
 	if (o.fd >= 0)
 		close(o.fd);
@@ -453,7 +453,7 @@ static int print_binary(hutch_session *s, const struct hutch_change *c, hutch_er
 			r = literal(nfd, (unsigned long long)st.st_size);
 	}
 	if (r < 0 && !err->code)
-		r = hutch_err(err, r, 0, "diff: reading %s", c->path);
+		r = hutch_err(err, r, "diff: reading %s", c->path);
 out:
 	if (ofd >= 0)
 		close(ofd);

@@ -379,11 +379,11 @@ int hutch_audit_sink_open_syslog(const char *socket_path, struct hutch_audit_sin
 	int r;
 
 	if (strlen(socket_path) >= sizeof(s->path))
-		return hutch_errx(err, ENAMETOOLONG, HUTCH_EXIT_ERROR,
-				  "audit to syslog: socket path too long: %s", socket_path);
+		return hutch_errx(err, ENAMETOOLONG, "audit to syslog: socket path too long: %s",
+				  socket_path);
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "audit");
+		return hutch_err(err, ENOMEM, "audit");
 	s->fd = -1;
 	s->syslog = true;
 	memcpy(s->path, socket_path, strlen(socket_path) + 1);
@@ -392,8 +392,7 @@ int hutch_audit_sink_open_syslog(const char *socket_path, struct hutch_audit_sin
 	r = syslog_connect(s);
 	if (r < 0) {
 		free(s);
-		hutch_err(err, r, HUTCH_EXIT_ERROR, "audit to syslog: cannot connect to %s",
-			  socket_path);
+		hutch_err(err, r, "audit to syslog: cannot connect to %s", socket_path);
 		hutch_err_hint(err, "is a syslog daemon (rsyslog, systemd-journald) running? "
 				    "Or write the audit log to a file: --audit FILE");
 		return r;
@@ -409,19 +408,17 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 	int fd, r;
 
 	if (!target || !*target)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "audit: empty audit file name");
+		return hutch_errx(err, EINVAL, "audit: empty audit file name");
 	if (strcmp(target, "syslog") == 0)
 		return hutch_audit_sink_open_syslog(SYSLOG_PATH, out, err);
 	if (strcmp(target, "-") == 0) {
 		fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR,
-					 "audit log on stderr: cannot use stderr");
+			return hutch_err(err, errno, "audit log on stderr: cannot use stderr");
 	} else {
 		r = hutch_mkdir_parents(target, 0700);
 		if (r < 0) {
-			hutch_err(err, r, HUTCH_EXIT_ERROR,
-				  "audit log %s: cannot create its directory", target);
+			hutch_err(err, r, "audit log %s: cannot create its directory", target);
 			hutch_err_hint(err, "choose a writable place with --audit FILE or "
 					    "\"audit\": {\"file\": ...} in the policy");
 			return r;
@@ -431,8 +428,8 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 			  0600);
 		if (fd < 0) {
 			r = -errno;
-			hutch_err(err, r, HUTCH_EXIT_ERROR, "audit log %s: cannot open it%s",
-				  target, r == -ELOOP ? " (it is a symbolic link)" : "");
+			hutch_err(err, r, "audit log %s: cannot open it%s", target,
+				  r == -ELOOP ? " (it is a symbolic link)" : "");
 			hutch_err_hint(err, "hutch does not run without the audit log it was asked "
 					    "to write; choose a writable path with --audit FILE");
 			return r;
@@ -443,8 +440,8 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 		 */
 		if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
 			close(fd);
-			hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				   "audit log %s: not a regular file or a pipe", target);
+			hutch_errx(err, EINVAL, "audit log %s: not a regular file or a pipe",
+				   target);
 			hutch_err_hint(err, "give a file path (--audit FILE), '-' for stderr or "
 					    "'syslog'");
 			return -EINVAL;
@@ -453,7 +450,7 @@ int hutch_audit_sink_open(const char *target, struct hutch_audit_sink **out, hut
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "audit");
+		return hutch_err(err, ENOMEM, "audit");
 	}
 	s->fd = fd;
 	*out = s;
@@ -833,8 +830,7 @@ int hutch_audit_stopped(const struct hutch_audit *a, hutch_error *err)
 
 	if (!a || !a->stopped)
 		return 0;
-	r = hutch_errx(err, -a->stop_code, HUTCH_EXIT_ERROR, "audit: %s; the sandbox was stopped",
-		       a->stop_reason);
+	r = hutch_errx(err, -a->stop_code, "audit: %s; the sandbox was stopped", a->stop_reason);
 	if (a->stop_code == -EFBIG)
 		hutch_err_hint(err, "raise the bound: \"audit\": {\"maxSize\": \"1G\"} in a "
 				    "policy file");
@@ -887,7 +883,7 @@ int hutch_audit_new(const struct hutch_policy *p, const char *sandbox_id, unsign
 	}
 	r = hutch_audit_new_with_sink(p, sandbox_id, sink, out);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "audit");
+		return hutch_err(err, r, "audit");
 	(*out)->layer = layer;
 	(*out)->ephemeral = layer != NULL;
 	(*out)->named = flags & HUTCH_AUDIT_NAMED;

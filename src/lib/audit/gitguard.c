@@ -832,13 +832,13 @@ static int open_quarantine(struct guard *g, const char *dir, hutch_error *err)
 	int r = hutch_mkdir_p(dir, 0700);
 
 	if (r < 0)
-		return hutch_err(err, r, 0, "quarantine directory %s", dir);
+		return hutch_err(err, r, "quarantine directory %s", dir);
 	g->qfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (g->qfd < 0 || fstat(g->qfd, &st) < 0)
-		return hutch_err(err, errno, 0, "quarantine directory %s", dir);
+		return hutch_err(err, errno, "quarantine directory %s", dir);
 	if (st.st_uid != geteuid() || (st.st_mode & 0077)) {
 		if (fchmod(g->qfd, 0700) < 0 || st.st_uid != geteuid())
-			return hutch_errx(err, EPERM, 0,
+			return hutch_errx(err, EPERM,
 					  "quarantine directory %s: not private to this user", dir);
 	}
 	g->qdev = st.st_dev;

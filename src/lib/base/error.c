@@ -6,8 +6,7 @@
 
 #include "error.h"
 
-static int fill(hutch_error *err, int errnum, int status, bool with_errno, const char *fmt,
-		va_list ap)
+static int fill(hutch_error *err, int errnum, bool with_errno, const char *fmt, va_list ap)
 {
 	if (errnum < 0)
 		errnum = -errnum;
@@ -16,7 +15,7 @@ static int fill(hutch_error *err, int errnum, int status, bool with_errno, const
 	if (!err)
 		return -errnum;
 	err->code = -errnum;
-	err->status = status ? status : HUTCH_EXIT_ERROR;
+	err->status = HUTCH_EXIT_ERROR;
 	err->hint[0] = '\0';
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (with_errno) {
@@ -26,26 +25,32 @@ static int fill(hutch_error *err, int errnum, int status, bool with_errno, const
 	return -errnum;
 }
 
-int hutch_err(hutch_error *err, int errnum, int status, const char *fmt, ...)
+int hutch_err(hutch_error *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = fill(err, errnum, status, true, fmt, ap);
+	r = fill(err, errnum, true, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
-int hutch_errx(hutch_error *err, int errnum, int status, const char *fmt, ...)
+int hutch_errx(hutch_error *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = fill(err, errnum, status, false, fmt, ap);
+	r = fill(err, errnum, false, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+void hutch_err_status(hutch_error *err, int status)
+{
+	if (err)
+		err->status = status ? status : HUTCH_EXIT_ERROR;
 }
 
 void hutch_err_hint(hutch_error *err, const char *fmt, ...)

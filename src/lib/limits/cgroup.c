@@ -359,17 +359,17 @@ int hutch_cg_write_limits(int dirfd, int version, unsigned ctrls, const struct h
 		const char *f = version == 2 ? "memory.max" : "memory.limit_in_bytes";
 		r = write_u64_at(dirfd, f, v->memory);
 		if (r < 0)
-			return hutch_err(err, -r, 0, "cgroup: writing %s", f);
+			return hutch_err(err, -r, "cgroup: writing %s", f);
 		/* No swapping past the limit; absent without swap accounting. */
 		f = version == 2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
 		r = write_u64_at(dirfd, f, version == 2 ? 0 : v->memory);
 		if (r < 0 && r != -ENOENT)
-			return hutch_err(err, -r, 0, "cgroup: writing %s", f);
+			return hutch_err(err, -r, "cgroup: writing %s", f);
 	}
 	if ((ctrls & HUTCH_CG_BIT(HUTCH_CG_PIDS)) && v->pids) {
 		r = write_u64_at(dirfd, "pids.max", v->pids);
 		if (r < 0)
-			return hutch_err(err, -r, 0, "cgroup: writing pids.max");
+			return hutch_err(err, -r, "cgroup: writing pids.max");
 	}
 	if ((ctrls & HUTCH_CG_BIT(HUTCH_CG_CPU)) && v->cpus_milli) {
 		if (version == 2) {
@@ -378,14 +378,14 @@ int hutch_cg_write_limits(int dirfd, int version, unsigned ctrls, const struct h
 				 (unsigned long long)CPU_PERIOD_US);
 			r = write_at(dirfd, "cpu.max", buf);
 			if (r < 0)
-				return hutch_err(err, -r, 0, "cgroup: writing cpu.max");
+				return hutch_err(err, -r, "cgroup: writing cpu.max");
 		} else {
 			r = write_u64_at(dirfd, "cpu.cfs_period_us", CPU_PERIOD_US);
 			if (r >= 0)
 				r = write_u64_at(dirfd, "cpu.cfs_quota_us",
 						 cpu_quota_us(v->cpus_milli));
 			if (r < 0)
-				return hutch_err(err, -r, 0, "cgroup: writing cpu.cfs_quota_us");
+				return hutch_err(err, -r, "cgroup: writing cpu.cfs_quota_us");
 		}
 	}
 	return 0;
@@ -788,8 +788,8 @@ int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, hutch_error *err)
 	for (size_t i = 0; cg && i < cg->n; i++) {
 		int r = write_at(cg->d[i].fd, "cgroup.procs", buf);
 		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
-					 "cgroup: moving the sandbox into %s", cg->d[i].path);
+			return hutch_err(err, -r, "cgroup: moving the sandbox into %s",
+					 cg->d[i].path);
 	}
 	return 0;
 }

@@ -223,9 +223,8 @@ int hutch_limits_check(const struct hutch_limit_info info[_HUTCH_LIMIT_MAX], boo
 
 		if (!li->set || li->mech != HUTCH_MECH_UNENFORCED || allow_degraded)
 			continue;
-		hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
-			   "limit %s (%s) cannot be enforced here: %s", li->name, li->value_str,
-			   li->detail);
+		hutch_errx(err, EOPNOTSUPP, "limit %s (%s) cannot be enforced here: %s", li->name,
+			   li->value_str, li->detail);
 		hutch_err_hint(err,
 			       "run as root on a host with cgroups, or in a delegated cgroup "
 			       "(systemd-run --user --scope -p Delegate=yes hutch run ...); or "
@@ -435,7 +434,7 @@ int hutch_limits_prepare(const struct hutch_policy *p, const char *id,
 		hutch_cg_detect_self(lay);
 		r = hutch_cgroup_create(lay, &v, id, &s->cg);
 		if (r < 0)
-			return hutch_err(err, -r, 0, "cgroup");
+			return hutch_err(err, -r, "cgroup");
 	}
 	avail_from(&a, lay, s->cg);
 	hutch_limits_decide(&p->limits, &a, false, s->info);

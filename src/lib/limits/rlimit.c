@@ -63,7 +63,7 @@ int hutch_rlimits_apply(const struct hutch_limits *l, hutch_error *err)
 			break;
 		}
 		if (setrlimit(rlimit_table[i].resource, &rl) < 0)
-			return hutch_err(err, errno, 0, "rlimits: setting %s to %llu",
+			return hutch_err(err, errno, "rlimits: setting %s to %llu",
 					 rlimit_table[i].name, (unsigned long long)v);
 	}
 	return 0;

@@ -81,11 +81,11 @@ int hutch_dns_new(struct hutch_loop *loop, struct hutch_timer *timer, const char
 
 	r = ares_library_init(ARES_LIB_INIT_ALL);
 	if (r != ARES_SUCCESS)
-		return hutch_errx(err, EIO, 0, "c-ares: %s", ares_strerror(r));
+		return hutch_errx(err, EIO, "c-ares: %s", ares_strerror(r));
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		ares_library_cleanup();
-		return hutch_err(err, ENOMEM, 0, "dns");
+		return hutch_err(err, ENOMEM, "dns");
 	}
 	d->loop = loop;
 	d->timer = timer;
@@ -100,7 +100,7 @@ int hutch_dns_new(struct hutch_loop *loop, struct hutch_timer *timer, const char
 	if (r != ARES_SUCCESS) {
 		free(d);
 		ares_library_cleanup();
-		return hutch_errx(err, EIO, 0, "c-ares init: %s", ares_strerror(r));
+		return hutch_errx(err, EIO, "c-ares init: %s", ares_strerror(r));
 	}
 	d->channel_ok = true;
 	ares_set_socket_configure_callback(d->channel, sock_config, NULL);
@@ -108,7 +108,7 @@ int hutch_dns_new(struct hutch_loop *loop, struct hutch_timer *timer, const char
 		r = ares_set_servers_ports_csv(d->channel, servers);
 		if (r != ARES_SUCCESS) {
 			hutch_dns_free(d);
-			return hutch_errx(err, EINVAL, 0, "dns servers \"%s\": %s", servers,
+			return hutch_errx(err, EINVAL, "dns servers \"%s\": %s", servers,
 					  ares_strerror(r));
 		}
 	}

@@ -470,7 +470,7 @@ int hutch_hostport_new(struct hutch_loop *loop, const struct hutch_policy *p,
 	int r;
 
 	if (!hp)
-		return hutch_err(err, ENOMEM, 0, "host ports");
+		return hutch_err(err, ENOMEM, "host ports");
 	hp->loop = loop;
 	if (hooks)
 		hp->hooks = *hooks;
@@ -480,7 +480,7 @@ int hutch_hostport_new(struct hutch_loop *loop, const struct hutch_policy *p,
 				    p->net_host_ports.v[i].origin, false);
 		if (r < 0) {
 			hutch_hostport_free(hp);
-			return hutch_err(err, -r, 0, "host ports");
+			return hutch_err(err, -r, "host ports");
 		}
 	}
 	hutch_pipe_pool_init(&hp->pipes, HUTCH_PIPE_BIG_DEFAULT);
@@ -490,7 +490,7 @@ int hutch_hostport_new(struct hutch_loop *loop, const struct hutch_policy *p,
 	r = hutch_timer_init(&hp->timer, loop, on_timer, hp);
 	if (r < 0) {
 		hutch_hostport_free(hp);
-		return hutch_err(err, -r, 0, "host ports: timer");
+		return hutch_err(err, -r, "host ports: timer");
 	}
 	hp->timer_ok = true;
 	/* a peer closing mid-write must not kill the supervisor */
@@ -514,11 +514,11 @@ int hutch_hostport_add_listener(struct hutch_hostport *hp, int fd, hutch_error *
 
 	if (hp->n_lst >= MAX_LISTENERS) {
 		close(fd);
-		return hutch_errx(err, E2BIG, 0, "host ports: too many listening sockets");
+		return hutch_errx(err, E2BIG, "host ports: too many listening sockets");
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-		r = hutch_err(err, errno ? errno : EINVAL, 0, "host ports: listening socket");
+		r = hutch_err(err, errno ? errno : EINVAL, "host ports: listening socket");
 		close(fd);
 		return r;
 	}
@@ -526,14 +526,14 @@ int hutch_hostport_add_listener(struct hutch_hostport *hp, int fd, hutch_error *
 					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		r = hutch_err(err, errno, 0, "host ports: listening socket");
+		r = hutch_err(err, errno, "host ports: listening socket");
 		close(fd);
 		return r;
 	}
 	ls = calloc(1, sizeof(*ls));
 	if (!ls) {
 		close(fd);
-		return hutch_err(err, ENOMEM, 0, "host ports");
+		return hutch_err(err, ENOMEM, "host ports");
 	}
 	ls->hp = hp;
 	ls->fd = fd;
@@ -545,7 +545,7 @@ int hutch_hostport_add_listener(struct hutch_hostport *hp, int fd, hutch_error *
 	if (r < 0) {
 		close(fd);
 		free(ls);
-		return hutch_err(err, -r, 0, "host ports: watching the listening socket");
+		return hutch_err(err, -r, "host ports: watching the listening socket");
 	}
 	hp->lst[hp->n_lst++] = ls;
 	return 0;

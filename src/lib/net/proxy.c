@@ -1789,7 +1789,7 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 
 	px = calloc(1, sizeof(*px));
 	if (!px) {
-		r = hutch_err(err, ENOMEM, 0, "proxy");
+		r = hutch_err(err, ENOMEM, "proxy");
 		goto fail_fds;
 	}
 	px->loop = loop;
@@ -1831,7 +1831,7 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 		goto fail;
 	r = hutch_timer_init(&px->timer, loop, on_timer, px);
 	if (r < 0) {
-		hutch_err(err, -r, 0, "proxy timer");
+		hutch_err(err, -r, "proxy timer");
 		goto fail;
 	}
 	px->timer_ok = true;
@@ -1856,14 +1856,14 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 		fl = fcntl(fds[i], F_GETFL);
 		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
 		    fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0) {
-			r = hutch_err(err, errno, 0, "proxy listening socket");
+			r = hutch_err(err, errno, "proxy listening socket");
 			goto fail;
 		}
 		px->lst[i] = (struct listener){px, fds[i], i == 1};
 		fds[i] = -1;
 		r = hutch_loop_add(loop, px->lst[i].fd, EPOLLIN, on_accept, &px->lst[i]);
 		if (r < 0) {
-			hutch_err(err, -r, 0, "proxy: watching the listening socket");
+			hutch_err(err, -r, "proxy: watching the listening socket");
 			goto fail;
 		}
 	}

@@ -178,15 +178,14 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
 		return 0;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile codex");
+		return hutch_err(err, ENOMEM, "profile codex");
 	c->ws = p->workspace ? strdup(p->workspace) : NULL;
 	hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	c->dir_fd =
 		hfd < 0 ? -1
 			: openat(hfd, ".codex", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->dir_fd < 0) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
-			      "profile codex: its state directory %s/.codex", home);
+		r = hutch_err(err, errno, "profile codex: its state directory %s/.codex", home);
 		goto fail;
 	}
 	r = hutch_as_read_at(c->dir_fd, CONFIG, &c->snapshot, &c->snapshot_len, NULL);
@@ -197,7 +196,7 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
 	if (r >= 0)
 		r = make_private_home(c);
 	if (r < 0) {
-		hutch_err(err, -r, HUTCH_EXIT_ERROR,
+		hutch_err(err, -r,
 			  "profile codex: cannot make its private home %s/.codex/" PRIVATE_HOME
 			  " (with a copy of %s/.codex/" CONFIG ")",
 			  home, home);
@@ -509,7 +508,7 @@ out:
 	lines_free(&snap);
 	rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0 && r != -ENOENT && r != -EINVAL)
-		return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+		return hutch_err(err, -r,
 				 "profile codex: carrying the workspace's trust entry back into "
 				 "~/.codex/" CONFIG);
 	return 0;

@@ -453,7 +453,7 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 		ws = p->workspace;
 	real = realpath(ws ? ws : ".", NULL);
 	if (!projects)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		return hutch_err(err, ENOMEM, "profile claude-code");
 	/*
 	 * Auto-memory: ~/.claude/projects/<project>/memory/MEMORY.md is loaded
 	 * into every later session as instructions. The workspace's own (also
@@ -462,7 +462,7 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 	if (real) {
 		name = claude_project_name(real);
 		if (!name || asprintf(&own, "%s/%s/memory", projects, name) < 0)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+			return hutch_err(err, ENOMEM, "profile claude-code");
 		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, own, "profile claude-code", err);
 		if (r < 0)
 			return r;
@@ -475,7 +475,7 @@ int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char
 		if (de->d_name[0] == '.')
 			continue;
 		if (asprintf(&mem, "%s/%s/memory", projects, de->d_name) < 0)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+			return hutch_err(err, ENOMEM, "profile claude-code");
 		if ((own && !strcmp(mem, own)) || lstat(mem, &st) < 0)
 			continue;
 		r = hutch_policy_add(p, HUTCH_LIST_PROTECTED, mem, "profile claude-code", err);
@@ -511,14 +511,14 @@ static int check_not_hidden(const struct hutch_policy *p, const char *home, hutc
 	_cleanup_free_ char *file = hutch_path_join(home, CLAUDE_STATE);
 
 	if (!file)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+		return hutch_err(err, ENOMEM, "profile claude-code");
 	for (size_t i = 0; i < p->fs_hidden.n; i++) {
 		const struct hutch_rule *h = &p->fs_hidden.v[i];
 
 		if (strcmp(h->value, file) && !(h->locked && hutch_path_has_prefix(file, h->value)))
 			continue;
 		hutch_errx(
-			err, EPERM, HUTCH_EXIT_ERROR,
+			err, EPERM,
 			"profile claude-code: %s is hidden (%s), but the profile gives Claude Code "
 			"a copy of it in ~/.claude",
 			h->value, h->origin ? h->origin : "policy");
@@ -539,11 +539,11 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 	s->workspace = p->workspace ? strdup(p->workspace) : NULL;
 	s->home_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->home_fd < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "profile claude-code: %s", home);
+		return hutch_err(err, errno, "profile claude-code: %s", home);
 	s->dir_fd = openat(s->home_fd, ".claude", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dir_fd < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR,
-				 "profile claude-code: its state directory %s/.claude", home);
+		return hutch_err(err, errno, "profile claude-code: its state directory %s/.claude",
+				 home);
 	/*
 	 * The workspace's project directory must exist for the read-only stand-in
 	 * of its memory to be put there (hutch_agentstate_policy protects it).
@@ -552,11 +552,10 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 		_cleanup_free_ char *name = claude_project_name(s->workspace), *dir = NULL;
 
 		if (!name || asprintf(&dir, "%s/.claude/projects/%s", home, name) < 0)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile claude-code");
+			return hutch_err(err, ENOMEM, "profile claude-code");
 		r = hutch_mkdir_p(dir, 0700);
 		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
-					 "profile claude-code: cannot create %s", dir);
+			return hutch_err(err, -r, "profile claude-code: cannot create %s", dir);
 	}
 	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
 	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
@@ -568,7 +567,7 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 		r = unlinkat(s->dir_fd, CLAUDE_STATE, 0) < 0 && errno != ENOENT ? -errno : 0;
 	}
 	if (r < 0) {
-		hutch_err(err, -r, HUTCH_EXIT_ERROR,
+		hutch_err(err, -r,
 			  "profile claude-code: cannot make the working copy of %s/" CLAUDE_STATE
 			  " in %s/.claude",
 			  home, home);
@@ -599,7 +598,7 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "agent state");
+		return hutch_err(err, ENOMEM, "agent state");
 	s->home_fd = s->dir_fd = -1;
 	r = claude ? begin_claude(s, p, home, err) : 0;
 	if (r >= 0)
@@ -708,7 +707,7 @@ static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *
 	json_decref(inside);
 	json_decref(host);
 	if (r < 0)
-		return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+		return hutch_err(err, -r,
 				 "profile claude-code: carrying the sandbox's state back into "
 				 "~/" CLAUDE_STATE);
 	return 0;

@@ -178,7 +178,7 @@ static int type_error(struct walk *w, const json_t *v, const char *expected)
 {
 	char loc[PATH_MAX + 64], name[256];
 
-	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: expected %s, got %s",
+	return hutch_errx(w->err, EINVAL, "%s: %s: expected %s, got %s",
 			  where(w, false, loc, sizeof(loc)), dotted(w, name, sizeof(name)),
 			  expected, hutch_json_type_name(v));
 }
@@ -209,8 +209,7 @@ static int unknown_key(struct walk *w, const struct section *s, const char *key)
 		snprintf(in, sizeof(in), "at the top level");
 	/* Keep the message one printable line even for a key with control characters. */
 	shown_value(key, shown, sizeof(shown));
-	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-			  "%s: unknown key \"%s\" %s (expected one of: %s)",
+	return hutch_errx(w->err, EINVAL, "%s: unknown key \"%s\" %s (expected one of: %s)",
 			  where(w, true, loc, sizeof(loc)), shown, in, names);
 }
 
@@ -255,7 +254,7 @@ static int do_list(struct walk *w, const struct field *f, json_t *v)
 		where(w, false, loc, sizeof(loc));
 		if ((f->flags & F_ABSOLUTE) && json_string_value(e)[0] &&
 		    !looks_absolute(json_string_value(e))) {
-			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+			r = hutch_errx(w->err, EINVAL,
 				       "%s: %s: \"%s\" is a relative path; an absolute path (or "
 				       "~/...) is needed",
 				       loc, dotted(w, name, sizeof(name)),
@@ -288,7 +287,7 @@ static int do_env_set(struct walk *w, json_t *v)
 
 		push_key(w, key);
 		if (!hutch_env_name_valid(key, strlen(key))) {
-			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+			r = hutch_errx(w->err, EINVAL,
 				       "%s: env.set: invalid variable name \"%s\" (expected "
 				       "letters, digits and _, not starting with a digit)",
 				       where(w, true, loc, sizeof(loc)),
@@ -305,7 +304,7 @@ static int do_env_set(struct walk *w, json_t *v)
 		if (asprintf(&kv, "%s=%s", key, json_string_value(val)) < 0) {
 			kv = NULL;
 			w->depth--;
-			return hutch_err(w->err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w->name);
+			return hutch_err(w->err, ENOMEM, "%s", w->name);
 		}
 		r = hutch_policy_add_ex(w->p, HUTCH_LIST_ENV_SET, kv,
 					where(w, true, loc, sizeof(loc)), w->system, w->err);
@@ -331,7 +330,7 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 		s = json_string_value(v);
 		if ((f->flags & F_ABSOLUTE) && s[0] && !looks_absolute(s))
 			return hutch_errx(
-				w->err, EINVAL, HUTCH_EXIT_ERROR,
+				w->err, EINVAL,
 				"%s: %s: \"%s\" is a relative path; an absolute path (or "
 				"~/...) is needed",
 				where(w, false, loc, sizeof(loc)), dotted(w, name, sizeof(name)),
@@ -347,17 +346,16 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 		if (!json_is_integer(v))
 			return type_error(w, v, f->kind == K_PORT ? "a port number" : "an integer");
 		if (json_integer_value(v) < 0)
-			return hutch_errx(
-				w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: must not be negative",
-				where(w, false, loc, sizeof(loc)), dotted(w, name, sizeof(name)));
+			return hutch_errx(w->err, EINVAL, "%s: %s: must not be negative",
+					  where(w, false, loc, sizeof(loc)),
+					  dotted(w, name, sizeof(name)));
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
 		s = num;
 		break;
 	case K_SIZE:
 		if (json_is_integer(v)) {
 			if (json_integer_value(v) < 0)
-				return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-						  "%s: %s: must not be negative",
+				return hutch_errx(w->err, EINVAL, "%s: %s: must not be negative",
 						  where(w, false, loc, sizeof(loc)),
 						  dotted(w, name, sizeof(name)));
 			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
@@ -378,8 +376,7 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 			unsigned long long m = (unsigned long long)(d + 0.5);
 
 			if (d - (double)m > 1e-6 || (double)m - d > 1e-6)
-				return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-						  "%s: %s: at most three decimals",
+				return hutch_errx(w->err, EINVAL, "%s: %s: at most three decimals",
 						  where(w, false, loc, sizeof(loc)),
 						  dotted(w, name, sizeof(name)));
 			snprintf(num, sizeof(num), "%llu.%03llu", m / 1000, m % 1000);
@@ -424,7 +421,7 @@ static int do_require(struct walk *w, json_t *v)
 		}
 		bit = hutch_layer_from_name(json_string_value(e));
 		if (!bit) {
-			r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+			r = hutch_errx(w->err, EINVAL,
 				       "%s: unknown layer \"%.64s\" in \"require\" (expected one "
 				       "of: userns, landlock, seccomp)",
 				       where(w, false, loc, sizeof(loc)),
@@ -463,10 +460,9 @@ static int do_extends(struct walk *w, json_t *v)
 			break;
 		o += (size_t)n;
 	}
-	return hutch_errx(w->err, ENOENT, HUTCH_EXIT_ERROR,
-			  "%s: unknown profile \"%s\" in \"extends\" (expected one of: %s)",
-			  where(w, false, loc, sizeof(loc)),
-			  hutch_policy_esc(name, esc, sizeof(esc)), list);
+	return hutch_errx(
+		w->err, ENOENT, "%s: unknown profile \"%s\" in \"extends\" (expected one of: %s)",
+		where(w, false, loc, sizeof(loc)), hutch_policy_esc(name, esc, sizeof(esc)), list);
 }
 
 /*
@@ -497,7 +493,7 @@ static int net_mode_from_allow(struct walk *w, json_t *obj)
 	if (!json_is_string(mode) || strcmp(json_string_value(mode), "none") != 0)
 		return 0;
 	push_key(w, "mode");
-	r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+	r = hutch_errx(w->err, EINVAL,
 		       "%s: network.mode is \"none\" but network.allow lists destinations: "
 		       "nothing would reach them",
 		       where(w, false, loc, sizeof(loc)));
@@ -522,8 +518,7 @@ static int walk_section(struct walk *w, const struct section *s, json_t *obj)
 			if (strcmp(s->fields[i].name, key) == 0)
 				f = &s->fields[i];
 		if (w->depth >= JSON_MAX_DEPTH - 1)
-			return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: nested too deep",
-					  w->name);
+			return hutch_errx(w->err, EINVAL, "%s: nested too deep", w->name);
 		push_key(w, key);
 		if (!f) {
 			r = unknown_key(w, s, key);
@@ -607,14 +602,12 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 	int r;
 
 	if (!p || (!data && len))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: no policy", w.name);
+		return hutch_errx(err, EINVAL, "%s: no policy", w.name);
 	if (p->finalized)
-		return hutch_errx(err, EBUSY, HUTCH_EXIT_ERROR,
-				  "%s: the policy is already finalized", w.name);
+		return hutch_errx(err, EBUSY, "%s: the policy is already finalized", w.name);
 	if (len > HUTCH_MAX_POLICY_BYTES)
-		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
-				  "%s: policy file too large (%zu bytes, at most %d)", w.name, len,
-				  HUTCH_MAX_POLICY_BYTES);
+		return hutch_errx(err, EFBIG, "%s: policy file too large (%zu bytes, at most %d)",
+				  w.name, len, HUTCH_MAX_POLICY_BYTES);
 	root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		unsigned line = jerr.line > 0 ? (unsigned)jerr.line : 1;
@@ -628,20 +621,18 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 			if (hutch_json_skip_string(w.data, len, &ke) < 0)
 				ke = ks;
 			/* the key as written (quotes included), escaped: any byte may be in it */
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s:%u:%u: duplicate key %s", w.name, line, col,
+			return hutch_errx(err, EINVAL, "%s:%u:%u: duplicate key %s", w.name, line,
+					  col,
 					  hutch_escape(data + ks, ke - ks > 80 ? 80 : ke - ks,
 						       (char[400]){0}, 400, 0));
 		}
 		/* jansson quotes the bad token: keep the message on one printable line. */
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s:%u:%u: invalid JSON: %s",
-				  w.name, line, col,
+		return hutch_errx(err, EINVAL, "%s:%u:%u: invalid JSON: %s", w.name, line, col,
 				  hutch_escape_str(jerr.text, (char[640]){0}, 640, 0));
 	}
 	if (!json_is_object(root)) {
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-			       "%s:1:1: a policy must be a JSON object, not %s", w.name,
-			       hutch_json_type_name(root));
+		r = hutch_errx(err, EINVAL, "%s:1:1: a policy must be a JSON object, not %s",
+			       w.name, hutch_json_type_name(root));
 		json_decref(root);
 		return r;
 	}
@@ -700,8 +691,7 @@ static int check_policy_owner(const char *path, const struct stat *st, hutch_err
 		why = "writable by a group shared with other users";
 	if (!why)
 		return 0;
-	r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR, "%s: %s; refusing to use it as a policy", path,
-		       why);
+	r = hutch_errx(err, EPERM, "%s: %s; refusing to use it as a policy", path, why);
 	hutch_err_hint(err, "chmod go-w %s (and check who owns it)", path);
 	return r;
 }
@@ -726,26 +716,24 @@ static int read_policy_file(const char *path, bool strict, char **out, size_t *o
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: cannot open", path);
+		return hutch_err(err, errno, "%s: cannot open", path);
 	if (fstat(fd, &st) < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: cannot stat", path);
+		return hutch_err(err, errno, "%s: cannot stat", path);
 	if (!S_ISREG(st.st_mode))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: not a regular file", path);
+		return hutch_errx(err, EINVAL, "%s: not a regular file", path);
 	if (strict && check_policy_owner(path, &st, err) < 0)
 		return -EPERM;
 	if (st.st_size > HUTCH_MAX_POLICY_BYTES)
-		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
-				  "%s: policy file too large (%lld bytes, at most %d)", path,
-				  (long long)st.st_size, HUTCH_MAX_POLICY_BYTES);
+		return hutch_errx(err, EFBIG, "%s: policy file too large (%lld bytes, at most %d)",
+				  path, (long long)st.st_size, HUTCH_MAX_POLICY_BYTES);
 	r = hutch_read_fd(fd, HUTCH_MAX_POLICY_BYTES, &buf, &len);
 	if (r == -ENOMEM)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", path);
+		return hutch_err(err, ENOMEM, "%s", path);
 	if (r == -EFBIG)
-		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
-				  "%s: policy file too large (more than %d bytes)", path,
-				  HUTCH_MAX_POLICY_BYTES);
+		return hutch_errx(err, EFBIG, "%s: policy file too large (more than %d bytes)",
+				  path, HUTCH_MAX_POLICY_BYTES);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "%s: cannot read", path);
+		return hutch_err(err, r, "%s: cannot read", path);
 	*out = TAKE_PTR(buf);
 	*out_len = len;
 	return 0;
@@ -787,13 +775,13 @@ int hutch_policy_protect_file(hutch_policy *p, const char *path, hutch_error *er
 	int r;
 
 	if (!real)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "policy file %s", path);
+		return hutch_err(err, errno, "policy file %s", path);
 	r = hutch_rules_add(&p->fs_protected, real, "policy file", false);
 	/* named through a link: the link too, or the sandbox could point it elsewhere */
 	link = r >= 0 ? link_in_real_dir(path) : NULL;
 	if (link)
 		r = hutch_rules_add(&p->fs_protected, link, "policy file", false);
-	return r < 0 ? hutch_err(err, -r, HUTCH_EXIT_ERROR, "policy file %s", path) : 0;
+	return r < 0 ? hutch_err(err, -r, "policy file %s", path) : 0;
 }
 
 int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source src,
@@ -804,7 +792,7 @@ int hutch_policy_load_file(hutch_policy *p, const char *path, enum hutch_source 
 	int r;
 
 	if (!path || !*path)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy file: empty name");
+		return hutch_errx(err, EINVAL, "policy file: empty name");
 	r = read_policy_file(path, src == HUTCH_SOURCE_FILE, &data, &len, err);
 	if (r < 0)
 		return r;
@@ -818,7 +806,7 @@ int hutch_policy_validate_file(const char *path, const char *profile, hutch_erro
 	int r;
 
 	if (!p)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", path);
+		return hutch_err(err, ENOMEM, "%s", path);
 	/* As hutch run -p FILE uses it: on its profile, then resolved and checked. */
 	r = hutch_policy_apply_profile(p, profile ? profile : "default", err);
 	if (r >= 0)
@@ -841,10 +829,10 @@ static int load_standard_file(hutch_policy *p, const char *path, enum hutch_sour
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: cannot stat", path);
+		return hutch_err(err, errno, "%s: cannot stat", path);
 	}
 	if ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EPERM,
 			       "%s: writable by other users or owned by someone else; refusing to "
 			       "use it",
 			       path);
@@ -860,7 +848,7 @@ int hutch_policy_load_standard(hutch_policy *p, hutch_error *err)
 	int r;
 
 	if (!p)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy: none given");
+		return hutch_errx(err, EINVAL, "policy: none given");
 	/* No environment variable may move the administrator's policy. */
 	r = load_standard_file(p, HUTCH_SYSTEM_POLICY, HUTCH_SOURCE_SYSTEM, err);
 	if (r < 0)
@@ -870,7 +858,7 @@ int hutch_policy_load_standard(hutch_policy *p, hutch_error *err)
 		return 0; /* no HOME, no XDG_CONFIG_HOME: no user policy */
 	user = hutch_path_join(dir, "policy.json");
 	if (!user)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+		return hutch_err(err, ENOMEM, "policy");
 	return load_standard_file(p, user, HUTCH_SOURCE_USER, err);
 }
 
@@ -883,25 +871,24 @@ int hutch_policy_load_project(hutch_policy *p, const char *workspace, hutch_erro
 	int r;
 
 	if (!p)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy: none given");
+		return hutch_errx(err, EINVAL, "policy: none given");
 	cwd = getcwd(NULL, 0);
 	if (!cwd)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot get the current directory");
+		return hutch_err(err, errno, "cannot get the current directory");
 	ws = hutch_path_expand(workspace ? workspace : cwd, getenv("HOME"), cwd);
 	if (!ws)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "workspace %s",
-				 workspace ? workspace : cwd);
+		return hutch_err(err, errno, "workspace %s", workspace ? workspace : cwd);
 	ws_real = realpath(ws, NULL);
 	if (!ws_real)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "workspace %s", ws);
+		return hutch_err(err, errno, "workspace %s", ws);
 	file = hutch_path_join(ws_real, ".hutch.json");
 	if (!file)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+		return hutch_err(err, ENOMEM, "policy");
 	file_real = realpath(file, NULL);
 	if (!file_real) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", file);
+		return hutch_err(err, errno, "%s", file);
 	}
 	{
 		/* A directory here is a concurrent run's placeholder (protect.c): no policy. */
@@ -919,7 +906,7 @@ int hutch_policy_load_project(hutch_policy *p, const char *workspace, hutch_erro
 	if (!trusted) {
 		r = hutch_rules_add(&p->ignored, file, "untrusted", false);
 		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR, "policy");
+			return hutch_err(err, -r, "policy");
 		return 0;
 	}
 	r = hutch_policy_load_data(p, file, data, len, HUTCH_SOURCE_PROJECT, err);

@@ -290,20 +290,19 @@ static int set_entry(char ***env, const char *kv, hutch_error *err)
 		for (size_t i = 0; eq[1 + i]; i++)
 			needed = needed || tilde_at(eq + 1, i);
 		if (needed && (!home || home[0] != '/'))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "environment: cannot expand \"~\" in %s: HOME is not an "
 					  "absolute path",
 					  name);
 		if (needed) {
 			value = expand_tilde(eq + 1, home);
 			if (!value)
-				return hutch_err(err, errno, HUTCH_EXIT_ERROR, "environment: %s",
-						 name);
+				return hutch_err(err, errno, "environment: %s", name);
 		}
 	}
 	r = hutch_env_set(env, name, value ? value : eq + 1);
 	if (r < 0)
-		return hutch_errx(err, -r, HUTCH_EXIT_ERROR, "environment: cannot set %s%s", name,
+		return hutch_errx(err, -r, "environment: cannot set %s%s", name,
 				  r == -E2BIG ? ": too large" : "");
 	return 0;
 }
@@ -316,11 +315,11 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 	int r;
 
 	if (!p || !out)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "environment: no policy");
+		return hutch_errx(err, EINVAL, "environment: no policy");
 	*out = NULL;
 	env = calloc(1, sizeof(*env));
 	if (!env)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+		return hutch_err(err, ENOMEM, "environment");
 
 	for (size_t i = 0; environ && environ[i]; i++) {
 		const char *e = environ[i], *eq = strchr(e, '=');
@@ -342,7 +341,7 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		if (len > HUTCH_ENV_MAX_ENTRY || n >= HUTCH_ENV_MAX_VARS ||
 		    bytes + len > HUTCH_ENV_MAX_BYTES) {
 			hutch_env_free(env);
-			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, E2BIG,
 					  "environment: too large to pass (variable %s; at most %d "
 					  "variables, %d bytes each, %d bytes in all)",
 					  name, HUTCH_ENV_MAX_VARS, HUTCH_ENV_MAX_ENTRY,
@@ -351,13 +350,13 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		nv = realloc(env, (n + 2) * sizeof(*nv));
 		if (!nv) {
 			hutch_env_free(env);
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+			return hutch_err(err, ENOMEM, "environment");
 		}
 		env = nv;
 		env[n] = is_proxy_var(name) ? strip_userinfo(e) : strdup(e);
 		if (!env[n]) {
 			hutch_env_free(env);
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "environment");
+			return hutch_err(err, ENOMEM, "environment");
 		}
 		env[++n] = NULL;
 		bytes += len;

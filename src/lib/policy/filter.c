@@ -813,7 +813,7 @@ static int compile(struct hutch_filter *f, const struct rule_src *allow, size_t 
 	char *w;
 
 	if (n_allow > HUTCH_MAX_RULES || n_deny > HUTCH_MAX_RULES)
-		return hutch_errx(err, E2BIG, 0, "network rules: more than %d entries",
+		return hutch_errx(err, E2BIG, "network rules: more than %d entries",
 				  HUTCH_MAX_RULES);
 	for (size_t i = 0; i < n_allow; i++)
 		total += strlen(allow[i].text) + strlen(allow[i].origin) + 2;
@@ -823,7 +823,7 @@ static int compile(struct hutch_filter *f, const struct rule_src *allow, size_t 
 	f->allow = calloc(n_allow ? n_allow : 1, sizeof(*f->allow));
 	f->deny = calloc(n_deny ? n_deny : 1, sizeof(*f->deny));
 	if (!f->strings || !f->allow || !f->deny)
-		return hutch_err(err, ENOMEM, 0, "network rules");
+		return hutch_err(err, ENOMEM, "network rules");
 	w = f->strings;
 	for (int list = 0; list < 2; list++) {
 		const struct rule_src *src = list ? deny : allow;
@@ -836,7 +836,7 @@ static int compile(struct hutch_filter *f, const struct rule_src *allow, size_t 
 
 			if (hutch_pattern_parse((const uint8_t *)src[i].text, tl, &dst[i].pat,
 						&why) < 0)
-				return hutch_errx(err, EINVAL, 0, "%s: network.%s \"%s\": %s",
+				return hutch_errx(err, EINVAL, "%s: network.%s \"%s\": %s",
 						  src[i].origin, list ? "deny" : "allow",
 						  src[i].text, why ? why : "invalid");
 			memcpy(w, src[i].text, tl + 1);
@@ -860,14 +860,14 @@ int hutch_filter_new_spec(const struct hutch_filter_spec *spec, struct hutch_fil
 	int r;
 
 	if (spec->n_allow > HUTCH_MAX_RULES || spec->n_deny > HUTCH_MAX_RULES)
-		return hutch_errx(err, E2BIG, 0, "network rules: more than %d entries",
+		return hutch_errx(err, E2BIG, "network rules: more than %d entries",
 				  HUTCH_MAX_RULES);
 	a = calloc(spec->n_allow + 1, sizeof(*a));
 	d = calloc(spec->n_deny + 1, sizeof(*d));
 	f = calloc(1, sizeof(*f));
 	if (!a || !d || !f) {
 		free(f);
-		return hutch_err(err, ENOMEM, 0, "network rules");
+		return hutch_err(err, ENOMEM, "network rules");
 	}
 	for (size_t i = 0; i < spec->n_allow; i++)
 		a[i] = (struct rule_src){spec->allow[i], "test"};
@@ -890,14 +890,14 @@ int hutch_filter_new(const struct hutch_policy *p, struct hutch_filter **out, hu
 	int r;
 
 	if (p->net_allow.n > HUTCH_MAX_RULES || p->net_deny.n > HUTCH_MAX_RULES)
-		return hutch_errx(err, E2BIG, 0, "network rules: more than %d entries",
+		return hutch_errx(err, E2BIG, "network rules: more than %d entries",
 				  HUTCH_MAX_RULES);
 	a = calloc(p->net_allow.n + 1, sizeof(*a));
 	d = calloc(p->net_deny.n + 1, sizeof(*d));
 	f = calloc(1, sizeof(*f));
 	if (!a || !d || !f) {
 		free(f);
-		return hutch_err(err, ENOMEM, 0, "network rules");
+		return hutch_err(err, ENOMEM, "network rules");
 	}
 	for (size_t i = 0; i < p->net_allow.n; i++)
 		a[i] = (struct rule_src){p->net_allow.v[i].value,

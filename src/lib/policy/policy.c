@@ -522,12 +522,12 @@ static int check_path(const char *value, enum hutch_list list, const char *origi
 	char e[96];
 
 	if (n == 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: empty path", org(origin));
+		return hutch_errx(err, EINVAL, "%s: empty path", org(origin));
 	if (n > HUTCH_PATH_MAX)
-		return hutch_errx(err, ENAMETOOLONG, HUTCH_EXIT_ERROR,
-				  "%s: path longer than %d bytes", org(origin), HUTCH_PATH_MAX);
+		return hutch_errx(err, ENAMETOOLONG, "%s: path longer than %d bytes", org(origin),
+				  HUTCH_PATH_MAX);
 	if (has_ctl(value))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "%s: path \"%s\" contains a control character (newline, tab...)",
 				  org(origin), esc(value, e, sizeof(e)));
 	if (list == HUTCH_LIST_PROTECTED && value[0] != '/' && value[0] != '~' && value[0] != '$') {
@@ -535,14 +535,14 @@ static int check_path(const char *value, enum hutch_list list, const char *origi
 
 		if (hutch_path_has_dotdot(value))
 			return hutch_errx(
-				err, EINVAL, HUTCH_EXIT_ERROR,
+				err, EINVAL,
 				"%s: relative protected path \"%s\" must not contain \"..\"",
 				org(origin), value);
 		norm = hutch_path_normalize(value);
 		if (!norm)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", org(origin));
+			return hutch_err(err, errno, "%s", org(origin));
 		if (strcmp(norm, ".") == 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: protected path \"%s\" names the workspace itself; "
 					  "protect entries inside it",
 					  org(origin), value);
@@ -556,10 +556,10 @@ static int add_rule(struct hutch_rules *r, const char *value, const char *origin
 	int ret = hutch_rules_add(r, value, origin, locked);
 
 	if (ret == -E2BIG)
-		return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR, "%s: too many entries (at most %d)",
-				  org(origin), HUTCH_MAX_RULES);
+		return hutch_errx(err, E2BIG, "%s: too many entries (at most %d)", org(origin),
+				  HUTCH_MAX_RULES);
 	if (ret < 0)
-		return hutch_err(err, -ret, HUTCH_EXIT_ERROR, "%s", org(origin));
+		return hutch_err(err, -ret, "%s", org(origin));
 	return 0;
 }
 
@@ -569,8 +569,8 @@ static int add_env_set(struct hutch_policy *p, const char *value, const char *or
 	const char *eq = strchr(value, '=');
 
 	if (!eq)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: \"%s\" is not NAME=VALUE",
-				  org(origin), ESC(value));
+		return hutch_errx(err, EINVAL, "%s: \"%s\" is not NAME=VALUE", org(origin),
+				  ESC(value));
 	if (!hutch_env_name_valid(value, (size_t)(eq - value))) {
 		char name[65];
 		size_t n = (size_t)(eq - value) < sizeof(name) - 1 ? (size_t)(eq - value)
@@ -578,14 +578,13 @@ static int add_env_set(struct hutch_policy *p, const char *value, const char *or
 
 		memcpy(name, value, n);
 		name[n] = '\0';
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "%s: invalid variable name \"%s\" (expected letters, digits and "
 				  "_, not starting with a digit)",
 				  org(origin), ESC(name));
 	}
 	if (strlen(eq + 1) > MAX_ENV_VALUE)
-		return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
-				  "%s: value of %.*s longer than %d bytes", org(origin),
+		return hutch_errx(err, E2BIG, "%s: value of %.*s longer than %d bytes", org(origin),
 				  (int)(eq - value), value, MAX_ENV_VALUE);
 	/* A later NAME=VALUE replaces an earlier one for the same NAME. */
 	for (size_t i = 0; i < p->env_set.n; i++) {
@@ -628,7 +627,7 @@ static int check_not_loopback(const char *value, const char *origin, hutch_error
 		     (pat.name_len > 10 && strcmp(pat.name + pat.name_len - 10, ".localhost") == 0);
 	if (!lo)
 		return 0;
-	r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+	r = hutch_errx(err, EINVAL,
 		       "%s: \"%s\" is the host's loopback: use --host-port %u "
 		       "(network.hostPorts in a policy file)",
 		       org(origin), esc(value, e, sizeof(e)), (unsigned)pat.port);
@@ -645,13 +644,13 @@ static int add_host_port(struct hutch_policy *p, const char *value, const char *
 	uint64_t v;
 
 	if (hutch_parse_uint(value, 65535, &v) < 0 || v == 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "%s: invalid host port \"%s\" (expected a port 1-65535)",
 				  org(origin), ESC(value));
 	if (p->net_host_ports.n >= HUTCH_MAX_HOST_PORTS &&
 	    !hutch_rules_contains(&p->net_host_ports, value))
-		return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR, "%s: more than %d host ports",
-				  org(origin), HUTCH_MAX_HOST_PORTS);
+		return hutch_errx(err, E2BIG, "%s: more than %d host ports", org(origin),
+				  HUTCH_MAX_HOST_PORTS);
 	snprintf(canon, sizeof(canon), "%u", (unsigned)v);
 	return add_rule(&p->net_host_ports, canon, origin, false, err);
 }
@@ -665,10 +664,9 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	char e[96];
 
 	if (!p || !value)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy: missing value");
+		return hutch_errx(err, EINVAL, "policy: missing value");
 	if (p->finalized)
-		return hutch_errx(err, EBUSY, HUTCH_EXIT_ERROR,
-				  "%s: the policy is already finalized", org(origin));
+		return hutch_errx(err, EBUSY, "%s: the policy is already finalized", org(origin));
 
 	switch (list) {
 	case HUTCH_LIST_READONLY:
@@ -686,23 +684,21 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	case HUTCH_LIST_NET_ALLOW:
 	case HUTCH_LIST_NET_DENY:
 		if (!*value)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: empty host pattern",
-					  org(origin));
+			return hutch_errx(err, EINVAL, "%s: empty host pattern", org(origin));
 		if (strlen(value) > MAX_PATTERN)
-			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
-					  "%s: host pattern longer than %d bytes", org(origin),
-					  MAX_PATTERN);
+			return hutch_errx(err, E2BIG, "%s: host pattern longer than %d bytes",
+					  org(origin), MAX_PATTERN);
 		if (has_space_or_ctl(value))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: host pattern \"%s\" contains a space, control or "
 					  "non-ASCII character",
 					  org(origin), esc(value, e, sizeof(e)));
 		/* The proxy's own parser: what is accepted here is what it will enforce. */
 		if (hutch_host_pattern_validate(value, &why) < 0)
-			return hutch_errx(
-				err, EINVAL, HUTCH_EXIT_ERROR, "%s: network.%s \"%s\": %s",
-				org(origin), list == HUTCH_LIST_NET_DENY ? "deny" : "allow",
-				esc(value, e, sizeof(e)), why ? why : "invalid host pattern");
+			return hutch_errx(err, EINVAL, "%s: network.%s \"%s\": %s", org(origin),
+					  list == HUTCH_LIST_NET_DENY ? "deny" : "allow",
+					  esc(value, e, sizeof(e)),
+					  why ? why : "invalid host pattern");
 		if (list == HUTCH_LIST_NET_DENY) {
 			locked = system;
 			break;
@@ -712,11 +708,11 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 			if (!p->net_allow_locked) {
 				p->net_allow_locked = true;
 				if (set_str(&p->net_allow_lock_origin, origin) < 0)
-					return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+					return hutch_err(err, ENOMEM, "policy");
 			}
 		} else if (p->net_allow_locked && !hutch_rules_contains(&p->net_allow, value)) {
 			return hutch_errx(
-				err, EPERM, HUTCH_EXIT_ERROR,
+				err, EPERM,
 				"%s: cannot allow \"%s\": the system policy (%s) fixes the "
 				"network allowlist",
 				org(origin), value, org(p->net_allow_lock_origin));
@@ -725,14 +721,12 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	case HUTCH_LIST_CMD_ALLOW:
 	case HUTCH_LIST_CMD_DENY:
 		if (!*value)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: empty command pattern", org(origin));
+			return hutch_errx(err, EINVAL, "%s: empty command pattern", org(origin));
 		if (strlen(value) > MAX_COMMAND)
-			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
-					  "%s: command pattern longer than %d bytes", org(origin),
-					  MAX_COMMAND);
+			return hutch_errx(err, E2BIG, "%s: command pattern longer than %d bytes",
+					  org(origin), MAX_COMMAND);
 		if (has_ctl(value))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: command pattern contains a control character",
 					  org(origin));
 		locked = system && list == HUTCH_LIST_CMD_DENY;
@@ -740,10 +734,9 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	case HUTCH_LIST_ENV_PASS:
 	case HUTCH_LIST_ENV_DROP:
 		if (!*value)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: empty variable pattern", org(origin));
+			return hutch_errx(err, EINVAL, "%s: empty variable pattern", org(origin));
 		if (strlen(value) > MAX_PATTERN || has_space_or_ctl(value) || strchr(value, '='))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: invalid variable pattern \"%s\" (a name or a glob "
 					  "like AWS_*)",
 					  org(origin), esc(value, e, sizeof(e)));
@@ -757,7 +750,7 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 		unsigned bit = hutch_layer_from_name(value);
 
 		if (!bit)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: unknown layer \"%s\" (expected one of: userns, "
 					  "landlock, seccomp)",
 					  org(origin), ESC(value));
@@ -765,8 +758,7 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	}
 	case _HUTCH_LIST_MAX:
 	default:
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown list %d", org(origin),
-				  (int)list);
+		return hutch_errx(err, EINVAL, "%s: unknown list %d", org(origin), (int)list);
 	}
 	r = hutch_policy_rules(p, list);
 	return add_rule(r, value, origin, locked, err);
@@ -784,10 +776,9 @@ int hutch_policy_set_require(struct hutch_policy *p, unsigned layers, const char
 	char buf[64];
 
 	if (p->finalized)
-		return hutch_errx(err, EBUSY, HUTCH_EXIT_ERROR,
-				  "%s: the policy is already finalized", org(origin));
+		return hutch_errx(err, EBUSY, "%s: the policy is already finalized", org(origin));
 	if (p->require_locked & ~layers)
-		return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EPERM,
 				  "%s: cannot drop the required layers %s: the system policy (%s) "
 				  "requires them",
 				  org(origin),
@@ -797,7 +788,7 @@ int hutch_policy_set_require(struct hutch_policy *p, unsigned layers, const char
 	if (system && layers) {
 		p->require_locked |= layers;
 		if (set_str(&p->require_origin, origin) < 0)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+			return hutch_err(err, ENOMEM, "policy");
 	}
 	return 0;
 }
@@ -866,26 +857,25 @@ static int set_limit(struct hutch_policy *p, const struct limit_def *d, const ch
 		break;
 	}
 	if (r == -ERANGE)
-		return hutch_errx(err, ERANGE, HUTCH_EXIT_ERROR, "%s: %s \"%s\" is too large",
-				  org(origin), d->name, ESC(value));
+		return hutch_errx(err, ERANGE, "%s: %s \"%s\" is too large", org(origin), d->name,
+				  ESC(value));
 	if (r < 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "%s: invalid %s \"%s\" (expected %s)", org(origin), d->name,
-				  ESC(value), d->expect);
+		return hutch_errx(err, EINVAL, "%s: invalid %s \"%s\" (expected %s)", org(origin),
+				  d->name, ESC(value), d->expect);
 	if (v == 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s must be greater than zero",
-				  org(origin), d->name);
+		return hutch_errx(err, EINVAL, "%s: %s must be greater than zero", org(origin),
+				  d->name);
 	cur = (uint64_t *)((char *)&p->limits + d->offset);
 	max = (uint64_t *)((char *)&p->limits_max + d->offset);
 	if (*max && v > *max)
-		return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EPERM,
 				  "%s: %s \"%s\" exceeds the ceiling set by the system policy (%s)",
 				  org(origin), d->name, value, org(p->key_lock_origin[d->key]));
 	*cur = v;
 	if (system) {
 		*max = v;
 		if (set_str(&p->key_lock_origin[d->key], origin) < 0)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+			return hutch_err(err, ENOMEM, "policy");
 	}
 	return 0;
 }
@@ -896,9 +886,8 @@ static int set_port(uint16_t *slot, const char *name, const char *value, const c
 	uint64_t v;
 
 	if (hutch_parse_uint(value, 65535, &v) < 0 || v == 0)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "%s: invalid %s \"%s\" (expected a port 1-65535)", org(origin),
-				  name, ESC(value));
+		return hutch_errx(err, EINVAL, "%s: invalid %s \"%s\" (expected a port 1-65535)",
+				  org(origin), name, ESC(value));
 	*slot = (uint16_t)v;
 	return 0;
 }
@@ -912,13 +901,11 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 	int r;
 
 	if (!p || !value)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy: missing value");
+		return hutch_errx(err, EINVAL, "policy: missing value");
 	if (p->finalized)
-		return hutch_errx(err, EBUSY, HUTCH_EXIT_ERROR,
-				  "%s: the policy is already finalized", org(origin));
+		return hutch_errx(err, EBUSY, "%s: the policy is already finalized", org(origin));
 	if ((unsigned)key >= _HUTCH_KEY_MAX)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown setting %d",
-				  org(origin), (int)key);
+		return hutch_errx(err, EINVAL, "%s: unknown setting %d", org(origin), (int)key);
 
 	ld = limit_def(key);
 	if (ld) {
@@ -943,13 +930,13 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		else if (strcmp(value, "host") == 0)
 			m = HUTCH_NET_HOST;
 		else
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: invalid network mode \"%s\" (expected one of: "
 					  "none, proxy, host)",
 					  org(origin), ESC(value));
 		if (m > p->net_mode_max)
 			return hutch_errx(
-				err, EPERM, HUTCH_EXIT_ERROR,
+				err, EPERM,
 				"%s: network mode \"%s\" is not allowed: the system policy "
 				"(%s) allows at most \"%s\"",
 				org(origin), value, org(p->key_lock_origin[key]),
@@ -958,7 +945,7 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		if (system) {
 			p->net_mode_max = m;
 			if (set_str(&p->key_lock_origin[key], origin) < 0)
-				return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+				return hutch_err(err, ENOMEM, "policy");
 		}
 		r = 0;
 		break;
@@ -966,12 +953,12 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 	case HUTCH_KEY_ALLOW_PRIVATE:
 		if (parse_bool(value, &b) < 0)
 			return hutch_errx(
-				err, EINVAL, HUTCH_EXIT_ERROR,
+				err, EINVAL,
 				"%s: invalid allowPrivate \"%s\" (expected true or false)",
 				org(origin), ESC(value));
 		if (b && p->allow_private_locked_off)
 			return hutch_errx(
-				err, EPERM, HUTCH_EXIT_ERROR,
+				err, EPERM,
 				"%s: cannot allow private addresses: the system policy (%s) "
 				"forbids them",
 				org(origin), org(p->key_lock_origin[key]));
@@ -979,7 +966,7 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		if (system && !b) {
 			p->allow_private_locked_off = true;
 			if (set_str(&p->key_lock_origin[key], origin) < 0)
-				return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+				return hutch_err(err, ENOMEM, "policy");
 		}
 		r = 0;
 		break;
@@ -990,7 +977,7 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		if (p->key_lock_origin[key] && !system &&
 		    (!p->audit_file || strcmp(p->audit_file, value) != 0))
 			return hutch_errx(
-				err, EPERM, HUTCH_EXIT_ERROR,
+				err, EPERM,
 				"%s: cannot change the audit file: the system policy (%s) "
 				"sets it",
 				org(origin), org(p->key_lock_origin[key]));
@@ -1000,13 +987,13 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		break;
 	case HUTCH_KEY_ALLOW_DEGRADED:
 		if (parse_bool(value, &b) < 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: invalid allow-degraded \"%s\" (expected true or "
 					  "false)",
 					  org(origin), ESC(value));
 		if (b && p->require_locked)
 			return hutch_errx(
-				err, EPERM, HUTCH_EXIT_ERROR,
+				err, EPERM,
 				"%s: cannot run degraded: the system policy (%s) requires "
 				"%s",
 				org(origin), org(p->require_origin),
@@ -1026,7 +1013,7 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		break;
 	case HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE:
 		if (parse_bool(value, &b) < 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: invalid allow-dangerous-workspace \"%s\" (expected "
 					  "true or false)",
 					  org(origin), ESC(value));
@@ -1038,13 +1025,13 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 
 		/* at least a few events (start, end): a smaller bound could hold nothing */
 		if (hutch_parse_size(value, &v) < 0 || v < 65536)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: invalid audit maxSize \"%s\" (expected a size of at "
 					  "least 64K, like 256M)",
 					  org(origin), ESC(value));
 		/* the system policy's bound is a ceiling */
 		if (p->key_lock_origin[key] && !system && v > p->audit_max_size)
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EPERM,
 					  "%s: audit maxSize \"%s\" is above the system policy's "
 					  "bound (%s)",
 					  org(origin), ESC(value), org(p->key_lock_origin[key]));
@@ -1053,16 +1040,15 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		break;
 	}
 	default:
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: unknown setting %d",
-				  org(origin), (int)key);
+		return hutch_errx(err, EINVAL, "%s: unknown setting %d", org(origin), (int)key);
 	}
 	if (r == -ENOMEM)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+		return hutch_err(err, ENOMEM, "policy");
 done:
 	if (r < 0)
 		return r;
 	if (set_str(&p->key_origin[key], origin) < 0)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "policy");
+		return hutch_err(err, ENOMEM, "policy");
 	return 0;
 }
 
@@ -1090,43 +1076,39 @@ static int expand_one(const char *value, const char *origin, const char *home, c
 	if (!x) {
 		if (errno == EINVAL && bad[0] == '~')
 			return hutch_errx(
-				err, EINVAL, HUTCH_EXIT_ERROR,
+				err, EINVAL,
 				"%s: path \"%s\": \"%s\" is not supported (use ~/ or $HOME)",
 				org(origin), value, bad);
 		if (errno == EINVAL && bad[0] == '$')
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: path \"%s\": malformed variable reference \"%s\"",
 					  org(origin), value, bad);
 		if (errno == EINVAL && bad[0])
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: path \"%s\": undefined variable $%s", org(origin),
-					  value, bad);
+			return hutch_errx(err, EINVAL, "%s: path \"%s\": undefined variable $%s",
+					  org(origin), value, bad);
 		if (errno == EINVAL)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "%s: path \"%s\" expands to an empty string", org(origin),
-					  value);
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: path \"%s\"", org(origin),
-				 value);
+			return hutch_errx(err, EINVAL, "%s: path \"%s\" expands to an empty string",
+					  org(origin), value);
+		return hutch_err(err, errno, "%s: path \"%s\"", org(origin), value);
 	}
 	if (has_ctl(x))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "%s: path \"%s\" expands to one with a control character",
 				  org(origin), value);
 	if (x[0] != '/' && base) {
 		j = hutch_path_join(base, x);
 		if (!j)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", org(origin));
+			return hutch_err(err, errno, "%s", org(origin));
 		*out = hutch_path_normalize(j);
 	} else {
 		if (x[0] != '/' && hutch_path_has_dotdot(x))
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "%s: relative path \"%s\" must not contain \"..\"",
 					  org(origin), value);
 		*out = hutch_path_normalize(x);
 	}
 	if (!*out)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s: path \"%s\"", org(origin),
-				 value);
+		return hutch_err(err, errno, "%s: path \"%s\"", org(origin), value);
 	return 0;
 }
 
@@ -1374,8 +1356,8 @@ static int check_dangerous(const struct hutch_policy *p, const char *home_canon,
 	if (p->allow_dangerous_workspace)
 		return 0;
 	if (workspace && (why = dangerous_dir(p->workspace, home_canon, buf, sizeof(buf)))) {
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-			       "workspace %s %s: refusing to make it writable", p->workspace, why);
+		r = hutch_errx(err, EPERM, "workspace %s %s: refusing to make it writable",
+			       p->workspace, why);
 		hutch_err_hint(err, DANGEROUS_HINT);
 		return r;
 	}
@@ -1387,8 +1369,7 @@ static int check_dangerous(const struct hutch_policy *p, const char *home_canon,
 		why = dangerous_dir(shown, home_canon, buf, sizeof(buf));
 		if (!why)
 			continue;
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-			       "%s: writable path %s %s: refusing to make it writable",
+		r = hutch_errx(err, EPERM, "%s: writable path %s %s: refusing to make it writable",
 			       org(w->origin), shown, why);
 		hutch_err_hint(err, DANGEROUS_HINT);
 		return r;
@@ -1412,7 +1393,7 @@ static int check_host_ports(const struct hutch_policy *p, hutch_error *err)
 		return 0;
 	ru = &p->net_host_ports.v[0];
 	if (p->net_mode == HUTCH_NET_HOST) {
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EINVAL,
 			       "%s: host port %s with network mode \"host\" (%s): host "
 			       "networking reaches the host's loopback already",
 			       org(ru->origin), ru->value, org(p->key_origin[HUTCH_KEY_NET_MODE]));
@@ -1428,7 +1409,7 @@ static int check_host_ports(const struct hutch_policy *p, hutch_error *err)
 		ru = &p->net_host_ports.v[i];
 		if (port != hport && port != sport)
 			continue;
-		r = hutch_errx(err, EADDRINUSE, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EADDRINUSE,
 			       "%s: host port %u is the port of hutch's own %s proxy inside "
 			       "the sandbox",
 			       org(ru->origin), port, port == hport ? "HTTP" : "SOCKS5");
@@ -1461,7 +1442,7 @@ static int check_network(const struct hutch_policy *p, hutch_error *err)
 		if (!lists[k]->n)
 			continue;
 		ru = &lists[k]->v[0];
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EINVAL,
 			       "%s: network mode \"host\" cannot filter destinations, but %s %s "
 			       "\"%s\"%s",
 			       org(p->key_origin[HUTCH_KEY_NET_MODE]), org(ru->origin),
@@ -1491,12 +1472,12 @@ static int check_conflicts(struct hutch_policy *p, const char *home_canon, bool 
 				const struct hutch_rule *e = &exposed[k]->v[i];
 
 				if (strcmp(e->value, hr->value) == 0)
-					return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+					return hutch_errx(err, EINVAL,
 							  "%s: %s is both %s and hidden (%s)",
 							  org(e->origin), e->value,
 							  exposed_names[k], org(hr->origin));
 				if (hr->locked && hutch_path_has_prefix(e->value, hr->value))
-					return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+					return hutch_errx(err, EPERM,
 							  "%s: %s path %s lies inside %s, which "
 							  "the system policy (%s) hides",
 							  org(e->origin), exposed_names[k],
@@ -1506,13 +1487,12 @@ static int check_conflicts(struct hutch_policy *p, const char *home_canon, bool 
 		if (!check_workspace)
 			continue;
 		if (strcmp(p->workspace, hr->value) == 0)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-					  "workspace %s is hidden by the policy (%s)", p->workspace,
-					  org(hr->origin));
+			return hutch_errx(err, EINVAL, "workspace %s is hidden by the policy (%s)",
+					  p->workspace, org(hr->origin));
 		/* Hiding $HOME or above it means "everything but the workspace" (strict). */
 		if (hr->locked && hutch_path_has_prefix(p->workspace, hr->value) &&
 		    !(home_canon && hutch_path_has_prefix(home_canon, hr->value)))
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EPERM,
 					  "workspace %s lies inside %s, which the system policy "
 					  "(%s) hides",
 					  p->workspace, hr->value, org(hr->origin));
@@ -1534,20 +1514,20 @@ static int finalize(hutch_policy *p, const char *home, bool check_workspace, hut
 	int r;
 
 	if (!p)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "policy: none given");
+		return hutch_errx(err, EINVAL, "policy: none given");
 	if (p->finalized)
-		return hutch_errx(err, EALREADY, HUTCH_EXIT_ERROR, "policy: already finalized");
+		return hutch_errx(err, EALREADY, "policy: already finalized");
 	if (!home || !*home)
 		home = getenv("HOME");
 	if (home && !*home)
 		home = NULL;
 	if (home && home[0] != '/')
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "home directory \"%s\" is not an absolute path", home);
+		return hutch_errx(err, EINVAL, "home directory \"%s\" is not an absolute path",
+				  home);
 
 	cwd = getcwd(NULL, 0);
 	if (!cwd)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot get the current directory");
+		return hutch_err(err, errno, "cannot get the current directory");
 
 	/* The workspace: must exist and be a directory (check_dangerous() says where not). */
 	ws_origin = p->key_origin[HUTCH_KEY_WORKSPACE];
@@ -1557,18 +1537,17 @@ static int finalize(hutch_policy *p, const char *home, bool check_workspace, hut
 		return r;
 	ws_real = realpath(ws_abs, NULL);
 	if (!ws_real)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "workspace %s", ws_abs);
+		return hutch_err(err, errno, "workspace %s", ws_abs);
 	if (stat(ws_real, &st) < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "workspace %s", ws_real);
+		return hutch_err(err, errno, "workspace %s", ws_real);
 	if (!S_ISDIR(st.st_mode))
-		return hutch_errx(err, ENOTDIR, HUTCH_EXIT_ERROR, "workspace %s: not a directory",
-				  ws_real);
+		return hutch_errx(err, ENOTDIR, "workspace %s: not a directory", ws_real);
 	if (home) {
 		home_canon = realpath(home, NULL);
 		if (!home_canon)
 			home_canon = hutch_path_normalize(home);
 		if (!home_canon)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR, "home directory %s", home);
+			return hutch_err(err, errno, "home directory %s", home);
 	}
 	free(p->workspace);
 	p->workspace = TAKE_PTR(ws_real);
@@ -1620,10 +1599,9 @@ static int finalize(hutch_policy *p, const char *home, bool check_workspace, hut
 	if (r < 0)
 		return r;
 	if (p->allow_degraded && p->require_locked)
-		return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
-				  "cannot run degraded: the system policy (%s) requires %s",
-				  org(p->require_origin),
-				  layers_str(p->require_locked, buf, sizeof(buf)));
+		return hutch_errx(
+			err, EPERM, "cannot run degraded: the system policy (%s) requires %s",
+			org(p->require_origin), layers_str(p->require_locked, buf, sizeof(buf)));
 	p->finalized = true;
 	return 0;
 }

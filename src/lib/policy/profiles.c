@@ -626,15 +626,13 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 	int r;
 
 	if (n >= PROFILE_MAX_DEPTH)
-		return hutch_errx(err, ELOOP, HUTCH_EXIT_ERROR, "profile %s: bases nest too deep",
-				  pr->name);
+		return hutch_errx(err, ELOOP, "profile %s: bases nest too deep", pr->name);
 	if (pr->base) {
 		const struct profile *base = find_profile(pr->base);
 
 		if (!base)
-			return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
-					  "profile %s: unknown base profile %s", pr->name,
-					  pr->base);
+			return hutch_errx(err, ENOENT, "profile %s: unknown base profile %s",
+					  pr->name, pr->base);
 		for (size_t i = 0; i < n; i++)
 			chain[i] = unhide[i];
 		chain[n] = pr->unhide;
@@ -673,12 +671,12 @@ static int apply(struct hutch_policy *p, const struct profile *pr, const char *o
 			continue;
 		r = hutch_rules_remove(&p->fs_hidden, *v);
 		if (r == -EPERM)
-			return hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EPERM,
 					  "profile %s: cannot make %s readable: the system policy "
 					  "hides it",
 					  pr->name, *v);
 		if (r < 0 && r != -ENOENT)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR, "profile %s", pr->name);
+			return hutch_err(err, -r, "profile %s", pr->name);
 	}
 	return 0;
 }
@@ -706,10 +704,10 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 	int r;
 
 	if (!p || !name)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "profile: no name given");
+		return hutch_errx(err, EINVAL, "profile: no name given");
 	if (!pr) {
 		list_names(names, sizeof(names));
-		return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, ENOENT,
 				  "%s%sunknown profile \"%.64s\" (expected one of: %s)",
 				  origin ? origin : "", origin ? ": " : "", name, names);
 	}
@@ -718,7 +716,7 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 		return r;
 	copy = strdup(pr->name);
 	if (!copy)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
+		return hutch_err(err, ENOMEM, "profile %s", name);
 	free(p->profile);
 	p->profile = copy;
 	return 0;
@@ -739,10 +737,10 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 		int r;
 
 		if (!path)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
+			return hutch_err(err, ENOMEM, "profile %s", name);
 		r = hutch_mkdir_p(path, 0700);
 		if (r < 0)
-			return hutch_err(err, -r, HUTCH_EXIT_ERROR,
+			return hutch_err(err, -r,
 					 "profile %s: cannot create the sandbox's package cache %s",
 					 name, path);
 	}
@@ -753,9 +751,9 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 			continue;
 		path = hutch_path_join(home, *d + 2);
 		if (!path)
-			return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "profile %s", name);
+			return hutch_err(err, ENOMEM, "profile %s", name);
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return hutch_err(err, errno, HUTCH_EXIT_ERROR,
+			return hutch_err(err, errno,
 					 "profile %s: cannot create its state directory %s", name,
 					 path);
 	}

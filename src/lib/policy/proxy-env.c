@@ -117,7 +117,7 @@ int hutch_proxy_env_check(const struct hutch_policy *p, hutch_error *err)
 				origin = p->env_pass.v[k].origin;
 		if (!origin)
 			continue;
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EINVAL,
 			       "%s: %s cannot be given with --net proxy: hutch sets it to its own "
 			       "proxy, the only way out of the sandbox",
 			       origin[0] ? origin : "policy", name);

@@ -264,21 +264,21 @@ static int add_op(struct walk *w, bool is_list, int which, const char *value, co
 	_cleanup_free_ char *v = NULL, *o = NULL;
 
 	if (s->n_ops >= HUTCH_MAX_RULES)
-		return hutch_errx(w->err, E2BIG, HUTCH_EXIT_ERROR,
-				  "%s: too many entries (at most %d)", w->name, HUTCH_MAX_RULES);
+		return hutch_errx(w->err, E2BIG, "%s: too many entries (at most %d)", w->name,
+				  HUTCH_MAX_RULES);
 	if (s->n_ops == s->cap_ops) {
 		size_t cap = s->cap_ops ? s->cap_ops * 2 : 32;
 		struct srt_op *nv = realloc(s->ops, cap * sizeof(*nv));
 
 		if (!nv)
-			return hutch_err(w->err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w->name);
+			return hutch_err(w->err, ENOMEM, "%s", w->name);
 		s->ops = nv;
 		s->cap_ops = cap;
 	}
 	v = strdup(value);
 	o = strdup(origin);
 	if (!v || !o)
-		return hutch_err(w->err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w->name);
+		return hutch_err(w->err, ENOMEM, "%s", w->name);
 	s->ops[s->n_ops++] = (struct srt_op){is_list, which, TAKE_PTR(v), TAKE_PTR(o)};
 	return 0;
 }
@@ -295,19 +295,18 @@ static int add_note_at(struct walk *w, const char *loc, const char *key, bool we
 	va_list ap;
 
 	if (s->n_notes >= HUTCH_SRT_MAX_NOTES)
-		return hutch_errx(w->err, E2BIG, HUTCH_EXIT_ERROR,
-				  "%s: more than %d settings hutch cannot honour", w->name,
-				  HUTCH_SRT_MAX_NOTES);
+		return hutch_errx(w->err, E2BIG, "%s: more than %d settings hutch cannot honour",
+				  w->name, HUTCH_SRT_MAX_NOTES);
 	if (!s->notes) {
 		s->notes = calloc(HUTCH_SRT_MAX_NOTES, sizeof(*s->notes));
 		if (!s->notes)
-			return hutch_err(w->err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w->name);
+			return hutch_err(w->err, ENOMEM, "%s", w->name);
 	}
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (asprintf(&text, "%s: %s: %s%s", loc, key, weaker ? "NOT ENFORCED: " : "", why) < 0)
-		return hutch_err(w->err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w->name);
+		return hutch_err(w->err, ENOMEM, "%s", w->name);
 	s->notes[s->n_notes++] = (struct srt_note){text, weaker};
 	if (weaker)
 		s->n_weaker++;
@@ -323,7 +322,7 @@ static int type_error(struct walk *w, const json_t *v, const char *expected)
 {
 	char loc[SRT_LOC_MAX], key[256];
 
-	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: expected %s, got %s",
+	return hutch_errx(w->err, EINVAL, "%s: %s: expected %s, got %s",
 			  where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)), expected,
 			  hutch_json_type_name(v));
 }
@@ -388,14 +387,13 @@ static int map_path(struct walk *w, enum srt_act act, const char *raw)
 	if (!*raw) {
 		char key[256];
 
-		return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: empty path",
+		return hutch_errx(w->err, EINVAL, "%s: %s: empty path",
 				  where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)));
 	}
 	if (strlen(raw) >= sizeof(v)) {
 		char key[256];
 
-		return hutch_errx(w->err, ENAMETOOLONG, HUTCH_EXIT_ERROR,
-				  "%s: %s: path longer than %zu bytes",
+		return hutch_errx(w->err, ENAMETOOLONG, "%s: %s: path longer than %zu bytes",
 				  where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)),
 				  sizeof(v) - 1);
 	}
@@ -435,7 +433,7 @@ static int map_path(struct walk *w, enum srt_act act, const char *raw)
 		if (v[0] != '/' && v[0] != '~') {
 			char key[256];
 
-			return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(w->err, EINVAL,
 					  "%s: %s: \"%s\" is a relative path; an absolute path "
 					  "(or ~/...) is needed",
 					  loc, dotted(w, key, sizeof(key)), shown(v, q, sizeof(q)));
@@ -470,7 +468,7 @@ static int map_domain(struct walk *w, enum srt_act act, const char *v)
 		return 0;
 	}
 	if (hutch_host_pattern_validate(v, &why) < 0)
-		return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(w->err, EINVAL,
 				  "%s: %s: host pattern \"%s\" is not accepted by hutch: %s", loc,
 				  dotted(w, key, sizeof(key)), shown(v, q, sizeof(q)),
 				  why ? why : "invalid");
@@ -517,7 +515,7 @@ static int unknown_key(struct walk *w, const char *in, const char *const *names,
 			break;
 		o += (size_t)c;
 	}
-	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+	return hutch_errx(w->err, EINVAL,
 			  "%s: unknown key \"%s\" %s (sandbox-runtime settings have: %s)",
 			  where(w, true, loc, sizeof(loc)), shown(key, q, sizeof(q)), in, list);
 }
@@ -548,7 +546,7 @@ static int walk_cred(struct walk *w, json_t *e, bool file)
 	id = json_object_get(e, id_key);
 	m = json_object_get(e, "mode");
 	if (!id || !m)
-		return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(w->err, EINVAL,
 				  "%s: %s: \"%s\" and \"mode\" "
 				  "are required",
 				  where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)),
@@ -556,11 +554,11 @@ static int walk_cred(struct walk *w, json_t *e, bool file)
 	w->path[w->depth++] = (struct hutch_jpath){.key = "mode"};
 	if (!json_is_string(m) || (strcmp(json_string_value(m), "deny") != 0 &&
 				   strcmp(json_string_value(m), "mask") != 0)) {
-		r = json_is_string(m) ? hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR,
-						   "%s: %s: expected \"deny\" or \"mask\"",
-						   where(w, false, loc, sizeof(loc)),
-						   dotted(w, key, sizeof(key)))
-				      : type_error(w, m, "\"deny\" or \"mask\"");
+		r = json_is_string(m)
+			    ? hutch_errx(w->err, EINVAL, "%s: %s: expected \"deny\" or \"mask\"",
+					 where(w, false, loc, sizeof(loc)),
+					 dotted(w, key, sizeof(key)))
+			    : type_error(w, m, "\"deny\" or \"mask\"");
 		w->depth--;
 		return r;
 	}
@@ -573,7 +571,7 @@ static int walk_cred(struct walk *w, json_t *e, bool file)
 	} else if (file) {
 		r = map_path(w, SA_DENY_READ, json_string_value(id));
 	} else if (!hutch_env_name_valid(json_string_value(id), strlen(json_string_value(id)))) {
-		r = hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: %s: invalid variable name",
+		r = hutch_errx(w->err, EINVAL, "%s: %s: invalid variable name",
 			       where(w, false, loc, sizeof(loc)), dotted(w, key, sizeof(key)));
 	} else {
 		r = add_op(w, true, HUTCH_LIST_ENV_DROP, json_string_value(id),
@@ -648,8 +646,7 @@ static int walk_key(struct walk *w, const struct srt_key *k, json_t *v)
 		}
 		return 0;
 	}
-	return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: internal error",
-			  where(w, false, loc, sizeof(loc)));
+	return hutch_errx(w->err, EINVAL, "%s: internal error", where(w, false, loc, sizeof(loc)));
 }
 
 static int walk_section(struct walk *w, const struct srt_section *s, json_t *obj)
@@ -670,8 +667,7 @@ static int walk_section(struct walk *w, const struct srt_section *s, json_t *obj
 			if (strcmp(s->keys[i].name, key) == 0)
 				k = &s->keys[i];
 		if (w->depth >= SRT_MAX_DEPTH - 2)
-			return hutch_errx(w->err, EINVAL, HUTCH_EXIT_ERROR, "%s: nested too deep",
-					  w->name);
+			return hutch_errx(w->err, EINVAL, "%s: nested too deep", w->name);
 		w->path[w->depth++] = (struct hutch_jpath){.key = key};
 		if (!k) {
 			if (s->name)
@@ -809,22 +805,21 @@ int hutch_srt_parse(const char *name, const char *data, size_t len, hutch_srt **
 	int r;
 
 	if (!out || (!data && len))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s: no settings", w.name);
+		return hutch_errx(err, EINVAL, "%s: no settings", w.name);
 	if (len > HUTCH_MAX_POLICY_BYTES)
-		return hutch_errx(err, EFBIG, HUTCH_EXIT_ERROR,
-				  "%s: settings file too large (%zu bytes, at most %d)", w.name,
-				  len, HUTCH_MAX_POLICY_BYTES);
+		return hutch_errx(err, EFBIG, "%s: settings file too large (%zu bytes, at most %d)",
+				  w.name, len, HUTCH_MAX_POLICY_BYTES);
 	root = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		for (char *c = jerr.text; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "%s:%d:%d: invalid JSON: %s",
-				  w.name, jerr.line > 0 ? jerr.line : 1,
-				  jerr.column > 0 ? jerr.column : 1, jerr.text);
+		return hutch_errx(err, EINVAL, "%s:%d:%d: invalid JSON: %s", w.name,
+				  jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,
+				  jerr.text);
 	}
 	if (!json_is_object(root)) {
-		r = hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EINVAL,
 			       "%s:1:1: sandbox-runtime settings must be a JSON object, not %s",
 			       w.name, hutch_json_type_name(root));
 		json_decref(root);
@@ -833,7 +828,7 @@ int hutch_srt_parse(const char *name, const char *data, size_t len, hutch_srt **
 	w.s = calloc(1, sizeof(*w.s));
 	if (!w.s) {
 		json_decref(root);
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w.name);
+		return hutch_err(err, ENOMEM, "%s", w.name);
 	}
 	r = walk_section(&w, &top_section, root);
 	json_decref(root);
@@ -843,8 +838,7 @@ int hutch_srt_parse(const char *name, const char *data, size_t len, hutch_srt **
 		/* Everything mapped must be something a policy accepts: check now, with srt's
 		 * lines. */
 		check = hutch_policy_new();
-		r = check ? apply_ops(w.s, check, err)
-			  : hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "%s", w.name);
+		r = check ? apply_ops(w.s, check, err) : hutch_err(err, ENOMEM, "%s", w.name);
 		hutch_policy_free(check);
 	}
 	if (r < 0) {
@@ -862,7 +856,7 @@ int hutch_srt_load_file(const char *path, hutch_srt **out, hutch_error *err)
 	int r;
 
 	if (!path || !*path)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "srt settings: empty file name");
+		return hutch_errx(err, EINVAL, "srt settings: empty file name");
 	r = hutch_read_policy_file(path, &data, &len, err);
 	if (r < 0)
 		return r;
@@ -893,12 +887,12 @@ int hutch_srt_apply(const hutch_srt *s, hutch_policy *p, bool allow_weaker, hutc
 	int r;
 
 	if (!s || !p)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "srt settings: nothing to apply");
+		return hutch_errx(err, EINVAL, "srt settings: nothing to apply");
 	if (s->n_weaker && !allow_weaker) {
 		for (size_t i = 0; i < s->n_notes; i++) {
 			if (!s->notes[i].weaker)
 				continue;
-			r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR, "%s%s", s->notes[i].text,
+			r = hutch_errx(err, EPERM, "%s%s", s->notes[i].text,
 				       s->n_weaker > 1 ? " (and more, see hutch policy import-srt)"
 						       : "");
 			hutch_err_hint(err, "hutch would enforce less than sandbox-runtime here; "

@@ -68,15 +68,15 @@ static int read_store(const char *path, char **out, size_t *len, hutch_error *er
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return 0;
 	if (fd < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
+		return hutch_err(err, errno, "trust store %s", path);
 	if (fstat(fd, &st) < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "trust store %s", path);
+		return hutch_err(err, errno, "trust store %s", path);
 	if (!S_ISREG(st.st_mode) || st.st_size > TRUST_MAX_BYTES)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "trust store %s: not a regular file of at most %d bytes", path,
 				  TRUST_MAX_BYTES);
 	if ((st.st_mode & 022) || (st.st_uid != geteuid() && st.st_uid != 0)) {
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EPERM,
 			       "trust store %s: writable by other users or owned by someone "
 			       "else; refusing to use it",
 			       path);
@@ -85,11 +85,11 @@ static int read_store(const char *path, char **out, size_t *len, hutch_error *er
 	}
 	r = hutch_read_fd(fd, TRUST_MAX_BYTES, &buf, &n);
 	if (r == -EFBIG)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "trust store %s: not a regular file of at most %d bytes", path,
 				  TRUST_MAX_BYTES);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "trust store %s", path);
+		return hutch_err(err, r, "trust store %s", path);
 	*out = TAKE_PTR(buf);
 	*len = n;
 	return 0;
@@ -141,11 +141,11 @@ int hutch_trust_check(const char *path, bool *trusted, hutch_error *err)
 	int r;
 
 	if (!trusted)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "trust check: no result");
+		return hutch_errx(err, EINVAL, "trust check: no result");
 	*trusted = false;
 	rp = realpath(path, NULL);
 	if (!rp)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "%s", path);
+		return hutch_err(err, errno, "%s", path);
 	r = hutch_read_policy_file(rp, &data, &len, err);
 	if (r < 0)
 		return r;
@@ -162,13 +162,13 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 	int r;
 
 	if (!path || !*path)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "trust: no file given");
+		return hutch_errx(err, EINVAL, "trust: no file given");
 	rp = realpath(path, NULL);
 	if (!rp)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot trust %s", path);
+		return hutch_err(err, errno, "cannot trust %s", path);
 	if (strchr(rp, '\n'))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "cannot trust %s: its path contains a newline", path);
+		return hutch_errx(err, EINVAL, "cannot trust %s: its path contains a newline",
+				  path);
 	r = hutch_read_policy_file(rp, &data, &len, err);
 	if (r < 0)
 		return r;
@@ -176,27 +176,27 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 
 	dir = hutch_config_dir(NULL);
 	if (!dir)
-		return hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, ENOENT,
 				  "cannot trust %s: neither XDG_CONFIG_HOME nor HOME is set", path);
 	store_path = hutch_path_join(dir, "trusted");
 	if (!store_path)
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust");
+		return hutch_err(err, ENOMEM, "trust");
 	r = hutch_mkdir_p(dir, 0700);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "cannot create %s", dir);
+		return hutch_err(err, r, "cannot create %s", dir);
 	r = read_store(store_path, &store, &slen, err);
 	if (r < 0)
 		return r;
 
 	if (asprintf(&tmp, "%s/.trusted.XXXXXX", dir) < 0) {
 		tmp = NULL;
-		return hutch_err(err, ENOMEM, HUTCH_EXIT_ERROR, "trust");
+		return hutch_err(err, ENOMEM, "trust");
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot create a file in %s", dir);
+		return hutch_err(err, errno, "cannot create a file in %s", dir);
 	if (fchmod(fd, 0600) < 0) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "chmod %s", tmp);
+		r = hutch_err(err, errno, "chmod %s", tmp);
 		goto fail;
 	}
 	/* Keep every other entry; replace the one for this path. */
@@ -205,7 +205,7 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 		_cleanup_fclose_ FILE *f = fdopen(fd, "w");
 
 		if (!f) {
-			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			r = hutch_err(err, errno, "write %s", tmp);
 			goto fail;
 		}
 		fd = -1; /* owned by f now (read by _cleanup_close_) NOLINT(*DeadStores) */
@@ -219,16 +219,16 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 		}
 		fprintf(f, "%s %s\n", hex, rp);
 		if (fflush(f) != 0 || fsync(fileno(f)) < 0 || ferror(f)) {
-			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			r = hutch_err(err, errno, "write %s", tmp);
 			goto fail;
 		}
 		if (fclose(TAKE_PTR(f)) != 0) {
-			r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "write %s", tmp);
+			r = hutch_err(err, errno, "write %s", tmp);
 			goto fail;
 		}
 	}
 	if (rename(tmp, store_path) < 0) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR, "cannot replace %s", store_path);
+		r = hutch_err(err, errno, "cannot replace %s", store_path);
 		goto fail;
 	}
 	if (sha256_hex)

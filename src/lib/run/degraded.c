@@ -65,14 +65,14 @@ static int degraded_prepare(struct run *r, hutch_error *err)
 {
 	if (r->p->net_mode == HUTCH_NET_PROXY)
 		return hutch_errx(
-			err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+			err, EOPNOTSUPP,
 			"--net proxy needs user namespaces, which are not available here");
 	if (r->p->net_host_ports.n)
-		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EOPNOTSUPP,
 				  "--host-port needs user namespaces (its own network "
 				  "namespace), which are not available here");
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
-		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EOPNOTSUPP,
 				  "without user namespaces hutch needs Landlock to enforce the "
 				  "filesystem policy, and it is not available either");
 	r->ll_protect = calloc(r->plan->n + 1, sizeof(char *));
@@ -84,11 +84,11 @@ static int degraded_prepare(struct run *r, hutch_error *err)
 	if (r->tty.any) {
 		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
 		if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0)
-			return hutch_err(err, errno, 0, "terminal: opening a pty");
+			return hutch_err(err, errno, "terminal: opening a pty");
 		r->slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (r->slave < 0) {
 			close(m);
-			return hutch_err(err, errno, 0, "terminal: opening the pty's peer");
+			return hutch_err(err, errno, "terminal: opening the pty's peer");
 		}
 		if (r->tty.have_termios)
 			(void)tcsetattr(r->slave, TCSANOW, &r->tty.termios);
@@ -151,7 +151,7 @@ int hutch_run_degraded(struct run *r, int *status, hutch_error *err)
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	pid = fork();
 	if (pid < 0)
-		return hutch_err(err, errno, 0, "fork");
+		return hutch_err(err, errno, "fork");
 	if (pid == 0) {
 		close(r->ctl[0]);
 		close(r->errpipe[0]);

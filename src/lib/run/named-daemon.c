@@ -275,14 +275,14 @@ static int named_listen_socket(const char *dir, hutch_error *err)
 
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", dir) >=
 	    sizeof(sa.sun_path))
-		return hutch_errx(err, ENAMETOOLONG, 0, "session directory path too long: %s", dir);
+		return hutch_errx(err, ENAMETOOLONG, "session directory path too long: %s", dir);
 	unlink(sa.sun_path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "session socket");
+		return hutch_err(err, errno, "session socket");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0600) < 0 ||
 	    listen(fd, 64) < 0) {
-		int r = hutch_err(err, errno, 0, "session socket %s", sa.sun_path);
+		int r = hutch_err(err, errno, "session socket %s", sa.sun_path);
 		close(fd);
 		return r;
 	}
@@ -329,38 +329,36 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 	ssize_t n;
 
 	if (!p->finalized)
-		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+		return hutch_errx(err, EINVAL, "internal: the policy is not finalized");
 	r = hutch_named_check_name(name, err);
 	if (r < 0)
 		return r;
 	if (!base)
-		return hutch_errx(err, EINVAL, 0,
-				  "cannot find the state directory: HOME is not set");
+		return hutch_errx(err, EINVAL, "cannot find the state directory: HOME is not set");
 	dir = hutch_path_join(base, name);
 	if (!dir)
 		return -ENOMEM;
 	fd = hutch_named_connect(name, NULL);
 	if (fd >= 0) {
 		close(fd);
-		return hutch_errx(err, EEXIST, HUTCH_EXIT_ERROR,
-				  "a session named '%s' is already running", name);
+		return hutch_errx(err, EEXIST, "a session named '%s' is already running", name);
 	}
 	r = hutch_mkdir_p(dir, 0700);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session directory %s", dir);
+		return hutch_err(err, r, "session directory %s", dir);
 	fd = named_listen_socket(dir, err);
 	if (fd < 0)
 		return fd;
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		close(fd);
-		return hutch_err(err, errno, 0, "pipe");
+		return hutch_err(err, errno, "pipe");
 	}
 	pid = fork();
 	if (pid < 0) {
 		close(fd);
 		close(ready[0]);
 		close(ready[1]);
-		return hutch_err(err, errno, 0, "fork");
+		return hutch_err(err, errno, "fork");
 	}
 	if (pid == 0) {
 		pid_t mid;
@@ -382,12 +380,11 @@ int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *er
 	while (n < 0 && errno == EINTR);
 	close(ready[0]);
 	if (n != (ssize_t)sizeof(rep))
-		return hutch_errx(err, EIO, HUTCH_EXIT_ERROR,
-				  "session %s: the sandbox did not start", name);
+		return hutch_errx(err, EIO, "session %s: the sandbox did not start", name);
 	if (rep.msg[0]) {
 		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
-		hutch_errx(err, rep.code ? rep.code : EINVAL, rep.status, "session %s: %s", name,
-			   rep.msg);
+		hutch_errx(err, rep.code ? rep.code : EINVAL, "session %s: %s", name, rep.msg);
+		hutch_err_status(err, rep.status);
 		if (rep.hint[0])
 			hutch_err_hint(err, "%s", rep.hint);
 		return rep.code < 0 ? rep.code : -EINVAL;

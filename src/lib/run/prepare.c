@@ -112,8 +112,7 @@ static int decide_layers(struct run *r, hutch_error *err)
 			      r->opts->data);
 	return 0;
 missing:
-	hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "required layer %s is not available: %s",
-		   fi.name, fi.detail);
+	hutch_errx(err, EOPNOTSUPP, "required layer %s is not available: %s", fi.name, fi.detail);
 	if (fi.fix)
 		hutch_err_hint(err, "%s", fi.fix);
 	return -EOPNOTSUPP;
@@ -215,7 +214,7 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 		return ret;
 	ret = make_id(r->id);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "generating a sandbox id");
+		return hutch_err(err, ret, "generating a sandbox id");
 	/* Who enforces each limit (an unenforceable one refuses the run); the cgroups. */
 	ret = hutch_limits_prepare(r->p, r->id, &r->lim, err);
 	if (ret < 0)
@@ -232,7 +231,7 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 		return ret;
 	ret = hutch_env_set(&r->env, "HUTCH_SANDBOX", r->id);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "environment");
+		return hutch_err(err, ret, "environment");
 	if (r->opts && r->opts->session) {
 		/* --ephemeral: the workspace is an overlay with the session's layer on top */
 		ret = hutch_session_run_begin(r->opts->session, r->p, &overlay, &root_layer, err);
@@ -270,23 +269,23 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 
 		ret = hutch_proxy_env(&r->env, r->p);
 		if (ret < 0)
-			return hutch_err(err, ret, 0, "network: proxy environment");
+			return hutch_err(err, ret, "network: proxy environment");
 		if (n > 0) {
 			exe[n] = '\0';
 			ret = hutch_mount_plan_add(r->plan, MOUNT_BIND_RO, HUTCH_PROXY_CONNECT_BIN,
 						   exe, 0, true);
 			if (ret < 0)
-				return hutch_err(err, ret, 0, "mount: planning");
+				return hutch_err(err, ret, "mount: planning");
 		}
 	}
 	r->state_dir = state_dir();
 	if (!r->state_dir) {
-		ret = hutch_errx(err, EINVAL, 0, "cannot find a state directory: HOME is not set");
+		ret = hutch_errx(err, EINVAL, "cannot find a state directory: HOME is not set");
 	} else {
 		/* hutch's own state (session sockets, audit logs, journals) is invisible inside. */
 		ret = hutch_mount_plan_add(r->plan, MOUNT_HIDE, r->state_dir, NULL, 0, true);
 		if (ret < 0)
-			hutch_err(err, ret, 0, "mount: planning");
+			hutch_err(err, ret, "mount: planning");
 	}
 	if (ret < 0)
 		return ret;
@@ -308,15 +307,15 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 	for (int fd = 0; fd < 3; fd++) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-			return hutch_errx(err, EISDIR, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EISDIR,
 					  "file descriptor %d is a directory: refusing to hand a "
 					  "directory of the host into the sandbox",
 					  fd);
 	}
 	hutch_tty_probe(&r->tty);
 	if (pipe2(r->errpipe, O_CLOEXEC) < 0)
-		return hutch_err(err, errno, 0, "creating the report pipe");
+		return hutch_err(err, errno, "creating the report pipe");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->ctl) < 0)
-		return hutch_err(err, errno, 0, "creating the control socket");
+		return hutch_err(err, errno, "creating the control socket");
 	return 0;
 }

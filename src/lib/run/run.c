@@ -99,13 +99,13 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 
 	hutch_run_signal_set(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
-		ret = hutch_err(err, errno, 0, "blocking signals");
+		ret = hutch_err(err, errno, "blocking signals");
 		goto out;
 	}
 	masked = true;
 	r->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0) {
-		ret = hutch_err(err, errno, 0, "signalfd");
+		ret = hutch_err(err, errno, "signalfd");
 		goto out;
 	}
 
@@ -136,7 +136,7 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 		struct hutch_id_map m = {0, 0, 0, 0, 4294967295u};
 		ret = hutch_ns_write_maps(r->init_pid, &m, err);
 		if (ret >= 0 && send(r->ctl[0], "U", 1, MSG_NOSIGNAL) != 1)
-			ret = hutch_err(err, errno, 0, "starting the sandbox");
+			ret = hutch_err(err, errno, "starting the sandbox");
 	}
 	/* Into its cgroups before "G": init forks the workload only after it. */
 	if (ret >= 0)
@@ -165,12 +165,12 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0) {
 		int e = hutch_run_send_protected(r);
 		if (e < 0)
-			ret = hutch_err(err, e, 0,
+			ret = hutch_err(err, e,
 					"starting the sandbox: sending the protected paths");
 	}
 	if (ret < 0 || send(r->ctl[0], "G", 1, MSG_NOSIGNAL) != 1) {
 		if (ret >= 0)
-			ret = hutch_err(err, errno, 0, "starting the sandbox");
+			ret = hutch_err(err, errno, "starting the sandbox");
 		kill(r->init_pid, SIGKILL);
 		/*
 		 * init builds the mounts meanwhile: when one fails it reports why and
@@ -204,9 +204,9 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 	struct run r;
 
 	if (!p->finalized)
-		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+		return hutch_errx(err, EINVAL, "internal: the policy is not finalized");
 	if (!argv || !argv[0])
-		return hutch_errx(err, EINVAL, 0, "no command given");
+		return hutch_errx(err, EINVAL, "no command given");
 	hutch_run_init(&r, p, argv, opts);
 	return hutch_run_main(&r, status, err);
 }

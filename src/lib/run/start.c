@@ -68,8 +68,7 @@ static int step_id_maps(struct run *r, hutch_error *err)
 			n = recv(r->ctl[1], &c, 1, 0);
 		while (n < 0 && errno == EINTR);
 		if (n != 1 || c != 'U')
-			return hutch_errx(err, ECANCELED, 0,
-					  "userns: the id maps were not written");
+			return hutch_errx(err, ECANCELED, "userns: the id maps were not written");
 		return 0;
 	}
 	if (r->root_mode) {
@@ -86,9 +85,9 @@ static int step_guard(struct run *r, hutch_error *err)
 
 	/* Die with the supervisor; our helpers are not dumpable (no ptrace, no /proc peeking). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return hutch_err(err, errno, 0, "pdeathsig");
+		return hutch_err(err, errno, "pdeathsig");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return hutch_err(err, errno, 0, "dumpable");
+		return hutch_err(err, errno, "dumpable");
 	/* The supervisor may have died before PDEATHSIG was armed. */
 	if (recv(r->ctl[1], &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
 		_exit(HUTCH_EXIT_ERROR);
@@ -99,7 +98,7 @@ static int step_guard(struct run *r, hutch_error *err)
 	 * makes its own session anyway.
 	 */
 	if (setpgid(0, 0) < 0)
-		return hutch_err(err, errno, 0, "setpgid");
+		return hutch_err(err, errno, "setpgid");
 	return 0;
 }
 
@@ -127,11 +126,10 @@ static int step_protected(struct run *r, hutch_error *err)
 		if (n == 1 && buf[0] == 'G')
 			break;
 		if (n < 1 || buf[0] != 'P')
-			return hutch_errx(err, ECANCELED, 0,
-					  "mount: waiting for the protected paths");
+			return hutch_errx(err, ECANCELED, "mount: waiting for the protected paths");
 		ret = hutch_mount_plan_unpack(r->plan, buf + 1, (size_t)n - 1);
 		if (ret < 0)
-			return hutch_err(err, ret, 0, "mount: receiving the protected paths");
+			return hutch_err(err, ret, "mount: receiving the protected paths");
 	}
 	ret = hutch_mount_tree_finish(r->plan, r->tree, err);
 	hutch_mount_tree_free(r->tree);
@@ -168,9 +166,9 @@ static int step_loopback(struct run *r, hutch_error *err)
 		return 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "network: socket for lo");
+		return hutch_err(err, errno, "network: socket for lo");
 	ret = send_fd(r->ctl[1], fd, HUTCH_CTL_LOOPBACK);
-	return ret < 0 ? hutch_err(err, ret, 0, "network: handing lo over") : 0;
+	return ret < 0 ? hutch_err(err, ret, "network: handing lo over") : 0;
 }
 
 /* The proxy's listening sockets (lo is up: "G" came after it). */
@@ -202,8 +200,7 @@ static int step_network(struct run *r, hutch_error *err)
 			if (ret >= 0)
 				ret = ctl_send_fd(r, fds[k], HUTCH_CTL_HOST_PORT);
 			if (ret < 0 && !err->msg[0])
-				hutch_err(err, ret, 0,
-					  "network: handing a host port's socket over");
+				hutch_err(err, ret, "network: handing a host port's socket over");
 			close(fds[k]);
 		}
 	}
@@ -217,7 +214,7 @@ static int step_network(struct run *r, hutch_error *err)
 			return fd;
 		ret = ctl_send_fd(r, fd, listeners[i].tag);
 		if (ret < 0)
-			return hutch_err(err, ret, 0, "network: handing the proxy socket over");
+			return hutch_err(err, ret, "network: handing the proxy socket over");
 	}
 	return 0;
 }
@@ -252,7 +249,7 @@ static int step_pty(struct run *r, hutch_error *err)
 		return ret;
 	ret = send_fd(r->ctl[1], master, HUTCH_CTL_PTY);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "terminal: handing the pty to the supervisor");
+		return hutch_err(err, ret, "terminal: handing the pty to the supervisor");
 	return 0;
 }
 
@@ -263,7 +260,7 @@ static int step_pty(struct run *r, hutch_error *err)
 static int step_cgroup(struct run *r, hutch_error *err)
 {
 	if (hutch_limits_uses_cgroup(r->lim) && unshare(CLONE_NEWCGROUP) < 0)
-		return hutch_err(err, errno, 0, "cgroup namespace");
+		return hutch_err(err, errno, "cgroup namespace");
 	return 0;
 }
 
@@ -285,9 +282,9 @@ static int step_session(struct run *r, hutch_error *err)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return hutch_err(err, errno, 0, "pdeathsig");
+		return hutch_err(err, errno, "pdeathsig");
 	if (setsid() < 0)
-		return hutch_err(err, errno, 0, "setsid");
+		return hutch_err(err, errno, "setsid");
 	if (r->tty.any)
 		return hutch_pty_attach(&r->tty, r->slave, err);
 	return 0;
@@ -421,7 +418,7 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	o.notify_exec = hutch_audit_wants_exec(r->audit);
 	/* Command rules fail closed where they cannot be enforced. */
 	if (hutch_audit_has_rules(r->audit) && !(r->layers & HUTCH_LAYER_SECCOMP))
-		return hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR, "%s",
+		return hutch_errx(err, EOPNOTSUPP, "%s",
 				  "command rules need the seccomp layer, not available here");
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
@@ -440,7 +437,7 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	ret = ctl_send_fd(r, notify_fd, HUTCH_CTL_SECCOMP);
 	close(notify_fd);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "seccomp: handing the exec listener over");
+		return hutch_err(err, ret, "seccomp: handing the exec listener over");
 	return 0;
 }
 
@@ -448,7 +445,7 @@ static int step_close_fds(struct run *r, hutch_error *err)
 {
 	/* Whatever the caller leaked into hutch is closed at exec; the report pipe too. */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return hutch_err(err, errno, 0, "closing inherited file descriptors");
+		return hutch_err(err, errno, "closing inherited file descriptors");
 	return 0;
 }
 
@@ -564,10 +561,13 @@ __attribute__((noreturn)) static void exec_workload(struct run *r)
 
 	environ = r->env;
 	errnum = exec_path(r->argv, r->env, &found);
-	if (!found)
-		hutch_errx(&e, ENOENT, HUTCH_EXIT_NOTFOUND, "%s: command not found", r->argv[0]);
-	else
-		hutch_err(&e, errnum, HUTCH_EXIT_NOEXEC, "cannot run %s", r->argv[0]);
+	if (!found) {
+		hutch_errx(&e, ENOENT, "%s: command not found", r->argv[0]);
+		hutch_err_status(&e, HUTCH_EXIT_NOTFOUND);
+	} else {
+		hutch_err(&e, errnum, "cannot run %s", r->argv[0]);
+		hutch_err_status(&e, HUTCH_EXIT_NOEXEC);
+	}
 	hutch_run_child_fail(r, NULL, &e);
 }
 
@@ -642,7 +642,7 @@ __attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r)
 	pid = spawn_workload(r);
 	if (pid < 0) {
 		hutch_error e = {0};
-		hutch_err(&e, -pid, 0, "forking the workload");
+		hutch_err(&e, -pid, "forking the workload");
 		hutch_run_child_fail(r, "workload", &e);
 	}
 	close(r->errpipe[1]);
@@ -673,7 +673,7 @@ int hutch_run_loopback_up(struct run *r, hutch_error *err)
 		/* its report, complete once it is gone (the caller reaps it) */
 		kill(r->init_pid, SIGKILL);
 		ret = hutch_run_read_report(r, err);
-		return ret < 0 ? ret : hutch_err(err, -fd, 0, "starting the sandbox: its network");
+		return ret < 0 ? ret : hutch_err(err, -fd, "starting the sandbox: its network");
 	}
 	ret = hutch_net_loopback_up_fd(fd, err);
 	close(fd);
@@ -685,8 +685,7 @@ int hutch_run_userns_error(int errnum, hutch_error *err)
 	struct hutch_feature_info fi;
 
 	hutch_probe(HUTCH_FEAT_USERNS, &fi);
-	hutch_err(err, errnum, HUTCH_EXIT_ERROR,
-		  "required layer userns: cannot create the sandbox namespaces");
+	hutch_err(err, errnum, "required layer userns: cannot create the sandbox namespaces");
 	hutch_err_hint(err, "%s%s", fi.fix ? fi.fix : "enable unprivileged user namespaces",
 		       "; or run with --allow-degraded (Landlock + seccomp only, weaker)");
 	return -errnum;

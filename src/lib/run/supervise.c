@@ -174,7 +174,7 @@ static int start_proxy(struct run *r)
 	r->proxy_fd[0] = r->proxy_fd[1] = -1; /* the proxy owns them now */
 	if (ret < 0) {
 		if (!r->proxy_err.msg[0])
-			hutch_err(&r->proxy_err, ret, 0, "network: starting the proxy");
+			hutch_err(&r->proxy_err, ret, "network: starting the proxy");
 		kill(r->init_pid, SIGKILL);
 	}
 	return 0;
@@ -396,7 +396,8 @@ int hutch_run_read_report(struct run *r, hutch_error *err)
 		return 0;
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	rep.hint[sizeof(rep.hint) - 1] = '\0';
-	hutch_errx(err, rep.code, rep.status, "%s", rep.msg);
+	hutch_errx(err, rep.code, "%s", rep.msg);
+	hutch_err_status(err, rep.status);
 	if (rep.hint[0])
 		hutch_err_hint(err, "%s", rep.hint);
 	return rep.code < 0 ? rep.code : -EINVAL;
@@ -408,7 +409,7 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 
 	ret = hutch_loop_new(&r->loop);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "event loop");
+		return hutch_err(err, ret, "event loop");
 	ret = hutch_loop_add(r->loop, r->sigfd, EPOLLIN, on_signal, r);
 	if (ret >= 0)
 		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN,
@@ -428,7 +429,7 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0 && r->degraded && r->master >= 0)
 		ret = hutch_relay_start(r->loop, &r->tty, r->master, &r->relay);
 	if (ret < 0)
-		return hutch_err(err, ret, 0, "event loop");
+		return hutch_err(err, ret, "event loop");
 	/* A SIGCHLD may have arrived before the loop started: check once. */
 	{
 		int st;
@@ -446,14 +447,14 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 	if (ret < 0) {
 		kill(r->init_pid, SIGKILL);
 		waitpid(r->init_pid, NULL, 0);
-		return hutch_err(err, ret, 0, "audit: the file comparison timer");
+		return hutch_err(err, ret, "audit: the file comparison timer");
 	}
 	if (!r->init_exited) {
 		ret = hutch_loop_run(r->loop);
 		if (ret < 0) {
 			kill(r->init_pid, SIGKILL);
 			waitpid(r->init_pid, NULL, 0);
-			return hutch_err(err, ret, 0, "event loop");
+			return hutch_err(err, ret, "event loop");
 		}
 	}
 	/* A pty may have been handed over just before init exited. */

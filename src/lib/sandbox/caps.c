@@ -24,7 +24,7 @@ int hutch_caps_drop_all(hutch_error *err)
 	if (syscall(SYS_capget, &hdr, cur) == 0 && !cur[0].permitted && !cur[1].permitted &&
 	    !cur[0].effective && !cur[1].effective) {
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-			return hutch_err(err, errno, 0, "capabilities: clearing the ambient set");
+			return hutch_err(err, errno, "capabilities: clearing the ambient set");
 		return 0;
 	}
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
@@ -33,27 +33,27 @@ int hutch_caps_drop_all(hutch_error *err)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
 				break;
-			return hutch_err(err, errno, 0,
+			return hutch_err(err, errno,
 					 "capabilities: dropping %d from the bounding set", cap);
 		}
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return hutch_err(err, errno, 0, "capabilities: clearing the ambient set");
+		return hutch_err(err, errno, "capabilities: clearing the ambient set");
 	/* A uid 0 inside must not regain capabilities on exec. */
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
 			  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
 		  0, 0, 0) < 0)
-		return hutch_err(err, errno, 0, "capabilities: locking securebits");
+		return hutch_err(err, errno, "capabilities: locking securebits");
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return hutch_err(err, errno, 0, "capabilities: clearing the capability sets");
+		return hutch_err(err, errno, "capabilities: clearing the capability sets");
 	return 0;
 }
 
 int hutch_no_new_privs(hutch_error *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hutch_err(err, errno, 0, "no_new_privs");
+		return hutch_err(err, errno, "no_new_privs");
 	return 0;
 }

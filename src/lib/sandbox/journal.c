@@ -908,7 +908,7 @@ static int place_all(struct op *op, struct hutch_placeholders *ph, char *const *
 		if (r < 0) {
 			char esc[512];
 
-			r = hutch_err(err, r, 0, "protect: cannot create a placeholder for %s",
+			r = hutch_err(err, r, "protect: cannot create a placeholder for %s",
 				      hutch_escape_str(paths[i], esc, sizeof(esc), 0));
 			if (r == -ELOOP)
 				hutch_err_hint(err, "hutch never follows a symbolic link to place "
@@ -951,8 +951,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	}
 	dfd = open_locked(ph->dir, &lfd);
 	if (dfd < 0) {
-		r = hutch_err(err, dfd, 0, "protect: opening the placeholder journal in %s",
-			      ph->dir);
+		r = hutch_err(err, dfd, "protect: opening the placeholder journal in %s", ph->dir);
 		hutch_err_hint(err, "hutch needs a writable state directory ($XDG_STATE_HOME)");
 		free_ph(ph);
 		return r;
@@ -988,13 +987,13 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	if (r < 0) {
 		op_close(&op);
 		free_ph(ph);
-		return hutch_err(err, r, 0, "protect: writing the placeholder journal");
+		return hutch_err(err, r, "protect: writing the placeholder journal");
 	}
 	r = place_all(&op, ph, paths, ids, n, n_missing, err);
 	if (r >= 0) {
 		r = write_journal(dfd, name, ph->paths, ph->ids, ph->n);
 		if (r < 0)
-			r = hutch_err(err, r, 0, "protect: writing the placeholder journal");
+			r = hutch_err(err, r, "protect: writing the placeholder journal");
 	}
 	op_close(&op);
 	close(TAKE_FD(lfd));

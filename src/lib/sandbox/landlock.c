@@ -417,19 +417,19 @@ static int plan_add(struct planner *p, const char *path, uint64_t access)
 	struct hutch_landlock_plan *plan = p->plan;
 
 	if (plan->n >= HUTCH_LANDLOCK_MAX_RULES)
-		return hutch_errx(p->err, E2BIG, 0, "landlock: planning rules: more than %d rules",
+		return hutch_errx(p->err, E2BIG, "landlock: planning rules: more than %d rules",
 				  HUTCH_LANDLOCK_MAX_RULES);
 	if (plan->n == plan->cap) {
 		size_t cap = plan->cap ? plan->cap * 2 : 32;
 		struct hutch_landlock_rule *v = realloc(plan->rules, cap * sizeof(*v));
 		if (!v)
-			return hutch_err(p->err, ENOMEM, 0, "landlock: planning rules");
+			return hutch_err(p->err, ENOMEM, "landlock: planning rules");
 		plan->rules = v;
 		plan->cap = cap;
 	}
 	plan->rules[plan->n].path = strdup(path);
 	if (!plan->rules[plan->n].path)
-		return hutch_err(p->err, ENOMEM, 0, "landlock: planning rules");
+		return hutch_err(p->err, ENOMEM, "landlock: planning rules");
 	plan->rules[plan->n].access = access;
 	plan->n++;
 	return 0;
@@ -481,8 +481,7 @@ static int plan_path(struct planner *p, const char *path, uint64_t access, unsig
 		return plan_add(p, path, eff);
 	/* Each level is one component of a limit's path, so this is bounded by PATH_MAX. */
 	if (depth > PATH_MAX / 2)
-		return hutch_errx(p->err, ELOOP, 0, "landlock: planning rules: %s is too deep",
-				  path);
+		return hutch_errx(p->err, ELOOP, "landlock: planning rules: %s is too deep", path);
 
 	/*
 	 * The directory itself may only get what every limit beneath it leaves,
@@ -506,7 +505,7 @@ static int plan_path(struct planner *p, const char *path, uint64_t access, unsig
 	}
 	if (r < 0) {
 		names_free(&ns);
-		return hutch_err(p->err, -r, 0, "landlock: planning rules: listing %s", path);
+		return hutch_err(p->err, -r, "landlock: planning rules: listing %s", path);
 	}
 	if (ns.n > 1)
 		qsort(ns.v, ns.n, sizeof(ns.v[0]), cmp_str);
@@ -515,8 +514,7 @@ static int plan_path(struct planner *p, const char *path, uint64_t access, unsig
 
 		r = path_join(path, ns.v[i], child, sizeof(child));
 		if (r < 0) {
-			r = hutch_err(p->err, -r, 0, "landlock: planning rules: %s/%s", path,
-				      ns.v[i]);
+			r = hutch_err(p->err, -r, "landlock: planning rules: %s/%s", path, ns.v[i]);
 			goto out;
 		}
 		r = plan_path(p, child, eff, depth + 1);
@@ -557,17 +555,17 @@ int hutch_landlock_plan(const struct hutch_landlock_root *roots, size_t n_roots,
 	int r;
 
 	if (!plan || !list || (n_roots && !roots) || (n_limits && !limits))
-		return hutch_errx(err, EINVAL, 0, "landlock: planning rules: invalid arguments");
+		return hutch_errx(err, EINVAL, "landlock: planning rules: invalid arguments");
 	if (n_roots > HUTCH_LANDLOCK_MAX_PATHS * 2 || n_limits > HUTCH_LANDLOCK_MAX_PATHS * 2)
-		return hutch_errx(err, E2BIG, 0, "landlock: planning rules: too many paths");
+		return hutch_errx(err, E2BIG, "landlock: planning rules: too many paths");
 	for (size_t i = 0; i < n_limits; i++)
 		if (!limits[i].path || !path_is_normal(limits[i].path))
-			return hutch_errx(err, EINVAL, 0,
+			return hutch_errx(err, EINVAL,
 					  "landlock: path \"%s\" is not absolute and normalised",
 					  limits[i].path ? limits[i].path : "(null)");
 	for (size_t i = 0; i < n_roots; i++) {
 		if (!roots[i].path || !path_is_normal(roots[i].path))
-			return hutch_errx(err, EINVAL, 0,
+			return hutch_errx(err, EINVAL,
 					  "landlock: path \"%s\" is not absolute and normalised",
 					  roots[i].path ? roots[i].path : "(null)");
 		r = plan_path(&p, roots[i].path, roots[i].access, 0);
@@ -642,7 +640,7 @@ static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t acc
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return hutch_err(a->err, errno, 0, "landlock: stat %s", what);
+		return hutch_err(a->err, errno, "landlock: stat %s", what);
 	if (S_ISLNK(st.st_mode))
 		return 0;
 	if (!S_ISDIR(st.st_mode))
@@ -654,7 +652,7 @@ static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t acc
 	if (ll_add_rule(a->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb) < 0) {
 		if (best_effort && errno == EBADFD)
 			return 0;
-		return hutch_err(a->err, errno, 0, "landlock: adding a rule for %s", what);
+		return hutch_err(a->err, errno, "landlock: adding a rule for %s", what);
 	}
 	a->rep->n_rules++;
 	return 0;
@@ -665,14 +663,14 @@ static int add_path_rule(struct applier *a, const char *path, uint64_t access, b
 	_cleanup_close_ int fd = -1;
 
 	if (!path)
-		return hutch_errx(a->err, EINVAL, 0, "landlock: NULL path in the rule list");
+		return hutch_errx(a->err, EINVAL, "landlock: NULL path in the rule list");
 	fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			a->rep->n_skipped++;
 			return 0;
 		}
-		return hutch_err(a->err, errno, 0, "landlock: opening %s", path);
+		return hutch_err(a->err, errno, "landlock: opening %s", path);
 	}
 	return add_fd_rule(a, fd, path, access, false);
 }
@@ -694,13 +692,13 @@ static int add_stdio_rules(struct applier *a)
 		if (fstat(fd, &st) < 0) {
 			if (errno == EBADF)
 				continue;
-			return hutch_err(a->err, errno, 0, "landlock: stat %s", names[fd]);
+			return hutch_err(a->err, errno, "landlock: stat %s", names[fd]);
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 			continue;
 		fl = fcntl(fd, F_GETFL);
 		if (fl < 0)
-			return hutch_err(a->err, errno, 0, "landlock: fcntl %s", names[fd]);
+			return hutch_err(a->err, errno, "landlock: fcntl %s", names[fd]);
 		if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_ACCMODE) == O_RDWR)
 			access |= LANDLOCK_ACCESS_FS_READ_FILE;
 		if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_ACCMODE) == O_RDWR)
@@ -765,17 +763,17 @@ static int limits_add_root(struct applier *a, struct limits_ctx *h, const char *
 	char real[PATH_MAX];
 
 	if (!path)
-		return hutch_errx(a->err, EINVAL, 0, "landlock: NULL path in the rule list");
+		return hutch_errx(a->err, EINVAL, "landlock: NULL path in the rule list");
 	if (!realpath(path, real)) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			a->rep->n_skipped++;
 			return 0;
 		}
-		return hutch_err(a->err, errno, 0, "landlock: resolving %s", path);
+		return hutch_err(a->err, errno, "landlock: resolving %s", path);
 	}
 	h->root_paths[h->n_roots] = strdup(real);
 	if (!h->root_paths[h->n_roots])
-		return hutch_err(a->err, ENOMEM, 0, "landlock: resolving %s", path);
+		return hutch_err(a->err, ENOMEM, "landlock: resolving %s", path);
 	h->roots[h->n_roots].path = h->root_paths[h->n_roots];
 	h->roots[h->n_roots].access = access;
 	h->n_roots++;
@@ -790,14 +788,14 @@ static int limits_add(struct applier *a, struct limits_ctx *h, const char *what,
 	int r;
 
 	if (!path || path[0] != '/')
-		return hutch_errx(a->err, EINVAL, 0, "landlock: %s path \"%s\" is not absolute",
-				  what, path ? path : "(null)");
+		return hutch_errx(a->err, EINVAL, "landlock: %s path \"%s\" is not absolute", what,
+				  path ? path : "(null)");
 	r = path_resolve(path, real);
 	if (r < 0)
-		return hutch_err(a->err, -r, 0, "landlock: resolving %s path %s", what, path);
+		return hutch_err(a->err, -r, "landlock: resolving %s path %s", what, path);
 	h->limit_paths[h->n_limits] = strdup(real);
 	if (!h->limit_paths[h->n_limits])
-		return hutch_err(a->err, ENOMEM, 0, "landlock: resolving %s path %s", what, path);
+		return hutch_err(a->err, ENOMEM, "landlock: resolving %s path %s", what, path);
 	h->limits[h->n_limits].path = h->limit_paths[h->n_limits];
 	h->limits[h->n_limits].max = max;
 	h->n_limits++;
@@ -816,7 +814,7 @@ static int apply_limited(struct applier *a, const struct hutch_landlock_spec *sp
 	h.roots = calloc(n_roots ? n_roots : 1, sizeof(*h.roots));
 	h.root_paths = calloc(n_roots ? n_roots : 1, sizeof(*h.root_paths));
 	if (!h.limits || !h.limit_paths || !h.roots || !h.root_paths)
-		return hutch_err(a->err, ENOMEM, 0, "landlock: planning rules");
+		return hutch_err(a->err, ENOMEM, "landlock: planning rules");
 
 	for (size_t i = 0; i < spec->n_hidden; i++) {
 		r = limits_add(a, &h, "hidden", spec->hidden[i], 0);
@@ -879,19 +877,19 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 	    !list_ok(spec->writable, spec->n_writable) ||
 	    !list_ok(spec->devices, spec->n_devices) || !list_ok(spec->hidden, spec->n_hidden) ||
 	    !list_ok(spec->protect, spec->n_protect))
-		return hutch_errx(err, EINVAL, 0, "landlock: invalid rule lists (at most %d each)",
+		return hutch_errx(err, EINVAL, "landlock: invalid rule lists (at most %d each)",
 				  HUTCH_LANDLOCK_MAX_PATHS);
 
 	r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 	if (r != 1) {
-		r = hutch_errx(err, EPERM, 0, "landlock: no_new_privs is not set");
+		r = hutch_errx(err, EPERM, "landlock: no_new_privs is not set");
 		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before applying Landlock");
 		return r;
 	}
 
 	kabi = hutch_landlock_abi();
 	if (kabi < 0) {
-		r = hutch_err(err, -kabi, 0, "landlock: probing the ABI");
+		r = hutch_err(err, -kabi, "landlock: probing the ABI");
 		if (kabi == -EOPNOTSUPP)
 			hutch_err_hint(err, "Landlock is disabled: add \"landlock\" to the lsm= "
 					    "kernel parameter (see /sys/kernel/security/lsm)");
@@ -901,14 +899,14 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 		return r;
 	}
 	if (kabi == 0)
-		return hutch_errx(err, EOPNOTSUPP, 0, "landlock: the kernel reports ABI 0");
+		return hutch_errx(err, EOPNOTSUPP, "landlock: the kernel reports ABI 0");
 	abi = kabi < HUTCH_LANDLOCK_ABI_MAX ? kabi : HUTCH_LANDLOCK_ABI_MAX;
 	known = abi_fold(abi);
 
 	attr.handled_access_fs = known.fs;
 	if (spec->deny_tcp) {
 		if (!known.net)
-			return hutch_errx(err, EOPNOTSUPP, 0,
+			return hutch_errx(err, EOPNOTSUPP,
 					  "landlock: denying TCP needs Landlock ABI 4, the kernel "
 					  "has ABI %d",
 					  kabi);
@@ -919,7 +917,7 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 
 	ruleset_fd = ll_create_ruleset(&attr, sizeof(attr), 0);
 	if (ruleset_fd < 0)
-		return hutch_err(err, errno, 0, "landlock: creating the ruleset (ABI %d)", abi);
+		return hutch_err(err, errno, "landlock: creating the ruleset (ABI %d)", abi);
 
 	a = (struct applier){
 		.ruleset_fd = ruleset_fd,
@@ -938,7 +936,7 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 	/* No TCP port rules: with deny_tcp every bind and connect is refused. */
 
 	if (ll_restrict_self(ruleset_fd, 0) < 0)
-		return hutch_err(err, errno, 0, "landlock: enforcing the ruleset");
+		return hutch_err(err, errno, "landlock: enforcing the ruleset");
 
 	rep->abi = abi;
 	rep->kernel_abi = kabi;

@@ -372,12 +372,12 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			op->src_fd = open_tree(AT_FDCWD, "/",
 					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 			if (op->src_fd < 0)
-				return hutch_err(err, errno, 0, "mount: cloning the host's /");
+				return hutch_err(err, errno, "mount: cloning the host's /");
 			r = set_attr(op->src_fd,
 				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				     true);
 			if (r < 0)
-				return hutch_err(err, r, 0, "mount: making the host's / read-only");
+				return hutch_err(err, r, "mount: making the host's / read-only");
 			op->src_is_dir = true;
 			break;
 		}
@@ -390,17 +390,15 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 			if (op->src_fd < 0) {
 				if (errno == ENOENT && op->optional)
 					continue;
-				return hutch_err(err, errno, 0, "mount: cannot bind %s",
-						 op->source);
+				return hutch_err(err, errno, "mount: cannot bind %s", op->source);
 			}
 			break;
 		case MOUNT_OVERLAY:
 			op->src_fd = make_overlay(op->source);
 			if (op->src_fd < 0)
-				return hutch_err(err, op->src_fd, 0,
-						 "mount: overlay for %s (session %slayer)",
-						 op->path,
-						 strcmp(op->path, plan->workspace) ? "root " : "");
+				return hutch_err(
+					err, op->src_fd, "mount: overlay for %s (session %slayer)",
+					op->path, strcmp(op->path, plan->workspace) ? "root " : "");
 			op->src_is_dir = true;
 			break;
 		case MOUNT_HIDE:
@@ -413,8 +411,7 @@ static int clone_sources(struct hutch_mount_plan *plan, hutch_error *err)
 				if (errno == EACCES) /* unreadable already; hide it anyway */
 					st.st_mode = S_IFDIR;
 				else
-					return hutch_err(err, errno, 0, "mount: hiding %s",
-							 op->path);
+					return hutch_err(err, errno, "mount: hiding %s", op->path);
 			}
 			op->src_is_dir = S_ISDIR(st.st_mode);
 			op->src_fd = -2; /* exists: hide it */
@@ -760,34 +757,34 @@ static int make_root(struct hutch_mount_plan *plan, int stagefd, hutch_error *er
 	} else {
 		mfd = new_tmpfs(0755, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (mfd < 0)
-			return hutch_err(err, mfd, 0, "mount: creating the root tmpfs");
+			return hutch_err(err, mfd, "mount: creating the root tmpfs");
 	}
 	if (move_mount(mfd, "", stagefd, ROOT_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hutch_err(err, errno, 0, "mount: attaching the new root");
+		return hutch_err(err, errno, "mount: attaching the new root");
 	fd = openat(stagefd, ROOT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "mount: opening the new root");
+		return hutch_err(err, errno, "mount: opening the new root");
 	return fd;
 }
 
 static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
 {
 	if (fchdir(rootfd) < 0)
-		return hutch_err(err, errno, 0, "mount: entering the new root");
+		return hutch_err(err, errno, "mount: entering the new root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return hutch_err(err, errno, 0, "mount: pivot_root");
+		return hutch_err(err, errno, "mount: pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
-		return hutch_err(err, errno, 0, "mount: detaching the old root");
+		return hutch_err(err, errno, "mount: detaching the old root");
 	if (chdir("/") < 0)
-		return hutch_err(err, errno, 0, "mount: chdir /");
+		return hutch_err(err, errno, "mount: chdir /");
 	{
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 						      MOUNT_ATTR_NODEV};
 		if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
-			return hutch_err(err, errno, 0, "mount: making the root read-only");
+			return hutch_err(err, errno, "mount: making the root read-only");
 	}
 	if (chdir(cwd) < 0)
-		return hutch_err(err, errno, 0, "mount: chdir %s", cwd);
+		return hutch_err(err, errno, "mount: chdir %s", cwd);
 	return 0;
 }
 
@@ -811,22 +808,22 @@ static int make_tree(struct hutch_mount_plan *plan, struct tree *t, hutch_error 
 	sfd = new_tmpfs_sized(0755, plan->tmpfs_size,
 			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (sfd < 0)
-		return hutch_err(err, sfd, 0, "mount: creating the staging tmpfs");
+		return hutch_err(err, sfd, "mount: creating the staging tmpfs");
 	if (move_mount(sfd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hutch_err(err, errno, 0, "mount: attaching the staging tmpfs");
+		return hutch_err(err, errno, "mount: attaching the staging tmpfs");
 	t->stage = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->stage < 0)
-		return hutch_err(err, errno, 0, "mount: opening the staging tmpfs");
+		return hutch_err(err, errno, "mount: opening the staging tmpfs");
 	r = make_stage(plan, t->stage);
 	if (r < 0)
-		return hutch_err(err, r, 0, "mount: preparing the staging tmpfs");
+		return hutch_err(err, r, "mount: preparing the staging tmpfs");
 	t->root = make_root(plan, t->stage, err);
 	if (t->root < 0)
 		return t->root;
 	/* Read-only from now on: each hidden path's clone of it is read-only too. */
 	r = set_stage_readonly(t->stage, true);
 	if (r < 0)
-		return hutch_err(err, r, 0, "mount: sealing the staging tmpfs");
+		return hutch_err(err, r, "mount: sealing the staging tmpfs");
 	t->ro_later = calloc(plan->n + 1, sizeof(int));
 	return t->ro_later ? 0 : -ENOMEM;
 }
@@ -873,13 +870,13 @@ static int apply_pass(struct hutch_mount_plan *plan, struct tree *t, bool protec
 			continue;
 		r = apply_one(plan, i, t);
 		if (r == -ESTALE)
-			return hutch_errx(err, ESTALE, 0,
+			return hutch_errx(err, ESTALE,
 					  "mount: protected path %s changed (removed, renamed or "
 					  "replaced by a symlink) while the sandbox started: "
 					  "refusing to run",
 					  plan->ops[i].path);
 		if (r < 0)
-			return hutch_err(err, r, 0, "mount: %s", plan->ops[i].path);
+			return hutch_err(err, r, "mount: %s", plan->ops[i].path);
 	}
 	return 0;
 }
@@ -897,7 +894,7 @@ int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tre
 	qsort(plan->ops, plan->n, sizeof(plan->ops[0]), hutch_mount_op_cmp);
 	tree->n_sorted = plan->n;
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		r = hutch_err(err, errno, 0, "mount: making mounts private");
+		r = hutch_err(err, errno, "mount: making mounts private");
 	else
 		r = clone_sources(plan, err);
 	if (r >= 0)
@@ -926,6 +923,6 @@ int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tr
 		return r;
 	r = seal_hidden(&tree->t);
 	if (r < 0)
-		return hutch_err(err, r, 0, "mount: sealing a hidden directory");
+		return hutch_err(err, r, "mount: sealing a hidden directory");
 	return do_pivot(tree->t.root, plan->cwd, err);
 }

@@ -327,9 +327,9 @@ static int add_top_level(struct hutch_mount_plan *plan, const struct hutch_mount
 	int r;
 
 	if (!d)
-		return hutch_err(err, errno, 0, "mount: reading /");
+		return hutch_err(err, errno, "mount: reading /");
 	if (env->root_layer && !mountinfo)
-		return hutch_err(err, errno ? errno : ENOMEM, 0,
+		return hutch_err(err, errno ? errno : ENOMEM,
 				 "--ephemeral=root: reading /proc/self/mountinfo");
 	while ((de = readdir(d))) {
 		char path[PATH_MAX], target[PATH_MAX];
@@ -357,7 +357,7 @@ static int add_top_level(struct hutch_mount_plan *plan, const struct hutch_mount
 			continue;
 		}
 		if (r < 0)
-			return hutch_err(err, r, 0, "mount: planning %s", path);
+			return hutch_err(err, r, "mount: planning %s", path);
 	}
 	return 0;
 }
@@ -443,7 +443,7 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 			continue; /* nothing to hide (looked up when the policy was finalized) */
 		if (kind != MOUNT_HIDE && (h = locked_hidden_above(p, rule->value)))
 			return hutch_errx(
-				err, EPERM, 0,
+				err, EPERM,
 				"%s (%s): lies inside %s, hidden by the system policy (%s)",
 				rule->value, rule->origin ? rule->origin : "policy", h->value,
 				h->origin ? h->origin : "system");
@@ -451,7 +451,7 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 					 kind == MOUNT_PROTECT ? NULL : rule->value, 0,
 					 !rule_is_cli(rule));
 		if (r < 0)
-			return hutch_err(err, r, 0, "mount: planning %s", rule->value);
+			return hutch_err(err, r, "mount: planning %s", rule->value);
 	}
 	return 0;
 }
@@ -480,7 +480,7 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = hutch_mount_plan_add(plan, MOUNT_BASE, "/", "/", 0, false);
 	if (r < 0) {
 		if (!env->root_layer)
-			hutch_err(err, r, 0, "mount: planning the filesystem view");
+			hutch_err(err, r, "mount: planning the filesystem view");
 		goto fail;
 	}
 	r = add_dev(plan);
@@ -493,7 +493,7 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 					 p->workspace, env->overlay ? env->overlay : p->workspace,
 					 0, false);
 	if (r < 0) {
-		hutch_err(err, r, 0, "mount: planning the filesystem view");
+		hutch_err(err, r, "mount: planning the filesystem view");
 		goto fail;
 	}
 	r = add_rules(plan, p, &p->fs_writable, MOUNT_BIND_RW, err);

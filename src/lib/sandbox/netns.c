@@ -19,10 +19,10 @@ int hutch_net_loopback_up_fd(int sock, hutch_error *err)
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, "lo", 3);
 	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-		return hutch_err(err, errno, 0, "network: reading lo flags");
+		return hutch_err(err, errno, "network: reading lo flags");
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-		return hutch_err(err, errno, 0, "network: bringing lo up");
+		return hutch_err(err, errno, "network: bringing lo up");
 	return 0;
 }
 
@@ -31,7 +31,7 @@ int hutch_net_loopback_up(hutch_error *err)
 	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "network: socket for lo");
+		return hutch_err(err, errno, "network: socket for lo");
 	return hutch_net_loopback_up_fd(fd, err);
 }
 
@@ -43,7 +43,7 @@ static int listen_on(int af, uint16_t port, const char *what, hutch_error *err)
 	int one = 1;
 
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "network: %s socket", what);
+		return hutch_err(err, errno, "network: %s socket", what);
 	if (af == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
@@ -62,10 +62,10 @@ static int listen_on(int af, uint16_t port, const char *what, hutch_error *err)
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		return hutch_err(err, errno, 0, "network: binding %s to %s:%u", what,
+		return hutch_err(err, errno, "network: binding %s to %s:%u", what,
 				 af == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port);
 	if (listen(fd, 1024) < 0)
-		return hutch_err(err, errno, 0, "network: listen on %s:%u",
+		return hutch_err(err, errno, "network: listen on %s:%u",
 				 af == AF_INET6 ? "[::1]" : "127.0.0.1", (unsigned)port);
 	return TAKE_FD(fd);
 }
@@ -97,13 +97,13 @@ int hutch_net_listen_loopback(uint16_t port, hutch_error *err)
 	int one = 1;
 
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "network: proxy socket");
+		return hutch_err(err, errno, "network: proxy socket");
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return hutch_err(err, errno, 0, "network: binding the proxy to 127.0.0.1:%u",
+		return hutch_err(err, errno, "network: binding the proxy to 127.0.0.1:%u",
 				 (unsigned)port);
 	if (listen(fd, 1024) < 0)
-		return hutch_err(err, errno, 0, "network: listen on 127.0.0.1:%u", (unsigned)port);
+		return hutch_err(err, errno, "network: listen on 127.0.0.1:%u", (unsigned)port);
 	return TAKE_FD(fd);
 }

@@ -26,9 +26,9 @@ static int write_file(const char *path, const char *data, hutch_error *err)
 	size_t len = strlen(data);
 
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "userns: opening %s", path);
+		return hutch_err(err, errno, "userns: opening %s", path);
 	if (write(fd, data, len) != (ssize_t)len)
-		return hutch_err(err, errno, 0, "userns: writing %s", path);
+		return hutch_err(err, errno, "userns: writing %s", path);
 	return 0;
 }
 

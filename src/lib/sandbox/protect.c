@@ -945,7 +945,7 @@ static int protect_error(const struct protect_ctx *c, int r, hutch_error *err)
 	char shown[PATH_MAX];
 
 	if (c->cut_root) {
-		hutch_errx(err, E2BIG, 0,
+		hutch_errx(err, E2BIG,
 			   "protect: more than %d git directories (or directories nested more "
 			   "than %d deep under .git/modules) in %s: hutch cannot protect them all",
 			   MAX_GITDIRS, MODULES_MAX_DEPTH,
@@ -956,14 +956,14 @@ static int protect_error(const struct protect_ctx *c, int r, hutch_error *err)
 		return r;
 	}
 	if (c->bad_link) {
-		hutch_errx(err, ELOOP, 0,
+		hutch_errx(err, ELOOP,
 			   "protect: %s is a symbolic link hutch cannot follow safely (more than "
 			   "%d links, or a link in its target's directories)",
 			   hutch_escape_str(c->bad_link, shown, sizeof(shown), 0), MAX_LINK_HOPS);
 		hutch_err_hint(err, "point the link straight at the real file or directory");
 		return r;
 	}
-	return hutch_err(err, r, 0, "protect: finding protected paths");
+	return hutch_err(err, r, "protect: finding protected paths");
 }
 
 int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *plan,

@@ -42,12 +42,12 @@ int hutch_pty_open(const struct hutch_tty_info *t, int *master, int *slave, hutc
 	int unlock = 0, s;
 
 	if (m < 0)
-		return hutch_err(err, errno, 0, "terminal: opening the sandbox's ptmx");
+		return hutch_err(err, errno, "terminal: opening the sandbox's ptmx");
 	if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
-		return hutch_err(err, errno, 0, "terminal: unlocking the pty");
+		return hutch_err(err, errno, "terminal: unlocking the pty");
 	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0)
-		return hutch_err(err, errno, 0, "terminal: opening the pty's peer");
+		return hutch_err(err, errno, "terminal: opening the pty's peer");
 	if (t->have_termios)
 		(void)tcsetattr(s, TCSANOW, &t->termios);
 	if (t->winsize.ws_row || t->winsize.ws_col)
@@ -60,11 +60,10 @@ int hutch_pty_open(const struct hutch_tty_info *t, int *master, int *slave, hutc
 int hutch_pty_attach(const struct hutch_tty_info *t, int slave, hutch_error *err)
 {
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		return hutch_err(err, errno, 0,
-				 "terminal: making the pty the controlling terminal");
+		return hutch_err(err, errno, "terminal: making the pty the controlling terminal");
 	for (int fd = 0; fd < 3; fd++)
 		if (t->is_tty[fd] && dup2(slave, fd) < 0)
-			return hutch_err(err, errno, 0, "terminal: attaching fd %d", fd);
+			return hutch_err(err, errno, "terminal: attaching fd %d", fd);
 	return 0;
 }
 

@@ -244,7 +244,7 @@ int hutch_seccomp_compile(const struct hutch_seccomp_opts *opts, struct sock_fil
 		return -ENOMEM;
 	r = hutch_seccomp_verdicts(opts, verdict, NR_SPAN);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "seccomp: the table's verdicts");
+		return hutch_err(err, r, "seccomp: the table's verdicts");
 	n_runs = make_runs(verdict, runs);
 	p.v = v;
 	r = emit_arch_check(&p);
@@ -253,7 +253,7 @@ int hutch_seccomp_compile(const struct hutch_seccomp_opts *opts, struct sock_fil
 	if (r >= 0)
 		r = emit_conds(&p, opts, fixups, n_fixups);
 	if (r < 0)
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "seccomp: compiling the filter");
+		return hutch_err(err, r, "seccomp: compiling the filter");
 	*out = TAKE_PTR(v);
 	*n = p.n;
 	return 0;

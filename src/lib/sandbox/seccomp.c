@@ -91,7 +91,7 @@ static int add_rule(scmp_filter_ctx ctx, const char *name, int nr, uint32_t acti
 	int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
 
 	if (r < 0)
-		return hutch_err(err, -r, HUTCH_EXIT_ERROR, "seccomp: adding rule for %s", name);
+		return hutch_err(err, -r, "seccomp: adding rule for %s", name);
 	return 0;
 }
 
@@ -148,8 +148,8 @@ static int add_range_rules(scmp_filter_ctx ctx, const char *name, int nr, unsign
 		       lo + size * 2 - 1 <= hi)
 			size *= 2;
 		if (++*count > MAX_COND_RULES)
-			return hutch_errx(err, E2BIG, HUTCH_EXIT_ERROR,
-					  "seccomp: adding rule for %s: too many rules", name);
+			return hutch_errx(err, E2BIG, "seccomp: adding rule for %s: too many rules",
+					  name);
 		cmp = (struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, upper | (LOW32 & ~(size - 1)),
 					    lo};
 		r = add_rule(ctx, name, nr, action, 1, &cmp, err);
@@ -180,14 +180,14 @@ static int add_value_rules(scmp_filter_ctx ctx, const struct hutch_sc_cond *c, i
 	int r;
 
 	if (c->nvalues == 0 || c->nvalues > HUTCH_SC_MAX_VALUES || c->width > 32)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "seccomp: adding rule for %s: bad value list", c->name);
+		return hutch_errx(err, EINVAL, "seccomp: adding rule for %s: bad value list",
+				  c->name);
 	for (size_t i = 0; i < c->nvalues; i++) {
 		struct scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, upper | LOW32,
 					   c->values[i].value};
 
 		if (c->values[i].value > top)
-			return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+			return hutch_errx(err, EINVAL,
 					  "seccomp: adding rule for %s: value 0x%x out of range",
 					  c->name, c->values[i].value);
 		r = add_rule(ctx, c->name, nr, hutch_seccomp_verdict_of(c->values[i].errnum), 1,
@@ -253,7 +253,7 @@ static int set_attr(scmp_filter_ctx ctx, enum scmp_filter_attr attr, uint32_t va
 	int r = seccomp_attr_set(ctx, attr, value);
 
 	if (r < 0)
-		return hutch_err(err, -r, HUTCH_EXIT_ERROR, "seccomp: setting %s", what);
+		return hutch_err(err, -r, "seccomp: setting %s", what);
 	return 0;
 }
 
@@ -267,7 +267,7 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 
 	ctx = seccomp_init(SCMP_ACT_ERRNO(HUTCH_SC_DEFAULT_ERRNO));
 	if (!ctx)
-		return hutch_errx(err, ENOMEM, HUTCH_EXIT_ERROR, "seccomp: creating the filter");
+		return hutch_errx(err, ENOMEM, "seccomp: creating the filter");
 	/* Foreign architectures, i386 entry points and x32 on x86_64: kill. */
 	r = set_attr(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "the bad-arch action",
 		     err);
@@ -364,9 +364,9 @@ static int check_nnp(hutch_error *err)
 	int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 
 	if (r < 0)
-		return hutch_err(err, errno, HUTCH_EXIT_ERROR, "seccomp: reading no_new_privs");
+		return hutch_err(err, errno, "seccomp: reading no_new_privs");
 	if (r != 1) {
-		r = hutch_errx(err, EPERM, HUTCH_EXIT_ERROR,
+		r = hutch_errx(err, EPERM,
 			       "seccomp: no_new_privs is not set, refusing to load the filter");
 		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before loading the filter");
 		return r;
@@ -380,11 +380,11 @@ static int take_listener(int fd, int *notify_fd, hutch_error *err)
 	int flags, r;
 
 	if (fd < 0)
-		return hutch_errx(err, ENOTCONN, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, ENOTCONN,
 				  "seccomp: the kernel returned no notification listener");
 	flags = fcntl(fd, F_GETFD);
 	if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
-		r = hutch_err(err, errno, HUTCH_EXIT_ERROR,
+		r = hutch_err(err, errno,
 			      "seccomp: making the notification listener close-on-exec");
 		close(fd);
 		return r;
@@ -404,7 +404,7 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 	if (!opts)
 		opts = &defaults;
 	if (opts->notify_exec && !notify_fd)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "seccomp: exec notification asked without a place for the fd");
 
 	r = check_nnp(err);
@@ -417,7 +417,7 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 
 	r = seccomp_load(ctx);
 	if (r < 0) {
-		r = hutch_err(err, -r, HUTCH_EXIT_ERROR, "seccomp: loading the filter");
+		r = hutch_err(err, -r, "seccomp: loading the filter");
 		hutch_err_hint(err, "`hutch check` shows whether this kernel supports seccomp");
 		return r;
 	}
@@ -439,13 +439,12 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 	if (notify_fd)
 		*notify_fd = -1;
 	if (notify && !notify_fd)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "seccomp: exec notification asked without a place for the fd");
 	if (!bpf || !bpf->insns || bpf->size == 0 || bpf->size % sizeof(struct sock_filter) ||
 	    bpf->size / sizeof(struct sock_filter) > BPF_MAXINSNS ||
 	    (uintptr_t)bpf->insns % _Alignof(struct sock_filter))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "seccomp: the precompiled filter is malformed");
+		return hutch_errx(err, EINVAL, "seccomp: the precompiled filter is malformed");
 	insns = (const struct sock_filter *)(const void *)bpf->insns;
 	n = bpf->size / sizeof(struct sock_filter);
 	/* The program starts by checking the audit arch (libseccomp's and ours): it must be ours.
@@ -453,7 +452,7 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 	if (n < 2 || insns[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
 	    insns[0].k != offsetof(struct seccomp_data, arch) ||
 	    insns[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || insns[1].k != seccomp_arch_native())
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "seccomp: the precompiled filter is not for this architecture");
 	r = check_nnp(err);
 	if (r < 0)
@@ -465,7 +464,7 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 	if (r < 0) {
 		int e = errno;
 
-		hutch_err(err, e, HUTCH_EXIT_ERROR, "seccomp: loading the filter");
+		hutch_err(err, e, "seccomp: loading the filter");
 		hutch_err_hint(err, "`hutch check` shows whether this kernel supports seccomp");
 		return -e;
 	}
@@ -485,7 +484,7 @@ int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd
 		return r;
 	r = pfc ? seccomp_export_pfc(ctx, fd) : seccomp_export_bpf(ctx, fd);
 	if (r < 0)
-		return hutch_err(err, -r, HUTCH_EXIT_ERROR, "seccomp: exporting the filter");
+		return hutch_err(err, -r, "seccomp: exporting the filter");
 	return 0;
 }
 

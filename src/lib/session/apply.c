@@ -941,15 +941,14 @@ int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 	a.uroot = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a.wroot < 0 || a.uroot < 0 || dfd < 0) {
-		r = hutch_err(err, errno, 0, "apply %s: opening the workspace and the layer",
-			      s->id);
+		r = hutch_err(err, errno, "apply %s: opening the workspace and the layer", s->id);
 		goto out;
 	}
 	if (!a.o->dry_run) {
 		a.jfd = openat(dfd, "applied",
 			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (a.jfd < 0) {
-			r = hutch_err(err, errno, 0, "apply %s: its journal", s->id);
+			r = hutch_err(err, errno, "apply %s: its journal", s->id);
 			goto out;
 		}
 		snprintf(before, sizeof(before), "%s", s->state ? s->state : "stopped");

@@ -472,7 +472,7 @@ static int layer_error(struct walk *w, int r, const char *what)
 {
 	if (w->err && w->err->code)
 		return r;
-	return hutch_err(w->err, r, 0, "session %s: %s %s", w->s->id, what,
+	return hutch_err(w->err, r, "session %s: %s %s", w->s->id, what,
 			 w->path && w->path[0] ? w->path : ".");
 }
 
@@ -678,7 +678,7 @@ static int compare_dirs(struct walk *w, int ufd, int lfd, const char *name, cons
 	int r = 0;
 
 	if (has_xattr(ufd, name, "user.overlay.redirect", v, sizeof(v)))
-		return hutch_errx(w->err, EOPNOTSUPP, 0,
+		return hutch_errx(w->err, EOPNOTSUPP,
 				  "session %s: %s is a renamed directory (overlay redirect), "
 				  "which hutch does not support",
 				  w->s->id, w->path);
@@ -781,16 +781,16 @@ int hutch_changes_walk(hutch_session *s, const struct hutch_snapshot *snap, unsi
 
 	w.uroot = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.uroot < 0)
-		return hutch_err(err, errno, 0, "session %s: its layer %s", s->id, s->upper);
+		return hutch_err(err, errno, "session %s: its layer %s", s->id, s->upper);
 	w.lroot = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.lroot < 0) {
-		r = hutch_err(err, errno, 0, "session %s: workspace %s", s->id, s->workspace);
+		r = hutch_err(err, errno, "session %s: workspace %s", s->id, s->workspace);
 		close(w.uroot);
 		return r;
 	}
 	w.path = calloc(1, 256);
 	w.cap = 256;
-	r = w.path ? 0 : hutch_err(err, ENOMEM, 0, "session %s: walking its layer", s->id);
+	r = w.path ? 0 : hutch_err(err, ENOMEM, "session %s: walking its layer", s->id);
 	if (r >= 0 && fstat(w.uroot, &ust) == 0 && fstat(w.lroot, &lst) == 0 &&
 	    (ust.st_mode & APPLIED_MODE) != (lst.st_mode & APPLIED_MODE)) {
 		struct extra x = {.content_changed = 0};
@@ -819,13 +819,13 @@ static int collect_one(const struct hutch_change *c, void *data)
 	struct hutch_change *v;
 
 	if (k->out.n >= HUTCH_MAX_CHANGES)
-		return hutch_errx(k->err, E2BIG, 0, "session %s: more than %u changes", k->s->id,
+		return hutch_errx(k->err, E2BIG, "session %s: more than %u changes", k->s->id,
 				  HUTCH_MAX_CHANGES);
 	if (k->out.n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 64;
 		v = realloc(k->out.v, cap * sizeof(*v));
 		if (!v)
-			return hutch_err(k->err, ENOMEM, 0, "session %s: its changes", k->s->id);
+			return hutch_err(k->err, ENOMEM, "session %s: its changes", k->s->id);
 		k->out.v = v;
 		k->cap = cap;
 	}
@@ -833,7 +833,7 @@ static int collect_one(const struct hutch_change *c, void *data)
 	*v = *c;
 	v->path = strdup(c->path);
 	if (!v->path)
-		return hutch_err(k->err, ENOMEM, 0, "session %s: its changes", k->s->id);
+		return hutch_err(k->err, ENOMEM, "session %s: its changes", k->s->id);
 	k->out.n++;
 	return 0;
 }
@@ -1222,11 +1222,11 @@ int hutch_change_open(hutch_session *s, const struct hutch_change *c, bool new_s
 	int fd;
 
 	if (rfd < 0)
-		return hutch_err(err, errno, 0, "session %s: opening %s", s->id,
+		return hutch_err(err, errno, "session %s: opening %s", s->id,
 				 new_side ? s->upper : s->workspace);
 	fd = hutch_open_beneath(rfd, c->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
-		return hutch_err(err, fd, 0, "session %s: reading %s%s", s->id, c->path,
+		return hutch_err(err, fd, "session %s: reading %s%s", s->id, c->path,
 				 new_side ? " in its layer" : " in the workspace");
 	return fd;
 }
@@ -1340,18 +1340,17 @@ int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned c
 		if (r == -EFBIG)
 			return 0;
 		if (r < 0)
-			return hutch_err(err, r, 0, "diff: reading %s/%s", s->workspace, c->path);
+			return hutch_err(err, r, "diff: reading %s/%s", s->workspace, c->path);
 	}
 	if (new_reg) {
 		r = read_beneath(s->upper, c->path, &b, &blen);
 		if (r == -EFBIG)
 			return 0;
 		if (r < 0)
-			return hutch_err(err, r, 0, "diff: reading %s in session %s", c->path,
-					 s->id);
+			return hutch_err(err, r, "diff: reading %s in session %s", c->path, s->id);
 	}
 	r = hutch_udiff(a ? a : "", alen, b ? b : "", blen, context, out, len, added, removed);
 	if (r < 0)
-		return hutch_err(err, r, 0, "diff of %s", c->path);
+		return hutch_err(err, r, "diff of %s", c->path);
 	return 0;
 }

@@ -117,7 +117,7 @@ int hutch_named_check_name(const char *name, hutch_error *err)
 	}
 	return 0;
 bad:
-	return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+	return hutch_errx(err, EINVAL,
 			  "invalid session name '%s': use 1-%d letters, digits, '.', '_' or '-', "
 			  "not starting with '.' or '-'",
 			  name, HUTCH_NAMED_MAX_NAME);
@@ -129,13 +129,12 @@ static int socket_path(const char *name, struct sockaddr_un *sa, hutch_error *er
 	int n;
 
 	if (!dir)
-		return hutch_errx(err, EINVAL, 0,
-				  "cannot find the state directory: HOME is not set");
+		return hutch_errx(err, EINVAL, "cannot find the state directory: HOME is not set");
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s/control.sock", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
-		return hutch_errx(err, ENAMETOOLONG, 0, "session %s: state path too long", name);
+		return hutch_errx(err, ENAMETOOLONG, "session %s: state path too long", name);
 	return 0;
 }
 
@@ -152,17 +151,16 @@ int hutch_named_connect(const char *name, hutch_error *err)
 		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return hutch_err(err, errno, 0, "session %s: socket", name);
+		return hutch_err(err, errno, "session %s: socket", name);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		close(fd);
 		if (r == -ENOENT || r == -ECONNREFUSED) {
-			hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR, "no running session named '%s'",
-				   name);
+			hutch_errx(err, ENOENT, "no running session named '%s'", name);
 			hutch_err_hint(err, "start one with: hutch run --name %s -- COMMAND", name);
 			return -ENOENT;
 		}
-		return hutch_err(err, -r, 0, "session %s: connecting", name);
+		return hutch_err(err, -r, "session %s: connecting", name);
 	}
 	return fd;
 }
@@ -198,8 +196,7 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 	ssize_t n = hutch_nm_recv(fd, &h, buf, sizeof(buf) - 1, fds, &nfds);
 
 	if (n < 0 || h.type == 0) {
-		c->ret = hutch_errx(c->err, EPIPE, HUTCH_EXIT_ERROR,
-				    "the session ended before the command finished");
+		c->ret = hutch_errx(c->err, EPIPE, "the session ended before the command finished");
 		c->done = true;
 		hutch_loop_quit(loop, 0);
 		return 0;
@@ -232,8 +229,8 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 			c->warn(buf, c->data);
 		break;
 	case NM_ERROR:
-		c->ret =
-			hutch_errx(c->err, EINVAL, h.value ? h.value : HUTCH_EXIT_ERROR, "%s", buf);
+		c->ret = hutch_errx(c->err, EINVAL, "%s", buf);
+		hutch_err_status(c->err, h.value);
 		c->done = true;
 		hutch_loop_quit(loop, 0);
 		break;
@@ -336,7 +333,7 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	size_t len;
 
 	if (!argv || !argv[0])
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "no command given");
+		return hutch_errx(err, EINVAL, "no command given");
 	c.sock = hutch_named_connect(name, err);
 	if (c.sock < 0)
 		return c.sock;
@@ -348,7 +345,7 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	r = build_exec(argv, cwd ? cwd : "/", &payload, &len, &h.argc);
 	if (r < 0) {
 		close(c.sock);
-		return hutch_err(err, r, HUTCH_EXIT_ERROR, "session %s: command too long", name);
+		return hutch_err(err, r, "session %s: command too long", name);
 	}
 	h.cwd_len = (uint32_t)strlen(cwd ? cwd : "/");
 
@@ -374,7 +371,7 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	if (r >= 0)
 		r = hutch_loop_run(c.loop);
 	if (r < 0 && !c.ret)
-		c.ret = hutch_err(err, r, HUTCH_EXIT_ERROR, "session %s", name);
+		c.ret = hutch_err(err, r, "session %s", name);
 	if (c.relay) {
 		hutch_relay_finish(c.relay);
 		hutch_relay_free(c.relay);
@@ -412,5 +409,5 @@ int hutch_session_stop(const char *name, int64_t stop_timeout_ms, hutch_error *e
 	while (r >= 0 && hutch_nm_recv(fd, &h, buf, sizeof(buf), fds, &nfds) > 0)
 		;
 	close(fd);
-	return r < 0 ? hutch_err(err, r, 0, "stopping session %s", name) : 0;
+	return r < 0 ? hutch_err(err, r, "stopping session %s", name) : 0;
 }

@@ -254,7 +254,7 @@ static int make_skeleton(int ufd, hutch_error *err)
 		free(k.made[i]);
 	}
 	if (r < 0)
-		return hutch_err(err, r, 0, "--ephemeral=root: preparing the root layer");
+		return hutch_err(err, r, "--ephemeral=root: preparing the root layer");
 	return 0;
 }
 
@@ -313,17 +313,16 @@ int hutch_rootlayer_make(const char *session_dir, bool skeleton, hutch_error *er
 	int r;
 
 	if (sfd < 0)
-		return hutch_err(err, errno, 0, "session %s", session_dir);
+		return hutch_err(err, errno, "session %s", session_dir);
 	if (fstatat(sfd, "root", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	(void)hutch_remove_tree(sfd, "root.tmp"); /* a killed earlier attempt */
 	if (mkdirat(sfd, "root.tmp", 0700) < 0)
-		return hutch_err(err, errno, 0, "--ephemeral=root: creating %s/root.tmp",
-				 session_dir);
+		return hutch_err(err, errno, "--ephemeral=root: creating %s/root.tmp", session_dir);
 	tfd = openat(sfd, "root.tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0 || mkdirat(tfd, "upper", 0700) < 0 || mkdirat(tfd, "work", 0700) < 0 ||
 	    (ufd = openat(tfd, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = hutch_err(err, errno, 0, "--ephemeral=root: creating the root layer in %s",
+		r = hutch_err(err, errno, "--ephemeral=root: creating the root layer in %s",
 			      session_dir);
 		goto fail;
 	}
@@ -331,18 +330,17 @@ int hutch_rootlayer_make(const char *session_dir, bool skeleton, hutch_error *er
 	if (r >= 0 && skeleton)
 		r = make_skeleton(ufd, err);
 	if (r >= 0 && (r = write_apt_conf(ufd)) < 0)
-		r = hutch_err(err, r, 0, "--ephemeral=root: writing %s in the layer",
-			      apt_conf_path);
+		r = hutch_err(err, r, "--ephemeral=root: writing %s in the layer", apt_conf_path);
 	if (r < 0)
 		goto fail;
 	stamp = openat(tfd, "stamp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (stamp < 0 || fstat(stamp, &st) < 0) {
-		r = hutch_err(err, errno, 0, "--ephemeral=root: %s/root.tmp/stamp", session_dir);
+		r = hutch_err(err, errno, "--ephemeral=root: %s/root.tmp/stamp", session_dir);
 		goto fail;
 	}
 	wait_past(&st.st_ctim);
 	if (renameat(sfd, "root.tmp", sfd, "root") < 0) {
-		r = hutch_err(err, errno, 0, "--ephemeral=root: %s/root", session_dir);
+		r = hutch_err(err, errno, "--ephemeral=root: %s/root", session_dir);
 		goto fail;
 	}
 	return 1;
@@ -390,7 +388,7 @@ static int prepare_at(int rfd, hutch_error *err)
 	int r;
 
 	if (!d)
-		return hutch_err(err, errno, 0, "--ephemeral=root: reading /");
+		return hutch_err(err, errno, "--ephemeral=root: reading /");
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' &&
 		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
@@ -399,8 +397,7 @@ static int prepare_at(int rfd, hutch_error *err)
 			continue;
 		r = prepare_top(rfd, de->d_name);
 		if (r < 0)
-			return hutch_err(err, r, 0, "--ephemeral=root: the layer for /%s",
-					 de->d_name);
+			return hutch_err(err, r, "--ephemeral=root: the layer for /%s", de->d_name);
 	}
 	return 0;
 }
@@ -411,8 +408,7 @@ int hutch_rootlayer_prepare(const char *session_dir, hutch_error *err)
 	_cleanup_close_ int rfd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 
 	if (rfd < 0)
-		return hutch_err(err, root ? errno : ENOMEM, 0, "--ephemeral=root: %s",
-				 session_dir);
+		return hutch_err(err, root ? errno : ENOMEM, "--ephemeral=root: %s", session_dir);
 	return prepare_at(rfd, err);
 }
 

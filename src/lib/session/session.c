@@ -103,7 +103,7 @@ int hutch_session_check_id(const char *id, hutch_error *err)
 	}
 	return 0;
 bad:
-	return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+	return hutch_errx(err, EINVAL,
 			  "invalid session name '%s': use 1-%d letters, digits, '.', '_' or '-', "
 			  "not starting with '.' or '-'",
 			  id, HUTCH_SESSION_MAX_ID);
@@ -258,7 +258,7 @@ static int save_meta(hutch_session *s, hutch_error *err)
 	int r;
 
 	if (dfd < 0)
-		return hutch_err(err, errno, 0, "session %s: %s", s->id, s->dir);
+		return hutch_err(err, errno, "session %s: %s", s->id, s->dir);
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	o = json_object();
@@ -282,10 +282,10 @@ static int save_meta(hutch_session *s, hutch_error *err)
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!text)
-		return hutch_errx(err, ENOMEM, 0, "session %s: encoding meta.json", s->id);
+		return hutch_errx(err, ENOMEM, "session %s: encoding meta.json", s->id);
 	r = hutch_write_file_atomic_at(dfd, "meta.json", text, strlen(text), 0600);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session %s: writing meta.json", s->id);
+		return hutch_err(err, r, "session %s: writing meta.json", s->id);
 	return 0;
 }
 
@@ -399,14 +399,14 @@ static int load_meta(hutch_session *s, hutch_error *err)
 	int r;
 
 	if (dfd < 0)
-		return hutch_err(err, errno, 0, "session %s", s->id);
+		return hutch_err(err, errno, "session %s", s->id);
 	r = read_small(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, &len);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session %s: reading %s/meta.json", s->id, s->dir);
+		return hutch_err(err, r, "session %s: reading %s/meta.json", s->id, s->dir);
 	o = json_loadb(text, len, 0, &jerr);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
-		return hutch_errx(err, EINVAL, 0, "session %s: %s/meta.json: %s", s->id, s->dir,
+		return hutch_errx(err, EINVAL, "session %s: %s/meta.json: %s", s->id, s->dir,
 				  jerr.text);
 	}
 	s->workspace = json_str(o, "workspace");
@@ -428,11 +428,11 @@ static int load_meta(hutch_session *s, hutch_error *err)
 			      &s->n_protected_anchored);
 	json_decref(o);
 	if (r < 0 || !s->workspace || s->workspace[0] != '/')
-		return hutch_errx(err, EINVAL, 0, "session %s: %s/meta.json is malformed", s->id,
+		return hutch_errx(err, EINVAL, "session %s: %s/meta.json is malformed", s->id,
 				  s->dir);
 	r = load_placeholders(s);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session %s: reading placeholders", s->id);
+		return hutch_err(err, r, "session %s: reading placeholders", s->id);
 	return 0;
 }
 
@@ -459,7 +459,7 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 	int r;
 
 	if (!base)
-		return hutch_errx(err, EINVAL, 0,
+		return hutch_errx(err, EINVAL,
 				  "cannot find the state directory: neither XDG_STATE_HOME nor "
 				  "HOME is set");
 	if (id) {
@@ -468,12 +468,12 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 			return r;
 	}
 	if (stat(workspace, &wst) < 0 || !S_ISDIR(wst.st_mode))
-		return hutch_err(err, errno ? errno : ENOTDIR, 0, "workspace %s", workspace);
+		return hutch_err(err, errno ? errno : ENOTDIR, "workspace %s", workspace);
 	r = hutch_mkdir_p(base, 0700);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session directory %s", base);
+		return hutch_err(err, r, "session directory %s", base);
 	if (hutch_path_has_prefix(base, workspace)) {
-		hutch_errx(err, ELOOP, HUTCH_EXIT_ERROR,
+		hutch_errx(err, ELOOP,
 			   "--ephemeral: the session directory %s lies inside the workspace %s",
 			   base, workspace);
 		hutch_err_hint(err, "set XDG_STATE_HOME to a directory outside the workspace");
@@ -481,7 +481,7 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 	}
 	for (int attempt = 0; attempt < 16; attempt++) {
 		if (!id && (r = random_id(rid)) < 0)
-			return hutch_err(err, r, 0, "generating a session id");
+			return hutch_err(err, r, "generating a session id");
 		s = session_alloc(base, id ? id : rid);
 		if (!s)
 			return -ENOMEM;
@@ -492,16 +492,16 @@ static int make_session_dir(const char *id, const char *workspace, hutch_session
 		s = NULL;
 		if (r != -EEXIST || id) {
 			if (r == -EEXIST)
-				return hutch_errx(err, EEXIST, HUTCH_EXIT_ERROR,
+				return hutch_errx(err, EEXIST,
 						  "a session named '%s' exists already", id);
-			return hutch_err(err, r, 0, "session directory in %s", base);
+			return hutch_err(err, r, "session directory in %s", base);
 		}
 	}
 	if (!s)
-		return hutch_errx(err, EEXIST, 0, "cannot find a free session id in %s", base);
+		return hutch_errx(err, EEXIST, "cannot find a free session id in %s", base);
 	if (mkdir(s->upper, 0700) < 0 || chmod(s->upper, wst.st_mode & 07777) < 0 ||
 	    mkdir(s->work, 0700) < 0) {
-		r = hutch_err(err, errno, 0, "session %s: creating its layer", s->id);
+		r = hutch_err(err, errno, "session %s: creating its layer", s->id);
 		hutch_remove_tree(AT_FDCWD, s->dir);
 		hutch_session_free(s);
 		return r;
@@ -560,7 +560,7 @@ int hutch_session_create(const hutch_policy *p, const char *id, hutch_session **
 	int r;
 
 	if (!p->finalized)
-		return hutch_errx(err, EINVAL, 0, "internal: the policy is not finalized");
+		return hutch_errx(err, EINVAL, "internal: the policy is not finalized");
 	r = make_session_dir(id, p->workspace, &s, err);
 	if (r < 0)
 		return r;
@@ -630,7 +630,7 @@ int hutch_session_open(const char *id, const char *path, hutch_session **out, hu
 	int r;
 
 	if (!base)
-		return hutch_errx(err, EINVAL, 0,
+		return hutch_errx(err, EINVAL,
 				  "cannot find the state directory: neither XDG_STATE_HOME nor "
 				  "HOME is set");
 	if (id) {
@@ -646,11 +646,11 @@ int hutch_session_open(const char *id, const char *path, hutch_session **out, hu
 	} else {
 		real = realpath(path ? path : ".", NULL);
 		if (!real)
-			return hutch_err(err, errno, 0, "%s", path ? path : "current directory");
+			return hutch_err(err, errno, "%s", path ? path : "current directory");
 	}
 	r = list_ids(base, &ids, &n);
 	if (r < 0)
-		return hutch_err(err, r, 0, "listing %s", base);
+		return hutch_err(err, r, "listing %s", base);
 	for (size_t i = 0; i < n; i++) {
 		if (id) {
 			if (!strncmp(ids[i], id, strlen(id))) {
@@ -676,14 +676,14 @@ int hutch_session_open(const char *id, const char *path, hutch_session **out, hu
 	}
 	strv_free(ids, n);
 	if (id && matches > 1)
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-				  "'%s' matches %zu sessions: give more of the id", id, matches);
+		return hutch_errx(err, EINVAL, "'%s' matches %zu sessions: give more of the id", id,
+				  matches);
 	if (!matches || !match) {
 		if (id) {
-			hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR, "no session '%s'", id);
+			hutch_errx(err, ENOENT, "no session '%s'", id);
 			hutch_err_hint(err, "'hutch ls' lists the sessions");
 		} else {
-			hutch_errx(err, ENOENT, HUTCH_EXIT_ERROR, "no session for %s", real);
+			hutch_errx(err, ENOENT, "no session for %s", real);
 			hutch_err_hint(err, "start one with: hutch run --ephemeral -- COMMAND");
 		}
 		return -ENOENT;
@@ -727,17 +727,17 @@ int hutch_session_lock(hutch_session *s, hutch_error *err)
 		return 0;
 	fd = open_lock(s);
 	if (fd < 0)
-		return hutch_err(err, fd, 0, "session %s: lock", s->id);
+		return hutch_err(err, fd, "session %s: lock", s->id);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK) {
-			hutch_errx(err, EBUSY, HUTCH_EXIT_ERROR,
+			hutch_errx(err, EBUSY,
 				   "session %s is in use (a hutch run or apply holds it)", s->id);
 			hutch_err_hint(err, "wait for it to end, or stop it");
 			return -EBUSY;
 		}
-		return hutch_err(err, e, 0, "session %s: lock", s->id);
+		return hutch_err(err, e, "session %s: lock", s->id);
 	}
 	s->lock_fd = fd;
 	return 0;
@@ -982,13 +982,13 @@ int hutch_snapshot_load(const hutch_session *s, struct hutch_snapshot *snap, hut
 
 	memset(snap, 0, sizeof(*snap));
 	if (dfd < 0)
-		return hutch_err(err, errno, 0, "session %s", s->id);
+		return hutch_err(err, errno, "session %s", s->id);
 	r = snap_load_file(dfd, "snapshot", snap, &found, &partial);
 	if (r >= 0)
 		r = snap_load_file(dfd, "applied", snap, &jfound, NULL);
 	if (r < 0) {
 		hutch_snapshot_free(snap);
-		return hutch_err(err, r, 0, "session %s: reading its workspace snapshot", s->id);
+		return hutch_err(err, r, "session %s: reading its workspace snapshot", s->id);
 	}
 	snap->complete = found && !partial;
 	return 0;
@@ -1192,8 +1192,7 @@ static int start_snapshot(hutch_session *s, hutch_error *err)
 	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0)
-		return hutch_err(err, errno, 0, "session %s: starting the workspace snapshot",
-				 s->id);
+		return hutch_err(err, errno, "session %s: starting the workspace snapshot", s->id);
 	if (pid == 0)
 		snapshot_child(s, parent);
 	s->snap_pid = pid;
@@ -1238,12 +1237,12 @@ static int check_upper_fs(hutch_session *s, hutch_error *err)
 	struct statfs sf;
 
 	if (statfs(s->upper, &sf) < 0)
-		return hutch_err(err, errno, 0, "session %s: %s", s->id, s->upper);
+		return hutch_err(err, errno, "session %s: %s", s->id, s->upper);
 	if (sf.f_type == OVERLAYFS_SUPER_MAGIC ||
 	    (setxattr(s->upper, "user.hutch.probe", "1", 1, 0) < 0 &&
 	     (errno == ENOTSUP || errno == EOPNOTSUPP))) {
-		hutch_errx(err, EOPNOTSUPP, HUTCH_EXIT_ERROR,
-			   "--ephemeral: %s cannot hold a session layer (%s)", s->upper,
+		hutch_errx(err, EOPNOTSUPP, "--ephemeral: %s cannot hold a session layer (%s)",
+			   s->upper,
 			   sf.f_type == OVERLAYFS_SUPER_MAGIC ? "it is on overlayfs"
 							      : "no user extended attributes");
 		hutch_err_hint(err, "point XDG_STATE_HOME to a directory on ext4, xfs, btrfs or "
@@ -1289,17 +1288,15 @@ int hutch_session_run_begin(hutch_session *s, const struct hutch_policy *p, char
 
 	*root_layer = NULL;
 	if (strcmp(s->kind ? s->kind : "", "ephemeral"))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR, "session %s is not ephemeral",
-				  s->id);
+		return hutch_errx(err, EINVAL, "session %s is not ephemeral", s->id);
 	if (strcmp(s->workspace, p->workspace)) {
-		hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
-			   "session %s belongs to workspace %s, not %s", s->id, s->workspace,
-			   p->workspace);
+		hutch_errx(err, EINVAL, "session %s belongs to workspace %s, not %s", s->id,
+			   s->workspace, p->workspace);
 		hutch_err_hint(err, "run it with -C %s", s->workspace);
 		return -EINVAL;
 	}
 	if (bad_overlay_path(s->workspace) || bad_overlay_path(s->upper))
-		return hutch_errx(err, EINVAL, HUTCH_EXIT_ERROR,
+		return hutch_errx(err, EINVAL,
 				  "--ephemeral: paths with ':', ',', '\\' or a newline cannot be "
 				  "overlay layers: %s",
 				  bad_overlay_path(s->workspace) ? s->workspace : s->upper);
@@ -1403,7 +1400,7 @@ int hutch_session_placeholders(hutch_session *s, char **paths, size_t *n, hutch_
 	lfd = open(s->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ufd < 0 || lfd < 0 || dfd < 0)
-		return hutch_err(err, errno, 0, "session %s: opening its layer", s->id);
+		return hutch_err(err, errno, "session %s: opening its layer", s->id);
 	for (size_t i = 0; i < *n; i++) {
 		const char *p = paths[i];
 		if (r >= 0 && hutch_path_has_prefix(p, s->workspace) && strcmp(p, s->workspace)) {
@@ -1417,7 +1414,7 @@ int hutch_session_placeholders(hutch_session *s, char **paths, size_t *n, hutch_
 			if (r >= 0)
 				r = make_placeholder(s, ufd, lfd, jfd, p + wl + 1);
 			if (r < 0)
-				hutch_err(err, r, 0, "session %s: placeholder for %s", s->id, p);
+				hutch_err(err, r, "session %s: placeholder for %s", s->id, p);
 			free(paths[i]);
 		} else {
 			paths[keep++] = paths[i];
@@ -1568,16 +1565,16 @@ int hutch_session_discard(hutch_session *s, hutch_error *err)
 		hutch_apply_sweep(s); /* an apply was killed: its temporaries go too */
 	bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
-		return hutch_err(err, errno, 0, "%s", base);
+		return hutch_err(err, errno, "%s", base);
 	/* Out of sight first (atomic), then removed; a crash leaves only .trash-* to sweep. */
 	snprintf(trash, sizeof(trash), ".trash-%s-%ld", s->id, (long)getpid());
 	if (renameat(bfd, s->id, bfd, trash) < 0)
-		return hutch_err(err, errno, 0, "session %s: removing %s", s->id, s->dir);
+		return hutch_err(err, errno, "session %s: removing %s", s->id, s->dir);
 	hutch_session_unlock(s);
 	r = hutch_remove_tree(bfd, trash);
 	remove_trash(bfd);
 	if (r < 0)
-		return hutch_err(err, r, 0, "session %s: removing its files", s->id);
+		return hutch_err(err, r, "session %s: removing its files", s->id);
 	return 0;
 }
 
@@ -1801,7 +1798,7 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 			      strdup(src->protected_anchored[i])))
 			r = -ENOMEM;
 	if (r < 0) {
-		hutch_err(err, r, 0, "fork");
+		hutch_err(err, r, "fork");
 		goto fail;
 	}
 	free(s->state);
@@ -1811,7 +1808,7 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 	su = open(src->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	du = open(s->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sdir < 0 || ddir < 0 || su < 0 || du < 0) {
-		r = hutch_err(err, errno, 0, "fork %s: opening the layers", src->id);
+		r = hutch_err(err, errno, "fork %s: opening the layers", src->id);
 		goto fail;
 	}
 	r = copy_file_at(sdir, ddir, "snapshot");
@@ -1831,13 +1828,13 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 		}
 	}
 	if (r < 0) {
-		hutch_err(err, r, 0, "fork %s: copying its layer", src->id);
+		hutch_err(err, r, "fork %s: copying its layer", src->id);
 		goto fail;
 	}
 	if (src->root) {
 		r = fork_root_layer(sdir, ddir);
 		if (r < 0) {
-			hutch_err(err, r, 0, "fork %s: copying its root layer", src->id);
+			hutch_err(err, r, "fork %s: copying its root layer", src->id);
 			goto fail;
 		}
 		s->root = true;
@@ -1847,7 +1844,7 @@ int hutch_session_fork(hutch_session *src, const char *new_id, hutch_session **o
 		goto fail;
 	r = load_placeholders(s);
 	if (r < 0) {
-		hutch_err(err, r, 0, "fork: placeholders");
+		hutch_err(err, r, "fork: placeholders");
 		goto fail;
 	}
 	*out = s;
@@ -1972,12 +1969,12 @@ int hutch_session_list(struct hutch_session_info **out, size_t *n_out, hutch_err
 	*out = NULL;
 	*n_out = 0;
 	if (!base)
-		return hutch_errx(err, EINVAL, 0,
+		return hutch_errx(err, EINVAL,
 				  "cannot find the state directory: neither XDG_STATE_HOME nor "
 				  "HOME is set");
 	r = list_ids(base, &ids, &nids);
 	if (r < 0)
-		return hutch_err(err, r, 0, "listing %s", base);
+		return hutch_err(err, r, "listing %s", base);
 	for (size_t k = 0; k < nids; k++) {
 		hutch_session *s = NULL;
 		struct hutch_session_info *i;
@@ -2016,7 +2013,7 @@ int hutch_session_list(struct hutch_session_info **out, size_t *n_out, hutch_err
 		r = list_named(&v, &n, &cap);
 	if (r < 0) {
 		hutch_session_list_free(v, n);
-		return hutch_err(err, r, 0, "listing sessions");
+		return hutch_err(err, r, "listing sessions");
 	}
 	*out = v;
 	*n_out = n;
