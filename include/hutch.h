@@ -469,6 +469,9 @@ int hutch_session_has_changes(hutch_session *s, bool *any, hutch_error *err);
  * *out is NULL for binary files, directories and special files. Counts of
  * added and removed lines are stored when not NULL.
  */
+/* Larger text files are diffed as a whole replacement, streamed (see src/cli/cmd-diff.c). */
+#define HUTCH_DIFF_MAX_FILE (1024u * 1024u)
+
 int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context, char **out,
 		      size_t *len, unsigned *added, unsigned *removed, hutch_error *err);
 /*
@@ -515,6 +518,85 @@ struct hutch_apply_summary {
  */
 int hutch_session_apply(hutch_session *s, const struct hutch_apply_opts *o,
 			struct hutch_apply_summary *sum, hutch_error *err);
+
+/* ---- sandbox-runtime settings (hutch run --srt-settings, hutch policy import) ---- */
+
+/*
+ * Anthropic sandbox-runtime ("srt") settings files mapped onto the hutch policy
+ * (docs/hutch-policy.5.scd, SANDBOX-RUNTIME SETTINGS); what hutch does not honour
+ * is said in notes.
+ */
+#define HUTCH_SRT_MAX_NOTES 256
+
+typedef struct hutch_srt hutch_srt;
+
+/*
+ * Parse srt settings (@data, @len bytes of JSON; @name is used in messages)
+ * into a mapped policy. Pure: no file system access, no environment.
+ */
+int hutch_srt_parse(const char *name, const char *data, size_t len, hutch_srt **out,
+		    hutch_error *err);
+/* The same for a file (a regular file of at most 1 MiB). */
+int hutch_srt_load_file(const char *path, hutch_srt **out, hutch_error *err);
+void hutch_srt_free(hutch_srt *s);
+
+/*
+ * The notes: settings hutch does not honour, one line each
+ * ("file:line:col: network.mitmProxy: ..."), in file order. *weaker says
+ * whether hutch enforces less than srt would for it.
+ */
+size_t hutch_srt_n_notes(const hutch_srt *s);
+const char *hutch_srt_note(const hutch_srt *s, size_t i, bool *weaker);
+size_t hutch_srt_n_weaker(const hutch_srt *s);
+
+/*
+ * Merge the mapped settings into @p like a policy file given with -p. With
+ * weaker notes present and !@allow_weaker this fails (-EPERM) before
+ * changing anything, naming the first such setting.
+ */
+int hutch_srt_apply(const hutch_srt *s, hutch_policy *p, bool allow_weaker, hutch_error *err);
+
+/* The equivalent hutch policy file, as pretty JSON (malloc'd), or NULL on ENOMEM. */
+char *hutch_srt_to_json(const hutch_srt *s);
+
+/* ---- agent state (docs/profiles.md, "State the agent writes") ---- */
+
+/*
+ * Agent state files the agent must write but that also hold settings which
+ * run code later (Claude Code's ~/.claude.json): a working copy inside the
+ * sandbox, only what is safe carried back after.
+ */
+typedef struct hutch_agentstate hutch_agentstate;
+
+/* A message for the user (a refusal, a note); the library never prints. */
+typedef void (*hutch_agentstate_note_fn)(const char *msg, void *data);
+
+/*
+ * Before hutch_policy_finalize: the protected entries that depend on the
+ * workspace and on what exists in the state directory (Claude Code's
+ * auto-memory directories ~/.claude/projects/<project>/memory). @ws is the
+ * workspace as given (NULL: the current directory).
+ */
+int hutch_agentstate_policy(struct hutch_policy *p, const char *home, const char *ws,
+			    hutch_error *err);
+
+/*
+ * Before the run: make the working copies (for the claude-code profile,
+ * ~/.claude/.claude.json from ~/.claude.json). *@out stays NULL when the
+ * policy's profile keeps no such state.
+ */
+int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
+			   hutch_error *err);
+
+/*
+ * After the run: carry back the safe parts of each working copy into the
+ * host's file (atomically, mode kept), remove the working copy, and call
+ * @note once per refused key or other remark.
+ */
+int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+			 hutch_error *err);
+
+void hutch_agentstate_free(hutch_agentstate *s);
 
 #ifdef __cplusplus
 }

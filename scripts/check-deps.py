@@ -4,12 +4,15 @@
 
 Each directory under src/lib/ is a subsystem. A subsystem may include the headers of
 the subsystems listed for it in ALLOWED below and its own; include/hutch.h is open to
-all. The program (src/cli) may include anything of the library. Fails (status 1) on:
+all. The program (src/cli) uses the library through include/hutch.h, plus the
+dependency-free helpers of base/ (cleanup, errors, escaping, files), which it links from
+the internal archive. Fails (status 1) on:
   - an #include "dir/..." that goes against ALLOWED;
   - a cycle between modules (a module is x.c with its x.h, or a header alone), across
     the whole library, except the cycles written in scripts/deps-cycles.txt, a list that
     may only shrink (one cycle a line, its modules sorted, space-separated);
-  - a file of src/lib/ outside a subsystem directory, or a directory not in ALLOWED.
+  - a file of src/lib/ outside a subsystem directory, or a directory not in ALLOWED;
+  - an include of src/cli/ of a library header other than hutch.h and base/.
 
   scripts/check-deps.py [--graph]     (--graph: print the module graph and the cycles)
 """
@@ -117,6 +120,20 @@ def main():
                            f'({sub}/ uses only {", ".join(ALLOWED[sub]) or "nothing of hutch"})')
             if module(target) != me:
                 graph[me].add(module(target))
+    cli = os.path.join(repo, 'src/cli')
+    for name in sorted(os.listdir(cli)):
+        if not name.endswith(('.c', '.h')):
+            continue
+        text = open(os.path.join(cli, name), encoding='utf-8', errors='replace').read()
+        for m in INCLUDE.finditer(text):
+            inc = m.group(1)
+            if '/' not in inc and os.path.exists(os.path.join(cli, inc)):
+                continue  # the program's own
+            if inc == 'hutch.h' or inc.startswith('base/'):
+                continue
+            line = text.count('\n', 0, m.start()) + 1
+            bad.append(f'src/cli/{name}:{line}: the program includes {inc}: only hutch.h '
+                       f'and base/ (what it needs of the library belongs in include/hutch.h)')
     known_file = os.path.join(repo, 'scripts/deps-cycles.txt')
     known = set()
     if os.path.exists(known_file):

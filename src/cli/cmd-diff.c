@@ -13,7 +13,6 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/escape.h"
-#include "session/changes.h"
 
 #include "cli.h"
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "policy/srt.h"
 
 static int policy_usage(FILE *f)
 {

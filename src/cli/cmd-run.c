@@ -7,11 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/agentstate.h"
 #include "ask.h"
 #include "base/escape.h"
 #include "cli.h"
-#include "policy/srt.h"
 
 enum {
 	OPT_PROFILE = 256,

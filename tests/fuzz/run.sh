@@ -8,7 +8,8 @@
 #
 # The library is built once with clang by meson, instrumented for coverage
 # (-fsanitize=fuzzer-no-link), into $FUZZ_BUILD (default build-fuzz); each target links
-# against that static libhutch, so the source list lives only in src/lib/meson.build.
+# against its internal archive (libhutch-internal.a: every module, as the unit tests use
+# it), so the source list lives only in src/lib/meson.build.
 # Seeds: tests/fuzz/corpus/<target>/ (read only, replayed first on every run: inputs that
 # once crashed are kept there as regression tests). New inputs go to
 # $FUZZ_CORPUS/<target>/ (default $FUZZ_OUT/corpus; kept between runs, so each run starts
@@ -56,7 +57,7 @@ if [ ! -f "$build/build.ninja" ]; then
 	}
 	rm -f "$log"
 fi
-ninja -C "$build" src/lib/libhutch.a >/dev/null
+ninja -C "$build" src/lib/libhutch-internal.a >/dev/null
 unset ASAN_OPTIONS
 
 # shellcheck disable=SC2207
@@ -81,7 +82,7 @@ for t in "${targets[@]}"; do
 	}
 	"$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -I"$repo/include" -I"$repo/src/lib" \
-		-o "$bin" "$src" "$build/src/lib/libhutch.a" "${libs[@]}"
+		-o "$bin" "$src" "$build/src/lib/libhutch-internal.a" "${libs[@]}"
 	mkdir -p "$corpus/$t" "$repo/tests/fuzz/corpus/$t"
 	echo "== $t: ${seconds}s, seeds tests/fuzz/corpus/$t ($(find "$repo/tests/fuzz/corpus/$t" -type f | wc -l) files)"
 	if ! UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bin" -max_total_time="$seconds" \

@@ -22,8 +22,6 @@
 
 #define HUTCH_MAX_CHANGES (2u * 1000u * 1000u)
 #define HUTCH_BINARY_PROBE 8000
-/* Larger text files are diffed as a whole replacement, streamed (see cmd-diff.c). */
-#define HUTCH_DIFF_MAX_FILE (1024u * 1024u)
 
 /*
  * How deep the walk goes (it holds a directory fd per level, and paths are
