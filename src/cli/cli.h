@@ -1,12 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The hutch command line: one file per subcommand, only the public API. */
+/*
+ * The hutch command line: one file per subcommand, the library through hutch.h only;
+ * resources released with the library's own cleanup helpers (base/cleanup.h).
+ */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/cleanup.h"
 #include "hutch.h"
+
+/* _cleanup_ for the library's objects, as _cleanup_free_ is for memory. */
+static inline void hutch_policy_freep(hutch_policy **p)
+{
+	hutch_policy_free(*p);
+}
+static inline void hutch_session_freep(hutch_session **s)
+{
+	hutch_session_free(*s);
+}
+static inline void hutch_srt_freep(hutch_srt **s)
+{
+	hutch_srt_free(*s);
+}
+static inline void hutch_agentstate_freep(hutch_agentstate **s)
+{
+	hutch_agentstate_free(*s);
+}
+#define _cleanup_policy_ _cleanup_(hutch_policy_freep)
+#define _cleanup_session_ _cleanup_(hutch_session_freep)
+#define _cleanup_srt_ _cleanup_(hutch_srt_freep)
+#define _cleanup_agentstate_ _cleanup_(hutch_agentstate_freep)
 
 extern const char *cli_prog;
 extern int cli_verbose;

@@ -88,7 +88,7 @@ int cmd_apply(int argc, char **argv)
 	struct hutch_apply_opts o = {.report = on_report, .data = &ui};
 	struct hutch_apply_summary sum;
 	const char *dir = NULL, *id = NULL;
-	hutch_session *s = NULL;
+	_cleanup_session_ hutch_session *s = NULL;
 	hutch_error err = {0};
 	int c, r;
 
@@ -123,10 +123,8 @@ int cmd_apply(int argc, char **argv)
 	r = cli_open_session(id, dir, &s);
 	if (r)
 		return r;
-	if (hutch_session_apply(s, &o, &sum, &err) < 0) {
-		hutch_session_free(s);
+	if (hutch_session_apply(s, &o, &sum, &err) < 0)
 		return cli_error(&err);
-	}
 	if (!o.dry_run && (sum.conflicts || sum.failed)) {
 		fprintf(stderr,
 			"%s: nothing applied from session %s to %s: %zu conflict%s, %zu failure%s "
@@ -150,6 +148,5 @@ int cmd_apply(int argc, char **argv)
 			fprintf(stderr, "; %zu failed", sum.failed);
 		fprintf(stderr, "\n");
 	}
-	hutch_session_free(s);
 	return sum.conflicts || sum.refused || sum.failed ? 1 : 0;
 }

@@ -544,7 +544,7 @@ static bool print_outside_git(const struct hutch_change *c)
 static int print_section(struct diff_state *d, const struct hutch_change *c)
 {
 	const struct diff_args *a = d->a;
-	char *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	unsigned add = 0, del = 0;
 	bool reg;
@@ -582,13 +582,10 @@ static int print_section(struct diff_state *d, const struct hutch_change *c)
 		return -1;
 	if (!text && (c->size > HUTCH_DIFF_MAX_FILE || c->old_size > HUTCH_DIFF_MAX_FILE))
 		return print_replacement(d->s, c, a, &d->err);
-	if (!text || !len) {
-		free(text);
+	if (!text || !len)
 		return 0; /* an empty file added or deleted: the header says it all */
-	}
 	file_header(a, c);
 	print_hunks(a, text, len);
-	free(text);
 	return 0;
 }
 
@@ -621,14 +618,13 @@ static int print_patch(const struct hutch_change *c, void *data)
 static void counts(hutch_session *s, const struct hutch_change *c, const struct diff_args *a,
 		   unsigned *add, unsigned *del, bool *shown)
 {
-	char *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t len;
 
 	*add = *del = 0;
 	*shown = false;
 	if (hutch_change_diff(s, c, a->context, &text, &len, add, del, NULL) >= 0 && text)
 		*shown = true;
-	free(text);
 }
 
 static int print_stat_one(const struct hutch_change *c, void *data)
@@ -749,7 +745,7 @@ int cmd_diff(int argc, char **argv)
 {
 	struct diff_args a = {.format = FMT_PATCH, .context = 3};
 	struct diff_state d = {0};
-	hutch_session *s = NULL;
+	_cleanup_session_ hutch_session *s = NULL;
 	int c, r = 0;
 
 	optind = 1;
@@ -815,15 +811,12 @@ int cmd_diff(int argc, char **argv)
 		break;
 	}
 	fflush(stdout);
-	if (r < 0) {
-		hutch_session_free(s);
+	if (r < 0)
 		return cli_error(&d.err);
-	}
 	if (d.uncompared && !cli_quiet)
 		cli_warn("session %s: %zu director%s not compared (see '# not compared' lines): "
 			 "what they hold is not shown",
 			 hutch_session_id(s), d.uncompared,
 			 d.uncompared == 1 ? "y was" : "ies were");
-	hutch_session_free(s);
 	return 0;
 }

@@ -24,19 +24,16 @@ static int discard_usage(FILE *f)
 
 static int discard_one(const char *id, const char *dir)
 {
-	hutch_session *s = NULL;
+	_cleanup_session_ hutch_session *s = NULL;
 	hutch_error err = {0};
 	int r = cli_open_session(id, dir, &s);
 
 	if (r)
 		return r;
-	if (hutch_session_discard(s, &err) < 0) {
-		hutch_session_free(s);
+	if (hutch_session_discard(s, &err) < 0)
 		return cli_error(&err);
-	}
 	if (!cli_quiet)
 		fprintf(stderr, "%s: discarded session %s\n", cli_prog, hutch_session_id(s));
-	hutch_session_free(s);
 	return 0;
 }
 

@@ -20,7 +20,7 @@ static int fork_usage(FILE *f)
 
 int cmd_fork(int argc, char **argv)
 {
-	hutch_session *src = NULL, *dst = NULL;
+	_cleanup_session_ hutch_session *src = NULL, *dst = NULL;
 	hutch_error err = {0};
 	int r;
 
@@ -39,17 +39,13 @@ int cmd_fork(int argc, char **argv)
 	if (hutch_session_running(src) && !cli_quiet)
 		cli_warn("session %s is running: its layer is copied as it is now",
 			 hutch_session_id(src));
-	if (hutch_session_fork(src, argc == 3 ? argv[2] : NULL, &dst, &err) < 0) {
-		hutch_session_free(src);
+	if (hutch_session_fork(src, argc == 3 ? argv[2] : NULL, &dst, &err) < 0)
 		return cli_error(&err);
-	}
 	printf("%s\n", hutch_session_id(dst));
 	if (!cli_quiet)
 		fprintf(stderr,
 			"%s: forked session %s from %s: hutch run --session %s -- COMMAND\n",
 			cli_prog, hutch_session_id(dst), hutch_session_id(src),
 			hutch_session_id(dst));
-	hutch_session_free(dst);
-	hutch_session_free(src);
 	return 0;
 }

@@ -414,7 +414,7 @@ int cmd_log(int argc, char **argv)
 	struct timeline tl = {.t0 = -1, .start = -1};
 	const char *path;
 	FILE *in;
-	char *line = NULL;
+	_cleanup_free_ char *line = NULL;
 	size_t cap = 0, lineno = 0, bad = 0;
 	ssize_t n;
 	int c;
@@ -476,7 +476,6 @@ int cmd_log(int argc, char **argv)
 		}
 		json_decref(ev);
 	}
-	free(line);
 	if (in != stdin)
 		fclose(in);
 	return bad ? 1 : 0;

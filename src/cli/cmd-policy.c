@@ -79,11 +79,11 @@ static int policy_show(int argc, char **argv)
 	};
 	const char *profile = "default", *workspace = NULL;
 	hutch_error err = {0};
-	hutch_policy *p = NULL;
+	_cleanup_policy_ hutch_policy *p = NULL;
 	const char *ignored;
-	char **files;
+	_cleanup_free_ char **files = NULL;
 	size_t n_files = 0;
-	char *json;
+	_cleanup_free_ char *json = NULL;
 	int c, r;
 
 	files = calloc((size_t)argc + 1, sizeof(*files));
@@ -102,24 +102,19 @@ static int policy_show(int argc, char **argv)
 			workspace = optarg;
 			break;
 		case 'h':
-			free(files);
 			return policy_usage(stdout);
 		default:
-			free(files);
 			return cli_bad_option("policy show", c, argv);
 		}
 	}
-	if (optind < argc) {
-		free(files);
+	if (optind < argc)
 		return cli_cmd_error("policy show", "unexpected argument '%s'", argv[optind]);
-	}
 
-	/* The same merge order as hutch run (docs/hutch-policy.5.scd, MERGE ORDER), without the flags. */
+	/* The same merge order as hutch run (docs/hutch-policy.5.scd, MERGE ORDER), without the
+	 * flags. */
 	p = hutch_policy_new();
-	if (!p) {
-		free(files);
+	if (!p)
 		return cli_usage_error("out of memory");
-	}
 	r = hutch_policy_apply_profile(p, profile, &err);
 	if (r >= 0)
 		r = hutch_policy_load_standard(p, &err);
@@ -131,28 +126,23 @@ static int policy_show(int argc, char **argv)
 		r = hutch_policy_load_project(p, workspace, &err);
 	if (r >= 0)
 		r = hutch_policy_finalize(p, getenv("HOME"), &err);
-	free(files);
-	if (r < 0) {
-		hutch_policy_free(p);
+	if (r < 0)
 		return cli_error(&err);
-	}
 	for (size_t i = 0; (ignored = hutch_policy_ignored(p, i)); i++)
 		cli_warn("ignored untrusted project policy %s; run 'hutch trust %s' to apply it",
 			 ignored, ignored);
 	json = hutch_policy_to_json(p);
-	hutch_policy_free(p);
 	if (!json)
 		return cli_usage_error("policy show: out of memory");
 	printf("%s\n", json);
-	free(json);
 	return 0;
 }
 
 static int policy_import_srt(int argc, char **argv)
 {
 	hutch_error err = {0};
-	hutch_srt *s = NULL;
-	char *json;
+	_cleanup_srt_ hutch_srt *s = NULL;
+	_cleanup_free_ char *json = NULL;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return policy_usage(stdout);
@@ -166,11 +156,9 @@ static int policy_import_srt(int argc, char **argv)
 	for (size_t i = 0; i < hutch_srt_n_notes(s); i++)
 		cli_warn("%s", hutch_srt_note(s, i, NULL));
 	json = hutch_srt_to_json(s);
-	hutch_srt_free(s);
 	if (!json)
 		return cli_usage_error("policy import-srt: out of memory");
 	printf("%s\n", json);
-	free(json);
 	return 0;
 }
 

@@ -312,10 +312,11 @@ static int check_net_flags(const struct run_args *a, hutch_error *err)
 	return -EINVAL;
 }
 
-/* Merge order (docs/hutch-policy.5.scd, MERGE ORDER): profile, system, user, -p files, project, flags. */
+/* Merge order (docs/hutch-policy.5.scd, MERGE ORDER): profile, system, user, -p files, project,
+ * flags. */
 static int build_policy(const struct run_args *a, hutch_policy **out, hutch_error *err)
 {
-	hutch_policy *p = hutch_policy_new();
+	_cleanup_policy_ hutch_policy *p = hutch_policy_new();
 	const char *home = getenv("HOME");
 	const char *ws;
 	int r;
@@ -331,7 +332,7 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 		r = hutch_policy_load_file(p, a->policy_files[i], HUTCH_SOURCE_FILE, err);
 	if (r >= 0 && a->srt_settings) {
 		/* Like one more -p file; settings hutch would enforce less for are refused. */
-		hutch_srt *srt = NULL;
+		_cleanup_srt_ hutch_srt *srt = NULL;
 
 		r = hutch_srt_load_file(a->srt_settings, &srt, err);
 		for (size_t i = 0; r >= 0 && i < hutch_srt_n_notes(srt) && !cli_quiet; i++)
@@ -340,15 +341,13 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 			r = hutch_srt_apply(srt, p, false, err);
 		if (r >= 0)
 			r = hutch_policy_protect_file(p, a->srt_settings, err);
-		hutch_srt_free(srt);
 	}
 	if (r >= 0 && a->workspace)
 		r = hutch_policy_set(p, HUTCH_KEY_WORKSPACE, a->workspace, "--workspace", err);
 	if (r >= 0) {
-		char *cwd = getcwd(NULL, 0);
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
 		ws = a->workspace ? a->workspace : cwd;
 		r = ws ? hutch_policy_load_project(p, ws, err) : 0;
-		free(cwd);
 	}
 	/* -a (and --ask) imply --net proxy unless --net was given explicitly */
 	if (r >= 0 && (is_cli_net_allow(a) || a->ask) && !has_net_flag(a))
@@ -365,11 +364,9 @@ static int build_policy(const struct run_args *a, hutch_policy **out, hutch_erro
 		r = hutch_agentstate_policy(p, home, a->workspace, err);
 	if (r >= 0)
 		r = hutch_policy_finalize(p, home, err);
-	if (r < 0) {
-		hutch_policy_free(p);
+	if (r < 0)
 		return r;
-	}
-	*out = p;
+	*out = TAKE_PTR(p);
 	return 0;
 }
 
@@ -391,12 +388,11 @@ static void report_ignored(const hutch_policy *p)
 
 static int dry_run(const hutch_policy *p)
 {
-	char *json = hutch_policy_to_json(p);
+	_cleanup_free_ char *json = hutch_policy_to_json(p);
 
 	if (!json)
 		return HUTCH_EXIT_ERROR;
 	printf("%s\n", json);
-	free(json);
 	for (int f = 0; f < _HUTCH_FEAT_MAX; f++) {
 		struct hutch_feature_info fi;
 		hutch_probe((enum hutch_feature)f, &fi);
@@ -463,40 +459,27 @@ int cmd_run(int argc, char **argv)
 	struct hutch_run_opts opts = {0};
 	struct hutch_run_summary sum = {0};
 	struct cli_ask ask = {.tty = -1};
-	hutch_agentstate *state = NULL;
-	hutch_policy *p = NULL;
+	_cleanup_agentstate_ hutch_agentstate *state = NULL;
+	_cleanup_policy_ hutch_policy *p = NULL;
 	hutch_error err = {0};
 	int first, r, status = HUTCH_EXIT_ERROR;
 
 	r = parse_args(argc, argv, &a, &first);
-	if (r < 0) {
-		free(a.flags);
-		free(a.session_ws);
-		free(a.policy_files);
-		return r == -3 ? 0 : HUTCH_EXIT_ERROR;
-	}
-	if (first >= argc && !a.dry_run) {
-		free(a.flags);
-		free(a.session_ws);
-		free(a.policy_files);
-		return cli_cmd_error("run", "no command given (hutch run [OPTIONS] -- COMMAND "
-					    "[ARG...])");
-	}
-	if (build_policy(&a, &p, &err) < 0) {
-		free(a.flags);
-		free(a.session_ws);
-		free(a.policy_files);
-		return cli_error(&err);
-	}
+	if (r >= 0 && first >= argc && !a.dry_run)
+		r = cli_cmd_error("run", "no command given (hutch run [OPTIONS] -- COMMAND "
+					 "[ARG...])");
+	else if (r >= 0)
+		r = build_policy(&a, &p, &err) < 0 ? cli_error(&err) : 0;
+	else
+		r = r == -3 ? 0 : HUTCH_EXIT_ERROR;
 	free(a.flags);
 	free(a.session_ws);
 	free(a.policy_files);
+	if (!p)
+		return r;
 	report_ignored(p);
-	if (a.dry_run) {
-		status = dry_run(p);
-		hutch_policy_free(p);
-		return status;
-	}
+	if (a.dry_run)
+		return dry_run(p);
 	/* An agent profile's state directory (~/.claude, ...) must exist to be writable. */
 	if (a.profile && hutch_profile_prepare(a.profile, NULL, &err) < 0) {
 		if (!cli_quiet)
@@ -507,10 +490,8 @@ int cmd_run(int argc, char **argv)
 	opts.quiet = cli_quiet;
 	opts.warn = cli_lib_warn;
 	if ((a.ephemeral || a.session) &&
-	    cli_ephemeral_start(p, a.ephemeral, a.session, a.name, &opts.session, &err) < 0) {
-		hutch_policy_free(p);
+	    cli_ephemeral_start(p, a.ephemeral, a.session, a.name, &opts.session, &err) < 0)
 		return HUTCH_EXIT_ERROR;
-	}
 	if (a.name && a.ask && !cli_quiet)
 		cli_warn("--ask: not available for named sessions: destinations outside the "
 			 "allowlist are denied");
@@ -521,13 +502,12 @@ int cmd_run(int argc, char **argv)
 		 * (docs/profiles.md, "State the agent writes").
 		 */
 		r = hutch_agentstate_begin(p, NULL, &state, &err);
-		hutch_agentstate_free(state);
+		hutch_agentstate_free(TAKE_PTR(state));
 		if (r >= 0)
 			r = hutch_session_start(p, a.name, &err);
 		if (r >= 0)
 			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL,
 					       a.stop_timeout_ms, &status, &err);
-		hutch_policy_free(p);
 		return r < 0 ? cli_error(&err) : status;
 	}
 	opts.summary = &sum;
@@ -552,7 +532,6 @@ int cmd_run(int argc, char **argv)
 		cli_ask_done(&ask);
 		if (opts.session)
 			cli_ephemeral_finish(opts.session, false);
-		hutch_policy_free(p);
 		return cli_error(&err);
 	}
 	r = hutch_run(p, argv + first, &opts, &status, &err);
@@ -563,7 +542,7 @@ int cmd_run(int argc, char **argv)
 		/* The host's file is unchanged then: say so, keep the command's status. */
 		if (hutch_agentstate_end(state, cli_lib_warn, NULL, &serr) < 0 && !cli_quiet)
 			cli_warn("%s", serr.msg);
-		hutch_agentstate_free(state);
+		hutch_agentstate_free(TAKE_PTR(state));
 	}
 	/*
 	 * The summary, never with -q: with -v or an audit log; on a terminal when there is
@@ -576,7 +555,6 @@ int cmd_run(int argc, char **argv)
 		cli_run_summary(&sum);
 	if (opts.session)
 		cli_ephemeral_finish(opts.session, r >= 0);
-	hutch_policy_free(p);
 	if (r < 0)
 		return cli_error(&err);
 	return status;

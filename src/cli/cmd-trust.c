@@ -19,7 +19,8 @@ int cmd_trust(int argc, char **argv)
 {
 	const char *file = ".hutch.json";
 	hutch_error err = {0};
-	char hex[65], *real;
+	_cleanup_free_ char *real = NULL;
+	char hex[65];
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return trust_usage(stdout);
@@ -42,6 +43,5 @@ int cmd_trust(int argc, char **argv)
 	real = realpath(file, NULL);
 	if (!cli_quiet)
 		printf("trusted %s (sha256 %s)\n", real ? real : file, hex);
-	free(real);
 	return 0;
 }

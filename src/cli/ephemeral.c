@@ -14,14 +14,11 @@ static hutch_session *fresh_session;
 
 char *cli_session_workspace(const char *id)
 {
-	hutch_session *s = NULL;
-	char *ws;
+	_cleanup_session_ hutch_session *s = NULL;
 
 	if (hutch_session_open(id, NULL, &s, NULL) < 0)
 		return NULL;
-	ws = strdup(hutch_session_workspace(s));
-	hutch_session_free(s);
-	return ws;
+	return strdup(hutch_session_workspace(s));
 }
 
 int cli_ephemeral_start(const hutch_policy *p, const char *mode, const char *id, const char *name,
