@@ -1017,13 +1017,28 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	take_before(a);
 }
 
+/* The exec monitor's reports (execmon.h), into the log. */
+static void on_exec(void *data, const struct hutch_exec_info *x, bool allowed,
+		    const struct hutch_rule *rule, const char *reason)
+{
+	hutch_audit_exec(data, x, allowed, rule, reason);
+}
+
+static void on_package(void *data, const struct hutch_exec_info *x, const struct hutch_package *pk,
+		       uint64_t starttime)
+{
+	hutch_audit_package(data, x, pk, starttime);
+}
+
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd)
 {
 	int r;
 
 	if (!a->em) {
 		struct hutch_execmon_opts o = {
-			.audit = a,
+			.on_exec = on_exec,
+			.on_package = on_package,
+			.data = a,
 			.allow = &a->p->cmd_allow,
 			.deny = &a->p->cmd_deny,
 		};

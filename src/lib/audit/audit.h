@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "audit/execmon.h"
 #include "base/escape.h"
 #include "hutch.h"
 
@@ -39,6 +40,9 @@ struct hutch_mount_plan;
 #define HUTCH_AUDIT_MAX_VALUE 4096
 /* At most this many argv elements per event (process.args_count has the real count). */
 #define HUTCH_AUDIT_MAX_ARGS 1024
+_Static_assert(HUTCH_AUDIT_MAX_ARGS == HUTCH_EXECMON_MAX_ARGS &&
+		       HUTCH_AUDIT_MAX_VALUE == HUTCH_EXECMON_MAX_VALUE,
+	       "the exec monitor captures what the audit log keeps");
 /*
  * Per session: at most this many bytes (policy audit.maxSize overrides); at
  * the bound a "limit" event is written and the sandbox stopped.
@@ -137,20 +141,6 @@ size_t hutch_syslog_header(char *out, size_t cap, int pri, const char *timestamp
 /* ---- one session ------------------------------------------------------------ */
 
 struct hutch_audit;
-
-/* What execmon learned about one execve/execveat. */
-struct hutch_exec_info {
-	pid_t pid, ppid;	 /* host pids */
-	const char *path;	 /* absolute as executed (lexical), NULL if unknown */
-	const char *name;	 /* basename of the resolved executable, NULL if unknown */
-	const char *cwd;	 /* working directory, NULL if unknown */
-	const char *const *argv; /* captured arguments */
-	const size_t *arglen;
-	size_t argc;	   /* captured */
-	size_t args_count; /* real count (>= argc) */
-	bool truncated;	   /* argv or a value cut while reading */
-	const char *error; /* what could not be read, NULL if all was */
-};
 
 enum {
 	/* a named session (hutch exec): commands come and go over its life */

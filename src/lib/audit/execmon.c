@@ -14,7 +14,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "audit/cmdrules.h"
@@ -38,7 +37,7 @@
 #define PEEK 256
 
 struct hutch_execmon {
-	struct hutch_audit *audit;
+	struct hutch_execmon_opts o;
 	const struct hutch_rules *allow, *deny;
 	bool rules;
 	struct hutch_loop *loop;
@@ -59,9 +58,9 @@ struct hutch_execmon {
 	bool too_long; /* the path read is PATH_MAX bytes or more */
 	char peek[BATCH * PEEK];
 	char args[HUTCH_EXECMON_MAX_ARGBYTES];
-	uint64_t ptrs[HUTCH_AUDIT_MAX_ARGS];
-	const char *argv[HUTCH_AUDIT_MAX_ARGS];
-	size_t arglen[HUTCH_AUDIT_MAX_ARGS];
+	uint64_t ptrs[HUTCH_EXECMON_MAX_ARGS];
+	const char *argv[HUTCH_EXECMON_MAX_ARGS];
+	size_t arglen[HUTCH_EXECMON_MAX_ARGS];
 	char joined[HUTCH_CMD_MAX_ARGS_JOINED];
 };
 
@@ -139,7 +138,7 @@ static ssize_t read_str(struct hutch_execmon *m, pid_t pid, uint64_t addr, char 
 	return (ssize_t)(max - 1);
 }
 
-/* argv's pointers: the first HUTCH_AUDIT_MAX_ARGS kept, up to HUTCH_EXECMON_MAX_COUNT counted. */
+/* argv's pointers: the first HUTCH_EXECMON_MAX_ARGS kept, up to HUTCH_EXECMON_MAX_COUNT counted. */
 static int read_argv_ptrs(struct hutch_execmon *m, pid_t pid, uint64_t addr, size_t *kept,
 			  size_t *count)
 {
@@ -156,7 +155,7 @@ static int read_argv_ptrs(struct hutch_execmon *m, pid_t pid, uint64_t addr, siz
 		for (k = 0; k < (size_t)n / sizeof(uint64_t); k++) {
 			if (!chunk[k])
 				return 0;
-			if (*kept < HUTCH_AUDIT_MAX_ARGS)
+			if (*kept < HUTCH_EXECMON_MAX_ARGS)
 				m->ptrs[(*kept)++] = chunk[k];
 			(*count)++;
 		}
@@ -200,9 +199,9 @@ static int read_args(struct hutch_execmon *m, pid_t pid, size_t n, bool *cut)
 				len = (size_t)(z - (m->peek + off));
 				memcpy(m->args + used, m->peek + off, len + 1);
 			} else {
-				size_t max = room < HUTCH_AUDIT_MAX_VALUE + 1
+				size_t max = room < HUTCH_EXECMON_MAX_VALUE + 1
 						     ? room
-						     : HUTCH_AUDIT_MAX_VALUE + 1;
+						     : HUTCH_EXECMON_MAX_VALUE + 1;
 				ssize_t r =
 					read_str(m, pid, m->ptrs[b + k], m->args + used, max, &c);
 				if (r < 0)
@@ -527,7 +526,7 @@ static void package_event(struct hutch_execmon *m, const struct hutch_exec_info 
 
 	if (hutch_package_detect(prog, m->argv, kept, &pk) ||
 	    (x->name && hutch_package_detect(x->name, m->argv, kept, &pk)))
-		hutch_audit_package(m->audit, x, &pk, start_time(x->pid, pidfd));
+		m->o.on_package(m->o.data, x, &pk, start_time(x->pid, pidfd));
 }
 
 /*
@@ -569,7 +568,7 @@ static void serve(struct hutch_execmon *m, int fd, const struct seccomp_notif *r
 		allowed = decide(m, &x, readable, kept, &rule, &reason);
 		if (!allowed) {
 			(void)hutch_seccomp_notify_deny(fd, m->resp, req->id, EPERM);
-			hutch_audit_exec(m->audit, &x, false, rule, reason);
+			m->o.on_exec(m->o.data, &x, false, rule, reason);
 			return;
 		}
 		(void)hutch_seccomp_notify_continue(fd, m->resp, req->id);
@@ -578,7 +577,7 @@ static void serve(struct hutch_execmon *m, int fd, const struct seccomp_notif *r
 		if (!exec_target(m, &x, readable))
 			return;
 	}
-	hutch_audit_exec(m->audit, &x, true, rule, NULL);
+	m->o.on_exec(m->o.data, &x, true, rule, NULL);
 	if (readable && kept > 0)
 		package_event(m, &x, kept, pidfd);
 }
@@ -628,7 +627,7 @@ int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon *
 		free(m);
 		return r;
 	}
-	m->audit = o->audit;
+	m->o = *o;
 	m->allow = o->allow;
 	m->deny = o->deny;
 	m->rules = (o->allow && o->allow->n) || (o->deny && o->deny->n);

@@ -20,8 +20,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct hutch_audit;
 struct hutch_loop;
+struct hutch_package;
+struct hutch_rule;
 struct hutch_rules;
 
 /* Listeners served at once (one per filter; named sessions have several). */
@@ -34,11 +35,37 @@ struct hutch_rules;
  * least), so the count logged is always the real one.
  */
 #define HUTCH_EXECMON_MAX_COUNT (1U << 20)
+/* Arguments kept, and bytes of each: the audit log's bounds (audit.h checks they agree). */
+#define HUTCH_EXECMON_MAX_ARGS 1024
+#define HUTCH_EXECMON_MAX_VALUE 4096
+
+/* What execmon learned about one execve/execveat. */
+struct hutch_exec_info {
+	pid_t pid, ppid;	 /* host pids */
+	const char *path;	 /* absolute as executed (lexical), NULL if unknown */
+	const char *name;	 /* basename of the resolved executable, NULL if unknown */
+	const char *cwd;	 /* working directory, NULL if unknown */
+	const char *const *argv; /* captured arguments */
+	const size_t *arglen;
+	size_t argc;	   /* captured */
+	size_t args_count; /* real count (>= argc) */
+	bool truncated;	   /* argv or a value cut while reading */
+	const char *error; /* what could not be read, NULL if all was */
+};
 
 struct hutch_execmon;
 
 struct hutch_execmon_opts {
-	struct hutch_audit *audit;	 /* events and counters */
+	/*
+	 * What the monitor saw, for the audit log (audit.c): an exec run or refused
+	 * (@rule decided, NULL: the default; @reason for a refusal), a package
+	 * install recognised in one. Called from the event loop, with @data.
+	 */
+	void (*on_exec)(void *data, const struct hutch_exec_info *x, bool allowed,
+			const struct hutch_rule *rule, const char *reason);
+	void (*on_package)(void *data, const struct hutch_exec_info *x,
+			   const struct hutch_package *pk, uint64_t starttime);
+	void *data;
 	const struct hutch_rules *allow; /* commands.allow (may be empty) */
 	const struct hutch_rules *deny;	 /* commands.deny (may be empty) */
 };
