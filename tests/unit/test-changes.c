@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "session/apply.h"
 #include "session/changes.h"
 #include "policy/policy.h"

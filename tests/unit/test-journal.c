@@ -17,6 +17,7 @@
 
 #include "sandbox/protect.h"
 #include "session/session.h"
+#include "base/file.h"
 #include "tap.h"
 
 static char root[] = "/var/tmp/test-journal.XXXXXX";

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* File helpers: mkdir -p, opening beneath a directory, reading and writing whole files. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -213,4 +216,101 @@ int hutch_write_file_atomic_at(int dirfd, const char *name, const void *data, si
 int hutch_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	return hutch_write_file_atomic_at(AT_FDCWD, path, data, len, mode);
+}
+
+/* Deeper than any tree hutch makes (twice a session layer's bound, HUTCH_SESSION_MAX_DEPTH). */
+#define REMOVE_MAX_DEPTH 512
+
+static int remove_children(int dfd, int depth)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd, r = 0;
+
+	if (depth > REMOVE_MAX_DEPTH)
+		return -ELOOP;
+	fd = dup(dfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int cfd = -1;
+			/* the kernel leaves overlay work dirs at mode 0 */
+			(void)!fchmodat(dfd, de->d_name, 0700, 0);
+			cfd = openat(dfd, de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0) {
+				int rr = remove_children(cfd, depth + 1);
+				if (rr < 0 && r == 0)
+					r = rr;
+			}
+			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && r == 0)
+				r = -errno;
+		} else if (unlinkat(dfd, de->d_name, 0) < 0 && r == 0) {
+			r = -errno;
+		}
+	}
+	return r;
+}
+
+int hutch_remove_tree(int dirfd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+	(void)!fchmodat(dirfd, name, 0700, 0);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = remove_children(fd, 0);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+int hutch_copy_data(int in, int out)
+{
+	if (ioctl(out, FICLONE, in) == 0)
+		return 0;
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -errno;
+		break;
+	}
+	for (;;) {
+		char buf[65536];
+		ssize_t n = read(in, buf, sizeof(buf));
+		int r;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		r = hutch_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
 }

@@ -40,3 +40,12 @@ int hutch_write_all(int fd, const void *data, size_t len);
 int hutch_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int hutch_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 			       mode_t mode);
+
+/* Remove a tree we own (chmod u+rwx where the kernel left a mode-0 work dir). 0 or -errno. */
+int hutch_remove_tree(int dirfd, const char *name);
+
+/*
+ * Copy the rest of @in to @out: a reflink where the filesystem can, else
+ * copy_file_range, else read/write. 0 or -errno.
+ */
+int hutch_copy_data(int in, int out);

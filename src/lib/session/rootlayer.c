@@ -14,10 +14,11 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/path.h"
 #include "sandbox/mount.h"
 #include "session/rootlayer.h"
-#include "session/session.h"
+#include "session/bounds.h"
 
 #define SKELETON_MAX_DIRS 512
 #define SKELETON_MAX_FILE (16u * 1024u * 1024u)

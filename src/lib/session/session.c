@@ -39,7 +39,6 @@
 #include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
-#include "session/apply.h"
 #include "session/named.h"
 #include "session/rootlayer.h"
 #include "session/session.h"
@@ -1467,117 +1466,6 @@ void hutch_session_run_end(hutch_session *s)
 	}
 }
 
-/* ---- removal ------------------------------------------------------------- */
-
-static int remove_children(int dfd, int depth)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd, r = 0;
-
-	if (depth > HUTCH_SESSION_MAX_DEPTH * 2)
-		return -ELOOP;
-	fd = dup(dfd);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int cfd = -1;
-			/* the kernel leaves overlay work dirs at mode 0 */
-			(void)!fchmodat(dfd, de->d_name, 0700, 0);
-			cfd = openat(dfd, de->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd >= 0) {
-				int rr = remove_children(cfd, depth + 1);
-				if (rr < 0 && r == 0)
-					r = rr;
-			}
-			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && r == 0)
-				r = -errno;
-		} else if (unlinkat(dfd, de->d_name, 0) < 0 && r == 0) {
-			r = -errno;
-		}
-	}
-	return r;
-}
-
-int hutch_remove_tree(int dirfd, const char *name)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int r;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
-	(void)!fchmodat(dirfd, name, 0700, 0);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = remove_children(fd, 0);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-static void remove_trash(int bfd)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd = dup(bfd);
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, ".trash-", 7))
-			(void)hutch_remove_tree(bfd, de->d_name);
-}
-
-int hutch_session_discard(hutch_session *s, hutch_error *err)
-{
-	_cleanup_free_ char *base = hutch_sessions_dir();
-	_cleanup_close_ int bfd = -1;
-	char trash[HUTCH_SESSION_MAX_ID + 64];
-	int r;
-
-	if (!base)
-		return -EINVAL;
-	r = hutch_session_lock(s, err);
-	if (r < 0)
-		return r;
-	if (s->state && !strcmp(s->state, "applying"))
-		hutch_apply_sweep(s); /* an apply was killed: its temporaries go too */
-	bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return hutch_err(err, errno, "%s", base);
-	/* Out of sight first (atomic), then removed; a crash leaves only .trash-* to sweep. */
-	snprintf(trash, sizeof(trash), ".trash-%s-%ld", s->id, (long)getpid());
-	if (renameat(bfd, s->id, bfd, trash) < 0)
-		return hutch_err(err, errno, "session %s: removing %s", s->id, s->dir);
-	hutch_session_unlock(s);
-	r = hutch_remove_tree(bfd, trash);
-	remove_trash(bfd);
-	if (r < 0)
-		return hutch_err(err, r, "session %s: removing its files", s->id);
-	return 0;
-}
-
 /* ---- fork ---------------------------------------------------------------- */
 
 static int copy_xattrs(int sfd, int dfd)
@@ -1601,38 +1489,6 @@ static int copy_xattrs(int sfd, int dfd)
 			return -errno;
 	}
 	return 0;
-}
-
-int hutch_copy_data(int in, int out)
-{
-	if (ioctl(out, FICLONE, in) == 0)
-		return 0;
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n == 0)
-			return 0;
-		if (n > 0)
-			continue;
-		if (errno == EINTR)
-			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-			return -errno;
-		break;
-	}
-	for (;;) {
-		char buf[65536];
-		ssize_t n = read(in, buf, sizeof(buf));
-		int r;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		r = hutch_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return r;
-	}
 }
 
 /* As the host's root, a root layer holds files of any owner: keep them (before the mode). */

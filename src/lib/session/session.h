@@ -26,13 +26,7 @@
 
 #include "hutch.h"
 #include "policy/policy.h"
-
-#define HUTCH_SESSION_MAX_ID 64
-#define HUTCH_SESSION_MAX_META (1024 * 1024)
-#define HUTCH_SNAPSHOT_MAX_ENTRIES (2u * 1000u * 1000u)
-#define HUTCH_SESSION_MAX_PROTECTED 4096
-#define HUTCH_SESSION_MAX_PLACEHOLDERS 4096
-#define HUTCH_SESSION_MAX_DEPTH 256
+#include "session/bounds.h"
 
 struct hutch_snap_entry {
 	char *path;    /* relative to the workspace */
@@ -126,10 +120,3 @@ int hutch_snapshot_format(char *buf, size_t size, const char *rel, const struct 
 /* Escape a path for a line-based file (%XX for controls, '%' and space); unescape in place. */
 int hutch_path_escape(const char *in, char *out, size_t size);
 int hutch_path_unescape(char *s);
-
-/* Remove a tree we own (chmod u+rwx where the kernel left a mode-0 work dir). */
-int hutch_remove_tree(int dirfd, const char *name);
-
-/* Copy the rest of @in to @out: a reflink where the filesystem can, else copy_file_range, else
- * read/write. */
-int hutch_copy_data(int in, int out);
