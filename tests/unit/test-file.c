@@ -132,15 +132,12 @@ static void test_write_atomic(void)
 
 int main(void)
 {
-	char cmd[300];
-
 	if (!mkdtemp(root))
 		return 1;
 	test_mkdir();
 	test_read();
 	test_write_atomic();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	if (system(cmd) != 0)
-		diag("could not remove %s", root);
+	is_int(hutch_remove_tree(AT_FDCWD, root), 0, "hutch_remove_tree of what the test made");
+	ok(access(root, F_OK) < 0 && errno == ENOENT, "  gone");
 	return done_testing();
 }
