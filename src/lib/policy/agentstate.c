@@ -354,40 +354,18 @@ int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_
 int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
 		      mode_t mode)
 {
-	char tmp[64];
-	int fd, r = 0;
+	_cleanup_free_ char *joined = NULL;
+	size_t tl = tail ? strlen(tail) : 0;
 
-	for (int i = 0;; i++) {
-		snprintf(tmp, sizeof(tmp), ".%s.hutch-%ld-%d", name, (long)getpid(), i);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST || i > 100)
-			break;
+	if (tl) {
+		joined = malloc(len + tl);
+		if (!joined)
+			return -ENOMEM;
+		memcpy(joined, buf, len);
+		memcpy(joined + len, tail, tl);
+		buf = joined;
 	}
-	if (fd < 0)
-		return -errno;
-	for (size_t o = 0; o < len && r == 0;) {
-		ssize_t k = write(fd, buf + o, len - o);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			r = k < 0 ? -errno : -EIO;
-		else
-			o += (size_t)k;
-	}
-	if (r == 0 && tail && write(fd, tail, strlen(tail)) != (ssize_t)strlen(tail))
-		r = -EIO;
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
-	return r;
+	return hutch_write_file_atomic_at(dirfd, name, buf, len + tl, mode);
 }
 
 bool hutch_as_is_home_path(const char *v, const char *home, const char *rel)

@@ -155,10 +155,9 @@ int hutch_trust_check(const char *path, bool *trusted, hutch_error *err)
 int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 {
 	_cleanup_free_ char *rp = NULL, *data = NULL, *dir = NULL, *store_path = NULL;
-	_cleanup_free_ char *store = NULL, *tmp = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *store = NULL, *text = NULL;
 	char hex[65];
-	size_t len, slen, plen;
+	size_t len, slen, plen, tlen = 0;
 	int r;
 
 	if (!path || !*path)
@@ -188,27 +187,13 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 	if (r < 0)
 		return r;
 
-	if (asprintf(&tmp, "%s/.trusted.XXXXXX", dir) < 0) {
-		tmp = NULL;
-		return hutch_err(err, ENOMEM, "trust");
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return hutch_err(err, errno, "cannot create a file in %s", dir);
-	if (fchmod(fd, 0600) < 0) {
-		r = hutch_err(err, errno, "chmod %s", tmp);
-		goto fail;
-	}
 	/* Keep every other entry; replace the one for this path. */
 	plen = strlen(rp);
 	{
-		_cleanup_fclose_ FILE *f = fdopen(fd, "w");
+		_cleanup_fclose_ FILE *f = open_memstream(&text, &tlen);
 
-		if (!f) {
-			r = hutch_err(err, errno, "write %s", tmp);
-			goto fail;
-		}
-		fd = -1; /* owned by f now (read by _cleanup_close_) NOLINT(*DeadStores) */
+		if (!f)
+			return hutch_err(err, ENOMEM, "trust");
 		for (size_t i = 0; store && i < slen;) {
 			const char *line = store + i, *nl = memchr(line, '\n', slen - i);
 			size_t ll = nl ? (size_t)(nl - line) : slen - i;
@@ -218,23 +203,13 @@ int hutch_trust_add(const char *path, char sha256_hex[65], hutch_error *err)
 			i += ll + 1;
 		}
 		fprintf(f, "%s %s\n", hex, rp);
-		if (fflush(f) != 0 || fsync(fileno(f)) < 0 || ferror(f)) {
-			r = hutch_err(err, errno, "write %s", tmp);
-			goto fail;
-		}
-		if (fclose(TAKE_PTR(f)) != 0) {
-			r = hutch_err(err, errno, "write %s", tmp);
-			goto fail;
-		}
+		if (fclose(TAKE_PTR(f)) != 0)
+			return hutch_err(err, ENOMEM, "trust");
 	}
-	if (rename(tmp, store_path) < 0) {
-		r = hutch_err(err, errno, "cannot replace %s", store_path);
-		goto fail;
-	}
+	r = hutch_write_file_atomic(store_path, text, tlen, 0600);
+	if (r < 0)
+		return hutch_err(err, r, "cannot replace %s", store_path);
 	if (sha256_hex)
 		memcpy(sha256_hex, hex, 65);
 	return 0;
-fail:
-	unlink(tmp);
-	return r;
 }
