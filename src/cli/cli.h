@@ -40,6 +40,8 @@ extern bool cli_quiet;
 
 /* Print "hutch: <msg>" and the hint line, return err->status (or 125). */
 int cli_error(const hutch_error *err);
+/* "hutch: <prefix><text>" on stderr, @text (the library's) with control bytes escaped. */
+void cli_put_lib_text(const char *prefix, const char *text);
 /* Print "hutch: <fmt>" for usage errors and return 125. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -374,7 +374,7 @@ void cli_lib_warn(const char *msg, void *data)
 {
 	(void)data;
 	if (!cli_quiet)
-		fprintf(stderr, "%s: %s\n", cli_prog, msg);
+		cli_put_lib_text("", msg);
 }
 
 static void report_ignored(const hutch_policy *p)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "cli.h"
 
 const char *cli_prog = "hutch";
@@ -31,11 +32,24 @@ static const struct {
 	{"trust", cmd_trust, "pin a project policy (.hutch.json) by its hash"},
 };
 
+/*
+ * The library's text on the terminal: a message may quote what it was given (a path, a
+ * value) unescaped; control bytes are shown escaped here (base/escape.h), whatever the
+ * layer that made the message did.
+ */
+void cli_put_lib_text(const char *prefix, const char *text)
+{
+	char buf[4 * sizeof(((hutch_error *)0)->msg)];
+
+	fprintf(stderr, "%s: %s%s\n", cli_prog, prefix,
+		hutch_escape_str(text, buf, sizeof(buf), 0));
+}
+
 int cli_error(const hutch_error *err)
 {
-	fprintf(stderr, "%s: %s\n", cli_prog, err->msg[0] ? err->msg : "unknown error");
+	cli_put_lib_text("", err->msg[0] ? err->msg : "unknown error");
 	if (err->hint[0])
-		fprintf(stderr, "%s: hint: %s\n", cli_prog, err->hint);
+		cli_put_lib_text("hint: ", err->hint);
 	return err->status ? err->status : HUTCH_EXIT_ERROR;
 }
 

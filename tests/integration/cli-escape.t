@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # What the sandbox names is shown escaped on the user's terminal: file names with ESC,
 # a C1 control (U+009B, CSI), BEL and a newline in `hutch diff --name-status/--stat`,
-# `hutch apply`'s report and `hutch log`; argv in `hutch log`. The patch itself stays
+# `hutch apply`'s report and `hutch log`; argv in `hutch log`; what the library's error
+# messages quote (a file name given with -p). The patch itself stays
 # byte-exact for git apply, and --json stays valid JSON carrying the exact names.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -79,4 +80,11 @@ like "$OUT" 'esc\\x1b\[31mX' "  the file names escaped"
 like "$OUT" "\\\$'arg\\\\x1b\]0;title\\\\x07\\\\xc2\\\\x9b'" "  the argument escaped, shell-quoted"
 
 rm -f "$WS"/esc* "$WS"/c1* "$WS"/bel* "$WS"/nl*
+
+# The library's messages quote what they were given: shown escaped (cli_error).
+hrun run -p "$(printf '%s/no\033]0;title\007such' "$T")" -- true
+is "$RC" 125 "hutch run -p NAME with ESC and BEL in NAME: refused"
+save perr "$ERR"
+is "$(raw_ctl "$T/perr")" clean "  the message has no raw control characters"
+like "$ERR" 'no\\x1b\]0;title\\x07such: cannot open' "  and names the file escaped"
 done_testing
