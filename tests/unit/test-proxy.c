@@ -842,6 +842,7 @@ struct cfg {
 	const char *const *deny;
 	bool allow_private;
 	struct hutch_proxy_opts opts;
+	uint64_t memory; /* the policy's limits.memory (--memory), 0 = unset */
 };
 
 struct run {
@@ -937,6 +938,7 @@ static int px_run(const struct cfg *cfg, void (*fn)(void *), void *arg, struct r
 	pol.net_allow.v = av;
 	pol.net_deny.v = dv;
 	pol.allow_private = cfg->allow_private;
+	pol.limits.memory = cfg->memory;
 	snprintf(servers_s, sizeof(servers_s), "127.0.0.1:%d", dns_port);
 	if (!opts.dns_servers)
 		opts.dns_servers = servers_s;
@@ -1036,7 +1038,7 @@ static void curl_urls(const struct cfg *cfg, struct run *r, const char *const *e
 
 static const char *const ALLOW_BASIC[] = {"ok.test", "*.wild.test", "127.0.0.1", NULL};
 static const char *const DENY_BASIC[] = {"deny.wild.test", NULL};
-static const struct cfg BASIC = {ALLOW_BASIC, DENY_BASIC, false, {0}};
+static const struct cfg BASIC = {ALLOW_BASIC, DENY_BASIC, false, {0}, 0};
 
 static char u1[128], u2[128], u3[128], u4[128], u5[128], u6[128];
 
@@ -1087,7 +1089,7 @@ static void test_policy(void)
 	like(denied_summary, "evilok.test:", "denied hosts summary lists every host");
 	{
 		static const char *const none[] = {NULL};
-		struct cfg empty = {none, NULL, false, {0}};
+		struct cfg empty = {none, NULL, false, {0}, 0};
 
 		urls[1] = NULL;
 		curl_urls(&empty, &r, NULL, urls);
@@ -1130,7 +1132,7 @@ static void raw(const struct cfg *cfg, const char *data, struct run *r)
 static void test_literals(void)
 {
 	static const char *const names_only[] = {"ok.test", NULL};
-	struct cfg c = {names_only, NULL, false, {0}};
+	struct cfg c = {names_only, NULL, false, {0}, 0};
 	const char *forms[] = {"2130706433",	     "0177.0.0.1", "0x7f.1", "127.1",
 			       "[::ffff:127.0.0.1]", "0x7F000001", "[::1]",  "127.0.0.1."};
 	char req[256];
@@ -1187,8 +1189,8 @@ static void test_addresses(void)
 {
 	static const char *const allow[] = {"ok.test",	 "meta.test", "own.test",
 					    "loop.test", "v6.test",   NULL};
-	struct cfg c = {allow, NULL, false, {0}};
-	struct cfg priv = {allow, NULL, true, {0}};
+	struct cfg c = {allow, NULL, false, {0}, 0};
+	struct cfg priv = {allow, NULL, true, {0}, 0};
 	char req[256];
 	struct run r;
 
@@ -1221,7 +1223,7 @@ static void test_addresses(void)
 	snprintf(req, sizeof(req), "CONNECT 1.2.3.4:%d HTTP/1.1\r\n\r\n", own_port);
 	{
 		static const char *const allow_own[] = {"1.2.3.0/24", NULL};
-		struct cfg co = {allow_own, NULL, false, {0}};
+		struct cfg co = {allow_own, NULL, false, {0}, 0};
 
 		raw(&co, req, &r);
 		ok(strstr(r.out, "HTTP/1.1 403") && nothing_accepted(own_fd),
@@ -1276,7 +1278,7 @@ static void test_dns(void)
 	snprintf(u1, sizeof(u1), "http://nx.test:%d/", echo_port);
 	{
 		static const char *const allow[] = {"nx.test", NULL};
-		struct cfg c = {allow, NULL, false, {0}};
+		struct cfg c = {allow, NULL, false, {0}, 0};
 
 		curl_urls(&c, &r, NULL, urls);
 		ok(strstr(r.out, "CODE=502") && find_rec("nx.test", 1) &&
@@ -1651,7 +1653,7 @@ static void test_socks(void)
 	ok(strstr(r.out, "REPLY=00") && find_rec("127.0.0.1", 1), "SOCKS5 IPv4 allowed by address");
 	{
 		static const char *const names_only[] = {"ok.test", NULL};
-		struct cfg c = {names_only, NULL, false, {0}};
+		struct cfg c = {names_only, NULL, false, {0}, 0};
 
 		px_run(&c, socks_child, &q, &r);
 		ok(strstr(r.out, "REPLY=02") && find_rec("127.0.0.1", 0),
@@ -1797,6 +1799,28 @@ static void limit_child(void *arg)
 		}
 	}
 	printf("CLOSED=%d HELD_CLOSED=%d\n", closed, held_closed);
+}
+
+/* 16 idle connections, then a 17th asking for a tunnel: its answer. */
+static void limit16_child(void *arg)
+{
+	int fds[16], fd;
+	char req[256], resp[4096];
+	bool eof;
+
+	(void)arg;
+	for (int i = 0; i < 16; i++)
+		fds[i] = tcp_connect("127.0.0.1", hport);
+	usleep(100000);
+	fd = tcp_connect("127.0.0.1", hport);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+		 sink_port, sink_port);
+	send_all(fd, req, strlen(req));
+	recv_until(fd, resp, sizeof(resp), "\r\n\r\n", 5000, &eof);
+	printf("%s\n", resp);
+	close(fd);
+	for (int i = 0; i < 16; i++)
+		close(fds[i]);
 }
 
 /* Fill a tunnel to a server that never reads, then wait for the proxy to give up on it. */
@@ -1955,6 +1979,15 @@ static void test_datapath(void)
 		   "  past the overflow allowance, extra connections are closed at once");
 	}
 	{
+		/* --memory 56M: 16 tunnels of at most 3.5 MiB each (the floor is 16 too) */
+		struct cfg c = BASIC;
+
+		c.memory = 56ull << 20;
+		px_run(&c, limit16_child, NULL, &r);
+		like(r.out, "too many connections through the proxy (16 open, at most 16)",
+		     "--memory bounds the connection cap (what tunnels hold in the kernel)");
+	}
+	{
 		struct cfg c = BASIC;
 
 		c.opts.stall_timeout_ms = 800;
@@ -2080,7 +2113,7 @@ static int serve(int argc, char **argv)
 {
 	static const char *allow[64], *deny[64];
 	size_t na = 0, nd = 0;
-	struct cfg c = {allow, deny, false, {0}};
+	struct cfg c = {allow, deny, false, {0}, 0};
 	static struct hutch_rule av[64], dv[64];
 	struct hutch_policy pol;
 	struct hutch_loop *loop;

@@ -65,6 +65,13 @@
  */
 #define CLIENT_SOCKBUF (128 * 1024)
 #define UPSTREAM_SOCKBUF (512 * 1024)
+/*
+ * What one tunnel can make the kernel hold at most: both buffers of both
+ * sockets (the kernel doubles what is asked) and one big pipe.
+ */
+#define TUNNEL_KERNEL_MAX (4 * (CLIENT_SOCKBUF + UPSTREAM_SOCKBUF) + 1024 * 1024)
+/* With --memory, the connection cap keeps what tunnels hold within it too. */
+#define MIN_MAX_CONNS 16
 
 /* ---- bounded buffers ------------------------------------------------------------ */
 
@@ -1535,10 +1542,34 @@ static int on_fd(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 
 /* ---- connection lifetime -------------------------------------------------------- */
 
+/*
+ * Reset rather than close: what the kernel holds for a socket that hutch cuts
+ * (the run ended, a side stopped taking data) is freed now, not kept for
+ * minutes while the kernel tries to deliver it to a peer that does not read.
+ */
+static void socket_abort(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void conn_free_ex(struct conn *c, const char *reason, bool abort);
+
 static void conn_free(struct conn *c, const char *reason)
+{
+	conn_free_ex(c, reason, c->px->freeing);
+}
+
+static void conn_free_ex(struct conn *c, const char *reason, bool abort)
 {
 	struct hutch_proxy *px = c->px;
 
+	if (abort) {
+		socket_abort(c->cfd);
+		socket_abort(c->ufd);
+	}
 	if (c->s.active)
 		session_end(c, true, reason);
 	hutch_dns_cancel(c->query);
@@ -1623,7 +1654,7 @@ static void conn_timeout(struct conn *c)
 		return;
 	}
 	if (l == &px->l_stall) {
-		conn_free(c, "stalled: a side did not take data in time");
+		conn_free_ex(c, "stalled: a side did not take data in time", true);
 		return;
 	}
 	/* idle */
@@ -1800,8 +1831,20 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 	px->ask_ok = px->hooks.ask && p && !p->net_allow_locked;
 	if (opts)
 		px->opts = *opts;
-	if (!px->opts.max_conns)
+	if (!px->opts.max_conns) {
 		px->opts.max_conns = DEFAULT_MAX_CONNS;
+		/*
+		 * --memory bounds the sandbox's processes; what its tunnels make the
+		 * supervisor's kernel hold is outside that cgroup, so it gets the
+		 * same bound through the number of tunnels (docs/network.md).
+		 */
+		if (p && p->limits.memory &&
+		    p->limits.memory / TUNNEL_KERNEL_MAX < DEFAULT_MAX_CONNS) {
+			uint64_t n = p->limits.memory / TUNNEL_KERNEL_MAX;
+
+			px->opts.max_conns = n < MIN_MAX_CONNS ? MIN_MAX_CONNS : (unsigned)n;
+		}
+	}
 	if (px->opts.max_conns > HUTCH_PROXY_MAX_CONNS)
 		px->opts.max_conns = HUTCH_PROXY_MAX_CONNS;
 	if (!px->opts.handshake_timeout_ms)
