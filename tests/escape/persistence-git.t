@@ -95,6 +95,13 @@ rm -rf "$WS/sub"
 attack "a new repository: core.fsmonitor" sub sub/.git/config \
 	"git init -q sub && git -C sub config core.fsmonitor '$PAYLOAD' && echo planted"
 rm -rf "$WS/sub"
+# The check leaves a .git's own data directories (objects, refs, logs, ...) unwalked; a
+# directory of another name with git's shape beside it (a HEAD file planted next to the
+# project's logs/) must not make it skip a repository planted there.
+attack "a repository in logs/ beside a planted HEAD file" logs/x logs/x/.git/hooks/pre-commit \
+	"touch HEAD && mkdir -p refs objects && git init -q logs/x && $HOOK logs/x/.git/hooks/pre-commit &&
+	 chmod +x logs/x/.git/hooks/pre-commit && echo planted"
+rm -rf "$WS/logs" "$WS/HEAD" "$WS/refs" "$WS/objects"
 attack "core.hooksPath in the workspace (husky)" husky husky/.husky/pre-commit \
 	"$HOOK husky/.husky/pre-commit && chmod +x husky/.husky/pre-commit && echo planted"
 attack "a symlinked hooks directory's target" linked linked/tools/githooks/pre-commit \

@@ -645,20 +645,6 @@ static void guard_config_file(struct guard *g, size_t root, const char *rel, boo
 
 /* ---- a git directory ------------------------------------------------------ */
 
-struct at_fd {
-	int fd;
-};
-
-static bool has_at(const char *name, bool want_dir, void *data)
-{
-	struct at_fd *a = data;
-	struct stat st;
-
-	if (fstatat(a->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return false;
-	return want_dir ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode));
-}
-
 static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 {
 	const char *b = strrchr(rel, '/');
@@ -702,9 +688,14 @@ static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 
 /* ---- the walk ------------------------------------------------------------- */
 
+/* What a directory's listing showed of a git directory's shape (hutch_gitguard_is_gitdir). */
+enum { SHAPE_HEAD = 1, SHAPE_OBJECTS = 2, SHAPE_REFS = 4 };
+
 struct level {
 	int fd;
 	size_t path_len; /* of the directory's path in the buffer */
+	unsigned shape;	 /* SHAPE_*, from the entries read so far */
+	int has_head;	 /* looked up for skip_git_data(): -1 not yet, 0, 1 */
 	char buf[GG_DENTS_BUF];
 	ssize_t n, off;
 };
@@ -741,7 +732,6 @@ static int path_set(struct walk *w, size_t at, const char *name)
 static int push_dir(struct guard *g, size_t root, struct walk *w, int fd)
 {
 	struct level *l;
-	struct at_fd a = {fd};
 
 	if (w->depth == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
@@ -756,11 +746,62 @@ static int push_dir(struct guard *g, size_t root, struct walk *w, int fd)
 	l = &w->lv[w->depth++];
 	l->fd = fd;
 	l->path_len = w->plen;
+	l->shape = 0;
+	l->has_head = -1;
 	l->n = l->off = 0;
 	g->st->dirs++;
-	if (hutch_gitguard_is_gitdir(has_at, &a))
-		guard_gitdir(g, root, fd, w->plen ? w->path : "");
 	return 0;
+}
+
+static bool shape_has(const char *name, bool want_dir, void *data)
+{
+	const unsigned *shape = data;
+
+	(void)want_dir; /* any type: git's own test follows symlinks, so may this one */
+	return (!strcmp(name, "HEAD") && (*shape & SHAPE_HEAD)) ||
+	       (!strcmp(name, "objects") && (*shape & SHAPE_OBJECTS)) ||
+	       (!strcmp(name, "refs") && (*shape & SHAPE_REFS));
+}
+
+static void note_shape(struct level *l, const char *name)
+{
+	if (!strcmp(name, "HEAD"))
+		l->shape |= SHAPE_HEAD;
+	else if (!strcmp(name, "objects"))
+		l->shape |= SHAPE_OBJECTS;
+	else if (!strcmp(name, "refs"))
+		l->shape |= SHAPE_REFS;
+}
+
+/*
+ * A ".git" directory's own subdirectories that hold only git's data (objects,
+ * refs, logs, ...): nothing there makes git run code, and nobody runs git in
+ * them, so they are not walked; its hooks are read by guard_gitdir().
+ * "modules" and "worktrees" (git directories of their own) are walked, and so
+ * is everything in a directory of another name, even of git's shape: a
+ * project's own logs/ beside a planted HEAD file is walked. The parent is a
+ * git directory when it has a HEAD: one lookup, only for a directory of one
+ * of these names in a ".git".
+ */
+static const char *const git_data_dirs[] = {
+	"objects", "refs",     "logs",	       "info",	       "branches", "hooks",
+	"lfs",	   "rr-cache", "rebase-merge", "rebase-apply", NULL,
+};
+
+static bool skip_git_data(struct level *parent, const char *parent_path, const char *name)
+{
+	const char *base = strrchr(parent_path, '/');
+
+	if (strcmp(base ? base + 1 : parent_path, ".git") != 0)
+		return false;
+	for (const char *const *d = git_data_dirs; *d; d++)
+		if (!strcmp(name, *d)) {
+			if (parent->has_head < 0)
+				parent->has_head = faccessat(parent->fd, "HEAD", F_OK,
+							     AT_SYMLINK_NOFOLLOW) == 0;
+			return parent->has_head;
+		}
+	return false;
 }
 
 static void walk_root(struct guard *g, size_t root)
@@ -787,6 +828,9 @@ static void walk_root(struct guard *g, size_t root)
 			if (l->n <= 0) {
 				if (l->n < 0)
 					report_errno(g, root, w.path, "directory", errno);
+				/* read whole: its listing says whether it is a git directory */
+				if (hutch_gitguard_is_gitdir(shape_has, &l->shape))
+					guard_gitdir(g, root, l->fd, w.plen ? w.path : "");
 				close(l->fd);
 				w.depth--;
 				continue;
@@ -797,13 +841,16 @@ static void walk_root(struct guard *g, size_t root)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		g->st->entries++;
+		note_shape(l, de->d_name);
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
-		if (fstatat(l->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(st.st_mode))
+		/* d_type says enough, but for the quarantine itself (when it lies in a root) */
+		if ((de->d_type == DT_UNKNOWN || de->d_ino == g->qino) &&
+		    (fstatat(l->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !S_ISDIR(st.st_mode) || (st.st_dev == g->qdev && st.st_ino == g->qino)))
 			continue;
-		if (st.st_dev == g->qdev && st.st_ino == g->qino)
-			continue; /* the quarantine itself, when it lies in a writable root */
+		if (skip_git_data(l, w.path, de->d_name))
+			continue;
 		if (path_set(&w, l->path_len, de->d_name) < 0) {
 			report_errno(g, root, w.path, "directory", ENOMEM);
 			continue;
