@@ -6,72 +6,35 @@
 # missing), ~/.ssh is invisible, and a destination outside its allowlist is refused. No API
 # calls are made. Skipped, with the reason, only when the registry cannot be reached and
 # nothing is cached yet.
-#
-#   HUTCH_AGENTS_CACHE   the npm prefix to use (default: <test base>/agents)
+# The installation: tests/lib-agents.sh.
 # shellcheck source=tests/lib.sh disable=SC2016,SC2088
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 require_python
 
-command -v node >/dev/null && command -v npm >/dev/null ||
-	skip_all "node and npm are needed to install the agents (apt-get install nodejs npm)"
+# shellcheck source=tests/lib-agents.sh
+. "$HUTCH_TESTS_DIR/lib-agents.sh"
+agents_install
+CACHE=$AGENTS_CACHE
 
-PACKAGES="@anthropic-ai/claude-code @openai/codex @google/gemini-cli"
-declare -A BIN=([claude-code]=claude [codex]=codex [gemini]=gemini)
 declare -A STATE=([claude-code]=.claude [codex]=.codex [gemini]=.gemini)
-
-base=$(dirname "$T")
-CACHE=${HUTCH_AGENTS_CACHE:-$base/agents}
-
-installed() {
-	local b
-	for b in claude codex gemini; do
-		[ -x "$CACHE/node_modules/.bin/$b" ] || return 1
-	done
-}
-
-# A complete cache is reused by anyone; an incomplete one only by its owner (the root pass
-# creates the shared one), anyone else installs into a cache of their own.
-if ! installed && ! { mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ]; }; then
-	CACHE=$base/agents-$(id -u)
-fi
-if ! installed; then
-	mkdir -p "$CACHE" || skip_all "cannot create the agents cache $CACHE"
-	# One install at a time (the root and unprivileged passes run in parallel).
-	exec 9>"$CACHE/.lock"
-	flock -w 600 9 || bail_out "the agents cache $CACHE stays locked"
-	if ! installed; then
-		if ! reach=$(timeout 30 npm ping --registry https://registry.npmjs.org 2>&1); then
-			skip_all "the npm registry is unreachable from here (npm ping: $(tail -1 <<<"$reach"))"
-		fi
-		# shellcheck disable=SC2086
-		if ! log=$(cd "$CACHE" && timeout 900 npm install --prefix "$CACHE" --no-audit --no-fund \
-			--loglevel=error $PACKAGES 2>&1); then
-			bail_out "npm install $PACKAGES failed: $(tail -5 <<<"$log")"
-		fi
-	fi
-	chmod -R a+rX "$CACHE" 2>/dev/null
-	exec 9>&-
-	installed || bail_out "npm install left no claude/codex/gemini in $CACHE/node_modules/.bin"
-fi
-note "agents from $CACHE: $(cd "$CACHE" && npm ls --depth=0 2>/dev/null | grep -E 'claude-code|codex|gemini-cli' | tr -d '\n')"
 
 # The cache is under the test base, which the sandbox sees read-only: the binaries run inside.
 HUTCH_TEST_TIMEOUT=90
 
 for p in claude-code codex gemini; do
-	b=$CACHE/node_modules/.bin/${BIN[$p]}
+	b=${AGENT_BIN[$p]}
 	s=${STATE[$p]}
 	rm -rf "${HOME:?}/$s"
 
 	hrun run --profile "$p" -- "$b" --version
-	is "$RC" 0 "$p: ${BIN[$p]} --version exits 0 inside the sandbox"
+	is "$RC" 0 "$p: $(basename "$b") --version exits 0 inside the sandbox"
 	like "$OUT" "[0-9]+\.[0-9]+\.[0-9]+" "  and prints a version"
 	check "  its state directory ~/$s was created (mode 0700)" \
 		test "$(stat -c %a "$HOME/$s" 2>/dev/null)" = 700
 
 	hrun run --profile "$p" -- "$b" --help
-	is "$RC" 0 "$p: ${BIN[$p]} --help exits 0"
+	is "$RC" 0 "$p: $(basename "$b") --help exits 0"
 	like "$OUT" "[Uu]sage" "  and prints its usage"
 
 	hrun run --profile "$p" -- sh -c "
