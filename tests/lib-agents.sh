@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 #
 # tests/lib-agents.sh: the real agent CLIs for the tests that run them (agents.t,
 # agents-api.t, agents-tty.t) and bench/agents.sh. Sourced after tests/lib.sh.

@@ -75,7 +75,7 @@ is "$(jl "$MLOG" "sorted({x['path'] for x in r if x.get('api')=='responses'})")"
 # The same through the built-in OpenAI provider's base URL (openai_base_url, an API key).
 rm -f "$WS/out.txt"
 : >"$MLOG"
-OPENAI_API_KEY=test hrun run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}" exec \
+OPENAI_API_KEY=sk-test hrun run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}" exec \
 	--dangerously-bypass-approvals-and-sandbox -m mock-model \
 	-c "openai_base_url=http://localhost:$M/v1" "hutch-task: write out.txt"
 is "$RC" 0 "codex: with -c openai_base_url=http://localhost:PORT/v1, exits 0"
