@@ -208,8 +208,22 @@ int main(void)
 		       "\"oauthAccount\":{\"e\":\"u\"}}",
 		       "merge: safe and unknown-but-harmless keys carried, the rest refused");
 		is_int(c, 4, "  four changes carried");
-		is_str(notes, "mcpServers|newMcpGateway|hooks|statusLine|env|",
-		       "  every refusal reported, an unknown key with 'mcp' in its name too");
+		is_str(notes, "mcpServers|newMcpGateway|",
+		       "  every refusal reported, an unknown key with 'mcp' in its name too; empty "
+		       "defaults ({} where the host had none) are not carried and not reported");
+		free(m);
+		m = merged(
+			"{}",
+			"{\"hooks\":{\"PreToolUse\":[]},\"env\":{\"A\":\"1\"},\"allowedTools\":[],"
+			"\"officialMarketplaceAutoInstallAttempted\":true,"
+			"\"officialMarketplaceAutoInstallCount\":2}",
+			&c);
+		is_str(m,
+		       "{\"officialMarketplaceAutoInstallAttempted\":true,"
+		       "\"officialMarketplaceAutoInstallCount\":2}",
+		       "merge: Claude Code's marketplace bookkeeping is carried back");
+		is_str(notes, "hooks|env|",
+		       "  a refused key with a value is reported, an empty one not");
 		free(m);
 		m = merged("{\"projects\":{\"/ws\":{\"allowedTools\":[\"Read\"]}}}",
 			   "{\"projects\":{\"/ws\":{\"allowedTools\":[\"Bash\"],"

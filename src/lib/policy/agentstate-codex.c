@@ -419,6 +419,32 @@ static bool same_lines(const struct lines *a, const struct lines *b)
 	}
 }
 
+/* Does the host's table @header already say trust_level = "trusted"? */
+static bool trusted_already(const struct lines *l, const char *header)
+{
+	size_t i = 0;
+
+	while (i < l->n && !(l->v[i] && !strcmp(l->v[i], header)))
+		i++;
+	for (i++; i < l->n; i++) {
+		const char *s = l->v[i];
+		char norm[64];
+		size_t n = 0;
+
+		if (!s)
+			continue;
+		if (s[strspn(s, " \t")] == '[')
+			return false; /* the next table */
+		for (; *s && n < sizeof(norm) - 1; s++)
+			if (*s != ' ' && *s != '\t')
+				norm[n++] = *s;
+		norm[n] = '\0';
+		if (!strcmp(norm, "trust_level=\"trusted\""))
+			return true;
+	}
+	return false;
+}
+
 /* Append the trust entries for @trusted to the host's config.toml, atomically. */
 static int append_trust(struct hutch_codex_state *c, char trusted[][4096], size_t n,
 			hutch_agentstate_note_fn note, void *data)
@@ -451,6 +477,8 @@ static int append_trust(struct hutch_codex_state *c, char trusted[][4096], size_
 
 		snprintf(header, sizeof(header), "[projects.\"%s\"]", trusted[i]);
 		if (has_line(&host, header)) {
+			if (trusted_already(&host, header))
+				continue; /* nothing to carry back */
 			if (note) {
 				char msg[4400];
 

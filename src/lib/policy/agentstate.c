@@ -177,13 +177,22 @@ static bool contains_ci(const char *s, const char *part)
 	return false;
 }
 
+/*
+ * Claude Code's bookkeeping of its own attempt to add its official plugin
+ * marketplace (counts, times, a flag): state, not the marketplace, which
+ * lives in ~/.claude/plugins (protected). Kept from "market" below, so it is
+ * carried back and the attempt is not repeated at every launch.
+ */
+#define CLAUDE_MARKETPLACE_BOOKKEEPING "officialMarketplaceAutoInstall"
+
 static enum key_class classify(const char *key, bool project)
 {
 	if (project && !strcmp(key, "hasTrustDialogAccepted"))
 		return KEY_TRUST;
 	if (in_list(claude_refused, key))
 		return KEY_REFUSED;
-	if (in_list(claude_safe, key) || (project && !strncmp(key, "last", 4)))
+	if (in_list(claude_safe, key) || (project && !strncmp(key, "last", 4)) ||
+	    !strncmp(key, CLAUDE_MARKETPLACE_BOOKKEEPING, strlen(CLAUDE_MARKETPLACE_BOOKKEEPING)))
 		return KEY_SAFE;
 	for (const char *const *p = claude_refused_parts; *p; p++)
 		if (contains_ci(key, *p))
@@ -233,6 +242,32 @@ static bool in_workspace(const char *path, const char *ws)
 	return ws && hutch_path_has_prefix(path, ws);
 }
 
+/*
+ * A refused key that the sandbox only set to an empty default ([], {}, false,
+ * null, "", 0) where the host had none: Claude Code writes these for every new
+ * project. Not carried back either, but nothing worth a warning.
+ */
+static bool empty_default(const json_t *old, const json_t *v)
+{
+	if (old)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return true;
+	case JSON_ARRAY:
+		return json_array_size(v) == 0;
+	case JSON_OBJECT:
+		return json_object_size(v) == 0;
+	case JSON_STRING:
+		return json_string_length(v) == 0;
+	case JSON_INTEGER:
+		return json_integer_value(v) == 0;
+	default:
+		return false;
+	}
+}
+
 static int merge_project(json_t *host_projects, const char *path, json_t *in, const char *ws,
 			 hutch_agentstate_note_fn note, void *data)
 {
@@ -258,8 +293,9 @@ static int merge_project(json_t *host_projects, const char *path, json_t *in, co
 		if (same(old, v))
 			continue;
 		if (c == KEY_REFUSED || (c == KEY_TRUST && !in_workspace(path, ws))) {
-			notef(note, data, "projects[\"%s\"].%s", shown(path, k2, sizeof(k2)),
-			      shown(key, k1, sizeof(k1)));
+			if (!empty_default(old, v))
+				notef(note, data, "projects[\"%s\"].%s",
+				      shown(path, k2, sizeof(k2)), shown(key, k1, sizeof(k1)));
 			continue;
 		}
 		if (!hp) {
@@ -311,7 +347,8 @@ int hutch_agentstate_merge_claude(json_t *host, const json_t *inside, const char
 		if (same(old, v))
 			continue;
 		if (!strcmp(key, "projects") || classify(key, false) != KEY_SAFE) {
-			notef(note, data, "%s", shown(key, k1, sizeof(k1)));
+			if (!empty_default(old, v))
+				notef(note, data, "%s", shown(key, k1, sizeof(k1)));
 			continue;
 		}
 		if (json_object_set(host, key, v) < 0)
