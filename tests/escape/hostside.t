@@ -58,7 +58,7 @@ tidy() {
 	rm -f "$WS/$1"
 	chmod -R u+w "$WS/$1-away" 2>/dev/null
 	rm -rf "$WS/$1-away"
-	rm -f "$STATE/.refused"
+	rm -f "$STATE/.refused" "$WS/ready"
 }
 
 # swap_on_host DIR: what the sandbox cannot do (DIR, above its placeholders, is pinned: EBUSY),
@@ -72,8 +72,10 @@ hrun run -- sh -c 'mkdir -p x/home/.git'
 is "$RC" 0 "run 1: a nested repository x/home/.git"
 hrun run -- sh -c "test -d x/home/.vscode && mv x x-away && ln -s '$T' x"
 like "$ERR" "Device or resource busy" "run 2: x, above its placeholders, cannot be moved from inside"
-hrun_bg run -- sh -c 'while [ ! -e go ]; do sleep 0.1; done'
-wait_for_file "$WS/x/home/.vscode" || fail "run 2 started"
+rm -f "$WS/ready"
+hrun_bg run -- sh -c 'touch ready; while [ ! -e go ]; do sleep 0.1; done'
+# the workload runs: hutch has made all its placeholders (none is being made while we swap)
+wait_for_file "$WS/ready" && test -d "$WS/x/home/.vscode" || fail "run 2 started"
 swap_on_host x
 wait_hutch "$HUTCH_TEST_TIMEOUT"
 is "$RC" 0 "run 2: its placeholders are there; x moved away (on the host), x -> the home's parent"
@@ -85,8 +87,9 @@ tidy x
 
 # ---- two sandboxes sharing the tree: the second swaps the first one's directory ----
 mkdir -p "$WS/c/home/.git"
-hrun_bg run -- sh -c 'while [ ! -e go ]; do sleep 0.1; done'
-if wait_for_file "$WS/c/home/.vscode"; then
+rm -f "$WS/ready"
+hrun_bg run -- sh -c 'touch ready; while [ ! -e go ]; do sleep 0.1; done'
+if wait_for_file "$WS/ready" && test -d "$WS/c/home/.vscode"; then
 	pass "sandbox A runs, its placeholders are in c/home"
 else
 	fail "sandbox A runs, its placeholders are in c/home"
@@ -120,8 +123,9 @@ tidy k
 D=$(printf 'w\033[2Jx')
 hrun run -- sh -c "mkdir -p '$D/home/.git'"
 is "$RC" 0 "run 1: a nested repository in a directory whose name holds ESC"
-hrun_bg run -- sh -c 'while [ ! -e go ]; do sleep 0.1; done'
-wait_for_file "$WS/$D/home/.vscode" || fail "run 2 started"
+rm -f "$WS/ready"
+hrun_bg run -- sh -c 'touch ready; while [ ! -e go ]; do sleep 0.1; done'
+wait_for_file "$WS/ready" && test -d "$WS/$D/home/.vscode" || fail "run 2 started"
 mv "$WS/$D" "$WS/w-away" && ln -s "$T" "$WS/$D" && touch "$WS/go"
 wait_hutch "$HUTCH_TEST_TIMEOUT"
 ERR=$(cat "$T/.bg.err")
