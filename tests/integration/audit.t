@@ -21,7 +21,7 @@ newlog() { # NAME: a fresh log path under $T (registered for the final every-lin
 # jq-like queries with the system python: q FILE EXPR, where EXPR sees `ev` (list of events).
 q() {
 	"$PY" - "$1" "$2" <<'EOF'
-import json, sys, base64
+import json, sys, base64, collections
 ev = [json.loads(l) for l in open(sys.argv[1], "rb")]
 def exact(e, key, i=None):
     raw = e.get("raw", {}).get(key)
@@ -332,7 +332,8 @@ done
 fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 is "$fails" 0 "6 sessions in parallel on one log"
-is "$(q "$L" 'len(ev)')" $((6 * (2 + 1 + 40))) "  every event is there (6 x (start, sh, 40 echo, end))"
+is "$(q "$L" 'len(ev)')" $((6 * (2 + 1 + 40))) "  every event is there (6 x (start, sh, 40 echo, end))" ||
+	diag "events by kind: $(q "$L" 'sorted(collections.Counter((e["event"], e.get("process.executable.name")) for e in ev).items())')"
 is "$(q "$L" 'sorted(__import__("collections").Counter(e["sandbox"] for e in ev if e["event"] == "exec").values())')" \
 	"[41, 41, 41, 41, 41, 41]" "  each session's exec events complete"
 
