@@ -18,6 +18,10 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # shellcheck disable=SC2207
 libs=($(pkg-config --libs libseccomp jansson libcares) -pthread)
+# A library built with the sanitizers (make check-asan) needs their runtimes at link time.
+if nm -u "$LIB" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
+	libs+=("-fsanitize=address,undefined")
+fi
 
 declared=$(sed 's#/\*.*\*/##' "$HDR" | grep -oE '\bhutch_[a-z0-9_]+ *\(' | tr -d ' (' |
 	grep -vxE 'hutch_ask_decision' | sort -u)
