@@ -46,7 +46,7 @@ inside() {
 			export PATH=$HOME/.local/bin:$PATH # as ~/.profile does once ~/.local/bin exists
 			echo "fresh: [dev] installed: $(command -v hutch): $(hutch --version)"
 			man -w hutch
-			cd ~ && hutch run -q -- true
+			mkdir -p ~/project && cd ~/project && hutch run -q -- true # a project, not $HOME (refused)
 			echo "fresh: [dev] the installed hutch runs a sandbox"
 			left=$(find / -xdev -newer ~/hutch/meson.build \( -path /proc -o -path /home/dev \
 				-o -path /var/lib/hutch-tests -o -path /tmp -o -path /var/tmp -o -path /var/cache \
