@@ -63,6 +63,24 @@ wait_screen() {
 	return 1
 }
 
+# press_until NAME KEY ERE WHILE [SECS]: send KEY, and again every 3 s while the screen
+# still shows WHILE (a key sent before the program reads its terminal is lost), until it
+# shows ERE; bounded by SECS (default 30).
+press_until() {
+	local i
+	tm send-keys -t "$1" "$2"
+	for ((i = 1; i <= ${5:-30} * 5; i++)); do
+		SCREEN=$(screen "$1")
+		grep -Eq -- "$3" <<<"$SCREEN" && return 0
+		if ((i % 15 == 0)) && grep -Eq -- "$4" <<<"$SCREEN"; then
+			tm send-keys -t "$1" "$2"
+		fi
+		sleep 0.2
+	done
+	diag "screen of $1 while waiting for /$3/:" "$SCREEN"
+	return 1
+}
+
 # wait_exit NAME [SECS]: true once hutch in the pane exited; RC is its status.
 wait_exit() {
 	local i
@@ -109,14 +127,11 @@ CLAUDE=(run --profile claude-code --host-port "$M" -e ANTHROPIC_BASE_URL -- "${A
 tty_start c1 "${CLAUDE[@]}"
 wait_screen c1 "Choose the text style" 60
 ok $? "claude-code, first launch: the text style dialog"
-tm send-keys -t c1 Enter
-wait_screen c1 "Security notes"
+press_until c1 Enter "Security notes" "Choose the text style"
 ok $? "  then the security notes"
-tm send-keys -t c1 Enter
-wait_screen c1 "trust this folder"
+press_until c1 Enter "trust this folder" "Security notes"
 ok $? "  then 'trust this folder' for the workspace"
-tm send-keys -t c1 Enter
-wait_screen c1 "for shortcuts"
+press_until c1 Enter "for shortcuts" "trust this folder"
 ok $? "  then its prompt"
 typeline c1 /exit
 wait_exit c1
@@ -137,8 +152,7 @@ unlike "$SCREEN" "Choose the text style|Security notes|trust this folder|API key
 typeline c2 "hutch-task: write out.txt"
 wait_screen c2 "Do you want to proceed"
 ok $? "  a typed task: the model's Bash call asks for permission"
-tm send-keys -t c2 Enter
-wait_screen c2 "● done"
+press_until c2 Enter "● done" "Do you want to proceed"
 ok $? "  allowed: the model's final answer is shown"
 is "$(tr -d ' ' <"$WS/out.txt" 2>/dev/null | tr '\n' ,)" "hello,0," \
 	"  the command ran inside: out.txt in the workspace, an empty ~/.ssh"
@@ -158,8 +172,7 @@ CODEX=(run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}" --sandbox d
 tty_start x1 "${CODEX[@]}"
 wait_screen x1 "Trust this folder" 60
 ok $? "codex, first launch: 'Trust this folder?'"
-tm send-keys -t x1 Enter
-wait_screen x1 "Ask Codex"
+press_until x1 Enter "Ask Codex" "Trust this folder"
 ok $? "  trusted: its prompt"
 typeline x1 /quit
 wait_exit x1
