@@ -302,9 +302,19 @@ static bool held(const struct guard *g, size_t root, const char *rel)
 	if (!g->n_held)
 		return false;
 	abs = abs_path(g, root, rel);
-	for (size_t i = 0; abs && i < g->n_held; i++)
-		if (hutch_path_has_prefix(abs, g->held[i]))
+	for (size_t i = 0; abs && i < g->n_held; i++) {
+		bool under_writable = false;
+
+		if (!hutch_path_has_prefix(abs, g->held[i]))
+			continue;
+		/* a writable root bound beneath the read-only mount was writable all along */
+		for (size_t j = 0; j < g->n_roots && !under_writable; j++)
+			under_writable = strcmp(g->roots[j].path, g->held[i]) != 0 &&
+					 hutch_path_has_prefix(g->roots[j].path, g->held[i]) &&
+					 hutch_path_has_prefix(abs, g->roots[j].path);
+		if (!under_writable)
 			return true;
+	}
 	return false;
 }
 
