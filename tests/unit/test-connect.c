@@ -196,7 +196,7 @@ static void run(const char *allow, const struct job *j, struct runner *r)
 	memset(r, 0, sizeof(*r));
 	memset(&pol, 0, sizeof(pol));
 	rule = (struct hutch_rule){.value = (char *)allow, .origin = "test"};
-	pol.net_allow = (struct hutch_rules){&rule, 1, 1};
+	pol.net_allow = (struct hutch_rules){.v = &rule, .n = 1, .cap = 1};
 	hport = 0;
 	lfd = listen_any(&hport);
 	hutch_loop_new(&loop);

@@ -78,6 +78,41 @@ static void test_rules(void)
 	hutch_rules_clear(&r);
 }
 
+/* The hash index of a list: order of addition, every entry found, removals, hand-built lists. */
+static void test_rules_index(void)
+{
+	struct hutch_rules r = {0};
+	struct hutch_rule hand[2] = {{.value = (char *)"x"}, {.value = (char *)"y"}};
+	struct hutch_rules h = {.v = hand, .n = 2, .cap = 2};
+	char buf[32];
+	bool all = true;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf), "/p/%d", i % 700); /* 300 duplicates */
+		all = all && hutch_rules_add(&r, buf, NULL, false) == 0;
+	}
+	ok(all, "1000 adds");
+	is_int(r.n, 700, "duplicates merged through the index");
+	for (int i = 0; i < 700 && all; i++) {
+		const struct hutch_rule *f;
+		snprintf(buf, sizeof(buf), "/p/%d", i);
+		f = hutch_rules_find(&r, buf);
+		all = f == &r.v[i] && strcmp(r.v[i].value, buf) == 0;
+	}
+	ok(all, "each entry found at its place, in the order added");
+	ok(!hutch_rules_find(&r, "/p/700") && !hutch_rules_find(&r, "/p/"), "absent ones not found");
+	is_int(hutch_rules_remove(&r, "/p/3"), 0, "remove one in the middle");
+	ok(!hutch_rules_find(&r, "/p/3"), "  gone from the index");
+	ok(hutch_rules_find(&r, "/p/4") == &r.v[3] && hutch_rules_find(&r, "/p/699") == &r.v[698],
+	   "  the ones after it found at their new places");
+	is_int(hutch_rules_add(&r, "/p/3", NULL, false), 0, "added again");
+	ok(hutch_rules_find(&r, "/p/3") == &r.v[699], "  found, at the end");
+	hutch_rules_clear(&r);
+	ok(!hutch_rules_find(&r, "/p/4") && r.idx == NULL, "clear empties the index");
+	ok(hutch_rules_find(&h, "y") == &hand[1] && !hutch_rules_find(&h, "z"),
+	   "a list built by hand (no index) is searched one by one");
+}
+
 static void test_parsers(void)
 {
 	static const struct {
@@ -787,6 +822,7 @@ int main(void)
 {
 	test_sha256();
 	test_rules();
+	test_rules_index();
 	test_parsers();
 	test_add_set();
 	test_profiles();

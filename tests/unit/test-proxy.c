@@ -2142,8 +2142,8 @@ static int serve(int argc, char **argv)
 		av[i] = (struct hutch_rule){.value = (char *)allow[i], .origin = "--allow"};
 	for (size_t i = 0; i < nd; i++)
 		dv[i] = (struct hutch_rule){.value = (char *)deny[i], .origin = "--deny"};
-	pol.net_allow = (struct hutch_rules){av, na, na};
-	pol.net_deny = (struct hutch_rules){dv, nd, nd};
+	pol.net_allow = (struct hutch_rules){.v = av, .n = na, .cap = na};
+	pol.net_deny = (struct hutch_rules){.v = dv, .n = nd, .cap = nd};
 	pol.allow_private = c.allow_private;
 	h = tcp_listen("127.0.0.1", 4096, &hp);
 	s = tcp_listen("127.0.0.1", 4096, &sp);

@@ -68,12 +68,54 @@
 
 /* ---- rules ----------------------------------------------------------------- */
 
+static size_t rules_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The index slot of @value: where it is, or the empty slot where it would go. */
+static size_t rules_slot(const struct hutch_rules *r, const char *value)
+{
+	size_t mask = r->idx_cap - 1, i = rules_hash(value) & mask;
+
+	while (r->idx[i] && strcmp(r->v[r->idx[i] - 1].value, value) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The index rebuilt for @cap slots (after a removal, or to grow it). */
+static int rules_reindex(struct hutch_rules *r, size_t cap)
+{
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	free(r->idx);
+	r->idx = idx;
+	r->idx_cap = cap;
+	for (size_t i = 0; i < r->n; i++)
+		r->idx[rules_slot(r, r->v[i].value)] = (uint32_t)(i + 1);
+	return 0;
+}
+
 const struct hutch_rule *hutch_rules_find(const struct hutch_rules *r, const char *value)
 {
-	for (size_t i = 0; r && value && i < r->n; i++)
-		if (strcmp(r->v[i].value, value) == 0)
-			return &r->v[i];
-	return NULL;
+	size_t i;
+
+	if (!r || !value)
+		return NULL;
+	if (!r->idx_cap) { /* a list built by hand, without hutch_rules_add() */
+		for (i = 0; i < r->n; i++)
+			if (strcmp(r->v[i].value, value) == 0)
+				return &r->v[i];
+		return NULL;
+	}
+	i = rules_slot(r, value);
+	return r->idx[i] ? &r->v[r->idx[i] - 1] : NULL;
 }
 
 bool hutch_rules_contains(const struct hutch_rules *r, const char *value)
@@ -104,6 +146,11 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 	}
 	if (r->n >= HUTCH_MAX_RULES)
 		return -E2BIG;
+	if (2 * (r->n + 1) > r->idx_cap) {
+		int e = rules_reindex(r, r->idx_cap ? 2 * r->idx_cap : 32);
+		if (e < 0)
+			return e;
+	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
 		struct hutch_rule *nv;
@@ -126,6 +173,7 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 	}
 	r->v[r->n++] =
 		(struct hutch_rule){.value = TAKE_PTR(v), .origin = TAKE_PTR(o), .locked = locked};
+	r->idx[rules_slot(r, value)] = (uint32_t)r->n;
 	return 0;
 }
 
@@ -140,7 +188,8 @@ int hutch_rules_remove(struct hutch_rules *r, const char *value)
 		free(r->v[i].origin);
 		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(r->v[0]));
 		r->n--;
-		return 0;
+		/* positions moved: the index anew (removals are rare, a user's "-" entries) */
+		return rules_reindex(r, r->idx_cap);
 	}
 	return -ENOENT;
 }
@@ -154,6 +203,7 @@ void hutch_rules_clear(struct hutch_rules *r)
 		free(r->v[i].origin);
 	}
 	free(r->v);
+	free(r->idx);
 	*r = (struct hutch_rules){0};
 }
 

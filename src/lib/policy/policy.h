@@ -21,9 +21,17 @@ struct hutch_rule {
 	bool absent; /* hidden paths: nothing there when the policy was finalized */
 };
 
+/*
+ * A list in order of addition, with a hash index of the values (1 + the
+ * position of each, 0 empty; open addressing, at most half full) so that
+ * adding n rules without duplicates costs n lookups, not n²/2 string
+ * comparisons: profiles and their expansion add hundreds.
+ */
 struct hutch_rules {
 	struct hutch_rule *v;
 	size_t n, cap;
+	uint32_t *idx;
+	size_t idx_cap; /* a power of two, or 0 */
 };
 
 enum hutch_net_mode {
