@@ -107,7 +107,16 @@ int hutch_env_set(char ***env, const char *name, const char *value)
 static bool glob_match(const char *pat, const char *s)
 {
 	const char *star = NULL, *resume = NULL;
+	size_t pl = strlen(pat), sl = strlen(s);
 
+	/*
+	 * A pattern ending in a letter, digit or '_' matches only names ending in
+	 * it (that character is literal: no '*', '?', ']' or escape ends there).
+	 * Most of the drop list ends so ("*_TOKEN"): most pairs end here.
+	 */
+	if (pl && (isalnum((unsigned char)pat[pl - 1]) || pat[pl - 1] == '_') &&
+	    (!sl || pat[pl - 1] != s[sl - 1]))
+		return false;
 	if (strpbrk(pat, "[\\"))
 		return fnmatch(pat, s, 0) == 0;
 	while (*s) {
