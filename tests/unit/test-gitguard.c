@@ -223,6 +223,36 @@ static void test_check(void)
 	sh("mkdir -p $D/ws/new/.git/hooks; echo 'ref: x' > $D/ws/new/.git/HEAD; printf '[core] "
 	   "fsmonitor = evil\\n' > $D/ws/new/.git/config");
 	roots[0] = ws;
+	{
+		/* a run that planted nothing (another workspace): no quarantine directory made */
+		char clean[4200], q0[4200];
+		const char *r0[1] = {clean};
+
+		snprintf(clean, sizeof(clean), "%s/clean", dir);
+		snprintf(q0, sizeof(q0), "%s/q0", dir);
+		sh("mkdir -p $D/clean/.git/hooks $D/clean/.git/objects $D/clean/.git/refs; echo "
+		   "'ref: x' > $D/clean/.git/HEAD");
+		is_int(hutch_gitguard_check(r0, 1, NULL, 0, &start, q0, item, NULL, &st, &err), 0,
+		       "a check of a clean workspace runs");
+		ok(!exists(dir, "q0"), "  and makes no quarantine directory (nothing went there)");
+		ok(n_moved == 0 && n_sanitized == 0 && n_failed == 0, "  and moves nothing");
+	}
+	{
+		/* the quarantine cannot be made: each planted item is reported failed, none lost */
+		char bad[4200], qb[4200];
+		const char *rb[1] = {bad};
+		int failed_before = n_failed;
+
+		snprintf(bad, sizeof(bad), "%s/bad", dir);
+		snprintf(qb, sizeof(qb), "%s/ro/q", dir);
+		sh("mkdir -p $D/bad/.git/hooks $D/bad/.git/objects $D/bad/.git/refs $D/ro; echo "
+		   "'ref: x' > $D/bad/.git/HEAD; echo x > $D/bad/.git/hooks/pre-commit; "
+		   "printf 'not a dir' > $D/ro/q");
+		hutch_gitguard_check(rb, 1, NULL, 0, &start, qb, item, NULL, &st, &err);
+		ok(n_failed == failed_before + 1 && exists(bad, ".git/hooks/pre-commit"),
+		   "  no quarantine possible: the planted hook is reported as failed, left in place");
+		n_failed = failed_before;
+	}
 	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, item, NULL, &st, &err), 0,
 	       "check runs");
 	diag("%s", seen);

@@ -171,6 +171,33 @@ static void report_errno(struct guard *g, size_t root, const char *rel, const ch
 
 /* ---- the quarantine ------------------------------------------------------ */
 
+/*
+ * The quarantine directory of this run, made (mode 0700) when the first item
+ * goes there: most runs quarantine nothing, and on ext4 a mkdir()/rmdir()
+ * pair costs more than the rest of a small workspace's walk.
+ */
+static int quarantine_open(struct guard *g)
+{
+	struct stat st;
+	int r;
+
+	if (g->qfd >= 0)
+		return 0;
+	r = hutch_mkdir_p(g->qpath, 0700);
+	if (r < 0)
+		return r;
+	g->qfd = open(g->qpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (g->qfd < 0 || fstat(g->qfd, &st) < 0)
+		return -errno;
+	if (st.st_uid != geteuid() || (st.st_mode & 0077)) {
+		if (fchmod(g->qfd, 0700) < 0 || st.st_uid != geteuid())
+			return -EPERM; /* not private to this user */
+	}
+	g->qdev = st.st_dev;
+	g->qino = st.st_ino;
+	return 0;
+}
+
 /* Open (making it, mode 0700) the quarantine directory mirroring @rel's parent. */
 static int qdir_open(struct guard *g, size_t root, const char *rel, const char **base)
 {
@@ -181,6 +208,9 @@ static int qdir_open(struct guard *g, size_t root, const char *rel, const char *
 
 	if (asprintf(&full, "%s/%s", rp[1] ? rp + 1 : "", rel) < 0)
 		return -ENOMEM;
+	fd = quarantine_open(g);
+	if (fd < 0)
+		return fd;
 	fd = fcntl(g->qfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return -errno;
@@ -883,27 +913,6 @@ static void walk_root(struct guard *g, size_t root)
 
 /* ---- entry point ------------------------------------------------------------ */
 
-static int open_quarantine(struct guard *g, const char *dir, hutch_error *err)
-{
-	struct stat st;
-	int r = hutch_mkdir_p(dir, 0700);
-
-	if (r < 0)
-		return hutch_err(err, r, "quarantine directory %s", dir);
-	g->qfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (g->qfd < 0 || fstat(g->qfd, &st) < 0)
-		return hutch_err(err, errno, "quarantine directory %s", dir);
-	if (st.st_uid != geteuid() || (st.st_mode & 0077)) {
-		if (fchmod(g->qfd, 0700) < 0 || st.st_uid != geteuid())
-			return hutch_errx(err, EPERM,
-					  "quarantine directory %s: not private to this user", dir);
-	}
-	g->qdev = st.st_dev;
-	g->qino = st.st_ino;
-	g->qpath = dir;
-	return 0;
-}
-
 int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
 			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
 			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
@@ -933,9 +942,8 @@ int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *c
 	g.roots = calloc(n_roots ? n_roots : 1, sizeof(*g.roots));
 	if (!g.roots)
 		return -ENOMEM;
-	r = open_quarantine(&g, quarantine_dir, err);
-	if (r < 0)
-		goto out;
+	g.qpath = quarantine_dir;
+	r = 0;
 	for (size_t i = 0; i < n_roots; i++) {
 		g.roots[g.n_roots].path = roots[i];
 		g.roots[g.n_roots].fd =
@@ -961,7 +969,6 @@ int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *c
 	}
 	if (raised)
 		setrlimit(RLIMIT_NOFILE, &old);
-out:
 	for (size_t i = 0; i < g.n_roots; i++)
 		close(g.roots[i].fd);
 	free(g.roots);
