@@ -115,7 +115,7 @@ same_tree "$before" "$(tree_snapshot "$WS")" \
 	"the workspace is exactly as before: nothing planted, no placeholder left behind"
 # (hutch's own state excepted: recycled placeholder directories, empty, and the cache of its
 # repository search, both in its state directory, which the sandbox cannot see)
-own='/hutch/placeholders/.stash/|/hutch/scan( |/)'
+own='/hutch/placeholders/(\.stash/|\.free-)|/hutch/scan( |/)'
 same_tree "$(grep -Ev "$own" <<<"$home_before")" \
 	"$(tree_snapshot "$HOME" | grep -Ev "$own")" "the home is exactly as before"
 user_git status

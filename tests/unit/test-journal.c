@@ -132,6 +132,26 @@ static void swap(const char *dir, const char *away, const char *target)
 		printf("# swap %s: %s\n", a, strerror(errno));
 }
 
+/* In STATE/placeholders: how many recycled journals (".free-*"), how many live ones. */
+static void count_journals(int *n_free, int *n_live)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	*n_free = *n_live = 0;
+	snprintf(dir, sizeof(dir), "%s/placeholders", state);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (!strncmp(de->d_name, ".free-", 6))
+			(*n_free)++;
+		else if (de->d_name[0] != '.')
+			(*n_live)++;
+	}
+	if (d)
+		closedir(d);
+}
+
 static struct hutch_placeholders *make(const char *const *names, size_t n)
 {
 	struct hutch_placeholders *ph = NULL;
@@ -252,6 +272,45 @@ int main(void)
 		is_int(r, 4, "  the four placeholders are reported as left");
 		ok(S_ISDIR(mode(at(ws, "x-away/home/.vscode"))),
 		   "  and left where they are (moved away with x)");
+	}
+
+
+	/* ---- journals are written over, not made and unlinked each run ---- */
+	{
+		static const char *const two[] = {".idea", ".zed"};
+		int n_free, n_live, most = 0;
+		bool live_ok = true;
+
+		for (int i = 0; i < 10; i++) {
+			ph = make(two, 2);
+			count_journals(&n_free, &n_live);
+			live_ok = live_ok && ph && n_live == 1;
+			hutch_placeholders_remove(ph);
+			count_journals(&n_free, &n_live);
+			live_ok = live_ok && n_live == 0;
+			most = n_free > most ? n_free : most;
+		}
+		ok(live_ok, "ten runs: one live journal during each, none after");
+		ok(n_free >= 1 && most <= 4 + 2, "finished journals kept for reuse, a bounded few");
+		/* a recycled journal naming a directory of the user's is never replayed */
+		{
+			char path[PATH_MAX], rec[PATH_MAX + 8];
+			int fd, len;
+
+			mkdir(at(ws, ".users-own"), 0755);
+			snprintf(path, sizeof(path), "%s/placeholders/.free-1-1", state);
+			fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+			len = snprintf(rec, sizeof(rec), "0 0 %s", at(ws, ".users-own"));
+			if (fd < 0 || write(fd, rec, (size_t)len + 1) != len + 1)
+				printf("# writing %s\n", path);
+			close(fd);
+			hutch_placeholders_cleanup_stale(state);
+			ph = make(two, 2);
+			hutch_placeholders_remove(ph);
+			ok(S_ISDIR(mode(at(ws, ".users-own"))),
+			   "  what a recycled journal lists is left alone (it is no journal)");
+			rmdir(at(ws, ".users-own"));
+		}
 	}
 
 	/* ---- the same after a crash: the next run replays the journal ---- */

@@ -10,6 +10,13 @@
  * flock so concurrent runs sharing a workspace keep a shared placeholder until
  * the last of them ends.
  *
+ * Journal files are recycled too: a finished run renames its journal to
+ * ".free-*" and the next one writes over it in place. Creating, replacing and
+ * unlinking a small file each run costs ext4 block allocation, a flush on
+ * rename-over and a discard on unlink; writing into blocks already allocated
+ * costs none of that. A journal is still never seen half written: it is
+ * written under a ".new" name and exchanged with the old one (RENAME_EXCHANGE).
+ *
  * Placeholder directories are recycled: an empty one is renamed into
  * STATE/placeholders/.stash at the end of a run and renamed back to where the
  * next run needs one. On ext4 a mkdir()/rmdir() pair per protected name and
@@ -55,6 +62,8 @@
 #define REFUSED ".refused"
 #define REFUSED_MAX_BYTES (64 * 1024)
 #define NEW_SUFFIX ".new"
+#define FREE_PREFIX ".free-" /* a finished run's journal, kept to be written over */
+#define FREE_MAX 4
 #define STASH_MAX 64
 #define LIVE_MAX 256
 #define STASH_NAME_MAX 48
@@ -288,18 +297,14 @@ static void op_close(struct op *op)
 	parent_close(&op->pc);
 }
 
-static bool dir_is_empty(int dirfd, const char *path)
+/* Whether directory @fd (freshly opened: its offset at the start) holds nothing. */
+static bool fd_dir_is_empty(int fd)
 {
-	_cleanup_close_ int fd =
-		openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* "." and ".." come first in one getdents64 call; a third entry means not empty */
 	_Alignas(struct dirent64) char buf[2 * sizeof(struct dirent64)];
-	ssize_t n;
+	ssize_t n = getdents64(fd, buf, sizeof(buf));
 	size_t off = 0;
 
-	if (fd < 0)
-		return false;
-	n = getdents64(fd, buf, sizeof(buf));
 	while (n > 0 && off + offsetof(struct dirent64, d_name) < (size_t)n) {
 		unsigned short reclen;
 		const char *name = buf + off + offsetof(struct dirent64, d_name);
@@ -382,7 +387,8 @@ static bool stash_put(struct stash *st, int dfd, const char *name, int fd, const
 			 * once, never lose a file; if its name was taken meanwhile, keep
 			 * it aside (dot names are never used).
 			 */
-			if (!ours || !dir_is_empty(st->fd, sname)) {
+			/* ours: the inode @fd is open on, so its listing is the stashed one's */
+			if (!ours || !fd_dir_is_empty(fd)) {
 				if (!ours && open_up)
 					(void)fchmod(fd, 0555);
 				if (renameat2(st->fd, sname, dfd, name, RENAME_NOREPLACE) < 0) {
@@ -643,13 +649,21 @@ static bool next_rec(const struct jtext *j, size_t *pos, struct rec *r)
 struct live {
 	struct jtext j[LIVE_MAX];
 	size_t n;
+	char free[FREE_MAX][STASH_NAME_MAX]; /* ".free-*" journals to write over */
+	size_t n_free;
 	bool overflow; /* more live runs than we keep: assume every path is in use */
 };
 
 /* @names: the directory's listing (NULL: unreadable), read once per operation. */
+static bool is_free_journal(const char *name)
+{
+	return !strncmp(name, FREE_PREFIX, strlen(FREE_PREFIX)) && strlen(name) < STASH_NAME_MAX;
+}
+
 static void live_load(int dirfd, const struct hutch_dirnames *names, struct live *lv)
 {
 	lv->n = 0;
+	lv->n_free = 0;
 	lv->overflow = false;
 	if (!names) {
 		lv->overflow = true; /* when in doubt, keep */
@@ -658,6 +672,8 @@ static void live_load(int dirfd, const struct hutch_dirnames *names, struct live
 	for (size_t i = 0; i < names->n; i++) {
 		const char *nm = names->v[i];
 		struct jtext j;
+		if (is_free_journal(nm) && lv->n_free < FREE_MAX)
+			memcpy(lv->free[lv->n_free++], nm, strlen(nm) + 1);
 		if (nm[0] == '.' || !journal_is_live(nm))
 			continue;
 		if (read_journal(dirfd, nm, &j) < 0 || lv->n == LIVE_MAX) {
@@ -741,10 +757,17 @@ static bool is_new_journal(const char *name)
 static void cleanup_stale_locked(struct op *op, const struct hutch_dirnames *names,
 				 const struct live *lv)
 {
+	size_t n_free = 0;
+
 	for (size_t i = 0; names && i < names->n; i++) {
 		const char *nm = names->v[i];
 		struct jtext j;
 
+		if (!strncmp(nm, FREE_PREFIX, strlen(FREE_PREFIX))) {
+			if (++n_free > FREE_MAX || !is_free_journal(nm))
+				unlinkat(op->jfd, nm, 0); /* more than are reused */
+			continue;
+		}
 		if (is_new_journal(nm) && !journal_is_live(nm)) {
 			unlinkat(op->jfd, nm, 0); /* its journal lists the same paths, or more */
 			continue;
@@ -830,14 +853,48 @@ static void free_ph(struct hutch_placeholders *ph)
 	free(ph);
 }
 
-/* The journal @name: written aside, then renamed over the old one (never half written). */
+/* Journal file @name in @dirfd kept as ".free-*" to be written over by a later journal. */
+static void retire_journal(int dirfd, const char *name)
+{
+	static unsigned counter;
+	char fname[STASH_NAME_MAX];
+
+	snprintf(fname, sizeof(fname), FREE_PREFIX "%d-%u", (int)getpid(), counter++);
+	if (renameat2(dirfd, name, dirfd, fname, RENAME_NOREPLACE) < 0)
+		unlinkat(dirfd, name, 0);
+}
+
+/* The ".new" file to write a journal into: a free journal of @lv renamed to @tmp, or a new one. */
+static int open_journal_file(int dirfd, const char *tmp, struct live *lv)
+{
+	while (lv && lv->n_free > 0) {
+		const char *f = lv->free[--lv->n_free];
+		int fd;
+
+		if (renameat2(dirfd, f, dirfd, tmp, RENAME_NOREPLACE) < 0)
+			continue;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			return fd;
+		unlinkat(dirfd, tmp, 0);
+	}
+	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+/*
+ * The journal @name: written aside (over a free journal of @lv when there is
+ * one), then put in place: renamed when @name is new, exchanged with the old
+ * version when @replace (which is kept as a free journal). Never half written.
+ */
 static int write_journal(int dirfd, const char *name, char *const *paths, const struct placed *ids,
-			 size_t n)
+			 size_t n, bool replace, struct live *lv)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	char tmp[96];
 	size_t total = 0, off = 0;
+	struct stat sb;
+	int r = 0;
 
 	for (size_t i = 0; i < n; i++)
 		total += strlen(paths[i]) + 2 * 21 + 1;
@@ -855,21 +912,27 @@ static int write_journal(int dirfd, const char *name, char *const *paths, const 
 		off += (size_t)l + 1; /* the record's NUL */
 	}
 	snprintf(tmp, sizeof(tmp), ".%s" NEW_SUFFIX, name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open_journal_file(dirfd, tmp, lv);
 	if (fd < 0)
 		return -errno;
-	/* the whole list in one write */
-	if (write(fd, buf, off) != (ssize_t)off) {
-		int r = errno ? -errno : -EIO;
-		unlinkat(dirfd, tmp, 0);
-		return r;
+	/* the whole list in one write, then what an older journal had beyond it cut */
+	if (pwrite(fd, buf, off, 0) != (ssize_t)off)
+		r = errno ? -errno : -EIO;
+	else if (fstat(fd, &sb) < 0 || (sb.st_size > (off_t)off && ftruncate(fd, (off_t)off) < 0))
+		r = -errno;
+	if (r == 0 && replace) {
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+			retire_journal(dirfd, tmp);
+			return 0;
+		}
+		if (errno != ENOENT)
+			r = -errno;
 	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		int r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
 		unlinkat(dirfd, tmp, 0);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 static struct hutch_placeholders *new_ph(const char *state_dir, size_t n)
@@ -983,7 +1046,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	 * Journal first, then create: a crash in between leaves only rmdir work.
 	 * Then the journal again, with the inode of each placeholder made.
 	 */
-	r = write_journal(dfd, name, paths, ids, n);
+	r = write_journal(dfd, name, paths, ids, n, false, &live);
 	if (r < 0) {
 		op_close(&op);
 		free_ph(ph);
@@ -991,7 +1054,7 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	}
 	r = place_all(&op, ph, paths, ids, n, n_missing, err);
 	if (r >= 0) {
-		r = write_journal(dfd, name, ph->paths, ph->ids, ph->n);
+		r = write_journal(dfd, name, ph->paths, ph->ids, ph->n, true, &live);
 		if (r < 0)
 			r = hutch_err(err, r, "protect: writing the placeholder journal");
 	}
@@ -1016,7 +1079,7 @@ int hutch_placeholders_remove(struct hutch_placeholders *ph)
 	dfd = open_locked(ph->dir, &lfd);
 	if (dfd >= 0) {
 		op_open(&op, dfd);
-		unlinkat(dfd, ph->journal, 0);
+		retire_journal(dfd, ph->journal);
 		take_stock(dfd, &live, NULL);
 		for (size_t i = 0; i < ph->n; i++)
 			if (ph->paths[i] && !used_by_other(&live, ph->paths[i], NULL))
