@@ -81,14 +81,16 @@ int hutch_run_recv_fd(int sock, uint32_t *tag)
 
 /*
  * Init has killed and reaped every other process of the sandbox and is about
- * to exit: nothing in it can use a protected path any more, so their
- * placeholders go now, while the kernel takes the namespaces down.
+ * to exit: nothing in it can use a protected path or write a workspace any
+ * more, so the placeholders go now and the workspace's git directories are
+ * checked, while the kernel takes the namespaces down.
  */
 static void sandbox_gone(struct run *r)
 {
 	if (r->session_listen >= 0 || r->degraded)
 		return;
 	hutch_run_placeholders_done(r);
+	hutch_run_guard_persistence(r);
 }
 
 static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)

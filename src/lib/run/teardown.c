@@ -206,6 +206,8 @@ void hutch_run_guard_persistence(struct run *r)
 	hutch_error e = {0};
 	size_t n = 0, n_held = 0;
 
+	if (r->guarded)
+		return; /* done already, when init said the sandbox was gone */
 	hutch_placeholders_remove(r->ph);
 	r->ph = NULL;
 	if (!roots || !r->state_dir || asprintf(&q, "%s/quarantine/%s", r->state_dir, r->id) < 0) {
