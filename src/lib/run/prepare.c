@@ -131,6 +131,34 @@ static const char root_mode_note[] =
  * clone(), while the sandbox mounts everything else; its ops are then sent
  * over (send_protected). Placeholders are listed in r->missing.
  */
+static bool is_missing(const struct run *r, const char *path)
+{
+	for (size_t i = 0; i < r->n_missing; i++)
+		if (!strcmp(r->missing[i], path))
+			return true;
+	return false;
+}
+
+/*
+ * The ops found for paths that need a placeholder last, from r->protect_split
+ * on (stable: each part keeps its order). The sandbox mounts the others while
+ * the placeholders are made.
+ */
+static void order_protected(struct run *r)
+{
+	struct hutch_mount_op *ops = r->plan->ops, tmp;
+	size_t k = r->protect_from;
+
+	for (size_t i = r->protect_from; i < r->plan->n; i++) {
+		if (is_missing(r, ops[i].path))
+			continue;
+		tmp = ops[i];
+		memmove(&ops[k + 1], &ops[k], (i - k) * sizeof(ops[0]));
+		ops[k++] = tmp;
+	}
+	r->protect_split = k;
+}
+
 int hutch_run_plan_protected(struct run *r, hutch_error *err)
 {
 	int ret;
@@ -168,28 +196,34 @@ int hutch_run_plan_protected(struct run *r, hutch_error *err)
 		}
 		ret = hutch_session_placeholders(r->opts->session, r->missing, &r->n_missing, err);
 	}
+	if (ret >= 0)
+		order_protected(r);
 	return ret;
 }
 
-/* The protected paths and pins found by hutch_run_plan_protected(), to the sandbox's copy of the
- * plan. */
-int hutch_run_send_protected(struct run *r)
+/*
+ * The protected paths and pins found by hutch_run_plan_protected(), ops
+ * [@from, @to), to the sandbox's copy of the plan ("P" messages), then @end
+ * if not 0: "A" to mount those now, "G" (sent by the caller) for the rest.
+ */
+int hutch_run_send_protected(struct run *r, size_t from, size_t to, char end)
 {
 	_cleanup_free_ char *buf = malloc(PROTECT_MSG_MAX);
-	size_t from = r->protect_from;
 
 	if (!buf)
 		return -ENOMEM;
-	while (from < r->plan->n) {
+	while (from < to) {
 		size_t first = from, n;
 
 		buf[0] = 'P';
-		n = hutch_mount_plan_pack(r->plan, &from, buf + 1, PROTECT_MSG_MAX - 1);
+		n = hutch_mount_plan_pack(r->plan, &from, to, buf + 1, PROTECT_MSG_MAX - 1);
 		if (n == 0 && from == first)
 			return -ENAMETOOLONG; /* one op larger than a message: cannot be */
 		if (n > 0 && send(r->ctl[0], buf, n + 1, MSG_NOSIGNAL) != (ssize_t)(n + 1))
 			return -errno;
 	}
+	if (end && send(r->ctl[0], &end, 1, MSG_NOSIGNAL) != 1)
+		return -errno;
 	return 0;
 }
 

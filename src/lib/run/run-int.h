@@ -54,6 +54,7 @@ struct run {
 	struct hutch_mount_tree *tree; /* sandbox: built in two steps (the protected paths last) */
 	struct hutch_placeholders *ph;
 	size_t protect_from; /* plan->ops from here on: found by hutch_run_plan_protected() */
+	size_t protect_split; /* and from here on: those of paths that need a placeholder */
 	char **missing;	     /* protected paths needing a placeholder (made after clone) */
 	size_t n_missing;
 	struct hutch_tty_info tty;
@@ -115,7 +116,7 @@ struct hutch_named_cmd {
 /* prepare.c */
 int hutch_run_prepare(struct run *r, hutch_error *err);
 int hutch_run_plan_protected(struct run *r, hutch_error *err);
-int hutch_run_send_protected(struct run *r);
+int hutch_run_send_protected(struct run *r, size_t from, size_t to, char end);
 
 /* start.c (the sandbox side does not return) */
 __attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r);

@@ -145,11 +145,17 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0 && r->p->net_mode != HUTCH_NET_HOST && r->session_listen < 0)
 		ret = hutch_run_loopback_up(r, err);
 	/*
-	 * In parallel with the sandbox's mounts, which wait for "G" before the
-	 * protected paths: find them, make their placeholders, send them over.
+	 * In parallel with the sandbox's mounts: find the protected paths; send
+	 * those that exist ("A": the sandbox mounts them at once), make the
+	 * placeholders of the others, send those; "G" ends the list.
 	 */
 	if (ret >= 0)
 		ret = hutch_run_plan_protected(r, err);
+	if (ret >= 0) {
+		int e = hutch_run_send_protected(r, r->protect_from, r->protect_split, 'A');
+		if (e < 0)
+			ret = hutch_err(err, e, "starting the sandbox: sending the protected paths");
+	}
 	if (ret >= 0) {
 		/* Protected paths that exist may be a concurrent run's placeholders: share them. */
 		_cleanup_free_ char **existing = calloc(r->plan->n + 1, sizeof(char *));
@@ -163,7 +169,7 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 			       : -ENOMEM;
 	}
 	if (ret >= 0) {
-		int e = hutch_run_send_protected(r);
+		int e = hutch_run_send_protected(r, r->protect_split, r->plan->n, 0);
 		if (e < 0)
 			ret = hutch_err(err, e,
 					"starting the sandbox: sending the protected paths");

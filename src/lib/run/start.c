@@ -109,7 +109,8 @@ static int step_mounts(struct run *r, hutch_error *err)
 
 /*
  * The protected paths: take them from the supervisor ("P" messages: packed
- * ops) until it has made their placeholders ("G"), mount them, enter the tree.
+ * ops), mount those received at an "A" (they exist on the host) while it makes
+ * the placeholders of the others, the rest at "G", enter the tree.
  */
 static int step_protected(struct run *r, hutch_error *err)
 {
@@ -125,6 +126,12 @@ static int step_protected(struct run *r, hutch_error *err)
 		while (n < 0 && errno == EINTR);
 		if (n == 1 && buf[0] == 'G')
 			break;
+		if (n == 1 && buf[0] == 'A') {
+			ret = hutch_mount_tree_apply(r->plan, r->tree, err);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
 		if (n < 1 || buf[0] != 'P')
 			return hutch_errx(err, ECANCELED, "mount: waiting for the protected paths");
 		ret = hutch_mount_plan_unpack(r->plan, buf + 1, (size_t)n - 1);

@@ -850,7 +850,9 @@ static int seal_hidden(struct tree *t)
 
 struct hutch_mount_tree {
 	struct tree t;
-	size_t n_sorted; /* plan->ops sorted and applied by begin */
+	size_t n_sorted;   /* plan->ops sorted and applied: by begin, then by each apply */
+	size_t n_begin;	   /* those of begin: their protect kinds go with the first apply */
+	bool protect_some; /* an apply happened */
 };
 
 void hutch_mount_tree_free(struct hutch_mount_tree *tree)
@@ -861,9 +863,11 @@ void hutch_mount_tree_free(struct hutch_mount_tree *tree)
 	free(tree);
 }
 
-static int apply_pass(struct hutch_mount_plan *plan, struct tree *t, bool protect, hutch_error *err)
+/* The ops [@from, @to) of @plan that are (@protect) or are not protected paths and pins. */
+static int apply_pass(struct hutch_mount_plan *plan, struct tree *t, bool protect, size_t from,
+		      size_t to, hutch_error *err)
 {
-	for (size_t i = 0; i < plan->n; i++) {
+	for (size_t i = from; i < to; i++) {
 		int r;
 
 		if (hutch_mount_is_protect_kind(plan->ops[i].kind) != protect)
@@ -892,7 +896,7 @@ int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tre
 		return -ENOMEM;
 	tree->t = (struct tree){.root = -1, .stage = -1, .dirfd = -1, .topfd = -1};
 	qsort(plan->ops, plan->n, sizeof(plan->ops[0]), hutch_mount_op_cmp);
-	tree->n_sorted = plan->n;
+	tree->n_sorted = tree->n_begin = plan->n;
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		r = hutch_err(err, errno, "mount: making mounts private");
 	else
@@ -900,7 +904,7 @@ int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tre
 	if (r >= 0)
 		r = make_tree(plan, &tree->t, err);
 	if (r >= 0)
-		r = apply_pass(plan, &tree->t, false, err);
+		r = apply_pass(plan, &tree->t, false, 0, plan->n, err);
 	if (r < 0) {
 		hutch_mount_tree_free(tree);
 		return r;
@@ -909,16 +913,29 @@ int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tre
 	return 0;
 }
 
+int hutch_mount_tree_apply(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
+			   hutch_error *err)
+{
+	size_t from = tree->n_sorted;
+	int r = 0;
+
+	/* begin's own protected paths first, then those added since, sorted among themselves */
+	if (!tree->protect_some)
+		r = apply_pass(plan, &tree->t, true, 0, tree->n_begin, err);
+	tree->protect_some = true;
+	if (r < 0)
+		return r;
+	if (plan->n > from)
+		qsort(plan->ops + from, plan->n - from, sizeof(plan->ops[0]), hutch_mount_op_cmp);
+	tree->n_sorted = plan->n;
+	return apply_pass(plan, &tree->t, true, from, plan->n, err);
+}
+
 int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
 			    hutch_error *err)
 {
-	int r;
+	int r = hutch_mount_tree_apply(plan, tree, err);
 
-	/* The ones added since begin are sorted among themselves (begin applied the others). */
-	if (plan->n > tree->n_sorted)
-		qsort(plan->ops + tree->n_sorted, plan->n - tree->n_sorted, sizeof(plan->ops[0]),
-		      hutch_mount_op_cmp);
-	r = apply_pass(plan, &tree->t, true, err);
 	if (r < 0)
 		return r;
 	r = seal_hidden(&tree->t);

@@ -133,12 +133,12 @@ bool hutch_mount_is_protect_kind(enum hutch_mount_kind k)
 	return k == MOUNT_PROTECT || k == MOUNT_PIN;
 }
 
-size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, char *buf,
-			     size_t size)
+size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, size_t to,
+			     char *buf, size_t size)
 {
 	size_t used = 0, i;
 
-	for (i = *from; i < plan->n; i++) {
+	for (i = *from; i < to && i < plan->n; i++) {
 		const struct hutch_mount_op *op = &plan->ops[i];
 		const char *src = op->source ? op->source : "";
 		size_t lp = strlen(op->path) + 1, ls = strlen(src) + 1;

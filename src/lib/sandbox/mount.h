@@ -84,13 +84,13 @@ int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind ki
 
 /*
  * The protected paths and pinned repositories (MOUNT_PROTECT, MOUNT_PIN) of
- * @plan from op *@from on, packed into @buf for the sandbox's copy of the
- * plan: returns the bytes used, *@from the first op left out (plan->n when
- * all fit). Unpack appends them to the sandbox's plan (-EBADMSG when @buf is
- * not such a list).
+ * @plan from op *@from to op @to (excluded), packed into @buf for the
+ * sandbox's copy of the plan: returns the bytes used, *@from the first op
+ * left out (@to when all fit). Unpack appends them to the sandbox's plan
+ * (-EBADMSG when @buf is not such a list).
  */
-size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, char *buf,
-			     size_t size);
+size_t hutch_mount_plan_pack(const struct hutch_mount_plan *plan, size_t *from, size_t to,
+			     char *buf, size_t size);
 int hutch_mount_plan_unpack(struct hutch_mount_plan *plan, const char *buf, size_t len);
 
 /*
@@ -99,11 +99,16 @@ int hutch_mount_plan_unpack(struct hutch_mount_plan *plan, const char *buf, size
  * pins, which the supervisor looks for meanwhile. Finish: those (added to
  * @plan in between, hutch_mount_plan_unpack), then pivot_root into the tree:
  * on return the process's root and cwd are the sandbox's. Free the tree
- * after finish (or instead, to give up).
+ * after finish (or instead, to give up). Apply, between the two: the
+ * protected paths and pins received so far, at once (those that exist on the
+ * host while the supervisor makes the placeholders of the others); finish
+ * applies the rest.
  */
 struct hutch_mount_tree;
 
 int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tree **out,
+			   hutch_error *err);
+int hutch_mount_tree_apply(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
 			   hutch_error *err);
 int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
 			    hutch_error *err);
