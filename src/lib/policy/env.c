@@ -107,16 +107,7 @@ int hutch_env_set(char ***env, const char *name, const char *value)
 static bool glob_match(const char *pat, const char *s)
 {
 	const char *star = NULL, *resume = NULL;
-	size_t pl = strlen(pat), sl = strlen(s);
 
-	/*
-	 * A pattern ending in a letter, digit or '_' matches only names ending in
-	 * it (that character is literal: no '*', '?', ']' or escape ends there).
-	 * Most of the drop list ends so ("*_TOKEN"): most pairs end here.
-	 */
-	if (pl && (isalnum((unsigned char)pat[pl - 1]) || pat[pl - 1] == '_') &&
-	    (!sl || pat[pl - 1] != s[sl - 1]))
-		return false;
 	if (strpbrk(pat, "[\\"))
 		return fnmatch(pat, s, 0) == 0;
 	while (*s) {
@@ -138,14 +129,55 @@ static bool glob_match(const char *pat, const char *s)
 	return *pat == '\0';
 }
 
-static bool matches(const struct hutch_rules *r, const char *name, bool locked_only)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		const struct hutch_rule *ru = &r->v[i];
+/*
+ * A list's patterns, with the first and the last character when they are
+ * literal (a letter, digit or '_': no '*', '?', bracket or escape): a name
+ * that does not start and end with them is refused without matching. Most of
+ * the drop list ends so ("*_TOKEN"), and each variable meets every pattern.
+ */
+struct pat {
+	const char *s;
+	unsigned char first, last; /* 0: not literal */
+	bool locked;
+};
 
-		if (locked_only && !ru->locked)
+struct pats {
+	struct pat *v;
+	size_t n;
+};
+
+static unsigned char literal(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' ? (unsigned char)c : 0;
+}
+
+static int pats_make(const struct hutch_rules *r, struct pats *out)
+{
+	out->n = 0;
+	out->v = calloc(r->n + 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		const char *s = r->v[i].value;
+		size_t len = strlen(s);
+
+		out->v[out->n++] = (struct pat){s, len ? literal(s[0]) : 0,
+						len ? literal(s[len - 1]) : 0, r->v[i].locked};
+	}
+	return 0;
+}
+
+static bool matches(const struct pats *ps, const char *name, size_t nl, bool locked_only)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct pat *pt = &ps->v[i];
+
+		if (locked_only && !pt->locked)
 			continue;
-		if (glob_match(ru->value, name))
+		if ((pt->first && (unsigned char)name[0] != pt->first) ||
+		    (pt->last && (!nl || (unsigned char)name[nl - 1] != pt->last)))
+			continue;
+		if (glob_match(pt->s, name))
 			return true;
 	}
 	return false;
@@ -160,15 +192,16 @@ static bool exact(const struct hutch_rules *r, const char *name)
 }
 
 /* Does the policy let @name through? (The table in env.h, rules 1-5.) */
-static bool passes(const struct hutch_policy *p, const char *name)
+static bool passes(const struct hutch_policy *p, const struct pats *drop, const struct pats *pass,
+		   const char *name, size_t nl)
 {
-	if (matches(&p->env_drop, name, true))
+	if (matches(drop, name, nl, true))
 		return false;
 	if (exact(&p->env_pass, name))
 		return true;
-	if (matches(&p->env_drop, name, false))
+	if (matches(drop, name, nl, false))
 		return false;
-	return matches(&p->env_pass, name, false);
+	return matches(pass, name, nl, false);
 }
 
 /*
@@ -316,20 +349,15 @@ static int set_entry(char ***env, const char *kv, hutch_error *err)
 	return 0;
 }
 
-int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
-		    hutch_error *err)
+/* The variables of @environ the policy lets through, into *@out (credentials in URLs removed). */
+static int build_passed(const struct hutch_policy *p, const struct pats *drop,
+			const struct pats *pass, char *const *environ, char ***out, hutch_error *err)
 {
-	char **env = NULL;
+	char **env = calloc(1, sizeof(*env));
 	size_t n = 0, bytes = 0;
-	int r;
 
-	if (!p || !out)
-		return hutch_errx(err, EINVAL, "environment: no policy");
-	*out = NULL;
-	env = calloc(1, sizeof(*env));
 	if (!env)
 		return hutch_err(err, ENOMEM, "environment");
-
 	for (size_t i = 0; environ && environ[i]; i++) {
 		const char *e = environ[i], *eq = strchr(e, '=');
 		char name[256];
@@ -341,7 +369,7 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		nl = (size_t)(eq - e);
 		memcpy(name, e, nl);
 		name[nl] = '\0';
-		if (find(env, name, nl) >= 0 || !passes(p, name))
+		if (find(env, name, nl) >= 0 || !passes(p, drop, pass, name, nl))
 			continue;
 		if (!is_proxy_var(name) && has_url_credentials(eq + 1) &&
 		    !exact(&p->env_pass, name))
@@ -370,7 +398,29 @@ int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***
 		env[++n] = NULL;
 		bytes += len;
 	}
+	*out = env;
+	return 0;
+}
 
+int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
+		    hutch_error *err)
+{
+	char **env = NULL;
+	struct pats drop = {NULL, 0}, pass = {NULL, 0};
+	int r;
+
+	if (!p || !out)
+		return hutch_errx(err, EINVAL, "environment: no policy");
+	*out = NULL;
+	if (pats_make(&p->env_drop, &drop) < 0 || pats_make(&p->env_pass, &pass) < 0) {
+		free(drop.v);
+		return hutch_err(err, ENOMEM, "environment");
+	}
+	r = build_passed(p, &drop, &pass, environ, &env, err);
+	free(drop.v);
+	free(pass.v);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < p->env_set.n; i++) {
 		r = set_entry(&env, p->env_set.v[i].value, err);
 		if (r < 0) {
