@@ -111,6 +111,19 @@ static void test_rules_index(void)
 	ok(!hutch_rules_find(&r, "/p/4") && r.idx == NULL, "clear empties the index");
 	ok(hutch_rules_find(&h, "y") == &hand[1] && !hutch_rules_find(&h, "z"),
 	   "a list built by hand (no index) is searched one by one");
+	{
+		struct hutch_rules hb = {.v = calloc(4, sizeof(struct hutch_rule)), .n = 2, .cap = 4};
+
+		hb.v[0].value = strdup("p");
+		hb.v[1].value = strdup("q");
+		ok(hutch_rules_add(&hb, "q", NULL, false) == 0 && hb.n == 2,
+		   "  adding to it finds the duplicate");
+		ok(hutch_rules_add(&hb, "r", NULL, false) == 0 && hb.n == 3 &&
+			   hutch_rules_find(&hb, "p") == &hb.v[0] &&
+			   hutch_rules_find(&hb, "q") == &hb.v[1] && hutch_rules_find(&hb, "r") == &hb.v[2],
+		   "  and indexes every entry, the hand-made ones too");
+		hutch_rules_clear(&hb);
+	}
 }
 
 static void test_parsers(void)

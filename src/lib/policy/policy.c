@@ -77,12 +77,13 @@ static size_t rules_hash(const char *s)
 	return h;
 }
 
-/* The index slot of @value: where it is, or the empty slot where it would go. */
-static size_t rules_slot(const struct hutch_rules *r, const char *value)
+/* The index slot of @value (hash @h): where it is, or the empty slot where it would go. */
+static size_t rules_slot(const struct hutch_rules *r, const char *value, size_t h)
 {
-	size_t mask = r->idx_cap - 1, i = rules_hash(value) & mask;
+	size_t mask = r->idx_cap - 1, i = h & mask;
 
-	while (r->idx[i] && strcmp(r->v[r->idx[i] - 1].value, value) != 0)
+	while (r->idx[i] && (r->v[r->idx[i] - 1].hash != h ||
+			     strcmp(r->v[r->idx[i] - 1].value, value) != 0))
 		i = (i + 1) & mask;
 	return i;
 }
@@ -95,10 +96,13 @@ static int rules_reindex(struct hutch_rules *r, size_t cap)
 	if (!idx)
 		return -ENOMEM;
 	free(r->idx);
+	if (!r->idx_cap) /* entries of a list built by hand have no hash yet */
+		for (size_t i = 0; i < r->n; i++)
+			r->v[i].hash = rules_hash(r->v[i].value);
 	r->idx = idx;
 	r->idx_cap = cap;
 	for (size_t i = 0; i < r->n; i++)
-		r->idx[rules_slot(r, r->v[i].value)] = (uint32_t)(i + 1);
+		r->idx[rules_slot(r, r->v[i].value, r->v[i].hash)] = (uint32_t)(i + 1);
 	return 0;
 }
 
@@ -114,7 +118,7 @@ const struct hutch_rule *hutch_rules_find(const struct hutch_rules *r, const cha
 				return &r->v[i];
 		return NULL;
 	}
-	i = rules_slot(r, value);
+	i = rules_slot(r, value, rules_hash(value));
 	return r->idx[i] ? &r->v[r->idx[i] - 1] : NULL;
 }
 
@@ -125,12 +129,19 @@ bool hutch_rules_contains(const struct hutch_rules *r, const char *value)
 
 int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin, bool locked)
 {
-	struct hutch_rule *dup;
+	struct hutch_rule *dup = NULL;
 	_cleanup_free_ char *v = NULL, *o = NULL;
+	size_t h, slot = 0;
 
 	if (!r || !value)
 		return -EINVAL;
-	dup = (struct hutch_rule *)hutch_rules_find(r, value);
+	h = rules_hash(value);
+	if (r->idx_cap) {
+		slot = rules_slot(r, value, h);
+		dup = r->idx[slot] ? &r->v[r->idx[slot] - 1] : NULL;
+	} else {
+		dup = (struct hutch_rule *)hutch_rules_find(r, value);
+	}
 	if (dup) {
 		if (locked && !dup->locked) {
 			if (origin) {
@@ -150,6 +161,7 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 		int e = rules_reindex(r, r->idx_cap ? 2 * r->idx_cap : 32);
 		if (e < 0)
 			return e;
+		slot = rules_slot(r, value, h);
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
@@ -171,9 +183,9 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 		if (!o)
 			return -ENOMEM;
 	}
-	r->v[r->n++] =
-		(struct hutch_rule){.value = TAKE_PTR(v), .origin = TAKE_PTR(o), .locked = locked};
-	r->idx[rules_slot(r, value)] = (uint32_t)r->n;
+	r->v[r->n++] = (struct hutch_rule){
+		.value = TAKE_PTR(v), .origin = TAKE_PTR(o), .locked = locked, .hash = h};
+	r->idx[slot] = (uint32_t)r->n;
 	return 0;
 }
 

@@ -19,6 +19,7 @@ struct hutch_rule {
 	char *origin;
 	bool locked; /* from the system policy: cannot be removed or loosened */
 	bool absent; /* hidden paths: nothing there when the policy was finalized */
+	size_t hash; /* of value, for the list's index (hutch_rules_add() sets it) */
 };
 
 /*
