@@ -5,10 +5,17 @@
 # machine whose speed changes during the run (this one is shared) weighs on every row alike;
 # one hyperfine run of 200 back to back, as startup.sh does, can put bwrap in a fast minute
 # and hutch in a slow one. Prints each row's median over all runs and its ratio to bwrap;
-# nothing is written to bench/RESULTS.md.
+# nothing is written to bench/RESULTS.md. The rows: bare true, the namespace floor (unshare
+# with the same namespaces, no sandbox set up: no sandbox can start faster), bubblewrap,
+# hutch (and EXTRA_HUTCH binaries).
 #
 #   bench/startup-interleaved.sh [ROUNDS] [RUNS] [BUILD_DIR] [-- EXTRA_HUTCH...]
 #   (default: 15 rounds of 15 runs, build; EXTRA_HUTCH: other hutch binaries to compare)
+#
+#   WORKSPACE=fresh   run in a new `git init` directory (default: this repository)
+#   WORKSPACE=DIR     run in DIR
+#   RT=1              as root: hyperfine at real-time priority (chrt -f 20), so that other
+#                     work on a busy machine does not preempt the runs measured
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$repo"
@@ -24,26 +31,38 @@ done
 [ -x "$hutch" ] || { echo "startup-interleaved.sh: no hutch binary at $hutch" >&2; exit 1; }
 true_cmd=$(type -P true)
 cmds=("$true_cmd" "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent $true_cmd"
-	"$hutch run --net none -- $true_cmd")
+	"$hutch run --net none -- $true_cmd" "unshare -Urmpfniu --mount-proc $true_cmd")
 for h in "$@"; do
 	cmds+=("$h run --net none -- $true_cmd")
 done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+case ${WORKSPACE:-} in
+'') ;;
+fresh)
+	mkdir "$out/ws" && git -C "$out/ws" init -q && cd "$out/ws"
+	;;
+*) cd "$WORKSPACE" ;;
+esac
+rt=()
+if [ "${RT:-}" = 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "startup-interleaved.sh: RT=1 needs root" >&2; exit 1; }
+	rt=(chrt -f 20)
+fi
 for ((k = 0; k < rounds; k++)); do
 	for i in "${!cmds[@]}"; do
-		hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/$i-$k.json" "${cmds[$i]}" \
+		"${rt[@]}" hyperfine -N --warmup 3 --runs "$runs" --export-json "$out/$i-$k.json" "${cmds[$i]}" \
 			>/dev/null 2>&1
 	done
 done
 python3 - "$out" "$rounds" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)" "${cmds[@]}" <<'PY'
-import glob, json, statistics, sys
+import glob, json, os, statistics, sys
 out, rounds, runs, load, cmds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 med = []
 for i in range(len(cmds)):
     t = [x for f in glob.glob(f"{out}/{i}-*.json") for x in json.load(open(f))["results"][0]["times"]]
     med.append(statistics.median(t) * 1000)
-print(f"{rounds} rounds x {runs} runs, load average {load} at the end")
+print(f"{rounds} rounds x {runs} runs, load average {load} at the end, in {os.getcwd()}")
 for c, m in zip(cmds, med):
     print(f"{m:7.2f} ms  {m / med[1]:.2f}x bwrap  {c}")
 PY
