@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The file helpers of src/lib/base/file.c: mkdir -p, bounded reads, atomic writes. */
+/*
+ * The file helpers of src/lib/base/file.c (mkdir -p, bounded reads, atomic writes) and
+ * the steps of an atomic replacement, src/lib/base/atomic.c.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomic.h"
 #include "base/file.h"
 #include "tap.h"
 
@@ -130,6 +134,58 @@ static void test_write_atomic(void)
 	is_int(count_entries(dir), 2, "  no temporary file left");
 }
 
+/* The steps: a named temporary, a stream, an abort, a symlink where the temporary goes. */
+static void test_atomic_steps(void)
+{
+	char dir[256], p[256], *buf = NULL;
+	size_t len;
+	int dfd, fd, r;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/steps", root);
+	mkdir(dir, 0700);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	{
+		struct hutch_atomic a = HUTCH_ATOMIC_INIT;
+		snprintf(p, sizeof(p), "%s/.j.new", dir);
+		put(p, "left by an interrupted writer");
+		is_int(hutch_atomic_begin(&a, dfd, "j", ".j.new", 0600), 0,
+		       "a named temporary: one left behind is replaced");
+		f = hutch_atomic_stream(&a);
+		ok(f && a.fd == -1, "  a stream owns the descriptor");
+		ok(f && fputs("streamed", f) >= 0 && fclose(f) == 0, "  written through it");
+		is_int(hutch_atomic_commit(&a, HUTCH_ATOMIC_FSYNC), 0, "  committed");
+		snprintf(p, sizeof(p), "%s/j", dir);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		ok(hutch_read_fd(fd, 100, &buf, &len) == 0 && !strcmp(buf, "streamed"),
+		   "  the file has the new contents");
+		close(fd);
+		free(buf);
+		is_int(count_entries(dir), 1, "  no temporary left");
+		hutch_atomic_abort(&a);
+		is_int(count_entries(dir), 1, "  an abort after the commit removes nothing");
+	}
+	{
+		struct hutch_atomic a = HUTCH_ATOMIC_INIT;
+		is_int(hutch_atomic_begin(&a, dfd, "j", NULL, 0600), 0, "a random temporary");
+		is_int(count_entries(dir), 2, "  beside the file");
+		ok(a.tmp[0] == '.' && !strncmp(a.tmp, ".j.", 3), "  hidden, named after the file");
+		hutch_atomic_abort(&a);
+		is_int(count_entries(dir), 1, "  an abort removes it");
+		is_int(hutch_atomic_commit(&a, 0), -EINVAL, "  and nothing is left to commit");
+	}
+	{
+		struct hutch_atomic a = HUTCH_ATOMIC_INIT;
+		ok(symlinkat("/nonexistent-target", dfd, ".k.new") == 0, "a symlink as temporary");
+		r = hutch_atomic_begin(&a, dfd, "k", ".k.new", 0600);
+		ok(r == 0 && faccessat(dfd, "/nonexistent-target", F_OK, 0) < 0,
+		   "  is replaced, never followed");
+		hutch_atomic_abort(&a);
+		is_int(count_entries(dir), 1, "  and removed by the abort");
+	}
+	close(dfd);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -137,6 +193,7 @@ int main(void)
 	test_mkdir();
 	test_read();
 	test_write_atomic();
+	test_atomic_steps();
 	is_int(hutch_remove_tree(AT_FDCWD, root), 0, "hutch_remove_tree of what the test made");
 	ok(access(root, F_OK) < 0 && errno == ENOENT, "  gone");
 	return done_testing();

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/error.h"
@@ -547,41 +548,31 @@ static int collect(const struct hutch_gitconfig_entry *e, void *data)
 }
 
 /* Put @text at @dfd/@name: a new file renamed over it after the original went away. */
-static int write_tmp(int dfd, const char *name, const char *text, size_t len, mode_t mode,
-		     char **tmp)
-{
-	_cleanup_close_ int fd = -1;
-
-	if (asprintf(tmp, ".%s.hutch-%d", name, (int)getpid()) < 0)
-		return -ENOMEM;
-	unlinkat(dfd, *tmp, 0);
-	fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0666);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
-		int e = fd < 0 ? -errno : -EIO;
-		unlinkat(dfd, *tmp, 0);
-		return e;
-	}
-	return 0;
-}
-
 static void replace_config(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
 			   const char *text, size_t len, mode_t mode, const char *what,
 			   const char *detail)
 {
+	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
 	_cleanup_free_ char *tmp = NULL, *q = NULL;
 	int r;
 
 	if (held(g, root, rel))
 		return;
-	r = write_tmp(dfd, name, text, len, mode, &tmp);
-
+	if (asprintf(&tmp, ".%s.hutch-%d", name, (int)getpid()) < 0) {
+		tmp = NULL;
+		r = -ENOMEM;
+	} else {
+		r = hutch_atomic_begin(&a, dfd, name, tmp, mode & 0666);
+	}
+	if (r >= 0)
+		r = hutch_write_all(a.fd, text, len);
+	if (r >= 0)
+		r = hutch_atomic_close(&a, HUTCH_ATOMIC_FSYNC);
 	if (r >= 0)
 		r = quarantine(g, root, dfd, name, rel, &q);
-	if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
-		r = -errno;
+	if (r >= 0)
+		r = hutch_atomic_commit(&a, 0);
 	if (r < 0) {
-		if (tmp)
-			unlinkat(dfd, tmp, 0);
 		report_errno(g, root, rel, what, -r);
 		return;
 	}

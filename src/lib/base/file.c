@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "cleanup.h"
 #include "file.h"
 
@@ -168,48 +168,15 @@ int hutch_write_all(int fd, const void *data, size_t len)
 int hutch_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 			       mode_t mode)
 {
-	static const char hex[] = "0123456789abcdef";
-	_cleanup_close_ int fd = -1;
-	const char *base = strrchr(name, '/');
-	char tmp[PATH_MAX];
-	uint8_t rnd[6];
-	int n, r;
+	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
+	int r = hutch_atomic_begin(&a, dirfd, name, NULL, mode);
 
-	base = base ? base + 1 : name;
-	if (!*base)
-		return -EINVAL;
-	for (int tries = 0; fd < 0; tries++) {
-		char suffix[2 * sizeof(rnd) + 1];
-
-		if (tries == 16)
-			return -EEXIST;
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			return -errno;
-		for (size_t i = 0; i < sizeof(rnd); i++) {
-			suffix[2 * i] = hex[rnd[i] >> 4];
-			suffix[2 * i + 1] = hex[rnd[i] & 15];
-		}
-		suffix[2 * sizeof(rnd)] = '\0';
-		/* ".NAME.XXXXXXXXXXXX" beside it: hidden, never a name of its own */
-		n = snprintf(tmp, sizeof(tmp), "%.*s.%s.%s", (int)(base - name), name, base,
-			     suffix);
-		if (n < 0 || (size_t)n >= sizeof(tmp))
-			return -ENAMETOOLONG;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-		if (fd < 0 && errno != EEXIST)
-			return -errno;
-	}
-	r = hutch_write_all(fd, data, len);
-	if (r >= 0 && fchmod(fd, mode) < 0)
+	if (r >= 0)
+		r = hutch_write_all(a.fd, data, len);
+	if (r >= 0 && fchmod(a.fd, mode) < 0)
 		r = -errno;
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(TAKE_FD(fd)) < 0 && r >= 0)
-		r = -errno;
-	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
+	if (r >= 0)
+		r = hutch_atomic_commit(&a, HUTCH_ATOMIC_FSYNC);
 	return r;
 }
 

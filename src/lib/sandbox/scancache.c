@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/sha256.h"
@@ -168,9 +169,10 @@ static int put_dir(FILE *f, const struct hutch_scan_dir *d)
 
 int hutch_scancache_save(const char *cache_dir, const char *root, const struct hutch_scan_cache *c)
 {
+	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
 	_cleanup_free_ char *path = NULL, *tmp = NULL;
 	FILE *f;
-	int fd, r;
+	int r;
 
 	if (!cache_dir)
 		return 0;
@@ -179,15 +181,12 @@ int hutch_scancache_save(const char *cache_dir, const char *root, const struct h
 	path = cache_path(cache_dir, root);
 	if (!path || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "we");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
+	r = hutch_atomic_begin(&a, AT_FDCWD, path, tmp, 0600);
+	if (r < 0)
+		return r;
+	f = hutch_atomic_stream(&a);
+	if (!f)
 		return -ENOMEM;
-	}
 	r = put_field(f, MAGIC);
 	if (r >= 0)
 		r = put_field(f, root);
@@ -200,9 +199,7 @@ int hutch_scancache_save(const char *cache_dir, const char *root, const struct h
 	}
 	if (fclose(f) != 0 && r >= 0)
 		r = -EIO;
-	if (r >= 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
+	if (r >= 0)
+		r = hutch_atomic_commit(&a, 0);
 	return r;
 }

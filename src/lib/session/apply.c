@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "session/apply.h"
+#include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/error.h"
@@ -306,25 +307,12 @@ static int copy_fd(int in, int out, uint64_t size)
 	}
 }
 
-/* Create the temporary @tmp exclusively; one left by an interrupted apply is replaced. */
-static int create_tmp(int pfd, const char *tmp)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-		(void)unlinkat(pfd, tmp, 0);
-	}
-	return -EEXIST;
-}
-
 /* A regular file: a temporary with data, mode and mtime, then renamed over @final. */
 static int write_file(struct applier *a, int pfd, const char *rel, const char *final)
 {
 	_cleanup_close_ int in =
 		hutch_open_beneath(a->uroot, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-	_cleanup_close_ int out = -1;
+	_cleanup_atomic_ struct hutch_atomic out = HUTCH_ATOMIC_INIT;
 	char tmp[NAME_MAX + 1];
 	struct stat st;
 	int r;
@@ -336,20 +324,18 @@ static int write_file(struct applier *a, int pfd, const char *rel, const char *f
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL; /* changed since the walk */
 	tmp_name(a, final, tmp, sizeof(tmp));
-	out = create_tmp(pfd, tmp);
-	if (out < 0)
-		return out;
-	r = copy_fd(in, out, (uint64_t)st.st_size);
-	if (r >= 0 && fchmod(out, st.st_mode & 01777) < 0) /* set-id bits are dropped */
+	r = hutch_atomic_begin(&out, pfd, final, tmp, 0600);
+	if (r < 0)
+		return r;
+	r = copy_fd(in, out.fd, (uint64_t)st.st_size);
+	if (r >= 0 && fchmod(out.fd, st.st_mode & 01777) < 0) /* set-id bits are dropped */
 		r = -errno;
 	if (r >= 0) {
 		struct timespec ts[2] = {st.st_atim, st.st_mtim};
-		(void)futimens(out, ts);
+		(void)futimens(out.fd, ts);
 	}
-	if (r >= 0 && renameat(pfd, tmp, pfd, final) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlinkat(pfd, tmp, 0);
+	if (r >= 0)
+		r = hutch_atomic_commit(&out, 0);
 	return r;
 }
 

@@ -35,6 +35,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 
+#include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/error.h"
@@ -1141,8 +1142,9 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t par
 {
 	struct hutch_snapshot old = {0};
 	struct snapw w = {0};
+	struct hutch_atomic a = HUTCH_ATOMIC_INIT; /* one left by a failed child is replaced */
 	_cleanup_close_ int dfd = -1;
-	int lfd, ufd, fd;
+	int lfd, ufd;
 	struct stat st;
 	bool had_old;
 
@@ -1165,11 +1167,9 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t par
 	if (lfd < 0 || fstat(lfd, &st) < 0)
 		_exit(1);
 	w.dev = st.st_dev;
-	fd = openat(dfd, "snapshot.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-	if (fd < 0)
+	if (hutch_atomic_begin(&a, dfd, "snapshot", "snapshot.tmp", 0600) < 0)
 		_exit(1);
-	w.f = fdopen(fd, "w");
+	w.f = hutch_atomic_stream(&a);
 	if (!w.f)
 		_exit(1);
 	fputs(SNAPSHOT_MAGIC, w.f);
@@ -1177,9 +1177,7 @@ __attribute__((noreturn)) static void snapshot_child(hutch_session *s, pid_t par
 	snap_walk(&w, lfd, had_old ? ufd : (ufd >= 0 ? (close(ufd), -1) : -1), false, 0, 0);
 	if (w.partial)
 		fputs("#partial\n", w.f);
-	if (fflush(w.f) != 0 || ferror(w.f) || fclose(w.f) != 0)
-		_exit(1);
-	if (renameat(dfd, "snapshot.tmp", dfd, "snapshot") < 0)
+	if (fflush(w.f) != 0 || ferror(w.f) || fclose(w.f) != 0 || hutch_atomic_commit(&a, 0) < 0)
 		_exit(1);
 	/* what hutch apply wrote is folded into the new snapshot */
 	unlinkat(dfd, "applied", 0);
