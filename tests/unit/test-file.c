@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The file helpers of src/lib/base/file.c (mkdir -p, bounded reads, atomic writes) and
+ * The file helpers of src/lib/base/file.c (mkdir -p, bounded reads, small files, atomic
+ * writes) and
  * the steps of an atomic replacement, src/lib/base/atomic.c.
  */
 #include <dirent.h>
@@ -134,6 +135,44 @@ static void test_write_atomic(void)
 	is_int(count_entries(dir), 2, "  no temporary file left");
 }
 
+/* The bounded reads of a whole small file: a regular one, a kernel's, into a buffer. */
+static void test_read_small(void)
+{
+	char dir[256], p[256], small[8], *buf = NULL;
+	size_t len = 0;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s/small", root);
+	mkdir(dir, 0700);
+	snprintf(p, sizeof(p), "%s/f", dir);
+	put(p, "0123456789");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ok(hutch_read_file_at(dfd, "f", 10, &buf, &len) == 0 && len == 10 &&
+		   !strcmp(buf, "0123456789"),
+	   "hutch_read_file_at: the whole file");
+	free(buf);
+	buf = NULL;
+	is_int(hutch_read_file_at(dfd, "f", 9, &buf, NULL), -EFBIG,
+	       "  larger than the bound: -EFBIG");
+	is_int(hutch_read_file_at(dfd, ".", 100, &buf, NULL), -EINVAL, "  a directory: -EINVAL");
+	ok(symlinkat("f", dfd, "l") == 0, "a symlink to it");
+	is_int(hutch_read_file_at(dfd, "l", 100, &buf, NULL), -ELOOP, "  is not followed");
+	is_int((int)hutch_read_small_at(dfd, "l", small, sizeof(small)), -ELOOP,
+	       "  nor by hutch_read_small_at");
+	ok(buf == NULL, "  nothing returned on errors");
+	ok(hutch_read_file_at(AT_FDCWD, "/proc/self/mountinfo", (size_t)64 << 20, &buf, &len) ==
+			   0 &&
+		   len > 0 && strlen(buf) == len,
+	   "a file of the kernel's (no size in stat): read to its end");
+	free(buf);
+	is_int((int)hutch_read_small_at(dfd, "f", small, sizeof(small)), 7,
+	       "hutch_read_small_at: at most size - 1 bytes");
+	is_str(small, "0123456", "  NUL-terminated");
+	is_int((int)hutch_read_small_at(dfd, "missing", small, sizeof(small)), -ENOENT,
+	       "  a missing file: -ENOENT");
+	close(dfd);
+}
+
 /* The steps: a named temporary, a stream, an abort, a symlink where the temporary goes. */
 static void test_atomic_steps(void)
 {
@@ -192,6 +231,7 @@ int main(void)
 		return 1;
 	test_mkdir();
 	test_read();
+	test_read_small();
 	test_write_atomic();
 	test_atomic_steps();
 	is_int(hutch_remove_tree(AT_FDCWD, root), 0, "hutch_remove_tree of what the test made");

@@ -146,6 +146,51 @@ int hutch_read_fd(int fd, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+int hutch_read_regular_fd(int fd, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	return hutch_read_fd(fd, max, out, len);
+}
+
+int hutch_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -errno;
+	return hutch_read_regular_fd(fd, max, out, len);
+}
+
+ssize_t hutch_read_small_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (size == 0)
+		return -EINVAL;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
 int hutch_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * File helpers: the one place for mkdir -p, opening beneath a directory, reading a
- * whole file with a bound and replacing one atomically. Lexical path helpers are in
- * path.h, escaping for display and for JSON in escape.h.
+ * whole file with a bound and replacing one atomically (the steps of that: atomic.h). Lexical path
+ * helpers are in path.h, escaping for display and for JSON in escape.h.
  */
 #pragma once
 
@@ -27,6 +27,22 @@ int hutch_open_beneath(int root, const char *rel, int flags, mode_t mode);
  * on EINTR. 0 or -errno.
  */
 int hutch_read_fd(int fd, size_t max, char **out, size_t *len);
+
+/*
+ * hutch_read_fd() of the regular file @fd, refused before reading when it is not one
+ * (-EINVAL) or larger than @max (-EFBIG). @len may be NULL.
+ */
+int hutch_read_regular_fd(int fd, size_t max, char **out, size_t *len);
+
+/* hutch_read_regular_fd() of @name relative to @dirfd, its last component not a symlink. */
+int hutch_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len);
+
+/*
+ * Read a small file of the kernel's (/proc, /sys, cgroupfs) into @buf: at most
+ * @size - 1 bytes, NUL-terminated; @name relative to @dirfd, its last component not
+ * a symlink. Retries on EINTR. The length read, or -errno.
+ */
+ssize_t hutch_read_small_at(int dirfd, const char *name, char *buf, size_t size);
 
 /* write(2) until all of @len bytes went, retrying on EINTR. 0 or -errno. */
 int hutch_write_all(int fd, const void *data, size_t len);

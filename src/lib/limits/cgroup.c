@@ -23,6 +23,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "limits/cgroup.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -168,33 +169,6 @@ int hutch_cg_keyed(const uint8_t *buf, size_t len, const char *key, uint64_t *ou
 
 /* ---- small file helpers --------------------------------------------------- */
 
-/* Read a small file (at most @size - 1 bytes), NUL-terminated; length or -errno. */
-static ssize_t read_small_at(int dirfd, const char *name, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	return read_small_at(AT_FDCWD, path, buf, size);
-}
-
 /* One write() of @s: cgroup files take a value per write. 0 or -errno. */
 static int write_at(int dirfd, const char *name, const char *s)
 {
@@ -252,7 +226,7 @@ static unsigned controllers_of(const char *dir)
 
 	if (join(path, dir, "cgroup.controllers") < 0)
 		return 0;
-	n = read_small(path, buf, sizeof(buf));
+	n = hutch_read_small_at(AT_FDCWD, path, buf, sizeof(buf));
 	return n > 0 ? hutch_cg_parse_controllers((const uint8_t *)buf, (size_t)n) : 0;
 }
 
@@ -334,7 +308,7 @@ void hutch_cg_detect(const char *root, const uint8_t *proc, size_t proc_len, uid
 void hutch_cg_detect_self(struct hutch_cg_layout *out)
 {
 	char buf[4096];
-	ssize_t n = read_small("/proc/self/cgroup", buf, sizeof(buf));
+	ssize_t n = hutch_read_small_at(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf));
 
 	hutch_cg_detect("/sys/fs/cgroup", (const uint8_t *)buf, n > 0 ? (size_t)n : 0, geteuid(),
 			true, out);
@@ -394,7 +368,7 @@ int hutch_cg_write_limits(int dirfd, int version, unsigned ctrls, const struct h
 static uint64_t keyed_at(int dirfd, const char *file, const char *key)
 {
 	char buf[2048];
-	ssize_t n = read_small_at(dirfd, file, buf, sizeof(buf));
+	ssize_t n = hutch_read_small_at(dirfd, file, buf, sizeof(buf));
 	uint64_t v = 0;
 
 	if (n > 0 && hutch_cg_keyed((const uint8_t *)buf, (size_t)n, key, &v) == 0)
@@ -405,7 +379,7 @@ static uint64_t keyed_at(int dirfd, const char *file, const char *key)
 static uint64_t single_at(int dirfd, const char *file)
 {
 	char buf[64];
-	ssize_t n = read_small_at(dirfd, file, buf, sizeof(buf));
+	ssize_t n = hutch_read_small_at(dirfd, file, buf, sizeof(buf));
 
 	return n > 0 ? strtoull(buf, NULL, 10) : 0;
 }
@@ -451,7 +425,7 @@ static bool kill_members(int fd, int version)
 
 	if (version == 2 && write_at(fd, "cgroup.kill", "1") == 0)
 		return true; /* the kernel does it, race-free (5.14+) */
-	n = read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
+	n = hutch_read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
 	for (char *s = buf, *end; n > 0 && *s; s = end) {
 		long pid = strtol(s, &end, 10);
 		if (end == s)
@@ -547,7 +521,7 @@ static unsigned enable_controllers(const char *dir, unsigned want)
 
 	if (fd < 0)
 		return 0;
-	n = read_small_at(fd, "cgroup.subtree_control", buf, sizeof(buf));
+	n = hutch_read_small_at(fd, "cgroup.subtree_control", buf, sizeof(buf));
 	have = n > 0 ? hutch_cg_parse_controllers((const uint8_t *)buf, (size_t)n) : 0;
 	for (int c = 0; c < _HUTCH_CG_CTRL_MAX; c++) {
 		char s[32];
@@ -628,7 +602,7 @@ void hutch_cgroup_allow_companion(pid_t pid)
 static bool alone_in(int fd, bool *with)
 {
 	char buf[128], *p, *end;
-	ssize_t n = read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
+	ssize_t n = hutch_read_small_at(fd, "cgroup.procs", buf, sizeof(buf));
 	bool self = false;
 
 	*with = false;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "hutch.h"
 #include "sandbox/landlock.h"
 #include "sandbox/ns.h"
@@ -24,15 +25,11 @@
 static int read_int_file(const char *path, long *out)
 {
 	char buf[32];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	ssize_t n = hutch_read_small_at(AT_FDCWD, path, buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	*out = 0;
 	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+		return n < 0 ? (int)n : -EIO;
 	*out = strtol(buf, NULL, 10);
 	return 0;
 }

@@ -1292,28 +1292,13 @@ int hutch_git_blob_id(int fd, char out[41])
 static int read_beneath(const char *root, const char *rel, char **out, size_t *len)
 {
 	_cleanup_close_ int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t n = 0;
-	int r;
 
 	if (rfd < 0)
 		return -errno;
 	fd = hutch_open_beneath(rfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > HUTCH_DIFF_MAX_FILE)
-		return -EFBIG;
-	r = hutch_read_fd(fd, HUTCH_DIFF_MAX_FILE, &buf, &n);
-	if (r < 0)
-		return r;
-	*out = TAKE_PTR(buf);
-	*len = n;
-	return 0;
+	return hutch_read_regular_fd(fd, HUTCH_DIFF_MAX_FILE, out, len);
 }
 
 int hutch_change_diff(hutch_session *s, const struct hutch_change *c, unsigned context, char **out,

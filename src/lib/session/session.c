@@ -170,32 +170,6 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* Read a whole small file (NUL-terminated), at most @max bytes. */
-static int read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t n = 0;
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	r = hutch_read_fd(fd, max, &buf, &n);
-	if (r < 0)
-		return r;
-	*out = TAKE_PTR(buf);
-	if (len)
-		*len = n;
-	return 0;
-}
-
 /* ---- metadata ------------------------------------------------------------ */
 
 static int json_strv(json_t *o, const char *key, char ***out, size_t *n)
@@ -312,7 +286,7 @@ static int load_placeholders(hutch_session *s)
 	s->n_placeholders = 0;
 	if (dfd < 0)
 		return -errno;
-	r = read_small(dfd, "placeholders", 1024 * 1024, &text, NULL);
+	r = hutch_read_file_at(dfd, "placeholders", 1024 * 1024, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -400,7 +374,7 @@ static int load_meta(hutch_session *s, hutch_error *err)
 
 	if (dfd < 0)
 		return hutch_err(err, errno, "session %s", s->id);
-	r = read_small(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, &len);
+	r = hutch_read_file_at(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, &len);
 	if (r < 0)
 		return hutch_err(err, r, "session %s: reading %s/meta.json", s->id, s->dir);
 	o = json_loadb(text, len, 0, &jerr);
@@ -958,7 +932,7 @@ static int snap_load_file(int dfd, const char *name, struct hutch_snapshot *snap
 			  bool *partial)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = read_small(dfd, name, (size_t)1 << 31, &text, NULL);
+	int r = hutch_read_file_at(dfd, name, (size_t)1 << 31, &text, NULL);
 
 	*found = false;
 	if (r == -ENOENT)
@@ -1798,8 +1772,8 @@ static int list_named(struct hutch_session_info **v, size_t *n, size_t *cap)
 		dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		if (dfd >= 0 && fstat(dfd, &st) == 0)
 			i->created = (int64_t)st.st_mtim.tv_sec;
-		if (dfd >= 0 &&
-		    read_small(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text, NULL) >= 0) {
+		if (dfd >= 0 && hutch_read_file_at(dfd, "meta.json", HUTCH_SESSION_MAX_META, &text,
+						   NULL) >= 0) {
 			json_t *o = json_loads(text, 0, NULL);
 			if (json_is_object(o)) {
 				i->workspace = json_str(o, "workspace");
