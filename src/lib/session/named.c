@@ -16,7 +16,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
-#include "base/path.h"
+#include "base/statedir.h"
 #include "sandbox/init.h"
 #include "base/loop.h"
 #include "session/named.h"
@@ -93,34 +93,12 @@ ssize_t hutch_nm_recv(int sock, struct hutch_nm_hdr *h, char *payload, size_t ca
 
 char *hutch_named_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (xdg && xdg[0] == '/')
-		return hutch_path_join(xdg, "hutch/named");
-	if (!home || home[0] != '/')
-		return NULL;
-	return hutch_path_join(home, ".local/state/hutch/named");
+	return hutch_state_dir("named");
 }
 
 int hutch_named_check_name(const char *name, hutch_error *err)
 {
-	size_t len = strlen(name);
-
-	if (len == 0 || len > HUTCH_NAMED_MAX_NAME || name[0] == '.' || name[0] == '-')
-		goto bad;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			goto bad;
-	}
-	return 0;
-bad:
-	return hutch_errx(err, EINVAL,
-			  "invalid session name '%s': use 1-%d letters, digits, '.', '_' or '-', "
-			  "not starting with '.' or '-'",
-			  name, HUTCH_NAMED_MAX_NAME);
+	return hutch_state_check_name(name, HUTCH_NAMED_MAX_NAME, err);
 }
 
 static int socket_path(const char *name, struct sockaddr_un *sa, hutch_error *err)

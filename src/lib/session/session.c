@@ -40,6 +40,7 @@
 #include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
+#include "base/statedir.h"
 #include "session/named.h"
 #include "session/rootlayer.h"
 #include "session/session.h"
@@ -79,34 +80,12 @@ static int64_t baseline_now_ns(void)
 
 char *hutch_sessions_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (xdg && xdg[0] == '/')
-		return hutch_path_join(xdg, "hutch/sessions");
-	if (!home || home[0] != '/')
-		return NULL;
-	return hutch_path_join(home, ".local/state/hutch/sessions");
+	return hutch_state_dir("sessions");
 }
 
 int hutch_session_check_id(const char *id, hutch_error *err)
 {
-	size_t len = strlen(id);
-
-	if (len == 0 || len > HUTCH_SESSION_MAX_ID || id[0] == '.' || id[0] == '-')
-		goto bad;
-	for (size_t i = 0; i < len; i++) {
-		char c = id[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			goto bad;
-	}
-	return 0;
-bad:
-	return hutch_errx(err, EINVAL,
-			  "invalid session name '%s': use 1-%d letters, digits, '.', '_' or '-', "
-			  "not starting with '.' or '-'",
-			  id, HUTCH_SESSION_MAX_ID);
+	return hutch_state_check_name(id, HUTCH_SESSION_MAX_ID, err);
 }
 
 int hutch_path_escape(const char *in, char *out, size_t size)

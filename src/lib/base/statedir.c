@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hutch's state directories and the names in them. See statedir.h. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "path.h"
+#include "statedir.h"
+
+char *hutch_state_dir(const char *what)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *sub = NULL;
+
+	if (xdg && xdg[0] == '/') {
+		sub = hutch_path_join("hutch", what);
+		return sub ? hutch_path_join(xdg, sub) : NULL;
+	}
+	if (!home || home[0] != '/')
+		return NULL;
+	sub = hutch_path_join(".local/state/hutch", what);
+	return sub ? hutch_path_join(home, sub) : NULL;
+}
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+int hutch_state_check_name(const char *name, size_t max, hutch_error *err)
+{
+	size_t len = strlen(name);
+	bool ok = len > 0 && len <= max && name[0] != '.' && name[0] != '-';
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = name_char(name[i]);
+	if (ok)
+		return 0;
+	return hutch_errx(err, EINVAL,
+			  "invalid session name '%s': use 1-%zu letters, digits, '.', '_' or '-', "
+			  "not starting with '.' or '-'",
+			  name, max);
+}
