@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "policy/policy.h"
 #include "net/hostport.h"
 #include "net/relay.h"
+#include "net/tcp.h"
 #include "net/timer.h"
 
 #define MAX_CONNS 1024
@@ -105,12 +105,8 @@ static void record(struct hp_conn *c, enum hutch_proxy_phase phase,
 
 static void set_events(struct hp_conn *c, enum side s, uint32_t ev)
 {
-	int fd = s == SIDE_CLIENT ? c->cfd : c->ufd;
-
-	if (fd < 0 || c->unwatched[s] || c->ev[s] == ev)
-		return;
-	if (hutch_loop_mod(c->hp->loop, fd, ev) == 0)
-		c->ev[s] = ev;
+	hutch_tcp_watch(c->hp->loop, s == SIDE_CLIENT ? c->cfd : c->ufd, c->unwatched[s], &c->ev[s],
+			ev);
 }
 
 static void update_events(struct hp_conn *c)
@@ -153,40 +149,17 @@ static void update_timer(struct hp_conn *c, bool moved)
 
 static int start_connect(struct hp_conn *c, bool v6)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	int fd, size = SOCKBUF, one = 1;
+	const struct in_addr lo4 = {htonl(INADDR_LOOPBACK)};
+	bool now;
+	int fd;
 
-	if (v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(c->ls->port);
-		s6->sin6_addr = in6addr_loopback;
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(c->ls->port);
-		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*s4);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	snprintf(c->address, sizeof(c->address), "%s", v6 ? "::1" : "127.0.0.1");
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
+	fd = hutch_tcp_connect(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&in6addr_loopback : &lo4,
+			       c->ls->port, SOCKBUF, &now);
+	if (fd < 0)
+		return fd;
 	c->ufd = fd;
-	c->connecting = true;
+	c->connecting = true; /* connected at once too: EPOLLOUT comes at once, connect_check() */
 	return 0;
 }
 
@@ -407,7 +380,6 @@ static void accept_one(struct listener *ls, int cfd)
 {
 	struct hutch_hostport *hp = ls->hp;
 	struct hp_conn *c = calloc(1, sizeof(*c));
-	int one = 1, size = SOCKBUF;
 
 	if (!c) {
 		close(cfd);
@@ -422,9 +394,7 @@ static void accept_one(struct listener *ls, int cfd)
 	c->start_ms = hutch_now_ms();
 	hutch_pump_init(&c->up);
 	hutch_pump_init(&c->down);
-	(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	(void)setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	(void)setsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	hutch_tcp_options(cfd, SOCKBUF);
 	if (hutch_loop_add(hp->loop, cfd, 0, on_fd, &c->ep[SIDE_CLIENT]) < 0) {
 		close(cfd);
 		free(c);

@@ -39,6 +39,7 @@
 #include "net/proxy.h"
 #include "net/relay.h"
 #include "net/socks5.h"
+#include "net/tcp.h"
 #include "net/timer.h"
 #include "net/tls-sni.h"
 
@@ -521,12 +522,8 @@ static bool reading_upstream(const struct conn *c)
 
 static void set_events(struct conn *c, enum side side, uint32_t ev)
 {
-	int fd = side == SIDE_CLIENT ? c->cfd : c->ufd;
-
-	if (fd < 0 || c->unwatched[side] || c->ev[side] == ev)
-		return;
-	if (hutch_loop_mod(c->px->loop, fd, ev) == 0)
-		c->ev[side] = ev;
+	hutch_tcp_watch(c->px->loop, side == SIDE_CLIENT ? c->cfd : c->ufd, c->unwatched[side],
+			&c->ev[side], ev);
 }
 
 static void update_events(struct conn *c)
@@ -680,37 +677,13 @@ static void connect_next(struct conn *c)
 {
 	while (c->next_addr < c->n_addrs) {
 		const struct hutch_addr *a = &c->addrs[c->next_addr++];
-		struct sockaddr_storage ss = {0};
-		socklen_t sl;
-		int fd, r;
+		bool now;
+		int fd;
 
-		if (a->family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(c->s.port);
-			memcpy(&sin->sin_addr, a->b, 4);
-			sl = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(c->s.port);
-			memcpy(&sin6->sin6_addr, a->b, 16);
-			sl = sizeof(*sin6);
-		}
 		hutch_addr_format(a, c->s.address);
-		fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = hutch_tcp_connect(a->family, a->b, c->s.port, UPSTREAM_SOCKBUF, &now);
 		if (fd < 0) {
-			c->last_connect_err = -errno;
-			continue;
-		}
-		set_nodelay(fd);
-		set_bufs(fd, UPSTREAM_SOCKBUF); /* before connect: the window scale is fixed then */
-		r = connect(fd, (struct sockaddr *)&ss, sl);
-		if (r < 0 && errno != EINPROGRESS) {
-			c->last_connect_err = -errno;
-			close(fd);
+			c->last_connect_err = fd;
 			continue;
 		}
 		c->ufd = fd;
@@ -723,7 +696,7 @@ static void connect_next(struct conn *c)
 		}
 		c->up_state = UP_CONNECTING;
 		hutch_tnode_arm(&c->px->timer, &c->px->l_connect, &c->tn, hutch_now_ms());
-		if (r == 0)
+		if (now)
 			on_connected(c);
 		return;
 	}
