@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy/env.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 static hutch_error err;

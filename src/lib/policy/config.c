@@ -29,6 +29,7 @@
 #include "base/file.h"
 #include "base/path.h"
 #include "base/sha256.h"
+#include "policy/env.h"
 #include "policy/json.h"
 #include "policy/policy.h"
 #include "policy/profiles.h"

@@ -53,6 +53,19 @@ static size_t total_bytes(char **env)
 	return t;
 }
 
+bool hutch_env_name_valid(const char *s, size_t n)
+{
+	if (!s || n == 0 || n > 255)
+		return false;
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
 int hutch_env_set(char ***env, const char *name, const char *value)
 {
 	size_t nl, vl, n;

@@ -2,7 +2,7 @@
 /* The sandbox's environment: pass, drop by pattern, set. */
 #pragma once
 
-#include "policy/policy.h"
+#include "policy/model.h"
 
 /* Hard maxima for the environment we build. */
 #define HUTCH_ENV_MAX_VARS 8192
@@ -26,5 +26,8 @@
 int hutch_env_build(const struct hutch_policy *p, char *const *environ, char ***out,
 		    hutch_error *err);
 /* Set or replace NAME=VALUE in an array built by hutch_env_build. 0, -EINVAL, -E2BIG, -ENOMEM. */
+/* A shell-style variable name: [A-Za-z_][A-Za-z0-9_]*, at most 255 bytes. */
+bool hutch_env_name_valid(const char *s, size_t n);
+
 int hutch_env_set(char ***env, const char *name, const char *value);
 void hutch_env_free(char **env);

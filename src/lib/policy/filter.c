@@ -16,7 +16,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
-#include "policy/policy.h"
+#include "policy/model.h"
 #include "policy/filter.h"
 
 #define WHY(msg)                                                                                   \

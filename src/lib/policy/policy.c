@@ -57,8 +57,8 @@
 #include "base/escape.h"
 #include "base/path.h"
 #include "base/sha256.h"
+#include "policy/env.h"
 #include "policy/policy.h"
-#include "policy/profiles.h"
 #include "policy/filter.h"
 #include "policy/proxy-env.h"
 
@@ -417,19 +417,6 @@ const char *hutch_net_mode_name(enum hutch_net_mode m)
 	if ((unsigned)m < ARRAY_SIZE(net_mode_names))
 		return net_mode_names[m];
 	return "?";
-}
-
-bool hutch_env_name_valid(const char *s, size_t n)
-{
-	if (!s || n == 0 || n > 255)
-		return false;
-	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return false;
-	return true;
 }
 
 /* Describe a layer bitmask as "userns, landlock" into @buf. */
@@ -1118,11 +1105,6 @@ int hutch_policy_set(hutch_policy *p, enum hutch_key key, const char *value, con
 		     hutch_error *err)
 {
 	return hutch_policy_set_ex(p, key, value, origin, false, err);
-}
-
-int hutch_policy_apply_profile(hutch_policy *p, const char *name, hutch_error *err)
-{
-	return hutch_profile_apply(p, name, err);
 }
 
 /* ---- finalize ------------------------------------------------------------------------ */

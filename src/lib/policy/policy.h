@@ -56,9 +56,6 @@ unsigned hutch_layer_from_name(const char *name);
 const char *hutch_layer_name(unsigned layer_bit);
 const char *hutch_net_mode_name(enum hutch_net_mode m);
 
-/* A shell-style variable name: [A-Za-z_][A-Za-z0-9_]*, at most 255 bytes. */
-bool hutch_env_name_valid(const char *s, size_t n);
-
 /* Strict parsers shared by config.c and the CLI (0 or -EINVAL). */
 int hutch_parse_size(const char *s, uint64_t *out);   /* 512K 4G 100M 123 */
 int hutch_parse_cpus(const char *s, uint64_t *milli); /* 2 0.5 1.25 */

@@ -790,6 +790,12 @@ bool hutch_profile_is_state_dir(const char *path, const char *home)
 	return false;
 }
 
+/* The public form (include/hutch.h), on the model's side of the profiles. */
+int hutch_policy_apply_profile(hutch_policy *p, const char *name, hutch_error *err)
+{
+	return hutch_profile_apply(p, name, err);
+}
+
 int hutch_profile_apply(struct hutch_policy *p, const char *name, hutch_error *err)
 {
 	return hutch_profile_apply_ex(p, name, NULL, false, err);

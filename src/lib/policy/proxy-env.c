@@ -10,7 +10,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "policy/env.h"
-#include "policy/policy.h"
+#include "policy/model.h"
 #include "policy/proxy-env.h"
 
 /* What a value is built from. */

@@ -39,6 +39,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/escape.h"
+#include "policy/env.h"
 #include "policy/json.h"
 #include "policy/policy.h"
 #include "policy/filter.h"
