@@ -105,6 +105,24 @@ int hutch_mkdir_parents(const char *path, mode_t mode)
 	return hutch_mkdir_p(dir, mode);
 }
 
+/* read(2) into @buf until @size bytes came or the end of the file, retrying on EINTR. */
+static ssize_t read_full(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	while (len < size) {
+		ssize_t n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
 int hutch_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -128,16 +146,14 @@ int hutch_read_fd(int fd, size_t max, char **out, size_t *len)
 			buf = nb;
 			cap = ncap;
 		}
-		n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = read_full(fd, buf + got, cap - got);
 		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
+			return (int)n;
 		got += (size_t)n;
 		if (got > max)
 			return -EFBIG;
+		if (got < cap)
+			break; /* the end of the file */
 	}
 	buf[got] = '\0';
 	*out = TAKE_PTR(buf);
@@ -171,24 +187,16 @@ int hutch_read_file_at(int dirfd, const char *name, size_t max, char **out, size
 ssize_t hutch_read_small_at(int dirfd, const char *name, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
 	if (size == 0)
 		return -EINVAL;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
+	n = read_full(fd, buf, size - 1);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
 }
 
 int hutch_write_all(int fd, const void *data, size_t len)
