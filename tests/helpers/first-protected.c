@@ -53,12 +53,12 @@ int main(int argc, char **argv)
 	int n = 0;
 
 	/* Each attempt is made and its errno kept before anything is printed. */
-#define ACT(label, expr)                                                                       \
-	do {                                                                                   \
-		errno = 0;                                                                     \
-		a[n].ret = (expr);                                                             \
-		a[n].err = errno;                                                              \
-		a[n++].name = (label);                                                         \
+#define ACT(label, expr)                                                                           \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		a[n].ret = (expr);                                                                 \
+		a[n].err = errno;                                                                  \
+		a[n++].name = (label);                                                             \
 	} while (0)
 	ACT("hook", try_open(".git/hooks/pre-commit", O_WRONLY | O_CREAT | O_TRUNC));
 	ACT("git-config", try_open(".git/config", O_WRONLY | O_APPEND));

@@ -194,15 +194,35 @@ int main(void)
 	/* Pattern matching agrees with fnmatch(3) (the drop list is matched by hand). */
 	{
 		static const char *const pats[] = {
-			"*_TOKEN", "AWS_*", "*_SECRET*", "*",  "A?C",	"*A*B*", "**X", "A*",
-			"*_KEY",   "X",	    "",		 "?*", "[AB]*", "A\\*",	 "*A",
-			/* ending in a literal letter, digit or '_' (a quick refusal by the last one) */
-			"*_1", "A_", "*A?_", "[XY]_", "A\\_", "*9",
+			"*_TOKEN",
+			"AWS_*",
+			"*_SECRET*",
+			"*",
+			"A?C",
+			"*A*B*",
+			"**X",
+			"A*",
+			"*_KEY",
+			"X",
+			"",
+			"?*",
+			"[AB]*",
+			"A\\*",
+			"*A",
+			/* ending in a literal letter, digit or '_' (a quick refusal by the last
+			   one) */
+			"*_1",
+			"A_",
+			"*A?_",
+			"[XY]_",
+			"A\\_",
+			"*9",
 		};
 		static const char *const names[] = {
-			"GH_TOKEN", "TOKEN", "_TOKEN", "AWS_", "AWS", "MY_SECRET_X", "ABC", "AXXC",
-			"XAYBZ",    "BA",    "X",      "XX",   "A_",  "A",	     "AAB", "",
-			"K_1",	    "K_11",  "K_12",   "AB_",  "X_",  "Y_",	     "_",   "A9", "B9",
+			"GH_TOKEN", "TOKEN", "_TOKEN", "AWS_", "AWS",  "MY_SECRET_X", "ABC",
+			"AXXC",	    "XAYBZ", "BA",     "X",    "XX",   "A_",	      "A",
+			"AAB",	    "",	     "K_1",    "K_11", "K_12", "AB_",	      "X_",
+			"Y_",	    "_",     "A9",     "B9",
 		};
 		int bad = 0;
 

@@ -250,7 +250,8 @@ static void test_check(void)
 		   "printf 'not a dir' > $D/ro/q");
 		hutch_gitguard_check(rb, 1, NULL, 0, &start, qb, item, NULL, &st, &err);
 		ok(n_failed == failed_before + 1 && exists(bad, ".git/hooks/pre-commit"),
-		   "  no quarantine possible: the planted hook is reported as failed, left in place");
+		   "  no quarantine possible: the planted hook is reported as failed, left in "
+		   "place");
 		n_failed = failed_before;
 	}
 	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, item, NULL, &st, &err), 0,

@@ -274,7 +274,6 @@ int main(void)
 		   "  and left where they are (moved away with x)");
 	}
 
-
 	/* ---- journals are written over, not made and unlinked each run ---- */
 	{
 		static const char *const two[] = {".idea", ".zed"};

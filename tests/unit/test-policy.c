@@ -100,7 +100,8 @@ static void test_rules_index(void)
 		all = f == &r.v[i] && strcmp(r.v[i].value, buf) == 0;
 	}
 	ok(all, "each entry found at its place, in the order added");
-	ok(!hutch_rules_find(&r, "/p/700") && !hutch_rules_find(&r, "/p/"), "absent ones not found");
+	ok(!hutch_rules_find(&r, "/p/700") && !hutch_rules_find(&r, "/p/"),
+	   "absent ones not found");
 	is_int(hutch_rules_remove(&r, "/p/3"), 0, "remove one in the middle");
 	ok(!hutch_rules_find(&r, "/p/3"), "  gone from the index");
 	ok(hutch_rules_find(&r, "/p/4") == &r.v[3] && hutch_rules_find(&r, "/p/699") == &r.v[698],
@@ -112,7 +113,8 @@ static void test_rules_index(void)
 	ok(hutch_rules_find(&h, "y") == &hand[1] && !hutch_rules_find(&h, "z"),
 	   "a list built by hand (no index) is searched one by one");
 	{
-		struct hutch_rules hb = {.v = calloc(4, sizeof(struct hutch_rule)), .n = 2, .cap = 4};
+		struct hutch_rules hb = {
+			.v = calloc(4, sizeof(struct hutch_rule)), .n = 2, .cap = 4};
 
 		hb.v[0].value = strdup("p");
 		hb.v[1].value = strdup("q");
@@ -120,7 +122,8 @@ static void test_rules_index(void)
 		   "  adding to it finds the duplicate");
 		ok(hutch_rules_add(&hb, "r", NULL, false) == 0 && hb.n == 3 &&
 			   hutch_rules_find(&hb, "p") == &hb.v[0] &&
-			   hutch_rules_find(&hb, "q") == &hb.v[1] && hutch_rules_find(&hb, "r") == &hb.v[2],
+			   hutch_rules_find(&hb, "q") == &hb.v[1] &&
+			   hutch_rules_find(&hb, "r") == &hb.v[2],
 		   "  and indexes every entry, the hand-made ones too");
 		hutch_rules_clear(&hb);
 	}

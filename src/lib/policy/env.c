@@ -364,7 +364,8 @@ static int set_entry(char ***env, const char *kv, hutch_error *err)
 
 /* The variables of @environ the policy lets through, into *@out (credentials in URLs removed). */
 static int build_passed(const struct hutch_policy *p, const struct pats *drop,
-			const struct pats *pass, char *const *environ, char ***out, hutch_error *err)
+			const struct pats *pass, char *const *environ, char ***out,
+			hutch_error *err)
 {
 	char **env = calloc(1, sizeof(*env));
 	size_t n = 0, bytes = 0;

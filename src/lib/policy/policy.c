@@ -82,8 +82,8 @@ static size_t rules_slot(const struct hutch_rules *r, const char *value, size_t 
 {
 	size_t mask = r->idx_cap - 1, i = h & mask;
 
-	while (r->idx[i] && (r->v[r->idx[i] - 1].hash != h ||
-			     strcmp(r->v[r->idx[i] - 1].value, value) != 0))
+	while (r->idx[i] &&
+	       (r->v[r->idx[i] - 1].hash != h || strcmp(r->v[r->idx[i] - 1].value, value) != 0))
 		i = (i + 1) & mask;
 	return i;
 }

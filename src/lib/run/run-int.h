@@ -53,9 +53,9 @@ struct run {
 	struct hutch_mount_plan *plan;
 	struct hutch_mount_tree *tree; /* sandbox: built in two steps (the protected paths last) */
 	struct hutch_placeholders *ph;
-	size_t protect_from; /* plan->ops from here on: found by hutch_run_plan_protected() */
+	size_t protect_from;  /* plan->ops from here on: found by hutch_run_plan_protected() */
 	size_t protect_split; /* and from here on: those of paths that need a placeholder */
-	char **missing;	     /* protected paths needing a placeholder (made after clone) */
+	char **missing;	      /* protected paths needing a placeholder (made after clone) */
 	size_t n_missing;
 	struct hutch_tty_info tty;
 	int errpipe[2];

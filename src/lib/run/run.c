@@ -154,7 +154,8 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0) {
 		int e = hutch_run_send_protected(r, r->protect_from, r->protect_split, 'A');
 		if (e < 0)
-			ret = hutch_err(err, e, "starting the sandbox: sending the protected paths");
+			ret = hutch_err(err, e,
+					"starting the sandbox: sending the protected paths");
 	}
 	if (ret >= 0) {
 		/* Protected paths that exist may be a concurrent run's placeholders: share them. */
