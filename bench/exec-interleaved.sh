@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The exec-auditing loop of bench/exec.sh, interleaved: each round runs bwrap, hutch,
-# hutch with a command rule, and hutch --audit once each, in that order, so that a
-# machine whose load changes during the run (this one is shared) weighs on every row
-# alike; hyperfine runs each command's runs back to back. Prints the median wall time
-# of each row and its ratio to bwrap; nothing is written to bench/RESULTS.md.
+# The exec-auditing loop of bench/exec.sh, interleaved: each round runs the loop bare (no
+# sandbox), in bwrap, in hutch, hutch with a command rule, and hutch --audit once each, in
+# that order, so that a machine whose load changes during the run (this one is shared)
+# weighs on every row alike; hyperfine runs each command's runs back to back. Prints the
+# median wall time of each row, its ratio to bwrap and to bare, and the spread of the
+# bwrap/bare ratio over the rounds (how noisy the machine was); nothing is written to
+# bench/RESULTS.md. HUTCH_BASE=/path/to/another/hutch adds its rules and --audit rows
+# (a build of another commit, compared in the same rounds).
 #
 #   bench/exec-interleaved.sh [ROUNDS] [BUILD_DIR]      (default: 9 rounds, build)
 set -euo pipefail
@@ -22,11 +25,19 @@ loop="i=0; while [ \$i -lt $N ]; do /bin/true; i=\$((i + 1)); done"
 printf '{"commands": {"deny": ["sudo *"]}}\n' >"$out/exec-rule.json"
 ws=$out/exec-ws # a small workspace of its own, as in bench/exec.sh
 mkdir -p "$ws"
-names=(bwrap hutch "hutch rules" "hutch --audit")
+names=(bare bwrap hutch "hutch rules" "hutch --audit")
+base=${HUTCH_BASE:-}
+[ -z "$base" ] || names+=("base rules" "base --audit")
 declare -A times
 
 run_one() {
 	case $1 in
+	bare) "$sh" -c "$loop" ;;
+	"base rules") "$base" run -q -C "$ws" -p "$out/exec-rule.json" -- "$sh" -c "$loop" ;;
+	"base --audit")
+		rm -f "$out/exec-interleaved.jsonl"
+		"$base" run -q -C "$ws" --audit "$out/exec-interleaved.jsonl" -- "$sh" -c "$loop"
+		;;
 	bwrap) bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent "$sh" -c "$loop" ;;
 	hutch) "$hutch" run -q -C "$ws" -- "$sh" -c "$loop" ;;
 	"hutch rules") "$hutch" run -q -C "$ws" -p "$out/exec-rule.json" -- "$sh" -c "$loop" ;;
@@ -46,9 +57,15 @@ for ((k = 0; k < rounds; k++)); do
 	done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-base=$(median <<<"${times[bwrap]}")
+bw=$(median <<<"${times[bwrap]}")
+bare=$(median <<<"${times[bare]}")
 echo "$rounds rounds of $N execs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 for n in "${names[@]}"; do
 	m=$(median <<<"${times[$n]}")
-	awk -v n="$n" -v m="$m" -v b="$base" 'BEGIN {printf "%-14s %8.1f ms  %.2fx bwrap\n", n, m / 1000, m / b}'
+	awk -v n="$n" -v m="$m" -v b="$bw" -v z="$bare" \
+		'BEGIN {printf "%-14s %8.1f ms  %.2fx bwrap  %.2fx bare\n", n, m / 1000, m / b, m / z}'
 done
+# noise: bwrap/bare per round, min..max
+paste <(tr ' ' '\n' <<<"${times[bwrap]}" | grep .) <(tr ' ' '\n' <<<"${times[bare]}" | grep .) |
+	awk '{r = $1 / $2; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r}
+	     END {printf "noise: bwrap/bare per round %.2f..%.2f\n", lo, hi}'
