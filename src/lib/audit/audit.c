@@ -572,7 +572,8 @@ struct hutch_audit {
 	const char **
 		excl; /* left out of the file comparison (pointers into the plan: it outlives us) */
 	size_t n_excl;
-	uint64_t n_exec, n_exec_denied, n_pkg, n_net, n_net_failed, n_net_denied, n_limit;
+	uint64_t n_exec, n_exec_denied, n_exec_failed, n_pkg, n_net, n_net_failed, n_net_denied;
+	uint64_t n_limit;
 	uint64_t n_persist; /* end-of-run check actions (gitguard.c) */
 	uint64_t n_files[3], file_events, file_events_dropped;
 	bool files_tracked, files_complete;
@@ -586,7 +587,7 @@ struct hutch_audit {
 		uint64_t window; /* start of the current second (ms since t0) */
 		uint32_t n;	 /* events written in it */
 		uint64_t held;	 /* events of the kind not written in it */
-	} rate[4];
+	} rate[5];
 	uint64_t n_held;
 	bool stopped; /* the log cannot go on: everything but "end" is held back */
 	int stop_code;
@@ -674,8 +675,20 @@ static void begin(struct hutch_audit *a, struct hutch_event *e, const char *type
 	hutch_event_begin(e, a->buf, HUTCH_AUDIT_MAX_EVENT, type, a->id, ts);
 }
 
+/* An exec's event, stamped when execmon answered it (it is written a little later). */
+static void begin_exec(struct hutch_audit *a, struct hutch_event *e, const char *type,
+		       struct timespec *ts, const struct hutch_exec_info *x)
+{
+	if (x->when.tv_sec)
+		*ts = x->when;
+	else
+		now(ts);
+	hutch_event_begin(e, a->buf, HUTCH_AUDIT_MAX_EVENT, type, a->id, ts);
+}
+
 /* The kinds a flood can come from; the others are bounded by nature or counted (file). */
-static const char *const rated[] = {"exec", "deny", "package", "net"};
+static const char *const rated[] = {"exec", "deny", "package", "net", "exec_failed"};
+_Static_assert(ARRAY_SIZE(rated) == ARRAY_SIZE(((struct hutch_audit *)0)->rate), "rate[]");
 
 /* Stop: the session cannot be audited any more. run.c kills the sandbox (fail closed). */
 static void audit_stop(struct hutch_audit *a, int code, const char *fmt, ...)
@@ -1051,6 +1064,12 @@ int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int
 	return hutch_execmon_add(a->em, loop, fd);
 }
 
+void hutch_audit_drain_execs(struct hutch_audit *a)
+{
+	if (a)
+		hutch_execmon_drain(a->em);
+}
+
 void hutch_audit_limit(struct hutch_audit *a, const char *what, uint64_t limit, const char *detail)
 {
 	struct hutch_event e;
@@ -1147,12 +1166,36 @@ static void argv_fields(struct hutch_event *e, const struct hutch_exec_info *x)
 	hutch_event_strv(e, "process.command_args", x->argv, x->arglen, x->argc);
 }
 
+/* An exec refused by the kernel (foreseen and answered by execmon.c): it did not happen. */
+static void exec_failed(struct hutch_audit *a, const struct hutch_exec_info *x)
+{
+	const char *name = strerrorname_np(x->failed);
+	struct hutch_event e;
+	struct timespec ts;
+
+	a->n_exec_failed++;
+	if (!a->sink)
+		return;
+	begin_exec(a, &e, "exec_failed", &ts, x);
+	process_fields(&e, x);
+	hutch_event_str(&e, "error.code", name ? name : "unknown");
+	hutch_event_str(&e, "error.message", strerror(x->failed));
+	if (x->error)
+		hutch_event_str(&e, "error", x->error);
+	argv_fields(&e, x);
+	emit(a, &e, "exec_failed", false, &ts);
+}
+
 void hutch_audit_exec(struct hutch_audit *a, const struct hutch_exec_info *x, bool allowed,
 		      const struct hutch_rule *rule, const char *reason)
 {
 	struct hutch_event e;
 	struct timespec ts;
 
+	if (allowed && x->failed) {
+		exec_failed(a, x);
+		return;
+	}
 	if (allowed) {
 		a->n_exec++;
 	} else {
@@ -1176,7 +1219,7 @@ void hutch_audit_exec(struct hutch_audit *a, const struct hutch_exec_info *x, bo
 	}
 	if (!a->sink)
 		return;
-	begin(a, &e, allowed ? "exec" : "deny", &ts);
+	begin_exec(a, &e, allowed ? "exec" : "deny", &ts, x);
 	if (!allowed)
 		hutch_event_str(&e, "layer", "commands");
 	process_fields(&e, x);
@@ -1234,7 +1277,7 @@ void hutch_audit_package(struct hutch_audit *a, const struct hutch_exec_info *x,
 	a->n_pkgs++;
 	if (!a->sink)
 		return;
-	begin(a, &e, "package", &ts);
+	begin_exec(a, &e, "package", &ts, x);
 	hutch_event_str(&e, "package.manager", pk->manager);
 	hutch_event_str(&e, "package.action", pk->action);
 	hutch_event_strv(&e, "package.names", pk->names, NULL, pk->n_names);
@@ -1557,6 +1600,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 
 	if (!a)
 		return;
+	hutch_execmon_drain(a->em); /* the last execs before "end" */
 	if (ret >= 0)
 		error = NULL;
 	else if (!error || !error->msg[0])
@@ -1587,6 +1631,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_object_begin(&e, "counts");
 		hutch_event_u64(&e, "exec", a->n_exec);
 		hutch_event_u64(&e, "exec_denied", a->n_exec_denied);
+		hutch_event_u64(&e, "exec_failed", a->n_exec_failed);
 		hutch_event_u64(&e, "package", a->n_pkg);
 		hutch_event_u64(&e, "net", a->n_net);
 		hutch_event_u64(&e, "net_failed", a->n_net_failed);

@@ -204,8 +204,10 @@ int hutch_audit_watch_files(struct hutch_audit *a, struct hutch_loop *loop);
 /* One periodic comparison now (the timer's work; tests). */
 void hutch_audit_flush_files(struct hutch_audit *a);
 
-/* Serve a seccomp user-notification listener from @loop (takes @fd). */
+/* Serve a seccomp user-notification listener (a thread; events through @loop; takes @fd). */
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);
+/* The sandbox is gone: the execs still queued are written (before limits and "end"). */
+void hutch_audit_drain_execs(struct hutch_audit *a);
 
 struct hutch_limits_state;
 /*

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Exec notifications served in the supervisor's loop (see execmon.h). */
+/* Exec notifications served by a thread per listener (see execmon.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/limits.h>
-#include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "audit/cmdrules.h"
+#include "audit/execcheck.h"
 #include "audit/execmon.h"
 #include "base/loop.h"
 #include "audit/package.h"
@@ -35,34 +39,114 @@
 /* Arguments read per process_vm_readv() in the fast path, and bytes tried for each. */
 #define BATCH 64
 #define PEEK 256
+/* Execs read and answered but not yet written to the log: a listener's thread waits beyond. */
+#define MAX_QUEUED 4096
+/*
+ * The event loop is woken for the queue once it holds WAKE_BATCH execs, or when a
+ * listener's thread has had no exec for WAKE_MS: an exec loop wakes it once per
+ * batch, not once per exec (events reach the log at most WAKE_MS late).
+ */
+#define WAKE_BATCH 64
+#define WAKE_MS 20
+/* A listener thread's stack: its buffers are in struct worker, on the heap. */
+#define WORKER_STACK (256 * 1024)
 
-struct hutch_execmon {
-	struct hutch_execmon_opts o;
-	const struct hutch_rules *allow, *deny;
-	bool rules;
-	struct hutch_loop *loop;
+/*
+ * One listener, served by its own thread blocked in poll() on it: with
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the exec'ing process wakes the thread on
+ * its own CPU and the answer hands that CPU straight back (an epoll-based
+ * loop is woken the ordinary way). The thread reads, foresees, decides and
+ * answers; writing the event is the event loop's (execmon.h).
+ */
+struct worker {
+	struct hutch_execmon *m;
+	int fd;
+	pthread_t thread;
+	bool started;
+	int done; /* the thread has returned (atomic) */
+	size_t page;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
-	int fds[HUTCH_EXECMON_MAX_LISTENERS];
-	size_t n_fds;
-	int root; /* the sandbox's root directory (O_PATH), -1 until the first exec */
-	/*
-	 * Its mount namespace, held: the file lookup of an exec comes after the
-	 * answer, and the last exec of a session may be looked up after every
-	 * process has gone, when the namespace would otherwise be torn down.
-	 */
-	int mntns;
-	size_t page;
+	struct hutch_execcheck *check;
 	/* scratch for one exec */
 	char path[PATH_MAX], abs[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX];
-	bool too_long; /* the path read is PATH_MAX bytes or more */
+	size_t path_len;
+	bool too_long;	/* the path read is PATH_MAX bytes or more */
+	bool checkable; /* the file can be looked up from here as the kernel will */
+	int dirfd, flags;
+	uint64_t argvp, envp; /* the pointer arrays, for measuring them (E2BIG) */
+	struct hutch_exec_creds cr;
 	char peek[BATCH * PEEK];
+	char scan[16384];
 	char args[HUTCH_EXECMON_MAX_ARGBYTES];
 	uint64_t ptrs[HUTCH_EXECMON_MAX_ARGS];
 	const char *argv[HUTCH_EXECMON_MAX_ARGS];
 	size_t arglen[HUTCH_EXECMON_MAX_ARGS];
 	char joined[HUTCH_CMD_MAX_ARGS_JOINED];
 };
+
+/* One exec handed from a listener's thread to the event loop: its own copy of everything. */
+struct item {
+	struct item *next;
+	struct hutch_exec_info x;
+	bool allowed;
+	const struct hutch_rule *rule; /* the policy's: outlives the monitor */
+	const char *reason;	       /* a string literal */
+	int pidfd;
+	bool package; /* look for a package install in it */
+	char data[];  /* argv[], arglen[], then the strings */
+};
+
+struct hutch_execmon {
+	struct hutch_execmon_opts o;
+	const struct hutch_rules *allow, *deny;
+	bool rules;
+	struct hutch_loop *loop;
+	int wake; /* eventfd: items queued, read by the loop */
+	int stop; /* eventfd: the threads return */
+	struct worker *w[HUTCH_EXECMON_MAX_LISTENERS];
+	size_t n_w;
+	pthread_mutex_t lock; /* the queue; the root's first opening */
+	pthread_cond_t room;
+	struct item *head, **tail;
+	size_t queued;
+	bool signaled; /* the loop was woken for what is queued */
+	bool stopping; /* the threads are being stopped: nobody waits for room */
+	/*
+	 * The sandbox's root directory (O_PATH), -1 until the first exec, then
+	 * never changed (read without the lock once set, acquire/release). Its
+	 * mount namespace is held with it, so the last execs of a session are
+	 * checked even when every process has gone.
+	 */
+	int root, mntns;
+};
+
+/*
+ * Every process of the sandbox has the same root (no capability to chroot or
+ * to make a mount namespace of its own): opened once, from the first.
+ */
+static void monitor_root(struct hutch_execmon *m, pid_t pid)
+{
+	char p[64];
+	int mntns, root;
+
+	if (__atomic_load_n(&m->root, __ATOMIC_ACQUIRE) >= 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->root < 0) {
+		snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+		mntns = open(p, O_RDONLY | O_CLOEXEC);
+		snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
+		root = mntns >= 0 ? open(p, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (root >= 0) {
+			m->mntns = mntns;
+			__atomic_store_n(&m->root, root, __ATOMIC_RELEASE);
+		} else if (mntns >= 0) {
+			close(mntns);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
 
 int hutch_proc_stat(pid_t pid, pid_t *ppid, uint64_t *starttime)
 {
@@ -109,7 +193,7 @@ static ssize_t read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
  * page by page so that a string ending just before an unmapped page reads.
  * Returns its length; *cut when it was longer than @max - 1.
  */
-static ssize_t read_str(struct hutch_execmon *m, pid_t pid, uint64_t addr, char *buf, size_t max,
+static ssize_t read_str(struct worker *w, pid_t pid, uint64_t addr, char *buf, size_t max,
 			bool *cut)
 {
 	size_t got = 0;
@@ -117,7 +201,7 @@ static ssize_t read_str(struct hutch_execmon *m, pid_t pid, uint64_t addr, char 
 	if (max == 0)
 		return -ENOSPC;
 	while (got < max - 1) {
-		size_t chunk = m->page - ((addr + got) % m->page);
+		size_t chunk = w->page - ((addr + got) % w->page);
 		ssize_t n;
 		char *z;
 
@@ -139,8 +223,7 @@ static ssize_t read_str(struct hutch_execmon *m, pid_t pid, uint64_t addr, char 
 }
 
 /* argv's pointers: the first HUTCH_EXECMON_MAX_ARGS kept, up to HUTCH_EXECMON_MAX_COUNT counted. */
-static int read_argv_ptrs(struct hutch_execmon *m, pid_t pid, uint64_t addr, size_t *kept,
-			  size_t *count)
+static int read_argv_ptrs(struct worker *w, pid_t pid, uint64_t addr, size_t *kept, size_t *count)
 {
 	uint64_t chunk[128];
 
@@ -156,26 +239,26 @@ static int read_argv_ptrs(struct hutch_execmon *m, pid_t pid, uint64_t addr, siz
 			if (!chunk[k])
 				return 0;
 			if (*kept < HUTCH_EXECMON_MAX_ARGS)
-				m->ptrs[(*kept)++] = chunk[k];
+				w->ptrs[(*kept)++] = chunk[k];
 			(*count)++;
 		}
 	}
 	return 0;
 }
 
-/* The argument strings into m->args; fast path: one read for a batch of short strings. */
-static int read_args(struct hutch_execmon *m, pid_t pid, size_t n, bool *cut)
+/* The argument strings into w->args; fast path: one read for a batch of short strings. */
+static int read_args(struct worker *w, pid_t pid, size_t n, bool *cut)
 {
 	size_t used = 0;
 
 	for (size_t b = 0; b < n; b += BATCH) {
-		struct iovec local = {m->peek, 0}, remote[BATCH];
+		struct iovec local = {w->peek, 0}, remote[BATCH];
 		size_t nb = n - b < BATCH ? n - b : BATCH, lens[BATCH], off = 0;
 		ssize_t got;
 
 		for (size_t k = 0; k < nb; k++) {
-			uint64_t a = m->ptrs[b + k];
-			size_t l = m->page - (a % m->page);
+			uint64_t a = w->ptrs[b + k];
+			size_t l = w->page - (a % w->page);
 			lens[k] = l < PEEK ? l : PEEK;
 			remote[k].iov_base = (void *)(uintptr_t)a;
 			remote[k].iov_len = lens[k];
@@ -185,7 +268,7 @@ static int read_args(struct hutch_execmon *m, pid_t pid, size_t n, bool *cut)
 		if (got < 0)
 			got = 0;
 		for (size_t k = 0; k < nb; k++) {
-			size_t room = sizeof(m->args) - used, len;
+			size_t room = sizeof(w->args) - used, len;
 			char *z = NULL;
 			bool c = false;
 
@@ -194,24 +277,24 @@ static int read_args(struct hutch_execmon *m, pid_t pid, size_t n, bool *cut)
 				return (int)(b + k);
 			}
 			if (off + lens[k] <= (size_t)got)
-				z = memchr(m->peek + off, '\0', lens[k]);
-			if (z && (size_t)(z - (m->peek + off)) < room) {
-				len = (size_t)(z - (m->peek + off));
-				memcpy(m->args + used, m->peek + off, len + 1);
+				z = memchr(w->peek + off, '\0', lens[k]);
+			if (z && (size_t)(z - (w->peek + off)) < room) {
+				len = (size_t)(z - (w->peek + off));
+				memcpy(w->args + used, w->peek + off, len + 1);
 			} else {
 				size_t max = room < HUTCH_EXECMON_MAX_VALUE + 1
 						     ? room
 						     : HUTCH_EXECMON_MAX_VALUE + 1;
 				ssize_t r =
-					read_str(m, pid, m->ptrs[b + k], m->args + used, max, &c);
+					read_str(w, pid, w->ptrs[b + k], w->args + used, max, &c);
 				if (r < 0)
 					return (int)r;
 				len = (size_t)r;
 				if (c)
 					*cut = true;
 			}
-			m->argv[b + k] = m->args + used;
-			m->arglen[b + k] = len;
+			w->argv[b + k] = w->args + used;
+			w->arglen[b + k] = len;
 			used += len + 1;
 			off += lens[k];
 		}
@@ -229,8 +312,8 @@ static ssize_t read_link(const char *path, char *buf, size_t size)
 	return n;
 }
 
-/* m->abs: the absolute path the process asked for, from @path relative to @base. */
-static bool make_abs(struct hutch_execmon *m, const char *base, const char *path)
+/* w->abs: the absolute path the process asked for, from @path relative to @base. */
+static bool make_abs(struct worker *w, const char *base, const char *path)
 {
 	_cleanup_free_ char *joined = NULL, *norm = NULL;
 
@@ -242,62 +325,10 @@ static bool make_abs(struct hutch_execmon *m, const char *base, const char *path
 		joined = hutch_path_join(base, path);
 		norm = joined ? hutch_path_normalize(joined) : NULL;
 	}
-	if (!norm || strlen(norm) >= sizeof(m->abs))
+	if (!norm || strlen(norm) >= sizeof(w->abs))
 		return false;
-	memcpy(m->abs, norm, strlen(norm) + 1);
+	memcpy(w->abs, norm, strlen(norm) + 1);
 	return true;
-}
-
-/*
- * @abs opened O_PATH (with @flags) in the sandbox's root: the fd; -ENOENT when
- * nothing is there (the kernel will fail this exec too); -EAGAIN when it
- * cannot be known (no root yet, ELOOP...: assume it exists).
- */
-static int open_target(struct hutch_execmon *m, const char *abs, int flags)
-{
-	struct open_how how = {.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	int fd;
-
-	if (m->root < 0)
-		return -EAGAIN;
-	fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
-	if (fd < 0 && errno == ELOOP) {
-		/* a magic link (/proc/self/exe) refused, or a real loop: the kernel's own answer */
-		how.resolve = RESOLVE_IN_ROOT;
-		fd = (int)syscall(SYS_openat2, m->root, abs, &how, sizeof(how));
-		if (fd >= 0)
-			close(fd);
-		if (fd >= 0 || errno != ELOOP)
-			return -EAGAIN;
-		errno = ELOOP;
-	}
-	if (fd >= 0)
-		return fd;
-	/* the kernel's lookup fails the same way: the exec does not happen */
-	return errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP ||
-			       errno == ENAMETOOLONG
-		       ? -ENOENT
-		       : -EAGAIN;
-}
-
-/*
- * Look @abs up in the process's root: -ENOENT when it does not exist (the
- * exec will fail: no event), else 0 with m->real set to the file it names
- * (symlinks resolved, as the supervisor sees it) when that can be known.
- */
-static int resolve(struct hutch_execmon *m, const char *abs)
-{
-	_cleanup_close_ int fd = open_target(m, abs, 0);
-	char p[64];
-
-	m->real[0] = '\0';
-	if (fd < 0)
-		return fd == -ENOENT ? fd : 0;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if (read_link(p, m->real, sizeof(m->real)) < 0)
-		m->real[0] = '\0';
-	return 0;
 }
 
 /*
@@ -329,18 +360,21 @@ static const char *base_name(const char *p)
 }
 
 /*
- * The process's parent pid, while it waits in the syscall. A pidfd is one
- * lookup by pid; /proc/PID/stat costs a new dentry and inode for every new
- * process (about 30 us against 12 here). Returns the pidfd (-1 if none):
- * it names the process for as long as we hold it, however soon it exits.
+ * The process's parent pid and its fsuid/fsgid, while it waits in the syscall.
+ * A pidfd is one lookup by pid; /proc/PID/stat costs a new dentry and inode
+ * for every new process (about 30 us against 12 here). Returns the pidfd (-1
+ * if none): it names the process for as long as we hold it, however soon it exits.
  */
-static int process_ids(pid_t pid, pid_t *ppid)
+static int process_ids(pid_t pid, pid_t *ppid, struct hutch_exec_creds *cr)
 {
-	struct hutch_pidfd_info info = {.mask = HUTCH_PIDFD_INFO_PID};
+	struct hutch_pidfd_info info = {.mask = HUTCH_PIDFD_INFO_PID | HUTCH_PIDFD_INFO_CREDS};
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	if (pidfd >= 0 && ioctl(pidfd, HUTCH_PIDFD_GET_INFO, &info) == 0) {
 		*ppid = (pid_t)info.ppid;
+		cr->known = (info.mask & HUTCH_PIDFD_INFO_CREDS) != 0;
+		cr->fsuid = info.fsuid;
+		cr->fsgid = info.fsgid;
 		return pidfd;
 	}
 	/* before Linux 6.13 (PIDFD_GET_INFO) or 5.3 (pidfd_open) */
@@ -361,31 +395,30 @@ static uint64_t start_time(pid_t pid, int pidfd)
 	return st;
 }
 
-/* x->path: the absolute path the process asked for; m->real when it is a descriptor. */
-static void exec_path(struct hutch_execmon *m, pid_t pid, struct hutch_exec_info *x, int dirfd,
-		      int flags)
+/* x->path: the absolute path the process asked for; w->real when it is a descriptor. */
+static void exec_path(struct worker *w, pid_t pid, struct hutch_exec_info *x, int dirfd, int flags)
 {
 	const char *base = x->cwd;
 	char p[64];
 
-	if (dirfd != AT_FDCWD && (m->path[0] != '/' || (flags & AT_EMPTY_PATH))) {
+	if (dirfd != AT_FDCWD && (w->path[0] != '/' || (flags & AT_EMPTY_PATH))) {
 		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, dirfd);
-		base = read_link(p, m->base, sizeof(m->base)) >= 0 ? m->base : NULL;
+		base = read_link(p, w->base, sizeof(w->base)) >= 0 ? w->base : NULL;
 	}
-	if ((flags & AT_EMPTY_PATH) && m->path[0] == '\0') {
+	if ((flags & AT_EMPTY_PATH) && w->path[0] == '\0') {
 		/* fexecve(): the file is the descriptor itself */
-		if (base && strlen(base) < sizeof(m->abs)) {
-			memcpy(m->abs, base, strlen(base) + 1);
-			x->path = m->abs;
+		if (base && strlen(base) < sizeof(w->abs)) {
+			memcpy(w->abs, base, strlen(base) + 1);
+			x->path = w->abs;
 		}
-	} else if (make_abs(m, base, m->path)) {
-		x->path = m->abs;
+	} else if (make_abs(w, base, w->path)) {
+		x->path = w->abs;
 	}
 	if (x->path && magic_fd(x->path) >= 0) {
 		/* exec through a descriptor: name the file it refers to */
 		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, magic_fd(x->path));
-		if (read_link(p, m->real, sizeof(m->real)) < 0)
-			m->real[0] = '\0';
+		if (read_link(p, w->real, sizeof(w->real)) < 0)
+			w->real[0] = '\0';
 	}
 }
 
@@ -394,7 +427,7 @@ static void exec_path(struct hutch_execmon *m, pid_t pid, struct hutch_exec_info
  * and arguments from its memory, its working directory. Returns whether the
  * memory could be read; @err says why not.
  */
-static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *req,
+static bool read_request(struct worker *w, const struct seccomp_notif *req,
 			 struct hutch_exec_info *x, size_t *kept, size_t *count, char *err,
 			 size_t errsize)
 {
@@ -405,23 +438,30 @@ static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *re
 	char p[64];
 	ssize_t r;
 
+	w->envp = req->data.args[2];
+
 	if (req->data.nr == __NR_execveat) {
 		dirfd = (int)req->data.args[0];
 		path_ptr = req->data.args[1];
 		argv_ptr = req->data.args[2];
 		flags = (int)req->data.args[4];
+		w->envp = req->data.args[3];
 	}
-	r = read_str(m, pid, path_ptr, m->path, sizeof(m->path), &x->truncated);
+	w->argvp = argv_ptr;
+	w->dirfd = dirfd;
+	w->flags = flags;
+	r = read_str(w, pid, path_ptr, w->path, sizeof(w->path), &x->truncated);
+	w->path_len = r < 0 ? 0 : (size_t)r;
 	/* PATH_MAX bytes or more: execve fails with ENAMETOOLONG, nothing is executed */
-	m->too_long = r == (ssize_t)sizeof(m->path) - 1;
+	w->too_long = r == (ssize_t)sizeof(w->path) - 1;
 	if (r < 0) {
 		readable = false;
 		snprintf(err, errsize, "cannot read the process's memory: %s", strerror((int)-r));
 	}
 	if (readable) {
-		r = read_argv_ptrs(m, pid, argv_ptr, kept, count);
+		r = read_argv_ptrs(w, pid, argv_ptr, kept, count);
 		if (r >= 0)
-			r = read_args(m, pid, *kept, &x->truncated);
+			r = read_args(w, pid, *kept, &x->truncated);
 		if (r < 0) {
 			readable = false;
 			snprintf(err, errsize, "cannot read the arguments: %s", strerror((int)-r));
@@ -432,70 +472,230 @@ static bool read_request(struct hutch_execmon *m, const struct seccomp_notif *re
 		}
 	}
 	snprintf(p, sizeof(p), "/proc/%d/cwd", (int)pid);
-	if (read_link(p, m->cwd, sizeof(m->cwd)) >= 0)
-		x->cwd = m->cwd;
+	if (read_link(p, w->cwd, sizeof(w->cwd)) >= 0)
+		x->cwd = w->cwd;
 	if (readable)
-		exec_path(m, pid, x, dirfd, flags);
-	/*
-	 * Every process of the sandbox has the same root (no capability to chroot or
-	 * to make a mount namespace of its own): opened once, from the first.
-	 */
-	if (m->root < 0) {
-		snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
-		m->mntns = open(p, O_RDONLY | O_CLOEXEC);
-		snprintf(p, sizeof(p), "/proc/%d/root", (int)pid);
-		m->root = m->mntns >= 0 ? open(p, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	}
-	x->argv = m->argv;
-	x->arglen = m->arglen;
+		exec_path(w, pid, x, dirfd, flags);
+	/* looked up from here only by a name from the root or the working directory */
+	w->checkable = readable && x->path && !w->real[0] &&
+		       (w->path[0] == '/' ||
+			(dirfd == AT_FDCWD && x->cwd && !strstr(x->cwd, " (deleted)")));
+	monitor_root(w->m, pid);
+	x->argv = w->argv;
+	x->arglen = w->arglen;
 	x->argc = readable ? *kept : 0;
 	x->args_count = readable ? *count : 0;
 	x->error = err[0] ? err : NULL;
 	return readable;
 }
 
-/* Does the file named exist (a path that does not fails in the kernel: no exec)? Sets x->name. */
-/*
- * Without command rules only the file's name is logged, and symlinks before
- * the last component do not change it: when the last one is no symlink, the
- * name is the path's own. One lookup without following it, instead of
- * resolving the whole path and reading it back from /proc (half the time).
- * 1: not a symlink; 0: a symlink (resolve it); -ENOENT: nothing there.
- */
-static int plain_file(struct hutch_execmon *m, const char *abs)
-{
-	_cleanup_close_ int fd = open_target(m, abs, O_NOFOLLOW);
-	struct stat st;
+/* Pointers read together from a process, grouped where their strings lie (measure()). */
+struct cluster {
+	uint64_t lo, hi; /* the first byte read, one past the last */
+	size_t off;	 /* where they are in w->scan */
+};
 
-	if (fd < 0)
-		return fd == -ENOENT ? fd : 0;
-	return fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) ? 1 : 0;
+/*
+ * The length of the string at @addr, NUL included, or past HUTCH_EXEC_ARG_MAX
+ * (the kernel refuses it then): from the clusters read, else page by page.
+ */
+static int64_t str_len(struct worker *w, pid_t pid, uint64_t addr, const struct cluster *c,
+		       size_t nc, size_t got)
+{
+	uint64_t len = 0;
+
+	for (size_t i = 0; i < nc; i++) {
+		if (addr < c[i].lo || addr >= c[i].hi || c[i].off + (c[i].hi - c[i].lo) > got)
+			continue;
+		const char *at = w->scan + c[i].off + (addr - c[i].lo);
+		const char *z = memchr(at, '\0', (size_t)(c[i].hi - addr));
+		if (z)
+			return z - at + 1;
+		break;
+	}
+	while (len <= HUTCH_EXEC_ARG_MAX) {
+		uint64_t a = addr + len;
+		size_t n = w->page - (a % w->page);
+		const char *z;
+		ssize_t r;
+
+		if (n > sizeof(w->peek))
+			n = sizeof(w->peek);
+		r = read_mem(pid, a, w->peek, n);
+		if (r <= 0)
+			return r < 0 ? r : -EFAULT;
+		z = memchr(w->peek, '\0', (size_t)r);
+		if (z)
+			return (int64_t)(len + (uint64_t)(z - w->peek) + 1);
+		len += (uint64_t)r;
+	}
+	return (int64_t)len;
 }
 
-static bool exec_target(struct hutch_execmon *m, struct hutch_exec_info *x, bool readable)
+static int cmp_u64(const void *a, const void *b)
 {
-	int r = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	if (!readable)
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The strings at @p[0..n) read with one process_vm_readv(): the pointers sorted
+ * and grouped where they lie close together (a shell's variables, the stack),
+ * each group up to PEEK bytes past its last pointer and not past that one's
+ * page (what lies beyond may be unmapped). Returns the clusters; *got the bytes read.
+ */
+static size_t read_clusters(struct worker *w, pid_t pid, const uint64_t *p, size_t n,
+			    struct cluster *c, size_t *got)
+{
+	uint64_t sorted[BATCH];
+	struct iovec local = {w->scan, 0}, remote[BATCH];
+	size_t nc = 0, used = 0;
+	ssize_t r;
+
+	memcpy(sorted, p, n * sizeof(*p));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t end = sorted[i] + PEEK,
+			 page_end = sorted[i] + w->page - (sorted[i] % w->page);
+		if (end > page_end)
+			end = page_end;
+		if (nc && sorted[i] < c[nc - 1].hi) {
+			if (end > c[nc - 1].hi && used + (end - c[nc - 1].hi) <= sizeof(w->scan)) {
+				used += end - c[nc - 1].hi;
+				c[nc - 1].hi = end;
+			}
+			continue;
+		}
+		if (used + (end - sorted[i]) > sizeof(w->scan))
+			break;
+		c[nc] = (struct cluster){.lo = sorted[i], .hi = end, .off = used};
+		used += end - sorted[i];
+		nc++;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		remote[i].iov_base = (void *)(uintptr_t)c[i].lo;
+		remote[i].iov_len = c[i].hi - c[i].lo;
+	}
+	local.iov_len = used;
+	r = nc ? process_vm_readv(pid, &local, 1, remote, nc, 0) : 0;
+	*got = r > 0 ? (size_t)r : 0;
+	return nc;
+}
+
+/*
+ * The strings of the pointer array at @addr (NULL-terminated), as execve
+ * copies them: their number, their bytes with the NULs, the longest. Stops
+ * counting bytes once past what any stack could take. Returns 0, or -errno
+ * when the memory cannot be read (the kernel's own EFAULT: not foreseen).
+ */
+static int measure(struct worker *w, pid_t pid, uint64_t addr, uint64_t *n, uint64_t *bytes,
+		   uint64_t *longest)
+{
+	uint64_t chunk[BATCH];
+	struct cluster c[BATCH];
+
+	*n = *bytes = *longest = 0;
+	if (!addr)
+		return 0;
+	for (;;) {
+		ssize_t r = read_mem(pid, addr + *n * sizeof(uint64_t), chunk, sizeof(chunk));
+		size_t np, nc, got = 0;
+		bool end = false;
+
+		if (r < (ssize_t)sizeof(uint64_t))
+			return r < 0 ? (int)r : -EFAULT;
+		for (np = 0; np < (size_t)r / sizeof(uint64_t); np++)
+			if (!chunk[np]) {
+				end = true;
+				break;
+			}
+		nc = read_clusters(w, pid, chunk, np, c, &got);
+		for (size_t k = 0; k < np; k++) {
+			int64_t len = str_len(w, pid, chunk[k], c, nc, got);
+			if (len < 0)
+				return (int)len;
+			*bytes += (uint64_t)len;
+			if ((uint64_t)len > *longest)
+				*longest = (uint64_t)len;
+		}
+		*n += np;
+		if (end || *bytes > HUTCH_EXEC_STRINGS_MAX || *longest > HUTCH_EXEC_ARG_MAX)
+			return 0;
+	}
+}
+
+/* The file name execve copies first: the path, or /dev/fd/N[/path] for execveat from a descriptor.
+ */
+static uint64_t filename_bytes(const struct worker *w)
+{
+	char fd[32];
+	int n;
+
+	if (w->path[0] == '/' || w->dirfd == AT_FDCWD)
+		return w->path_len + 1;
+	n = snprintf(fd, sizeof(fd), "/dev/fd/%d", w->dirfd);
+	if ((w->flags & AT_EMPTY_PATH) && w->path[0] == '\0')
+		return (uint64_t)n + 1;
+	return (uint64_t)n + 1 + w->path_len + 1;
+}
+
+/* Do argv and envp fit the new stack? false: E2BIG (-errno measured: not foreseen). */
+static bool args_fit(struct worker *w, pid_t pid, size_t kept, size_t count, bool cut)
+{
+	uint64_t envc, env_bytes, env_long, argc = count, arg_bytes = 0, arg_long = 0;
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+
+	if (measure(w, pid, w->envp, &envc, &env_bytes, &env_long) < 0)
 		return true;
-	if (m->too_long)
-		return false;
-	if (x->path && !m->real[0] && !m->rules)
-		r = plain_file(m, x->path);
-	if (r == -ENOENT)
-		return false;
-	if (r == 0 && x->path && !m->real[0] && resolve(m, x->path) == -ENOENT)
-		return false;
-	if (m->real[0])
-		x->name = base_name(m->real);
-	else if (x->path)
+	if (!cut && kept == count) {
+		for (size_t i = 0; i < kept; i++) {
+			arg_bytes += w->arglen[i] + 1;
+			if (w->arglen[i] + 1 > arg_long)
+				arg_long = w->arglen[i] + 1;
+		}
+	} else if (measure(w, pid, w->argvp, &argc, &arg_bytes, &arg_long) < 0) {
+		return true;
+	}
+	env_bytes += arg_bytes + filename_bytes(w);
+	if (env_long < arg_long)
+		env_long = arg_long;
+	/* the stack limit matters only past the least the kernel always grants */
+	if (!hutch_execcheck_too_big(argc, envc, env_bytes, env_long, HUTCH_EXEC_ARG_MAX * 4))
+		return true;
+	if (prlimit(pid, RLIMIT_STACK, NULL, &rl) < 0)
+		return true;
+	return !hutch_execcheck_too_big(argc, envc, env_bytes, env_long, rl.rlim_cur);
+}
+
+/*
+ * Would the kernel refuse this exec? The errno it would give (answered by
+ * us, logged as exec_failed), or 0. Sets x->name from the file looked up.
+ */
+static int foresee(struct worker *w, struct hutch_exec_info *x, size_t kept, size_t count)
+{
+	int root = __atomic_load_n(&w->m->root, __ATOMIC_ACQUIRE), e = 0;
+	bool found = false, late = false;
+
+	if (w->too_long)
+		return ENAMETOOLONG;
+	if (w->checkable && root >= 0)
+		e = hutch_execcheck_file(w->check, root, x->path, x->cwd, &w->cr, w->m->rules,
+					 w->real, sizeof(w->real), &found, &late);
+	if (w->real[0])
+		x->name = base_name(w->real);
+	else if (x->path && (found || !e))
 		x->name = base_name(x->path);
-	return true;
+	if (e && !late)
+		return e;
+	if (!args_fit(w, x->pid, kept, count, x->truncated))
+		return E2BIG;
+	return e;
 }
 
 /* The command rules' decision; *reason why not when refused. */
-static bool decide(struct hutch_execmon *m, const struct hutch_exec_info *x, bool readable,
-		   size_t kept, const struct hutch_rule **rule, const char **reason)
+static bool decide(struct worker *w, const struct hutch_exec_info *x, bool readable, size_t kept,
+		   const struct hutch_rule **rule, const char **reason)
 {
 	struct hutch_cmd cmd = {0};
 	bool allowed;
@@ -506,175 +706,456 @@ static bool decide(struct hutch_execmon *m, const struct hutch_exec_info *x, boo
 		return false;
 	}
 	cmd.path = x->path;
-	cmd.real_path = m->real[0] ? m->real : NULL;
-	cmd.argv = m->argv;
-	cmd.arglen = m->arglen;
+	cmd.real_path = w->real[0] ? w->real : NULL;
+	cmd.argv = w->argv;
+	cmd.arglen = w->arglen;
 	cmd.argc = kept;
-	cmd.args = m->joined;
-	cmd.args_len = hutch_cmd_join_args(m->argv, m->arglen, kept, m->joined, sizeof(m->joined));
-	allowed = hutch_cmdrules_decide(m->allow, m->deny, &cmd, rule);
+	cmd.args = w->joined;
+	cmd.args_len = hutch_cmd_join_args(w->argv, w->arglen, kept, w->joined, sizeof(w->joined));
+	allowed = hutch_cmdrules_decide(w->m->allow, w->m->deny, &cmd, rule);
 	if (!allowed)
 		*reason = *rule ? "matches a commands.deny rule" : "matches no commands.allow rule";
 	return allowed;
 }
 
-static void package_event(struct hutch_execmon *m, const struct hutch_exec_info *x, size_t kept,
-			  int pidfd)
+static size_t str_size(const char *s)
 {
-	struct hutch_package pk;
-	const char *prog = x->path ? base_name(x->path) : base_name(m->argv[0]);
+	return s ? strlen(s) + 1 : 0;
+}
 
-	if (hutch_package_detect(prog, m->argv, kept, &pk) ||
-	    (x->name && hutch_package_detect(x->name, m->argv, kept, &pk)))
-		m->o.on_package(m->o.data, x, &pk, start_time(x->pid, pidfd));
+static const char *put_str(char **p, const char *s)
+{
+	char *at = *p;
+
+	if (!s)
+		return NULL;
+	memcpy(at, s, strlen(s) + 1);
+	*p += strlen(s) + 1;
+	return at;
+}
+
+/* A copy of @x for the event loop (NULL: no memory). */
+static struct item *make_item(const struct hutch_exec_info *x)
+{
+	size_t strs = str_size(x->path) + str_size(x->name) + str_size(x->cwd) + str_size(x->error);
+	size_t ptrs = x->argc * (sizeof(char *) + sizeof(size_t));
+	struct item *it;
+	const char **argv;
+	size_t *arglen;
+	char *p;
+
+	for (size_t i = 0; i < x->argc; i++)
+		strs += x->arglen[i] + 1;
+	it = malloc(sizeof(*it) + ptrs + strs);
+	if (!it)
+		return NULL;
+	memset(it, 0, sizeof(*it));
+	it->x = *x;
+	argv = (const char **)(void *)it->data;
+	arglen = (size_t *)(void *)(it->data + x->argc * sizeof(char *));
+	p = it->data + ptrs;
+	it->x.path = put_str(&p, x->path);
+	it->x.name = put_str(&p, x->name);
+	it->x.cwd = put_str(&p, x->cwd);
+	it->x.error = put_str(&p, x->error);
+	for (size_t i = 0; i < x->argc; i++) {
+		argv[i] = p;
+		arglen[i] = x->arglen[i];
+		memcpy(p, x->argv[i], x->arglen[i]);
+		p[x->arglen[i]] = '\0';
+		p += x->arglen[i] + 1;
+	}
+	it->x.argv = argv;
+	it->x.arglen = arglen;
+	return it;
+}
+
+/* Is it time to wake the loop (@idle: a thread has nothing else to do)? Under m->lock. */
+static bool wake_due(struct hutch_execmon *m, bool idle)
+{
+	if (m->signaled || !m->queued || (!idle && m->queued < WAKE_BATCH))
+		return false;
+	m->signaled = true;
+	return true;
+}
+
+static void wake_loop(struct hutch_execmon *m)
+{
+	uint64_t one = 1;
+
+	if (write(m->wake, &one, sizeof(one)) < 0) {
+		/* the counter is full: the loop is woken already */
+	}
+}
+
+/* To the event loop; waits while it is MAX_QUEUED execs behind. */
+static void enqueue(struct hutch_execmon *m, struct item *it)
+{
+	bool wake;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->queued >= MAX_QUEUED && !m->stopping)
+		pthread_cond_wait(&m->room, &m->lock);
+	it->next = NULL;
+	*m->tail = it;
+	m->tail = &it->next;
+	m->queued++;
+	wake = wake_due(m, false);
+	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		wake_loop(m);
+}
+
+/* How long the thread may wait for an exec before it wakes the loop for the queue. */
+static int idle_timeout(struct hutch_execmon *m)
+{
+	bool pending;
+
+	pthread_mutex_lock(&m->lock);
+	pending = m->queued && !m->signaled;
+	pthread_mutex_unlock(&m->lock);
+	return pending ? WAKE_MS : -1;
+}
+
+static void idle_wake(struct hutch_execmon *m)
+{
+	bool wake;
+
+	pthread_mutex_lock(&m->lock);
+	wake = wake_due(m, true);
+	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		wake_loop(m);
 }
 
 /*
- * One exec: read it while the process waits, answer, then log. Without command
- * rules the answer is always "continue", so only what needs the waiting
- * process comes before it (the file lookup and the event come after: the
- * process is not kept waiting for them).
+ * One exec: read it while the process waits, foresee the kernel's refusal,
+ * apply the command rules, answer; the event goes to the event loop.
  */
-static void serve(struct hutch_execmon *m, int fd, const struct seccomp_notif *req)
+static void serve(struct worker *w, const struct seccomp_notif *req)
 {
 	struct hutch_exec_info x = {.pid = (pid_t)req->pid};
 	const struct hutch_rule *rule = NULL;
 	const char *reason = NULL;
 	char err[160] = "";
 	size_t kept = 0, count = 0;
-	_cleanup_close_ int pidfd = -1;
+	int pidfd, failed = 0;
 	bool readable, allowed = true;
+	struct item *it;
 
 	if (req->data.nr != __NR_execve && req->data.nr != __NR_execveat) {
-		(void)hutch_seccomp_notify_continue(fd, m->resp, req->id);
+		(void)hutch_seccomp_notify_continue(w->fd, w->resp, req->id);
 		return;
 	}
-	m->real[0] = '\0';
-	pidfd = process_ids(x.pid, &x.ppid);
-	readable = read_request(m, req, &x, &kept, &count, err, sizeof(err));
+	w->real[0] = '\0';
+	w->cr.known = false;
+	pidfd = process_ids(x.pid, &x.ppid, &w->cr);
+	readable = read_request(w, req, &x, &kept, &count, err, sizeof(err));
 
 	/* Everything is read: is the request still the one we were told about? */
-	if (hutch_seccomp_notify_id_valid(fd, req->id) < 0)
+	if (hutch_seccomp_notify_id_valid(w->fd, req->id) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return;
-	if (m->rules) {
-		/*
-		 * A path that does not exist fails in the kernel with ENOENT (a shell or
-		 * execvp walking PATH): not an exec, no event, no rule, same error.
-		 */
-		if (!exec_target(m, &x, readable)) {
-			(void)hutch_seccomp_notify_continue(fd, m->resp, req->id);
-			return;
-		}
-		allowed = decide(m, &x, readable, kept, &rule, &reason);
-		if (!allowed) {
-			(void)hutch_seccomp_notify_deny(fd, m->resp, req->id, EPERM);
-			m->o.on_exec(m->o.data, &x, false, rule, reason);
-			return;
-		}
-		(void)hutch_seccomp_notify_continue(fd, m->resp, req->id);
-	} else {
-		(void)hutch_seccomp_notify_continue(fd, m->resp, req->id);
-		if (!exec_target(m, &x, readable))
-			return;
 	}
-	m->o.on_exec(m->o.data, &x, true, rule, NULL);
-	if (readable && kept > 0)
-		package_event(m, &x, kept, pidfd);
+	if (readable)
+		failed = foresee(w, &x, kept, count);
+	if (!failed && w->m->rules)
+		allowed = decide(w, &x, readable, kept, &rule, &reason);
+	if (failed)
+		(void)hutch_seccomp_notify_deny(w->fd, w->resp, req->id, failed);
+	else if (!allowed)
+		(void)hutch_seccomp_notify_deny(w->fd, w->resp, req->id, EPERM);
+	else
+		(void)hutch_seccomp_notify_continue(w->fd, w->resp, req->id);
+
+	x.failed = failed;
+	clock_gettime(CLOCK_REALTIME, &x.when);
+	it = make_item(&x);
+	if (!it) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return;
+	}
+	it->allowed = allowed;
+	it->rule = rule;
+	it->reason = reason;
+	it->pidfd = pidfd;
+	it->package = allowed && !failed && readable && kept > 0;
+	enqueue(w->m, it);
 }
 
-static void drop(struct hutch_execmon *m, int fd)
+static void *worker_main(void *data)
 {
-	hutch_loop_del(m->loop, fd);
-	for (size_t i = 0; i < m->n_fds; i++)
-		if (m->fds[i] == fd) {
-			m->fds[i] = m->fds[--m->n_fds];
-			break;
+	struct worker *w = data;
+	struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN},
+			      {.fd = w->m->stop, .events = POLLIN}};
+
+	for (;;) {
+		int r = poll(p, 2, idle_timeout(w->m));
+
+		if (r == 0) {
+			idle_wake(w->m);
+			continue;
 		}
-	close(fd);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (p[1].revents & POLLIN))
+			break;
+		if (!(p[0].revents & POLLIN)) {
+			if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+				break; /* every process under this filter is gone */
+			continue;
+		}
+		r = hutch_seccomp_notify_receive(w->fd, w->req);
+		if (r == -ENOENT || r == -EAGAIN || r == -EINTR)
+			continue; /* the caller went away before we read it */
+		if (r < 0)
+			break;
+		serve(w, w->req);
+	}
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
 }
 
-static int on_notify(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+/* ---- the event loop's side ---------------------------------------------------- */
+
+static void deliver(struct hutch_execmon *m, struct item *it)
+{
+	const struct hutch_exec_info *x = &it->x;
+	struct hutch_package pk;
+	const char *prog;
+
+	m->o.on_exec(m->o.data, x, it->allowed, it->rule, it->reason);
+	if (it->package) {
+		prog = x->path ? base_name(x->path) : base_name(x->argv[0]);
+		if (hutch_package_detect(prog, x->argv, x->argc, &pk) ||
+		    (x->name && hutch_package_detect(x->name, x->argv, x->argc, &pk)))
+			m->o.on_package(m->o.data, x, &pk, start_time(x->pid, it->pidfd));
+	}
+	if (it->pidfd >= 0)
+		close(it->pidfd);
+	free(it);
+}
+
+/* Everything queued, in order (@write: to the log; else dropped). */
+static void deliver_all(struct hutch_execmon *m, bool write)
+{
+	struct item *it, *next;
+
+	pthread_mutex_lock(&m->lock);
+	it = m->head;
+	m->head = NULL;
+	m->tail = &m->head;
+	m->queued = 0;
+	m->signaled = false;
+	pthread_cond_broadcast(&m->room);
+	pthread_mutex_unlock(&m->lock);
+	for (; it; it = next) {
+		next = it->next;
+		if (write) {
+			deliver(m, it);
+		} else {
+			if (it->pidfd >= 0)
+				close(it->pidfd);
+			free(it);
+		}
+	}
+}
+
+static int on_wake(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct hutch_execmon *m = data;
-	int r;
+	uint64_t n;
 
-	if (!(events & EPOLLIN)) {
-		/* EPOLLHUP: every process under this filter is gone. */
-		drop(m, fd);
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return 0;
-	}
-	r = hutch_seccomp_notify_receive(fd, m->req);
-	if (r == -ENOENT || r == -EAGAIN || r == -EINTR)
-		return 0; /* the caller went away before we read it */
-	if (r < 0) {
-		drop(m, fd);
-		return 0;
-	}
-	serve(m, fd, m->req);
+	deliver_all(m, true);
 	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	if (w->fd >= 0)
+		close(w->fd);
+	hutch_execcheck_free(w->check);
+	hutch_seccomp_notify_free(w->req, w->resp);
+	free(w);
+}
+
+/* The threads that returned (their processes are gone): joined, their slots free again. */
+static void reap(struct hutch_execmon *m)
+{
+	for (size_t i = 0; i < m->n_w;) {
+		if (__atomic_load_n(&m->w[i]->done, __ATOMIC_ACQUIRE)) {
+			worker_free(m->w[i]);
+			m->w[i] = m->w[--m->n_w];
+		} else {
+			i++;
+		}
+	}
 }
 
 int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon **out)
 {
 	struct hutch_execmon *m = calloc(1, sizeof(*m));
-	long page = sysconf(_SC_PAGESIZE);
-	int r;
 
 	if (!m)
 		return -ENOMEM;
-	r = hutch_seccomp_notify_alloc(&m->req, &m->resp);
-	if (r < 0) {
-		free(m);
-		return r;
-	}
 	m->o = *o;
 	m->allow = o->allow;
 	m->deny = o->deny;
 	m->rules = (o->allow && o->allow->n) || (o->deny && o->deny->n);
-	m->page = page > 0 ? (size_t)page : 4096;
 	m->root = -1;
 	m->mntns = -1;
+	m->head = NULL;
+	m->tail = &m->head;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->room, NULL);
+	m->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	m->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->wake < 0 || m->stop < 0) {
+		int r = -errno;
+		hutch_execmon_free(m);
+		return r;
+	}
 	*out = m;
+	return 0;
+}
+
+static int worker_new(struct hutch_execmon *m, int fd, struct worker **out)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	long page = sysconf(_SC_PAGESIZE);
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->m = m;
+	w->fd = fd;
+	w->page = page > 0 ? (size_t)page : 4096;
+	r = hutch_seccomp_notify_alloc(&w->req, &w->resp);
+	if (r >= 0)
+		r = hutch_execcheck_new(&w->check);
+	if (r < 0) {
+		w->fd = -1; /* the caller closes it */
+		worker_free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+static int worker_start(struct worker *w)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -ENOMEM;
+	(void)pthread_attr_setstacksize(&attr, WORKER_STACK);
+	/* the thread takes no signal: they are the supervisor's signalfd's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r != 0)
+		return -r;
+	w->started = true;
 	return 0;
 }
 
 int hutch_execmon_add(struct hutch_execmon *m, struct hutch_loop *loop, int fd)
 {
+	struct worker *w = NULL;
 	int r;
 
-	if (m->n_fds >= HUTCH_EXECMON_MAX_LISTENERS) {
+	reap(m);
+	if (m->n_w >= HUTCH_EXECMON_MAX_LISTENERS) {
 		close(fd);
 		return -EMFILE;
 	}
-	m->loop = loop;
+	if (!m->loop) {
+		r = hutch_loop_add(loop, m->wake, EPOLLIN, on_wake, m);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		m->loop = loop;
+	}
 	/*
 	 * The workload waits while we serve its exec: synchronous wake-ups make each
-	 * round trip a few microseconds instead of a trip through the scheduler
+	 * round trip a hand-over of the CPU instead of a trip through the scheduler
 	 * (an older kernel says EINVAL or ENOTTY: the usual wake-ups then).
 	 */
 	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	r = hutch_loop_add(loop, fd, EPOLLIN, on_notify, m);
+	r = worker_new(m, fd, &w);
+	if (r >= 0)
+		r = worker_start(w);
 	if (r < 0) {
-		close(fd);
+		if (w)
+			worker_free(w); /* closes fd */
+		else
+			close(fd);
 		return r;
 	}
-	m->fds[m->n_fds++] = fd;
+	m->w[m->n_w++] = w;
 	return 0;
+}
+
+/* The threads return (a thread waiting for room in the queue too), then are joined. */
+static void stop_workers(struct hutch_execmon *m)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_cond_broadcast(&m->room);
+	pthread_mutex_unlock(&m->lock);
+	if (m->stop >= 0 && write(m->stop, &one, sizeof(one)) < 0) {
+		/* cannot fail on a fresh counter */
+	}
+	/*
+	 * A thread between poll() and the next answer finishes that exec first; one
+	 * in SECCOMP_IOCTL_NOTIF_RECV returns once every process under its filter is
+	 * gone, which is so when the sandbox's init has exited.
+	 */
+	for (size_t i = 0; i < m->n_w; i++)
+		worker_free(m->w[i]);
+	m->n_w = 0;
+}
+
+void hutch_execmon_drain(struct hutch_execmon *m)
+{
+	if (!m)
+		return;
+	stop_workers(m);
+	deliver_all(m, true);
 }
 
 void hutch_execmon_free(struct hutch_execmon *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n_fds; i++) {
-		if (m->loop)
-			hutch_loop_del(m->loop, m->fds[i]);
-		close(m->fds[i]);
-	}
+	stop_workers(m);
+	deliver_all(m, false);
+	if (m->loop && m->wake >= 0)
+		hutch_loop_del(m->loop, m->wake);
+	if (m->wake >= 0)
+		close(m->wake);
+	if (m->stop >= 0)
+		close(m->stop);
 	if (m->root >= 0)
 		close(m->root);
 	if (m->mntns >= 0)
 		close(m->mntns);
-	hutch_seccomp_notify_free(m->req, m->resp);
+	pthread_cond_destroy(&m->room);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -1,24 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Serving the workload's execve/execveat notifications (seccomp user
- * notification) in the supervisor's event loop: read what the process asks
- * to run from its memory, its parent from a pidfd and its working directory
- * from /proc/PID, check that the notification is still pending (so the pid
- * was not reused meanwhile), apply the command rules, answer "continue" or
- * EPERM, and emit exec / deny / package events. The process waits only for
- * what needs it stopped: without command rules, the file lookup and the
- * events come after the answer.
+ * notification): a thread per listener, blocked in poll() on it with
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (the exec'ing process and the thread
+ * hand one CPU to each other), reads what the process asks to run from its
+ * memory, its parent and fsuid/fsgid from a pidfd and its working directory
+ * from /proc/PID, checks that the notification is still pending (so the pid
+ * was not reused meanwhile), foresees a refusal of the kernel (execcheck.h:
+ * then it answers that errno itself, an exec_failed event), applies the
+ * command rules, and answers "continue", the errno or EPERM. The events are
+ * written by the supervisor's event loop: the thread queues a copy and goes
+ * back to its listener, so the process does not wait for the log.
  *
  * TOCTOU: the process is stopped in the syscall while we read, but another
  * thread of it can change the argv memory after we read and before the
  * kernel does; path and argv are what the process showed us. That is why
- * command rules are guard rails, not a boundary (docs/audit.md).
+ * command rules are guard rails, not a boundary (docs/audit.md). A refusal
+ * we foresee is ours to give, so it is what happened; a file changed after
+ * our check may still make the kernel refuse an exec logged as `exec`.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct hutch_loop;
 struct hutch_package;
@@ -51,6 +57,8 @@ struct hutch_exec_info {
 	size_t args_count; /* real count (>= argc) */
 	bool truncated;	   /* argv or a value cut while reading */
 	const char *error; /* what could not be read, NULL if all was */
+	int failed; /* the exec was refused with this errno, foreseen and answered: 0 if not */
+	struct timespec when; /* CLOCK_REALTIME when it was answered (0: unknown) */
 };
 
 struct hutch_execmon;
@@ -59,7 +67,8 @@ struct hutch_execmon_opts {
 	/*
 	 * What the monitor saw, for the audit log (audit.c): an exec run or refused
 	 * (@rule decided, NULL: the default; @reason for a refusal), a package
-	 * install recognised in one. Called from the event loop, with @data.
+	 * install recognised in one. Called from the event loop, with @data;
+	 * @allowed with x->failed: an exec that did not happen (exec_failed).
 	 */
 	void (*on_exec)(void *data, const struct hutch_exec_info *x, bool allowed,
 			const struct hutch_rule *rule, const char *reason);
@@ -71,8 +80,16 @@ struct hutch_execmon_opts {
 };
 
 int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon **out);
-/* Serve listener @fd from @loop; the monitor owns @fd from now on (also on failure). */
+/*
+ * Serve listener @fd (a thread of its own); its events reach the callbacks
+ * through @loop. The monitor owns @fd from now on (also on failure).
+ */
 int hutch_execmon_add(struct hutch_execmon *m, struct hutch_loop *loop, int fd);
+/*
+ * The sandbox is gone: stop the threads and pass every exec still queued to
+ * the callbacks, so they come before the session's end.
+ */
+void hutch_execmon_drain(struct hutch_execmon *m);
 void hutch_execmon_free(struct hutch_execmon *m);
 
 /* From /proc/@pid/stat: parent pid and start time (clock ticks since boot). */

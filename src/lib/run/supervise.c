@@ -224,10 +224,19 @@ int hutch_run_take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, 
 	}
 	case HUTCH_CTL_HOST_PORT:
 		return take_host_port(r, got);
-	case HUTCH_CTL_SECCOMP:
+	case HUTCH_CTL_SECCOMP: {
 		/* exec notifications: audit events, command rules (the monitor owns the fd) */
-		(void)hutch_audit_add_listener(r->audit, loop, got);
+		int ret = hutch_audit_add_listener(r->audit, loop, got);
+		if (ret < 0 && !r->proxy_err.msg[0]) {
+			/* fail closed: nothing would answer its execs; reported like the proxy's */
+			hutch_err(&r->proxy_err, ret, "audit: cannot serve the exec notifications");
+			hutch_err_hint(&r->proxy_err,
+				       "the thread that answers them could not start");
+		}
+		if (ret < 0 && r->init_pid > 0 && !r->init_exited)
+			kill(r->init_pid, SIGKILL);
 		break;
+	}
 	case HUTCH_CTL_PTY:
 		if (r->master >= 0 || hutch_relay_start(loop, &r->tty, got, &r->relay) < 0) {
 			close(got);
@@ -464,6 +473,8 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 		on_ctl(r->loop, r->ctl[0], EPOLLIN, r);
 	else
 		hutch_named_end_cmds(r);
+	/* the execs served last, in the log before the limits and "end" */
+	hutch_audit_drain_execs(r->audit);
 	hutch_asker_free(r->asker); /* an open question ends: nobody waits for it */
 	r->asker = NULL;
 	hutch_relay_hold(r->relay, false);

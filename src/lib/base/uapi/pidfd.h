@@ -31,4 +31,5 @@ struct hutch_pidfd_info {
 };
 
 #define HUTCH_PIDFD_INFO_PID (1ULL << 0)
+#define HUTCH_PIDFD_INFO_CREDS (1ULL << 1)
 #define HUTCH_PIDFD_GET_INFO _IOWR(0xFF, 11, struct hutch_pidfd_info)
