@@ -351,6 +351,15 @@ int hutch_execcheck_file(struct hutch_execcheck *c, int root, const char *abs, c
 	return check(c, root, abs, cwd, cr, want_real, real, realsz, found, late, 0);
 }
 
+void hutch_execcheck_real(int root, const char *abs, char *real, size_t realsz)
+{
+	_cleanup_close_ int fd = open_in_root(root, abs, 0, 0);
+
+	real[0] = '\0';
+	if (fd >= 0 && realsz > 1)
+		fd_path(fd, real, realsz);
+}
+
 bool hutch_execcheck_too_big(uint64_t argc, uint64_t envc, uint64_t strings, uint64_t longest,
 			     uint64_t rlim_stack)
 {

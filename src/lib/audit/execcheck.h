@@ -63,6 +63,9 @@ int hutch_execcheck_file(struct hutch_execcheck *c, int root, const char *abs, c
 			 const struct hutch_exec_creds *cr, bool want_real, char *real,
 			 size_t realsz, bool *found, bool *late);
 
+/* Only the file's path with symlinks resolved (@real, "" if not found): no verdict. */
+void hutch_execcheck_real(int root, const char *abs, char *real, size_t realsz);
+
 /*
  * E2BIG as fs/exec.c decides it: @argc and @envc pointers, @strings bytes of
  * the strings copied (the file name, envp and argv, NULs included), the

@@ -682,6 +682,9 @@ static int foresee(struct worker *w, struct hutch_exec_info *x, size_t kept, siz
 	if (w->checkable && root >= 0)
 		e = hutch_execcheck_file(w->check, root, x->path, x->cwd, &w->cr, w->m->rules,
 					 w->real, sizeof(w->real), &found, &late);
+	else if (w->m->rules && x->path && !w->real[0] && root >= 0)
+		/* from a descriptor: no verdict, but the rules match the file it names */
+		hutch_execcheck_real(root, x->path, w->real, sizeof(w->real));
 	if (w->real[0])
 		x->name = base_name(w->real);
 	else if (x->path && (found || !e))
