@@ -4,7 +4,7 @@
 # hyperfine run (-N, no shell in between):
 #   bwrap --unshare-all | hutch run (no audit) | hutch run --audit FILE (every exec notified,
 #   read, logged) | hutch run with a command rule and no log (notified, matched, not logged)
-# Target: audited hutch within 1.2x of bubblewrap.
+# Target: audited hutch within 1.1x of bubblewrap.
 # Appends medians and ratios to bench/RESULTS.md under "## exec auditing" (only that section
 # is edited). Raw exports go to BUILD_DIR/bench/.
 #
@@ -34,8 +34,10 @@ loop="i=0; while [ \$i -lt $N ]; do $true_cmd; i=\$((i + 1)); done"
 ws=$out/exec-ws
 mkdir -p "$ws"
 "$hutch" run -q -C "$ws" --audit "$log" -- "$sh" -c "$loop" || { echo "exec.sh: hutch run does not work here" >&2; exit 1; }
-got=$(grep -c '"event":"exec"' "$log")
-[ "$got" = $((N + 1)) ] || { echo "exec.sh: expected $((N + 1)) exec events, got $got" >&2; exit 1; }
+# end.counts.exec: every exec, also those past the rate bound (1000 events a second) that a
+# fast run has one "suppressed" event for
+got=$(grep '"event":"end"' "$log" | sed -n 's/.*"counts":{"exec":\([0-9]*\).*/\1/p')
+[ "$got" = $((N + 1)) ] || { echo "exec.sh: expected $((N + 1)) execs, the log counts ${got:-none}" >&2; exit 1; }
 rm -f "$log"
 
 bwrap_cmd="bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent $sh -c '$loop'"
@@ -80,7 +82,7 @@ ratio = med["hutch --audit"] / med["bwrap"]
 extra = (med["hutch --audit"] - med["hutch"]) * 1000 / n
 extra_min = (mn["hutch --audit"] - mn["hutch"]) * 1000 / n
 entry += ["", f"audited/bwrap = {ratio:.2f} (medians), {mn['hutch --audit'] / mn['bwrap']:.2f} "
-          f"(minima): {'meets' if ratio <= 1.2 else 'misses'} the target (<= 1.2x). Auditing adds "
+          f"(minima): {'meets' if ratio <= 1.1 else 'misses'} the target (<= 1.1x). Auditing adds "
           f"{extra:.0f} us per exec over hutch without it ({extra_min:.0f} us between minima).", "",
           "```", cmdline, "```", ""]
 sys.path.insert(0, os.path.dirname(rpath))
