@@ -41,6 +41,7 @@
 #define PEEK 256
 /* Execs read and answered but not yet written to the log: a listener's thread waits beyond. */
 #define MAX_QUEUED 4096
+#define MAX_QUEUED_BYTES (8U << 20)
 /*
  * The event loop is woken for the queue once it holds WAKE_BATCH execs, or when a
  * listener's thread has had no exec for WAKE_MS: an exec loop wakes it once per
@@ -94,6 +95,7 @@ struct item {
 	const char *reason;	       /* a string literal */
 	int pidfd;
 	bool package; /* look for a package install in it */
+	size_t size;  /* what it holds, for the queue's bound */
 	char data[];  /* argv[], arglen[], then the strings */
 };
 
@@ -109,7 +111,7 @@ struct hutch_execmon {
 	pthread_mutex_t lock; /* the queue; the root's first opening */
 	pthread_cond_t room;
 	struct item *head, **tail;
-	size_t queued;
+	size_t queued, queued_bytes;
 	bool signaled; /* the loop was woken for what is queued */
 	bool stopping; /* the threads are being stopped: nobody waits for room */
 	/*
@@ -753,6 +755,7 @@ static struct item *make_item(const struct hutch_exec_info *x)
 	if (!it)
 		return NULL;
 	memset(it, 0, sizeof(*it));
+	it->size = sizeof(*it) + ptrs + strs;
 	it->x = *x;
 	argv = (const char **)(void *)it->data;
 	arglen = (size_t *)(void *)(it->data + x->argc * sizeof(char *));
@@ -776,7 +779,8 @@ static struct item *make_item(const struct hutch_exec_info *x)
 /* Is it time to wake the loop (@idle: a thread has nothing else to do)? Under m->lock. */
 static bool wake_due(struct hutch_execmon *m, bool idle)
 {
-	if (m->signaled || !m->queued || (!idle && m->queued < WAKE_BATCH))
+	if (m->signaled || !m->queued ||
+	    (!idle && m->queued < WAKE_BATCH && m->queued_bytes < MAX_QUEUED_BYTES / 2))
 		return false;
 	m->signaled = true;
 	return true;
@@ -797,12 +801,13 @@ static void enqueue(struct hutch_execmon *m, struct item *it)
 	bool wake;
 
 	pthread_mutex_lock(&m->lock);
-	while (m->queued >= MAX_QUEUED && !m->stopping)
+	while ((m->queued >= MAX_QUEUED || m->queued_bytes >= MAX_QUEUED_BYTES) && !m->stopping)
 		pthread_cond_wait(&m->room, &m->lock);
 	it->next = NULL;
 	*m->tail = it;
 	m->tail = &it->next;
 	m->queued++;
+	m->queued_bytes += it->size;
 	wake = wake_due(m, false);
 	pthread_mutex_unlock(&m->lock);
 	if (wake)
@@ -951,6 +956,7 @@ static void deliver_all(struct hutch_execmon *m, bool write)
 	m->head = NULL;
 	m->tail = &m->head;
 	m->queued = 0;
+	m->queued_bytes = 0;
 	m->signaled = false;
 	pthread_cond_broadcast(&m->room);
 	pthread_mutex_unlock(&m->lock);
