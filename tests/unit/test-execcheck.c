@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit/execcheck.h"
+#include "base/file.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test-execcheck.XXXXXX";
@@ -164,11 +165,7 @@ int main(void)
 
 	hutch_execcheck_free(chk);
 	close(root);
-	{
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("cannot remove %s", dir);
-	}
+	if (hutch_remove_tree(AT_FDCWD, dir) < 0)
+		diag("cannot remove %s", dir);
 	return done_testing();
 }

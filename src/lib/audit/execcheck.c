@@ -144,7 +144,7 @@ static bool missing_for_sure(int root, const char *abs)
 	fd = open_in_root(root, abs, O_NOFOLLOW, RESOLVE_NO_SYMLINKS);
 	if (fd == -ENOENT)
 		return true;
-	if (fd >= 0 || fd != -ELOOP || !slash || !slash[1])
+	if (fd != -ELOOP || !slash || !slash[1])
 		return false;
 	dir = strndup(abs, (size_t)(slash - abs) + 1);
 	if (!dir)
