@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
@@ -9,26 +10,30 @@
 #include "base/error.h"
 #include "sandbox/caps.h"
 
-int hutch_caps_drop_all(hutch_error *err)
+/*
+ * Without any capability (degraded mode, unprivileged: no user namespace) the
+ * bounding set and securebits cannot be changed, and need not be:
+ * no_new_privs keeps exec from granting any.
+ */
+static bool caps_none(void)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {{0}};
-
 	struct __user_cap_data_struct cur[2] = {{0}};
 
-	/*
-	 * Without any capability (degraded mode, unprivileged: no user namespace)
-	 * the bounding set and securebits cannot be changed, and need not be:
-	 * no_new_privs keeps exec from granting any.
-	 */
-	if (syscall(SYS_capget, &hdr, cur) == 0 && !cur[0].permitted && !cur[1].permitted &&
-	    !cur[0].effective && !cur[1].effective) {
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-			return hutch_err(err, errno, "capabilities: clearing the ambient set");
-		return 0;
-	}
-	hdr.version = _LINUX_CAPABILITY_VERSION_3;
-	/* Bounding set: drop until the kernel says the capability does not exist. */
+	return syscall(SYS_capget, &hdr, cur) == 0 && !cur[0].permitted && !cur[1].permitted &&
+	       !cur[0].effective && !cur[1].effective;
+}
+
+static int clear_ambient(hutch_error *err)
+{
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return hutch_err(err, errno, "capabilities: clearing the ambient set");
+	return 0;
+}
+
+static int drop_bounding(hutch_error *err)
+{
+	/* Drop until the kernel says the capability does not exist. */
 	for (int cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -37,8 +42,27 @@ int hutch_caps_drop_all(hutch_error *err)
 					 "capabilities: dropping %d from the bounding set", cap);
 		}
 	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return hutch_err(err, errno, "capabilities: clearing the ambient set");
+	return clear_ambient(err);
+}
+
+int hutch_caps_drop_bounding(hutch_error *err)
+{
+	if (caps_none())
+		return clear_ambient(err);
+	return drop_bounding(err);
+}
+
+int hutch_caps_drop(bool bounding_dropped, hutch_error *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+	int ret;
+
+	if (caps_none())
+		return clear_ambient(err);
+	ret = bounding_dropped ? clear_ambient(err) : drop_bounding(err);
+	if (ret < 0)
+		return ret;
 	/* A uid 0 inside must not regain capabilities on exec. */
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
@@ -49,6 +73,11 @@ int hutch_caps_drop_all(hutch_error *err)
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return hutch_err(err, errno, "capabilities: clearing the capability sets");
 	return 0;
+}
+
+int hutch_caps_drop_all(hutch_error *err)
+{
+	return hutch_caps_drop(false, err);
 }
 
 int hutch_no_new_privs(hutch_error *err)
