@@ -218,6 +218,7 @@ __attribute__((noreturn)) void hutch_named_init_loop(struct run *r)
 	bool stopping = false;
 	int sfd;
 
+	hutch_run_named_preload(r); /* fails through r->errpipe: the session does not start */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_SETMASK, &mask, NULL);

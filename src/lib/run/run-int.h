@@ -97,6 +97,12 @@ struct run {
 	struct timespec start;		/* CLOCK_REALTIME before the sandbox: for gitguard.c */
 	struct hutch_gitguard_stats guard;
 	bool guarded;
+	/*
+	 * A named session's init applied no_new_privs, the empty bounding set and the
+	 * seccomp filter to itself before serving commands (hutch_run_named_preload):
+	 * each command inherits them from the start, its steps do not load them again.
+	 */
+	bool preloaded;
 };
 
 struct setup_step {
@@ -123,6 +129,7 @@ __attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r);
 __attribute__((noreturn)) void hutch_run_workload(struct run *r);
 __attribute__((noreturn)) void hutch_run_child_fail(struct run *r, const char *step,
 						    const hutch_error *e);
+void hutch_run_named_preload(struct run *r);
 int hutch_run_loopback_up(struct run *r, hutch_error *err);
 int hutch_run_userns_error(int errnum, hutch_error *err);
 

@@ -310,7 +310,7 @@ static int step_nnp(struct run *r, hutch_error *err)
 
 static int step_caps(struct run *r, hutch_error *err)
 {
-	return hutch_caps_drop_all(err);
+	return hutch_caps_drop(r->preloaded, err);
 }
 
 /* Writable places of the view, beyond the policy's writable roots. */
@@ -415,7 +415,13 @@ static int step_landlock(struct run *r, hutch_error *err)
 	return ret;
 }
 
-static int step_seccomp(struct run *r, hutch_error *err)
+/*
+ * The filter, compiled at build time from seccomp-table.c: one seccomp(2) call.
+ * @workload: the process that will exec the workload (made readable for the
+ * exec listener); otherwise a named session's init, which never executes
+ * anything and stays non-dumpable.
+ */
+static int load_seccomp(struct run *r, bool workload, hutch_error *err)
 {
 	struct hutch_seccomp_opts o = {0};
 	int notify_fd = -1, ret;
@@ -429,7 +435,6 @@ static int step_seccomp(struct run *r, hutch_error *err)
 				  "command rules need the seccomp layer, not available here");
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
-	/* Compiled at build time from seccomp-table.c: one seccomp(2) call here. */
 	ret = hutch_seccomp_load_bpf(&hutch_seccomp_precompiled[hutch_seccomp_variant(&o)],
 				     o.notify_exec, &notify_fd, err);
 	if (ret < 0 || notify_fd < 0)
@@ -440,11 +445,26 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	 * sandbox now; exec resets this anyway). The listener goes to the
 	 * supervisor and is closed here, or our own exec would wait for ourselves.
 	 */
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (workload)
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	ret = ctl_send_fd(r, notify_fd, HUTCH_CTL_SECCOMP);
 	close(notify_fd);
 	if (ret < 0)
 		return hutch_err(err, ret, "seccomp: handing the exec listener over");
+	return 0;
+}
+
+static int step_seccomp(struct run *r, hutch_error *err)
+{
+	if (!r->preloaded)
+		return load_seccomp(r, true, err);
+	/*
+	 * Inherited from a named session's init, with the listener it handed over:
+	 * readable for the supervisor at the first execve, as above (Landlock, already
+	 * applied, keeps the session's other commands from tracing it meanwhile).
+	 */
+	if (hutch_audit_wants_exec(r->audit) && (r->layers & HUTCH_LAYER_SECCOMP))
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -464,6 +484,31 @@ static const struct setup_step workload_steps[] = {
 	{"landlock", step_landlock},	      /* write/exec rights, IPC scopes */
 	{"seccomp", step_seccomp},	      /* last before exec */
 	{"file descriptors", step_close_fds}, /* only 0, 1, 2 survive exec */
+};
+
+static int step_bounding(struct run *r, hutch_error *err)
+{
+	return hutch_caps_drop_bounding(err);
+}
+
+static int step_init_seccomp(struct run *r, hutch_error *err)
+{
+	return load_seccomp(r, false, err);
+}
+
+/*
+ * A named session's init, once, before it serves commands: what every command
+ * would otherwise apply to itself anew and can inherit instead, because it
+ * is the same for all of them and init never executes anything. Each command
+ * still runs all of workload_steps (its own no_new_privs, capability sets,
+ * Landlock domain); the filter is the one it inherits, active from the fork
+ * on. Everything init calls afterwards (fork, its control socket, ptys,
+ * signals, wait) is allowed by the filter.
+ */
+static const struct setup_step named_preload_steps[] = {
+	{"no_new_privs", step_nnp},	 /* before seccomp */
+	{"capabilities", step_bounding}, /* bounding and ambient sets, inherited */
+	{"seccomp", step_init_seccomp},	 /* the listener, if any, goes over once */
 };
 
 __attribute__((noreturn)) void hutch_run_child_fail(struct run *r, const char *step,
@@ -490,6 +535,12 @@ static void run_steps(struct run *r, const struct setup_step *steps, size_t n)
 		if (steps[i].fn(r, &e) < 0)
 			hutch_run_child_fail(r, steps[i].name, &e);
 	}
+}
+
+void hutch_run_named_preload(struct run *r)
+{
+	run_steps(r, named_preload_steps, ARRAY_SIZE(named_preload_steps));
+	r->preloaded = true;
 }
 
 /*
