@@ -40,6 +40,23 @@ hrun exec "$name" -- sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status |
 like "$OUT" "NoNewPrivs: 1" "exec'd commands have no_new_privs"
 like "$OUT" "Seccomp: 2" "  and the seccomp filter"
 
+# Every layer from the command's first instruction on: first-act's _start (no C library,
+# no dynamic loader) tries what the sandbox forbids. Its commands are forked by the session's
+# init, which applied the filter and the empty bounding set to itself once
+# (src/lib/run/named-init.c); the same below with an audit log, where they are forked apart.
+FIRST=$HUTCH_HELPERS/first-act
+want_first='nnp=1 seccomp=2 capeff=0 capprm=0 bnd_sys_admin=0 unshare_user=-1 comm_write=-13'
+if [ -x "$FIRST" ]; then
+	hrun exec "$name" -- "$FIRST"
+	is "$OUT" "$want_first" \
+		"hutch exec: no_new_privs, seccomp, no capability, Landlock from the first instruction"
+	hrun exec "$name" -- sh -c "$FIRST; $FIRST"
+	is "$OUT" "$want_first
+$want_first" "  and in what it runs"
+else
+	skip "first-act helper not built (x86_64 only, not with sanitizers)" 2
+fi
+
 out=$(printf 'via-stdin\n' | timeout 20 "$HUTCH" exec "$name" -- cat)
 is "$out" "via-stdin" "stdin is passed to the exec'd command"
 
@@ -74,6 +91,12 @@ hrun exec "$net" -- sh -c 'git push --force origin main; echo "rc=$?"'
 like "$ERR" "Operation not permitted" "  a command rule holds in hutch exec (EPERM)"
 like "$OUT" "rc=126" "  and the command did not run"
 hrun exec "$net" -- echo second command
+if [ -x "$FIRST" ]; then
+	hrun exec "$net" -- "$FIRST"
+	is "$OUT" "$want_first" "  hutch exec with exec auditing: every layer from the first instruction"
+else
+	skip "first-act helper not built (x86_64 only, not with sanitizers)"
+fi
 hrun stop "$net"
 log=$(cat "$T/named.jsonl")
 like "$log" '"event":"exec".*"process.command_args":\["echo","second","command"\]' \
