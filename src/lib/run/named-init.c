@@ -99,11 +99,56 @@ static char **parse_exec(const struct hutch_nm_hdr *h, char *buf, size_t len, ch
 	return argv;
 }
 
+/* One command's process, from its fork to its execve(): init's run, made its own. */
+struct cmd_spawn {
+	struct run run; /* a copy: the child may share init's memory (hutch_run_spawn) */
+	const int *fds;
+	size_t nfds;
+	const char *cwd;
+	int ep_read;
+};
+
+static int cmd_main(void *data)
+{
+	struct cmd_spawn *s = data;
+	struct run *r = &s->run;
+
+	for (int i = 0; i < 3; i++)
+		if (!r->tty.is_tty[i] && (size_t)i < s->nfds && s->fds[i] != i)
+			dup2(s->fds[i], i);
+	for (size_t i = 0; i < s->nfds; i++)
+		if (s->fds[i] > 2)
+			close(s->fds[i]);
+	if (chdir(s->cwd) < 0 && chdir(r->p->workspace) < 0)
+		(void)!chdir("/");
+	close(s->ep_read);
+	hutch_run_workload(r);
+}
+
+/*
+ * The command's process. It shares init's memory until its execve() when
+ * nothing outside can hold that execve up; with exec notifications (audit log,
+ * command rules) the supervisor answers each one, maybe after asking the user,
+ * and init must not wait for that: a fork then.
+ */
+static pid_t cmd_spawn(struct run *r, struct cmd_spawn *s)
+{
+	pid_t pid;
+
+	if (!hutch_audit_wants_exec(r->audit))
+		return hutch_run_spawn(cmd_main, s);
+	pid = fork();
+	if (pid == 0)
+		_exit(cmd_main(s));
+	return pid < 0 ? -errno : pid;
+}
+
 static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *buf, size_t len,
 			   int *fds, size_t nfds, struct named_init_cmd *cmds, size_t *n)
 {
 	_cleanup_free_ char *cwd = NULL;
 	_cleanup_free_ char **argv = parse_exec(h, buf, len, &cwd);
+	_cleanup_free_ struct cmd_spawn *s = NULL;
 	struct hutch_tty_info t;
 	int master = -1, slave = -1, ep[2];
 	pid_t pid;
@@ -129,6 +174,11 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 			return;
 		}
 	}
+	s = malloc(sizeof(*s));
+	if (!s) {
+		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "out of memory", -1);
+		return;
+	}
 	if (t.any) {
 		hutch_error e = {0};
 		if (hutch_pty_open(&t, &master, &slave, &e) < 0) {
@@ -140,24 +190,17 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "pipe", -1);
 		goto out;
 	}
-	pid = fork();
-	if (pid == 0) {
-		for (int i = 0; i < 3; i++)
-			if (!t.is_tty[i] && (size_t)i < nfds && fds[i] != i)
-				dup2(fds[i], i);
-		for (size_t i = 0; i < nfds; i++)
-			if (fds[i] > 2)
-				close(fds[i]);
-		if (chdir(cwd) < 0 && chdir(r->p->workspace) < 0)
-			(void)!chdir("/");
-		r->argv = argv;
-		r->tty = t;
-		r->slave = slave;
-		r->errpipe[0] = -1;
-		r->errpipe[1] = ep[1];
-		close(ep[0]);
-		hutch_run_workload(r);
-	}
+	s->run = *r;
+	s->run.argv = argv;
+	s->run.tty = t;
+	s->run.slave = slave;
+	s->run.errpipe[0] = -1;
+	s->run.errpipe[1] = ep[1];
+	s->fds = fds;
+	s->nfds = nfds;
+	s->cwd = cwd;
+	s->ep_read = ep[0];
+	pid = cmd_spawn(r, s);
 	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);

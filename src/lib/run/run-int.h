@@ -130,6 +130,12 @@ __attribute__((noreturn)) void hutch_run_workload(struct run *r);
 __attribute__((noreturn)) void hutch_run_child_fail(struct run *r, const char *step,
 						    const hutch_error *e);
 void hutch_run_named_preload(struct run *r);
+/*
+ * fn(arg) in a new process that shares the caller's memory until its execve()
+ * or its exit, the caller waiting meanwhile, as posix_spawn() does (a plain
+ * fork under AddressSanitizer). Its pid, or a negative errno.
+ */
+pid_t hutch_run_spawn(int (*fn)(void *), void *arg);
 int hutch_run_loopback_up(struct run *r, hutch_error *err);
 int hutch_run_userns_error(int errnum, hutch_error *err);
 

@@ -663,7 +663,7 @@ static int workload_main(void *data)
 #endif
 #endif
 
-static pid_t spawn_workload(struct run *r)
+pid_t hutch_run_spawn(int (*fn)(void *), void *arg)
 {
 	void *stack;
 	pid_t pid;
@@ -672,15 +672,14 @@ static pid_t spawn_workload(struct run *r)
 	/* AddressSanitizer cannot follow a switch to another stack: a plain fork there. */
 	pid = fork();
 	if (pid == 0)
-		_exit(workload_main(r));
+		_exit(fn(arg));
 	return pid < 0 ? -errno : pid;
 #endif
 	stack = mmap(NULL, WORKLOAD_STACK, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -errno;
-	pid = clone(workload_main, (char *)stack + WORKLOAD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
-		    r);
+	pid = clone(fn, (char *)stack + WORKLOAD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
 	if (pid < 0)
 		pid = -errno;
 	munmap(stack, WORKLOAD_STACK);
@@ -697,7 +696,7 @@ __attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r)
 	if (r->session_listen >= 0)
 		hutch_named_init_loop(r);
 
-	pid = spawn_workload(r);
+	pid = hutch_run_spawn(workload_main, r);
 	if (pid < 0) {
 		hutch_error e = {0};
 		hutch_err(&e, -pid, "forking the workload");
