@@ -143,4 +143,17 @@ is "$RC" 7 "the exit status passes through on a terminal"
 pty '{"steps": [{"after": "READY", "send": "\u0004"}]}' run -- sh -c 'echo READY; cat; echo after-eof'
 like "$OUT" "^after-eof$" "Ctrl-D (0x04) gives EOF to the command"
 
+# ---- hutch exec on a terminal: the pty master reaches the client with the start message ------
+name=tty$$-$RANDOM
+trap '"$HUTCH" stop "$name" >/dev/null 2>&1; _t_cleanup' EXIT
+hrun run --name "$name" -- true
+pty '{}' exec "$name" -- sh -c 'test -t 0 && echo stdin-is-tty; echo "size $(stty size)"'
+like "$OUT" "^stdin-is-tty$" "hutch exec on a terminal: the command gets a terminal"
+like "$OUT" "^size 37 101$" "  with the client's window size"
+pty '{"steps": [{"after": "READY", "send": "hello exec\r"}]}' \
+	exec "$name" -- sh -c 'echo READY; read line; echo "got:$line"; exit 5'
+like "$OUT" "^got:hello exec$" "  input typed on it reaches the command"
+is "$RC" 5 "  and its exit status passes through"
+hrun stop "$name"
+
 done_testing

@@ -211,7 +211,9 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 	cmds[*n].pid = pid;
 	cmds[*n].errfd = ep[0];
 	(*n)++;
-	init_send(r, NM_STARTED, h->id, 0, NULL, master);
+	/* A terminal's master goes to the client; without one there is nothing to say. */
+	if (master >= 0)
+		init_send(r, NM_STARTED, h->id, 0, NULL, master);
 out:
 	if (master >= 0)
 		close(master);

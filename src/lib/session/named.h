@@ -27,7 +27,8 @@ enum hutch_nm_type {
 	NM_SIGNAL,   /* client -> daemon -> init: value = signal number */
 	NM_STOP,     /* client -> daemon: end the session, value = grace ms (< 0 default);
 		      * daemon -> init: value = the signal for every process */
-	NM_STARTED,  /* init -> daemon -> client: command running; fd: pty master if tty */
+	NM_STARTED,  /* init -> daemon -> client: the session is ready (id 0, to the daemon), or
+		      * a command on a terminal runs, fd: its pty master (none without a tty) */
 	NM_EXIT,     /* init -> daemon -> client: value = exit status */
 	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */
 	NM_NOTICE,   /* daemon -> client: a line for the user (a limit that fired) */
