@@ -57,6 +57,13 @@ else
 	skip "first-act helper not built (x86_64 only, not with sanitizers)" 2
 fi
 
+# The session's init (PID 1) applied them to itself before the first command: it runs
+# under the same filter, with no_new_privs and an empty bounding set.
+hrun exec "$name" -- sh -c 'grep -E "^(NoNewPrivs|Seccomp|CapBnd):" /proc/1/status | tr -s "\t " " "'
+like "$OUT" "NoNewPrivs: 1" "the session's init has no_new_privs"
+like "$OUT" "Seccomp: 2" "  the seccomp filter"
+like "$OUT" "CapBnd: 0+$" "  and an empty bounding set"
+
 out=$(printf 'via-stdin\n' | timeout 20 "$HUTCH" exec "$name" -- cat)
 is "$out" "via-stdin" "stdin is passed to the exec'd command"
 
