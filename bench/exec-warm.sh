@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hutch exec into a warm named session against a bare fork+exec of the same command, in
+# interleaved rounds: each round runs hyperfine once on both (bare `true`, `hutch exec NAME
+# -- true`; hyperfine -N, so the bare row is hyperfine's own fork+exec+wait of `true`), the
+# order alternating from round to round, so that a machine whose load changes during the run
+# (this one is shared) weighs on both rows alike. The medians are over all runs of a row.
+#
+#   bench/exec-warm.sh [ROUNDS] [BUILD_DIR] [-- OTHER_HUTCH]
+#     (default: 10 rounds of EXEC_WARM_RUNS=100 runs each, build)
+#
+# With OTHER_HUTCH (another build's binary, e.g. of an earlier commit), a session of it is
+# started too and measured as a third row in the same rounds. The entry goes to
+# bench/RESULTS.md under "warm exec".
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+rounds=10
+build=build
+other=
+[ $# -gt 0 ] && [ "$1" != -- ] && { rounds=$1; shift; }
+[ $# -gt 0 ] && [ "$1" != -- ] && { build=$1; shift; }
+[ $# -gt 0 ] && [ "$1" = -- ] && { other=${2:?"-- needs a hutch binary"}; shift 2; }
+runs=${EXEC_WARM_RUNS:-100}
+hutch=${HUTCH:-$repo/$build/src/cli/hutch}
+out=$repo/$build/bench
+[ -x "$hutch" ] || { echo "exec-warm.sh: no hutch binary at $hutch" >&2; exit 1; }
+[ -z "$other" ] || [ -x "$other" ] || { echo "exec-warm.sh: no hutch binary at $other" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "exec-warm.sh: hyperfine is missing" >&2; exit 1; }
+mkdir -p "$out/exec-warm-ws"
+# The sessions' control sockets in a state directory of their own, removed at the end.
+state=$(mktemp -d "$out/exec-warm-state.XXXXXX")
+export XDG_STATE_HOME=$state
+name=warm$$
+stop_all() {
+	"$hutch" stop --stop-timeout 0 "$name" >/dev/null 2>&1 || true
+	[ -z "$other" ] || "$other" stop --stop-timeout 0 "$name-other" >/dev/null 2>&1 || true
+	rm -rf "$state"
+}
+trap stop_all EXIT
+cd "$out/exec-warm-ws"
+"$hutch" run -q --name "$name" -- true || { echo "exec-warm.sh: hutch run --name does not work here" >&2; exit 1; }
+[ -z "$other" ] || "$other" run -q --name "$name-other" -- true ||
+	{ echo "exec-warm.sh: $other run --name does not work here" >&2; exit 1; }
+
+names=(bare "hutch exec")
+cmds=(true "$hutch exec $name -- true")
+if [ -n "$other" ]; then
+	names+=("other hutch exec")
+	cmds+=("$other exec $name-other -- true")
+fi
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((k = 0; k < rounds; k++)); do
+	args=(-N --warmup 5 --runs "$runs" --export-json "$out/exec-warm-$k.json" --style none)
+	order=("${!names[@]}")
+	# odd rounds: the other way round
+	if ((k % 2)); then
+		for ((i = ${#order[@]} - 1, j = 0; i >= 0; i--, j++)); do rev[j]=${order[i]}; done
+		order=("${rev[@]}")
+	fi
+	for i in "${order[@]}"; do args+=(-n "${names[i]}" "${cmds[i]}"); done
+	hyperfine "${args[@]}" >/dev/null
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+cmdline="XDG_STATE_HOME=$build/bench/exec-warm-state.X hyperfine -N --warmup 5 --runs $runs -n bare true -n 'hutch exec' '$build/src/cli/hutch exec $name -- true'"
+cmdline+="    # x $rounds rounds, the order reversed every other round"
+
+python3 - "$out" "$rounds" "$repo/bench/RESULTS.md" "$cmdline" "$(nproc)" "$(uname -r)" \
+	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
+	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+	"$load_before" "$load_after" "$other" "${names[@]}" <<'PY'
+import json, os, statistics, sys
+out, rounds, rpath, cmdline, nproc, kernel, date, commit, cpu, lb, la, other = sys.argv[1:13]
+names = sys.argv[13:]
+times = {n: [] for n in names}
+medians = {n: [] for n in names}
+for k in range(int(rounds)):
+    for r in json.load(open(os.path.join(out, f"exec-warm-{k}.json")))["results"]:
+        times[r["command"]] += r["times"]
+        medians[r["command"]].append(r["median"])
+med = {n: statistics.median(times[n]) * 1e6 for n in names}
+mn = {n: min(times[n]) * 1e6 for n in names}
+spread = {n: (min(medians[n]) * 1e6, max(medians[n]) * 1e6) for n in names}
+entry = [
+    f"### {date} (commit {commit})",
+    "",
+    f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average {lb} before, {la} after "
+    f"(shared with other builds).",
+    f"{rounds} interleaved rounds of {len(times[names[0]]) // int(rounds)} runs per row.",
+    "",
+    "| command | median | min | round medians (lowest-highest) | vs bare (median) |",
+    "|---|---:|---:|---:|---:|",
+]
+for n in names:
+    entry.append(f"| {n} | {med[n]:.0f} us | {mn[n]:.0f} us | {spread[n][0]:.0f}-{spread[n][1]:.0f} us "
+                 f"| {med[n] / med['bare']:.2f}x |")
+ratio = med["hutch exec"] / med["bare"]
+entry += ["", f"hutch exec / bare fork+exec = {ratio:.2f} (medians): "
+          f"{'meets' if ratio <= 2 else 'misses'} the target (<= 2x).", ""]
+if other:
+    entry += [f"other hutch exec: {other}", ""]
+entry += ["```", cmdline, "```", ""]
+sys.path.insert(0, os.path.dirname(rpath))
+from results import append_entry
+append_entry(rpath, "warm exec", entry)
+PY
