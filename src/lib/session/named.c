@@ -228,6 +228,24 @@ static void send_kill(struct client *c)
 	(void)hutch_nm_send(c->sock, &h, NULL, 0, NULL, 0);
 }
 
+static int on_client_timer(struct hutch_loop *loop, int fd, uint32_t events, void *data);
+
+/* The grace period's timer, made when a stop signal first needs it (most commands never do). */
+static int arm_stop_timer(struct client *c, struct hutch_loop *loop, const struct itimerspec *its)
+{
+	if (c->timerfd < 0) {
+		c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (c->timerfd < 0)
+			return -errno;
+		if (hutch_loop_add(loop, c->timerfd, EPOLLIN, on_client_timer, c) < 0) {
+			close(c->timerfd);
+			c->timerfd = -1;
+			return -EIO;
+		}
+	}
+	return timerfd_settime(c->timerfd, 0, its, NULL) < 0 ? -errno : 0;
+}
+
 static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct client *c = data;
@@ -247,7 +265,7 @@ static int on_client_signal(struct hutch_loop *loop, int fd, uint32_t events, vo
 			c->stop_signal = (int)si.ssi_signo;
 			its.it_value.tv_sec = (time_t)(c->stop_ms / 1000);
 			its.it_value.tv_nsec = (long)(c->stop_ms % 1000) * 1000000L + 1;
-			if (timerfd_settime(c->timerfd, 0, &its, NULL) < 0)
+			if (arm_stop_timer(c, loop, &its) < 0)
 				send_kill(c);
 		}
 	}
@@ -338,11 +356,6 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 		sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 		r = sigfd < 0 ? -errno
 			      : hutch_loop_add(c.loop, sigfd, EPOLLIN, on_client_signal, &c);
-	}
-	if (r >= 0) {
-		c.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		r = c.timerfd < 0 ? -errno
-				  : hutch_loop_add(c.loop, c.timerfd, EPOLLIN, on_client_timer, &c);
 	}
 	if (r >= 0)
 		r = hutch_loop_add(c.loop, c.sock, EPOLLIN, on_session, &c);
