@@ -1,30 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # hutch exec into a warm named session against a bare fork+exec of the same command, in
-# interleaved rounds: each round runs hyperfine once on both (bare `true`, `hutch exec NAME
-# -- true`; hyperfine -N, so the bare row is hyperfine's own fork+exec+wait of `true`), the
-# order alternating from round to round, so that a machine whose load changes during the run
-# (this one is shared) weighs on both rows alike. The medians are over all runs of a row.
+# interleaved rounds: each round runs hyperfine once on all rows (bare `true`, `hutch
+# --version` for the client's own start-up, `hutch exec NAME -- true`; hyperfine -N, so the
+# bare row is hyperfine's own fork+exec+wait of `true`), the order reversed every other
+# round, so that a machine whose load changes during the run (this one is shared) weighs on
+# every row alike. The medians are over all runs of a row.
 #
-#   bench/exec-warm.sh [ROUNDS] [BUILD_DIR] [-- OTHER_HUTCH]
+#   bench/exec-warm.sh [ROUNDS] [BUILD_DIR] [-- OTHER_HUTCH...]
 #     (default: 10 rounds of EXEC_WARM_RUNS=100 runs each, build)
 #
-# With OTHER_HUTCH (another build's binary, e.g. of an earlier commit), a session of it is
-# started too and measured as a third row in the same rounds. The entry goes to
-# bench/RESULTS.md under "warm exec".
+# Each OTHER_HUTCH (another build's binary, e.g. of an earlier commit) gets a session of its
+# own, measured as one more row in the same rounds. The entry goes to bench/RESULTS.md under
+# "warm exec".
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 rounds=10
 build=build
-other=
+others=()
 [ $# -gt 0 ] && [ "$1" != -- ] && { rounds=$1; shift; }
 [ $# -gt 0 ] && [ "$1" != -- ] && { build=$1; shift; }
-[ $# -gt 0 ] && [ "$1" = -- ] && { other=${2:?"-- needs a hutch binary"}; shift 2; }
+[ $# -gt 0 ] && [ "$1" = -- ] && { shift; others=("$@"); }
 runs=${EXEC_WARM_RUNS:-100}
 hutch=${HUTCH:-$repo/$build/src/cli/hutch}
 out=$repo/$build/bench
 [ -x "$hutch" ] || { echo "exec-warm.sh: no hutch binary at $hutch" >&2; exit 1; }
-[ -z "$other" ] || [ -x "$other" ] || { echo "exec-warm.sh: no hutch binary at $other" >&2; exit 1; }
+for o in "${others[@]}"; do
+	[ -x "$o" ] || { echo "exec-warm.sh: no hutch binary at $o" >&2; exit 1; }
+done
 command -v hyperfine >/dev/null || { echo "exec-warm.sh: hyperfine is missing" >&2; exit 1; }
 mkdir -p "$out/exec-warm-ws"
 # The sessions' control sockets in a state directory of their own, removed at the end.
@@ -33,21 +36,26 @@ export XDG_STATE_HOME=$state
 name=warm$$
 stop_all() {
 	"$hutch" stop --stop-timeout 0 "$name" >/dev/null 2>&1 || true
-	[ -z "$other" ] || "$other" stop --stop-timeout 0 "$name-other" >/dev/null 2>&1 || true
+	for i in "${!others[@]}"; do
+		"${others[i]}" stop --stop-timeout 0 "$name-$i" >/dev/null 2>&1 || true
+	done
 	rm -rf "$state"
 }
 trap stop_all EXIT
 cd "$out/exec-warm-ws"
 "$hutch" run -q --name "$name" -- true || { echo "exec-warm.sh: hutch run --name does not work here" >&2; exit 1; }
-[ -z "$other" ] || "$other" run -q --name "$name-other" -- true ||
-	{ echo "exec-warm.sh: $other run --name does not work here" >&2; exit 1; }
+for i in "${!others[@]}"; do
+	"${others[i]}" run -q --name "$name-$i" -- true ||
+		{ echo "exec-warm.sh: ${others[i]} run --name does not work here" >&2; exit 1; }
+done
 
-names=(bare "hutch exec")
-cmds=(true "$hutch exec $name -- true")
-if [ -n "$other" ]; then
-	names+=("other hutch exec")
-	cmds+=("$other exec $name-other -- true")
-fi
+# hutch --version: what starting the client alone costs (no connection, no command)
+names=(bare "hutch --version" "hutch exec")
+cmds=(true "$hutch --version" "$hutch exec $name -- true")
+for i in "${!others[@]}"; do
+	names+=("hutch exec ($((i + 1)))")
+	cmds+=("${others[i]} exec $name-$i -- true")
+done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((k = 0; k < rounds; k++)); do
 	args=(-N --warmup 5 --runs "$runs" --export-json "$out/exec-warm-$k.json" --style none)
@@ -67,7 +75,7 @@ cmdline+="    # x $rounds rounds, the order reversed every other round"
 python3 - "$out" "$rounds" "$repo/bench/RESULTS.md" "$cmdline" "$(nproc)" "$(uname -r)" \
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-	"$load_before" "$load_after" "$other" "${names[@]}" <<'PY'
+	"$load_before" "$load_after" "${others[*]}" "${names[@]}" <<'PY'
 import json, os, statistics, sys
 out, rounds, rpath, cmdline, nproc, kernel, date, commit, cpu, lb, la, other = sys.argv[1:13]
 names = sys.argv[13:]
@@ -96,8 +104,10 @@ for n in names:
 ratio = med["hutch exec"] / med["bare"]
 entry += ["", f"hutch exec / bare fork+exec = {ratio:.2f} (medians): "
           f"{'meets' if ratio <= 2 else 'misses'} the target (<= 2x).", ""]
+for i, o in enumerate(other.split()):
+    entry += [f"hutch exec ({i + 1}): {o}"]
 if other:
-    entry += [f"other hutch exec: {other}", ""]
+    entry += [""]
 entry += ["```", cmdline, "```", ""]
 sys.path.insert(0, os.path.dirname(rpath))
 from results import append_entry
