@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The agents' state (docs/profiles.md, "State the agent writes" and the protected tables).
 # Codex's config.toml: only the workspace's trust entry is carried back, an MCP server or a
-# notify command is refused and reported.
+# notify command is refused and reported. Gemini CLI's trustedFolders.json and settings.json:
+# the workspace's own trust entry, the theme and the sign-in method go back; trust for /,
+# $HOME or another folder, MCP servers, hooks and tool allow-lists are refused and reported.
 # Claude Code's ~/.claude.json: written inside the way Claude Code saves it (a lock
 # directory, a temporary file, a rename, in its configuration directory); after the run the
 # safe keys are in the host's file and what could run code (mcpServers at the top and under
@@ -168,6 +170,68 @@ else
 	skip "no Codex in the agents cache $CACHE (tests/integration/agents.t installs it)" 3
 fi
 rm -f "$HOME/.codex/config.toml" "$HOME/.codex/auth.json" "$HOME/.codex/history.jsonl"
+
+# ---- Gemini CLI: the workspace's own trust entry and its dialogs' settings go back ---------------
+mkdir -p "$HOME/.gemini"
+echo '{"/host-trusted": "TRUST_FOLDER"}' >"$HOME/.gemini/trustedFolders.json"
+echo '{"ui": {"theme": "Default"}, "security": {"folderTrust": {"enabled": true}}}' >"$HOME/.gemini/settings.json"
+chmod 640 "$HOME/.gemini/settings.json"
+echo '{"login": "host"}' >"$HOME/.gemini/oauth_creds.json"
+# Gemini CLI's way of saving: a temporary file next to each, renamed over it.
+hrun run --profile gemini -- sh -c '
+	echo "home=$GEMINI_CLI_HOME"; cd "$GEMINI_CLI_HOME/.gemini" && cat oauth_creds.json
+	printf "{\"/host-trusted\": \"TRUST_FOLDER\", \"%s\": \"TRUST_FOLDER\", \"/\": \"TRUST_FOLDER\", \"%s\": \"TRUST_FOLDER\", \"%s/sub\": \"TRUST_PARENT\"}" \
+		"$1" "$HOME" "$1" >t.tmp && mv t.tmp trustedFolders.json && echo trust-saved
+	printf "{\"ui\": {\"theme\": \"Dark\"}, \"security\": {\"folderTrust\": {\"enabled\": true}, \"auth\": {\"selectedType\": \"gemini-api-key\"}}, \"mcpServers\": {\"evil\": {\"command\": \"/bin/evil\"}}, \"hooks\": {\"BeforeTool\": []}, \"tools\": {\"allowed\": [\"run_shell_command\"]}}" \
+		>s.tmp && mv s.tmp settings.json && echo settings-saved
+	echo chat >tmp/chat.json' sh "$WS"
+like "$OUT" "^home=$HOME/.gemini/.hutch-home\$" "gemini: GEMINI_CLI_HOME is a private home under ~/.gemini"
+like "$OUT" '"login": "host"' "  its login is there (linked)"
+like "$OUT" "^trust-saved\$" "  saving trustedFolders.json the way Gemini CLI does works inside"
+like "$OUT" "^settings-saved\$" "  and settings.json"
+TF=$HOME/.gemini/trustedFolders.json
+GS=$HOME/.gemini/settings.json
+is "$(jget "$TF" "p['$WS']")" "TRUST_FOLDER" "after the run: the workspace's trust entry is in ~/.gemini/trustedFolders.json"
+is "$(jget "$TF" 'p["/host-trusted"]')" "TRUST_FOLDER" "  the host's entries kept"
+is "$(jget "$TF" 'sorted(p)')" "$("$PY" -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' /host-trusted "$WS")" \
+	"  no trust for /, \$HOME or a TRUST_PARENT entry"
+like "$ERR" "trustedFolders.json: changed in the sandbox and not carried back.*/: TRUST_FOLDER.*$(re_quote "$HOME"): TRUST_FOLDER.*/sub: TRUST_PARENT" \
+	"  the refused entries are reported"
+is "$(jget "$GS" 'p["ui"]["theme"]')" "Dark" "  settings.json: the theme is carried back"
+is "$(jget "$GS" 'p["security"]["auth"]["selectedType"]')" "gemini-api-key" "  and the sign-in method"
+is "$(jget "$GS" 'p["security"]["folderTrust"]["enabled"]')" "true" "  the host's settings kept"
+is "$(jget "$GS" '[k for k in ("mcpServers", "hooks", "tools") if k in p]')" "[]" "  no MCP server, no hook, no tool allow-list"
+like "$ERR" "settings.json: changed in the sandbox and not carried back.*mcpServers.*hooks.*tools" \
+	"  the refused settings are reported"
+is "$(stat -c %a "$GS")" "640" "  the file's mode is kept"
+is "$(cat "$HOME/.gemini/tmp/chat.json")" "chat" "  chats written inside are on the host (linked)"
+check "  the private home is removed" test ! -e "$HOME/.gemini/.hutch-home"
+# The host's file has the entry already: nothing is written, nothing reported.
+hrun run --profile gemini -- sh -c 'cd "$GEMINI_CLI_HOME/.gemini" && cat trustedFolders.json >t && mv t trustedFolders.json'
+unlike "$ERR" "trustedFolders" "a run that changes nothing reports nothing"
+# The real Gemini CLI, when agents.t's cache has it.
+if [ -x "$CACHE/node_modules/.bin/gemini" ] && command -v node >/dev/null; then
+	G=$CACHE/node_modules/.bin/gemini
+	before=$(cat "$GS")
+	HUTCH_TEST_TIMEOUT=90 hrun run --profile gemini -- "$G" mcp add -s user evil /bin/evil
+	like "$ERR" 'MCP server "evil" added to user settings' "real gemini: 'gemini mcp add -s user' saves inside"
+	is "$(cat "$GS")" "$before" "  ~/.gemini/settings.json is unchanged on the host"
+	like "$ERR" "settings.json: changed in the sandbox and not carried back.*mcpServers" "  and the refusal is reported"
+	# Trusting a folder: "extensions install" of a local folder asks first (folder trust is
+	# on); the folder has no extension, so the installation stops right after that answer.
+	rm -f "$TF"
+	mkdir -p "$T/ext"
+	echo y >"$T/answers"
+	HUTCH_TEST_TIMEOUT=90 hrun run --profile gemini -- "$G" extensions install "$WS" <"$T/answers"
+	is "$(jget "$TF" "p['$WS']")" "TRUST_FOLDER" "real gemini: trusting the workspace sticks"
+	HUTCH_TEST_TIMEOUT=90 hrun run --profile gemini -- "$G" extensions install "$T/ext" <"$T/answers"
+	is "$(jget "$TF" 'sorted(p)')" "[\"$WS\"]" "  trusting a folder outside the workspace does not"
+	like "$ERR" "trustedFolders.json: changed in the sandbox and not carried back.*$(re_quote "$T/ext"): TRUST_FOLDER" "  and is reported"
+	rmdir "$T/ext"
+else
+	skip "no Gemini CLI in the agents cache $CACHE (tests/integration/agents.t installs it)" 6
+fi
+rm -rf "$HOME/.gemini"
 
 # ---- protected files of each agent -------------------------------------------------------------
 # Existing ones keep their content; missing ones cannot be created.

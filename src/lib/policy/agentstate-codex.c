@@ -32,7 +32,6 @@
 
 #define PRIVATE_HOME ".hutch-home"
 #define CONFIG "config.toml"
-#define RM_MAX_DEPTH 16
 #define MAX_REPORTED 6
 
 /* Linked even when missing: files Codex creates in place (opened, not renamed). */
@@ -72,37 +71,6 @@ static bool is_codex(const struct hutch_policy *p, const char *home)
 	return dir && writable && hutch_as_is_home_path(dir, home, ".codex/" PRIVATE_HOME);
 }
 
-/* Remove @name in @dirfd and everything beneath it, following no symlink. */
-static int rm_rf_at(int at, const char *name, int depth)
-{
-	int fd;
-	DIR *d;
-	struct dirent *de;
-	int r = 0;
-
-	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	if (depth > RM_MAX_DEPTH)
-		return -ELOOP;
-	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (r == 0 && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			r = rm_rf_at(dirfd(d), de->d_name, depth + 1);
-	closedir(d);
-	if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		r = -errno;
-	return r;
-}
-
 static int link_one(int pfd, const char *name)
 {
 	char target[NAME_MAX + 4];
@@ -121,7 +89,7 @@ static int make_private_home(struct hutch_codex_state *c)
 	DIR *d;
 	struct dirent *de;
 
-	r = rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
+	r = hutch_as_rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0)
 		return r;
 	if (mkdirat(c->dir_fd, PRIVATE_HOME, 0700) < 0)
@@ -534,7 +502,7 @@ out:
 	free(trusted);
 	lines_free(&in);
 	lines_free(&snap);
-	rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
+	hutch_as_rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0 && r != -ENOENT && r != -EINVAL)
 		return hutch_err(err, -r,
 				 "profile codex: carrying the workspace's trust entry back into "

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Shared by agentstate.c (Claude Code) and agentstate-codex.c (Codex); not a public API. */
+/*
+ * Shared by agentstate.c (Claude Code), agentstate-codex.c (Codex) and
+ * agentstate-gemini.c (Gemini CLI); not a public API.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -13,6 +16,8 @@ int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_
 /* @buf (then @tail, if any) as @name in @dirfd: a new temporary file renamed over it, @mode. */
 int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
 		      mode_t mode);
+/* Remove @name in @dirfd and everything beneath it (following no symlink); 0 when missing. */
+int hutch_as_rm_rf_at(int at, const char *name, int depth);
 /* Is @v "~/@rel" or "@home/@rel"? */
 bool hutch_as_is_home_path(const char *v, const char *home, const char *rel);
 
@@ -22,3 +27,10 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
 int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
 			  hutch_error *err);
 void hutch_codex_state_free(struct hutch_codex_state *c);
+
+struct hutch_gemini_state;
+int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home,
+			     struct hutch_gemini_state **out, hutch_error *err);
+int hutch_gemini_state_end(struct hutch_gemini_state *g, hutch_agentstate_note_fn note, void *data,
+			   hutch_error *err);
+void hutch_gemini_state_free(struct hutch_gemini_state *g);

@@ -46,7 +46,8 @@ struct hutch_agentstate {
 	bool host_exists; /* ~/.claude.json existed before the run */
 	char **memory;	  /* ~/.claude/projects/<name> with a memory directory before the run */
 	size_t n_memory;
-	struct hutch_codex_state *codex; /* agentstate-codex.c */
+	struct hutch_codex_state *codex;   /* agentstate-codex.c */
+	struct hutch_gemini_state *gemini; /* agentstate-gemini.c */
 };
 
 /* The names under ~/.claude/projects that have a "memory" entry. */
@@ -405,6 +406,39 @@ int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, 
 	return hutch_write_file_atomic_at(dirfd, name, buf, len + tl, mode);
 }
 
+#define AS_RM_MAX_DEPTH 16
+
+/* Remove @name in @dirfd and everything beneath it, following no symlink. */
+int hutch_as_rm_rf_at(int at, const char *name, int depth)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth > AS_RM_MAX_DEPTH)
+		return -ELOOP;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = hutch_as_rm_rf_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
 bool hutch_as_is_home_path(const char *v, const char *home, const char *rel)
 {
 	size_t hl = strlen(home);
@@ -512,6 +546,7 @@ void hutch_agentstate_free(hutch_agentstate *s)
 	free(s->workspace);
 	free_strv(s->memory);
 	hutch_codex_state_free(s->codex);
+	hutch_gemini_state_free(s->gemini);
 	free(s);
 }
 
@@ -618,7 +653,9 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 	r = claude ? begin_claude(s, p, home, err) : 0;
 	if (r >= 0)
 		r = hutch_codex_state_begin(p, home, &s->codex, err);
-	if (r < 0 || (!claude && !s->codex)) {
+	if (r >= 0)
+		r = hutch_gemini_state_begin(p, home, &s->gemini, err);
+	if (r < 0 || (!claude && !s->codex && !s->gemini)) {
 		hutch_agentstate_free(s);
 		return r < 0 ? r : 0;
 	}
@@ -738,5 +775,8 @@ int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, voi
 	if (s->dir_fd >= 0)
 		r = end_claude(s, note, data, err);
 	rc = hutch_codex_state_end(s->codex, note, data, r < 0 ? NULL : err);
+	if (rc < 0 && r >= 0)
+		r = rc;
+	rc = hutch_gemini_state_end(s->gemini, note, data, r < 0 ? NULL : err);
 	return r < 0 ? r : rc;
 }

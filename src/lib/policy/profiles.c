@@ -372,6 +372,17 @@ static const char *const gemini_protected[] = {
 	NULL,
 };
 static const char *const gemini_env[] = {"GEMINI_API_KEY", "GOOGLE_API_KEY", NULL};
+/*
+ * A private directory whose settings.json and trustedFolders.json are working
+ * copies (signing in and trusting a folder save them) and everything else
+ * links to ~/.gemini (agentstate-gemini.c). GEMINI_CLI_TRUSTED_FOLDERS_PATH
+ * would move the trust file elsewhere: it is set to the working copy too.
+ */
+static const char *const gemini_set[] = {
+	"GEMINI_CLI_HOME=~/.gemini/.hutch-home",
+	"GEMINI_CLI_TRUSTED_FOLDERS_PATH=~/.gemini/.hutch-home/.gemini/trustedFolders.json",
+	NULL,
+};
 
 /* aider: the model providers it is commonly used with (it talks to them directly). */
 static const char *const aider_hosts[] = {
@@ -525,6 +536,7 @@ static const struct profile profiles[] = {
 			{ HUTCH_LIST_WRITABLE, gemini_state },
 			{ HUTCH_LIST_PROTECTED, gemini_protected },
 			{ HUTCH_LIST_ENV_PASS, gemini_env },
+			{ HUTCH_LIST_ENV_SET, gemini_set },
 			{ HUTCH_LIST_WRITABLE, pkg_cache_dir },
 			{ HUTCH_LIST_ENV_SET, pkg_cache_env },
 		},
