@@ -132,12 +132,13 @@ fi
 
 # ---- Codex: only the workspace's trust entry goes back into ~/.codex/config.toml -----------------
 mkdir -p "$HOME/.codex"
-printf 'model = "o3"\n' >"$HOME/.codex/config.toml"
+printf 'model = "o3"\nsandbox_mode = "workspace-write"\n\n[profiles.p]\nsandbox_mode = "read-only"\n' >"$HOME/.codex/config.toml"
 chmod 640 "$HOME/.codex/config.toml"
 echo '{"login": "host"}' >"$HOME/.codex/auth.json"
 # Codex's way of saving: a temporary file in CODEX_HOME renamed over config.toml.
 hrun run --profile codex -- sh -c '
 	echo "home=$CODEX_HOME"; cat "$CODEX_HOME/auth.json"
+	grep "sandbox_mode" "$CODEX_HOME/config.toml" | sed "s/^/inside:/"
 	cd "$CODEX_HOME" && { printf "notify = [\"/bin/evil\"]\n"; cat config.toml; printf "\n[projects.\"%s\"]\ntrust_level = \"trusted\"\n" "$1"
 	printf "\n[projects.\"/elsewhere\"]\ntrust_level = \"trusted\"\n"
 	printf "\n[mcp_servers.x]\ncommand = \"/bin/evil\"\n"; } >.tmp &&
@@ -146,10 +147,16 @@ hrun run --profile codex -- sh -c '
 like "$OUT" "^home=$HOME/.codex/.hutch-home\$" "codex: CODEX_HOME is a private home under ~/.codex"
 like "$OUT" '"login": "host"' "  its login is there (linked)"
 like "$OUT" "^saved\$" "  saving config.toml the way Codex does works inside"
+is "$(grep ^inside: <<<"$OUT")" 'inside:sandbox_mode = "danger-full-access"
+inside:sandbox_mode = "read-only"' \
+	"  the working copy's sandbox_mode is danger-full-access (the host's top-level one replaced; a profile's kept)"
 C=$HOME/.codex/config.toml
 like "$(cat "$C")" "^\[projects\.\"$(re_quote "$WS")\"\]\$" "after the run: the workspace's trust entry is in ~/.codex/config.toml"
 like "$(cat "$C")" '^trust_level = "trusted"$' "  trusted"
-is "$(head -1 "$C")" 'model = "o3"' "  the host's settings kept"
+is "$(head -2 "$C")" 'model = "o3"
+sandbox_mode = "workspace-write"' "  the host's settings kept, its own sandbox_mode too"
+is "$(grep -c danger-full-access "$C")" 0 "  the profile's sandbox_mode is not carried back"
+unlike "$ERR" "sandbox_mode" "  nor reported"
 unlike "$(cat "$C")" "mcp_servers|notify|elsewhere" "  no MCP server, no notify command, no other folder's trust"
 like "$ERR" "config.toml: changed in the sandbox and not carried back.*notify.*\[projects\.\"/elsewhere\"\].*\[mcp_servers\.x\]" \
 	"  the refused changes are reported"

@@ -7,6 +7,7 @@
 # docs/profiles.md gives:
 #   claude -p --dangerously-skip-permissions (ANTHROPIC_BASE_URL, IS_SANDBOX=1 from the profile)
 #   codex exec --dangerously-bypass-approvals-and-sandbox (a model provider given with -c)
+#   codex exec with no sandbox flag (the profile's sandbox_mode in Codex's working copy)
 # For each: the tool call runs inside the sandbox (its file is in the workspace on the host,
 # and what it saw of ~/.ssh is the sandbox's empty view), the final text is printed, the
 # mock saw the streamed requests and the tool's result. Meanwhile another host loopback
@@ -72,14 +73,21 @@ expect_task_ran codex responses
 is "$(jl "$MLOG" "sorted({x['path'] for x in r if x.get('api')=='responses'})")" "['/v1/responses']" \
 	"  its requests went to the provider's base_url /v1/responses"
 
-# The same through the built-in OpenAI provider's base URL (openai_base_url, an API key).
+# The same through the built-in OpenAI provider's base URL (openai_base_url, an API key),
+# and without a sandbox flag: the profile's sandbox_mode (danger-full-access, in the working
+# copy of config.toml) lets the command run; Codex's own sandbox would fail it ("No
+# permissions to create new namespace"). The host's config.toml does not get that setting.
 rm -f "$WS/out.txt"
 : >"$MLOG"
+mkdir -p "$HOME/.codex"
+printf 'model = "mock-model"\n' >"$HOME/.codex/config.toml"
 OPENAI_API_KEY=sk-test hrun run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}" exec \
-	--dangerously-bypass-approvals-and-sandbox -m mock-model \
-	-c "openai_base_url=http://localhost:$M/v1" "hutch-task: write out.txt"
-is "$RC" 0 "codex: with -c openai_base_url=http://localhost:PORT/v1, exits 0"
+	-m mock-model -c "openai_base_url=http://localhost:$M/v1" "hutch-task: write out.txt"
+is "$RC" 0 "codex: with -c openai_base_url=http://localhost:PORT/v1 and no sandbox flag, exits 0"
 is "$(tr -d ' ' <"$WS/out.txt" 2>/dev/null | tr '\n' ,)" "hello,0," "  the tool call ran inside"
+like "$ERR$OUT" "sandbox: danger-full-access" "  Codex says its sandbox is danger-full-access"
+is "$(cat "$HOME/.codex/config.toml")" 'model = "mock-model"' "  the host's config.toml is unchanged"
+rm -f "$HOME/.codex/config.toml"
 
 # ---- another host loopback port ------------------------------------------------------------
 CONNECT_JS='

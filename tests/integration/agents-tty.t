@@ -9,7 +9,8 @@
 # ~/.claude.json, so the second launch shows none of them, and a task typed at its prompt
 # runs (the tool call, after its permission prompt, writes a file in the workspace).
 # Codex: the first launch asks "Trust this folder?"; the answer is carried back into
-# ~/.codex/config.toml, so the second launch does not ask, and a typed task runs.
+# ~/.codex/config.toml, so the second launch does not ask, and a typed task runs, with no
+# sandbox flag (the profile sets sandbox_mode in Codex's working copy of config.toml).
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
@@ -165,7 +166,7 @@ unlike "$ERR" "officialMarketplace[A-Za-z]* was changed" \
 
 # ---- Codex -------------------------------------------------------------------------------
 rm -rf "$HOME/.codex"
-CODEX=(run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}" --sandbox danger-full-access
+CODEX=(run --profile codex --host-port "$M" -- "${AGENT_BIN[codex]}"
 	-m mock-model -c model_provider=mock -c model_providers.mock.name=mock
 	-c "model_providers.mock.base_url=http://127.0.0.1:$M/v1" -c model_providers.mock.wire_api=responses)
 

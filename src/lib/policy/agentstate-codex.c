@@ -123,6 +123,63 @@ static int make_private_home(struct hutch_codex_state *c)
 	return r;
 }
 
+/*
+ * Codex's own sandboxes cannot run inside hutch (user namespaces are refused
+ * there; docs/profiles.md, "The agents' own sandboxes"): the working copy
+ * says sandbox_mode = "danger-full-access", at the top, in place of a
+ * top-level sandbox_mode of the host's file. Codex's command line (--sandbox,
+ * -c sandbox_mode=..., --profile) still wins over the file; the approval
+ * policy is the user's. The line is part of the snapshot, so it is neither
+ * carried back nor reported.
+ */
+static bool is_sandbox_mode_line(const char *l, size_t len)
+{
+	while (len && (*l == ' ' || *l == '\t'))
+		l++, len--;
+	if (len < 12 || strncmp(l, "sandbox_mode", 12))
+		return false;
+	for (l += 12, len -= 12; len && (*l == ' ' || *l == '\t'); l++, len--)
+		;
+	return len && *l == '=';
+}
+
+static bool is_table_line(const char *l, size_t len)
+{
+	while (len && (*l == ' ' || *l == '\t'))
+		l++, len--;
+	return len && *l == '[';
+}
+
+static int with_sandbox_mode(char **text, size_t *len)
+{
+	static const char head[] =
+		"# hutch: its sandbox is the one this runs in (not carried back)\n"
+		"sandbox_mode = \"danger-full-access\"\n";
+	char *out = malloc(sizeof(head) + *len + 1), *o;
+	bool top = true;
+
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, head, sizeof(head) - 1);
+	o = out + sizeof(head) - 1;
+	for (const char *l = *text; l < *text + *len;) {
+		const char *e = memchr(l, '\n', (size_t)(*text + *len - l));
+		size_t n = e ? (size_t)(e - l) + 1 : (size_t)(*text + *len - l);
+
+		top = top && !is_table_line(l, n);
+		if (!(top && is_sandbox_mode_line(l, n))) {
+			memcpy(o, l, n);
+			o += n;
+		}
+		l += n;
+	}
+	*o = '\0';
+	free(*text);
+	*text = out;
+	*len = (size_t)(o - out);
+	return 0;
+}
+
 void hutch_codex_state_free(struct hutch_codex_state *c)
 {
 	if (!c)
@@ -161,6 +218,8 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
 		c->snapshot = strdup("");
 		r = c->snapshot ? 0 : -ENOMEM;
 	}
+	if (r >= 0)
+		r = with_sandbox_mode(&c->snapshot, &c->snapshot_len);
 	if (r >= 0)
 		r = make_private_home(c);
 	if (r < 0) {
