@@ -166,6 +166,25 @@ check "  the private home is removed" test ! -e "$HOME/.codex/.hutch-home"
 # Trusted already: nothing added twice.
 hrun run --profile codex -- sh -c 'cd "$CODEX_HOME" && cat config.toml >.tmp && echo "# x" >>.tmp && mv .tmp config.toml'
 is "$(grep -c '^\[projects' "$C")" "1" "a second run leaves one trust entry"
+# UI preferences Codex writes at every launch ([tui], [notice]): carried back, nothing reported;
+# a [tui.x] table with a key naming a command is not.
+printf 'model = "o3"\n\n[tui]\n# mine\nanimations = false\n' >"$C"
+hrun run --profile codex -- sh -c 'cd "$CODEX_HOME" && { sed "s/^animations = false/animations = false\nscreen_reader_detection_done = true/" config.toml
+	printf "\n[tui.model_availability_nux]\n\"gpt-x\" = 1\n\n[notice]\nhide_full_access_warning = true\n"; } >.tmp && mv .tmp config.toml'
+is "$ERR" "" "codex: a launch that only changes [tui] and [notice] reports nothing"
+is "$(sed -n '/^\[tui\]/,/^$/p' "$C")" '[tui]
+animations = false
+screen_reader_detection_done = true' "  [tui] is carried back (replacing the host's table)"
+like "$(cat "$C")" '\[tui\.model_availability_nux\]
+"gpt-x" = 1' "  [tui.model_availability_nux] too"
+like "$(cat "$C")" '\[notice\]
+hide_full_access_warning = true' "  and [notice]"
+like "$(cat "$C")" '# mine' "  the host's comments stay"
+hrun run --profile codex -- sh -c 'cd "$CODEX_HOME" && { cat config.toml; printf "\n[tui.x]\nstatus_command = \"/bin/evil\"\n"; } >.tmp && mv .tmp config.toml'
+unlike "$(cat "$C")" "evil|tui\.x" "  a [tui.x] table with a command in it is not"
+like "$ERR" "not carried back.*\[tui\.x\]" "  and is reported"
+hrun run --profile codex -- true
+is "$ERR" "" "  a launch that changes nothing reports nothing"
 # The real Codex, when agents.t's cache has it: `codex mcp add` saves config.toml inside.
 if [ -x "$CACHE/node_modules/.bin/codex" ] && command -v node >/dev/null; then
 	before=$(cat "$C")

@@ -180,6 +180,8 @@ wait_exit x1
 is "$RC" 0 "  /quit: hutch exits 0"
 like "$(cat "$HOME/.codex/config.toml" 2>/dev/null)" "^\[projects\.\"$WS\"\]" \
 	"  the host's ~/.codex/config.toml has the workspace's trust entry"
+unlike "$ERR" "not carried back" "  nothing is reported as refused (Codex's [tui] tables go back)"
+like "$(cat "$HOME/.codex/config.toml" 2>/dev/null)" "^\[tui" "  its [tui] preferences are in the host's config.toml"
 
 rm -f "$WS/out.txt"
 : >"$MLOG"
@@ -201,7 +203,7 @@ is "$(tr -d ' ' <"$WS/out.txt" 2>/dev/null | tr '\n' ,)" "hello,0," \
 typeline x2 /quit
 wait_exit x2
 is "$RC" 0 "  /quit: hutch exits 0"
-unlike "$ERR" "trust entry .* is not carried back" \
-	"  the workspace's unchanged trust entry is not reported as 'not carried back'"
+unlike "$ERR" "not carried back" \
+	"  nothing is reported as 'not carried back' (the unchanged trust entry, Codex's [tui] tables)"
 
 done_testing

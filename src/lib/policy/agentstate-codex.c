@@ -14,9 +14,13 @@
  *     trust_level = "trusted"
  *
  * is carried back into ~/.codex/config.toml, by a line-based edit (appended
- * when the host's file has no entry for that project); every other change is
- * refused and reported. The private home is removed.
+ * when the host's file has no entry for that project), and so are the UI
+ * preference tables Codex writes at every launch ([tui], [notice], whole
+ * tables, ui_tables below); every other change is refused and reported. The
+ * private home is removed. The working copy also sets Codex's sandbox mode
+ * (with_sandbox_mode).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -363,6 +367,24 @@ static size_t take_trust_blocks(struct lines *in, const char *ws, char trusted[]
 	return n;
 }
 
+/* The same trust blocks out of @snap, where it had them already (not a removal then). */
+static void untake_known_trust(struct lines *snap, char trusted[][4096], size_t n)
+{
+	char header[4200];
+
+	for (size_t t = 0; t < n; t++) {
+		snprintf(header, sizeof(header), "[projects.\"%s\"]", trusted[t]);
+		for (size_t i = 0; i + 1 < snap->n; i++) {
+			if (!snap->v[i] || strcmp(snap->v[i], header) || !snap->v[i + 1] ||
+			    !is_trusted_line(snap->v[i + 1]))
+				continue;
+			free(snap->v[i]);
+			free(snap->v[i + 1]);
+			snap->v[i] = snap->v[i + 1] = NULL;
+		}
+	}
+}
+
 /* What a changed line is about: a table header, or the key before "=". */
 static void describe(const char *line, char *buf, size_t size)
 {
@@ -424,7 +446,7 @@ static void report_other_changes(const struct lines *in, const struct lines *hos
 
 		snprintf(full, sizeof(full),
 			 "~/.codex/" CONFIG ": changed in the sandbox and not carried back "
-			 "(only the workspace's trust entry is): %s",
+			 "(only the workspace's trust entry and UI preferences are): %s",
 			 msg);
 		note(full, data);
 	}
@@ -528,6 +550,243 @@ static int append_trust(struct hutch_codex_state *c, char trusted[][4096], size_
 	return add ? hutch_as_write_at(c->dir_fd, CONFIG, out, len, NULL, mode) : 0;
 }
 
+/* ---- UI preferences ([tui], [notice]) ------------------------------------------------------ */
+
+/*
+ * Tables of UI preferences and dialogs already seen that Codex writes on its
+ * own (0.171: [tui] screen_reader_detection_done, [tui.model_availability_nux]
+ * at every launch; [notice] hide_*_warning, model_migrations after a dialog).
+ * Carried back, whole tables, when every key is a plain one-line value whose
+ * name says nothing of running or loading something.
+ */
+static const char *const ui_tables[] = {"tui", "notice", NULL};
+static const char *const ui_refused_parts[] = {
+	"command", "cmd",  "exec", "script", "shell", "hook",
+	"program", "path", "dir",  "url",    "env",   NULL,
+};
+#define MAX_UI_TABLES 16
+
+/* Is @t the header of a UI table ([tui], [tui.KEY], [notice], [notice.KEY], KEY bare)? */
+static bool ui_header(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n < 3 || t[0] != '[' || t[1] == '[' || t[n - 1] != ']')
+		return false;
+	for (size_t i = 0; ui_tables[i]; i++) {
+		size_t l = strlen(ui_tables[i]);
+
+		if (strncmp(t + 1, ui_tables[i], l))
+			continue;
+		if (t[1 + l] == ']' && 1 + l == n - 1)
+			return true;
+		if (t[1 + l] != '.')
+			continue;
+		for (size_t j = 2 + l; j < n - 1; j++)
+			if (!(isalnum((unsigned char)t[j]) || strchr("_-.", t[j])))
+				return false;
+		return n - 1 > 2 + l;
+	}
+	return false;
+}
+
+/* A "key = value" line of a UI table: one-line value, key not naming a program or a path. */
+static bool ui_line(const char *t)
+{
+	const char *eq = strchr(t, '=');
+	char key[128];
+	const char *v;
+	size_t kl;
+
+	if (!eq || t[0] == '[' || (size_t)(eq - t) >= sizeof(key))
+		return false;
+	kl = (size_t)(eq - t);
+	memcpy(key, t, kl);
+	key[kl] = '\0';
+	for (size_t i = 0; ui_refused_parts[i]; i++)
+		if (strcasestr(key, ui_refused_parts[i]))
+			return false;
+	v = eq + 1 + strspn(eq + 1, " \t");
+	if (strstr(v, "\"\"\"") || strstr(v, "'''"))
+		return false;
+	if ((*v == '[' && v[strlen(v) - 1] != ']') || (*v == '{' && v[strlen(v) - 1] != '}'))
+		return false;
+	return *v != '\0';
+}
+
+/*
+ * The end of the block that starts with the header at @i: the next header, a
+ * line already taken out (a taken block started there), or @l->n.
+ */
+static size_t block_end(const struct lines *l, size_t i)
+{
+	for (i++; i < l->n; i++)
+		if (!l->v[i] || l->v[i][0] == '[')
+			break;
+	return i;
+}
+
+static size_t find_header(const struct lines *l, const char *h)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] && !strcmp(l->v[i], h))
+			return i;
+	return l->n;
+}
+
+static bool same_block(const struct lines *a, size_t ai, const struct lines *b, size_t bi)
+{
+	size_t ae = block_end(a, ai), be = block_end(b, bi);
+
+	if (ae - ai != be - bi)
+		return false;
+	for (size_t k = 1; ai + k < ae; k++)
+		if (!has_line(b, a->v[ai + k]))
+			return false;
+	return true;
+}
+
+static void null_block(struct lines *l, size_t i)
+{
+	size_t e = block_end(l, i);
+
+	for (; i < e; i++) {
+		free(l->v[i]);
+		l->v[i] = NULL;
+	}
+}
+
+struct ui_block {
+	char *text; /* the header and its lines, '\n'-terminated */
+	char header[128];
+};
+
+/*
+ * Take each safe UI table out of @in (and the same table out of @snap); the
+ * changed ones, as text, into @out. Returns how many, or -ENOMEM.
+ */
+static int take_ui_blocks(struct lines *in, struct lines *snap, struct ui_block *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->n; i++) {
+		size_t e, si;
+		bool safe;
+
+		if (!in->v[i] || !ui_header(in->v[i]) || strlen(in->v[i]) >= sizeof(out->header))
+			continue;
+		e = block_end(in, i);
+		safe = true;
+		for (size_t k = i + 1; k < e && safe; k++)
+			safe = in->v[k] && ui_line(in->v[k]);
+		if (!safe)
+			continue;
+		si = find_header(snap, in->v[i]);
+		if (si == snap->n || !same_block(in, i, snap, si)) {
+			FILE *m;
+			size_t len;
+
+			if (n >= max)
+				continue; /* left in: reported */
+			out[n].text = NULL;
+			m = open_memstream(&out[n].text, &len);
+			if (!m)
+				return -ENOMEM;
+			for (size_t k = i; k < e; k++)
+				fprintf(m, "%s\n", in->v[k]);
+			if (fclose(m) != 0)
+				return -ENOMEM;
+			snprintf(out[n].header, sizeof(out[n].header), "%s", in->v[i]);
+			n++;
+		}
+		if (si < snap->n)
+			null_block(snap, si);
+		null_block(in, i);
+		i = e - 1;
+	}
+	return (int)n;
+}
+
+/*
+ * Does the host's file set a UI table some other way (a top-level
+ * "tui = {...}" or "tui.x = ..." before its first table)? Then a [tui]
+ * table appended would make it invalid: nothing is carried back.
+ */
+static bool ui_defined_inline(const char *text)
+{
+	for (const char *l = text; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		const char *t = l + strspn(l, " \t");
+
+		if (*t == '[')
+			return false;
+		for (size_t i = 0; ui_tables[i]; i++) {
+			size_t tl = strlen(ui_tables[i]);
+
+			if (!strncmp(t, ui_tables[i], tl) && t[tl] && strchr(" \t.=", t[tl]))
+				return true;
+		}
+		l = e ? e + 1 : l + len;
+	}
+	return false;
+}
+
+/*
+ * The host's config.toml with each table of @b replaced (its header and key
+ * lines removed, comments and blank lines kept) by the working copy's,
+ * appended at the end; written atomically, the mode kept.
+ */
+static int carry_ui(struct hutch_codex_state *c, struct ui_block *b, size_t n,
+		    hutch_agentstate_note_fn note, void *data)
+{
+	_cleanup_free_ char *cur = NULL, *out = NULL;
+	size_t len = 0;
+	mode_t mode = 0600;
+	bool skip = false;
+	FILE *m;
+	int r;
+
+	r = hutch_as_read_at(c->dir_fd, CONFIG, &cur, &len, &mode);
+	if (r == -ENOENT) {
+		cur = strdup("");
+		r = cur ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	if (ui_defined_inline(cur)) {
+		if (note)
+			note("~/.codex/" CONFIG
+			     ": the sandbox's [tui]/[notice] preferences are not "
+			     "carried back: the host's file sets them without a table header",
+			     data);
+		return 0;
+	}
+	m = open_memstream(&out, &len);
+	if (!m)
+		return -ENOMEM;
+	for (const char *l = cur; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t ll = e ? (size_t)(e - l) : strlen(l);
+		char buf[4096];
+		const char *t = trimmed(l, ll, buf, sizeof(buf));
+
+		if (*t == '[') {
+			skip = false;
+			for (size_t i = 0; i < n && !skip; i++)
+				skip = !strcmp(t, b[i].header);
+		}
+		if (!skip || !*t || *t == '#')
+			fprintf(m, "%.*s\n", (int)ll, l);
+		l = e ? e + 1 : l + ll;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(m, "%s%s", (ftell(m) > 0) ? "\n" : "", b[i].text);
+	if (fclose(m) != 0)
+		return -ENOMEM;
+	return hutch_as_write_at(c->dir_fd, CONFIG, out, len, NULL, mode);
+}
+
 int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
 			  hutch_error *err)
 {
@@ -535,8 +794,9 @@ int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn 
 	_cleanup_free_ char *in_buf = NULL;
 	struct lines in = {0}, snap = {0};
 	char(*trusted)[4096] = NULL;
+	struct ui_block *ui = NULL;
 	size_t len = 0, n = 0;
-	int r;
+	int r, n_ui = 0;
 
 	if (!c)
 		return 0;
@@ -554,10 +814,23 @@ int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn 
 	if (r < 0)
 		goto out;
 	n = take_trust_blocks(&in, c->ws, trusted, MAX_REPORTED);
+	untake_known_trust(&snap, trusted, n);
+	ui = calloc(MAX_UI_TABLES, sizeof(*ui));
+	n_ui = ui ? take_ui_blocks(&in, &snap, ui, MAX_UI_TABLES) : -ENOMEM;
+	if (n_ui < 0) {
+		r = n_ui;
+		n_ui = MAX_UI_TABLES; /* free what was taken */
+		goto out;
+	}
 	if (!same_lines(&in, &snap))
 		report_other_changes(&in, &snap, note, data);
-	r = n ? append_trust(c, trusted, n, note, data) : 0;
+	r = n_ui ? carry_ui(c, ui, (size_t)n_ui, note, data) : 0;
+	if (r >= 0 && n)
+		r = append_trust(c, trusted, n, note, data);
 out:
+	for (int i = 0; ui && i < n_ui; i++)
+		free(ui[i].text);
+	free(ui);
 	free(trusted);
 	lines_free(&in);
 	lines_free(&snap);
