@@ -170,6 +170,7 @@ enum hutch_feature {
 	HUTCH_FEAT_OVERLAY_USERNS,
 	HUTCH_FEAT_CGROUP_V2,
 	HUTCH_FEAT_MOUNT_API,
+	HUTCH_FEAT_TRANSPARENT, /* nf_tables in a user namespace's netns: transparent egress */
 	_HUTCH_FEAT_MAX,
 };
 

@@ -17,7 +17,7 @@ done
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # shellcheck disable=SC2207
-libs=($(pkg-config --libs libseccomp jansson libcares) -pthread)
+libs=($(pkg-config --libs libseccomp jansson libcares libnftnl libmnl) -pthread)
 # A library built with the sanitizers (make check-asan) needs their runtimes at link time.
 if nm -u "$LIB" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
 	libs+=("-fsanitize=address,undefined")

@@ -1315,6 +1315,8 @@ static const char *via_name(enum hutch_proxy_via v)
 		return "socks5";
 	case HUTCH_PROXY_VIA_HOST_PORT:
 		return "host-port";
+	case HUTCH_PROXY_VIA_TRANSPARENT:
+		return "transparent";
 	}
 	return "unknown";
 }

@@ -42,6 +42,7 @@
 #include "net/tcp.h"
 #include "net/timer.h"
 #include "net/tls-sni.h"
+#include "net/transparent.h"
 
 #define IBUF_MAX HUTCH_TLS_HELLO_MAX	     /* a request head or a ClientHello */
 #define OBUF_MAX (HUTCH_TLS_HELLO_MAX + 256) /* a rewritten head or a ClientHello */
@@ -149,6 +150,7 @@ enum in_mode {
 	IN_TLS_PEEK,	   /* tunnel: looking at the first client bytes */
 	IN_SPLICE,	   /* tunnel: raw relay */
 	IN_DISCARD,	   /* final response sent: read and drop until EOF or timeout */
+	IN_TRANSPARENT,	   /* redirected: the destination is read from the socket, not parsed */
 };
 
 enum up_state { UP_NONE, UP_RESOLVING, UP_CONNECTING, UP_OPEN };
@@ -180,6 +182,7 @@ struct conn {
 	struct endpoint ep[2];
 	uint32_t ev[2]; /* events registered per side, for cheap updates */
 	bool socks;
+	bool transparent; /* from the transparent listener: refusals reset the connection */
 	enum in_mode in;
 	enum up_state up_state;
 	bool tunnel;	   /* CONNECT/SOCKS relay established */
@@ -214,10 +217,12 @@ struct conn {
 	struct hutch_tnode tn;
 };
 
+enum listener_kind { LST_HTTP, LST_SOCKS, LST_TRANSPARENT, LST_N };
+
 struct listener {
 	struct hutch_proxy *px;
 	int fd;
-	bool socks;
+	enum listener_kind kind;
 };
 
 struct hutch_proxy {
@@ -225,7 +230,8 @@ struct hutch_proxy {
 	struct hutch_filter *filter;
 	struct hutch_proxy_hooks hooks;
 	struct hutch_proxy_opts opts;
-	struct listener lst[2];
+	struct listener lst[LST_N];
+	const struct hutch_resolver *resolver; /* pool names for the transparent listener */
 	bool accept_paused;
 	struct hutch_timer timer;
 	bool timer_ok;
@@ -509,6 +515,7 @@ static bool reading_client(const struct conn *c)
 	case IN_DISCARD:
 		return true;
 	case IN_WAIT:
+	case IN_TRANSPARENT:
 		return false;
 	}
 	return false;
@@ -576,6 +583,8 @@ static void update_timer(struct conn *c, bool refresh)
 
 /* ---- client responses ----------------------------------------------------------- */
 
+static void socket_abort(int fd);
+
 /* Queue the final bytes for the client and stop everything else. */
 static void finish_with(struct conn *c, const void *data, size_t n)
 {
@@ -594,6 +603,8 @@ static void finish_with(struct conn *c, const void *data, size_t n)
 	}
 	c->up_state = UP_NONE;
 	hutch_pump_close(&c->up, &c->px->pipes);
+	if (c->transparent)
+		socket_abort(c->cfd); /* no protocol to answer in: the close is a reset */
 }
 
 static void http_fail(struct conn *c, int status, const char *deny, const char *what)
@@ -620,7 +631,9 @@ static void refuse(struct conn *c, const struct hutch_decision *d, const char *d
 	deny_text(d, text, sizeof(text));
 	snprintf(what, sizeof(what), "connection to %s:%u refused%s%s", c->s.host.name, c->s.port,
 		 detail ? ": " : "", detail ? detail : "");
-	if (c->socks)
+	if (c->transparent)
+		finish_with(c, "", 0);
+	else if (c->socks)
 		socks_fail(c, HUTCH_SOCKS5_NOT_ALLOWED);
 	else
 		http_fail(c, 403, text, what);
@@ -635,7 +648,9 @@ static void unreachable(struct conn *c, int err, const char *why)
 	snprintf(what, sizeof(what), "%s:%u: %s", c->s.host.name, c->s.port, why);
 	c->s.failed = true;
 	session_end(c, true, why);
-	if (c->socks) {
+	if (c->transparent) {
+		finish_with(c, "", 0);
+	} else if (c->socks) {
 		enum hutch_socks5_rep rep = HUTCH_SOCKS5_HOST_UNREACHABLE;
 
 		if (err == -ECONNREFUSED)
@@ -748,7 +763,10 @@ static void on_connected(struct conn *c)
 	c->up_state = UP_OPEN;
 	c->u_rd = false;
 	session_opened(c);
-	if (c->socks) {
+	if (c->transparent) {
+		c->tunnel = true;
+		c->in = IN_TLS_PEEK;
+	} else if (c->socks) {
 		uint8_t r[HUTCH_SOCKS5_REPLY_MAX];
 		size_t n = hutch_socks5_reply(r, HUTCH_SOCKS5_OK, NULL, 0);
 
@@ -1093,6 +1111,42 @@ static void handle_socks(struct conn *c)
 	}
 }
 
+/* ---- transparent ---------------------------------------------------------------- */
+
+/*
+ * A redirected connection: its original destination is the request, checked
+ * like a SOCKS5 CONNECT to that host (a pool address stands for its name).
+ */
+static void handle_transparent(struct conn *c)
+{
+	struct hutch_decision d;
+	struct hutch_host h;
+	const char *why = NULL;
+	uint16_t port;
+	int r = hutch_transparent_dest(c->cfd, c->px->resolver, &h, &port, &why);
+
+	if (r < 0) {
+		memset(&d, 0, sizeof(d));
+		d.reason = why;
+		record_refusal(c, HUTCH_PROXY_VIA_TRANSPARENT, &h, port, &d, NULL, why);
+		finish_with(c, "", 0);
+		return;
+	}
+	hutch_filter_check_host(c->px->filter, &h, port, &d);
+	if (maybe_ask(c, &h, port, &d))
+		return; /* handled again once answered */
+	memset(&c->s, 0, sizeof(c->s));
+	c->s.host = h;
+	c->s.port = port;
+	if (!d.allow) {
+		record_refusal(c, HUTCH_PROXY_VIA_TRANSPARENT, &h, port, &d, NULL, NULL);
+		refuse(c, &d, NULL);
+		return;
+	}
+	session_begin(c, HUTCH_PROXY_VIA_TRANSPARENT, &h, port, &d);
+	start_upstream(c);
+}
+
 /* ---- TLS peek ------------------------------------------------------------------- */
 
 static void tls_refuse(struct conn *c, const char *reason)
@@ -1308,6 +1362,10 @@ static bool drive_once(struct conn *c, int *fatal)
 	moved |= r > 0;
 
 	/* closing: after the last byte, shut down and discard what the client still sends */
+	if (c->closing && c->transparent) {
+		*fatal = -ECONNRESET; /* reset (finish_with): nothing to flush */
+		return false;
+	}
 	if (c->closing) {
 		if (!c->dbuf.len && !c->down.in_pipe && !c->shut_sent) {
 			shutdown(c->cfd, SHUT_WR);
@@ -1408,6 +1466,12 @@ static bool drive_once(struct conn *c, int *fatal)
 		if (c->up.eof && !c->up.in_pipe && !c->up.shut) {
 			shutdown(c->ufd, SHUT_WR);
 			c->up.shut = true;
+			moved = true;
+		}
+		break;
+	case IN_TRANSPARENT:
+		if (!c->asking) {
+			handle_transparent(c);
 			moved = true;
 		}
 		break;
@@ -1575,7 +1639,7 @@ static void conn_free_ex(struct conn *c, const char *reason, bool abort)
 	free(c);
 	if (px->accept_paused && !px->freeing) {
 		px->accept_paused = false;
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < LST_N; i++)
 			if (px->lst[i].fd >= 0)
 				(void)hutch_loop_mod(px->loop, px->lst[i].fd, EPOLLIN);
 	}
@@ -1662,7 +1726,7 @@ static void on_timer(struct hutch_timer *t, uint64_t now, void *data)
 		hutch_tnode_disarm(&px->retry_node);
 		if (px->accept_paused) {
 			px->accept_paused = false;
-			for (int i = 0; i < 2; i++)
+			for (int i = 0; i < LST_N; i++)
 				if (px->lst[i].fd >= 0)
 					(void)hutch_loop_mod(px->loop, px->lst[i].fd, EPOLLIN);
 		}
@@ -1699,7 +1763,7 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			    errno == ENOMEM) {
 				/* out of descriptors: stop accepting for a while */
 				px->accept_paused = true;
-				for (int k = 0; k < 2; k++)
+				for (int k = 0; k < LST_N; k++)
 					if (px->lst[k].fd >= 0)
 						(void)hutch_loop_mod(loop, px->lst[k].fd, 0);
 				hutch_tnode_arm(&px->timer, &px->l_retry, &px->retry_node,
@@ -1725,8 +1789,11 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		c->ufd = -1;
 		c->ep[SIDE_CLIENT] = (struct endpoint){c, SIDE_CLIENT};
 		c->ep[SIDE_UPSTREAM] = (struct endpoint){c, SIDE_UPSTREAM};
-		c->socks = ls->socks;
-		c->in = ls->socks ? IN_SOCKS_GREETING : IN_HTTP_HEAD;
+		c->socks = ls->kind == LST_SOCKS;
+		c->transparent = ls->kind == LST_TRANSPARENT;
+		c->in = c->transparent ? IN_TRANSPARENT
+			: c->socks     ? IN_SOCKS_GREETING
+				       : IN_HTTP_HEAD;
 		c->ibuf.max = IBUF_MAX;
 		c->obuf.max = OBUF_MAX;
 		c->dbuf.max = DBUF_MAX;
@@ -1746,15 +1813,16 @@ static int on_accept(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		px->conns = c;
 		if (c->over_cap) {
 			px->n_over++;
-			hutch_tnode_arm(&px->timer, &px->l_handshake, &c->tn, hutch_now_ms());
-			continue;
+		} else {
+			px->n_conns++;
+			px->stats.accepted++;
+			px->stats.active = px->n_conns;
+			if (px->n_conns > px->stats.peak)
+				px->stats.peak = px->n_conns;
 		}
-		px->n_conns++;
-		px->stats.accepted++;
-		px->stats.active = px->n_conns;
-		if (px->n_conns > px->stats.peak)
-			px->stats.peak = px->n_conns;
 		hutch_tnode_arm(&px->timer, &px->l_handshake, &c->tn, hutch_now_ms());
+		if (c->transparent)
+			conn_drive(c); /* the destination is known now: no request to wait for */
 	}
 	return 0;
 }
@@ -1797,7 +1865,8 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 		goto fail_fds;
 	}
 	px->loop = loop;
-	px->lst[0].fd = px->lst[1].fd = -1;
+	for (int i = 0; i < LST_N; i++)
+		px->lst[i].fd = -1;
 	if (hooks)
 		px->hooks = *hooks;
 	/* A system policy that fixes the allowlist is never asked around. */
@@ -1875,7 +1944,7 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 			r = hutch_err(err, errno, "proxy listening socket");
 			goto fail;
 		}
-		px->lst[i] = (struct listener){px, fds[i], i == 1};
+		px->lst[i] = (struct listener){px, fds[i], i == 1 ? LST_SOCKS : LST_HTTP};
 		fds[i] = -1;
 		r = hutch_loop_add(loop, px->lst[i].fd, EPOLLIN, on_accept, &px->lst[i]);
 		if (r < 0) {
@@ -1894,6 +1963,34 @@ fail_fds:
 	return r;
 }
 
+int hutch_proxy_add_transparent(struct hutch_proxy *px, int fd, const struct hutch_resolver *res,
+				hutch_error *err)
+{
+	struct listener *ls = &px->lst[LST_TRANSPARENT];
+	int fl, r;
+
+	if (ls->fd >= 0) {
+		close(fd);
+		return hutch_errx(err, EEXIST, "proxy: a transparent listener is served already");
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		r = hutch_err(err, errno, "proxy: transparent listening socket");
+		close(fd);
+		return r;
+	}
+	*ls = (struct listener){px, fd, LST_TRANSPARENT};
+	px->resolver = res;
+	r = hutch_loop_add(px->loop, fd, EPOLLIN, on_accept, ls);
+	if (r < 0) {
+		ls->fd = -1;
+		close(fd);
+		return hutch_err(err, -r, "proxy: watching the transparent listening socket");
+	}
+	return 0;
+}
+
 void hutch_proxy_free(struct hutch_proxy *px)
 {
 	if (!px)
@@ -1901,7 +1998,7 @@ void hutch_proxy_free(struct hutch_proxy *px)
 	px->freeing = true;
 	while (px->conns)
 		conn_free(px->conns, "proxy shut down");
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < LST_N; i++)
 		if (px->lst[i].fd >= 0) {
 			hutch_loop_del(px->loop, px->lst[i].fd);
 			close(px->lst[i].fd);

@@ -24,12 +24,14 @@
 struct hutch_loop;
 struct hutch_policy;
 struct hutch_proxy;
+struct hutch_resolver;
 
 enum hutch_proxy_via {
 	HUTCH_PROXY_VIA_CONNECT = 1, /* HTTP CONNECT tunnel */
 	HUTCH_PROXY_VIA_HTTP = 2,    /* absolute-form http:// request(s) */
 	HUTCH_PROXY_VIA_SOCKS5 = 3,
 	HUTCH_PROXY_VIA_HOST_PORT = 4, /* a host port (hostport.h): relayed, not proxied */
+	HUTCH_PROXY_VIA_TRANSPARENT = 5, /* redirected by the sandbox's nftables (transparent.h) */
 };
 
 /* What became of an allowed or refused destination. */
@@ -122,6 +124,15 @@ int hutch_proxy_new_opts(struct hutch_loop *loop, const struct hutch_policy *p, 
 			 int socks_listen_fd, const struct hutch_proxy_hooks *hooks,
 			 const struct hutch_proxy_opts *opts, struct hutch_proxy **out,
 			 hutch_error *err);
+/*
+ * Serve the transparent listener @fd too (docs/network.md, "Transparent
+ * egress"): each connection's original destination (net/transparent.c) enters
+ * the state machine of a SOCKS5 CONNECT, without the handshake; refusals and
+ * failures reset the connection. @res maps pool addresses back to names (it
+ * must outlive the proxy; NULL: none handed out). The proxy owns @fd.
+ */
+int hutch_proxy_add_transparent(struct hutch_proxy *px, int fd, const struct hutch_resolver *res,
+				hutch_error *err);
 /*
  * The answer to a question started through hooks.ask: the connections
  * waiting on HOST:PORT go on (or are refused); it is remembered for the run

@@ -1053,6 +1053,27 @@ void hutch_filter_check_host(const struct hutch_filter *f, const struct hutch_ho
 	decide(d, false, NULL, f->n_allow ? "not in allowlist" : "allowlist is empty");
 }
 
+void hutch_filter_check_name(const struct hutch_filter *f, const struct hutch_host *h,
+			     struct hutch_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (h->kind != HUTCH_HOST_NAME) {
+		decide(d, false, NULL, "not a name");
+		return;
+	}
+	for (size_t i = 0; i < f->n_deny; i++)
+		if (!f->deny[i].pat.port && hutch_pattern_match_host(&f->deny[i].pat, h, 0)) {
+			decide(d, false, &f->deny[i], "denied by rule");
+			return;
+		}
+	for (size_t i = 0; i < f->n_allow; i++)
+		if (hutch_pattern_match_host(&f->allow[i].pat, h, f->allow[i].pat.port)) {
+			decide(d, true, &f->allow[i], "allowed by rule");
+			return;
+		}
+	decide(d, false, NULL, f->n_allow ? "not in allowlist" : "allowlist is empty");
+}
+
 void hutch_filter_check_addr(const struct hutch_filter *f, const struct hutch_addr *a,
 			     uint16_t port, const struct hutch_decision *name_decision,
 			     struct hutch_decision *d)

@@ -175,6 +175,14 @@ size_t hutch_filter_n_allow(const struct hutch_filter *f);
 void hutch_filter_check_host(const struct hutch_filter *f, const struct hutch_host *h,
 			     uint16_t port, struct hutch_decision *d);
 /*
+ * For the sandbox's resolver, which does not know the port yet: is the name
+ * @h allowed for some port? A deny rule without a port refuses it; an allow
+ * rule matching the name (with or without a port) allows it. The port is
+ * checked again, with hutch_filter_check_host(), when a connection is made.
+ */
+void hutch_filter_check_name(const struct hutch_filter *f, const struct hutch_host *h,
+			     struct hutch_decision *d);
+/*
  * Second stage, for each address a name allowed by @name_decision resolved
  * to: address deny rules, then the special-class check.
  */

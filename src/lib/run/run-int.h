@@ -76,6 +76,8 @@ struct run {
 	size_t n_ll_protect;
 	int proxy_fd[2];	   /* listening sockets made inside the netns: HTTP, SOCKS5 */
 	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
+	int transparent_fd;	   /* the transparent listener, until the proxy starts */
+	struct hutch_resolver *resolver; /* the sandbox's DNS (net/resolver.h) */
 	struct hutch_asker *asker; /* --ask: the questions, off the loop */
 	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
 	/* host ports (--host-port): made at their first listening socket */

@@ -13,4 +13,9 @@ enum hutch_ctl_tag {
 	HUTCH_CTL_GONE = 5,	 /* init -> supervisor, no fd: every other process is gone */
 	HUTCH_CTL_LOOPBACK = 6,	 /* a socket of the sandbox's netns: the supervisor brings lo up */
 	HUTCH_CTL_HOST_PORT = 7, /* a host port's listening socket made inside the netns */
+	/* transparent egress (docs/network.md): the redirect target, the resolver's socket */
+	HUTCH_CTL_PROXY_TRANSPARENT = 8,
+	HUTCH_CTL_DNS_UDP = 9,
+	/* the rules could not be loaded: the low byte; bits 8.. hold the errno (fd: ignored) */
+	HUTCH_CTL_NO_TRANSPARENT = 10,
 };

@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include "run/asker.h"
 #include "audit/audit.h"
@@ -41,6 +42,7 @@
 #include "sandbox/mount.h"
 #include "session/named.h"
 #include "sandbox/netns.h"
+#include "sandbox/nft.h"
 #include "sandbox/ns.h"
 #include "policy/policy.h"
 #include "policy/profiles.h"
@@ -178,6 +180,42 @@ static int step_loopback(struct run *r, hutch_error *err)
 	return ret < 0 ? hutch_err(err, ret, "network: handing lo over") : 0;
 }
 
+/*
+ * Transparent egress (docs/network.md): the transparent listener on 127.0.0.1
+ * (a port the kernel chooses), the resolver's socket on 127.0.0.53:53, the
+ * nftables rules redirecting to the first (one netlink batch) and the default
+ * route via lo. Sent before the proxy's own sockets: the supervisor has them
+ * when it starts the proxy. When the rules cannot be loaded, only the proxy
+ * variables work, as before: the supervisor is told so and says it.
+ */
+static int step_transparent(struct run *r, hutch_error *err)
+{
+	_cleanup_close_ int lfd = -1, dfd = -1;
+	hutch_error e = {0};
+	uint16_t port = 0;
+	int ret;
+
+	lfd = hutch_net_bind_inet(SOCK_STREAM, INADDR_LOOPBACK, 0, &port, &e);
+	ret = lfd;
+	if (ret >= 0)
+		ret = dfd = hutch_net_bind_inet(SOCK_DGRAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, &e);
+	if (ret >= 0)
+		ret = hutch_nft_setup(port, &e);
+	if (ret >= 0)
+		ret = hutch_net_default_route_lo(&e);
+	if (ret < 0) {
+		int any = lfd >= 0 ? lfd : r->ctl[1];
+		uint32_t tag = HUTCH_CTL_NO_TRANSPARENT | ((uint32_t)(-ret & 0xffff) << 8);
+
+		ret = ctl_send_fd(r, any, tag);
+		return ret < 0 ? hutch_err(err, ret, "network: telling the supervisor") : 0;
+	}
+	ret = ctl_send_fd(r, dfd, HUTCH_CTL_DNS_UDP);
+	if (ret >= 0)
+		ret = ctl_send_fd(r, lfd, HUTCH_CTL_PROXY_TRANSPARENT);
+	return ret < 0 ? hutch_err(err, ret, "network: handing the transparent sockets over") : 0;
+}
+
 /* The proxy's listening sockets (lo is up: "G" came after it). */
 static int step_network(struct run *r, hutch_error *err)
 {
@@ -212,6 +250,9 @@ static int step_network(struct run *r, hutch_error *err)
 		}
 	}
 	if (ret < 0 || r->p->net_mode != HUTCH_NET_PROXY)
+		return ret;
+	ret = step_transparent(r, err);
+	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
 		uint16_t port = *(const uint16_t *)((const char *)r->p + listeners[i].port_offset);

@@ -47,6 +47,7 @@
 #include "sandbox/protect.h"
 #include "net/hostport.h"
 #include "net/proxy.h"
+#include "net/resolver.h"
 #include "sandbox/pty.h"
 #include "limits/rlimit.h"
 #include "audit/gitguard.h"
@@ -174,6 +175,11 @@ static int start_proxy(struct run *r)
 	ret = hutch_proxy_new(r->loop, r->p, r->proxy_fd[0], r->proxy_fd[1], &hooks, &r->proxy,
 			      &r->proxy_err);
 	r->proxy_fd[0] = r->proxy_fd[1] = -1; /* the proxy owns them now */
+	if (ret >= 0 && r->transparent_fd >= 0) {
+		ret = hutch_proxy_add_transparent(r->proxy, r->transparent_fd, r->resolver,
+						  &r->proxy_err);
+		r->transparent_fd = -1;
+	}
 	if (ret < 0) {
 		if (!r->proxy_err.msg[0])
 			hutch_err(&r->proxy_err, ret, "network: starting the proxy");
@@ -187,6 +193,8 @@ static void finish_proxy(struct run *r)
 {
 	hutch_proxy_free(r->proxy); /* closes what is left: each gives its record */
 	r->proxy = NULL;
+	hutch_resolver_free(r->resolver); /* after the proxy: it maps pool addresses with it */
+	r->resolver = NULL;
 	hutch_hostport_free(r->hostport);
 	r->hostport = NULL;
 }
@@ -208,10 +216,53 @@ static int take_host_port(struct run *r, int fd)
 	return 0;
 }
 
+/* The sandbox's resolver socket (transparent egress): served from the loop. */
+static int take_dns(struct run *r, struct hutch_loop *loop, int fd)
+{
+	int ret = 0;
+
+	if (!r->resolver)
+		ret = hutch_resolver_new(r->p, &r->resolver, &r->proxy_err);
+	if (ret >= 0)
+		ret = hutch_resolver_add_udp(r->resolver, loop, fd, &r->proxy_err);
+	else
+		close(fd);
+	if (ret < 0) /* fail closed, like the proxy */
+		kill(r->init_pid, SIGKILL);
+	return 0;
+}
+
+/* The rules could not be loaded in the sandbox: said once, the proxy variables still work. */
+static void no_transparent(struct run *r, uint32_t tag)
+{
+	char msg[300];
+	int e = (int)(tag >> 8);
+
+	if (!r->opts || !r->opts->warn || r->opts->verbose < 1)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "network: transparent egress unavailable (nf_tables in the sandbox: %s): only "
+		 "programs using the proxy variables reach the network (hutch check)",
+		 strerror(e));
+	r->opts->warn(msg, r->opts->data);
+}
+
 /* A descriptor the sandbox handed over: the proxy's listeners, the exec listener, the pty. */
 int hutch_run_take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, int got)
 {
+	if ((tag & 0xff) == HUTCH_CTL_NO_TRANSPARENT) {
+		close(got);
+		no_transparent(r, tag);
+		return 0;
+	}
 	switch (tag) {
+	case HUTCH_CTL_DNS_UDP:
+		return take_dns(r, loop, got);
+	case HUTCH_CTL_PROXY_TRANSPARENT:
+		if (r->transparent_fd >= 0)
+			close(r->transparent_fd);
+		r->transparent_fd = got;
+		break;
 	case HUTCH_CTL_PROXY_HTTP:
 	case HUTCH_CTL_PROXY_SOCKS: {
 		int *slot = &r->proxy_fd[tag == HUTCH_CTL_PROXY_SOCKS];

@@ -47,6 +47,7 @@
 #include "sandbox/protect.h"
 #include "net/hostport.h"
 #include "net/proxy.h"
+#include "net/resolver.h"
 #include "sandbox/pty.h"
 #include "limits/rlimit.h"
 #include "audit/gitguard.h"
@@ -145,6 +146,8 @@ void hutch_run_free(struct run *r, const sigset_t *oldmask)
 	r->asker = NULL;
 	hutch_proxy_free(r->proxy); /* its last records go to the audit log */
 	r->proxy = NULL;
+	hutch_resolver_free(r->resolver); /* after the proxy, which maps addresses with it */
+	r->resolver = NULL;
 	hutch_hostport_free(r->hostport);
 	r->hostport = NULL;
 	hutch_audit_free(r->audit); /* before the loop it watches from */
@@ -164,6 +167,8 @@ void hutch_run_free(struct run *r, const sigset_t *oldmask)
 	for (int i = 0; i < 2; i++)
 		if (r->proxy_fd[i] >= 0)
 			close(r->proxy_fd[i]);
+	if (r->transparent_fd >= 0)
+		close(r->transparent_fd);
 	for (int i = 0; i < 2; i++) {
 		if (r->errpipe[i] >= 0)
 			close(r->errpipe[i]);

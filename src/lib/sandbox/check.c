@@ -19,6 +19,7 @@
 #include "base/file.h"
 #include "hutch.h"
 #include "sandbox/landlock.h"
+#include "sandbox/nft.h"
 #include "sandbox/ns.h"
 #include "sandbox/seccomp.h"
 
@@ -171,6 +172,7 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *fi)
 		[HUTCH_FEAT_OVERLAY_USERNS] = "overlayfs-userns",
 		[HUTCH_FEAT_CGROUP_V2] = "cgroup-v2",
 		[HUTCH_FEAT_MOUNT_API] = "mount-api",
+		[HUTCH_FEAT_TRANSPARENT] = "transparent-egress",
 	};
 	bool filter = false, notify = false;
 	int abi;
@@ -238,6 +240,21 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *fi)
 				       : "the new mount API is missing");
 		if (!fi->available)
 			fi->fix = "use a kernel >= 5.12";
+		break;
+	}
+	case HUTCH_FEAT_TRANSPARENT: {
+		hutch_error e = {0};
+
+		fi->available = hutch_nft_probe(&e) == 0;
+		snprintf(fi->detail, sizeof(fi->detail), "%s%s",
+			 fi->available ? "nf_tables rules in the sandbox's network namespace: "
+					 "every program's TCP goes through the allowlist"
+				       : "--net proxy serves only programs that use the proxy "
+					 "variables: ",
+			 fi->available ? "" : e.msg);
+		if (!fi->available)
+			fi->fix = "load the nf_tables, nft_redir and nf_nat modules (modprobe "
+				  "nft_redir), and allow unprivileged user namespaces";
 		break;
 	}
 	default:

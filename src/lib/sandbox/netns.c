@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -105,5 +107,77 @@ int hutch_net_listen_loopback(uint16_t port, hutch_error *err)
 				 (unsigned)port);
 	if (listen(fd, 1024) < 0)
 		return hutch_err(err, errno, "network: listen on 127.0.0.1:%u", (unsigned)port);
+	return TAKE_FD(fd);
+}
+
+int hutch_net_default_route_lo(hutch_error *err)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct in_addr src = {htonl(INADDR_LOOPBACK)};
+	struct mnl_socket *nl;
+	struct rtmsg *rtm;
+	unsigned idx = if_nametoindex("lo");
+	int r = 0;
+
+	if (!idx)
+		return hutch_err(err, errno, "network: no lo");
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	/* the source must be loopback: the filter drops what goes elsewhere, replies too */
+	mnl_attr_put(nlh, RTA_PREFSRC, sizeof(src), &src);
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl)
+		return hutch_err(err, errno, "network: route netlink socket");
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+	} else {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+
+		if (n < 0)
+			r = -errno;
+		else
+			r = mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), NULL, NULL) < 0
+				    ? -errno
+				    : 0;
+	}
+	mnl_socket_close(nl);
+	if (r < 0)
+		return hutch_err(err, -r, "network: default route via lo");
+	return 0;
+}
+
+int hutch_net_bind_inet(int type, uint32_t addr, uint16_t port, uint16_t *bound,
+			hutch_error *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	socklen_t sl = sizeof(sa);
+	char text[INET_ADDRSTRLEN];
+	int one = 1;
+
+	sa.sin_addr.s_addr = htonl(addr);
+	inet_ntop(AF_INET, &sa.sin_addr, text, sizeof(text));
+	if (fd < 0)
+		return hutch_err(err, errno, "network: socket for %s:%u", text, (unsigned)port);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return hutch_err(err, errno, "network: binding %s:%u", text, (unsigned)port);
+	if (type == SOCK_STREAM && listen(fd, 1024) < 0)
+		return hutch_err(err, errno, "network: listen on %s:%u", text, (unsigned)port);
+	if (bound) {
+		if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+			return hutch_err(err, errno, "network: %s: its port", text);
+		*bound = ntohs(sa.sin_port);
+	}
 	return TAKE_FD(fd);
 }

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The transparent egress rules in one nftables netlink batch: see nft.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "sandbox/nft.h"
+
+#define TABLE "hutch"
+#define BATCH_BUF 8192
+
+struct batch {
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq;
+	unsigned acks; /* messages that asked for an acknowledgement */
+	int oom;
+};
+
+static char *cur(struct batch *bt)
+{
+	return mnl_nlmsg_batch_current(bt->b);
+}
+
+static void next(struct batch *bt)
+{
+	if (!mnl_nlmsg_batch_next(bt->b))
+		bt->oom = 1; /* the buffer is sized for the fixed ruleset: never */
+}
+
+static void add_table(struct batch *bt, uint16_t family)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t) {
+		bt->oom = 1;
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWTABLE, family,
+					  NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	bt->acks++;
+	next(bt);
+}
+
+static void add_chain(struct batch *bt, uint16_t family, const char *name, const char *type,
+		      int prio, uint32_t policy)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!c) {
+		bt->oom = 1;
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
+	nlh = nftnl_chain_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWCHAIN, family,
+					  NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	bt->acks++;
+	next(bt);
+}
+
+static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+/* reg1 = the network header's bytes [@off, @off + @len) */
+static int load_daddr(struct nftnl_rule *r, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = expr(r, "payload");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return 0;
+}
+
+/* reg1 &= 255.0.0.0 (the IPv4 address in reg1 to its /8) */
+static int mask8(struct nftnl_rule *r)
+{
+	static const uint8_t mask[4] = {0xff, 0, 0, 0}, zero[4] = {0};
+	struct nftnl_expr *e = expr(r, "bitwise");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 4);
+	return 0;
+}
+
+static int cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr(r, "cmp");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	return 0;
+}
+
+static int verdict(struct nftnl_rule *r, int v)
+{
+	struct nftnl_expr *e = expr(r, "immediate");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
+	return 0;
+}
+
+/* ip daddr != 127.0.0.0/8 meta l4proto tcp redirect to :@port */
+static int build_redirect(struct nftnl_rule *r, uint16_t port)
+{
+	static const uint8_t lo8[4] = {127, 0, 0, 0}, tcp = IPPROTO_TCP;
+	uint16_t nport = htons(port);
+	struct nftnl_expr *e;
+
+	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_NEQ, lo8, 4) < 0)
+		return -ENOMEM;
+	e = expr(r, "meta");
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	if (cmp(r, NFT_CMP_EQ, &tcp, 1) < 0)
+		return -ENOMEM;
+	e = expr(r, "immediate");
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &nport, sizeof(nport));
+	e = expr(r, "redir");
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	return 0;
+}
+
+/* ip daddr 127.0.0.0/8 accept */
+static int build_accept_lo4(struct nftnl_rule *r)
+{
+	static const uint8_t lo8[4] = {127, 0, 0, 0};
+
+	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_EQ, lo8, 4) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+/* ip6 daddr ::1 accept */
+static int build_accept_lo6(struct nftnl_rule *r)
+{
+	if (load_daddr(r, 24, 16) < 0 || cmp(r, NFT_CMP_EQ, &in6addr_loopback, 16) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+static void add_rule(struct batch *bt, uint16_t family, const char *chain,
+		     int (*build)(struct nftnl_rule *, uint16_t), uint16_t arg)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r) {
+		bt->oom = 1;
+		return;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
+	if (build(r, arg) < 0) {
+		nftnl_rule_free(r);
+		bt->oom = 1;
+		return;
+	}
+	nlh = nftnl_rule_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWRULE, family,
+					 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	bt->acks++;
+	next(bt);
+}
+
+static int redirect_rule(struct nftnl_rule *r, uint16_t port)
+{
+	return build_redirect(r, port);
+}
+
+static int lo4_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	(void)unused;
+	return build_accept_lo4(r);
+}
+
+static int lo6_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	(void)unused;
+	return build_accept_lo6(r);
+}
+
+/* Wait for every acknowledgement; the first error ends it (the batch was all or nothing). */
+static int read_acks(struct mnl_socket *nl, unsigned want)
+{
+	char buf[8192];
+
+	while (want) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct nlmsgerr *e;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error)
+				return e->error;
+			if (want)
+				want--;
+		}
+	}
+	return 0;
+}
+
+int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
+{
+	_cleanup_free_ char *buf = malloc(BATCH_BUF);
+	struct batch bt = {.seq = 1};
+	struct mnl_socket *nl;
+	int r;
+
+	if (!buf)
+		return hutch_err(err, ENOMEM, "network: nftables rules");
+	bt.b = mnl_nlmsg_batch_start(buf, BATCH_BUF);
+	if (!bt.b)
+		return hutch_err(err, ENOMEM, "network: nftables rules");
+	nftnl_batch_begin(cur(&bt), bt.seq++);
+	next(&bt);
+	add_table(&bt, NFPROTO_IPV4);
+	add_chain(&bt, NFPROTO_IPV4, "nat", "nat", -100, NF_ACCEPT);
+	add_rule(&bt, NFPROTO_IPV4, "nat", redirect_rule, redirect_port);
+	add_chain(&bt, NFPROTO_IPV4, "out", "filter", 0, NF_DROP);
+	add_rule(&bt, NFPROTO_IPV4, "out", lo4_rule, 0);
+	add_table(&bt, NFPROTO_IPV6);
+	add_chain(&bt, NFPROTO_IPV6, "out", "filter", 0, NF_DROP);
+	add_rule(&bt, NFPROTO_IPV6, "out", lo6_rule, 0);
+	nftnl_batch_end(cur(&bt), bt.seq++);
+	next(&bt);
+	if (bt.oom) {
+		mnl_nlmsg_batch_stop(bt.b);
+		return hutch_err(err, ENOMEM, "network: nftables rules");
+	}
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl) {
+		r = -errno;
+		mnl_nlmsg_batch_stop(bt.b);
+		return hutch_err(err, -r, "network: nftables netlink socket");
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt.b), mnl_nlmsg_batch_size(bt.b)) < 0)
+		r = -errno;
+	else
+		r = read_acks(nl, bt.acks);
+	mnl_socket_close(nl);
+	mnl_nlmsg_batch_stop(bt.b);
+	if (r < 0)
+		return hutch_err(err, -r, "network: loading the transparent egress rules (nftables)");
+	return 0;
+}
+
+int hutch_nft_probe(hutch_error *err)
+{
+	int pipefd[2], status, r = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return hutch_err(err, errno, "nftables probe");
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return hutch_err(err, -r, "nftables probe");
+	}
+	if (pid == 0) {
+		int e = 0;
+
+		close(pipefd[0]);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+			e = errno;
+		else
+			e = -hutch_nft_setup(1, NULL);
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &r, sizeof(r)) != sizeof(r))
+		r = EIO;
+	close(pipefd[0]);
+	(void)waitpid(pid, &status, 0);
+	if (r)
+		return hutch_err(err, r, "nf_tables in a user namespace's network namespace");
+	return 0;
+}

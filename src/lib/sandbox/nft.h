@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The sandbox's transparent egress rules (docs/network.md, "Transparent
+ * egress"), built with libnftnl and sent in one netlink batch by the
+ * sandbox's init, which holds CAP_NET_ADMIN over its network namespace:
+ *
+ *   table ip hutch {
+ *     chain nat { type nat hook output priority -100; policy accept;
+ *       ip daddr != 127.0.0.0/8 meta l4proto tcp redirect to :PORT }
+ *     chain out { type filter hook output priority 0; policy drop;
+ *       ip daddr 127.0.0.0/8 accept }
+ *   }
+ *   table ip6 hutch { chain out { type filter hook output priority 0; policy drop;
+ *       ip6 daddr ::1 accept } }
+ *
+ * Every TCP connection to a non-loopback address goes to hutch's transparent
+ * listener on 127.0.0.1:PORT; everything else that is not loopback (UDP,
+ * ICMP, raw IP, IPv6) is dropped on output, so the sender gets EPERM at once.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "hutch.h"
+
+/* Load the rules into the current network namespace. */
+int hutch_nft_setup(uint16_t redirect_port, hutch_error *err);
+
+/*
+ * Can an unprivileged user do that here? Runs the setup in a child in a new
+ * user and network namespace: 0 when it can, else a negative errno with @err
+ * saying why. For `hutch check`.
+ */
+int hutch_nft_probe(hutch_error *err);
