@@ -31,6 +31,7 @@
 #include "base/cleanup.h"
 #include "base/escape.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/path.h"
 #include "sandbox/caps.h"
 #include "policy/env.h"
@@ -78,6 +79,61 @@ static char *state_dir(void)
 		return NULL;
 	base = hutch_path_join(home, ".local/state");
 	return base ? hutch_path_join(base, "hutch") : NULL;
+}
+
+/*
+ * Transparent egress (docs/network.md): the sandbox's /etc/resolv.conf names
+ * its own resolver (127.0.0.53, served by the supervisor, net/resolver.c) and
+ * its /etc/hosts holds only localhost and the host name. Both are written to
+ * hutch's state directory (hidden inside) and bound read-only over the host's
+ * files -- over what a symlink points at, as bubblewrap's binds do.
+ */
+static int plan_net_file(struct run *r, const char *dir, const char *name, const char *etc,
+			 const char *text, hutch_error *err)
+{
+	_cleanup_free_ char *src = hutch_path_join(dir, name);
+	char dst[PATH_MAX];
+	int ret;
+
+	if (!src)
+		return hutch_err(err, ENOMEM, "network: %s", name);
+	if (!realpath(etc, dst)) {
+		ssize_t n = readlink(etc, dst, sizeof(dst) - 1);
+
+		/* a dangling absolute symlink (into /run, which the sandbox has its own of) */
+		if (n <= 0 || dst[0] != '/')
+			return 0; /* no such file: nothing to cover */
+		dst[n] = '\0';
+	}
+	ret = hutch_write_file_atomic(src, text, strlen(text), 0644);
+	if (ret < 0)
+		return hutch_err(err, ret, "network: writing %s", src);
+	ret = hutch_mount_plan_add(r->plan, MOUNT_BIND_RO, dst, src, 0, true);
+	return ret < 0 ? hutch_err(err, ret, "mount: planning") : 0;
+}
+
+static int plan_resolver(struct run *r, hutch_error *err)
+{
+	static const char resolv[] = "# hutch: the sandbox's own resolver (docs/network.md)\n"
+				     "nameserver " HUTCH_NET_RESOLVER_TEXT "\n";
+	char host[256] = "", hosts[600];
+	_cleanup_free_ char *dir = hutch_path_join(r->state_dir, "net");
+	int ret;
+
+	if (!dir)
+		return hutch_err(err, ENOMEM, "network: resolver files");
+	ret = hutch_mkdir_p(dir, 0700);
+	if (ret < 0)
+		return hutch_err(err, ret, "network: creating %s", dir);
+	if (gethostname(host, sizeof(host) - 1) < 0 || strpbrk(host, " \t\n#"))
+		host[0] = '\0';
+	snprintf(hosts, sizeof(hosts),
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
+		 host[0] ? "127.0.1.1\t" : "", host, host[0] ? "\n" : "");
+	ret = plan_net_file(r, dir, "resolv.conf", "/etc/resolv.conf", resolv, err);
+	if (ret >= 0)
+		ret = plan_net_file(r, dir, "hosts", "/etc/hosts", hosts, err);
+	return ret;
 }
 
 /*
@@ -321,6 +377,8 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 		if (ret < 0)
 			hutch_err(err, ret, "mount: planning");
 	}
+	if (ret >= 0 && r->p->net_mode == HUTCH_NET_PROXY)
+		ret = plan_resolver(r, err);
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; r->opts && r->opts->warn && r->opts->verbose && i < r->p->fs_sockets.n;
