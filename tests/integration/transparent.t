@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Transparent egress under --net proxy (docs/network.md, "Transparent egress"): programs that
+# ignore the proxy variables (Node's fetch, a raw Python socket, bash's /dev/tcp, curl
+# --noproxy '*') reach an allowed name and port and nothing else; the sandbox's resolver
+# (127.0.0.53) answers allowed names from hutch's pool and every other name NXDOMAIN; UDP
+# and IPv6 out are refused at once; the same decision and the same audit events as through
+# the proxy variables.
+#
+# The allowed name is "localhost." with allowPrivate: inside, the trailing dot keeps it out of
+# the sandbox's /etc/hosts, so it is asked from hutch's resolver (which canonicalises it to
+# "localhost"); the supervisor resolves localhost on the host (127.0.0.1) and connects to the
+# test's server on the host's loopback.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+require_python
+
+hrun check
+if ! grep -E '^transparent-egress +available' <<<"$OUT" >/dev/null; then
+	why=$(grep -E '^transparent-egress' <<<"$OUT")
+	if [ "${HUTCH_MUST_WORK:-0}" = 1 ]; then
+		fail "transparent egress works here (HUTCH_MUST_WORK=1): $why"
+		done_testing
+	fi
+	skip_all "transparent egress unavailable here: $why"
+fi
+pass "hutch check: transparent-egress available"
+
+start_loopback_service
+OTHER_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"] } }\n' "$SRV_PORT" >"$T/lo.json"
+URL="http://localhost.:$SRV_PORT/"
+
+# DNS: raw queries to 127.0.0.1.53, answers decoded (rcode, answer count, first A address).
+DNS_PY='
+import socket, struct, sys
+def q(name, qtype):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+    labels = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l)
+    s.sendto(struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack("!HH", qtype, 1), ("127.0.0.53", 53))
+    r = s.recv(512)
+    rcode, an = r[3] & 15, struct.unpack("!H", r[6:8])[0]
+    addr = socket.inet_ntoa(r[-4:]) if an else "-"
+    return "%s rcode=%d answers=%d %s" % (name, rcode, an, addr)
+for a in sys.argv[1:]:
+    n, t = a.split("/")
+    print(q(n, int(t)))
+'
+hrun run --net proxy -p "$T/lo.json" -- "$PY" -c "$DNS_PY" localhost/1 localhost/28 Other.Example/1 \
+	localhost/1
+like "$OUT" "^localhost rcode=0 answers=1 198\.1[89]\.[0-9]+\.[0-9]+" "resolver: an allowed name gets an A record from 198.18.0.0/15"
+first=$(sed -n 1p <<<"$OUT" | awk '{ print $4 }')
+last=$(sed -n 4p <<<"$OUT" | awk '{ print $4 }')
+is "$last" "$first" "resolver: the same name gets the same address again"
+like "$(sed -n 2p <<<"$OUT")" "^localhost rcode=0 answers=0" "resolver: AAAA of an allowed name -> empty NOERROR"
+like "$(sed -n 3p <<<"$OUT")" "^Other.Example rcode=3 answers=0" "resolver: a name not allowed -> NXDOMAIN"
+
+hrun run --net proxy -p "$T/lo.json" -- sh -c 'cat /etc/resolv.conf; echo ---; cat /etc/hosts'
+like "$OUT" "nameserver 127\.0\.0\.53" "/etc/resolv.conf inside names the sandbox's resolver"
+hosts=$(sed '1,/^---$/d' <<<"$OUT" | grep -Ev '^[[:space:]]*(#|$)' | awk '{ $1 = ""; print }' | tr ' ' '\n' | sort -u | tr '\n' ' ')
+is "$(words "$hosts")" "$(words "$(printf '%s\n' ip6-localhost ip6-loopback localhost $(hostname) | sort -u | tr '\n' ' ')")" \
+	"/etc/hosts inside: localhost and the host name only"
+
+# ---- clients that ignore the proxy variables -------------------------------------------------
+RAW_PY='
+import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+try:
+    s = socket.create_connection((h, int(p)), timeout=5)
+    s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    d = b""
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        d += b
+    print(d.decode().strip().splitlines()[-1] if d else "empty")
+except socket.gaierror as e: print("gaierror", e.errno)
+except OSError as e: print("error:", e.strerror or e)
+'
+NODE=$(command -v node || true)
+L=$T/audit.jsonl
+rm -f "$L"
+hrun run --net proxy -p "$T/lo.json" --audit "$L" -- "$PY" -c "$RAW_PY" "localhost.:$SRV_PORT"
+is "$OUT" "HUTCH-HTTP-OK" "a raw Python socket to an allowed name reaches it"
+got=$("$PY" - "$L" "$SRV_PORT" <<'EOF'
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["event"] == "net":
+        print(e["phase"], e["proxy.via"], e["server.address"], e["server.port"] == int(sys.argv[2]), e["outcome"], e["rule"])
+EOF
+)
+is "$got" "open transparent localhost True connected localhost:$SRV_PORT
+close transparent localhost True connected localhost:$SRV_PORT" \
+	"audit: net open and close events with proxy.via transparent, the name and the rule"
+
+hrun run --net proxy -p "$T/lo.json" -- env -u HTTP_PROXY -u http_proxy curl -sS -m 10 --noproxy '*' "$URL"
+is "$OUT" "HUTCH-HTTP-OK" "curl --noproxy '*' reaches an allowed name"
+hrun run --net proxy -p "$T/lo.json" -- bash -c 'exec 3<>/dev/tcp/localhost./'"$SRV_PORT"'; printf "GET / HTTP/1.0\r\n\r\n" >&3; tail -1 <&3'
+is "$OUT" "HUTCH-HTTP-OK" "bash /dev/tcp reaches an allowed name"
+if [ -n "$NODE" ]; then
+	hrun run --net proxy -p "$T/lo.json" -- "$NODE" -e 'fetch(process.argv[1]).then(r => r.text()).then(t => console.log(t.trim()), e => console.log("error", e.cause ? e.cause.code : e))' "$URL"
+	is "$OUT" "HUTCH-HTTP-OK" "Node's built-in fetch (no proxy support) reaches an allowed name"
+else
+	skip "node not installed"
+fi
+
+# ---- refused: a name not on the list, another port, UDP, IPv6 ------------------------------
+hrun run --net proxy -p "$T/lo.json" -- "$PY" -c "$RAW_PY" "not-allowed.example:$SRV_PORT"
+is "$OUT" "gaierror -2" "raw socket to a name not on the list: NXDOMAIN (EAI_NONAME)"
+hrun run --net proxy -p "$T/lo.json" -- curl -sS -m 10 --noproxy '*' "http://not-allowed.example:$SRV_PORT/"
+like "$ERR" "Could not resolve host" "curl to a name not on the list: cannot resolve"
+if [ -n "$NODE" ]; then
+	hrun run --net proxy -p "$T/lo.json" -- "$NODE" -e 'fetch(process.argv[1]).then(r => console.log(r.status), e => console.log("error", e.cause ? e.cause.code : e))' "http://not-allowed.example:$SRV_PORT/"
+	is "$OUT" "error ENOTFOUND" "Node's fetch to a name not on the list: ENOTFOUND"
+else
+	skip "node not installed"
+fi
+rm -f "$L"
+hrun run --net proxy -p "$T/lo.json" --audit "$L" -- "$PY" -c "$RAW_PY" "localhost.:$OTHER_PORT"
+like "$OUT" "error: Connection reset by peer|^empty$" "an allowed name on a port not on the list: the connection is reset"
+like "$(grep -E '"event":"(net|deny)"' "$L")" '"proxy.via":"transparent".*"outcome":"refused"|"outcome":"refused".*"proxy.via":"transparent"' \
+	"  and the audit log records the refusal (via transparent)"
+
+UDP_PY='
+import socket, errno, sys
+for a in sys.argv[1:]:
+    h, p = a.rsplit(":", 1)
+    fam = socket.AF_INET6 if ":" in h else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"x", (h, int(p))); print(a, "sent")
+    except OSError as e: print(a, errno.errorcode[e.errno])
+'
+hrun run --net proxy -p "$T/lo.json" -- "$PY" -c "$UDP_PY" 8.8.8.8:53 198.18.0.1:443 10.0.0.1:9 "2001:db8::1:53"
+is "$(words "$OUT")" "8.8.8.8:53 EPERM 198.18.0.1:443 EPERM 10.0.0.1:9 EPERM 2001:db8::1:53 ENETUNREACH" \
+	"UDP out is refused at once (EPERM; QUIC falls back to TCP), IPv6 has no route"
+
+# ---- the proxy variables still work, with the same decisions -------------------------------
+PROXY_PY='
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+s.sendall(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, port, host, port)).encode())
+print(s.recv(200).split(b"\r\n")[0].decode().split(" ")[1])
+'
+for port in "$SRV_PORT" "$OTHER_PORT"; do
+	rm -f "$L"
+	hrun run --net proxy -p "$T/lo.json" --audit "$L" -- sh -c "'$PY' -c '$PROXY_PY' localhost $port; '$PY' -c '$RAW_PY' localhost.:$port"
+	dec=$("$PY" - "$L" <<'EOF'
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["event"] in ("net", "deny") and e.get("phase") != "open":
+        print(e["proxy.via"], e["outcome"], e.get("reason", ""))
+EOF
+)
+	if [ "$port" = "$SRV_PORT" ]; then
+		like "$(sed -n 1p <<<"$OUT")" "^200$" "side by side, allowed port: CONNECT through the proxy -> 200"
+		is "$(sed -n 2p <<<"$OUT")" "HUTCH-HTTP-OK" "  and the transparent path reaches it too"
+		is "$(cut -d' ' -f1,2 <<<"$dec" | tr '\n' ' ')" "connect connected transparent connected " \
+			"  the audit log: both connected"
+	else
+		like "$(sed -n 1p <<<"$OUT")" "^403$" "side by side, port not on the list: CONNECT through the proxy -> 403"
+		like "$(sed -n 2p <<<"$OUT")" "reset|^empty$" "  and the transparent connection is reset"
+		is "$(sed -n 1p <<<"$dec" | cut -d' ' -f2-)" "$(sed -n 2p <<<"$dec" | cut -d' ' -f2-)" \
+			"  the audit log: the same outcome and reason for both ($(sed -n 1p <<<"$dec" | cut -d' ' -f2-))"
+	fi
+done
+
+# -v says which destination was refused, like for the proxy
+hrun run -v --net proxy -p "$T/lo.json" -- "$PY" -c "$RAW_PY" "localhost.:$OTHER_PORT"
+like "$ERR" "localhost:$OTHER_PORT" "-v / exit summary names the refused destination"
+
+done_testing
