@@ -4,7 +4,9 @@
 # look-ups), direct TCP/UDP, IPv6, the cloud metadata address, services on the host's
 # loopback, raw and ICMP sockets, reconfiguring the sandbox's own network; and, with --net
 # proxy, fooling the proxy (IP literals in other notations, suffix tricks, NUL bytes in a
-# SOCKS5 name, the metadata address, TLS SNI differing from the CONNECT host).
+# SOCKS5 name, the metadata address, TLS SNI differing from the CONNECT host); with transparent
+# egress, IP literals, pool addresses never handed out, IPv6, UDP, raw sockets, the host's
+# loopback through a name, and undoing the rules or the resolver from inside.
 #
 # Layers under test: the network namespace with only lo (no route, no resolver, no host
 # loopback), no capabilities in it (raw sockets, netlink changes), the ping group range of
@@ -142,8 +144,8 @@ r = s.recv(10); print("reply", r[1] if len(r) > 1 else "closed")'
 is "$OUT" "reply 2" "SOCKS5: a name with a NUL byte (allowed.hutch.invalid\\0.evil.example) -> reply 2 (not allowed)"
 
 hrun run -a allowed.hutch.invalid -- "$PY" -c "$NETPY" "lookup:$NAME" "udp:$RESOLVER:53"
-like "$(words "$OUT")" "^lookup:$NAME EAI -(3|2) udp:$RESOLVER:53 (ENETUNREACH|ECONNREFUSED)$" \
-	"proxy mode: DNS look-ups inside still fail (only the supervisor resolves)"
+like "$(words "$OUT")" "^lookup:$NAME EAI -(3|2) udp:$RESOLVER:53 (ENETUNREACH|ECONNREFUSED|EPERM)$" \
+	"proxy mode: DNS look-ups of names not allowed fail, the host's resolver is unreachable (only the supervisor resolves)"
 
 # A name that resolves to loopback (localhost) while allowPrivate is false.
 hrun run -a localhost -- curl -sS -m 10 --proxy "$PROXY" --noproxy '' -o /dev/null -D - \
@@ -194,6 +196,69 @@ hrun run -p "$T/private.json" -a localhost -- "$PY" -c "$SNI_PY" "$SNI_PORT" evi
 like "$OUT" "200 .*closed" "SNI fronting: a ClientHello naming evil.example in a tunnel to localhost -> tunnel closed"
 sleep 1
 unlike "$(cat "$SNI_LOG" 2>/dev/null)" "sni=evil" "  and the ClientHello never reached the upstream"
+
+# ---- --net proxy, transparent egress (docs/network.md, "Transparent egress") --------------------
+hrun check
+if ! grep -Eq '^transparent-egress +available' <<<"$OUT"; then
+	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 13
+	note "proxy at $PROXY"
+	done_testing
+fi
+TPY='
+import errno, socket, sys
+def err(x):
+    return errno.errorcode.get(x.errno, str(x)) if isinstance(x.errno, int) and x.errno > 0 else str(x)
+for a in sys.argv[1:]:
+    kind, _, rest = a.partition(":")
+    h, p = rest.rsplit(":", 1)
+    if kind == "raw":
+        try: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP); print(a, "created")
+        except OSError as x: print(a, err(x))
+        continue
+    fam = socket.AF_INET6 if kind == "tcp6" else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM); s.settimeout(5)
+    try:
+        if kind == "udp":
+            s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04exfil\x07example\x03com\x00\x00\x01\x00\x01", (h, int(p)))
+            s.recv(512); print(a, "answered"); continue
+        s.connect((h, int(p))); s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        print(a, "data" if s.recv(100) else "closed")
+    except OSError as x: print(a, err(x))
+'
+L=$T/transparent-audit.jsonl
+rm -f "$L"
+hrun run -a example.com --audit "$L" -- "$PY" -c "$TPY" "tcp:93.184.215.14:80" "tcp:198.18.255.254:80" \
+	"tcp:localhost.:$SRV_PORT" "tcp6:2001:db8::1:80" "tcp6:::ffff:1.1.1.1:443" "udp:8.8.8.8:53" \
+	"udp:$RESOLVER:53" "raw:x:0"
+declare -A TR=()
+while read -r k v; do TR[$k]=$v; done <<<"$OUT"
+is "${TR[tcp:93.184.215.14:80]}" ECONNRESET "transparent: an IP literal (not an address rule) -> reset"
+like "$(grep -F '"server.address":"93.184.215.14"' "$L")" '"outcome":"refused".*IP address not in allowlist' \
+	"  refused like the proxy refuses an IP literal (audit)"
+is "${TR[tcp:198.18.255.254:80]}" ECONNRESET "transparent: a pool address never handed out -> reset"
+like "$(grep -F '"server.address":"198.18.255.254"' "$L")" 'never handed out' "  and the audit log says why"
+like "${TR[tcp:localhost.:$SRV_PORT]}" "gaierror|EAI|-2|Name or service" \
+	"transparent: a name not allowed does not even resolve (localhost. -> NXDOMAIN)"
+is "${TR[tcp6:2001:db8::1:80]}" ENETUNREACH "transparent: IPv6 out -> ENETUNREACH"
+is "${TR[tcp6:::ffff:1.1.1.1:443]}" ECONNRESET "transparent: IPv4-mapped IPv6 is IPv4: refused as a literal (reset)"
+is "${TR[udp:8.8.8.8:53]}" EPERM "transparent: UDP to a public resolver -> EPERM"
+is "${TR[udp:$RESOLVER:53]}" "$(case $RESOLVER in 127.*) echo ECONNREFUSED ;; *) echo EPERM ;; esac)" \
+	"transparent: UDP to the host's resolver ($RESOLVER) -> refused"
+is "${TR[raw:x:0]}" EPERM "transparent: a raw socket -> EPERM"
+
+# The host's loopback through a name that resolves to it (allowPrivate false): refused.
+rm -f "$L"
+hrun run -a localhost --audit "$L" -- "$PY" -c "$TPY" "tcp:localhost.:$SRV_PORT"
+is "$OUT" "tcp:localhost.:$SRV_PORT ECONNRESET" "transparent: an allowed name resolving to the host's 127.0.0.1 (allowPrivate false) -> reset"
+like "$(grep -F '"proxy.via":"transparent"' "$L")" 'loopback' "  refused for its loopback address (audit)"
+
+# The sandbox cannot undo the rules, the route or its resolver.
+hrun run -a example.com -- sh -c 'echo "nameserver 8.8.8.8" >/etc/resolv.conf 2>/dev/null && echo written;
+	ip route del default 2>/dev/null && echo route-deleted; nft flush ruleset 2>/dev/null && echo flushed;
+	'"'$PY'"' -c "$1" udp:8.8.8.8:53' sh "$TPY"
+is "$(words "$OUT")" "udp:8.8.8.8:53 EPERM" \
+	"transparent: /etc/resolv.conf read-only, route and nftables rules unchangeable (no CAP_NET_ADMIN), UDP still refused"
+
 note "proxy at $PROXY"
 
 done_testing
