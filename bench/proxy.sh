@@ -5,7 +5,12 @@
 #      direct and through the proxy (absolute-form HTTP, CONNECT tunnel, SOCKS5) and,
 #      for reference, through one socat hop -- interleaved rounds in the same run, medians;
 #   2. TUNNELS (default 1000) concurrent CONNECT tunnels, each carrying PER (default 1 MiB)
-#      once all are open: the proxy's resident memory idle, with all tunnels open, and at peak.
+#      once all are open: the proxy's resident memory idle, with all tunnels open, and at peak;
+#   3. transparent egress (docs/network.md): the same download by a client that ignores the
+#      proxy variables (curl --noproxy '*' to http://localhost.:PORT/, which the sandbox's
+#      resolver maps to a pool address and nftables redirects to the supervisor), in the same
+#      interleaved rounds; and SHORT (default 1000) short connections one after the other
+#      (connect, 2 bytes back, close): set-up latency direct and through the transparent path.
 # Appends the results under "## proxy throughput" in bench/RESULTS.md (only that section
 # is edited). Two ways through the proxy, both allowing 127.0.0.1:
 #   - the engine alone (`test-proxy --serve`: the code the supervisor runs, in a process
@@ -26,6 +31,7 @@ size=${SIZE:-1073741824}
 rounds=${ROUNDS:-5}
 tunnels=${TUNNELS:-1000}
 per=${PER:-1048576}
+short=${SHORT:-1000}
 for t in python3 curl; do
 	command -v "$t" >/dev/null || { echo "proxy.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
 done
@@ -75,26 +81,36 @@ def stream(c):
         pass
     finally:
         c.close()
+def short(c):
+    try:
+        c.sendall(b"ok")
+    except OSError:
+        pass
+    finally:
+        c.close()
 def serve(sock, fn):
     while True:
         c, _ = sock.accept()
         threading.Thread(target=fn, args=(c,), daemon=True).start()
 a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen(4096)
 b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen(4096)
-print(a.getsockname()[1], b.getsockname()[1], flush=True)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4096)
+print(a.getsockname()[1], b.getsockname()[1], s.getsockname()[1], flush=True)
 threading.Thread(target=serve, args=(b, stream), daemon=True).start()
+threading.Thread(target=serve, args=(s, short), daemon=True).start()
 serve(a, http)
 PY
 python3 "$work/server.py" "$work/blob" "$per" >"$work/server.ports" &
 pids+=($!)
-"$serve" --serve --allow 127.0.0.1 --max-conns $((tunnels + 64)) >"$work/proxy.ports" &
+# 4x: at most a quarter of the connections may go to one destination (max_per_dest)
+"$serve" --serve --allow 127.0.0.1 --max-conns $((4 * tunnels + 64)) >"$work/proxy.ports" &
 proxy_pid=$!
 pids+=("$proxy_pid")
 for _ in $(seq 100); do
 	[ -s "$work/server.ports" ] && grep -q SOCKS_PORT "$work/proxy.ports" && break
 	sleep 0.05
 done
-read -r http_port stream_port <"$work/server.ports"
+read -r http_port stream_port short_port <"$work/server.ports"
 hp=$(sed -n 's/^HTTP_PORT=//p' "$work/proxy.ports")
 sp=$(sed -n 's/^SOCKS_PORT=//p' "$work/proxy.ports")
 url=http://127.0.0.1:$http_port/blob
@@ -124,6 +140,18 @@ if [ -x "$hutch" ] && [ "$("$hutch" run -q -a 127.0.0.1 -- curl --noproxy '' -s 
 else
 	echo "proxy.sh: hutch run --net proxy does not work here: end-to-end rows skipped" >&2
 fi
+# transparent egress: localhost. is asked from the sandbox's resolver, the supervisor
+# resolves localhost on the host (127.0.0.1): allowPrivate lets it through
+printf '{ "network": { "allowPrivate": true, "allow": ["localhost"] } }\n' >"$work/lo.json"
+turl=http://localhost.:$http_port/blob
+htrans=()
+if [ -x "$hutch" ] && [ "$("$hutch" run -q -p "$work/lo.json" -- curl --noproxy '*' -s -o /dev/null \
+	-w '%{http_code}' --max-time 20 "$turl" 2>/dev/null)" = 200 ]; then
+	htrans=("$hutch" run -q -p "$work/lo.json" --)
+	modes+=(run-transparent)
+else
+	echo "proxy.sh: transparent egress does not work here (hutch check): its rows skipped" >&2
+fi
 : >"$work/rates"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$rounds"); do
@@ -137,11 +165,37 @@ for r in $(seq "$rounds"); do
 		socat) v=$(rate "http://127.0.0.1:$socat_port/blob") ;;
 		run-http) v=$("${hrun[@]}" curl --noproxy '' -s -o /dev/null -w '%{speed_download}' "$url") ;;
 		run-connect) v=$("${hrun[@]}" curl --noproxy '' -p -s -o /dev/null -w '%{speed_download}' "$url") ;;
+		run-transparent) v=$("${htrans[@]}" curl --noproxy '*' -s -o /dev/null -w '%{speed_download}' "$turl") ;;
 		esac
 		echo "$m $v $(($(proxy_ticks) - t0))" >>"$work/rates"
 		echo "round $r $m: $(python3 -c "print(f'{$v/1e6:.0f} MB/s')")" >&2
 	done
 done
+
+# SHORT short connections one after the other: median set-up + 2 bytes + close, direct and
+# through the transparent path (the loop runs inside the sandbox; hutch's start-up is not in it).
+cat >"$work/short.py" <<'PY'
+import socket, statistics, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+addr = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+t = []
+for _ in range(n):
+    t0 = time.perf_counter()
+    s = socket.create_connection(addr)
+    got = s.recv(2)
+    s.close()
+    t.append(time.perf_counter() - t0)
+    assert got == b"ok", got
+print("%.1f %.1f" % (statistics.median(t) * 1e6, sum(t) * 1e3))
+PY
+short_direct=$(python3 "$work/short.py" 127.0.0.1 "$short_port" "$short")
+short_trans="- -"
+if [ ${#htrans[@]} -gt 0 ]; then
+	short_trans=$("${htrans[@]}" /usr/bin/python3 -c "$(cat "$work/short.py")" localhost. \
+		"$short_port" "$short") ||
+		short_trans="- -"
+fi
+echo "short connections: direct $short_direct, transparent $short_trans (median us, total ms)" >&2
 
 # 1000 concurrent tunnels: open them all, then let each carry PER bytes.
 cat >"$work/tunnels.py" <<'PY'
@@ -230,11 +284,12 @@ python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(get
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
-	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" <<'PY'
+	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" "$short" $short_direct \
+	$short_trans <<'PY'
 import os, statistics, sys
 (rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
  base, idle, peak, moved, secs, complete, sbase, sopen, speak, smoved, ssecs,
- scomplete) = sys.argv[1:27]
+ scomplete, nshort, sd_med, sd_tot, st_med, st_tot) = sys.argv[1:32]
 v, ticks = {}, {}
 for line in open(rates):
     m, x, t = line.split()
@@ -247,7 +302,8 @@ names = {"direct": "direct (no proxy)", "http": "hutch, absolute-form HTTP",
          "connect": "hutch, CONNECT tunnel", "socks5": "hutch, SOCKS5",
          "socat": "one socat hop (reference)",
          "run-http": "`hutch run`, curl inside, absolute-form HTTP",
-         "run-connect": "`hutch run`, curl inside, CONNECT tunnel"}
+         "run-connect": "`hutch run`, curl inside, CONNECT tunnel",
+         "run-transparent": "`hutch run`, curl --noproxy '*' inside, transparent"}
 entry = [f"### {date} (commit {commit})", "",
          f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average {load0} before, "
          f"{load1} after.", "",
@@ -255,16 +311,36 @@ entry = [f"### {date} (commit {commit})", "",
          f"curl to /dev/null, {rounds} interleaved rounds, median:", "",
          "| path | median | min | max | vs direct | proxy CPU per GiB |",
          "|---|---:|---:|---:|---:|---:|"]
-for m in ("direct", "http", "connect", "socks5", "run-http", "run-connect", "socat"):
+for m in ("direct", "http", "connect", "socks5", "run-http", "run-connect", "run-transparent",
+          "socat"):
     if m in med:
         c = f"{cpu_per_gib[m]:.2f} s" if m in ("http", "connect", "socks5") else ""
         entry.append(f"| {names[m]} | {med[m] / 1e6:.0f} MB/s | {min(v[m]) / 1e6:.0f} MB/s "
                      f"| {max(v[m]) / 1e6:.0f} MB/s | {100 * med[m] / med['direct']:.0f}% | {c} |")
-worst = min(med[m] for m in ("http", "connect", "socks5", "run-http", "run-connect") if m in med)
+worst = min(med[m] for m in ("http", "connect", "socks5", "run-http", "run-connect",
+                             "run-transparent") if m in med)
 entry += ["", f"Slowest hutch path at {100 * worst / med['direct']:.0f}% of direct: "
           f"{'meets' if worst >= 0.8 * med['direct'] else 'misses'} the target (>= 80%). "
           "The proxy's CPU per GiB (user+system of the engine's process) does not depend on "
           "what else runs on the machine; the rates do.", ""]
+if "run-transparent" in med:
+    entry += [f"Transparent path (curl ignoring the proxy variables) at "
+              f"{100 * med['run-transparent'] / med['direct']:.0f}% of direct, "
+              f"{100 * med['run-transparent'] / med['run-connect']:.0f}% of the CONNECT path "
+              "through `hutch run`.", ""]
+if "run-transparent" in med or st_med != "-":
+    entry += ["Commands (transparent rows): `hutch run -q -p lo.json -- curl --noproxy '*' -s "
+              "-o /dev/null -w '%{speed_download}' http://localhost.:PORT/blob` against "
+              "`curl ... http://127.0.0.1:PORT/blob` on the host; `hutch run -q -p lo.json -- "
+              "python3 short.py localhost. PORT N` against `python3 short.py 127.0.0.1 PORT N`; "
+              "lo.json: `{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost\"]}}` "
+              "(bench/proxy.sh).", ""]
+if st_med != "-":
+    entry += [f"{nshort} short connections one after the other (connect, 2 bytes back, close), "
+              "median per connection: direct "
+              f"{float(sd_med):.0f} µs, transparent {float(st_med):.0f} µs "
+              f"({float(st_med) / float(sd_med):.1f}x; totals {float(sd_tot):.0f} ms and "
+              f"{float(st_tot):.0f} ms).", ""]
 b, i, p = int(base), int(idle), int(peak)
 entry += [f"{tunnels} concurrent CONNECT tunnels, all opened first, then {int(per) >> 10} KiB "
           f"each ({complete}/{tunnels} complete, {int(moved) / 1e6:.0f} MB in {float(secs):.1f} s). "
