@@ -76,6 +76,8 @@ enum hutch_key {
 	/* "true": a workspace or writable path may be $HOME, above it or a system directory */
 	HUTCH_KEY_ALLOW_DANGEROUS_WORKSPACE,
 	HUTCH_KEY_AUDIT_MAX_SIZE, /* a size: the audit log's bound per session */
+	/* "true" (default) / "false": transparent egress under --net proxy (docs/network.md) */
+	HUTCH_KEY_NET_TRANSPARENT,
 	_HUTCH_KEY_MAX,
 };
 

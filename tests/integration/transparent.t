@@ -169,6 +169,15 @@ EOF
 	fi
 done
 
+# network.transparent false: the proxy variables alone, as before (no resolver, no redirection)
+printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"], "transparent": false } }\n' \
+	"$SRV_PORT" >"$T/off.json"
+hrun run --net proxy -p "$T/off.json" -- sh -c "grep -c 127.0.0.53 /etc/resolv.conf; '$PY' -c '$RAW_PY' localhost.:$SRV_PORT; '$PY' -c '$RAW_PY' 198.18.0.1:$SRV_PORT; '$PY' -c '$PROXY_PY' localhost $SRV_PORT"
+like "$(words "$OUT")" "^0 gaierror -[0-9]+ error: Network is unreachable 200$" \
+	"network.transparent false: no resolver, no route (ENETUNREACH); the proxy variables still work"
+hrun run --net proxy -p "$T/off.json" --dry-run -- true
+like "$OUT" '"transparent": false' "--dry-run shows network.transparent"
+
 # -v says which destination was refused, like for the proxy
 hrun run -v --net proxy -p "$T/lo.json" -- "$PY" -c "$RAW_PY" "localhost.:$OTHER_PORT"
 like "$ERR" "localhost:$OTHER_PORT" "-v / exit summary names the refused destination"

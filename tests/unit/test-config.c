@@ -135,6 +135,7 @@ static void test_good(void)
 	ok(hutch_rules_contains(&p->net_allow, "*.npmjs.org"), "network.allow");
 	ok(hutch_rules_contains(&p->net_deny, "gist.github.com"), "network.deny");
 	ok(p->allow_private, "network.allowPrivate");
+	ok(!p->net_transparent, "network.transparent");
 	is_int(p->http_port, 3128, "network.httpPort");
 	is_int(p->socks_port, 1080, "network.socksPort");
 	ok(hutch_rules_contains(&p->cmd_allow, "git *"), "commands.allow");
@@ -193,7 +194,7 @@ static void test_bad(void)
 	    "env, limits, audit)");
 	bad("{\"network\": {\"mode\": \"proxy\", \"allowprivate\": true}}",
 	    "t.json:1:31: unknown key \"allowprivate\" in \"network\" (expected one of: mode, "
-	    "allow, deny, allowPrivate, httpPort, socksPort, hostPorts)");
+	    "allow, deny, allowPrivate, httpPort, socksPort, hostPorts, transparent)");
 	bad("{\"limits\": {\"mem\": \"1G\"}}",
 	    "t.json:1:13: unknown key \"mem\" in \"limits\" (expected one of: memory, pids, cpus, "
 	    "timeout, fileSize, openFiles)");

@@ -416,6 +416,14 @@ static void test_system_locks(void)
 		  "them");
 	ok(hutch_policy_set(p, HUTCH_KEY_ALLOW_PRIVATE, "false", "x", &err) == 0,
 	   "allowPrivate false again is fine");
+	ok(p->net_transparent, "network.transparent is true by default");
+	SYS(hutch_policy_set_ex(p, HUTCH_KEY_NET_TRANSPARENT, "false", "/etc/p.json:9:3", true,
+				&err));
+	ok(!p->net_transparent, "the system policy turns transparent egress off");
+	SET_FAILS(p, HUTCH_KEY_NET_TRANSPARENT, "true",
+		  "cannot turn transparent egress on: the system policy (/etc/p.json:9:3) turns "
+		  "it off");
+	SET_FAILS(p, HUTCH_KEY_NET_TRANSPARENT, "yes", "expected true or false");
 	SET_FAILS(p, HUTCH_KEY_AUDIT_FILE, "/dev/null", "cannot change the audit file");
 	ok(hutch_policy_set(p, HUTCH_KEY_AUDIT_FILE, "/var/log/h.jsonl", "x", &err) == 0,
 	   "the same audit file again is fine");

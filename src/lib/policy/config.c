@@ -91,6 +91,7 @@ static const struct field net_fields[] = {
 	{"httpPort", K_PORT, HUTCH_KEY_HTTP_PORT, 0, NULL},
 	{"socksPort", K_PORT, HUTCH_KEY_SOCKS_PORT, 0, NULL},
 	{"hostPorts", K_LIST, HUTCH_LIST_NET_HOST_PORTS, F_PORTS, NULL},
+	{"transparent", K_BOOL, HUTCH_KEY_NET_TRANSPARENT, 0, NULL},
 };
 
 static const struct field cmd_fields[] = {

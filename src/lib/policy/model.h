@@ -79,6 +79,9 @@ struct hutch_policy {
 	struct hutch_rules net_allow, net_deny;
 	bool allow_private;
 	bool allow_private_locked_off; /* system policy said false */
+	/* --net proxy: every program's TCP through the allowlist (sandbox/nft.c), default true */
+	bool net_transparent;
+	bool net_transparent_locked_off; /* system policy said false */
 	uint16_t http_port, socks_port;
 	/* host ports (decimal "1".."65535"): see src/lib/net/hostport.h */
 	struct hutch_rules net_host_ports;

@@ -24,7 +24,7 @@
  *        later is an error naming the system policy;
  *      * if it lists network.allow, that list is fixed: later sources may
  *        repeat an entry but not add a new one;
- *      * "allowPrivate": false cannot be turned on later;
+ *      * "allowPrivate": false and "transparent": false cannot be turned on later;
  *      * its limits are ceilings: a later larger value is an error, a smaller
  *        one tightens (0 / unlimited is never accepted);
  *      * its audit file cannot be changed;
@@ -447,6 +447,7 @@ hutch_policy *hutch_policy_new(void)
 		return NULL;
 	p->net_mode = HUTCH_NET_NONE;
 	p->net_mode_max = HUTCH_NET_HOST;
+	p->net_transparent = true;
 	return p;
 }
 
@@ -1014,6 +1015,26 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 		p->allow_private = b;
 		if (system && !b) {
 			p->allow_private_locked_off = true;
+			if (set_str(&p->key_lock_origin[key], origin) < 0)
+				return hutch_err(err, ENOMEM, "policy");
+		}
+		r = 0;
+		break;
+	case HUTCH_KEY_NET_TRANSPARENT:
+		/* the same allowlist either way; a system policy's false stays false */
+		if (parse_bool(value, &b) < 0)
+			return hutch_errx(
+				err, EINVAL,
+				"%s: invalid network.transparent \"%s\" (expected true or false)",
+				org(origin), ESC(value));
+		if (b && p->net_transparent_locked_off)
+			return hutch_errx(err, EPERM,
+					  "%s: cannot turn transparent egress on: the system policy "
+					  "(%s) turns it off",
+					  org(origin), org(p->key_lock_origin[key]));
+		p->net_transparent = b;
+		if (system && !b) {
+			p->net_transparent_locked_off = true;
 			if (set_str(&p->key_lock_origin[key], origin) < 0)
 				return hutch_err(err, ENOMEM, "policy");
 		}
@@ -1745,6 +1766,7 @@ static json_t *policy_json(const struct hutch_policy *p)
 	json_object_set_new(net, "allow", rules_json(&p->net_allow));
 	json_object_set_new(net, "deny", rules_json(&p->net_deny));
 	json_object_set_new(net, "allowPrivate", json_boolean(p->allow_private));
+	json_object_set_new(net, "transparent", json_boolean(p->net_transparent));
 	if (p->http_port)
 		json_object_set_new(net, "httpPort", json_integer(p->http_port));
 	if (p->socks_port)

@@ -377,7 +377,7 @@ int hutch_run_prepare(struct run *r, hutch_error *err)
 		if (ret < 0)
 			hutch_err(err, ret, "mount: planning");
 	}
-	if (ret >= 0 && r->p->net_mode == HUTCH_NET_PROXY)
+	if (ret >= 0 && r->p->net_mode == HUTCH_NET_PROXY && r->p->net_transparent)
 		ret = plan_resolver(r, err);
 	if (ret < 0)
 		return ret;

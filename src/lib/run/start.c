@@ -251,7 +251,7 @@ static int step_network(struct run *r, hutch_error *err)
 	}
 	if (ret < 0 || r->p->net_mode != HUTCH_NET_PROXY)
 		return ret;
-	ret = step_transparent(r, err);
+	ret = r->p->net_transparent ? step_transparent(r, err) : 0;
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(listeners); i++) {
