@@ -88,6 +88,17 @@ static char *state_dir(void)
  * hutch's state directory (hidden inside) and bound read-only over the host's
  * files -- over what a symlink points at, as bubblewrap's binds do.
  */
+/* Is @path a regular file (not a symlink) holding exactly @text? */
+static bool file_holds(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *got = NULL;
+	size_t len = 0;
+
+	return fd >= 0 && hutch_read_fd(fd, 4096, &got, &len) == 0 && len == strlen(text) &&
+	       memcmp(got, text, len) == 0;
+}
+
 static int plan_net_file(struct run *r, const char *dir, const char *name, const char *etc,
 			 const char *text, hutch_error *err)
 {
@@ -105,7 +116,8 @@ static int plan_net_file(struct run *r, const char *dir, const char *name, const
 			return 0; /* no such file: nothing to cover */
 		dst[n] = '\0';
 	}
-	ret = hutch_write_file_atomic(src, text, strlen(text), 0644);
+	/* the same every run: written (with its fsync) only when it is not there yet */
+	ret = file_holds(src, text) ? 0 : hutch_write_file_atomic(src, text, strlen(text), 0644);
 	if (ret < 0)
 		return hutch_err(err, ret, "network: writing %s", src);
 	ret = hutch_mount_plan_add(r->plan, MOUNT_BIND_RO, dst, src, 0, true);
