@@ -196,6 +196,8 @@ if [ ${#htrans[@]} -gt 0 ]; then
 		short_trans="- -"
 fi
 echo "short connections: direct $short_direct, transparent $short_trans (median us, total ms)" >&2
+read -r -a short_d <<<"$short_direct"
+read -r -a short_t <<<"$short_trans"
 
 # 1000 concurrent tunnels: open them all, then let each carry PER bytes.
 cat >"$work/tunnels.py" <<'PY'
@@ -284,8 +286,8 @@ python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(get
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
-	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" "$short" $short_direct \
-	$short_trans <<'PY'
+	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" "$short" "${short_d[@]}" \
+	"${short_t[@]}" <<'PY'
 import os, statistics, sys
 (rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
  base, idle, peak, moved, secs, complete, sbase, sopen, speak, smoved, ssecs,

@@ -59,7 +59,7 @@ like "$(sed -n 3p <<<"$OUT")" "^Other.Example rcode=3 answers=0" "resolver: a na
 hrun run --net proxy -p "$T/lo.json" -- sh -c 'cat /etc/resolv.conf; echo ---; cat /etc/hosts'
 like "$OUT" "nameserver 127\.0\.0\.53" "/etc/resolv.conf inside names the sandbox's resolver"
 hosts=$(sed '1,/^---$/d' <<<"$OUT" | grep -Ev '^[[:space:]]*(#|$)' | awk '{ $1 = ""; print }' | tr ' ' '\n' | sort -u | tr '\n' ' ')
-is "$(words "$hosts")" "$(words "$(printf '%s\n' ip6-localhost ip6-loopback localhost $(hostname) | sort -u | tr '\n' ' ')")" \
+is "$(words "$hosts")" "$(words "$(printf '%s\n' ip6-localhost ip6-loopback localhost "$(hostname)" | sort -u | tr '\n' ' ')")" \
 	"/etc/hosts inside: localhost and the host name only"
 
 # ---- clients that ignore the proxy variables -------------------------------------------------

@@ -57,10 +57,12 @@ static void test_parse(void)
 	/* an EDNS OPT record after the question is ignored */
 	m[11] = 1;
 	memcpy(m + n, "\0\0\x29\x10\0\0\0\0\0\0\0", 11);
-	is_int(hutch_dns_parse_query(m, n + 11, &q), 0, "EDNS OPT in the additional section: accepted");
+	is_int(hutch_dns_parse_query(m, n + 11, &q), 0,
+	       "EDNS OPT in the additional section: accepted");
 	m[11] = 0;
 
-	is_int(hutch_dns_parse_query(m, 11, &q), -EINVAL, "shorter than a header: nothing to answer");
+	is_int(hutch_dns_parse_query(m, 11, &q), -EINVAL,
+	       "shorter than a header: nothing to answer");
 	m[2] |= 0x80;
 	is_int(hutch_dns_parse_query(m, n, &q), -EINVAL, "a response (QR): nothing to answer");
 	m[2] &= 0x7f;
@@ -78,14 +80,21 @@ static void test_parse(void)
 	/* compression pointer in the question */
 	n = 12;
 	memcpy(m + n, "\xc0\x0c\0\x01\0\x01", 6);
-	is_int(hutch_dns_parse_query(m, n + 6, &q), -EBADMSG, "a compression pointer in the question: refused");
+	is_int(hutch_dns_parse_query(m, n + 6, &q), -EBADMSG,
+	       "a compression pointer in the question: refused");
 	/* the root name */
 	memcpy(m + n, "\0\0\x01\0\x01", 5);
 	is_int(hutch_dns_parse_query(m, n + 5, &q), -EBADMSG, "the root name: refused");
 	/* a label holding a dot or a NUL */
-	memcpy(m + n, "\x05" "a.com\0\0\x01\0\x01", 11);
+	memcpy(m + n,
+	       "\x05"
+	       "a.com\0\0\x01\0\x01",
+	       11);
 	is_int(hutch_dns_parse_query(m, n + 11, &q), -EBADMSG, "a label holding a dot: refused");
-	memcpy(m + n, "\x05" "a\0com\0\0\x01\0\x01", 11);
+	memcpy(m + n,
+	       "\x05"
+	       "a\0com\0\0\x01\0\x01",
+	       11);
 	is_int(hutch_dns_parse_query(m, n + 11, &q), -EBADMSG, "a label holding a NUL: refused");
 	/* a name over 255 bytes: 5 labels of 63 */
 	n = 12;
@@ -161,29 +170,37 @@ static void test_resolver(void)
 
 	is_int(hutch_filter_new_spec(&spec, &f, NULL), 0, "filter");
 	is_int(hutch_resolver_new_filter(f, &r, NULL), 0, "resolver");
-	is_int(ask(r, "Example.COM.", HUTCH_DNS_TYPE_A, ip), 0, "an allowed name (any case): NOERROR");
+	is_int(ask(r, "Example.COM.", HUTCH_DNS_TYPE_A, ip), 0,
+	       "an allowed name (any case): NOERROR");
 	is_str(ip, "198.18.0.1", "  the first pool address");
 	is_int(ask(r, "example.com", HUTCH_DNS_TYPE_A, ip2), 0, "again");
 	is_str(ip2, ip, "  the same address");
-	is_int(ask(r, "a.svc.example", HUTCH_DNS_TYPE_A, ip), 0, "a subdomain allowed by *.svc.example");
+	is_int(ask(r, "a.svc.example", HUTCH_DNS_TYPE_A, ip), 0,
+	       "a subdomain allowed by *.svc.example");
 	is_str(ip, "198.18.0.2", "  the next address");
 	is_int(ask(r, "api.example", HUTCH_DNS_TYPE_A, ip), 0, "a name allowed on one port only");
-	is_int(ask(r, "example.com", HUTCH_DNS_TYPE_AAAA, ip), 0, "AAAA of an allowed name: NOERROR");
+	is_int(ask(r, "example.com", HUTCH_DNS_TYPE_AAAA, ip), 0,
+	       "AAAA of an allowed name: NOERROR");
 	is_str(ip, "", "  with no record");
-	is_int(ask(r, "svc.example", HUTCH_DNS_TYPE_A, ip), 3, "the parent of *.svc.example: NXDOMAIN");
-	is_int(ask(r, "bad.svc.example", HUTCH_DNS_TYPE_A, ip), 3, "a name denied by rule: NXDOMAIN");
+	is_int(ask(r, "svc.example", HUTCH_DNS_TYPE_A, ip), 3,
+	       "the parent of *.svc.example: NXDOMAIN");
+	is_int(ask(r, "bad.svc.example", HUTCH_DNS_TYPE_A, ip), 3,
+	       "a name denied by rule: NXDOMAIN");
 	is_int(ask(r, "evil.com", HUTCH_DNS_TYPE_A, ip), 3, "a name not allowed: NXDOMAIN");
 	is_int(ask(r, "example.com.evil.com", HUTCH_DNS_TYPE_A, ip), 3, "a suffix trick: NXDOMAIN");
 	is_int(ask(r, "1.2.3.4", HUTCH_DNS_TYPE_A, ip), 3, "an IP literal as a name: NXDOMAIN");
-	is_int(ask(r, "bad_name!.example.com", HUTCH_DNS_TYPE_A, ip), 3, "an invalid name: NXDOMAIN");
+	is_int(ask(r, "bad_name!.example.com", HUTCH_DNS_TYPE_A, ip), 3,
+	       "an invalid name: NXDOMAIN");
 
 	a.b[0] = 198, a.b[1] = 18, a.b[2] = 0, a.b[3] = 1;
 	is_int(hutch_resolver_name_of(r, &a, &name), 1, "198.18.0.1 maps back");
 	is_str(name, "example.com", "  to example.com");
 	a.b[3] = 200;
-	is_int(hutch_resolver_name_of(r, &a, &name), 0, "198.18.0.200: in the pool, never handed out");
+	is_int(hutch_resolver_name_of(r, &a, &name), 0,
+	       "198.18.0.200: in the pool, never handed out");
 	a.b[1] = 19, a.b[2] = 255, a.b[3] = 255;
-	is_int(hutch_resolver_name_of(r, &a, &name), 0, "198.19.255.255: in the pool, never handed out");
+	is_int(hutch_resolver_name_of(r, &a, &name), 0,
+	       "198.19.255.255: in the pool, never handed out");
 	a.b[1] = 20;
 	is_int(hutch_resolver_name_of(r, &a, &name), -1, "198.20.255.255: outside the pool");
 	a.b[1] = 18, a.b[2] = 0, a.b[3] = 0;
@@ -210,7 +227,8 @@ static void test_resolver(void)
 		is_str(ip, "198.18.16.0", "  the last one 198.18.16.0 (4096)");
 		is_int(ask(r, "one-more.many.example", HUTCH_DNS_TYPE_A, ip), 5,
 		       "one more: REFUSED (the pool's bound), never a reused address");
-		is_int(ask(r, "n0.many.example", HUTCH_DNS_TYPE_A, ip), 0, "a name mapped before still answers");
+		is_int(ask(r, "n0.many.example", HUTCH_DNS_TYPE_A, ip), 0,
+		       "a name mapped before still answers");
 		is_str(ip, "198.18.0.1", "  with its address");
 		hutch_resolver_get_stats(r, &st);
 		is_int((int)st.full, 1, "  the refusal is counted");

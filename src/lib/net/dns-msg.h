@@ -16,7 +16,7 @@
 #include "policy/filter.h"
 
 #define HUTCH_DNS_HDR_LEN 12
-#define HUTCH_DNS_MSG_MAX 512	/* queries and answers (plain UDP size, RFC 1035 2.3.4) */
+#define HUTCH_DNS_MSG_MAX 512	    /* queries and answers (plain UDP size, RFC 1035 2.3.4) */
 #define HUTCH_DNS_WIRE_NAME_MAX 255 /* bytes of a name in wire form */
 
 enum {
@@ -37,7 +37,7 @@ enum hutch_dns_rcode {
 
 struct hutch_dns_question {
 	uint16_t id;
-	bool rd;	     /* recursion desired: echoed */
+	bool rd; /* recursion desired: echoed */
 	uint16_t qtype, qclass;
 	const uint8_t *wire; /* the question as sent (name, type, class): echoed as is */
 	size_t wire_len;

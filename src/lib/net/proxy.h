@@ -30,7 +30,7 @@ enum hutch_proxy_via {
 	HUTCH_PROXY_VIA_CONNECT = 1, /* HTTP CONNECT tunnel */
 	HUTCH_PROXY_VIA_HTTP = 2,    /* absolute-form http:// request(s) */
 	HUTCH_PROXY_VIA_SOCKS5 = 3,
-	HUTCH_PROXY_VIA_HOST_PORT = 4, /* a host port (hostport.h): relayed, not proxied */
+	HUTCH_PROXY_VIA_HOST_PORT = 4,	 /* a host port (hostport.h): relayed, not proxied */
 	HUTCH_PROXY_VIA_TRANSPARENT = 5, /* redirected by the sandbox's nftables (transparent.h) */
 };
 

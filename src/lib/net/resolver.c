@@ -116,10 +116,9 @@ size_t hutch_resolver_answer(struct hutch_resolver *r, const uint8_t *query, siz
 	if (ret < 0) {
 		r->stats.bad++;
 		q.wire = NULL; /* answer without a question section */
-		return hutch_dns_build_answer(out, cap, &q,
-					      ret == -EOPNOTSUPP ? HUTCH_DNS_NOTIMP
-								 : HUTCH_DNS_FORMERR,
-					      NULL, 0);
+		return hutch_dns_build_answer(
+			out, cap, &q, ret == -EOPNOTSUPP ? HUTCH_DNS_NOTIMP : HUTCH_DNS_FORMERR,
+			NULL, 0);
 	}
 	r->stats.queries++;
 	if (q.qclass != HUTCH_DNS_CLASS_IN && q.qclass != HUTCH_DNS_CLASS_ANY) {
@@ -176,8 +175,7 @@ static int on_udp(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 	return 0;
 }
 
-int hutch_resolver_new_filter(struct hutch_filter *f, struct hutch_resolver **out,
-			      hutch_error *err)
+int hutch_resolver_new_filter(struct hutch_filter *f, struct hutch_resolver **out, hutch_error *err)
 {
 	struct hutch_resolver *r = calloc(1, sizeof(*r));
 
@@ -191,8 +189,7 @@ int hutch_resolver_new_filter(struct hutch_filter *f, struct hutch_resolver **ou
 	return 0;
 }
 
-int hutch_resolver_new(const struct hutch_policy *p, struct hutch_resolver **out,
-		       hutch_error *err)
+int hutch_resolver_new(const struct hutch_policy *p, struct hutch_resolver **out, hutch_error *err)
 {
 	struct hutch_filter *f;
 	int ret = hutch_filter_new(p, &f, err);

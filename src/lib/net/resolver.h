@@ -38,8 +38,7 @@ struct hutch_resolver_stats {
 };
 
 /* With the filter of @p (network.allow/deny); serve nothing until a socket is added. */
-int hutch_resolver_new(const struct hutch_policy *p, struct hutch_resolver **out,
-		       hutch_error *err);
+int hutch_resolver_new(const struct hutch_policy *p, struct hutch_resolver **out, hutch_error *err);
 /* With a filter of its own (tests, fuzzing): @f is owned by the resolver. */
 int hutch_resolver_new_filter(struct hutch_filter *f, struct hutch_resolver **out,
 			      hutch_error *err);

@@ -1028,10 +1028,11 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 				"%s: invalid network.transparent \"%s\" (expected true or false)",
 				org(origin), ESC(value));
 		if (b && p->net_transparent_locked_off)
-			return hutch_errx(err, EPERM,
-					  "%s: cannot turn transparent egress on: the system policy "
-					  "(%s) turns it off",
-					  org(origin), org(p->key_lock_origin[key]));
+			return hutch_errx(
+				err, EPERM,
+				"%s: cannot turn transparent egress on: the system policy "
+				"(%s) turns it off",
+				org(origin), org(p->key_lock_origin[key]));
 		p->net_transparent = b;
 		if (system && !b) {
 			p->net_transparent_locked_off = true;

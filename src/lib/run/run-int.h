@@ -74,12 +74,12 @@ struct run {
 	bool degraded;		 /* no user namespace: Landlock + seccomp + rlimits only */
 	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
 	size_t n_ll_protect;
-	int proxy_fd[2];	   /* listening sockets made inside the netns: HTTP, SOCKS5 */
-	struct hutch_proxy *proxy; /* the filtering proxy, once both sockets arrived */
-	int transparent_fd;	   /* the transparent listener, until the proxy starts */
+	int proxy_fd[2];		 /* listening sockets made inside the netns: HTTP, SOCKS5 */
+	struct hutch_proxy *proxy;	 /* the filtering proxy, once both sockets arrived */
+	int transparent_fd;		 /* the transparent listener, until the proxy starts */
 	struct hutch_resolver *resolver; /* the sandbox's DNS (net/resolver.h) */
-	struct hutch_asker *asker; /* --ask: the questions, off the loop */
-	hutch_error proxy_err;	   /* why the proxy could not start (fail closed) */
+	struct hutch_asker *asker;	 /* --ask: the questions, off the loop */
+	hutch_error proxy_err;		 /* why the proxy could not start (fail closed) */
 	/* host ports (--host-port): made at their first listening socket */
 	struct hutch_hostport *hostport;
 	/* named sessions (named-daemon.c on the host, named-init.c in init) */

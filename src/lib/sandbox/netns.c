@@ -156,8 +156,7 @@ int hutch_net_default_route_lo(hutch_error *err)
 	return 0;
 }
 
-int hutch_net_bind_inet(int type, uint32_t addr, uint16_t port, uint16_t *bound,
-			hutch_error *err)
+int hutch_net_bind_inet(int type, uint32_t addr, uint16_t port, uint16_t *bound, hutch_error *err)
 {
 	_cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};

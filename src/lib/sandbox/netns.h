@@ -33,8 +33,7 @@ int hutch_net_default_route_lo(hutch_error *err);
  * @addr:@port (IPv4, host order) inside the sandbox's network namespace;
  * @port 0 lets the kernel choose, *bound (may be NULL) says which.
  */
-int hutch_net_bind_inet(int type, uint32_t addr, uint16_t port, uint16_t *bound,
-			hutch_error *err);
+int hutch_net_bind_inet(int type, uint32_t addr, uint16_t port, uint16_t *bound, hutch_error *err);
 
 /*
  * A host port's listening sockets inside the sandbox's network namespace:

@@ -311,7 +311,8 @@ int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
 	mnl_socket_close(nl);
 	mnl_nlmsg_batch_stop(bt.b);
 	if (r < 0)
-		return hutch_err(err, -r, "network: loading the transparent egress rules (nftables)");
+		return hutch_err(err, -r,
+				 "network: loading the transparent egress rules (nftables)");
 	return 0;
 }
 
