@@ -47,14 +47,17 @@ for p in claude-code codex gemini; do
 	unlike "$OUT" "home-writable" "  and the rest of \$HOME is not writable"
 
 	# A destination outside the allowlist. The agent's own runtime (node) connecting
-	# directly: no route out, whatever the proxy does.
+	# directly: no route out, or (transparent egress, docs/network.md) redirected to hutch,
+	# which refuses the IP literal and resets the connection before a byte goes anywhere.
 	hrun run --profile "$p" -- node -e '
 		const s = require("net").connect({host: "93.184.215.14", port: 443});
 		s.setTimeout(5000, () => { console.log("timeout"); process.exit(0); });
-		s.on("connect", () => { console.log("CONNECTED"); process.exit(0); });
+		s.on("connect", () => s.write("GET / HTTP/1.0\r\n\r\n"));
+		s.on("data", () => { console.log("DATA"); process.exit(0); });
+		s.on("end", () => { console.log("closed"); process.exit(0); });
 		s.on("error", (e) => { console.log("refused " + e.code); process.exit(0); });'
-	like "$OUT" "^(refused|timeout)" "$p: a direct connection from node does not get out"
-	unlike "$OUT" "CONNECTED" "  (not connected)"
+	like "$OUT" "^(refused|timeout|closed)" "$p: a direct connection from node does not get out"
+	unlike "$OUT" "DATA" "  (nothing came back)"
 
 	# Through the proxy variables the sandbox sets (once the proxy is in place): a host
 	# outside the allowlist is refused by the proxy, an allowed one would be tunnelled.

@@ -18,6 +18,7 @@ features=(
 	"seccomp user notification:seccomp.*(notif|user notification)"
 	"overlayfs in a user namespace:overlay"
 	"cgroup v2 delegation:cgroup"
+	"transparent egress (nf_tables in a user namespace):transparent-egress"
 )
 for f in "${features[@]}"; do
 	name=${f%%:*}
@@ -60,6 +61,21 @@ if unshare --user --map-root-user --mount sh -c \
 else
 	like "$(grep -i overlay <<<"$OUT" | head -1)" "missing" \
 		"overlayfs in a user namespace: missing (unshare + mount -t overlay fails here)"
+fi
+
+# transparent egress: the same kind of rules loaded with the nft tool in a fresh user and
+# network namespace.
+if command -v nft >/dev/null && command -v unshare >/dev/null; then
+	if printf 'table ip t {\n chain o {\n  type nat hook output priority -100;\n  meta l4proto tcp redirect to :2\n }\n}\n' |
+		unshare --user --map-root-user --net nft -f - 2>/dev/null; then
+		like "$(grep -i transparent-egress <<<"$OUT")" "available" \
+			"transparent egress: available (nft loads a redirect rule in a user namespace here)"
+	else
+		like "$(grep -i transparent-egress <<<"$OUT")" "missing" \
+			"transparent egress: missing (nft cannot load a redirect rule in a user namespace here)"
+	fi
+else
+	skip "nft or unshare not installed: transparent-egress not compared with the kernel"
 fi
 
 # The same as the unprivileged test user (tests/run-suites.sh creates it), if we are root.

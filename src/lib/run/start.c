@@ -204,10 +204,14 @@ static int step_transparent(struct run *r, hutch_error *err)
 	if (ret >= 0)
 		ret = hutch_net_default_route_lo(&e);
 	if (ret < 0) {
-		int any = lfd >= 0 ? lfd : r->ctl[1];
 		uint32_t tag = HUTCH_CTL_NO_TRANSPARENT | ((uint32_t)(-ret & 0xffff) << 8);
 
-		ret = ctl_send_fd(r, any, tag);
+		/* the message carries a descriptor: any will do, the supervisor closes it */
+		if (lfd < 0)
+			lfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0)
+			return hutch_err(err, errno, "network: telling the supervisor");
+		ret = ctl_send_fd(r, lfd, tag);
 		return ret < 0 ? hutch_err(err, ret, "network: telling the supervisor") : 0;
 	}
 	ret = ctl_send_fd(r, dfd, HUTCH_CTL_DNS_UDP);
