@@ -169,6 +169,56 @@ EOF
 	fi
 done
 
+# ---- nothing leaves for a name not allowed: a counting upstream resolver ------------------------
+# Root only: the supervisor's resolver is the host's /etc/resolv.conf, replaced here in a mount
+# namespace of the test's own by "nameserver 127.0.0.77", where a small DNS server counts the
+# queries it gets and answers 127.0.0.1 for names under .hutch-test.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	"$PY" - "$T/dns.log" "$T/dns.ready" <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.77", 53))
+except OSError as e:
+    open(sys.argv[2], "w").write("error %s\n" % e); sys.exit(0)
+open(sys.argv[2], "w").write("ready\n")
+while True:
+    q, peer = s.recvfrom(512)
+    i, labels = 12, []
+    while q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode().lower()); i += 1 + q[i]
+    name, qtype = ".".join(labels), struct.unpack("!H", q[i + 1:i + 3])[0]
+    with open(sys.argv[1], "a") as f:
+        f.write("%s %d\n" % (name, qtype))
+    head = q[:2] + struct.pack("!HHHHH", 0x8180 if name.endswith(".hutch-test") else 0x8183, 1, 0, 0, 0)
+    ans = b""
+    if name.endswith(".hutch-test") and qtype == 1:
+        head = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1, 0, 0)
+        ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+    s.sendto(head + q[12:i + 5] + ans, peer)
+PY
+	bg_register $!
+	wait_for_file "$T/dns.ready" 10
+	if grep -q ready "$T/dns.ready"; then
+		printf 'nameserver 127.0.0.77\n' >"$T/resolv.conf"
+		printf '{ "network": { "allowPrivate": true } }\n' >"$T/private.json"
+		: >"$T/dns.log"
+		out=$(timeout -k 5 "$HUTCH_TEST_TIMEOUT" unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+			sh "$T/resolv.conf" "$HUTCH" run --net proxy -p "$T/private.json" -a svc.hutch-test -- sh -c \
+			"getent hosts denied.hutch-test || echo denied-nxdomain; getent hosts exfil-0123abcd.example.com || echo exfil-nxdomain; '$PY' -c '$RAW_PY' svc.hutch-test:$SRV_PORT" 2>&1)
+		like "$out" "denied-nxdomain" "counting upstream: a name not allowed gets NXDOMAIN inside"
+		like "$out" "HUTCH-HTTP-OK" "  an allowed name (resolved by the supervisor through the upstream) is reached"
+		n=$(grep -c '^svc.hutch-test ' "$T/dns.log")
+		is "$([ "$n" -ge 1 ] && echo asked)" asked "  the supervisor asked the upstream about the allowed name ($n queries)"
+		is "$(grep -Ec '^(denied\.hutch-test|exfil-0123abcd\.example\.com) ' "$T/dns.log")" 0 \
+			"  and nothing about the names that were not allowed (the upstream saw: $(sort -u "$T/dns.log" | tr '\n' ' '))"
+	else
+		skip "cannot run a DNS server on 127.0.0.77:53: $(cat "$T/dns.ready")" 4
+	fi
+else
+	skip "not root: the counting upstream resolver needs a mount namespace and port 53" 4
+fi
+
 # network.transparent false: the proxy variables alone, as before (no resolver, no redirection)
 printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"], "transparent": false } }\n' \
 	"$SRV_PORT" >"$T/off.json"
