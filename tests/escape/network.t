@@ -200,7 +200,7 @@ unlike "$(cat "$SNI_LOG" 2>/dev/null)" "sni=evil" "  and the ClientHello never r
 # ---- --net proxy, transparent egress (docs/network.md, "Transparent egress") --------------------
 hrun check
 if ! grep -Eq '^transparent-egress +available' <<<"$OUT"; then
-	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 13
+	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 14
 	note "proxy at $PROXY"
 	done_testing
 fi
@@ -251,6 +251,26 @@ rm -f "$L"
 hrun run -a localhost --audit "$L" -- "$PY" -c "$TPY" "tcp:localhost.:$SRV_PORT"
 is "$OUT" "tcp:localhost.:$SRV_PORT ECONNRESET" "transparent: an allowed name resolving to the host's 127.0.0.1 (allowPrivate false) -> reset"
 like "$(grep -F '"proxy.via":"transparent"' "$L")" 'loopback' "  refused for its loopback address (audit)"
+
+# Connecting to hutch's transparent listener itself (found in /proc/net/tcp): not redirected, so
+# its "original destination" is 127.0.0.1 -- a loopback literal, refused.
+hrun run -a example.com -- "$PY" -c '
+import socket
+ports = set()
+for l in open("/proc/net/tcp").readlines()[1:]:
+    f = l.split()
+    a, p = f[1].split(":")
+    if f[3] == "0A" and a == "0100007F" and int(p, 16) not in (3128, 1080):
+        ports.add(int(p, 16))
+print(len(ports), end=" ")
+for p in sorted(ports):
+    try:
+        s = socket.create_connection(("127.0.0.1", p), timeout=5)
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        print("data" if s.recv(100) else "closed", end=" ")
+    except OSError as e:
+        print(e.__class__.__name__, end=" ")'
+is "$(words "$OUT")" "1 ConnectionResetError" "transparent: connecting to hutch's transparent listener directly -> reset (a loopback literal)"
 
 # The sandbox cannot undo the rules, the route or its resolver.
 hrun run -a example.com -- sh -c 'echo "nameserver 8.8.8.8" >/etc/resolv.conf 2>/dev/null && echo written;
