@@ -228,6 +228,14 @@ like "$(words "$OUT")" "^0 gaierror -[0-9]+ error: Network is unreachable 200$" 
 hrun run --net proxy -p "$T/off.json" --dry-run -- true
 like "$OUT" '"transparent": false' "--dry-run shows network.transparent"
 
+# A client that resolves the name itself (curl --socks5, not socks5h) and then uses the proxy
+# sends it a pool address: the proxy takes it for the name it stands for (same decision, the
+# audit log names the host); a pool address never handed out stays a refused literal.
+rm -f "$L"
+hrun run --net proxy -p "$T/lo.json" --audit "$L" -- sh -c "curl -sS -m 10 --noproxy '' --socks5 127.0.0.1:1080 http://localhost.:$SRV_PORT/; curl -sS -m 10 --noproxy '' --socks5 127.0.0.1:1080 http://198.18.3.3:$SRV_PORT/ || echo refused"
+is "$(words "$OUT")" "HUTCH-HTTP-OK refused" "SOCKS5 with a locally resolved pool address reaches the name; an unused pool address is refused"
+like "$(grep -F '"proxy.via":"socks5"' "$L" | head -1)" '"server.address":"localhost"' "  the audit log names the host, not the pool address"
+
 # -v says which destination was refused, like for the proxy
 hrun run -v --net proxy -p "$T/lo.json" -- "$PY" -c "$RAW_PY" "localhost.:$OTHER_PORT"
 like "$ERR" "localhost:$OTHER_PORT" "-v / exit summary names the refused destination"

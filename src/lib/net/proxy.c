@@ -936,6 +936,9 @@ static void handle_http(struct conn *c)
 		return;
 	}
 	via = req->form == HUTCH_HTTP_CONNECT ? HUTCH_PROXY_VIA_CONNECT : HUTCH_PROXY_VIA_HTTP;
+	/* a tunnel only: an absolute-form request carries its Host header to the server */
+	if (via == HUTCH_PROXY_VIA_CONNECT)
+		(void)hutch_transparent_pool_name(c->px->resolver, &req->host);
 	/* each request on a kept-alive connection is checked anew */
 	hutch_filter_check_host(c->px->filter, &req->host, req->port, &d);
 	if (maybe_ask(c, &req->host, req->port, &d)) {
@@ -1093,6 +1096,7 @@ static void handle_socks(struct conn *c)
 			socks_fail(c, req.rep);
 			return;
 		}
+		(void)hutch_transparent_pool_name(c->px->resolver, &req.host);
 		hutch_filter_check_host(c->px->filter, &req.host, req.port, &d);
 		if (maybe_ask(c, &req.host, req.port, &d))
 			return; /* the request stays in ibuf: parsed again once answered */

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "policy/filter.h"
@@ -24,3 +25,11 @@ struct hutch_resolver;
  */
 int hutch_transparent_dest(int fd, const struct hutch_resolver *res, struct hutch_host *h,
 			   uint16_t *port, const char **why);
+
+/*
+ * A tunnel requested through the proxy (SOCKS5, CONNECT) to a pool address the
+ * resolver handed out -- a client that resolved the name itself, through the
+ * sandbox's resolver -- is a tunnel to that name: *h becomes the name (true).
+ * Any other host is left alone (false), so both paths decide alike.
+ */
+bool hutch_transparent_pool_name(const struct hutch_resolver *res, struct hutch_host *h);
