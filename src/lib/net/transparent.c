@@ -58,7 +58,8 @@ bool hutch_transparent_pool_name(const struct hutch_resolver *res, struct hutch_
 	struct hutch_host named;
 	const char *name = NULL;
 
-	if (!res || h->kind != HUTCH_HOST_ADDR || hutch_resolver_name_of(res, &h->addr, &name) != 1 ||
+	if (!res || h->kind != HUTCH_HOST_ADDR ||
+	    hutch_resolver_name_of(res, &h->addr, &name) != 1 ||
 	    hutch_host_parse((const uint8_t *)name, strlen(name), &named, NULL) < 0)
 		return false;
 	*h = named;
