@@ -132,8 +132,8 @@ for target in http://169.254.169.254/latest/meta-data/ http://2852039166/ http:/
 	like "$OUT" "[Xx]-[Hh]utch-[Dd]eny" "  with X-Hutch-Deny naming the rule"
 done
 hrun run -a allowed.hutch.invalid -- curl -sS -m 10 --noproxy '*' http://1.1.1.1/
-like "$ERR" "Failed to connect|Network is unreachable|Couldn't connect" \
-	"proxy mode: curl --noproxy '*' to a public address fails (no route past the proxy)"
+like "$ERR" "Failed to connect|Network is unreachable|Couldn't connect|Connection reset by peer" \
+	"proxy mode: curl --noproxy '*' to a public address fails (no route past the proxy; transparent egress: refused, reset)"
 hrun run -a allowed.hutch.invalid -- "$PY" -c '
 import socket
 s = socket.create_connection(("127.0.0.1", 1080), timeout=5)
