@@ -341,25 +341,25 @@ int hutch_run(const hutch_policy *p, char *const argv[], const struct hutch_run_
 
 /*
  * Start a sandbox named @name in the background (a daemon keeps it alive) and
- * return when it is ready. Commands run in it with hutch_session_exec().
+ * return when it is ready. Commands run in it with hutch_named_exec().
  */
-int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err);
+int hutch_named_start(const hutch_policy *p, const char *name, hutch_error *err);
 /*
  * Run @argv in the named session with this process's stdio (a pty if a
  * terminal). @warn (may be NULL) gets the lines to show the user: a limit of
  * the session that fired while the command ran.
  */
-int hutch_session_exec(const char *name, char *const argv[],
-		       void (*warn)(const char *msg, void *data), void *data,
-		       int64_t stop_timeout_ms, int *status, hutch_error *err);
+int hutch_named_exec(const char *name, char *const argv[],
+		     void (*warn)(const char *msg, void *data), void *data, int64_t stop_timeout_ms,
+		     int *status, hutch_error *err);
 /*
  * End the named session: SIGTERM to every process in it, SIGKILL to what is
  * left after @stop_timeout_ms (< 0: HUTCH_STOP_TIMEOUT_MS); the commands end
  * for their clients with their status, the daemon exits. Returns once it did.
- * In hutch_session_exec, @stop_timeout_ms is the same grace period between a
+ * In hutch_named_exec, @stop_timeout_ms is the same grace period between a
  * SIGTERM, SIGINT or SIGHUP passed on to the command and SIGKILL.
  */
-int hutch_session_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err);
+int hutch_named_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err);
 
 /* ---- disposable sessions: --ephemeral, diff, apply, fork (docs/sessions.md) ---- */
 

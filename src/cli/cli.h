@@ -56,7 +56,7 @@ int cli_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(p
  * an argument", in the cli_cmd_error() form.
  */
 int cli_bad_option(const char *cmd, int c, char *const argv[]);
-/* A library warning callback (hutch_run_opts.warn, hutch_session_exec): "hutch: MSG" unless -q. */
+/* A library warning callback (hutch_run_opts.warn, hutch_named_exec): "hutch: MSG" unless -q. */
 void cli_lib_warn(const char *msg, void *data);
 
 /* --stop-timeout DURATION (0 allowed: SIGKILL at once); prints the error, returns -1. */

@@ -504,10 +504,10 @@ int cmd_run(int argc, char **argv)
 		r = hutch_agentstate_begin(p, NULL, &state, &err);
 		hutch_agentstate_free(TAKE_PTR(state));
 		if (r >= 0)
-			r = hutch_session_start(p, a.name, &err);
+			r = hutch_named_start(p, a.name, &err);
 		if (r >= 0)
-			r = hutch_session_exec(a.name, argv + first, cli_lib_warn, NULL,
-					       a.stop_timeout_ms, &status, &err);
+			r = hutch_named_exec(a.name, argv + first, cli_lib_warn, NULL,
+					     a.stop_timeout_ms, &status, &err);
 		return r < 0 ? cli_error(&err) : status;
 	}
 	opts.summary = &sum;

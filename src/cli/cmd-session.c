@@ -44,7 +44,7 @@ int cmd_exec(int argc, char **argv)
 		first = 3;
 	if (first >= argc)
 		return cli_cmd_error("exec", "no command given");
-	if (hutch_session_exec(argv[1], argv + first, cli_lib_warn, NULL, -1, &status, &err) < 0)
+	if (hutch_named_exec(argv[1], argv + first, cli_lib_warn, NULL, -1, &status, &err) < 0)
 		return cli_error(&err);
 	return status;
 }
@@ -80,7 +80,7 @@ int cmd_stop(int argc, char **argv)
 		return cli_cmd_error("stop", "which session? (hutch stop NAME)");
 	if (i != argc - 1)
 		return cli_cmd_error("stop", "unexpected argument '%s'", argv[i + 1]);
-	if (hutch_session_stop(argv[i], grace, &err) < 0)
+	if (hutch_named_stop(argv[i], grace, &err) < 0)
 		return cli_error(&err);
 	return 0;
 }

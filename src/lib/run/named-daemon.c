@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Named sessions, on the host side: starting the background daemon that
- * supervises the sandbox (hutch_session_start), and its clients (`hutch exec`, `hutch
+ * supervises the sandbox (hutch_named_start), and its clients (`hutch exec`, `hutch
  * stop`) on control.sock. The message format and the client side: session/named.c.
  */
 #include <dirent.h>
@@ -319,7 +319,7 @@ __attribute__((noreturn)) static void named_daemon(const hutch_policy *p, const 
 	_exit(0);
 }
 
-int hutch_session_start(const hutch_policy *p, const char *name, hutch_error *err)
+int hutch_named_start(const hutch_policy *p, const char *name, hutch_error *err)
 {
 	pid_t client = getpid();
 	_cleanup_free_ char *base = hutch_named_dir(), *dir = NULL;

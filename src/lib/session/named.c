@@ -310,8 +310,8 @@ static int build_exec(char *const argv[], const char *cwd, char **out, size_t *l
 	return 0;
 }
 
-int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const char *, void *),
-		       void *data, int64_t stop_timeout_ms, int *status, hutch_error *err)
+int hutch_named_exec(const char *name, char *const argv[], void (*warn)(const char *, void *),
+		     void *data, int64_t stop_timeout_ms, int *status, hutch_error *err)
 {
 	struct client c = {.sock = -1,
 			   .err = err,
@@ -382,7 +382,7 @@ int hutch_session_exec(const char *name, char *const argv[], void (*warn)(const 
 	return 0;
 }
 
-int hutch_session_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err)
+int hutch_named_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err)
 {
 	struct hutch_nm_hdr h = {.type = NM_STOP, .value = -1};
 	int fds[3];
