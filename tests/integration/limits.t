@@ -303,7 +303,11 @@ if [[ $PIDS_MECH == cgroup* ]] && [ "$UID_NOW" = 0 ]; then
 	kill -KILL "$HPID"
 	wait_hutch 10
 	sleep 0.5
-	is "$(our_cgroups "$HPID")" "$left" "  hutch killed with SIGKILL: they stay behind"
+	# Nothing of hutch's removes them now; a later run does: ours below, or one of a test
+	# running beside this one (any run removes the cgroups of dead runs), so some may be gone.
+	remaining=$(our_cgroups "$HPID")
+	ok "$([ -z "$(comm -13 <(sort <<<"$left") <(sort <<<"$remaining"))" ] && echo 0 || echo 1)" \
+		"  hutch killed with SIGKILL: no new cgroup, only a later run removes them"
 	hrun run -q --pids 64 --memory 256M -- true
 	is "$RC" 0 "  the next run works"
 	is "$(our_cgroups "$HPID")" "" "  and removed them"
