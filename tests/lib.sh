@@ -495,6 +495,16 @@ wait_no_process() {
 	return 1
 }
 
+# wait_process PATTERN [SECONDS]: until a process matching PATTERN (pgrep -f) runs (1 if never).
+wait_process() {
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		pgrep -f -- "$1" >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A TCP service on the host's loopback that answers every connection with "HUTCH-HTTP-OK".
 # Sets SRV_PORT, SRV_PID.
 start_loopback_service() {

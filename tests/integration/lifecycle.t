@@ -42,7 +42,7 @@ D2=$(uniq_sleep 4)
 hrun_bg run --rw "$SIG" -- sh -c "sleep $D & touch '$SIG/started'; sleep $D2"
 wait_for_file "$SIG/started"
 ok $? "session for kill -9 started"
-pgrep -f "^sleep $D2\$" >/dev/null
+wait_process "^sleep $D2\$" 10 # the file is touched just before the command starts
 ok $? "  its processes are running"
 kill -KILL "$HPID"
 wait_hutch "$HUTCH_TEST_TIMEOUT"
@@ -82,6 +82,7 @@ for s in TERM INT HUP; do
 	wait_for_file "$SIG/started"
 	ok $? "SIG$s ignored: session started"
 	# the pid namespace of the sandbox, to look for what is left of it on the host afterwards
+	wait_process "^sleep $D2\$" 10
 	ns=$(readlink "/proc/$(pgrep -f "^sleep $D2\$" | head -1)/ns/pid" 2>/dev/null)
 	kill -"$s" "$HPID"
 	wait_hutch 30 # a bound that only catches a hang (the grace period is 1 s)
