@@ -84,6 +84,19 @@ sleep 0.5
 kill -TERM "$client"
 wait "$client"
 is "$?" 143 "SIGTERM to hutch exec reaches the command (143)"
+# timeout(1) passes SIGTERM on, then SIGCONT: the client sends both, the daemon may close
+# after the status with the second unread (a reset the client must read past).
+bad=0
+for _ in $(seq 1 10); do
+	timeout 20 "$HUTCH" exec "$name" -- sleep 30 2>>"$T/term.err" &
+	client=$!
+	sleep 0.3
+	kill -TERM "$client"
+	wait "$client"
+	rc=$?
+	[ "$rc" = 143 ] || bad=$((bad + 1))
+done
+is "$bad" 0 "  ten times through timeout(1): 143 each time (stderr: $(sort -u "$T/term.err" | head -2))"
 
 # ---- the proxy, the audit log and command rules in a named session --------------------------
 net=n$$-$RANDOM

@@ -173,6 +173,18 @@ static int on_session(struct hutch_loop *loop, int fd, uint32_t events, void *da
 	size_t nfds = 0;
 	ssize_t n = hutch_nm_recv(fd, &h, buf, sizeof(buf) - 1, fds, &nfds);
 
+	/*
+	 * ECONNRESET: the daemon closed after the command's status while a message of
+	 * ours (a signal passed on) was still unread there; the error is reported once,
+	 * ahead of what is queued for us: read on (the status, then the end).
+	 */
+	if (n == -EAGAIN || n == -EINTR || n == -ECONNRESET)
+		return 0;
+	if (c->done) { /* the end came already (its status): what follows is the daemon closing */
+		for (size_t i = 0; n >= 0 && i < nfds; i++)
+			close(fds[i]);
+		return 0;
+	}
 	if (n < 0 || h.type == 0) {
 		c->ret = hutch_errx(c->err, EPIPE, "the session ended before the command finished");
 		c->done = true;
