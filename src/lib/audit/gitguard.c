@@ -891,6 +891,14 @@ static void walk_root(struct guard *g, size_t root)
 			continue;
 		}
 		cfd = openat(l->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/*
+		 * Gone since the listing, or no longer a directory: removed or replaced
+		 * meanwhile (a concurrent run's placeholder, removed at its end). Nothing
+		 * is planted in what is not there; a concurrent sandbox's own changes are
+		 * checked when it ends.
+		 */
+		if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+			continue;
 		if (cfd < 0) {
 			report_errno(g, root, w.path, "directory", errno);
 			continue;
