@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	meson ninja-build pkg-config gcc libseccomp-dev libjansson-dev libc-ares-dev libnftnl-dev libmnl-dev scdoc # build
-	git python3 python3-pip curl openssl perl procps iproute2 libcap2-bin man-db # tests
+	git python3 python3-pip curl openssl perl procps iproute2 libcap2-bin man-db nftables # tests
 	bubblewrap hyperfine dnsmasq-base tmux # tests and benchmarks
 )
 missing=()
