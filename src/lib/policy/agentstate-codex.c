@@ -63,29 +63,9 @@ struct hutch_codex_state {
 
 static bool is_codex(const struct hutch_policy *p, const char *home)
 {
-	const char *dir = NULL;
-	bool writable = false;
-
-	for (size_t i = 0; i < p->env_set.n; i++)
-		if (!strncmp(p->env_set.v[i].value, "CODEX_HOME=", 11))
-			dir = p->env_set.v[i].value + 11;
-	for (size_t i = 0; i < p->fs_writable.n; i++)
-		writable = writable ||
-			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".codex");
-	return dir && writable && hutch_as_is_home_path(dir, home, ".codex/" PRIVATE_HOME);
+	return hutch_as_uses_copy(p, home, "CODEX_HOME", ".codex/" PRIVATE_HOME, ".codex");
 }
 
-static int link_one(int pfd, const char *name)
-{
-	char target[NAME_MAX + 4];
-
-	snprintf(target, sizeof(target), "../%s", name);
-	if (symlinkat(target, pfd, name) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* The private home: a working copy of config.toml and a link for everything else. */
 static int make_private_home(struct hutch_codex_state *c)
 {
 	_cleanup_close_ int pfd = -1;
@@ -114,14 +94,14 @@ static int make_private_home(struct hutch_codex_state *c)
 	while (r == 0 && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    strcmp(de->d_name, PRIVATE_HOME) && strcmp(de->d_name, CONFIG))
-			r = link_one(pfd, de->d_name);
+			r = hutch_as_link_up(pfd, de->d_name, "../");
 	closedir(d);
 	for (size_t i = 0; r == 0 && linked_files[i]; i++)
-		r = link_one(pfd, linked_files[i]);
+		r = hutch_as_link_up(pfd, linked_files[i], "../");
 	for (size_t i = 0; r == 0 && linked_dirs[i]; i++)
-		r = link_one(pfd, linked_dirs[i]);
+		r = hutch_as_link_up(pfd, linked_dirs[i], "../");
 	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
-		r = link_one(pfd, linked_protected[i]);
+		r = hutch_as_link_up(pfd, linked_protected[i], "../");
 	if (r == 0 && c->snapshot_len)
 		r = hutch_as_write_at(pfd, CONFIG, c->snapshot, c->snapshot_len, NULL, 0600);
 	return r;

@@ -87,26 +87,7 @@ struct hutch_gemini_state {
 
 static bool is_gemini(const struct hutch_policy *p, const char *home)
 {
-	const char *dir = NULL;
-	bool writable = false;
-
-	for (size_t i = 0; i < p->env_set.n; i++)
-		if (!strncmp(p->env_set.v[i].value, "GEMINI_CLI_HOME=", 16))
-			dir = p->env_set.v[i].value + 16;
-	for (size_t i = 0; i < p->fs_writable.n; i++)
-		writable = writable ||
-			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".gemini");
-	return dir && writable && hutch_as_is_home_path(dir, home, ".gemini/" PRIVATE_HOME);
-}
-
-static int link_up(int pfd, const char *name, const char *up)
-{
-	char target[NAME_MAX + 8];
-
-	snprintf(target, sizeof(target), "%s%s", up, name);
-	if (symlinkat(target, pfd, name) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return hutch_as_uses_copy(p, home, "GEMINI_CLI_HOME", ".gemini/" PRIVATE_HOME, ".gemini");
 }
 
 static bool is_own(const char *name)
@@ -134,14 +115,14 @@ static int link_all(struct hutch_gemini_state *g, int pfd)
 	}
 	while (r == 0 && (de = readdir(d)))
 		if (!is_own(de->d_name))
-			r = link_up(pfd, de->d_name, "../../");
+			r = hutch_as_link_up(pfd, de->d_name, "../../");
 	closedir(d);
 	for (size_t i = 0; r == 0 && linked_files[i]; i++)
-		r = link_up(pfd, linked_files[i], "../../");
+		r = hutch_as_link_up(pfd, linked_files[i], "../../");
 	for (size_t i = 0; r == 0 && linked_dirs[i]; i++)
-		r = link_up(pfd, linked_dirs[i], "../../");
+		r = hutch_as_link_up(pfd, linked_dirs[i], "../../");
 	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
-		r = link_up(pfd, linked_protected[i], "../../");
+		r = hutch_as_link_up(pfd, linked_protected[i], "../../");
 	return r;
 }
 
@@ -167,7 +148,7 @@ static int make_private_home(struct hutch_gemini_state *g)
 	pfd = openat(hfd, ".gemini", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	r = link_up(hfd, ".agents", "../../");
+	r = hutch_as_link_up(hfd, ".agents", "../../");
 	if (r == 0)
 		r = link_all(g, pfd);
 	if (r == 0 && g->trust_raw)
@@ -356,16 +337,6 @@ static json_t *trust_diff(const struct hutch_gemini_state *g, json_t *in, struct
 
 /* ---- settings.json -------------------------------------------------------------------------- */
 
-static bool contains_ci(const char *s, const char *part)
-{
-	size_t n = strlen(part);
-
-	for (; *s; s++)
-		if (strncasecmp(s, part, n) == 0)
-			return true;
-	return false;
-}
-
 static bool setting_safe(const char *dotted)
 {
 	for (size_t i = 0; gemini_safe[i]; i++)
@@ -374,7 +345,7 @@ static bool setting_safe(const char *dotted)
 	if (strncmp(dotted, "ui.", 3))
 		return false;
 	for (size_t i = 0; ui_refused_parts[i]; i++)
-		if (contains_ci(dotted, ui_refused_parts[i]))
+		if (hutch_as_contains_ci(dotted, ui_refused_parts[i]))
 			return false;
 	return true;
 }

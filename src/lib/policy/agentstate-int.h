@@ -20,6 +20,16 @@ int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, 
 int hutch_as_rm_rf_at(int at, const char *name, int depth);
 /* Is @v "~/@rel" or "@home/@rel"? */
 bool hutch_as_is_home_path(const char *v, const char *home, const char *rel);
+/*
+ * Does @p run the agent with its state in a working copy: the variable @var set to
+ * ~/@dir_rel and ~/@writable_rel writable (what the agent's profile sets)?
+ */
+bool hutch_as_uses_copy(const struct hutch_policy *p, const char *home, const char *var,
+			const char *dir_rel, const char *writable_rel);
+/* A symbolic link @name in @pfd to @up@name ("../" or "../../"); 0 when already there. */
+int hutch_as_link_up(int pfd, const char *name, const char *up);
+/* Does @s hold @part, ignoring case? */
+bool hutch_as_contains_ci(const char *s, const char *part);
 
 struct hutch_codex_state;
 int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,

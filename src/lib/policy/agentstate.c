@@ -168,7 +168,7 @@ static bool in_list(const char *const *l, const char *s)
 	return false;
 }
 
-static bool contains_ci(const char *s, const char *part)
+bool hutch_as_contains_ci(const char *s, const char *part)
 {
 	size_t n = strlen(part);
 
@@ -196,7 +196,7 @@ static enum key_class classify(const char *key, bool project)
 	    !strncmp(key, CLAUDE_MARKETPLACE_BOOKKEEPING, strlen(CLAUDE_MARKETPLACE_BOOKKEEPING)))
 		return KEY_SAFE;
 	for (const char *const *p = claude_refused_parts; *p; p++)
-		if (contains_ci(key, *p))
+		if (hutch_as_contains_ci(key, *p))
 			return KEY_REFUSED;
 	return KEY_SAFE;
 }
@@ -453,20 +453,37 @@ bool hutch_as_is_home_path(const char *v, const char *home, const char *rel)
  * ~/.claude writable and CLAUDE_CONFIG_DIR (its last setting) ~/.claude?
  * Not when a -e CLAUDE_CONFIG_DIR=... of the user's points elsewhere.
  */
-static bool is_claude(const struct hutch_policy *p, const char *home)
+bool hutch_as_uses_copy(const struct hutch_policy *p, const char *home, const char *var,
+			const char *dir_rel, const char *writable_rel)
 {
+	size_t vl = strlen(var);
 	const char *dir = NULL;
 	bool writable = false;
 
 	if (!p || !home)
 		return false;
 	for (size_t i = 0; i < p->env_set.n; i++)
-		if (!strncmp(p->env_set.v[i].value, "CLAUDE_CONFIG_DIR=", 18))
-			dir = p->env_set.v[i].value + 18;
+		if (!strncmp(p->env_set.v[i].value, var, vl) && p->env_set.v[i].value[vl] == '=')
+			dir = p->env_set.v[i].value + vl + 1;
 	for (size_t i = 0; i < p->fs_writable.n; i++)
 		writable = writable ||
-			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, ".claude");
-	return dir && writable && hutch_as_is_home_path(dir, home, ".claude");
+			   hutch_as_is_home_path(p->fs_writable.v[i].value, home, writable_rel);
+	return dir && writable && hutch_as_is_home_path(dir, home, dir_rel);
+}
+
+int hutch_as_link_up(int pfd, const char *name, const char *up)
+{
+	char target[NAME_MAX + 8];
+
+	snprintf(target, sizeof(target), "%s%s", up, name);
+	if (symlinkat(target, pfd, name) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool is_claude(const struct hutch_policy *p, const char *home)
+{
+	return hutch_as_uses_copy(p, home, "CLAUDE_CONFIG_DIR", ".claude", ".claude");
 }
 
 /*
