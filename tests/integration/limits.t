@@ -100,7 +100,10 @@ pidns_members() {
 pidns_survivors() {
 	local pid st n=0
 	while read -r pid st; do
-		[ "$(cut -d' ' -f22 "/proc/$pid/stat" 2>/dev/null)" = "$st" ] && n=$((n + 1))
+		if [ "$(cut -d' ' -f22 "/proc/$pid/stat" 2>/dev/null)" = "$st" ]; then
+			n=$((n + 1))
+			diag "left: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) $(readlink "/proc/$pid/ns/pid" 2>/dev/null) $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)"
+		fi
 	done <"$1"
 	echo "$n"
 }
@@ -137,6 +140,11 @@ is "$host_ok" 12 "  meanwhile the host could start processes every time"
 is "$RC" 124 "  it ended: the timeout stopped it (exit 124)"
 ok "$([ "$elapsed" -lt $((12000 * SLOW)) ] && echo 0 || echo 1)" \
 	"  within the timeout and grace (${elapsed} ms)"
+# as lifecycle.t's wait_no_process: the kernel may still be taking the last ones down
+for _ in $(seq 1 50); do
+	[ "$(pidns_survivors "$T/bomb-members" 2>/dev/null)" = 0 ] && break
+	sleep 0.1
+done
 is "$(pidns_survivors "$T/bomb-members")" 0 "  and nothing of it is left (of the processes seen in it)"
 if [[ $PIDS_MECH == cgroup* ]]; then
 	like "$ERR" 'hutch: process limit \(64\) reached: [0-9]+ forks? refused' \
