@@ -892,12 +892,12 @@ static void walk_root(struct guard *g, size_t root)
 		}
 		cfd = openat(l->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		/*
-		 * Gone since the listing, or no longer a directory: removed or replaced
-		 * meanwhile (a concurrent run's placeholder, removed at its end). Nothing
-		 * is planted in what is not there; a concurrent sandbox's own changes are
-		 * checked when it ends.
+		 * Gone since the listing, or no longer a directory, at one of the protected
+		 * paths: a concurrent run's placeholder, removed at its end. Anything else
+		 * that vanishes under the walk is reported (it may have been moved away
+		 * from the check).
 		 */
-		if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR) && held(g, root, w.path))
 			continue;
 		if (cfd < 0) {
 			report_errno(g, root, w.path, "directory", errno);
