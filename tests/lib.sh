@@ -485,6 +485,43 @@ wait_for_file() {
 	return 1
 }
 
+# starttime PID: the start time of process PID (empty once it is gone), read after the
+# command name, which may hold spaces.
+starttime() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	cut -d' ' -f20 <<<"$stat"
+}
+
+# pidns_members NS: "PID STARTTIME" of each process in NS. A namespace's inode number may be
+# given to a new namespace once it is gone (a test running beside this one makes many), so
+# what is left is told by these pairs, not by the inode alone.
+pidns_members() {
+	local p st
+	[ -n "$1" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] || continue
+		# gone between the two reads (a fork bomb's processes come and go): nothing to
+		# record, and an empty start time would match any pid that no longer exists
+		st=$(starttime "${p#/proc/}")
+		[ -z "$st" ] || echo "${p#/proc/} $st"
+	done
+}
+
+# pidns_survivors FILE: how many of the "PID STARTTIME" lines of FILE still run.
+pidns_survivors() {
+	local pid st n=0
+	while read -r pid st; do
+		[ -n "$st" ] || continue
+		if [ "$(starttime "$pid")" = "$st" ]; then
+			n=$((n + 1))
+			diag "left: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) $(readlink "/proc/$pid/ns/pid" 2>/dev/null) $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)"
+		fi
+	done <"$1"
+	echo "$n"
+}
+
 # wait_no_process ERE [SECS]: true once no process's full command line matches ERE.
 wait_no_process() {
 	local i

@@ -84,20 +84,17 @@ for s in TERM INT HUP; do
 	# the pid namespace of the sandbox, to look for what is left of it on the host afterwards
 	wait_process "^sleep $D2\$" 10
 	ns=$(readlink "/proc/$(pgrep -f "^sleep $D2\$" | head -1)/ns/pid" 2>/dev/null)
+	pidns_members "$ns" >"$T/members-$s"
 	kill -"$s" "$HPID"
 	wait_hutch 30 # a bound that only catches a hang (the grace period is 1 s)
 	is "$RC" $((128 + sig)) "  hutch ends after the grace period with 128+SIG$s, the signal it got"
 	wait_no_process "^sleep ($D|$D2)\$" 5
 	ok $? "  no process of the sandbox is left (the command and its background child)" ||
 		diag "still running: $(pgrep -af "^sleep ($D|$D2)\$")"
-	left=0
-	if [ -n "$ns" ]; then
-		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && left=$((left + 1))
-		done
-	fi
-	ok "$([ -n "$ns" ] && [ "$left" = 0 ] && echo 0 || echo 1)" \
-		"  nothing on the host is in the sandbox's pid namespace any more ($ns: $left)"
+	# by pid and start time: the namespace's inode number may already be another's
+	left=$(pidns_survivors "$T/members-$s")
+	ok "$([ -n "$ns" ] && [ -s "$T/members-$s" ] && [ "$left" = 0 ] && echo 0 || echo 1)" \
+		"  nothing of the sandbox's pid namespace is left on the host ($ns: $left)"
 done
 
 # A command that handles SIGTERM within the grace period keeps its own status.
