@@ -258,14 +258,28 @@ done_testing() {
 
 # ---- environment: fake home, workspace -----------------------------------------------
 
+# starttime PID: the start time of process PID (empty once it is gone), read after the
+# command name, which may hold spaces.
+starttime() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	cut -d' ' -f20 <<<"$stat"
+}
+
+# Processes to end with the script, as "PID START" (start time from starttime): a pid is
+# given again to a new process once its own has been reaped (a fork bomb in a test running
+# beside this one goes through all of them in seconds), and killing by number alone could
+# hit another test's process, or anything else on the machine.
 _T_BG_PIDS=()
 
 _t_cleanup() {
 	local st=$? p
 	for p in "${_T_BG_PIDS[@]}"; do
+		_t_same_process "${p% *}" "${p#* }" || continue
 		{
-			kill -KILL "$p"
-			wait "$p"
+			kill -KILL "${p% *}"
+			wait "${p% *}"
 		} 2>/dev/null
 	done
 	if [ -n "${T:-}" ] && [ -d "$T" ] && [ -z "${HUTCH_TEST_KEEP:-}" ]; then
@@ -279,7 +293,19 @@ _t_cleanup() {
 }
 trap _t_cleanup EXIT
 
-bg_register() { _T_BG_PIDS+=("$@"); }
+# bg_register PID...: end these processes (those still running) when the script ends.
+bg_register() {
+	local p st
+	for p in "$@"; do
+		st=$(starttime "$p")
+		[ -z "$st" ] || _T_BG_PIDS+=("$p $st")
+	done
+}
+
+# _t_same_process PID START: true while PID is still the process that started at START.
+_t_same_process() {
+	[ -n "$2" ] && [ "$(starttime "$1")" = "$2" ]
+}
 
 # Files that hutch hides by default, each with the fake secret marker in it.
 FAKE_SECRET_FILES=(
@@ -443,14 +469,17 @@ hrun_bg() {
 		sleep 0.01
 	done
 	HPID=$(cat "$T/.bg.pid")
+	_T_HPID_START=$(starttime "$HPID")
 	bg_register "$HPID" "$_T_BG_WRAPPER"
 }
 
+# _t_alive PID [START]: PID runs and is not a zombie (and, given START, is still that process).
 _t_alive() {
 	local s
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	s=${s##*) }
-	[ "${s%% *}" != Z ]
+	[ "${s%% *}" != Z ] || return 1
+	[ -z "${2+x}" ] || [ "$(cut -d' ' -f20 <<<"$s")" = "$2" ]
 }
 
 # wait_hutch [SECS]: wait for $HPID, set RC, OUT, ERR. If it is still running after SECS
@@ -458,10 +487,10 @@ _t_alive() {
 wait_hutch() {
 	local secs=${1:-$HUTCH_TEST_TIMEOUT} i timedout=0
 	for ((i = 0; i < secs * 10; i++)); do
-		_t_alive "$HPID" || break
+		_t_alive "$HPID" "$_T_HPID_START" || break
 		sleep 0.1
 	done
-	if _t_alive "$HPID"; then
+	if _t_alive "$HPID" "$_T_HPID_START"; then
 		kill -KILL "$HPID" 2>/dev/null
 		timedout=1
 	fi
@@ -483,15 +512,6 @@ wait_for_file() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# starttime PID: the start time of process PID (empty once it is gone), read after the
-# command name, which may hold spaces.
-starttime() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	cut -d' ' -f20 <<<"$stat"
 }
 
 # pidns_members NS: "PID STARTTIME" of each process in NS. A namespace's inode number may be

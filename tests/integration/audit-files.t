@@ -21,11 +21,11 @@ for ((i = 0; i < 400; i++)); do # up to 40 s: the comparison runs every 10 s
 		seen=1
 		break
 	fi
-	_t_alive "$HPID" || break
+	_t_alive "$HPID" "$_T_HPID_START" || break
 	sleep 0.1
 done
 is "$seen" 1 "the file event is in the log while the session runs"
-_t_alive "$HPID"
+_t_alive "$HPID" "$_T_HPID_START"
 ok $? "  the session was still running when the log was read"
 ! grep -q '"event":"end"' "$L"
 ok $? "  no end event yet"
