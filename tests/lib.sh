@@ -259,12 +259,18 @@ done_testing() {
 # ---- environment: fake home, workspace -----------------------------------------------
 
 # starttime PID: the start time of process PID (empty once it is gone), read after the
-# command name, which may hold spaces.
+# command name, which may hold spaces. _t_starttime PID sets STARTTIME instead of printing
+# it: no process is started (a loop over /proc must stay cheap on a loaded machine).
+_t_starttime() {
+	local s f
+	STARTTIME=
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
+	read -r -a f <<<"${s##*) }"
+	STARTTIME=${f[19]:-}
+}
 starttime() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	cut -d' ' -f20 <<<"$stat"
+	_t_starttime "$1"
+	[ -z "$STARTTIME" ] || echo "$STARTTIME"
 }
 
 # Processes to end with the script, as "PID START" (start time from starttime): a pid is
@@ -295,16 +301,17 @@ trap _t_cleanup EXIT
 
 # bg_register PID...: end these processes (those still running) when the script ends.
 bg_register() {
-	local p st
+	local p
 	for p in "$@"; do
-		st=$(starttime "$p")
-		[ -z "$st" ] || _T_BG_PIDS+=("$p $st")
+		_t_starttime "$p"
+		[ -z "$STARTTIME" ] || _T_BG_PIDS+=("$p $STARTTIME")
 	done
 }
 
 # _t_same_process PID START: true while PID is still the process that started at START.
 _t_same_process() {
-	[ -n "$2" ] && [ "$(starttime "$1")" = "$2" ]
+	_t_starttime "$1"
+	[ -n "$2" ] && [ "$STARTTIME" = "$2" ]
 }
 
 # Files that hutch hides by default, each with the fake secret marker in it.
@@ -469,7 +476,8 @@ hrun_bg() {
 		sleep 0.01
 	done
 	HPID=$(cat "$T/.bg.pid")
-	_T_HPID_START=$(starttime "$HPID")
+	_t_starttime "$HPID"
+	_T_HPID_START=$STARTTIME
 	bg_register "$HPID" "$_T_BG_WRAPPER"
 }
 
@@ -514,18 +522,19 @@ wait_for_file() {
 	return 1
 }
 
-# pidns_members NS: "PID STARTTIME" of each process in NS. A namespace's inode number may be
-# given to a new namespace once it is gone (a test running beside this one makes many), so
-# what is left is told by these pairs, not by the inode alone.
+# pidns_members NSFILE: "PID STARTTIME" of each process in the pid namespace that NSFILE
+# (/proc/PID/ns/pid of a process in it) is. A namespace's inode number may be given to a new
+# namespace once it is gone (a test running beside this one makes many), so what is left is
+# told by these pairs, not by the inode alone.
 pidns_members() {
-	local p st
-	[ -n "$1" ] || return 0
+	local p
+	[ -e "$1" ] || return 0
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] || continue
+		[ "$p/ns/pid" -ef "$1" ] 2>/dev/null || continue
 		# gone between the two reads (a fork bomb's processes come and go): nothing to
 		# record, and an empty start time would match any pid that no longer exists
-		st=$(starttime "${p#/proc/}")
-		[ -z "$st" ] || echo "${p#/proc/} $st"
+		_t_starttime "${p#/proc/}"
+		[ -z "$STARTTIME" ] || echo "${p#/proc/} $STARTTIME"
 	done
 }
 
@@ -534,7 +543,8 @@ pidns_survivors() {
 	local pid st n=0
 	while read -r pid st; do
 		[ -n "$st" ] || continue
-		if [ "$(starttime "$pid")" = "$st" ]; then
+		_t_starttime "$pid"
+		if [ "$STARTTIME" = "$st" ]; then
 			n=$((n + 1))
 			diag "left: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) $(readlink "/proc/$pid/ns/pid" 2>/dev/null) $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)"
 		fi

@@ -84,7 +84,7 @@ for s in TERM INT HUP; do
 	# the pid namespace of the sandbox, to look for what is left of it on the host afterwards
 	wait_process "^sleep $D2\$" 10
 	ns=$(readlink "/proc/$(pgrep -f "^sleep $D2\$" | head -1)/ns/pid" 2>/dev/null)
-	pidns_members "$ns" >"$T/members-$s"
+	pidns_members "/proc/$(pgrep -f "^sleep $D2\$" | head -1)/ns/pid" >"$T/members-$s"
 	kill -"$s" "$HPID"
 	wait_hutch 30 # a bound that only catches a hang (the grace period is 1 s)
 	is "$RC" $((128 + sig)) "  hutch ends after the grace period with 128+SIG$s, the signal it got"

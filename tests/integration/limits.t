@@ -104,18 +104,22 @@ if [ -n "$ns" ]; then
 		sleep 0.25
 		c=$(pidns_count "$ns")
 		[ "$c" -gt "$peak" ] && peak=$c
-		pidns_members "$ns" >>"$T/bomb-members"
+		pidns_members "/proc/$work/ns/pid" >>"$T/bomb-members"
 		sh -c 'exit 0' && host_ok=$((host_ok + 1))
 	done
 fi
 wait_hutch 20
-elapsed=$((($(date +%s%N) - start) / 1000000))
+# until hutch ended (the wrapper of hrun_bg writes its status then), not until this script
+# had looked at it: its sampling above is slow on a loaded machine
+end=$(stat -c %.3Y "$T/.bg.rc" 2>/dev/null | tr -d .)
+elapsed=unknown
+[ -z "$end" ] || elapsed=$((end - start / 1000000))
 ok "$([ -n "$ns" ] && echo 0 || echo 1)" "fork bomb: the sandbox started (its pid namespace found)"
 ok "$([ "$peak" -gt 8 ] && [ "$peak" -le 64 ] && echo 0 || echo 1)" \
 	"  it grew, but never past 64 processes (peak $peak)"
 is "$host_ok" 12 "  meanwhile the host could start processes every time"
 is "$RC" 124 "  it ended: the timeout stopped it (exit 124)"
-ok "$([ "$elapsed" -lt $((12000 * SLOW)) ] && echo 0 || echo 1)" \
+ok "$([ "$elapsed" != unknown ] && [ "$elapsed" -lt $((12000 * SLOW)) ] && echo 0 || echo 1)" \
 	"  within the timeout and grace (${elapsed} ms)"
 # as lifecycle.t's wait_no_process: the kernel may still be taking the last ones down
 for _ in $(seq 1 50); do
