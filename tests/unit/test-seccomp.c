@@ -103,7 +103,7 @@ static void test_table(void)
 					}
 			/* An unconditional rule would silently override a conditional one. */
 			for (size_t k = 0; k < nc; k++)
-				if (strcmp(*a, c[k].name) == 0) {
+				if (strcmp(*a, c[k].name) == 0 && c[k].when != HUTCH_SC_WRITES) {
 					diag("%s is in group %s and conditional", *a, g[i].name);
 					clash++;
 				}
@@ -276,7 +276,7 @@ static void test_bpf_table(const struct prog *p, bool notify)
 
 			if (nr < 0)
 				continue;
-			if (g[i].exec && notify)
+			if (g[i].notify == HUTCH_SC_ON_EXEC && notify)
 				want = RET_NOTIFY;
 			got = native(p, nr, 0, 0);
 			checked++;
@@ -288,6 +288,97 @@ static void test_bpf_table(const struct prog *p, bool notify)
 		}
 	ok(checked > 250 && wrong == 0, "BPF%s: all %zu table calls get their group's action",
 	   notify ? " (notify)" : "", checked);
+}
+
+/* One call with its first three arguments. */
+static uint32_t native3(const struct prog *p, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct seccomp_data d = {.nr = nr, .arch = NATIVE_ARCH, .args = {a0, a1, a2}};
+
+	return bpf_run(p, &d);
+}
+
+/*
+ * notify_writes: calls that write by path are notified, open/openat only with
+ * a write flag; a read-only open never stops. Both the libseccomp program and
+ * the precompiled one.
+ */
+static void test_bpf_writes(void)
+{
+	static const uint64_t ro_flags[] = {O_RDONLY,
+					    O_RDONLY | O_CLOEXEC,
+					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+					    O_PATH | O_CLOEXEC,
+					    O_RDONLY | O_NONBLOCK | O_NOCTTY | O_LARGEFILE,
+					    O_RDONLY | O_APPEND,
+					    UINT64_C(0xffffffff00000000)};
+	static const uint64_t rw_flags[] = {O_WRONLY,
+					    O_RDWR,
+					    O_CREAT,
+					    O_TRUNC,
+					    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					    O_RDWR | O_CREAT | O_EXCL,
+					    O_TMPFILE | O_RDWR,
+					    O_WRONLY | UINT64_C(0xffffffff00000000)};
+	static const int notified[] = {
+		SYS_mkdirat, SYS_unlinkat, SYS_renameat2, SYS_linkat,	SYS_symlinkat,
+		SYS_mknodat, SYS_truncate, SYS_fchmodat,  SYS_fchownat, SYS_openat2,
+#ifdef SYS_mkdir
+		SYS_mkdir,   SYS_rmdir,	   SYS_unlink,	  SYS_rename,	SYS_creat,
+#endif
+	};
+	static const int plain[] = {SYS_read,	   SYS_write,  SYS_fstat,     SYS_newfstatat,
+				    SYS_utimensat, SYS_fchmod, SYS_ftruncate, SYS_getdents64};
+	struct hutch_seccomp_opts w = {.notify_writes = true},
+				  wx = {.notify_writes = true, .notify_exec = true}, off = {0};
+	struct prog pw = {0}, pwx = {0}, po = {0};
+	size_t bad = 0;
+
+	if (export_prog(&w, &pw) < 0 || export_prog(&wx, &pwx) < 0 || export_prog(&off, &po) < 0) {
+		ok(0, "filters export as BPF");
+		return;
+	}
+	for (int v = 0; v < 2; v++) {
+		const struct prog *p = v ? &pwx : &pw;
+		struct prog pre = {
+			(struct sock_filter *)(uintptr_t)
+				hutch_seccomp_precompiled[hutch_seccomp_variant(v ? &wx : &w)]
+					.insns,
+			hutch_seccomp_precompiled[hutch_seccomp_variant(v ? &wx : &w)].size /
+				sizeof(struct sock_filter)};
+
+		for (int k = 0; k < 2; k++, p = &pre) {
+			for (size_t i = 0; i < ARRAY_SIZE(ro_flags); i++) {
+				bad += native3(p, SYS_openat, AT_FDCWD, 0, ro_flags[i]) !=
+				       RET_ALLOW;
+#ifdef SYS_open
+				bad += native3(p, SYS_open, 0, ro_flags[i], 0) != RET_ALLOW;
+#endif
+			}
+			for (size_t i = 0; i < ARRAY_SIZE(rw_flags); i++) {
+				bad += native3(p, SYS_openat, AT_FDCWD, 0, rw_flags[i]) !=
+				       RET_NOTIFY;
+#ifdef SYS_open
+				bad += native3(p, SYS_open, 0, rw_flags[i], 0) != RET_NOTIFY;
+#endif
+			}
+			for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
+				bad += native3(p, notified[i], 0, 0, 0) != RET_NOTIFY;
+			for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
+				bad += native3(p, plain[i], 0, 0, O_WRONLY) != RET_ALLOW;
+			bad += native3(p, SYS_execve, 0, 0, 0) != (v ? RET_NOTIFY : RET_ALLOW);
+		}
+	}
+	is_int(bad, 0, "notify_writes: writes by path notified, read-only opens and the rest not");
+	bad = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(rw_flags); i++)
+		bad += native3(&po, SYS_openat, AT_FDCWD, 0, rw_flags[i]) != RET_ALLOW;
+	for (size_t i = 0; i < ARRAY_SIZE(notified); i++)
+		bad += native3(&po, notified[i], 0, 0, 0) != RET_ALLOW;
+	is_int(bad, 0, "without notify_writes: every write allowed, nothing notified");
+	free(pw.insns);
+	free(pwx.insns);
+	free(po.insns);
 }
 
 static void test_bpf(void)
@@ -560,7 +651,7 @@ static int load_any(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch
 		return hutch_seccomp_load(opts, notify_fd, err);
 	/* what hutch run loads: the arrays seccomp-gen wrote at build time */
 	bpf = hutch_seccomp_precompiled[hutch_seccomp_variant(opts ? opts : &none)];
-	return hutch_seccomp_load_bpf(&bpf, opts && opts->notify_exec, notify_fd, err);
+	return hutch_seccomp_load_bpf(&bpf, opts && hutch_seccomp_notifies(opts), notify_fd, err);
 }
 
 static bool load(const struct hutch_seccomp_opts *opts, int *notify_fd)
@@ -1143,9 +1234,8 @@ static void test_compact(void)
 	static uint64_t vals[2048];
 	size_t nvals = arg_values(vals, ARRAY_SIZE(vals));
 
-	for (unsigned variant = 0; variant < 4; variant++) {
-		struct hutch_seccomp_opts o = {.notify_exec = variant & 1,
-					       .deny_inet = (variant & 2) != 0};
+	for (unsigned variant = 0; variant < HUTCH_SECCOMP_VARIANTS; variant++) {
+		struct hutch_seccomp_opts o = hutch_seccomp_variant_opts(variant);
 		struct prog ref = {0}, c = {0};
 		const struct hutch_seccomp_bpf *pre = &hutch_seccomp_precompiled[variant];
 		uint32_t verdict[1024];
@@ -1232,6 +1322,7 @@ int main(void)
 {
 	test_table();
 	test_bpf();
+	test_bpf_writes();
 	test_compact();
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0)
 		in_child(child_no_nnp, "no NNP");

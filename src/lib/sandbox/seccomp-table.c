@@ -16,6 +16,7 @@
  * libseccomp (e.g. arch_prctl outside x86), so the table stays arch-neutral.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -75,19 +76,30 @@ static const struct hutch_sc_group groups[] = {
 
 	/* Files and directories. Landlock and the mount view decide which ones. */
 	{"file", HUTCH_SC_ALLOW, false,
-	 CALLS("open", "openat", "openat2", "creat", "stat", "fstat", "lstat", "newfstatat",
-	       "statx", "statfs", "fstatfs", "access", "faccessat", "faccessat2", "getcwd", "chdir",
-	       "fchdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat",
-	       "renameat2", "link", "linkat", "symlink", "symlinkat", "readlink", "readlinkat",
-	       "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
-	       "utime", "utimes", "utimensat", "futimesat", "mknod", "mknodat", "getdents",
-	       "getdents64", "truncate", "ftruncate", "fallocate", "fadvise64", "readahead",
-	       "flock", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range", "cachestat",
-	       "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
-	       "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
+	 CALLS("open", "openat", "stat", "fstat", "lstat", "newfstatat", "statx", "statfs",
+	       "fstatfs", "access", "faccessat", "faccessat2", "getcwd", "chdir", "fchdir",
+	       "readlink", "readlinkat", "fchmod", "fchown", "utime", "utimes", "utimensat",
+	       "futimesat", "getdents", "getdents64", "ftruncate", "fallocate", "fadvise64",
+	       "readahead", "flock", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
+	       "cachestat", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr",
+	       "fsetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
 	       "fremovexattr", "getxattrat", "setxattrat", "listxattrat", "removexattrat",
 	       "file_getattr", "file_setattr", "inotify_init", "inotify_init1", "inotify_add_watch",
 	       "inotify_rm_watch", "fanotify_mark", "name_to_handle_at")},
+
+	/*
+	 * Files and directories written by path: allowed, or notified with
+	 * opts->notify_writes (audit/writemon.c counts those the sandbox refuses;
+	 * each is answered "continue", the kernel decides). openat2's flags are in
+	 * a struct a filter cannot read: every openat2 is notified. Changing only
+	 * the times or extended attributes of a file is not notified (tar calls
+	 * them for every file it extracts).
+	 */
+	{"file-write", HUTCH_SC_ALLOW, HUTCH_SC_ON_WRITES,
+	 CALLS("openat2", "creat", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
+	       "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "mknod",
+	       "mknodat", "truncate", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
+	       "fchownat")},
 
 	/* Processes. clone and unshare are conditional (no CLONE_NEW*). */
 	{"process", HUTCH_SC_ALLOW, false,
@@ -96,7 +108,7 @@ static const struct hutch_sc_group groups[] = {
 	       "setfsuid", "setfsgid", "setgroups", "process_mrelease")},
 
 	/* Program execution: notified to the supervisor with opts->notify_exec. */
-	{"exec", HUTCH_SC_ALLOW, true, CALLS("execve", "execveat")},
+	{"exec", HUTCH_SC_ALLOW, HUTCH_SC_ON_EXEC, CALLS("execve", "execveat")},
 
 	/*
 	 * Debugging. The PID namespace only shows the sandbox's own processes,
@@ -147,6 +159,9 @@ static const struct hutch_sc_group groups[] = {
 	/* clone3 passes its flags in memory a filter cannot read: glibc falls back to clone. */
 	{"enosys", ENOSYS, false, CALLS("clone3")},
 };
+
+/* An open that may write: what the kernel needs a writable mount for (O_TMPFILE has O_RDWR). */
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)
 
 #define NS_FLAGS                                                                                   \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
@@ -235,6 +250,26 @@ static const struct hutch_sc_cond conds[] = {
 		    {AF_INET, EACCES},
 		    {AF_INET6, EACCES},
 		    {AF_NETLINK, HUTCH_SC_ALLOW}}},
+	/*
+	 * With opts->notify_writes, an open with a write flag goes to the
+	 * supervisor; a read-only open never stops (group "file" otherwise).
+	 */
+	{.name = "open",
+	 .group = "file",
+	 .kind = HUTCH_SC_FLAGS,
+	 .when = HUTCH_SC_WRITES,
+	 .arg = 1,
+	 .arg_s390 = 1,
+	 .flags = OPEN_WRITE_FLAGS,
+	 .errnum = HUTCH_SC_NOTIFY},
+	{.name = "openat",
+	 .group = "file",
+	 .kind = HUTCH_SC_FLAGS,
+	 .when = HUTCH_SC_WRITES,
+	 .arg = 2,
+	 .arg_s390 = 2,
+	 .flags = OPEN_WRITE_FLAGS,
+	 .errnum = HUTCH_SC_NOTIFY},
 	/* socketpair: Unix only (AF_TIPC pairs exist too). */
 	{.name = "socketpair",
 	 .group = "network",

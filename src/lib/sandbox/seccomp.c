@@ -42,13 +42,35 @@ static inline void seccomp_releasep(scmp_filter_ctx *ctx)
 /* libseccomp's actions are the kernel's return values (SECCOMP_RET_ALLOW, _ERRNO | e...). */
 uint32_t hutch_seccomp_verdict_of(int errnum)
 {
+	if (errnum == HUTCH_SC_NOTIFY)
+		return SCMP_ACT_NOTIFY;
 	return errnum == HUTCH_SC_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO((uint32_t)errnum);
 }
 
-/* A group's action for its calls: the table's, or a notification for exec with notify_exec. */
+/*
+ * A group's action for its calls: the table's, or a notification for exec
+ * with notify_exec and for the writes with notify_writes.
+ */
 static uint32_t group_action(const struct hutch_sc_group *g, const struct hutch_seccomp_opts *opts)
 {
-	return g->exec && opts->notify_exec ? SCMP_ACT_NOTIFY : hutch_seccomp_verdict_of(g->errnum);
+	if ((g->notify == HUTCH_SC_ON_EXEC && opts->notify_exec) ||
+	    (g->notify == HUTCH_SC_ON_WRITES && opts->notify_writes))
+		return SCMP_ACT_NOTIFY;
+	return hutch_seccomp_verdict_of(g->errnum);
+}
+
+static bool cond_applies(const struct hutch_sc_cond *c, const struct hutch_seccomp_opts *opts);
+
+/* A conditional entry for @name applies with @opts: the group's rule is left out. */
+static bool has_cond(const char *name, const struct hutch_seccomp_opts *opts)
+{
+	size_t n;
+	const struct hutch_sc_cond *c = hutch_seccomp_conds(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].name, name) == 0 && cond_applies(&c[i], opts))
+			return true;
+	return false;
 }
 
 static bool arch_is_mips(uint32_t arch)
@@ -231,6 +253,8 @@ static bool cond_applies(const struct hutch_sc_cond *c, const struct hutch_secco
 		return !opts->deny_inet;
 	case HUTCH_SC_NO_INET:
 		return opts->deny_inet;
+	case HUTCH_SC_WRITES:
+		return opts->notify_writes;
 	}
 	return false;
 }
@@ -297,6 +321,9 @@ static int build(const struct hutch_seccomp_opts *opts, scmp_filter_ctx *out, hu
 			int nr = hutch_seccomp_resolve(*call);
 
 			if (nr < 0) /* not on this arch, or newer than libseccomp */
+				continue;
+			/* an unconditional rule would override the conditional ones */
+			if (has_cond(*call, opts))
 				continue;
 			r = add_rule(ctx, *call, nr, action, 0, NULL, err);
 			if (r < 0)
@@ -395,7 +422,7 @@ static int take_listener(int fd, int *notify_fd, hutch_error *err)
 
 int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hutch_error *err)
 {
-	static const struct hutch_seccomp_opts defaults = {false, false};
+	static const struct hutch_seccomp_opts defaults = {0};
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
 
@@ -403,7 +430,7 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 		*notify_fd = -1;
 	if (!opts)
 		opts = &defaults;
-	if (opts->notify_exec && !notify_fd)
+	if (hutch_seccomp_notifies(opts) && !notify_fd)
 		return hutch_errx(err, EINVAL,
 				  "seccomp: exec notification asked without a place for the fd");
 
@@ -421,7 +448,7 @@ int hutch_seccomp_load(const struct hutch_seccomp_opts *opts, int *notify_fd, hu
 		hutch_err_hint(err, "`hutch check` shows whether this kernel supports seccomp");
 		return r;
 	}
-	if (!opts->notify_exec)
+	if (!hutch_seccomp_notifies(opts))
 		return 0;
 
 	/* The filter is live from here on: only calls it allows. */
@@ -475,7 +502,7 @@ int hutch_seccomp_load_bpf(const struct hutch_seccomp_bpf *bpf, bool notify, int
 
 int hutch_seccomp_export(const struct hutch_seccomp_opts *opts, bool pfc, int fd, hutch_error *err)
 {
-	static const struct hutch_seccomp_opts defaults = {false, false};
+	static const struct hutch_seccomp_opts defaults = {0};
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
 

@@ -17,6 +17,13 @@ struct seccomp_notif_resp;
 struct hutch_seccomp_opts {
 	bool notify_exec; /* execve/execveat -> SCMP_ACT_NOTIFY, listener fd returned */
 	bool deny_inet;	  /* degraded mode without a netns: no AF_INET/AF_INET6 sockets */
+	/*
+	 * Calls that write by path (the "file-write" group, and open/openat with
+	 * a write flag) -> SCMP_ACT_NOTIFY on the same listener: the supervisor
+	 * counts the writes the sandbox refuses (audit/writemon.c), answering
+	 * "continue" to every one of them.
+	 */
+	bool notify_writes;
 };
 
 /*
@@ -50,11 +57,27 @@ struct hutch_seccomp_bpf {
 };
 
 /* The precompiled variants, indexed by hutch_seccomp_variant(); defined by generated code. */
-extern const struct hutch_seccomp_bpf hutch_seccomp_precompiled[4];
+#define HUTCH_SECCOMP_VARIANTS 8
+extern const struct hutch_seccomp_bpf hutch_seccomp_precompiled[HUTCH_SECCOMP_VARIANTS];
 
 static inline unsigned hutch_seccomp_variant(const struct hutch_seccomp_opts *opts)
 {
-	return (opts->notify_exec ? 1U : 0U) | (opts->deny_inet ? 2U : 0U);
+	return (opts->notify_exec ? 1U : 0U) | (opts->deny_inet ? 2U : 0U) |
+	       (opts->notify_writes ? 4U : 0U);
+}
+
+/* The options of variant @v (the inverse of hutch_seccomp_variant). */
+static inline struct hutch_seccomp_opts hutch_seccomp_variant_opts(unsigned v)
+{
+	return (struct hutch_seccomp_opts){.notify_exec = (v & 1U) != 0,
+					   .deny_inet = (v & 2U) != 0,
+					   .notify_writes = (v & 4U) != 0};
+}
+
+/* Some SCMP_ACT_NOTIFY rule is in the filter built with @opts (a listener is needed). */
+static inline bool hutch_seccomp_notifies(const struct hutch_seccomp_opts *opts)
+{
+	return opts->notify_exec || opts->notify_writes;
 }
 
 /*
@@ -118,15 +141,19 @@ int hutch_seccomp_notify_id_valid(int fd, uint64_t id);
 
 /* ---- the table (seccomp-table.c) ---------------------------------------- */
 
-#define HUTCH_SC_ALLOW 0 /* errnum value meaning "allow" */
+#define HUTCH_SC_ALLOW 0     /* errnum value meaning "allow" */
+#define HUTCH_SC_NOTIFY (-1) /* errnum value meaning "notify the supervisor" (conds only) */
 
 /* A named group of calls sharing one action. */
 struct hutch_sc_group {
-	const char *name;	  /* "base", "file", "deny-mount", ... */
-	int errnum;		  /* HUTCH_SC_ALLOW, or the errno the call fails with */
-	bool exec;		  /* notified instead of allowed with opts->notify_exec */
+	const char *name; /* "base", "file", "deny-mount", ... */
+	int errnum;	  /* HUTCH_SC_ALLOW, or the errno the call fails with */
+	/* notified instead of allowed: HUTCH_SC_ON_EXEC or HUTCH_SC_ON_WRITES (0: never) */
+	unsigned notify;
 	const char *const *calls; /* NULL-terminated syscall names */
 };
+#define HUTCH_SC_ON_EXEC 1U   /* with opts->notify_exec */
+#define HUTCH_SC_ON_WRITES 2U /* with opts->notify_writes */
 
 enum hutch_sc_kind {
 	HUTCH_SC_FLAGS,	 /* any of @flags set in the argument -> @errnum, else allow */
@@ -137,6 +164,11 @@ enum hutch_sc_when {
 	HUTCH_SC_ALWAYS,
 	HUTCH_SC_INET,	  /* only without opts->deny_inet */
 	HUTCH_SC_NO_INET, /* only with opts->deny_inet */
+	/*
+	 * only with opts->notify_writes; the call is also in a group, whose
+	 * verdict it has without (the one case of a call named twice)
+	 */
+	HUTCH_SC_WRITES,
 };
 
 struct hutch_sc_value {
@@ -155,7 +187,8 @@ struct hutch_sc_cond {
 	unsigned arg;	   /* argument index on most architectures */
 	unsigned arg_s390; /* argument index on s390/s390x (clone differs) */
 	uint64_t flags;	   /* HUTCH_SC_FLAGS */
-	int errnum;	   /* FLAGS: errno when a flag is set; VALUES: errno for other values */
+	/* FLAGS: errno (or HUTCH_SC_NOTIFY) when a flag is set; VALUES: for other values */
+	int errnum;
 	/*
 	 * HUTCH_SC_VALUES: 0 compares the low 32 bits only, whatever the upper
 	 * half holds (for arguments the kernel truncates and callers may
