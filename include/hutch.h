@@ -256,6 +256,11 @@ struct hutch_run_summary {
 	/* the end-of-run check for planted git code (docs/THREAT_MODEL.md, "Persistence") */
 	bool persist_checked;
 	uint64_t persist_neutralised, persist_failed;
+	/* writes the sandbox refused (docs/audit.md, "Refused writes") */
+	bool writes_watched;
+	uint64_t writes_refused;
+	char refused_writes[512]; /* "/home/me/.npm/_cacache, /etc/foo (+3 more)" */
+	char refused_why[64];	  /* "read-only, protected" */
 };
 
 /*

@@ -483,6 +483,30 @@ int cmd_log(int argc, char **argv)
 
 /* ---- the exit summary of hutch run ------------------------------------------ */
 
+/* "PATH, PATH (+N more)", each PATH in $HOME shown as ~/...; escaped. */
+static void put_paths(FILE *f, const char *list)
+{
+	const char *home = getenv("HOME");
+	size_t hl = home && home[0] == '/' && home[1] ? strlen(home) : 0;
+	const char *p = list;
+
+	while (*p) {
+		const char *sep = strstr(p, ", ");
+		size_t n = sep ? (size_t)(sep - p) : strlen(p);
+
+		if (hl && n > hl && !strncmp(p, home, hl) && p[hl] == '/') {
+			fputc('~', f);
+			put_safe(f, p + hl, n - hl);
+		} else {
+			put_safe(f, p, n);
+		}
+		if (!sep)
+			break;
+		fputs(", ", f);
+		p = sep + 2;
+	}
+}
+
 void cli_run_summary(const struct hutch_run_summary *s)
 {
 	FILE *f = stderr;
@@ -532,6 +556,12 @@ void cli_run_summary(const struct hutch_run_summary *s)
 		fprintf(f, "%s:   git check: %llu neutralised, %llu could not be checked\n",
 			cli_prog, (unsigned long long)s->persist_neutralised,
 			(unsigned long long)s->persist_failed);
+	if (s->writes_refused) {
+		fprintf(f, "%s:   writes: %llu refused by the sandbox (%s): ", cli_prog,
+			(unsigned long long)s->writes_refused, s->refused_why);
+		put_paths(f, s->refused_writes);
+		fputs(" (hutch run --audit FILE: each one)\n", f);
+	}
 	if (s->audit_errors) {
 		fprintf(f, "%s:   audit log: %llu event%s could not be written: ", cli_prog,
 			(unsigned long long)s->audit_errors, s->audit_errors == 1 ? "" : "s");

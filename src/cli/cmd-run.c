@@ -550,8 +550,8 @@ int cmd_run(int argc, char **argv)
 	 */
 	if (r >= 0 && !cli_quiet &&
 	    (cli_verbose || sum.audited || sum.persist_neutralised || sum.persist_failed ||
-	     (isatty(STDERR_FILENO) &&
-	      (sum.exec_tracked || sum.net_allowed || sum.net_denied || sum.net_failed))))
+	     (isatty(STDERR_FILENO) && (sum.exec_tracked || sum.net_allowed || sum.net_denied ||
+					sum.net_failed || sum.writes_refused))))
 		cli_run_summary(&sum);
 	if (opts.session)
 		cli_ephemeral_finish(opts.session, r >= 0);

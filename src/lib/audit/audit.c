@@ -25,6 +25,8 @@
 #include "base/path.h"
 #include "audit/execmon.h"
 #include "audit/filescan.h"
+#include "audit/writecheck.h"
+#include "audit/writemon.h"
 #include "limits/limit.h"
 #include "base/loop.h"
 #include "sandbox/mount.h"
@@ -544,6 +546,8 @@ void hutch_audit_sink_free(struct hutch_audit_sink *s)
 #define MAX_DENIED_HOSTS 64
 #define MAX_DENIED_CMDS 8
 #define MAX_PKG_PROCS 8
+/* refused writes named in the summary */
+#define MAX_REFUSED_PATHS 5
 /* file events written per session; the counts in "end" stay exact */
 #define MAX_FILE_EVENTS 10000
 
@@ -595,6 +599,14 @@ struct hutch_audit {
 	void (*on_stop)(void *data);
 	void *on_stop_data;
 	struct strset denied_hosts, denied_cmds, failed_hosts;
+	/* refused writes (writemon.h): where the sandbox refuses them, the first ones seen */
+	bool watch_writes;
+	struct hutch_writecheck_spec wspec;
+	char **wpaths; /* the strings behind wspec's lists */
+	size_t n_wpaths;
+	struct strset refused_writes;
+	unsigned refused_why; /* bits of write_reasons[] */
+	uint64_t n_write_events;
 	struct {
 		pid_t pid;
 		uint64_t start;
@@ -869,6 +881,7 @@ int hutch_audit_new_with_sink(const struct hutch_policy *p, const char *sandbox_
 	a->denied_hosts.max = MAX_DENIED_HOSTS;
 	a->denied_cmds.max = MAX_DENIED_CMDS;
 	a->failed_hosts.max = MAX_DENIED_CMDS;
+	a->refused_writes.max = MAX_REFUSED_PATHS;
 	clock_gettime(CLOCK_MONOTONIC, &a->t0);
 	if (sink) {
 		a->buf = malloc(HUTCH_AUDIT_MAX_EVENT);
@@ -919,6 +932,10 @@ void hutch_audit_free(struct hutch_audit *a)
 	strset_free(&a->denied_hosts);
 	strset_free(&a->denied_cmds);
 	strset_free(&a->failed_hosts);
+	strset_free(&a->refused_writes);
+	for (size_t i = 0; i < a->n_wpaths; i++)
+		free(a->wpaths[i]);
+	free(a->wpaths);
 	free(a->buf);
 	free(a);
 }
@@ -1043,6 +1060,63 @@ static void on_package(void *data, const struct hutch_exec_info *x, const struct
 	hutch_audit_package(data, x, pk, starttime);
 }
 
+/* The reasons a write is refused, in the summary's order. */
+static const char *const write_reasons[] = {"read-only", "protected", "not writable"};
+
+/* A refused write (writemon.h): a "write_refused" event and the summary's first paths. */
+static void on_write_refused(void *data, const struct hutch_write_refusal *wr)
+{
+	struct hutch_audit *a = data;
+	struct hutch_event e;
+	struct timespec ts = wr->when;
+	const char *code = strerrorname_np(wr->error);
+
+	a->n_write_events++;
+	strset_add(&a->refused_writes, wr->path, strlen(wr->path));
+	for (size_t i = 0; i < ARRAY_SIZE(write_reasons); i++)
+		if (wr->reason && !strcmp(wr->reason, write_reasons[i]))
+			a->refused_why |= 1U << i;
+	if (!a->sink)
+		return;
+	hutch_event_begin(&e, a->buf, HUTCH_AUDIT_MAX_EVENT, "write_refused", a->id, &ts);
+	hutch_event_i64(&e, "process.pid", wr->pid);
+	hutch_event_str(&e, "syscall", wr->call);
+	hutch_event_str(&e, "file.path", wr->path);
+	hutch_event_str(&e, "error.code", code ? code : "?");
+	hutch_event_str(&e, "reason", wr->reason);
+	emit(a, &e, "write_refused", true, &ts);
+}
+
+int hutch_audit_watch_writes(struct hutch_audit *a, bool landlock, const char *const *writable,
+			     size_t n, const struct hutch_mount_plan *plan)
+{
+	size_t np = 0, k = 0;
+
+	if (!a)
+		return 0;
+	for (size_t i = 0; plan && i < plan->n; i++)
+		np += plan->ops[i].kind == MOUNT_PROTECT;
+	a->wpaths = calloc(n + np + 1, sizeof(char *));
+	if (!a->wpaths)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (writable[i] && (a->wpaths[k] = strdup(writable[i])))
+			k++;
+	a->wspec.writable = (const char *const *)a->wpaths;
+	a->wspec.n_writable = k;
+	/* a writable path lost: Landlock's part cannot be foreseen for sure */
+	a->wspec.landlock = landlock && k == n;
+	a->wspec.protect = (const char *const *)a->wpaths + k;
+	for (size_t i = 0; plan && i < plan->n; i++)
+		if (plan->ops[i].kind == MOUNT_PROTECT &&
+		    (a->wpaths[k] = strdup(plan->ops[i].path)))
+			k++;
+	a->wspec.n_protect = k - a->wspec.n_writable;
+	a->n_wpaths = k;
+	a->watch_writes = true;
+	return 0;
+}
+
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd)
 {
 	int r;
@@ -1054,6 +1128,8 @@ int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int
 			.data = a,
 			.allow = &a->p->cmd_allow,
 			.deny = &a->p->cmd_deny,
+			.on_write_refused = on_write_refused,
+			.writes = a->watch_writes ? &a->wspec : NULL,
 		};
 		r = hutch_execmon_new(&o, &a->em);
 		if (r < 0) {
@@ -1640,6 +1716,8 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 		hutch_event_u64(&e, "net_denied", a->n_net_denied);
 		hutch_event_u64(&e, "limit", a->n_limit);
 		hutch_event_u64(&e, "persist", a->n_persist);
+		if (a->watch_writes)
+			hutch_event_u64(&e, "write_refused", hutch_execmon_writes_refused(a->em));
 		hutch_event_object_end(&e);
 		hutch_event_object_begin(&e, "files");
 		hutch_event_bool(&e, "tracked", a->files_tracked);
@@ -1672,7 +1750,7 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 	sum->signal = sig;
 	sum->timed_out = timed_out;
 	sum->audited = a->sink != NULL;
-	sum->exec_tracked = a->em != NULL;
+	sum->exec_tracked = a->em != NULL && hutch_audit_wants_exec(a);
 	sum->commands = a->n_exec;
 	sum->commands_denied = a->n_exec_denied;
 	sum->packages = a->n_pkg;
@@ -1689,4 +1767,17 @@ void hutch_audit_finish(struct hutch_audit *a, int ret, int status, bool timed_o
 	strset_join(&a->denied_hosts, ", ", sum->denied_hosts, sizeof(sum->denied_hosts));
 	strset_join(&a->failed_hosts, "; ", sum->failed_hosts, sizeof(sum->failed_hosts));
 	strset_join(&a->denied_cmds, "; ", sum->denied_commands, sizeof(sum->denied_commands));
+	sum->writes_watched = a->watch_writes && a->em != NULL;
+	sum->writes_refused = hutch_execmon_writes_refused(a->em);
+	strset_join(&a->refused_writes, ", ", sum->refused_writes, sizeof(sum->refused_writes));
+	for (size_t i = 0, o = 0; i < ARRAY_SIZE(write_reasons); i++) {
+		int w;
+
+		if (!(a->refused_why & (1U << i)))
+			continue;
+		w = snprintf(sum->refused_why + o, sizeof(sum->refused_why) - o, "%s%s",
+			     o ? ", " : "", write_reasons[i]);
+		if (w > 0 && (size_t)w < sizeof(sum->refused_why) - o)
+			o += (size_t)w;
+	}
 }

@@ -204,6 +204,16 @@ int hutch_audit_watch_files(struct hutch_audit *a, struct hutch_loop *loop);
 /* One periodic comparison now (the timer's work; tests). */
 void hutch_audit_flush_files(struct hutch_audit *a);
 
+/*
+ * Writes are notified too (seccomp notify_writes): count those the sandbox
+ * refuses (writemon.h), one "write_refused" event for each of the first
+ * HUTCH_EXECMON_MAX_WRITE_EVENTS. @landlock: Landlock is in force with the
+ * @n @writable paths; @plan's protected paths name the refusals there. Call
+ * before the first listener is added.
+ */
+int hutch_audit_watch_writes(struct hutch_audit *a, bool landlock, const char *const *writable,
+			     size_t n, const struct hutch_mount_plan *plan);
+
 /* Serve a seccomp user-notification listener (a thread; events through @loop; takes @fd). */
 int hutch_audit_add_listener(struct hutch_audit *a, struct hutch_loop *loop, int fd);
 /* The sandbox is gone: the execs still queued are written (before limits and "end"). */

@@ -22,6 +22,8 @@
 #include "audit/cmdrules.h"
 #include "audit/execcheck.h"
 #include "audit/execmon.h"
+#include "audit/writecheck.h"
+#include "audit/writemon.h"
 #include "base/loop.h"
 #include "audit/package.h"
 #include "policy/policy.h"
@@ -69,6 +71,8 @@ struct worker {
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
 	struct hutch_execcheck *check;
+	struct hutch_writecheck *wcheck; /* NULL: writes are answered, not checked */
+	char wpath[PATH_MAX];		 /* the path of a refused write */
 	/* scratch for one exec */
 	char path[PATH_MAX], abs[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX], base[PATH_MAX];
 	size_t path_len;
@@ -86,9 +90,11 @@ struct worker {
 	char joined[HUTCH_CMD_MAX_ARGS_JOINED];
 };
 
-/* One exec handed from a listener's thread to the event loop: its own copy of everything. */
+/* One exec (or refused write) handed from a listener's thread to the event loop: a copy. */
 struct item {
 	struct item *next;
+	bool write; /* a refused write: @wr, its path in @data */
+	struct hutch_write_refusal wr;
 	struct hutch_exec_info x;
 	bool allowed;
 	const struct hutch_rule *rule; /* the policy's: outlives the monitor */
@@ -121,6 +127,7 @@ struct hutch_execmon {
 	 * checked even when every process has gone.
 	 */
 	int root, mntns;
+	uint64_t writes_refused; /* all of them (atomic) */
 };
 
 /*
@@ -836,6 +843,45 @@ static void idle_wake(struct hutch_execmon *m)
 		wake_loop(m);
 }
 
+static int root_for(void *data, pid_t pid)
+{
+	struct hutch_execmon *m = data;
+
+	monitor_root(m, pid);
+	return __atomic_load_n(&m->root, __ATOMIC_ACQUIRE);
+}
+
+/* A write (writemon.h): answered at once; a refusal counted, the first ones queued. */
+static void serve_write(struct worker *w, const struct seccomp_notif *req)
+{
+	struct hutch_write_refusal wr;
+	struct item *it;
+	size_t len;
+	uint64_t n;
+
+	if (!w->wcheck || !hutch_writemon_is_write(req->data.nr)) {
+		(void)hutch_seccomp_notify_continue(w->fd, w->resp, req->id);
+		return;
+	}
+	if (hutch_writemon_serve(w->wcheck, w->fd, w->resp, req, root_for, w->m, &wr, w->wpath,
+				 sizeof(w->wpath)) <= 0)
+		return;
+	n = __atomic_add_fetch(&w->m->writes_refused, 1, __ATOMIC_RELAXED);
+	if (n > HUTCH_EXECMON_MAX_WRITE_EVENTS || !w->m->o.on_write_refused)
+		return;
+	len = strlen(wr.path) + 1;
+	it = calloc(1, sizeof(*it) + len);
+	if (!it)
+		return;
+	it->size = sizeof(*it) + len;
+	it->write = true;
+	it->wr = wr;
+	memcpy(it->data, wr.path, len);
+	it->wr.path = it->data;
+	it->pidfd = -1;
+	enqueue(w->m, it);
+}
+
 /*
  * One exec: read it while the process waits, foresee the kernel's refusal,
  * apply the command rules, answer; the event goes to the event loop.
@@ -852,7 +898,7 @@ static void serve(struct worker *w, const struct seccomp_notif *req)
 	struct item *it;
 
 	if (req->data.nr != __NR_execve && req->data.nr != __NR_execveat) {
-		(void)hutch_seccomp_notify_continue(w->fd, w->resp, req->id);
+		serve_write(w, req);
 		return;
 	}
 	w->real[0] = '\0';
@@ -934,6 +980,11 @@ static void deliver(struct hutch_execmon *m, struct item *it)
 	struct hutch_package pk;
 	const char *prog;
 
+	if (it->write) {
+		m->o.on_write_refused(m->o.data, &it->wr);
+		free(it);
+		return;
+	}
 	m->o.on_exec(m->o.data, x, it->allowed, it->rule, it->reason);
 	if (it->package) {
 		prog = x->path ? base_name(x->path) : base_name(x->argv[0]);
@@ -992,6 +1043,7 @@ static void worker_free(struct worker *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	hutch_execcheck_free(w->check);
+	hutch_writecheck_free(w->wcheck);
 	hutch_seccomp_notify_free(w->req, w->resp);
 	free(w);
 }
@@ -1050,6 +1102,8 @@ static int worker_new(struct hutch_execmon *m, int fd, struct worker **out)
 	r = hutch_seccomp_notify_alloc(&w->req, &w->resp);
 	if (r >= 0)
 		r = hutch_execcheck_new(&w->check);
+	if (r >= 0 && m->o.writes)
+		r = hutch_writecheck_new(m->o.writes, &w->wcheck);
 	if (r < 0) {
 		w->fd = -1; /* the caller closes it */
 		worker_free(w);
@@ -1146,6 +1200,11 @@ void hutch_execmon_drain(struct hutch_execmon *m)
 		return;
 	stop_workers(m);
 	deliver_all(m, true);
+}
+
+uint64_t hutch_execmon_writes_refused(const struct hutch_execmon *m)
+{
+	return m ? __atomic_load_n(&m->writes_refused, __ATOMIC_RELAXED) : 0;
 }
 
 void hutch_execmon_free(struct hutch_execmon *m)

@@ -28,6 +28,8 @@
 
 struct hutch_loop;
 struct hutch_package;
+struct hutch_write_refusal;
+struct hutch_writecheck_spec;
 struct hutch_rule;
 struct hutch_rules;
 
@@ -74,10 +76,21 @@ struct hutch_execmon_opts {
 			const struct hutch_rule *rule, const char *reason);
 	void (*on_package)(void *data, const struct hutch_exec_info *x,
 			   const struct hutch_package *pk, uint64_t starttime);
+	/*
+	 * A write the sandbox refused (writemon.h), among the first
+	 * HUTCH_EXECMON_MAX_WRITE_EVENTS of the session; all are counted
+	 * (hutch_execmon_writes_refused).
+	 */
+	void (*on_write_refused)(void *data, const struct hutch_write_refusal *wr);
 	void *data;
 	const struct hutch_rules *allow; /* commands.allow (may be empty) */
 	const struct hutch_rules *deny;	 /* commands.deny (may be empty) */
+	/* Where writes are refused (writecheck.h); NULL: writes are answered, not checked. */
+	const struct hutch_writecheck_spec *writes;
 };
+
+/* Refused writes passed on one by one; the rest are only counted. */
+#define HUTCH_EXECMON_MAX_WRITE_EVENTS 100
 
 int hutch_execmon_new(const struct hutch_execmon_opts *o, struct hutch_execmon **out);
 /*
@@ -91,6 +104,9 @@ int hutch_execmon_add(struct hutch_execmon *m, struct hutch_loop *loop, int fd);
  */
 void hutch_execmon_drain(struct hutch_execmon *m);
 void hutch_execmon_free(struct hutch_execmon *m);
+
+/* Writes the sandbox refused so far (all of them, also those not passed on). */
+uint64_t hutch_execmon_writes_refused(const struct hutch_execmon *m);
 
 /* From /proc/@pid/stat: parent pid and start time (clock ticks since boot). */
 int hutch_proc_stat(pid_t pid, pid_t *ppid, uint64_t *starttime);

@@ -139,6 +139,10 @@ void hutch_run_named_preload(struct run *r);
  */
 pid_t hutch_run_spawn(int (*fn)(void *), void *arg);
 int hutch_run_loopback_up(struct run *r, hutch_error *err);
+/* The workload's writes are notified (seccomp notify_writes): refused ones are counted. */
+bool hutch_run_notify_writes(const struct run *r);
+/* Landlock's writable paths for the workload (not --ephemeral=root's top directories). */
+size_t hutch_run_landlock_writable(const struct run *r, const char **rw, size_t max);
 int hutch_run_userns_error(int errnum, hutch_error *err);
 
 /* supervise.c */

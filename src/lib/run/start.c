@@ -403,6 +403,34 @@ static size_t root_layer_writable(char names[][NAME_MAX + 2], size_t max)
 	return n;
 }
 
+bool hutch_run_notify_writes(const struct run *r)
+{
+	/*
+	 * Not in a named session: its init loads the filter for every command and
+	 * must not wait for itself; hutch exec has no summary to give either.
+	 */
+	return (r->layers & HUTCH_LAYER_SECCOMP) && r->session_listen < 0 && !r->preloaded;
+}
+
+size_t hutch_run_landlock_writable(const struct run *r, const char **rw, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; landlock_writable_fixed[i] && n < max; i++)
+		rw[n++] = landlock_writable_fixed[i];
+	for (size_t i = 0; r->degraded && landlock_devices[i] && n < max; i++)
+		rw[n++] = landlock_devices[i];
+	if (n < max)
+		rw[n++] = r->p->workspace;
+	if (r->xdg_runtime_dir && n < max)
+		rw[n++] = r->xdg_runtime_dir;
+	for (size_t i = 0; i < r->p->fs_writable.n && n < max; i++)
+		rw[n++] = r->p->fs_writable.v[i].value;
+	for (size_t i = 0; i < r->p->fs_sockets.n && n < max; i++)
+		rw[n++] = r->p->fs_sockets.v[i].value;
+	return n;
+}
+
 static int step_landlock(struct run *r, hutch_error *err)
 {
 	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
@@ -415,22 +443,11 @@ static int step_landlock(struct run *r, hutch_error *err)
 
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return 0;
-	for (size_t i = 0; landlock_writable_fixed[i]; i++)
-		rw[n++] = landlock_writable_fixed[i];
-	if (r->degraded) {
-		for (size_t i = 0; landlock_devices[i]; i++)
-			rw[n++] = landlock_devices[i];
-	} else {
+	n = hutch_run_landlock_writable(r, rw, MAX_LANDLOCK_PATHS);
+	if (!r->degraded) {
 		spec.devices = landlock_dev;
 		spec.n_devices = 1;
 	}
-	rw[n++] = r->p->workspace;
-	if (r->xdg_runtime_dir)
-		rw[n++] = r->xdg_runtime_dir;
-	for (size_t i = 0; i < r->p->fs_writable.n && n < MAX_LANDLOCK_PATHS; i++)
-		rw[n++] = r->p->fs_writable.v[i].value;
-	for (size_t i = 0; i < r->p->fs_sockets.n && n < MAX_LANDLOCK_PATHS; i++)
-		rw[n++] = r->p->fs_sockets.v[i].value;
 	if (r->root_mode) {
 		size_t nt = root_layer_writable(top, MAX_ROOT_ENTRIES);
 		for (size_t i = 0; i < nt && n < MAX_LANDLOCK_PATHS; i++)
@@ -474,6 +491,8 @@ static int load_seccomp(struct run *r, bool workload, hutch_error *err)
 	o.deny_inet = r->degraded && r->p->net_mode == HUTCH_NET_NONE;
 	/* Audit log or command rules: execve/execveat go to the supervisor. */
 	o.notify_exec = hutch_audit_wants_exec(r->audit);
+	/* The workload's writes, for the refused ones in the summary (never init's own) */
+	o.notify_writes = workload && hutch_run_notify_writes(r);
 	/* Command rules fail closed where they cannot be enforced. */
 	if (hutch_audit_has_rules(r->audit) && !(r->layers & HUTCH_LAYER_SECCOMP))
 		return hutch_errx(err, EOPNOTSUPP, "%s",
@@ -481,7 +500,7 @@ static int load_seccomp(struct run *r, bool workload, hutch_error *err)
 	if (!(r->layers & HUTCH_LAYER_SECCOMP))
 		return 0;
 	ret = hutch_seccomp_load_bpf(&hutch_seccomp_precompiled[hutch_seccomp_variant(&o)],
-				     o.notify_exec, &notify_fd, err);
+				     hutch_seccomp_notifies(&o), &notify_fd, err);
 	if (ret < 0 || notify_fd < 0)
 		return ret;
 	/*
@@ -490,7 +509,7 @@ static int load_seccomp(struct run *r, bool workload, hutch_error *err)
 	 * sandbox now; exec resets this anyway). The listener goes to the
 	 * supervisor and is closed here, or our own exec would wait for ourselves.
 	 */
-	if (workload)
+	if (workload && o.notify_exec)
 		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	ret = ctl_send_fd(r, notify_fd, HUTCH_CTL_SECCOMP);
 	close(notify_fd);

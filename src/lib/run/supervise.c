@@ -501,6 +501,20 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 		}
 	}
 	hutch_audit_on_stop(r->audit, on_audit_stop, r);
+	if (hutch_run_notify_writes(r)) {
+		const char *rw[MAX_LANDLOCK_PATHS];
+		size_t n = hutch_run_landlock_writable(r, rw, MAX_LANDLOCK_PATHS);
+
+		/* --ephemeral=root adds the root layer's top directories: not foreseen */
+		ret = hutch_audit_watch_writes(r->audit,
+					       (r->layers & HUTCH_LAYER_LANDLOCK) && !r->root_mode,
+					       rw, n, r->plan);
+		if (ret < 0) {
+			kill(r->init_pid, SIGKILL);
+			waitpid(r->init_pid, NULL, 0);
+			return hutch_err(err, ret, "audit: watching refused writes");
+		}
+	}
 	/* "start" and the before-snapshot: the workload's first exec waits for the loop. */
 	hutch_audit_started(r->audit, r->degraded ? r->layers & ~HUTCH_LAYER_USERNS : r->layers,
 			    hutch_landlock_abi(), r->degraded, r->argv, r->plan);
