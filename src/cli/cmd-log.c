@@ -560,7 +560,7 @@ void cli_run_summary(const struct hutch_run_summary *s)
 		fprintf(f, "%s:   writes: %llu refused by the sandbox (%s): ", cli_prog,
 			(unsigned long long)s->writes_refused, s->refused_why);
 		put_paths(f, s->refused_writes);
-		fputs(" (hutch run --audit FILE: each one)\n", f);
+		fputs(s->audited ? "\n" : "; --audit FILE logs each one\n", f);
 	}
 	if (s->audit_errors) {
 		fprintf(f, "%s:   audit log: %llu event%s could not be written: ", cli_prog,

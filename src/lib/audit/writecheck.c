@@ -208,6 +208,8 @@ static int refused_at(struct hutch_writecheck *c, int root, int fd, const char *
 	return 0;
 }
 
+static bool is_mount_point(int fd);
+
 static int check_open(struct hutch_writecheck *c, int root, const struct hutch_write_req *q,
 		      const char **reason)
 {
@@ -218,6 +220,12 @@ static int check_open(struct hutch_writecheck *c, int root, const struct hutch_w
 	struct stat st;
 
 	if (fd >= 0) {
+		if (!excl && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && is_mount_point(fd) &&
+		    beneath_any(c->protect, c->n_protect, q->path)) {
+			/* a protected path that did not exist: its placeholder is a directory */
+			*reason = "protected";
+			return EISDIR;
+		}
 		if (excl || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 			return 0; /* EEXIST; a directory's EISDIR; a device, a pipe */
 		return refused_at(c, root, fd, q->path, true, reason);
