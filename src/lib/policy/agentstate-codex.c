@@ -175,7 +175,20 @@ void hutch_codex_state_free(struct hutch_codex_state *c)
 	free(c);
 }
 
-int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
+bool hutch_codex_state_wanted(const struct hutch_policy *p, const char *home)
+{
+	return is_codex(p, home);
+}
+
+/* Another run's private home is there: used as it is (agentstate.c, "Runs at once"). */
+static bool private_home_there(int dir_fd)
+{
+	struct stat st;
+
+	return fstatat(dir_fd, PRIVATE_HOME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+int hutch_codex_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			    struct hutch_codex_state **out, hutch_error *err)
 {
 	struct hutch_codex_state *c;
@@ -204,7 +217,7 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
 	}
 	if (r >= 0)
 		r = with_sandbox_mode(&c->snapshot, &c->snapshot_len);
-	if (r >= 0)
+	if (r >= 0 && !(join && private_home_there(c->dir_fd)))
 		r = make_private_home(c);
 	if (r < 0) {
 		hutch_err(err, -r,
@@ -767,8 +780,8 @@ static int carry_ui(struct hutch_codex_state *c, struct ui_block *b, size_t n,
 	return hutch_as_write_at(c->dir_fd, CONFIG, out, len, NULL, mode);
 }
 
-int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
-			  hutch_error *err)
+int hutch_codex_state_end(struct hutch_codex_state *c, bool last, hutch_agentstate_note_fn note,
+			  void *data, hutch_error *err)
 {
 	_cleanup_close_ int pfd = -1;
 	_cleanup_free_ char *in_buf = NULL;
@@ -814,7 +827,8 @@ out:
 	free(trusted);
 	lines_free(&in);
 	lines_free(&snap);
-	hutch_as_rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
+	if (last)
+		hutch_as_rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0 && r != -ENOENT && r != -EINVAL)
 		return hutch_err(err, -r,
 				 "profile codex: carrying the workspace's trust entry back into "

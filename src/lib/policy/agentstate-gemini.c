@@ -189,7 +189,20 @@ static int snapshot(int dir_fd, const char *name, char **raw, size_t *len, json_
 	return 0;
 }
 
-int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home,
+bool hutch_gemini_state_wanted(const struct hutch_policy *p, const char *home)
+{
+	return is_gemini(p, home);
+}
+
+/* Another run's private directory is there: used as it is (agentstate.c, "Runs at once"). */
+static bool private_home_there(int dir_fd)
+{
+	struct stat st;
+
+	return fstatat(dir_fd, PRIVATE_HOME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			     struct hutch_gemini_state **out, hutch_error *err)
 {
 	struct hutch_gemini_state *g;
@@ -221,7 +234,7 @@ int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home,
 		what = SETTINGS;
 		r = snapshot(g->dir_fd, SETTINGS, &g->settings_raw, &g->settings_len, &g->settings);
 	}
-	if (r >= 0) {
+	if (r >= 0 && !(join && private_home_there(g->dir_fd))) {
 		what = PRIVATE_DIR;
 		r = make_private_home(g);
 	}
@@ -621,8 +634,8 @@ static int end_settings(struct hutch_gemini_state *g, int pfd, hutch_agentstate_
 	return r;
 }
 
-int hutch_gemini_state_end(struct hutch_gemini_state *g, hutch_agentstate_note_fn note, void *data,
-			   hutch_error *err)
+int hutch_gemini_state_end(struct hutch_gemini_state *g, bool last, hutch_agentstate_note_fn note,
+			   void *data, hutch_error *err)
 {
 	_cleanup_close_ int hfd = -1, pfd = -1;
 	int r = 0, rs = 0;
@@ -637,7 +650,8 @@ int hutch_gemini_state_end(struct hutch_gemini_state *g, hutch_agentstate_note_f
 		r = end_trust(g, pfd, note, data);
 		rs = end_settings(g, pfd, note, data);
 	}
-	hutch_as_rm_rf_at(g->dir_fd, PRIVATE_HOME, 0);
+	if (last)
+		hutch_as_rm_rf_at(g->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0 || rs < 0)
 		return hutch_err(err, r < 0 ? -r : -rs,
 				 "profile gemini: carrying the sandbox's safe state back into "

@@ -31,16 +31,22 @@ int hutch_as_link_up(int pfd, const char *name, const char *up);
 /* Does @s hold @part, ignoring case? */
 bool hutch_as_contains_ci(const char *s, const char *part);
 
+/*
+ * @join: another run of the profile is going on: its working copy is used as it is
+ * (made only when missing). @last: no other run is going on: the working copy goes.
+ */
 struct hutch_codex_state;
-int hutch_codex_state_begin(const struct hutch_policy *p, const char *home,
+bool hutch_codex_state_wanted(const struct hutch_policy *p, const char *home);
+int hutch_codex_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			    struct hutch_codex_state **out, hutch_error *err);
-int hutch_codex_state_end(struct hutch_codex_state *c, hutch_agentstate_note_fn note, void *data,
-			  hutch_error *err);
+int hutch_codex_state_end(struct hutch_codex_state *c, bool last, hutch_agentstate_note_fn note,
+			  void *data, hutch_error *err);
 void hutch_codex_state_free(struct hutch_codex_state *c);
 
 struct hutch_gemini_state;
-int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home,
+bool hutch_gemini_state_wanted(const struct hutch_policy *p, const char *home);
+int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			     struct hutch_gemini_state **out, hutch_error *err);
-int hutch_gemini_state_end(struct hutch_gemini_state *g, hutch_agentstate_note_fn note, void *data,
-			   hutch_error *err);
+int hutch_gemini_state_end(struct hutch_gemini_state *g, bool last, hutch_agentstate_note_fn note,
+			   void *data, hutch_error *err);
 void hutch_gemini_state_free(struct hutch_gemini_state *g);

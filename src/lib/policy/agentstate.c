@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/path.h"
+#include "base/statedir.h"
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define CLAUDE_STATE ".claude.json"
@@ -48,6 +50,9 @@ struct hutch_agentstate {
 	size_t n_memory;
 	struct hutch_codex_state *codex;   /* agentstate-codex.c */
 	struct hutch_gemini_state *gemini; /* agentstate-gemini.c */
+	/* runs at once share the working copies (see "Runs at once" below) */
+	int users_fd; /* held LOCK_SH for the run's whole life */
+	char *lock_dir;
 };
 
 /* The names under ~/.claude/projects that have a "memory" entry. */
@@ -560,6 +565,9 @@ void hutch_agentstate_free(hutch_agentstate *s)
 		close(s->home_fd);
 	if (s->dir_fd >= 0)
 		close(s->dir_fd);
+	if (s->users_fd >= 0)
+		close(s->users_fd);
+	free(s->lock_dir);
 	free(s->workspace);
 	free_strv(s->memory);
 	hutch_codex_state_free(s->codex);
@@ -597,8 +605,9 @@ static int check_not_hidden(const struct hutch_policy *p, const char *home, hutc
 
 /* Claude Code: the working copy of ~/.claude.json in ~/.claude. */
 static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const char *home,
-			hutch_error *err)
+			bool join, hutch_error *err)
 {
+	struct stat st;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	int r;
@@ -625,6 +634,13 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 			return hutch_err(err, -r, "profile claude-code: cannot create %s", dir);
 	}
 	s->memory = memory_dirs(s->dir_fd, &s->n_memory);
+	/* another run's working copy: shared, as two Claude Codes share ~/.claude.json outside */
+	if (join && fstatat(s->dir_fd, CLAUDE_STATE, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		s->host_exists =
+			faccessat(s->home_fd, CLAUDE_STATE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		return 0;
+	}
 	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
 	if (r == 0) {
 		s->host_exists = true;
@@ -645,11 +661,60 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 	return 0;
 }
 
+/*
+ * Runs at once. The working copies are in the agents' state directories, at
+ * fixed places the agents are told (CLAUDE_CONFIG_DIR, CODEX_HOME, ...): two
+ * runs of one profile share them, as two agents share their files outside.
+ * The first run makes them, the others join; each run carries back what it
+ * may at its end, and the last one removes them. Who is first and last is
+ * known from a file each run holds a shared lock on for its life
+ * ($XDG_STATE_HOME/hutch/agents/users: out of every sandbox's reach, and a
+ * killed run's lock goes with it); beginning and ending are serialised by an
+ * exclusive lock on .../agents/lock, held for the moment they take.
+ */
+static int lock_runs(const char *dir, int *lock_fd, hutch_error *err)
+{
+	_cleanup_close_ int dfd = -1;
+	int r = hutch_mkdir_p(dir, 0700);
+
+	if (r < 0)
+		return hutch_err(err, -r, "agent state: cannot create %s", dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*lock_fd =
+		dfd < 0 ? -1 : openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*lock_fd < 0)
+		return hutch_err(err, errno, "agent state: cannot open %s/lock", dir);
+	while (flock(*lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return hutch_err(err, errno, "agent state: cannot lock %s/lock", dir);
+	return 0;
+}
+
+/* The run's share of .../users (LOCK_SH from now on); *first: no other run holds one. */
+static int join_runs(const char *dir, bool *first, hutch_error *err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = dfd < 0 ? -1
+			 : openat(dfd, "users", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return hutch_err(err, errno, "agent state: cannot open %s/users", dir);
+	*first = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	/* compatible with the others' shared locks: no wait (they change under lock only) */
+	if (flock(fd, LOCK_SH) < 0) {
+		int r = hutch_err(err, errno, "agent state: cannot lock %s/users", dir);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch_agentstate **out,
 			   hutch_error *err)
 {
 	hutch_agentstate *s;
-	bool claude;
+	_cleanup_close_ int lock_fd = -1;
+	bool claude, first = true;
 	int r;
 
 	*out = NULL;
@@ -666,12 +731,23 @@ int hutch_agentstate_begin(const struct hutch_policy *p, const char *home, hutch
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return hutch_err(err, ENOMEM, "agent state");
-	s->home_fd = s->dir_fd = -1;
-	r = claude ? begin_claude(s, p, home, err) : 0;
+	s->home_fd = s->dir_fd = s->users_fd = -1;
+	r = 0;
+	if (claude || hutch_codex_state_wanted(p, home) || hutch_gemini_state_wanted(p, home)) {
+		s->lock_dir = hutch_state_dir("agents");
+		r = s->lock_dir ? lock_runs(s->lock_dir, &lock_fd, err)
+				: hutch_errx(err, EINVAL,
+					     "agent state: no state directory "
+					     "($XDG_STATE_HOME or $HOME)");
+		if (r >= 0)
+			r = s->users_fd = join_runs(s->lock_dir, &first, err);
+	}
 	if (r >= 0)
-		r = hutch_codex_state_begin(p, home, &s->codex, err);
+		r = claude ? begin_claude(s, p, home, !first, err) : 0;
 	if (r >= 0)
-		r = hutch_gemini_state_begin(p, home, &s->gemini, err);
+		r = hutch_codex_state_begin(p, home, !first, &s->codex, err);
+	if (r >= 0)
+		r = hutch_gemini_state_begin(p, home, !first, &s->gemini, err);
 	if (r < 0 || (!claude && !s->codex && !s->gemini)) {
 		hutch_agentstate_free(s);
 		return r < 0 ? r : 0;
@@ -720,7 +796,7 @@ static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_f
 	free_strv(now);
 }
 
-static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
+static int end_claude(hutch_agentstate *s, bool last, hutch_agentstate_note_fn note, void *data,
 		      hutch_error *err)
 {
 	_cleanup_free_ char *in_buf = NULL, *host_buf = NULL, *out = NULL;
@@ -735,7 +811,8 @@ static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *
 	r = hutch_as_read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
 	if (r == -ENOENT)
 		return 0;
-	unlinkat(s->dir_fd, CLAUDE_STATE, 0);
+	if (last)
+		unlinkat(s->dir_fd, CLAUDE_STATE, 0);
 	if (r < 0) {
 		notef(note, data, "~/.claude/" CLAUDE_STATE ": not carried back: %s",
 		      r == -EINVAL ? "not a regular file" : strerror(-r));
@@ -785,15 +862,31 @@ static int end_claude(hutch_agentstate *s, hutch_agentstate_note_fn note, void *
 int hutch_agentstate_end(hutch_agentstate *s, hutch_agentstate_note_fn note, void *data,
 			 hutch_error *err)
 {
+	_cleanup_close_ int lock_fd = -1;
+	hutch_error lerr = {0};
+	bool last = true;
 	int r = 0, rc;
 
 	if (!s)
 		return 0;
+	/*
+	 * Under the lock: no run begins or ends meanwhile. Last: no other run holds
+	 * its share of users (ours is given up by the attempt, whatever its result).
+	 */
+	if (s->users_fd >= 0) {
+		r = lock_runs(s->lock_dir, &lock_fd, &lerr);
+		if (r < 0) {
+			if (err)
+				*err = lerr;
+			return r;
+		}
+		last = flock(s->users_fd, LOCK_EX | LOCK_NB) == 0;
+	}
 	if (s->dir_fd >= 0)
-		r = end_claude(s, note, data, err);
-	rc = hutch_codex_state_end(s->codex, note, data, r < 0 ? NULL : err);
+		r = end_claude(s, last, note, data, err);
+	rc = hutch_codex_state_end(s->codex, last, note, data, r < 0 ? NULL : err);
 	if (rc < 0 && r >= 0)
 		r = rc;
-	rc = hutch_gemini_state_end(s->gemini, note, data, r < 0 ? NULL : err);
+	rc = hutch_gemini_state_end(s->gemini, last, note, data, r < 0 ? NULL : err);
 	return r < 0 ? r : rc;
 }
