@@ -361,10 +361,13 @@ int hutch_named_exec(const char *name, char *const argv[],
  * End the named session: SIGTERM to every process in it, SIGKILL to what is
  * left after @stop_timeout_ms (< 0: HUTCH_STOP_TIMEOUT_MS); the commands end
  * for their clients with their status, the daemon exits. Returns once it did.
+ * Before it returns, an agent profile's state is carried back as hutch_run's
+ * caller does it (hutch_agentstate_end): @warn (may be NULL) gets what was refused.
  * In hutch_named_exec, @stop_timeout_ms is the same grace period between a
  * SIGTERM, SIGINT or SIGHUP passed on to the command and SIGKILL.
  */
-int hutch_named_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err);
+int hutch_named_stop(const char *name, int64_t stop_timeout_ms,
+		     void (*warn)(const char *msg, void *data), void *data, hutch_error *err);
 
 /* ---- disposable sessions: --ephemeral, diff, apply, fork (docs/sessions.md) ---- */
 

@@ -498,13 +498,10 @@ int cmd_run(int argc, char **argv)
 	if (a.name) {
 		/*
 		 * A named session: start it in the background, run the first command in
-		 * it. The agent's working copies are made, nothing is carried back
-		 * (docs/profiles.md, "State the agent writes").
+		 * it. Its daemon makes the agent's working copies and carries them back
+		 * at hutch stop (docs/profiles.md, "State the agent writes").
 		 */
-		r = hutch_agentstate_begin(p, NULL, &state, &err);
-		hutch_agentstate_free(TAKE_PTR(state));
-		if (r >= 0)
-			r = hutch_named_start(p, a.name, &err);
+		r = hutch_named_start(p, a.name, &err);
 		if (r >= 0)
 			r = hutch_named_exec(a.name, argv + first, cli_lib_warn, NULL,
 					     a.stop_timeout_ms, &status, &err);

@@ -80,7 +80,7 @@ int cmd_stop(int argc, char **argv)
 		return cli_cmd_error("stop", "which session? (hutch stop NAME)");
 	if (i != argc - 1)
 		return cli_cmd_error("stop", "unexpected argument '%s'", argv[i + 1]);
-	if (hutch_named_stop(argv[i], grace, &err) < 0)
+	if (hutch_named_stop(argv[i], grace, cli_lib_warn, NULL, &err) < 0)
 		return cli_error(&err);
 	return 0;
 }

@@ -5,7 +5,8 @@
 # first's working copy (it is not made afresh from the host's file under the first one's
 # feet), the run that ends first carries back what it may and leaves the copy to the
 # other, the last one removes it; the host's file gets both runs' changes. A run killed with
-# SIGKILL holds nothing: the next run starts afresh from the host's file.
+# SIGKILL holds nothing: the next run starts afresh from the host's file. A named session
+# keeps the working copy from hutch run --name to hutch stop, which carries it back.
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
@@ -66,5 +67,26 @@ hrun run --profile claude-code -- "$PY" -c "$SAVE" numStartups hasCompletedOnboa
 is "$OUT" "saw null" "after a run was killed, the next one starts from the host's file"
 check "  and, the last one, removes the working copy" test ! -e "$COPY"
 rm -f a-ready b-done
+
+# ---- a named session: the working copy lives as long as the session ----------------------------
+printf '{"numStartups": 3, "userID": "host-user", "mcpServers": {}}\n' >"$HOME/.claude.json"
+name=agents-$$-$RANDOM
+trap '"$HUTCH" stop "$name" >/dev/null 2>&1; _t_cleanup' EXIT
+hrun run --name "$name" --profile claude-code -- "$PY" -c "$SAVE" hasCompletedOnboarding none
+is "$RC" 0 "hutch run --name --profile claude-code: the first command saved its state"
+hrun exec "$name" -- "$PY" -c "$SAVE" bypassPermissionsModeAccepted hasCompletedOnboarding
+is "$OUT" "saw true" "  hutch exec: a later command sees it (the session's working copy)"
+hrun exec "$name" -- "$PY" -c 'import json, os
+p = os.environ["CLAUDE_CONFIG_DIR"] + "/.claude.json"
+d = json.load(open(p)); d["mcpServers"] = {"e": {"command": "/bin/evil"}}
+open(p + ".tmp", "w").write(json.dumps(d)); os.rename(p + ".tmp", p)'
+is "$(jget "$HOME/.claude.json" hasCompletedOnboarding)" null "  nothing is carried back while it runs"
+hrun stop "$name"
+is "$RC" 0 "hutch stop"
+is "$(jget "$HOME/.claude.json" hasCompletedOnboarding)" true "  carried back at hutch stop"
+is "$(jget "$HOME/.claude.json" bypassPermissionsModeAccepted)" true "  with every command's changes"
+is "$(jget "$HOME/.claude.json" mcpServers)" "{}" "  an MCP server added inside is not"
+like "$ERR" "mcpServers was changed in the sandbox and not carried back" "  and hutch stop says so"
+check "  the working copy is gone" test ! -e "$COPY"
 
 done_testing

@@ -35,6 +35,7 @@
 #include "base/error.h"
 #include "base/path.h"
 #include "sandbox/caps.h"
+#include "policy/agentstate.h"
 #include "policy/env.h"
 #include "sandbox/init.h"
 #include "sandbox/landlock.h"
@@ -131,7 +132,10 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			}
 		break;
 	case NM_STOP:
-		/* hutch stop: its grace period (value, ms), or the default */
+		/* hutch stop: told of the agent state carried back, once the sandbox is gone */
+		if (r->n_stop_clients < ARRAY_SIZE(r->stop_clients))
+			r->stop_clients[r->n_stop_clients++] = fd;
+		/* its grace period (value, ms), or the default */
 		if (!r->stopping && h.value >= 0)
 			r->stop_ms = (uint64_t)h.value;
 		hutch_run_stop_terminate_all(r);
@@ -289,10 +293,35 @@ static int named_listen_socket(const char *dir, hutch_error *err)
 	return fd;
 }
 
+/* A line for each hutch stop waiting (the agent state's carry-back). */
+static void tell_stoppers(const char *msg, void *data)
+{
+	struct run *r = data;
+	struct hutch_nm_hdr h = {.type = NM_NOTICE};
+
+	for (size_t i = 0; i < r->n_stop_clients; i++)
+		(void)hutch_nm_send(r->stop_clients[i], &h, msg, strlen(msg) + 1, NULL, 0);
+}
+
+/*
+ * The agent's working copies (policy/agentstate.c) live as long as the session:
+ * made before it starts, carried back when it ends, before the stop clients are let
+ * go (their connections close with the daemon).
+ */
+static void end_agent_state(struct run *r, hutch_agentstate *state)
+{
+	hutch_error e = {0};
+
+	if (hutch_agentstate_end(state, tell_stoppers, r, &e) < 0)
+		tell_stoppers(e.msg, r);
+	hutch_agentstate_free(state);
+}
+
 __attribute__((noreturn)) static void named_daemon(const hutch_policy *p, const char *dir,
 						   int listen_fd, int ready_fd, pid_t client)
 {
 	struct hutch_run_opts o = {0};
+	hutch_agentstate *state = NULL;
 	hutch_error e = {0};
 	struct run r;
 	int status = 0, devnull;
@@ -309,10 +338,13 @@ __attribute__((noreturn)) static void named_daemon(const hutch_policy *p, const 
 	hutch_run_init(&r, p, NULL, &o);
 	r.session_listen = listen_fd;
 	r.ready_fd = ready_fd;
-	if (hutch_run_main(&r, &status, &e) < 0)
+	if (hutch_agentstate_begin(p, NULL, &state, &e) < 0)
+		named_ready(&r, &e);
+	else if (hutch_run_main(&r, &status, &e) < 0)
 		named_ready(&r, &e);
 	else
 		named_ready(&r, NULL); /* not reached normally: ready was sent */
+	end_agent_state(&r, state);
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	unlink(path);
 	rmdir(dir);

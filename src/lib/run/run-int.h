@@ -83,7 +83,9 @@ struct run {
 	/* host ports (--host-port): made at their first listening socket */
 	struct hutch_hostport *hostport;
 	/* named sessions (named-daemon.c on the host, named-init.c in init) */
-	int session_listen;	      /* control.sock, -1 when not a named session */
+	int session_listen;  /* control.sock, -1 when not a named session */
+	int stop_clients[8]; /* hutch stop's connections: told what the stop carried back */
+	size_t n_stop_clients;
 	int ready_fd;		      /* daemon -> foreground hutch: "ready" or an error */
 	struct hutch_named_cmd *cmds; /* daemon: commands in flight, by id */
 	size_t n_cmds;

@@ -394,13 +394,15 @@ int hutch_named_exec(const char *name, char *const argv[], void (*warn)(const ch
 	return 0;
 }
 
-int hutch_named_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err)
+int hutch_named_stop(const char *name, int64_t stop_timeout_ms,
+		     void (*warn)(const char *msg, void *data), void *data, hutch_error *err)
 {
 	struct hutch_nm_hdr h = {.type = NM_STOP, .value = -1};
 	int fds[3];
 	size_t nfds;
-	char buf[64];
+	char buf[1024];
 	int fd = hutch_named_connect(name, err);
+	ssize_t n;
 	int r;
 
 	if (fd < 0)
@@ -408,9 +410,18 @@ int hutch_named_stop(const char *name, int64_t stop_timeout_ms, hutch_error *err
 	if (stop_timeout_ms >= 0)
 		h.value = stop_timeout_ms > INT32_MAX ? INT32_MAX : (int32_t)stop_timeout_ms;
 	r = hutch_nm_send(fd, &h, NULL, 0, NULL, 0);
-	/* The daemon closes the connection when the sandbox is gone. */
-	while (r >= 0 && hutch_nm_recv(fd, &h, buf, sizeof(buf), fds, &nfds) > 0)
-		;
+	/*
+	 * The daemon closes the connection when the sandbox is gone and the agent's
+	 * state is carried back; a notice before that is a line for the user.
+	 */
+	while (r >= 0 && (n = hutch_nm_recv(fd, &h, buf, sizeof(buf) - 1, fds, &nfds)) >= 0 &&
+	       h.type != 0) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		buf[n] = '\0';
+		if (h.type == NM_NOTICE && warn && n > 0)
+			warn(buf, data);
+	}
 	close(fd);
 	return r < 0 ? hutch_err(err, r, "stopping session %s", name) : 0;
 }
