@@ -66,6 +66,8 @@ is "$(q "$L" '[(e["file.path"], e["error.code"], e["reason"]) for e in wr]')" \
 	"[('$WS/.git/config', 'EBUSY', 'protected')]" "  counted: EBUSY, protected"
 
 # ---- what is not the sandbox's refusal is not reported --------------------------------------
+echo mine >"$HOME/mine-ro"
+chmod 444 "$HOME/mine-ro"
 L=$T/fine.log
 hrun run -v --audit "$L" -- "$PY" -c 'import os, glob
 for i in range(50):
@@ -90,8 +92,13 @@ try:
     os.open(os.environ["HOME"] + "/missing/x", os.O_WRONLY | os.O_CREAT)  # ENOENT first
 except OSError as e:
     print(e.strerror)
+try:
+    os.open(os.environ["HOME"] + "/mine-ro", os.O_WRONLY)   # its own mode refuses: EACCES
+except OSError as e:
+    print(e.strerror)
 os.open("/dev/null", os.O_WRONLY)'
-is "$RC" 0 "writes in the workspace and /tmp, read-only opens everywhere, EEXIST and ENOENT"
+is "$RC" 0 "writes in the workspace and /tmp, read-only opens everywhere, EEXIST, ENOENT, EACCES"
+like "$OUT" "Permission denied" "  a file whose own mode refuses the write: EACCES before EROFS"
 is "$(q "$L" 'end["counts"]["write_refused"]')" 1 \
 	"  only rmdir /etc is counted (a read-only mount: EROFS before the lookup)"
 is "$(q "$L" '[(e["syscall"], e["file.path"]) for e in wr]')" "[('rmdir', '/etc')]" "  and named"

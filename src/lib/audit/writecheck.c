@@ -166,6 +166,53 @@ static bool landlock_writable(struct hutch_writecheck *c, int root, int fd)
 	       beneath_any(c->real, c->n_real, real);
 }
 
+/* fsuid and fsgid of @pid ("Uid:" and "Gid:" of /proc/PID/status, the 4th value). */
+static bool fs_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char p[64], line[256];
+	unsigned long u[4], g[4];
+	bool hu = false, hg = false;
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f) && !(hu && hg)) {
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4)
+			hu = true;
+		else if (sscanf(line, "Gid: %lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) == 4)
+			hg = true;
+	}
+	fclose(f);
+	*uid = (uid_t)u[3];
+	*gid = (gid_t)g[3];
+	return hu && hg;
+}
+
+/*
+ * May @pid write @st by its mode bits (generic_permission() for a process without
+ * capabilities)? false also when it cannot be told (a group bit that a supplementary
+ * group could give, unknown ids): then nothing is counted.
+ */
+static bool dac_writable(pid_t pid, const struct stat *st)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (!fs_ids(pid, &uid, &gid))
+		return false;
+	if (uid == st->st_uid)
+		return st->st_mode & S_IWUSR;
+	if (gid == st->st_gid)
+		return st->st_mode & S_IWGRP;
+	if (!(st->st_mode & S_IWGRP) != !(st->st_mode & S_IWOTH))
+		return false; /* a supplementary group may decide */
+	return st->st_mode & S_IWOTH;
+}
+
 static const char *ro_reason(const struct hutch_writecheck *c, int fd, const char *abs)
 {
 	char real[PATH_MAX];
@@ -205,6 +252,11 @@ static int refused_at(struct hutch_writecheck *c, int root, int fd, const char *
 		*reason = "not writable";
 		return EACCES;
 	}
+	/* degraded mode: Landlock keeps the protected paths read-only (there is no mount) */
+	if (landlock_too && c->landlock && beneath_any(c->protect, c->n_protect, abs)) {
+		*reason = "protected";
+		return EACCES;
+	}
 	return 0;
 }
 
@@ -228,6 +280,9 @@ static int check_open(struct hutch_writecheck *c, int root, const struct hutch_w
 		}
 		if (excl || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 			return 0; /* EEXIST; a directory's EISDIR; a device, a pipe */
+		/* O_TRUNC asks the mount first; else the file's own permission comes first */
+		if (!(q->oflags & O_TRUNC) && !dac_writable(q->pid, &st))
+			return 0;
 		return refused_at(c, root, fd, q->path, true, reason);
 	}
 	if (fd != -ENOENT || !creat)

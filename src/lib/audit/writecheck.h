@@ -14,7 +14,11 @@
  *   - EBUSY: removing or renaming a mount point (a protected file or
  *     directory beneath the workspace is one);
  *   - EACCES: the place is on a writable mount but outside Landlock's
- *     writable paths.
+ *     writable paths (or a protected path beneath them: degraded mode).
+ *
+ * An existing file opened for writing without O_TRUNC is checked for the
+ * caller's own permission first (the kernel's order): a file it may not
+ * write anyway is not the sandbox's refusal.
  *
  * Paths are looked up in the sandbox's root (@root, as execcheck.c does), never
  * through a magic link; a path under /proc or /dev is left alone (/proc/self
@@ -46,6 +50,7 @@ struct hutch_write_req {
 	int oflags;	   /* OPEN: the open flags */
 	bool nofollow;	   /* a symlink at the end is not followed (lchown, AT_SYMLINK_NOFOLLOW) */
 	bool regular_only; /* MODIFY: only a regular file can be refused so (truncate) */
+	pid_t pid;	   /* who writes (its fsuid and fsgid, from /proc), 0: unknown */
 };
 
 struct hutch_writecheck_spec {

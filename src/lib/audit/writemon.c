@@ -231,6 +231,7 @@ int hutch_writemon_serve(struct hutch_writecheck *c, int listener, struct seccom
 		return 0;
 	q.path = path;
 	q.path2 = w->path2 == NONE ? NULL : path2;
+	q.pid = (pid_t)req->pid;
 	e = hutch_writecheck(c, root, &q, &reason, buf, bufsize);
 	if (!e)
 		return 0;
