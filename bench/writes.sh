@@ -11,6 +11,9 @@
 #   read     python: 10,000 read-only opens (never notified: the filter's flag check)
 # Appends medians, ratios and the command lines to bench/RESULTS.md under "## refused writes".
 #
+# The workspace is made in $WRITES_DIR (default $HOME; not /tmp, which is private inside):
+# a tmpfs there takes the disk's noise out of the comparison.
+#
 #   HUTCH_BASE=/path/to/base/hutch bench/writes.sh [ROUNDS] [BUILD_DIR]   (default 3, build)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -23,7 +26,7 @@ mkdir -p "$out"
 for t in hyperfine python3 tar; do
 	command -v "$t" >/dev/null || { echo "writes.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
 done
-tmp=$(mktemp -d "$HOME/.hutch-bench-writes.XXXXXX")
+tmp=$(mktemp -d "${WRITES_DIR:-$HOME}/.hutch-bench-writes.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 ws=$tmp/ws
 mkdir -p "$ws" "$tmp/src"
@@ -36,7 +39,8 @@ for d in range(250):
             f.write("module.exports = 1;\n")
 PY
 tar -C "$tmp/src" -cf "$ws/pkg.tar" pkg
-py=$(type -P python3)
+py=/usr/bin/python3 # not a shim (pyenv's is a shell script)
+[ -x "$py" ] || py=$(type -P python3)
 tarbin=$(type -P tar)
 create='import os
 os.mkdir("out")
@@ -56,7 +60,6 @@ for i in range(10000):
     os.close(os.open("pkg.tar", os.O_RDONLY))'
 export XDG_STATE_HOME=$tmp/state
 prep="rm -rf $ws/out $ws/pkg"
-declare -A med
 for ((r = 1; r <= rounds; r++)); do
 	for w in create tar refused read; do
 		args=(--warmup 1 --runs 5 --prepare "$prep" --export-json "$out/writes-$w-$r.json")
@@ -77,16 +80,16 @@ done
 
 python3 - "$out" "$rounds" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" \
 	"$(date -u +%Y-%m-%dT%H:%MZ)" "$(git -C "$repo" rev-parse --short HEAD)" \
-	"$(cut -d' ' -f1-3 /proc/loadavg)" "$repo/bench" <<'PY'
+	"$(cut -d' ' -f1-3 /proc/loadavg)" "$repo/bench" "$(df --output=fstype "$ws" | tail -1)" <<'PY'
 import json, statistics, sys
-out, rounds, rpath, nproc, kernel, date, commit, load, bdir = sys.argv[1:10]
+out, rounds, rpath, nproc, kernel, date, commit, load, bdir, fstype = sys.argv[1:11]
 sys.path.insert(0, bdir)
 from results import append_entry
 label = {"create": "10,000 files created", "tar": "tar -x, 5,000 files",
          "refused": "10,000 refused creations", "read": "10,000 read-only opens"}
 entry = [f"### {date} (commit {commit})", "",
          f"Machine: {nproc} CPUs, kernel {kernel}; load average at the end {load}. "
-         f"{rounds} interleaved rounds of 5 runs per build and workload.", "",
+         f"{rounds} interleaved rounds of 5 runs per build and workload; the workspace on {fstype}.", "",
          "| workload | base (median) | with write notification | ratio | per-round ratios |",
          "|---|---:|---:|---:|---|"]
 for w in ("create", "tar", "refused", "read"):

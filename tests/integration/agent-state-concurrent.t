@@ -7,7 +7,7 @@
 # other, the last one removes it; the host's file gets both runs' changes. A run killed with
 # SIGKILL holds nothing: the next run starts afresh from the host's file. A named session
 # keeps the working copy from hutch run --name to hutch stop, which carries it back.
-# shellcheck source=tests/lib.sh disable=SC2016
+# shellcheck source=tests/lib.sh disable=SC2016,SC2119
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 require_python

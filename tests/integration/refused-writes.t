@@ -5,7 +5,7 @@
 # not writes that succeed (the workspace, /tmp), never read-only opens, not a refusal that
 # is not the sandbox's (EEXIST, ENOENT); the exit summary with -v, write_refused events and
 # end.counts.write_refused in the audit log, bounded; escaped for display; under a profile.
-# shellcheck source=tests/lib.sh disable=SC2016
+# shellcheck source=tests/lib.sh disable=SC2016,SC2088
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,7 +167,11 @@ static int decide_layers(struct run *r, hutch_error *err)
 	}
 	/* seccomp filters: SECCOMP_GET_ACTION_AVAIL exists since 4.14 */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0) {
+		uint32_t notif = SECCOMP_RET_USER_NOTIF;
+
 		r->layers |= HUTCH_LAYER_SECCOMP;
+		/* user notification (Linux 5.0): the workload's writes are counted with it */
+		r->user_notif = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notif) == 0;
 	} else if (r->p->require & HUTCH_LAYER_SECCOMP) {
 		hutch_probe(HUTCH_FEAT_SECCOMP, &fi);
 		goto missing;

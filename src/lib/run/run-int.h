@@ -72,6 +72,7 @@ struct run {
 	int init_status;
 	int timerfd;
 	bool degraded;		 /* no user namespace: Landlock + seccomp + rlimits only */
+	bool user_notif;	 /* seccomp user notification is available */
 	const char **ll_protect; /* degraded: absolute protected paths for Landlock */
 	size_t n_ll_protect;
 	int proxy_fd[2];		 /* listening sockets made inside the netns: HTTP, SOCKS5 */

@@ -409,7 +409,8 @@ bool hutch_run_notify_writes(const struct run *r)
 	 * Not in a named session: its init loads the filter for every command and
 	 * must not wait for itself; hutch exec has no summary to give either.
 	 */
-	return (r->layers & HUTCH_LAYER_SECCOMP) && r->session_listen < 0 && !r->preloaded;
+	return (r->layers & HUTCH_LAYER_SECCOMP) && r->user_notif && r->session_listen < 0 &&
+	       !r->preloaded;
 }
 
 size_t hutch_run_landlock_writable(const struct run *r, const char **rw, size_t max)
