@@ -11,6 +11,9 @@
  *              (a kernel without CONFIG_SECCOMP_FILTER)
  *   userns     clone/unshare with CLONE_NEWUSER -> EPERM, clone3 -> ENOSYS
  *              (what a restricting LSM or sysctl answers)
+ *   nftables   socket(AF_NETLINK, *, NETLINK_NETFILTER) -> EPROTONOSUPPORT
+ *              (a kernel without nfnetlink, as CONFIG_NETFILTER_NETLINK=n
+ *              answers: hutch cannot load the transparent egress rules)
  *
  * The filter is a small hand-written classic BPF program (native
  * architecture only; anything else is killed), installed with
@@ -19,12 +22,14 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +53,7 @@
 #define MAX_INSNS 128
 #define NR_OFF offsetof(struct seccomp_data, nr)
 #define ARG0_LO offsetof(struct seccomp_data, args[0])
+#define ARG2_LO offsetof(struct seccomp_data, args[2])
 
 struct prog {
 	struct sock_filter f[MAX_INSNS];
@@ -81,6 +87,19 @@ static void deny_arg0(struct prog *p, int nr, unsigned mask, unsigned value, int
 			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
 }
 
+/* if nr == NR && arg0 == A0 && arg2 == A2: return ERRNO (low 32 bits of both) */
+static void deny_arg02(struct prog *p, int nr, unsigned a0, unsigned a2, int err)
+{
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR_OFF));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 5));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a0, 0, 3));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG2_LO));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a2, 0, 1));
+	emit(p, (struct sock_filter)BPF_STMT(
+			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)));
+}
+
 int main(int argc, char **argv)
 {
 	struct prog p = {.n = 0};
@@ -104,6 +123,8 @@ int main(int argc, char **argv)
 			deny_arg0(&p, __NR_clone, CLONE_NEWUSER, CLONE_NEWUSER, EPERM);
 			deny_arg0(&p, __NR_unshare, CLONE_NEWUSER, CLONE_NEWUSER, EPERM);
 			deny_nr(&p, __NR_clone3, ENOSYS);
+		} else if (!strcmp(argv[i], "nftables")) {
+			deny_arg02(&p, __NR_socket, AF_NETLINK, NETLINK_NETFILTER, EPROTONOSUPPORT);
 		} else {
 			fprintf(stderr, "deny-syscall: unknown rule '%s'\n", argv[i]);
 			return 2;

@@ -82,6 +82,8 @@ struct hutch_policy {
 	/* --net proxy: every program's TCP through the allowlist (sandbox/nft.c), default true */
 	bool net_transparent;
 	bool net_transparent_locked_off; /* system policy said false */
+	/* set to true by a policy (not the default): refuse to run where it cannot be set up */
+	bool net_transparent_asked;
 	uint16_t http_port, socks_port;
 	/* host ports (decimal "1".."65535"): see src/lib/net/hostport.h */
 	struct hutch_rules net_host_ports;

@@ -1034,6 +1034,7 @@ int hutch_policy_set_ex(struct hutch_policy *p, enum hutch_key key, const char *
 				"(%s) turns it off",
 				org(origin), org(p->key_lock_origin[key]));
 		p->net_transparent = b;
+		p->net_transparent_asked = b;
 		if (system && !b) {
 			p->net_transparent_locked_off = true;
 			if (set_str(&p->key_lock_origin[key], origin) < 0)

@@ -186,7 +186,10 @@ static int step_loopback(struct run *r, hutch_error *err)
  * nftables rules redirecting to the first (one netlink batch) and the default
  * route via lo. Sent before the proxy's own sockets: the supervisor has them
  * when it starts the proxy. When the rules cannot be loaded, only the proxy
- * variables work, as before: the supervisor is told so and says it.
+ * variables work, as before: the supervisor is told so and says it (the
+ * namespace then has no route out at all, never more than with the variables
+ * alone). When a policy asked for it by name (network.transparent: true),
+ * that is a protection asked for and missing: refuse to run.
  */
 static int step_transparent(struct run *r, hutch_error *err)
 {
@@ -203,6 +206,14 @@ static int step_transparent(struct run *r, hutch_error *err)
 		ret = hutch_nft_setup(port, &e);
 	if (ret >= 0)
 		ret = hutch_net_default_route_lo(&e);
+	if (ret < 0 && r->p->net_transparent_asked) {
+		hutch_errx(err, -ret,
+			   "network.transparent is true, but transparent egress cannot be set up: %s",
+			   e.msg);
+		hutch_err_hint(err, "'hutch check' says what is missing; without network.transparent: "
+				    "true, only programs using the proxy variables reach the network");
+		return ret;
+	}
 	if (ret < 0) {
 		uint32_t tag = HUTCH_CTL_NO_TRANSPARENT | ((uint32_t)(-ret & 0xffff) << 8);
 

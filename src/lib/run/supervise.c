@@ -238,11 +238,11 @@ static void no_transparent(struct run *r, uint32_t tag)
 	char msg[300];
 	int e = (int)(tag >> 8);
 
-	if (!r->opts || !r->opts->warn || r->opts->verbose < 1)
+	if (!r->opts || !r->opts->warn)
 		return;
 	snprintf(msg, sizeof(msg),
-		 "network: transparent egress unavailable (nf_tables in the sandbox: %s): only "
-		 "programs using the proxy variables reach the network (hutch check)",
+		 "warning: network: transparent egress unavailable (nf_tables in the sandbox: %s): "
+		 "only programs using the proxy variables reach the network (hutch check)",
 		 strerror(e));
 	r->opts->warn(msg, r->opts->data);
 }
