@@ -56,6 +56,40 @@ is "$last" "$first" "resolver: the same name gets the same address again"
 like "$(sed -n 2p <<<"$OUT")" "^localhost rcode=0 answers=0" "resolver: AAAA of an allowed name -> empty NOERROR"
 like "$(sed -n 3p <<<"$OUT")" "^Other.Example rcode=3 answers=0" "resolver: a name not allowed -> NXDOMAIN"
 
+# DNS over TCP (clients retry over TCP on truncation; `dig +tcp` and some stubs use only TCP):
+# the same answers, several queries on one connection (2-byte length before each message); a
+# length over 512 bytes closes the connection, which is all a stub can get wrong.
+DNS_TCP_PY='
+import socket, struct, sys
+def rd(s, n):
+    b = b""
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x: raise EOFError
+        b += x
+    return b
+s = socket.create_connection(("127.0.0.53", 53), timeout=5)
+for a in sys.argv[1:]:
+    n, t = a.split("/")
+    labels = b"".join(bytes([len(l)]) + l.encode() for l in n.split(".") if l)
+    m = struct.pack("!HHHHHH", 0x4243, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack("!HH", int(t), 1)
+    s.sendall(struct.pack("!H", len(m)) + m)
+    r = rd(s, struct.unpack("!H", rd(s, 2))[0])
+    rcode, an = r[3] & 15, struct.unpack("!H", r[6:8])[0]
+    print("%s rcode=%d answers=%d %s" % (n, rcode, an, socket.inet_ntoa(r[-4:]) if an else "-"))
+s = socket.create_connection(("127.0.0.53", 53), timeout=5)
+s.sendall(struct.pack("!H", 600) + b"x" * 600)
+try: print("oversized:", "closed" if s.recv(100) == b"" else "answered")
+except ConnectionResetError: print("oversized: closed")
+'
+hrun run --net proxy -p "$T/lo.json" -- sh -c "'$PY' -c '$DNS_PY' localhost/1 localhost/28 Other.Example/1; echo ---; '$PY' -c '$DNS_TCP_PY' localhost/1 localhost/28 Other.Example/1 localhost/1"
+udp=$(sed '/^---$/,$d' <<<"$OUT")
+tcp=$(sed '1,/^---$/d' <<<"$OUT")
+like "$(sed -n 1p <<<"$tcp")" "^localhost rcode=0 answers=1 198\.1[89]\.[0-9]+\.[0-9]+" "resolver over TCP: an allowed name gets an A record from the pool"
+is "$(sed -n 1,3p <<<"$tcp")" "$udp" "  the same answers as over UDP (the same address, empty AAAA, NXDOMAIN for a name not allowed)"
+is "$(sed -n 4,5p <<<"$tcp")" "$(sed -n 1p <<<"$udp")
+oversized: closed" "  several queries on one connection; a length over 512 bytes closes it"
+
 hrun run --net proxy -p "$T/lo.json" -- sh -c 'cat /etc/resolv.conf; echo ---; cat /etc/hosts'
 like "$OUT" "nameserver 127\.0\.0\.53" "/etc/resolv.conf inside names the sandbox's resolver"
 hosts=$(sed '1,/^---$/d' <<<"$OUT" | grep -Ev '^[[:space:]]*(#|$)' | awk '{ $1 = ""; print }' | tr ' ' '\n' | sort -u | tr '\n' ' ')

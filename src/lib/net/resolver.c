@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/loop.h"
 #include "net/dns-msg.h"
+#include "net/dns-tcp.h"
 #include "net/resolver.h"
 #include "policy/filter.h"
 
@@ -24,6 +25,7 @@ struct hutch_resolver {
 	struct hutch_filter *filter;
 	struct hutch_loop *loop;
 	int udp_fd;
+	struct hutch_dns_tcp *tcp; /* DNS over TCP: the same answers (net/dns-tcp.c) */
 	char *names[HUTCH_RESOLVER_MAX_NAMES + 1]; /* [0] unused: 198.18.0.0 is never handed out */
 	unsigned n_names;
 	uint16_t slots[SLOTS]; /* pool offsets, 0 = empty */
@@ -218,10 +220,26 @@ int hutch_resolver_add_udp(struct hutch_resolver *r, struct hutch_loop *loop, in
 	return 0;
 }
 
+static size_t answer_tcp(void *data, const uint8_t *query, size_t len, uint8_t *out, size_t cap)
+{
+	return hutch_resolver_answer(data, query, len, out, cap);
+}
+
+int hutch_resolver_add_tcp(struct hutch_resolver *r, struct hutch_loop *loop, int fd,
+			   hutch_error *err)
+{
+	if (r->tcp) {
+		close(fd);
+		return hutch_errx(err, EEXIST, "resolver: a TCP socket is served already");
+	}
+	return hutch_dns_tcp_new(loop, fd, answer_tcp, r, &r->tcp, err);
+}
+
 void hutch_resolver_free(struct hutch_resolver *r)
 {
 	if (!r)
 		return;
+	hutch_dns_tcp_free(r->tcp);
 	if (r->udp_fd >= 0) {
 		hutch_loop_del(r->loop, r->udp_fd);
 		close(r->udp_fd);

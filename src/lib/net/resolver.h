@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The sandbox's resolver (docs/network.md, "Transparent egress"): a UDP DNS
- * socket at 127.0.0.53:53 inside the sandbox's network namespace, created by
- * init and served here, in the supervisor's loop. Nothing is ever asked
+ * The sandbox's resolver (docs/network.md, "Transparent egress"): UDP and TCP
+ * DNS sockets at 127.0.0.53:53 inside the sandbox's network namespace,
+ * created by init and served here, in the supervisor's loop. Nothing is ever asked
  * upstream: a name the policy allows (for some port, hutch_filter_check_name)
  * gets an address of hutch's pool, 198.18.0.0/15, remembered for the run; its
  * AAAA and other types get an empty NOERROR answer; every other name gets
@@ -49,8 +49,16 @@ int hutch_resolver_add_udp(struct hutch_resolver *r, struct hutch_loop *loop, in
 			   hutch_error *err);
 
 /*
+ * Serve DNS over TCP on @fd (a listening socket; the resolver owns it), with
+ * the same answers (net/dns-tcp.h: framing, bounds).
+ */
+int hutch_resolver_add_tcp(struct hutch_resolver *r, struct hutch_loop *loop, int fd,
+			   hutch_error *err);
+
+/*
  * The answer to one query message: its length, 0 when nothing is to be sent
- * (not a query). What the UDP socket does for each datagram.
+ * (not a query). What the UDP socket does for each datagram, and TCP for
+ * each message.
  */
 size_t hutch_resolver_answer(struct hutch_resolver *r, const uint8_t *query, size_t len,
 			     uint8_t *out, size_t cap);

@@ -18,4 +18,5 @@ enum hutch_ctl_tag {
 	HUTCH_CTL_DNS_UDP = 9,
 	/* the rules could not be loaded: the low byte; bits 8.. hold the errno (fd: ignored) */
 	HUTCH_CTL_NO_TRANSPARENT = 10,
+	HUTCH_CTL_DNS_TCP = 11, /* the resolver's TCP listening socket (127.0.0.53:53) */
 };

@@ -182,7 +182,8 @@ static int step_loopback(struct run *r, hutch_error *err)
 
 /*
  * Transparent egress (docs/network.md): the transparent listener on 127.0.0.1
- * (a port the kernel chooses), the resolver's socket on 127.0.0.53:53, the
+ * (a port the kernel chooses), the resolver's sockets on 127.0.0.53:53 (UDP
+ * and TCP), the
  * nftables rules redirecting to the first (one netlink batch) and the default
  * route via lo. Sent before the proxy's own sockets: the supervisor has them
  * when it starts the proxy. When the rules cannot be loaded, only the proxy
@@ -193,7 +194,7 @@ static int step_loopback(struct run *r, hutch_error *err)
  */
 static int step_transparent(struct run *r, hutch_error *err)
 {
-	_cleanup_close_ int lfd = -1, dfd = -1;
+	_cleanup_close_ int lfd = -1, dfd = -1, tfd = -1;
 	hutch_error e = {0};
 	uint16_t port = 0;
 	int ret;
@@ -203,15 +204,19 @@ static int step_transparent(struct run *r, hutch_error *err)
 	if (ret >= 0)
 		ret = dfd = hutch_net_bind_inet(SOCK_DGRAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, &e);
 	if (ret >= 0)
+		ret = tfd = hutch_net_bind_inet(SOCK_STREAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, &e);
+	if (ret >= 0)
 		ret = hutch_nft_setup(port, &e);
 	if (ret >= 0)
 		ret = hutch_net_default_route_lo(&e);
 	if (ret < 0 && r->p->net_transparent_asked) {
-		hutch_errx(err, -ret,
-			   "network.transparent is true, but transparent egress cannot be set up: %s",
-			   e.msg);
-		hutch_err_hint(err, "'hutch check' says what is missing; without network.transparent: "
-				    "true, only programs using the proxy variables reach the network");
+		hutch_errx(
+			err, -ret,
+			"network.transparent is true, but transparent egress cannot be set up: %s",
+			e.msg);
+		hutch_err_hint(err,
+			       "'hutch check' says what is missing; without network.transparent: "
+			       "true, only programs using the proxy variables reach the network");
 		return ret;
 	}
 	if (ret < 0) {
@@ -226,6 +231,8 @@ static int step_transparent(struct run *r, hutch_error *err)
 		return ret < 0 ? hutch_err(err, ret, "network: telling the supervisor") : 0;
 	}
 	ret = ctl_send_fd(r, dfd, HUTCH_CTL_DNS_UDP);
+	if (ret >= 0)
+		ret = ctl_send_fd(r, tfd, HUTCH_CTL_DNS_TCP);
 	if (ret >= 0)
 		ret = ctl_send_fd(r, lfd, HUTCH_CTL_PROXY_TRANSPARENT);
 	return ret < 0 ? hutch_err(err, ret, "network: handing the transparent sockets over") : 0;

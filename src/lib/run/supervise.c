@@ -216,15 +216,16 @@ static int take_host_port(struct run *r, int fd)
 	return 0;
 }
 
-/* The sandbox's resolver socket (transparent egress): served from the loop. */
-static int take_dns(struct run *r, struct hutch_loop *loop, int fd)
+/* The sandbox's resolver sockets (transparent egress): served from the loop. */
+static int take_dns(struct run *r, struct hutch_loop *loop, int fd, bool tcp)
 {
 	int ret = 0;
 
 	if (!r->resolver)
 		ret = hutch_resolver_new(r->p, &r->resolver, &r->proxy_err);
 	if (ret >= 0)
-		ret = hutch_resolver_add_udp(r->resolver, loop, fd, &r->proxy_err);
+		ret = (tcp ? hutch_resolver_add_tcp : hutch_resolver_add_udp)(r->resolver, loop, fd,
+									      &r->proxy_err);
 	else
 		close(fd);
 	if (ret < 0) /* fail closed, like the proxy */
@@ -257,7 +258,8 @@ int hutch_run_take_ctl_fd(struct run *r, struct hutch_loop *loop, uint32_t tag, 
 	}
 	switch (tag) {
 	case HUTCH_CTL_DNS_UDP:
-		return take_dns(r, loop, got);
+	case HUTCH_CTL_DNS_TCP:
+		return take_dns(r, loop, got, tag == HUTCH_CTL_DNS_TCP);
 	case HUTCH_CTL_PROXY_TRANSPARENT:
 		if (r->transparent_fd >= 0)
 			close(r->transparent_fd);
