@@ -135,6 +135,55 @@ ask_run $'d\r'
 is "$(grep -c "HUTCH-HTTP-OK" <<<"$OUT")" 0 "deny: refused"
 is "$(grep -c "allow a connection to" <<<"$OUT")" 1 "  and not asked again in the same run"
 
+# ---- transparent egress: a client that ignores the proxy variables ----------------------------
+# Under --ask the sandbox's resolver gives a name outside the allowlist a pool address instead of
+# NXDOMAIN, and the question comes with the connection (its port then known), put as for a
+# CONNECT (docs/network.md, "Transparent egress").
+hrun check
+if grep -Eq '^transparent-egress +available' <<<"$OUT"; then
+	RAW='
+import socket, sys
+for a in sys.argv[1:]:
+    h, p = a.rsplit(":", 1)
+    try:
+        s = socket.create_connection((h, int(p)), timeout=30)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        d = b""
+        while True:
+            b = s.recv(4096)
+            if not b: break
+            d += b
+        print("raw:", d.decode().strip().splitlines()[-1] if d else "empty")
+    except socket.gaierror as e: print("raw: gaierror", e.errno)
+    except OSError as e: print("raw: error:", e.strerror or e)
+'
+	tr_run() { # ANSWER [RAW ARGS...]
+		local answer=$1
+		shift
+		rm -f "$T/tr.jsonl"
+		OUT=$(cd "$WS" && timeout -k 5 90 "$PY" "$T/drive-pty.py" "$answer" "$HUTCH" run --ask \
+			-p "$T/priv.json" --deny not-this.example --audit "$T/tr.jsonl" -- "$PY" -c "$RAW" "$@" 2>&1)
+		printf '%s\n' "$OUT" >>"$T/.transcript"
+	}
+	tr_run $'s\r' "localhost.:$SRV_PORT" "localhost.:$SRV_PORT"
+	is "$(grep -c "allow a connection to localhost:$SRV_PORT?" <<<"$OUT")" 1 \
+		"transparent: a raw socket to a name outside the allowlist: asked, with its port"
+	is "$(grep -c "raw: HUTCH-HTTP-OK" <<<"$OUT")" 2 "  session: both connections go through"
+	like "$(grep -F '"proxy.via":"transparent"' "$T/tr.jsonl" | head -1)" '"rule":"--ask"' \
+		"  the audit log: via transparent, allowed by --ask"
+	tr_run $'d\r' "localhost.:$SRV_PORT" "localhost.:$SRV_PORT"
+	is "$(grep -c "allow a connection to" <<<"$OUT")" 1 "transparent: deny: asked once"
+	is "$(grep -Ec "raw: error: Connection reset by peer|raw: empty" <<<"$OUT")" 2 \
+		"  both connections refused (reset)"
+	tr_run $'s\r' "not-this.example:$SRV_PORT"
+	is "$(grep -c "allow a connection to" <<<"$OUT")" 0 "transparent: a name a deny rule matches is not asked"
+	like "$OUT" "raw: gaierror -2" "  it does not resolve (NXDOMAIN)"
+elif [ "${HUTCH_MUST_WORK:-0}" = 1 ]; then
+	fail "transparent egress works here (HUTCH_MUST_WORK=1): $(grep -E '^transparent-egress' <<<"$OUT")"
+else
+	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 7
+fi
+
 # ---- typing meant for the agent never answers -------------------------------------------------
 # The text is typed as the question shows (the user was typing to the agent): discarded.
 ask_run --rush $'please fix the always-failing test\r' $'d\r'

@@ -208,7 +208,39 @@ static void test_resolver(void)
 	is_int(hutch_resolver_name_of(NULL, &a, &name), 0, "no resolver: nothing handed out");
 	hutch_resolver_get_stats(r, &st);
 	is_int((int)st.names, 3, "three names mapped");
+
+	/* --ask: a name outside the allowlist gets an address (the question comes with the port) */
+	hutch_resolver_set_ask(r, true);
+	is_int(ask(r, "evil.com", HUTCH_DNS_TYPE_A, ip), 0, "--ask: a name not allowed: NOERROR");
+	is_str(ip, "198.18.0.4", "  with the next pool address");
+	a.b[0] = 198, a.b[1] = 18, a.b[2] = 0, a.b[3] = 4;
+	is_int(hutch_resolver_name_of(r, &a, &name), 1, "  which maps back");
+	is_str(name, "evil.com", "  to the name (the proxy checks and asks about it)");
+	is_int(ask(r, "evil.com", HUTCH_DNS_TYPE_AAAA, ip), 0, "--ask: its AAAA: NOERROR");
+	is_str(ip, "", "  with no record");
+	is_int(ask(r, "bad.svc.example", HUTCH_DNS_TYPE_A, ip), 3,
+	       "--ask: a name a deny rule matches: still NXDOMAIN");
+	is_int(ask(r, "1.2.3.5", HUTCH_DNS_TYPE_A, ip), 3, "--ask: an IP literal: still NXDOMAIN");
+	is_int(ask(r, "bad_name!.example.com", HUTCH_DNS_TYPE_A, ip), 3,
+	       "--ask: an invalid name: still NXDOMAIN");
+	hutch_resolver_get_stats(r, &st);
+	is_int((int)st.ask, 1, "  one address handed out for a question to come");
+	hutch_resolver_set_ask(r, false);
+	is_int(ask(r, "other.evil.com", HUTCH_DNS_TYPE_A, ip), 3, "without --ask: NXDOMAIN again");
 	hutch_resolver_free(r);
+
+	/* an empty allowlist under --ask: every valid name is askable */
+	{
+		struct hutch_filter_spec s0 = {NULL, 0, NULL, 0, false};
+
+		is_int(hutch_filter_new_spec(&s0, &f, NULL), 0, "empty filter");
+		is_int(hutch_resolver_new_filter(f, &r, NULL), 0, "resolver with no allowlist");
+		is_int(ask(r, "example.com", HUTCH_DNS_TYPE_A, ip), 3, "empty allowlist: NXDOMAIN");
+		hutch_resolver_set_ask(r, true);
+		is_int(ask(r, "example.com", HUTCH_DNS_TYPE_A, ip), 0,
+		       "empty allowlist, --ask: an address");
+		hutch_resolver_free(r);
+	}
 
 	/* the bound: a resolver allowing *.many.example runs out of addresses, then refuses */
 	{

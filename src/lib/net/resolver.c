@@ -26,6 +26,7 @@ struct hutch_resolver {
 	struct hutch_loop *loop;
 	int udp_fd;
 	struct hutch_dns_tcp *tcp; /* DNS over TCP: the same answers (net/dns-tcp.c) */
+	bool ask;		   /* --ask: names the proxy would ask about get an address */
 	char *names[HUTCH_RESOLVER_MAX_NAMES + 1]; /* [0] unused: 198.18.0.0 is never handed out */
 	unsigned n_names;
 	uint16_t slots[SLOTS]; /* pool offsets, 0 = empty */
@@ -104,6 +105,23 @@ int hutch_resolver_name_of(const struct hutch_resolver *r, const struct hutch_ad
 	return 1;
 }
 
+/*
+ * Refused for no other reason than not being in the allowlist: what the
+ * proxy's --ask puts to the user (maybe_ask() in net/proxy.c); never a name
+ * a deny rule matches.
+ */
+static bool askable(const struct hutch_decision *d)
+{
+	return !d->rule && d->reason &&
+	       (strcmp(d->reason, "not in allowlist") == 0 ||
+		strcmp(d->reason, "allowlist is empty") == 0);
+}
+
+void hutch_resolver_set_ask(struct hutch_resolver *r, bool ask)
+{
+	r->ask = ask;
+}
+
 size_t hutch_resolver_answer(struct hutch_resolver *r, const uint8_t *query, size_t len,
 			     uint8_t *out, size_t cap)
 {
@@ -134,6 +152,11 @@ size_t hutch_resolver_answer(struct hutch_resolver *r, const uint8_t *query, siz
 		return hutch_dns_build_answer(out, cap, &q, HUTCH_DNS_NXDOMAIN, NULL, 0);
 	}
 	hutch_filter_check_name(r->filter, &h, &d);
+	if (!d.allow && r->ask && askable(&d)) {
+		d.allow = true; /* the question comes with the connection, and its port */
+		if (q.qtype == HUTCH_DNS_TYPE_A)
+			r->stats.ask++;
+	}
 	if (!d.allow) {
 		r->stats.nxdomain++;
 		return hutch_dns_build_answer(out, cap, &q, HUTCH_DNS_NXDOMAIN, NULL, 0);

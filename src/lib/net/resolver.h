@@ -32,6 +32,7 @@ struct hutch_resolver_stats {
 	uint64_t queries;   /* well-formed queries */
 	uint64_t addresses; /* A answers with a pool address */
 	uint64_t nxdomain;  /* names not allowed */
+	uint64_t ask;	    /* A answers for names not allowed, under --ask */
 	uint64_t full;	    /* refused: the pool's bound was reached */
 	uint64_t bad;	    /* malformed or unsupported */
 	unsigned names;	    /* names mapped so far */
@@ -43,6 +44,16 @@ int hutch_resolver_new(const struct hutch_policy *p, struct hutch_resolver **out
 int hutch_resolver_new_filter(struct hutch_filter *f, struct hutch_resolver **out,
 			      hutch_error *err);
 void hutch_resolver_free(struct hutch_resolver *r);
+
+/*
+ * --ask (docs/network.md, "Transparent egress"): a name refused only for not
+ * being in the allowlist gets a pool address too, instead of NXDOMAIN; the
+ * question is put when a connection to it comes (its port then known), by
+ * the proxy as for a CONNECT, and a refusal resets that connection. Set by
+ * the supervisor when the proxy asks (not when a system policy fixes the
+ * allowlist).
+ */
+void hutch_resolver_set_ask(struct hutch_resolver *r, bool ask);
 
 /* Serve DNS over UDP on @fd (a bound socket; the resolver owns it). */
 int hutch_resolver_add_udp(struct hutch_resolver *r, struct hutch_loop *loop, int fd,

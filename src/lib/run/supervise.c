@@ -165,6 +165,9 @@ static int start_proxy(struct run *r)
 		if (ret >= 0) {
 			hooks.ask = proxy_ask;
 			hooks.ask_data = r;
+			/* names outside the allowlist resolve: the question comes with the port */
+			if (r->resolver && !r->p->net_allow_locked)
+				hutch_resolver_set_ask(r->resolver, true);
 		} else if (r->opts->warn) {
 			r->opts->warn("--ask: cannot ask (no thread for the questions): "
 				      "destinations outside the allowlist are denied",
