@@ -200,7 +200,7 @@ unlike "$(cat "$SNI_LOG" 2>/dev/null)" "sni=evil" "  and the ClientHello never r
 # ---- --net proxy, transparent egress (docs/network.md, "Transparent egress") --------------------
 hrun check
 if ! grep -Eq '^transparent-egress +available' <<<"$OUT"; then
-	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 14
+	skip "transparent egress unavailable here: $(grep -E '^transparent-egress' <<<"$OUT")" 20
 	note "proxy at $PROXY"
 	done_testing
 fi
@@ -245,6 +245,56 @@ is "${TR[udp:8.8.8.8:53]}" EPERM "transparent: UDP to a public resolver -> EPERM
 is "${TR[udp:$RESOLVER:53]}" "$(case $RESOLVER in 127.*) echo ECONNREFUSED ;; *) echo EPERM ;; esac)" \
 	"transparent: UDP to the host's resolver ($RESOLVER) -> refused"
 is "${TR[raw:x:0]}" EPERM "transparent: a raw socket -> EPERM"
+
+# IPv6 inside: the resolver gives no AAAA (an empty NOERROR, tested in integration/transparent.t),
+# and nothing over IPv6 leaves; each answer is immediate (no hang): a pool address handed out
+# behind NAT64 (64:ff9b::/96), unique local, link-local, the host's [::1] (the sandbox's own
+# ::1 inside: refused, the host's server sees nothing). IPv4-mapped IPv6 is IPv4: a pool address
+# handed out reaches its name as over AF_INET (the same decision).
+V6PY='
+import errno, socket, sys, time
+port, v6port = sys.argv[1], sys.argv[2]
+pool = socket.getaddrinfo("localhost.", 80, socket.AF_INET)[0][4][0]
+p = pool.split(".")
+nat64 = "64:ff9b::%02x%02x:%02x%02x" % tuple(int(x) for x in p)
+for name, h, pt in (("mapped", "::ffff:" + pool, port), ("nat64", nat64, port), ("ula", "fd00::1", port),
+                    ("linklocal", "fe80::1", port), ("hostlo6", "::1", v6port)):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); s.settimeout(10)
+    t = time.time()
+    try:
+        s.connect((h, int(pt), 0, socket.if_nametoindex("lo") if h.startswith("fe80") else 0))
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        d = s.recv(200)
+        r = d.decode().strip().splitlines()[-1] if d else "closed"
+    except OSError as x: r = errno.errorcode.get(x.errno, str(x))
+    print(name, r, "fast" if time.time() - t < 5 else "slow")
+'
+if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	"$PY" - "$T/v6.port" "$T/v6.log" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.bind(("::1", 0)); s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = s.accept()
+    open(sys.argv[2], "a").write("connection\n"); c.close()
+PY
+	bg_register $!
+	wait_for_file "$T/v6.port" 10
+	V6PORT=$(cat "$T/v6.port")
+	printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"] } }\n' "$SRV_PORT" >"$T/lo6.json"
+	hrun run -p "$T/lo6.json" -- "$PY" -c "$V6PY" "$SRV_PORT" "$V6PORT"
+	declare -A V6=()
+	while read -r k v; do V6[$k]=$v; done <<<"$OUT"
+	is "${V6[mapped]:-}" "HUTCH-HTTP-OK fast" "transparent IPv6: IPv4-mapped pool address handed out -> its name, as over IPv4"
+	is "${V6[nat64]:-}" "ENETUNREACH fast" "transparent IPv6: the pool address behind NAT64 -> ENETUNREACH at once"
+	is "${V6[ula]:-}" "ENETUNREACH fast" "transparent IPv6: unique local -> ENETUNREACH at once"
+	is "${V6[linklocal]:-}" "ENETUNREACH fast" "transparent IPv6: link-local on lo -> ENETUNREACH at once"
+	is "${V6[hostlo6]:-}" "ECONNREFUSED fast" "transparent IPv6: the host's [::1] service -> the sandbox's own ::1, refused"
+	is "$(cat "$T/v6.log" 2>/dev/null)" "" "  and the host's [::1] server saw no connection"
+else
+	skip "no IPv6 loopback on the host" 6
+fi
 
 # The host's loopback through a name that resolves to it (allowPrivate false): refused.
 rm -f "$L"
