@@ -10,7 +10,9 @@
 #      proxy variables (curl --noproxy '*' to http://localhost.:PORT/, which the sandbox's
 #      resolver maps to a pool address and nftables redirects to the supervisor), in the same
 #      interleaved rounds; and SHORT (default 1000) short connections one after the other
-#      (connect, 2 bytes back, close): set-up latency direct and through the transparent path.
+#      (connect, 2 bytes back, close): set-up latency direct and through the transparent path;
+#   4. the same download direct, in the sandbox without the proxy (--net host), through the
+#      CONNECT path and the transparent path, in one hyperfine run (wall times, medians).
 # Appends the results under "## proxy throughput" in bench/RESULTS.md (only that section
 # is edited). Two ways through the proxy, both allowing 127.0.0.1:
 #   - the engine alone (`test-proxy --serve`: the code the supervisor runs, in a process
@@ -172,6 +174,19 @@ for r in $(seq "$rounds"); do
 	done
 done
 
+# The same download in one hyperfine run (wall time per download, hutch's start-up of ~10 ms
+# included): direct, the sandbox without the proxy (--net host: the same curl under the same
+# seccomp filter and namespaces), the CONNECT path and the transparent path.
+: >"$work/hf.json"
+if command -v hyperfine >/dev/null && [ ${#hrun[@]} -gt 0 ] && [ ${#htrans[@]} -gt 0 ]; then
+	hyperfine -N -w 1 -r "$rounds" --export-json "$work/hf.json" \
+		-n direct "curl -s -o /dev/null $url" \
+		-n sandbox "$hutch run -q --net host -- curl -s -o /dev/null $url" \
+		-n run-connect "${hrun[*]} curl --noproxy '' -p -s -o /dev/null $url" \
+		-n run-transparent "${htrans[*]} curl --noproxy '*' -s -o /dev/null $turl" >&2 ||
+		: >"$work/hf.json"
+fi
+
 # SHORT short connections one after the other: median set-up + 2 bytes + close, direct and
 # through the transparent path (the loop runs inside the sandbox; hutch's start-up is not in it).
 cat >"$work/short.py" <<'PY'
@@ -287,11 +302,11 @@ python3 - "$work/rates" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(get
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$load_before" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$size" "$rounds" "$tunnels" "$per" "$rss_base" \
 	"$rss_idle" "$rss_peak" "$moved" "$secs" "$complete" "${sup[@]}" "$short" "${short_d[@]}" \
-	"${short_t[@]}" <<'PY'
+	"${short_t[@]}" "$work/hf.json" <<'PY'
 import os, statistics, sys
 (rates, rpath, nproc, kernel, tck, date, commit, cpu, load0, load1, size, rounds, tunnels, per,
  base, idle, peak, moved, secs, complete, sbase, sopen, speak, smoved, ssecs,
- scomplete, nshort, sd_med, sd_tot, st_med, st_tot) = sys.argv[1:32]
+ scomplete, nshort, sd_med, sd_tot, st_med, st_tot, hf) = sys.argv[1:33]
 v, ticks = {}, {}
 for line in open(rates):
     m, x, t = line.split()
@@ -330,6 +345,24 @@ if "run-transparent" in med:
               f"{100 * med['run-transparent'] / med['direct']:.0f}% of direct, "
               f"{100 * med['run-transparent'] / med['run-connect']:.0f}% of the CONNECT path "
               "through `hutch run`.", ""]
+if os.path.getsize(hf):
+    import json
+    res = {r["command"]: r for r in json.load(open(hf))["results"]}
+    d = res["direct"]["median"]
+    entry += [f"One hyperfine run (`hyperfine -N -w 1 -r {rounds}`, wall time of one {int(size) >> 20} MiB "
+              "download, hutch's start-up included; bench/proxy.sh):", "",
+              "| command | median | min | max | user | system | rate vs direct |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for m, label in (("direct", "curl on the host"),
+                     ("sandbox", "`hutch run --net host -- curl` (no proxy)"),
+                     ("run-connect", "`hutch run -a ... -- curl -p` (CONNECT)"),
+                     ("run-transparent", "`hutch run -p lo.json -- curl --noproxy '*'` (transparent)")):
+        r = res.get(m)
+        if r:
+            entry.append(f"| {label} | {r['median'] * 1e3:.0f} ms | {r['min'] * 1e3:.0f} ms "
+                         f"| {r['max'] * 1e3:.0f} ms | {r['user'] * 1e3:.0f} ms "
+                         f"| {r['system'] * 1e3:.0f} ms | {100 * d / r['median']:.0f}% |")
+    entry.append("")
 if "run-transparent" in med or st_med != "-":
     entry += ["Commands (transparent rows): `hutch run -q -p lo.json -- curl --noproxy '*' -s "
               "-o /dev/null -w '%{speed_download}' http://localhost.:PORT/blob` against "
