@@ -229,8 +229,3 @@ void hutch_dns_tcp_free(struct hutch_dns_tcp *t)
 		hutch_timer_fini(&t->timer);
 	free(t);
 }
-
-unsigned hutch_dns_tcp_conns(const struct hutch_dns_tcp *t)
-{
-	return t ? t->n_conns : 0;
-}

@@ -39,5 +39,3 @@ int hutch_dns_tcp_new(struct hutch_loop *loop, int fd, hutch_dns_answer_fn answe
 		      struct hutch_dns_tcp **out, hutch_error *err);
 /* Close the listener and every connection. NULL is fine. */
 void hutch_dns_tcp_free(struct hutch_dns_tcp *t);
-/* Connections open now. */
-unsigned hutch_dns_tcp_conns(const struct hutch_dns_tcp *t);
