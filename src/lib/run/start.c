@@ -183,9 +183,8 @@ static int step_loopback(struct run *r, hutch_error *err)
 /*
  * Transparent egress (docs/network.md): the transparent listener on 127.0.0.1
  * (a port the kernel chooses), the resolver's sockets on 127.0.0.53:53 (UDP
- * and TCP), the
- * nftables rules redirecting to the first (one netlink batch) and the default
- * route via lo. Sent before the proxy's own sockets: the supervisor has them
+ * and TCP), the nftables rules redirecting to the first (one netlink batch)
+ * and the default route via lo. Sent before the proxy's own sockets: the supervisor has them
  * when it starts the proxy. When the rules cannot be loaded, only the proxy
  * variables work, as before: the supervisor is told so and says it (the
  * namespace then has no route out at all, never more than with the variables
