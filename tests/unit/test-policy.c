@@ -417,6 +417,13 @@ static void test_system_locks(void)
 	ok(hutch_policy_set(p, HUTCH_KEY_ALLOW_PRIVATE, "false", "x", &err) == 0,
 	   "allowPrivate false again is fine");
 	ok(p->net_transparent, "network.transparent is true by default");
+	ok(!p->net_transparent_asked, "  by default, not asked for (unavailable: variables only)");
+	ok(hutch_policy_set(p, HUTCH_KEY_NET_TRANSPARENT, "true", "x", &err) == 0 &&
+		   p->net_transparent_asked,
+	   "network.transparent true set by a policy: asked for (unavailable: refuse to run)");
+	ok(hutch_policy_set(p, HUTCH_KEY_NET_TRANSPARENT, "false", "x", &err) == 0 &&
+		   !p->net_transparent_asked && !p->net_transparent,
+	   "  set back to false: neither on nor asked for");
 	SYS(hutch_policy_set_ex(p, HUTCH_KEY_NET_TRANSPARENT, "false", "/etc/p.json:9:3", true,
 				&err));
 	ok(!p->net_transparent, "the system policy turns transparent egress off");
