@@ -187,6 +187,34 @@ struct hutch_feature_info {
 /* Probe one feature. Never fails: unavailability is described in @info. */
 void hutch_probe(enum hutch_feature f, struct hutch_feature_info *info);
 
+/* ---- OCI runtime (hutch oci, docs/oci.md) ----------------------------------- */
+
+/* Where hutch's init is bind-mounted in a container (src/oci/oci-init.c). */
+#define HUTCH_OCI_INIT_DEST "/.hutch/init"
+/* The runtime-wide policy read when no --hutch-policy is given, if it exists. */
+#define HUTCH_OCI_DEFAULT_POLICY "/etc/hutch/oci.json"
+
+struct hutch_oci_opts {
+	const char *bundle;	 /* the bundle directory (holds config.json); NULL: "." */
+	const char *policy_file; /* the runtime-wide policy; NULL: HUTCH_OCI_DEFAULT_POLICY if any */
+	const char *init_path;	 /* the static init on the host (hutch-oci-init) */
+};
+
+/*
+ * Before `runc create|run`: compile the container's policy (the annotation
+ * dev.hutch.policy over the runtime-wide policy, else hutch's default) into the
+ * bundle's layers file and rewrite config.json so that hutch's init runs first
+ * (the engine's file is kept as config.json.orig). Fails, changing nothing
+ * that runc would use, when the policy cannot be enforced in a container.
+ */
+int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err);
+/* The "bundle" of `runc state` output (malloc'd into *bundle). */
+int hutch_oci_state_bundle(const char *json, size_t len, char **bundle, hutch_error *err);
+/* 1 if hutch_oci_prepare() rewrote @bundle's container, 0 if not, or -errno. */
+int hutch_oci_bundle_wrapped(const char *bundle);
+/* Rewrite a `runc exec --process` file in place so that hutch's init runs first. */
+int hutch_oci_wrap_process_file(const char *path, hutch_error *err);
+
 /* ---- resource limits (docs/limits.md) ----------------------------------- */
 
 enum hutch_limit {
