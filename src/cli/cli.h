@@ -75,6 +75,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_fork(int argc, char **argv);
 int cmd_log(int argc, char **argv);			 /* cmd-log.c, also: */
+int cmd_oci(int argc, char **argv); /* cmd-oci.c, also as hutch-oci */
 void cli_run_summary(const struct hutch_run_summary *s); /* the exit summary on stderr */
 
 /* ephemeral.c: --ephemeral / --session for hutch run, session lookup for the others. */

@@ -30,6 +30,7 @@ static const struct {
 	 "tunnel stdin/stdout to HOST PORT through the sandbox proxy (ssh ProxyCommand)"},
 	{"policy", cmd_policy, "validate or show a policy; import sandbox-runtime settings"},
 	{"trust", cmd_trust, "pin a project policy (.hutch.json) by its hash"},
+	{"oci", cmd_oci, "a runc-compatible runtime for Docker, Podman, containerd"},
 };
 
 /*
@@ -129,6 +130,12 @@ static int usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* Installed as hutch-oci too: engines name a runtime by its path alone. */
+	base = base ? base + 1 : (argc > 0 ? argv[0] : "");
+	if (!strcmp(base, "hutch-oci"))
+		return cmd_oci(argc, argv);
 	if (argc < 2)
 		return usage(stderr);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
