@@ -52,6 +52,9 @@ make_stage() {
 	mkdir -p "$stage/tests" "$stage/build/src/cli" "$stage/build/tests"
 	cp -a "$repo/tests/." "$stage/tests/"
 	cp -a "$build/src/cli/hutch" "$stage/build/src/cli/"
+	# hutch oci finds its container init beside the program (src/oci/ of the build tree)
+	mkdir -p "$stage/build/src/oci"
+	cp -a "$build/src/oci/hutch-oci-init" "$stage/build/src/oci/"
 	[ -d "$build/tests/helpers" ] && cp -a "$build/tests/helpers" "$stage/build/tests/"
 	# The staged copy runs as $user: lib.sh re-executes each script as that user.
 	sed -i "1a export HUTCH_TEST_USER=$user HUTCH=$stage/build/src/cli/hutch HUTCH_HELPERS=$stage/build/tests/helpers" \

@@ -415,26 +415,11 @@ static int rewrite_config(int dirfd, json_t *config, const char *bundle, const c
 	return 0;
 }
 
-/*
- * The engine's config.json: config.json.orig when a create of the same bundle already
- * rewrote it (a retry), else config.json, which is then kept as config.json.orig.
- */
-static int read_config(int dirfd, json_t **out, hutch_error *err)
+static int parse_config(const char *name, const char *data, size_t len, json_t **out,
+			hutch_error *err)
 {
-	_cleanup_free_ char *data = NULL;
 	json_error_t jerr;
-	size_t len;
-	const char *name = CONFIG_ORIG;
-	int r = hutch_read_file_at(dirfd, CONFIG_ORIG, MAX_CONFIG_BYTES, &data, &len);
 
-	if (r == -ENOENT) {
-		name = CONFIG;
-		r = hutch_read_file_at(dirfd, CONFIG, MAX_CONFIG_BYTES, &data, &len);
-		if (r == 0)
-			r = hutch_write_file_atomic_at(dirfd, CONFIG_ORIG, data, len, 0600);
-	}
-	if (r < 0)
-		return hutch_err(err, -r, "bundle: reading %s", name);
 	*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out)
 		return hutch_errx(err, EINVAL, "bundle: %s:%d:%d: %s", name, jerr.line,
@@ -442,6 +427,55 @@ static int read_config(int dirfd, json_t **out, hutch_error *err)
 	if (!json_is_object(*out) || !json_is_object(json_object_get(*out, "process")))
 		return hutch_errx(err, EINVAL, "bundle: %s: no \"process\" object", name);
 	return 0;
+}
+
+/* Whether rewrite_config() made @config: hutch's init first, its layers mounted. */
+static bool config_wrapped(json_t *config)
+{
+	json_t *args = json_object_get(json_object_get(config, "process"), "args");
+	const char *first = json_string_value(json_array_get(args, 0));
+	json_t *m;
+	size_t i;
+
+	if (!first || strcmp(first, HUTCH_OCI_INIT_DEST) != 0)
+		return false;
+	json_array_foreach(json_object_get(config, "mounts"), i, m) {
+		const char *dest = json_string_value(json_object_get(m, "destination"));
+
+		if (dest && !strcmp(dest, HUTCH_OCI_LAYERS_DEST))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The engine's config.json, kept as config.json.orig; when config.json is already
+ * hutch's (a second create of the same bundle), the one kept.
+ */
+static int read_config(int dirfd, json_t **out, hutch_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = hutch_read_file_at(dirfd, CONFIG, MAX_CONFIG_BYTES, &data, &len);
+
+	if (r < 0)
+		return hutch_err(err, -r, "bundle: reading %s", CONFIG);
+	r = parse_config(CONFIG, data, len, out, err);
+	if (r < 0)
+		return r;
+	if (!config_wrapped(*out)) {
+		r = hutch_write_file_atomic_at(dirfd, CONFIG_ORIG, data, len, 0600);
+		return r < 0 ? hutch_err(err, -r, "bundle: writing %s", CONFIG_ORIG) : 0;
+	}
+	json_decref(*out);
+	*out = NULL;
+	free(data);
+	data = NULL;
+	r = hutch_read_file_at(dirfd, CONFIG_ORIG, MAX_CONFIG_BYTES, &data, &len);
+	if (r < 0)
+		return hutch_err(err, -r, "bundle: config.json is hutch's already; reading %s",
+				 CONFIG_ORIG);
+	return parse_config(CONFIG_ORIG, data, len, out, err);
 }
 
 static int check_landlock(const struct plan *pl, hutch_error *err)

@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hutch oci driven as an engine drives runc (docs/oci.md): run, create/start/state/kill/
+# delete with a pid file, exec (command line and --process), the exit status, hutch's
+# layers inside (Landlock: writes outside the writable places refused; seccomp: unshare
+# refused; the default policy's "no network": IP sockets refused), the annotation
+# dev.hutch.policy and --hutch-policy, and a policy that cannot be enforced: create fails
+# with hutch's message on stderr and in --log as JSON, and no container is left.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/lib-oci.sh
+. "$HUTCH_TESTS_DIR/lib-oci.sh"
+require_sandbox
+require_python
+oci_require runc
+
+R=$T/runc-root
+B=$T/bundle
+ID=hutch-oci-t-$$
+oci_cleanup() {
+	local st=$? c
+	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty"; do
+		runc --root "$R" delete --force "$c" >/dev/null 2>&1
+	done
+	_t_cleanup
+	return "$st"
+}
+trap oci_cleanup EXIT
+
+# roci ARGS...: hutch oci --root $R ARGS (through the hutch-oci link), sets RC OUT ERR.
+roci() {
+	LAST_CMD="hutch-oci --root $R $*"
+	timeout -k 5 "$HUTCH_TEST_TIMEOUT" "$OCI_LINK" --root "$R" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+}
+
+# engine_config CODE: as an engine writes config.json afresh for each create (the bundle's
+# config.json.orig is hutch's copy of the last one).
+engine_config() {
+	[ -f "$B/config.json.orig" ] && mv -f "$B/config.json.orig" "$B/config.json"
+	oci_config "$B" "$1"
+}
+
+oci_bundle "$B" sh -c '
+echo hello
+touch /work/w && echo wrote-work
+touch /tmp/t && echo wrote-tmp
+touch /root/x 2>&1 || echo no-root-write
+touch /etc/x 2>&1 || echo no-etc-write
+unshare -U true 2>&1 || echo unshare-refused
+nc -w 2 127.0.0.1 9 </dev/null 2>&1 || echo no-net
+exit 3' || bail_out "could not build the bundle"
+
+# ---- run: the workload's output and status, hutch's layers ----------------------------
+roci run --bundle "$B" "$ID"
+is "$RC" 3 "run: the workload's exit status is the runtime's"
+like "$OUT" "^hello" "run: the workload ran and wrote to stdout"
+like "$OUT" "wrote-work" "the working directory (the workspace) is writable"
+like "$OUT" "wrote-tmp" "/tmp is writable"
+like "$OUT" "no-root-write" "Landlock: /root is not writable"
+like "$OUT" "touch: /root/x: Permission denied" "Landlock refuses it (EACCES, the root file system is writable for runc)"
+like "$OUT" "no-etc-write" "Landlock: /etc is not writable"
+like "$OUT" "Operation not permitted.*unshare-refused|unshare-refused" "seccomp: unshare refused"
+like "$OUT" "nc: socket: Permission denied" "default policy (network none): no IP socket (hutch's seccomp: EACCES)"
+ok "$([ -f "$B/config.json.orig" ] && echo 0 || echo 1)" "the engine's config.json is kept as config.json.orig"
+like "$(cat "$B/config.json")" '"/.hutch/init"' "config.json starts hutch's init"
+roci state "$ID"
+isnt "$RC" 0 "run removed the container when it ended (as runc run does)"
+
+# ---- the annotation: network "host" = the container's own network as the engine made it ---
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"mode\": \"host\"}}'}"
+roci run --bundle "$B" "$ID"
+like "$OUT" "Connection refused" "network host: an IP socket, refused by the container's own loopback"
+unlike "$OUT" "socket: Permission denied" "network host: IP sockets allowed"
+like "$OUT" "no-root-write" "network host: Landlock still applies"
+
+# ---- the runtime-wide policy (--hutch-policy) ----------------------------------------
+engine_config "c.pop('annotations', None)"
+printf '{"network": {"mode": "host"}, "filesystem": {"writable": ["/root"]}}\n' >"$T/oci.json"
+roci --hutch-policy "$T/oci.json" run --bundle "$B" "$ID"
+unlike "$OUT" "no-root-write" "--hutch-policy: its writable /root is writable"
+unlike "$OUT" "socket: Permission denied" "--hutch-policy: its network mode applies"
+
+# ---- create / start / state / kill / delete, pid file ---------------------------------
+C=$T/bundle-c
+oci_bundle "$C" sh -c 'echo started >/work/started; exec sleep 1000' || bail_out "bundle"
+roci create --bundle "$C" --pid-file "$T/c.pid" "$ID-c" </dev/null
+is "$RC" 0 "create (detached) succeeds"
+pid=$(cat "$T/c.pid" 2>/dev/null)
+like "$pid" '^[0-9]+$' "the pid file holds a pid ($pid)"
+ok "$(kill -0 "$pid" 2>/dev/null && echo 0 || echo 1)" "that process exists"
+roci state "$ID-c"
+like "$OUT" '"status": "created"' "state: created"
+ok "$([ -e "$C/rootfs/work/started" ] && echo 1 || echo 0)" "the workload has not run before start"
+roci start "$ID-c"
+is "$RC" 0 "start"
+for _ in $(seq 100); do [ -e "$C/rootfs/work/started" ] && break; sleep 0.1; done
+ok "$([ -e "$C/rootfs/work/started" ] && echo 0 || echo 1)" "the workload ran after start"
+roci state "$ID-c"
+like "$OUT" '"status": "running"' "state: running"
+like "$(tr '\0' ' ' <"/proc/$pid/cmdline")" "^sleep 1000" "the container's process is the workload, exec'd by the init"
+like "$(grep NoNewPrivs "/proc/$pid/status")" "1" "the workload has no_new_privs"
+like "$(grep '^Seccomp:' "/proc/$pid/status")" "2" "the workload runs under seccomp filters"
+
+# exec: the command line form and the --process form, both under hutch's layers
+roci exec "$ID-c" sh -c 'touch /root/e 2>&1 || echo exec-no-root; touch /work/e && echo exec-work'
+like "$OUT" "exec-no-root" "exec: Landlock applies to an exec'd process"
+like "$OUT" "exec-work" "exec: the workspace is writable"
+"$PY" -c 'import json,sys; json.dump({"args":["sh","-c","unshare -U true 2>&1 || echo p-unshare-refused; exit 7"],"cwd":"/work","env":["PATH=/bin"],"user":{"uid":0,"gid":0}}, open(sys.argv[1],"w"))' "$T/process.json"
+roci exec --process "$T/process.json" "$ID-c"
+is "$RC" 7 "exec --process: its exit status"
+like "$OUT" "p-unshare-refused" "exec --process: seccomp applies"
+like "$(cat "$T/process.json")" '"/.hutch/init"' "exec --process: the process file now starts hutch's init"
+
+roci kill "$ID-c" 9
+is "$RC" 0 "kill ID 9"
+for _ in $(seq 100); do
+	roci state "$ID-c"
+	[[ $OUT == *'"status": "stopped"'* ]] && break
+	sleep 0.1
+done
+like "$OUT" '"status": "stopped"' "state: stopped after kill"
+roci delete "$ID-c"
+is "$RC" 0 "delete"
+roci state "$ID-c"
+isnt "$RC" 0 "state after delete: no such container"
+
+# ---- a policy that cannot be enforced: create fails, hutch's message, no container ----
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allow\": [\"example.com\"]}}'}"
+rm -f "$T/log.json"
+roci --log "$T/log.json" --log-format json create --bundle "$B" "$ID-bad"
+is "$RC" 1 "create with a network allowlist: status 1 (as runc's errors)"
+like "$ERR" "network allowlists are not supported by hutch oci yet" "hutch's message on stderr"
+like "$(cat "$T/log.json" 2>/dev/null)" '^\{"level":"error","msg":"hutch: network allowlists are not supported by hutch oci yet.*","time":"[0-9T:-]+Z"\}$' \
+	"and as a JSON line in --log (what containerd and Docker show)"
+roci state "$ID-bad"
+isnt "$RC" 0 "no container was created"
+
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": '}"
+roci create --bundle "$B" "$ID-bad"
+is "$RC" 1 "create with invalid JSON in the annotation fails"
+like "$ERR" "annotation dev.hutch.policy" "the message names the annotation"
+
+engine_config "c['annotations'] = {'dev.hutch.polcy': '{}'}"
+roci create --bundle "$B" "$ID-bad"
+like "$ERR" "annotation dev.hutch.polcy: not supported" "an unknown dev.hutch. annotation is refused, not ignored"
+
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"limits\": {\"memory\": \"1G\"}}'}"
+roci create --bundle "$B" "$ID-bad"
+like "$ERR" "policy key limits .*not supported by hutch oci yet" "a key hutch oci cannot enforce yet is refused"
+roci state "$ID-bad"
+isnt "$RC" 0 "still no container"
+
+# ---- everything else goes to runc as it is -------------------------------------------
+roci --version
+like "$OUT" "^hutch-oci version" "--version: hutch's line"
+like "$OUT" "runc version" "--version: then runc's"
+LAST_CMD="HUTCH_OCI_RUNC=/nonexistent hutch-oci state x"
+err=$(HUTCH_OCI_RUNC=/nonexistent "$OCI_LINK" --log "$T/log2.json" state x 2>&1)
+like "$err" "cannot execute runc /nonexistent" "a missing runc is named"
+like "$(cat "$T/log2.json" 2>/dev/null)" "^time=.*level=error msg=\"hutch: cannot execute runc" "and logged in runc's text format without --log-format json"
+
+done_testing

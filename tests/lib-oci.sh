@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash disable=SC2034
+#
+# tests/lib-oci.sh: what the tests of `hutch oci` share (oci-runc.t, oci-podman.t).
+# Sourced after tests/lib.sh.
+#
+#   oci_require PROGRAM...   skip_all, with the reason, unless each program is installed and
+#                            this is root (the engines' rootless modes are not tested here);
+#                            HUTCH_TEST_ENGINES=1 turns the skip of a missing program (as
+#                            root) into a failure. HUTCH_MUST_WORK=1 alone does not: a fresh
+#                            machine (scripts/ci-fresh.sh) has no engines.
+#   oci_rootfs DIR           a busybox-static root file system in DIR (bin/ with the applets,
+#                            etc/passwd and group, the mount points, a writable /work)
+#   oci_bundle DIR ARGS...   a bundle: DIR/rootfs and a config.json from `runc spec`, no
+#                            terminal, writable root, cwd /work, process.args = ARGS
+#   oci_config DIR PYTHON    edit DIR/config.json: PYTHON runs with `c` the parsed config
+#   OCI_LINK                 a hutch-oci symbolic link to $HUTCH (the argv[0] form)
+#   oci_net_snapshot         the host's links, addresses, routes and nft rules, as text
+
+OCI_BUSYBOX=${OCI_BUSYBOX:-/bin/busybox}
+
+oci_require() {
+	local p missing=
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || missing+=" $p"
+	done
+	if [ "$(id -u)" != 0 ]; then
+		skip_all "hutch oci is tested as root only: the engines' rootless modes (user" \
+			"namespaces, subordinate ids) are not set up here"
+	fi
+	if [ -n "$missing" ]; then
+		if [ "${HUTCH_TEST_ENGINES:-0}" = 1 ]; then
+			LAST_CMD=
+			fail "the engine's programs are installed (HUTCH_TEST_ENGINES=1): missing$missing"
+			done_testing
+		fi
+		skip_all "not installed:$missing (apt-get install runc podman conmon busybox-static)"
+	fi
+	if ! [ -x "$OCI_BUSYBOX" ] || ldd "$OCI_BUSYBOX" >/dev/null 2>&1; then
+		[ "${HUTCH_TEST_ENGINES:-0}" = 1 ] && {
+			LAST_CMD=
+			fail "a static busybox at $OCI_BUSYBOX (HUTCH_TEST_ENGINES=1)"
+			done_testing
+		}
+		skip_all "no static busybox at $OCI_BUSYBOX (apt-get install busybox-static)"
+	fi
+	OCI_LINK=$T/bin/hutch-oci
+	mkdir -p "$T/bin"
+	ln -sf "$HUTCH" "$OCI_LINK"
+}
+
+oci_rootfs() {
+	local d=$1 a
+	mkdir -p "$d"/{bin,etc,proc,sys,dev,tmp,root,work,run}
+	cp "$OCI_BUSYBOX" "$d/bin/busybox"
+	for a in $("$d/bin/busybox" --list); do
+		[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$d/etc/passwd"
+	printf 'root:x:0:\nnobody:x:65534:\n' >"$d/etc/group"
+	chmod 1777 "$d/tmp"
+}
+
+oci_config() {
+	local dir=$1 code=$2
+	"$PY" - "$dir/config.json" "$code" <<'EOF'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+exec(code)
+json.dump(c, open(path, "w"), indent=1)
+EOF
+}
+
+oci_bundle() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	oci_rootfs "$dir/rootfs"
+	(cd "$dir" && runc spec) || return 1
+	oci_config "$dir" "
+c['process']['terminal'] = False
+c['root']['readonly'] = False
+c['process']['cwd'] = '/work'
+c['process']['args'] = $("$PY" -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@")
+"
+}
+
+oci_net_snapshot() {
+	ip -o link 2>&1 | sed 's/ qlen [0-9]*//'
+	ip -o addr 2>&1
+	ip route 2>&1
+	nft list ruleset 2>&1
+}
