@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Podman with hutch oci as its runtime (--runtime PATH, docs/oci.md): run --rm prints and
+# exits with the command's status, hutch's layers are active inside, -t gets a terminal,
+# exec runs under the layers too, stop ends a container, and a container whose policy
+# cannot be enforced does not start, with hutch's message in podman's error. Podman's
+# storage, run and temporary directories, its containers.conf and its cgroup parent are
+# the test's own, removed at the end; the host's network is compared before and after.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/lib-oci.sh
+. "$HUTCH_TESTS_DIR/lib-oci.sh"
+require_sandbox
+require_python
+oci_require runc podman conmon
+
+PD=$T/podman
+CG=hutch-test-podman-$$
+IMG=localhost/hutch-test/busybox:$$
+mkdir -p "$PD"
+# Podman's default rlimits (nofile 1048576) need CAP_SYS_RESOURCE to raise the hard limit,
+# which root may lack (in a container, in this CI): pinned at what this shell has.
+cat >"$PD/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+export CONTAINERS_CONF=$PD/containers.conf
+P=(podman --root "$PD/root" --runroot "$PD/run" --tmpdir "$PD/tmp" --storage-driver overlay
+	--cgroup-manager cgroupfs --events-backend file)
+NET_BEFORE=$(oci_net_snapshot)
+# podman import keeps a blob cache in /var/lib/containers whatever --root says
+had_varlib=0
+[ -e /var/lib/containers ] && had_varlib=1
+
+podman_cleanup() {
+	local st=$? d
+	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
+	"${P[@]}" system reset -f >/dev/null 2>&1
+	for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	[ "$had_varlib" = 1 ] || rm -rf /var/lib/containers
+	_t_cleanup
+	return "$st"
+}
+trap podman_cleanup EXIT
+
+# prun ARGS...: podman ARGS with the test's storage; sets RC OUT ERR.
+prun() {
+	LAST_CMD="podman $*"
+	timeout -k 5 "$HUTCH_TEST_TIMEOUT" "${P[@]}" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+}
+RUN=(run --pull never --network none --cgroup-parent "/$CG" --runtime "$OCI_LINK")
+
+oci_rootfs "$T/rootfs"
+tar -C "$T/rootfs" --numeric-owner --owner=0 --group=0 -cf "$T/rootfs.tar" .
+prun import --change 'CMD ["sh"]' "$T/rootfs.tar" "$IMG"
+is "$RC" 0 "the busybox image is imported" || diag "$ERR"
+
+prun "${RUN[@]}" --rm "$IMG" sh -c '
+echo hello
+touch /root/x 2>&1 || echo no-root-write
+touch /tmp/t && echo wrote-tmp
+unshare -U true 2>&1 || echo unshare-refused
+exit 5'
+is "$RC" 5 "run --rm: the command's exit status"
+like "$OUT" "^hello" "run --rm: its output"
+like "$OUT" "touch: /root/x: Permission denied" "Landlock: / is read-only inside"
+like "$OUT" "wrote-tmp" "/tmp is writable"
+like "$OUT" "unshare-refused" "seccomp: unshare refused"
+
+mkdir -p "$T/vol"
+prun "${RUN[@]}" --rm -v "$T/vol:/data" -w /data "$IMG" sh -c 'echo v >/data/f && echo wrote-vol'
+like "$OUT" "wrote-vol" "a volume (rw bind) is writable"
+is "$(cat "$T/vol/f" 2>/dev/null)" "v" "and the file is on the host"
+
+prun "${RUN[@]}" --rm -t "$IMG" sh -c 'tty; test -t 1 && echo out-is-a-tty'
+is "$RC" 0 "run -t"
+like "$OUT" "/dev/pts/" "-t: the workload's stdin is a terminal"
+like "$OUT" "out-is-a-tty" "-t: and so is its stdout"
+
+prun "${RUN[@]}" -d --name "hutch-t-$$" "$IMG" sleep 1000
+is "$RC" 0 "run -d"
+prun exec "hutch-t-$$" sh -c 'touch /root/y 2>&1 || echo exec-no-root; exit 6'
+is "$RC" 6 "exec: its exit status"
+like "$OUT" "exec-no-root" "exec: Landlock applies to podman exec too"
+prun stop -t 1 "hutch-t-$$"
+is "$RC" 0 "stop (SIGTERM, then SIGKILL after 1 s)"
+prun inspect --format '{{.State.Status}}' "hutch-t-$$"
+is "$OUT" "exited" "the container has exited"
+prun rm "hutch-t-$$"
+is "$RC" 0 "rm"
+
+prun "${RUN[@]}" --rm --annotation '"dev.hutch.policy={""network"": {""allow"": [""example.com""]}}"' \
+	"$IMG" echo should-not-run
+isnt "$RC" 0 "a policy with a network allowlist: the container does not start"
+unlike "$OUT" "should-not-run" "the command did not run"
+like "$ERR" "network allowlists are not supported by hutch oci yet" "podman shows hutch's message"
+
+prun "${RUN[@]}" --rm --annotation '"dev.hutch.policy={""network"": {""mode"": ""host""}}"' \
+	"$IMG" sh -c 'nc -w 2 127.0.0.1 9 </dev/null 2>&1; true'
+unlike "$OUT" "socket: Permission denied" "the annotation reaches hutch through podman (network host)"
+
+prun ps -a --format '{{.Names}}'
+is "$OUT" "" "no container left"
+is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's links, addresses, routes and nft rules are as they were"
+
+done_testing
