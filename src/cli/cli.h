@@ -76,6 +76,10 @@ int cmd_discard(int argc, char **argv);
 int cmd_fork(int argc, char **argv);
 int cmd_log(int argc, char **argv);			 /* cmd-log.c, also: */
 int cmd_oci(int argc, char **argv); /* cmd-oci.c, also as hutch-oci */
+/* cmd-oci.c: hutch's container init on the host (@buf or a constant). */
+const char *cli_oci_init_path(char *buf, size_t size);
+/* cmd-oci.c: can this machine serve as an OCI node (hutch check)? @detail says what was found. */
+bool cli_oci_node(bool landlock, bool seccomp, char *detail, size_t size, const char **fix);
 void cli_run_summary(const struct hutch_run_summary *s); /* the exit summary on stderr */
 
 /* ephemeral.c: --ephemeral / --session for hutch run, session lookup for the others. */

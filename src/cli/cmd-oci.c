@@ -158,16 +158,14 @@ static int exec_runc(const struct oci *o, int argc, char **argv)
 	return oci_fail(o, msg, "install runc, or name it with --runc PATH or HUTCH_OCI_RUNC");
 }
 
-/* `runc state ID`: its output (malloc'd), or NULL with a message sent. */
-static char *runc_state(const struct oci *o, char *id, size_t *len)
+/* Run @v (v[0] a path) with stdout to a pipe: its output (malloc'd) if it exits 0, else NULL. */
+static char *capture(char **v, size_t *len)
 {
-	char *words[] = {(char *)"state", id};
-	_cleanup_free_ char **v = runc_argv(o, 2, words);
 	char *out = NULL;
 	int p[2], status;
 	pid_t pid;
 
-	if (!v || pipe2(p, O_CLOEXEC) < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return NULL;
 	pid = fork();
 	if (pid < 0) {
@@ -176,9 +174,11 @@ static char *runc_state(const struct oci *o, char *id, size_t *len)
 		return NULL;
 	}
 	if (pid == 0) {
-		if (dup2(p[1], 1) < 0)
+		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (dup2(p[1], 1) < 0 || (devnull >= 0 && dup2(devnull, 2) < 0))
 			_exit(127);
-		execv(o->runc, v);
+		execv(v[0], v);
 		_exit(127);
 	}
 	close(p[1]);
@@ -194,13 +194,22 @@ static char *runc_state(const struct oci *o, char *id, size_t *len)
 	return out;
 }
 
+/* `runc state ID`: its output (malloc'd), or NULL. */
+static char *runc_state(const struct oci *o, char *id, size_t *len)
+{
+	char *words[] = {(char *)"state", id};
+	_cleanup_free_ char **v = runc_argv(o, 2, words);
+
+	return v ? capture(v, len) : NULL;
+}
+
 /* ---- the static init ------------------------------------------------------------------- */
 
 /*
  * The init on the host: $HUTCH_OCI_INIT, else the build tree's (src/oci/ beside
  * src/cli/, where this program runs from), else the installed one.
  */
-static const char *init_path(char *buf, size_t size)
+const char *cli_oci_init_path(char *buf, size_t size)
 {
 	const char *env = getenv("HUTCH_OCI_INIT");
 	char exe[PATH_MAX];
@@ -249,7 +258,7 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	}
 	opts = (struct hutch_oci_opts){.bundle = bundle,
 				       .policy_file = o->policy,
-				       .init_path = init_path(initbuf, sizeof(initbuf))};
+				       .init_path = cli_oci_init_path(initbuf, sizeof(initbuf))};
 	if (access(opts.init_path, X_OK) < 0) {
 		char msg[PATH_MAX + 64];
 
@@ -324,6 +333,47 @@ static int oci_exec(const struct oci *o, int argc, char **argv)
 			nargv[j++] = (char *)HUTCH_OCI_INIT_DEST;
 	}
 	return exec_runc(o, argc + 1, nargv);
+}
+
+/* ---- hutch check ---------------------------------------------------------------------- */
+
+bool cli_oci_node(bool landlock, bool seccomp, char *detail, size_t size, const char **fix)
+{
+	const char *runc = getenv("HUTCH_OCI_RUNC");
+	char *v[] = {NULL, (char *)"--version", NULL};
+	char initbuf[PATH_MAX], esc[256];
+	_cleanup_free_ char *out = NULL;
+	const char *init;
+	size_t len;
+
+	if (!runc || !*runc)
+		runc = DEFAULT_RUNC;
+	v[0] = (char *)runc;
+	out = capture(v, &len);
+	init = cli_oci_init_path(initbuf, sizeof(initbuf));
+	*fix = NULL;
+	if (!out) {
+		snprintf(detail, size, "runc at %s does not run", runc);
+		*fix = "apt-get install runc (or name another with HUTCH_OCI_RUNC)";
+		return false;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	if (access(init, X_OK) < 0) {
+		snprintf(detail, size, "%s; hutch's container init %s: %s",
+			 hutch_escape_str(out, esc, sizeof(esc), 0), init, strerror(errno));
+		*fix = "reinstall hutch (it installs hutch-oci-init)";
+		return false;
+	}
+	if (!landlock || !seccomp) {
+		snprintf(detail, size, "%s; but %s missing (see above)",
+			 hutch_escape_str(out, esc, sizeof(esc), 0),
+			 !landlock ? "Landlock is" : "seccomp is");
+		*fix = "the kernel needs Landlock and seccomp (see their lines above)";
+		return false;
+	}
+	snprintf(detail, size, "%s (%s), Landlock and seccomp: hutch-oci can serve containers",
+		 hutch_escape_str(out, esc, sizeof(esc), 0), runc);
+	return true;
 }
 
 /* ---- global options --------------------------------------------------------------------- */

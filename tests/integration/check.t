@@ -78,6 +78,19 @@ else
 	skip "nft or unshare not installed: transparent-egress not compared with the kernel"
 fi
 
+# hutch oci (docs/oci.md): runc that runs, Landlock and seccomp.
+line=$(grep '^oci-node' <<<"$OUT")
+if [ -x /usr/sbin/runc ] && /usr/sbin/runc --version >/dev/null 2>&1 &&
+	grep -Eq '^landlock +available' <<<"$OUT" && grep -Eq '^seccomp +available' <<<"$OUT"; then
+	like "$line" "available.*runc version" "oci-node: available (runc runs, Landlock, seccomp), runc's version named"
+else
+	like "$line" "missing" "oci-node: missing (no runc that runs, or no Landlock or seccomp)"
+fi
+LAST_CMD="HUTCH_OCI_RUNC=$T/no-runc hutch check"
+out=$(HUTCH_OCI_RUNC=$T/no-runc "$HUTCH" check)
+like "$(words "$(grep -A1 '^oci-node' <<<"$out")")" "missing.*$T/no-runc does not run.*fix: apt-get install runc" \
+	"oci-node: a runc that is not there is missing, with a fix"
+
 # The same as the unprivileged test user (tests/run-suites.sh creates it), if we are root.
 tuser=${HUTCH_TEST_USER:-hutchtest}
 if [ "$(id -u)" = 0 ] && id -u "$tuser" >/dev/null 2>&1; then
