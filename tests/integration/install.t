@@ -36,6 +36,8 @@ ok $? "make install PREFIX=/usr DESTDIR=... succeeds" || diag "$(tail -20 <<<"$l
 multiarch=$(cd "$D/usr/lib" 2>/dev/null && ls -d -- */pkgconfig 2>/dev/null | head -1)
 libdir=usr/lib${multiarch:+/${multiarch%/pkgconfig}}
 want="usr/bin/hutch
+usr/bin/hutch-oci
+usr/libexec/hutch/hutch-oci-init
 $libdir/libhutch.a
 $libdir/pkgconfig/hutch.pc
 usr/include/hutch.h
@@ -156,13 +158,13 @@ DEV=$T/libhutch-dev_${version}_$arch.deb
 check "  hutch_${version}_$arch.deb built" test -f "$DEB"
 check "  libhutch-dev_${version}_$arch.deb built" test -f "$DEV"
 contents=$(dpkg -c "$DEB" 2>/dev/null | awk '{ print $6 }')
-for f in ./usr/bin/hutch ./usr/share/man/man1/hutch.1.gz ./usr/share/man/man5/hutch-policy.5.gz \
+for f in ./usr/bin/hutch ./usr/bin/hutch-oci ./usr/libexec/hutch/hutch-oci-init ./usr/share/man/man1/hutch.1.gz ./usr/share/man/man5/hutch-policy.5.gz \
 	./usr/share/bash-completion/completions/hutch ./usr/share/zsh/site-functions/_hutch \
 	./usr/share/fish/vendor_completions.d/hutch.fish ./usr/share/hutch/hutch-policy.schema.json \
 	./etc/apparmor.d/hutch; do
 	grep -qxF -- "$f" <<<"$contents" || missing="${missing:-} $f"
 done
-is "${missing:-}" "" "the hutch package holds the binary, man pages, completions, schema, AppArmor profile"
+is "${missing:-}" "" "the hutch package holds the binary, hutch-oci and its init, man pages, completions, schema, AppArmor profile"
 like "$(dpkg -c "$DEV" | awk '{ print $6 }')" "/usr/include/hutch\.h" "libhutch-dev holds the header"
 like "$(dpkg -c "$DEV" | awk '{ print $6 }')" "/libhutch\.a$" "  the static library"
 like "$(dpkg -c "$DEV" | awk '{ print $6 }')" "/pkgconfig/hutch\.pc$" "  and the pkg-config file"
