@@ -3,7 +3,7 @@
 # $datadir/bash-completion/completions/hutch.
 
 # shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)): compgen prints words
-_hutch_commands="run exec stop ls diff apply discard fork log check connect policy trust help"
+_hutch_commands="run exec stop ls diff apply discard fork log check connect policy trust oci help"
 _hutch_profiles="default strict claude-code codex gemini aider"
 _hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --host-port --ask --rw
 --ro --hide --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout
@@ -120,6 +120,8 @@ _hutch()
 		esac ;;
 	trust)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	oci)
+		COMPREPLY=($(compgen -W "--runc --hutch-policy --root --log --log-format create run start delete kill exec state ps pause resume update features --version" -- "$cur")) ;;
 	help)
 		COMPREPLY=($(compgen -W "$_hutch_commands" -- "$cur")) ;;
 	esac

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # fish completion for hutch(1). Installed as $datadir/fish/vendor_completions.d/hutch.fish.
 
-set -l commands run exec stop ls diff apply discard fork log check connect policy trust help
+set -l commands run exec stop ls diff apply discard fork log check connect policy trust oci help
 
 function __hutch_sessions
     hutch ls 2>/dev/null | awk 'NR > 1 && $1 != "" { print $1 }'
@@ -23,6 +23,7 @@ complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a check -d 'sh
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a connect -d 'tunnel stdin/stdout to HOST PORT through the sandbox proxy'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a policy -d 'validate, show or import a policy'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a trust -d 'pin a project policy by its hash'
+complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a oci -d 'a runc-compatible runtime for container engines'
 complete -c hutch -n "not __fish_seen_subcommand_from $commands" -a help -d 'help on a command'
 
 # hutch run [OPTIONS] [--] COMMAND [ARG...]
