@@ -49,6 +49,7 @@ touch /work/w && echo wrote-work
 touch /tmp/t && echo wrote-tmp
 touch /root/x 2>&1 || echo no-root-write
 touch /etc/x 2>&1 || echo no-etc-write
+echo x 2>&1 >/.hutch/layers || echo layers-ro
 unshare -U true 2>&1 || echo unshare-refused
 nc -w 2 127.0.0.1 9 </dev/null 2>&1 || echo no-net
 exit 3' || bail_out "could not build the bundle"
@@ -62,6 +63,7 @@ like "$OUT" "wrote-tmp" "/tmp is writable"
 like "$OUT" "no-root-write" "Landlock: /root is not writable"
 like "$OUT" "touch: /root/x: Permission denied" "Landlock refuses it (EACCES, the root file system is writable for runc)"
 like "$OUT" "no-etc-write" "Landlock: /etc is not writable"
+like "$OUT" "layers-ro" "hutch's layers file cannot be changed from inside"
 like "$OUT" "Operation not permitted.*unshare-refused|unshare-refused" "seccomp: unshare refused"
 like "$OUT" "nc: socket: Permission denied" "default policy (network none): no IP socket (hutch's seccomp: EACCES)"
 ok "$([ -f "$B/config.json.orig" ] && echo 0 || echo 1)" "the engine's config.json is kept as config.json.orig"
