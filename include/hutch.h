@@ -195,9 +195,10 @@ void hutch_probe(enum hutch_feature f, struct hutch_feature_info *info);
 #define HUTCH_OCI_DEFAULT_POLICY "/etc/hutch/oci.json"
 
 struct hutch_oci_opts {
-	const char *bundle;	 /* the bundle directory (holds config.json); NULL: "." */
-	const char *policy_file; /* the runtime-wide policy; NULL: HUTCH_OCI_DEFAULT_POLICY if any */
-	const char *init_path;	 /* the static init on the host (hutch-oci-init) */
+	const char *bundle; /* the bundle directory (holds config.json); NULL: "." */
+	const char
+		*policy_file;  /* the runtime-wide policy; NULL: HUTCH_OCI_DEFAULT_POLICY if any */
+	const char *init_path; /* the static init on the host (hutch-oci-init) */
 };
 
 /*

@@ -74,7 +74,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_fork(int argc, char **argv);
-int cmd_log(int argc, char **argv);			 /* cmd-log.c, also: */
+int cmd_log(int argc, char **argv); /* cmd-log.c, also: */
 int cmd_oci(int argc, char **argv); /* cmd-oci.c, also as hutch-oci */
 /* cmd-oci.c: hutch's container init on the host (@buf or a constant). */
 const char *cli_oci_init_path(char *buf, size_t size);

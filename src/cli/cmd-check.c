@@ -45,8 +45,9 @@ int cmd_check(int argc, char **argv)
 		const char *fix;
 		bool ok = cli_oci_node(landlock, seccomp, detail, sizeof(detail), &fix);
 
-		printf("%-18s %s%-9s%s %s\n", "oci-node", color ? (ok ? "\033[32m" : "\033[33m") : "",
-		       ok ? "available" : "missing", color ? "\033[0m" : "", detail);
+		printf("%-18s %s%-9s%s %s\n", "oci-node",
+		       color ? (ok ? "\033[32m" : "\033[33m") : "", ok ? "available" : "missing",
+		       color ? "\033[0m" : "", detail);
 		if (!ok && fix)
 			printf("%-18s fix: %s\n", "", fix);
 	}

@@ -48,8 +48,10 @@ static int oci_usage(FILE *f)
 		"Landlock, seccomp and no_new_privs before the workload (docs/oci.md).\n\n"
 		"  --runc PATH          the runc to use (env HUTCH_OCI_RUNC, default %s)\n"
 		"  --hutch-policy FILE  the policy of every container (default %s if it\n"
-		"                       exists); a container's annotation dev.hutch.policy adds to it\n\n"
-		"Commands: create, run and exec get hutch's layers; start, delete, kill, state, ps,\n"
+		"                       exists); a container's annotation dev.hutch.policy adds to "
+		"it\n\n"
+		"Commands: create, run and exec get hutch's layers; start, delete, kill, state, "
+		"ps,\n"
 		"pause, resume, update, features, --version go to runc as they are.\n",
 		DEFAULT_RUNC, HUTCH_OCI_DEFAULT_POLICY);
 	return f == stderr ? 1 : 0;
@@ -131,7 +133,7 @@ static int oci_fail_err(const struct oci *o, const hutch_error *err)
 /* argv for runc: runc, the global options, then @argc words of @argv. */
 static char **runc_argv(const struct oci *o, int argc, char **argv)
 {
-	char **v = calloc((size_t)(1 + o->n_globals + argc + 1), sizeof(*v));
+	char **v = calloc((size_t)o->n_globals + (size_t)argc + 2, sizeof(*v));
 	int k = 0;
 
 	if (!v)
@@ -250,7 +252,8 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 				v = argv[i + 1];
 			bundle = v;
 		}
-		for (size_t k = 0; k < sizeof(create_with_value) / sizeof(create_with_value[0]); k++)
+		for (size_t k = 0; k < sizeof(create_with_value) / sizeof(create_with_value[0]);
+		     k++)
 			if (opt_is(argv[i], create_with_value[k], &v) && !v) {
 				i++;
 				break;
@@ -273,9 +276,23 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 
 /* ---- exec ------------------------------------------------------------------------------- */
 
-static const char *const exec_with_value[] = {
-	"console-socket", "pid-file", "process", "p", "cwd", "env", "e", "user", "u",
-	"additional-gids", "g", "process-label", "apparmor", "cap", "c", "preserve-fds", "cgroup"};
+static const char *const exec_with_value[] = {"console-socket",
+					      "pid-file",
+					      "process",
+					      "p",
+					      "cwd",
+					      "env",
+					      "e",
+					      "user",
+					      "u",
+					      "additional-gids",
+					      "g",
+					      "process-label",
+					      "apparmor",
+					      "cap",
+					      "c",
+					      "preserve-fds",
+					      "cgroup"};
 
 static bool exec_takes_value(const char *arg)
 {
@@ -383,8 +400,8 @@ static int parse_globals(struct oci *o, int argc, char **argv, int *next)
 	const char *v;
 	int i;
 
-	for (i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--version") &&
-		    strcmp(argv[i], "-v");
+	for (i = 1;
+	     i < argc && argv[i][0] == '-' && strcmp(argv[i], "--version") && strcmp(argv[i], "-v");
 	     i++) {
 		bool takes = false;
 
@@ -398,7 +415,8 @@ static int parse_globals(struct oci *o, int argc, char **argv, int *next)
 			*(runc ? &o->runc : &o->policy) = v ? v : argv[i];
 			continue;
 		}
-		for (size_t k = 0; k < sizeof(global_with_value) / sizeof(global_with_value[0]); k++)
+		for (size_t k = 0; k < sizeof(global_with_value) / sizeof(global_with_value[0]);
+		     k++)
 			if (opt_is(argv[i], global_with_value[k], &v)) {
 				const char *val = v ? v : (i + 1 < argc ? argv[i + 1] : NULL);
 

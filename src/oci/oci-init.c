@@ -30,9 +30,9 @@
 #define EXIT_HUTCH 125
 
 /* Rights that make sense on a file that is not a directory. */
-#define FILE_RIGHTS                                                                        \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                      \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                      \
+#define FILE_RIGHTS                                                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                              \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 /* The filesystem rights each Landlock ABI handles (index: ABI version). */
@@ -166,8 +166,8 @@ static void apply_landlock(const struct layers *l)
 		abi = (int)(sizeof(abi_fs) / sizeof(abi_fs[0])) - 1;
 	attr.handled_access_fs = abi_fs[abi];
 	/* Only the filesystem part of the structure: every ABI accepts that size. */
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr.handled_access_fs),
-			       0);
+	ruleset =
+		(int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr.handled_access_fs), 0);
 	if (ruleset < 0)
 		die("landlock: creating the ruleset: %s", strerror(errno));
 	for (uint32_t i = 0; i < l->head.n_paths; i++) {

@@ -34,8 +34,8 @@
 #define ANNOTATION_POLICY "dev.hutch.policy"
 
 /* What a device tree gets: use what is there, make and remove nothing. */
-#define DEV_ACCESS                                                                         \
-	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                    \
+#define DEV_ACCESS                                                                                 \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
 	 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 /* Writable in every container (missing ones are skipped by the init). */
@@ -88,9 +88,8 @@ static bool has_option(json_t *mount, const char *opt)
 	json_t *opts = json_object_get(mount, "options"), *o;
 	size_t i;
 
-	json_array_foreach(opts, i, o)
-		if (json_is_string(o) && !strcmp(json_string_value(o), opt))
-			return true;
+	json_array_foreach(opts, i, o) if (json_is_string(o) &&
+					   !strcmp(json_string_value(o), opt)) return true;
 	return false;
 }
 
@@ -119,7 +118,8 @@ static int plan_mounts(struct plan *pl, json_t *config, hutch_error *err)
 	json_t *mounts = json_object_get(config, "mounts"), *m;
 	size_t i;
 
-	json_array_foreach(mounts, i, m) {
+	json_array_foreach(mounts, i, m)
+	{
 		const char *dest = json_string_value(json_object_get(m, "destination"));
 		const char *type = json_string_value(json_object_get(m, "type"));
 		bool bind = (type && !strcmp(type, "bind")) || has_option(m, "bind") ||
@@ -146,7 +146,8 @@ static int plan_policy_paths(struct plan *pl, const struct hutch_policy *p, hutc
 	for (size_t i = 0; i < p->fs_writable.n; i++) {
 		r = add_rule(pl, p->fs_writable.v[i].value, HUTCH_LANDLOCK_FS_ALL, err);
 		if (r < 0) {
-			hutch_err_prefix(err, "filesystem.writable (%s)", p->fs_writable.v[i].origin);
+			hutch_err_prefix(err, "filesystem.writable (%s)",
+					 p->fs_writable.v[i].origin);
 			return r;
 		}
 	}
@@ -169,7 +170,8 @@ static int plan_policy_paths(struct plan *pl, const struct hutch_policy *p, hutc
 static int plan_landlock(struct plan *pl, json_t *config, const struct hutch_policy *p,
 			 hutch_error *err)
 {
-	const char *cwd = json_string_value(json_object_get(json_object_get(config, "process"), "cwd"));
+	const char *cwd =
+		json_string_value(json_object_get(json_object_get(config, "process"), "cwd"));
 	int r;
 
 	r = add_rule(pl, "/", HUTCH_LANDLOCK_READ_EXEC, err);
@@ -194,11 +196,26 @@ struct unsupported {
 	bool (*set)(const struct hutch_policy *p);
 };
 
-static bool has_hidden(const struct hutch_policy *p) { return p->fs_hidden.n > 0; }
-static bool has_protected(const struct hutch_policy *p) { return p->fs_protected.n > 0; }
-static bool has_sockets(const struct hutch_policy *p) { return p->fs_sockets.n > 0; }
-static bool has_net_deny(const struct hutch_policy *p) { return p->net_deny.n > 0; }
-static bool has_host_ports(const struct hutch_policy *p) { return p->net_host_ports.n > 0; }
+static bool has_hidden(const struct hutch_policy *p)
+{
+	return p->fs_hidden.n > 0;
+}
+static bool has_protected(const struct hutch_policy *p)
+{
+	return p->fs_protected.n > 0;
+}
+static bool has_sockets(const struct hutch_policy *p)
+{
+	return p->fs_sockets.n > 0;
+}
+static bool has_net_deny(const struct hutch_policy *p)
+{
+	return p->net_deny.n > 0;
+}
+static bool has_host_ports(const struct hutch_policy *p)
+{
+	return p->net_host_ports.n > 0;
+}
 static bool has_commands(const struct hutch_policy *p)
 {
 	return p->cmd_allow.n > 0 || p->cmd_deny.n > 0;
@@ -214,7 +231,10 @@ static bool has_limits(const struct hutch_policy *p)
 	return l->memory || l->pids || l->cpus_milli || l->timeout_ms || l->file_size ||
 	       l->open_files;
 }
-static bool has_audit(const struct hutch_policy *p) { return p->audit_file != NULL; }
+static bool has_audit(const struct hutch_policy *p)
+{
+	return p->audit_file != NULL;
+}
 
 /* Keys a container cannot have yet: refused rather than ignored (docs/oci.md). */
 static const struct unsupported unsupported[] = {
@@ -260,7 +280,8 @@ static int annotation_policy(json_t *config, const char **policy, hutch_error *e
 	const char *key;
 
 	*policy = NULL;
-	json_object_foreach(ann, key, v) {
+	json_object_foreach(ann, key, v)
+	{
 		if (strncmp(key, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)
 			continue;
 		if (strcmp(key, ANNOTATION_POLICY) != 0) {
@@ -307,7 +328,8 @@ static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_pol
 static int write_layers(int dirfd, const struct plan *pl, hutch_error *err)
 {
 	struct hutch_seccomp_opts so = {.deny_inet = pl->deny_inet};
-	const struct hutch_seccomp_bpf *bpf = &hutch_seccomp_precompiled[hutch_seccomp_variant(&so)];
+	const struct hutch_seccomp_bpf *bpf =
+		&hutch_seccomp_precompiled[hutch_seccomp_variant(&so)];
 	struct hutch_oci_layers_head head = {.version = HUTCH_OCI_LAYERS_VERSION,
 					     .flags = pl->flags,
 					     .n_paths = (uint32_t)pl->n,
@@ -422,8 +444,8 @@ static int parse_config(const char *name, const char *data, size_t len, json_t *
 
 	*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out)
-		return hutch_errx(err, EINVAL, "bundle: %s:%d:%d: %s", name, jerr.line,
-				  jerr.column, jerr.text);
+		return hutch_errx(err, EINVAL, "bundle: %s:%d:%d: %s", name, jerr.line, jerr.column,
+				  jerr.text);
 	if (!json_is_object(*out) || !json_is_object(json_object_get(*out, "process")))
 		return hutch_errx(err, EINVAL, "bundle: %s: no \"process\" object", name);
 	return 0;
@@ -439,7 +461,8 @@ static bool config_wrapped(json_t *config)
 
 	if (!first || strcmp(first, HUTCH_OCI_INIT_DEST) != 0)
 		return false;
-	json_array_foreach(json_object_get(config, "mounts"), i, m) {
+	json_array_foreach(json_object_get(config, "mounts"), i, m)
+	{
 		const char *dest = json_string_value(json_object_get(m, "destination"));
 
 		if (dest && !strcmp(dest, HUTCH_OCI_LAYERS_DEST))
