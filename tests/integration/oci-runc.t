@@ -78,6 +78,17 @@ like "$OUT" "Connection refused" "network host: an IP socket, refused by the con
 unlike "$OUT" "socket: Permission denied" "network host: IP sockets allowed"
 like "$OUT" "no-root-write" "network host: Landlock still applies"
 
+# ---- a workload that is not root: the init needs no privilege ---------------------------
+engine_config "c.pop('annotations', None); c['process']['user'] = {'uid': 65534, 'gid': 65534}"
+chmod 1777 "$B/rootfs/work"
+rm -f "$B/rootfs/work/w" "$B/rootfs/tmp/t"
+roci run --bundle "$B" "$ID"
+is "$RC" 3 "as uid 65534: the workload ran"
+like "$OUT" "wrote-work" "as uid 65534: the workspace is writable"
+like "$OUT" "wrote-tmp" "as uid 65534: /tmp is writable"
+like "$OUT" "unshare-refused" "as uid 65534: seccomp applies"
+engine_config "c['process']['user'] = {'uid': 0, 'gid': 0}"
+
 # ---- the runtime-wide policy (--hutch-policy) ----------------------------------------
 engine_config "c.pop('annotations', None)"
 printf '{"network": {"mode": "host"}, "filesystem": {"writable": ["/root"]}}\n' >"$T/oci.json"
