@@ -199,6 +199,7 @@ struct hutch_oci_opts {
 	const char
 		*policy_file;  /* the runtime-wide policy; NULL: HUTCH_OCI_DEFAULT_POLICY if any */
 	const char *init_path; /* the static init on the host (hutch-oci-init) */
+	bool allow_degraded;   /* run without Landlock where the kernel has none */
 };
 
 /*

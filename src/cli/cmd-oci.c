@@ -32,6 +32,7 @@ struct oci {
 	const char *policy;
 	const char *log;
 	bool log_json;
+	bool allow_degraded;
 	char *globals[MAX_GLOBALS]; /* runc's global options, as given */
 	int n_globals;
 };
@@ -42,17 +43,16 @@ static const char *const global_with_value[] = {"root", "log", "log-format", "cr
 static int oci_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hutch oci [--runc PATH] [--hutch-policy FILE] [RUNC-OPTIONS] COMMAND ...\n"
+		"Usage: hutch oci [HUTCH-OPTIONS] [RUNC-OPTIONS] COMMAND ...\n"
 		"       hutch-oci ...  (the same, for engines that want a runtime path)\n\n"
 		"A runc-compatible OCI runtime: runc sets the container up, hutch's init applies\n"
 		"Landlock, seccomp and no_new_privs before the workload (docs/oci.md).\n\n"
 		"  --runc PATH          the runc to use (env HUTCH_OCI_RUNC, default %s)\n"
-		"  --hutch-policy FILE  the policy of every container (default %s if it\n"
-		"                       exists); a container's annotation dev.hutch.policy adds to "
-		"it\n\n"
-		"Commands: create, run and exec get hutch's layers; start, delete, kill, state, "
-		"ps,\n"
-		"pause, resume, update, features, --version go to runc as they are.\n",
+		"  --hutch-policy FILE  the policy of every container (default %s\n"
+		"                       if it exists); an annotation dev.hutch.policy adds to it\n"
+		"  --allow-degraded     run containers without Landlock where there is none\n\n"
+		"Commands: create, run and exec get hutch's layers; start, delete, kill, state,\n"
+		"ps, pause, resume, update, features, --version go to runc as they are.\n",
 		DEFAULT_RUNC, HUTCH_OCI_DEFAULT_POLICY);
 	return f == stderr ? 1 : 0;
 }
@@ -261,6 +261,7 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	}
 	opts = (struct hutch_oci_opts){.bundle = bundle,
 				       .policy_file = o->policy,
+				       .allow_degraded = o->allow_degraded,
 				       .init_path = cli_oci_init_path(initbuf, sizeof(initbuf))};
 	if (access(opts.init_path, X_OK) < 0) {
 		char msg[PATH_MAX + 64];
@@ -407,6 +408,10 @@ static int parse_globals(struct oci *o, int argc, char **argv, int *next)
 
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return -1;
+		if (!strcmp(argv[i], "--allow-degraded")) {
+			o->allow_degraded = true;
+			continue;
+		}
 		if (opt_is(argv[i], "runc", &v) || opt_is(argv[i], "hutch-policy", &v)) {
 			bool runc = opt_is(argv[i], "runc", &v);
 

@@ -159,7 +159,7 @@ static void apply_landlock(const struct layers *l)
 		if (l->head.flags & HUTCH_OCI_LANDLOCK_OPTIONAL)
 			return;
 		die("Landlock is not available here (%s): refusing to run the workload without it "
-		    "(the policy's \"allowDegraded\": true allows it)",
+		    "(hutch oci --allow-degraded allows it)",
 		    strerror(errno));
 	}
 	if (abi >= (int)(sizeof(abi_fs) / sizeof(abi_fs[0])))

@@ -140,6 +140,62 @@ is "$RC" 0 "delete"
 roci state "$ID-c"
 isnt "$RC" 0 "state after delete: no such container"
 
+# ---- a terminal: the pty's master goes to --console-socket ------------------------------
+TB=$T/bundle-tty
+oci_bundle "$TB" sh -c 'tty; test -t 0 && echo in-is-a-tty; touch /root/t 2>&1; echo marker-end' ||
+	bail_out "bundle"
+oci_config "$TB" "c['process']['terminal'] = True"
+# The receiving end of the console socket: the master's output until the marker.
+"$PY" - "$T/console.sock" "$T/console.out" "$T/console.ready" <<'PYEOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(20)
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1024, 1)
+data = b""
+while b"marker-end" not in data:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    data += b
+open(sys.argv[2], "wb").write(data)
+PYEOF
+rpid=$!
+bg_register "$rpid"
+for _ in $(seq 100); do [ -e "$T/console.ready" ] && break; sleep 0.1; done
+roci create --bundle "$TB" --console-socket "$T/console.sock" "$ID-tty"
+is "$RC" 0 "create with --console-socket"
+roci start "$ID-tty"
+wait "$rpid"
+tty_out=$(tr -d '\r' <"$T/console.out" 2>/dev/null)
+like "$tty_out" "/dev/pts/0" "the workload's terminal is the pty whose master went to the console socket"
+like "$tty_out" "in-is-a-tty" "its stdin is that terminal"
+like "$tty_out" "touch: /root/t: Permission denied" "Landlock applies with a terminal too"
+for _ in $(seq 100); do
+	roci state "$ID-tty"
+	[[ $OUT == *'"status": "stopped"'* ]] && break
+	sleep 0.1
+done
+roci delete "$ID-tty"
+is "$RC" 0 "delete of the stopped container"
+
+# ---- the engine's seccomp profile refuses Landlock: the init does not run the workload ---
+engine_config "c.pop('annotations', None); c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['landlock_create_ruleset'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}"
+roci run --bundle "$B" "$ID"
+is "$RC" 125 "no Landlock in the container: status 125"
+unlike "$OUT" "hello" "the workload did not run"
+like "$ERR" "hutch oci init: Landlock is not available here" "hutch's init says why"
+roci --allow-degraded run --bundle "$B" "$ID"
+like "$OUT" "^hello" "with --allow-degraded the workload runs without Landlock"
+like "$OUT" "unshare-refused" "  and still under hutch's seccomp"
+engine_config "c.pop('annotations', None); c['linux'].pop('seccomp', None)"
+
 # ---- a policy that cannot be enforced: create fails, hutch's message, no container ----
 engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allow\": [\"example.com\"]}}'}"
 rm -f "$T/log.json"

@@ -307,6 +307,12 @@ static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_pol
 
 	if (!p)
 		return hutch_err(err, ENOMEM, "policy");
+	/* The runtime's option, as hutch run's: a policy's "require" still wins. */
+	if (o->allow_degraded &&
+	    hutch_policy_set(p, HUTCH_KEY_ALLOW_DEGRADED, "true", "--allow-degraded", err) < 0) {
+		hutch_policy_free(p);
+		return -EINVAL;
+	}
 	if (!file && access(HUTCH_OCI_DEFAULT_POLICY, F_OK) == 0)
 		file = HUTCH_OCI_DEFAULT_POLICY;
 	/* The runtime-wide file is the administrator's: the annotation cannot loosen it. */
@@ -329,8 +335,7 @@ static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_pol
  * state of a running container (runc writes its own without fsync either), and the
  * three files of a create would cost three disk flushes on every container start.
  */
-static int write_bundle_file(int dirfd, const char *name, const void *data, size_t len,
-			     mode_t mode)
+static int write_bundle_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
 {
 	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
 	int r = hutch_atomic_begin(&a, dirfd, name, NULL, mode);
@@ -528,8 +533,8 @@ static int check_landlock(const struct plan *pl, hutch_error *err)
 		return 0;
 	hutch_errx(err, ENOTSUP, "Landlock is not available on this kernel (%s)",
 		   strerror(abi < 0 ? -abi : ENOTSUP));
-	hutch_err_hint(err, "enable Landlock (lsm=...,landlock), or set \"allowDegraded\": true "
-			    "in the container's policy to run without it");
+	hutch_err_hint(err, "enable Landlock (lsm=...,landlock), or give hutch oci "
+			    "--allow-degraded to run containers without it");
 	return -ENOTSUP;
 }
 
