@@ -93,6 +93,7 @@ engine_config "c['process']['user'] = {'uid': 0, 'gid': 0}"
 engine_config "c.pop('annotations', None)"
 printf '{"network": {"mode": "host"}, "filesystem": {"writable": ["/root"]}}\n' >"$T/oci.json"
 roci --hutch-policy "$T/oci.json" run --bundle "$B" "$ID"
+like "$OUT" "^hello" "--hutch-policy: the workload ran"
 unlike "$OUT" "no-root-write" "--hutch-policy: its writable /root is writable"
 unlike "$OUT" "socket: Permission denied" "--hutch-policy: its network mode applies"
 

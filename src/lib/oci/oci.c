@@ -24,6 +24,7 @@
 #include "base/uapi/landlock.h"
 #include "oci/layers.h"
 #include "policy/model.h"
+#include "policy/policy.h"
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
 
@@ -298,6 +299,15 @@ static int annotation_policy(json_t *config, const char **policy, hutch_error *e
 	return 0;
 }
 
+static int load_policy_file(hutch_policy *p, const char *file, hutch_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = hutch_read_policy_file(file, &data, &len, err);
+
+	return r < 0 ? r : hutch_policy_load_data(p, file, data, len, HUTCH_SOURCE_SYSTEM, err);
+}
+
 static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_policy **out,
 		       hutch_error *err)
 {
@@ -315,8 +325,12 @@ static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_pol
 	}
 	if (!file && access(HUTCH_OCI_DEFAULT_POLICY, F_OK) == 0)
 		file = HUTCH_OCI_DEFAULT_POLICY;
-	/* The runtime-wide file is the administrator's: the annotation cannot loosen it. */
-	r = file ? hutch_policy_load_file(p, file, HUTCH_SOURCE_SYSTEM, err) : 0;
+	/*
+	 * The runtime-wide file is the administrator's: the annotation cannot loosen it. Read
+	 * as data: hutch run's protection of the policy file it read is about the host's
+	 * files, which a container does not see.
+	 */
+	r = file ? load_policy_file(p, file, err) : 0;
 	if (r == 0)
 		r = annotation_policy(config, &inline_policy, err);
 	if (r == 0 && inline_policy)
