@@ -97,6 +97,16 @@ like "$OUT" "^hello" "--hutch-policy: the workload ran"
 unlike "$OUT" "no-root-write" "--hutch-policy: its writable /root is writable"
 unlike "$OUT" "socket: Permission denied" "--hutch-policy: its network mode applies"
 
+# the runtime-wide policy is a ceiling: an annotation cannot loosen it
+printf '{"network": {"mode": "none"}}\n' >"$T/oci-none.json"
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"mode\": \"host\"}}'}"
+roci --hutch-policy "$T/oci-none.json" run --bundle "$B" "$ID"
+is "$RC" 1 "an annotation asking for more network than the runtime-wide policy: refused"
+like "$ERR" "network mode \"host\" is not allowed: the system policy .*oci-none.json.* allows at most \"none\"" \
+	"  with both places named"
+unlike "$OUT" "hello" "  and nothing ran"
+engine_config "c.pop('annotations', None)"
+
 # ---- create / start / state / kill / delete, pid file ---------------------------------
 C=$T/bundle-c
 oci_bundle "$C" sh -c 'echo started >/work/started; exec sleep 1000' || bail_out "bundle"
