@@ -31,7 +31,8 @@ had_varlib=0
 [ -e /var/lib/containers ] && had_varlib=1
 cleanup() {
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-	"${P[@]}" system reset -f >/dev/null 2>&1 || true
+	"${P[@]}" rmi -af >/dev/null 2>&1 || true
+	awk -v p="$work/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
 	for d in /sys/fs/cgroup/*/hutch-bench-oci; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
@@ -62,6 +63,8 @@ default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+[network]
+network_config_dir = "$work/net.d"
 EOF
 export CONTAINERS_CONF=$work/containers.conf
 "${P[@]}" import "$work/rootfs.tar" localhost/hutch-bench/true:1 >/dev/null

@@ -26,6 +26,8 @@ default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+[network]
+network_config_dir = "$PD/net.d"
 EOF
 export CONTAINERS_CONF=$PD/containers.conf
 P=(podman --root "$PD/root" --runroot "$PD/run" --tmpdir "$PD/tmp" --storage-driver overlay
@@ -38,7 +40,9 @@ had_varlib=0
 podman_cleanup() {
 	local st=$? d
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
-	"${P[@]}" system reset -f >/dev/null 2>&1
+	"${P[@]}" rmi -af >/dev/null 2>&1
+	# the storage's own mounts (overlay), deepest first; then $T goes with _t_cleanup
+	while read -r d; do umount -l "$d" 2>/dev/null; done < <(awk -v p="$PD/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
 	for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
