@@ -36,6 +36,9 @@ NET_BEFORE=$(oci_net_snapshot)
 # podman import keeps a blob cache in /var/lib/containers whatever --root says
 had_varlib=0
 [ -e /var/lib/containers ] && had_varlib=1
+# podman passes no --root: runc's state goes to /run/runc
+had_runc=0
+[ -e /run/runc ] && had_runc=1
 
 podman_cleanup() {
 	local st=$? d
@@ -47,6 +50,7 @@ podman_cleanup() {
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ "$had_varlib" = 1 ] || rm -rf /var/lib/containers
+	[ "$had_runc" = 1 ] || rmdir /run/runc 2>/dev/null
 	_t_cleanup
 	return "$st"
 }
