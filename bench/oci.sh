@@ -9,12 +9,14 @@
 # Prints the medians and ratios, as Markdown lines for bench/RESULTS.md; raw exports go to
 # BUILD_DIR/bench/. Not part of make check or CI.
 #
-#   bench/oci.sh [BUILD_DIR]        (default: build; RUNS=30, HUTCH=/path/to/hutch)
+#   bench/oci.sh [BUILD_DIR]   (default: build; RUNS=30 ROUNDS=40, HUTCH=/path/to/hutch)
+# Then the same pairs in interleaved rounds (ROUNDS).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 build=$repo/${1:-build}
 hutch=${HUTCH:-$build/src/cli/hutch}
 runs=${RUNS:-30}
+rounds=${ROUNDS:-40}
 out=$build/bench
 for t in hyperfine runc podman python3; do
 	command -v "$t" >/dev/null || { echo "oci.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
@@ -27,8 +29,9 @@ mkdir -p "$out"
 work=$(mktemp -d /var/tmp/hutch-bench-oci.XXXXXX)
 P=(podman --root "$work/root" --runroot "$work/run" --tmpdir "$work/tmp" --storage-driver overlay
 	--cgroup-manager cgroupfs --events-backend file)
-had_varlib=0
+had_varlib=0 had_runc=0
 [ -e /var/lib/containers ] && had_varlib=1
+[ -e /run/runc ] && had_runc=1 # podman's runc keeps its state there
 cleanup() {
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
 	"${P[@]}" rmi -af >/dev/null 2>&1 || true
@@ -37,6 +40,7 @@ cleanup() {
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ "$had_varlib" = 1 ] || rm -rf /var/lib/containers
+	[ "$had_runc" = 1 ] || rmdir /run/runc 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,4 +97,25 @@ for path in sys.argv[1:]:
     for r in res:
         m = statistics.median(r["times"])
         print(f"| {r['command']} | {m * 1000:.1f} ms | ± {r['stddev'] * 1000:.1f} ms | {m / base:.2f}x |")
+EOF
+
+# The same pairs in interleaved rounds: one of each in turn, so that the other work of a
+# shared machine weighs on both alike.
+echo "interleaved, $rounds rounds (median, minimum, ratio of medians):"
+python3 - "$rounds" "$runc_cmd" "$hutch_cmd" "$pod_runc" "$pod_hutch" <<'EOF'
+import shlex, statistics, subprocess, sys, time
+rounds = int(sys.argv[1])
+names = ["runc run", "hutch-oci run", "podman run --rm (runc)", "podman run --rm (hutch-oci)"]
+cmds = [shlex.split(c) for c in sys.argv[2:]]
+times = [[] for _ in cmds]
+for _ in range(rounds):
+    for i, c in enumerate(cmds):
+        t = time.perf_counter()
+        subprocess.run(c, check=True, stdout=subprocess.DEVNULL)
+        times[i].append(time.perf_counter() - t)
+for i in range(0, len(cmds), 2):
+    b = statistics.median(times[i])
+    for j in (i, i + 1):
+        m = statistics.median(times[j])
+        print(f"| {names[j]} (interleaved) | {m * 1000:.1f} ms | min {min(times[j]) * 1000:.1f} ms | {m / b:.2f}x |")
 EOF
