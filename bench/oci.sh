@@ -36,7 +36,7 @@ cleanup() {
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
 	"${P[@]}" rmi -af >/dev/null 2>&1 || true
 	awk -v p="$work/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
-	for d in /sys/fs/cgroup/*/hutch-bench-oci; do
+	for d in /sys/fs/cgroup/*/oci-bench; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ "$had_varlib" = 1 ] || rm -rf /var/lib/containers
@@ -77,7 +77,7 @@ q() { printf '%q ' "$@"; }
 rt=(--root "$work/state")
 runc_cmd="$(q runc "${rt[@]}" run --bundle "$work/bundle" bench-runc)"
 hutch_cmd="$(q "$work/hutch-oci" "${rt[@]}" run --bundle "$work/bundle" bench-hutch)"
-pod=("${P[@]}" run --rm --pull never --network none --cgroup-parent /hutch-bench-oci)
+pod=("${P[@]}" run --rm --pull never --network none --cgroup-parent /oci-bench)
 pod_runc="$(q "${pod[@]}" --runtime /usr/sbin/runc localhost/hutch-bench/true:1 true)"
 pod_hutch="$(q "${pod[@]}" --runtime "$work/hutch-oci" localhost/hutch-bench/true:1 true)"
 # each must work before it is timed

@@ -32,7 +32,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$CD/root/opt"
 EOF
-export CONTAINERD_ADDRESS=$CD/c.sock CONTAINERD_NAMESPACE=hutch-test
+export CONTAINERD_ADDRESS=$CD/c.sock CONTAINERD_NAMESPACE=oci-test # not hutch-*: the names of hutch run's own cgroups (limits.t)
 CPID=
 
 ctr_cleanup() {
@@ -43,14 +43,14 @@ ctr_cleanup() {
 			ctr task rm -f "$t" >/dev/null 2>&1
 		done
 		for t in $(ctr container ls -q 2>/dev/null); do ctr container rm "$t" >/dev/null 2>&1; done
-		ctr namespace rm hutch-test >/dev/null 2>&1
+		ctr namespace rm oci-test >/dev/null 2>&1
 		kill -TERM "$CPID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$CPID" 2>/dev/null
 	fi
 	# mounts the daemon left (snapshots, rootfs of a task killed mid-way), deepest first
 	while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$CD/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
-	for t in /sys/fs/cgroup/*/hutch-test /sys/fs/cgroup/hutch-test; do
+	for t in /sys/fs/cgroup/*/oci-test /sys/fs/cgroup/oci-test; do
 		[ -d "$t" ] && find "$t" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ "$had_run" = 1 ] || rm -rf /run/containerd

@@ -15,7 +15,7 @@ require_python
 oci_require runc podman conmon
 
 PD=$T/podman
-CG=hutch-test-podman-$$
+CG=oci-test-podman-$$  # not hutch-*: the names of hutch run's own cgroups (limits.t)
 IMG=localhost/hutch-test/busybox:$$
 mkdir -p "$PD"
 # Podman's default rlimits (nofile 1048576) need CAP_SYS_RESOURCE to raise the hard limit,

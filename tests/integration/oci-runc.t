@@ -16,7 +16,7 @@ oci_require runc
 
 R=$T/runc-root
 B=$T/bundle
-ID=hutch-oci-t-$$
+ID=oci-t-$$ # not hutch-*: runc names its cgroups after it, and hutch-* are hutch run's (limits.t)
 oci_cleanup() {
 	local st=$? c
 	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty"; do
