@@ -116,11 +116,12 @@ else
 	dpkg-deb --root-owner-group -b "$T/pkg/deb" "$T/pkg/$PKG.deb" >/dev/null
 	# No capability inside: apt cannot switch to its _apt user; the layer's
 	# /etc/apt/apt.conf.d/00hutch-sandbox tells it not to try (no option needed).
-	hrun run --session "$SID" -- sh -c "apt-get install -y -q -o Dpkg::Use-Pty=0 '$T/pkg/$PKG.deb' >/dev/null 2>&1; echo apt=\$?; $PKG;
-		dpkg-query -W -f='\${Status}\n' $PKG"
+	hrun run --session "$SID" -- sh -c "apt-get install -y -q -o Dpkg::Use-Pty=0 '$T/pkg/$PKG.deb' >/tmp/apt.log 2>&1; echo apt=\$?; $PKG;
+		dpkg-query -W -f='\${Status}\n' $PKG; cat /tmp/apt.log >&2"
 	is "$OUT" "apt=0
 hello from $PKG
-install ok installed" "apt-get install of a local .deb works inside ($AS)"
+install ok installed" "apt-get install of a local .deb works inside ($AS)" ||
+		diag "apt-get said: $ERR"
 	check "  the package is not on the host" test ! -e "/usr/bin/$PKG"
 	check "  nor in the host's dpkg database" sh -c "! dpkg-query -W $PKG 2>/dev/null"
 	hrun run --session "$SID" -- sh -c "$PKG"
