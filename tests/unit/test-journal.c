@@ -152,6 +152,28 @@ static void count_journals(int *n_free, int *n_live)
 		closedir(d);
 }
 
+static void write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
+		printf("# writing %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Whether @path holds exactly @content. */
+static bool has(const char *path, const char *content)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(content) && !memcmp(buf, content, (size_t)n);
+}
+
 static struct hutch_placeholders *make(const char *const *names, size_t n)
 {
 	struct hutch_placeholders *ph = NULL;
@@ -169,7 +191,7 @@ int main(void)
 {
 	static const char *const names[] = {".vscode", ".envrc", "commondir"};
 	struct hutch_placeholders *ph;
-	ino_t first_vscode;
+	ino_t first_vscode, first_commondir;
 	char cmd[PATH_MAX + 16];
 
 	if (!mkdtemp(root)) {
@@ -189,19 +211,24 @@ int main(void)
 	   "a missing name gets an empty read-only directory");
 	ok(S_ISREG(mode(at(ws, "commondir"))), "commondir gets a file");
 	first_vscode = ino(at(ws, ".vscode"));
+	first_commondir = ino(at(ws, "commondir"));
 	hutch_placeholders_remove(ph);
 	ok(ino(at(ws, ".vscode")) == 0 && ino(at(ws, ".envrc")) == 0 &&
 		   ino(at(ws, "commondir")) == 0,
 	   "at the end every placeholder is gone from the workspace");
-	is_int(count(stash), 2, "the two directories went to the stash (not the file)");
+	is_int(count(stash), 3, "the two directories and the file went to the stash");
 
 	/* ---- second run: recycled, no new inode ---- */
 	ph = make(names, 3);
 	ok(ph != NULL, "placeholders made again");
-	is_int(count(stash), 0, "both came from the stash");
+	is_int(count(stash), 0, "all three came from the stash");
 	ok(ino(at(ws, ".vscode")) == first_vscode || ino(at(ws, ".envrc")) == first_vscode,
 	   "the same directory (inode) is reused");
 	is_int(mode(at(ws, ".vscode")) & 07777, 0555, "and it is read-only again");
+	ok(ino(at(ws, "commondir")) == first_commondir, "the same file (inode) is reused");
+	ok(S_ISREG(mode(at(ws, "commondir"))) && (mode(at(ws, "commondir")) & 07777) == 0444 &&
+		   has(at(ws, "commondir"), ".\n"),
+	   "  read-only, holding what hutch wrote");
 
 	/* ---- a user put a file in one while it was in use: never lost, never stashed ---- */
 	chmod(at(ws, ".vscode"), 0755);
@@ -209,7 +236,56 @@ int main(void)
 	hutch_placeholders_remove(ph);
 	ok(ino(at(ws, ".vscode/settings.json")) != 0,
 	   "a placeholder the user filled stays, with the file");
-	is_int(count(stash), 1, "only the empty one was stashed");
+	is_int(count(stash), 2, "only the empty one was stashed (and the file)");
+
+	/* ---- a file placeholder the user wrote to while in use: stays, never stashed ---- */
+	{
+		static const char *const one[] = {"commondir"};
+		int before;
+		ph = make(one, 1);
+		before = count(stash);
+		chmod(at(ws, "commondir"), 0644);
+		write_file(at(ws, "commondir"), "../x\n");
+		hutch_placeholders_remove(ph);
+		ok(has(at(ws, "commondir"), "../x\n"),
+		   "a file placeholder the user wrote to stays");
+		is_int(count(stash), before, "  and nothing went to the stash");
+		unlink(at(ws, "commondir"));
+	}
+
+	/* ---- a stashed file changed in the stash (content, links, mode): never used ---- */
+	{
+		static const char *const one[] = {"commondir"};
+		static const char *const bad[] = {"f1-1-1", "f1-1-2", "f1-1-3"};
+		char other[PATH_MAX];
+		int before;
+
+		write_file(at(stash, bad[0]), "..\n"); /* the length, not the content */
+		chmod(at(stash, bad[0]), 0444);
+		write_file(at(stash, bad[1]), ".\n"); /* the content, writable */
+		write_file(at(stash, bad[2]), ".\n"); /* the content, 0444, a second link */
+		chmod(at(stash, bad[2]), 0444);
+		snprintf(other, sizeof(other), "%s/elsewhere", root);
+		if (link(at(stash, bad[2]), other) < 0)
+			printf("# link: %s\n", strerror(errno));
+		before = count(stash);
+		ph = make(one, 1);
+		ok(ph != NULL && has(at(ws, "commondir"), ".\n") &&
+			   ino(at(ws, "commondir")) != ino(at(stash, bad[0])) &&
+			   ino(at(ws, "commondir")) != ino(at(stash, bad[1])) &&
+			   ino(at(ws, "commondir")) != ino(other),
+		   "a stashed file not as hutch left it is not used: a new one is made");
+		is_int(count(stash), before, "  the changed ones stay in the stash");
+		hutch_placeholders_remove(ph);
+		for (size_t i = 0; i < 3; i++)
+			unlink(at(stash, bad[i]));
+		unlink(other);
+		/* the one just stashed is used next time */
+		before = count(stash);
+		ph = make(one, 1);
+		is_int(count(stash), before - 1, "  a file hutch stashed is used");
+		hutch_placeholders_remove(ph);
+	}
 
 	/* ---- a placeholder replaced by a file of the user's: the file stays ---- */
 	{

@@ -17,11 +17,15 @@
  * costs none of that. A journal is still never seen half written: it is
  * written under a ".new" name and exchanged with the old one (RENAME_EXCHANGE).
  *
- * Placeholder directories are recycled: an empty one is renamed into
- * STATE/placeholders/.stash at the end of a run and renamed back to where the
- * next run needs one. On ext4 a mkdir()/rmdir() pair per protected name and
- * run costs far more than two renames (directory inode and block allocation,
- * which skips recently freed inodes), and a busy agent starts many runs.
+ * Placeholders are recycled: an empty directory, or a file that still holds
+ * exactly what hutch wrote, is renamed into STATE/placeholders/.stash at the
+ * end of a run and renamed back to where the next run needs one. On ext4 a
+ * mkdir()/rmdir() or create/unlink pair per protected name and run costs far
+ * more than two renames (inode and block allocation, which skips recently
+ * freed inodes; a discard when a file with a block is unlinked), and a busy
+ * agent starts many runs. A stashed file's name says what it holds
+ * ("f<k>-...": file_contents[k]); it is checked again (regular, one link,
+ * 0444, that content) before it is used.
  *
  * The sandbox can write the directories placeholders are in: it may have
  * moved one away and left a symbolic link to elsewhere (the user's home) in
@@ -82,14 +86,17 @@ struct hutch_placeholders {
 	size_t n;
 };
 
-/* The stash of empty directories, read once per operation under the journal's lock. */
+/* The stash of placeholders, read once per operation under the journal's lock. */
 struct stash {
 	int fd;	   /* -1: none */
 	bool root; /* running as root: stashed directories keep mode 0555 */
 	size_t n;
-	size_t next; /* next entry to take */
 	char names[STASH_MAX][STASH_NAME_MAX];
+	signed char kind[STASH_MAX]; /* STASH_DIR, or a file holding file_contents[kind] */
+	bool used[STASH_MAX];	     /* taken (or found unusable) in this operation */
 };
+
+#define STASH_DIR (-1)
 
 /* The directory the last placeholder was in, opened without following symlinks. */
 struct parent {
@@ -145,6 +152,27 @@ static const struct {
 	{".aider.model.settings.yml", "[]\n"},
 	{".aider.model.metadata.json", "{}\n"},
 };
+
+/* What file placeholders hold: a stashed file's kind ("f<k>-..." in the stash). */
+static const char *const file_contents[] = {"", ".\n", "{}\n", "[]\n"};
+
+/* The kind of a file placeholder holding @content, or -1 (not recycled). */
+static int content_kind(const char *content)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_contents); i++)
+		if (!strcmp(content, file_contents[i]))
+			return (int)i;
+	return -1;
+}
+
+/* The kind of the stash entry @name: STASH_DIR, a file kind, or -2 (not to be used). */
+static int stash_kind(const char *name)
+{
+	if (name[0] == 'f' && name[1] >= '0' && name[1] < '0' + (int)ARRAY_SIZE(file_contents) &&
+	    name[2] == '-')
+		return name[1] - '0';
+	return name[0] >= '0' && name[0] <= '9' ? STASH_DIR : -2;
+}
 
 /* The content of the file placeholder for @path, or NULL for a directory. */
 static const char *file_placeholder(const char *path)
@@ -261,7 +289,7 @@ static void stash_open(int dirfd, struct stash *st)
 	struct hutch_dirnames names;
 
 	st->fd = -1;
-	st->n = st->next = 0;
+	st->n = 0;
 	st->root = geteuid() == 0;
 	if (mkdirat(dirfd, STASH, 0700) < 0 && errno != EEXIST)
 		return;
@@ -273,8 +301,13 @@ static void stash_open(int dirfd, struct stash *st)
 		return;
 	for (size_t i = 0; i < names.n && st->n < STASH_MAX; i++) {
 		const char *nm = names.v[i];
-		if (nm[0] == '.' || strlen(nm) >= STASH_NAME_MAX)
+		int kind = stash_kind(nm);
+
+		/* dot names (kept aside) and anything else never used */
+		if (kind < STASH_DIR || strlen(nm) >= STASH_NAME_MAX)
 			continue;
+		st->kind[st->n] = (signed char)kind;
+		st->used[st->n] = false;
 		memcpy(st->names[st->n++], nm, strlen(nm) + 1);
 	}
 	hutch_dirnames_free(&names);
@@ -333,10 +366,30 @@ static void set_mode(int dfd, const char *name, const struct placed *id, mode_t 
  * An empty directory from the stash renamed to @name in @dfd (never over
  * anything there): 0 and its inode in @id, -EEXIST when something is there.
  */
+static void stash_close(struct stash *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+/* The next stash entry of @kind not used yet in this operation, or NULL. */
+static const char *stash_next(struct stash *st, int kind)
+{
+	for (size_t i = 0; st->fd >= 0 && i < st->n; i++) {
+		if (st->used[i] || st->kind[i] != kind)
+			continue;
+		st->used[i] = true;
+		return st->names[i];
+	}
+	return NULL;
+}
+
 static int stash_take(struct stash *st, int dfd, const char *name, struct placed *id)
 {
-	while (st->fd >= 0 && st->next < st->n) {
-		const char *sname = st->names[st->next++];
+	const char *sname;
+
+	while ((sname = stash_next(st, STASH_DIR))) {
 		struct stat sb;
 
 		if (fstatat(st->fd, sname, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
@@ -350,11 +403,93 @@ static int stash_take(struct stash *st, int dfd, const char *name, struct placed
 		if (errno == EEXIST)
 			return -EEXIST; /* someone's directory, or a live run's placeholder */
 		if (errno == EXDEV) {
-			st->next = st->n; /* the stash is on another filesystem */
+			stash_close(st); /* the stash is on another filesystem */
 			break;
 		}
 	}
 	return -ENOENT;
+}
+
+/* Whether @fd is a file placeholder as hutch leaves it: regular, one link, 0444, @content. */
+static bool file_is_placeholder(int fd, const struct stat *sb, const char *content)
+{
+	size_t len = strlen(content);
+	char buf[8];
+
+	if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1 || (sb->st_mode & 07777) != 0444 ||
+	    sb->st_size != (off_t)len || len >= sizeof(buf))
+		return false;
+	return pread(fd, buf, sizeof(buf), 0) == (ssize_t)len && !memcmp(buf, content, len);
+}
+
+/*
+ * A file placeholder holding @content from the stash, checked, renamed to
+ * @name in @dfd (never over anything there): 0 and its inode in @id, -EEXIST
+ * when something is there, -ENOENT when the stash has none.
+ */
+static int stash_take_file(struct stash *st, int dfd, const char *name, const char *content,
+			   struct placed *id)
+{
+	int kind = content_kind(content);
+	const char *sname;
+
+	while (kind >= 0 && (sname = stash_next(st, kind))) {
+		_cleanup_close_ int fd =
+			openat(st->fd, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat sb;
+
+		if (fd < 0 || fstat(fd, &sb) < 0 || !file_is_placeholder(fd, &sb, content))
+			continue;
+		if (renameat2(st->fd, sname, dfd, name, RENAME_NOREPLACE) == 0) {
+			*id = (struct placed){sb.st_dev, sb.st_ino};
+			return 0;
+		}
+		if (errno == EEXIST)
+			return -EEXIST;
+		if (errno == EXDEV) {
+			stash_close(st);
+			break;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Move our file placeholder @name in @dfd (open as @fd, @sb, holding
+ * @content) into the stash; false when it stays where it is. Checked again
+ * once there (the inode @fd is open on, still as hutch wrote it), else given
+ * back, as stash_put() does with a directory.
+ */
+static bool stash_put_file(struct stash *st, int dfd, const char *name, int fd,
+			   const struct stat *sb, const char *content)
+{
+	static unsigned counter;
+	int kind = content_kind(content);
+	char sname[STASH_NAME_MAX];
+
+	if (st->fd < 0 || st->n >= STASH_MAX || kind < 0 || !file_is_placeholder(fd, sb, content))
+		return false;
+	for (int tries = 0; tries < 8; tries++) {
+		snprintf(sname, sizeof(sname), "f%d-%d-%u", kind, (int)getpid(), counter++);
+		if (renameat2(dfd, name, st->fd, sname, RENAME_NOREPLACE) == 0) {
+			struct placed id = {sb->st_dev, sb->st_ino};
+			struct stat nb, now;
+			bool ours = fstatat(st->fd, sname, &nb, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    same(&id, &nb) && fstat(fd, &now) == 0 &&
+				    file_is_placeholder(fd, &now, content);
+
+			st->n++;
+			if (!ours && renameat2(st->fd, sname, dfd, name, RENAME_NOREPLACE) < 0) {
+				char kept[STASH_NAME_MAX + 8];
+				snprintf(kept, sizeof(kept), ".kept-%s", sname);
+				(void)renameat(st->fd, sname, st->fd, kept);
+			}
+			return true;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return false;
 }
 
 /*
@@ -437,6 +572,9 @@ static int make_placeholder(struct op *op, const char *path, struct placed *id)
 			*id = (struct placed){sb.st_dev, sb.st_ino};
 		return 0;
 	}
+	r = stash_take_file(&op->st, dfd, name, content, id);
+	if (r != -ENOENT)
+		return r == -EEXIST ? 1 : r;
 	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 1 : -errno;
@@ -468,8 +606,10 @@ static void remove_dir(struct op *op, int dfd, const char *name, const char *pat
 		(void)unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
-/* Our file placeholder @name in @dfd, if it still holds exactly what we wrote. */
-static void remove_file(int dfd, const char *name, const char *content, const struct placed *id)
+/* Our file placeholder @name in @dfd, if it still holds exactly what we wrote: into the stash, else
+ * unlink. */
+static void remove_file(struct op *op, int dfd, const char *name, const char *content,
+			const struct placed *id)
 {
 	struct stat sb;
 	_cleanup_close_ int fd = open_placed(dfd, name, id, O_RDONLY, &sb);
@@ -479,7 +619,8 @@ static void remove_file(int dfd, const char *name, const char *content, const st
 	if (fd < 0)
 		return;
 	n = read(fd, buf, sizeof(buf));
-	if (n == (ssize_t)strlen(content) && !memcmp(buf, content, (size_t)n))
+	if (n == (ssize_t)strlen(content) && !memcmp(buf, content, (size_t)n) &&
+	    !stash_put_file(&op->st, dfd, name, fd, &sb, content))
 		(void)unlinkat(dfd, name, 0);
 }
 
@@ -511,7 +652,7 @@ static void remove_placeholder(struct op *op, const char *path, const struct pla
 	if (!content)
 		remove_dir(op, dfd, name, path, id);
 	else
-		remove_file(dfd, name, content, id);
+		remove_file(op, dfd, name, content, id);
 }
 
 static unsigned long long start_time(pid_t pid)
