@@ -5,7 +5,9 @@
 # machine whose speed changes during the run (this one is shared) weighs on every row alike;
 # one hyperfine run of 200 back to back, as startup.sh does, can put bwrap in a fast minute
 # and hutch in a slow one. Prints each row's median over all runs and its ratio to bwrap;
-# nothing is written to bench/RESULTS.md. The rows: bare true, the namespace floor (unshare
+# with the median of the per-round ratios to bwrap (each row's median in a round over bwrap's
+# in the same round: what a load changing between rounds moves least); nothing is written
+# to bench/RESULTS.md. The rows: bare true, the namespace floor (unshare
 # with the same namespaces, no sandbox set up: no sandbox can start faster), bubblewrap,
 # hutch (and EXTRA_HUTCH binaries).
 #
@@ -58,11 +60,16 @@ done
 python3 - "$out" "$rounds" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)" "${cmds[@]}" <<'PY'
 import glob, json, os, statistics, sys
 out, rounds, runs, load, cmds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
-med = []
+med, per_round = [], []
 for i in range(len(cmds)):
     t = [x for f in glob.glob(f"{out}/{i}-*.json") for x in json.load(open(f))["results"][0]["times"]]
     med.append(statistics.median(t) * 1000)
+    per_round.append({int(f.rsplit("-", 1)[1][:-5]): statistics.median(json.load(open(f))["results"][0]["times"])
+                      for f in glob.glob(f"{out}/{i}-*.json")})
+# each row's median in a round over bwrap's in the same round: the median and spread of those ratios
+ratios = [sorted(r[k] / per_round[1][k] for k in r) for r in per_round]
 print(f"{rounds} rounds x {runs} runs, load average {load} at the end, in {os.getcwd()}")
-for c, m in zip(cmds, med):
-    print(f"{m:7.2f} ms  {m / med[1]:.2f}x bwrap  {c}")
+print("median of all runs, its ratio to bwrap's; median of the per-round ratios [lowest-highest]")
+for c, m, q in zip(cmds, med, ratios):
+    print(f"{m:7.2f} ms  {m / med[1]:.2f}x bwrap  per-round {statistics.median(q):.2f}x [{q[0]:.2f}-{q[-1]:.2f}]  {c}")
 PY
