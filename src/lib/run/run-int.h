@@ -108,6 +108,13 @@ struct run {
 	 * each command inherits them from the start, its steps do not load them again.
 	 */
 	bool preloaded;
+	/*
+	 * Init makes the network namespace in a thread of its own while it builds
+	 * the mounts (start.c, step_netns_begin): not in clone(), where it is
+	 * most of the time the supervisor waits.
+	 */
+	bool netns_late;
+	struct netns_job *netns;
 };
 
 struct setup_step {

@@ -110,7 +110,11 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 		goto out;
 	}
 
-	pid = syscall(SYS_clone, hutch_ns_clone_flags(p->net_mode != HUTCH_NET_HOST) | SIGCHLD,
+	/* a plain run's init makes its network namespace itself, beside its mounts (start.c) */
+	r->netns_late = p->net_mode != HUTCH_NET_HOST && r->session_listen < 0;
+	pid = syscall(SYS_clone,
+		      hutch_ns_clone_flags(p->net_mode != HUTCH_NET_HOST && !r->netns_late) |
+			      SIGCHLD,
 		      NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		unsigned required = p->allow_degraded ? p->require_locked : p->require;
@@ -142,8 +146,8 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 	/* Into its cgroups before "G": init forks the workload only after it. */
 	if (ret >= 0)
 		ret = hutch_limits_enter(r->lim, r->init_pid, err);
-	/* lo up before "G" (waiting here gives init the CPU at once). */
-	if (ret >= 0 && r->p->net_mode != HUTCH_NET_HOST && r->session_listen < 0)
+	/* lo up before "G" (waiting here gives init the CPU at once), unless init does it. */
+	if (ret >= 0 && r->p->net_mode != HUTCH_NET_HOST && r->session_listen < 0 && !r->netns_late)
 		ret = hutch_run_loopback_up(r, err);
 	/*
 	 * In parallel with the sandbox's mounts: find the protected paths; send

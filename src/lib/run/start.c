@@ -14,8 +14,10 @@
 #include <termios.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -79,6 +81,88 @@ static int step_id_maps(struct run *r, hutch_error *err)
 		m.inside_gid = 0;
 	}
 	return hutch_ns_write_maps(0, &m, err);
+}
+
+/*
+ * The sandbox's network namespace, made by a thread of init while init
+ * builds the mounts (a new network namespace is ~250 us of the kernel's
+ * time, most of what clone() cost with CLONE_NEWNET): the thread unshares
+ * its own network namespace, brings lo up in it (init owns the user
+ * namespace: it may) and hands back a descriptor of it (SIOCGSKNS); init
+ * enters it before it makes any socket and long before the workload
+ * exists (step_netns_enter), so the workload's first instruction runs
+ * in it as before. Any failure fails the run.
+ */
+struct netns_job {
+	pthread_t thread;
+	int fd; /* the namespace, from the thread */
+	int ret;
+	hutch_error err;
+};
+
+static void *netns_thread(void *data)
+{
+	struct netns_job *j = data;
+	_cleanup_close_ int sock = -1;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		j->ret = hutch_err(&j->err, errno, "network namespace");
+		return NULL;
+	}
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0) {
+		j->ret = hutch_err(&j->err, errno, "network: socket for lo");
+		return NULL;
+	}
+	j->ret = hutch_net_loopback_up_fd(sock, &j->err);
+	if (j->ret < 0)
+		return NULL;
+	j->fd = ioctl(sock, SIOCGSKNS); /* O_CLOEXEC */
+	if (j->fd < 0)
+		j->ret = hutch_err(&j->err, errno, "network namespace: a descriptor of it");
+	return NULL;
+}
+
+static int step_netns_begin(struct run *r, hutch_error *err)
+{
+	int ret;
+
+	if (!r->netns_late)
+		return 0;
+	r->netns = calloc(1, sizeof(*r->netns));
+	if (!r->netns)
+		return hutch_err(err, ENOMEM, "network namespace");
+	r->netns->fd = -1;
+	ret = pthread_create(&r->netns->thread, NULL, netns_thread, r->netns);
+	if (ret) {
+		free(r->netns);
+		r->netns = NULL;
+		return hutch_err(err, ret, "network namespace: starting its thread");
+	}
+	return 0;
+}
+
+static int step_netns_enter(struct run *r, hutch_error *err)
+{
+	struct netns_job *j = r->netns;
+	int ret;
+
+	if (!j)
+		return r->netns_late ? hutch_errx(err, EINVAL, "network namespace: not made") : 0;
+	ret = pthread_join(j->thread, NULL);
+	if (ret)
+		return hutch_err(err, ret, "network namespace: its thread");
+	if (j->ret < 0) {
+		*err = j->err;
+		return j->ret;
+	}
+	ret = setns(j->fd, CLONE_NEWNET) < 0
+		      ? hutch_err(err, errno, "network namespace: entering it")
+		      : 0;
+	close(j->fd);
+	free(j);
+	r->netns = NULL;
+	return ret;
 }
 
 static int step_guard(struct run *r, hutch_error *err)
@@ -171,7 +255,7 @@ static int step_loopback(struct run *r, hutch_error *err)
 	_cleanup_close_ int fd = -1;
 	int ret;
 
-	if (r->p->net_mode == HUTCH_NET_HOST || r->session_listen >= 0)
+	if (r->p->net_mode == HUTCH_NET_HOST || r->session_listen >= 0 || r->netns_late)
 		return 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -334,14 +418,16 @@ static int step_cgroup(struct run *r, hutch_error *err)
 }
 
 static const struct setup_step init_steps[] = {
-	{"user namespace", step_id_maps},    /* uid/gid mapped to themselves */
-	{"process guard", step_guard},	     /* die with hutch, not dumpable, own process group */
-	{"loopback", step_loopback},	     /* the supervisor brings lo up meanwhile */
-	{"filesystem", step_mounts},	     /* the host's / read-only, private dirs, masks */
-	{"protected paths", step_protected}, /* placeholders made: mount them, pivot_root */
-	{"network", step_network},	     /* the proxy's sockets, inside the netns */
-	{"cgroup", step_cgroup},	     /* its own cgroup is its cgroup namespace's root */
-	{"terminal", step_pty},		     /* a pty of the sandbox's own devpts */
+	{"user namespace", step_id_maps}, /* uid/gid mapped to themselves */
+	{"process guard", step_guard},	  /* die with hutch, not dumpable, own process group */
+	{"network namespace", step_netns_begin}, /* made by a thread, lo up, meanwhile */
+	{"loopback", step_loopback},		 /* else the supervisor brings lo up meanwhile */
+	{"filesystem", step_mounts},		 /* the host's / read-only, private dirs, masks */
+	{"protected paths", step_protected},	 /* placeholders made: mount them, pivot_root */
+	{"network namespace", step_netns_enter}, /* entered, before any socket */
+	{"network", step_network},		 /* the proxy's sockets, inside the netns */
+	{"cgroup", step_cgroup},		 /* its own cgroup is its cgroup namespace's root */
+	{"terminal", step_pty},			 /* a pty of the sandbox's own devpts */
 };
 
 static int step_session(struct run *r, hutch_error *err)
