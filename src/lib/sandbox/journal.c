@@ -40,9 +40,11 @@
  * is left where it is and noted in STATE/placeholders/.refused.
  * docs/THREAT_MODEL.md lists these operations and the tests attacking them.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -755,6 +757,36 @@ struct rec {
 	char path[PATH_MAX];
 };
 
+/*
+ * "DEV INO " at the start of a record of @l bytes: the two numbers in @v and
+ * the length of that prefix (the path follows), or 0 when it is not there.
+ * (Without sscanf: a run checks every path against every live run's records.)
+ */
+static size_t parse_ids(const char *s, size_t l, unsigned long long v[2])
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 2; k++) {
+		size_t start;
+
+		v[k] = 0;
+		while (i < l && isspace((unsigned char)s[i]))
+			i++;
+		start = i;
+		for (; i < l && s[i] >= '0' && s[i] <= '9'; i++) {
+			unsigned d = (unsigned)(s[i] - '0');
+			if (v[k] > (ULLONG_MAX - d) / 10)
+				return 0;
+			v[k] = v[k] * 10 + d;
+		}
+		if (i == start)
+			return 0;
+	}
+	while (i < l && isspace((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 /* The next record of @j from *@pos: true, false at the end. Malformed ones are skipped. */
 static bool next_rec(const struct jtext *j, size_t *pos, struct rec *r)
 {
@@ -764,13 +796,13 @@ static bool next_rec(const struct jtext *j, size_t *pos, struct rec *r)
 		const char *s = j->buf + *pos;
 		const char *e = memchr(s, sep, j->len - *pos);
 		size_t l = e ? (size_t)(e - s) : j->len - *pos;
-		unsigned long long dev = 0, ino = 0;
-		int skip = 0;
+		unsigned long long ids[2] = {0, 0};
+		size_t skip = 0;
 
 		*pos += l + 1;
-		if (sep == '\0' && sscanf(s, "%llu %llu %n", &dev, &ino, &skip) == 2 && skip > 0) {
+		if (sep == '\0' && (skip = parse_ids(s, l, ids)) > 0) {
 			s += skip;
-			l -= (size_t)skip;
+			l -= skip;
 		} else if (sep == '\0') {
 			continue;
 		}
@@ -780,7 +812,7 @@ static bool next_rec(const struct jtext *j, size_t *pos, struct rec *r)
 		r->path[l] = '\0';
 		if (!path_ok(r->path))
 			continue;
-		r->id = (struct placed){(dev_t)dev, (ino_t)ino};
+		r->id = (struct placed){(dev_t)ids[0], (ino_t)ids[1]};
 		return true;
 	}
 	return false;
