@@ -6,7 +6,8 @@
 # exist are mounted before the placeholders of the others are made), so a change of order
 # could leave a moment where something is not yet protected. The workload here is a static
 # program (tests/helpers/first-protected.c) whose very first system calls try each protected
-# action: write a git hook and the git config, create .vscode/.bashrc/.envrc, write /usr,
+# action: write a git hook and the git config, create .vscode/.bashrc/.envrc, write
+# .cursorrules (a file placeholder), write /usr,
 # connect out, make a user namespace, ptrace init. Each must fail with its own error; then
 # the host is checked with the real git: nothing planted, nothing changed.
 # shellcheck source=tests/lib.sh
@@ -43,6 +44,7 @@ for round in 1 2 3; do
 	expect vscode EEXIST EROFS
 	expect bashrc EISDIR EROFS
 	expect envrc EISDIR EROFS
+	expect cursorrules EROFS EACCES
 	expect usr EROFS EACCES
 	expect connect ENETUNREACH
 	expect userns EPERM

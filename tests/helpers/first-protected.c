@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define N_ACTS 9
+#define N_ACTS 10
 
 struct act {
 	const char *name;
@@ -65,6 +65,8 @@ int main(int argc, char **argv)
 	ACT("vscode", syscall(SYS_mkdirat, AT_FDCWD, ".vscode", 0755));
 	ACT("bashrc", try_open(".bashrc", O_WRONLY | O_CREAT | O_TRUNC));
 	ACT("envrc", try_open(".envrc", O_WRONLY | O_CREAT | O_TRUNC));
+	/* a file placeholder (recycled through the stash from the second round on) */
+	ACT("cursorrules", try_open(".cursorrules", O_WRONLY | O_CREAT | O_TRUNC));
 	ACT("usr", try_open("/usr/first-protected-probe", O_WRONLY | O_CREAT | O_TRUNC));
 	ACT("connect", try_connect());
 	ACT("userns", syscall(SYS_unshare, CLONE_NEWUSER));
