@@ -29,6 +29,26 @@ like "$OUT" "required layer userns" "  naming the missing layer (userns)"
 like "$OUT" "allow-degraded" "  and saying how to run anyway"
 check "  the command did not run" test ! -e "$MARKER"
 
+# ---- network namespaces off (user.max_net_namespaces = 0), user namespaces on -------------------
+# init makes the network namespace itself, in a thread (src/lib/run/start.c): its refusal must
+# stop the run before the command, not let it run in the host's network.
+OUT=$(unshare -U --map-root-user sh -c \
+	'echo 0 > /proc/sys/user/max_net_namespaces && "$0" run --net none -- touch "$1"' "$HUTCH" "$MARKER" 2>&1)
+RC=$?
+LAST_CMD="unshare -U --map-root-user: max_net_namespaces=0; hutch run --net none -- touch"
+is "$RC" 125 "user.max_net_namespaces=0: hutch run --net none exits 125"
+like "$OUT" "sandbox setup \(network namespace\).*No space left" "  naming the network namespace"
+like "$OUT" "allow-degraded" "  and saying how to run anyway"
+check "  the command did not run" test ! -e "$MARKER"
+OUT=$(unshare -U --map-root-user sh -c \
+	'echo 0 > /proc/sys/user/max_net_namespaces && "$0" run --allow-degraded --net none -- touch "$1"' \
+	"$HUTCH" "$WS/src/ran-net" 2>&1)
+RC=$?
+LAST_CMD="unshare -U --map-root-user: max_net_namespaces=0; hutch run --allow-degraded --net none"
+is "$RC" 0 "  with --allow-degraded: the run falls back to degraded mode"
+like "$OUT" "degraded mode" "  and says so"
+rm -f "$WS/src/ran-net"
+
 # ---- user namespaces refused by the kernel (EPERM, as a restricting LSM answers) -----------------
 OUT=$("$DENY" userns -- "$HUTCH" run -- touch "$MARKER" 2>&1)
 RC=$?

@@ -110,8 +110,13 @@ int hutch_run_main(struct run *r, int *status, hutch_error *err)
 		goto out;
 	}
 
-	/* a plain run's init makes its network namespace itself, beside its mounts (start.c) */
-	r->netns_late = p->net_mode != HUTCH_NET_HOST && r->session_listen < 0;
+	/*
+	 * A plain run's init makes its network namespace itself, beside its mounts
+	 * (start.c). With --allow-degraded, clone() makes it as before: a kernel that
+	 * refuses it then refuses clone(), and the run falls back to degraded mode.
+	 */
+	r->netns_late =
+		p->net_mode != HUTCH_NET_HOST && r->session_listen < 0 && !p->allow_degraded;
 	pid = syscall(SYS_clone,
 		      hutch_ns_clone_flags(p->net_mode != HUTCH_NET_HOST && !r->netns_late) |
 			      SIGCHLD,

@@ -154,6 +154,10 @@ static int step_netns_enter(struct run *r, hutch_error *err)
 		return hutch_err(err, ret, "network namespace: its thread");
 	if (j->ret < 0) {
 		*err = j->err;
+		hutch_err_hint(err, "%s",
+			       "the kernel refused a network namespace (hutch check says "
+			       "why); --net host runs without one, --allow-degraded "
+			       "falls back to Landlock and seccomp alone");
 		return j->ret;
 	}
 	ret = setns(j->fd, CLONE_NEWNET) < 0
