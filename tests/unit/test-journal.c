@@ -412,6 +412,26 @@ int main(void)
 		is_int(r, 4, "  the four placeholders are reported as left");
 	}
 
+	/* ---- the stash holds what several concurrent runs put back (28 each, fresh) ---- */
+	{
+		static char bufs[90][PATH_MAX];
+		char *many[90];
+		hutch_error err = {0};
+		int before = count(stash), r;
+
+		for (int i = 0; i < 90; i++) {
+			snprintf(bufs[i], sizeof(bufs[i]), "%s/.many-%d", ws, i);
+			many[i] = bufs[i];
+		}
+		r = hutch_placeholders_create(state, many, 90, NULL, 0, &ph, &err);
+		ok(r >= 0 && ph, "90 placeholders made at once");
+		hutch_placeholders_remove(ph);
+		is_int(count(stash), before + 90, "  all go back to the stash");
+		r = hutch_placeholders_create(state, many, 90, NULL, 0, &ph, &err);
+		is_int(count(stash), before, "  and all come from it next time");
+		hutch_placeholders_remove(ph);
+	}
+
 	/* ---- a placeholder replaced by another empty directory: not ours, left ---- */
 	{
 		static const char *const one[] = {".envrc"};

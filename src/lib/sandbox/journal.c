@@ -70,7 +70,7 @@
 #define NEW_SUFFIX ".new"
 #define FREE_PREFIX ".free-" /* a finished run's journal, kept to be written over */
 #define FREE_MAX 4
-#define STASH_MAX 64
+#define STASH_MAX 128 /* four concurrent runs in fresh workspaces: 28 placeholders each */
 #define LIVE_MAX 256
 #define STASH_NAME_MAX 48
 
