@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Transparent egress under --net proxy (docs/network.md, "Transparent egress"): programs that
 # ignore the proxy variables (Node's fetch, a raw Python socket, bash's /dev/tcp, curl
-# --noproxy '*') reach an allowed name and port and nothing else; the sandbox's resolver
+# --noproxy '*', ssh without a ProxyCommand) reach an allowed name and port and nothing else; the sandbox's resolver
 # (127.0.0.53) answers allowed names from hutch's pool and every other name NXDOMAIN; UDP
 # and IPv6 out are refused at once; the same decision and the same audit events as through
 # the proxy variables.
@@ -133,6 +133,37 @@ hrun run --net proxy -p "$T/lo.json" -- env -u HTTP_PROXY -u http_proxy curl -sS
 is "$OUT" "HUTCH-HTTP-OK" "curl --noproxy '*' reaches an allowed name"
 hrun run --net proxy -p "$T/lo.json" -- bash -c 'exec 3<>/dev/tcp/localhost./'"$SRV_PORT"'; printf "GET / HTTP/1.0\r\n\r\n" >&3; tail -1 <&3'
 is "$OUT" "HUTCH-HTTP-OK" "bash /dev/tcp reaches an allowed name"
+# ssh itself, without the ProxyCommand hutch sets for git: a server that speaks first (its
+# banner) on an allowed name and port; ssh gets as far as the key exchange, which is all a
+# server of the test's own can offer.
+if command -v ssh >/dev/null; then
+	"$PY" - "$T/.ssh-port" <<'PYEOF' &
+import socket, sys, os
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = s.accept()
+    c.sendall(b"SSH-2.0-hutch_test_banner\r\n")
+    c.settimeout(5)
+    try: c.recv(4096)
+    except OSError: pass
+    c.close()
+PYEOF
+	bg_register $!
+	wait_for_file "$T/.ssh-port" 10 || bail_out "the ssh banner server did not start"
+	SSH_PORT=$(cat "$T/.ssh-port")
+	printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"] } }\n' "$SSH_PORT" >"$T/ssh.json"
+	SSH_OPTS="-v -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10"
+	hrun run --net proxy -p "$T/ssh.json" -- sh -c "env -u GIT_SSH_COMMAND ssh $SSH_OPTS -p $SSH_PORT localhost. true 2>&1"
+	like "$OUT" "remote software version hutch_test_banner" \
+		"ssh (no ProxyCommand) reaches an allowed name and port: the server's banner came back"
+	hrun run --net proxy -p "$T/ssh.json" -- sh -c "ssh $SSH_OPTS -p $SSH_PORT not-allowed.example true 2>&1"
+	like "$OUT" "Could not resolve hostname not-allowed.example" "  and a name not on the list does not resolve for it"
+	unlike "$OUT" "remote software version" "  (nothing answered)"
+else
+	skip "ssh (openssh-client) not installed" 3
+fi
 if [ -n "$NODE" ]; then
 	hrun run --net proxy -p "$T/lo.json" -- "$NODE" -e 'fetch(process.argv[1]).then(r => r.text()).then(t => console.log(t.trim()), e => console.log("error", e.cause ? e.cause.code : e))' "$URL"
 	is "$OUT" "HUTCH-HTTP-OK" "Node's built-in fetch (no proxy support) reaches an allowed name"
