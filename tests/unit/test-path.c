@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Lexical path helpers: normalise, expand, prefix, join. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "base/path.h"
 #include "tap.h"
@@ -129,5 +133,24 @@ int main(void)
 	s = hutch_path_join("", "x");
 	is_str(s, "x", "join \"\" x");
 	free(s);
+
+	{
+		char buf[PATH_MAX], small[3];
+		int fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int rfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		ok(fd >= 0 && rfd >= 0, "opened /proc/self and /");
+		is_int(hutch_fd_path(rfd, buf, sizeof(buf)), 1, "fd_path of / is 1 long");
+		is_str(buf, "/", "  and is /");
+		ok(hutch_fd_path(fd, buf, sizeof(buf)) > 0 && !strncmp(buf, "/proc/", 6),
+		   "fd_path of /proc/self: %s", buf);
+		is_int(hutch_fd_path(fd, small, sizeof(small)), -ENAMETOOLONG,
+		       "a path that does not fit: -ENAMETOOLONG");
+		is_str(small, "", "  and the buffer is empty");
+		is_int(hutch_fd_path(-1, buf, sizeof(buf)), -ENOENT, "no such descriptor: -ENOENT");
+		is_str(buf, "", "  and the buffer is empty");
+		close(fd);
+		close(rfd);
+	}
 	return done_testing();
 }

@@ -167,16 +167,6 @@ static int lookup(int root, const char *abs, int flags)
 	return fd;
 }
 
-static void fd_path(int fd, char *real, size_t realsz)
-{
-	char p[64];
-	ssize_t n;
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	n = readlink(p, real, realsz - 1);
-	real[n > 0 ? n : 0] = '\0';
-}
-
 /* Execute permission as fs/namei.c's generic_permission() gives it to a process without
  * capabilities. */
 static bool may_exec(const struct stat *st, const struct hutch_exec_creds *cr)
@@ -326,7 +316,7 @@ static int check(struct hutch_execcheck *c, int root, const char *abs, const cha
 	}
 	*found = true;
 	if (want_real && realsz > 1)
-		fd_path(fd, real, realsz);
+		(void)hutch_fd_path(fd, real, realsz);
 	if (!S_ISREG(st.st_mode) || !may_exec(&st, cr))
 		return EACCES;
 	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
@@ -357,7 +347,7 @@ void hutch_execcheck_real(int root, const char *abs, char *real, size_t realsz)
 
 	real[0] = '\0';
 	if (fd >= 0 && realsz > 1)
-		fd_path(fd, real, realsz);
+		(void)hutch_fd_path(fd, real, realsz);
 }
 
 bool hutch_execcheck_too_big(uint64_t argc, uint64_t envc, uint64_t strings, uint64_t longest,

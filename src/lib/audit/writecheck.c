@@ -85,17 +85,6 @@ static int open_in_root(int root, const char *abs, int flags)
 	return fd >= 0 ? fd : -errno;
 }
 
-/* The path of @fd as the sandbox names it (its mount namespace's root is "/"), or "". */
-static void fd_path(int fd, char *out, size_t size)
-{
-	char p[64];
-	ssize_t n;
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	n = readlink(p, out, size - 1);
-	out[n > 0 ? n : 0] = '\0';
-}
-
 static bool read_only(int fd)
 {
 	struct statvfs vfs;
@@ -143,7 +132,7 @@ static void resolve_writable(struct hutch_writecheck *c, int root)
 
 		if (fd < 0)
 			continue; /* missing: Landlock skipped it too */
-		fd_path(fd, real, sizeof(real));
+		(void)hutch_fd_path(fd, real, sizeof(real));
 		dup = real[0] == '/' ? strdup(real) : NULL;
 		if (dup)
 			c->real[c->n_real++] = dup;
@@ -159,7 +148,7 @@ static bool landlock_writable(struct hutch_writecheck *c, int root, int fd)
 		return true;
 	if (!c->resolved)
 		resolve_writable(c, root);
-	fd_path(fd, real, sizeof(real));
+	(void)hutch_fd_path(fd, real, sizeof(real));
 	if (real[0] != '/')
 		return true; /* not known: not counted */
 	return beneath_any(c->writable, c->n_writable, real) ||
@@ -219,7 +208,7 @@ static const char *ro_reason(const struct hutch_writecheck *c, int fd, const cha
 
 	if (beneath_any(c->protect, c->n_protect, abs))
 		return "protected";
-	fd_path(fd, real, sizeof(real));
+	(void)hutch_fd_path(fd, real, sizeof(real));
 	return beneath_any(c->protect, c->n_protect, real) ? "protected" : "read-only";
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Lexical path helpers: normalise, expand "~" and variables, prefix tests. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "path.h"
@@ -279,4 +281,24 @@ char *hutch_path_join(const char *a, const char *b)
 	memcpy(out + la, b, lb);
 	out[la + lb] = '\0';
 	return out;
+}
+
+int hutch_fd_path(int fd, char *out, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	if (size < 2)
+		return -EINVAL;
+	out[0] = '\0';
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, size - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size - 1) {
+		out[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	out[n] = '\0';
+	return (int)n;
 }

@@ -41,3 +41,9 @@ bool hutch_path_has_dotdot(const char *path);
 
 /* Join two path pieces with one "/". */
 char *hutch_path_join(const char *a, const char *b);
+
+/*
+ * The path the kernel gives open file @fd (/proc/self/fd/N) in @out: its length, or -errno
+ * (-ENAMETOOLONG when it does not fit), with @out "" on failure.
+ */
+int hutch_fd_path(int fd, char *out, size_t size);

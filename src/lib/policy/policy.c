@@ -1188,19 +1188,16 @@ static int expand_one(const char *value, const char *origin, const char *home, c
  */
 static char *real_path(const char *path)
 {
-	char link[64], buf[PATH_MAX];
-	ssize_t n;
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	char buf[PATH_MAX];
+	int n, fd = open(path, O_PATH | O_CLOEXEC);
 
 	if (fd < 0)
 		return NULL;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, sizeof(buf) - 1);
+	n = hutch_fd_path(fd, buf, sizeof(buf));
 	close(fd);
 	/* no /proc, or not a plain path (" (deleted)", another mount namespace) */
-	if (n <= 0 || buf[0] != '/' || (size_t)n >= sizeof(buf) - 1)
+	if (n <= 0 || buf[0] != '/')
 		return realpath(path, NULL);
-	buf[n] = '\0';
 	return strdup(buf);
 }
 

@@ -584,15 +584,11 @@ static int beneath_error(int e)
 /* The host path @fd is open on, when it lies beneath @root (or is it: @may_be_root). */
 static int fd_path_beneath(int fd, const char *root, bool may_be_root, char **out)
 {
-	char proc[64], buf[PATH_MAX];
-	ssize_t n;
+	char buf[PATH_MAX];
 
 	*out = NULL;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, buf, sizeof(buf) - 1);
-	if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1)
+	if (hutch_fd_path(fd, buf, sizeof(buf)) <= 0)
 		return 0;
-	buf[n] = '\0';
 	if (!hutch_path_has_prefix(buf, root) || (!may_be_root && !strcmp(buf, root)))
 		return 0;
 	*out = strdup(buf);
