@@ -16,6 +16,9 @@
 #   oci_config DIR PYTHON    edit DIR/config.json: PYTHON runs with `c` the parsed config
 #   OCI_LINK                 a hutch-oci symbolic link to $HUTCH (the argv[0] form)
 #   oci_net_snapshot         the host's links, addresses, routes and nft rules, as text
+#   oci_lock                 wait until no other test holding it runs (containerd puts its
+#                            shims' sockets in /run/containerd/s whatever its own directories
+#                            are: the tests that start one take turns), held to the end
 
 OCI_BUSYBOX=${OCI_BUSYBOX:-/bin/busybox}
 
@@ -91,4 +94,11 @@ oci_net_snapshot() {
 	ip -o addr 2>&1
 	ip route 2>&1
 	nft list ruleset 2>&1
+}
+
+oci_lock() {
+	local f
+	f=$(dirname "$T")/oci-containerd.lock
+	exec {_OCI_LOCK_FD}>>"$f"
+	flock -w 300 "$_OCI_LOCK_FD" || bail_out "another test of hutch oci held $f for 300 s"
 }

@@ -17,6 +17,7 @@ oci_require runc containerd ctr containerd-shim-runc-v2
 
 CD=$T/ctrd
 mkdir -p "$CD"
+oci_lock
 NET_BEFORE=$(oci_net_snapshot)
 had_run=0
 [ -e /run/containerd ] && had_run=1
@@ -59,7 +60,7 @@ ctr_cleanup() {
 }
 trap ctr_cleanup EXIT
 
-setsid containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 </dev/null &
+setsid containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 </dev/null {_OCI_LOCK_FD}>&- &
 CPID=$!
 for _ in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
 ctr version >/dev/null 2>&1
