@@ -216,6 +216,22 @@ int hutch_oci_state_bundle(const char *json, size_t len, char **bundle, hutch_er
 int hutch_oci_bundle_wrapped(const char *bundle);
 /* Rewrite a `runc exec --process` file in place so that hutch's init runs first. */
 int hutch_oci_wrap_process_file(const char *path, hutch_error *err);
+/* The "pid" of `runc state` output. */
+int hutch_oci_state_pid(const char *json, size_t len, int *pid, hutch_error *err);
+/*
+ * 1 if hutch_oci_prepare() gave @bundle's container a network allowlist: it needs its
+ * network daemon (hutch_oci_netd_start()) between `runc create` and `start`. 0 if not.
+ */
+int hutch_oci_bundle_netd(const char *bundle);
+/*
+ * After `runc create`: start the network daemon of container @id (process @pid, waiting
+ * for `start`) of bundle o->bundle: hutch's proxy and resolver, served from the host,
+ * the container's network namespace routed through them (docs/oci.md). Returns once
+ * the daemon serves; it ends when the container's process ends.
+ */
+int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err);
+/* End @bundle's network daemon, if it runs (delete); 0 when there is none. */
+int hutch_oci_netd_stop(const char *bundle, hutch_error *err);
 
 /* ---- resource limits (docs/limits.md) ----------------------------------- */
 

@@ -30,7 +30,7 @@ ALLOWED = {
     'audit': ['base', 'policy', 'limits', 'net', 'sandbox'],
     'session': ['base', 'policy', 'sandbox', 'audit'],
     'run': ['base', 'policy', 'limits', 'net', 'sandbox', 'audit', 'session'],
-    'oci': ['base', 'policy', 'sandbox'],
+    'oci': ['base', 'policy', 'sandbox', 'net', 'audit'],
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

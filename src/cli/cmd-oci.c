@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/error.h"
 #include "base/escape.h"
 #include "base/file.h"
 #include "cli.h"
@@ -160,6 +161,28 @@ static int exec_runc(const struct oci *o, int argc, char **argv)
 	return oci_fail(o, msg, "install runc, or name it with --runc PATH or HUTCH_OCI_RUNC");
 }
 
+/* runc with @argc words of @argv, waited for: its exit status (as the runtime's), or -1. */
+static int run_runc(const struct oci *o, int argc, char **argv)
+{
+	_cleanup_free_ char **v = runc_argv(o, argc, argv);
+	int status;
+	pid_t pid;
+
+	if (!v)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(o->runc, v);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* Run @v (v[0] a path) with stdout to a pipe: its output (malloc'd) if it exits 0, else NULL. */
 static char *capture(char **v, size_t *len)
 {
@@ -237,16 +260,52 @@ const char *cli_oci_init_path(char *buf, size_t size)
 static const char *const create_with_value[] = {"bundle", "b", "console-socket", "pid-file",
 						"preserve-fds"};
 
+/*
+ * A container with a network allowlist: runc creates it, then hutch starts its network
+ * daemon (hutch_oci_netd_start()) before `start` can run the workload. If the daemon
+ * cannot start, the container is deleted: it never runs without its proxy.
+ */
+static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *opts, int argc,
+			    char **argv, int id_at)
+{
+	char *del[] = {(char *)"delete", (char *)"--force", argv[id_at]};
+	_cleanup_free_ char *state = NULL;
+	hutch_error err = {0};
+	size_t len;
+	int st, pid;
+
+	if (!strcmp(argv[0], "run")) {
+		return oci_fail(o,
+				"a network allowlist needs create and start (runc run cannot "
+				"be served yet)",
+				"engines use create and start; so can you");
+	}
+	st = run_runc(o, argc, argv);
+	if (st != 0)
+		return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
+	state = runc_state(o, argv[id_at], &len);
+	if (!state)
+		hutch_errx(&err, EIO, "runc state %s failed after create", argv[id_at]);
+	if (state && hutch_oci_state_pid(state, len, &pid, &err) == 0 &&
+	    hutch_oci_netd_start(opts, argv[id_at], pid, &err) == 0)
+		return 0;
+	(void)run_runc(o, 3, del);
+	return oci_fail_err(o, &err);
+}
+
 static int oci_create(const struct oci *o, int argc, char **argv)
 {
 	const char *bundle = NULL, *v;
+	int id_at = -1, netd;
 	char initbuf[PATH_MAX];
 	hutch_error err = {0};
 	struct hutch_oci_opts opts;
 
-	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--"))
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-' || !strcmp(argv[i], "--")) {
+			id_at = argv[i][0] != '-' ? i : (i + 1 < argc ? i + 1 : -1);
 			break;
+		}
 		if (opt_is(argv[i], "bundle", &v) || opt_is(argv[i], "b", &v)) {
 			if (!v && i + 1 < argc)
 				v = argv[i + 1];
@@ -272,7 +331,36 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	}
 	if (hutch_oci_prepare(&opts, &err) < 0)
 		return oci_fail_err(o, &err);
+	netd = hutch_oci_bundle_netd(bundle ? bundle : ".");
+	if (netd > 0 && id_at > 0)
+		return create_with_netd(o, &opts, argc, argv, id_at);
 	return exec_runc(o, argc, argv);
+}
+
+/* ---- delete -------------------------------------------------------------------------------- */
+
+/* runc delete, then the container's network daemon, if any, is ended (and waited for). */
+static int oci_delete(const struct oci *o, int argc, char **argv)
+{
+	_cleanup_free_ char *state = NULL, *bundle = NULL;
+	hutch_error err = {0};
+	size_t len;
+	int i, st;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++)
+		;
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	if (i >= argc)
+		return exec_runc(o, argc, argv);
+	state = runc_state(o, argv[i], &len);
+	if (!state || hutch_oci_state_bundle(state, len, &bundle, &err) < 0 ||
+	    hutch_oci_bundle_netd(bundle) <= 0)
+		return exec_runc(o, argc, argv);
+	st = run_runc(o, argc, argv);
+	if (st == 0 && hutch_oci_netd_stop(bundle, &err) < 0)
+		return oci_fail_err(o, &err);
+	return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
 }
 
 /* ---- exec ------------------------------------------------------------------------------- */
@@ -465,5 +553,7 @@ int cmd_oci(int argc, char **argv)
 		return oci_create(&o, argc - i, argv + i);
 	if (!strcmp(argv[i], "exec"))
 		return oci_exec(&o, argc - i, argv + i);
+	if (!strcmp(argv[i], "delete"))
+		return oci_delete(&o, argc - i, argv + i);
 	return exec_runc(&o, argc - i, argv + i);
 }

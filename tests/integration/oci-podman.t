@@ -105,11 +105,30 @@ is "$OUT" "exited" "the container has exited"
 prun rm "hutch-t-$$"
 is "$RC" 0 "rm"
 
-prun "${RUN[@]}" --rm --annotation '"dev.hutch.policy={""network"": {""allow"": [""example.com""]}}"' \
+# a network allowlist: hutch's proxy, served by the container's network daemon on the host
+# ("localhost." resolved there: the test's server on the host's loopback, as in oci-net.t)
+start_loopback_service
+prun "${RUN[@]}" --rm --annotation "\"dev.hutch.policy={\"\"network\"\": {\"\"allowPrivate\"\": true, \"\"allow\"\": [\"\"localhost:$SRV_PORT\"\"]}}\"" \
+	"$IMG" sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok
+wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok
+wget -q -O- http://denied.example/ 2>&1; wget -q -Y off -O- http://192.0.2.1/ 2>&1; true"
+is "$RC" 0 "a network allowlist: the container runs"
+like "$OUT" "via-proxy-ok" "an allowed name is reached through the proxy variables"
+like "$OUT" "transparent-ok" "and transparently"
+like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" \
+	"a name not allowed: the proxy's refusal"
+like "$OUT" "Connection reset by peer" "a connection to another address: reset"
+left=
+for p in /proc/[0-9]*; do
+	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
+done
+is "$left" "" "no hutch-oci process (network daemon) left after run --rm"
+
+prun "${RUN[@]}" --rm --annotation '"dev.hutch.policy={""network"": {""mode"": ""host"", ""allow"": [""example.com""]}}"' \
 	"$IMG" echo should-not-run
-isnt "$RC" 0 "a policy with a network allowlist: the container does not start"
+isnt "$RC" 0 "a policy that cannot be enforced: the container does not start"
 unlike "$OUT" "should-not-run" "the command did not run"
-like "$ERR" "network allowlists are not supported by hutch oci yet" "podman shows hutch's message"
+like "$ERR" "network.allow needs network.mode .*proxy.* in a container" "podman shows hutch's message"
 
 prun "${RUN[@]}" --rm --annotation '"dev.hutch.policy={""network"": {""mode"": ""host""}}"' \
 	"$IMG" sh -c 'nc -w 2 127.0.0.1 9 </dev/null 2>&1; true'

@@ -208,12 +208,12 @@ like "$OUT" "unshare-refused" "  and still under hutch's seccomp"
 engine_config "c.pop('annotations', None); c['linux'].pop('seccomp', None)"
 
 # ---- a policy that cannot be enforced: create fails, hutch's message, no container ----
-engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allow\": [\"example.com\"]}}'}"
+engine_config "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"mode\": \"host\", \"allow\": [\"example.com\"]}}'}"
 rm -f "$T/log.json"
 roci --log "$T/log.json" --log-format json create --bundle "$B" "$ID-bad"
-is "$RC" 1 "create with a network allowlist: status 1 (as runc's errors)"
-like "$ERR" "network allowlists are not supported by hutch oci yet" "hutch's message on stderr"
-like "$(cat "$T/log.json" 2>/dev/null)" '^\{"level":"error","msg":"hutch: network allowlists are not supported by hutch oci yet.*","time":"[0-9T:-]+Z"\}$' \
+is "$RC" 1 "create with an allowlist under network mode host: status 1 (as runc's errors)"
+like "$ERR" "network.allow needs network.mode \"proxy\" in a container" "hutch's message on stderr"
+like "$(cat "$T/log.json" 2>/dev/null)" '^\{"level":"error","msg":"hutch: network.allow needs network.mode \\"proxy\\" in a container.*","time":"[0-9T:-]+Z"\}$' \
 	"and as a JSON line in --log (what containerd and Docker show)"
 roci state "$ID-bad"
 isnt "$RC" 0 "no container was created"

@@ -171,8 +171,30 @@ int main(void)
 	/* ---- policies ---- */
 	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
 			  "\"{\\\"network\\\":{\\\"allow\\\":[\\\"example.com\\\"]}}\"}}");
-	is_int(hutch_oci_prepare(&o, &err), -ENOTSUP, "a network allowlist is refused");
-	like(err.msg, "network allowlists are not supported by hutch oci yet", "  said so");
+	is_int(hutch_oci_prepare(&o, &err), 0, "a network allowlist (%s)", err.msg);
+	is_int(hutch_oci_bundle_netd(o.bundle), 1, "  the container needs its network daemon");
+	c = read_json("config.json");
+	like(json_dumps(json_object_get(json_object_get(c, "process"), "env"), 0),
+	     "\"HTTPS_PROXY=http://127.0.0.1:3128\"", "  the proxy variables are set");
+	ok(!strstr(json_dumps(json_object_get(json_object_get(c, "process"), "env"), 0),
+		   "GIT_SSH_COMMAND"),
+	   "  but not GIT_SSH_COMMAND (no hutch connect in a container)");
+	like(json_dumps(json_object_get(c, "mounts"), 0),
+	     "{\"destination\": \"/etc/resolv.conf\", \"type\": \"bind\", \"source\": ",
+	     "  hutch's resolv.conf over the engine's");
+	like(json_dumps(json_object_get(c, "mounts"), 0), "/hutch-resolv.conf\"",
+	     "  from the bundle");
+	json_decref(c);
+	write_config(BASE "\"annotations\":{}}");
+	is_int(hutch_oci_prepare(&o, &err), 0, "the same bundle without it");
+	is_int(hutch_oci_bundle_netd(o.bundle), 0, "  needs no network daemon");
+
+	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
+			  "\"{\\\"network\\\":{\\\"mode\\\":\\\"host\\\",\\\"allow\\\":["
+			  "\\\"example.com\\\"]}}\"}}");
+	is_int(hutch_oci_prepare(&o, &err), -ENOTSUP,
+	       "an allowlist with network mode host is refused");
+	like(err.msg, "network.allow needs network.mode \"proxy\"", "  said so");
 	c = read_json("config.json");
 	is_int((int)json_array_size(json_object_get(json_object_get(c, "process"), "args")), 1,
 	       "  and config.json is left as the engine wrote it");

@@ -23,6 +23,9 @@
 #include "base/file.h"
 #include "base/uapi/landlock.h"
 #include "oci/layers.h"
+#include "oci/oci-int.h"
+#include "policy/env.h"
+#include "policy/proxy-env.h"
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "sandbox/landlock.h"
@@ -57,6 +60,7 @@ struct plan {
 	size_t n;
 	uint32_t flags;
 	bool deny_inet;
+	bool proxy; /* network allowlist: served by the container's netd (netd.c) */
 };
 
 /* jansson's own json_decrefp() */
@@ -253,11 +257,11 @@ static const struct unsupported unsupported[] = {
 
 static int check_policy(const struct hutch_policy *p, struct plan *pl, hutch_error *err)
 {
-	if (p->net_mode == HUTCH_NET_PROXY || p->net_allow.n > 0) {
-		hutch_errx(err, ENOTSUP, "network allowlists are not supported by hutch oci yet");
-		hutch_err_hint(err, "use \"network\": {\"mode\": \"none\"} (no IP sockets) or "
-				    "\"host\" (the network the engine gives the container, e.g. "
-				    "--network none), without \"allow\"");
+	pl->proxy = hutch_oci_policy_proxy(p);
+	if (!pl->proxy && p->net_allow.n > 0) {
+		hutch_errx(err, ENOTSUP,
+			   "network.allow needs network.mode \"proxy\" in a container");
+		hutch_err_hint(err, "drop \"mode\", or set it to \"proxy\"");
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
@@ -268,7 +272,7 @@ static int check_policy(const struct hutch_policy *p, struct plan *pl, hutch_err
 					    "lists what hutch oci enforces)");
 			return -ENOTSUP;
 		}
-	pl->deny_inet = p->net_mode == HUTCH_NET_NONE;
+	pl->deny_inet = p->net_mode == HUTCH_NET_NONE && !pl->proxy;
 	pl->flags = HUTCH_OCI_LANDLOCK | HUTCH_OCI_SECCOMP;
 	if (p->allow_degraded && !(p->require & HUTCH_LAYER_LANDLOCK))
 		pl->flags |= HUTCH_OCI_LANDLOCK_OPTIONAL;
@@ -308,8 +312,8 @@ static int load_policy_file(hutch_policy *p, const char *file, hutch_error *err)
 	return r < 0 ? r : hutch_policy_load_data(p, file, data, len, HUTCH_SOURCE_SYSTEM, err);
 }
 
-static int load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_policy **out,
-		       hutch_error *err)
+int hutch_oci_load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_policy **out,
+			  hutch_error *err)
 {
 	hutch_policy *p = hutch_policy_new();
 	const char *file = o->policy_file, *inline_policy;
@@ -440,8 +444,77 @@ static int prepend_init(json_t *process)
 	return json_array_insert_new(args, 0, json_string(HUTCH_OCI_INIT_DEST)) < 0 ? -ENOMEM : 0;
 }
 
+/* process.env without @name's entries ("NAME=..."). */
+static void env_drop(json_t *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = json_array_size(env); i-- > 0;) {
+		const char *e = json_string_value(json_array_get(env, i));
+
+		if (e && !strncmp(e, name, n) && e[n] == '=')
+			json_array_remove(env, i);
+	}
+}
+
+/*
+ * A container behind hutch's proxy (netd.c serves it): the proxy variables in its
+ * environment, over the engine's, and hutch's resolver (127.0.0.53, in the container's
+ * network namespace) as its /etc/resolv.conf. GIT_SSH_COMMAND is left out: it names
+ * hutch's binary where hutch run shows it, and a container has none.
+ */
+static int plan_proxy(int dirfd, json_t *config, const char *bundle, const struct hutch_policy *p,
+		      hutch_error *err)
+{
+	static const char resolv[] = "nameserver 127.0.0.53\noptions ndots:0\n";
+	json_t *process = json_object_get(config, "process"), *env, *mounts;
+	_cleanup_free_ char *src = NULL;
+	char **vars = NULL;
+	int r;
+
+	if (!p) {
+		(void)unlinkat(dirfd, HUTCH_OCI_RESOLV_FILE, 0);
+		return 0;
+	}
+	env = json_object_get(process, "env");
+	if (!env) {
+		env = json_array();
+		if (!env || json_object_set_new(process, "env", env) < 0)
+			return hutch_err(err, ENOMEM, "config.json");
+	}
+	if (!json_is_array(env))
+		return hutch_errx(err, EINVAL, "config.json: \"process.env\" is not an array");
+	r = hutch_proxy_env(&vars, p);
+	for (size_t i = 0; r >= 0 && vars && vars[i]; i++) {
+		char name[128];
+		size_t n = strcspn(vars[i], "=");
+
+		if (n >= sizeof(name) || !strncmp(vars[i], "GIT_SSH_COMMAND=", 16))
+			continue;
+		memcpy(name, vars[i], n);
+		name[n] = '\0';
+		env_drop(env, name);
+		if (json_array_append_new(env, json_string(vars[i])) < 0)
+			r = -ENOMEM;
+	}
+	hutch_env_free(vars);
+	if (r < 0)
+		return hutch_err(err, -r, "config.json: the proxy variables");
+	r = write_bundle_file(dirfd, HUTCH_OCI_RESOLV_FILE, resolv, sizeof(resolv) - 1, 0644);
+	if (r < 0)
+		return hutch_err(err, -r, "bundle: writing %s", HUTCH_OCI_RESOLV_FILE);
+	if (asprintf(&src, "%s/%s", bundle, HUTCH_OCI_RESOLV_FILE) < 0) {
+		src = NULL;
+		return hutch_err(err, ENOMEM, "config.json");
+	}
+	mounts = json_object_get(config, "mounts");
+	if (json_array_append_new(mounts, bind_mount("/etc/resolv.conf", src)) < 0)
+		return hutch_err(err, ENOMEM, "config.json");
+	return 0;
+}
+
 static int rewrite_config(int dirfd, json_t *config, const char *bundle, const char *init_path,
-			  hutch_error *err)
+			  const struct hutch_policy *proxy, hutch_error *err)
 {
 	json_t *mounts = json_object_get(config, "mounts");
 	_cleanup_free_ char *layers = NULL, *text = NULL;
@@ -466,6 +539,9 @@ static int rewrite_config(int dirfd, json_t *config, const char *bundle, const c
 		r = allow_landlock_calls(config);
 	if (r < 0)
 		return hutch_err(err, -r, "config.json: adding hutch's init");
+	r = plan_proxy(dirfd, config, bundle, proxy, err);
+	if (r < 0)
+		return r;
 	text = json_dumps(config, JSON_COMPACT);
 	if (!text)
 		return hutch_err(err, ENOMEM, "config.json");
@@ -513,7 +589,7 @@ static bool config_wrapped(json_t *config)
  * The engine's config.json, kept as config.json.orig; when config.json is already
  * hutch's (a second create of the same bundle), the one kept.
  */
-static int read_config(int dirfd, json_t **out, hutch_error *err)
+int hutch_oci_read_config(int dirfd, json_t **out, hutch_error *err)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len;
@@ -569,10 +645,10 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return hutch_err(err, errno, "bundle %s", bundle);
-	r = read_config(dirfd, &config, err);
+	r = hutch_oci_read_config(dirfd, &config, err);
 	if (r < 0)
 		return r;
-	r = load_policy(o, config, &p, err);
+	r = hutch_oci_load_policy(o, config, &p, err);
 	if (r < 0 || !p)
 		return r < 0 ? r : -ENOMEM;
 	r = check_policy(p, pl, err);
@@ -583,7 +659,7 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	if (r == 0)
 		r = write_layers(dirfd, pl, err);
 	if (r == 0)
-		r = rewrite_config(dirfd, config, bundle, o->init_path, err);
+		r = rewrite_config(dirfd, config, bundle, o->init_path, pl->proxy ? p : NULL, err);
 	return r;
 }
 

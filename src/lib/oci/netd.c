@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The network daemon of a container with a network allowlist (docs/oci.md, "Network
+ * allowlist"). Started by `hutch oci create` once runc has made the container (its
+ * process waits for `start`), it is a small host-side process per container, as
+ * conmon or a shim is: double-forked, in a session of its own, stdio on /dev/null,
+ * every other descriptor closed. It
+ *
+ *   - enters the container's network namespace (/proc/PID/ns/net) for its set-up only:
+ *     lo up, the proxy's listeners (127.0.0.1:3128 HTTP, :1080 SOCKS5), the transparent
+ *     listener and the resolver's sockets (127.0.0.53:53, UDP and TCP), the nftables
+ *     rules that redirect every other TCP connection to the transparent listener and
+ *     drop the rest (sandbox/nft.c), and the default route via lo (sandbox/netns.c);
+ *   - goes back to the host's network namespace and serves them with hutch run's proxy
+ *     and resolver (net/proxy.c, net/resolver.c): the same decisions, refusals and
+ *     audit events (the policy's audit.file);
+ *   - ends when the container's process ends (its pidfd), or on SIGTERM (`hutch oci
+ *     delete`, which waits for it). Its pid and start time are in the bundle
+ *     (HUTCH_OCI_NETD_PID); a stale file (its process gone or the pid reused) is told
+ *     apart by the start time.
+ *
+ * A container with a network of its own (any interface but lo: an engine's bridge) is
+ * refused: hutch's proxy must be its only way out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/file.h"
+#include "base/loop.h"
+#include "net/proxy.h"
+#include "net/resolver.h"
+#include "oci/oci-int.h"
+#include "policy/model.h"
+#include "policy/policy.h"
+#include "policy/proxy-env.h"
+#include "sandbox/netns.h"
+#include "sandbox/nft.h"
+
+enum { FD_HTTP, FD_SOCKS, FD_TRANSPARENT, FD_DNS_UDP, FD_DNS_TCP, N_FDS };
+
+struct netd {
+	hutch_policy *p;
+	struct hutch_loop *loop;
+	struct hutch_proxy *proxy;
+	struct hutch_resolver *resolver;
+	struct hutch_audit *audit;
+	int fds[N_FDS];
+	int pidfd, sigfd, dirfd;
+};
+
+struct netd_report {
+	int code;
+	char msg[512];
+	char hint[256];
+};
+
+/* ---- the start time of a process (field 22 of /proc/PID/stat) ------------------------- */
+
+static unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = hutch_read_small_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n <= 0)
+		return 0;
+	buf[n < (ssize_t)sizeof(buf) ? n : (ssize_t)sizeof(buf) - 1] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+/* ---- in the container's network namespace ---------------------------------------------- */
+
+/*
+ * The container's namespace must have lo alone: an interface of the engine's (a bridge's
+ * veth, a macvlan) would be a way out beside the proxy for a workload that can change
+ * the rules (CAP_NET_ADMIN given by the engine), and its replies would not pass them.
+ */
+static int only_lo(hutch_error *err)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char other[IF_NAMESIZE + 1] = "";
+
+	if (!ifs)
+		return hutch_err(err, errno, "the container's network interfaces");
+	for (i = ifs; i->if_index; i++)
+		if (strcmp(i->if_name, "lo") != 0 && !other[0])
+			snprintf(other, sizeof(other), "%s", i->if_name);
+	if_freenameindex(ifs);
+	if (!other[0])
+		return 0;
+	hutch_errx(err, EEXIST, "the container has a network of its own (interface %s)", other);
+	hutch_err_hint(err, "with a network allowlist, hutch's proxy is the container's only "
+			    "way out: give it no network of its own (--network none)");
+	return -EEXIST;
+}
+
+static int listen_all(struct netd *d, hutch_error *err)
+{
+	uint16_t port = 0;
+	int r;
+
+	r = only_lo(err);
+	if (r == 0)
+		r = hutch_net_loopback_up(err);
+	if (r < 0)
+		return r;
+	d->fds[FD_HTTP] = hutch_net_listen_loopback(
+		d->p->http_port ? d->p->http_port : HUTCH_PROXY_DEFAULT_HTTP_PORT, err);
+	if (d->fds[FD_HTTP] < 0)
+		return d->fds[FD_HTTP];
+	d->fds[FD_SOCKS] = hutch_net_listen_loopback(
+		d->p->socks_port ? d->p->socks_port : HUTCH_PROXY_DEFAULT_SOCKS_PORT, err);
+	if (d->fds[FD_SOCKS] < 0)
+		return d->fds[FD_SOCKS];
+	if (!d->p->net_transparent)
+		return 0; /* only the variables: no route out at all */
+	d->fds[FD_TRANSPARENT] = hutch_net_bind_inet(SOCK_STREAM, INADDR_LOOPBACK, 0, &port, err);
+	if (d->fds[FD_TRANSPARENT] < 0)
+		return d->fds[FD_TRANSPARENT];
+	d->fds[FD_DNS_UDP] =
+		hutch_net_bind_inet(SOCK_DGRAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, err);
+	if (d->fds[FD_DNS_UDP] < 0)
+		return d->fds[FD_DNS_UDP];
+	d->fds[FD_DNS_TCP] =
+		hutch_net_bind_inet(SOCK_STREAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, err);
+	if (d->fds[FD_DNS_TCP] < 0)
+		return d->fds[FD_DNS_TCP];
+	r = hutch_nft_setup(port, err);
+	if (r < 0)
+		return r;
+	return hutch_net_default_route_lo(err);
+}
+
+/* Enter @pid's network namespace, make the sockets and rules there, come back. */
+static int setup_netns(struct netd *d, pid_t pid, hutch_error *err)
+{
+	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int ns = -1;
+	char path[64];
+	struct stat a, b;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || ns < 0)
+		return hutch_err(err, errno, "the container's network namespace (%s)", path);
+	/* the pid is still the container's process: its pidfd has not fired */
+	if (syscall(SYS_pidfd_send_signal, d->pidfd, 0, NULL, 0) < 0)
+		return hutch_err(err, errno, "the container's process %d", (int)pid);
+	if (fstat(self, &a) < 0 || fstat(ns, &b) < 0)
+		return hutch_err(err, errno, "network namespaces");
+	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+		hutch_errx(err, EPERM, "the container shares the host's network namespace");
+		hutch_err_hint(err, "a network allowlist needs a network namespace of the "
+				    "container's own (no --network host)");
+		return -EPERM;
+	}
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return hutch_err(err, errno, "entering the container's network namespace");
+	r = listen_all(d, err);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* never serve from the container's side: its connections would go nowhere */
+		return hutch_err(err, errno, "back to the host's network namespace");
+	}
+	return r;
+}
+
+/* ---- serving ----------------------------------------------------------------------------- */
+
+static int on_end(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	(void)fd;
+	(void)events;
+	(void)data;
+	hutch_loop_quit(loop, 0);
+	return 0;
+}
+
+static void on_audit_stop(void *data)
+{
+	struct netd *d = data;
+
+	/* the log cannot go on: the container does not go on unaudited */
+	(void)syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+}
+
+static int serve_setup(struct netd *d, const char *id, hutch_error *err)
+{
+	struct hutch_proxy_hooks hooks = {0};
+	sigset_t set;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0)
+		return hutch_err(err, errno, "signalfd");
+	r = hutch_loop_new(&d->loop);
+	if (r < 0)
+		return hutch_err(err, r, "event loop");
+	if (d->p->audit_file) {
+		r = hutch_audit_new(d->p, id, 0, NULL, &d->audit, err);
+		if (r < 0)
+			return r;
+		hutch_audit_on_stop(d->audit, on_audit_stop, d);
+		hooks.on_record = hutch_audit_proxy_record;
+		hooks.userdata = d->audit;
+	}
+	if (d->fds[FD_DNS_UDP] >= 0) {
+		r = hutch_resolver_new(d->p, &d->resolver, err);
+		if (r >= 0)
+			r = hutch_resolver_add_udp(d->resolver, d->loop, d->fds[FD_DNS_UDP], err);
+		d->fds[FD_DNS_UDP] = -1;
+		if (r >= 0)
+			r = hutch_resolver_add_tcp(d->resolver, d->loop, d->fds[FD_DNS_TCP], err);
+		d->fds[FD_DNS_TCP] = -1;
+		if (r < 0)
+			return r;
+	}
+	r = hutch_proxy_new(d->loop, d->p, d->fds[FD_HTTP], d->fds[FD_SOCKS], &hooks, &d->proxy,
+			    err);
+	d->fds[FD_HTTP] = d->fds[FD_SOCKS] = -1;
+	if (r >= 0 && d->fds[FD_TRANSPARENT] >= 0) {
+		r = hutch_proxy_add_transparent(d->proxy, d->fds[FD_TRANSPARENT], d->resolver, err);
+		d->fds[FD_TRANSPARENT] = -1;
+	}
+	if (r >= 0)
+		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_end, d);
+	if (r >= 0)
+		r = hutch_loop_add(d->loop, d->sigfd, EPOLLIN, on_end, d);
+	return r < 0 && !err->msg[0] ? hutch_err(err, r, "network daemon") : r;
+}
+
+static int write_pidfile(struct netd *d)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%d %llu\n", (int)getpid(), proc_starttime(getpid()));
+	_cleanup_close_ int fd =
+		openat(d->dirfd, HUTCH_OCI_NETD_PID ".tmp",
+		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0 || hutch_write_all(fd, line, (size_t)n) < 0)
+		return -errno;
+	return renameat(d->dirfd, HUTCH_OCI_NETD_PID ".tmp", d->dirfd, HUTCH_OCI_NETD_PID) < 0
+		       ? -errno
+		       : 0;
+}
+
+static void report(int fd, int code, const hutch_error *e)
+{
+	struct netd_report rep = {.code = code};
+
+	if (e) {
+		snprintf(rep.msg, sizeof(rep.msg), "%s", e->msg[0] ? e->msg : "failed");
+		snprintf(rep.hint, sizeof(rep.hint), "%s", e->hint);
+	}
+	(void)hutch_write_all(fd, &rep, sizeof(rep));
+	close(fd);
+}
+
+static void netd_free(struct netd *d)
+{
+	hutch_proxy_free(d->proxy);
+	hutch_resolver_free(d->resolver); /* after the proxy: it maps pool addresses with it */
+	hutch_audit_free(d->audit);
+	hutch_loop_free(d->loop);
+	for (int i = 0; i < N_FDS; i++)
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	hutch_policy_free(d->p);
+}
+
+__attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, pid_t pid,
+						int ready)
+{
+	hutch_error e = {0};
+	int devnull, r;
+
+	/* nothing of the engine's is kept open: it may wait for its pipes' end */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		close(devnull);
+	}
+	r = ready > d->dirfd ? ready : d->dirfd;
+	for (int fd = 3; fd < r; fd++)
+		if (fd != ready && fd != d->dirfd)
+			close(fd);
+	(void)syscall(SYS_close_range, (unsigned)r + 1, ~0U, 0);
+
+	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
+	if (r >= 0)
+		r = setup_netns(d, pid, &e);
+	if (r >= 0)
+		r = serve_setup(d, id, &e);
+	if (r >= 0) {
+		r = write_pidfile(d);
+		if (r < 0)
+			hutch_err(&e, r, "bundle: %s", HUTCH_OCI_NETD_PID);
+	}
+	if (r < 0) {
+		report(ready, r, &e);
+		netd_free(d);
+		_exit(1);
+	}
+	report(ready, 0, NULL);
+	(void)hutch_loop_run(d->loop);
+	/* the pid file stays: hutch_oci_netd_stop() waits for this exit, then removes it */
+	netd_free(d);
+	_exit(0);
+}
+
+/* ---- the host side: start and stop ------------------------------------------------------- */
+
+int hutch_oci_bundle_netd(const char *bundle)
+{
+	_cleanup_close_ int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dirfd < 0)
+		return -errno;
+	return faccessat(dirfd, HUTCH_OCI_RESOLV_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bundle,
+		hutch_error *err)
+{
+	json_t *config = NULL;
+	int r;
+
+	d->dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0)
+		return hutch_err(err, errno, "bundle %s", bundle);
+	r = hutch_oci_read_config(d->dirfd, &config, err);
+	if (r >= 0)
+		r = hutch_oci_load_policy(o, config, &d->p, err);
+	json_decref(config);
+	if (r >= 0 && !hutch_oci_policy_proxy(d->p))
+		r = hutch_errx(err, EINVAL, "bundle %s: no network allowlist", bundle);
+	return r;
+}
+
+int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
+{
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1};
+	struct netd_report rep;
+	const char *bundle = o->bundle ? o->bundle : ".";
+	int ready[2], st, r;
+	pid_t child;
+	ssize_t n;
+
+	for (int i = 0; i < N_FDS; i++)
+		d.fds[i] = -1;
+	r = load(&d, o, bundle, err);
+	if (r >= 0 && pipe2(ready, O_CLOEXEC) < 0)
+		r = hutch_err(err, errno, "pipe");
+	if (r < 0)
+		goto out;
+	child = fork();
+	if (child < 0) {
+		r = hutch_err(err, errno, "fork");
+		close(ready[0]);
+		close(ready[1]);
+		goto out;
+	}
+	if (child == 0) {
+		close(ready[0]);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		netd_main(&d, id, pid, ready[1]);
+	}
+	close(ready[1]);
+	waitpid(child, &st, 0);
+	do
+		n = read(ready[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	if (n != (ssize_t)sizeof(rep)) {
+		r = hutch_errx(err, EIO, "the container's network daemon did not start");
+	} else if (rep.code < 0) {
+		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
+		r = hutch_errx(err, -rep.code, "network allowlist: %s", rep.msg);
+		if (rep.hint[0])
+			hutch_err_hint(err, "%s", rep.hint);
+	}
+out:
+	if (d.dirfd >= 0)
+		close(d.dirfd);
+	hutch_policy_free(d.p);
+	return r < 0 ? r : 0;
+}
+
+int hutch_oci_netd_stop(const char *bundle, hutch_error *err)
+{
+	_cleanup_close_ int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int pidfd = -1;
+	char line[64];
+	unsigned long long start = 0;
+	struct pollfd pfd;
+	ssize_t n;
+	int pid = 0;
+
+	if (dirfd < 0)
+		return hutch_err(err, errno, "bundle %s", bundle);
+	n = hutch_read_small_at(dirfd, HUTCH_OCI_NETD_PID, line, sizeof(line) - 1);
+	if (n <= 0)
+		return 0; /* none, or ended already */
+	line[n] = '\0';
+	if (sscanf(line, "%d %llu", &pid, &start) != 2 || pid <= 1)
+		return hutch_errx(err, EINVAL, "bundle: %s is not \"PID STARTTIME\"",
+				  HUTCH_OCI_NETD_PID);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* gone, or the pid was reused: not ours to signal */
+	if (pidfd < 0 || proc_starttime(pid) != start) {
+		(void)unlinkat(dirfd, HUTCH_OCI_NETD_PID, 0);
+		return 0;
+	}
+	(void)syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+	pfd = (struct pollfd){.fd = pidfd, .events = POLLIN};
+	if (poll(&pfd, 1, 5000) == 0) {
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void)poll(&pfd, 1, 5000);
+	}
+	(void)unlinkat(dirfd, HUTCH_OCI_NETD_PID, 0);
+	return 0;
+}
+
+int hutch_oci_state_pid(const char *json, size_t len, int *pid, hutch_error *err)
+{
+	json_t *state = json_loadb(json, len, 0, NULL);
+	json_int_t v = json_integer_value(json_object_get(state, "pid"));
+
+	json_decref(state);
+	if (v <= 0 || v > INT_MAX)
+		return hutch_errx(err, EINVAL, "runc state: no \"pid\" in its output");
+	*pid = (int)v;
+	return 0;
+}

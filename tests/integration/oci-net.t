@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# hutch oci with a network allowlist (docs/oci.md, "Network allowlist"), driven as an engine
+# drives runc: create starts the container's network daemon on the host (pid and start time
+# in the bundle), the container reaches an allowed name through the proxy variables and
+# transparently, a name not allowed is refused with the proxy's answer, a raw connection to
+# another address and UDP are refused; the daemon ends when the container is killed and on
+# delete; runc run with an allowlist is refused; the host's network is unchanged.
+#
+# The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
+# resolves it on the host (127.0.0.1) and connects to the test's server on the host's
+# loopback; the container's own loopback is another one.
+# shellcheck source=tests/lib.sh disable=SC2016
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/lib-oci.sh
+. "$HUTCH_TESTS_DIR/lib-oci.sh"
+require_sandbox
+require_python
+oci_require runc
+
+R=$T/runc-root
+B=$T/bundle
+ID=oci-net-$$ # not hutch-*: runc names its cgroups after it, and hutch-* are hutch run's (limits.t)
+NS=oci-net-t-$$ # network namespaces the test makes, as engines do (a path in config.json)
+
+# daemon_alive PIDFILE: 0 if the process "PID STARTTIME" of the file still runs (an exited
+# one not yet reaped by its new parent, a zombie, has ended).
+daemon_alive() {
+	local pid start now
+	read -r pid start 2>/dev/null <"$1" || return 1
+	now=$(awk '{ sub(/.*\) /, ""); if ($1 != "Z") print $20 }' "/proc/$pid/stat" 2>/dev/null)
+	[ -n "$now" ] && [ "$now" = "$start" ]
+}
+oci_net_cleanup() {
+	local st=$? c pid start
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own"; do
+		runc --root "$R" delete --force "$c" >/dev/null 2>&1
+	done
+	for c in "$NS" "$NS-own"; do
+		ip netns delete "$c" 2>/dev/null
+	done
+	for c in "$T"/daemon-*.pid "$B/hutch-netd.pid"; do
+		if daemon_alive "$c"; then
+			read -r pid start <"$c"
+			kill -9 "$pid" 2>/dev/null
+		fi
+	done
+	_t_cleanup
+	return "$st"
+}
+trap oci_net_cleanup EXIT
+
+# engine_config CODE: config.json afresh from the engine's copy, edited (as oci-runc.t).
+engine_config() {
+	[ -f "$B/config.json.orig" ] && mv -f "$B/config.json.orig" "$B/config.json"
+	oci_config "$B" "$1"
+}
+
+roci() {
+	LAST_CMD="hutch-oci --root $R $*"
+	timeout -k 5 "$HUTCH_TEST_TIMEOUT" "$OCI_LINK" --root "$R" "$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+}
+
+start_loopback_service
+NET_BEFORE=$(oci_net_snapshot)
+
+oci_bundle "$B" sh -c '
+exec >/work/out 2>&1
+cat /etc/resolv.conf
+echo "proxy=$http_proxy"
+wget -q -O- "http://localhost.:$1/" && echo via-proxy-ok
+wget -q -Y off -O- "http://localhost.:$1/" && echo transparent-ok
+wget -q -O- "http://denied.example:$1/"; echo "denied-proxy-rc=$?"
+wget -q -Y off -O- "http://denied.example:$1/"; echo "denied-direct-rc=$?"
+wget -q -Y off -O- "http://192.0.2.1:$1/"; echo "raw-rc=$?"
+nslookup -timeout=1 localhost. 192.0.2.1; echo "udp-rc=$?"
+touch /root/x || echo landlock-still
+echo finished
+exec sleep 1000' x "$SRV_PORT" || bail_out "could not build the bundle"
+oci_config "$B" "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}'}"
+
+# ---- create: the daemon runs before start --------------------------------------------------
+roci create --bundle "$B" --pid-file "$T/c.pid" "$ID" </dev/null
+is "$RC" 0 "create with a network allowlist succeeds"
+ok "$([ -s "$B/hutch-netd.pid" ] && echo 0 || echo 1)" "the network daemon's pid is in the bundle"
+cp "$B/hutch-netd.pid" "$T/daemon-1.pid" 2>/dev/null
+read -r dpid _ <"$T/daemon-1.pid"
+ok "$(daemon_alive "$T/daemon-1.pid" && echo 0 || echo 1)" "the daemon runs (pid $dpid)"
+is "$(readlink "/proc/$dpid/ns/net")" "$(readlink /proc/self/ns/net)" "it serves from the host's network namespace"
+unlike "$(ls -l "/proc/$dpid/fd" 2>/dev/null)" "$T/\.(out|err)" "it keeps none of the runtime's output files open"
+isnt "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$dpid/stat")" "$(awk '{ sub(/.*\) /, ""); print $4 }' /proc/self/stat)" "it has a session of its own"
+
+roci start "$ID"
+is "$RC" 0 "start"
+for _ in $(seq 200); do grep -q finished "$B/rootfs/work/out" 2>/dev/null && break; sleep 0.1; done
+out=$(cat "$B/rootfs/work/out" 2>/dev/null)
+like "$out" "nameserver 127\.0\.0\.53" "resolv.conf names hutch's resolver"
+like "$out" "proxy=http://127\.0\.0\.1:3128" "the proxy variables are set"
+like "$out" "via-proxy-ok" "an allowed name is reached through the proxy variables"
+like "$out" "transparent-ok" "and transparently, without them"
+is "$(grep -c HUTCH-HTTP-OK <<<"$out")" 2 "  both times the test's server on the host answered"
+like "$out" "403 Forbidden \(hutch: connection to denied.example:$SRV_PORT refused: not in allowlist\)" \
+	"a name not allowed: the proxy's refusal (403), with hutch run's reason"
+like "$out" "denied-proxy-rc=1" "  the client fails"
+like "$out" "bad address 'denied.example:$SRV_PORT'" "a name not allowed does not resolve in the container"
+like "$out" "denied-direct-rc=1" "  the client fails"
+like "$out" "Connection reset by peer" "a TCP connection to an address is reset by the proxy"
+like "$out" "raw-rc=1" "  the client fails"
+like "$out" "write to '192.0.2.1': Operation not permitted" "UDP to another address is dropped (EPERM)"
+like "$out" "udp-rc=1" "  the client fails"
+like "$out" "landlock-still" "Landlock still applies"
+
+# ---- the container is killed: the daemon ends by itself ------------------------------------
+roci kill "$ID" 9
+is "$RC" 0 "kill ID 9"
+for _ in $(seq 100); do daemon_alive "$T/daemon-1.pid" || break; sleep 0.1; done
+ok "$(daemon_alive "$T/daemon-1.pid" && echo 1 || echo 0)" "the daemon ended with the container's process"
+roci delete "$ID"
+is "$RC" 0 "delete"
+
+# ---- delete without start: the daemon is ended by delete -----------------------------------
+roci create --bundle "$B" "$ID-2" </dev/null
+is "$RC" 0 "create again"
+cp "$B/hutch-netd.pid" "$T/daemon-2.pid" 2>/dev/null
+ok "$(daemon_alive "$T/daemon-2.pid" && echo 0 || echo 1)" "a daemon runs for it"
+roci delete --force "$ID-2"
+is "$RC" 0 "delete --force"
+ok "$(daemon_alive "$T/daemon-2.pid" && echo 1 || echo 0)" "no daemon left once delete returns"
+ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "its pid file is gone"
+
+# ---- runc run cannot be served: refused, nothing left ------------------------------------------
+roci run --bundle "$B" "$ID-run" </dev/null
+is "$RC" 1 "run with a network allowlist is refused"
+like "$ERR" "network allowlist needs create and start" "  with hutch's message"
+roci state "$ID-run"
+isnt "$RC" 0 "  and no container"
+
+# ---- a network namespace the engine made, named by its path ---------------------------------
+ip netns add "$NS" && ip netns add "$NS-own" && ip -n "$NS-own" link add oci0 type veth peer name oci1 ||
+	bail_out "could not make the test's network namespaces"
+net_path() {
+	engine_config "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$1'}]"
+}
+net_path "$NS"
+roci create --bundle "$B" "$ID-ns" </dev/null
+is "$RC" 0 "create in a network namespace given by path (lo alone)"
+cp "$B/hutch-netd.pid" "$T/daemon-3.pid" 2>/dev/null
+ok "$(daemon_alive "$T/daemon-3.pid" && echo 0 || echo 1)" "  its daemon runs"
+like "$(ip netns exec "$NS" nft list ruleset 2>&1)" "redirect to :[0-9]+" "  hutch's rules are in that namespace"
+roci delete --force "$ID-ns"
+ok "$(daemon_alive "$T/daemon-3.pid" && echo 1 || echo 0)" "  no daemon after delete"
+
+net_path "$NS-own"
+roci create --bundle "$B" "$ID-own" </dev/null
+is "$RC" 1 "a network namespace with an interface besides lo is refused"
+like "$ERR" "the container has a network of its own \(interface oci[01]\)" "  with hutch's message"
+roci state "$ID-own"
+isnt "$RC" 0 "  and no container is left"
+ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor a daemon's pid file"
+ip netns delete "$NS"
+ip netns delete "$NS-own"
+
+is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's network is unchanged"
+
+done_testing
