@@ -261,9 +261,9 @@ static const char *const create_with_value[] = {"bundle", "b", "console-socket",
 						"preserve-fds"};
 
 /*
- * A container with a network allowlist: runc creates it, then hutch starts its network
+ * A container with a network allowlist or an audit: runc creates it, then hutch starts its
  * daemon (hutch_oci_netd_start()) before `start` can run the workload. If the daemon
- * cannot start, the container is deleted: it never runs without its proxy.
+ * cannot start, the container is deleted: it never runs without its proxy or audit.
  */
 static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *opts, int argc,
 			    char **argv, int id_at)
@@ -276,8 +276,8 @@ static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *op
 
 	if (!strcmp(argv[0], "run")) {
 		return oci_fail(o,
-				"a network allowlist needs create and start (runc run cannot "
-				"be served yet)",
+				"a network allowlist or an audit needs create and start (runc run "
+				"cannot be served)",
 				"engines use create and start; so can you");
 	}
 	st = run_runc(o, argc, argv);

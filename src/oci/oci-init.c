@@ -5,7 +5,8 @@
  * /.hutch/init, with the workload's arguments after it. It applies what the host side
  * compiled into /.hutch/layers (src/lib/oci/layers.h): no_new_privs, the Landlock
  * rules, hutch's seccomp filter (stacked on the engine's, which runc loaded), then
- * execs the workload with the environment runc gave it.
+ * execs the workload with the environment runc gave it. With the audit of execs, the
+ * filter's listener goes to the container's daemon on the host first (ctl_hand_over()).
  *
  * Linked statically with the C library alone: the container's image need not have
  * anything. Any failure ends it with status 125 and one line on stderr, before the
@@ -20,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/uapi/landlock.h"
@@ -188,8 +191,50 @@ static void apply_landlock(const struct layers *l)
 	close(ruleset);
 }
 
-static void apply_seccomp(const struct layers *l)
+/* The container's daemon's control socket: connected before Landlock applies. */
+static int ctl_connect(void)
 {
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", HUTCH_OCI_CTL_DEST, HUTCH_OCI_CTL_SOCK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("audit: connecting to hutch's daemon at %s: %s", a.sun_path, strerror(errno));
+	return fd;
+}
+
+/* Hand the exec listener over and wait for the daemon to serve it ("1"). */
+static void ctl_hand_over(int ctl, int listener)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], tag = 'L', ack = 0;
+	struct iovec iov = {&tag, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &listener, sizeof(int));
+	if (sendmsg(ctl, &msg, MSG_NOSIGNAL) != 1)
+		die("audit: handing the exec listener to hutch's daemon: %s", strerror(errno));
+	close(listener);
+	do
+		n = read(ctl, &ack, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || ack != '1')
+		die("audit: hutch's daemon did not take the exec listener");
+	close(ctl);
+}
+
+static void apply_seccomp(const struct layers *l, int ctl)
+{
+	long r;
+
 	struct sock_filter *insns = malloc(l->head.bpf_len ? l->head.bpf_len : 1);
 	struct sock_fprog prog;
 
@@ -201,14 +246,22 @@ static void apply_seccomp(const struct layers *l)
 	prog.filter = insns;
 	if (prog.len == 0)
 		die("seccomp: the layers file holds no program");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    ctl >= 0 ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
+	if (r < 0)
 		die("seccomp: loading hutch's filter: %s", strerror(errno));
 	free(insns);
+	if (ctl >= 0) {
+		if (fcntl((int)r, F_SETFD, FD_CLOEXEC) < 0)
+			die("seccomp: the listener: %s", strerror(errno));
+		ctl_hand_over(ctl, (int)r);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	struct layers l = {0};
+	int ctl = -1;
 
 	if (argc < 2)
 		die("usage: %s COMMAND [ARG...] (started by hutch oci, see docs/oci.md)",
@@ -216,10 +269,15 @@ int main(int argc, char **argv)
 	read_layers(&l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("no_new_privs: %s", strerror(errno));
+	if (l.head.flags & HUTCH_OCI_AUDIT_EXEC) {
+		if (!(l.head.flags & HUTCH_OCI_SECCOMP))
+			die("audit: the layers file has no seccomp program to notify execs");
+		ctl = ctl_connect();
+	}
 	if (l.head.flags & HUTCH_OCI_LANDLOCK)
 		apply_landlock(&l);
 	if (l.head.flags & HUTCH_OCI_SECCOMP)
-		apply_seccomp(&l);
+		apply_seccomp(&l, ctl);
 	free(l.data);
 	execvp(argv[1], argv + 1);
 	{

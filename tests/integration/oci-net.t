@@ -5,7 +5,9 @@
 # in the bundle), the container reaches an allowed name through the proxy variables and
 # transparently, a name not allowed is refused with the proxy's answer, a raw connection to
 # another address and UDP are refused; the daemon ends when the container is killed and on
-# delete; runc run with an allowlist is refused; the host's network is unchanged.
+# delete; runc run with an allowlist is refused; the host's network is unchanged. With an
+# audit file, every exec of the container and of `exec` is in the log with its argv, and
+# with the daemon gone an exec does not run.
 #
 # The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
 # resolves it on the host (127.0.0.1) and connects to the test's server on the host's
@@ -21,6 +23,7 @@ oci_require runc
 R=$T/runc-root
 B=$T/bundle
 ID=oci-net-$$ # not hutch-*: runc names its cgroups after it, and hutch-* are hutch run's (limits.t)
+A=$T/bundle-audit
 NS=oci-net-t-$$ # network namespaces the test makes, as engines do (a path in config.json)
 
 # daemon_alive PIDFILE: 0 if the process "PID STARTTIME" of the file still runs (an exited
@@ -33,13 +36,13 @@ daemon_alive() {
 }
 oci_net_cleanup() {
 	local st=$? c pid start
-	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own"; do
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-a"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	for c in "$NS" "$NS-own"; do
 		ip netns delete "$c" 2>/dev/null
 	done
-	for c in "$T"/daemon-*.pid "$B/hutch-netd.pid"; do
+	for c in "$T"/daemon-*.pid "$B/hutch-netd.pid" "$A/hutch-netd.pid"; do
 		if daemon_alive "$c"; then
 			read -r pid start <"$c"
 			kill -9 "$pid" 2>/dev/null
@@ -134,7 +137,7 @@ ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "its pid file is gone"
 # ---- runc run cannot be served: refused, nothing left ------------------------------------------
 roci run --bundle "$B" "$ID-run" </dev/null
 is "$RC" 1 "run with a network allowlist is refused"
-like "$ERR" "network allowlist needs create and start" "  with hutch's message"
+like "$ERR" "network allowlist or an audit needs create and start" "  with hutch's message"
 roci state "$ID-run"
 isnt "$RC" 0 "  and no container"
 
@@ -162,6 +165,49 @@ isnt "$RC" 0 "  and no container is left"
 ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor a daemon's pid file"
 ip netns delete "$NS"
 ip netns delete "$NS-own"
+
+# ---- the audit of execs: the init hands its listener to the daemon, which writes the log ----
+oci_bundle "$A" sh -c '/bin/true first-marker; exec sleep 1000' || bail_out "bundle"
+oci_config "$A" "c['annotations'] = {'dev.hutch.policy': '{\"audit\": {\"file\": \"$T/audit.jsonl\"}}'}"
+roci create --bundle "$A" "$ID-a" </dev/null
+is "$RC" 0 "create with an audit (no network allowlist)"
+cp "$A/hutch-netd.pid" "$T/daemon-4.pid" 2>/dev/null
+ok "$(daemon_alive "$T/daemon-4.pid" && echo 0 || echo 1)" "  its daemon runs"
+roci start "$ID-a"
+is "$RC" 0 "start"
+roci exec "$ID-a" sh -c 'echo exec-out; /bin/true exec-marker'
+is "$RC" 0 "exec"
+like "$OUT" "exec-out" "  its output"
+# events CODE: python over the exec events `ev` of the audit log
+events() {
+	"$PY" - "$T/audit.jsonl" "$1" <<'PYEOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1], "rb")]
+ev = [e for e in ev if e.get("event") == "exec"]
+print(eval(sys.argv[2]))
+PYEOF
+}
+for _ in $(seq 100); do
+	[[ "$(events 'sum("exec-marker" in e.get("process.command_args", []) for e in ev)' 2>/dev/null)" == 1 ]] && break
+	sleep 0.1
+done
+like "$(events '[e["process.command_args"] for e in ev]')" "\['sh', '-c', '/bin/true first-marker; exec sleep 1000'\]" \
+	"the audit log has the container's process (its argv)"
+like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'first-marker'\]" "  and what it ran"
+like "$(events '[e["process.command_args"] for e in ev]')" "\['sleep', '1000'\]" "  and its exec"
+like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'exec-marker'\]" "an exec's commands are audited too"
+# fail closed: with its daemon gone, nothing more runs in the container unaudited
+read -r dpid _ <"$T/daemon-4.pid"
+kill -9 "$dpid"
+for _ in $(seq 100); do daemon_alive "$T/daemon-4.pid" || break; sleep 0.1; done
+roci exec "$ID-a" sh -c 'echo should-not-run'
+is "$RC" 125 "the daemon killed: an exec does not run (status 125)"
+like "$ERR" "hutch oci init: audit: connecting to hutch's daemon" "  the init says why"
+unlike "$OUT" "should-not-run" "  and the command did not run"
+roci delete --force "$ID-a"
+is "$RC" 0 "delete --force"
+ok "$(daemon_alive "$T/daemon-4.pid" && echo 1 || echo 0)" "  no daemon after delete"
+ok "$([ -e "$A/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor its pid file"
 
 is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's network is unchanged"
 

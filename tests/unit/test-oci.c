@@ -185,6 +185,17 @@ int main(void)
 	like(json_dumps(json_object_get(c, "mounts"), 0), "/hutch-resolv.conf\"",
 	     "  from the bundle");
 	json_decref(c);
+	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
+			  "\"{\\\"audit\\\":{\\\"file\\\":\\\"/tmp/a.jsonl\\\"}}\"}}");
+	is_int(hutch_oci_prepare(&o, &err), 0, "an audit file (%s)", err.msg);
+	layers_paths(paths, sizeof(paths), &flags);
+	ok(flags & HUTCH_OCI_AUDIT_EXEC, "  the init hands its exec listener over");
+	is_int(hutch_oci_bundle_netd(o.bundle), 1, "  the container needs its daemon");
+	c = read_json("config.json");
+	like(json_dumps(json_object_get(c, "mounts"), 0),
+	     "{\"destination\": \"" HUTCH_OCI_CTL_DEST "\", \"type\": \"bind\"",
+	     "  the daemon's socket directory is bound in");
+	json_decref(c);
 	write_config(BASE "\"annotations\":{}}");
 	is_int(hutch_oci_prepare(&o, &err), 0, "the same bundle without it");
 	is_int(hutch_oci_bundle_netd(o.bundle), 0, "  needs no network daemon");

@@ -977,6 +977,11 @@ static void *worker_main(void *data)
 			break;
 		serve(w, w->req);
 	}
+	/*
+	 * This listener's last events may still be queued, and the other threads asleep
+	 * with no timeout (they looked before these came): the loop takes them now.
+	 */
+	idle_wake(w->m);
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }

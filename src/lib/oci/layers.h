@@ -25,6 +25,12 @@
 #define HUTCH_OCI_INIT_DEST HUTCH_OCI_DIR "/init"
 #endif
 #define HUTCH_OCI_LAYERS_DEST HUTCH_OCI_DIR "/layers"
+/*
+ * The directory of the container's daemon's control socket (src/lib/oci/netd.c), bound
+ * read-only: an init with HUTCH_OCI_AUDIT_EXEC hands its exec listener over on it.
+ */
+#define HUTCH_OCI_CTL_DEST HUTCH_OCI_DIR "/ctl"
+#define HUTCH_OCI_CTL_SOCK "sock"
 
 /* Bounds, checked by both sides. */
 #define HUTCH_OCI_MAX_PATHS 256
@@ -36,6 +42,12 @@
 #define HUTCH_OCI_LANDLOCK 1u	       /* apply the path rules with Landlock */
 #define HUTCH_OCI_LANDLOCK_OPTIONAL 2u /* the policy allows running without Landlock */
 #define HUTCH_OCI_SECCOMP 4u	       /* load the filter */
+/*
+ * The filter notifies execve/execveat: load it with a new listener, hand that to the
+ * container's daemon (HUTCH_OCI_CTL_DEST), which audits every exec, and wait for its
+ * "1" before the workload's exec. No daemon, no workload.
+ */
+#define HUTCH_OCI_AUDIT_EXEC 8u
 
 struct hutch_oci_layers_head {
 	char magic[8];

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The network daemon of a container with a network allowlist (docs/oci.md, "Network
- * allowlist"). Started by `hutch oci create` once runc has made the container (its
- * process waits for `start`), it is a small host-side process per container, as
- * conmon or a shim is: double-forked, in a session of its own, stdio on /dev/null,
- * every other descriptor closed. It
+ * The daemon of a container with a network allowlist or an audit file (docs/oci.md,
+ * "Network allowlist" and "Audit of execs"). Started by `hutch oci create` once runc has
+ * made the container (its process waits for `start`), it is a small host-side process
+ * per container, as conmon or a shim is: double-forked, in a session of its own, stdio
+ * on /dev/null, every other descriptor closed. With an allowlist, it
  *
  *   - enters the container's network namespace (/proc/PID/ns/net) for its set-up only:
  *     lo up, the proxy's listeners (127.0.0.1:3128 HTTP, :1080 SOCKS5), the transparent
@@ -13,11 +13,14 @@
  *     drop the rest (sandbox/nft.c), and the default route via lo (sandbox/netns.c);
  *   - goes back to the host's network namespace and serves them with hutch run's proxy
  *     and resolver (net/proxy.c, net/resolver.c): the same decisions, refusals and
- *     audit events (the policy's audit.file);
- *   - ends when the container's process ends (its pidfd), or on SIGTERM (`hutch oci
- *     delete`, which waits for it). Its pid and start time are in the bundle
- *     (HUTCH_OCI_NETD_PID); a stale file (its process gone or the pid reused) is told
- *     apart by the start time.
+ *     audit events (the policy's audit.file).
+ *
+ * With an audit file, it listens on the bundle's hutch-ctl/sock (the container's
+ * /.hutch/ctl/sock): each init hands it its seccomp exec listener, served by hutch run's
+ * exec monitor (audit/execmon.c) before the init gets its "1". In both cases it ends
+ * when the container's process ends (its pidfd), or on SIGTERM (`hutch oci delete`,
+ * which waits for it). Its pid and start time are in the bundle (HUTCH_OCI_NETD_PID); a
+ * stale file (its process gone or the pid reused) is told apart by the start time.
  *
  * A container with a network of its own (any interface but lo: an engine's bridge) is
  * refused: hutch's proxy must be its only way out.
@@ -37,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -48,6 +52,7 @@
 #include "base/loop.h"
 #include "net/proxy.h"
 #include "net/resolver.h"
+#include "oci/layers.h"
 #include "oci/oci-int.h"
 #include "policy/model.h"
 #include "policy/policy.h"
@@ -65,6 +70,8 @@ struct netd {
 	struct hutch_audit *audit;
 	int fds[N_FDS];
 	int pidfd, sigfd, dirfd;
+	int ctl;	/* the control socket (the audit of execs), -1 if none */
+	bool allowlist; /* a network allowlist: the proxy and the namespace's set-up */
 };
 
 struct netd_report {
@@ -211,6 +218,96 @@ static void on_audit_stop(void *data)
 	(void)syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
 }
 
+/* ---- the audit of execs: listeners handed over by the containers' inits -------------------- */
+
+/* Is @fd a seccomp user-notification listener? Nothing else is served. */
+static bool is_listener(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:seccomp notify") == 0;
+}
+
+/* One init's message: a listener (SCM_RIGHTS), served by the audit; "1" back, or "0". */
+static int on_ctl_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct netd *d = data;
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)], tag = 0, ack = '0';
+	struct iovec iov = {&tag, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	int got = -1;
+	ssize_t n;
+
+	(void)events;
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got < 0 && n == 1 && tag == 'L' && is_listener(one))
+				got = one;
+			else
+				close(one);
+		}
+	}
+	if (got >= 0 && hutch_audit_add_listener(d->audit, loop, got) >= 0)
+		ack = '1';
+	(void)send(fd, &ack, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	hutch_loop_del(loop, fd);
+	close(fd);
+	return 0;
+}
+
+static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	(void)events;
+	if (c < 0)
+		return 0;
+	if (hutch_loop_add(loop, c, EPOLLIN | EPOLLRDHUP, on_ctl_conn, data) < 0)
+		close(c);
+	return 0;
+}
+
+/* The control socket, in the bundle's directory that the container sees at /.hutch/ctl. */
+static int ctl_listen(struct netd *d, hutch_error *err)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	_cleanup_close_ int dir = openat(d->dirfd, HUTCH_OCI_CTL_DIR,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	char path[64];
+
+	if (dir < 0)
+		return hutch_err(err, errno, "bundle: %s", HUTCH_OCI_CTL_DIR);
+	/* bound by a path through the directory's fd: the bundle's path may be long */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dir, HUTCH_OCI_CTL_SOCK);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	(void)unlinkat(dir, HUTCH_OCI_CTL_SOCK, 0);
+	d->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (d->ctl < 0 || bind(d->ctl, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    fchmodat(dir, HUTCH_OCI_CTL_SOCK, 0666, 0) < 0 || listen(d->ctl, 16) < 0)
+		return hutch_err(err, errno, "the audit's control socket");
+	return 0;
+}
+
 static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 {
 	struct hutch_proxy_hooks hooks = {0};
@@ -237,6 +334,12 @@ static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 		hooks.on_record = hutch_audit_proxy_record;
 		hooks.userdata = d->audit;
 	}
+	if (d->ctl >= 0)
+		r = hutch_loop_add(d->loop, d->ctl, EPOLLIN, on_ctl, d);
+	if (r < 0)
+		return hutch_err(err, r, "the audit's control socket");
+	if (!d->allowlist)
+		goto watch;
 	if (d->fds[FD_DNS_UDP] >= 0) {
 		r = hutch_resolver_new(d->p, &d->resolver, err);
 		if (r >= 0)
@@ -255,6 +358,7 @@ static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 		r = hutch_proxy_add_transparent(d->proxy, d->fds[FD_TRANSPARENT], d->resolver, err);
 		d->fds[FD_TRANSPARENT] = -1;
 	}
+watch:
 	if (r >= 0)
 		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_end, d);
 	if (r >= 0)
@@ -302,6 +406,8 @@ static void netd_free(struct netd *d)
 		close(d->sigfd);
 	if (d->pidfd >= 0)
 		close(d->pidfd);
+	if (d->ctl >= 0)
+		close(d->ctl);
 	hutch_policy_free(d->p);
 }
 
@@ -327,8 +433,10 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
-	if (r >= 0)
+	if (r >= 0 && d->allowlist)
 		r = setup_netns(d, pid, &e);
+	if (r >= 0 && d->p->audit_file)
+		r = ctl_listen(d, &e);
 	if (r >= 0)
 		r = serve_setup(d, id, &e);
 	if (r >= 0) {
@@ -356,7 +464,8 @@ int hutch_oci_bundle_netd(const char *bundle)
 
 	if (dirfd < 0)
 		return -errno;
-	return faccessat(dirfd, HUTCH_OCI_RESOLV_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return faccessat(dirfd, HUTCH_OCI_RESOLV_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       faccessat(dirfd, HUTCH_OCI_CTL_DIR, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bundle,
@@ -372,14 +481,17 @@ static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bund
 	if (r >= 0)
 		r = hutch_oci_load_policy(o, config, &d->p, err);
 	json_decref(config);
-	if (r >= 0 && !hutch_oci_policy_proxy(d->p))
-		r = hutch_errx(err, EINVAL, "bundle %s: no network allowlist", bundle);
+	if (r >= 0)
+		d->allowlist = hutch_oci_policy_proxy(d->p);
+	if (r >= 0 && !d->allowlist && !d->p->audit_file)
+		r = hutch_errx(err, EINVAL, "bundle %s: neither a network allowlist nor an audit",
+			       bundle);
 	return r;
 }
 
 int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
 {
-	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1};
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1};
 	struct netd_report rep;
 	const char *bundle = o->bundle ? o->bundle : ".";
 	int ready[2], st, r;

@@ -11,6 +11,8 @@
 /* Bundle files written by hutch_oci_prepare() for a container with a network allowlist. */
 #define HUTCH_OCI_RESOLV_FILE "hutch-resolv.conf" /* bound over /etc/resolv.conf */
 #define HUTCH_OCI_NETD_PID "hutch-netd.pid"	  /* "PID STARTTIME" of the daemon */
+/* ... for a container with the audit of execs: the daemon's socket's directory */
+#define HUTCH_OCI_CTL_DIR "hutch-ctl"
 
 /*
  * Is the container's network hutch's proxy (network.mode "proxy", or an allowlist

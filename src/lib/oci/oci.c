@@ -60,7 +60,8 @@ struct plan {
 	size_t n;
 	uint32_t flags;
 	bool deny_inet;
-	bool proxy; /* network allowlist: served by the container's netd (netd.c) */
+	bool proxy; /* network allowlist: served by the container's daemon (netd.c) */
+	bool audit; /* the audit of execs: written by the container's daemon */
 };
 
 /* jansson's own json_decrefp() */
@@ -237,11 +238,6 @@ static bool has_limits(const struct hutch_policy *p)
 	return l->memory || l->pids || l->cpus_milli || l->timeout_ms || l->file_size ||
 	       l->open_files;
 }
-static bool has_audit(const struct hutch_policy *p)
-{
-	return p->audit_file != NULL;
-}
-
 /* Keys a container cannot have yet: refused rather than ignored (docs/oci.md). */
 static const struct unsupported unsupported[] = {
 	{"filesystem.hidden", has_hidden},
@@ -252,7 +248,6 @@ static const struct unsupported unsupported[] = {
 	{"commands", has_commands},
 	{"env", has_env},
 	{"limits (use the engine's --memory, --pids-limit, --cpus, --ulimit)", has_limits},
-	{"audit", has_audit},
 };
 
 static int check_policy(const struct hutch_policy *p, struct plan *pl, hutch_error *err)
@@ -274,6 +269,9 @@ static int check_policy(const struct hutch_policy *p, struct plan *pl, hutch_err
 		}
 	pl->deny_inet = p->net_mode == HUTCH_NET_NONE && !pl->proxy;
 	pl->flags = HUTCH_OCI_LANDLOCK | HUTCH_OCI_SECCOMP;
+	pl->audit = p->audit_file != NULL;
+	if (pl->audit)
+		pl->flags |= HUTCH_OCI_AUDIT_EXEC;
 	if (p->allow_degraded && !(p->require & HUTCH_LAYER_LANDLOCK))
 		pl->flags |= HUTCH_OCI_LANDLOCK_OPTIONAL;
 	return 0;
@@ -369,7 +367,7 @@ static int write_bundle_file(int dirfd, const char *name, const void *data, size
 
 static int write_layers(int dirfd, const struct plan *pl, hutch_error *err)
 {
-	struct hutch_seccomp_opts so = {.deny_inet = pl->deny_inet};
+	struct hutch_seccomp_opts so = {.deny_inet = pl->deny_inet, .notify_exec = pl->audit};
 	const struct hutch_seccomp_bpf *bpf =
 		&hutch_seccomp_precompiled[hutch_seccomp_variant(&so)];
 	struct hutch_oci_layers_head head = {.version = HUTCH_OCI_LAYERS_VERSION,
@@ -513,8 +511,33 @@ static int plan_proxy(int dirfd, json_t *config, const char *bundle, const struc
 	return 0;
 }
 
+/*
+ * The audit of execs: the directory of the daemon's control socket, bound read-only at
+ * /.hutch/ctl (the daemon makes the socket after create; a bind of the directory shows it).
+ */
+static int plan_ctl(int dirfd, json_t *config, const char *bundle, bool audit, hutch_error *err)
+{
+	_cleanup_free_ char *src = NULL;
+
+	if (!audit) {
+		(void)unlinkat(dirfd, HUTCH_OCI_CTL_DIR "/" HUTCH_OCI_CTL_SOCK, 0);
+		(void)unlinkat(dirfd, HUTCH_OCI_CTL_DIR, AT_REMOVEDIR);
+		return 0;
+	}
+	if (mkdirat(dirfd, HUTCH_OCI_CTL_DIR, 0755) < 0 && errno != EEXIST)
+		return hutch_err(err, errno, "bundle: %s", HUTCH_OCI_CTL_DIR);
+	if (asprintf(&src, "%s/%s", bundle, HUTCH_OCI_CTL_DIR) < 0) {
+		src = NULL;
+		return hutch_err(err, ENOMEM, "config.json");
+	}
+	if (json_array_append_new(json_object_get(config, "mounts"),
+				  bind_mount(HUTCH_OCI_CTL_DEST, src)) < 0)
+		return hutch_err(err, ENOMEM, "config.json");
+	return 0;
+}
+
 static int rewrite_config(int dirfd, json_t *config, const char *bundle, const char *init_path,
-			  const struct hutch_policy *proxy, hutch_error *err)
+			  const struct hutch_policy *proxy, bool audit, hutch_error *err)
 {
 	json_t *mounts = json_object_get(config, "mounts");
 	_cleanup_free_ char *layers = NULL, *text = NULL;
@@ -540,6 +563,8 @@ static int rewrite_config(int dirfd, json_t *config, const char *bundle, const c
 	if (r < 0)
 		return hutch_err(err, -r, "config.json: adding hutch's init");
 	r = plan_proxy(dirfd, config, bundle, proxy, err);
+	if (r == 0)
+		r = plan_ctl(dirfd, config, bundle, audit, err);
 	if (r < 0)
 		return r;
 	text = json_dumps(config, JSON_COMPACT);
@@ -659,7 +684,8 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	if (r == 0)
 		r = write_layers(dirfd, pl, err);
 	if (r == 0)
-		r = rewrite_config(dirfd, config, bundle, o->init_path, pl->proxy ? p : NULL, err);
+		r = rewrite_config(dirfd, config, bundle, o->init_path, pl->proxy ? p : NULL,
+				   pl->audit, err);
 	return r;
 }
 
