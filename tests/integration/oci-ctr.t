@@ -4,6 +4,7 @@
 # a private containerd (its own config, root, state, sockets; CRI off, so no network set-up)
 # started and stopped by the test. run --rm prints and exits with the command's status,
 # hutch's layers are active inside, task exec runs under them, the annotation reaches hutch,
+# a network allowlist is served through hutch's proxy by the container's daemon,
 # and a policy that cannot be enforced fails the run with hutch's message (which the shim
 # reads from --log). Everything the daemon made is removed at the end, and the host's
 # network is compared before and after.
@@ -96,6 +97,20 @@ like "$OUT" "unshare-refused" "seccomp inside"
 
 crun --annotation 'dev.hutch.policy={"network": {"mode": "host"}}' c2 sh -c 'nc -w 2 127.0.0.1 9 </dev/null 2>&1; true'
 unlike "$OUT" "socket: Permission denied" "ctr --annotation reaches hutch (network host)"
+
+# a network allowlist under containerd: its shim runs create, the daemon serves the proxy
+start_loopback_service
+crun --annotation "dev.hutch.policy={\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}" \
+	c5 sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok; wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok; wget -q -O- http://denied.example/ 2>&1; true"
+is "$RC" 0 "a network allowlist: ctr run --rm"
+like "$OUT" "via-proxy-ok" "  an allowed name reached through the proxy variables"
+like "$OUT" "transparent-ok" "  and transparently"
+like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" "  a name not allowed refused"
+left=
+for p in /proc/[0-9]*; do
+	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
+done
+is "$left" "" "  no hutch-oci process (network daemon) left"
 
 crun --annotation 'dev.hutch.policy={"network": {"mode": "host", "allow": ["example.com"]}}' c3 echo should-not-run
 isnt "$RC" 0 "a policy that cannot be enforced: the run fails"

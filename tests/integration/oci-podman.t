@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Podman with hutch oci as its runtime (--runtime PATH, docs/oci.md): run --rm prints and
 # exits with the command's status, hutch's layers are active inside, -t gets a terminal,
-# exec runs under the layers too, stop ends a container, and a container whose policy
+# exec runs under the layers too (and is in the audit log), a network allowlist works
+# through hutch's proxy, stop ends a container, and a container whose policy
 # cannot be enforced does not start, with hutch's message in podman's error. Podman's
 # storage, run and temporary directories, its containers.conf and its cgroup parent are
 # the test's own, removed at the end; the host's network is compared before and after.
@@ -93,11 +94,21 @@ is "$RC" 0 "run -t"
 like "$OUT" "/dev/pts/" "-t: the workload's stdin is a terminal"
 like "$OUT" "out-is-a-tty" "-t: and so is its stdout"
 
-prun "${RUN[@]}" -d --name "hutch-t-$$" "$IMG" sleep 1000
-is "$RC" 0 "run -d"
-prun exec "hutch-t-$$" sh -c 'touch /root/y 2>&1 || echo exec-no-root; exit 6'
+prun "${RUN[@]}" -d --name "hutch-t-$$" \
+	--annotation "\"dev.hutch.policy={\"\"audit\"\": {\"\"file\"\": \"\"$T/audit.jsonl\"\"}}\"" \
+	"$IMG" sleep 1000
+is "$RC" 0 "run -d (with an audit file)"
+prun exec "hutch-t-$$" sh -c 'touch /root/y 2>&1 || echo exec-no-root; /bin/true podman-exec-marker; exit 6'
 is "$RC" 6 "exec: its exit status"
 like "$OUT" "exec-no-root" "exec: Landlock applies to podman exec too"
+args=
+for _ in $(seq 100); do
+	args=$("$PY" -c 'import json,sys; print([e.get("process.command_args") for e in map(json.loads, open(sys.argv[1], "rb")) if e.get("event") == "exec"])' "$T/audit.jsonl" 2>/dev/null)
+	[[ $args == *podman-exec-marker* ]] && break
+	sleep 0.1
+done
+like "$args" "\['sleep', '1000'\]" "the audit log has the container's process"
+like "$args" "\['/bin/true', 'podman-exec-marker'\]" "  and what podman exec ran"
 prun stop -t 1 "hutch-t-$$"
 is "$RC" 0 "stop (SIGTERM, then SIGKILL after 1 s)"
 prun inspect --format '{{.State.Status}}' "hutch-t-$$"
