@@ -60,6 +60,8 @@
 #include "sandbox/netns.h"
 #include "sandbox/nft.h"
 
+#define CTL_MAX_PENDING 64
+
 enum { FD_HTTP, FD_SOCKS, FD_TRANSPARENT, FD_DNS_UDP, FD_DNS_TCP, N_FDS };
 
 struct netd {
@@ -70,8 +72,9 @@ struct netd {
 	struct hutch_audit *audit;
 	int fds[N_FDS];
 	int pidfd, sigfd, dirfd;
-	int ctl;	/* the control socket (the audit of execs), -1 if none */
-	bool allowlist; /* a network allowlist: the proxy and the namespace's set-up */
+	int ctl;	    /* the control socket (the audit of execs), -1 if none */
+	unsigned ctl_conns; /* its connections not answered yet */
+	bool allowlist;	    /* a network allowlist: the proxy and the namespace's set-up */
 };
 
 struct netd_report {
@@ -272,18 +275,29 @@ static int on_ctl_conn(struct hutch_loop *loop, int fd, uint32_t events, void *d
 	(void)send(fd, &ack, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	hutch_loop_del(loop, fd);
 	close(fd);
+	d->ctl_conns--;
 	return 0;
 }
 
+/*
+ * A connection from an init. The socket is open to the workload too: connections that
+ * send nothing are held at most CTL_MAX_PENDING at once, past that closed at once (an
+ * init then fails and its command does not run).
+ */
 static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
+	struct netd *d = data;
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	(void)events;
 	if (c < 0)
 		return 0;
-	if (hutch_loop_add(loop, c, EPOLLIN | EPOLLRDHUP, on_ctl_conn, data) < 0)
+	if (d->ctl_conns >= CTL_MAX_PENDING ||
+	    hutch_loop_add(loop, c, EPOLLIN | EPOLLRDHUP, on_ctl_conn, data) < 0) {
 		close(c);
+		return 0;
+	}
+	d->ctl_conns++;
 	return 0;
 }
 
