@@ -5,8 +5,8 @@
 # in the bundle), the container reaches an allowed name through the proxy variables and
 # transparently, a name not allowed is refused with the proxy's answer, a raw connection to
 # another address and UDP are refused; the daemon ends when the container is killed and on
-# delete; runc run with an allowlist is refused; the host's network is unchanged. With an
-# audit file, every exec of the container and of `exec` is in the log with its argv, and
+# delete; runc run with an allowlist is refused; the host's network is unchanged. The
+# proxy's net and deny events are in the container's audit log. With an audit file, every exec of the container and of `exec` is in the log with its argv, and
 # with the daemon gone an exec does not run.
 #
 # The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
@@ -83,7 +83,7 @@ nslookup -timeout=1 localhost. 192.0.2.1; echo "udp-rc=$?"
 touch /root/x || echo landlock-still
 echo finished
 exec sleep 1000' x "$SRV_PORT" || bail_out "could not build the bundle"
-oci_config "$B" "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}'}"
+oci_config "$B" "c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}, \"audit\": {\"file\": \"$T/net-audit.jsonl\"}}'}"
 
 # ---- create: the daemon runs before start --------------------------------------------------
 roci create --bundle "$B" --pid-file "$T/c.pid" "$ID" </dev/null
@@ -115,6 +115,14 @@ like "$out" "raw-rc=1" "  the client fails"
 like "$out" "write to '192.0.2.1': Operation not permitted" "UDP to another address is dropped (EPERM)"
 like "$out" "udp-rc=1" "  the client fails"
 like "$out" "landlock-still" "Landlock still applies"
+# the audit log: the proxy's records, as hutch run writes them
+netlog() {
+	"$PY" -c 'import json,sys; print(sorted(set((e["event"], e.get("server.address"), e.get("proxy.via")) for e in map(json.loads, open(sys.argv[1], "rb")) if e.get("event") in ("net", "deny"))))' "$T/net-audit.jsonl" 2>&1
+}
+like "$(netlog)" "\('net', 'localhost', 'connect'\)|\('net', 'localhost', 'http'\)" "audit: a net event for the allowed name through the proxy"
+like "$(netlog)" "\('net', 'localhost', 'transparent'\)" "  and one for the transparent connection"
+like "$(netlog)" "\('deny', 'denied.example', 'http'\)" "  a deny event for the name not allowed"
+like "$(netlog)" "\('deny', '192.0.2.1', 'transparent'\)" "  and for the address"
 
 # ---- the container is killed: the daemon ends by itself ------------------------------------
 roci kill "$ID" 9
