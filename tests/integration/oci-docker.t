@@ -4,8 +4,10 @@
 # 20.10 passes no annotations, so the policy is the runtime's own (runtimeArgs
 # --hutch-policy FILE). run --rm prints and exits with the command's status, hutch's layers
 # are active inside, -t gets a terminal, exec runs under the layers too, pause/unpause, top,
-# stop (SIGTERM, then SIGKILL after the timeout) and kill end a container, and a runtime
-# whose policy cannot be enforced starts nothing, with hutch's message in Docker's error.
+# stop (SIGTERM, then SIGKILL after the timeout) and kill end a container, a runtime whose
+# policy has a network allowlist reaches an allowed name (through the proxy variables and
+# transparently) and nothing else, and a runtime whose policy cannot be enforced starts
+# nothing, with hutch's message in Docker's error.
 #
 # dockerd is the test's own: its configuration, data and exec roots, socket and cgroup parent
 # are under the test's directory, with no bridge, no iptables rules and ip_forward left alone;
@@ -46,10 +48,13 @@ had_key=0 had_rundocker=0 had_runcontainerd=0
 # enforce (its limits are the engine's business).
 printf '{}\n' >"$DD/policy.json"
 printf '{ "limits": { "memory": "64M" } }\n' >"$DD/bad.json"
+start_loopback_service
+printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"] } }\n' "$SRV_PORT" >"$DD/net.json"
 cat >"$DD/daemon.json" <<EOF
 { "runtimes": {
     "hutch": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/policy.json"] },
-    "hutch-bad": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/bad.json"] } } }
+    "hutch-bad": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/bad.json"] },
+    "hutch-net": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/net.json"] } } }
 EOF
 
 docker_cleanup() {
@@ -159,6 +164,22 @@ is "$RC" 0 "kill"
 drun wait "$C-k"
 is "$OUT" 137 "  the container ended by SIGKILL"
 drun rm "$C-k"
+
+# a network allowlist: hutch's proxy, served by the container's network daemon on the host
+drun run --rm --network none --runtime hutch-net "$IMG" sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok
+wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok
+wget -q -O- http://denied.example/ 2>&1; wget -q -Y off -O- http://192.0.2.1/ 2>&1; true"
+is "$RC" 0 "a network allowlist (the runtime's policy): the container runs"
+like "$OUT" "via-proxy-ok" "  an allowed name is reached through the proxy variables"
+like "$OUT" "transparent-ok" "  and transparently"
+like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" \
+	"  a name not allowed: the proxy's refusal"
+like "$OUT" "Connection reset by peer" "  a connection to another address: reset"
+left=
+for p in /proc/[0-9]*; do
+	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
+done
+is "$left" "" "  no hutch-oci process (network daemon) left after run --rm"
 
 drun run --rm --network none --runtime hutch-bad "$IMG" echo should-not-run
 isnt "$RC" 0 "a runtime whose policy hutch oci cannot enforce: the container does not start"
