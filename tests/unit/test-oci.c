@@ -174,16 +174,14 @@ int main(void)
 	is_int(hutch_oci_prepare(&o, &err), 0, "a network allowlist (%s)", err.msg);
 	is_int(hutch_oci_bundle_netd(o.bundle), 1, "  the container needs its network daemon");
 	c = read_json("config.json");
-	like(json_dumps(json_object_get(json_object_get(c, "process"), "env"), 0),
+	like(dumps(json_object_get(json_object_get(c, "process"), "env")),
 	     "\"HTTPS_PROXY=http://127.0.0.1:3128\"", "  the proxy variables are set");
-	ok(!strstr(json_dumps(json_object_get(json_object_get(c, "process"), "env"), 0),
-		   "GIT_SSH_COMMAND"),
+	ok(!strstr(dumps(json_object_get(json_object_get(c, "process"), "env")), "GIT_SSH_COMMAND"),
 	   "  but not GIT_SSH_COMMAND (no hutch connect in a container)");
-	like(json_dumps(json_object_get(c, "mounts"), 0),
+	like(dumps(json_object_get(c, "mounts")),
 	     "{\"destination\": \"/etc/resolv.conf\", \"type\": \"bind\", \"source\": ",
 	     "  hutch's resolv.conf over the engine's");
-	like(json_dumps(json_object_get(c, "mounts"), 0), "/hutch-resolv.conf\"",
-	     "  from the bundle");
+	like(dumps(json_object_get(c, "mounts")), "/hutch-resolv.conf\"", "  from the bundle");
 	json_decref(c);
 	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
 			  "\"{\\\"audit\\\":{\\\"file\\\":\\\"/tmp/a.jsonl\\\"}}\"}}");
@@ -192,7 +190,7 @@ int main(void)
 	ok(flags & HUTCH_OCI_AUDIT_EXEC, "  the init hands its exec listener over");
 	is_int(hutch_oci_bundle_netd(o.bundle), 1, "  the container needs its daemon");
 	c = read_json("config.json");
-	like(json_dumps(json_object_get(c, "mounts"), 0),
+	like(dumps(json_object_get(c, "mounts")),
 	     "{\"destination\": \"" HUTCH_OCI_CTL_DEST "\", \"type\": \"bind\"",
 	     "  the daemon's socket directory is bound in");
 	json_decref(c);
