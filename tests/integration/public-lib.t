@@ -14,8 +14,7 @@ HDR=$HUTCH_REPO/include/hutch.h
 for tool in gcc nm pkg-config; do
 	command -v $tool >/dev/null || skip_all "$tool is not installed"
 done
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# $T is tests/lib.sh's temporary directory, removed at exit with the rest
 # shellcheck disable=SC2207
 libs=($(pkg-config --libs libseccomp jansson libcares libnftnl libmnl) -pthread)
 # A library built with the sanitizers (make check-asan) needs their runtimes at link time.
