@@ -180,14 +180,6 @@ bool hutch_codex_state_wanted(const struct hutch_policy *p, const char *home)
 	return is_codex(p, home);
 }
 
-/* Another run's private home is there: used as it is (agentstate.c, "Runs at once"). */
-static bool private_home_there(int dir_fd)
-{
-	struct stat st;
-
-	return fstatat(dir_fd, PRIVATE_HOME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 int hutch_codex_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			    struct hutch_codex_state **out, hutch_error *err)
 {
@@ -217,7 +209,7 @@ int hutch_codex_state_begin(const struct hutch_policy *p, const char *home, bool
 	}
 	if (r >= 0)
 		r = with_sandbox_mode(&c->snapshot, &c->snapshot_len);
-	if (r >= 0 && !(join && private_home_there(c->dir_fd)))
+	if (r >= 0 && !(join && hutch_as_dir_there(c->dir_fd, PRIVATE_HOME)))
 		r = make_private_home(c);
 	if (r < 0) {
 		hutch_err(err, -r,

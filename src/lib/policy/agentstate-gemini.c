@@ -194,14 +194,6 @@ bool hutch_gemini_state_wanted(const struct hutch_policy *p, const char *home)
 	return is_gemini(p, home);
 }
 
-/* Another run's private directory is there: used as it is (agentstate.c, "Runs at once"). */
-static bool private_home_there(int dir_fd)
-{
-	struct stat st;
-
-	return fstatat(dir_fd, PRIVATE_HOME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home, bool join,
 			     struct hutch_gemini_state **out, hutch_error *err)
 {
@@ -234,7 +226,7 @@ int hutch_gemini_state_begin(const struct hutch_policy *p, const char *home, boo
 		what = SETTINGS;
 		r = snapshot(g->dir_fd, SETTINGS, &g->settings_raw, &g->settings_len, &g->settings);
 	}
-	if (r >= 0 && !(join && private_home_there(g->dir_fd))) {
+	if (r >= 0 && !(join && hutch_as_dir_there(g->dir_fd, PRIVATE_HOME))) {
 		what = PRIVATE_DIR;
 		r = make_private_home(g);
 	}

@@ -30,6 +30,9 @@ bool hutch_as_uses_copy(const struct hutch_policy *p, const char *home, const ch
 int hutch_as_link_up(int pfd, const char *name, const char *up);
 /* Does @s hold @part, ignoring case? */
 bool hutch_as_contains_ci(const char *s, const char *part);
+/* Is @name in @dir_fd a directory (not a link to one)? Another run's private home, joined as
+ * it is (agentstate.c, "Runs at once"). */
+bool hutch_as_dir_there(int dir_fd, const char *name);
 
 /*
  * @join: another run of the profile is going on: its working copy is used as it is

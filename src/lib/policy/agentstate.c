@@ -173,6 +173,13 @@ static bool in_list(const char *const *l, const char *s)
 	return false;
 }
 
+bool hutch_as_dir_there(int dir_fd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool hutch_as_contains_ci(const char *s, const char *part)
 {
 	size_t n = strlen(part);
