@@ -232,6 +232,11 @@ int hutch_oci_bundle_netd(const char *bundle);
 int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err);
 /* End @bundle's network daemon, if it runs (delete); 0 when there is none. */
 int hutch_oci_netd_stop(const char *bundle, hutch_error *err);
+/*
+ * delete: the container @id leaves its pod's namespace's daemon, if it joined one
+ * (docs/oci.md, "A network of its own: pods"); after the last one, that daemon has ended.
+ */
+int hutch_oci_netd_leave(const char *bundle, const char *id, hutch_error *err);
 
 /* ---- resource limits (docs/limits.md) ----------------------------------- */
 

@@ -360,6 +360,8 @@ static int oci_delete(const struct oci *o, int argc, char **argv)
 	st = run_runc(o, argc, argv);
 	if (st == 0 && hutch_oci_netd_stop(bundle, &err) < 0)
 		return oci_fail_err(o, &err);
+	if (st == 0 && hutch_oci_netd_leave(bundle, argv[i], &err) < 0)
+		return oci_fail_err(o, &err);
 	return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
 }
 

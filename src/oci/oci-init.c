@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
@@ -258,6 +259,42 @@ static void apply_seccomp(const struct layers *l, int ctl)
 	}
 }
 
+/*
+ * CAP_NET_ADMIN and CAP_NET_RAW out of every set: with them the workload could flush the
+ * daemon's nftables rules or send on the pod's interface with a packet socket. The
+ * bounding set needs CAP_SETPCAP; without it, no_new_privs already keeps an execve from
+ * gaining what the permitted set lost. Checked after: fail closed.
+ */
+static void drop_net_caps(void)
+{
+	static const int caps[] = {CAP_NET_ADMIN, CAP_NET_RAW};
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	uint32_t mask[2] = {0, 0};
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		mask[caps[i] / 32] |= 1u << (caps[i] % 32);
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, caps[i], 0, 0) < 0 &&
+		    errno != EINVAL)
+			die("capabilities: lowering ambient %d: %s", caps[i], strerror(errno));
+		if (prctl(PR_CAPBSET_DROP, caps[i], 0, 0, 0) < 0 && errno != EPERM &&
+		    errno != EINVAL)
+			die("capabilities: bounding set %d: %s", caps[i], strerror(errno));
+	}
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		die("capabilities: capget: %s", strerror(errno));
+	for (int k = 0; k < 2; k++) {
+		data[k].effective &= ~mask[k];
+		data[k].permitted &= ~mask[k];
+		data[k].inheritable &= ~mask[k];
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0 || syscall(SYS_capget, &hdr, data) < 0)
+		die("capabilities: dropping CAP_NET_ADMIN and CAP_NET_RAW: %s", strerror(errno));
+	for (int k = 0; k < 2; k++)
+		if ((data[k].effective | data[k].permitted | data[k].inheritable) & mask[k])
+			die("capabilities: CAP_NET_ADMIN or CAP_NET_RAW still held");
+}
+
 int main(int argc, char **argv)
 {
 	struct layers l = {0};
@@ -269,6 +306,8 @@ int main(int argc, char **argv)
 	read_layers(&l);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("no_new_privs: %s", strerror(errno));
+	if (l.head.flags & HUTCH_OCI_DROP_NET_CAPS)
+		drop_net_caps();
 	if (l.head.flags & HUTCH_OCI_AUDIT_EXEC) {
 		if (!(l.head.flags & HUTCH_OCI_SECCOMP))
 			die("audit: the layers file has no seccomp program to notify execs");

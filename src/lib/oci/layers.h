@@ -48,6 +48,12 @@
  * "1" before the workload's exec. No daemon, no workload.
  */
 #define HUTCH_OCI_AUDIT_EXEC 8u
+/*
+ * Drop CAP_NET_ADMIN and CAP_NET_RAW (every set, the bounding set where the init may):
+ * the container's network is hutch's proxy, and its nftables rules must stay as the
+ * daemon loaded them (docs/oci.md, "A network of its own: pods").
+ */
+#define HUTCH_OCI_DROP_NET_CAPS 16u
 
 struct hutch_oci_layers_head {
 	char magic[8];

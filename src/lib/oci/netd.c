@@ -75,6 +75,9 @@ struct netd {
 	int ctl;	    /* the control socket (the audit of execs), -1 if none */
 	unsigned ctl_conns; /* its connections not answered yet */
 	bool allowlist;	    /* a network allowlist: the proxy and the namespace's set-up */
+	/* a pod's namespace (podnet.c): its members instead of one container's process */
+	bool pod;
+	struct hutch_podnet *podnet;
 };
 
 struct netd_report {
@@ -105,6 +108,11 @@ static unsigned long long proc_starttime(pid_t pid)
 	return strtoull(p, NULL, 10);
 }
 
+unsigned long long hutch_oci_proc_starttime(int pid)
+{
+	return proc_starttime(pid);
+}
+
 /* ---- in the container's network namespace ---------------------------------------------- */
 
 /*
@@ -131,12 +139,32 @@ static int only_lo(hutch_error *err)
 	return -EEXIST;
 }
 
+/*
+ * A pod's namespace: the rules also let out what stays on lo and the answers to
+ * connections peers opened to it; a default route of the pod's own is kept (the
+ * redirect takes every TCP connection to the proxy whatever its route).
+ */
+static int pod_rules(uint16_t port, hutch_error *err)
+{
+	hutch_error route = {0};
+	int r = hutch_nft_setup_ex(port, HUTCH_NFT_OWN_NETWORK, err);
+
+	if (r < 0)
+		return r;
+	r = hutch_net_default_route_lo(&route);
+	if (r < 0 && r != -EEXIST) {
+		*err = route;
+		return r;
+	}
+	return 0;
+}
+
 static int listen_all(struct netd *d, hutch_error *err)
 {
 	uint16_t port = 0;
 	int r;
 
-	r = only_lo(err);
+	r = d->pod ? 0 : only_lo(err);
 	if (r == 0)
 		r = hutch_net_loopback_up(err);
 	if (r < 0)
@@ -162,6 +190,8 @@ static int listen_all(struct netd *d, hutch_error *err)
 		hutch_net_bind_inet(SOCK_STREAM, HUTCH_NET_RESOLVER_ADDR, 53, NULL, err);
 	if (d->fds[FD_DNS_TCP] < 0)
 		return d->fds[FD_DNS_TCP];
+	if (d->pod)
+		return pod_rules(port, err);
 	r = hutch_nft_setup(port, err);
 	if (r < 0)
 		return r;
@@ -322,6 +352,23 @@ static int ctl_listen(struct netd *d, hutch_error *err)
 	return 0;
 }
 
+static void on_pod_empty(void *data)
+{
+	struct netd *d = data;
+
+	hutch_loop_quit(d->loop, 0);
+}
+
+/* A pod's namespace: served while a container of it lives (podnet.c). */
+static int pod_watch(struct netd *d, const char *id, hutch_error *err)
+{
+	int fd = fcntl(d->pidfd, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0)
+		return hutch_err(err, errno, "network daemon");
+	return hutch_podnet_serve(d->loop, d->dirfd, id, fd, on_pod_empty, d, &d->podnet, err);
+}
+
 static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 {
 	struct hutch_proxy_hooks hooks = {0};
@@ -373,7 +420,9 @@ static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 		d->fds[FD_TRANSPARENT] = -1;
 	}
 watch:
-	if (r >= 0)
+	if (r >= 0 && d->pod)
+		r = pod_watch(d, id, err);
+	else if (r >= 0)
 		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_end, d);
 	if (r >= 0)
 		r = hutch_loop_add(d->loop, d->sigfd, EPOLLIN, on_end, d);
@@ -409,6 +458,7 @@ static void report(int fd, int code, const hutch_error *e)
 
 static void netd_free(struct netd *d)
 {
+	hutch_podnet_free(d->podnet);
 	hutch_proxy_free(d->proxy);
 	hutch_resolver_free(d->resolver); /* after the proxy: it maps pool addresses with it */
 	hutch_audit_free(d->audit);
@@ -449,7 +499,7 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
 	if (r >= 0 && d->allowlist)
 		r = setup_netns(d, pid, &e);
-	if (r >= 0 && d->p->audit_file)
+	if (r >= 0 && d->p->audit_file && !d->pod)
 		r = ctl_listen(d, &e);
 	if (r >= 0)
 		r = serve_setup(d, id, &e);
@@ -466,6 +516,8 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 	report(ready, 0, NULL);
 	(void)hutch_loop_run(d->loop);
 	/* the pid file stays: hutch_oci_netd_stop() waits for this exit, then removes it */
+	if (d->pod)
+		hutch_podnet_end(d->dirfd);
 	netd_free(d);
 	_exit(0);
 }
@@ -503,35 +555,29 @@ static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bund
 	return r;
 }
 
-int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
+/* Start @d's daemon and wait for its report: 0 once it serves. */
+static int spawn(struct netd *d, const char *id, int pid, hutch_error *err)
 {
-	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1};
 	struct netd_report rep;
-	const char *bundle = o->bundle ? o->bundle : ".";
-	int ready[2], st, r;
+	int ready[2], st, r = 0;
 	pid_t child;
 	ssize_t n;
 
-	for (int i = 0; i < N_FDS; i++)
-		d.fds[i] = -1;
-	r = load(&d, o, bundle, err);
-	if (r >= 0 && pipe2(ready, O_CLOEXEC) < 0)
-		r = hutch_err(err, errno, "pipe");
-	if (r < 0)
-		goto out;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return hutch_err(err, errno, "pipe");
 	child = fork();
 	if (child < 0) {
 		r = hutch_err(err, errno, "fork");
 		close(ready[0]);
 		close(ready[1]);
-		goto out;
+		return r;
 	}
 	if (child == 0) {
 		close(ready[0]);
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		netd_main(&d, id, pid, ready[1]);
+		netd_main(d, id, pid, ready[1]);
 	}
 	close(ready[1]);
 	waitpid(child, &st, 0);
@@ -547,11 +593,64 @@ int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid
 		if (rep.hint[0])
 			hutch_err_hint(err, "%s", rep.hint);
 	}
-out:
+	return r;
+}
+
+int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid,
+			     hutch_error *err)
+{
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = dirfd, .ctl = -1, .p = p};
+
+	for (int i = 0; i < N_FDS; i++)
+		d.fds[i] = -1;
+	d.allowlist = d.pod = true;
+	return spawn(&d, id, pid, err);
+}
+
+/*
+ * A pod's namespace (an interface besides lo): its daemon serves the network
+ * (podnet.c); the container's own daemon then only audits its execs, if asked.
+ */
+static int attach_pod(struct netd *d, const char *id, int pid, hutch_error *err)
+{
+	char ifname[IF_NAMESIZE + 1];
+	int r = hutch_oci_podnet_own_network(pid, ifname, sizeof(ifname), err);
+
+	if (r <= 0)
+		return r;
+	r = hutch_oci_podnet_attach(d->p, d->dirfd, id, pid, err);
+	if (r < 0)
+		return r;
+	d->allowlist = false;
+	return d->p->audit_file ? 0 : 1;
+}
+
+int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
+{
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1};
+	const char *bundle = o->bundle ? o->bundle : ".";
+	int r;
+
+	for (int i = 0; i < N_FDS; i++)
+		d.fds[i] = -1;
+	r = load(&d, o, bundle, err);
+	if (r >= 0 && d.allowlist)
+		r = attach_pod(&d, id, pid, err);
+	if (r == 0)
+		r = spawn(&d, id, pid, err);
 	if (d.dirfd >= 0)
 		close(d.dirfd);
 	hutch_policy_free(d.p);
 	return r < 0 ? r : 0;
+}
+
+int hutch_oci_netd_leave(const char *bundle, const char *id, hutch_error *err)
+{
+	_cleanup_close_ int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dirfd < 0)
+		return hutch_err(err, errno, "bundle %s", bundle);
+	return hutch_oci_podnet_leave(dirfd, id, err);
 }
 
 int hutch_oci_netd_stop(const char *bundle, hutch_error *err)

@@ -13,6 +13,10 @@
 #define HUTCH_OCI_NETD_PID "hutch-netd.pid"	  /* "PID STARTTIME" of the daemon */
 /* ... for a container with the audit of execs: the daemon's socket's directory */
 #define HUTCH_OCI_CTL_DIR "hutch-ctl"
+/* ... for one in a pod's namespace: the key of its namespace's daemon (podnet.c) */
+#define HUTCH_OCI_NETNS_FILE "hutch-netns"
+/* The namespaces' daemons' state (podnet.c); HUTCH_OCI_NETNS_DIR in the environment too. */
+#define HUTCH_OCI_NETNS_DIR "/run/hutch-oci/netns"
 
 /*
  * Is the container's network hutch's proxy (network.mode "proxy", or an allowlist
@@ -31,3 +35,35 @@ int hutch_oci_load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_
 			  hutch_error *err);
 /* The bundle's config.json (the engine's, config.json.orig, when hutch rewrote it). */
 int hutch_oci_read_config(int dirfd, json_t **out, hutch_error *err);
+
+/* The start time of @pid (field 22 of /proc/PID/stat), 0 if gone. */
+unsigned long long hutch_oci_proc_starttime(int pid);
+
+/* ---- a network of its own: one daemon per pod's namespace (podnet.c) ---------------- */
+
+struct hutch_loop;
+struct hutch_podnet;
+
+/* 1 (and its name) if @pid's network namespace has an interface besides lo, else 0. */
+int hutch_oci_podnet_own_network(int pid, char *ifname, size_t size, hutch_error *err);
+/*
+ * Join the container @id (its process @pid) to its namespace's daemon, starting it if
+ * none runs; the namespace's key goes to the bundle (@bundlefd) for delete.
+ */
+int hutch_oci_podnet_attach(hutch_policy *p, int bundlefd, const char *id, int pid,
+			    hutch_error *err);
+/* delete: the container leaves its namespace's daemon; the last one waits for its end. */
+int hutch_oci_podnet_leave(int bundlefd, const char *id, hutch_error *err);
+/* 1 if @config's network namespace (by path) is served by a namespace's daemon. */
+int hutch_oci_podnet_served(json_t *config);
+/* netd.c: start the daemon of the namespace of @pid, its state in @dirfd. */
+int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid,
+			     hutch_error *err);
+
+/* In the daemon: its members' socket in @dirfd, @id (@pidfd, taken) the first one. */
+int hutch_podnet_serve(struct hutch_loop *loop, int dirfd, const char *id, int pidfd,
+		       void (*on_empty)(void *), void *data, struct hutch_podnet **out,
+		       hutch_error *err);
+void hutch_podnet_free(struct hutch_podnet *pn);
+/* The daemon ends: its socket and pid file go, and the directory if no one holds it. */
+void hutch_podnet_end(int dirfd);

@@ -274,6 +274,8 @@ static int check_policy(const struct hutch_policy *p, struct plan *pl, hutch_err
 		pl->flags |= HUTCH_OCI_AUDIT_EXEC;
 	if (p->allow_degraded && !(p->require & HUTCH_LAYER_LANDLOCK))
 		pl->flags |= HUTCH_OCI_LANDLOCK_OPTIONAL;
+	if (pl->proxy)
+		pl->flags |= HUTCH_OCI_DROP_NET_CAPS;
 	return 0;
 }
 
@@ -677,6 +679,9 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	if (r < 0 || !p)
 		return r < 0 ? r : -ENOMEM;
 	r = check_policy(p, pl, err);
+	/* a pod's namespace behind hutch's proxy: no container of it may undo the rules */
+	if (r == 0 && hutch_oci_podnet_served(config))
+		pl->flags |= HUTCH_OCI_DROP_NET_CAPS;
 	if (r == 0)
 		r = plan_landlock(pl, config, p, err);
 	if (r == 0)

@@ -12,6 +12,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,7 +27,7 @@
 #include "sandbox/nft.h"
 
 #define TABLE "hutch"
-#define BATCH_BUF 8192
+#define BATCH_BUF 16384
 
 struct batch {
 	struct mnl_nlmsg_batch *b;
@@ -239,6 +241,61 @@ static int lo6_rule(struct nftnl_rule *r, uint16_t unused)
 	return build_accept_lo6(r);
 }
 
+/* meta oif lo accept: what stays in the namespace (replies to its own addresses too) */
+static int lo_oif_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	uint32_t lo = if_nametoindex("lo");
+	struct nftnl_expr *e = expr(r, "meta");
+
+	(void)unused;
+	if (!e || !lo)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_OIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	if (cmp(r, NFT_CMP_EQ, &lo, sizeof(lo)) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+/*
+ * ct direction reply accept: the answers of connections that a peer opened to the
+ * namespace's own interface (a pod's service traffic). Whatever the workload opens
+ * itself is in the original direction, and only lo and the redirect let that out.
+ */
+static int ct_reply_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	uint8_t reply = IP_CT_DIR_REPLY;
+	struct nftnl_expr *e = expr(r, "ct");
+
+	(void)unused;
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	if (cmp(r, NFT_CMP_EQ, &reply, sizeof(reply)) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+static void del_table(struct batch *bt, uint16_t family)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t) {
+		bt->oom = 1;
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_DELTABLE, family, NLM_F_ACK,
+					  bt->seq++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	bt->acks++;
+	next(bt);
+}
+
 /* Wait for every acknowledgement; the first error ends it (the batch was all or nothing). */
 static int read_acks(struct mnl_socket *nl, unsigned want)
 {
@@ -271,6 +328,11 @@ static int read_acks(struct mnl_socket *nl, unsigned want)
 
 int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
 {
+	return hutch_nft_setup_ex(redirect_port, 0, err);
+}
+
+int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err)
+{
 	_cleanup_free_ char *buf = malloc(BATCH_BUF);
 	struct batch bt = {.seq = 1};
 	struct mnl_socket *nl;
@@ -283,14 +345,29 @@ int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
 		return hutch_err(err, ENOMEM, "network: nftables rules");
 	nftnl_batch_begin(cur(&bt), bt.seq++);
 	next(&bt);
+	if (flags & HUTCH_NFT_OWN_NETWORK) {
+		/* a previous daemon's tables, if any, are replaced (created, then deleted) */
+		add_table(&bt, NFPROTO_IPV4);
+		del_table(&bt, NFPROTO_IPV4);
+		add_table(&bt, NFPROTO_IPV6);
+		del_table(&bt, NFPROTO_IPV6);
+	}
 	add_table(&bt, NFPROTO_IPV4);
 	add_chain(&bt, NFPROTO_IPV4, "nat", "nat", -100, NF_ACCEPT);
 	add_rule(&bt, NFPROTO_IPV4, "nat", redirect_rule, redirect_port);
 	add_chain(&bt, NFPROTO_IPV4, "out", "filter", 0, NF_DROP);
 	add_rule(&bt, NFPROTO_IPV4, "out", lo4_rule, 0);
+	if (flags & HUTCH_NFT_OWN_NETWORK) {
+		add_rule(&bt, NFPROTO_IPV4, "out", lo_oif_rule, 0);
+		add_rule(&bt, NFPROTO_IPV4, "out", ct_reply_rule, 0);
+	}
 	add_table(&bt, NFPROTO_IPV6);
 	add_chain(&bt, NFPROTO_IPV6, "out", "filter", 0, NF_DROP);
 	add_rule(&bt, NFPROTO_IPV6, "out", lo6_rule, 0);
+	if (flags & HUTCH_NFT_OWN_NETWORK) {
+		add_rule(&bt, NFPROTO_IPV6, "out", lo_oif_rule, 0);
+		add_rule(&bt, NFPROTO_IPV6, "out", ct_reply_rule, 0);
+	}
 	nftnl_batch_end(cur(&bt), bt.seq++);
 	next(&bt);
 	if (bt.oom) {

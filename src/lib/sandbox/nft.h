@@ -27,6 +27,16 @@
 int hutch_nft_setup(uint16_t redirect_port, hutch_error *err);
 
 /*
+ * A namespace with an interface of its own (a pod's, docs/oci.md): the tables replace
+ * any that are there, and each out chain also accepts
+ *
+ *     meta oif lo accept              (what stays in the namespace)
+ *     ct direction reply accept       (answers to connections peers opened to it)
+ */
+#define HUTCH_NFT_OWN_NETWORK 1u
+int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err);
+
+/*
  * Can an unprivileged user do that here? Runs the setup in a child in a new
  * user and network namespace: 0 when it can, else a negative errno with @err
  * saying why. For `hutch check`.
