@@ -36,13 +36,13 @@ daemon_alive() {
 }
 oci_net_cleanup() {
 	local st=$? c pid start
-	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-a"; do
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-pod" "$ID-other" "$ID-a"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	for c in "$NS" "$NS-own"; do
 		ip netns delete "$c" 2>/dev/null
 	done
-	for c in "$T"/daemon-*.pid "$B/hutch-netd.pid" "$A/hutch-netd.pid"; do
+	for c in "$T"/daemon-*.pid "$T"/netns-state/*/hutch-netd.pid "$B/hutch-netd.pid" "$A/hutch-netd.pid"; do
 		if daemon_alive "$c"; then
 			read -r pid start <"$c"
 			kill -9 "$pid" 2>/dev/null
@@ -164,13 +164,87 @@ like "$(ip netns exec "$NS" nft list ruleset 2>&1)" "redirect to :[0-9]+" "  hut
 roci delete --force "$ID-ns"
 ok "$(daemon_alive "$T/daemon-3.pid" && echo 1 || echo 0)" "  no daemon after delete"
 
-net_path "$NS-own"
+# ---- a namespace with an interface of its own (a pod's): one daemon for its containers ------
+# As a CNI plugin does: oci0 with an address in the namespace (its peer oci1 there too, so
+# nothing of it is on the host). Two containers join it, as a pod's pause container and
+# its workload do; HUTCH_OCI_NETNS_DIR keeps the namespace daemon's state in the test's.
+export HUTCH_OCI_NETNS_DIR=$T/netns-state
+ip -n "$NS-own" addr add 198.51.100.10/24 dev oci0 && ip -n "$NS-own" link set oci0 up &&
+	ip -n "$NS-own" link set oci1 up || bail_out "could not set the test's interface up"
+P=$T/bundle-pod
+pod_policy="{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}"
+oci_bundle "$P" sh -c '
+exec >/work/out 2>&1
+wget -q -O- "http://localhost.:$1/" && echo pod-via-proxy-ok
+wget -q -Y off -O- "http://localhost.:$1/" && echo pod-transparent-ok
+wget -q -O- "http://denied.example:$1/"; echo "pod-denied-rc=$?"
+wget -q -Y off -O- "http://198.51.100.1:$1/"; echo "pod-raw-rc=$?"
+nslookup -timeout=1 localhost. 198.51.100.1; echo "pod-udp-rc=$?"
+echo "capeff=$(sed -n "s/^CapEff:\t//p" /proc/self/status)"
+ip link set oci0 down; echo "pod-linkdown-rc=$?"
+echo finished
+exec sleep 1000' x "$SRV_PORT" || bail_out "bundle"
+pod_config() { # pod_config BUNDLE POLICY: the namespace by path and the policy
+	[ -f "$1/config.json.orig" ] && mv -f "$1/config.json.orig" "$1/config.json"
+	oci_config "$1" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$NS-own'}]
+c['annotations'] = {'dev.hutch.policy': '$2'}
+for k in ('bounding', 'effective', 'permitted'):
+    c['process']['capabilities'][k] += ['CAP_NET_ADMIN', 'CAP_NET_RAW']"
+}
+pod_daemon() { # the pid file of the namespace's daemon, if any
+	ls "$HUTCH_OCI_NETNS_DIR"/*/hutch-netd.pid 2>/dev/null
+}
+# a process in the namespace that holds CAP_NET_RAW: the proxy could not be its only way out
+ip netns exec "$NS-own" sleep 1000 &
+capper=$!
+bg_register "$capper"
+pod_config "$B" "$pod_policy"
+for _ in $(seq 100); do [ "$(readlink "/proc/$capper/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.1; done
 roci create --bundle "$B" "$ID-own" </dev/null
-is "$RC" 1 "a network namespace with an interface besides lo is refused"
-like "$ERR" "the container has a network of its own \(interface oci[01]\)" "  with hutch's message"
+is "$RC" 1 "a pod's namespace where another process holds CAP_NET_RAW: refused"
+like "$ERR" "process $capper in the container's network namespace may use CAP_NET_ADMIN or CAP_NET_RAW" "  with hutch's message"
 roci state "$ID-own"
 isnt "$RC" 0 "  and no container is left"
-ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor a daemon's pid file"
+kill "$capper"
+wait "$capper" 2>/dev/null
+
+roci create --bundle "$B" "$ID-own" </dev/null
+is "$RC" 0 "a namespace with an interface of its own: the first container's create starts its daemon"
+pf=$(pod_daemon)
+ok "$([ -n "$pf" ] && daemon_alive "$pf" && echo 0 || echo 1)" "  the namespace's daemon runs (its state under \$HUTCH_OCI_NETNS_DIR)"
+cp "$pf" "$T/daemon-pod.pid" 2>/dev/null
+ok "$([ -e "$B/hutch-netd.pid" ] && echo 1 || echo 0)" "  and no daemon of the container's own"
+rules=$(ip netns exec "$NS-own" nft list ruleset 2>&1)
+like "$rules" "redirect to :[0-9]+" "  its rules are in the namespace"
+like "$rules" 'oif "?lo"? accept' "  lo is let out"
+like "$rules" "ct direction reply accept" "  and the answers to inbound connections"
+pod_config "$P" "$pod_policy"
+roci create --bundle "$P" "$ID-pod" </dev/null
+is "$RC" 0 "a second container in the namespace joins its daemon"
+is "$(pod_daemon)" "$pf" "  still one daemon"
+roci start "$ID-pod"
+for _ in $(seq 200); do grep -q finished "$P/rootfs/work/out" 2>/dev/null && break; sleep 0.1; done
+out=$(cat "$P/rootfs/work/out" 2>/dev/null)
+like "$out" "pod-via-proxy-ok" "in the pod's namespace: an allowed name through the proxy variables"
+like "$out" "pod-transparent-ok" "  and transparently"
+like "$out" "403 Forbidden \(hutch: connection to denied.example:$SRV_PORT refused: not in allowlist\)" "  a name not allowed: the proxy's refusal"
+like "$out" "pod-raw-rc=1" "  a TCP connection to the pod's own network is redirected and reset"
+like "$out" "write to '198.51.100.1': Operation not permitted" "  UDP out of the pod's interface is dropped (EPERM)"
+capeff=$(sed -n 's/^capeff=//p' <<<"$out")
+ok "$(( (0x${capeff:-3000} >> 12) & 3 ))" "  the workload has neither CAP_NET_ADMIN nor CAP_NET_RAW, which the engine gave (CapEff $capeff)"
+like "$out" "pod-linkdown-rc=[1-9]" "  it cannot change the namespace's links"
+pod_config "$B" '{"network": {"allow": ["example.org"]}}'
+roci create --bundle "$B" "$ID-other" </dev/null
+is "$RC" 1 "a container with another network policy in the same namespace: refused"
+like "$ERR" "served with another network policy" "  with hutch's message"
+roci delete --force "$ID-own"
+is "$RC" 0 "delete of the first container"
+ok "$(daemon_alive "$T/daemon-pod.pid" && echo 0 || echo 1)" "  the namespace's daemon still serves the other one"
+roci delete --force "$ID-pod"
+is "$RC" 0 "delete of the last container"
+ok "$(daemon_alive "$T/daemon-pod.pid" && echo 1 || echo 0)" "  the namespace's daemon has ended when delete returns"
+is "$(ls -A "$HUTCH_OCI_NETNS_DIR" 2>&1)" "" "  and its state is gone"
+unset HUTCH_OCI_NETNS_DIR
 ip netns delete "$NS"
 ip netns delete "$NS-own"
 
