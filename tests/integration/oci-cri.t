@@ -188,7 +188,12 @@ POD=$OUT
 cri inspectp "$POD"
 like "$OUT" '"state":"SANDBOX_READY"' "  the pod is ready"
 like "$OUT" '"runtimeHandler":"hutch"|"runtime_handler":"hutch"' "  with hutch's handler"
-daemons() { ls "$NETNS_DIR"/*/hutch-netd.pid 2>/dev/null | grep -vxF -f <(printf '%s\n' "$NETNS_BEFORE" | sed "s|^|$NETNS_DIR/|; s|\$|/hutch-netd.pid|"); }
+daemons() { # the pid files of the namespace daemons that were not there before
+	local f
+	for f in "$NETNS_DIR"/*/hutch-netd.pid; do
+		[ -e "$f" ] && ! grep -qxF "$(basename "$(dirname "$f")")" <<<"$NETNS_BEFORE" && echo "$f"
+	done
+}
 pf=$(daemons)
 is "$(wc -l <<<"$pf")" 1 "  one network daemon serves the pod's namespace" || diag "$(ls -R "$NETNS_DIR" 2>&1)"
 cp "$pf" "$T/pod-daemon.pid" 2>/dev/null

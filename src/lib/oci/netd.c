@@ -596,8 +596,7 @@ static int spawn(struct netd *d, const char *id, int pid, hutch_error *err)
 	return r;
 }
 
-int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid,
-			     hutch_error *err)
+int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid, hutch_error *err)
 {
 	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = dirfd, .ctl = -1, .p = p};
 

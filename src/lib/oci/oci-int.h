@@ -57,8 +57,7 @@ int hutch_oci_podnet_leave(int bundlefd, const char *id, hutch_error *err);
 /* 1 if @config's network namespace (by path) is served by a namespace's daemon. */
 int hutch_oci_podnet_served(json_t *config);
 /* netd.c: start the daemon of the namespace of @pid, its state in @dirfd. */
-int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid,
-			     hutch_error *err);
+int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid, hutch_error *err);
 
 /* In the daemon: its members' socket in @dirfd, @id (@pidfd, taken) the first one. */
 int hutch_podnet_serve(struct hutch_loop *loop, int dirfd, const char *id, int pidfd,

@@ -135,9 +135,8 @@ static int lock_key(const char *key, int *dirfd, int *lockfd, hutch_error *err)
 		    fstat(dir, &a) < 0 || fstatat(parent, key, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    a.st_ino != b.st_ino)
 			continue;
-		*dirfd = dir;
-		*lockfd = lock;
-		dir = lock = -1;
+		*dirfd = TAKE_FD(dir);
+		*lockfd = TAKE_FD(lock);
 		return 0;
 	}
 	return hutch_errx(err, EAGAIN, "%s/%s: removed again and again under us", top, key);
@@ -396,13 +395,10 @@ int hutch_oci_podnet_attach(hutch_policy *p, int bundlefd, const char *id, int p
 			goto joined;
 		wait_end(d); /* it was ending: start another */
 	}
-	remove_state(dir, key);
-	close(dir);
-	close(lock);
-	dir = lock = -1;
-	r = lock_key(key, &dir, &lock, err);
-	if (r == 0)
-		r = check_caps(ns, pid, err);
+	/* no daemon (or a stale one's files): this container's starts one */
+	(void)unlinkat(dir, HUTCH_OCI_NETD_PID, 0);
+	(void)unlinkat(dir, SOCK_FILE, 0);
+	r = check_caps(ns, pid, err);
 	if (r == 0) {
 		r = write_file_at(dir, POLICY_FILE, want, strlen(want));
 		if (r < 0)
@@ -560,8 +556,8 @@ static int on_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
-		for (size_t i = 0; c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && i < k;
-		     i++) {
+		for (size_t i = 0;
+		     c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && i < k; i++) {
 			int one;
 
 			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));

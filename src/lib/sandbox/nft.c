@@ -288,8 +288,7 @@ static void del_table(struct batch *bt, uint16_t family)
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_DELTABLE, family, NLM_F_ACK,
-					  bt->seq++);
+	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_DELTABLE, family, NLM_F_ACK, bt->seq++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	bt->acks++;
