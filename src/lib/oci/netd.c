@@ -22,8 +22,10 @@
  * which waits for it). Its pid and start time are in the bundle (HUTCH_OCI_NETD_PID); a
  * stale file (its process gone or the pid reused) is told apart by the start time.
  *
- * A container with a network of its own (any interface but lo: an engine's bridge) is
- * refused: hutch's proxy must be its only way out.
+ * A namespace with a network of its own (an interface besides lo: a pod's) is served by
+ * one such daemon for all its containers, in pod mode (podnet.c): its members instead of
+ * one container's process, its state in the namespace's directory instead of a bundle,
+ * and rules that also let out lo and the answers to inbound connections.
  */
 #include <errno.h>
 #include <fcntl.h>
