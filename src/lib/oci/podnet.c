@@ -28,7 +28,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,15 +163,15 @@ static int daemon_pidfd(int dirfd)
 	return fd;
 }
 
-/* Wait for a daemon's end (it closed its socket and ends by itself). */
-static void wait_end(int pidfd)
+/*
+ * Wait for a daemon's end (it closed its socket and ends by itself): true once it has
+ * ended. One that goes on serving is never killed: its members still use it.
+ */
+static bool wait_end(int pidfd)
 {
 	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
 
-	if (poll(&pfd, 1, 5000) == 0) {
-		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		(void)poll(&pfd, 1, 5000);
-	}
+	return poll(&pfd, 1, 5000) > 0;
 }
 
 /* One message to the daemon of @dirfd: its answer ('1', 'E'), or 0 when there is none. */
@@ -182,8 +182,11 @@ static char send_msg(int dirfd, char tag, const char *id, int fd)
 	struct iovec iov = {buf, 1 + strlen(id)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct timeval tv = {.tv_sec = 10};
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int s = -1;
 
+	if (strlen(id) >= MAX_ID)
+		return 0;
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	buf[0] = tag;
 	memcpy(buf + 1, id, strlen(id));
 	snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/%s", dirfd, SOCK_FILE);
@@ -393,7 +396,11 @@ int hutch_oci_podnet_attach(hutch_policy *p, int bundlefd, const char *id, int p
 		ans = send_msg(dir, 'J', id, pidfd);
 		if (ans == '1')
 			goto joined;
-		wait_end(d); /* it was ending: start another */
+		/* it was ending: start another once it has */
+		if (!wait_end(d))
+			return hutch_errx(err, EBUSY,
+					  "the network daemon of the container's namespace neither "
+					  "took the container nor ended");
 	}
 	/* no daemon (or a stale one's files): this container's starts one */
 	(void)unlinkat(dir, HUTCH_OCI_NETD_PID, 0);
@@ -433,7 +440,7 @@ int hutch_oci_podnet_leave(int bundlefd, const char *id, hutch_error *err)
 		return r;
 	d = daemon_pidfd(dir);
 	if (d >= 0 && send_msg(dir, 'L', id, -1) != '1')
-		wait_end(d); /* the last one: it ends, and delete returns after it */
+		(void)wait_end(d); /* the last one: it ends, and delete returns after it */
 	remove_state(dir, key);
 	(void)unlinkat(bundlefd, HUTCH_OCI_NETNS_FILE, 0);
 	return 0;
