@@ -36,7 +36,7 @@ daemon_alive() {
 }
 oci_net_cleanup() {
 	local st=$? c pid start
-	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-pod" "$ID-other" "$ID-a"; do
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-pod" "$ID-other" "$ID-host" "$ID-a"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	for c in "$NS" "$NS-own"; do
@@ -237,6 +237,18 @@ pod_config "$B" '{"network": {"allow": ["example.org"]}}'
 roci create --bundle "$B" "$ID-other" </dev/null
 is "$RC" 1 "a container with another network policy in the same namespace: refused"
 like "$ERR" "served with another network policy" "  with hutch's message"
+# a container without an allowlist created into the served namespace: it does not join,
+# but it cannot undo the rules either
+H=$T/bundle-host
+oci_bundle "$H" sh -c 'sed -n "s/^CapEff:\t//p" /proc/self/status >/work/caps; exec sleep 1000' || bail_out "bundle"
+pod_config "$H" '{"network": {"mode": "host"}}'
+roci create --bundle "$H" "$ID-host" </dev/null
+is "$RC" 0 "a container without an allowlist in the served namespace"
+roci start "$ID-host"
+for _ in $(seq 100); do [ -s "$H/rootfs/work/caps" ] && break; sleep 0.1; done
+capeff=$(cat "$H/rootfs/work/caps" 2>/dev/null)
+ok "$(((0x${capeff:-3000} >> 12) & 3))" "  has neither CAP_NET_ADMIN nor CAP_NET_RAW either (CapEff $capeff)"
+roci delete --force "$ID-host"
 roci delete --force "$ID-own"
 is "$RC" 0 "delete of the first container"
 ok "$(daemon_alive "$T/daemon-pod.pid" && echo 0 || echo 1)" "  the namespace's daemon still serves the other one"
