@@ -308,9 +308,23 @@ unlike "$OUT" "written" "Claude Code's auto-memory (MEMORY.md) cannot be written
 like "$OUT" "transcript-ok" "  session transcripts next to it can"
 check "  nothing in the workspace's memory on the host" test ! -e "$HOME/.claude/projects/$name/memory/MEMORY.md"
 is "$(cat "$HOME/.claude/projects/-other/memory/MEMORY.md")" "host-mem" "  another project's is unchanged"
-# A memory made from inside for a project that had none is reported.
-hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo x >~/.claude/projects/-new/memory/MEMORY.md'
+# A memory made from inside for a project that had none is moved aside and reported: Claude
+# Code would load it as instructions at its next start in that project. A link named memory
+# moves itself, never what it points to; an empty directory loads nothing and stays.
+mkdir -p "$T/elsewhere"
+echo mine >"$T/elsewhere/MEMORY.md"
+hrun run --profile claude-code -- sh -c "mkdir -p ~/.claude/projects/-new/memory ~/.claude/projects/-link ~/.claude/projects/-empty/memory &&
+	echo x >~/.claude/projects/-new/memory/MEMORY.md && ln -s $T/elsewhere ~/.claude/projects/-link/memory"
 like "$ERR" "projects/-new/memory was created in the sandbox" "a new project's memory made inside is reported"
+check "  and moved aside: no memory there for Claude Code to load" test ! -e "$HOME/.claude/projects/-new/memory"
+is "$(cat "$HOME/.claude/projects/-new/memory.quarantined-by-hutch/MEMORY.md" 2>&1)" "x" "  kept where the message says"
+check "  a planted link is moved itself" test ! -e "$HOME/.claude/projects/-link/memory" -a -L "$HOME/.claude/projects/-link/memory.quarantined-by-hutch"
+is "$(cat "$T/elsewhere/MEMORY.md")" "mine" "  what it pointed to is untouched"
+check "  an empty one stays (nothing to load)" test -d "$HOME/.claude/projects/-empty/memory"
+unlike "$ERR" "projects/-empty/memory" "  and is not reported"
+hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo y >~/.claude/projects/-new/memory/MEMORY.md'
+is "$(cat "$HOME/.claude/projects/-new/memory.quarantined-by-hutch.1/MEMORY.md" 2>&1)" "y" "  a second one does not replace the first"
+rm -rf "$T/elsewhere"
 rm -rf "$HOME/.claude/projects"
 
 # --dry-run creates nothing in the state directory.

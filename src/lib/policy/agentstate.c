@@ -39,7 +39,9 @@
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define CLAUDE_STATE ".claude.json"
-#define MAX_MEMORY_DIRS 1024
+#define MAX_MEMORY_DIRS 1024	 /* protected at start-up */
+#define MAX_MEMORY_LISTED 65536 /* compared at the end */
+#define QUARANTINED_MEMORY "memory.quarantined-by-hutch"
 
 struct hutch_agentstate {
 	int home_fd;	  /* $HOME */
@@ -55,7 +57,12 @@ struct hutch_agentstate {
 	char *lock_dir;
 };
 
-/* The names under ~/.claude/projects that have a "memory" entry. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names under ~/.claude/projects that have a "memory" entry, sorted. */
 static char **memory_dirs(int dir_fd, size_t *n)
 {
 	int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -66,7 +73,7 @@ static char **memory_dirs(int dir_fd, size_t *n)
 	*n = 0;
 	if (!d && fd >= 0)
 		close(fd);
-	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_DIRS) {
+	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_LISTED) {
 		struct stat st;
 		char **nv;
 		char sub[NAME_MAX + 8];
@@ -86,6 +93,8 @@ static char **memory_dirs(int dir_fd, size_t *n)
 	}
 	if (d)
 		closedir(d);
+	if (v)
+		qsort(v, *n, sizeof(char *), cmp_str);
 	return v;
 }
 
@@ -778,28 +787,96 @@ static void refused(const char *what, void *data)
 }
 
 /*
+ * Whether @name under @dir_fd could give Claude Code anything to load: all
+ * but an empty directory (a link, a file or a directory with entries; an
+ * empty one is also what another run's read-only stand-in looks like).
+ */
+static bool memory_has_content(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool any = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return errno != ENOENT;
+	}
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+/*
+ * Move ~/.claude/projects/@name/memory aside, in its own directory (opened
+ * without following links, so a planted link moves only itself). Returns
+ * the new name's index (0: "memory.quarantined-by-hutch", 1..: ".N"), or -1.
+ */
+static int move_memory_aside(int projects_fd, const char *name)
+{
+	int fd = openat(projects_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = -1;
+
+	for (int i = 0; fd >= 0 && i < 100 && r < 0; i++) {
+		char aside[64];
+
+		snprintf(aside, sizeof(aside), i ? QUARANTINED_MEMORY ".%d" : QUARANTINED_MEMORY, i);
+		if (renameat2(fd, "memory", fd, aside, RENAME_NOREPLACE) == 0)
+			r = i;
+		else if (errno != EEXIST)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
  * Auto-memory of a project that had none before the run: the existing ones
  * and the workspace's are protected, one made for another project from
- * inside is not (its name is not known in advance). Report it.
+ * inside is not (its name is not known in advance). Claude Code would load it
+ * as instructions at its next start in that project, so it is moved aside,
+ * and the user told where it is and how to put it back.
  */
-static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note, void *data)
+static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note,
+				  void *data)
 {
 	size_t n = 0;
 	char **now = memory_dirs(s->dir_fd, &n);
-	char shown_name[256];
+	int projects_fd = openat(s->dir_fd, "projects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char shown_name[256], suffix[16];
 
-	for (size_t i = 0; now && now[i]; i++) {
-		bool old = false;
+	for (size_t i = 0; now && now[i] && projects_fd >= 0; i++) {
+		_cleanup_free_ char *rel = NULL;
+		bool old = s->memory &&
+			   bsearch(&now[i], s->memory, s->n_memory, sizeof(char *), cmp_str);
+		int k;
 
-		for (size_t j = 0; s->memory && s->memory[j] && !old; j++)
-			old = !strcmp(now[i], s->memory[j]);
-		if (!old)
+		if (old || asprintf(&rel, "%s/memory", now[i]) < 0 ||
+		    !memory_has_content(projects_fd, rel))
+			continue;
+		shown(now[i], shown_name, sizeof(shown_name));
+		k = move_memory_aside(projects_fd, now[i]);
+		if (k < 0) {
 			notef(note, data,
-			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
-			      "Code "
-			      "loads it as instructions in that project; review or remove it",
-			      shown(now[i], shown_name, sizeof(shown_name)));
+			      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code "
+			      "loads it as instructions in that project; it could not be moved "
+			      "aside (%s): review or remove it",
+			      shown_name, strerror(errno));
+			continue;
+		}
+		snprintf(suffix, sizeof(suffix), k ? ".%d" : "", k);
+		notef(note, data,
+		      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code would "
+		      "load it as instructions in that project; moved to "
+		      "~/.claude/projects/%s/" QUARANTINED_MEMORY "%s (review it; to keep it, "
+		      "rename it back to memory)",
+		      shown_name, shown_name, suffix);
 	}
+	if (projects_fd >= 0)
+		close(projects_fd);
 	free_strv(now);
 }
 
@@ -814,7 +891,7 @@ static int end_claude(hutch_agentstate *s, bool last, hutch_agentstate_note_fn n
 	mode_t mode = 0600;
 	int r, changes;
 
-	report_new_memory(s, note, data);
+	quarantine_new_memory(s, note, data);
 	r = hutch_as_read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
 	if (r == -ENOENT)
 		return 0;
