@@ -39,7 +39,7 @@
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define CLAUDE_STATE ".claude.json"
-#define MAX_MEMORY_DIRS 1024	 /* protected at start-up */
+#define MAX_MEMORY_DIRS 1024	/* protected at start-up */
 #define MAX_MEMORY_LISTED 65536 /* compared at the end */
 #define QUARANTINED_MEMORY "memory.quarantined-by-hutch"
 
@@ -822,7 +822,10 @@ static int move_memory_aside(int projects_fd, const char *name)
 	for (int i = 0; fd >= 0 && i < 100 && r < 0; i++) {
 		char aside[64];
 
-		snprintf(aside, sizeof(aside), i ? QUARANTINED_MEMORY ".%d" : QUARANTINED_MEMORY, i);
+		if (i)
+			snprintf(aside, sizeof(aside), QUARANTINED_MEMORY ".%d", i);
+		else
+			snprintf(aside, sizeof(aside), "%s", QUARANTINED_MEMORY);
 		if (renameat2(fd, "memory", fd, aside, RENAME_NOREPLACE) == 0)
 			r = i;
 		else if (errno != EEXIST)
@@ -845,7 +848,8 @@ static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_no
 {
 	size_t n = 0;
 	char **now = memory_dirs(s->dir_fd, &n);
-	int projects_fd = openat(s->dir_fd, "projects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int projects_fd =
+		openat(s->dir_fd, "projects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char shown_name[256], suffix[16];
 
 	for (size_t i = 0; now && now[i] && projects_fd >= 0; i++) {
@@ -861,7 +865,8 @@ static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_no
 		k = move_memory_aside(projects_fd, now[i]);
 		if (k < 0) {
 			notef(note, data,
-			      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code "
+			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
+			      "Code "
 			      "loads it as instructions in that project; it could not be moved "
 			      "aside (%s): review or remove it",
 			      shown_name, strerror(errno));
