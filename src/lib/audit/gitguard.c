@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
+#include "audit/dotenv.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 
@@ -674,6 +675,75 @@ static void guard_config_file(struct guard *g, size_t root, const char *rel, boo
 		guard_config(g, root, pfd, name, rel, NULL, bare, depth);
 }
 
+/* ---- .env files that agents load (dotenv.c) -------------------------------- */
+
+/*
+ * A regular ".env" changed during the run that sets a variable which runs
+ * code or redirects an agent: the original goes to the quarantine and a copy
+ * without those lines takes its place; one no dotenv reader agrees on (a NUL
+ * byte, too large) is moved away whole.
+ */
+static void guard_dotenv_file(struct guard *g, size_t root, int dfd, const char *name,
+			      const char *rel)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL, *clean = NULL, *removed = NULL;
+	struct stat st;
+	size_t len = 0, clen = 0;
+	int r;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !changed(g, &st))
+		return;
+	r = hutch_read_regular_fd(fd, HUTCH_DOTENV_MAX, &buf, &len);
+	if (r >= 0)
+		r = hutch_dotenv_sanitize(buf, len, &clean, &clen, &removed);
+	if (r == -EINVAL || r == -EFBIG)
+		neutralise(g, root, dfd, name, rel, ".env file (not plain text, or too large)");
+	else if (r < 0)
+		report_errno(g, root, rel, ".env file", -r);
+	else if (r > 0)
+		replace_config(g, root, dfd, name, rel, clean, clen, st.st_mode, ".env file",
+			       removed);
+}
+
+/*
+ * ".env" seen by the walk. A symbolic link made during the run is moved
+ * away (what it names could be anything); an older one is followed once, to
+ * a file inside a writable root, which is then checked as above.
+ */
+static void guard_dotenv(struct guard *g, size_t root, int dfd, const char *name, const char *rel)
+{
+	_cleanup_free_ char *dir = NULL, *trel = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *slash = strrchr(rel, '/'), *base;
+	char t[4096];
+	struct stat st;
+	size_t troot;
+	ssize_t n;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISLNK(st.st_mode)) {
+		guard_dotenv_file(g, root, dfd, name, rel);
+		return;
+	}
+	if (changed(g, &st)) {
+		neutralise(g, root, dfd, name, rel, ".env file (a symbolic link)");
+		return;
+	}
+	n = readlinkat(dfd, name, t, sizeof(t) - 1);
+	dir = slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
+	if (n <= 0 || !dir)
+		return;
+	t[n] = '\0';
+	trel = resolve(g, root, dir, t, &troot);
+	if (!trel || !*trel)
+		return; /* outside the writable roots: the sandbox could not change it */
+	pfd = open_parent(g, troot, trel, &base);
+	if (pfd >= 0)
+		guard_dotenv_file(g, troot, pfd, base, trel);
+}
+
 /* ---- a git directory ------------------------------------------------------ */
 
 static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
@@ -873,6 +943,13 @@ static void walk_root(struct guard *g, size_t root)
 			continue;
 		g->st->entries++;
 		note_shape(l, de->d_name);
+		/* ".env" as a directory is common too (a Python virtualenv): walked as one */
+		if (de->d_type != DT_DIR && !strcmp(de->d_name, HUTCH_DOTENV_NAME) &&
+		    path_set(&w, l->path_len, de->d_name) == 0) {
+			guard_dotenv(g, root, l->fd, de->d_name, w.path);
+			if (de->d_type != DT_UNKNOWN)
+				continue;
+		}
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		/* d_type says enough, but for the quarantine itself (when it lies in a root) */
