@@ -57,21 +57,27 @@ mkdir -p "$WS/lk"
 ln -s ../real.env "$WS/lk/.env"
 sleep 0.1 # older than the run by more than the check's margin (a few clock ticks)
 hrun run -- sh -c "mkdir -p sub/deeper && printf 'GEMINI_CLI_SYSTEM_SETTINGS_PATH=/x\nLD_PRELOAD=$T/mark.so\n' >sub/deeper/.env &&
-	mkdir -p s2 && ln -s ../planted.env s2/.env && printf 'LD_PRELOAD=$T/mark.so\n' >planted.env &&
-	printf 'LD_PRELOAD=$T/mark.so\n' >>real.env && echo planted"
-is "$OUT" planted "inside: a new .env in sub/deeper, a new link s2/.env, the target of an older link written"
+	mkdir -p s2 s3 && ln -s ../planted.env s2/.env && printf 'LD_PRELOAD=$T/mark.so\n' >planted.env &&
+	ln -s ../s2/.env s3/.env && printf 'LD_PRELOAD=$T/mark.so\n' >>real.env && echo planted"
+is "$OUT" planted "inside: a new .env in sub/deeper, new links s2/.env and s3/.env (a chain), the target of an older link written"
 rm -f "$MARK"
 agent_start "$WS/sub/deeper" >/dev/null
 check "  a new .env deeper down: nothing planted runs" test ! -e "$MARK"
 like "$ERR" "removed GEMINI_CLI_SYSTEM_SETTINGS_PATH, LD_PRELOAD from $WS/sub/deeper/.env" "  stderr names it"
-check "  a .env link made inside is moved away" test ! -e "$WS/s2/.env" -a ! -L "$WS/s2/.env"
-like "$ERR" "quarantined $WS/s2/.env" "  and stderr says so"
+rm -f "$MARK"
+agent_start "$WS/s2" >/dev/null
+check "  a .env link made inside: nothing planted runs" test ! -e "$MARK"
+like "$ERR" "removed LD_PRELOAD from $WS/planted.env" "  its target is cleaned"
+rm -f "$MARK"
+agent_start "$WS/s3" >/dev/null
+check "  a chain of links made inside: nothing planted runs" test ! -e "$MARK"
+like "$ERR" "quarantined $WS/s3/.env" "  the chain's first link is moved away"
 rm -f "$MARK"
 agent_start "$WS/lk" >/dev/null
 check "  an older link's target written inside: nothing planted runs" test ! -e "$MARK"
 like "$ERR" "removed LD_PRELOAD from $WS/real.env" "  the target is cleaned"
 check "  the older link stays" test -L "$WS/lk/.env"
-rm -rf "$WS/sub" "$WS/s2" "$WS/lk" "$WS/planted.env" "$WS/real.env" "$WS/linked"
+rm -rf "$WS/sub" "$WS/s2" "$WS/s3" "$WS/lk" "$WS/planted.env" "$WS/real.env" "$WS/linked"
 
 # ---- a directory named .env (a Python virtualenv) is still walked -----------------------
 rm -f "$WS/.env"

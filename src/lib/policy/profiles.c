@@ -166,8 +166,9 @@ const char *const hutch_default_protected[] = {
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
 	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir",
 	/* other agents' and editors' project files that load instructions or start programs */
-	"CLAUDE.local.md", ".cursor", ".cursorrules", ".windsurf", ".windsurfrules", ".continue",
-	".zed", ".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json", NULL,
+	"CLAUDE.local.md", "AGENTS.override.md", ".cursor", ".cursorrules", ".windsurf",
+	".windsurfrules", ".continue", ".zed", ".aider.conf.yml", ".aider.model.settings.yml",
+	".aider.model.metadata.json", NULL,
 };
 /* clang-format on */
 
