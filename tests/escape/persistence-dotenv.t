@@ -96,12 +96,14 @@ is "$(cat "$WS/.env")" "$(printf 'DB=2\nAPI_BASE_URL=http://localhost:3000\nSECR
 
 # ---- --ephemeral and hutch apply: the same rule ------------------------------------------
 printf 'DB=1\n' >"$WS/.env"
-hrun run --ephemeral -- sh -c "printf 'DB=3\nLD_PRELOAD=$T/mark.so\n' >.env && mkdir app && printf 'DB=4\n' >app/.env"
+hrun run --ephemeral -- sh -c "printf 'DB=3\nLD_PRELOAD=$T/mark.so\n' >.env && mkdir app && printf 'DB=4\n' >app/.env &&
+	echo evil >app/AGENTS.override.md"
 SID=$(sed -n 's/.*session \([^ ]*\) keeps the changes.*/\1/p' <<<"$ERR" | tail -1)
 isnt "$SID" "" "an ephemeral session with a planted .env"
 hrun apply "$SID"
 is "$RC" 1 "apply refuses it (exit 1)"
 like "$ERR" "refused: .env: protected path" "  refused: .env"
+like "$ERR" "refused: app/AGENTS.override.md: protected path" "  refused: app/AGENTS.override.md (an agent's personal instructions)"
 is "$(cat "$WS/.env")" "DB=1" "  it is not applied"
 is "$(cat "$WS/app/.env" 2>/dev/null)" "DB=4" "  a .env with the project's own variables is"
 "$HUTCH" discard -q "$SID" 2>/dev/null

@@ -766,7 +766,7 @@ static void guard_loaded(struct guard *g, size_t root, int dfd, const char *name
  */
 static const char *const local_instructions[] = {"AGENTS.override.md", "CLAUDE.local.md", NULL};
 
-static bool local_instruction(const char *name)
+bool hutch_gitguard_is_local_instructions(const char *name)
 {
 	for (const char *const *p = local_instructions; *p; p++)
 		if (!strcmp(name, *p))
@@ -991,7 +991,7 @@ static void walk_root(struct guard *g, size_t root)
 			if (de->d_type != DT_UNKNOWN)
 				continue;
 		}
-		if (de->d_type != DT_DIR && local_instruction(de->d_name) &&
+		if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
 		    path_set(&w, l->path_len, de->d_name) == 0) {
 			guard_loaded(g, root, l->fd, de->d_name, w.path, guard_instructions_file,
 				     "an agent's local instructions (a chain of symbolic links)");

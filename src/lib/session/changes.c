@@ -417,6 +417,13 @@ struct extra {
 	const char *uncompared;
 };
 
+static const char *last_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
 /*
  * A ".env" that agents load, setting a variable that runs code or redirects
  * them (dotenv.c), or a link there: protected like git's code, as the
@@ -470,7 +477,9 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR), merged_is_repo,
 		w);
 	if (!c.protected_path)
-		c.protected_path = x.runs_code;
+		c.protected_path =
+			x.runs_code || (kind != HUTCH_CHANGE_DELETED &&
+					hutch_gitguard_is_local_instructions(last_name(c.path)));
 	/* git code in any layout: the rules of the end-of-run check (gitguard.c) */
 	if (!c.protected_path)
 		c.protected_path = hutch_gitguard_is_code_path(
