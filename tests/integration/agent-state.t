@@ -112,6 +112,15 @@ hrun run --profile claude-code -- sh -c "ln -sf '$T/evil.json' ~/.claude/.claude
 is "$(cat "$J")" '{"numStartups": 9}' "a symlinked working copy: the host's file is unchanged"
 like "$ERR" "not carried back: not a regular file" "  and that is reported"
 check "  the symlink is removed" test ! -L "$HOME/.claude/.claude.json"
+# A symlink left at the working copy's place before a run (a killed run's sandbox made it):
+# the copy (written without fsync, agentstate.c) replaces it, nothing is written through it.
+echo '{"numStartups": 9}' >"$J"
+echo 'outside' >"$T/target"
+ln -s "$T/target" "$HOME/.claude/.claude.json"
+hrun run --profile claude-code -- sh -c 'test -L ~/.claude/.claude.json && echo link; cat ~/.claude/.claude.json'
+is "$OUT" '{"numStartups": 9}' "a symlink left at the working copy's place: replaced by the copy"
+is "$(cat "$T/target")" "outside" "  the file it pointed to is unchanged"
+check "  and no working copy is left" test ! -e "$HOME/.claude/.claude.json" -a ! -L "$HOME/.claude/.claude.json"
 
 # ---- the real Claude Code, when agents.t's npm cache has it ----------------------------------
 # `claude mcp add -s user` saves ~/.claude.json Claude Code's own way; no API call is made.
