@@ -14,6 +14,9 @@
 #                        /var/lib/hutch-tests/agents, else BUILD_DIR/bench/agents, installed
 #                        from the npm registry when missing)
 #   RUNS                 runs per command (default 20)
+#   RT=1                 as root: hyperfine and what it starts at real-time priority (chrt -f 20,
+#                        as bench/startup-interleaved.sh), so that the other work on a shared
+#                        machine delays neither side
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$repo"
@@ -26,6 +29,11 @@ for t in hyperfine python3 node npm git; do
 	command -v "$t" >/dev/null || { echo "agents.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
 done
 [ -x "$hutch" ] || { echo "agents.sh: no hutch binary at $hutch" >&2; exit 1; }
+rt=()
+if [ "${RT:-}" = 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "agents.sh: RT=1 needs root" >&2; exit 1; }
+	rt=(chrt -f 20)
+fi
 
 cache=${HUTCH_AGENTS_CACHE:-/var/lib/hutch-tests/agents}
 if [ ! -x "$cache/node_modules/.bin/claude" ] || [ ! -x "$cache/node_modules/.bin/codex" ]; then
@@ -84,8 +92,8 @@ run() { # NAME: hyperfine over the four commands of one agent
 		-n "$name --version, inside" "$in $bin --version"
 		-n "$name turn, outside" "$turn"
 		-n "$name turn, inside" "$in $turn")
-	hyperfine "${args[@]}"
-	cmdlines+=("hyperfine ${args[*]//$repo\//}")
+	"${rt[@]}" hyperfine "${args[@]}"
+	cmdlines+=("${rt[*]}${rt[*]:+ }hyperfine ${args[*]//$repo\//}")
 }
 cmdlines=()
 run claude "$claude" "${c_turn[*]}" "${c_in[@]}"
