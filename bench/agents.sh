@@ -102,12 +102,13 @@ run codex "$codex" "${x_turn[*]}" "${x_in[@]}"
 python3 - "$out" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" \
 	"$(git -C "$repo" rev-parse --short HEAD)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$("$claude" --version | head -1)" "$("$codex" --version | head -1)" \
-	"${cmdlines[@]}" <<'PY'
+	"${RT:-0}" "${cmdlines[@]}" <<'PY'
 import json, os, sys
-outdir, rpath, nproc, kernel, date, commit, cpu, load, cver, xver = sys.argv[1:11]
-cmdlines = sys.argv[11:]
+outdir, rpath, nproc, kernel, date, commit, cpu, load, cver, xver, rt = sys.argv[1:12]
+cmdlines = sys.argv[12:]
 entry = [f"### {date} (commit {commit})", "",
-         f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average before the run {load}. "
+         f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average before the run {load}"
+         f"{'; RT=1 (hyperfine at chrt -f 20)' if rt == '1' else ''}. "
          f"Claude Code {cver}, Codex {xver}; the API is tests/helpers/mock-llm.py on the host's "
          "loopback (reached inside through --host-port).", "",
          "| what | outside (median) | inside (median) | MAD out / in | inside / outside | target <= 1.1x |",
