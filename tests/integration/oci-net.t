@@ -5,7 +5,8 @@
 # in the bundle), the container reaches an allowed name through the proxy variables and
 # transparently, a name not allowed is refused with the proxy's answer, a raw connection to
 # another address and UDP are refused; the daemon ends when the container is killed and on
-# delete; runc run with an allowlist is refused; the host's network is unchanged. The
+# delete; the daemon runs as nobody with no capability (the audit's three with an audit file);
+# runc run with an allowlist is refused; the host's network is unchanged. The
 # proxy's net and deny events are in the container's audit log. With an audit file, every exec of the container and of `exec` is in the log with its argv, and
 # with the daemon gone an exec does not run.
 #
@@ -95,6 +96,19 @@ ok "$(daemon_alive "$T/daemon-1.pid" && echo 0 || echo 1)" "the daemon runs (pid
 is "$(readlink "/proc/$dpid/ns/net")" "$(readlink /proc/self/ns/net)" "it serves from the host's network namespace"
 unlike "$(ls -l "/proc/$dpid/fd" 2>/dev/null)" "$T/\.(out|err)" "it keeps none of the runtime's output files open"
 isnt "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$dpid/stat")" "$(awk '{ sub(/.*\) /, ""); print $4 }' /proc/self/stat)" "it has a session of its own"
+# once set up it keeps only what it needs (src/lib/oci/confine.c): nobody; with the audit
+# of execs CAP_KILL (5), CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19) and nothing else
+dstatus() { grep -E "^($2):" "/proc/$1/status" | tr -s '\t' ' '; }
+is "$(dstatus "$dpid" 'Uid|Gid')" "Uid: 65534 65534 65534 65534
+Gid: 65534 65534 65534 65534" "the daemon runs as nobody (every uid and gid)"
+is "$(dstatus "$dpid" 'Groups')" "Groups: " "  with no supplementary group"
+is "$(dstatus "$dpid" 'CapInh|CapPrm|CapEff|CapBnd|CapAmb')" "CapInh: 0000000000000000
+CapPrm: 0000000000080024
+CapEff: 0000000000080024
+CapBnd: 0000000000080024
+CapAmb: 0000000000000000" "  with the audit's three capabilities alone"
+is "$(dstatus "$dpid" 'NoNewPrivs|Seccomp')" "NoNewPrivs: 1
+Seccomp: 2" "  no_new_privs and a seccomp filter"
 
 roci start "$ID"
 is "$RC" 0 "start"
@@ -152,15 +166,30 @@ isnt "$RC" 0 "  and no container"
 # ---- a network namespace the engine made, named by its path ---------------------------------
 ip netns add "$NS" && ip netns add "$NS-own" && ip -n "$NS-own" link add oci0 type veth peer name oci1 ||
 	bail_out "could not make the test's network namespaces"
+# (an allowlist without an audit file: its daemon keeps no capability)
 net_path() {
-	engine_config "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$1'}]"
+	engine_config "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$1'}]
+c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}'}"
 }
 net_path "$NS"
+rm -f "$B/rootfs/work/out"
 roci create --bundle "$B" "$ID-ns" </dev/null
 is "$RC" 0 "create in a network namespace given by path (lo alone)"
 cp "$B/hutch-netd.pid" "$T/daemon-3.pid" 2>/dev/null
 ok "$(daemon_alive "$T/daemon-3.pid" && echo 0 || echo 1)" "  its daemon runs"
 like "$(ip netns exec "$NS" nft list ruleset 2>&1)" "redirect to :[0-9]+" "  hutch's rules are in that namespace"
+read -r dpid _ <"$T/daemon-3.pid"
+is "$(dstatus "$dpid" 'Uid|CapPrm|CapEff|CapBnd|NoNewPrivs')" "Uid: 65534 65534 65534 65534
+CapPrm: 0000000000000000
+CapEff: 0000000000000000
+CapBnd: 0000000000000000
+NoNewPrivs: 1" "  without an audit, the daemon is nobody with no capability at all"
+roci start "$ID-ns"
+for _ in $(seq 200); do grep -q finished "$B/rootfs/work/out" 2>/dev/null && break; sleep 0.1; done
+out=$(cat "$B/rootfs/work/out" 2>/dev/null)
+like "$out" "via-proxy-ok" "  and its proxy serves: an allowed name through the variables"
+like "$out" "transparent-ok" "  and transparently"
+like "$out" "denied-proxy-rc=1" "  a name not allowed is still refused"
 roci delete --force "$ID-ns"
 ok "$(daemon_alive "$T/daemon-3.pid" && echo 1 || echo 0)" "  no daemon after delete"
 
@@ -196,7 +225,7 @@ print(eval(sys.argv[2]))
 PYEOF
 }
 for _ in $(seq 100); do
-	[[ "$(events 'sum("exec-marker" in e.get("process.command_args", []) for e in ev)' 2>/dev/null)" == 1 ]] && break
+	[[ "$(events 'sum("exec-marker" in e.get("process.command_args", []) or e.get("process.command_args") == ["sleep", "1000"] for e in ev)' 2>/dev/null)" == 2 ]] && break
 	sleep 0.1
 done
 like "$(events '[e["process.command_args"] for e in ev]')" "\['sh', '-c', '/bin/true first-marker; exec sleep 1000'\]" \

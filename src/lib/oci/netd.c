@@ -458,6 +458,12 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 		if (r < 0)
 			hutch_err(&e, r, "bundle: %s", HUTCH_OCI_NETD_PID);
 	}
+	if (r >= 0) {
+		/* set up: from here on it only serves what it holds (confine.c) */
+		close(d->dirfd);
+		d->dirfd = -1;
+		r = hutch_oci_netd_confine(d->p->audit_file != NULL, d->pidfd, &e);
+	}
 	if (r < 0) {
 		report(ready, r, &e);
 		netd_free(d);

@@ -31,3 +31,10 @@ int hutch_oci_load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_
 			  hutch_error *err);
 /* The bundle's config.json (the engine's, config.json.orig, when hutch rewrote it). */
 int hutch_oci_read_config(int dirfd, json_t **out, hutch_error *err);
+
+/*
+ * The container's daemon once set up (confine.c): nobody, no capability but what the
+ * audit of execs needs (@audit), no_new_privs, a seccomp filter; @pidfd is the
+ * container's process, the one process it may signal.
+ */
+int hutch_oci_netd_confine(bool audit, int pidfd, hutch_error *err);
