@@ -8,7 +8,8 @@
 # delete; the daemon runs as nobody with no capability (the audit's three with an audit file);
 # runc run with an allowlist is refused; the host's network is unchanged. The
 # proxy's net and deny events are in the container's audit log. With an audit file, every exec of the container and of `exec` is in the log with its argv, and
-# with the daemon gone an exec does not run.
+# with the daemon gone an exec does not run. A process of the host outside the container (another
+# user, root) cannot hand the control socket a listener (tests/helpers/ctl-inject.c).
 #
 # The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
 # resolves it on the host (127.0.0.1) and connects to the test's server on the host's
@@ -233,6 +234,25 @@ like "$(events '[e["process.command_args"] for e in ev]')" "\['sh', '-c', '/bin/
 like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'first-marker'\]" "  and what it ran"
 like "$(events '[e["process.command_args"] for e in ev]')" "\['sleep', '1000'\]" "  and its exec"
 like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'exec-marker'\]" "an exec's commands are audited too"
+# the control socket is open to every user of the container (0666); the daemon serves only
+# processes in the container's mount namespace: another user of the host reaching the
+# socket by its path (the test opens the way) cannot hand it a listener, nor can root
+is "$(stat -c %a "$A/hutch-ctl/sock")" 666 "the control socket is 0666 (the container's users are any uids)"
+other=$(id -u hutchtest 2>/dev/null || echo 64999)
+chmod o+x "$T" "$A"
+inj=$(setpriv --reuid "$other" --regid "$other" --clear-groups "$HUTCH_HELPERS/ctl-inject" "$A/hutch-ctl/sock" 2>&1)
+like "$inj" "^connected" "another user of the host (uid $other) reaches the socket"
+like "$inj" "refused" "  but the daemon does not take its listener"
+inj_root=$("$HUTCH_HELPERS/ctl-inject" "$A/hutch-ctl/sock" 2>&1)
+like "$inj_root" "refused" "  nor root's, outside the container"
+roci exec "$ID-a" /bin/true after-inject-marker
+is "$RC" 0 "the container's own execs are still served"
+for _ in $(seq 100); do
+	[[ "$(events 'sum("after-inject-marker" in e.get("process.command_args", []) for e in ev)' 2>/dev/null)" == 1 ]] && break
+	sleep 0.1
+done
+like "$(events '[e["process.command_args"] for e in ev]')" "after-inject-marker" "  and audited"
+unlike "$(cat "$T/audit.jsonl")" "ctl-inject" "nothing of the host's processes is in the container's log"
 # fail closed: with its daemon gone, nothing more runs in the container unaudited
 read -r dpid _ <"$T/daemon-4.pid"
 kill -9 "$dpid"

@@ -61,6 +61,11 @@
 #include "sandbox/nft.h"
 
 #define CTL_MAX_PENDING 64
+#ifndef SO_PEERPIDFD
+#define HUTCH_SO_PEERPIDFD 77 /* Linux 6.5 */
+#else
+#define HUTCH_SO_PEERPIDFD SO_PEERPIDFD
+#endif
 
 enum { FD_HTTP, FD_SOCKS, FD_TRANSPARENT, FD_DNS_UDP, FD_DNS_TCP, N_FDS };
 
@@ -75,6 +80,7 @@ struct netd {
 	int ctl;	    /* the control socket (the audit of execs), -1 if none */
 	unsigned ctl_conns; /* its connections not answered yet */
 	bool allowlist;	    /* a network allowlist: the proxy and the namespace's set-up */
+	struct stat mntns;  /* the container's mount namespace: its control socket's peers' */
 };
 
 struct netd_report {
@@ -280,9 +286,40 @@ static int on_ctl_conn(struct hutch_loop *loop, int fd, uint32_t events, void *d
 }
 
 /*
+ * Is the peer of @fd a process of the container? The socket must be 0666 (the
+ * container's users are any uids, mapped or not), and its path on the host may be
+ * reachable by anyone; what tells the container's processes apart is their mount
+ * namespace, which every init has (runc exec enters it before it runs the init) and no
+ * process of the host can enter without CAP_SYS_ADMIN over it. The peer is the one that
+ * connected (SO_PEERCRED); its pidfd, alive after the look-up, shows that the pid named
+ * that process throughout.
+ */
+static bool ctl_peer_in_container(const struct netd *d, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	_cleanup_close_ int pidfd = -1;
+	char path[64];
+	struct stat st;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.pid <= 0)
+		return false;
+	len = sizeof(pidfd);
+	if (getsockopt(fd, SOL_SOCKET, HUTCH_SO_PEERPIDFD, &pidfd, &len) < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0); /* before Linux 6.5 */
+	if (pidfd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)cr.pid);
+	if (stat(path, &st) < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return false;
+	return st.st_dev == d->mntns.st_dev && st.st_ino == d->mntns.st_ino;
+}
+
+/*
  * A connection from an init. The socket is open to the workload too: connections that
  * send nothing are held at most CTL_MAX_PENDING at once, past that closed at once (an
- * init then fails and its command does not run).
+ * init then fails and its command does not run). A peer outside the container is
+ * closed at once: nothing of the host's gets into the container's log.
  */
 static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
@@ -292,7 +329,7 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 	(void)events;
 	if (c < 0)
 		return 0;
-	if (d->ctl_conns >= CTL_MAX_PENDING ||
+	if (d->ctl_conns >= CTL_MAX_PENDING || !ctl_peer_in_container(d, c) ||
 	    hutch_loop_add(loop, c, EPOLLIN | EPOLLRDHUP, on_ctl_conn, data) < 0) {
 		close(c);
 		return 0;
@@ -302,7 +339,7 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 }
 
 /* The control socket, in the bundle's directory that the container sees at /.hutch/ctl. */
-static int ctl_listen(struct netd *d, hutch_error *err)
+static int ctl_listen(struct netd *d, pid_t pid, hutch_error *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	_cleanup_close_ int dir = openat(d->dirfd, HUTCH_OCI_CTL_DIR,
@@ -311,6 +348,9 @@ static int ctl_listen(struct netd *d, hutch_error *err)
 
 	if (dir < 0)
 		return hutch_err(err, errno, "bundle: %s", HUTCH_OCI_CTL_DIR);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, &d->mntns) < 0 || syscall(SYS_pidfd_send_signal, d->pidfd, 0, NULL, 0) < 0)
+		return hutch_err(err, errno, "the container's mount namespace (%s)", path);
 	/* bound by a path through the directory's fd: the bundle's path may be long */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dir, HUTCH_OCI_CTL_SOCK);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
@@ -450,7 +490,7 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 	if (r >= 0 && d->allowlist)
 		r = setup_netns(d, pid, &e);
 	if (r >= 0 && d->p->audit_file)
-		r = ctl_listen(d, &e);
+		r = ctl_listen(d, pid, &e);
 	if (r >= 0)
 		r = serve_setup(d, id, &e);
 	if (r >= 0) {
