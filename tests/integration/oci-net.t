@@ -8,7 +8,8 @@
 # delete; the daemon runs as nobody with no capability (the audit's three with an audit file);
 # runc run with an allowlist is refused; the host's network is unchanged. The
 # proxy's net and deny events are in the container's audit log. With an audit file, every exec of the container and of `exec` is in the log with its argv, and
-# with the daemon gone an exec does not run. A process of the host outside the container (another
+# with the daemon gone an exec does not run; the log has start (the container's process) and end
+# (its signal or exit status). A process of the host outside the container (another
 # user, root) cannot hand the control socket a listener (tests/helpers/ctl-inject.c).
 #
 # The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
@@ -38,7 +39,7 @@ daemon_alive() {
 }
 oci_net_cleanup() {
 	local st=$? c pid start
-	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-a"; do
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-a" "$ID-x"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	for c in "$NS" "$NS-own"; do
@@ -144,6 +145,22 @@ roci kill "$ID" 9
 is "$RC" 0 "kill ID 9"
 for _ in $(seq 100); do daemon_alive "$T/daemon-1.pid" || break; sleep 0.1; done
 ok "$(daemon_alive "$T/daemon-1.pid" && echo 1 || echo 0)" "the daemon ended with the container's process"
+# lifecycle LOG: the start and end events of the log, as "TYPE key=value ..." lines
+lifecycle() {
+	"$PY" - "$1" <<'PYEOF'
+import json, sys
+for e in map(json.loads, open(sys.argv[1], "rb")):
+    if e["event"] == "start":
+        print("start", e["sandbox"], "pid=%s" % e["process.pid"], "uid=%s" % e["user.id"], "cwd=%s" % e["process.working_directory"], "args=%s" % e["process.command_args"], "layers=%s" % ",".join(e["layers"]), "net=%s" % e["network.mode"], "bundle=%s" % e["container.bundle"])
+    elif e["event"] == "end":
+        print("end", e["sandbox"], "code=%s" % e["process.exit.code"], "signal=%s" % e.get("signal"), "error=%s" % e.get("error"), "duration=%s" % type(e["duration_ms"]).__name__, "execs=%s" % e["counts"]["exec"], "net=%s" % e["counts"]["net"])
+PYEOF
+}
+like "$(lifecycle "$T/net-audit.jsonl")" "^start $ID pid=$(cat "$T/c.pid") uid=0 cwd=/work args=\['sh', '-c', '.*exec sleep 1000', 'x', '$SRV_PORT'\] layers=landlock,seccomp net=proxy bundle=$B" \
+	"audit: start, first, with the container's process (its pid on the host, user, cwd, argv)"
+like "$(lifecycle "$T/net-audit.jsonl")" "end $ID code=137 signal=9 error=None duration=int execs=[1-9][0-9]* net=[1-9]" \
+	"audit: end, with the signal that ended it (kill 9), the duration and the counts"
+is "$(sed -n '1p;$p' "$T/net-audit.jsonl" | "$PY" -c 'import json,sys; print(" ".join(json.loads(l)["event"] for l in sys.stdin))')" "start end" "  start is the log's first event, end its last"
 roci delete "$ID"
 is "$RC" 0 "delete"
 
@@ -265,6 +282,16 @@ roci delete --force "$ID-a"
 is "$RC" 0 "delete --force"
 ok "$(daemon_alive "$T/daemon-4.pid" && echo 1 || echo 0)" "  no daemon after delete"
 ok "$([ -e "$A/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor its pid file"
+
+# the exit status in "end"
+oci_config "$A" "c['process']['args'] = ['sh', '-c', 'exit 7']"
+roci create --bundle "$A" "$ID-x" </dev/null
+cp "$A/hutch-netd.pid" "$T/daemon-5.pid" 2>/dev/null
+roci start "$ID-x"
+for _ in $(seq 100); do daemon_alive "$T/daemon-5.pid" || break; sleep 0.1; done
+like "$(lifecycle "$T/audit.jsonl")" "end $ID-x code=7 signal=None error=None" "audit: end with the container's exit status (7)"
+roci delete "$ID-x"
+is "$RC" 0 "  delete"
 
 is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's network is unchanged"
 

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -49,6 +50,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/uapi/pidfd.h"
 #include "base/loop.h"
 #include "net/proxy.h"
 #include "net/resolver.h"
@@ -57,6 +59,7 @@
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/proxy-env.h"
+#include "sandbox/landlock.h"
 #include "sandbox/netns.h"
 #include "sandbox/nft.h"
 
@@ -81,6 +84,10 @@ struct netd {
 	unsigned ctl_conns; /* its connections not answered yet */
 	bool allowlist;	    /* a network allowlist: the proxy and the namespace's set-up */
 	struct stat mntns;  /* the container's mount namespace: its control socket's peers' */
+	json_t *config;	    /* the engine's config.json: the container's process for "start" */
+	pid_t pid;	    /* the container's process */
+	int status;	    /* its wait status once it ended, -1 before */
+	const char *bundle;
 };
 
 struct netd_report {
@@ -206,6 +213,128 @@ static int setup_netns(struct netd *d, pid_t pid, hutch_error *err)
 		return hutch_err(err, errno, "back to the host's network namespace");
 	}
 	return r;
+}
+
+/* ---- the container's start and end in the audit log -------------------------------------- */
+
+/* "start": the container's process as the engine gave it (config.json's process). */
+static void audit_container_start(struct netd *d)
+{
+	json_t *proc = json_object_get(d->config, "process");
+	json_t *args = json_object_get(proc, "args"), *v;
+	const char *argv[HUTCH_AUDIT_MAX_ARGS];
+	struct hutch_audit_container c = {
+		.layers = HUTCH_LAYER_SECCOMP,
+		.landlock_abi = hutch_landlock_abi(),
+		.network_mode = hutch_oci_policy_proxy(d->p) ? hutch_net_mode_name(HUTCH_NET_PROXY)
+							     : hutch_net_mode_name(d->p->net_mode),
+		.pid = (int)d->pid,
+		.uid = json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")),
+		.cwd = json_string_value(json_object_get(proc, "cwd")),
+		.argv = argv,
+		.bundle = d->bundle,
+	};
+	size_t i;
+
+	/* what hutch's init applies: Landlock unless the kernel has none (--allow-degraded) */
+	if (c.landlock_abi > 0)
+		c.layers |= HUTCH_LAYER_LANDLOCK;
+	c.degraded = c.landlock_abi <= 0;
+	json_array_foreach(args, i, v) {
+		if (c.argc >= HUTCH_AUDIT_MAX_ARGS || !json_is_string(v))
+			break;
+		argv[c.argc++] = json_string_value(v);
+	}
+	hutch_audit_container_started(d->audit, &c);
+}
+
+/* Field @n (1-based, as proc(5) counts) of /proc/PID/stat, -1 if it cannot be read. */
+static long long proc_stat_field(pid_t pid, int n, char *state)
+{
+	char path[64], buf[1024], *p, *end;
+	ssize_t len;
+	int field = 3;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	len = hutch_read_small_at(AT_FDCWD, path, buf, sizeof(buf) - 1);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	*state = *p;
+	for (; *p && field < n; p++)
+		if (*p == ' ')
+			field++;
+	if (!*p)
+		return -1;
+	n = (int)strtol(p, &end, 10);
+	return end == p ? -1 : n;
+}
+
+/*
+ * The wait status of the container's process, which has ended (its pidfd fired): from
+ * the pidfd once its parent reaped it (PIDFD_INFO_EXIT, Linux 6.15), else from its
+ * zombie's /proc/PID/stat (exit_code, field 52), read while the pidfd shows the pid is
+ * still that zombie. -1 if neither tells.
+ */
+static int container_status(const struct netd *d)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		struct hutch_pidfd_info info = {.mask = HUTCH_PIDFD_INFO_EXIT};
+		long long code;
+		char state = 0;
+
+		if (ioctl(d->pidfd, HUTCH_PIDFD_GET_INFO, &info) == 0 &&
+		    (info.mask & HUTCH_PIDFD_INFO_EXIT))
+			return info.exit_code;
+		code = proc_stat_field(d->pid, 52, &state);
+		if (code >= 0 && (state == 'Z' || state == 'X') &&
+		    syscall(SYS_pidfd_send_signal, d->pidfd, 0, NULL, 0) == 0)
+			return (int)code;
+		/* reaped in between: the pidfd has it now */
+	}
+	return -1;
+}
+
+static int on_container_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct netd *d = data;
+
+	(void)fd;
+	(void)events;
+	d->status = container_status(d);
+	if (d->status < 0)
+		d->status = -2; /* ended, its status unknown */
+	hutch_loop_quit(loop, 0);
+	return 0;
+}
+
+/*
+ * "end": the container's exit status (128+N for signal N, as hutch run writes it) and the
+ * time since create. Stopped before its process ended (SIGTERM), the daemon says so.
+ */
+static void audit_container_end(struct netd *d)
+{
+	struct pollfd pfd = {.fd = d->pidfd, .events = POLLIN};
+	hutch_error e = {.status = HUTCH_EXIT_ERROR};
+	int st;
+
+	if (!d->audit)
+		return;
+	if (d->status == -1 && poll(&pfd, 1, 0) == 1)
+		d->status = container_status(d); /* the signal and the exit came together */
+	if (d->status < 0) {
+		snprintf(e.msg, sizeof(e.msg), "%s",
+			 d->status == -1 ? "the container's daemon was stopped before its process ended"
+					 : "the container's process ended, its status unknown");
+		hutch_audit_finish(d->audit, -EIO, 0, false, &e, NULL);
+		return;
+	}
+	st = WIFSIGNALED(d->status) ? 128 + WTERMSIG(d->status) : WEXITSTATUS(d->status);
+	hutch_audit_finish(d->audit, 0, st, false, NULL, NULL);
 }
 
 /* ---- serving ----------------------------------------------------------------------------- */
@@ -414,7 +543,7 @@ static int serve_setup(struct netd *d, const char *id, hutch_error *err)
 	}
 watch:
 	if (r >= 0)
-		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_end, d);
+		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_container_exit, d);
 	if (r >= 0)
 		r = hutch_loop_add(d->loop, d->sigfd, EPOLLIN, on_end, d);
 	return r < 0 && !err->msg[0] ? hutch_err(err, r, "network daemon") : r;
@@ -462,6 +591,7 @@ static void netd_free(struct netd *d)
 		close(d->pidfd);
 	if (d->ctl >= 0)
 		close(d->ctl);
+	json_decref(d->config);
 	hutch_policy_free(d->p);
 }
 
@@ -485,6 +615,7 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 			close(fd);
 	(void)syscall(SYS_close_range, (unsigned)r + 1, ~0U, 0);
 
+	d->pid = pid;
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
 	if (r >= 0 && d->allowlist)
@@ -509,8 +640,10 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 		netd_free(d);
 		_exit(1);
 	}
+	audit_container_start(d);
 	report(ready, 0, NULL);
 	(void)hutch_loop_run(d->loop);
+	audit_container_end(d);
 	/* the pid file stays: hutch_oci_netd_stop() waits for this exit, then removes it */
 	netd_free(d);
 	_exit(0);
@@ -540,7 +673,7 @@ static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bund
 	r = hutch_oci_read_config(d->dirfd, &config, err);
 	if (r >= 0)
 		r = hutch_oci_load_policy(o, config, &d->p, err);
-	json_decref(config);
+	d->config = config;
 	if (r >= 0)
 		d->allowlist = hutch_oci_policy_proxy(d->p);
 	if (r >= 0 && !d->allowlist && !d->p->audit_file)
@@ -551,7 +684,7 @@ static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bund
 
 int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
 {
-	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1};
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1, .status = -1};
 	struct netd_report rep;
 	const char *bundle = o->bundle ? o->bundle : ".";
 	int ready[2], st, r;
@@ -560,6 +693,7 @@ int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid
 
 	for (int i = 0; i < N_FDS; i++)
 		d.fds[i] = -1;
+	d.bundle = bundle;
 	r = load(&d, o, bundle, err);
 	if (r >= 0 && pipe2(ready, O_CLOEXEC) < 0)
 		r = hutch_err(err, errno, "pipe");
@@ -596,6 +730,7 @@ int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid
 out:
 	if (d.dirfd >= 0)
 		close(d.dirfd);
+	json_decref(d.config);
 	hutch_policy_free(d.p);
 	return r < 0 ? r : 0;
 }
