@@ -215,6 +215,128 @@ static int setup_netns(struct netd *d, pid_t pid, hutch_error *err)
 	return r;
 }
 
+/* ---- in a user namespace (rootless engines): the set-up in a child ---------------------- */
+
+/*
+ * In the initial user namespace? Root of an engine's user namespace (rootless Podman runs
+ * its runtime there) may enter the container's network namespace, which that user
+ * namespace owns, but not come back into the host's, which it does not own.
+ */
+static bool initial_userns(void)
+{
+	char buf[128];
+	ssize_t n = hutch_read_small_at(AT_FDCWD, "/proc/self/uid_map", buf, sizeof(buf) - 1);
+	unsigned long inside, outside, count;
+
+	if (n <= 0)
+		return true; /* the set-up then fails as it would have */
+	buf[n] = '\0';
+	return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	       outside == 0 && count == 4294967295UL;
+}
+
+/* The child: @pid's namespace entered for good, the sockets made there sent back on @sp. */
+__attribute__((noreturn)) static void netns_child(struct netd *d, pid_t pid, int sp)
+{
+	char path[64], cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
+	struct netd_report rep = {0};
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	_cleanup_close_ int ns = -1;
+	hutch_error e = {0};
+	int fds[N_FDS], n = 0, r;
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || stat("/proc/self/ns/net", &a) < 0 || fstat(ns, &b) < 0)
+		r = hutch_err(&e, errno, "the container's network namespace (%s)", path);
+	else if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		r = hutch_errx(&e, EPERM, "the container shares the host's network namespace");
+	else if (setns(ns, CLONE_NEWNET) < 0)
+		r = hutch_err(&e, errno, "entering the container's network namespace");
+	else
+		r = listen_all(d, &e);
+	/* rep.code: -errno, or the slots (1 << FD_*) whose sockets follow, in order */
+	rep.code = r < 0 ? r : 0;
+	snprintf(rep.msg, sizeof(rep.msg), "%s", r < 0 && e.msg[0] ? e.msg : "");
+	snprintf(rep.hint, sizeof(rep.hint), "%s", e.hint);
+	for (int i = 0; r >= 0 && i < N_FDS; i++)
+		if (d->fds[i] >= 0) {
+			fds[n++] = d->fds[i];
+			rep.code |= 1 << i;
+		}
+	if (n) {
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, sizeof(int) * (size_t)n);
+	}
+	_exit(sendmsg(sp, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : 1);
+}
+
+/*
+ * setup_netns() for the root of a user namespace: a child enters the container's
+ * namespace and stays there, makes the same sockets and rules, and sends the sockets
+ * back; the daemon itself never leaves the host's namespace.
+ */
+static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
+	struct netd_report rep = {0};
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int sp[2], got[N_FDS], n = 0, k = 0, st;
+	struct cmsghdr *c;
+	ssize_t len;
+	pid_t child;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return hutch_err(err, errno, "socketpair");
+	child = fork();
+	if (child < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return hutch_err(err, errno, "fork");
+	}
+	if (child == 0) {
+		close(sp[0]);
+		netns_child(d, pid, sp[1]);
+	}
+	close(sp[1]);
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	do
+		len = recvmsg(sp[0], &msg, MSG_CMSG_CLOEXEC);
+	while (len < 0 && errno == EINTR);
+	close(sp[0]);
+	(void)waitpid(child, &st, 0);
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+				if (n < N_FDS)
+					memcpy(&got[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	if (len != (ssize_t)sizeof(rep) || rep.code < 0) {
+		for (int i = 0; i < n; i++)
+			close(got[i]);
+		if (len != (ssize_t)sizeof(rep))
+			return hutch_errx(err, EIO, "the network namespace's set-up did not answer");
+		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
+		hutch_errx(err, -rep.code, "%s", rep.msg);
+		if (rep.hint[0])
+			hutch_err_hint(err, "%s", rep.hint);
+		return rep.code;
+	}
+	for (int i = 0; i < N_FDS; i++)
+		if (rep.code & (1 << i))
+			d->fds[i] = k < n ? got[k++] : -1;
+	return k == n ? 0 : hutch_errx(err, EIO, "the network namespace's sockets");
+}
+
 /* ---- the container's start and end in the audit log -------------------------------------- */
 
 /* "start": the container's process as the engine gave it (config.json's process). */
@@ -619,7 +741,7 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
 	if (r >= 0 && d->allowlist)
-		r = setup_netns(d, pid, &e);
+		r = initial_userns() ? setup_netns(d, pid, &e) : setup_netns_apart(d, pid, &e);
 	if (r >= 0 && d->p->audit_file)
 		r = ctl_listen(d, pid, &e);
 	if (r >= 0)
