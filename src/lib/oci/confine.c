@@ -47,23 +47,97 @@
 
 /* What no daemon needs: refused with EPERM. Names a kernel or libseccomp lacks are skipped. */
 static const char *const denied[] = {
-	"ptrace", "process_vm_writev", "pidfd_getfd", "open_by_handle_at", "name_to_handle_at",
-	"execve", "execveat", "kill", "tkill", "rt_sigqueueinfo",
+	"ptrace",
+	"process_vm_writev",
+	"pidfd_getfd",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"execve",
+	"execveat",
+	"kill",
+	"tkill",
+	"rt_sigqueueinfo",
 	/* mounts, namespaces, the kernel's own */
-	"mount", "umount2", "move_mount", "fsopen", "fsmount", "fsconfig", "fspick", "open_tree",
-	"mount_setattr", "pivot_root", "chroot", "setns", "unshare", "bpf", "perf_event_open",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
-	"swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "settimeofday", "clock_settime",
-	"clock_adjtime", "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm", "syslog",
-	"userfaultfd", "keyctl", "add_key", "request_key", "personality", "fanotify_init",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"mount",
+	"umount2",
+	"move_mount",
+	"fsopen",
+	"fsmount",
+	"fsconfig",
+	"fspick",
+	"open_tree",
+	"mount_setattr",
+	"pivot_root",
+	"chroot",
+	"setns",
+	"unshare",
+	"bpf",
+	"perf_event_open",
+	"kexec_load",
+	"kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"acct",
+	"quotactl",
+	"quotactl_fd",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"sethostname",
+	"setdomainname",
+	"iopl",
+	"ioperm",
+	"syslog",
+	"userfaultfd",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"personality",
+	"fanotify_init",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	/* identities */
-	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-	"setfsuid", "setfsgid", "capset",
+	"setuid",
+	"setgid",
+	"setreuid",
+	"setregid",
+	"setresuid",
+	"setresgid",
+	"setgroups",
+	"setfsuid",
+	"setfsgid",
+	"capset",
 	/* changing files */
-	"creat", "mknod", "mknodat", "chown", "fchown", "lchown", "fchownat", "chmod", "fchmod",
-	"fchmodat", "fchmodat2", "link", "linkat", "symlink", "symlinkat", "rename", "renameat",
-	"renameat2", "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "truncate",
+	"creat",
+	"mknod",
+	"mknodat",
+	"chown",
+	"fchown",
+	"lchown",
+	"fchownat",
+	"chmod",
+	"fchmod",
+	"fchmodat",
+	"fchmodat2",
+	"link",
+	"linkat",
+	"symlink",
+	"symlinkat",
+	"rename",
+	"renameat",
+	"renameat2",
+	"unlink",
+	"unlinkat",
+	"rmdir",
+	"mkdir",
+	"mkdirat",
+	"truncate",
 };
 
 /* open and openat with one of these flags: a file opened to be changed (EACCES). */
@@ -175,7 +249,8 @@ static int drop_identity(uint64_t keep, hutch_error *err)
 	int last = last_cap();
 
 	if (!single_threaded())
-		return hutch_errx(err, EBUSY, "the daemon has threads before dropping its privileges");
+		return hutch_errx(err, EBUSY,
+				  "the daemon has threads before dropping its privileges");
 	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return hutch_err(err, errno, "PR_SET_KEEPCAPS");
 	for (int cap = 0; cap <= last && cap < 64; cap++)
@@ -207,8 +282,8 @@ static int check(uint64_t keep, hutch_error *err)
 		return hutch_err(err, errno, "the daemon's identity");
 	for (int i = 0; i < 3; i++)
 		if (u[i] != NOBODY_ID || g[i] != NOBODY_ID)
-			return hutch_errx(err, EPERM, "the daemon is still uid %d gid %d", (int)u[i],
-					  (int)g[i]);
+			return hutch_errx(err, EPERM, "the daemon is still uid %d gid %d",
+					  (int)u[i], (int)g[i]);
 	if (eff != keep || prm != keep || getgroups(0, NULL) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return hutch_errx(err, EPERM, "the daemon kept capabilities (%#llx)",

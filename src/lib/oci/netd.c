@@ -319,12 +319,14 @@ static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
 				if (n < N_FDS)
-					memcpy(&got[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+					memcpy(&got[n++], CMSG_DATA(c) + i * sizeof(int),
+					       sizeof(int));
 	if (len != (ssize_t)sizeof(rep) || rep.code < 0) {
 		for (int i = 0; i < n; i++)
 			close(got[i]);
 		if (len != (ssize_t)sizeof(rep))
-			return hutch_errx(err, EIO, "the network namespace's set-up did not answer");
+			return hutch_errx(err, EIO,
+					  "the network namespace's set-up did not answer");
 		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
 		hutch_errx(err, -rep.code, "%s", rep.msg);
 		if (rep.hint[0])
@@ -362,8 +364,9 @@ static void audit_container_start(struct netd *d)
 	if (c.landlock_abi > 0)
 		c.layers |= HUTCH_LAYER_LANDLOCK;
 	c.degraded = c.landlock_abi <= 0;
-	json_array_foreach(args, i, v) {
-		if (c.argc >= HUTCH_AUDIT_MAX_ARGS || !json_is_string(v))
+	for (i = 0; i < json_array_size(args) && c.argc < HUTCH_AUDIT_MAX_ARGS; i++) {
+		v = json_array_get(args, i);
+		if (!json_is_string(v))
 			break;
 		argv[c.argc++] = json_string_value(v);
 	}
@@ -450,8 +453,9 @@ static void audit_container_end(struct netd *d)
 		d->status = container_status(d); /* the signal and the exit came together */
 	if (d->status < 0) {
 		snprintf(e.msg, sizeof(e.msg), "%s",
-			 d->status == -1 ? "the container's daemon was stopped before its process ended"
-					 : "the container's process ended, its status unknown");
+			 d->status == -1
+				 ? "the container's daemon was stopped before its process ended"
+				 : "the container's process ended, its status unknown");
 		hutch_audit_finish(d->audit, -EIO, 0, false, &e, NULL);
 		return;
 	}
