@@ -167,6 +167,7 @@ void hutch_run_signal_set(sigset_t *set);
 /* teardown.c */
 void hutch_run_placeholders_done(struct run *r);
 void hutch_run_guard_persistence(struct run *r);
+void hutch_run_sandbox_done(struct run *r);
 void hutch_run_free(struct run *r, const sigset_t *oldmask);
 
 /* degraded.c */

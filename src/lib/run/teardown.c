@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -63,24 +64,41 @@
  * of STATE/placeholders/.refused (appended after @before, escaped there), what
  * to check.
  */
-void hutch_run_placeholders_done(struct run *r)
+struct ph_removal {
+	struct hutch_placeholders *ph;
+	char *refused; /* STATE/placeholders/.refused */
+	off_t before;  /* its size before */
+	int n;	       /* placeholders left in place */
+};
+
+static void ph_removal_begin(struct run *r, struct ph_removal *pr)
 {
-	_cleanup_free_ char *path = NULL;
+	struct stat st;
+
+	*pr = (struct ph_removal){.ph = TAKE_PTR(r->ph)};
+	if (r->state_dir && asprintf(&pr->refused, "%s/placeholders/.refused", r->state_dir) < 0)
+		pr->refused = NULL;
+	if (pr->refused && stat(pr->refused, &st) == 0)
+		pr->before = st.st_size;
+}
+
+static void *ph_removal_run(void *data)
+{
+	struct ph_removal *pr = data;
+
+	pr->n = hutch_placeholders_remove(TAKE_PTR(pr->ph));
+	return NULL;
+}
+
+static void ph_removal_report(struct run *r, struct ph_removal *pr)
+{
+	_cleanup_free_ char *path = TAKE_PTR(pr->refused);
 	_cleanup_close_ int fd = -1;
 	char lines[768], joined[800] = "", shown[1024], msg[1600];
-	struct stat st;
-	off_t before = 0;
+	off_t before = pr->before;
 	ssize_t got;
-	int n, n_lines = 0;
+	int n = pr->n, n_lines = 0;
 
-	if (!r->ph)
-		return;
-	if (r->state_dir && asprintf(&path, "%s/placeholders/.refused", r->state_dir) < 0)
-		path = NULL;
-	if (path && stat(path, &st) == 0)
-		before = st.st_size;
-	n = hutch_placeholders_remove(r->ph);
-	r->ph = NULL;
 	if (n <= 0 || !r->opts || !r->opts->warn)
 		return;
 	if (path)
@@ -101,6 +119,17 @@ void hutch_run_placeholders_done(struct run *r)
 		 hutch_escape_str(joined, shown, sizeof(shown), 0),
 		 path ? path : "STATE/placeholders/.refused");
 	r->opts->warn(msg, r->opts->data);
+}
+
+void hutch_run_placeholders_done(struct run *r)
+{
+	struct ph_removal pr;
+
+	if (!r->ph)
+		return;
+	ph_removal_begin(r, &pr);
+	ph_removal_run(&pr);
+	ph_removal_report(r, &pr);
 }
 
 /*
@@ -241,4 +270,33 @@ void hutch_run_guard_persistence(struct run *r)
 	}
 	r->guarded = true;
 	rmdir(q); /* empty: nothing was quarantined */
+}
+
+/*
+ * The sandbox is gone (init said so, nothing in it runs any more): its
+ * placeholders go back to the stash in a thread while this one checks the
+ * writable roots for planted git code, each ~0.2-0.3 ms in a repository (two
+ * dozen renames; a walk of every directory), on the way out of every run.
+ * The walk leaves the placeholders alone (they are protected paths: held, and
+ * one gone under the walk is expected, as a concurrent run's). A thread that
+ * cannot start: one after the other, as before.
+ */
+void hutch_run_sandbox_done(struct run *r)
+{
+	struct ph_removal pr;
+	pthread_t t;
+
+	if (!r->ph) {
+		hutch_run_guard_persistence(r);
+		return;
+	}
+	ph_removal_begin(r, &pr);
+	if (pthread_create(&t, NULL, ph_removal_run, &pr) != 0) {
+		ph_removal_run(&pr);
+		hutch_run_guard_persistence(r);
+	} else {
+		hutch_run_guard_persistence(r);
+		pthread_join(t, NULL);
+	}
+	ph_removal_report(r, &pr);
 }
