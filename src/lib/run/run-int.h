@@ -115,6 +115,12 @@ struct run {
 	 */
 	bool netns_late;
 	struct netns_job *netns;
+	/*
+	 * The old root is detached by a thread of init while the workload runs its
+	 * steps; the workload waits for it on this eventfd before its execve().
+	 */
+	bool detach_pending;
+	int detach_efd;
 };
 
 struct setup_step {

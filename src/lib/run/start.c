@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <termios.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <sys/mman.h>
@@ -198,6 +199,50 @@ static int step_mounts(struct run *r, hutch_error *err)
 }
 
 /*
+ * The old root, stacked on the new one by pivot_root, is detached by a thread
+ * of init while init finishes its steps and the workload runs its own
+ * (umount2 waits for an RCU grace period: ~80 us, mostly idle). Until then
+ * the host's whole tree is reachable through it, so the workload waits for
+ * the thread's word (step_detached) before its execve(): nothing of the
+ * workload runs before the old root is gone. The word is 1, or 2 + the errno.
+ */
+static void *detach_thread(void *data)
+{
+	struct run *r = data;
+	hutch_error e = {0};
+	int ret = hutch_mount_detach_old_root(&e);
+	uint64_t word = ret < 0 ? 2 + (uint64_t)-ret : 1;
+
+	while (write(r->detach_efd, &word, sizeof(word)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static int detach_begin(struct run *r, hutch_error *err)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	r->detach_efd = eventfd(0, EFD_CLOEXEC);
+	if (r->detach_efd < 0)
+		return hutch_mount_detach_old_root(err);
+	ret = pthread_attr_init(&attr);
+	if (ret == 0) {
+		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		ret = pthread_create(&t, &attr, detach_thread, r);
+		pthread_attr_destroy(&attr);
+	}
+	if (ret != 0) { /* no thread: at once */
+		close(r->detach_efd);
+		r->detach_efd = -1;
+		return hutch_mount_detach_old_root(err);
+	}
+	r->detach_pending = true;
+	return 0;
+}
+
+/*
  * The protected paths: take them from the supervisor ("P" messages: packed
  * ops), mount those received at an "A" (they exist on the host) while it makes
  * the placeholders of the others, the rest at "G", enter the tree.
@@ -228,9 +273,12 @@ static int step_protected(struct run *r, hutch_error *err)
 		if (ret < 0)
 			return hutch_err(err, ret, "mount: receiving the protected paths");
 	}
-	ret = hutch_mount_tree_finish(r->plan, r->tree, err);
+	/* a named session's init serves commands at once: the old root goes first */
+	ret = hutch_mount_tree_finish(r->plan, r->tree, r->session_listen < 0, err);
 	hutch_mount_tree_free(r->tree);
 	r->tree = NULL;
+	if (ret >= 0 && r->session_listen < 0)
+		ret = detach_begin(r, err);
 	return ret;
 }
 
@@ -640,6 +688,25 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	return 0;
 }
 
+/* The old root is gone (detach_thread): only then may the workload's execve() come. */
+static int step_detached(struct run *r, hutch_error *err)
+{
+	uint64_t word = 0;
+	ssize_t n;
+
+	if (!r->detach_pending)
+		return 0;
+	do
+		n = read(r->detach_efd, &word, sizeof(word));
+	while (n < 0 && errno == EINTR);
+	close(r->detach_efd);
+	if (n != (ssize_t)sizeof(word))
+		return hutch_err(err, n < 0 ? errno : EIO, "mount: waiting for the old root's detach");
+	if (word != 1)
+		return hutch_err(err, (int)(word - 2), "mount: detaching the old root");
+	return 0;
+}
+
 static int step_close_fds(struct run *r, hutch_error *err)
 {
 	/* Whatever the caller leaked into hutch is closed at exec; the report pipe too. */
@@ -655,6 +722,7 @@ static const struct setup_step workload_steps[] = {
 	{"capabilities", step_caps},	      /* all sets empty, securebits locked */
 	{"landlock", step_landlock},	      /* write/exec rights, IPC scopes */
 	{"seccomp", step_seccomp},	      /* last before exec */
+	{"old root", step_detached},	      /* detached by init's thread: wait for it */
 	{"file descriptors", step_close_fds}, /* only 0, 1, 2 survive exec */
 };
 
