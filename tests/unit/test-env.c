@@ -217,12 +217,24 @@ int main(void)
 			"[XY]_",
 			"A\\_",
 			"*9",
+			/* sorted by kind (env.c, pat_classify): exact, prefix, suffix, infix */
+			"*_TOKEN_*",
+			"**",
+			"*X*",
+			"X*",
+			"*AB",
+			"AB",
+			"*A_*",
+			"A*B",
+			"*",
+			"?",
 		};
 		static const char *const names[] = {
 			"GH_TOKEN", "TOKEN", "_TOKEN", "AWS_", "AWS",  "MY_SECRET_X", "ABC",
 			"AXXC",	    "XAYBZ", "BA",     "X",    "XX",   "A_",	      "A",
 			"AAB",	    "",	     "K_1",    "K_11", "K_12", "AB_",	      "X_",
 			"Y_",	    "_",     "A9",     "B9",
+			"MY_TOKEN_FILE", "MY_TOKEN_", "_TOKEN_", "TOKEN_", "XAB", "AB", "ABX", "B",
 		};
 		int bad = 0;
 
