@@ -116,8 +116,9 @@ struct run {
 	bool netns_late;
 	struct netns_job *netns;
 	/*
-	 * The old root is detached by a thread of init while the workload runs its
-	 * steps; the workload waits for it on this eventfd before its execve().
+	 * The old root is detached by the network namespace's thread of init while
+	 * the workload runs its steps; the workload waits for it on this eventfd
+	 * (the thread's) before its execve().
 	 */
 	bool detach_pending;
 	int detach_efd;

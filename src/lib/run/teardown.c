@@ -273,13 +273,68 @@ void hutch_run_guard_persistence(struct run *r)
 }
 
 /*
+ * Does the workspace hold more than a few directories at its top, besides
+ * .git and what hutch placed (its protected paths)? Then the walk of the
+ * writable roots takes long enough to pay for a thread beside the
+ * placeholders' removal (hutch's own repository: ~100 directories, ~0.3 ms);
+ * a fresh `git init` walks in ~40 us, less than a thread costs here (~0.1 ms
+ * of CPU, on two CPUs busy with the namespaces' teardown). Other writable
+ * roots: assumed long.
+ */
+#define GUARD_THREAD_MIN_DIRS 4
+
+static bool held_by_plan(const struct run *r, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+
+	for (size_t i = 0; r->plan && i < r->plan->n; i++) {
+		const char *path = r->plan->ops[i].path;
+
+		if (r->plan->ops[i].kind == MOUNT_PROTECT && !strncmp(path, dir, dl) &&
+		    path[dl] == '/' && !strcmp(path + dl + 1, name))
+			return true;
+	}
+	return false;
+}
+
+static bool guard_walk_is_long(const struct run *r)
+{
+	_Alignas(struct dirent64) char buf[4096];
+	_cleanup_close_ int fd = -1;
+	const char *ws = r->p->workspace;
+	size_t dirs = 0;
+	ssize_t n;
+
+	if (r->p->fs_writable.n || (r->opts && r->opts->session))
+		return true;
+	fd = open(ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			const char *nm = de->d_name;
+
+			off += de->d_reclen;
+			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) || !strcmp(nm, ".") ||
+			    !strcmp(nm, "..") || !strcmp(nm, ".git") || held_by_plan(r, ws, nm))
+				continue;
+			if (++dirs >= GUARD_THREAD_MIN_DIRS)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The sandbox is gone (init said so, nothing in it runs any more): its
- * placeholders go back to the stash in a thread while this one checks the
- * writable roots for planted git code, each ~0.2-0.3 ms in a repository (two
- * dozen renames; a walk of every directory), on the way out of every run.
- * The walk leaves the placeholders alone (they are protected paths: held, and
- * one gone under the walk is expected, as a concurrent run's). A thread that
- * cannot start: one after the other, as before.
+ * placeholders go back to the stash and the writable roots are checked for
+ * planted git code, each ~0.2-0.3 ms in a repository (two dozen renames; a
+ * walk of every directory), on the way out of every run: in two threads
+ * when the walk is long (guard_walk_is_long). The walk leaves the
+ * placeholders alone (they are protected paths: held, and one gone under
+ * the walk is expected, as a concurrent run's). A thread that cannot start:
+ * one after the other.
  */
 void hutch_run_sandbox_done(struct run *r)
 {
@@ -291,7 +346,7 @@ void hutch_run_sandbox_done(struct run *r)
 		return;
 	}
 	ph_removal_begin(r, &pr);
-	if (pthread_create(&t, NULL, ph_removal_run, &pr) != 0) {
+	if (!guard_walk_is_long(r) || pthread_create(&t, NULL, ph_removal_run, &pr) != 0) {
 		ph_removal_run(&pr);
 		hutch_run_guard_persistence(r);
 	} else {
