@@ -230,11 +230,23 @@ int main(void)
 			"?",
 		};
 		static const char *const names[] = {
-			"GH_TOKEN", "TOKEN", "_TOKEN", "AWS_", "AWS",  "MY_SECRET_X", "ABC",
-			"AXXC",	    "XAYBZ", "BA",     "X",    "XX",   "A_",	      "A",
-			"AAB",	    "",	     "K_1",    "K_11", "K_12", "AB_",	      "X_",
-			"Y_",	    "_",     "A9",     "B9",
-			"MY_TOKEN_FILE", "MY_TOKEN_", "_TOKEN_", "TOKEN_", "XAB", "AB", "ABX", "B",
+			"GH_TOKEN",  "TOKEN",
+			"_TOKEN",    "AWS_",
+			"AWS",	     "MY_SECRET_X",
+			"ABC",	     "AXXC",
+			"XAYBZ",     "BA",
+			"X",	     "XX",
+			"A_",	     "A",
+			"AAB",	     "",
+			"K_1",	     "K_11",
+			"K_12",	     "AB_",
+			"X_",	     "Y_",
+			"_",	     "A9",
+			"B9",	     "MY_TOKEN_FILE",
+			"MY_TOKEN_", "_TOKEN_",
+			"TOKEN_",    "XAB",
+			"AB",	     "ABX",
+			"B",
 		};
 		int bad = 0;
 

@@ -193,7 +193,8 @@ static void pat_classify(struct pat *pt)
 	else if (strchr(s, '?') || memchr(pt->core, '*', pt->core_len))
 		pt->kind = PAT_GLOB;
 	else
-		pt->kind = lead ? (trail ? PAT_INFIX : PAT_SUFFIX) : (trail ? PAT_PREFIX : PAT_EXACT);
+		pt->kind =
+			lead ? (trail ? PAT_INFIX : PAT_SUFFIX) : (trail ? PAT_PREFIX : PAT_EXACT);
 }
 
 static int pat_cmp_last(const void *a, const void *b)
@@ -240,11 +241,13 @@ static bool pat_match(const struct pat *pt, const char *name, size_t nl)
 	case PAT_PREFIX:
 		return nl >= pt->core_len && !memcmp(name, pt->core, pt->core_len);
 	case PAT_SUFFIX:
-		return nl >= pt->core_len && !memcmp(name + nl - pt->core_len, pt->core, pt->core_len);
+		return nl >= pt->core_len &&
+		       !memcmp(name + nl - pt->core_len, pt->core, pt->core_len);
 	case PAT_INFIX: /* by hand: glibc's memmem() sets up more than a name's length takes */
 		for (size_t i = 0; i + pt->core_len <= nl; i++)
-			if (!pt->core_len || (name[i] == pt->core[0] &&
-					      !memcmp(name + i + 1, pt->core + 1, pt->core_len - 1)))
+			if (!pt->core_len ||
+			    (name[i] == pt->core[0] &&
+			     !memcmp(name + i + 1, pt->core + 1, pt->core_len - 1)))
 				return true;
 		return false;
 	case PAT_GLOB:

@@ -713,7 +713,8 @@ static int step_detached(struct run *r, hutch_error *err)
 	while (n < 0 && errno == EINTR);
 	close(r->detach_efd);
 	if (n != (ssize_t)sizeof(word))
-		return hutch_err(err, n < 0 ? errno : EIO, "mount: waiting for the old root's detach");
+		return hutch_err(err, n < 0 ? errno : EIO,
+				 "mount: waiting for the old root's detach");
 	if (word != 1)
 		return hutch_err(err, (int)(word - 2), "mount: detaching the old root");
 	return 0;

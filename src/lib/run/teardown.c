@@ -75,7 +75,9 @@ static void ph_removal_begin(struct run *r, struct ph_removal *pr)
 {
 	struct stat st;
 
-	*pr = (struct ph_removal){.ph = TAKE_PTR(r->ph)};
+	*pr = (struct ph_removal){0};
+	pr->ph = r->ph;
+	r->ph = NULL;
 	if (r->state_dir && asprintf(&pr->refused, "%s/placeholders/.refused", r->state_dir) < 0)
 		pr->refused = NULL;
 	if (pr->refused && stat(pr->refused, &st) == 0)
@@ -316,8 +318,9 @@ static bool guard_walk_is_long(const struct run *r)
 			const char *nm = de->d_name;
 
 			off += de->d_reclen;
-			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) || !strcmp(nm, ".") ||
-			    !strcmp(nm, "..") || !strcmp(nm, ".git") || held_by_plan(r, ws, nm))
+			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+			    !strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, ".git") ||
+			    held_by_plan(r, ws, nm))
 				continue;
 			if (++dirs >= GUARD_THREAD_MIN_DIRS)
 				return true;
