@@ -14,6 +14,9 @@
 #                        /var/lib/hutch-tests/agents, else BUILD_DIR/bench/agents, installed
 #                        from the npm registry when missing)
 #   RUNS                 runs per command (default 20)
+#   RT=1                 as root: hyperfine and what it starts at real-time priority (chrt -f 20,
+#                        as bench/startup-interleaved.sh), so that the other work on a shared
+#                        machine delays neither side
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$repo"
@@ -26,6 +29,11 @@ for t in hyperfine python3 node npm git; do
 	command -v "$t" >/dev/null || { echo "agents.sh: $t is missing (apt-get install $t)" >&2; exit 1; }
 done
 [ -x "$hutch" ] || { echo "agents.sh: no hutch binary at $hutch" >&2; exit 1; }
+rt=()
+if [ "${RT:-}" = 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "agents.sh: RT=1 needs root" >&2; exit 1; }
+	rt=(chrt -f 20)
+fi
 
 cache=${HUTCH_AGENTS_CACHE:-/var/lib/hutch-tests/agents}
 if [ ! -x "$cache/node_modules/.bin/claude" ] || [ ! -x "$cache/node_modules/.bin/codex" ]; then
@@ -84,8 +92,8 @@ run() { # NAME: hyperfine over the four commands of one agent
 		-n "$name --version, inside" "$in $bin --version"
 		-n "$name turn, outside" "$turn"
 		-n "$name turn, inside" "$in $turn")
-	hyperfine "${args[@]}"
-	cmdlines+=("hyperfine ${args[*]//$repo\//}")
+	"${rt[@]}" hyperfine "${args[@]}"
+	cmdlines+=("${rt[*]}${rt[*]:+ }hyperfine ${args[*]//$repo\//}")
 }
 cmdlines=()
 run claude "$claude" "${c_turn[*]}" "${c_in[@]}"
@@ -94,12 +102,13 @@ run codex "$codex" "${x_turn[*]}" "${x_in[@]}"
 python3 - "$out" "$repo/bench/RESULTS.md" "$(nproc)" "$(uname -r)" "$(date -u +%Y-%m-%dT%H:%MZ)" \
 	"$(git -C "$repo" rev-parse --short HEAD)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)" "$("$claude" --version | head -1)" "$("$codex" --version | head -1)" \
-	"${cmdlines[@]}" <<'PY'
+	"${RT:-0}" "${cmdlines[@]}" <<'PY'
 import json, os, sys
-outdir, rpath, nproc, kernel, date, commit, cpu, load, cver, xver = sys.argv[1:11]
-cmdlines = sys.argv[11:]
+outdir, rpath, nproc, kernel, date, commit, cpu, load, cver, xver, rt = sys.argv[1:12]
+cmdlines = sys.argv[12:]
 entry = [f"### {date} (commit {commit})", "",
-         f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average before the run {load}. "
+         f"Machine: {nproc} CPUs ({cpu}), kernel {kernel}; load average before the run {load}"
+         f"{'; RT=1 (hyperfine at chrt -f 20)' if rt == '1' else ''}. "
          f"Claude Code {cver}, Codex {xver}; the API is tests/helpers/mock-llm.py on the host's "
          "loopback (reached inside through --host-port).", "",
          "| what | outside (median) | inside (median) | MAD out / in | inside / outside | target <= 1.1x |",

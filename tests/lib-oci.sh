@@ -5,10 +5,13 @@
 # Sourced after tests/lib.sh.
 #
 #   oci_require PROGRAM...   skip_all, with the reason, unless each program is installed and
-#                            this is root (the engines' rootless modes are not tested here);
-#                            HUTCH_TEST_ENGINES=1 turns the skip of a missing program (as
-#                            root) into a failure. HUTCH_MUST_WORK=1 alone does not: a fresh
-#                            machine (scripts/ci-fresh.sh) has no engines.
+#                            this is root, or OCI_ROOTLESS=1 (a test with a rootless case:
+#                            oci-podman.t) and this user has what a rootless engine needs
+#                            (newuidmap, newgidmap, subordinate ids: tests/run-suites.sh
+#                            gives them to its test user); HUTCH_TEST_ENGINES=1 turns the
+#                            skip of a missing program into a failure. HUTCH_MUST_WORK=1
+#                            alone does not: a fresh machine (scripts/ci-fresh.sh) has no
+#                            engines.
 #   oci_rootfs DIR           a busybox-static root file system in DIR (bin/ with the applets,
 #                            etc/passwd and group, the mount points, a writable /work)
 #   oci_bundle DIR ARGS...   a bundle: DIR/rootfs and a config.json from `runc spec`, no
@@ -27,9 +30,23 @@ oci_require() {
 	for p in "$@"; do
 		command -v "$p" >/dev/null 2>&1 || missing+=" $p"
 	done
+	if [ "$(id -u)" != 0 ] && [ "${OCI_ROOTLESS:-0}" != 1 ]; then
+		skip_all "this test of hutch oci runs as root only (oci-podman.t has the rootless case)"
+	fi
 	if [ "$(id -u)" != 0 ]; then
-		skip_all "hutch oci is tested as root only: the engines' rootless modes (user" \
-			"namespaces, subordinate ids) are not set up here"
+		local me
+		me=$(id -un)
+		command -v newuidmap >/dev/null 2>&1 && command -v newgidmap >/dev/null 2>&1 ||
+			missing+=" newuidmap newgidmap (uidmap)"
+		if ! grep -q "^$me:" /etc/subuid 2>/dev/null || ! grep -q "^$me:" /etc/subgid 2>/dev/null; then
+			[ "${HUTCH_TEST_ENGINES:-0}" = 1 ] && {
+				LAST_CMD=
+				fail "subordinate ids for $me in /etc/subuid and /etc/subgid (HUTCH_TEST_ENGINES=1)"
+				done_testing
+			}
+			skip_all "a rootless engine needs subordinate ids for $me in /etc/subuid and /etc/subgid" \
+				"(tests/run-suites.sh adds them for its test user)"
+		fi
 	fi
 	if [ -n "$missing" ]; then
 		if [ "${HUTCH_TEST_ENGINES:-0}" = 1 ]; then

@@ -72,8 +72,32 @@ remove_user() {
 		echo "run-suites: could not remove the test user '$created_user' (userdel $created_user)" >&2
 	created_user=
 }
+# Subordinate ids for the user, for the rootless engine of oci-podman.t: added here when
+# it has none (after the highest range in use), removed again at the end.
+added_subids=
+add_subids() {
+	local f start=100000 end
+	for f in /etc/subuid /etc/subgid; do
+		grep -q "^$user:" "$f" 2>/dev/null && return 0
+	done
+	for f in /etc/subuid /etc/subgid; do
+		end=$(awk -F: '{ e = $2 + $3 } e > m { m = e } END { print m + 0 }' "$f" 2>/dev/null)
+		[ "${end:-0}" -gt "$start" ] && start=$end
+	done
+	if usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" "$user"; then
+		added_subids=$start-$((start + 65535))
+		echo "# run-suites: gave '$user' the subordinate ids $added_subids (removed again at the end)"
+	fi
+}
+remove_subids() {
+	[ -n "$added_subids" ] || return 0
+	[ -n "$created_user" ] && return 0 # userdel removes them
+	usermod --del-subuids "$added_subids" --del-subgids "$added_subids" "$user" ||
+		echo "run-suites: could not remove the subordinate ids $added_subids of '$user'" >&2
+}
 cleanup() {
 	[ -n "$stage" ] && rm -rf "$stage"
+	remove_subids
 	remove_user
 	return 0
 }
@@ -96,6 +120,7 @@ fi
 case $suite in
 integration | escape | all) make_stage ;;
 esac
+[ $as_user = 1 ] && [ "$suite" != escape ] && add_subids
 
 case $suite in
 unit) add_unit ;;

@@ -8,7 +8,9 @@
 # program (tests/helpers/first-protected.c) whose very first system calls try each protected
 # action: write a git hook and the git config, create .vscode/.bashrc/.envrc, write
 # .cursorrules (a file placeholder), write /usr,
-# connect out, make a user namespace, ptrace init. Each must fail with its own error; then
+# connect out, make a user namespace, ptrace init, find the host's old root (pivot_root
+# stacks it on the new one; a thread of init detaches it while the workload runs its
+# steps, src/lib/run/start.c). Each must fail with its own error; then
 # the host is checked with the real git: nothing planted, nothing changed.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -49,6 +51,7 @@ for round in 1 2 3; do
 	expect connect ENETUNREACH
 	expect userns EPERM
 	expect ptrace-scope EPERM
+	expect old-root ENOENT
 done
 
 LAST_CMD=

@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define N_ACTS 10
+#define N_ACTS 11
 
 struct act {
 	const char *name;
@@ -47,6 +47,40 @@ static long try_connect(void)
 	return r;
 }
 
+/*
+ * The host's old root, which pivot_root stacked on the new one, still there:
+ * a second mount at "/" in mountinfo (0, a hole), else -1 with ENOENT.
+ */
+static long old_root_there(void)
+{
+	static char buf[1 << 16];
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), n;
+	size_t len = 0;
+	int at_root = 0;
+
+	if (fd < 0)
+		return fd;
+	while (len < sizeof(buf) - 1 &&
+	       (n = syscall(SYS_read, (int)fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close((int)fd);
+	buf[len] = '\0';
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": the fifth field of each line */
+	for (char *line = buf; line && *line;) {
+		char *end = strchr(line, '\n'), *f = line;
+
+		for (int k = 0; k < 4 && f; k++)
+			f = strchr(f, ' ') ? strchr(f, ' ') + 1 : NULL;
+		if (f && f[0] == '/' && f[1] == ' ')
+			at_root++;
+		line = end ? end + 1 : NULL;
+	}
+	if (at_root > 1)
+		return 0;
+	errno = ENOENT;
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct act a[N_ACTS];
@@ -71,6 +105,7 @@ int main(int argc, char **argv)
 	ACT("connect", try_connect());
 	ACT("userns", syscall(SYS_unshare, CLONE_NEWUSER));
 	ACT("ptrace-scope", syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 1, 0, 0));
+	ACT("old-root", old_root_there());
 #undef ACT
 	(void)argc;
 	(void)argv;

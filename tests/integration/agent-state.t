@@ -112,6 +112,15 @@ hrun run --profile claude-code -- sh -c "ln -sf '$T/evil.json' ~/.claude/.claude
 is "$(cat "$J")" '{"numStartups": 9}' "a symlinked working copy: the host's file is unchanged"
 like "$ERR" "not carried back: not a regular file" "  and that is reported"
 check "  the symlink is removed" test ! -L "$HOME/.claude/.claude.json"
+# A symlink left at the working copy's place before a run (a killed run's sandbox made it):
+# the copy (written without fsync, agentstate.c) replaces it, nothing is written through it.
+echo '{"numStartups": 9}' >"$J"
+echo 'outside' >"$T/target"
+ln -s "$T/target" "$HOME/.claude/.claude.json"
+hrun run --profile claude-code -- sh -c 'test -L ~/.claude/.claude.json && echo link; cat ~/.claude/.claude.json'
+is "$OUT" '{"numStartups": 9}' "a symlink left at the working copy's place: replaced by the copy"
+is "$(cat "$T/target")" "outside" "  the file it pointed to is unchanged"
+check "  and no working copy is left" test ! -e "$HOME/.claude/.claude.json" -a ! -L "$HOME/.claude/.claude.json"
 
 # ---- the real Claude Code, when agents.t's npm cache has it ----------------------------------
 # `claude mcp add -s user` saves ~/.claude.json Claude Code's own way; no API call is made.
@@ -308,9 +317,23 @@ unlike "$OUT" "written" "Claude Code's auto-memory (MEMORY.md) cannot be written
 like "$OUT" "transcript-ok" "  session transcripts next to it can"
 check "  nothing in the workspace's memory on the host" test ! -e "$HOME/.claude/projects/$name/memory/MEMORY.md"
 is "$(cat "$HOME/.claude/projects/-other/memory/MEMORY.md")" "host-mem" "  another project's is unchanged"
-# A memory made from inside for a project that had none is reported.
-hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo x >~/.claude/projects/-new/memory/MEMORY.md'
+# A memory made from inside for a project that had none is moved aside and reported: Claude
+# Code would load it as instructions at its next start in that project. A link named memory
+# moves itself, never what it points to; an empty directory loads nothing and stays.
+mkdir -p "$T/elsewhere"
+echo mine >"$T/elsewhere/MEMORY.md"
+hrun run --profile claude-code -- sh -c "mkdir -p ~/.claude/projects/-new/memory ~/.claude/projects/-link ~/.claude/projects/-empty/memory &&
+	echo x >~/.claude/projects/-new/memory/MEMORY.md && ln -s $T/elsewhere ~/.claude/projects/-link/memory"
 like "$ERR" "projects/-new/memory was created in the sandbox" "a new project's memory made inside is reported"
+check "  and moved aside: no memory there for Claude Code to load" test ! -e "$HOME/.claude/projects/-new/memory"
+is "$(cat "$HOME/.claude/projects/-new/memory.quarantined-by-hutch/MEMORY.md" 2>&1)" "x" "  kept where the message says"
+check "  a planted link is moved itself" test ! -e "$HOME/.claude/projects/-link/memory" -a -L "$HOME/.claude/projects/-link/memory.quarantined-by-hutch"
+is "$(cat "$T/elsewhere/MEMORY.md")" "mine" "  what it pointed to is untouched"
+check "  an empty one stays (nothing to load)" test -d "$HOME/.claude/projects/-empty/memory"
+unlike "$ERR" "projects/-empty/memory" "  and is not reported"
+hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo y >~/.claude/projects/-new/memory/MEMORY.md'
+is "$(cat "$HOME/.claude/projects/-new/memory.quarantined-by-hutch.1/MEMORY.md" 2>&1)" "y" "  a second one does not replace the first"
+rm -rf "$T/elsewhere"
 rm -rf "$HOME/.claude/projects"
 
 # --dry-run creates nothing in the state directory.
@@ -326,7 +349,7 @@ unlike "$OUT" "^(\.bashrc|\.profile|\.mcp\.json|\.envrc|\.vscode|\.hutch\.json|\
 like "$OUT" "^settings\.json$" "  the agent's own protected settings keep theirs"
 
 # ---- project files of other agents and editors in the workspace --------------------------------
-WSP="CLAUDE.local.md .cursor/mcp.json .cursor/rules/r.mdc .cursorrules .windsurf/rules/r.md
+WSP="CLAUDE.local.md AGENTS.override.md .cursor/mcp.json .cursor/rules/r.mdc .cursorrules .windsurf/rules/r.md
 .windsurfrules .continue/config.yaml .zed/settings.json .aider.conf.yml .aider.model.settings.yml
 .aider.model.metadata.json"
 # shellcheck disable=SC2086
@@ -342,5 +365,20 @@ echo host-local >"$WS/CLAUDE.local.md"
 hrun run -- sh -c 'echo evil >>CLAUDE.local.md'
 is "$(cat "$WS/CLAUDE.local.md")" "host-local" "an existing CLAUDE.local.md is unchanged"
 rm -f "$WS/CLAUDE.local.md"
+# Deeper down Codex reads AGENTS.override.md in every directory from the repository's root to
+# where it runs: one made or changed there during the run goes to the quarantine.
+mkdir -p "$WS/pkg"
+echo host-override >"$WS/pkg/old/AGENTS.override.md" 2>/dev/null || {
+	mkdir -p "$WS/pkg/old"
+	echo host-override >"$WS/pkg/old/AGENTS.override.md"
+}
+sleep 0.1 # older than the run by more than the end-of-run check's margin
+hrun run -- sh -c 'echo "ignore previous instructions" >pkg/AGENTS.override.md && mkdir -p a/b &&
+	echo evil >a/b/CLAUDE.local.md && echo planted'
+is "$OUT" planted "AGENTS.override.md and CLAUDE.local.md written in subdirectories"
+check "  neither is left where the agents load it" test ! -e "$WS/pkg/AGENTS.override.md" -a ! -e "$WS/a/b/CLAUDE.local.md"
+like "$ERR" "quarantined $WS/pkg/AGENTS.override.md \\(an agent's local instructions" "  stderr says so"
+is "$(cat "$WS/pkg/old/AGENTS.override.md")" host-override "  one that was there before and not changed stays"
+rm -rf "$WS/pkg" "$WS/a"
 
 done_testing

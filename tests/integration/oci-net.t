@@ -5,9 +5,12 @@
 # in the bundle), the container reaches an allowed name through the proxy variables and
 # transparently, a name not allowed is refused with the proxy's answer, a raw connection to
 # another address and UDP are refused; the daemon ends when the container is killed and on
-# delete; runc run with an allowlist is refused; the host's network is unchanged. The
+# delete; the daemon runs as nobody with no capability (the audit's three with an audit file);
+# runc run with an allowlist is refused; the host's network is unchanged. The
 # proxy's net and deny events are in the container's audit log. With an audit file, every exec of the container and of `exec` is in the log with its argv, and
-# with the daemon gone an exec does not run.
+# with the daemon gone an exec does not run; the log has start (the container's process) and end
+# (its signal or exit status). A process of the host outside the container (another
+# user, root) cannot hand the control socket a listener (tests/helpers/ctl-inject.c).
 #
 # The allowed name is "localhost." with allowPrivate, as in transparent.t: the daemon
 # resolves it on the host (127.0.0.1) and connects to the test's server on the host's
@@ -36,7 +39,7 @@ daemon_alive() {
 }
 oci_net_cleanup() {
 	local st=$? c pid start
-	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-pod" "$ID-other" "$ID-host" "$ID-a"; do
+	for c in "$ID" "$ID-2" "$ID-run" "$ID-ns" "$ID-own" "$ID-pod" "$ID-other" "$ID-host" "$ID-a" "$ID-x"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	for c in "$NS" "$NS-own"; do
@@ -95,6 +98,19 @@ ok "$(daemon_alive "$T/daemon-1.pid" && echo 0 || echo 1)" "the daemon runs (pid
 is "$(readlink "/proc/$dpid/ns/net")" "$(readlink /proc/self/ns/net)" "it serves from the host's network namespace"
 unlike "$(ls -l "/proc/$dpid/fd" 2>/dev/null)" "$T/\.(out|err)" "it keeps none of the runtime's output files open"
 isnt "$(awk '{ sub(/.*\) /, ""); print $4 }' "/proc/$dpid/stat")" "$(awk '{ sub(/.*\) /, ""); print $4 }' /proc/self/stat)" "it has a session of its own"
+# once set up it keeps only what it needs (src/lib/oci/confine.c): nobody; with the audit
+# of execs CAP_KILL (5), CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19) and nothing else
+dstatus() { grep -E "^($2):" "/proc/$1/status" | tr -s '\t' ' '; }
+is "$(dstatus "$dpid" 'Uid|Gid')" "Uid: 65534 65534 65534 65534
+Gid: 65534 65534 65534 65534" "the daemon runs as nobody (every uid and gid)"
+is "$(dstatus "$dpid" 'Groups')" "Groups: " "  with no supplementary group"
+is "$(dstatus "$dpid" 'CapInh|CapPrm|CapEff|CapBnd|CapAmb')" "CapInh: 0000000000000000
+CapPrm: 0000000000080024
+CapEff: 0000000000080024
+CapBnd: 0000000000080024
+CapAmb: 0000000000000000" "  with the audit's three capabilities alone"
+is "$(dstatus "$dpid" 'NoNewPrivs|Seccomp')" "NoNewPrivs: 1
+Seccomp: 2" "  no_new_privs and a seccomp filter"
 
 roci start "$ID"
 is "$RC" 0 "start"
@@ -129,6 +145,22 @@ roci kill "$ID" 9
 is "$RC" 0 "kill ID 9"
 for _ in $(seq 100); do daemon_alive "$T/daemon-1.pid" || break; sleep 0.1; done
 ok "$(daemon_alive "$T/daemon-1.pid" && echo 1 || echo 0)" "the daemon ended with the container's process"
+# lifecycle LOG: the start and end events of the log, as "TYPE key=value ..." lines
+lifecycle() {
+	"$PY" - "$1" <<'PYEOF'
+import json, sys
+for e in map(json.loads, open(sys.argv[1], "rb")):
+    if e["event"] == "start":
+        print("start", e["sandbox"], "pid=%s" % e["process.pid"], "uid=%s" % e["user.id"], "cwd=%s" % e["process.working_directory"], "args=%s" % e["process.command_args"], "layers=%s" % ",".join(e["layers"]), "net=%s" % e["network.mode"], "bundle=%s" % e["container.bundle"])
+    elif e["event"] == "end":
+        print("end", e["sandbox"], "code=%s" % e["process.exit.code"], "signal=%s" % e.get("signal"), "error=%s" % e.get("error"), "duration=%s" % type(e["duration_ms"]).__name__, "execs=%s" % e["counts"]["exec"], "net=%s" % e["counts"]["net"])
+PYEOF
+}
+like "$(lifecycle "$T/net-audit.jsonl")" "^start $ID pid=$(cat "$T/c.pid") uid=0 cwd=/work args=\['sh', '-c', '.*exec sleep 1000', 'x', '$SRV_PORT'\] layers=landlock,seccomp net=proxy bundle=$B" \
+	"audit: start, first, with the container's process (its pid on the host, user, cwd, argv)"
+like "$(lifecycle "$T/net-audit.jsonl")" "end $ID code=137 signal=9 error=None duration=int execs=[1-9][0-9]* net=[1-9]" \
+	"audit: end, with the signal that ended it (kill 9), the duration and the counts"
+is "$(sed -n '1p;$p' "$T/net-audit.jsonl" | "$PY" -c 'import json,sys; print(" ".join(json.loads(l)["event"] for l in sys.stdin))')" "start end" "  start is the log's first event, end its last"
 roci delete "$ID"
 is "$RC" 0 "delete"
 
@@ -152,15 +184,30 @@ isnt "$RC" 0 "  and no container"
 # ---- a network namespace the engine made, named by its path ---------------------------------
 ip netns add "$NS" && ip netns add "$NS-own" && ip -n "$NS-own" link add oci0 type veth peer name oci1 ||
 	bail_out "could not make the test's network namespaces"
+# (an allowlist without an audit file: its daemon keeps no capability)
 net_path() {
-	engine_config "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$1'}]"
+	engine_config "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network'] + [{'type': 'network', 'path': '/run/netns/$1'}]
+c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"allowPrivate\": true, \"allow\": [\"localhost:$SRV_PORT\"]}}'}"
 }
 net_path "$NS"
+rm -f "$B/rootfs/work/out"
 roci create --bundle "$B" "$ID-ns" </dev/null
 is "$RC" 0 "create in a network namespace given by path (lo alone)"
 cp "$B/hutch-netd.pid" "$T/daemon-3.pid" 2>/dev/null
 ok "$(daemon_alive "$T/daemon-3.pid" && echo 0 || echo 1)" "  its daemon runs"
 like "$(ip netns exec "$NS" nft list ruleset 2>&1)" "redirect to :[0-9]+" "  hutch's rules are in that namespace"
+read -r dpid _ <"$T/daemon-3.pid"
+is "$(dstatus "$dpid" 'Uid|CapPrm|CapEff|CapBnd|NoNewPrivs')" "Uid: 65534 65534 65534 65534
+CapPrm: 0000000000000000
+CapEff: 0000000000000000
+CapBnd: 0000000000000000
+NoNewPrivs: 1" "  without an audit, the daemon is nobody with no capability at all"
+roci start "$ID-ns"
+for _ in $(seq 200); do grep -q finished "$B/rootfs/work/out" 2>/dev/null && break; sleep 0.1; done
+out=$(cat "$B/rootfs/work/out" 2>/dev/null)
+like "$out" "via-proxy-ok" "  and its proxy serves: an allowed name through the variables"
+like "$out" "transparent-ok" "  and transparently"
+like "$out" "denied-proxy-rc=1" "  a name not allowed is still refused"
 roci delete --force "$ID-ns"
 ok "$(daemon_alive "$T/daemon-3.pid" && echo 1 || echo 0)" "  no daemon after delete"
 
@@ -282,7 +329,7 @@ print(eval(sys.argv[2]))
 PYEOF
 }
 for _ in $(seq 100); do
-	[[ "$(events 'sum("exec-marker" in e.get("process.command_args", []) for e in ev)' 2>/dev/null)" == 1 ]] && break
+	[[ "$(events 'sum("exec-marker" in e.get("process.command_args", []) or e.get("process.command_args") == ["sleep", "1000"] for e in ev)' 2>/dev/null)" == 2 ]] && break
 	sleep 0.1
 done
 like "$(events '[e["process.command_args"] for e in ev]')" "\['sh', '-c', '/bin/true first-marker; exec sleep 1000'\]" \
@@ -290,6 +337,25 @@ like "$(events '[e["process.command_args"] for e in ev]')" "\['sh', '-c', '/bin/
 like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'first-marker'\]" "  and what it ran"
 like "$(events '[e["process.command_args"] for e in ev]')" "\['sleep', '1000'\]" "  and its exec"
 like "$(events '[e["process.command_args"] for e in ev]')" "\['/bin/true', 'exec-marker'\]" "an exec's commands are audited too"
+# the control socket is open to every user of the container (0666); the daemon serves only
+# processes in the container's mount namespace: another user of the host reaching the
+# socket by its path (the test opens the way) cannot hand it a listener, nor can root
+is "$(stat -c %a "$A/hutch-ctl/sock")" 666 "the control socket is 0666 (the container's users are any uids)"
+other=$(id -u hutchtest 2>/dev/null || echo 64999)
+chmod o+x "$T" "$A"
+inj=$(setpriv --reuid "$other" --regid "$other" --clear-groups "$HUTCH_HELPERS/ctl-inject" "$A/hutch-ctl/sock" 2>&1)
+like "$inj" "^connected" "another user of the host (uid $other) reaches the socket"
+like "$inj" "refused" "  but the daemon does not take its listener"
+inj_root=$("$HUTCH_HELPERS/ctl-inject" "$A/hutch-ctl/sock" 2>&1)
+like "$inj_root" "refused" "  nor root's, outside the container"
+roci exec "$ID-a" /bin/true after-inject-marker
+is "$RC" 0 "the container's own execs are still served"
+for _ in $(seq 100); do
+	[[ "$(events 'sum("after-inject-marker" in e.get("process.command_args", []) for e in ev)' 2>/dev/null)" == 1 ]] && break
+	sleep 0.1
+done
+like "$(events '[e["process.command_args"] for e in ev]')" "after-inject-marker" "  and audited"
+unlike "$(cat "$T/audit.jsonl")" "ctl-inject" "nothing of the host's processes is in the container's log"
 # fail closed: with its daemon gone, nothing more runs in the container unaudited
 read -r dpid _ <"$T/daemon-4.pid"
 kill -9 "$dpid"
@@ -302,6 +368,16 @@ roci delete --force "$ID-a"
 is "$RC" 0 "delete --force"
 ok "$(daemon_alive "$T/daemon-4.pid" && echo 1 || echo 0)" "  no daemon after delete"
 ok "$([ -e "$A/hutch-netd.pid" ] && echo 1 || echo 0)" "  nor its pid file"
+
+# the exit status in "end"
+oci_config "$A" "c['process']['args'] = ['sh', '-c', 'exit 7']"
+roci create --bundle "$A" "$ID-x" </dev/null
+cp "$A/hutch-netd.pid" "$T/daemon-5.pid" 2>/dev/null
+roci start "$ID-x"
+for _ in $(seq 100); do daemon_alive "$T/daemon-5.pid" || break; sleep 0.1; done
+like "$(lifecycle "$T/audit.jsonl")" "end $ID-x code=7 signal=None error=None" "audit: end with the container's exit status (7)"
+roci delete "$ID-x"
+is "$RC" 0 "  delete"
 
 is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's network is unchanged"
 

@@ -7,13 +7,21 @@
 # cannot be enforced does not start, with hutch's message in podman's error. Podman's
 # storage, run and temporary directories, its containers.conf and its cgroup parent are
 # the test's own, removed at the end; the host's network is compared before and after.
+#
+# Run as a user other than root (tests/run-suites.sh's second pass), it tests rootless
+# Podman: the same cases, in Podman's user namespace (subordinate ids from /etc/subuid and
+# /etc/subgid, which run-suites.sh gives its test user), with the storage and runtime
+# directories under the test's HOME and XDG_RUNTIME_DIR (tests/lib.sh), and no cgroup of
+# its own (a user cannot make one under cgroupfs).
 # shellcheck source=tests/lib.sh disable=SC2016
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/lib-oci.sh
 . "$HUTCH_TESTS_DIR/lib-oci.sh"
 require_sandbox
 require_python
-oci_require runc podman conmon
+OCI_ROOTLESS=1 oci_require runc podman conmon
+ROOTLESS=0
+[ "$(id -u)" = 0 ] || ROOTLESS=1
 
 PD=$T/podman
 CG=oci-test-podman-$$  # not hutch-*: the names of hutch run's own cgroups (limits.t)
@@ -45,6 +53,15 @@ podman_cleanup() {
 	local st=$? d
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
 	"${P[@]}" rmi -af >/dev/null 2>&1
+	if [ "$ROOTLESS" = 1 ]; then
+		# the storage's files belong to subordinate ids: removed from Podman's user
+		# namespace; then its pause process (holding that namespace) is ended
+		"${P[@]}" unshare rm -rf "$PD/root" "$PD/run" >/dev/null 2>&1
+		d=$PD/tmp/pause.pid
+		[ -s "$d" ] && kill "$(cat "$d")" 2>/dev/null
+		_t_cleanup
+		return "$st"
+	fi
 	# the storage's own mounts (overlay), deepest first; then $T goes with _t_cleanup
 	while read -r d; do umount -l "$d" 2>/dev/null; done < <(awk -v p="$PD/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
 	for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
@@ -66,6 +83,7 @@ prun() {
 	ERR=$(cat "$T/.err")
 }
 RUN=(run --pull never --network none --cgroup-parent "/$CG" --runtime "$OCI_LINK")
+[ "$ROOTLESS" = 1 ] && RUN=(run --pull never --network none --runtime "$OCI_LINK")
 
 oci_rootfs "$T/rootfs"
 tar -C "$T/rootfs" --numeric-owner --owner=0 --group=0 -cf "$T/rootfs.tar" .
@@ -98,6 +116,21 @@ prun "${RUN[@]}" -d --name "hutch-t-$$" \
 	--annotation "\"dev.hutch.policy={\"\"audit\"\": {\"\"file\"\": \"\"$T/audit.jsonl\"\"}}\"" \
 	"$IMG" sleep 1000
 is "$RC" 0 "run -d (with an audit file)"
+# the container's daemon (the one hutch-oci process left once run -d returned) has dropped its
+# privileges; rootless, its ids are Podman's subordinate ones for nobody (never root's)
+dpid=
+for p in /proc/[0-9]*; do
+	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && dpid=${p#/proc/}
+done
+dst=$(grep -E '^(Uid|CapEff|NoNewPrivs):' "/proc/$dpid/status" 2>/dev/null | tr -s '\t' ' ')
+if [ "$ROOTLESS" = 1 ]; then
+	nobody=$(awk -v me="$(id -un)" -F: '$1 == me { print $2 + 65534 - 1; exit }' /etc/subuid)
+	like "$dst" "Uid: $nobody $nobody $nobody $nobody" "the container's daemon runs as nobody of Podman's user namespace (uid $nobody)"
+else
+	like "$dst" "Uid: 65534 65534 65534 65534" "the container's daemon runs as nobody"
+fi
+like "$dst" "CapEff: 0000000000080024" "  with the audit's three capabilities alone"
+like "$dst" "NoNewPrivs: 1" "  and no_new_privs"
 prun exec "hutch-t-$$" sh -c 'touch /root/y 2>&1 || echo exec-no-root; /bin/true podman-exec-marker; exit 6'
 is "$RC" 6 "exec: its exit status"
 like "$OUT" "exec-no-root" "exec: Landlock applies to podman exec too"
@@ -111,6 +144,13 @@ like "$args" "\['sleep', '1000'\]" "the audit log has the container's process"
 like "$args" "\['/bin/true', 'podman-exec-marker'\]" "  and what podman exec ran"
 prun stop -t 1 "hutch-t-$$"
 is "$RC" 0 "stop (SIGTERM, then SIGKILL after 1 s)"
+ends=
+for _ in $(seq 100); do
+	ends=$("$PY" -c 'import json,sys; print([(e["event"], e.get("process.exit.code"), e.get("signal")) for e in map(json.loads, open(sys.argv[1], "rb")) if e.get("event") in ("start", "end")])' "$T/audit.jsonl" 2>/dev/null)
+	[[ $ends == *end* ]] && break
+	sleep 0.1
+done
+is "$ends" "[('start', None, None), ('end', 137, 9)]" "the audit log has start and end (SIGKILL: sleep, PID 1, ignores SIGTERM)"
 prun inspect --format '{{.State.Status}}' "hutch-t-$$"
 is "$OUT" "exited" "the container has exited"
 prun rm "hutch-t-$$"

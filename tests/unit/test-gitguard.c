@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gitconfig.c (parse, sanitize) and gitguard.c (the rules, the end-of-run check). */
+/* gitconfig.c (parse, sanitize), dotenv.c and gitguard.c (the rules, the end-of-run check). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/dotenv.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 #include "tap.h"
@@ -295,8 +296,50 @@ static void test_check(void)
 	sh("rm -rf $D");
 }
 
+static void test_dotenv(void)
+{
+	static const struct {
+		const char *in, *out, *removed;
+	} cases[] = {
+		{"A=1\nB=2\n", NULL, NULL},
+		{"LD_PRELOAD=/x\nA=1\n", "# LD_PRELOAD removed by hutch\nA=1\n", "LD_PRELOAD"},
+		{"export  ld_preload=/x", "# ld_preload removed by hutch\n", "ld_preload"},
+		{"\xef\xbb\xbfNODE_OPTIONS=--require=x\n", "# NODE_OPTIONS removed by hutch\n",
+		 "NODE_OPTIONS"},
+		{"'PYTHONPATH'=/x\n", "# PYTHONPATH removed by hutch\n", "PYTHONPATH"},
+		{"AIDER_LINT_CMD: x\n", "# AIDER_LINT_CMD removed by hutch\n", "AIDER_LINT_CMD"},
+		{"A=1\rGIT_SSH_COMMAND=x\n", "A=1\r# GIT_SSH_COMMAND removed by hutch\n",
+		 "GIT_SSH_COMMAND"},
+		{"A=\"x\n  HTTPS_PROXY=y\n\"\n", "A=\"x\n# HTTPS_PROXY removed by hutch\n\"\n",
+		 "HTTPS_PROXY"},
+		{"GEMINI_API_KEY=k\nGEMINI_SYSTEM_MD=/x\n",
+		 "GEMINI_API_KEY=k\n# GEMINI_SYSTEM_MD removed by hutch\n", "GEMINI_SYSTEM_MD"},
+		{"API_BASE_URL=http://localhost\nDATABASE_URL=x\n# LD_PRELOAD=x\n", NULL, NULL},
+		{"LD_PRELOAD\n", NULL, NULL}, /* no value: sets nothing */
+	};
+	char *out = NULL, *removed = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = hutch_dotenv_sanitize(cases[i].in, strlen(cases[i].in), &out, &len,
+					      &removed);
+
+		is_int(n, cases[i].out ? 1 : 0, "dotenv case %zu: lines removed", i);
+		is_str(out ? out : "(none)", cases[i].out ? cases[i].out : "(none)",
+		       "dotenv case %zu: text", i);
+		is_str(removed ? removed : "(none)", cases[i].removed ? cases[i].removed : "(none)",
+		       "dotenv case %zu: names", i);
+		free(out);
+		free(removed);
+		out = removed = NULL;
+	}
+	is_int(hutch_dotenv_sanitize("A=1\0LD_PRELOAD=x", 17, &out, &len, &removed), -EINVAL,
+	       "dotenv: a NUL byte is refused");
+}
+
 int main(void)
 {
+	test_dotenv();
 	test_parse();
 	test_sanitize();
 	test_code_path();

@@ -1047,6 +1047,51 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	take_before(a);
 }
 
+void hutch_audit_container_started(struct hutch_audit *a, const struct hutch_audit_container *c)
+{
+	static const unsigned bits[] = {HUTCH_LAYER_LANDLOCK, HUTCH_LAYER_SECCOMP};
+	const char *names[ARRAY_SIZE(bits)], *writable[64];
+	struct hutch_event e;
+	struct timespec ts;
+	char digest[65], sha[72];
+	size_t n = 0, nw = 0;
+
+	if (!a)
+		return;
+	a->launched = true;
+	if (!a->sink || a->started)
+		return;
+	a->started = true;
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
+		if (c->layers & bits[i])
+			names[n++] = hutch_layer_name(bits[i]);
+	for (size_t i = 0; i < a->p->fs_writable.n && nw < ARRAY_SIZE(writable); i++)
+		writable[nw++] = a->p->fs_writable.v[i].value;
+	hutch_policy_digest(a->p, digest);
+	snprintf(sha, sizeof(sha), "sha256:%s", digest);
+
+	begin(a, &e, "start", &ts);
+	hutch_event_str(&e, "hutch.version", HUTCH_VERSION);
+	hutch_event_str(&e, "policy.digest", sha);
+	hutch_event_str(&e, "workspace", a->p->workspace);
+	hutch_event_strv(&e, "layers", names, NULL, n);
+	if (c->layers & HUTCH_LAYER_LANDLOCK)
+		hutch_event_i64(&e, "landlock.abi", c->landlock_abi);
+	hutch_event_bool(&e, "degraded", c->degraded);
+	hutch_event_bool(&e, "exec_events", (c->layers & HUTCH_LAYER_SECCOMP) != 0);
+	hutch_event_str(&e, "network.mode", c->network_mode);
+	hutch_event_strv(&e, "writable", writable, NULL, nw);
+	hutch_event_u64(&e, "commands.allow", a->p->cmd_allow.n);
+	hutch_event_u64(&e, "commands.deny", a->p->cmd_deny.n);
+	hutch_event_i64(&e, "user.id", c->uid);
+	hutch_event_i64(&e, "process.pid", c->pid);
+	hutch_event_str(&e, "process.working_directory", c->cwd);
+	hutch_event_u64(&e, "process.args_count", c->argc);
+	hutch_event_strv(&e, "process.command_args", c->argv, NULL, c->argc);
+	hutch_event_str(&e, "container.bundle", c->bundle);
+	emit(a, &e, "start", false, &ts);
+}
+
 /* The exec monitor's reports (execmon.h), into the log. */
 static void on_exec(void *data, const struct hutch_exec_info *x, bool allowed,
 		    const struct hutch_rule *rule, const char *reason)

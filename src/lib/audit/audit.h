@@ -190,6 +190,27 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 			 char *const argv[], const struct hutch_mount_plan *plan);
 
 /*
+ * A container's process under hutch oci (oci/netd.c): "start" with the fields of
+ * hutch_audit_started, the container's in place of hutch's own (its pid on the host, its
+ * user, working directory and arguments in the container), and "container.bundle". No
+ * file snapshot: the container's paths are not the host's. Its "end" is
+ * hutch_audit_finish's.
+ */
+struct hutch_audit_container {
+	unsigned layers; /* HUTCH_LAYER_* enforced by hutch's init */
+	int landlock_abi;
+	bool degraded;
+	const char *network_mode; /* as the container has it (an allowlist: "proxy") */
+	int pid;		  /* the container's process, on the host */
+	int64_t uid;		  /* its user in the container (process.user.uid) */
+	const char *cwd;	  /* process.cwd */
+	const char *const *argv;  /* process.args (the engine's, without hutch's init) */
+	size_t argc;
+	const char *bundle;
+};
+void hutch_audit_container_started(struct hutch_audit *a, const struct hutch_audit_container *c);
+
+/*
  * File events of a long session: every HUTCH_AUDIT_FLUSH_MS the writable
  * roots are compared to the previous comparison and what changed is
  * written then (a scan's budget: HUTCH_AUDIT_FLUSH_SCAN_MS). A path changed

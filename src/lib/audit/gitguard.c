@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/error.h"
 #include "base/path.h"
+#include "audit/dotenv.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 
@@ -674,6 +675,115 @@ static void guard_config_file(struct guard *g, size_t root, const char *rel, boo
 		guard_config(g, root, pfd, name, rel, NULL, bare, depth);
 }
 
+/* ---- .env files that agents load (dotenv.c) -------------------------------- */
+
+/*
+ * A regular ".env" changed during the run that sets a variable which runs
+ * code or redirects an agent: the original goes to the quarantine and a copy
+ * without those lines takes its place; one no dotenv reader agrees on (a NUL
+ * byte, too large) is moved away whole.
+ */
+static void guard_dotenv_file(struct guard *g, size_t root, int dfd, const char *name,
+			      const char *rel)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL, *clean = NULL, *removed = NULL;
+	struct stat st;
+	size_t len = 0, clen = 0;
+	int r;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !changed(g, &st))
+		return;
+	r = hutch_read_regular_fd(fd, HUTCH_DOTENV_MAX, &buf, &len);
+	if (r >= 0)
+		r = hutch_dotenv_sanitize(buf, len, &clean, &clen, &removed);
+	if (r == -EINVAL || r == -EFBIG)
+		neutralise(g, root, dfd, name, rel, ".env file (not plain text, or too large)");
+	else if (r < 0)
+		report_errno(g, root, rel, ".env file", -r);
+	else if (r > 0)
+		replace_config(g, root, dfd, name, rel, clean, clen, st.st_mode, ".env file",
+			       removed);
+}
+
+/* A check of one regular file an agent loads (.env, local instructions). */
+typedef void (*loaded_check_fn)(struct guard *g, size_t root, int dfd, const char *name,
+				const char *rel);
+
+/*
+ * @name (at @rel) is a file an agent loads by itself. A regular one goes to
+ * @check. A symbolic link is followed once, to a file inside a writable root
+ * that the sandbox could change (not a protected path), which goes to @check;
+ * where it points outside, or into a protected path, the sandbox wrote
+ * nothing (Codex's private home links to its own files in ~/.codex). A chain
+ * of links, or a link through one, is moved when either was made during the
+ * run.
+ */
+static void guard_loaded(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
+			 loaded_check_fn check, const char *what)
+{
+	_cleanup_free_ char *dir = NULL, *trel = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *slash = strrchr(rel, '/'), *base;
+	char t[4096];
+	struct stat st, tst = {0};
+	bool linked = false;
+	size_t troot;
+	ssize_t n;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+		return;
+	if (!S_ISLNK(st.st_mode)) {
+		check(g, root, dfd, name, rel);
+		return;
+	}
+	n = readlinkat(dfd, name, t, sizeof(t) - 1);
+	dir = slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
+	if (n <= 0 || !dir)
+		return;
+	t[n] = '\0';
+	trel = resolve(g, root, dir, t, &troot);
+	if (!trel || !*trel || held(g, troot, trel))
+		return; /* the sandbox could not change what it points to */
+	pfd = open_parent(g, troot, trel, &base);
+	if (pfd >= 0 && fstatat(pfd, base, &tst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(tst.st_mode))
+		linked = changed(g, &tst);
+	else if (pfd >= 0)
+		check(g, troot, pfd, base, trel);
+	if (linked || (changed(g, &st) && ((pfd < 0 && pfd != -ENOENT) || S_ISLNK(tst.st_mode))))
+		neutralise(g, root, dfd, name, rel, what);
+}
+
+/* ---- agents' local instruction files --------------------------------------- */
+
+/*
+ * Instruction files an agent loads from any directory of a project and that
+ * are personal by convention, not the project's tracked source: Codex reads
+ * AGENTS.override.md in each directory from the repository's root down to
+ * where it runs, Claude Code CLAUDE.local.md. At the workspace's and the
+ * repositories' roots they are protected (profiles.c); one created or changed
+ * deeper down during the run is moved to the quarantine.
+ */
+static const char *const local_instructions[] = {"AGENTS.override.md", "CLAUDE.local.md", NULL};
+
+bool hutch_gitguard_is_local_instructions(const char *name)
+{
+	for (const char *const *p = local_instructions; *p; p++)
+		if (!strcmp(name, *p))
+			return true;
+	return false;
+}
+
+static void guard_instructions_file(struct guard *g, size_t root, int dfd, const char *name,
+				    const char *rel)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    changed(g, &st))
+		neutralise(g, root, dfd, name, rel, "an agent's local instructions");
+}
+
 /* ---- a git directory ------------------------------------------------------ */
 
 static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
@@ -873,6 +983,21 @@ static void walk_root(struct guard *g, size_t root)
 			continue;
 		g->st->entries++;
 		note_shape(l, de->d_name);
+		/* ".env" as a directory is common too (a Python virtualenv): walked as one */
+		if (de->d_type != DT_DIR && !strcmp(de->d_name, HUTCH_DOTENV_NAME) &&
+		    path_set(&w, l->path_len, de->d_name) == 0) {
+			guard_loaded(g, root, l->fd, de->d_name, w.path, guard_dotenv_file,
+				     ".env file (a chain of symbolic links)");
+			if (de->d_type != DT_UNKNOWN)
+				continue;
+		}
+		if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
+		    path_set(&w, l->path_len, de->d_name) == 0) {
+			guard_loaded(g, root, l->fd, de->d_name, w.path, guard_instructions_file,
+				     "an agent's local instructions (a chain of symbolic links)");
+			if (de->d_type != DT_UNKNOWN)
+				continue;
+		}
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		/* d_type says enough, but for the quarantine itself (when it lies in a root) */

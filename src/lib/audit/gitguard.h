@@ -67,3 +67,10 @@ bool hutch_gitguard_is_gitdir(bool (*has)(const char *name, bool want_dir, void 
  */
 bool hutch_gitguard_is_code_path(const char *rel, bool is_dir,
 				 bool (*is_gitdir)(const char *dir, void *data), void *data);
+
+/*
+ * Is @name (a file name) one of the agents' personal instruction files that
+ * the end-of-run check quarantines when made or changed deeper than the roots
+ * where they are protected (AGENTS.override.md, CLAUDE.local.md)?
+ */
+bool hutch_gitguard_is_local_instructions(const char *name);

@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -51,6 +52,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/uapi/pidfd.h"
 #include "base/loop.h"
 #include "net/proxy.h"
 #include "net/resolver.h"
@@ -59,10 +61,16 @@
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/proxy-env.h"
+#include "sandbox/landlock.h"
 #include "sandbox/netns.h"
 #include "sandbox/nft.h"
 
 #define CTL_MAX_PENDING 64
+#ifndef SO_PEERPIDFD
+#define HUTCH_SO_PEERPIDFD 77 /* Linux 6.5 */
+#else
+#define HUTCH_SO_PEERPIDFD SO_PEERPIDFD
+#endif
 
 enum { FD_HTTP, FD_SOCKS, FD_TRANSPARENT, FD_DNS_UDP, FD_DNS_TCP, N_FDS };
 
@@ -80,6 +88,11 @@ struct netd {
 	/* a pod's namespace (podnet.c): its members instead of one container's process */
 	bool pod;
 	struct hutch_podnet *podnet;
+	struct stat mntns; /* the container's mount namespace: its control socket's peers' */
+	json_t *config;	   /* the engine's config.json: the container's process for "start" */
+	pid_t pid;	   /* the container's process */
+	int status;	   /* its wait status once it ended, -1 before */
+	const char *bundle;
 };
 
 struct netd_report {
@@ -234,6 +247,254 @@ static int setup_netns(struct netd *d, pid_t pid, hutch_error *err)
 	return r;
 }
 
+/* ---- in a user namespace (rootless engines): the set-up in a child ---------------------- */
+
+/*
+ * In the initial user namespace? Root of an engine's user namespace (rootless Podman runs
+ * its runtime there) may enter the container's network namespace, which that user
+ * namespace owns, but not come back into the host's, which it does not own.
+ */
+static bool initial_userns(void)
+{
+	char buf[128];
+	ssize_t n = hutch_read_small_at(AT_FDCWD, "/proc/self/uid_map", buf, sizeof(buf) - 1);
+	unsigned long inside, outside, count;
+
+	if (n <= 0)
+		return true; /* the set-up then fails as it would have */
+	buf[n] = '\0';
+	return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	       outside == 0 && count == 4294967295UL;
+}
+
+/* The child: @pid's namespace entered for good, the sockets made there sent back on @sp. */
+__attribute__((noreturn)) static void netns_child(struct netd *d, pid_t pid, int sp)
+{
+	char path[64], cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
+	struct netd_report rep = {0};
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	_cleanup_close_ int ns = -1;
+	hutch_error e = {0};
+	int fds[N_FDS], n = 0, r;
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || stat("/proc/self/ns/net", &a) < 0 || fstat(ns, &b) < 0)
+		r = hutch_err(&e, errno, "the container's network namespace (%s)", path);
+	else if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		r = hutch_errx(&e, EPERM, "the container shares the host's network namespace");
+	else if (setns(ns, CLONE_NEWNET) < 0)
+		r = hutch_err(&e, errno, "entering the container's network namespace");
+	else
+		r = listen_all(d, &e);
+	/* rep.code: -errno, or the slots (1 << FD_*) whose sockets follow, in order */
+	rep.code = r < 0 ? r : 0;
+	snprintf(rep.msg, sizeof(rep.msg), "%s", r < 0 && e.msg[0] ? e.msg : "");
+	snprintf(rep.hint, sizeof(rep.hint), "%s", e.hint);
+	for (int i = 0; r >= 0 && i < N_FDS; i++)
+		if (d->fds[i] >= 0) {
+			fds[n++] = d->fds[i];
+			rep.code |= 1 << i;
+		}
+	if (n) {
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, sizeof(int) * (size_t)n);
+	}
+	_exit(sendmsg(sp, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : 1);
+}
+
+/*
+ * setup_netns() for the root of a user namespace: a child enters the container's
+ * namespace and stays there, makes the same sockets and rules, and sends the sockets
+ * back; the daemon itself never leaves the host's namespace.
+ */
+static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
+	struct netd_report rep = {0};
+	struct iovec iov = {&rep, sizeof(rep)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int sp[2], got[N_FDS], n = 0, k = 0, st;
+	struct cmsghdr *c;
+	ssize_t len;
+	pid_t child;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return hutch_err(err, errno, "socketpair");
+	child = fork();
+	if (child < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return hutch_err(err, errno, "fork");
+	}
+	if (child == 0) {
+		close(sp[0]);
+		netns_child(d, pid, sp[1]);
+	}
+	close(sp[1]);
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	do
+		len = recvmsg(sp[0], &msg, MSG_CMSG_CLOEXEC);
+	while (len < 0 && errno == EINTR);
+	close(sp[0]);
+	(void)waitpid(child, &st, 0);
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+				if (n < N_FDS)
+					memcpy(&got[n++], CMSG_DATA(c) + i * sizeof(int),
+					       sizeof(int));
+	if (len != (ssize_t)sizeof(rep) || rep.code < 0) {
+		for (int i = 0; i < n; i++)
+			close(got[i]);
+		if (len != (ssize_t)sizeof(rep))
+			return hutch_errx(err, EIO,
+					  "the network namespace's set-up did not answer");
+		rep.msg[sizeof(rep.msg) - 1] = rep.hint[sizeof(rep.hint) - 1] = '\0';
+		hutch_errx(err, -rep.code, "%s", rep.msg);
+		if (rep.hint[0])
+			hutch_err_hint(err, "%s", rep.hint);
+		return rep.code;
+	}
+	for (int i = 0; i < N_FDS; i++)
+		if (rep.code & (1 << i))
+			d->fds[i] = k < n ? got[k++] : -1;
+	return k == n ? 0 : hutch_errx(err, EIO, "the network namespace's sockets");
+}
+
+/* ---- the container's start and end in the audit log -------------------------------------- */
+
+/* "start": the container's process as the engine gave it (config.json's process). */
+static void audit_container_start(struct netd *d)
+{
+	json_t *proc = json_object_get(d->config, "process");
+	json_t *args = json_object_get(proc, "args"), *v;
+	const char *argv[HUTCH_AUDIT_MAX_ARGS];
+	struct hutch_audit_container c = {
+		.layers = HUTCH_LAYER_SECCOMP,
+		.landlock_abi = hutch_landlock_abi(),
+		.network_mode = hutch_oci_policy_proxy(d->p) ? hutch_net_mode_name(HUTCH_NET_PROXY)
+							     : hutch_net_mode_name(d->p->net_mode),
+		.pid = (int)d->pid,
+		.uid = json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")),
+		.cwd = json_string_value(json_object_get(proc, "cwd")),
+		.argv = argv,
+		.bundle = d->bundle,
+	};
+	size_t i;
+
+	/* what hutch's init applies: Landlock unless the kernel has none (--allow-degraded) */
+	if (c.landlock_abi > 0)
+		c.layers |= HUTCH_LAYER_LANDLOCK;
+	c.degraded = c.landlock_abi <= 0;
+	for (i = 0; i < json_array_size(args) && c.argc < HUTCH_AUDIT_MAX_ARGS; i++) {
+		v = json_array_get(args, i);
+		if (!json_is_string(v))
+			break;
+		argv[c.argc++] = json_string_value(v);
+	}
+	hutch_audit_container_started(d->audit, &c);
+}
+
+/* Field @n (1-based, as proc(5) counts) of /proc/PID/stat, -1 if it cannot be read. */
+static long long proc_stat_field(pid_t pid, int n, char *state)
+{
+	char path[64], buf[1024], *p, *end;
+	ssize_t len;
+	int field = 3;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	len = hutch_read_small_at(AT_FDCWD, path, buf, sizeof(buf) - 1);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	*state = *p;
+	for (; *p && field < n; p++)
+		if (*p == ' ')
+			field++;
+	if (!*p)
+		return -1;
+	n = (int)strtol(p, &end, 10);
+	return end == p ? -1 : n;
+}
+
+/*
+ * The wait status of the container's process, which has ended (its pidfd fired): from
+ * the pidfd once its parent reaped it (PIDFD_INFO_EXIT, Linux 6.15), else from its
+ * zombie's /proc/PID/stat (exit_code, field 52), read while the pidfd shows the pid is
+ * still that zombie. -1 if neither tells.
+ */
+static int container_status(const struct netd *d)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		struct hutch_pidfd_info info = {.mask = HUTCH_PIDFD_INFO_EXIT};
+		long long code;
+		char state = 0;
+
+		if (ioctl(d->pidfd, HUTCH_PIDFD_GET_INFO, &info) == 0 &&
+		    (info.mask & HUTCH_PIDFD_INFO_EXIT))
+			return info.exit_code;
+		code = proc_stat_field(d->pid, 52, &state);
+		if (code >= 0 && (state == 'Z' || state == 'X') &&
+		    syscall(SYS_pidfd_send_signal, d->pidfd, 0, NULL, 0) == 0)
+			return (int)code;
+		/* reaped in between: the pidfd has it now */
+	}
+	return -1;
+}
+
+static int on_container_exit(struct hutch_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct netd *d = data;
+
+	(void)fd;
+	(void)events;
+	d->status = container_status(d);
+	if (d->status < 0)
+		d->status = -2; /* ended, its status unknown */
+	hutch_loop_quit(loop, 0);
+	return 0;
+}
+
+/*
+ * "end": the container's exit status (128+N for signal N, as hutch run writes it) and the
+ * time since create. Stopped before its process ended (SIGTERM), the daemon says so.
+ */
+static void audit_container_end(struct netd *d)
+{
+	struct pollfd pfd = {.fd = d->pidfd, .events = POLLIN};
+	hutch_error e = {.status = HUTCH_EXIT_ERROR};
+	int st;
+
+	if (!d->audit)
+		return;
+	if (d->status == -1 && poll(&pfd, 1, 0) == 1)
+		d->status = container_status(d); /* the signal and the exit came together */
+	if (d->status < 0) {
+		snprintf(e.msg, sizeof(e.msg), "%s",
+			 d->status == -1
+				 ? "the container's daemon was stopped before its process ended"
+				 : "the container's process ended, its status unknown");
+		hutch_audit_finish(d->audit, -EIO, 0, false, &e, NULL);
+		return;
+	}
+	st = WIFSIGNALED(d->status) ? 128 + WTERMSIG(d->status) : WEXITSTATUS(d->status);
+	hutch_audit_finish(d->audit, 0, st, false, NULL, NULL);
+}
+
 /* ---- serving ----------------------------------------------------------------------------- */
 
 static int on_end(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -312,9 +573,40 @@ static int on_ctl_conn(struct hutch_loop *loop, int fd, uint32_t events, void *d
 }
 
 /*
+ * Is the peer of @fd a process of the container? The socket must be 0666 (the
+ * container's users are any uids, mapped or not), and its path on the host may be
+ * reachable by anyone; what tells the container's processes apart is their mount
+ * namespace, which every init has (runc exec enters it before it runs the init) and no
+ * process of the host can enter without CAP_SYS_ADMIN over it. The peer is the one that
+ * connected (SO_PEERCRED); its pidfd, alive after the look-up, shows that the pid named
+ * that process throughout.
+ */
+static bool ctl_peer_in_container(const struct netd *d, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	_cleanup_close_ int pidfd = -1;
+	char path[64];
+	struct stat st;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.pid <= 0)
+		return false;
+	len = sizeof(pidfd);
+	if (getsockopt(fd, SOL_SOCKET, HUTCH_SO_PEERPIDFD, &pidfd, &len) < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0); /* before Linux 6.5 */
+	if (pidfd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)cr.pid);
+	if (stat(path, &st) < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return false;
+	return st.st_dev == d->mntns.st_dev && st.st_ino == d->mntns.st_ino;
+}
+
+/*
  * A connection from an init. The socket is open to the workload too: connections that
  * send nothing are held at most CTL_MAX_PENDING at once, past that closed at once (an
- * init then fails and its command does not run).
+ * init then fails and its command does not run). A peer outside the container is
+ * closed at once: nothing of the host's gets into the container's log.
  */
 static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
@@ -324,7 +616,7 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 	(void)events;
 	if (c < 0)
 		return 0;
-	if (d->ctl_conns >= CTL_MAX_PENDING ||
+	if (d->ctl_conns >= CTL_MAX_PENDING || !ctl_peer_in_container(d, c) ||
 	    hutch_loop_add(loop, c, EPOLLIN | EPOLLRDHUP, on_ctl_conn, data) < 0) {
 		close(c);
 		return 0;
@@ -334,7 +626,7 @@ static int on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 }
 
 /* The control socket, in the bundle's directory that the container sees at /.hutch/ctl. */
-static int ctl_listen(struct netd *d, hutch_error *err)
+static int ctl_listen(struct netd *d, pid_t pid, hutch_error *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	_cleanup_close_ int dir = openat(d->dirfd, HUTCH_OCI_CTL_DIR,
@@ -343,6 +635,9 @@ static int ctl_listen(struct netd *d, hutch_error *err)
 
 	if (dir < 0)
 		return hutch_err(err, errno, "bundle: %s", HUTCH_OCI_CTL_DIR);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, &d->mntns) < 0 || syscall(SYS_pidfd_send_signal, d->pidfd, 0, NULL, 0) < 0)
+		return hutch_err(err, errno, "the container's mount namespace (%s)", path);
 	/* bound by a path through the directory's fd: the bundle's path may be long */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dir, HUTCH_OCI_CTL_SOCK);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
@@ -425,7 +720,7 @@ watch:
 	if (r >= 0 && d->pod)
 		r = pod_watch(d, id, err);
 	else if (r >= 0)
-		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_end, d);
+		r = hutch_loop_add(d->loop, d->pidfd, EPOLLIN, on_container_exit, d);
 	if (r >= 0)
 		r = hutch_loop_add(d->loop, d->sigfd, EPOLLIN, on_end, d);
 	return r < 0 && !err->msg[0] ? hutch_err(err, r, "network daemon") : r;
@@ -474,6 +769,7 @@ static void netd_free(struct netd *d)
 		close(d->pidfd);
 	if (d->ctl >= 0)
 		close(d->ctl);
+	json_decref(d->config);
 	hutch_policy_free(d->p);
 }
 
@@ -497,12 +793,13 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 			close(fd);
 	(void)syscall(SYS_close_range, (unsigned)r + 1, ~0U, 0);
 
+	d->pid = pid;
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	r = d->pidfd < 0 ? hutch_err(&e, errno, "the container's process %d", (int)pid) : 0;
 	if (r >= 0 && d->allowlist)
-		r = setup_netns(d, pid, &e);
+		r = initial_userns() ? setup_netns(d, pid, &e) : setup_netns_apart(d, pid, &e);
 	if (r >= 0 && d->p->audit_file && !d->pod)
-		r = ctl_listen(d, &e);
+		r = ctl_listen(d, pid, &e);
 	if (r >= 0)
 		r = serve_setup(d, id, &e);
 	if (r >= 0) {
@@ -510,13 +807,31 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 		if (r < 0)
 			hutch_err(&e, r, "bundle: %s", HUTCH_OCI_NETD_PID);
 	}
+	if (r >= 0) {
+		/*
+		 * set up: from here on it only serves what it holds (confine.c). A pod's
+		 * namespace daemon audits no exec (its members' own daemons do); its state
+		 * directory stays open, for what nobody may still do there at its end (the
+		 * create or delete that holds the lock next removes the rest, as root).
+		 */
+		if (!d->pod) {
+			close(d->dirfd);
+			d->dirfd = -1;
+		}
+		r = hutch_oci_netd_confine(d->p->audit_file != NULL && !d->pod, d->pidfd, &e);
+	}
 	if (r < 0) {
 		report(ready, r, &e);
 		netd_free(d);
 		_exit(1);
 	}
+	/* a pod's namespace daemon serves several containers: theirs are their own daemons' */
+	if (!d->pod)
+		audit_container_start(d);
 	report(ready, 0, NULL);
 	(void)hutch_loop_run(d->loop);
+	if (!d->pod)
+		audit_container_end(d);
 	/* the pid file stays: hutch_oci_netd_stop() waits for this exit, then removes it */
 	if (d->pod)
 		hutch_podnet_end(d->dirfd);
@@ -548,7 +863,7 @@ static int load(struct netd *d, const struct hutch_oci_opts *o, const char *bund
 	r = hutch_oci_read_config(d->dirfd, &config, err);
 	if (r >= 0)
 		r = hutch_oci_load_policy(o, config, &d->p, err);
-	json_decref(config);
+	d->config = config;
 	if (r >= 0)
 		d->allowlist = hutch_oci_policy_proxy(d->p);
 	if (r >= 0 && !d->allowlist && !d->p->audit_file)
@@ -600,7 +915,7 @@ static int spawn(struct netd *d, const char *id, int pid, hutch_error *err)
 
 int hutch_oci_netd_start_pod(hutch_policy *p, int dirfd, const char *id, int pid, hutch_error *err)
 {
-	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = dirfd, .ctl = -1, .p = p};
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = dirfd, .ctl = -1, .p = p, .status = -1};
 
 	for (int i = 0; i < N_FDS; i++)
 		d.fds[i] = -1;
@@ -628,12 +943,13 @@ static int attach_pod(struct netd *d, const char *id, int pid, hutch_error *err)
 
 int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err)
 {
-	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1};
+	struct netd d = {.pidfd = -1, .sigfd = -1, .dirfd = -1, .ctl = -1, .status = -1};
 	const char *bundle = o->bundle ? o->bundle : ".";
 	int r;
 
 	for (int i = 0; i < N_FDS; i++)
 		d.fds[i] = -1;
+	d.bundle = bundle;
 	r = load(&d, o, bundle, err);
 	if (r >= 0 && d.allowlist)
 		r = attach_pod(&d, id, pid, err);
@@ -641,6 +957,7 @@ int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid
 		r = spawn(&d, id, pid, err);
 	if (d.dirfd >= 0)
 		close(d.dirfd);
+	json_decref(d.config);
 	hutch_policy_free(d.p);
 	return r < 0 ? r : 0;
 }

@@ -66,3 +66,9 @@ int hutch_podnet_serve(struct hutch_loop *loop, int dirfd, const char *id, int p
 void hutch_podnet_free(struct hutch_podnet *pn);
 /* The daemon ends: its socket and pid file go, and the directory if no one holds it. */
 void hutch_podnet_end(int dirfd);
+/*
+ * The container's daemon once set up (confine.c): nobody, no capability but what the
+ * audit of execs needs (@audit), no_new_privs, a seccomp filter; @pidfd is the
+ * container's process, the one process it may signal.
+ */
+int hutch_oci_netd_confine(bool audit, int pidfd, hutch_error *err);

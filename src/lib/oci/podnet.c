@@ -143,6 +143,17 @@ static int lock_key(const char *key, int *dirfd, int *lockfd, hutch_error *err)
 }
 
 /* The daemon of @dirfd, if it runs: a pidfd of it, else -1 (stale or no pid file). */
+/*
+ * Has the process ended? Its pidfd is readable then, also while it is a zombie
+ * nobody reaped yet (which still has its pid and start time).
+ */
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0;
+}
+
 static int daemon_pidfd(int dirfd)
 {
 	char line[64];
@@ -156,7 +167,7 @@ static int daemon_pidfd(int dirfd)
 	if (sscanf(line, "%d %llu", &pid, &start) != 2 || pid <= 1)
 		return -1;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd >= 0 && hutch_oci_proc_starttime(pid) != start) {
+	if (fd >= 0 && (hutch_oci_proc_starttime(pid) != start || pidfd_exited(fd))) {
 		close(fd);
 		return -1;
 	}

@@ -103,7 +103,7 @@ static int make_private_home(struct hutch_codex_state *c)
 	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
 		r = hutch_as_link_up(pfd, linked_protected[i], "../");
 	if (r == 0 && c->snapshot_len)
-		r = hutch_as_write_at(pfd, CONFIG, c->snapshot, c->snapshot_len, NULL, 0600);
+		r = hutch_as_write_copy_at(pfd, CONFIG, c->snapshot, c->snapshot_len, 0600);
 	return r;
 }
 

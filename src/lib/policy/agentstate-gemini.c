@@ -152,9 +152,9 @@ static int make_private_home(struct hutch_gemini_state *g)
 	if (r == 0)
 		r = link_all(g, pfd);
 	if (r == 0 && g->trust_raw)
-		r = hutch_as_write_at(pfd, TRUST, g->trust_raw, g->trust_len, NULL, 0600);
+		r = hutch_as_write_copy_at(pfd, TRUST, g->trust_raw, g->trust_len, 0600);
 	if (r == 0 && g->settings_raw)
-		r = hutch_as_write_at(pfd, SETTINGS, g->settings_raw, g->settings_len, NULL, 0600);
+		r = hutch_as_write_copy_at(pfd, SETTINGS, g->settings_raw, g->settings_len, 0600);
 	return r;
 }
 

@@ -16,6 +16,8 @@ int hutch_as_read_at(int dirfd, const char *name, char **out, size_t *len, mode_
 /* @buf (then @tail, if any) as @name in @dirfd: a new temporary file renamed over it, @mode. */
 int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, const char *tail,
 		      mode_t mode);
+/* The same for a working copy made before the run: no fsync (agentstate.c says why). */
+int hutch_as_write_copy_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode);
 /* Remove @name in @dirfd and everything beneath it (following no symlink); 0 when missing. */
 int hutch_as_rm_rf_at(int at, const char *name, int depth);
 /* Is @v "~/@rel" or "@home/@rel"? */

@@ -32,6 +32,7 @@
 
 #include "policy/agentstate-int.h"
 #include "policy/agentstate.h"
+#include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
 #include "base/path.h"
@@ -39,7 +40,9 @@
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define CLAUDE_STATE ".claude.json"
-#define MAX_MEMORY_DIRS 1024
+#define MAX_MEMORY_DIRS 1024	/* protected at start-up */
+#define MAX_MEMORY_LISTED 65536 /* compared at the end */
+#define QUARANTINED_MEMORY "memory.quarantined-by-hutch"
 
 struct hutch_agentstate {
 	int home_fd;	  /* $HOME */
@@ -55,7 +58,12 @@ struct hutch_agentstate {
 	char *lock_dir;
 };
 
-/* The names under ~/.claude/projects that have a "memory" entry. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names under ~/.claude/projects that have a "memory" entry, sorted. */
 static char **memory_dirs(int dir_fd, size_t *n)
 {
 	int fd = openat(dir_fd, "projects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -66,7 +74,7 @@ static char **memory_dirs(int dir_fd, size_t *n)
 	*n = 0;
 	if (!d && fd >= 0)
 		close(fd);
-	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_DIRS) {
+	while (v && d && (de = readdir(d)) && *n < MAX_MEMORY_LISTED) {
 		struct stat st;
 		char **nv;
 		char sub[NAME_MAX + 8];
@@ -86,6 +94,8 @@ static char **memory_dirs(int dir_fd, size_t *n)
 	}
 	if (d)
 		closedir(d);
+	if (v)
+		qsort(v, *n, sizeof(char *), cmp_str);
 	return v;
 }
 
@@ -418,6 +428,27 @@ int hutch_as_write_at(int dirfd, const char *name, const char *buf, size_t len, 
 	return hutch_write_file_atomic_at(dirfd, name, buf, len + tl, mode);
 }
 
+/*
+ * A working copy: written as hutch_as_write_at() does (a new temporary, no symlink
+ * followed, renamed over @name), without its fsync. The copy lives for the runs
+ * only and is made again from the host's file by the next first run, so a crash
+ * cannot lose anything it holds that the host's file does not; the fsync cost
+ * every run a disk flush (1-2 ms, more than the rest of the profile's set-up).
+ */
+int hutch_as_write_copy_at(int dirfd, const char *name, const char *buf, size_t len, mode_t mode)
+{
+	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
+	int r = hutch_atomic_begin(&a, dirfd, name, NULL, mode);
+
+	if (r >= 0)
+		r = hutch_write_all(a.fd, buf, len);
+	if (r >= 0 && fchmod(a.fd, mode) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = hutch_atomic_commit(&a, 0);
+	return r;
+}
+
 #define AS_RM_MAX_DEPTH 16
 
 /* Remove @name in @dirfd and everything beneath it, following no symlink. */
@@ -651,7 +682,7 @@ static int begin_claude(hutch_agentstate *s, const struct hutch_policy *p, const
 	r = hutch_as_read_at(s->home_fd, CLAUDE_STATE, &buf, &len, NULL);
 	if (r == 0) {
 		s->host_exists = true;
-		r = hutch_as_write_at(s->dir_fd, CLAUDE_STATE, buf, len, NULL, 0600);
+		r = hutch_as_write_copy_at(s->dir_fd, CLAUDE_STATE, buf, len, 0600);
 	} else if (r == -ENOENT) {
 		/* No state yet: the agent starts from none (a stale working copy goes). */
 		r = unlinkat(s->dir_fd, CLAUDE_STATE, 0) < 0 && errno != ENOENT ? -errno : 0;
@@ -778,28 +809,101 @@ static void refused(const char *what, void *data)
 }
 
 /*
+ * Whether @name under @dir_fd could give Claude Code anything to load: all
+ * but an empty directory (a link, a file or a directory with entries; an
+ * empty one is also what another run's read-only stand-in looks like).
+ */
+static bool memory_has_content(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	bool any = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return errno != ENOENT;
+	}
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+/*
+ * Move ~/.claude/projects/@name/memory aside, in its own directory (opened
+ * without following links, so a planted link moves only itself). Returns
+ * the new name's index (0: "memory.quarantined-by-hutch", 1..: ".N"), or -1.
+ */
+static int move_memory_aside(int projects_fd, const char *name)
+{
+	int fd = openat(projects_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = -1;
+
+	for (int i = 0; fd >= 0 && i < 100 && r < 0; i++) {
+		char aside[64];
+
+		if (i)
+			snprintf(aside, sizeof(aside), QUARANTINED_MEMORY ".%d", i);
+		else
+			snprintf(aside, sizeof(aside), "%s", QUARANTINED_MEMORY);
+		if (renameat2(fd, "memory", fd, aside, RENAME_NOREPLACE) == 0)
+			r = i;
+		else if (errno != EEXIST)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
  * Auto-memory of a project that had none before the run: the existing ones
  * and the workspace's are protected, one made for another project from
- * inside is not (its name is not known in advance). Report it.
+ * inside is not (its name is not known in advance). Claude Code would load it
+ * as instructions at its next start in that project, so it is moved aside,
+ * and the user told where it is and how to put it back.
  */
-static void report_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note, void *data)
+static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_note_fn note,
+				  void *data)
 {
 	size_t n = 0;
 	char **now = memory_dirs(s->dir_fd, &n);
-	char shown_name[256];
+	int projects_fd =
+		openat(s->dir_fd, "projects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char shown_name[256], suffix[16];
 
-	for (size_t i = 0; now && now[i]; i++) {
-		bool old = false;
+	for (size_t i = 0; now && now[i] && projects_fd >= 0; i++) {
+		_cleanup_free_ char *rel = NULL;
+		bool old = s->memory &&
+			   bsearch(&now[i], s->memory, s->n_memory, sizeof(char *), cmp_str);
+		int k;
 
-		for (size_t j = 0; s->memory && s->memory[j] && !old; j++)
-			old = !strcmp(now[i], s->memory[j]);
-		if (!old)
+		if (old || asprintf(&rel, "%s/memory", now[i]) < 0 ||
+		    !memory_has_content(projects_fd, rel))
+			continue;
+		shown(now[i], shown_name, sizeof(shown_name));
+		k = move_memory_aside(projects_fd, now[i]);
+		if (k < 0) {
 			notef(note, data,
 			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
 			      "Code "
-			      "loads it as instructions in that project; review or remove it",
-			      shown(now[i], shown_name, sizeof(shown_name)));
+			      "loads it as instructions in that project; it could not be moved "
+			      "aside (%s): review or remove it",
+			      shown_name, strerror(errno));
+			continue;
+		}
+		snprintf(suffix, sizeof(suffix), k ? ".%d" : "", k);
+		notef(note, data,
+		      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code would "
+		      "load it as instructions in that project; moved to "
+		      "~/.claude/projects/%s/" QUARANTINED_MEMORY "%s (review it; to keep it, "
+		      "rename it back to memory)",
+		      shown_name, shown_name, suffix);
 	}
+	if (projects_fd >= 0)
+		close(projects_fd);
 	free_strv(now);
 }
 
@@ -814,7 +918,7 @@ static int end_claude(hutch_agentstate *s, bool last, hutch_agentstate_note_fn n
 	mode_t mode = 0600;
 	int r, changes;
 
-	report_new_memory(s, note, data);
+	quarantine_new_memory(s, note, data);
 	r = hutch_as_read_at(s->dir_fd, CLAUDE_STATE, &in_buf, &len, NULL);
 	if (r == -ENOENT)
 		return 0;

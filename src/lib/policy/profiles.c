@@ -58,6 +58,8 @@ const char *const hutch_default_hidden[] = {
 	"~/.var/app/org.mozilla.firefox",
 	"~/.var/app/com.google.Chrome",
 	"~/.config/Slack",
+	"~/.config/discord",
+	"~/.config/Signal",
 	/* editors' global storage (tokens of extensions, signed-in accounts) */
 	"~/.config/Code/User/globalStorage",
 	"~/.config/VSCodium/User/globalStorage",
@@ -91,12 +93,41 @@ const char *const hutch_default_hidden[] = {
 	"~/.cache/huggingface/token",
 	"~/.cache/huggingface/stored_tokens",
 	"~/.huggingface/token",
+	"~/.pulumi/credentials.json",
+	"~/.tsh", /* Teleport's keys and certificates */
+	"~/.cloudflared",
+	"~/.config/.wrangler", /* Cloudflare's wrangler 3 */
+	"~/.supabase/access-token",
+	"~/.local/share/com.vercel.cli",
+	"~/.vercel",
+	"~/.config/netlify",
+	"~/.netlify",
+	"~/.config/stripe",
+	"~/.circleci/cli.yml",
+	"~/.config/twilio-cli",
+	"~/.twilio-cli",
+	"~/.expo/state.json",
+	"~/.ngrok2",
+	"~/.kaggle/kaggle.json",
+	"~/.config/kaggle",
+	"~/.wakatime.cfg",
+	"~/.codeium/config.json",
+	"~/.influxdbv2/configs",
+	"~/.jfrog",
+	"~/.config/jfrog",
+	/* crypto wallets and their keys */
+	"~/.config/solana",
+	"~/.ethereum/keystore",
+	"~/.bitcoin/wallets",
+	"~/.bitcoin/wallet.dat",
+	"~/.electrum",
 	/* git hosts and generic credentials */
 	"~/.config/gh",
 	"~/.config/hub",
 	"~/.config/glab-cli",
 	"~/.netrc",
 	"~/.git-credentials",
+	"~/.gitcookies", /* Gerrit's and googlesource's auth cookies */
 	"~/.config/git/credentials",
 	/* package registries */
 	"~/.npmrc",
@@ -114,10 +145,13 @@ const char *const hutch_default_hidden[] = {
 	"~/.gem/credentials",
 	"~/.m2/settings-security.xml",
 	"~/.gradle/gradle.properties",
+	"~/.ivy2/.credentials",
+	"~/.sbt/.credentials",
 	"~/.nuget/NuGet/NuGet.Config",
 	/* databases */
 	"~/.pgpass",
 	"~/.my.cnf",
+	"~/.mylogin.cnf", /* mysql_config_editor's obfuscated passwords */
 	/* the agents' own credentials (each agent profile makes its own readable) */
 	"~/.claude.json",
 	"~/.claude/.credentials.json",
@@ -166,8 +200,9 @@ const char *const hutch_default_protected[] = {
 	".zprofile",  ".profile",    ".envrc",      ".vscode", ".idea",         ".mcp.json",
 	".claude",    ".codex",      ".gemini",     ".hutch.json", ".git/commondir",
 	/* other agents' and editors' project files that load instructions or start programs */
-	"CLAUDE.local.md", ".cursor", ".cursorrules", ".windsurf", ".windsurfrules", ".continue",
-	".zed", ".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json", NULL,
+	"CLAUDE.local.md", "AGENTS.override.md", ".cursor", ".cursorrules", ".windsurf",
+	".windsurfrules", ".continue", ".zed", ".aider.conf.yml", ".aider.model.settings.yml",
+	".aider.model.metadata.json", NULL,
 };
 /* clang-format on */
 

@@ -115,6 +115,13 @@ struct run {
 	 */
 	bool netns_late;
 	struct netns_job *netns;
+	/*
+	 * The old root is detached by the network namespace's thread of init while
+	 * the workload runs its steps; the workload waits for it on this eventfd
+	 * (the thread's) before its execve().
+	 */
+	bool detach_pending;
+	int detach_efd;
 };
 
 struct setup_step {
@@ -167,6 +174,7 @@ void hutch_run_signal_set(sigset_t *set);
 /* teardown.c */
 void hutch_run_placeholders_done(struct run *r);
 void hutch_run_guard_persistence(struct run *r);
+void hutch_run_sandbox_done(struct run *r);
 void hutch_run_free(struct run *r, const sigset_t *oldmask);
 
 /* degraded.c */

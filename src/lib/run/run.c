@@ -79,7 +79,7 @@ void hutch_run_init(struct run *r, const hutch_policy *p, char *const argv[],
 	r->slave = r->sigfd = r->master = r->timerfd = -1;
 	r->stop_ms = opts && opts->stop_timeout_set ? opts->stop_timeout_ms : HUTCH_STOP_TIMEOUT_MS;
 	r->proxy_fd[0] = r->proxy_fd[1] = -1;
-	r->transparent_fd = -1;
+	r->transparent_fd = r->detach_efd = -1;
 	r->errpipe[0] = r->errpipe[1] = -1;
 	r->ctl[0] = r->ctl[1] = -1;
 	r->session_listen = r->ready_fd = -1;

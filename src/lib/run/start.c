@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <termios.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <sys/mman.h>
@@ -92,53 +93,105 @@ static int step_id_maps(struct run *r, hutch_error *err)
  * enters it before it makes any socket and long before the workload
  * exists (step_netns_enter), so the workload's first instruction runs
  * in it as before. Any failure fails the run.
+ *
+ * Then the same thread detaches the old root, once init has pivoted into the
+ * new one (pivot_root stacks the old root on top of it): umount2 waits for
+ * an RCU grace period (~80 us, mostly idle), which passes while init finishes
+ * its steps and the workload runs its own. Until then the host's whole tree
+ * is reachable through it, so the workload waits for the thread's word
+ * (step_detached) before its execve(): nothing of the workload runs before
+ * the old root is gone. Without the thread, init detaches it itself at once.
  */
 struct netns_job {
 	pthread_t thread;
 	int fd; /* the namespace, from the thread */
 	int ret;
 	hutch_error err;
+	int ready_efd;	/* thread -> init: fd and ret are set */
+	int go_efd;	/* init -> thread: 1 detach the old root now, 2 nothing to do */
+	int detach_efd; /* thread -> the workload: 1 detached, or 2 + the errno */
 };
 
-static void *netns_thread(void *data)
+static void efd_put(int efd, uint64_t v)
 {
-	struct netns_job *j = data;
+	while (write(efd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+}
+
+static uint64_t efd_take(int efd)
+{
+	uint64_t v = 0;
+	ssize_t n;
+
+	do
+		n = read(efd, &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(v) ? v : 0;
+}
+
+static void netns_make(struct netns_job *j)
+{
 	_cleanup_close_ int sock = -1;
 
 	if (unshare(CLONE_NEWNET) < 0) {
 		j->ret = hutch_err(&j->err, errno, "network namespace");
-		return NULL;
+		return;
 	}
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0) {
 		j->ret = hutch_err(&j->err, errno, "network: socket for lo");
-		return NULL;
+		return;
 	}
 	j->ret = hutch_net_loopback_up_fd(sock, &j->err);
 	if (j->ret < 0)
-		return NULL;
+		return;
 	j->fd = ioctl(sock, SIOCGSKNS); /* O_CLOEXEC */
 	if (j->fd < 0)
 		j->ret = hutch_err(&j->err, errno, "network namespace: a descriptor of it");
+}
+
+static void *netns_thread(void *data)
+{
+	struct netns_job *j = data;
+	hutch_error e = {0};
+	int ret;
+
+	netns_make(j);
+	efd_put(j->ready_efd, 1);
+	if (efd_take(j->go_efd) != 1)
+		return NULL;
+	ret = hutch_mount_detach_old_root(&e);
+	efd_put(j->detach_efd, ret < 0 ? 2 + (uint64_t)-ret : 1);
 	return NULL;
 }
 
 static int step_netns_begin(struct run *r, hutch_error *err)
 {
+	struct netns_job *j;
+	pthread_attr_t attr;
 	int ret;
 
 	if (!r->netns_late)
 		return 0;
-	r->netns = calloc(1, sizeof(*r->netns));
-	if (!r->netns)
+	j = calloc(1, sizeof(*j));
+	if (!j)
 		return hutch_err(err, ENOMEM, "network namespace");
-	r->netns->fd = -1;
-	ret = pthread_create(&r->netns->thread, NULL, netns_thread, r->netns);
-	if (ret) {
-		free(r->netns);
-		r->netns = NULL;
-		return hutch_err(err, ret, "network namespace: starting its thread");
+	j->fd = -1;
+	j->ready_efd = eventfd(0, EFD_CLOEXEC);
+	j->go_efd = eventfd(0, EFD_CLOEXEC);
+	j->detach_efd = eventfd(0, EFD_CLOEXEC);
+	if (j->ready_efd < 0 || j->go_efd < 0 || j->detach_efd < 0)
+		return hutch_err(err, errno, "network namespace: eventfd");
+	/* never joined: it ends by itself, or with init */
+	ret = pthread_attr_init(&attr);
+	if (ret == 0) {
+		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		ret = pthread_create(&j->thread, &attr, netns_thread, j);
+		pthread_attr_destroy(&attr);
 	}
+	if (ret)
+		return hutch_err(err, ret, "network namespace: starting its thread");
+	r->netns = j; /* init's until it exits (the thread may outlive step_netns_enter) */
 	return 0;
 }
 
@@ -149,9 +202,8 @@ static int step_netns_enter(struct run *r, hutch_error *err)
 
 	if (!j)
 		return r->netns_late ? hutch_errx(err, EINVAL, "network namespace: not made") : 0;
-	ret = pthread_join(j->thread, NULL);
-	if (ret)
-		return hutch_err(err, ret, "network namespace: its thread");
+	if (efd_take(j->ready_efd) != 1)
+		return hutch_errx(err, EIO, "network namespace: its thread");
 	if (j->ret < 0) {
 		*err = j->err;
 		hutch_err_hint(err, "%s",
@@ -164,8 +216,7 @@ static int step_netns_enter(struct run *r, hutch_error *err)
 		      ? hutch_err(err, errno, "network namespace: entering it")
 		      : 0;
 	close(j->fd);
-	free(j);
-	r->netns = NULL;
+	j->fd = -1;
 	return ret;
 }
 
@@ -205,6 +256,7 @@ static int step_mounts(struct run *r, hutch_error *err)
 static int step_protected(struct run *r, hutch_error *err)
 {
 	_cleanup_free_ char *buf = malloc(PROTECT_MSG_MAX);
+	bool later;
 	ssize_t n;
 	int ret;
 
@@ -228,9 +280,17 @@ static int step_protected(struct run *r, hutch_error *err)
 		if (ret < 0)
 			return hutch_err(err, ret, "mount: receiving the protected paths");
 	}
-	ret = hutch_mount_tree_finish(r->plan, r->tree, err);
+	/* by the network namespace's thread (netns_thread) when there is one */
+	later = r->netns && r->session_listen < 0;
+	ret = hutch_mount_tree_finish(r->plan, r->tree, later, err);
 	hutch_mount_tree_free(r->tree);
 	r->tree = NULL;
+	if (r->netns)
+		efd_put(r->netns->go_efd, ret >= 0 && later ? 1 : 2);
+	if (ret >= 0 && later) {
+		r->detach_efd = r->netns->detach_efd;
+		r->detach_pending = true;
+	}
 	return ret;
 }
 
@@ -640,6 +700,26 @@ static int step_seccomp(struct run *r, hutch_error *err)
 	return 0;
 }
 
+/* The old root is gone (netns_thread): only then may the workload's execve() come. */
+static int step_detached(struct run *r, hutch_error *err)
+{
+	uint64_t word = 0;
+	ssize_t n;
+
+	if (!r->detach_pending)
+		return 0;
+	do
+		n = read(r->detach_efd, &word, sizeof(word));
+	while (n < 0 && errno == EINTR);
+	close(r->detach_efd);
+	if (n != (ssize_t)sizeof(word))
+		return hutch_err(err, n < 0 ? errno : EIO,
+				 "mount: waiting for the old root's detach");
+	if (word != 1)
+		return hutch_err(err, (int)(word - 2), "mount: detaching the old root");
+	return 0;
+}
+
 static int step_close_fds(struct run *r, hutch_error *err)
 {
 	/* Whatever the caller leaked into hutch is closed at exec; the report pipe too. */
@@ -655,6 +735,7 @@ static const struct setup_step workload_steps[] = {
 	{"capabilities", step_caps},	      /* all sets empty, securebits locked */
 	{"landlock", step_landlock},	      /* write/exec rights, IPC scopes */
 	{"seccomp", step_seccomp},	      /* last before exec */
+	{"old root", step_detached},	      /* detached by init's thread: wait for it */
 	{"file descriptors", step_close_fds}, /* only 0, 1, 2 survive exec */
 };
 

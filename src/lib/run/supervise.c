@@ -90,8 +90,7 @@ static void sandbox_gone(struct run *r)
 {
 	if (r->session_listen >= 0 || r->degraded)
 		return;
-	hutch_run_placeholders_done(r);
-	hutch_run_guard_persistence(r);
+	hutch_run_sandbox_done(r);
 }
 
 static void on_proxy_record(const struct hutch_proxy_record *rec, void *data)

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -63,24 +64,43 @@
  * of STATE/placeholders/.refused (appended after @before, escaped there), what
  * to check.
  */
-void hutch_run_placeholders_done(struct run *r)
+struct ph_removal {
+	struct hutch_placeholders *ph;
+	char *refused; /* STATE/placeholders/.refused */
+	off_t before;  /* its size before */
+	int n;	       /* placeholders left in place */
+};
+
+static void ph_removal_begin(struct run *r, struct ph_removal *pr)
 {
-	_cleanup_free_ char *path = NULL;
+	struct stat st;
+
+	*pr = (struct ph_removal){0};
+	pr->ph = r->ph;
+	r->ph = NULL;
+	if (r->state_dir && asprintf(&pr->refused, "%s/placeholders/.refused", r->state_dir) < 0)
+		pr->refused = NULL;
+	if (pr->refused && stat(pr->refused, &st) == 0)
+		pr->before = st.st_size;
+}
+
+static void *ph_removal_run(void *data)
+{
+	struct ph_removal *pr = data;
+
+	pr->n = hutch_placeholders_remove(TAKE_PTR(pr->ph));
+	return NULL;
+}
+
+static void ph_removal_report(struct run *r, struct ph_removal *pr)
+{
+	_cleanup_free_ char *path = TAKE_PTR(pr->refused);
 	_cleanup_close_ int fd = -1;
 	char lines[768], joined[800] = "", shown[1024], msg[1600];
-	struct stat st;
-	off_t before = 0;
+	off_t before = pr->before;
 	ssize_t got;
-	int n, n_lines = 0;
+	int n = pr->n, n_lines = 0;
 
-	if (!r->ph)
-		return;
-	if (r->state_dir && asprintf(&path, "%s/placeholders/.refused", r->state_dir) < 0)
-		path = NULL;
-	if (path && stat(path, &st) == 0)
-		before = st.st_size;
-	n = hutch_placeholders_remove(r->ph);
-	r->ph = NULL;
 	if (n <= 0 || !r->opts || !r->opts->warn)
 		return;
 	if (path)
@@ -101,6 +121,17 @@ void hutch_run_placeholders_done(struct run *r)
 		 hutch_escape_str(joined, shown, sizeof(shown), 0),
 		 path ? path : "STATE/placeholders/.refused");
 	r->opts->warn(msg, r->opts->data);
+}
+
+void hutch_run_placeholders_done(struct run *r)
+{
+	struct ph_removal pr;
+
+	if (!r->ph)
+		return;
+	ph_removal_begin(r, &pr);
+	ph_removal_run(&pr);
+	ph_removal_report(r, &pr);
 }
 
 /*
@@ -241,4 +272,89 @@ void hutch_run_guard_persistence(struct run *r)
 	}
 	r->guarded = true;
 	rmdir(q); /* empty: nothing was quarantined */
+}
+
+/*
+ * Does the workspace hold more than a few directories at its top, besides
+ * .git and what hutch placed (its protected paths)? Then the walk of the
+ * writable roots takes long enough to pay for a thread beside the
+ * placeholders' removal (hutch's own repository: ~100 directories, ~0.3 ms);
+ * a fresh `git init` walks in ~40 us, less than a thread costs here (~0.1 ms
+ * of CPU, on two CPUs busy with the namespaces' teardown). Other writable
+ * roots: assumed long.
+ */
+#define GUARD_THREAD_MIN_DIRS 4
+
+static bool held_by_plan(const struct run *r, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+
+	for (size_t i = 0; r->plan && i < r->plan->n; i++) {
+		const char *path = r->plan->ops[i].path;
+
+		if (r->plan->ops[i].kind == MOUNT_PROTECT && !strncmp(path, dir, dl) &&
+		    path[dl] == '/' && !strcmp(path + dl + 1, name))
+			return true;
+	}
+	return false;
+}
+
+static bool guard_walk_is_long(const struct run *r)
+{
+	_Alignas(struct dirent64) char buf[4096];
+	_cleanup_close_ int fd = -1;
+	const char *ws = r->p->workspace;
+	size_t dirs = 0;
+	ssize_t n;
+
+	if (r->p->fs_writable.n || (r->opts && r->opts->session))
+		return true;
+	fd = open(ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			const char *nm = de->d_name;
+
+			off += de->d_reclen;
+			if ((de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+			    !strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, ".git") ||
+			    held_by_plan(r, ws, nm))
+				continue;
+			if (++dirs >= GUARD_THREAD_MIN_DIRS)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The sandbox is gone (init said so, nothing in it runs any more): its
+ * placeholders go back to the stash and the writable roots are checked for
+ * planted git code, each ~0.2-0.3 ms in a repository (two dozen renames; a
+ * walk of every directory), on the way out of every run: in two threads
+ * when the walk is long (guard_walk_is_long). The walk leaves the
+ * placeholders alone (they are protected paths: held, and one gone under
+ * the walk is expected, as a concurrent run's). A thread that cannot start:
+ * one after the other.
+ */
+void hutch_run_sandbox_done(struct run *r)
+{
+	struct ph_removal pr;
+	pthread_t t;
+
+	if (!r->ph) {
+		hutch_run_guard_persistence(r);
+		return;
+	}
+	ph_removal_begin(r, &pr);
+	if (!guard_walk_is_long(r) || pthread_create(&t, NULL, ph_removal_run, &pr) != 0) {
+		ph_removal_run(&pr);
+		hutch_run_guard_persistence(r);
+	} else {
+		hutch_run_guard_persistence(r);
+		pthread_join(t, NULL);
+	}
+	ph_removal_report(r, &pr);
 }

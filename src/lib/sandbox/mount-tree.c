@@ -15,7 +15,8 @@
  *      resolving every target with openat2(RESOLVE_IN_ROOT) so a symlink in
  *      the tree can never point a mount outside the new root; /dev, /proc,
  *      /tmp, /run and the other private directories cover the host's;
- *   4. pivot_root into it and detach the old root with the staging area.
+ *   4. pivot_root into it and detach the old root with the staging area (at
+ *      once, or later: hutch_mount_detach_old_root, before the workload runs).
  *
  * With --ephemeral=root the new root is a tmpfs instead, holding an overlay
  * or a read-only bind per top-level directory (rootlayer.h).
@@ -767,20 +768,38 @@ static int make_root(struct hutch_mount_plan *plan, int stagefd, hutch_error *er
 	return fd;
 }
 
-static int do_pivot(int rootfd, const char *cwd, hutch_error *err)
+/*
+ * pivot_root(".", ".") stacks the old root on top of the new one, at "/";
+ * umount2("/") follows the stack at its last component (as umount2(".")
+ * does after the pivot) and detaches the old root, which is on top. Called
+ * once, after the pivot, while the process's root is still the new root.
+ */
+int hutch_mount_detach_old_root(hutch_error *err)
 {
+	if (umount2("/", MNT_DETACH) < 0)
+		return hutch_err(err, errno, "mount: detaching the old root");
+	return 0;
+}
+
+static int do_pivot(int rootfd, const char *cwd, bool detach_later, hutch_error *err)
+{
+	int r = 0;
+
 	if (fchdir(rootfd) < 0)
 		return hutch_err(err, errno, "mount: entering the new root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return hutch_err(err, errno, "mount: pivot_root");
-	if (umount2(".", MNT_DETACH) < 0)
-		return hutch_err(err, errno, "mount: detaching the old root");
+	if (!detach_later)
+		r = hutch_mount_detach_old_root(err);
+	if (r < 0)
+		return r;
 	if (chdir("/") < 0)
 		return hutch_err(err, errno, "mount: chdir /");
 	{
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
 						      MOUNT_ATTR_NODEV};
-		if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) < 0)
+		/* the new root itself (the old one may still be stacked on it) */
+		if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 			return hutch_err(err, errno, "mount: making the root read-only");
 	}
 	if (chdir(cwd) < 0)
@@ -932,7 +951,7 @@ int hutch_mount_tree_apply(struct hutch_mount_plan *plan, struct hutch_mount_tre
 }
 
 int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
-			    hutch_error *err)
+			    bool detach_later, hutch_error *err)
 {
 	int r = hutch_mount_tree_apply(plan, tree, err);
 
@@ -941,5 +960,5 @@ int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tr
 	r = seal_hidden(&tree->t);
 	if (r < 0)
 		return hutch_err(err, r, "mount: sealing a hidden directory");
-	return do_pivot(tree->t.root, plan->cwd, err);
+	return do_pivot(tree->t.root, plan->cwd, detach_later, err);
 }

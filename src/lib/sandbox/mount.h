@@ -111,5 +111,12 @@ int hutch_mount_tree_begin(struct hutch_mount_plan *plan, struct hutch_mount_tre
 int hutch_mount_tree_apply(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
 			   hutch_error *err);
 int hutch_mount_tree_finish(struct hutch_mount_plan *plan, struct hutch_mount_tree *tree,
-			    hutch_error *err);
+			    bool detach_later, hutch_error *err);
+/*
+ * After hutch_mount_tree_finish(..., detach_later = true): detach the old
+ * root, stacked on top of the new one until then (the host's whole tree,
+ * hidden paths unmasked, reachable through it): done before anything of the
+ * workload runs.
+ */
+int hutch_mount_detach_old_root(hutch_error *err);
 void hutch_mount_tree_free(struct hutch_mount_tree *tree);

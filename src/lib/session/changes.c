@@ -23,6 +23,7 @@
 #include "base/error.h"
 #include "base/sha1.h"
 #include "session/changes.h"
+#include "audit/dotenv.h"
 #include "audit/gitguard.h"
 #include "base/path.h"
 #include "session/rootlayer.h"
@@ -412,8 +413,39 @@ static int same_content(int udfd, int ldfd, const char *name, bool *same, bool *
 struct extra {
 	int content_changed; /* -1: the default (true but for MODIFIED) */
 	bool binary;
+	bool runs_code; /* a ".env" that runs code (dotenv_runs_code) */
 	const char *uncompared;
 };
+
+static const char *last_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/*
+ * A ".env" that agents load, setting a variable that runs code or redirects
+ * them (dotenv.c), or a link there: protected like git's code, as the
+ * end-of-run check (gitguard.c) treats it.
+ */
+static bool dotenv_runs_code(int dfd, const char *name, const struct stat *st)
+{
+	_cleanup_free_ char *buf = NULL, *clean = NULL, *removed = NULL;
+	size_t len = 0, clen = 0;
+	int r;
+
+	if (strcmp(name, HUTCH_DOTENV_NAME))
+		return false;
+	if (S_ISLNK(st->st_mode))
+		return true;
+	if (!S_ISREG(st->st_mode))
+		return false;
+	r = hutch_read_file_at(dfd, name, HUTCH_DOTENV_MAX, &buf, &len);
+	if (r >= 0)
+		r = hutch_dotenv_sanitize(buf, len, &clean, &clen, &removed);
+	return r != 0;
+}
 
 #define EXTRA_DEFAULT ((struct extra){.content_changed = -1})
 
@@ -444,6 +476,10 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 		w->s->n_protected_anchored, c.path,
 		(c.type == HUTCH_FILE_REGULAR || c.old_type == HUTCH_FILE_REGULAR), merged_is_repo,
 		w);
+	if (!c.protected_path)
+		c.protected_path =
+			x.runs_code || (kind != HUTCH_CHANGE_DELETED &&
+					hutch_gitguard_is_local_instructions(last_name(c.path)));
 	/* git code in any layout: the rules of the end-of-run check (gitguard.c) */
 	if (!c.protected_path)
 		c.protected_path = hutch_gitguard_is_code_path(
@@ -549,6 +585,7 @@ static int emit_added(struct walk *w, int dfd, const char *name, const struct st
 		goto out;
 	if (S_ISREG(st->st_mode))
 		x.binary = w->sniff && looks_binary(dfd, name);
+	x.runs_code = dotenv_runs_code(dfd, name, st);
 	if (S_ISDIR(st->st_mode)) {
 		fd = depth > HUTCH_WALK_MAX_DEPTH ? -ELOOP : open_child(dfd, name);
 		if (fd < 0 && !(x.uncompared = cannot_descend(depth, fd)))
@@ -734,6 +771,7 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 		if (!same || (ust->st_mode & APPLIED_MODE) != (lst->st_mode & APPLIED_MODE)) {
 			x.content_changed = !same;
 			x.binary = binary;
+			x.runs_code = dotenv_runs_code(ufd, name, ust);
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
 		}
 	} else if (S_ISLNK(ust->st_mode)) {
@@ -742,6 +780,7 @@ static int compare(struct walk *w, int ufd, int lfd, const char *name, const str
 			return layer_error(w, r, "reading the link");
 		if (r > 0) {
 			x.content_changed = 1;
+			x.runs_code = dotenv_runs_code(ufd, name, ust);
 			r = push(w, HUTCH_CHANGE_MODIFIED, ust, lst, lst, x);
 		}
 	} else if (S_ISFIFO(ust->st_mode)) {

@@ -27,9 +27,10 @@ struct hutch_pidfd_info {
 	__u32 sgid;
 	__u32 fsuid;
 	__u32 fsgid;
-	__u32 spare0[1];
+	__s32 exit_code; /* with PIDFD_INFO_EXIT (Linux 6.15): spare before */
 };
 
 #define HUTCH_PIDFD_INFO_PID (1ULL << 0)
 #define HUTCH_PIDFD_INFO_CREDS (1ULL << 1)
+#define HUTCH_PIDFD_INFO_EXIT (1ULL << 3) /* the wait status of a reaped process */
 #define HUTCH_PIDFD_GET_INFO _IOWR(0xFF, 11, struct hutch_pidfd_info)
