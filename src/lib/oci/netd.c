@@ -51,6 +51,7 @@
 #include "audit/audit.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fdpass.h"
 #include "base/file.h"
 #include "base/uapi/pidfd.h"
 #include "base/loop.h"
@@ -270,10 +271,8 @@ static bool initial_userns(void)
 /* The child: @pid's namespace entered for good, the sockets made there sent back on @sp. */
 __attribute__((noreturn)) static void netns_child(struct netd *d, pid_t pid, int sp)
 {
-	char path[64], cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
+	char path[64];
 	struct netd_report rep = {0};
-	struct iovec iov = {&rep, sizeof(rep)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	_cleanup_close_ int ns = -1;
 	hutch_error e = {0};
 	int fds[N_FDS], n = 0, r;
@@ -298,16 +297,8 @@ __attribute__((noreturn)) static void netns_child(struct netd *d, pid_t pid, int
 			fds[n++] = d->fds[i];
 			rep.code |= 1 << i;
 		}
-	if (n) {
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, sizeof(int) * (size_t)n);
-	}
-	_exit(sendmsg(sp, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : 1);
+	_exit(hutch_fds_send(sp, &rep, sizeof(rep), fds, (size_t)n) == (ssize_t)sizeof(rep) ? 0
+											    : 1);
 }
 
 /*
@@ -317,12 +308,9 @@ __attribute__((noreturn)) static void netns_child(struct netd *d, pid_t pid, int
  */
 static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * N_FDS)];
 	struct netd_report rep = {0};
-	struct iovec iov = {&rep, sizeof(rep)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	int sp[2], got[N_FDS], n = 0, k = 0, st;
-	struct cmsghdr *c;
+	int sp[2], got[N_FDS], st;
+	size_t n = 0, k = 0;
 	ssize_t len;
 	pid_t child;
 
@@ -339,22 +327,11 @@ static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
 		netns_child(d, pid, sp[1]);
 	}
 	close(sp[1]);
-	memset(cbuf, 0, sizeof(cbuf));
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	do
-		len = recvmsg(sp[0], &msg, MSG_CMSG_CLOEXEC);
-	while (len < 0 && errno == EINTR);
+	len = hutch_fds_recv(sp[0], &rep, sizeof(rep), got, N_FDS, &n, 0);
 	close(sp[0]);
 	(void)waitpid(child, &st, 0);
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-				if (n < N_FDS)
-					memcpy(&got[n++], CMSG_DATA(c) + i * sizeof(int),
-					       sizeof(int));
 	if (len != (ssize_t)sizeof(rep) || rep.code < 0) {
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			close(got[i]);
 		if (len != (ssize_t)sizeof(rep))
 			return hutch_errx(err, EIO,
@@ -534,34 +511,18 @@ static bool is_listener(int fd)
 static int on_ctl_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct netd *d = data;
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)], tag = 0, ack = '0';
-	struct iovec iov = {&tag, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
+	char tag = 0, ack = '0';
 	int got = -1;
+	size_t nfds;
 	ssize_t n;
 
 	(void)events;
-	memset(cbuf, 0, sizeof(cbuf));
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = hutch_fds_recv(fd, &tag, 1, &got, 1, &nfds, MSG_DONTWAIT);
+	if (n == -EAGAIN)
 		return 0;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < k; i++) {
-			int one;
-
-			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (got < 0 && n == 1 && tag == 'L' && is_listener(one))
-				got = one;
-			else
-				close(one);
-		}
+	if (got >= 0 && !(n == 1 && tag == 'L' && is_listener(got))) {
+		close(got);
+		got = -1;
 	}
 	if (got >= 0 && hutch_audit_add_listener(d->audit, loop, got) >= 0)
 		ack = '1';

@@ -42,6 +42,7 @@
 #include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fdpass.h"
 #include "base/file.h"
 #include "base/loop.h"
 #include "oci/oci-int.h"
@@ -189,9 +190,7 @@ static bool wait_end(int pidfd)
 static char send_msg(int dirfd, char tag, const char *id, int fd)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	char buf[1 + MAX_ID], cbuf[CMSG_SPACE(sizeof(int))], ans = 0;
-	struct iovec iov = {buf, 1 + strlen(id)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	char buf[1 + MAX_ID], ans = 0;
 	struct timeval tv = {.tv_sec = 10};
 	_cleanup_close_ int s = -1;
 
@@ -204,19 +203,8 @@ static char send_msg(int dirfd, char tag, const char *id, int fd)
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return 0;
 	(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0 || recv(s, &ans, 1, 0) != 1)
+	if (hutch_fds_send(s, buf, 1 + strlen(id), &fd, fd >= 0 ? 1 : 0) < 0 ||
+	    recv(s, &ans, 1, 0) != 1)
 		return 0;
 	return ans;
 }
@@ -557,34 +545,15 @@ static int member_add(struct hutch_podnet *pn, const char *id, int pidfd)
 static int on_conn(struct hutch_loop *loop, int fd, uint32_t events, void *data)
 {
 	struct hutch_podnet *pn = data;
-	char buf[1 + MAX_ID], cbuf[CMSG_SPACE(sizeof(int) * 4)], ans = 'E';
-	struct iovec iov = {buf, sizeof(buf) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
+	char buf[1 + MAX_ID], ans = 'E';
 	int got = -1;
+	size_t nfds;
 	ssize_t n;
 
 	(void)events;
-	memset(cbuf, 0, sizeof(cbuf));
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = hutch_fds_recv(fd, buf, sizeof(buf) - 1, &got, 1, &nfds, MSG_DONTWAIT);
+	if (n == -EAGAIN)
 		return 0;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		for (size_t i = 0;
-		     c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && i < k; i++) {
-			int one;
-
-			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (got < 0)
-				got = one;
-			else
-				close(one);
-		}
-	}
 	if (n > 1) {
 		buf[n] = '\0';
 		if (buf[0] == 'J' && got >= 0 && member_add(pn, buf + 1, got) == 0) {

@@ -30,6 +30,7 @@
 #include "audit/audit.h"
 #include "base/cleanup.h"
 #include "base/escape.h"
+#include "base/fdpass.h"
 #include "base/error.h"
 #include "base/path.h"
 #include "sandbox/caps.h"
@@ -58,23 +59,17 @@
 
 int hutch_run_recv_fd(int sock, uint32_t *tag)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {tag, sizeof(*tag)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd = -1;
+	size_t nfds;
+	int fd;
+	ssize_t n = hutch_fds_recv(sock, tag, sizeof(*tag), &fd, 1, &nfds, MSG_DONTWAIT);
 
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0)
-		return -errno;
-	if (n == 0)
+		return (int)n;
+	if (n == 0) {
+		if (fd >= 0)
+			close(fd);
 		return -EPIPE;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
 	if (fd < 0 && n == sizeof(*tag))
 		return -ENOENT; /* a message without a descriptor: only the tag */
 	return fd >= 0 ? fd : -EBADMSG;
