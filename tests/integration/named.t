@@ -57,6 +57,22 @@ else
 	skip "first-act helper not built (x86_64 only, not with sanitizers)" 2
 fi
 
+# Each command's Landlock domain is made from the rules its session's init prepared once
+# (src/lib/run/start.c, step_landlock_prepare) and stdio rules of its own: two commands
+# whose stdout is a different file outside the writable roots can each reopen theirs.
+for i in 1 2; do
+	timeout 20 "$HUTCH" exec "$name" -- sh -c "echo direct$i; echo reopened$i >>/dev/stdout" \
+		>"$T/named-out$i.txt" 2>"$T/named-out$i.err"
+done
+is "$(cat "$T/named-out1.txt")" "direct1
+reopened1" "exec: /dev/stdout to a file outside the writable roots reopens (first command)"
+is "$(cat "$T/named-out2.txt")" "direct2
+reopened2" "  and for the next command, its own file (stderr: $(head -c 200 "$T/named-out2.err"))"
+hrun exec "$name" -- sh -c 'echo x > /etc/hutch-named-$$ || echo refused'
+like "$OUT" "refused" "  a command still cannot write outside the writable roots"
+hrun exec "$name" -- sh -c 'echo w > /tmp/named-w && cat /tmp/named-w'
+is "$OUT" "w" "  and still writes to a writable root"
+
 # The session's init (PID 1) applied them to itself before the first command: it runs
 # under the same filter, with no_new_privs and an empty bounding set.
 hrun exec "$name" -- sh -c 'grep -E "^(NoNewPrivs|Seccomp|CapBnd):" /proc/1/status | tr -s "\t " " "'

@@ -160,9 +160,16 @@ int hutch_named_on_listen(struct hutch_loop *loop, int fd, uint32_t events, void
 		return 0;
 	/* Only the owner (the directory is 0700 already): defence in depth. */
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid() ||
-	    hutch_loop_add(loop, c, EPOLLIN, on_client, r) < 0)
+	    hutch_loop_add(loop, c, EPOLLIN, on_client, r) < 0) {
 		close(c);
-	return 0;
+		return 0;
+	}
+	/*
+	 * hutch exec sends its request right after connecting: most often it is
+	 * here already, served now rather than after another wake-up (nothing yet:
+	 * the loop calls on_client when it comes).
+	 */
+	return on_client(loop, c, EPOLLIN, r);
 }
 
 static void named_ready(struct run *r, const hutch_error *e)

@@ -108,6 +108,8 @@ struct run {
 	 * each command inherits them from the start, its steps do not load them again.
 	 */
 	bool preloaded;
+	/* a named session's init: its commands' Landlock rules, prepared once */
+	struct hutch_landlock_prepared *ll_prepared;
 	/*
 	 * Init makes the network namespace in a thread of its own while it builds
 	 * the mounts (start.c, step_netns_begin): not in clone(), where it is

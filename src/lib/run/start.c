@@ -599,6 +599,26 @@ size_t hutch_run_landlock_writable(const struct run *r, const char **rw, size_t 
 	return n;
 }
 
+/* The workload's Landlock rules outside degraded mode; @rw and @top hold the paths. */
+static void landlock_spec(struct run *r, struct hutch_landlock_spec *spec, const char **rw,
+			  char top[][NAME_MAX + 2])
+{
+	static const char *const ro[] = {"/"};
+	size_t n = hutch_run_landlock_writable(r, rw, MAX_LANDLOCK_PATHS);
+
+	*spec = (struct hutch_landlock_spec){.read_exec = ro, .n_read_exec = 1, .writable = rw};
+	spec->devices = landlock_dev;
+	spec->n_devices = 1;
+	if (r->root_mode) {
+		size_t nt = root_layer_writable(top, MAX_ROOT_ENTRIES);
+		for (size_t i = 0; i < nt && n < MAX_LANDLOCK_PATHS; i++)
+			rw[n++] = top[i];
+	}
+	spec->n_writable = n;
+	spec->scope_ipc = true;
+	spec->stdio = true; /* a /dev/stdout redirected to a file keeps working */
+}
+
 static int step_landlock(struct run *r, hutch_error *err)
 {
 	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
@@ -607,15 +627,17 @@ static int step_landlock(struct run *r, hutch_error *err)
 	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .writable = rw};
 	struct hutch_landlock_report rep = {0};
 	size_t n = 0;
-	int ret;
 
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return 0;
-	n = hutch_run_landlock_writable(r, rw, MAX_LANDLOCK_PATHS);
+	/* a named session's command: the rules its init prepared (named_preload_steps) */
+	if (r->ll_prepared)
+		return hutch_landlock_apply_prepared(r->ll_prepared, &rep, err);
 	if (!r->degraded) {
-		spec.devices = landlock_dev;
-		spec.n_devices = 1;
+		landlock_spec(r, &spec, rw, top);
+		return hutch_landlock_apply(&spec, &rep, err);
 	}
+	n = hutch_run_landlock_writable(r, rw, MAX_LANDLOCK_PATHS);
 	if (r->root_mode) {
 		size_t nt = root_layer_writable(top, MAX_ROOT_ENTRIES);
 		for (size_t i = 0; i < nt && n < MAX_LANDLOCK_PATHS; i++)
@@ -623,7 +645,7 @@ static int step_landlock(struct run *r, hutch_error *err)
 	}
 	spec.n_writable = n;
 	spec.scope_ipc = true;
-	if (r->degraded) {
+	{
 		/* No mount namespace: hidden and protected paths are Landlock's job alone. */
 		const char *hidden[MAX_LANDLOCK_PATHS];
 		size_t nh = 0;
@@ -640,9 +662,23 @@ static int step_landlock(struct run *r, hutch_error *err)
 		spec.stdio = true;
 		return hutch_landlock_apply(&spec, &rep, err);
 	}
-	spec.stdio = true; /* a /dev/stdout redirected to a file keeps working */
-	ret = hutch_landlock_apply(&spec, &rep, err);
-	return ret;
+}
+
+/*
+ * A named session's init, once: the rules every command's Landlock domain is made
+ * of, their paths opened now (the view does not change while the session runs), so
+ * that a command only adds them, its stdio rules, and enforces.
+ */
+static int step_landlock_prepare(struct run *r, hutch_error *err)
+{
+	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
+	const char *rw[MAX_LANDLOCK_PATHS];
+	struct hutch_landlock_spec spec;
+
+	if (!(r->layers & HUTCH_LAYER_LANDLOCK) || r->degraded)
+		return 0;
+	landlock_spec(r, &spec, rw, top);
+	return hutch_landlock_prepare(&spec, &r->ll_prepared, err);
 }
 
 /*
@@ -762,6 +798,7 @@ static const struct setup_step named_preload_steps[] = {
 	{"no_new_privs", step_nnp},	 /* before seccomp */
 	{"capabilities", step_bounding}, /* bounding and ambient sets, inherited */
 	{"seccomp", step_init_seccomp},	 /* the listener, if any, goes over once */
+	{"landlock", step_landlock_prepare}, /* each command's rules, their paths opened */
 };
 
 __attribute__((noreturn)) void hutch_run_child_fail(struct run *r, const char *step,
@@ -916,6 +953,10 @@ static int workload_main(void *data)
 #endif
 #endif
 
+#ifndef HUTCH_ASAN
+static void *spawn_stack;
+#endif
+
 pid_t hutch_run_spawn(int (*fn)(void *), void *arg)
 {
 	void *stack;
@@ -928,15 +969,21 @@ pid_t hutch_run_spawn(int (*fn)(void *), void *arg)
 		_exit(fn(arg));
 	return pid < 0 ? -errno : pid;
 #endif
-	stack = mmap(NULL, WORKLOAD_STACK, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -errno;
+	/*
+	 * One stack for every spawn, kept: the caller waits until the child's execve()
+	 * or exit (CLONE_VFORK), so no two children use it at once (a named session's
+	 * init spawns each command with it).
+	 */
+	stack = spawn_stack;
+	if (!stack) {
+		stack = mmap(NULL, WORKLOAD_STACK, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED)
+			return -errno;
+		spawn_stack = stack;
+	}
 	pid = clone(fn, (char *)stack + WORKLOAD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
-	if (pid < 0)
-		pid = -errno;
-	munmap(stack, WORKLOAD_STACK);
-	return pid;
+	return pid < 0 ? -errno : pid;
 }
 
 __attribute__((noreturn)) void hutch_run_sandbox_init(struct run *r)

@@ -633,17 +633,14 @@ struct applier {
  * cannot have. With @best_effort, a file the kernel cannot attach a rule to
  * (EBADFD: memfd, pipefs, other internal mounts) is skipped.
  */
-static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t access,
-		       bool best_effort)
+static int add_rule_st(struct applier *a, int fd, const struct stat *st, const char *what,
+		       uint64_t access, bool best_effort)
 {
 	struct landlock_path_beneath_attr pb = {.parent_fd = fd};
-	struct stat st;
 
-	if (fstat(fd, &st) < 0)
-		return hutch_err(a->err, errno, "landlock: stat %s", what);
-	if (S_ISLNK(st.st_mode))
+	if (S_ISLNK(st->st_mode))
 		return 0;
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(st->st_mode))
 		access &= FS_FILE_RIGHTS;
 	access &= a->handled_fs;
 	if (!access)
@@ -656,6 +653,16 @@ static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t acc
 	}
 	a->rep->n_rules++;
 	return 0;
+}
+
+static int add_fd_rule(struct applier *a, int fd, const char *what, uint64_t access,
+		       bool best_effort)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hutch_err(a->err, errno, "landlock: stat %s", what);
+	return add_rule_st(a, fd, &st, what, access, best_effort);
 }
 
 static int add_path_rule(struct applier *a, const char *path, uint64_t access, bool nofollow)
@@ -705,7 +712,7 @@ static int add_stdio_rules(struct applier *a)
 			access |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
 		if (!S_ISREG(st.st_mode))
 			access |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-		int r = add_fd_rule(a, fd, names[fd], access, true);
+		int r = add_rule_st(a, fd, &st, names[fd], access, true);
 		if (r < 0)
 			return r;
 	}
@@ -860,32 +867,12 @@ static bool list_ok(const char *const *v, size_t n)
 	return n <= HUTCH_LANDLOCK_MAX_PATHS && (n == 0 || v);
 }
 
-int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_landlock_report *rep,
-			 hutch_error *err)
+/* The ruleset's attributes for @spec on this kernel: what is handled, the ABI in force. */
+static int ruleset_attr(const struct hutch_landlock_spec *spec, struct landlock_ruleset_attr *attr,
+			int *abi_out, int *kabi_out, hutch_error *err)
 {
-	struct hutch_landlock_report local = {0};
-	struct landlock_ruleset_attr attr = {0};
-	_cleanup_close_ int ruleset_fd = -1;
-	struct applier a;
 	struct abi_row known;
 	int kabi, abi, r;
-
-	if (!rep)
-		rep = &local;
-	*rep = (struct hutch_landlock_report){0};
-	if (!spec || !list_ok(spec->read_exec, spec->n_read_exec) ||
-	    !list_ok(spec->writable, spec->n_writable) ||
-	    !list_ok(spec->devices, spec->n_devices) || !list_ok(spec->hidden, spec->n_hidden) ||
-	    !list_ok(spec->protect, spec->n_protect))
-		return hutch_errx(err, EINVAL, "landlock: invalid rule lists (at most %d each)",
-				  HUTCH_LANDLOCK_MAX_PATHS);
-
-	r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-	if (r != 1) {
-		r = hutch_errx(err, EPERM, "landlock: no_new_privs is not set");
-		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before applying Landlock");
-		return r;
-	}
 
 	kabi = hutch_landlock_abi();
 	if (kabi < 0) {
@@ -903,17 +890,60 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 	abi = kabi < HUTCH_LANDLOCK_ABI_MAX ? kabi : HUTCH_LANDLOCK_ABI_MAX;
 	known = abi_fold(abi);
 
-	attr.handled_access_fs = known.fs;
+	*attr = (struct landlock_ruleset_attr){0};
+	attr->handled_access_fs = known.fs;
 	if (spec->deny_tcp) {
 		if (!known.net)
 			return hutch_errx(err, EOPNOTSUPP,
 					  "landlock: denying TCP needs Landlock ABI 4, the kernel "
 					  "has ABI %d",
 					  kabi);
-		attr.handled_access_net = known.net;
+		attr->handled_access_net = known.net;
 	}
 	if (spec->scope_ipc)
-		attr.scoped = known.scoped; /* best effort: 0 below ABI 6, visible in rep */
+		attr->scoped = known.scoped; /* best effort: 0 below ABI 6, visible in rep */
+	*abi_out = abi;
+	*kabi_out = kabi;
+	return 0;
+}
+
+static int check_nnp(hutch_error *err)
+{
+	int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+
+	if (r != 1) {
+		r = hutch_errx(err, EPERM, "landlock: no_new_privs is not set");
+		hutch_err_hint(err, "set PR_SET_NO_NEW_PRIVS before applying Landlock");
+		return r;
+	}
+	return 0;
+}
+
+int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_landlock_report *rep,
+			 hutch_error *err)
+{
+	struct hutch_landlock_report local = {0};
+	struct landlock_ruleset_attr attr = {0};
+	_cleanup_close_ int ruleset_fd = -1;
+	struct applier a;
+	int kabi, abi, r;
+
+	if (!rep)
+		rep = &local;
+	*rep = (struct hutch_landlock_report){0};
+	if (!spec || !list_ok(spec->read_exec, spec->n_read_exec) ||
+	    !list_ok(spec->writable, spec->n_writable) ||
+	    !list_ok(spec->devices, spec->n_devices) || !list_ok(spec->hidden, spec->n_hidden) ||
+	    !list_ok(spec->protect, spec->n_protect))
+		return hutch_errx(err, EINVAL, "landlock: invalid rule lists (at most %d each)",
+				  HUTCH_LANDLOCK_MAX_PATHS);
+
+	r = check_nnp(err);
+	if (r < 0)
+		return r;
+	r = ruleset_attr(spec, &attr, &abi, &kabi, err);
+	if (r < 0)
+		return r;
 
 	ruleset_fd = ll_create_ruleset(&attr, sizeof(attr), 0);
 	if (ruleset_fd < 0)
@@ -943,5 +973,140 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 	rep->handled_fs = attr.handled_access_fs;
 	rep->handled_net = attr.handled_access_net;
 	rep->scoped = attr.scoped;
+	return 0;
+}
+
+/* ---- prepared once, applied many times (a named session's commands) -------------------- */
+
+void hutch_landlock_prepared_free(struct hutch_landlock_prepared *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+	free(p->fd);
+	free(p->access);
+	free(p);
+}
+
+/* One path of the spec: opened (O_PATH) and its rights masked as add_fd_rule() does. */
+static int prepare_path(struct hutch_landlock_prepared *p, const char *path, uint64_t access,
+			hutch_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (!path)
+		return hutch_errx(err, EINVAL, "landlock: NULL path in the rule list");
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			p->n_skipped++;
+			return 0;
+		}
+		return hutch_err(err, errno, "landlock: opening %s", path);
+	}
+	if (fstat(fd, &st) < 0)
+		return hutch_err(err, errno, "landlock: stat %s", path);
+	if (S_ISLNK(st.st_mode))
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		access &= FS_FILE_RIGHTS;
+	access &= p->handled_fs;
+	if (!access)
+		return 0;
+	p->fd[p->n] = fd;
+	p->access[p->n++] = access;
+	fd = -1;
+	return 0;
+}
+
+int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
+			   struct hutch_landlock_prepared **out, hutch_error *err)
+{
+	struct landlock_ruleset_attr attr;
+	struct hutch_landlock_prepared *p;
+	size_t max;
+	int r = 0;
+
+	*out = NULL;
+	if (!spec || spec->n_hidden || spec->n_protect || !list_ok(spec->read_exec, spec->n_read_exec) ||
+	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->devices, spec->n_devices))
+		return hutch_errx(err, EINVAL, "landlock: invalid rule lists to prepare");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return hutch_err(err, ENOMEM, "landlock");
+	max = spec->n_read_exec + spec->n_writable + spec->n_devices;
+	p->fd = calloc(max ? max : 1, sizeof(*p->fd));
+	p->access = calloc(max ? max : 1, sizeof(*p->access));
+	if (!p->fd || !p->access) {
+		hutch_landlock_prepared_free(p);
+		return hutch_err(err, ENOMEM, "landlock");
+	}
+	r = ruleset_attr(spec, &attr, &p->abi, &p->kernel_abi, err);
+	p->handled_fs = attr.handled_access_fs;
+	p->handled_net = attr.handled_access_net;
+	p->scoped = attr.scoped;
+	p->stdio = spec->stdio;
+	for (size_t i = 0; r >= 0 && i < spec->n_read_exec; i++)
+		r = prepare_path(p, spec->read_exec[i], READ_EXEC, err);
+	for (size_t i = 0; r >= 0 && i < spec->n_writable; i++)
+		r = prepare_path(p, spec->writable[i], HUTCH_LANDLOCK_FS_ALL, err);
+	for (size_t i = 0; r >= 0 && i < spec->n_devices; i++)
+		r = prepare_path(p, spec->devices[i], DEVICES, err);
+	if (r < 0) {
+		hutch_landlock_prepared_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
+				  struct hutch_landlock_report *rep, hutch_error *err)
+{
+	struct hutch_landlock_report local = {0};
+	struct landlock_ruleset_attr attr = {.handled_access_fs = p->handled_fs,
+					     .handled_access_net = p->handled_net,
+					     .scoped = p->scoped};
+	_cleanup_close_ int ruleset_fd = -1;
+	struct applier a;
+	int r;
+
+	if (!rep)
+		rep = &local;
+	*rep = (struct hutch_landlock_report){.n_skipped = p->n_skipped};
+	r = check_nnp(err);
+	if (r < 0)
+		return r;
+	ruleset_fd = ll_create_ruleset(&attr, sizeof(attr), 0);
+	if (ruleset_fd < 0)
+		return hutch_err(err, errno, "landlock: creating the ruleset (ABI %d)", p->abi);
+	for (size_t i = 0; i < p->n; i++) {
+		struct landlock_path_beneath_attr pb = {.parent_fd = p->fd[i],
+							.allowed_access = p->access[i]};
+		if (ll_add_rule(ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb) < 0)
+			return hutch_err(err, errno, "landlock: adding a rule");
+		rep->n_rules++;
+	}
+	a = (struct applier){
+		.ruleset_fd = ruleset_fd,
+		.handled_fs = p->handled_fs,
+		.rep = rep,
+		.err = err,
+	};
+	if (p->stdio) {
+		r = add_stdio_rules(&a);
+		if (r < 0)
+			return r;
+	}
+	if (ll_restrict_self(ruleset_fd, 0) < 0)
+		return hutch_err(err, errno, "landlock: enforcing the ruleset");
+	rep->abi = p->abi;
+	rep->kernel_abi = p->kernel_abi;
+	rep->handled_fs = p->handled_fs;
+	rep->handled_net = p->handled_net;
+	rep->scoped = p->scoped;
 	return 0;
 }

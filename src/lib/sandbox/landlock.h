@@ -73,6 +73,28 @@ int hutch_landlock_abi(void);
 int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_landlock_report *rep,
 			 hutch_error *err);
 
+/*
+ * A spec without hidden or protected paths, prepared once: the ABI probed, each path
+ * opened (O_PATH, kept open) and its rights masked. hutch_landlock_apply_prepared()
+ * then makes and enforces a ruleset from it in a few system calls (one per rule, the
+ * stdio rules, create and restrict), for each command of a named session. The rules
+ * follow the files opened at preparation (a path made later gets no rule).
+ */
+struct hutch_landlock_prepared {
+	int abi, kernel_abi;
+	uint64_t handled_fs, handled_net, scoped;
+	bool stdio;
+	size_t n, n_skipped;
+	int *fd;
+	uint64_t *access;
+};
+
+int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
+			   struct hutch_landlock_prepared **out, hutch_error *err);
+int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
+				  struct hutch_landlock_report *rep, hutch_error *err);
+void hutch_landlock_prepared_free(struct hutch_landlock_prepared *p);
+
 /* Filesystem / network / scope masks an ABI version knows (0 for an unknown version). */
 uint64_t hutch_landlock_fs_mask(int abi);
 uint64_t hutch_landlock_net_mask(int abi);

@@ -342,19 +342,17 @@ int hutch_named_exec(const char *name, char *const argv[], void (*warn)(const ch
 
 	if (!argv || !argv[0])
 		return hutch_errx(err, EINVAL, "no command given");
-	c.sock = hutch_named_connect(name, err);
-	if (c.sock < 0)
-		return c.sock;
+	r = hutch_named_check_name(name, err);
+	if (r < 0)
+		return r;
 	hutch_tty_probe(&c.tty);
 	for (int i = 0; i < 3; i++)
 		if (c.tty.is_tty[i])
 			h.tty |= 1u << i;
 	h.ws = c.tty.winsize;
 	r = build_exec(argv, cwd ? cwd : "/", &payload, &len, &h.argc);
-	if (r < 0) {
-		close(c.sock);
+	if (r < 0)
 		return hutch_err(err, r, "session %s: command too long", name);
-	}
 	h.cwd_len = (uint32_t)strlen(cwd ? cwd : "/");
 
 	sigemptyset(&mask);
@@ -362,8 +360,22 @@ int hutch_named_exec(const char *name, char *const argv[], void (*warn)(const ch
 		sigaddset(&mask, hutch_forwarded_signals[i]);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	r = hutch_loop_new(&c.loop);
-	if (r >= 0)
-		r = hutch_nm_send(c.sock, &h, payload, len, fds, 3);
+	if (r < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return hutch_err(err, r, "session %s", name);
+	}
+	/*
+	 * The request right after the connection, everything else made before: the
+	 * daemon, woken by the connection, finds the request there already
+	 * (hutch_named_on_listen) instead of being woken a second time for it.
+	 */
+	c.sock = hutch_named_connect(name, err);
+	if (c.sock < 0) {
+		hutch_loop_free(c.loop);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return c.sock;
+	}
+	r = hutch_nm_send(c.sock, &h, payload, len, fds, 3);
 	if (r >= 0) {
 		sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 		r = sigfd < 0 ? -errno
