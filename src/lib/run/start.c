@@ -623,10 +623,10 @@ static int step_landlock(struct run *r, hutch_error *err)
 {
 	char top[MAX_ROOT_ENTRIES][NAME_MAX + 2];
 	const char *ro[] = {"/"};
-	const char *rw[MAX_LANDLOCK_PATHS];
+	const char *rw[MAX_LANDLOCK_PATHS], *hidden[MAX_LANDLOCK_PATHS];
 	struct hutch_landlock_spec spec = {.read_exec = ro, .n_read_exec = 1, .writable = rw};
 	struct hutch_landlock_report rep = {0};
-	size_t n = 0;
+	size_t n = 0, nh = 0;
 
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return 0;
@@ -643,25 +643,21 @@ static int step_landlock(struct run *r, hutch_error *err)
 		for (size_t i = 0; i < nt && n < MAX_LANDLOCK_PATHS; i++)
 			rw[n++] = top[i];
 	}
+	/* No mount namespace: hidden and protected paths are Landlock's job alone. */
+	for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS - 1; i++)
+		hidden[nh++] = r->p->fs_hidden.v[i].value;
+	if (r->state_dir)
+		hidden[nh++] = r->state_dir;
 	spec.n_writable = n;
 	spec.scope_ipc = true;
-	{
-		/* No mount namespace: hidden and protected paths are Landlock's job alone. */
-		const char *hidden[MAX_LANDLOCK_PATHS];
-		size_t nh = 0;
-		for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS - 1; i++)
-			hidden[nh++] = r->p->fs_hidden.v[i].value;
-		if (r->state_dir)
-			hidden[nh++] = r->state_dir;
-		spec.hidden = hidden;
-		spec.n_hidden = nh;
-		spec.protect = r->ll_protect;
-		spec.n_protect = r->n_ll_protect;
-		spec.hide_list_ancestors = true;
-		spec.deny_tcp = r->p->net_mode == HUTCH_NET_NONE;
-		spec.stdio = true;
-		return hutch_landlock_apply(&spec, &rep, err);
-	}
+	spec.hidden = hidden;
+	spec.n_hidden = nh;
+	spec.protect = r->ll_protect;
+	spec.n_protect = r->n_ll_protect;
+	spec.hide_list_ancestors = true;
+	spec.deny_tcp = r->p->net_mode == HUTCH_NET_NONE;
+	spec.stdio = true;
+	return hutch_landlock_apply(&spec, &rep, err);
 }
 
 /*
@@ -795,9 +791,9 @@ static int step_init_seccomp(struct run *r, hutch_error *err)
  * signals, wait) is allowed by the filter.
  */
 static const struct setup_step named_preload_steps[] = {
-	{"no_new_privs", step_nnp},	 /* before seccomp */
-	{"capabilities", step_bounding}, /* bounding and ambient sets, inherited */
-	{"seccomp", step_init_seccomp},	 /* the listener, if any, goes over once */
+	{"no_new_privs", step_nnp},	     /* before seccomp */
+	{"capabilities", step_bounding},     /* bounding and ambient sets, inherited */
+	{"seccomp", step_init_seccomp},	     /* the listener, if any, goes over once */
 	{"landlock", step_landlock_prepare}, /* each command's rules, their paths opened */
 };
 

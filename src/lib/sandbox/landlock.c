@@ -1031,7 +1031,8 @@ int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
 	int r = 0;
 
 	*out = NULL;
-	if (!spec || spec->n_hidden || spec->n_protect || !list_ok(spec->read_exec, spec->n_read_exec) ||
+	if (!spec || spec->n_hidden || spec->n_protect ||
+	    !list_ok(spec->read_exec, spec->n_read_exec) ||
 	    !list_ok(spec->writable, spec->n_writable) || !list_ok(spec->devices, spec->n_devices))
 		return hutch_errx(err, EINVAL, "landlock: invalid rule lists to prepare");
 	p = calloc(1, sizeof(*p));
