@@ -1016,9 +1016,8 @@ static int prepare_path(struct hutch_landlock_prepared *p, const char *path, uin
 	access &= p->handled_fs;
 	if (!access)
 		return 0;
-	p->fd[p->n] = fd;
+	p->fd[p->n] = TAKE_FD(fd);
 	p->access[p->n++] = access;
-	fd = -1;
 	return 0;
 }
 
