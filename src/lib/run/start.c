@@ -949,9 +949,7 @@ static int workload_main(void *data)
 #endif
 #endif
 
-#ifndef HUTCH_ASAN
 static void *spawn_stack;
-#endif
 
 pid_t hutch_run_spawn(int (*fn)(void *), void *arg)
 {
