@@ -68,6 +68,9 @@ is "$(cat "$T/named-out1.txt")" "direct1
 reopened1" "exec: /dev/stdout to a file outside the writable roots reopens (first command)"
 is "$(cat "$T/named-out2.txt")" "direct2
 reopened2" "  and for the next command, its own file (stderr: $(head -c 200 "$T/named-out2.err"))"
+# Init keeps those rules' paths open (O_PATH): out of the commands' reach, like all of init.
+hrun exec "$name" -- sh -c 'n=0; for f in /proc/1/fd/*; do readlink "$f" >/dev/null 2>&1 && n=$((n + 1)); cat "$f" >/dev/null 2>&1 && n=$((n + 1)); done; echo "$n"'
+is "$OUT" "0" "  no command can read or open the session init's descriptors"
 hrun exec "$name" -- sh -c 'echo x > /etc/hutch-named-$$ || echo refused'
 like "$OUT" "refused" "  a command still cannot write outside the writable roots"
 hrun exec "$name" -- sh -c 'echo w > /tmp/named-w && cat /tmp/named-w'
