@@ -7,14 +7,13 @@
 
 #include "base/fdpass.h"
 
-ssize_t hutch_fds_send(int sock, const void *buf, size_t len, const int *fds, size_t n)
+ssize_t hutch_fds_sendv(int sock, const struct iovec *iov, size_t iovcnt, const int *fds, size_t n)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * HUTCH_FDPASS_MAX)];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {(void *)buf, len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
 	ssize_t r;
 
 	if (n > HUTCH_FDPASS_MAX)
@@ -37,14 +36,14 @@ ssize_t hutch_fds_send(int sock, const void *buf, size_t len, const int *fds, si
 	return r < 0 ? -errno : r;
 }
 
-ssize_t hutch_fds_recv(int sock, void *buf, size_t len, int *fds, size_t max, size_t *n, int flags)
+ssize_t hutch_fds_recvv(int sock, struct iovec *iov, size_t iovcnt, int *fds, size_t max, size_t *n,
+			int flags, int *msg_flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * HUTCH_FDPASS_MAX)];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {buf, len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = iovcnt};
 	size_t got = 0;
 	ssize_t r;
 
@@ -76,5 +75,21 @@ ssize_t hutch_fds_recv(int sock, void *buf, size_t len, int *fds, size_t max, si
 		}
 	}
 	*n = got;
+	if (msg_flags)
+		*msg_flags = msg.msg_flags;
 	return r;
+}
+
+ssize_t hutch_fds_send(int sock, const void *buf, size_t len, const int *fds, size_t n)
+{
+	struct iovec iov = {(void *)buf, len};
+
+	return hutch_fds_sendv(sock, &iov, 1, fds, n);
+}
+
+ssize_t hutch_fds_recv(int sock, void *buf, size_t len, int *fds, size_t max, size_t *n, int flags)
+{
+	struct iovec iov = {buf, len};
+
+	return hutch_fds_recvv(sock, &iov, 1, fds, max, n, flags, NULL);
 }

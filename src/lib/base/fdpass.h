@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define HUTCH_FDPASS_MAX 16
 
@@ -25,3 +26,8 @@ ssize_t hutch_fds_send(int sock, const void *buf, size_t len, const int *fds, si
  * the end of the stream), or -errno (then no descriptor is kept).
  */
 ssize_t hutch_fds_recv(int sock, void *buf, size_t len, int *fds, size_t max, size_t *n, int flags);
+
+/* The same with the message in @iovcnt pieces; @msg_flags (may be NULL) gets recvmsg's. */
+ssize_t hutch_fds_sendv(int sock, const struct iovec *iov, size_t iovcnt, const int *fds, size_t n);
+ssize_t hutch_fds_recvv(int sock, struct iovec *iov, size_t iovcnt, int *fds, size_t max, size_t *n,
+			int flags, int *msg_flags);

@@ -35,6 +35,7 @@
 #include "base/cleanup.h"
 #include "base/escape.h"
 #include "base/error.h"
+#include "base/fdpass.h"
 #include "base/path.h"
 #include "sandbox/caps.h"
 #include "policy/env.h"
@@ -438,20 +439,9 @@ static int step_network(struct run *r, hutch_error *err)
 
 static int send_fd(int sock, int fd, uint32_t tag)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {&tag, sizeof(tag)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
+	ssize_t r = hutch_fds_send(sock, &tag, sizeof(tag), &fd, 1);
 
-	memset(cbuf, 0, sizeof(cbuf));
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return r < 0 ? (int)r : 0;
 }
 
 static int step_pty(struct run *r, hutch_error *err)

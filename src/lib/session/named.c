@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/statedir.h"
 #include "sandbox/init.h"
+#include "base/fdpass.h"
 #include "base/loop.h"
 #include "session/named.h"
 #include "sandbox/pty.h"
@@ -25,64 +26,31 @@
 int hutch_nm_send(int sock, const struct hutch_nm_hdr *h, const void *payload, size_t len,
 		  const int *fds, size_t nfds)
 {
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)payload, len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	ssize_t r;
 
 	if (len > HUTCH_NAMED_MAX_MSG || nfds > 3)
 		return -E2BIG;
-	if (nfds) {
-		struct cmsghdr *c;
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	for (;;) {
-		if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = hutch_fds_sendv(sock, iov, len ? 2 : 1, fds, nfds);
+	return r < 0 ? (int)r : 0;
 }
 
 ssize_t hutch_nm_recv(int sock, struct hutch_nm_hdr *h, char *payload, size_t cap, int *fds,
 		      size_t *nfds)
 {
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct iovec iov[2] = {{h, sizeof(*h)}, {payload, cap}};
-	struct msghdr msg = {.msg_iov = iov,
-			     .msg_iovlen = 2,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
+	int flags = 0;
 	ssize_t n;
 
-	*nfds = 0;
 	memset(h, 0, sizeof(*h));
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = hutch_fds_recvv(sock, iov, 2, fds, 3, nfds, 0, &flags);
 	if (n < 0)
-		return -errno;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			if (k > 3)
-				k = 3;
-			memcpy(fds, CMSG_DATA(c), k * sizeof(int));
-			*nfds = k;
-		}
-	}
+		return n;
 	if (n == 0) {
 		h->type = 0;
 		return 0;
 	}
-	if ((size_t)n < sizeof(*h) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	if ((size_t)n < sizeof(*h) || (flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		for (size_t i = 0; i < *nfds; i++)
 			close(fds[i]);
 		*nfds = 0;
