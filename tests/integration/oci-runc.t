@@ -19,7 +19,7 @@ B=$T/bundle
 ID=oci-t-$$ # not hutch-*: runc names its cgroups after it, and hutch-* are hutch run's (limits.t)
 oci_cleanup() {
 	local st=$? c
-	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty"; do
+	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty" "$ID-spec" "$ID-kill" "$ID-fail"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	_t_cleanup
@@ -195,6 +195,67 @@ for _ in $(seq 100); do
 done
 roci delete "$ID-tty"
 is "$RC" 0 "delete of the stopped container"
+
+# ---- runtime-spec behaviours the engines rely on, through hutch's rewritten config -------
+# The root: relative to the bundle (what `runc spec` writes and the engines use) and absolute.
+S=$T/bundle-spec
+oci_bundle "$S" sh -c 'cat /work/m/which 2>&1; ls /.hutch' || bail_out "bundle"
+is "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["root"]["path"])' "$S/config.json")" rootfs \
+	"the bundles here have a relative root (rootfs)"
+mkdir -p "$T/mnt-first" "$T/mnt-second"
+echo first >"$T/mnt-first/which"
+echo second >"$T/mnt-second/which"
+# Mounts at one destination are applied in the order given: the last one is seen.
+oci_config "$S" "
+c['mounts'].append({'destination': '/work/m', 'type': 'bind', 'source': '$T/mnt-first', 'options': ['rbind', 'ro']})
+c['mounts'].append({'destination': '/work/m', 'type': 'bind', 'source': '$T/mnt-second', 'options': ['rbind', 'ro']})
+"
+roci run --bundle "$S" "$ID-spec" </dev/null
+is "$RC" 0 "run with two mounts at one destination"
+like "$OUT" "^second" "  the later mount is the one seen (mount order kept)"
+like "$OUT" "init" "  hutch's init is mounted beside them"
+"$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["root"]["path"]=sys.argv[2]; json.dump(c,open(sys.argv[1],"w"))' \
+	"$S/config.json.orig" "$S/rootfs"
+mv -f "$S/config.json.orig" "$S/config.json"
+roci run --bundle "$S" "$ID-spec" </dev/null
+is "$RC" 0 "run with an absolute root"
+like "$OUT" "^second" "  the same container"
+
+# kill --all: every process of the container, not only its first one.
+K=$T/bundle-kill
+oci_bundle "$K" sh -c 'sleep 1001 & sleep 1002 & echo ready >/work/ready; wait' || bail_out "bundle"
+roci create --bundle "$K" --pid-file "$T/k.pid" "$ID-kill" </dev/null
+roci start "$ID-kill"
+for _ in $(seq 100); do [ -e "$K/rootfs/work/ready" ] && break; sleep 0.1; done
+kpid=$(cat "$T/k.pid" 2>/dev/null)
+pidns_members "/proc/$kpid/ns/pid" >"$T/kill-members"
+ok "$([ "$(wc -l <"$T/kill-members")" -ge 3 ] && echo 0 || echo 1)" "a container with three processes"
+roci kill --all "$ID-kill" KILL
+is "$RC" 0 "kill --all ID KILL"
+for _ in $(seq 100); do
+	[ "$(pidns_survivors "$T/kill-members" 2>/dev/null)" = 0 ] && break
+	sleep 0.1
+done
+is "$(pidns_survivors "$T/kill-members")" 0 "  every process of the container is gone"
+roci delete "$ID-kill"
+is "$RC" 0 "  delete"
+
+# A container whose create failed (a mount source that does not exist) leaves nothing that
+# delete could not remove; with an allowlist, no daemon either.
+F=$T/bundle-fail
+oci_bundle "$F" true || bail_out "bundle"
+oci_config "$F" "
+c['mounts'].append({'destination': '/work/x', 'type': 'bind', 'source': '$T/no-such-dir', 'options': ['rbind']})
+c['annotations'] = {'dev.hutch.policy': '{\"network\": {\"mode\": \"proxy\", \"allow\": [\"example.org\"]}}'}
+"
+roci create --bundle "$F" "$ID-fail" </dev/null
+isnt "$RC" 0 "create with a missing mount source fails"
+roci delete --force "$ID-fail"
+roci state "$ID-fail"
+isnt "$RC" 0 "  delete --force leaves no container"
+ok "$([ -e "$F/hutch-netd.pid" ] && echo 1 || echo 0)" "  and no daemon's pid file in the bundle"
+check "  no hutch-oci daemon of it is running" \
+	sh -c "! pgrep -f '[h]utch-oci.*$ID-fail' >/dev/null"
 
 # ---- the engine's seccomp profile refuses Landlock: the init does not run the workload ---
 engine_config "c.pop('annotations', None); c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['landlock_create_ruleset'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}"
