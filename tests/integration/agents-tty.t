@@ -42,8 +42,16 @@ tty_start() {
 		printf '\necho $? >%q\n' "$T/$name.rc"
 	} >"$T/$name.sh"
 	LAST_CMD="hutch $* (in a terminal)"
-	tm new-session -d -s "$name" -x 120 -y 40 "bash $T/$name.sh; sleep 120" ||
-		bail_out "tmux new-session failed"
+	# tmux's own start-up, not hutch's, has been seen to fail on a loaded machine ("server
+	# exited unexpectedly"): tried again a few times, its message kept for the record
+	local try
+	for try in 1 2 3; do
+		tm new-session -d -s "$name" -x 120 -y 40 "bash $T/$name.sh; sleep 120" \
+			2>"$T/tmux.err" && break
+		diag "tmux new-session (try $try): $(cat "$T/tmux.err")"
+		[ "$try" = 3 ] && bail_out "tmux new-session failed"
+		sleep 1
+	done
 	# Ended with the script (lib.sh's cleanup): the pane's shell and the tmux server.
 	bg_register "$(tm display-message -p -t "$name" '#{pane_pid}')" "$(tm display-message -p '#{pid}')"
 }
