@@ -322,10 +322,11 @@ int hutch_oci_podnet_own_network(int pid, char *ifname, size_t size, hutch_error
 {
 	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int ns = -1;
-	struct if_nameindex *ifs = NULL;
+	_cleanup_free_ char *dev = NULL;
 	char path[64];
 	struct stat a, b;
-	int found = 0;
+	size_t len = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	ns = open(path, O_RDONLY | O_CLOEXEC);
@@ -333,20 +334,32 @@ int hutch_oci_podnet_own_network(int pid, char *ifname, size_t size, hutch_error
 		return hutch_err(err, errno, "the container's network namespace (%s)", path);
 	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 		return 0; /* the host's: netd.c refuses it */
-	if (setns(ns, CLONE_NEWNET) < 0)
-		return hutch_err(err, errno, "entering the container's network namespace");
-	ifs = if_nameindex();
-	if (setns(self, CLONE_NEWNET) < 0)
-		return hutch_err(err, errno, "back to the host's network namespace");
-	if (!ifs)
-		return hutch_err(err, errno, "the container's network interfaces");
-	for (struct if_nameindex *i = ifs; i->if_index; i++)
-		if (strcmp(i->if_name, "lo") != 0 && !found) {
-			snprintf(ifname, size, "%s", i->if_name);
-			found = 1;
+	/*
+	 * The interfaces of @pid's namespace, without entering it: the root of a user
+	 * namespace (rootless engines) could enter it but not come back.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
+	r = hutch_read_file_at(AT_FDCWD, path, 1 << 20, &dev, &len);
+	if (r < 0)
+		return hutch_err(err, -r, "the container's network interfaces (%s)", path);
+	/* two header lines, then "  NAME: counters" per interface */
+	for (char *line = dev, *next; line && *line; line = next) {
+		char *colon, *name = line;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		colon = strchr(line, ':');
+		if (!colon || strchr(line, '|'))
+			continue;
+		*colon = '\0';
+		name += strspn(name, " \t");
+		if (*name && strcmp(name, "lo") != 0) {
+			snprintf(ifname, size, "%s", name);
+			return 1;
 		}
-	if_freenameindex(ifs);
-	return found;
+	}
+	return 0;
 }
 
 int hutch_oci_podnet_attach(hutch_policy *p, int bundlefd, const char *id, int pid,
