@@ -117,14 +117,28 @@ isnt "$RC" 0 "a policy that cannot be enforced: the run fails"
 unlike "$OUT" "should-not-run" "the command did not run"
 like "$ERR" "network.allow needs network.mode .*proxy.* in a container" "ctr shows hutch's message (from --log)"
 
-# a task, exec into it, kill
+# a terminal: ctr run -t, its stdin a terminal (script(1) gives ctr one)
+LAST_CMD="ctr run -t (under script)"
+out=$(timeout -k 5 "$HUTCH_TEST_TIMEOUT" script -qec "ctr run --rm -t --runc-binary $OCI_LINK --runc-root $T/runc-root --rootfs $T/rootfs c6 sh -c '[ -t 0 ] && echo in-is-a-tty; touch /root/t 2>&1; true'" /dev/null </dev/null 2>&1 | tr -d '\r')
+like "$out" "in-is-a-tty" "ctr run -t: the container's stdin is a terminal"
+like "$out" "touch: /root/t: Permission denied" "  Landlock applies with a terminal too"
+
+# a task with an audit file: exec into it (audited), pause and resume, kill
 LAST_CMD="ctr run -d"
 timeout -k 5 "$HUTCH_TEST_TIMEOUT" ctr run -d --runc-binary "$OCI_LINK" --runc-root "$T/runc-root" \
+	--annotation "dev.hutch.policy={\"audit\": {\"file\": \"$T/ctr-audit.jsonl\"}}" \
 	--rootfs "$T/rootfs" c4 sleep 1000 >/dev/null 2>"$T/.err" </dev/null
-ok $? "ctr run -d" || diag "$(cat "$T/.err")"
+ok $? "ctr run -d (with an audit file)" || diag "$(cat "$T/.err")"
 out=$(timeout -k 5 "$HUTCH_TEST_TIMEOUT" ctr task exec --exec-id e1 c4 sh -c 'touch /root/y 2>&1 || echo exec-no-root; exit 4' 2>&1)
 is "$?" 4 "task exec: its exit status"
 like "$out" "exec-no-root" "task exec: Landlock applies"
+for _ in $(seq 50); do grep -q 'touch /root/y' "$T/ctr-audit.jsonl" 2>/dev/null && break; sleep 0.1; done
+like "$(cat "$T/ctr-audit.jsonl" 2>/dev/null)" '"event":"exec".*"process.command_args":\["sh","-c","touch /root/y' \
+	"task exec: what it ran is in the audit file"
+ctr task pause c4 >/dev/null 2>&1
+like "$(ctr task ls 2>&1)" "c4 .*PAUSED" "task pause: paused"
+ctr task resume c4 >/dev/null 2>&1
+like "$(ctr task ls 2>&1)" "c4 .*RUNNING" "task resume: running again"
 ctr task kill -s SIGKILL c4 >/dev/null 2>&1
 for _ in $(seq 100); do
 	[[ $(ctr task ls 2>/dev/null) == *STOPPED* ]] && break

@@ -50,11 +50,13 @@ printf '{}\n' >"$DD/policy.json"
 printf '{ "limits": { "memory": "64M" } }\n' >"$DD/bad.json"
 start_loopback_service
 printf '{ "network": { "allowPrivate": true, "allow": ["localhost:%s"] } }\n' "$SRV_PORT" >"$DD/net.json"
+printf '{ "audit": { "file": "%s" } }\n' "$DD/audit.jsonl" >"$DD/audit.json"
 cat >"$DD/daemon.json" <<EOF
 { "runtimes": {
     "hutch": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/policy.json"] },
     "hutch-bad": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/bad.json"] },
-    "hutch-net": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/net.json"] } } }
+    "hutch-net": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/net.json"] },
+    "hutch-audit": { "path": "$OCI_LINK", "runtimeArgs": ["--hutch-policy", "$DD/audit.json"] } } }
 EOF
 
 docker_cleanup() {
@@ -164,6 +166,21 @@ is "$RC" 0 "kill"
 drun wait "$C-k"
 is "$OUT" 137 "  the container ended by SIGKILL"
 drun rm "$C-k"
+
+# an audit file (the runtime's policy): what docker exec runs is in it, with the container's
+# start and end
+drun run -d --name "$C-a" --runtime hutch-audit "$IMG" sleep 1000
+is "$RC" 0 "run -d with an audit file (the runtime's policy)"
+drun exec "$C-a" sh -c 'echo audited-exec'
+like "$OUT" "audited-exec" "  docker exec runs"
+drun stop -t 1 "$C-a"
+for _ in $(seq 50); do grep -q '"event":"end"' "$DD/audit.jsonl" 2>/dev/null && break; sleep 0.1; done
+audit=$(cat "$DD/audit.jsonl" 2>/dev/null)
+like "$audit" '"event":"start".*"process.command_args":\["sleep","1000"\]' "  the log has the container's start"
+like "$audit" '"event":"exec".*"process.command_args":\["sh","-c","echo audited-exec"\]' \
+	"  and what docker exec ran"
+like "$audit" '"event":"end"' "  and its end"
+drun rm "$C-a"
 
 # a network allowlist: hutch's proxy, served by the container's network daemon on the host
 drun run --rm --network none --runtime hutch-net "$IMG" sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok

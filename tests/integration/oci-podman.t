@@ -142,6 +142,16 @@ for _ in $(seq 100); do
 done
 like "$args" "\['sleep', '1000'\]" "the audit log has the container's process"
 like "$args" "\['/bin/true', 'podman-exec-marker'\]" "  and what podman exec ran"
+if [ "$ROOTLESS" = 1 ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then
+	skip "rootless Podman cannot pause on cgroup v1 (the freezer needs root here)" 2
+else
+	prun pause "hutch-t-$$"
+	prun inspect --format '{{.State.Status}}' "hutch-t-$$"
+	is "$OUT" "paused" "pause"
+	prun unpause "hutch-t-$$"
+	prun exec "hutch-t-$$" true
+	is "$RC" 0 "unpause: exec works again"
+fi
 prun stop -t 1 "hutch-t-$$"
 is "$RC" 0 "stop (SIGTERM, then SIGKILL after 1 s)"
 ends=
