@@ -230,6 +230,19 @@ int hutch_oci_bundle_netd(const char *bundle);
  * the daemon serves; it ends when the container's process ends.
  */
 int hutch_oci_netd_start(const struct hutch_oci_opts *o, const char *id, int pid, hutch_error *err);
+/* What the check of a container's writable binds did (hutch_oci_persist_check()). */
+struct hutch_persist_item;
+typedef void (*hutch_oci_persist_fn)(const struct hutch_persist_item *it, void *data);
+/*
+ * delete, after runc delete: the host directories bound writable into @bundle's container
+ * (recorded at create) are checked as hutch run's end-of-run check does (docs/oci.md,
+ * "Persistence: the mounted workspace"): what can run code on the host and was made or
+ * changed since create goes to @quarantine_base/@id. Each action goes to @fn and to the
+ * policy's audit file. 1 if something was reported, 0 if not (or nothing recorded), or
+ * -errno.
+ */
+int hutch_oci_persist_check(const char *bundle, const char *id, const char *quarantine_base,
+			    hutch_oci_persist_fn fn, void *data, hutch_error *err);
 /* End @bundle's network daemon, if it runs (delete); 0 when there is none. */
 int hutch_oci_netd_stop(const char *bundle, hutch_error *err);
 /*

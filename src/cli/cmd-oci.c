@@ -82,7 +82,7 @@ static bool opt_is(const char *arg, const char *name, const char **inline_value)
 
 /* ---- errors in runc's way ------------------------------------------------------------- */
 
-static void log_line(const struct oci *o, const char *msg)
+static void log_line(const struct oci *o, const char *level, const char *msg)
 {
 	_cleanup_close_ int fd = -1;
 	char esc[4096], when[64], line[sizeof(esc) + 256];
@@ -103,12 +103,12 @@ static void log_line(const struct oci *o, const char *msg)
 				      &used, &invalid, HUTCH_JSON_ESC_C1);
 		esc[n] = '\0';
 		n = (size_t)snprintf(line, sizeof(line),
-				     "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", esc,
-				     when);
+				     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n", level,
+				     esc, when);
 	} else {
 		hutch_escape_str(msg, esc, sizeof(esc), 0);
-		n = (size_t)snprintf(line, sizeof(line), "time=\"%s\" level=error msg=\"%s\"\n",
-				     when, esc);
+		n = (size_t)snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", when,
+				     level, esc);
 	}
 	(void)hutch_write_all(fd, line, n < sizeof(line) ? n : sizeof(line) - 1);
 }
@@ -120,7 +120,7 @@ static int oci_fail(const struct oci *o, const char *msg, const char *hint)
 	snprintf(buf, sizeof(buf), "hutch: %s%s%s%s", msg, hint && *hint ? " (hint: " : "",
 		 hint && *hint ? hint : "", hint && *hint ? ")" : "");
 	fprintf(stderr, "%s\n", hutch_escape_str(buf, esc, sizeof(esc), 0));
-	log_line(o, buf);
+	log_line(o, "error", buf);
 	return 1;
 }
 
@@ -339,10 +339,60 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 
 /* ---- delete -------------------------------------------------------------------------------- */
 
-/* runc delete, then the container's network daemon, if any, is ended (and waited for). */
+/*
+ * Where the check of a container's writable binds puts what it takes away:
+ * $XDG_STATE_HOME/hutch/quarantine, else root's /var/lib/hutch/quarantine (the engines'
+ * daemons run with no home of their own), else ~/.local/state/hutch/quarantine.
+ */
+static char *quarantine_base(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *q = NULL;
+
+	if (xdg && xdg[0] == '/')
+		return asprintf(&q, "%s/hutch/quarantine", xdg) < 0 ? NULL : q;
+	if (geteuid() == 0 || !home || home[0] != '/')
+		return strdup("/var/lib/hutch/quarantine");
+	return asprintf(&q, "%s/.local/state/hutch/quarantine", home) < 0 ? NULL : q;
+}
+
+/* What the check did: always said (a security action), on stderr and in --log. */
+static void persist_item(const struct hutch_persist_item *it, void *data)
+{
+	const struct oci *o = data;
+	char buf[3 * PATH_MAX], esc[4 * sizeof(buf)];
+
+	switch (it->action) {
+	case HUTCH_PERSIST_MOVED:
+		snprintf(buf, sizeof(buf),
+			 "hutch: quarantined %s (%s created or changed in the container) -> %s",
+			 it->path, it->what, it->quarantine);
+		break;
+	case HUTCH_PERSIST_SANITIZED:
+		snprintf(buf, sizeof(buf),
+			 "hutch: removed %s from %s (%s changed in the container); original -> %s",
+			 it->detail ? it->detail : "", it->path, it->what, it->quarantine);
+		break;
+	case HUTCH_PERSIST_FAILED:
+	default:
+		snprintf(buf, sizeof(buf),
+			 "hutch: warning: could not check or neutralise %s (%s): %s", it->path,
+			 it->what, it->detail ? it->detail : "");
+		break;
+	}
+	fprintf(stderr, "%s\n", hutch_escape_str(buf, esc, sizeof(esc), 0));
+	log_line(o, "warning", buf);
+}
+
+/*
+ * runc delete, then the container's network daemon, if any, is ended (and waited for),
+ * and the host directories it had writable are checked for planted code (docs/oci.md,
+ * "Persistence: the mounted workspace"): after runc delete, so that nothing in the
+ * container runs any more (delete --force killed it).
+ */
 static int oci_delete(const struct oci *o, int argc, char **argv)
 {
-	_cleanup_free_ char *state = NULL, *bundle = NULL;
+	_cleanup_free_ char *state = NULL, *bundle = NULL, *q = NULL;
 	hutch_error err = {0};
 	size_t len;
 	int i, st;
@@ -355,14 +405,22 @@ static int oci_delete(const struct oci *o, int argc, char **argv)
 		return exec_runc(o, argc, argv);
 	state = runc_state(o, argv[i], &len);
 	if (!state || hutch_oci_state_bundle(state, len, &bundle, &err) < 0 ||
-	    hutch_oci_bundle_netd(bundle) <= 0)
+	    hutch_oci_bundle_wrapped(bundle) <= 0)
 		return exec_runc(o, argc, argv);
 	st = run_runc(o, argc, argv);
-	if (st == 0 && hutch_oci_netd_stop(bundle, &err) < 0)
+	if (st != 0)
+		return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
+	if (hutch_oci_bundle_netd(bundle) > 0) {
+		if (hutch_oci_netd_stop(bundle, &err) < 0 ||
+		    hutch_oci_netd_leave(bundle, argv[i], &err) < 0)
+			return oci_fail_err(o, &err);
+	}
+	q = quarantine_base();
+	if (!q)
+		return oci_fail(o, "out of memory", NULL);
+	if (hutch_oci_persist_check(bundle, argv[i], q, persist_item, (void *)o, &err) < 0)
 		return oci_fail_err(o, &err);
-	if (st == 0 && hutch_oci_netd_leave(bundle, argv[i], &err) < 0)
-		return oci_fail_err(o, &err);
-	return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
+	return 0;
 }
 
 /* ---- exec ------------------------------------------------------------------------------- */

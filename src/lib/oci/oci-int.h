@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "hutch.h"
 #include "policy/model.h"
@@ -35,6 +36,17 @@ int hutch_oci_load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_
 			  hutch_error *err);
 /* The bundle's config.json (the engine's, config.json.orig, when hutch rewrote it). */
 int hutch_oci_read_config(int dirfd, json_t **out, hutch_error *err);
+
+/* Write @name in the bundle (@dirfd) atomically. 0 or -errno. */
+int hutch_oci_write_bundle_file(int dirfd, const char *name, const void *data, size_t len,
+				mode_t mode);
+/*
+ * At create (persist.c): record in the bundle the host directories bound writable into
+ * the container (@config, the engine's), their identity, the time and @p's audit file,
+ * for hutch_oci_persist_check() at delete. Nothing is recorded when there is none.
+ */
+int hutch_oci_persist_record(int dirfd, const char *bundle, json_t *config,
+			     const struct hutch_policy *p, hutch_error *err);
 
 /* The start time of @pid (field 22 of /proc/PID/stat), 0 if gone. */
 unsigned long long hutch_oci_proc_starttime(int pid);

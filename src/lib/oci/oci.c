@@ -353,7 +353,8 @@ int hutch_oci_load_policy(const struct hutch_oci_opts *o, json_t *config, hutch_
  * state of a running container (runc writes its own without fsync either), and the
  * three files of a create would cost three disk flushes on every container start.
  */
-static int write_bundle_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+int hutch_oci_write_bundle_file(int dirfd, const char *name, const void *data, size_t len,
+				mode_t mode)
 {
 	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
 	int r = hutch_atomic_begin(&a, dirfd, name, NULL, mode);
@@ -398,7 +399,7 @@ static int write_layers(int dirfd, const struct plan *pl, hutch_error *err)
 		off += e.path_len;
 	}
 	memcpy(buf + off, bpf->insns, bpf->size);
-	r = write_bundle_file(dirfd, LAYERS_FILE, buf, len, 0644);
+	r = hutch_oci_write_bundle_file(dirfd, LAYERS_FILE, buf, len, 0644);
 	if (r < 0)
 		return hutch_err(err, -r, "bundle: writing %s", LAYERS_FILE);
 	return 0;
@@ -500,7 +501,8 @@ static int plan_proxy(int dirfd, json_t *config, const char *bundle, const struc
 	hutch_env_free(vars);
 	if (r < 0)
 		return hutch_err(err, -r, "config.json: the proxy variables");
-	r = write_bundle_file(dirfd, HUTCH_OCI_RESOLV_FILE, resolv, sizeof(resolv) - 1, 0644);
+	r = hutch_oci_write_bundle_file(dirfd, HUTCH_OCI_RESOLV_FILE, resolv, sizeof(resolv) - 1,
+					0644);
 	if (r < 0)
 		return hutch_err(err, -r, "bundle: writing %s", HUTCH_OCI_RESOLV_FILE);
 	if (asprintf(&src, "%s/%s", bundle, HUTCH_OCI_RESOLV_FILE) < 0) {
@@ -572,7 +574,7 @@ static int rewrite_config(int dirfd, json_t *config, const char *bundle, const c
 	text = json_dumps(config, JSON_COMPACT);
 	if (!text)
 		return hutch_err(err, ENOMEM, "config.json");
-	r = write_bundle_file(dirfd, CONFIG, text, strlen(text), 0644);
+	r = hutch_oci_write_bundle_file(dirfd, CONFIG, text, strlen(text), 0644);
 	if (r < 0)
 		return hutch_err(err, -r, "bundle: writing config.json");
 	return 0;
@@ -628,7 +630,7 @@ int hutch_oci_read_config(int dirfd, json_t **out, hutch_error *err)
 	if (r < 0)
 		return r;
 	if (!config_wrapped(*out)) {
-		r = write_bundle_file(dirfd, CONFIG_ORIG, data, len, 0600);
+		r = hutch_oci_write_bundle_file(dirfd, CONFIG_ORIG, data, len, 0600);
 		return r < 0 ? hutch_err(err, -r, "bundle: writing %s", CONFIG_ORIG) : 0;
 	}
 	json_decref(*out);
@@ -689,6 +691,8 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	if (r == 0)
 		r = write_layers(dirfd, pl, err);
 	if (r == 0)
+		r = hutch_oci_persist_record(dirfd, bundle, config, p, err);
+	if (r == 0)
 		r = rewrite_config(dirfd, config, bundle, o->init_path, pl->proxy ? p : NULL,
 				   pl->audit, err);
 	return r;
@@ -739,7 +743,7 @@ int hutch_oci_wrap_process_file(const char *path, hutch_error *err)
 	text = json_dumps(process, JSON_COMPACT);
 	if (!text)
 		return hutch_err(err, ENOMEM, "exec");
-	r = write_bundle_file(AT_FDCWD, path, text, strlen(text), 0600);
+	r = hutch_oci_write_bundle_file(AT_FDCWD, path, text, strlen(text), 0600);
 	if (r < 0)
 		return hutch_err(err, -r, "exec: writing the process file %s", path);
 	return 0;
