@@ -19,7 +19,7 @@ R=$T/runc-root
 ID=oci-p-$$ # not hutch-*: runc names its cgroups after it
 oci_cleanup() {
 	local st=$? c
-	for c in "$ID" "$ID-ro" "$ID-ln"; do
+	for c in "$ID" "$ID-ro" "$ID-ln" "$ID-au"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	_t_cleanup
@@ -119,6 +119,26 @@ is "$(ls "$M")" "" "the real git on the host runs none of the plants (status, co
 ok "$([ -e "$B/hutch-persist" ] && echo 1 || echo 0)" "the record is removed once checked"
 roci state "$ID"
 isnt "$RC" 0 "the container is gone"
+
+# ---- the policy's audit file gets "persist" events; --log gets the messages ------------------
+P3=$T/proj3
+mkdir -p "$P3" && gitq -C "$P3" init -q || bail_out "git init"
+BA=$T/bundle-audit
+oci_bundle "$BA" sh -c 'cp /plants/hook.txt /work/proj/.git/hooks/post-checkout; echo done >/work/done' ||
+	bail_out "bundle"
+oci_config "$BA" "
+c['mounts'].append({'destination': '/work/proj', 'type': 'bind', 'source': '$P3', 'options': ['rbind', 'rw']})
+c['mounts'].append({'destination': '/plants', 'type': 'bind', 'source': '$T/plants', 'options': ['rbind', 'ro']})
+c['annotations'] = {'dev.hutch.policy': '{\"audit\": {\"file\": \"$T/audit.jsonl\"}}'}
+"
+run_to_end "$BA" "$ID-au"
+roci --log "$T/oci.log" --log-format json delete "$ID-au"
+is "$RC" 0 "delete (an audited container)"
+like "$ERR" "quarantined $P3/.git/hooks/post-checkout" "stderr names the hook"
+is "$("$PY" -c 'import json,sys; print([(e["action"], e["path"]) for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "persist"])' "$T/audit.jsonl" 2>&1)" \
+	"[('quarantine', '$P3/.git/hooks/post-checkout')]" "the audit file has the persist event"
+like "$(cat "$T/oci.log" 2>&1)" '"level":"warning","msg":"hutch: quarantined '"$P3"'/.git/hooks/post-checkout' \
+	"--log has the message, in runc's JSON format"
 
 # ---- no writable bind: nothing recorded, delete says nothing ------------------------------
 BR=$T/bundle-ro
