@@ -70,10 +70,11 @@ ok "$([ -e "$M/hook" ] && [ -e "$M/fsmon" ] && echo 0 || echo 1)" \
 	"control: git runs a planted hook and core.fsmonitor (the test's plants work)"
 rm -f "$M"/*
 
-# ---- the project: a host repository bound writable ------------------------------------------
+# ---- the project: another user's host repository bound writable; the workload is that user --
 P=$T/proj
 mkdir -p "$P" && gitq -C "$P" init -q && echo a >"$P/README" && gitq -C "$P" add README &&
 	gitq -C "$P" commit -qm init || bail_out "git init"
+chown -R 4321:4321 "$P" # another user's project, as under a rootful engine
 TPL=$T/tmpl
 mkdir -p "$TPL" && gitq -C "$TPL" init -q || bail_out "git init"
 printf '%s\n' "$HOOK" >"$T/hook.txt"
@@ -90,8 +91,10 @@ mkdir sub && cp -r /tmpl/.git sub/.git && cp /plants/subhook.txt sub/.git/hooks/
 printf "LD_PRELOAD=/tmp/evil.so\n" >.env && echo planted-env
 echo b >>README
 echo done >/work/done' || bail_out "bundle"
+chmod 1777 "$B/rootfs/work"
 mkdir -p "$T/plants" && cp "$T"/hook.txt "$T"/subhook.txt "$T"/fsmon.txt "$T/plants/"
 oci_config "$B" "
+c['process']['user'] = {'uid': 4321, 'gid': 4321}
 c['mounts'].append({'destination': '/work/proj', 'type': 'bind', 'source': '$P', 'options': ['rbind', 'rw']})
 c['mounts'].append({'destination': '/tmpl', 'type': 'bind', 'source': '$TPL', 'options': ['rbind', 'ro']})
 c['mounts'].append({'destination': '/plants', 'type': 'bind', 'source': '$T/plants', 'options': ['rbind', 'ro']})
@@ -111,6 +114,7 @@ unlike "$(cat "$P/.git/config")" "fsmonitor *=" "core.fsmonitor is gone from .gi
 unlike "$(cat "$P/.env" 2>/dev/null)" "LD_PRELOAD=" "LD_PRELOAD is gone from .env"
 is "$(cat "$P/README")" "a
 b" "a legitimate edit is left alone"
+is "$(stat -c %u:%g "$P/.git/config")" "4321:4321" "the sanitised .git/config keeps its owner (the check ran as root)"
 gitq -C "$P" status >/dev/null 2>&1
 gitq -C "$P" commit -qam c >/dev/null 2>&1
 gitq -C "$P/sub" status >/dev/null 2>&1

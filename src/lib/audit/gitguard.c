@@ -548,6 +548,21 @@ static int collect(const struct hutch_gitconfig_entry *e, void *data)
 	return 0;
 }
 
+/*
+ * Run as root over another user's files (hutch oci under a rootful engine, sudo hutch
+ * run): the copy in place keeps the original's owner, so that the user can still write
+ * it; else root's would be left in the user's repository.
+ */
+static int keep_owner(int fd, int dfd, const char *name)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_uid == 0)
+		return 0;
+	return fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
+}
+
 /* Put @text at @dfd/@name: a new file renamed over it after the original went away. */
 static void replace_config(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
 			   const char *text, size_t len, mode_t mode, const char *what,
@@ -567,6 +582,8 @@ static void replace_config(struct guard *g, size_t root, int dfd, const char *na
 	}
 	if (r >= 0)
 		r = hutch_write_all(a.fd, text, len);
+	if (r >= 0)
+		r = keep_owner(a.fd, dfd, name);
 	if (r >= 0)
 		r = hutch_atomic_close(&a, HUTCH_ATOMIC_FSYNC);
 	if (r >= 0)
