@@ -341,8 +341,10 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 
 /*
  * Where the check of a container's writable binds puts what it takes away:
- * $XDG_STATE_HOME/hutch/quarantine, else root's /var/lib/hutch/quarantine (the engines'
- * daemons run with no home of their own), else ~/.local/state/hutch/quarantine.
+ * $XDG_STATE_HOME/hutch/quarantine, else ~/.local/state/hutch/quarantine (rootless
+ * Podman runs the runtime as the user, as root of its user namespace, with the user's
+ * HOME), else /var/lib/hutch/quarantine (rootful engines' daemons, run by systemd
+ * without a HOME).
  */
 static char *quarantine_base(void)
 {
@@ -351,7 +353,7 @@ static char *quarantine_base(void)
 
 	if (xdg && xdg[0] == '/')
 		return asprintf(&q, "%s/hutch/quarantine", xdg) < 0 ? NULL : q;
-	if (geteuid() == 0 || !home || home[0] != '/')
+	if (!home || home[0] != '/' || !strcmp(home, "/"))
 		return strdup("/var/lib/hutch/quarantine");
 	return asprintf(&q, "%s/.local/state/hutch/quarantine", home) < 0 ? NULL : q;
 }

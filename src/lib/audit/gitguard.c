@@ -557,8 +557,7 @@ static int keep_owner(int fd, int dfd, const char *name)
 {
 	struct stat st;
 
-	if (geteuid() != 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    st.st_uid == 0)
+	if (geteuid() != 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid == 0)
 		return 0;
 	return fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
 }
