@@ -200,6 +200,8 @@ struct hutch_oci_opts {
 		*policy_file;  /* the runtime-wide policy; NULL: HUTCH_OCI_DEFAULT_POLICY if any */
 	const char *init_path; /* the static init on the host (hutch-oci-init) */
 	bool allow_degraded;   /* run without Landlock where the kernel has none */
+	/* where delete's check of the writable binds quarantines (recorded at create) */
+	const char *quarantine_dir;
 };
 
 /*
@@ -237,7 +239,9 @@ typedef void (*hutch_oci_persist_fn)(const struct hutch_persist_item *it, void *
  * delete, after runc delete: the host directories bound writable into @bundle's container
  * (recorded at create) are checked as hutch run's end-of-run check does (docs/oci.md,
  * "Persistence: the mounted workspace"): what can run code on the host and was made or
- * changed since create goes to @quarantine_base/@id. Each action goes to @fn and to the
+ * changed since create goes to Q/@id, Q the quarantine_dir recorded at create, else
+ * @quarantine_base (delete may run without the HOME create had: rootless Podman's cleanup).
+ * Each action goes to @fn and to the
  * policy's audit file. 1 if something was reported, 0 if not (or nothing recorded), or
  * -errno.
  */

@@ -254,6 +254,25 @@ const char *cli_oci_init_path(char *buf, size_t size)
 	return HUTCH_OCI_INIT_PATH;
 }
 
+/*
+ * Where the check of a container's writable binds puts what it takes away:
+ * $XDG_STATE_HOME/hutch/quarantine, else ~/.local/state/hutch/quarantine (rootless
+ * Podman runs the runtime as the user, as root of its user namespace, with the user's
+ * HOME), else /var/lib/hutch/quarantine (rootful engines' daemons, run by systemd
+ * without a HOME).
+ */
+static char *quarantine_base(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *q = NULL;
+
+	if (xdg && xdg[0] == '/')
+		return asprintf(&q, "%s/hutch/quarantine", xdg) < 0 ? NULL : q;
+	if (!home || home[0] != '/' || !strcmp(home, "/"))
+		return strdup("/var/lib/hutch/quarantine");
+	return asprintf(&q, "%s/.local/state/hutch/quarantine", home) < 0 ? NULL : q;
+}
+
 /* ---- create / run ---------------------------------------------------------------------- */
 
 /* runc create/run's options that take a value. */
@@ -295,6 +314,7 @@ static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *op
 
 static int oci_create(const struct oci *o, int argc, char **argv)
 {
+	_cleanup_free_ char *q = NULL;
 	const char *bundle = NULL, *v;
 	int id_at = -1, netd;
 	char initbuf[PATH_MAX];
@@ -318,7 +338,9 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 				break;
 			}
 	}
+	q = quarantine_base();
 	opts = (struct hutch_oci_opts){.bundle = bundle,
+				       .quarantine_dir = q,
 				       .policy_file = o->policy,
 				       .allow_degraded = o->allow_degraded,
 				       .init_path = cli_oci_init_path(initbuf, sizeof(initbuf))};
@@ -338,25 +360,6 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 }
 
 /* ---- delete -------------------------------------------------------------------------------- */
-
-/*
- * Where the check of a container's writable binds puts what it takes away:
- * $XDG_STATE_HOME/hutch/quarantine, else ~/.local/state/hutch/quarantine (rootless
- * Podman runs the runtime as the user, as root of its user namespace, with the user's
- * HOME), else /var/lib/hutch/quarantine (rootful engines' daemons, run by systemd
- * without a HOME).
- */
-static char *quarantine_base(void)
-{
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char *q = NULL;
-
-	if (xdg && xdg[0] == '/')
-		return asprintf(&q, "%s/hutch/quarantine", xdg) < 0 ? NULL : q;
-	if (!home || home[0] != '/' || !strcmp(home, "/"))
-		return strdup("/var/lib/hutch/quarantine");
-	return asprintf(&q, "%s/.local/state/hutch/quarantine", home) < 0 ? NULL : q;
-}
 
 /* What the check did: always said (a security action), on stderr and in --log. */
 static void persist_item(const struct hutch_persist_item *it, void *data)

@@ -107,6 +107,24 @@ prun "${RUN[@]}" --rm -v "$T/vol:/data" -w /data "$IMG" sh -c 'echo v >/data/f &
 like "$OUT" "wrote-vol" "a volume (rw bind) is writable"
 is "$(cat "$T/vol/f" 2>/dev/null)" "v" "and the file is on the host"
 
+# a hook planted in a repository in the volume: gone after run --rm (docs/oci.md,
+# "Persistence: the mounted workspace"), in the quarantine chosen at create
+had_varlib_hutch=0
+[ -e /var/lib/hutch ] && had_varlib_hutch=1
+mkdir -p "$T/pvol/.git/hooks" "$T/pvol/.git/objects" "$T/pvol/.git/refs"
+echo "ref: refs/heads/main" >"$T/pvol/.git/HEAD"
+prun "${RUN[@]}" --rm --cidfile "$T/cid" -v "$T/pvol:/data" -w /data "$IMG" sh -c \
+	'printf "#!/bin/sh\ntouch /tmp/x\n" >.git/hooks/pre-commit && echo planted'
+like "$OUT" "planted" "a hook planted in a volume's repository"
+ok "$([ -e "$T/pvol/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "run --rm: the planted hook is gone"
+cid=$(cat "$T/cid" 2>/dev/null)
+q=/var/lib/hutch/quarantine/$cid # the runtime's HOME at create, if Podman gave it one
+[ -n "$HOME" ] && q=$HOME/.local/state/hutch/quarantine/$cid
+ok "$([ -n "$cid" ] && [ -f "$q$T/pvol/.git/hooks/pre-commit" ] && echo 0 || echo 1)" \
+	"  in the quarantine, $q"
+[ -n "$cid" ] && rm -rf "$q"
+[ "$had_varlib_hutch" = 1 ] || rm -rf /var/lib/hutch 2>/dev/null
+
 prun "${RUN[@]}" --rm -t "$IMG" sh -c 'tty; test -t 1 && echo out-is-a-tty'
 is "$RC" 0 "run -t"
 like "$OUT" "/dev/pts/" "-t: the workload's stdin is a terminal"

@@ -42,11 +42,13 @@ int hutch_oci_write_bundle_file(int dirfd, const char *name, const void *data, s
 				mode_t mode);
 /*
  * At create (persist.c): record in the bundle the host directories bound writable into
- * the container (@config, the engine's), their identity, the time and @p's audit file,
+ * the container (@config, the engine's), their identity, the time, @p's audit file and
+ * @quarantine_dir (may be NULL),
  * for hutch_oci_persist_check() at delete. Nothing is recorded when there is none.
  */
 int hutch_oci_persist_record(int dirfd, const char *bundle, json_t *config,
-			     const struct hutch_policy *p, hutch_error *err);
+			     const struct hutch_policy *p, const char *quarantine_dir,
+			     hutch_error *err);
 
 /* The start time of @pid (field 22 of /proc/PID/stat), 0 if gone. */
 unsigned long long hutch_oci_proc_starttime(int pid);

@@ -691,7 +691,7 @@ int hutch_oci_prepare(const struct hutch_oci_opts *o, hutch_error *err)
 	if (r == 0)
 		r = write_layers(dirfd, pl, err);
 	if (r == 0)
-		r = hutch_oci_persist_record(dirfd, bundle, config, p, err);
+		r = hutch_oci_persist_record(dirfd, bundle, config, p, o->quarantine_dir, err);
 	if (r == 0)
 		r = rewrite_config(dirfd, config, bundle, o->init_path, pl->proxy ? p : NULL,
 				   pl->audit, err);

@@ -89,7 +89,8 @@ static json_t *writable_root(json_t *m, const char *bundle)
 }
 
 int hutch_oci_persist_record(int dirfd, const char *bundle, json_t *config,
-			     const struct hutch_policy *p, hutch_error *err)
+			     const struct hutch_policy *p, const char *quarantine_dir,
+			     hutch_error *err)
 {
 	_cleanup_json_ json_t *rec = NULL, *roots = json_array();
 	_cleanup_free_ char *text = NULL;
@@ -115,8 +116,10 @@ int hutch_oci_persist_record(int dirfd, const char *bundle, json_t *config,
 		return r < 0 && errno != ENOENT ? hutch_err(err, errno, "bundle: %s", PERSIST_FILE)
 						: 0;
 	}
-	rec = json_pack("{s:[I,I],s:O,s:s?}", "start", (json_int_t)now.tv_sec,
-			(json_int_t)now.tv_nsec, "roots", roots, "audit", p ? p->audit_file : NULL);
+	rec = json_pack("{s:[I,I],s:O,s:s?,s:s?}", "start", (json_int_t)now.tv_sec,
+			(json_int_t)now.tv_nsec, "roots", roots, "audit", p ? p->audit_file : NULL,
+			"quarantine",
+			quarantine_dir && quarantine_dir[0] == '/' ? quarantine_dir : NULL);
 	text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	if (!text)
 		return hutch_err(err, ENOMEM, "bundle: %s", PERSIST_FILE);
@@ -230,6 +233,9 @@ int hutch_oci_persist_check(const char *bundle, const char *id, const char *quar
 	start.tv_nsec = (long)json_integer_value(json_array_get(t, 1));
 	if (!id[0] || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
 		return hutch_errx(err, EINVAL, "container id '%s': not a file name", id);
+	t = json_object_get(rec, "quarantine");
+	if (json_is_string(t) && json_string_value(t)[0] == '/')
+		quarantine_base = json_string_value(t);
 	q = hutch_path_join(quarantine_base, id);
 	if (!q)
 		return hutch_err(err, ENOMEM, "persistence check");
