@@ -19,7 +19,7 @@ B=$T/bundle
 ID=oci-t-$$ # not hutch-*: runc names its cgroups after it, and hutch-* are hutch run's (limits.t)
 oci_cleanup() {
 	local st=$? c
-	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty" "$ID-spec" "$ID-kill" "$ID-fail"; do
+	for c in "$ID" "$ID-c" "$ID-bad" "$ID-tty" "$ID-spec" "$ID-kill" "$ID-fail" "$ID-log"; do
 		runc --root "$R" delete --force "$c" >/dev/null 2>&1
 	done
 	_t_cleanup
@@ -256,6 +256,24 @@ isnt "$RC" 0 "  delete --force leaves no container"
 ok "$([ -e "$F/hutch-netd.pid" ] && echo 1 || echo 0)" "  and no daemon's pid file in the bundle"
 check "  no hutch-oci daemon of it is running" \
 	sh -c "! pgrep -f '[h]utch-oci.*$ID-fail' >/dev/null"
+
+# "audit": {"file": "-"}: the log goes to the container's own stderr (the engine's log
+# stream: docker logs, kubectl logs), beside what the workload writes there.
+L=$T/bundle-logstream
+oci_bundle "$L" sh -c 'echo workload-err >&2; /bin/true logstream-marker; exec sleep 1000' || bail_out "bundle"
+oci_config "$L" "c['annotations'] = {'dev.hutch.policy': '{\"audit\": {\"file\": \"-\"}}'}"
+# the container's stderr is what create is given (appended to: no other writer's offset)
+: >"$T/log-stream"
+"$OCI_LINK" --root "$R" create --bundle "$L" "$ID-log" </dev/null >/dev/null 2>>"$T/log-stream"
+is "$?" 0 "create with audit.file \"-\""
+roci start "$ID-log"
+for _ in $(seq 50); do grep -q '"/bin/true","logstream-marker"' "$T/log-stream" 2>/dev/null && break; sleep 0.1; done
+cstderr=$(cat "$T/log-stream")
+like "$cstderr" '"event":"start".*"container.bundle"' "  the container's stderr has the audit's start"
+like "$cstderr" '"event":"exec".*"process.command_args":\["/bin/true","logstream-marker"\]' \
+	"  and what it ran"
+like "$cstderr" "workload-err" "  beside the workload's own"
+roci delete --force "$ID-log"
 
 # ---- the engine's seccomp profile refuses Landlock: the init does not run the workload ---
 engine_config "c.pop('annotations', None); c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['landlock_create_ruleset'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 38}]}"

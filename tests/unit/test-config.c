@@ -641,9 +641,26 @@ static void test_validate_like_run(void)
 	rmdir(tmp);
 }
 
+/* audit.file takes what --audit takes: a path, "-" (stderr) or "syslog". */
+static void test_audit_sinks(void)
+{
+	static const char *const sinks[] = {"-", "syslog"};
+
+	for (size_t i = 0; i < 2; i++) {
+		hutch_policy *p = hutch_policy_new();
+		char text[64];
+
+		snprintf(text, sizeof(text), "{\"audit\": {\"file\": \"%s\"}}", sinks[i]);
+		is_int(load(p, text, HUTCH_SOURCE_FILE), 0, "audit.file \"%s\" is taken", sinks[i]);
+		is_str(p->audit_file, sinks[i], "  as it is");
+		hutch_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	find_datadir();
+	test_audit_sinks();
 	test_validate_like_run();
 	test_mutations();
 	test_locator();

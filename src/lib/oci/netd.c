@@ -348,6 +348,26 @@ static int setup_netns_apart(struct netd *d, pid_t pid, hutch_error *err)
 	return k == n ? 0 : hutch_errx(err, EIO, "the network namespace's sockets");
 }
 
+/*
+ * "audit": {"file": "-"} in a container: the log goes to the container's own stderr,
+ * the engine's log stream (docker logs, kubectl logs), as `hutch run --audit -` writes
+ * to hutch's. The daemon takes a copy of the container's descriptor 2 (pidfd_getfd,
+ * before it gives up its privileges) as its own stderr, which the audit opens for "-".
+ */
+static int take_container_stderr(struct netd *d, hutch_error *err)
+{
+	int fd = (int)syscall(SYS_pidfd_getfd, d->pidfd, STDERR_FILENO, 0);
+
+	if (fd < 0)
+		return hutch_err(err, errno, "audit log on the container's stderr");
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		close(fd);
+		return hutch_err(err, errno, "audit log on the container's stderr");
+	}
+	close(fd);
+	return 0;
+}
+
 /* ---- the container's start and end in the audit log -------------------------------------- */
 
 /* "start": the container's process as the engine gave it (config.json's process). */
@@ -761,6 +781,8 @@ __attribute__((noreturn)) static void netd_main(struct netd *d, const char *id, 
 		r = initial_userns() ? setup_netns(d, pid, &e) : setup_netns_apart(d, pid, &e);
 	if (r >= 0 && d->p->audit_file && !d->pod)
 		r = ctl_listen(d, pid, &e);
+	if (r >= 0 && d->p->audit_file && !strcmp(d->p->audit_file, "-") && !d->pod)
+		r = take_container_stderr(d, &e);
 	if (r >= 0)
 		r = serve_setup(d, id, &e);
 	if (r >= 0) {

@@ -57,6 +57,7 @@ enum kind {
 
 #define F_ABSOLUTE 1u /* a path that must be absolute (or start with ~ or $) */
 #define F_PORTS 2u    /* K_LIST of port numbers (integers), not strings */
+#define F_SINK 4u     /* with F_ABSOLUTE: "-" (stderr) and "syslog" too, as --audit takes */
 
 struct section;
 
@@ -116,7 +117,7 @@ static const struct field limit_fields[] = {
 
 /* The audit log must not be in the workspace by accident: the sandbox could rewrite it. */
 static const struct field audit_fields[] = {
-	{"file", K_STRING, HUTCH_KEY_AUDIT_FILE, F_ABSOLUTE, NULL},
+	{"file", K_STRING, HUTCH_KEY_AUDIT_FILE, F_ABSOLUTE | F_SINK, NULL},
 	{"maxSize", K_SIZE, HUTCH_KEY_AUDIT_MAX_SIZE, 0, NULL},
 };
 
@@ -330,7 +331,8 @@ static int do_scalar(struct walk *w, const struct field *f, json_t *v)
 					  f->kind == K_DURATION ? "a duration like \"30s\""
 								: "a string");
 		s = json_string_value(v);
-		if ((f->flags & F_ABSOLUTE) && s[0] && !looks_absolute(s))
+		if ((f->flags & F_ABSOLUTE) && s[0] && !looks_absolute(s) &&
+		    !((f->flags & F_SINK) && (!strcmp(s, "-") || !strcmp(s, "syslog"))))
 			return hutch_errx(
 				w->err, EINVAL,
 				"%s: %s: \"%s\" is a relative path; an absolute path (or "
