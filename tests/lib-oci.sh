@@ -119,3 +119,36 @@ oci_lock() {
 	exec {_OCI_LOCK_FD}>>"$f"
 	flock -w 300 "$_OCI_LOCK_FD" || bail_out "another test of hutch oci held $f for 300 s"
 }
+
+# oci_containerd_start DIR: a containerd of the test's own (DIR/config.toml, its log in
+# DIR/containerd.log; CONTAINERD_ADDRESS set by the caller), its pid in CPID; ok once it
+# answers, else the log's end and the end of the test.
+oci_containerd_start() {
+	setsid containerd --config "$1/config.toml" >"$1/containerd.log" 2>&1 </dev/null {_OCI_LOCK_FD}>&- &
+	CPID=$!
+	for _ in $(seq 150); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
+	ctr version >/dev/null 2>&1
+	ok $? "the test's containerd answers on its own socket" || {
+		diag "$(tail -20 "$1/containerd.log")"
+		done_testing
+		exit
+	}
+}
+
+# oci_containerd_stop DIR: its tasks killed and removed, its containers removed, the daemon
+# ended (SIGTERM, then SIGKILL after 5 s), and the mounts it left under DIR unmounted,
+# deepest first (snapshots, the rootfs of a task killed mid-way, a pod's namespace).
+oci_containerd_stop() {
+	local t m
+	if [ -n "${CPID:-}" ]; then
+		for t in $(ctr task ls -q 2>/dev/null); do
+			ctr task kill -a -s SIGKILL "$t" >/dev/null 2>&1
+			ctr task rm -f "$t" >/dev/null 2>&1
+		done
+		for t in $(ctr container ls -q 2>/dev/null); do ctr container rm "$t" >/dev/null 2>&1; done
+		kill -TERM "$CPID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$CPID" 2>/dev/null
+	fi
+	while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
+}

@@ -103,24 +103,15 @@ CG=oci-cri-test # the pods' cgroup parent: not hutch-*, the names of hutch run's
 CPID=
 
 cri_cleanup() {
-	local st=$? t m
+	local st=$? t
 	if [ -n "$CPID" ]; then
 		for t in $(timeout 30 node "$HUTCH_TESTS_DIR/cri/cri.js" pods 2>/dev/null | tr -d '[]",' ); do
 			[[ $t =~ ^[0-9a-f]{64}$ ]] || continue
 			timeout 30 node "$HUTCH_TESTS_DIR/cri/cri.js" stopp "$t" >/dev/null 2>&1
 			timeout 30 node "$HUTCH_TESTS_DIR/cri/cri.js" rmp "$t" >/dev/null 2>&1
 		done
-		for t in $(ctr task ls -q 2>/dev/null); do
-			ctr task kill -a -s SIGKILL "$t" >/dev/null 2>&1
-			ctr task rm -f "$t" >/dev/null 2>&1
-		done
-		for t in $(ctr container ls -q 2>/dev/null); do ctr container rm "$t" >/dev/null 2>&1; done
-		kill -TERM "$CPID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$CPID" 2>/dev/null
 	fi
-	# mounts left (snapshots, a pod's namespace, shm), deepest first
-	while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$CD/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
+	oci_containerd_stop "$CD"
 	for t in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
 		[ -d "$t" ] && find "$t" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
@@ -133,14 +124,7 @@ cri_cleanup() {
 }
 trap cri_cleanup EXIT
 
-setsid containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 </dev/null {_OCI_LOCK_FD}>&- &
-CPID=$!
-for _ in $(seq 150); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
-ctr version >/dev/null 2>&1
-ok $? "the test's containerd answers on its own socket" || {
-	diag "$(tail -20 "$CD/containerd.log")"
-	done_testing
-}
+oci_containerd_start "$CD"
 
 # ---- the images, imported offline: busybox, and the pause image (busybox and /pause) ------
 oci_rootfs "$T/rootfs"

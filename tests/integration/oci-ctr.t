@@ -38,20 +38,8 @@ export CONTAINERD_ADDRESS=$CD/c.sock CONTAINERD_NAMESPACE=oci-test # not hutch-*
 CPID=
 
 ctr_cleanup() {
-	local st=$? t m
-	if [ -n "$CPID" ]; then
-		for t in $(ctr task ls -q 2>/dev/null); do
-			ctr task kill -a -s SIGKILL "$t" >/dev/null 2>&1
-			ctr task rm -f "$t" >/dev/null 2>&1
-		done
-		for t in $(ctr container ls -q 2>/dev/null); do ctr container rm "$t" >/dev/null 2>&1; done
-		ctr namespace rm oci-test >/dev/null 2>&1
-		kill -TERM "$CPID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$CPID" 2>/dev/null
-	fi
-	# mounts the daemon left (snapshots, rootfs of a task killed mid-way), deepest first
-	while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$CD/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
+	local st=$? t
+	oci_containerd_stop "$CD"
 	for t in /sys/fs/cgroup/*/oci-test /sys/fs/cgroup/oci-test; do
 		[ -d "$t" ] && find "$t" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
@@ -61,14 +49,7 @@ ctr_cleanup() {
 }
 trap ctr_cleanup EXIT
 
-setsid containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 </dev/null {_OCI_LOCK_FD}>&- &
-CPID=$!
-for _ in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
-ctr version >/dev/null 2>&1
-ok $? "the test's containerd answers on its own socket" || {
-	diag "$(tail -20 "$CD/containerd.log")"
-	done_testing
-}
+oci_containerd_start "$CD"
 
 oci_rootfs "$T/rootfs"
 # crun [--annotation K=V] ID COMMAND...: ctr run --rm with hutch-oci and the test's rootfs

@@ -985,8 +985,11 @@ static void take_before(struct hutch_audit *a)
 		a->before = NULL;
 }
 
-void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
-			 char *const argv[], const struct hutch_mount_plan *plan)
+/*
+ * The "start" event, for hutch run (the sandbox hutch made: @c describes its
+ * process) and for a container (hutch oci's daemon: the container's process).
+ */
+static void emit_start(struct hutch_audit *a, const struct hutch_audit_container *c)
 {
 	static const unsigned bits[] = {HUTCH_LAYER_USERNS, HUTCH_LAYER_LANDLOCK,
 					HUTCH_LAYER_SECCOMP};
@@ -994,22 +997,13 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	struct hutch_event e;
 	struct timespec ts;
 	char digest[65], sha[72];
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
-	size_t n = 0, nw = 0, argc = 0;
+	size_t n = 0, nw = 0;
 
-	if (!a)
-		return;
-	a->launched = true;
-	if (!a->sink || a->started)
-		return;
-	a->started = true;
 	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
-		if (layers & bits[i])
+		if (c->layers & bits[i])
 			names[n++] = hutch_layer_name(bits[i]);
 	for (size_t i = 0; i < a->p->fs_writable.n && nw < ARRAY_SIZE(writable); i++)
 		writable[nw++] = a->p->fs_writable.v[i].value;
-	while (argv && argv[argc])
-		argc++;
 	hutch_policy_digest(a->p, digest);
 	snprintf(sha, sizeof(sha), "sha256:%s", digest);
 
@@ -1020,21 +1014,55 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 	if (a->layer) /* --ephemeral: the session holding the workspace's changes */
 		hutch_event_str(&e, "session", hutch_session_id(a->layer));
 	hutch_event_strv(&e, "layers", names, NULL, n);
-	if (layers & HUTCH_LAYER_LANDLOCK)
-		hutch_event_i64(&e, "landlock.abi", landlock_abi);
-	hutch_event_bool(&e, "degraded", degraded);
+	if (c->layers & HUTCH_LAYER_LANDLOCK)
+		hutch_event_i64(&e, "landlock.abi", c->landlock_abi);
+	hutch_event_bool(&e, "degraded", c->degraded);
 	/* exec events need seccomp user notification */
-	hutch_event_bool(&e, "exec_events", (layers & HUTCH_LAYER_SECCOMP) != 0);
-	hutch_event_str(&e, "network.mode", hutch_net_mode_name(a->p->net_mode));
+	hutch_event_bool(&e, "exec_events", (c->layers & HUTCH_LAYER_SECCOMP) != 0);
+	hutch_event_str(&e, "network.mode", c->network_mode);
 	hutch_event_strv(&e, "writable", writable, NULL, nw);
 	hutch_event_u64(&e, "commands.allow", a->p->cmd_allow.n);
 	hutch_event_u64(&e, "commands.deny", a->p->cmd_deny.n);
-	hutch_event_i64(&e, "user.id", (int64_t)getuid());
-	hutch_event_i64(&e, "process.pid", (int64_t)getpid());
-	hutch_event_str(&e, "process.working_directory", cwd);
-	hutch_event_u64(&e, "process.args_count", argc);
-	hutch_event_strv(&e, "process.command_args", (const char *const *)argv, NULL, argc);
+	hutch_event_i64(&e, "user.id", c->uid);
+	hutch_event_i64(&e, "process.pid", c->pid);
+	hutch_event_str(&e, "process.working_directory", c->cwd);
+	hutch_event_u64(&e, "process.args_count", c->argc);
+	hutch_event_strv(&e, "process.command_args", c->argv, NULL, c->argc);
+	if (c->bundle)
+		hutch_event_str(&e, "container.bundle", c->bundle);
 	emit(a, &e, "start", false, &ts);
+}
+
+/* Once per run: false when there is nothing (more) to write. */
+static bool first_start(struct hutch_audit *a)
+{
+	if (!a)
+		return false;
+	a->launched = true;
+	if (!a->sink || a->started)
+		return false;
+	a->started = true;
+	return true;
+}
+
+void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_abi, bool degraded,
+			 char *const argv[], const struct hutch_mount_plan *plan)
+{
+	_cleanup_free_ char *cwd = NULL;
+	struct hutch_audit_container c = {
+		.layers = layers, .landlock_abi = landlock_abi, .degraded = degraded};
+
+	if (!first_start(a))
+		return;
+	cwd = getcwd(NULL, 0);
+	while (argv && argv[c.argc])
+		c.argc++;
+	c.network_mode = hutch_net_mode_name(a->p->net_mode);
+	c.uid = (int64_t)getuid();
+	c.pid = (int)getpid();
+	c.cwd = cwd;
+	c.argv = (const char *const *)argv;
+	emit_start(a, &c);
 
 	a->excl = calloc((plan ? plan->n : 0) + 1, sizeof(char *));
 	if (a->excl) {
@@ -1049,47 +1077,8 @@ void hutch_audit_started(struct hutch_audit *a, unsigned layers, int landlock_ab
 
 void hutch_audit_container_started(struct hutch_audit *a, const struct hutch_audit_container *c)
 {
-	static const unsigned bits[] = {HUTCH_LAYER_LANDLOCK, HUTCH_LAYER_SECCOMP};
-	const char *names[ARRAY_SIZE(bits)], *writable[64];
-	struct hutch_event e;
-	struct timespec ts;
-	char digest[65], sha[72];
-	size_t n = 0, nw = 0;
-
-	if (!a)
-		return;
-	a->launched = true;
-	if (!a->sink || a->started)
-		return;
-	a->started = true;
-	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
-		if (c->layers & bits[i])
-			names[n++] = hutch_layer_name(bits[i]);
-	for (size_t i = 0; i < a->p->fs_writable.n && nw < ARRAY_SIZE(writable); i++)
-		writable[nw++] = a->p->fs_writable.v[i].value;
-	hutch_policy_digest(a->p, digest);
-	snprintf(sha, sizeof(sha), "sha256:%s", digest);
-
-	begin(a, &e, "start", &ts);
-	hutch_event_str(&e, "hutch.version", HUTCH_VERSION);
-	hutch_event_str(&e, "policy.digest", sha);
-	hutch_event_str(&e, "workspace", a->p->workspace);
-	hutch_event_strv(&e, "layers", names, NULL, n);
-	if (c->layers & HUTCH_LAYER_LANDLOCK)
-		hutch_event_i64(&e, "landlock.abi", c->landlock_abi);
-	hutch_event_bool(&e, "degraded", c->degraded);
-	hutch_event_bool(&e, "exec_events", (c->layers & HUTCH_LAYER_SECCOMP) != 0);
-	hutch_event_str(&e, "network.mode", c->network_mode);
-	hutch_event_strv(&e, "writable", writable, NULL, nw);
-	hutch_event_u64(&e, "commands.allow", a->p->cmd_allow.n);
-	hutch_event_u64(&e, "commands.deny", a->p->cmd_deny.n);
-	hutch_event_i64(&e, "user.id", c->uid);
-	hutch_event_i64(&e, "process.pid", c->pid);
-	hutch_event_str(&e, "process.working_directory", c->cwd);
-	hutch_event_u64(&e, "process.args_count", c->argc);
-	hutch_event_strv(&e, "process.command_args", c->argv, NULL, c->argc);
-	hutch_event_str(&e, "container.bundle", c->bundle);
-	emit(a, &e, "start", false, &ts);
+	if (first_start(a))
+		emit_start(a, c);
 }
 
 /* The exec monitor's reports (execmon.h), into the log. */
