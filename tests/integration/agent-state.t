@@ -333,6 +333,12 @@ check "  an empty one stays (nothing to load)" test -d "$HOME/.claude/projects/-
 unlike "$ERR" "projects/-empty/memory" "  and is not reported"
 hrun run --profile claude-code -- sh -c 'mkdir -p ~/.claude/projects/-new/memory && echo y >~/.claude/projects/-new/memory/MEMORY.md'
 is "$(cat "$HOME/.claude/projects/-new/memory.quarantined-by-hutch.1/MEMORY.md" 2>&1)" "y" "  a second one does not replace the first"
+# The sandbox takes every name it can guess for the move first: the memory still goes.
+hrun run --profile claude-code -- sh -c 'cd ~/.claude/projects && mkdir -p -- -full/memory.quarantined-by-hutch &&
+	i=1; while [ $i -lt 100 ]; do mkdir -- "-full/memory.quarantined-by-hutch.$i"; i=$((i + 1)); done &&
+	mkdir -p -- -full/memory && echo z >-full/memory/MEMORY.md'
+check "  with every guessable name taken inside, it is still moved aside" test ! -e "$HOME/.claude/projects/-full/memory"
+like "$ERR" "projects/-full/memory.quarantined-by-hutch.[0-9a-f]{16}" "  to a name the sandbox could not guess, which stderr gives"
 rm -rf "$T/elsewhere"
 rm -rf "$HOME/.claude/projects"
 

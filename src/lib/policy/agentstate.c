@@ -23,10 +23,12 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -833,29 +835,35 @@ static bool memory_has_content(int dir_fd, const char *name)
 
 /*
  * Move ~/.claude/projects/@name/memory aside, in its own directory (opened
- * without following links, so a planted link moves only itself). Returns
- * the new name's index (0: "memory.quarantined-by-hutch", 1..: ".N"), or -1.
+ * without following links, so a planted link moves only itself), to
+ * "memory.quarantined-by-hutch", ".1" to ".99", then a random suffix: the
+ * sandbox could have taken every name it can guess. The name goes to @aside.
  */
-static int move_memory_aside(int projects_fd, const char *name)
+static int move_memory_aside(int projects_fd, const char *name, char *aside, size_t size)
 {
-	int fd = openat(projects_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int r = -1;
+	_cleanup_close_ int fd =
+		openat(projects_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	for (int i = 0; fd >= 0 && i < 100 && r < 0; i++) {
-		char aside[64];
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 116; i++) {
+		uint64_t rnd = 0;
 
-		if (i)
-			snprintf(aside, sizeof(aside), QUARANTINED_MEMORY ".%d", i);
+		if (i == 0)
+			snprintf(aside, size, "%s", QUARANTINED_MEMORY);
+		else if (i < 100)
+			snprintf(aside, size, QUARANTINED_MEMORY ".%d", i);
+		else if (getrandom(&rnd, sizeof(rnd), 0) == (ssize_t)sizeof(rnd))
+			snprintf(aside, size, QUARANTINED_MEMORY ".%016llx",
+				 (unsigned long long)rnd);
 		else
-			snprintf(aside, sizeof(aside), "%s", QUARANTINED_MEMORY);
+			return -1;
 		if (renameat2(fd, "memory", fd, aside, RENAME_NOREPLACE) == 0)
-			r = i;
-		else if (errno != EEXIST)
-			break;
+			return 0;
+		if (errno != EEXIST)
+			return -1;
 	}
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return -1;
 }
 
 /*
@@ -872,20 +880,18 @@ static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_no
 	char **now = memory_dirs(s->dir_fd, &n);
 	int projects_fd =
 		openat(s->dir_fd, "projects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char shown_name[256], suffix[16];
+	char shown_name[256], aside[64];
 
 	for (size_t i = 0; now && now[i] && projects_fd >= 0; i++) {
 		_cleanup_free_ char *rel = NULL;
 		bool old = s->memory &&
 			   bsearch(&now[i], s->memory, s->n_memory, sizeof(char *), cmp_str);
-		int k;
 
 		if (old || asprintf(&rel, "%s/memory", now[i]) < 0 ||
 		    !memory_has_content(projects_fd, rel))
 			continue;
 		shown(now[i], shown_name, sizeof(shown_name));
-		k = move_memory_aside(projects_fd, now[i]);
-		if (k < 0) {
+		if (move_memory_aside(projects_fd, now[i], aside, sizeof(aside)) < 0) {
 			notef(note, data,
 			      "~/.claude/projects/%s/memory was created in the sandbox: Claude "
 			      "Code "
@@ -894,13 +900,11 @@ static void quarantine_new_memory(const hutch_agentstate *s, hutch_agentstate_no
 			      shown_name, strerror(errno));
 			continue;
 		}
-		snprintf(suffix, sizeof(suffix), k ? ".%d" : "", k);
 		notef(note, data,
 		      "~/.claude/projects/%s/memory was created in the sandbox: Claude Code would "
 		      "load it as instructions in that project; moved to "
-		      "~/.claude/projects/%s/" QUARANTINED_MEMORY "%s (review it; to keep it, "
-		      "rename it back to memory)",
-		      shown_name, shown_name, suffix);
+		      "~/.claude/projects/%s/%s (review it; to keep it, rename it back to memory)",
+		      shown_name, shown_name, aside);
 	}
 	if (projects_fd >= 0)
 		close(projects_fd);
