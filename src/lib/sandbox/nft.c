@@ -152,21 +152,32 @@ static int verdict(struct nftnl_rule *r, int v)
 	return 0;
 }
 
+/*
+ * Load @key of expression @name ("meta", "ct") into register 1 and compare it
+ * with @val: the shape every match below shares.
+ */
+static int match_key(struct nftnl_rule *r, const char *name, uint16_t key_attr, uint32_t key,
+		     uint16_t dreg_attr, const void *val, uint32_t len)
+{
+	struct nftnl_expr *e = expr(r, name);
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, key_attr, key);
+	nftnl_expr_set_u32(e, dreg_attr, NFT_REG_1);
+	return cmp(r, NFT_CMP_EQ, val, len);
+}
+
 /* ip daddr != 127.0.0.0/8 meta l4proto tcp redirect to :@port */
-static int build_redirect(struct nftnl_rule *r, uint16_t port)
+static int redirect_rule(struct nftnl_rule *r, uint16_t port)
 {
 	static const uint8_t lo8[4] = {127, 0, 0, 0}, tcp = IPPROTO_TCP;
 	uint16_t nport = htons(port);
 	struct nftnl_expr *e;
 
-	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_NEQ, lo8, 4) < 0)
-		return -ENOMEM;
-	e = expr(r, "meta");
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	if (cmp(r, NFT_CMP_EQ, &tcp, 1) < 0)
+	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_NEQ, lo8, 4) < 0 ||
+	    match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_L4PROTO, NFTNL_EXPR_META_DREG,
+		      &tcp, 1) < 0)
 		return -ENOMEM;
 	e = expr(r, "immediate");
 	if (!e)
@@ -181,19 +192,49 @@ static int build_redirect(struct nftnl_rule *r, uint16_t port)
 }
 
 /* ip daddr 127.0.0.0/8 accept */
-static int build_accept_lo4(struct nftnl_rule *r)
+static int lo4_rule(struct nftnl_rule *r, uint16_t unused)
 {
 	static const uint8_t lo8[4] = {127, 0, 0, 0};
 
+	(void)unused;
 	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_EQ, lo8, 4) < 0)
 		return -ENOMEM;
 	return verdict(r, NF_ACCEPT);
 }
 
 /* ip6 daddr ::1 accept */
-static int build_accept_lo6(struct nftnl_rule *r)
+static int lo6_rule(struct nftnl_rule *r, uint16_t unused)
 {
+	(void)unused;
 	if (load_daddr(r, 24, 16) < 0 || cmp(r, NFT_CMP_EQ, &in6addr_loopback, 16) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+/* meta oif lo accept: what stays in the namespace (replies to its own addresses too) */
+static int lo_oif_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	uint32_t lo = if_nametoindex("lo");
+
+	(void)unused;
+	if (!lo || match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_OIF, NFTNL_EXPR_META_DREG,
+			     &lo, sizeof(lo)) < 0)
+		return -ENOMEM;
+	return verdict(r, NF_ACCEPT);
+}
+
+/*
+ * ct direction reply accept: the answers of connections that a peer opened to the
+ * namespace's own interface (a pod's service traffic). Whatever the workload opens
+ * itself is in the original direction, and only lo and the redirect let that out.
+ */
+static int ct_reply_rule(struct nftnl_rule *r, uint16_t unused)
+{
+	static const uint8_t reply = IP_CT_DIR_REPLY;
+
+	(void)unused;
+	if (match_key(r, "ct", NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION, NFTNL_EXPR_CT_DREG, &reply,
+		      sizeof(reply)) < 0)
 		return -ENOMEM;
 	return verdict(r, NF_ACCEPT);
 }
@@ -222,59 +263,6 @@ static void add_rule(struct batch *bt, uint16_t family, const char *chain,
 	nftnl_rule_free(r);
 	bt->acks++;
 	next(bt);
-}
-
-static int redirect_rule(struct nftnl_rule *r, uint16_t port)
-{
-	return build_redirect(r, port);
-}
-
-static int lo4_rule(struct nftnl_rule *r, uint16_t unused)
-{
-	(void)unused;
-	return build_accept_lo4(r);
-}
-
-static int lo6_rule(struct nftnl_rule *r, uint16_t unused)
-{
-	(void)unused;
-	return build_accept_lo6(r);
-}
-
-/* meta oif lo accept: what stays in the namespace (replies to its own addresses too) */
-static int lo_oif_rule(struct nftnl_rule *r, uint16_t unused)
-{
-	uint32_t lo = if_nametoindex("lo");
-	struct nftnl_expr *e = expr(r, "meta");
-
-	(void)unused;
-	if (!e || !lo)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_OIF);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	if (cmp(r, NFT_CMP_EQ, &lo, sizeof(lo)) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
-}
-
-/*
- * ct direction reply accept: the answers of connections that a peer opened to the
- * namespace's own interface (a pod's service traffic). Whatever the workload opens
- * itself is in the original direction, and only lo and the redirect let that out.
- */
-static int ct_reply_rule(struct nftnl_rule *r, uint16_t unused)
-{
-	uint8_t reply = IP_CT_DIR_REPLY;
-	struct nftnl_expr *e = expr(r, "ct");
-
-	(void)unused;
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	if (cmp(r, NFT_CMP_EQ, &reply, sizeof(reply)) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
 }
 
 static void del_table(struct batch *bt, uint16_t family)
