@@ -66,12 +66,16 @@ static bool is_codex(const struct hutch_policy *p, const char *home)
 	return hutch_as_uses_copy(p, home, "CODEX_HOME", ".codex/" PRIVATE_HOME, ".codex");
 }
 
+/* What the private home holds of its own: not linked back to ~/.codex. */
+static bool is_own(const char *name)
+{
+	return !strcmp(name, PRIVATE_HOME) || !strcmp(name, CONFIG);
+}
+
 static int make_private_home(struct hutch_codex_state *c)
 {
 	_cleanup_close_ int pfd = -1;
-	int fd, r;
-	DIR *d;
-	struct dirent *de;
+	int r;
 
 	r = hutch_as_rm_rf_at(c->dir_fd, PRIVATE_HOME, 0);
 	if (r < 0)
@@ -81,27 +85,8 @@ static int make_private_home(struct hutch_codex_state *c)
 	pfd = openat(c->dir_fd, PRIVATE_HOME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	for (size_t i = 0; linked_dirs[i]; i++)
-		if (mkdirat(c->dir_fd, linked_dirs[i], 0700) < 0 && errno != EEXIST)
-			return -errno;
-	fd = openat(c->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while (r == 0 && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strcmp(de->d_name, PRIVATE_HOME) && strcmp(de->d_name, CONFIG))
-			r = hutch_as_link_up(pfd, de->d_name, "../");
-	closedir(d);
-	for (size_t i = 0; r == 0 && linked_files[i]; i++)
-		r = hutch_as_link_up(pfd, linked_files[i], "../");
-	for (size_t i = 0; r == 0 && linked_dirs[i]; i++)
-		r = hutch_as_link_up(pfd, linked_dirs[i], "../");
-	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
-		r = hutch_as_link_up(pfd, linked_protected[i], "../");
+	r = hutch_as_link_all(c->dir_fd, pfd, "../", is_own, linked_dirs,
+			      (const char *const *const[]){linked_files, linked_protected, NULL});
 	if (r == 0 && c->snapshot_len)
 		r = hutch_as_write_copy_at(pfd, CONFIG, c->snapshot, c->snapshot_len, 0600);
 	return r;

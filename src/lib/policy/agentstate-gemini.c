@@ -92,38 +92,7 @@ static bool is_gemini(const struct hutch_policy *p, const char *home)
 
 static bool is_own(const char *name)
 {
-	return !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, PRIVATE_HOME) ||
-	       !strcmp(name, TRUST) || !strcmp(name, SETTINGS);
-}
-
-/* Links in @pfd (the private .gemini) to every entry of ~/.gemini but the working copies. */
-static int link_all(struct hutch_gemini_state *g, int pfd)
-{
-	int fd, r = 0;
-	DIR *d;
-	struct dirent *de;
-
-	for (size_t i = 0; linked_dirs[i]; i++)
-		if (mkdirat(g->dir_fd, linked_dirs[i], 0700) < 0 && errno != EEXIST)
-			return -errno;
-	fd = openat(g->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while (r == 0 && (de = readdir(d)))
-		if (!is_own(de->d_name))
-			r = hutch_as_link_up(pfd, de->d_name, "../../");
-	closedir(d);
-	for (size_t i = 0; r == 0 && linked_files[i]; i++)
-		r = hutch_as_link_up(pfd, linked_files[i], "../../");
-	for (size_t i = 0; r == 0 && linked_dirs[i]; i++)
-		r = hutch_as_link_up(pfd, linked_dirs[i], "../../");
-	for (size_t i = 0; r == 0 && linked_protected[i]; i++)
-		r = hutch_as_link_up(pfd, linked_protected[i], "../../");
-	return r;
+	return !strcmp(name, PRIVATE_HOME) || !strcmp(name, TRUST) || !strcmp(name, SETTINGS);
 }
 
 /*
@@ -150,7 +119,9 @@ static int make_private_home(struct hutch_gemini_state *g)
 		return -errno;
 	r = hutch_as_link_up(hfd, ".agents", "../../");
 	if (r == 0)
-		r = link_all(g, pfd);
+		r = hutch_as_link_all(g->dir_fd, pfd, "../../", is_own, linked_dirs,
+				      (const char *const *const[]){linked_files, linked_protected,
+								    NULL});
 	if (r == 0 && g->trust_raw)
 		r = hutch_as_write_copy_at(pfd, TRUST, g->trust_raw, g->trust_len, 0600);
 	if (r == 0 && g->settings_raw)

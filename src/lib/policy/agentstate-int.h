@@ -30,6 +30,15 @@ bool hutch_as_uses_copy(const struct hutch_policy *p, const char *home, const ch
 			const char *dir_rel, const char *writable_rel);
 /* A symbolic link @name in @pfd to @up@name ("../" or "../../"); 0 when already there. */
 int hutch_as_link_up(int pfd, const char *name, const char *up);
+/*
+ * A private home's links: in @pfd, a link "@up<name>" (hutch_as_link_up) for every
+ * entry of @dir_fd that @own does not claim, and for every name of the @lists
+ * (NULL-terminated, of NULL-terminated tables: files the agent creates in place,
+ * protected entries...). The directories of @dirs are made in @dir_fd first and
+ * linked too, so that their links never dangle.
+ */
+int hutch_as_link_all(int dir_fd, int pfd, const char *up, bool (*own)(const char *name),
+		      const char *const *dirs, const char *const *const *lists);
 /* Does @s hold @part, ignoring case? */
 bool hutch_as_contains_ci(const char *s, const char *part);
 /* Is @name in @dir_fd a directory (not a link to one)? Another run's private home, joined as

@@ -526,6 +526,43 @@ int hutch_as_link_up(int pfd, const char *name, const char *up)
 	return 0;
 }
 
+static int link_list(int pfd, const char *const *names, const char *up)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && names[i]; i++)
+		r = hutch_as_link_up(pfd, names[i], up);
+	return r;
+}
+
+int hutch_as_link_all(int dir_fd, int pfd, const char *up, bool (*own)(const char *name),
+		      const char *const *dirs, const char *const *const *lists)
+{
+	struct dirent *de;
+	int fd, r = 0;
+	DIR *d;
+
+	for (size_t i = 0; dirs[i]; i++)
+		if (mkdirat(dir_fd, dirs[i], 0700) < 0 && errno != EEXIST)
+			return -errno;
+	fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !own(de->d_name))
+			r = hutch_as_link_up(pfd, de->d_name, up);
+	closedir(d);
+	if (r == 0)
+		r = link_list(pfd, dirs, up);
+	for (size_t i = 0; r == 0 && lists[i]; i++)
+		r = link_list(pfd, lists[i], up);
+	return r;
+}
+
 static bool is_claude(const struct hutch_policy *p, const char *home)
 {
 	return hutch_as_uses_copy(p, home, "CLAUDE_CONFIG_DIR", ".claude", ".claude");
