@@ -47,7 +47,8 @@ static void next(struct batch *bt)
 		bt->oom = 1; /* the buffer is sized for the fixed ruleset: never */
 }
 
-static void add_table(struct batch *bt, uint16_t family)
+/* Add (NFT_MSG_NEWTABLE) or delete (NFT_MSG_DELTABLE) hutch's table of @family. */
+static void table_msg(struct batch *bt, uint16_t family, uint16_t type)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
@@ -58,12 +59,23 @@ static void add_table(struct batch *bt, uint16_t family)
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWTABLE, family,
-					  NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), type, family,
+					  (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK,
+					  bt->seq++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	bt->acks++;
 	next(bt);
+}
+
+static void add_table(struct batch *bt, uint16_t family)
+{
+	table_msg(bt, family, NFT_MSG_NEWTABLE);
+}
+
+static void del_table(struct batch *bt, uint16_t family)
+{
+	table_msg(bt, family, NFT_MSG_DELTABLE);
 }
 
 static void add_chain(struct batch *bt, uint16_t family, const char *name, const char *type,
@@ -261,24 +273,6 @@ static void add_rule(struct batch *bt, uint16_t family, const char *chain,
 					 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, bt->seq++);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
-	bt->acks++;
-	next(bt);
-}
-
-static void del_table(struct batch *bt, uint16_t family)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!t) {
-		bt->oom = 1;
-		return;
-	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), NFT_MSG_DELTABLE, family, NLM_F_ACK, bt->seq++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
 	bt->acks++;
 	next(bt);
 }
