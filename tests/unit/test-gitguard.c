@@ -96,6 +96,13 @@ static void test_sanitize(void)
 		"remote.o.uploadpack = u",
 		"remote.o.receivepack = r",
 		"protocol.ext.allow = always",
+		"hook.lint.command = c",
+		"init.templateDir = t",
+		"lfs.customtransfer.x.path = p",
+		"lfs.extension.x.clean = c",
+		"lfs.extension.x.smudge = s",
+		"guitool.x.cmd = c",
+		"instaweb.httpd = h",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char in[256], sec[64], sub[64] = "", key[64], val[64];

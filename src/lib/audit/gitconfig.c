@@ -61,6 +61,13 @@ static const struct {
 	{"trailer", "command", false},
 	{"trailer", "cmd", false},
 	{"submodule", "update", false}, /* "!command" */
+	{"hook", "command", false},	/* git 2.54's configured hooks: hook.<name>.command */
+	{"init", "templatedir", false}, /* a re-run "git init" copies hooks from there */
+	{"lfs", "path", false},		/* git-lfs: lfs.customtransfer.<name>.path */
+	{"lfs", "clean", false},	/* lfs.extension.<name>.clean */
+	{"lfs", "smudge", false},	/* lfs.extension.<name>.smudge */
+	{"guitool", "cmd", false},
+	{"instaweb", "httpd", false},
 };
 
 bool hutch_gitconfig_dangerous(const struct hutch_gitconfig_entry *e)
