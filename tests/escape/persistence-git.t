@@ -137,6 +137,25 @@ like "$ERR" "quarantined $PLAIN/.git/hooks/post-commit" "  stderr names the hook
 like "$ERR" "removed core.fsmonitor from $PLAIN/.git/config" "  and the config key"
 like "$ERR" "restore with: mv -- '$Q/" "  and how to undo it"
 
+# ---- a rebase left stopped with exec lines further down its list ---------------------------
+# git status shows only the next two commands; "git rebase --continue" would run the rest.
+hrun run -C "$PLAIN" -- sh -c "G='git -c user.name=a -c user.email=a@hutch.invalid -c commit.gpgsign=false'
+	\$G commit -q --allow-empty -m one && \$G commit -q --allow-empty -m two && \$G commit -q --allow-empty -m three &&
+	GIT_SEQUENCE_EDITOR=\"sed -i '1i break' \\\"\\\$1\\\" && echo 'x $PAYLOAD' >> \\\"\\\$1\\\" && echo 'exec $PAYLOAD' >> \\\"\\\$1\\\"\" \$G rebase -q -i HEAD~2 >/dev/null 2>&1
+	grep -c '$PAYLOAD' .git/rebase-merge/git-rebase-todo"
+is "$OUT" 2 "a rebase stopped inside, two exec lines after the picks"
+like "$ERR" "$PLAIN/.git/rebase-merge/git-rebase-todo" "  stderr names the rebase's list"
+rm -f "$MARK"
+user_git "$PLAIN" rebase --continue
+check "  the user's git rebase --continue runs nothing planted" test ! -e "$MARK"
+is "$(git -C "$PLAIN" log --format=%s 2>/dev/null | head -3 | tr '\n' ' ')" "three two one " \
+	"  and the rebase finished with the commits"
+if [ -n "$(find "$Q" -path "*$PLAIN/.git/rebase-merge/git-rebase-todo*" 2>/dev/null)" ]; then
+	pass "  the original list is in the quarantine"
+else
+	fail "  the original list is in the quarantine"
+fi
+
 # ---- legitimate work is left alone ----------------------------------------------------------
 echo "agent edit" >>"$WS/README"
 hrun run -- sh -c 'echo "more" >> README && git add README && git commit -qm "agent commit" && echo done'

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit/dotenv.h"
+#include "audit/rebasetodo.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 #include "tap.h"
@@ -148,6 +149,9 @@ static void test_code_path(void)
 		{"a/b/.git", true, false},
 		{".git/objects/ab/cd", false, false},
 		{".git/index", false, false},
+		{".git/rebase-merge/git-rebase-todo", false, true},
+		{".git/worktrees/wt/rebase-merge", true, false}, /* not a git dir here */
+		{"src/rebase-merge/x", false, false},
 		{".git/refs/heads/main", false, false},
 		{"src/hooks/x", false, false},
 		{"config", false, false},
@@ -344,8 +348,35 @@ static void test_dotenv(void)
 	       "dotenv: a NUL byte is refused");
 }
 
+static void test_rebase_todo(void)
+{
+	static const struct {
+		const char *in, *out;
+		int n;
+	} cases[] = {
+		{"pick 1 a\nexec make\n", "pick 1 a\n# removed by hutch: exec make\n", 1},
+		{"x touch m\n  X\ttouch m", "# removed by hutch: x touch m\n# removed by hutch:   X\ttouch m", 2},
+		{"EXEC sh\r\nbreak\n", "# removed by hutch: EXEC sh\r\nbreak\n", 1},
+		{"pick 1 exec\nexecute 2\nxx 3\n# exec c\nlabel x\n", NULL, 0},
+	};
+	char *out = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = hutch_rebase_todo_sanitize(cases[i].in, strlen(cases[i].in), &out, &len);
+		is_int(n, cases[i].n, "rebase todo case %zu: lines commented", i);
+		is_str(out ? out : "(none)", cases[i].out ? cases[i].out : "(none)",
+		       "rebase todo case %zu: text", i);
+		free(out);
+		out = NULL;
+	}
+	is_int(hutch_rebase_todo_sanitize("pick\0exec x", 12, &out, &len), -EINVAL,
+	       "rebase todo: a NUL byte is refused");
+}
+
 int main(void)
 {
+	test_rebase_todo();
 	test_dotenv();
 	test_parse();
 	test_sanitize();

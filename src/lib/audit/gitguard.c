@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/path.h"
 #include "audit/dotenv.h"
+#include "audit/rebasetodo.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
 
@@ -35,7 +36,7 @@
 
 /* ---- the rules, shared with hutch apply ---------------------------------- */
 
-enum code_kind { CODE_HOOKS, CODE_CONFIG, CODE_LINK };
+enum code_kind { CODE_HOOKS, CODE_CONFIG, CODE_LINK, CODE_REBASE };
 
 /* What, inside a git directory, makes git run code or look elsewhere for it. */
 static const struct {
@@ -45,6 +46,7 @@ static const struct {
 	{"hooks", CODE_HOOKS},	  {"config", CODE_CONFIG}, {"config.worktree", CODE_CONFIG},
 	{"commondir", CODE_LINK}, /* a worktree's common directory (its hooks and config) */
 	{"gitdir", CODE_LINK},	  /* a worktree's way back to its checkout */
+	{"rebase-merge", CODE_REBASE}, /* a stopped rebase's commands: exec (rebasetodo.h) */
 };
 
 bool hutch_gitguard_is_gitdir(bool (*has)(const char *name, bool want_dir, void *data), void *data)
@@ -800,6 +802,41 @@ static void guard_instructions_file(struct guard *g, size_t root, int dfd, const
 		neutralise(g, root, dfd, name, rel, "an agent's local instructions");
 }
 
+/* ---- a stopped rebase ------------------------------------------------------ */
+
+/*
+ * rebase-merge/git-rebase-todo made or changed during the run: its exec lines
+ * are commented out (the original goes to the quarantine); one git would not
+ * read as a plain list, or a link, is moved away whole.
+ */
+static void guard_rebase_todo(struct guard *g, size_t root, int dfd, const char *rel)
+{
+	const char *name = HUTCH_REBASE_TODO_NAME;
+	_cleanup_free_ char *trel = join(rel, name), *buf = NULL, *clean = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0, clen = 0;
+	struct stat st;
+	int r;
+
+	if (!trel || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !changed(g, &st))
+		return;
+	if (!S_ISREG(st.st_mode)) {
+		neutralise(g, root, dfd, name, trel, "a rebase's commands (not a regular file)");
+		return;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	r = fd < 0 ? -errno : hutch_read_regular_fd(fd, HUTCH_REBASE_TODO_MAX, &buf, &len);
+	if (r >= 0)
+		r = hutch_rebase_todo_sanitize(buf, len, &clean, &clen);
+	if (r == -EINVAL || r == -EFBIG)
+		neutralise(g, root, dfd, name, trel, "a rebase's commands (not plain text, or too large)");
+	else if (r < 0)
+		report_errno(g, root, trel, "a rebase's commands", -r);
+	else if (r > 0)
+		replace_config(g, root, dfd, name, trel, clean, clen, st.st_mode,
+			       "a rebase's commands", "exec lines commented out");
+}
+
 /* ---- a git directory ------------------------------------------------------ */
 
 static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
@@ -838,6 +875,16 @@ static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 			break;
 		case CODE_LINK:
 			/* what it names lies in a writable root (walked) or out of reach */
+			break;
+		case CODE_REBASE:
+			if (S_ISDIR(st.st_mode)) {
+				_cleanup_close_ int rfd = openat(
+					dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (rfd >= 0)
+					guard_rebase_todo(g, root, rfd, crel);
+			} else if (changed(g, &st)) {
+				neutralise(g, root, dfd, name, crel, "rebase state (not a directory)");
+			}
 			break;
 		}
 	}
