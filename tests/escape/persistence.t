@@ -17,9 +17,10 @@ MARK=$T/persistence-ran
 PAYLOAD="touch $MARK"
 
 # attempt NAME ERRTEXT SCRIPT: SCRIPT (sh -c, inside) must fail with ERRTEXT on stderr.
+# RUN_ARG: one more option for hutch run.
 attempt() {
 	local name=$1 errtext=$2 script=$3
-	hrun run -- bash -c "$script"
+	hrun run ${RUN_ARG:+"$RUN_ARG"} -- bash -c "$script"
 	if [ "$RC" != 0 ] && grep -Fq -- "$errtext" <<<"$ERR"; then
 		pass "$name -> $errtext"
 	else
@@ -59,9 +60,11 @@ attempt "git config --global (~/.gitconfig)" "Read-only file system" \
 attempt "git config --system" "could not lock config file" \
 	"git config --system core.fsmonitor '$PAYLOAD'"
 
-# Shell rc files, at the workspace root (a placeholder directory) and in the home.
-attempt "workspace .bashrc" "Is a directory" "echo '$PAYLOAD' > .bashrc"
-attempt "workspace .profile" "Is a directory" "echo '$PAYLOAD' > .profile"
+# Shell rc files, at the workspace root (a placeholder directory) when the workspace is a
+# home (a shell reads them nowhere else: src/lib/base/homedir.c), and in the home.
+HOME=$WS RUN_ARG=--allow-dangerous-workspace attempt "workspace .bashrc (the workspace is \$HOME)" "Is a directory" "echo '$PAYLOAD' > .bashrc"
+HOME=$WS RUN_ARG=--allow-dangerous-workspace attempt "workspace .profile (the workspace is \$HOME)" "Is a directory" "echo '$PAYLOAD' > .profile"
+ZDOTDIR=$WS attempt "workspace .zshrc (the workspace is \$ZDOTDIR)" "Is a directory" "echo '$PAYLOAD' > .zshrc"
 attempt "~/.bashrc" "Read-only file system" "echo '$PAYLOAD' >> ~/.bashrc"
 attempt "~/.zshrc" "Read-only file system" "echo '$PAYLOAD' >> ~/.zshrc"
 attempt "~/.config/systemd/user/ (a user service)" "Read-only file system" \

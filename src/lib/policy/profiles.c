@@ -206,6 +206,25 @@ const char *const hutch_default_protected[] = {
 };
 /* clang-format on */
 
+/*
+ * Of those, the files shells read from the user's home alone (bash: ~/.bashrc,
+ * ~/.bash_profile, ~/.profile; sh: ~/.profile; zsh: $ZDOTDIR/.zshrc and
+ * .zprofile, ZDOTDIR defaulting to $HOME). Nothing reads them from a project
+ * directory that is not a home: there a missing one needs no placeholder
+ * (protect.c; docs/profiles.md says why).
+ */
+const char *const hutch_shell_rc_files[] = {
+	".bashrc", ".bash_profile", ".zshrc", ".zprofile", ".profile", NULL,
+};
+
+bool hutch_profile_is_shell_rc(const char *entry)
+{
+	for (size_t i = 0; hutch_shell_rc_files[i]; i++)
+		if (!strcmp(entry, hutch_shell_rc_files[i]))
+			return true;
+	return false;
+}
+
 /* Environment variables that carry secrets (fnmatch patterns). */
 const char *const hutch_default_env_drop[] = {
 	"*_TOKEN",

@@ -6,7 +6,14 @@
 
 extern const char *const hutch_default_hidden[];    /* "~/.ssh", ..., "/etc/shadow", NULL */
 extern const char *const hutch_default_protected[]; /* ".git/hooks", ..., NULL */
-extern const char *const hutch_default_env_drop[];  /* "*_TOKEN", ..., NULL */
+/*
+ * The protected entries a shell reads only from a home ($HOME, zsh's $ZDOTDIR):
+ * a missing one gets a placeholder only in a directory that is a home
+ * (base/homedir.h); an existing one is protected wherever it is.
+ */
+extern const char *const hutch_shell_rc_files[]; /* ".bashrc", ..., NULL */
+bool hutch_profile_is_shell_rc(const char *entry);
+extern const char *const hutch_default_env_drop[]; /* "*_TOKEN", ..., NULL */
 
 /*
  * The hidden entries profile @name makes readable again (its agent's own

@@ -42,6 +42,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/escape.h"
+#include "base/homedir.h"
 #include "base/path.h"
 #include "policy/profiles.h"
 #include "sandbox/protect.h"
@@ -678,8 +679,9 @@ struct protect_ctx {
 	struct hutch_mount_plan *plan;
 	struct strlist *missing;
 	struct last_parent lp;
-	const char *cut_root; /* the writable root where the git directories' bound was hit */
-	char *bad_link;	      /* a protected link hutch cannot follow safely (-ELOOP) */
+	const char *cut_root;	  /* the writable root where the git directories' bound was hit */
+	char *bad_link;		  /* a protected link hutch cannot follow safely (-ELOOP) */
+	struct hutch_homes homes; /* loaded when a shell rc file is missing somewhere */
 };
 
 static int consider_at(struct protect_ctx *c, const char *root, char *path, int hops);
@@ -759,6 +761,23 @@ static int protect_worktree(struct protect_ctx *c, const char *root, const char 
 	return r;
 }
 
+/*
+ * A shell rc file (hutch_shell_rc_files) at @path in @dir: protected when it
+ * exists (a dotfiles repository's file that a home's link points to) or when
+ * @dir is a home (base/homedir.h); a missing one anywhere else is read by no
+ * shell, so it gets no placeholder.
+ */
+static bool rc_matters(struct protect_ctx *c, const char *dir, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return true;
+	if (stat(dir, &st) < 0)
+		return true;
+	return hutch_homes_is_home(&c->homes, dir, &st);
+}
+
 static int protect_root(const struct hutch_policy *p, const char *root, const char *cache_dir,
 			struct protect_ctx *c)
 {
@@ -810,8 +829,17 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 			for (size_t i = 0; r >= 0 && i < w.gitdirs.n; i++)
 				r = consider(c, root, hutch_path_join(w.gitdirs.v[i], e + 5));
 		} else {
-			for (size_t i = 0; r >= 0 && i < repos.n; i++)
-				r = consider(c, root, hutch_path_join(repos.v[i], e));
+			bool rc = hutch_profile_is_shell_rc(e);
+
+			for (size_t i = 0; r >= 0 && i < repos.n; i++) {
+				char *path = hutch_path_join(repos.v[i], e);
+
+				if (rc && path && !rc_matters(c, repos.v[i], path)) {
+					free(path);
+					continue;
+				}
+				r = consider(c, root, path);
+			}
 		}
 	}
 	if (w.cut)
@@ -992,6 +1020,7 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 	if (r >= 0)
 		r = pin_ancestors(p, plan, from);
 	free(c.lp.path);
+	hutch_homes_free(&c.homes);
 	if (r < 0) {
 		strlist_free(&miss);
 		r = protect_error(&c, r, err);
