@@ -197,6 +197,11 @@ static bool same(const struct placed *id, const struct stat *sb)
 	return id->dev == sb->st_dev && id->ino == sb->st_ino;
 }
 
+static bool same_id(const struct placed *a, const struct placed *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
 /* Absolute and normalised: no empty, "." or ".." component; not "/". */
 static bool path_ok(const char *path)
 {
@@ -546,6 +551,66 @@ static bool stash_put(struct stash *st, int dfd, const char *name, int fd, const
 	if (open_up)
 		(void)fchmod(fd, 0555);
 	return false;
+}
+
+/*
+ * The stash entry a placeholder for @path will be (a directory, or a file
+ * holding what it must), checked as stash_take() and stash_take_file() do,
+ * chosen before the journal is written so that the journal names its inode
+ * (@id) from the start: the index of the entry, or -1 when the stash has none.
+ */
+static int stash_pick(struct stash *st, const char *path, struct placed *id)
+{
+	const char *content = file_placeholder(path);
+	int kind = content ? content_kind(content) : STASH_DIR;
+
+	for (size_t i = 0; st->fd >= 0 && kind >= STASH_DIR && i < st->n; i++) {
+		struct stat sb;
+		bool fits;
+
+		if (st->used[i] || st->kind[i] != kind)
+			continue;
+		st->used[i] = true;
+		if (!content) {
+			fits = fstatat(st->fd, st->names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISDIR(sb.st_mode);
+		} else {
+			_cleanup_close_ int fd =
+				openat(st->fd, st->names[i],
+				       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			fits = fd >= 0 && fstat(fd, &sb) == 0 &&
+			       file_is_placeholder(fd, &sb, content);
+		}
+		if (fits) {
+			*id = (struct placed){sb.st_dev, sb.st_ino};
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The stash entry @pick (stash_pick(), inode @id) renamed to @path: 0, 1 when
+ * something is there already (not ours), -ENOENT when it could not be used
+ * (the caller makes the placeholder another way).
+ */
+static int place_picked(struct op *op, const char *path, int pick, const struct placed *id)
+{
+	const char *name;
+	int dfd = parent_at(&op->pc, path, &name);
+
+	if (dfd < 0 || op->st.fd < 0)
+		return -ENOENT;
+	if (renameat2(op->st.fd, op->st.names[pick], dfd, name, RENAME_NOREPLACE) == 0) {
+		if (!file_placeholder(path) && !op->st.root) /* root's own stay 0555 in the stash */
+			set_mode(dfd, name, id, 0555);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 1;
+	if (errno == EXDEV)
+		stash_close(&op->st);
+	return -ENOENT;
 }
 
 /*
@@ -1133,13 +1198,29 @@ static int ph_add(struct hutch_placeholders *ph, const char *path, const struct 
 	return 0;
 }
 
-/* Make the missing ones (ours from then on), keep the shared ones: into @ph. */
+/*
+ * Make the missing ones (ours from then on), keep the shared ones: into @ph.
+ * @picks: the stash entry chosen for each missing one (-1: none), whose inode
+ * the journal already names. *@as_journaled: false when what was placed
+ * differs from what the journal says (the journal is then written again).
+ */
 static int place_all(struct op *op, struct hutch_placeholders *ph, char *const *paths,
-		     const struct placed *ids, size_t n, size_t n_missing, hutch_error *err)
+		     const struct placed *ids, const int *picks, size_t n, size_t n_missing,
+		     bool *as_journaled, hutch_error *err)
 {
+	*as_journaled = true;
 	for (size_t i = 0; i < n; i++) {
 		struct placed id = ids[i];
-		int r = i < n_missing ? make_placeholder(op, paths[i], &id) : 0;
+		int r = 0;
+
+		if (i < n_missing && picks[i] >= 0)
+			r = place_picked(op, paths[i], picks[i], &id);
+		if (i < n_missing && (picks[i] < 0 || r < 0)) {
+			id = (struct placed){0, 0};
+			r = make_placeholder(op, paths[i], &id);
+		}
+		if (i < n_missing && (picks[i] < 0 || r != 0 || !same_id(&id, &ids[i])))
+			*as_journaled = false;
 
 		if (r < 0) {
 			char esc[512];
@@ -1167,6 +1248,8 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 {
 	_cleanup_free_ char **paths = NULL;
 	_cleanup_free_ struct placed *ids = NULL;
+	_cleanup_free_ int *picks = NULL;
+	bool as_journaled = false;
 	size_t n = 0;
 	struct hutch_placeholders *ph;
 	_cleanup_close_ int dfd = -1, lfd = -1;
@@ -1181,7 +1264,8 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	ph = new_ph(state_dir, n_missing + n_existing);
 	paths = calloc(n_missing + n_existing + 1, sizeof(char *));
 	ids = calloc(n_missing + n_existing + 1, sizeof(*ids));
-	if (!ph || !paths || !ids) {
+	picks = calloc(n_missing + 1, sizeof(*picks));
+	if (!ph || !paths || !ids || !picks) {
 		free_ph(ph);
 		return -ENOMEM;
 	}
@@ -1198,8 +1282,10 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	 * Ours: the missing paths, and existing ones that are another live run's
 	 * placeholders (we use them too: the last run to end removes them).
 	 */
-	for (size_t i = 0; i < n_missing; i++)
+	for (size_t i = 0; i < n_missing; i++) {
+		picks[n] = stash_pick(&op.st, missing[i], &ids[n]);
 		paths[n++] = missing[i];
+	}
 	for (size_t i = 0; i < n_existing; i++)
 		if (used_by_other(&live, existing[i], &ids[n]))
 			paths[n++] = existing[i];
@@ -1217,7 +1303,10 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 	}
 	/*
 	 * Journal first, then create: a crash in between leaves only rmdir work.
-	 * Then the journal again, with the inode of each placeholder made.
+	 * It names the inode of each placeholder taken from the stash (chosen
+	 * above); when one had to be made anew, or could not be placed as
+	 * journaled, the journal is written again with what was placed. In the
+	 * usual run every placeholder comes from the stash: one write.
 	 */
 	r = write_journal(dfd, name, paths, ids, n, false, &live);
 	if (r < 0) {
@@ -1225,8 +1314,8 @@ int hutch_placeholders_create(const char *state_dir, char **missing, size_t n_mi
 		free_ph(ph);
 		return hutch_err(err, r, "protect: writing the placeholder journal");
 	}
-	r = place_all(&op, ph, paths, ids, n, n_missing, err);
-	if (r >= 0) {
+	r = place_all(&op, ph, paths, ids, picks, n, n_missing, &as_journaled, err);
+	if (r >= 0 && !as_journaled) {
 		r = write_journal(dfd, name, ph->paths, ph->ids, ph->n, true, &live);
 		if (r < 0)
 			r = hutch_err(err, r, "protect: writing the placeholder journal");
