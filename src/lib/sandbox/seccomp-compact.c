@@ -10,14 +10,18 @@
  * numbers, so this program is:
  *
  *   arch check   a foreign audit arch, x32 on x86_64: kill (as libseccomp's)
- *   search       binary search over the runs: JGE lo / JA right / left / right
+ *   search       binary search over the runs: JGE lo (true: over the left
+ *                subtree) / left / right, or where the left subtree is longer
+ *                than a conditional jump reaches: JGE lo / JA right / left / right
  *   leaves       RET verdict, or JA to the argument check of that call
  *   checks       one per argument-dependent call (seccomp-table.c's conds):
  *                FLAGS: JSET on each half -> errno, else allow;
  *                VALUES: JEQ per value -> its verdict, else the default
  *
- * Conditional jumps only ever skip one instruction; every long jump is a JA
- * (32-bit offset), so no subtree size limits the layout. libseccomp stays the
+ * A conditional jump skips at most 255 instructions; every longer jump is a
+ * JA (32-bit offset), so no subtree size limits the layout. One instruction
+ * per node instead of two: the kernel checks, converts and JIT-compiles each
+ * instruction at every start. libseccomp stays the
  * reference: tests/unit/test-seccomp-compact.c runs both programs in a BPF
  * interpreter for every call number and many argument values and expects
  * the same verdict from each.
@@ -72,11 +76,27 @@ static int put(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k
 	return 0;
 }
 
+/*
+ * The instructions of the search tree over runs [a, b): a node is one JGE
+ * whose true branch skips its left subtree when that fits in the 8-bit jump
+ * offset, else a JGE over a JA (two).
+ */
+static size_t tree_size(size_t a, size_t b)
+{
+	size_t mid, left;
+
+	if (b - a == 1)
+		return 1;
+	mid = a + (b - a) / 2;
+	left = tree_size(a, mid);
+	return (left <= 255 ? 1 : 2) + left + tree_size(mid, b);
+}
+
 /* Runs [a, b): a search tree whose leaves return or jump to an argument check. */
 static int emit_tree(struct prog *p, const struct run *runs, size_t a, size_t b,
 		     struct fixup *fixups, size_t *n_fixups)
 {
-	size_t mid, ja;
+	size_t mid, ja, left;
 	int r;
 
 	if (b - a == 1) {
@@ -86,6 +106,14 @@ static int emit_tree(struct prog *p, const struct run *runs, size_t a, size_t b,
 		return put(p, BPF_JMP | BPF_JA, 0, 0, 0);
 	}
 	mid = a + (b - a) / 2;
+	left = tree_size(a, mid);
+	if (left <= 255) {
+		/* nr >= runs[mid].lo: over the left half, to the right one; else on to the left */
+		r = put(p, BPF_JMP | BPF_JGE | BPF_K, (uint8_t)left, 0, runs[mid].lo);
+		if (r >= 0)
+			r = emit_tree(p, runs, a, mid, fixups, n_fixups);
+		return r < 0 ? r : emit_tree(p, runs, mid, b, fixups, n_fixups);
+	}
 	/* nr >= runs[mid].lo: on to the JA to the right half; else over it, to the left half */
 	r = put(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, runs[mid].lo);
 	if (r < 0)
