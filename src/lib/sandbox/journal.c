@@ -664,8 +664,11 @@ static void remove_dir(struct op *op, int dfd, const char *name, const char *pat
 	_cleanup_close_ int fd = open_placed(dfd, name, id, O_RDONLY | O_DIRECTORY, &sb);
 
 	if (fd < 0) {
-		if (known(id))
-			refuse(op, path, "changed while hutch looked at it");
+		/* gone (nothing to do), or not what hutch placed there (left, noted) */
+		if (known(id) && fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			refuse(op, path,
+			       same(id, &sb) ? "changed while hutch looked at it"
+					     : "not what hutch placed there: left where it is");
 		return; /* not ours for sure: nothing to do */
 	}
 	/* rmdir by name, in a directory the sandbox could write: removes only an empty one */
@@ -708,6 +711,15 @@ static void remove_placeholder(struct op *op, const char *path, const struct pla
 		       dfd == -ELOOP	? "a symbolic link in its path: left where it is"
 		       : dfd == -ENOENT ? "its directory was moved or removed"
 					: "its directory cannot be opened");
+		return;
+	}
+	/*
+	 * A directory is opened straight away (O_DIRECTORY opens nothing else, so
+	 * opening it acts on nothing but a directory); a file only once its inode
+	 * is known to be ours.
+	 */
+	if (!content && known(id)) {
+		remove_dir(op, dfd, name, path, id);
 		return;
 	}
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
