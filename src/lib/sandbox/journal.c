@@ -81,10 +81,11 @@ struct placed {
 };
 
 struct hutch_placeholders {
-	char *dir;	    /* STATE/placeholders */
-	char *journal;	    /* our journal file */
-	char **paths;	    /* placeholders this run uses (created or shared) */
-	struct placed *ids; /* what is at each of them */
+	char *dir;		      /* STATE/placeholders */
+	char *journal;		      /* our journal file */
+	char **paths;		      /* placeholders this run uses (created or shared) */
+	struct placed *ids;	      /* what is at each of them */
+	char (*from)[STASH_NAME_MAX]; /* the stash name each came from ("": none) */
 	size_t n;
 };
 
@@ -96,6 +97,12 @@ struct stash {
 	char names[STASH_MAX][STASH_NAME_MAX];
 	signed char kind[STASH_MAX]; /* STASH_DIR, or a file holding file_contents[kind] */
 	bool used[STASH_MAX];	     /* taken (or found unusable) in this operation */
+	/*
+	 * The name to put the next placeholder back under: the one it was taken
+	 * from, vacated by this run (its dentry is cached, negative: no lookup in
+	 * the directory, no new dentry). NULL or taken meanwhile: a new name.
+	 */
+	const char *want;
 };
 
 #define STASH_DIR (-1)
@@ -297,6 +304,7 @@ static void stash_open(int dirfd, struct stash *st)
 
 	st->fd = -1;
 	st->n = 0;
+	st->want = NULL;
 	st->root = geteuid() == 0;
 	if (mkdirat(dirfd, STASH, 0700) < 0 && errno != EEXIST)
 		return;
@@ -476,8 +484,13 @@ static bool stash_put_file(struct stash *st, int dfd, const char *name, int fd,
 
 	if (st->fd < 0 || st->n >= STASH_MAX || kind < 0 || !file_is_placeholder(fd, sb, content))
 		return false;
-	for (int tries = 0; tries < 8; tries++) {
-		snprintf(sname, sizeof(sname), "f%d-%d-%u", kind, (int)getpid(), counter++);
+	for (int tries = 0; tries < 9; tries++) {
+		if (tries == 0 && st->want && stash_kind(st->want) == kind)
+			snprintf(sname, sizeof(sname), "%s", st->want);
+		else if (tries == 0)
+			continue;
+		else
+			snprintf(sname, sizeof(sname), "f%d-%d-%u", kind, (int)getpid(), counter++);
 		if (renameat2(dfd, name, st->fd, sname, RENAME_NOREPLACE) == 0) {
 			struct placed id = {sb->st_dev, sb->st_ino};
 			struct stat nb, now;
@@ -514,8 +527,13 @@ static bool stash_put(struct stash *st, int dfd, const char *name, int fd, const
 		return false;
 	if (open_up && fchmod(fd, 0755) < 0)
 		return false;
-	for (int tries = 0; tries < 8; tries++) {
-		snprintf(sname, sizeof(sname), "%d-%u", (int)getpid(), counter++);
+	for (int tries = 0; tries < 9; tries++) {
+		if (tries == 0 && st->want && stash_kind(st->want) == STASH_DIR)
+			snprintf(sname, sizeof(sname), "%s", st->want);
+		else if (tries == 0)
+			continue;
+		else
+			snprintf(sname, sizeof(sname), "%d-%u", (int)getpid(), counter++);
 		if (renameat2(dfd, name, st->fd, sname, RENAME_NOREPLACE) == 0) {
 			struct placed id = {sb->st_dev, sb->st_ino};
 			struct stat nb;
@@ -1098,6 +1116,7 @@ static void free_ph(struct hutch_placeholders *ph)
 		free(ph->paths[i]);
 	free(ph->paths);
 	free(ph->ids);
+	free(ph->from);
 	free(ph->dir);
 	free(ph->journal);
 	free(ph);
@@ -1194,18 +1213,21 @@ static struct hutch_placeholders *new_ph(const char *state_dir, size_t n)
 	ph->dir = placeholder_dir(state_dir);
 	ph->paths = calloc(n + 1, sizeof(char *));
 	ph->ids = calloc(n + 1, sizeof(struct placed));
-	if (!ph->dir || !ph->paths || !ph->ids) {
+	ph->from = calloc(n + 1, sizeof(*ph->from));
+	if (!ph->dir || !ph->paths || !ph->ids || !ph->from) {
 		free_ph(ph);
 		return NULL;
 	}
 	return ph;
 }
 
-static int ph_add(struct hutch_placeholders *ph, const char *path, const struct placed *id)
+static int ph_add(struct hutch_placeholders *ph, const char *path, const struct placed *id,
+		  const char *from)
 {
 	ph->paths[ph->n] = strdup(path);
 	if (!ph->paths[ph->n])
 		return -ENOMEM;
+	snprintf(ph->from[ph->n], sizeof(ph->from[ph->n]), "%s", from ? from : "");
 	ph->ids[ph->n++] = *id;
 	return 0;
 }
@@ -1223,10 +1245,13 @@ static int place_all(struct op *op, struct hutch_placeholders *ph, char *const *
 	*as_journaled = true;
 	for (size_t i = 0; i < n; i++) {
 		struct placed id = ids[i];
+		const char *from = NULL;
 		int r = 0;
 
-		if (i < n_missing && picks[i] >= 0)
+		if (i < n_missing && picks[i] >= 0) {
 			r = place_picked(op, paths[i], picks[i], &id);
+			from = r == 0 ? op->st.names[picks[i]] : NULL;
+		}
 		if (i < n_missing && (picks[i] < 0 || r < 0)) {
 			id = (struct placed){0, 0};
 			r = make_placeholder(op, paths[i], &id);
@@ -1247,7 +1272,7 @@ static int place_all(struct op *op, struct hutch_placeholders *ph, char *const *
 		}
 		if (r == 1)
 			continue; /* something is there, not ours: left alone */
-		r = ph_add(ph, paths[i], &id);
+		r = ph_add(ph, paths[i], &id, from);
 		if (r < 0)
 			return r;
 	}
@@ -1356,8 +1381,11 @@ int hutch_placeholders_remove(struct hutch_placeholders *ph)
 		retire_journal(dfd, ph->journal);
 		take_stock(dfd, &live, NULL);
 		for (size_t i = 0; i < ph->n; i++)
-			if (ph->paths[i] && !used_by_other(&live, ph->paths[i], NULL))
+			if (ph->paths[i] && !used_by_other(&live, ph->paths[i], NULL)) {
+				op.st.want = ph->from[i][0] ? ph->from[i] : NULL;
 				remove_placeholder(&op, ph->paths[i], &ph->ids[i]);
+				op.st.want = NULL;
+			}
 		live_free(&live);
 		op_close(&op);
 	}
