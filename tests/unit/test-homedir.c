@@ -61,7 +61,7 @@ int main(void)
 	if (asprintf(&text,
 		     "# a comment\nroot:x:0:0:root:/root:/bin/sh\n"
 		     "me:x:%u:%u::%s:/bin/sh\n"
-		     "someone:x:%u:100::%s:/bin/sh\n"
+		     "someone:x:%u:100::%s/:/bin/sh\n"
 		     "broken line\n",
 		     me, me, link, me + 1, other) < 0)
 		abort();
@@ -70,7 +70,7 @@ int main(void)
 	hutch_homes_load(&h, passwd, NULL, NULL);
 	ok(!is_home(&h, proj), "a project directory of the caller's is no home");
 	ok(is_home(&h, mine), "the caller's home in the user database (through a link) is one");
-	ok(is_home(&h, other), "another user's home, by its name, is one");
+	ok(is_home(&h, other), "another user's home, by its name (a trailing slash), is one");
 	hutch_homes_free(&h);
 
 	hutch_homes_load(&h, passwd, proj, NULL);

@@ -73,6 +73,8 @@ static bool home_is(const char *f, size_t len, const char *dir, const struct sta
 	char path[4096];
 	struct stat hs;
 
+	while (len > 1 && f[len - 1] == '/')
+		len--; /* "/home/me/" names /home/me */
 	if (len == strlen(dir) && !memcmp(f, dir, len))
 		return true;
 	if (!owners || len == 0 || len >= sizeof(path) || f[0] != '/')
