@@ -3,9 +3,10 @@
 # Host side: what hutch itself does on the host after (or while) a sandbox runs must not
 # be steerable from inside. The placeholder clean-up works in directories the sandbox can
 # write; the sandbox moves such a directory away and leaves a symlink to the parent of the
-# user's home in its place, so that the clean-up of ".../x/home/.bashrc" would act on
-# ~/.bashrc (the sandbox cannot move it, it is pinned, protect.c: the move is made by a
-# process of the host while the sandbox runs). Checked on the HOST after the runs: a 0600 file and a 0700 directory outside
+# user's home in its place, so that the clean-up of ".../x/home/.vscode" would act on
+# ~/.vscode (the sandbox cannot move it, it is pinned, protect.c: the move is made by a
+# process of the host while the sandbox runs; x/home is no home, so it gets no .bashrc
+# placeholder: base/homedir.c). Checked on the HOST after the runs: a 0600 file and a 0700 directory outside
 # the workspace keep their modes, a file outside is not deleted, nothing of the user's is
 # moved into hutch's stash, and hutch notes what it left in STATE/placeholders/.refused.
 #
