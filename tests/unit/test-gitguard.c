@@ -355,7 +355,8 @@ static void test_rebase_todo(void)
 		int n;
 	} cases[] = {
 		{"pick 1 a\nexec make\n", "pick 1 a\n# removed by hutch: exec make\n", 1},
-		{"x touch m\n  X\ttouch m", "# removed by hutch: x touch m\n# removed by hutch:   X\ttouch m", 2},
+		{"x touch m\n  X\ttouch m",
+		 "# removed by hutch: x touch m\n# removed by hutch:   X\ttouch m", 2},
 		{"EXEC sh\r\nbreak\n", "# removed by hutch: EXEC sh\r\nbreak\n", 1},
 		{"pick 1 exec\nexecute 2\nxx 3\n# exec c\nlabel x\n", NULL, 0},
 	};

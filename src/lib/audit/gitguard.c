@@ -43,9 +43,9 @@ static const struct {
 	const char *name;
 	enum code_kind kind;
 } code_names[] = {
-	{"hooks", CODE_HOOKS},	  {"config", CODE_CONFIG}, {"config.worktree", CODE_CONFIG},
-	{"commondir", CODE_LINK}, /* a worktree's common directory (its hooks and config) */
-	{"gitdir", CODE_LINK},	  /* a worktree's way back to its checkout */
+	{"hooks", CODE_HOOKS},	       {"config", CODE_CONFIG}, {"config.worktree", CODE_CONFIG},
+	{"commondir", CODE_LINK},      /* a worktree's common directory (its hooks and config) */
+	{"gitdir", CODE_LINK},	       /* a worktree's way back to its checkout */
 	{"rebase-merge", CODE_REBASE}, /* a stopped rebase's commands: exec (rebasetodo.h) */
 };
 
@@ -829,7 +829,8 @@ static void guard_rebase_todo(struct guard *g, size_t root, int dfd, const char 
 	if (r >= 0)
 		r = hutch_rebase_todo_sanitize(buf, len, &clean, &clen);
 	if (r == -EINVAL || r == -EFBIG)
-		neutralise(g, root, dfd, name, trel, "a rebase's commands (not plain text, or too large)");
+		neutralise(g, root, dfd, name, trel,
+			   "a rebase's commands (not plain text, or too large)");
 	else if (r < 0)
 		report_errno(g, root, trel, "a rebase's commands", -r);
 	else if (r > 0)
@@ -883,7 +884,8 @@ static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 				if (rfd >= 0)
 					guard_rebase_todo(g, root, rfd, crel);
 			} else if (changed(g, &st)) {
-				neutralise(g, root, dfd, name, crel, "rebase state (not a directory)");
+				neutralise(g, root, dfd, name, crel,
+					   "rebase state (not a directory)");
 			}
 			break;
 		}

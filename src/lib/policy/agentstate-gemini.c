@@ -119,9 +119,9 @@ static int make_private_home(struct hutch_gemini_state *g)
 		return -errno;
 	r = hutch_as_link_up(hfd, ".agents", "../../");
 	if (r == 0)
-		r = hutch_as_link_all(g->dir_fd, pfd, "../../", is_own, linked_dirs,
-				      (const char *const *const[]){linked_files, linked_protected,
-								    NULL});
+		r = hutch_as_link_all(
+			g->dir_fd, pfd, "../../", is_own, linked_dirs,
+			(const char *const *const[]){linked_files, linked_protected, NULL});
 	if (r == 0 && g->trust_raw)
 		r = hutch_as_write_copy_at(pfd, TRUST, g->trust_raw, g->trust_len, 0600);
 	if (r == 0 && g->settings_raw)

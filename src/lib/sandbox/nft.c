@@ -188,8 +188,8 @@ static int redirect_rule(struct nftnl_rule *r, uint16_t port)
 	struct nftnl_expr *e;
 
 	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_NEQ, lo8, 4) < 0 ||
-	    match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_L4PROTO, NFTNL_EXPR_META_DREG,
-		      &tcp, 1) < 0)
+	    match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_L4PROTO, NFTNL_EXPR_META_DREG, &tcp,
+		      1) < 0)
 		return -ENOMEM;
 	e = expr(r, "immediate");
 	if (!e)
