@@ -573,11 +573,12 @@ wait_process() {
 }
 
 # A TCP service on the host's loopback that answers every connection with "HUTCH-HTTP-OK".
-# Sets SRV_PORT, SRV_PID.
+# Sets SRV_PORT, SRV_PID. start_loopback_service PREFIX...: the server runs under PREFIX, a
+# command that executes it (nsenter into a namespace's loopback, oci-docker-rootless.t).
 start_loopback_service() {
 	local portfile=$T/.srv-port
 	rm -f "$portfile"
-	"$PY" - "$portfile" <<'EOF' &
+	"$@" "$PY" - "$portfile" <<'EOF' &
 import socket, sys, os
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
