@@ -573,9 +573,10 @@ wait_process() {
 }
 
 # A TCP service on the host's loopback that answers every connection with "HUTCH-HTTP-OK".
-# Sets SRV_PORT, SRV_PID. start_loopback_service PREFIX...: the server runs under PREFIX, a
-# command that executes it (nsenter into a namespace's loopback, oci-docker-rootless.t).
-start_loopback_service() {
+# Sets SRV_PORT, SRV_PID. start_loopback_service_under CMD...: the server is executed by CMD
+# (nsenter into another namespace's loopback: oci-docker-rootless.t).
+start_loopback_service() { start_loopback_service_under env; }
+start_loopback_service_under() {
 	local portfile=$T/.srv-port
 	rm -f "$portfile"
 	"$@" "$PY" - "$portfile" <<'EOF' &

@@ -178,7 +178,7 @@ is "$(awk '$1 == 0 { print $2 }' "/proc/$rk_child/uid_map" 2>/dev/null)" "$(id -
 # The allowlist's server: on the loopback of the namespace the container's daemon connects
 # out from (rootlesskit's own with slirp4netns, which blocks the host's loopback)
 if [ "$RK_NET" = slirp4netns ]; then
-	start_loopback_service nsenter -U -n -t "$rk_child" --preserve-credentials
+	start_loopback_service_under nsenter -U -n -t "$rk_child" --preserve-credentials
 else
 	start_loopback_service
 fi
