@@ -13,7 +13,8 @@
 #
 # rootlesskit's network: slirp4netns (what dockerd-rootless.sh picks, a namespace of its
 # own) when this user may open /dev/net/tun, else the host's ("--net=host", no port driver:
-# dockerd with --bridge=none --iptables=false changes nothing there). The allowlist's test
+# dockerd with --bridge=none --iptables=false changes nothing there; with slirp4netns, a
+# container on Docker's default bridge is tested too). The allowlist's test
 # server listens on the loopback of the namespace the container's daemon connects out
 # from: rootlesskit's with slirp4netns (it blocks the host's loopback), the host's else.
 #
@@ -137,7 +138,7 @@ rootless_start() {
 		DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="--state-dir=$DD/rk" \
 		setsid "$ROOTLESS_SH" --config-file "$DD/daemon.json" --data-root "$DD/root" \
 		--exec-root "$DD/exec" --pidfile "$DD/dockerd.pid" -H "$DOCKER_HOST" \
-		--iptables=false --ip6tables=false --bridge=none --ip-forward=false \
+		--iptables=false --ip6tables=false "${BRIDGE[@]}" --ip-forward=false \
 		>"$DD/dockerd.log" 2>&1 </dev/null {_OCI_LOCK_FD}>&- &
 	RK_PID=$!
 	for ((i = 0; i < 300; i++)); do
@@ -147,7 +148,13 @@ rootless_start() {
 	done
 	return 1
 }
-[ "$RK_NET" = host ] && export DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none
+# with the host's network, no bridge (docker0 would be the host's); with slirp4netns,
+# Docker's default bridge, in rootlesskit's namespace
+BRIDGE=()
+if [ "$RK_NET" = host ]; then
+	export DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none
+	BRIDGE=(--bridge=none)
+fi
 up=1
 for attempt in 1 2; do
 	rootless_start && up=0 && break
@@ -303,6 +310,21 @@ for p in /proc/[0-9]*; do
 	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
 done
 is "$left" "" "  no hutch-oci process (network daemon) left after run --rm"
+
+# with slirp4netns, the same through Docker's default bridge: the container's namespace
+# has an eth0, served as a pod's (docs/oci.md, "A network of its own: pods")
+if [ "$RK_NET" = slirp4netns ]; then
+	drun run --rm --runtime hutch-net "$IMG" sh -c "ip -o link | grep -q eth0 && echo has-eth0
+wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok
+wget -q -Y off -O- http://192.0.2.1/ 2>&1; ip link set eth0 down 2>&1; true"
+	is "$RC" 0 "the default bridge: the container runs"
+	like "$OUT" "has-eth0" "  with an eth0"
+	like "$OUT" "transparent-ok" "  an allowed name is reached"
+	like "$OUT" "Connection reset by peer" "  a connection to another address: reset"
+	like "$OUT" "ip: SIOCSIFFLAGS: Operation not permitted" "  CAP_NET_ADMIN is gone"
+else
+	skip "Docker's bridge with rootlesskit's host network would be the host's: only with slirp4netns (/dev/net/tun)" 5
+fi
 
 drun run --rm --network none --runtime hutch-bad "$IMG" echo should-not-run
 isnt "$RC" 0 "a runtime whose policy hutch oci cannot enforce: the container does not start"
