@@ -6,7 +6,7 @@
 #
 #   oci_require PROGRAM...   skip_all, with the reason, unless each program is installed and
 #                            this is root, or OCI_ROOTLESS=1 (a test with a rootless case:
-#                            oci-podman.t) and this user has what a rootless engine needs
+#                            oci-podman.t, oci-*-rootless.t) and this user has what a rootless engine needs
 #                            (newuidmap, newgidmap, subordinate ids: tests/run-suites.sh
 #                            gives them to its test user); HUTCH_TEST_ENGINES=1 turns the
 #                            skip of a missing program into a failure. HUTCH_MUST_WORK=1

@@ -72,8 +72,9 @@ remove_user() {
 		echo "run-suites: could not remove the test user '$created_user' (userdel $created_user)" >&2
 	created_user=
 }
-# Subordinate ids for the user, for the rootless engine of oci-podman.t: added here when
-# it has none (after the highest range in use), removed again at the end.
+# Subordinate ids for the user, for the rootless engines (oci-podman.t, oci-docker-rootless.t,
+# oci-ctr-rootless.t): added here when it has none (after the highest range in use), removed
+# again at the end.
 added_subids=
 add_subids() {
 	local f start=100000 end
