@@ -55,7 +55,7 @@ oci_require() {
 			fail "the engine's programs are installed (HUTCH_TEST_ENGINES=1): missing$missing"
 			done_testing
 		fi
-		skip_all "not installed:$missing (apt-get install runc podman conmon busybox-static)"
+		skip_all "not installed:$missing (apt-get install runc podman conmon containerd docker.io rootlesskit uidmap busybox-static)"
 	fi
 	if ! [ -x "$OCI_BUSYBOX" ] || ldd "$OCI_BUSYBOX" >/dev/null 2>&1; then
 		[ "${HUTCH_TEST_ENGINES:-0}" = 1 ] && {
