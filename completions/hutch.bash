@@ -6,7 +6,7 @@
 _hutch_commands="run exec stop ls diff apply discard fork log check connect policy trust oci help"
 _hutch_profiles="default strict claude-code codex gemini aider"
 _hutch_run_opts="--workspace --policy --srt-settings --profile --net --allow --deny --host-port --ask --rw
---ro --hide --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout
+--ro --hide --private --socket --env --ephemeral --session --name --audit --memory --pids --cpus --timeout
 --stop-timeout --allow-degraded --allow-dangerous-workspace --dry-run --quiet --verbose --help -C -p -a -e -q -v -h"
 
 # Names of named sessions, from "hutch ls" (quietly nothing if that fails).
@@ -22,7 +22,7 @@ _hutch_run()
 	-C | --workspace)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0 ;;
-	-p | --policy | --srt-settings | --audit | --rw | --ro | --hide | --socket)
+	-p | --policy | --srt-settings | --audit | --rw | --ro | --hide | --private | --socket)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	--profile)

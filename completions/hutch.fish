@@ -40,6 +40,7 @@ complete -c hutch -n $run -l ask -d 'ask on the terminal before refusing a desti
 complete -c hutch -n $run -l rw -rF -d 'extra writable path'
 complete -c hutch -n $run -l ro -rF -d 'extra read-only path'
 complete -c hutch -n $run -l hide -rF -d 'make a path invisible'
+complete -c hutch -n $run -l private -rF -d 'an empty writable directory of its own over a path'
 complete -c hutch -n $run -l socket -rF -d 'expose one host Unix socket'
 complete -c hutch -n $run -s e -l env -xa '(set -n)' -d 'pass or set a variable'
 complete -c hutch -n $run -l ephemeral -d 'writes go to a session layer'

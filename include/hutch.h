@@ -55,6 +55,8 @@ enum hutch_list {
 	HUTCH_LIST_REQUIRE, /* userns, landlock, seccomp */
 	/* a port of the host's loopback the sandbox's 127.0.0.1:PORT leads to ("11434") */
 	HUTCH_LIST_NET_HOST_PORTS,
+	/* a directory the sandbox gets empty and writable, never the host's (--private) */
+	HUTCH_LIST_PRIVATE,
 	_HUTCH_LIST_MAX,
 };
 

@@ -20,6 +20,7 @@ enum {
 	OPT_RW,
 	OPT_RO,
 	OPT_HIDE,
+	OPT_PRIVATE,
 	OPT_SOCKET,
 	OPT_EPHEMERAL,
 	OPT_NAME,
@@ -49,6 +50,7 @@ static const struct option run_options[] = {
 	{"rw", required_argument, NULL, OPT_RW},
 	{"ro", required_argument, NULL, OPT_RO},
 	{"hide", required_argument, NULL, OPT_HIDE},
+	{"private", required_argument, NULL, OPT_PRIVATE},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"env", required_argument, NULL, 'e'},
 	{"ephemeral", optional_argument, NULL, OPT_EPHEMERAL},
@@ -89,6 +91,8 @@ static int run_usage(FILE *f)
 		"      --rw PATH           extra writable path\n"
 		"      --ro PATH           extra read-only path\n"
 		"      --hide PATH         make a path invisible\n"
+		"      --private PATH      an empty writable directory over PATH, discarded\n"
+		"                          at the end (the host's is never seen nor written)\n"
 		"      --socket PATH       expose one host Unix socket (a hole: use sparingly)\n"
 		"  -e, --env NAME[=VALUE]  pass or set a variable\n"
 		"      --ephemeral         writes go to a session layer; review them with\n"
@@ -199,6 +203,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, int *optind_out
 			break;
 		case OPT_HIDE:
 			r = push_flag(a, true, HUTCH_LIST_HIDDEN, optarg, "--hide");
+			break;
+		case OPT_PRIVATE:
+			r = push_flag(a, true, HUTCH_LIST_PRIVATE, optarg, "--private");
 			break;
 		case OPT_SOCKET:
 			r = push_flag(a, true, HUTCH_LIST_SOCKETS, optarg, "--socket");

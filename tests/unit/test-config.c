@@ -131,6 +131,7 @@ static void test_good(void)
 	ok(hutch_rules_contains(&p->fs_protected, ".tool/hooks"), "filesystem.protected");
 	ok(hutch_rules_contains(&p->fs_sockets, "/run/user/1000/podman.sock"),
 	   "filesystem.sockets");
+	ok(hutch_rules_contains(&p->fs_private, "~/.cache/scratch-thing"), "filesystem.private");
 	is_int(p->net_mode, HUTCH_NET_PROXY, "network.mode");
 	ok(hutch_rules_contains(&p->net_allow, "*.npmjs.org"), "network.allow");
 	ok(hutch_rules_contains(&p->net_deny, "gist.github.com"), "network.deny");
@@ -187,7 +188,7 @@ static void test_bad(void)
 
 	bad("{\n  \"filesystem\": {\n    \"hiden\": [\"~/.ssh\"]\n  }\n}",
 	    "t.json:3:5: unknown key \"hiden\" in \"filesystem\" (expected one of: readOnly, "
-	    "writable, hidden, protected, sockets)");
+	    "writable, hidden, protected, sockets, private)");
 	bad("{\"netwrok\": {}}",
 	    "t.json:1:2: unknown key \"netwrok\" at the top level (expected one "
 	    "of: $schema, extends, require, filesystem, network, commands, "
@@ -230,6 +231,14 @@ static void test_bad(void)
 	bad("{\n  \"filesystem\": {\"writable\": [\"\"]}\n}", "t.json:2:31: empty path");
 	bad("{\"filesystem\": {\"hidden\": [\"/a\\nb\"]}}",
 	    "t.json:1:28: path \"/a\\nb\" contains a control character (newline, tab...)");
+	/* private: a list of paths, checked as every other one, named by file:line:column */
+	bad("{\n  \"filesystem\": {\n    \"private\": \"~/.claude/ide\"\n  }\n}",
+	    "t.json:3:16: filesystem.private: expected an array of strings, got a string");
+	bad("{\"filesystem\": {\"private\": [\"/a\", true]}}",
+	    "t.json:1:35: filesystem.private[1]: expected a string, got a boolean");
+	bad("{\n  \"filesystem\": {\"private\": [\"\"]}\n}", "t.json:2:30: empty path");
+	bad("{\"filesystem\": {\"private\": [\"/a\\tb\"]}}",
+	    "t.json:1:29: path \"/a\\tb\" contains a control character (newline, tab...)");
 	bad("{\"filesystem\": {\"protected\": [\"../.bashrc\"]}}",
 	    "t.json:1:31: relative protected path \"../.bashrc\" must not contain \"..\"");
 	bad("{\"filesystem\": {\"sockets\": [\"run/docker.sock\"]}}",
@@ -285,7 +294,7 @@ static void test_bad(void)
 	ok(hutch_policy_validate_file(path, NULL, &err) < 0, "misspelt.json is refused");
 	snprintf(want, sizeof(want),
 		 "%s:5:5: unknown key \"hiden\" in \"filesystem\" (expected one of: readOnly, "
-		 "writable, hidden, protected, sockets)",
+		 "writable, hidden, protected, sockets, private)",
 		 path);
 	is_str(err.msg, want, "  with the file's own name and position");
 

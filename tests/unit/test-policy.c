@@ -849,6 +849,75 @@ static void test_finalize(void)
 	remove_tree();
 }
 
+/* filesystem.private: expanded (parent by its real path), checked against the other lists. */
+static void test_private(void)
+{
+	char want[PATH_MAX * 2];
+	hutch_policy *p;
+	char *json;
+
+	make_tree();
+	p = with_ws(ws);
+	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~/.ssh/snapshots", "--private", &err) == 0,
+	   "add a private path");
+	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~/.ssh", "/p.json:2:3", &err) == 0,
+	   "  a private symbolic link (refused by the mount plan, not here)");
+	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "scratch/", "--private", &err) == 0,
+	   "  a relative one");
+	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~/.ssh/snapshots", "--private", &err) == 0 &&
+		   p->fs_private.n == 3,
+	   "  deduped");
+	memset(&err, 0, sizeof(err));
+	ok(hutch_policy_finalize(p, home, &err) == 0, "finalize (%s)", err.msg);
+	snprintf(want, sizeof(want), "%s/real-ssh/snapshots", tmp);
+	ok(hutch_rules_contains(&p->fs_private, want),
+	   "the parent by its real path (the link ~/.ssh followed)");
+	snprintf(want, sizeof(want), "%s/.ssh", home);
+	ok(hutch_rules_contains(&p->fs_private, want), "the last component as written");
+	snprintf(want, sizeof(want), "%s/scratch", ws);
+	ok(hutch_rules_contains(&p->fs_private, want), "a relative one beneath the workspace");
+	json = hutch_policy_to_json(p);
+	snprintf(want, sizeof(want), "\"private\": [\n      \"%s/real-ssh/snapshots\"", tmp);
+	like(json, want, "policy show lists filesystem.private");
+	free(json);
+	hutch_policy_free(p);
+
+	p = hutch_policy_new();
+	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "", "--private", &err) == -EINVAL,
+	   "an empty private path is refused");
+	like(err.msg, "--private: empty path", "  %s", err.msg);
+	ok(hutch_policy_add_ex(p, HUTCH_LIST_PRIVATE, "/srv/x", "/etc/p.json:2:2", true, &err) == 0 &&
+		   hutch_rules_find(&p->fs_private, "/srv/x")->locked,
+	   "the system policy's private entries are locked");
+	is_int(hutch_rules_remove(&p->fs_private, "/srv/x"), -EPERM, "  cannot be removed");
+	hutch_policy_free(p);
+
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~/.aws", "/p.json:3:4", &err);
+	hutch_policy_add(p, HUTCH_LIST_WRITABLE, "$HOME/.aws", "--rw", &err);
+	snprintf(want, sizeof(want), "/p.json:3:4: %s/.aws is both private and writable (--rw)",
+		 home);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~/.aws", "--private", &err);
+	hutch_policy_add(p, HUTCH_LIST_HIDDEN, "~/.aws", "profile default", &err);
+	snprintf(want, sizeof(want), "--private: %s/.aws is both private and hidden", home);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_PRIVATE, ".", "--private", &err);
+	snprintf(want, sizeof(want), "--private: private path %s is or contains the workspace", ws);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_PRIVATE, "~", "--private", &err);
+	snprintf(want, sizeof(want), "--private: private path %s is or contains the workspace",
+		 home);
+	FINALIZE_FAILS(p, want);
+	p = with_ws(ws);
+	hutch_policy_add(p, HUTCH_LIST_PRIVATE, "/", "/p.json:1:2", &err);
+	FINALIZE_FAILS(p, "/p.json:1:2: private path /: not a directory hutch can mount over");
+	remove_tree();
+}
+
 int main(void)
 {
 	test_sha256();
@@ -858,6 +927,7 @@ int main(void)
 	test_add_set();
 	test_profiles();
 	test_system_locks();
+	test_private();
 	test_finalize();
 	return done_testing();
 }

@@ -82,6 +82,7 @@ static const struct field fs_fields[] = {
 	{"protected", K_LIST, HUTCH_LIST_PROTECTED, 0, NULL},
 	/* A socket inside the workspace needs no exposing: only absolute ones make sense. */
 	{"sockets", K_LIST, HUTCH_LIST_SOCKETS, F_ABSOLUTE, NULL},
+	{"private", K_LIST, HUTCH_LIST_PRIVATE, 0, NULL},
 };
 
 static const struct field net_fields[] = {

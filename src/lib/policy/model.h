@@ -72,6 +72,12 @@ struct hutch_policy {
 
 	/* filesystem: after finalize every path is absolute and normalised */
 	struct hutch_rules fs_readonly, fs_writable, fs_hidden, fs_protected, fs_sockets;
+	/*
+	 * private: an empty directory of the sandbox's own over each (a tmpfs,
+	 * discarded at the end), so that what a program outside re-reads there
+	 * (an agent's shell snapshots) is never what the sandbox wrote
+	 */
+	struct hutch_rules fs_private;
 
 	/* network */
 	enum hutch_net_mode net_mode;

@@ -465,6 +465,7 @@ void hutch_policy_free(hutch_policy *p)
 	hutch_rules_clear(&p->fs_hidden);
 	hutch_rules_clear(&p->fs_protected);
 	hutch_rules_clear(&p->fs_sockets);
+	hutch_rules_clear(&p->fs_private);
 	hutch_rules_clear(&p->net_allow);
 	hutch_rules_clear(&p->net_deny);
 	hutch_rules_clear(&p->net_host_ports);
@@ -496,6 +497,8 @@ struct hutch_rules *hutch_policy_rules(struct hutch_policy *p, enum hutch_list l
 		return &p->fs_protected;
 	case HUTCH_LIST_SOCKETS:
 		return &p->fs_sockets;
+	case HUTCH_LIST_PRIVATE:
+		return &p->fs_private;
 	case HUTCH_LIST_NET_ALLOW:
 		return &p->net_allow;
 	case HUTCH_LIST_NET_DENY:
@@ -725,12 +728,14 @@ int hutch_policy_add_ex(struct hutch_policy *p, enum hutch_list list, const char
 	case HUTCH_LIST_WRITABLE:
 	case HUTCH_LIST_SOCKETS:
 	case HUTCH_LIST_HIDDEN:
-	case HUTCH_LIST_PROTECTED: {
+	case HUTCH_LIST_PROTECTED:
+	case HUTCH_LIST_PRIVATE: {
 		int ret = check_path(value, list, origin, err);
 
 		if (ret < 0)
 			return ret;
-		locked = system && (list == HUTCH_LIST_HIDDEN || list == HUTCH_LIST_PROTECTED);
+		locked = system && (list == HUTCH_LIST_HIDDEN || list == HUTCH_LIST_PROTECTED ||
+				    list == HUTCH_LIST_PRIVATE);
 		break;
 	}
 	case HUTCH_LIST_NET_ALLOW:
@@ -1222,6 +1227,57 @@ static char *real_path(const char *path)
 }
 
 /*
+ * Private paths: the directory's parent by its real path (what the mount
+ * plan sorts and mounts by, as for writable paths), the last component as
+ * written: a symbolic link there is not followed but refused by the mount
+ * plan (sandbox/mount.c), since the sandbox could replace a link with a
+ * directory of the host's.
+ */
+static int expand_private(struct hutch_rules *r, const char *home, const char *base,
+			  hutch_error *err)
+{
+	struct hutch_rules out = {0};
+	int ret = 0;
+
+	for (size_t i = 0; i < r->n && ret >= 0; i++) {
+		_cleanup_free_ char *x = NULL, *dir = NULL, *real = NULL, *joined = NULL;
+		const char *slash;
+
+		ret = expand_one(r->v[i].value, r->v[i].origin, home, base, &x, err);
+		if (ret < 0)
+			break;
+		slash = strrchr(x, '/');
+		if (!strcmp(x, "/") || !slash)
+			ret = hutch_errx(err, EINVAL, "%s: private path %s: not a directory hutch "
+						      "can mount over",
+					 org(r->v[i].origin), ESC(x));
+		if (ret < 0)
+			break;
+		dir = strndup(x, (size_t)(slash - x));
+		if (!dir) {
+			ret = hutch_err(err, ENOMEM, "%s", org(r->v[i].origin));
+			break;
+		}
+		real = real_path(dir[0] ? dir : "/");
+		if (real) {
+			joined = hutch_path_join(real, slash + 1);
+			if (!joined) {
+				ret = hutch_err(err, ENOMEM, "%s", org(r->v[i].origin));
+				break;
+			}
+		}
+		ret = add_rule(&out, joined ? joined : x, r->v[i].origin, r->v[i].locked, err);
+	}
+	if (ret < 0) {
+		hutch_rules_clear(&out);
+		return ret;
+	}
+	hutch_rules_clear(r);
+	*r = out;
+	return 0;
+}
+
+/*
  * Which hidden paths are there. Most of the ~60 lie in a few directories
  * ($HOME, ~/.config): those are listed once and their names looked up in
  * the listing; a name found there (or a path elsewhere) is resolved as before.
@@ -1580,10 +1636,45 @@ static int check_network(const struct hutch_policy *p, hutch_error *err)
 
 static const char *const exposed_names[] = {"read-only", "writable", "socket"};
 
+/*
+ * A private path is a directory of the sandbox's own: never the workspace,
+ * and not also exposed or hidden (at the same path the host's would be
+ * mounted over it or it over them, by the mount plan's order, not the
+ * policy's intent).
+ */
+static int check_private(struct hutch_policy *p, bool check_workspace, hutch_error *err)
+{
+	const struct hutch_rules *others[] = {&p->fs_readonly, &p->fs_writable, &p->fs_sockets,
+					      &p->fs_hidden};
+	static const char *const names[] = {"read-only", "writable", "socket", "hidden"};
+
+	for (size_t i = 0; i < p->fs_private.n; i++) {
+		const struct hutch_rule *pr = &p->fs_private.v[i];
+
+		for (size_t k = 0; k < ARRAY_SIZE(others); k++) {
+			const struct hutch_rule *o = hutch_rules_find(others[k], pr->value);
+
+			if (o)
+				return hutch_errx(err, EINVAL, "%s: %s is both private and %s (%s)",
+						  org(pr->origin), pr->value, names[k],
+						  org(o->origin));
+		}
+		if (check_workspace && hutch_path_has_prefix(p->workspace, pr->value))
+			return hutch_errx(err, EINVAL,
+					  "%s: private path %s is or contains the workspace %s",
+					  org(pr->origin), pr->value, p->workspace);
+	}
+	return 0;
+}
+
 static int check_conflicts(struct hutch_policy *p, const char *home_canon, bool check_workspace,
 			   hutch_error *err)
 {
 	const struct hutch_rules *exposed[] = {&p->fs_readonly, &p->fs_writable, &p->fs_sockets};
+	int r = check_private(p, check_workspace, err);
+
+	if (r < 0)
+		return r;
 
 	for (size_t h = 0; h < p->fs_hidden.n; h++) {
 		const struct hutch_rule *hr = &p->fs_hidden.v[h];
@@ -1698,6 +1789,8 @@ static int finalize(hutch_policy *p, const char *home, bool check_workspace, hut
 		r = expand_rules(&p->fs_sockets, home, p->workspace, false, false, err);
 	if (r >= 0)
 		r = expand_rules(&p->fs_protected, home, NULL, false, false, err);
+	if (r >= 0)
+		r = expand_private(&p->fs_private, home, p->workspace, err);
 	if (r < 0)
 		return r;
 
@@ -1815,6 +1908,7 @@ static json_t *policy_json(const struct hutch_policy *p)
 	json_object_set_new(fs, "hidden", rules_json(&p->fs_hidden));
 	json_object_set_new(fs, "protected", rules_json(&p->fs_protected));
 	json_object_set_new(fs, "sockets", rules_json(&p->fs_sockets));
+	json_object_set_new(fs, "private", rules_json(&p->fs_private));
 	json_object_set_new(o, "filesystem", fs);
 
 	net = json_object();

@@ -6,7 +6,7 @@
  * / read-only as the base (MOUNT_BASE; with --ephemeral=root an overlay or a
  * read-only bind per top-level directory instead), a minimal /dev, a fresh
  * /proc with the OCI masks, private /tmp, /var/tmp, /run, the workspace and
- * the policy's writable, read-only, socket and hidden paths. protect.c adds
+ * the policy's writable, read-only, socket, hidden and private paths. protect.c adds
  * the protected paths; mount-tree.c applies the plan inside the sandbox.
  */
 #include <dirent.h>
@@ -454,6 +454,140 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 	return 0;
 }
 
+/* The innermost writable root (the workspace or a writable entry) strictly above @path. */
+static const char *writable_root_of(const struct hutch_policy *p, const char *path)
+{
+	const char *root = NULL;
+
+	if (hutch_path_has_prefix(path, p->workspace) && strcmp(path, p->workspace))
+		root = p->workspace;
+	for (size_t i = 0; i < p->fs_writable.n; i++) {
+		const char *w = p->fs_writable.v[i].value;
+		if (hutch_path_has_prefix(path, w) && strcmp(path, w) &&
+		    (!root || strlen(w) > strlen(root)))
+			root = w;
+	}
+	return root;
+}
+
+/*
+ * Would a missing @path be made in a host directory the sandbox can write?
+ * Its nearest existing ancestor, by its real path (a symbolic link on the
+ * way is followed by the sandbox's mkdir too), at or beneath a writable root.
+ */
+static const char *missing_in_writable(const struct hutch_policy *p, const char *path)
+{
+	_cleanup_free_ char *anc = strdup(path), *real = NULL;
+	char *slash;
+
+	if (!anc)
+		return NULL;
+	while ((slash = strrchr(anc, '/'))) {
+		if (slash == anc)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		real = realpath(anc, NULL);
+		if (real || (errno != ENOENT && errno != ENOTDIR) || !strcmp(anc, "/"))
+			break;
+	}
+	if (!real)
+		return p->workspace; /* cannot tell: as if writable (refused) */
+	if (hutch_path_has_prefix(real, p->workspace))
+		return p->workspace;
+	for (size_t i = 0; i < p->fs_writable.n; i++)
+		if (hutch_path_has_prefix(real, p->fs_writable.v[i].value))
+			return p->fs_writable.v[i].value;
+	return NULL;
+}
+
+/*
+ * Pin each directory strictly between writable root @root and private path
+ * @path: renaming one would carry the private mount away, and the sandbox
+ * could then make the host's directory at @path.
+ */
+static int pin_between(struct hutch_mount_plan *plan, const char *root, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t rl = strlen(root);
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (const char *s = path + rl + 1; (s = strchr(s, '/')); s++) {
+		int r;
+
+		memcpy(buf, path, (size_t)(s - path));
+		buf[s - path] = '\0';
+		if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		r = hutch_mount_plan_add(plan, MOUNT_PIN, buf, root, 0, true);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Private paths: a directory of the staging tmpfs over each (MOUNT_TMPFS,
+ * as /tmp), so the host's directory is neither seen nor written. Only over
+ * a real directory of the host: a symbolic link there could be replaced by
+ * the sandbox with a directory of the host's. A missing one is made in the
+ * sandbox only where it lands in a tmpfs of ours (mount-tree.c makes mount
+ * points only there); inside a writable root it would be made on the host,
+ * which the sandbox could as well, so hutch refuses to run.
+ */
+static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy *p,
+		       hutch_error *err)
+{
+	for (size_t i = 0; i < p->fs_private.n; i++) {
+		const struct hutch_rule *rule = &p->fs_private.v[i];
+		const char *o = rule->origin ? rule->origin : "policy";
+		const char *root = writable_root_of(p, rule->value);
+		const struct hutch_rule *h = locked_hidden_above(p, rule->value);
+		struct stat st;
+		int r;
+
+		if (h)
+			return hutch_errx(err, EPERM,
+					  "%s (%s): lies inside %s, hidden by the system policy (%s)",
+					  rule->value, o, h->value, h->origin ? h->origin : "system");
+		if (lstat(rule->value, &st) < 0) {
+			int e = errno;
+
+			if (e == ENOENT || e == ENOTDIR)
+				root = missing_in_writable(p, rule->value);
+			errno = e;
+			if ((e != ENOENT && e != ENOTDIR) || root) {
+				r = hutch_err(err, errno,
+					      "private path %s (%s): cannot make it the sandbox's own",
+					      rule->value, o);
+				if (root)
+					hutch_err_hint(err,
+						       "create the directory first (mkdir -p %s): "
+						       "inside the writable %s the sandbox could "
+						       "create the host's",
+						       rule->value, root);
+				return r;
+			}
+		} else if (!S_ISDIR(st.st_mode)) {
+			r = hutch_errx(err, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+				       "private path %s (%s): %s", rule->value, o,
+				       S_ISLNK(st.st_mode) ? "is a symbolic link"
+							   : "is not a directory");
+			hutch_err_hint(err, "hutch mounts a private directory over a directory "
+					    "only: remove what is there or name the directory itself");
+			return r;
+		}
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, rule->value, NULL, 0700, !root);
+		if (r >= 0 && root)
+			r = pin_between(plan, root, rule->value);
+		if (r < 0)
+			return hutch_err(err, r, "mount: planning %s", rule->value);
+	}
+	return 0;
+}
+
 int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_mount_env *env,
 			   struct hutch_mount_plan **out, hutch_error *err)
 {
@@ -501,6 +635,8 @@ int hutch_mount_plan_build(const struct hutch_policy *p, const struct hutch_moun
 		r = add_rules(plan, p, &p->fs_sockets, MOUNT_BIND_SOCKET, err);
 	if (r >= 0)
 		r = add_rules(plan, p, &p->fs_hidden, MOUNT_HIDE, err);
+	if (r >= 0)
+		r = add_private(plan, p, err);
 	/* Protected paths inside writable roots are planned by protect.c (placeholders too). */
 	if (r < 0)
 		goto fail;
