@@ -529,13 +529,49 @@ static int pin_between(struct hutch_mount_plan *plan, const char *root, const ch
 }
 
 /*
+ * What is at private path @rule on the host: 0 a directory, 1 nothing (to be
+ * made in the sandbox where it lands in a tmpfs of ours), or an error: a
+ * symbolic link there could be replaced by the sandbox with a directory of
+ * the host's, and a missing one inside a writable root would be made on the
+ * host (as the sandbox could make it), so hutch refuses both.
+ */
+static int private_host_state(const struct hutch_policy *p, const struct hutch_rule *rule,
+			      const char *o, hutch_error *err)
+{
+	const char *root;
+	struct stat st;
+	int r;
+
+	if (lstat(rule->value, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		r = hutch_errx(err, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+			       "private path %s (%s): %s", rule->value, o,
+			       S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
+		hutch_err_hint(err, "hutch mounts a private directory over a directory only: "
+				    "remove what is there or name the directory itself");
+		return r;
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return hutch_err(err, errno, "private path %s (%s)", rule->value, o);
+	root = missing_in_writable(p, rule->value);
+	if (!root)
+		return 1;
+	r = hutch_errx(err, ENOENT,
+		       "private path %s (%s): does not exist, and the sandbox could create it "
+		       "on the host (inside the writable %s)",
+		       rule->value, o, root);
+	hutch_err_hint(err, "create the directory first: mkdir -p %s", rule->value);
+	return r;
+}
+
+/*
  * Private paths: a directory of the staging tmpfs over each (MOUNT_TMPFS,
- * as /tmp), so the host's directory is neither seen nor written. Only over
- * a real directory of the host: a symbolic link there could be replaced by
- * the sandbox with a directory of the host's. A missing one is made in the
- * sandbox only where it lands in a tmpfs of ours (mount-tree.c makes mount
- * points only there); inside a writable root it would be made on the host,
- * which the sandbox could as well, so hutch refuses to run.
+ * as /tmp), so the host's directory is neither seen nor written; the
+ * directories between it and its writable root pinned. A missing one is
+ * made in the sandbox only in a tmpfs of ours (mount-tree.c cannot make a
+ * mount point in the read-only host view): else left out, or for a
+ * command-line entry, an error.
  */
 static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy *p,
 		       hutch_error *err)
@@ -545,41 +581,17 @@ static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy 
 		const char *o = rule->origin ? rule->origin : "policy";
 		const char *root = writable_root_of(p, rule->value);
 		const struct hutch_rule *h = locked_hidden_above(p, rule->value);
-		struct stat st;
 		int r;
 
 		if (h)
 			return hutch_errx(err, EPERM,
 					  "%s (%s): lies inside %s, hidden by the system policy (%s)",
 					  rule->value, o, h->value, h->origin ? h->origin : "system");
-		if (lstat(rule->value, &st) < 0) {
-			int e = errno;
-
-			if (e == ENOENT || e == ENOTDIR)
-				root = missing_in_writable(p, rule->value);
-			errno = e;
-			if ((e != ENOENT && e != ENOTDIR) || root) {
-				r = hutch_err(err, errno,
-					      "private path %s (%s): cannot make it the sandbox's own",
-					      rule->value, o);
-				if (root)
-					hutch_err_hint(err,
-						       "create the directory first (mkdir -p %s): "
-						       "inside the writable %s the sandbox could "
-						       "create the host's",
-						       rule->value, root);
-				return r;
-			}
-		} else if (!S_ISDIR(st.st_mode)) {
-			r = hutch_errx(err, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
-				       "private path %s (%s): %s", rule->value, o,
-				       S_ISLNK(st.st_mode) ? "is a symbolic link"
-							   : "is not a directory");
-			hutch_err_hint(err, "hutch mounts a private directory over a directory "
-					    "only: remove what is there or name the directory itself");
+		r = private_host_state(p, rule, o, err);
+		if (r < 0)
 			return r;
-		}
-		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, rule->value, NULL, 0700, !root);
+		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, rule->value, NULL, 0700,
+					 r == 1 && !rule_is_cli(rule));
 		if (r >= 0 && root)
 			r = pin_between(plan, root, rule->value);
 		if (r < 0)
