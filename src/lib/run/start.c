@@ -586,6 +586,9 @@ size_t hutch_run_landlock_writable(const struct run *r, const char **rw, size_t 
 		rw[n++] = r->p->fs_writable.v[i].value;
 	for (size_t i = 0; i < r->p->fs_sockets.n && n < max; i++)
 		rw[n++] = r->p->fs_sockets.v[i].value;
+	/* private paths: a tmpfs of the sandbox's (mount.c); in degraded mode hidden instead */
+	for (size_t i = 0; !r->degraded && i < r->p->fs_private.n && n < max; i++)
+		rw[n++] = r->p->fs_private.v[i].value;
 	return n;
 }
 
@@ -636,6 +639,9 @@ static int step_landlock(struct run *r, hutch_error *err)
 	/* No mount namespace: hidden and protected paths are Landlock's job alone. */
 	for (size_t i = 0; i < r->p->fs_hidden.n && nh < MAX_LANDLOCK_PATHS - 1; i++)
 		hidden[nh++] = r->p->fs_hidden.v[i].value;
+	/* private paths: the host's directory, since no mount can cover it here */
+	for (size_t i = 0; i < r->p->fs_private.n && nh < MAX_LANDLOCK_PATHS - 1; i++)
+		hidden[nh++] = r->p->fs_private.v[i].value;
 	if (r->state_dir)
 		hidden[nh++] = r->state_dir;
 	spec.n_writable = n;
