@@ -6,7 +6,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/agentstate.h"
 #include "policy/policy.h"
@@ -96,6 +101,59 @@ int main(void)
 		   "  OPENAI_API_KEY is not");
 		is_int(p->net_mode, HUTCH_NET_PROXY, "  network mode proxy");
 		hutch_policy_free(p);
+	}
+
+	/* The agents' private directories (files re-read and run by a copy outside), and
+	 * hutch_profile_prepare() making them in a fresh home, inside the state directory. */
+	{
+		struct hutch_policy *p = hutch_policy_new();
+		char home[] = "/tmp/hutch-test-profiles-XXXXXX", path[PATH_MAX];
+		struct stat st;
+
+		ok(hutch_profile_apply(p, "claude-code", &err) == 0 &&
+			   hutch_rules_contains(&p->fs_private, "~/.claude/shell-snapshots") &&
+			   hutch_rules_contains(&p->fs_private, "~/.claude/ide") &&
+			   p->fs_private.n == 2,
+		   "claude-code: ~/.claude/shell-snapshots and ~/.claude/ide are private");
+		hutch_policy_free(p);
+		p = hutch_policy_new();
+		ok(hutch_profile_apply(p, "codex", &err) == 0 &&
+			   hutch_rules_contains(&p->fs_private, "~/.codex/shell_snapshots") &&
+			   p->fs_private.n == 1,
+		   "codex: ~/.codex/shell_snapshots is private");
+		hutch_policy_free(p);
+		p = hutch_policy_new();
+		ok(hutch_profile_apply(p, "default", &err) == 0 && p->fs_private.n == 0,
+		   "default: nothing private");
+		hutch_policy_free(p);
+
+		if (!mkdtemp(home))
+			abort();
+		memset(&err, 0, sizeof(err));
+		ok(hutch_profile_prepare("claude-code", home, &err) == 0, "prepare claude-code (%s)",
+		   err.msg);
+		snprintf(path, sizeof(path), "%s/.claude/shell-snapshots", home);
+		ok(lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700,
+		   "  made ~/.claude/shell-snapshots (0700)");
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.claude/ide", home);
+		ok(lstat(path, &st) == 0 && S_ISDIR(st.st_mode), "  made ~/.claude/ide");
+		rmdir(path);
+		ok(hutch_profile_prepare("codex", home, &err) == 0, "prepare codex");
+		snprintf(path, sizeof(path), "%s/.codex/shell_snapshots", home);
+		ok(lstat(path, &st) == 0 && S_ISDIR(st.st_mode), "  made ~/.codex/shell_snapshots");
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.codex", home);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.claude", home);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.cache/hutch/pkg", home);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.cache/hutch", home);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/.cache", home);
+		rmdir(path);
+		ok(rmdir(home) == 0, "  nothing else made there");
 	}
 
 	/* The CLI's default profile, then a file's "extends": the profile's hides are undone. */

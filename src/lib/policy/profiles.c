@@ -362,6 +362,15 @@ static const char *const claude_protected[] = {
 	"~/.claude/statusline-command.sh",
 	NULL,
 };
+/*
+ * Directories of the sandbox's own (docs/profiles.md, "Private directories"):
+ * a Claude Code running outside at the same time re-reads what is there.
+ * shell-snapshots: each session writes snapshot-<shell>-<time>-<random>.sh
+ * at its start and sources it before every Bash command ("source FILE
+ * 2>/dev/null || true"); ide: the IDEs' lock files (<port>.lock, with the
+ * IDE's auth token) through which Claude Code connects to an IDE's MCP server.
+ */
+static const char *const claude_private[] = {"~/.claude/shell-snapshots", "~/.claude/ide", NULL};
 static const char *const claude_env[] = {"ANTHROPIC_API_KEY", NULL};
 /*
  * Claude Code refuses --dangerously-skip-permissions as root unless it is told
@@ -387,6 +396,12 @@ static const char *const codex_protected[] = {
 	"~/.codex/plugins",
 	NULL,
 };
+/*
+ * Codex writes shell_snapshots/<session>.<nonce>.sh at a session's start and
+ * sources it (". 'FILE'") before each command it runs; the private home links
+ * its shell_snapshots to this one (agentstate-codex.c).
+ */
+static const char *const codex_private[] = {"~/.codex/shell_snapshots", NULL};
 static const char *const codex_env[] = {"OPENAI_API_KEY", NULL};
 /*
  * A private home whose config.toml is a working copy (trusting a folder
@@ -482,7 +497,7 @@ static const char *const pkg_cache_env[] = {
 	NULL,
 };
 
-#define PROFILE_MAX_LISTS 8
+#define PROFILE_MAX_LISTS 10
 #define PROFILE_MAX_SETS 8
 #define PROFILE_MAX_DEPTH 4
 
@@ -508,6 +523,12 @@ struct profile {
 	const char *const *unhide;
 	/* Writable directories "~/..." created when missing (hutch_profile_prepare). */
 	const char *const *state_dirs;
+	/*
+	 * Its private directories (HUTCH_LIST_PRIVATE), inside a state directory:
+	 * created when missing too, since the mount plan refuses a missing one
+	 * that the sandbox could create on the host (sandbox/mount.c).
+	 */
+	const char *const *private_dirs;
 	/* The sandbox's own package caches (PKG_CACHE), created when missing. */
 	bool pkg_cache;
 	struct profile_list lists[PROFILE_MAX_LISTS];
@@ -543,11 +564,13 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = claude_creds,
 		.state_dirs = claude_dirs,
+		.private_dirs = claude_private,
 		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, claude_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, claude_state },
+			{ HUTCH_LIST_PRIVATE, claude_private },
 			{ HUTCH_LIST_PROTECTED, claude_protected },
 			{ HUTCH_LIST_ENV_PASS, claude_env },
 			{ HUTCH_LIST_ENV_SET, claude_set },
@@ -563,11 +586,13 @@ static const struct profile profiles[] = {
 		.base = "default",
 		.unhide = codex_creds,
 		.state_dirs = codex_dirs,
+		.private_dirs = codex_private,
 		.pkg_cache = true,
 		.lists = {
 			{ HUTCH_LIST_NET_ALLOW, codex_hosts },
 			{ HUTCH_LIST_NET_ALLOW, dev_hosts },
 			{ HUTCH_LIST_WRITABLE, codex_state },
+			{ HUTCH_LIST_PRIVATE, codex_private },
 			{ HUTCH_LIST_PROTECTED, codex_protected },
 			{ HUTCH_LIST_ENV_PASS, codex_env },
 			{ HUTCH_LIST_ENV_SET, codex_set },
@@ -788,6 +813,21 @@ int hutch_profile_apply_ex(struct hutch_policy *p, const char *name, const char 
 	return 0;
 }
 
+/* mkdir of "~/NAME" in @home (its parent there already), 0 when it exists. */
+static int make_home_dir(const char *home, const char *d)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (strncmp(d, "~/", 2) != 0)
+		return 0;
+	path = hutch_path_join(home, d + 2);
+	if (!path)
+		return -ENOMEM;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 {
 	const struct profile *pr = find_profile(name);
@@ -811,17 +851,19 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 					 name, path);
 	}
 	for (const char *const *d = pr->state_dirs; *d; d++) {
-		_cleanup_free_ char *path = NULL;
+		int r = make_home_dir(home, *d);
 
-		if (strncmp(*d, "~/", 2) != 0)
-			continue;
-		path = hutch_path_join(home, *d + 2);
-		if (!path)
-			return hutch_err(err, ENOMEM, "profile %s", name);
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return hutch_err(err, errno,
-					 "profile %s: cannot create its state directory %s", name,
-					 path);
+		if (r < 0)
+			return hutch_err(err, -r, "profile %s: cannot create its state directory %s",
+					 name, *d);
+	}
+	for (const char *const *d = pr->private_dirs; d && *d; d++) {
+		int r = make_home_dir(home, *d);
+
+		if (r < 0)
+			return hutch_err(err, -r,
+					 "profile %s: cannot create its private directory %s", name,
+					 *d);
 	}
 	return 0;
 }
