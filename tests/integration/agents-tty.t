@@ -20,7 +20,9 @@ command -v tmux >/dev/null || skip_all "tmux is needed to drive the agents' term
 . "$HUTCH_TESTS_DIR/lib-agents.sh"
 agents_install
 
-TOOL_CMD='echo hello > out.txt; ls -A ~/.ssh 2>/dev/null | wc -l >> out.txt'
+# Its output: how many shell snapshots the session sees in ~/.claude/shell-snapshots (Claude
+# Code's own, written at its start and sourced before each command; a private directory).
+TOOL_CMD='echo hello > out.txt; ls -A ~/.ssh 2>/dev/null | wc -l >> out.txt; echo "snapshots=$(ls -A ~/.claude/shell-snapshots 2>/dev/null | grep -c "^snapshot-")"'
 start_mock_llm api "$TOOL_CMD"
 M=$MOCK_PORT
 MLOG=$MOCK_LOG
@@ -154,6 +156,10 @@ is "$(jget "$HOME/.claude.json" "p['projects']['$WS']['hasTrustDialogAccepted']"
 
 rm -f "$WS/out.txt"
 : >"$MLOG"
+# The host's snapshot directory, as a Claude Code running outside at the same time has it.
+rm -rf "$HOME/.claude/shell-snapshots"
+mkdir -p "$HOME/.claude/shell-snapshots"
+printf '# Snapshot file\nexport OUTSIDE=1\n' >"$HOME/.claude/shell-snapshots/snapshot-bash-1-x.sh"
 tty_start c2 "${CLAUDE[@]}"
 wait_screen c2 "for shortcuts|Choose the text style|Security notes|trust this folder|API key" 60
 like "$SCREEN" "for shortcuts" "claude-code, second launch: straight to the prompt"
@@ -165,10 +171,17 @@ press_until c2 Enter "● done" "Do you want to proceed"
 ok $? "  allowed: the model's final answer is shown"
 is "$(tr -d ' ' <"$WS/out.txt" 2>/dev/null | tr '\n' ,)" "hello,0," \
 	"  the command ran inside: out.txt in the workspace, an empty ~/.ssh"
-like "$(cat "$MLOG")" '"tool_results": \["\(Bash completed' "  the mock got the tool's result"
+like "$(cat "$MLOG")" '"tool_results": \["snapshots=1"' \
+	"  the command's output came back: it saw its session's own snapshot, and only that"
+is "$(ls -A "$HOME/.claude/shell-snapshots")" "snapshot-bash-1-x.sh" \
+	"  while the session runs, its snapshot is not in the host's ~/.claude/shell-snapshots"
 typeline c2 /exit
 wait_exit c2
 is "$RC" 0 "  /exit: hutch exits 0"
+is "$(ls -A "$HOME/.claude/shell-snapshots")" "snapshot-bash-1-x.sh" \
+	"  after it, no snapshot file appeared in the host's ~/.claude/shell-snapshots"
+is "$(cat "$HOME/.claude/shell-snapshots/snapshot-bash-1-x.sh")" "$(printf '# Snapshot file\nexport OUTSIDE=1')" \
+	"  and the outside session's is unchanged"
 unlike "$ERR" "officialMarketplace[A-Za-z]* was changed" \
 	"  Claude Code's marketplace auto-install bookkeeping is not reported at every session"
 
