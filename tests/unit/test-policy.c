@@ -886,7 +886,8 @@ static void test_private(void)
 	ok(hutch_policy_add(p, HUTCH_LIST_PRIVATE, "", "--private", &err) == -EINVAL,
 	   "an empty private path is refused");
 	like(err.msg, "--private: empty path", "  %s", err.msg);
-	ok(hutch_policy_add_ex(p, HUTCH_LIST_PRIVATE, "/srv/x", "/etc/p.json:2:2", true, &err) == 0 &&
+	ok(hutch_policy_add_ex(p, HUTCH_LIST_PRIVATE, "/srv/x", "/etc/p.json:2:2", true, &err) ==
+			   0 &&
 		   hutch_rules_find(&p->fs_private, "/srv/x")->locked,
 	   "the system policy's private entries are locked");
 	is_int(hutch_rules_remove(&p->fs_private, "/srv/x"), -EPERM, "  cannot be removed");

@@ -130,8 +130,8 @@ int main(void)
 		if (!mkdtemp(home))
 			abort();
 		memset(&err, 0, sizeof(err));
-		ok(hutch_profile_prepare("claude-code", home, &err) == 0, "prepare claude-code (%s)",
-		   err.msg);
+		ok(hutch_profile_prepare("claude-code", home, &err) == 0,
+		   "prepare claude-code (%s)", err.msg);
 		snprintf(path, sizeof(path), "%s/.claude/shell-snapshots", home);
 		ok(lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700,
 		   "  made ~/.claude/shell-snapshots (0700)");

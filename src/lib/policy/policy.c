@@ -1248,8 +1248,9 @@ static int expand_private(struct hutch_rules *r, const char *home, const char *b
 			break;
 		slash = strrchr(x, '/');
 		if (!strcmp(x, "/") || !slash)
-			ret = hutch_errx(err, EINVAL, "%s: private path %s: not a directory hutch "
-						      "can mount over",
+			ret = hutch_errx(err, EINVAL,
+					 "%s: private path %s: not a directory hutch "
+					 "can mount over",
 					 org(r->v[i].origin), ESC(x));
 		if (ret < 0)
 			break;

@@ -854,8 +854,9 @@ int hutch_profile_prepare(const char *name, const char *home, hutch_error *err)
 		int r = make_home_dir(home, *d);
 
 		if (r < 0)
-			return hutch_err(err, -r, "profile %s: cannot create its state directory %s",
-					 name, *d);
+			return hutch_err(err, -r,
+					 "profile %s: cannot create its state directory %s", name,
+					 *d);
 	}
 	for (const char *const *d = pr->private_dirs; d && *d; d++) {
 		int r = make_home_dir(home, *d);

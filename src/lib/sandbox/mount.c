@@ -584,9 +584,10 @@ static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy 
 		int r;
 
 		if (h)
-			return hutch_errx(err, EPERM,
-					  "%s (%s): lies inside %s, hidden by the system policy (%s)",
-					  rule->value, o, h->value, h->origin ? h->origin : "system");
+			return hutch_errx(
+				err, EPERM,
+				"%s (%s): lies inside %s, hidden by the system policy (%s)",
+				rule->value, o, h->value, h->origin ? h->origin : "system");
 		r = private_host_state(p, rule, o, err);
 		if (r < 0)
 			return r;
