@@ -249,6 +249,20 @@ typedef void (*hutch_oci_persist_fn)(const struct hutch_persist_item *it, void *
  */
 int hutch_oci_persist_check(const char *bundle, const char *id, const char *quarantine_base,
 			    hutch_oci_persist_fn fn, void *data, hutch_error *err);
+/*
+ * 1 if @bundle's container has writable binds of host directories (recorded by
+ * hutch_oci_prepare()): their protected paths are bound read-only after `runc create`
+ * (hutch_oci_protect_binds()). 0 if not.
+ */
+int hutch_oci_bundle_binds(const char *bundle);
+/*
+ * After `runc create`, before `start`: in the mount namespace of the container's process
+ * @pid, the protected paths of hutch run (.git/hooks, .git/config, editors' and agents'
+ * config, ...) that exist in each writable bind of @bundle are bound read-only onto
+ * themselves (docs/oci.md, "Persistence: the mounted workspace"). The number of mounts
+ * made, or -errno (a bind with shared propagation is refused).
+ */
+int hutch_oci_protect_binds(const char *bundle, int pid, hutch_error *err);
 /* End @bundle's network daemon, if it runs (delete); 0 when there is none. */
 int hutch_oci_netd_stop(const char *bundle, hutch_error *err);
 /*

@@ -280,12 +280,14 @@ static const char *const create_with_value[] = {"bundle", "b", "console-socket",
 						"preserve-fds"};
 
 /*
- * A container with a network allowlist or an audit: runc creates it, then hutch starts its
- * daemon (hutch_oci_netd_start()) before `start` can run the workload. If the daemon
- * cannot start, the container is deleted: it never runs without its proxy or audit.
+ * A container with writable binds, a network allowlist or an audit: runc creates it, then,
+ * before `start` can run the workload, hutch binds the protected paths of its writable
+ * binds read-only in its mount namespace (hutch_oci_protect_binds()) and starts its
+ * daemon (hutch_oci_netd_start()). If either fails, the container is deleted: it never
+ * runs without them.
  */
-static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *opts, int argc,
-			    char **argv, int id_at)
+static int create_then(const struct oci *o, const struct hutch_oci_opts *opts, int argc,
+		       char **argv, int id_at, bool netd, bool binds)
 {
 	char *del[] = {(char *)"delete", (char *)"--force", argv[id_at]};
 	_cleanup_free_ char *state = NULL;
@@ -294,10 +296,17 @@ static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *op
 	int st, pid;
 
 	if (!strcmp(argv[0], "run")) {
+		if (netd)
+			return oci_fail(o,
+					"a network allowlist or an audit needs create and start "
+					"(runc run cannot be served)",
+					"engines use create and start; so can you");
 		return oci_fail(o,
-				"a network allowlist or an audit needs create and start (runc run "
-				"cannot be served)",
-				"engines use create and start; so can you");
+				"a writable bind of a host directory needs create and start: hutch "
+				"protects its git hooks and config between the two (runc run has no "
+				"point between them)",
+				"engines use create and start; so can you, or bind the directory "
+				"read-only");
 	}
 	st = run_runc(o, argc, argv);
 	if (st != 0)
@@ -306,7 +315,8 @@ static int create_with_netd(const struct oci *o, const struct hutch_oci_opts *op
 	if (!state)
 		hutch_errx(&err, EIO, "runc state %s failed after create", argv[id_at]);
 	if (state && hutch_oci_state_pid(state, len, &pid, &err) == 0 &&
-	    hutch_oci_netd_start(opts, argv[id_at], pid, &err) == 0)
+	    (!binds || hutch_oci_protect_binds(opts->bundle ? opts->bundle : ".", pid, &err) >= 0) &&
+	    (!netd || hutch_oci_netd_start(opts, argv[id_at], pid, &err) == 0))
 		return 0;
 	(void)run_runc(o, 3, del);
 	return oci_fail_err(o, &err);
@@ -316,7 +326,7 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 {
 	_cleanup_free_ char *q = NULL;
 	const char *bundle = NULL, *v;
-	int id_at = -1, netd;
+	int id_at = -1, netd, binds;
 	char initbuf[PATH_MAX];
 	hutch_error err = {0};
 	struct hutch_oci_opts opts;
@@ -354,8 +364,9 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	if (hutch_oci_prepare(&opts, &err) < 0)
 		return oci_fail_err(o, &err);
 	netd = hutch_oci_bundle_netd(bundle ? bundle : ".");
-	if (netd > 0 && id_at > 0)
-		return create_with_netd(o, &opts, argc, argv, id_at);
+	binds = hutch_oci_bundle_binds(bundle ? bundle : ".");
+	if ((netd > 0 || binds > 0) && id_at > 0)
+		return create_then(o, &opts, argc, argv, id_at, netd > 0, binds > 0);
 	return exec_runc(o, argc, argv);
 }
 

@@ -16,6 +16,8 @@
 #define HUTCH_OCI_CTL_DIR "hutch-ctl"
 /* ... for one in a pod's namespace: the key of its namespace's daemon (podnet.c) */
 #define HUTCH_OCI_NETNS_FILE "hutch-netns"
+/* The writable binds recorded at create (persist.c), protected after runc create (binds.c). */
+#define HUTCH_OCI_PERSIST_FILE "hutch-persist"
 /* The namespaces' daemons' state (podnet.c); HUTCH_OCI_NETNS_DIR in the environment too. */
 #define HUTCH_OCI_NETNS_DIR "/run/hutch-oci/netns"
 

@@ -27,7 +27,7 @@
 #include "base/path.h"
 #include "oci/oci-int.h"
 
-#define PERSIST_FILE "hutch-persist"
+#define PERSIST_FILE HUTCH_OCI_PERSIST_FILE
 #define MAX_PERSIST_BYTES (1024 * 1024)
 #define MAX_ROOTS 256
 
@@ -84,8 +84,8 @@ static json_t *writable_root(json_t *m, const char *bundle)
 	real = realpath(src, NULL);
 	if (!real || lstat(real, &st) < 0 || !S_ISDIR(st.st_mode) || !strcmp(real, "/"))
 		return NULL;
-	return json_pack("{s:s,s:I,s:I}", "path", real, "dev", (json_int_t)st.st_dev, "ino",
-			 (json_int_t)st.st_ino);
+	return json_pack("{s:s,s:s,s:I,s:I}", "path", real, "dest", dest, "dev",
+			 (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino);
 }
 
 int hutch_oci_persist_record(int dirfd, const char *bundle, json_t *config,
