@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # hutch oci: persistence on the mounted workspace (docs/oci.md, "Persistence: the mounted
 # workspace"). A host git repository bound writable into a container; inside, as an
-# attacker: a hook in .git/hooks, core.fsmonitor in .git/config, a new repository with a
-# hook, a .env with LD_PRELOAD. After delete, the real git on the host runs none of it, the
-# quarantine holds it and stderr names it; a legitimate edit stays. A container without a
+# attacker: a hook in .git/hooks and core.fsmonitor in .git/config (refused: bound
+# read-only since create, oci-protect.t), a new repository with a hook, a .env with
+# LD_PRELOAD. After delete, the real git on the host runs none of it, the quarantine holds
+# what was planted and stderr names it; a legitimate edit stays. A container without a
 # writable bind: delete says nothing. A host directory swapped for a symbolic link
 # between create and delete is not followed.
 # shellcheck source=tests/lib.sh disable=SC2016
@@ -84,8 +85,8 @@ printf '%s\n' "$FSMON" >"$T/fsmon.txt"
 B=$T/bundle
 oci_bundle "$B" sh -c '
 cd /work/proj
-cp /plants/hook.txt .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit && echo planted-hook
-cat /plants/fsmon.txt >>.git/config && echo planted-fsmonitor
+cp /plants/hook.txt .git/hooks/pre-commit 2>/dev/null && chmod +x .git/hooks/pre-commit && echo planted-hook
+cat /plants/fsmon.txt 2>/dev/null >>.git/config && echo planted-fsmonitor
 mkdir sub && cp -r /tmpl/.git sub/.git && cp /plants/subhook.txt sub/.git/hooks/pre-commit &&
 	chmod +x sub/.git/hooks/pre-commit && echo planted-repo
 printf "LD_PRELOAD=/tmp/evil.so\n" >.env && echo planted-env
@@ -103,18 +104,16 @@ run_to_end "$B" "$ID"
 ok "$([ -s "$B/hutch-persist" ] && echo 0 || echo 1)" "create recorded the writable binds in the bundle"
 roci delete "$ID"
 is "$RC" 0 "delete"
-like "$ERR" "quarantined $P/.git/hooks/pre-commit" "stderr names the planted hook"
-like "$ERR" "from $P/.git/config" "stderr names the sanitised .git/config"
+unlike "$ERR" "$P/.git/hooks|$P/.git/config" "nothing to take from the existing .git (bound read-only)"
 like "$ERR" "$P/sub/.git" "stderr names the new repository's planted code"
 like "$ERR" "LD_PRELOAD.*$P/.env|$P/.env" "stderr names the .env"
 unlike "$ERR" "$T/tmpl|$T/plants" "read-only binds are not checked"
-ok "$([ -f "$Q/$ID$P/.git/hooks/pre-commit" ] && echo 0 || echo 1)" "the quarantine holds the hook"
+ok "$([ -f "$Q/$ID$P/sub/.git/hooks/pre-commit" ] && echo 0 || echo 1)" "the quarantine holds the new repository's hook"
 ok "$([ -e "$P/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "the hook is gone from the repository"
 unlike "$(cat "$P/.git/config")" "fsmonitor *=" "core.fsmonitor is gone from .git/config"
 unlike "$(cat "$P/.env" 2>/dev/null)" "LD_PRELOAD=" "LD_PRELOAD is gone from .env"
 is "$(cat "$P/README")" "a
 b" "a legitimate edit is left alone"
-is "$(stat -c %u:%g "$P/.git/config")" "4321:4321" "the sanitised .git/config keeps its owner (the check ran as root)"
 gitq -C "$P" status >/dev/null 2>&1
 gitq -C "$P" commit -qam c >/dev/null 2>&1
 gitq -C "$P/sub" status >/dev/null 2>&1
@@ -128,20 +127,22 @@ isnt "$RC" 0 "the container is gone"
 P3=$T/proj3
 mkdir -p "$P3" && gitq -C "$P3" init -q || bail_out "git init"
 BA=$T/bundle-audit
-oci_bundle "$BA" sh -c 'cp /plants/hook.txt /work/proj/.git/hooks/post-checkout; echo done >/work/done' ||
+oci_bundle "$BA" sh -c 'mkdir /work/proj/new && cp -r /tmpl/.git /work/proj/new/.git &&
+	cp /plants/hook.txt /work/proj/new/.git/hooks/post-checkout; echo done >/work/done' ||
 	bail_out "bundle"
 oci_config "$BA" "
 c['mounts'].append({'destination': '/work/proj', 'type': 'bind', 'source': '$P3', 'options': ['rbind', 'rw']})
+c['mounts'].append({'destination': '/tmpl', 'type': 'bind', 'source': '$TPL', 'options': ['rbind', 'ro']})
 c['mounts'].append({'destination': '/plants', 'type': 'bind', 'source': '$T/plants', 'options': ['rbind', 'ro']})
 c['annotations'] = {'dev.hutch.policy': '{\"audit\": {\"file\": \"$T/audit.jsonl\"}}'}
 "
 run_to_end "$BA" "$ID-au"
 roci --log "$T/oci.log" --log-format json delete "$ID-au"
 is "$RC" 0 "delete (an audited container)"
-like "$ERR" "quarantined $P3/.git/hooks/post-checkout" "stderr names the hook"
+like "$ERR" "quarantined $P3/new/.git/hooks/post-checkout" "stderr names the hook"
 is "$("$PY" -c 'import json,sys; print([(e["action"], e["path"]) for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "persist"])' "$T/audit.jsonl" 2>&1)" \
-	"[('quarantine', '$P3/.git/hooks/post-checkout')]" "the audit file has the persist event"
-like "$(cat "$T/oci.log" 2>&1)" '"level":"warning","msg":"hutch: quarantined '"$P3"'/.git/hooks/post-checkout' \
+	"[('quarantine', '$P3/new/.git/hooks/post-checkout')]" "the audit file has the persist event"
+like "$(cat "$T/oci.log" 2>&1)" '"level":"warning","msg":"hutch: quarantined '"$P3"'/new/.git/hooks/post-checkout' \
 	"--log has the message, in runc's JSON format"
 
 # ---- no writable bind: nothing recorded, delete says nothing ------------------------------

@@ -107,20 +107,32 @@ prun "${RUN[@]}" --rm -v "$T/vol:/data" -w /data "$IMG" sh -c 'echo v >/data/f &
 like "$OUT" "wrote-vol" "a volume (rw bind) is writable"
 is "$(cat "$T/vol/f" 2>/dev/null)" "v" "and the file is on the host"
 
-# a hook planted in a repository in the volume: gone after run --rm (docs/oci.md,
-# "Persistence: the mounted workspace"), in the quarantine chosen at create
+# the volume's repository: its .git/hooks and .git/config are read-only from the workload's
+# first instruction on (bound read-only after create, docs/oci.md, "Persistence: the mounted
+# workspace"); a hook planted in a repository made in the volume is gone after run --rm, in
+# the quarantine chosen at create
 had_varlib_hutch=0
 [ -e /var/lib/hutch ] && had_varlib_hutch=1
 mkdir -p "$T/pvol/.git/hooks" "$T/pvol/.git/objects" "$T/pvol/.git/refs"
 echo "ref: refs/heads/main" >"$T/pvol/.git/HEAD"
-prun "${RUN[@]}" --rm --cidfile "$T/cid" -v "$T/pvol:/data" -w /data "$IMG" sh -c \
-	'printf "#!/bin/sh\ntouch /tmp/x\n" >.git/hooks/pre-commit && echo planted'
-like "$OUT" "planted" "a hook planted in a volume's repository"
-ok "$([ -e "$T/pvol/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "run --rm: the planted hook is gone"
+printf '[core]\n' >"$T/pvol/.git/config"
+MNT_BEFORE=$(awk -v p="$T/" 'index($5, p) == 1' /proc/self/mountinfo)
+prun "${RUN[@]}" --rm --cidfile "$T/cid" -v "$T/pvol:/data" -w /data "$IMG" sh -c '
+printf "#!/bin/sh\ntouch /tmp/x\n" >.git/hooks/pre-commit || echo hook-refused
+printf "\tfsmonitor = x\n" >>.git/config || echo config-refused
+mkdir -p new/.git/hooks new/.git/objects new/.git/refs && echo "ref: refs/heads/main" >new/.git/HEAD &&
+	printf "#!/bin/sh\ntouch /tmp/x\n" >new/.git/hooks/pre-commit && echo planted'
+like "$OUT" "hook-refused" "the volume's .git/hooks is read-only inside"
+like "$ERR" "Read-only file system" "  (EROFS)"
+like "$OUT" "config-refused" "the volume's .git/config is read-only inside"
+is "$(cat "$T/pvol/.git/config")" "[core]" "  and unchanged on the host"
+like "$OUT" "planted" "a hook planted in a new repository in the volume"
+ok "$([ -e "$T/pvol/new/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "run --rm: the planted hook is gone"
+is "$(awk -v p="$T/" 'index($5, p) == 1' /proc/self/mountinfo)" "$MNT_BEFORE" "no mount left on the host"
 cid=$(cat "$T/cid" 2>/dev/null)
 q=/var/lib/hutch/quarantine/$cid # the runtime's HOME at create, if Podman gave it one
 [ -n "$HOME" ] && q=$HOME/.local/state/hutch/quarantine/$cid
-ok "$([ -n "$cid" ] && [ -f "$q$T/pvol/.git/hooks/pre-commit" ] && echo 0 || echo 1)" \
+ok "$([ -n "$cid" ] && [ -f "$q$T/pvol/new/.git/hooks/pre-commit" ] && echo 0 || echo 1)" \
 	"  in the quarantine, $q"
 [ -n "$cid" ] && rm -rf "$q"
 [ "$had_varlib_hutch" = 1 ] || rm -rf /var/lib/hutch 2>/dev/null
