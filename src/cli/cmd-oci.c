@@ -286,13 +286,36 @@ static const char *const create_with_value[] = {"bundle", "b", "console-socket",
  * daemon (hutch_oci_netd_start()). If either fails, the container is deleted: it never
  * runs without them.
  */
+/*
+ * The container's process after runc create: from the engine's --pid-file, which runc
+ * wrote before it returned (every engine passes one), else from `runc state` (one more runc).
+ */
+static int created_pid(const struct oci *o, char *id, const char *pid_file, int *pid,
+		       hutch_error *err)
+{
+	_cleanup_free_ char *state = NULL;
+	char buf[32], *end;
+	size_t len;
+	long v;
+
+	if (pid_file && hutch_read_small_at(AT_FDCWD, pid_file, buf, sizeof(buf)) > 0) {
+		v = strtol(buf, &end, 10);
+		if (end != buf && v > 0 && v <= INT_MAX && (*end == '\0' || *end == '\n')) {
+			*pid = (int)v;
+			return 0;
+		}
+	}
+	state = runc_state(o, id, &len);
+	if (!state)
+		return hutch_errx(err, EIO, "runc state %s failed after create", id);
+	return hutch_oci_state_pid(state, len, pid, err);
+}
+
 static int create_then(const struct oci *o, const struct hutch_oci_opts *opts, int argc,
-		       char **argv, int id_at, bool netd, bool binds)
+		       char **argv, int id_at, const char *pid_file, bool netd, bool binds)
 {
 	char *del[] = {(char *)"delete", (char *)"--force", argv[id_at]};
-	_cleanup_free_ char *state = NULL;
 	hutch_error err = {0};
-	size_t len;
 	int st, pid;
 
 	if (!strcmp(argv[0], "run")) {
@@ -311,10 +334,7 @@ static int create_then(const struct oci *o, const struct hutch_oci_opts *opts, i
 	st = run_runc(o, argc, argv);
 	if (st != 0)
 		return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
-	state = runc_state(o, argv[id_at], &len);
-	if (!state)
-		hutch_errx(&err, EIO, "runc state %s failed after create", argv[id_at]);
-	if (state && hutch_oci_state_pid(state, len, &pid, &err) == 0 &&
+	if (created_pid(o, argv[id_at], pid_file, &pid, &err) == 0 &&
 	    (!binds || hutch_oci_protect_binds(opts->bundle ? opts->bundle : ".", pid, &err) >= 0) &&
 	    (!netd || hutch_oci_netd_start(opts, argv[id_at], pid, &err) == 0))
 		return 0;
@@ -325,7 +345,7 @@ static int create_then(const struct oci *o, const struct hutch_oci_opts *opts, i
 static int oci_create(const struct oci *o, int argc, char **argv)
 {
 	_cleanup_free_ char *q = NULL;
-	const char *bundle = NULL, *v;
+	const char *bundle = NULL, *pid_file = NULL, *v;
 	int id_at = -1, netd, binds;
 	char initbuf[PATH_MAX];
 	hutch_error err = {0};
@@ -341,6 +361,8 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 				v = argv[i + 1];
 			bundle = v;
 		}
+		if (opt_is(argv[i], "pid-file", &v))
+			pid_file = v ? v : (i + 1 < argc ? argv[i + 1] : NULL);
 		for (size_t k = 0; k < sizeof(create_with_value) / sizeof(create_with_value[0]);
 		     k++)
 			if (opt_is(argv[i], create_with_value[k], &v) && !v) {
@@ -366,7 +388,8 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	netd = hutch_oci_bundle_netd(bundle ? bundle : ".");
 	binds = hutch_oci_bundle_binds(bundle ? bundle : ".");
 	if ((netd > 0 || binds > 0) && id_at > 0)
-		return create_then(o, &opts, argc, argv, id_at, netd > 0, binds > 0);
+		return create_then(o, &opts, argc, argv, id_at, pid_file, netd > 0,
+				   binds > 0);
 	return exec_runc(o, argc, argv);
 }
 

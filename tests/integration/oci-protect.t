@@ -78,9 +78,9 @@ oci_config "$B" "
 c['mounts'].append({'destination': '/work/proj', 'type': 'bind', 'source': '$P', 'options': ['rbind', 'rw']})
 c['mounts'].append({'destination': '/plants', 'type': 'bind', 'source': '$T/plants', 'options': ['rbind', 'ro']})
 "
-roci create --bundle "$B" "$ID" </dev/null
+roci create --bundle "$B" --pid-file "$T/c.pid" "$ID" </dev/null
 is "$RC" 0 "create" || diag "$ERR"
-pid=$(runc --root "$R" state "$ID" 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+pid=$(cat "$T/c.pid")
 is "$(awk '$5 == "/work/proj/.git/hooks" || $5 == "/work/proj/.git/config" { split($6, o, ","); print $5, o[1] }' "/proc/$pid/mountinfo" 2>&1 | sort | tr '\n' ' ')" \
 	"/work/proj/.git/config ro /work/proj/.git/hooks ro " \
 	"before start: .git/hooks and .git/config are read-only mounts in the container"
@@ -140,8 +140,8 @@ BS=$T/bundle-sw
 oci_bundle "$BS" sh -c '
 cd /work/proj/.git
 while :; do
-	mv hooks hooks.d 2>/dev/null; ln -s /outside hooks 2>/dev/null
-	rm -f hooks 2>/dev/null; mv hooks.d hooks 2>/dev/null
+	mv hooks hooks.d 2>/dev/null; ln -s /outside hooks 2>/dev/null; usleep 2000
+	rm -f hooks 2>/dev/null; mv hooks.d hooks 2>/dev/null; usleep 2000
 done' || bail_out "bundle"
 oci_config "$BS" "
 c['mounts'].append({'destination': '/work/proj', 'type': 'bind', 'source': '$P3', 'options': ['rbind', 'rw']})
@@ -149,7 +149,7 @@ c['mounts'].append({'destination': '/outside', 'type': 'bind', 'source': '$T/out
 "
 runc --root "$R" run -d --bundle "$BS" "$ID-sw" </dev/null >/dev/null 2>&1
 links=0 dirs=0
-for _ in $(seq 200); do
+for _ in $(seq 20000); do
 	if [ -L "$P3/.git/hooks" ]; then links=$((links + 1)); elif [ -d "$P3/.git/hooks" ]; then dirs=$((dirs + 1)); fi
 	[ "$links" -gt 0 ] && [ "$dirs" -gt 0 ] && break
 done
