@@ -71,6 +71,7 @@ cp /plants/hook.txt .git/hooks/pre-commit 2>>/work/proj/log.txt || echo hook-ref
 cat /plants/fsmon.txt 2>>/work/proj/log.txt >>.git/config || echo config-refused >>/work/proj/log.txt
 echo x >.vscode/tasks.json 2>/dev/null || echo vscode-refused >>/work/proj/log.txt
 mv .git .git-old 2>/dev/null || echo rename-refused >>/work/proj/log.txt
+umount /work/proj/.git/hooks 2>/dev/null || echo umount-refused >>/work/proj/log.txt
 echo b >>README && echo edited >>/work/proj/log.txt
 echo done >/work/proj/done.txt
 exec sleep 1000' || bail_out "bundle"
@@ -93,6 +94,7 @@ like "$LOG" "Read-only file system" "  with EROFS"
 like "$LOG" "config-refused" "appending core.fsmonitor to .git/config fails"
 like "$LOG" "vscode-refused" "another protected path (.vscode) is read-only"
 like "$LOG" "rename-refused" "the repository's .git cannot be renamed (pinned)"
+like "$LOG" "umount-refused" "the workload cannot unmount them"
 like "$LOG" "edited" "a source file stays writable"
 is "$(cat "$P/.git/config")" "$CONFIG_BEFORE" ".git/config is unchanged on the host"
 # while the container still runs: the developer's git on the host
