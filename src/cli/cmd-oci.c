@@ -324,18 +324,20 @@ static int create_then(const struct oci *o, const struct hutch_oci_opts *opts, i
 					"a network allowlist or an audit needs create and start "
 					"(runc run cannot be served)",
 					"engines use create and start; so can you");
-		return oci_fail(o,
-				"a writable bind of a host directory needs create and start: hutch "
-				"protects its git hooks and config between the two (runc run has no "
-				"point between them)",
-				"engines use create and start; so can you, or bind the directory "
-				"read-only");
+		return oci_fail(
+			o,
+			"a writable bind of a host directory needs create and start: hutch "
+			"protects its git hooks and config between the two (runc run has no "
+			"point between them)",
+			"engines use create and start; so can you, or bind the directory "
+			"read-only");
 	}
 	st = run_runc(o, argc, argv);
 	if (st != 0)
 		return st < 0 ? oci_fail(o, "cannot run runc", NULL) : st;
 	if (created_pid(o, argv[id_at], pid_file, &pid, &err) == 0 &&
-	    (!binds || hutch_oci_protect_binds(opts->bundle ? opts->bundle : ".", pid, &err) >= 0) &&
+	    (!binds ||
+	     hutch_oci_protect_binds(opts->bundle ? opts->bundle : ".", pid, &err) >= 0) &&
 	    (!netd || hutch_oci_netd_start(opts, argv[id_at], pid, &err) == 0))
 		return 0;
 	(void)run_runc(o, 3, del);
@@ -388,8 +390,7 @@ static int oci_create(const struct oci *o, int argc, char **argv)
 	netd = hutch_oci_bundle_netd(bundle ? bundle : ".");
 	binds = hutch_oci_bundle_binds(bundle ? bundle : ".");
 	if ((netd > 0 || binds > 0) && id_at > 0)
-		return create_then(o, &opts, argc, argv, id_at, pid_file, netd > 0,
-				   binds > 0);
+		return create_then(o, &opts, argc, argv, id_at, pid_file, netd > 0, binds > 0);
 	return exec_runc(o, argc, argv);
 }
 

@@ -82,7 +82,8 @@ int hutch_oci_bundle_binds(const char *bundle)
 	_cleanup_close_ int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 
-	return dirfd >= 0 && fstatat(dirfd, HUTCH_OCI_PERSIST_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	return dirfd >= 0 &&
+	       fstatat(dirfd, HUTCH_OCI_PERSIST_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       S_ISREG(st.st_mode);
 }
 
@@ -157,7 +158,8 @@ static int open_volumes(struct work *w, hutch_error *err)
 			return -ESTALE;
 		}
 		if (fstat(w->v[i].fd, &st) < 0)
-			return hutch_err(err, errno, "protect: %s", shown(w->v[i].dest, b, sizeof(b)));
+			return hutch_err(err, errno, "protect: %s",
+					 shown(w->v[i].dest, b, sizeof(b)));
 		if (st.st_dev != w->v[i].dev || st.st_ino != w->v[i].ino)
 			return hutch_errx(err, ESTALE,
 					  "protect: %s in the container is not the host directory "
@@ -452,8 +454,7 @@ int hutch_oci_protect_binds(const char *bundle, int pid, hutch_error *err)
 		close(rd);
 		_exit(enter_and_protect(pidfd, w, wr));
 	}
-	close(wr);
-	wr = -1;
+	close(TAKE_FD(wr));
 	r = hutch_read_fd(rd, sizeof(rep) + 1, &got, &n);
 	st = wait_exit(child);
 	if (r >= 0 && n == sizeof(rep))
@@ -463,7 +464,7 @@ int hutch_oci_protect_binds(const char *bundle, int pid, hutch_error *err)
 		return rep.r;
 	}
 	if (r < 0 || n != sizeof(rep) || st != 0)
-		return hutch_errx(err, EIO, "protect: the helper in the container ended (status %d)",
-				  st);
+		return hutch_errx(err, EIO,
+				  "protect: the helper in the container ended (status %d)", st);
 	return rep.r;
 }
