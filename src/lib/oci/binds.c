@@ -60,7 +60,7 @@
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 struct volume {
-	const char *dest; /* in the container; points into the record */
+	char *dest; /* in the container, normalized */
 	dev_t dev;
 	ino_t ino;
 	int fd; /* the destination, opened in the container */
@@ -113,16 +113,22 @@ static int read_volumes(json_t *rec, struct work *w, hutch_error *err)
 
 	json_array_foreach(roots, i, root)
 	{
-		const char *dest = json_string_value(json_object_get(root, "dest"));
+		const char *d = json_string_value(json_object_get(root, "dest"));
+		char *dest = d && d[0] == '/' && !hutch_path_has_dotdot(d) ? hutch_path_normalize(d)
+									   : NULL;
 		size_t k;
 
-		if (!dest || dest[0] != '/')
+		if (!dest)
 			return hutch_errx(err, EINVAL, "bundle: %s: a bind without its destination",
 					  HUTCH_OCI_PERSIST_FILE);
 		for (k = 0; k < w->n && strcmp(w->v[k].dest, dest); k++)
 			;
-		if (k == w->n && w->n >= MAX_VOLUMES)
+		if (k == w->n && w->n >= MAX_VOLUMES) {
+			free(dest);
 			return hutch_errx(err, E2BIG, "more than %d writable binds", MAX_VOLUMES);
+		}
+		if (k < w->n)
+			free(w->v[k].dest);
 		w->v[k] = (struct volume){
 			dest, (dev_t)json_integer_value(json_object_get(root, "dev")),
 			(ino_t)json_integer_value(json_object_get(root, "ino")), -1};
@@ -358,6 +364,25 @@ static int protect_in_container(struct work *w, hutch_error *err)
 	return r < 0 ? r : w->mounts;
 }
 
+static void work_free(struct work *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->v[i].dest);
+		if (w->v[i].fd >= 0)
+			close(w->v[i].fd);
+	}
+	free(w->mountinfo);
+	free(w->ours);
+	free(w);
+}
+
+static void work_freep(struct work **w)
+{
+	work_free(*w);
+}
+
 /* ---- the helper processes ----------------------------------------------------------------- */
 
 struct report {
@@ -406,6 +431,7 @@ static int enter_and_protect(int pidfd, struct work *w, int out)
 
 		unsetenv("HOME"); /* the host's home says nothing of the container's paths */
 		r = protect_in_container(w, &err);
+		work_free(w);
 		send_report(out, r, r < 0 ? &err : NULL);
 		_exit(r < 0 ? 1 : 0);
 	}
@@ -416,7 +442,7 @@ int hutch_oci_protect_binds(const char *bundle, int pid, hutch_error *err)
 {
 	_cleanup_close_ int dirfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int pidfd = -1, rd = -1, wr = -1;
-	_cleanup_free_ struct work *w = calloc(1, sizeof(*w));
+	_cleanup_(work_freep) struct work *w = calloc(1, sizeof(*w));
 	_cleanup_free_ char *text = NULL, *got = NULL;
 	_cleanup_json_ json_t *rec = NULL;
 	struct report rep = {0};
