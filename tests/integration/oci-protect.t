@@ -63,6 +63,7 @@ P=$T/proj
 mkdir -p "$P" && gitq -C "$P" init -q && echo a >"$P/README" && gitq -C "$P" add README &&
 	gitq -C "$P" commit -qm init || bail_out "git init"
 mkdir -p "$P/.vscode" && echo '{}' >"$P/.vscode/settings.json"
+mkdir -p "$P/lib" && gitq -C "$P/lib" init -q || bail_out "git init" # a nested repository
 CONFIG_BEFORE=$(cat "$P/.git/config")
 B=$T/bundle
 oci_bundle "$B" sh -c '
@@ -70,6 +71,7 @@ cd /work/proj
 cp /plants/hook.txt .git/hooks/pre-commit 2>>/work/proj/log.txt || echo hook-refused >>/work/proj/log.txt
 cat /plants/fsmon.txt 2>>/work/proj/log.txt >>.git/config || echo config-refused >>/work/proj/log.txt
 echo x >.vscode/tasks.json 2>/dev/null || echo vscode-refused >>/work/proj/log.txt
+cp /plants/hook.txt lib/.git/hooks/pre-commit 2>/dev/null || echo nested-refused >>/work/proj/log.txt
 mv .git .git-old 2>/dev/null || echo rename-refused >>/work/proj/log.txt
 umount /work/proj/.git/hooks 2>/dev/null || echo umount-refused >>/work/proj/log.txt
 echo b >>README && echo edited >>/work/proj/log.txt
@@ -93,6 +95,7 @@ like "$LOG" "hook-refused" "the workload's first action, writing .git/hooks/pre-
 like "$LOG" "Read-only file system" "  with EROFS"
 like "$LOG" "config-refused" "appending core.fsmonitor to .git/config fails"
 like "$LOG" "vscode-refused" "another protected path (.vscode) is read-only"
+like "$LOG" "nested-refused" "a nested repository's .git/hooks is read-only"
 like "$LOG" "rename-refused" "the repository's .git cannot be renamed (pinned)"
 like "$LOG" "umount-refused" "the workload cannot unmount them"
 like "$LOG" "edited" "a source file stays writable"
