@@ -220,6 +220,11 @@ int main(void)
 	like(err.msg, "filesystem.hidden is not supported", "  said so");
 
 	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
+			  "\"{\\\"filesystem\\\":{\\\"private\\\":[\\\"/scratch\\\"]}}\"}}");
+	is_int(hutch_oci_prepare(&o, &err), -ENOTSUP, "private paths are refused");
+	like(err.msg, "filesystem.private is not supported", "  said so");
+
+	write_config(BASE "\"annotations\":{\"dev.hutch.policy\":"
 			  "\"{\\\"network\\\":{\\\"mode\\\":\\\"host\\\"},"
 			  "\\\"filesystem\\\":{\\\"writable\\\":[\\\"/srv\\\"]}}\"}}");
 	is_int(hutch_oci_prepare(&o, &err), 0, "network host and a writable path (%s)", err.msg);

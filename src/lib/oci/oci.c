@@ -207,6 +207,10 @@ static bool has_hidden(const struct hutch_policy *p)
 {
 	return p->fs_hidden.n > 0;
 }
+static bool has_private(const struct hutch_policy *p)
+{
+	return p->fs_private.n > 0;
+}
 static bool has_protected(const struct hutch_policy *p)
 {
 	return p->fs_protected.n > 0;
@@ -242,6 +246,7 @@ static bool has_limits(const struct hutch_policy *p)
 static const struct unsupported unsupported[] = {
 	{"filesystem.hidden", has_hidden},
 	{"filesystem.protected", has_protected},
+	{"filesystem.private", has_private},
 	{"filesystem.sockets", has_sockets},
 	{"network.deny", has_net_deny},
 	{"network.hostPorts", has_host_ports},
