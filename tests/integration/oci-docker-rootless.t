@@ -213,18 +213,25 @@ like "$OUT" "NoNewPrivs:.1" "no_new_privs"
 drun run --network none --rm "$IMG" sh -c 'touch /root/x && echo runc-root-write'
 like "$OUT" "runc-root-write" "the same image under runc: / is writable (the control)"
 
-# a volume, and a hook planted in a repository there: taken away at delete, into the
-# quarantine under the HOME the daemon was started with (the runtime's at create)
+# a volume and its repository: .git/hooks read-only from the workload's first instruction
+# (bound read-only after create); a hook planted in a repository made in the volume is taken
+# away at delete, into the quarantine under the HOME the daemon was started with (the
+# runtime's at create)
 mkdir -p "$T/vol/.git/hooks" "$T/vol/.git/objects" "$T/vol/.git/refs"
 echo "ref: refs/heads/main" >"$T/vol/.git/HEAD"
-drun "${RUN[@]}" --rm --cidfile "$T/cid" -v "$T/vol:/data" -w /data "$IMG" sh -c \
-	'echo v >/data/f && echo wrote-vol; printf "#!/bin/sh\ntouch /tmp/x\n" >.git/hooks/pre-commit && echo planted'
+drun "${RUN[@]}" --rm --cidfile "$T/cid" -v "$T/vol:/data" -w /data "$IMG" sh -c '
+echo v >/data/f && echo wrote-vol
+printf "#!/bin/sh\ntouch /tmp/x\n" >.git/hooks/pre-commit || echo hook-refused
+mkdir -p new/.git/hooks new/.git/objects new/.git/refs && echo "ref: refs/heads/main" >new/.git/HEAD &&
+	printf "#!/bin/sh\ntouch /tmp/x\n" >new/.git/hooks/pre-commit && echo planted'
 like "$OUT" "wrote-vol" "a volume (rw bind) is writable"
 is "$(cat "$T/vol/f" 2>/dev/null)" "v" "  and the file is on the host"
-like "$OUT" "planted" "  a hook planted in a repository there"
-ok "$([ -e "$T/vol/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "  is gone after run --rm"
+like "$OUT" "hook-refused" "  its repository's .git/hooks is read-only inside"
+ok "$([ -e "$T/vol/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "  nothing written there on the host"
+like "$OUT" "planted" "  a hook planted in a repository made there"
+ok "$([ -e "$T/vol/new/.git/hooks/pre-commit" ] && echo 1 || echo 0)" "  is gone after run --rm"
 cid=$(cat "$T/cid" 2>/dev/null)
-ok "$([ -n "$cid" ] && [ -f "$HOME/.local/state/hutch/quarantine/$cid$T/vol/.git/hooks/pre-commit" ] && echo 0 || echo 1)" \
+ok "$([ -n "$cid" ] && [ -f "$HOME/.local/state/hutch/quarantine/$cid$T/vol/new/.git/hooks/pre-commit" ] && echo 0 || echo 1)" \
 	"  in the quarantine, \$HOME/.local/state/hutch/quarantine/ID" ||
 	diag "$(find "$HOME/.local/state/hutch" 2>&1 | head)"
 
