@@ -244,7 +244,7 @@ static void test_check(void)
 		snprintf(q0, sizeof(q0), "%s/q0", dir);
 		sh("mkdir -p $D/clean/.git/hooks $D/clean/.git/objects $D/clean/.git/refs; echo "
 		   "'ref: x' > $D/clean/.git/HEAD");
-		is_int(hutch_gitguard_check(r0, 1, NULL, 0, &start, q0, item, NULL, &st, &err), 0,
+		is_int(hutch_gitguard_check(r0, 1, NULL, 0, &start, q0, NULL, item, NULL, &st, &err), 0,
 		       "a check of a clean workspace runs");
 		ok(!exists(dir, "q0"), "  and makes no quarantine directory (nothing went there)");
 		ok(n_moved == 0 && n_sanitized == 0 && n_failed == 0, "  and moves nothing");
@@ -260,13 +260,13 @@ static void test_check(void)
 		sh("mkdir -p $D/bad/.git/hooks $D/bad/.git/objects $D/bad/.git/refs $D/ro; echo "
 		   "'ref: x' > $D/bad/.git/HEAD; echo x > $D/bad/.git/hooks/pre-commit; "
 		   "printf 'not a dir' > $D/ro/q");
-		hutch_gitguard_check(rb, 1, NULL, 0, &start, qb, item, NULL, &st, &err);
+		hutch_gitguard_check(rb, 1, NULL, 0, &start, qb, NULL, item, NULL, &st, &err);
 		ok(n_failed == failed_before + 1 && exists(bad, ".git/hooks/pre-commit"),
 		   "  no quarantine possible: the planted hook is reported as failed, left in "
 		   "place");
 		n_failed = failed_before;
 	}
-	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, item, NULL, &st, &err), 0,
+	is_int(hutch_gitguard_check(roots, 1, NULL, 0, &start, q, NULL, item, NULL, &st, &err), 0,
 	       "check runs");
 	diag("%s", seen);
 	is_int(n_failed, 0, "nothing failed");

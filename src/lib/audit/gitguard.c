@@ -19,6 +19,7 @@
 #include "audit/rebasetodo.h"
 #include "audit/gitconfig.h"
 #include "audit/gitguard.h"
+#include "audit/walkcache.h"
 
 /* Deeper than this a directory is reported as not checked (one fd per level). */
 #define GG_MAX_DEPTH 4096
@@ -122,6 +123,8 @@ struct guard {
 	/* read-only for the whole run (protected mounts): the sandbox changed nothing there */
 	const char *const *held;
 	size_t n_held;
+	const char *cache_dir; /* the walks' caches (walkcache.h), or NULL */
+	long long res_ns;      /* of CLOCK_REALTIME_COARSE */
 };
 
 static bool changed(const struct guard *g, const struct stat *st)
@@ -894,14 +897,21 @@ static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 
 /* ---- the walk ------------------------------------------------------------- */
 
-/* What a directory's listing showed of a git directory's shape (hutch_gitguard_is_gitdir). */
-enum { SHAPE_HEAD = 1, SHAPE_OBJECTS = 2, SHAPE_REFS = 4 };
-
+/*
+ * A directory on the walk's stack. Read: its listing, a getdents64 buffer at
+ * a time. Trusted (walkcache.h): the same directory, unchanged, as in the
+ * last complete walk; its subdirectories come from the cache, and a
+ * descriptor is open only when it holds something to check (@fd -1 else).
+ */
 struct level {
 	int fd;
+	bool trusted;
 	size_t path_len; /* of the directory's path in the buffer */
-	unsigned shape;	 /* SHAPE_*, from the entries read so far */
+	unsigned shape;	 /* HUTCH_WALK_*, from the entries read so far (or the cache) */
 	int has_head;	 /* looked up for skip_git_data(): -1 not yet, 0, 1 */
+	long old;	 /* its record in the last walk's cache, or -1 */
+	size_t rec;	 /* its record in this walk's (SIZE_MAX: none) */
+	size_t next;	 /* trusted: its next subdirectory's record in the cache */
 	char buf[GG_DENTS_BUF];
 	ssize_t n, off;
 };
@@ -911,6 +921,10 @@ struct walk {
 	size_t depth, cap;
 	char *path;
 	size_t plen, pcap;
+	/* the cache: the last complete walk of this root, this walk's */
+	struct hutch_walkcache old, cur;
+	bool caching; /* this walk's is recorded (a cache directory, no failure to record) */
+	bool dirty;   /* and differs from the last in more than hutch's own placeholders */
 };
 
 static int path_set(struct walk *w, size_t at, const char *name)
@@ -935,48 +949,29 @@ static int path_set(struct walk *w, size_t at, const char *name)
 	return 0;
 }
 
-static int push_dir(struct guard *g, size_t root, struct walk *w, int fd)
-{
-	struct level *l;
-
-	if (w->depth == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		struct level *nl = realloc(w->lv, cap * sizeof(*nl));
-		if (!nl) {
-			close(fd);
-			return -ENOMEM;
-		}
-		w->lv = nl;
-		w->cap = cap;
-	}
-	l = &w->lv[w->depth++];
-	l->fd = fd;
-	l->path_len = w->plen;
-	l->shape = 0;
-	l->has_head = -1;
-	l->n = l->off = 0;
-	g->st->dirs++;
-	return 0;
-}
-
 static bool shape_has(const char *name, bool want_dir, void *data)
 {
 	const unsigned *shape = data;
 
 	(void)want_dir; /* any type: git's own test follows symlinks, so may this one */
-	return (!strcmp(name, "HEAD") && (*shape & SHAPE_HEAD)) ||
-	       (!strcmp(name, "objects") && (*shape & SHAPE_OBJECTS)) ||
-	       (!strcmp(name, "refs") && (*shape & SHAPE_REFS));
+	return (!strcmp(name, "HEAD") && (*shape & HUTCH_WALK_HEAD)) ||
+	       (!strcmp(name, "objects") && (*shape & HUTCH_WALK_OBJECTS)) ||
+	       (!strcmp(name, "refs") && (*shape & HUTCH_WALK_REFS));
+}
+
+static bool is_gitdir_shape(unsigned shape)
+{
+	return hutch_gitguard_is_gitdir(shape_has, &shape);
 }
 
 static void note_shape(struct level *l, const char *name)
 {
 	if (!strcmp(name, "HEAD"))
-		l->shape |= SHAPE_HEAD;
+		l->shape |= HUTCH_WALK_HEAD;
 	else if (!strcmp(name, "objects"))
-		l->shape |= SHAPE_OBJECTS;
+		l->shape |= HUTCH_WALK_OBJECTS;
 	else if (!strcmp(name, "refs"))
-		l->shape |= SHAPE_REFS;
+		l->shape |= HUTCH_WALK_REFS;
 }
 
 /*
@@ -1010,92 +1005,433 @@ static bool skip_git_data(struct level *parent, const char *parent_path, const c
 	return false;
 }
 
+/* ---- the walk's cache (walkcache.h) ---------------------------------------- */
+
+/*
+ * May the last walk's record @o be trusted, if the directory is still the
+ * same inode with the same ctime? Not when that ctime lies in this run (the
+ * directory changed while the sandbox ran), nor when it was racy when saved
+ * (a change in the same clock tick would have left it as it was).
+ */
+static bool trustable(const struct guard *g, const struct walk *w, long o)
+{
+	const struct hutch_walk_rec *r = &w->old.recs[o];
+	struct stat st = {.st_ctim = {(time_t)r->sec, (long)r->nsec}};
+
+	return !changed(g, &st) && !hutch_walkcache_racy(r->sec, r->nsec, &w->old.saved, g->res_ns);
+}
+
+static bool same_dir(const struct hutch_walk_rec *r, const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) && r->dev == (uint64_t)st->st_dev &&
+	       r->ino == (uint64_t)st->st_ino && r->sec == (int64_t)st->st_ctim.tv_sec &&
+	       r->nsec == (uint32_t)st->st_ctim.tv_nsec;
+}
+
+static bool is_quarantine(const struct guard *g, const struct stat *st)
+{
+	return g->qfd >= 0 && st->st_dev == g->qdev && st->st_ino == g->qino;
+}
+
+/* This walk's record of the directory at w->path, as @st shows it. */
+static size_t record(struct walk *w, const struct stat *st, unsigned flags)
+{
+	struct hutch_walk_rec r = {.dev = (uint64_t)st->st_dev,
+				   .ino = (uint64_t)st->st_ino,
+				   .sec = (int64_t)st->st_ctim.tv_sec,
+				   .nsec = (uint32_t)st->st_ctim.tv_nsec,
+				   .flags = flags};
+	long i;
+
+	if (!w->caching)
+		return SIZE_MAX;
+	i = hutch_walkcache_add(&w->cur, &r, w->plen ? w->path : "");
+	if (i < 0)
+		w->caching = false;
+	return i < 0 ? SIZE_MAX : (size_t)i;
+}
+
+/*
+ * The subdirectories of record @i of @c, but those at protected paths
+ * (held(): hutch's placeholders come and go with each run, and the sandbox
+ * could change nothing there).
+ */
+static size_t children(const struct guard *g, size_t root, const struct hutch_walkcache *c,
+		       size_t i)
+{
+	size_t n = 0, end = i + c->recs[i].subtree;
+
+	for (size_t k = i + 1; k <= end; k += c->recs[k].subtree + 1)
+		n += !held(g, root, hutch_walkcache_rel(c, k));
+	return n;
+}
+
+/*
+ * Does @rel (in root @root) hold one of hutch's placeholders (the parent of a
+ * protected path)? Its ctime changes at every run as they come and go, so it
+ * is read at every run: a new ctime there alone is no reason to write the
+ * cache again.
+ */
+static bool holds_placeholders(const struct guard *g, size_t root, const char *rel)
+{
+	_cleanup_free_ char *abs = g->n_held ? abs_path(g, root, rel) : NULL;
+	size_t n = abs ? strlen(abs) : 0;
+
+	for (size_t i = 0; abs && i < g->n_held; i++) {
+		const char *h = g->held[i], *slash = strrchr(h, '/');
+		size_t pl = slash ? (size_t)(slash - h) : 0;
+		if ((pl == n && !strncmp(h, abs, n)) || (pl == 0 && !strcmp(abs, "/")))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A directory read whole: does this walk's record say the same as the last
+ * (the same inode, entries that matter and subdirectories)? Protected paths
+ * are left out on both sides: hutch's placeholders there differ at each run.
+ */
+static void compare_read(const struct guard *g, size_t root, struct walk *w,
+			 const struct level *l)
+{
+	const struct hutch_walk_rec *o, *c;
+
+	if (!w->caching || w->dirty || l->rec == SIZE_MAX || held(g, root, w->path))
+		return;
+	if (l->old < 0) {
+		w->dirty = true;
+		return;
+	}
+	o = &w->old.recs[l->old];
+	c = &w->cur.recs[l->rec];
+	if (o->dev != c->dev || o->ino != c->ino || o->flags != c->flags ||
+	    children(g, root, &w->old, (size_t)l->old) != children(g, root, &w->cur, l->rec))
+		w->dirty = true;
+	else if ((o->sec != c->sec || o->nsec != c->nsec ||
+		  hutch_walkcache_racy(o->sec, o->nsec, &w->old.saved, g->res_ns)) &&
+		 !holds_placeholders(g, root, w->path))
+		w->dirty = true;
+}
+
+/* ---- the walk's steps ---------------------------------------------------- */
+
+static struct level *push(struct walk *w, int fd, bool trusted, long old)
+{
+	struct level *l;
+
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct level *nl = realloc(w->lv, cap * sizeof(*nl));
+		if (!nl)
+			return NULL;
+		w->lv = nl;
+		w->cap = cap;
+	}
+	l = &w->lv[w->depth++];
+	*l = (struct level){.fd = fd,
+			    .trusted = trusted,
+			    .path_len = w->plen,
+			    .has_head = -1,
+			    .old = old,
+			    .rec = SIZE_MAX,
+			    .next = (size_t)old + 1};
+	return l;
+}
+
+static bool push_read(struct guard *g, size_t root, struct walk *w, int fd, const struct stat *st,
+		      long old)
+{
+	struct level *l = push(w, fd, false, old);
+
+	if (!l) {
+		close(fd);
+		report_errno(g, root, w->path, "directory", ENOMEM);
+		return false;
+	}
+	l->rec = record(w, st, 0);
+	g->st->dirs++;
+	return true;
+}
+
+/*
+ * A trusted directory: what it holds that the check reads (a git directory's
+ * hooks and config, a ".env", local instructions) is checked by its own
+ * ctime, through a descriptor opened beneath the root without following any
+ * symbolic link, and found to be the same directory. Else it is read.
+ */
+static bool push_trusted(struct guard *g, size_t root, struct walk *w, long o, int fd,
+			 const struct stat *st)
+{
+	const struct hutch_walk_rec *r = &w->old.recs[o];
+	unsigned flags = r->flags;
+	size_t at = w->plen;
+	struct level *l;
+	struct stat fst;
+
+	if (fd < 0 && ((flags & (HUTCH_WALK_ENV | HUTCH_WALK_LOCAL)) || is_gitdir_shape(flags))) {
+		fd = hutch_open_beneath(g->roots[root].fd, w->path, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0) {
+			report_errno(g, root, w->path, "directory", -fd);
+			return false;
+		}
+		if (fstat(fd, &fst) < 0) {
+			report_errno(g, root, w->path, "directory", errno);
+			close(fd);
+			return false;
+		}
+		if (!same_dir(r, &fst))
+			return push_read(g, root, w, fd, &fst, o); /* changed since the stat */
+	}
+	l = push(w, fd, true, o);
+	if (!l) {
+		if (fd >= 0)
+			close(fd);
+		report_errno(g, root, w->path, "directory", ENOMEM);
+		return false;
+	}
+	l->shape = flags;
+	l->rec = record(w, st, flags);
+	g->st->dirs++;
+	g->st->trusted++;
+	if ((flags & HUTCH_WALK_ENV) && path_set(w, at, HUTCH_DOTENV_NAME) == 0)
+		guard_loaded(g, root, fd, HUTCH_DOTENV_NAME, w->path, guard_dotenv_file,
+			     ".env file (a chain of symbolic links)");
+	for (const char *const *p = local_instructions; (flags & HUTCH_WALK_LOCAL) && *p; p++)
+		if (path_set(w, at, *p) == 0)
+			guard_loaded(g, root, fd, *p, w->path, guard_instructions_file,
+				     "an agent's local instructions (a chain of symbolic links)");
+	w->plen = at;
+	w->path[at] = '\0';
+	if (is_gitdir_shape(flags))
+		guard_gitdir(g, root, fd, w->path);
+	return true;
+}
+
+/*
+ * Go into the directory @name (at w->path) of the directory @pfd (-1: a
+ * trusted directory without a descriptor, then from the root, no symbolic
+ * link followed). @o: its record in the last walk's cache, if known (-1: to
+ * be looked up, -2: none). It is
+ * trusted when the cache holds and one stat shows it unchanged, else read.
+ */
+static bool enter(struct guard *g, size_t root, struct walk *w, int pfd, const char *name, long o)
+{
+	int rfd = g->roots[root].fd, cfd;
+	struct stat st;
+
+	if (w->depth >= GG_MAX_DEPTH) {
+		report_errno(g, root, w->path, "directory (too deep to check)", ELOOP);
+		return false;
+	}
+	if (o == -1 && w->old.n)
+		o = hutch_walkcache_find(&w->old, w->path);
+	if (o >= 0 && trustable(g, w, o) &&
+	    fstatat(pfd >= 0 ? pfd : rfd, pfd >= 0 ? name : w->path, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 &&
+	    same_dir(&w->old.recs[o], &st) && !is_quarantine(g, &st))
+		return push_trusted(g, root, w, o, -1, &st);
+	if (pfd >= 0) {
+		cfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		cfd = hutch_open_beneath(rfd, w->path, O_RDONLY | O_DIRECTORY, 0);
+		if (cfd < 0)
+			errno = -cfd;
+	}
+	/*
+	 * Gone since the listing, or no longer a directory, at one of the protected
+	 * paths: a concurrent run's placeholder, removed at its end. Anything else
+	 * that vanishes under the walk is reported (it may have been moved away
+	 * from the check).
+	 */
+	if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR) && held(g, root, w->path))
+		return false;
+	if (cfd < 0 || fstat(cfd, &st) < 0) {
+		report_errno(g, root, w->path, "directory", errno);
+		if (cfd >= 0)
+			close(cfd);
+		return false;
+	}
+	if (is_quarantine(g, &st)) {
+		close(cfd);
+		return false;
+	}
+	return push_read(g, root, w, cfd, &st, o);
+}
+
+/* The directory on top is done: a git directory read whole is checked, its record closed. */
+static void pop(struct guard *g, size_t root, struct walk *w)
+{
+	struct level *l = &w->lv[w->depth - 1];
+
+	if (!l->trusted) {
+		/* read whole: its listing says whether it is a git directory */
+		if (is_gitdir_shape(l->shape))
+			guard_gitdir(g, root, l->fd, w->plen ? w->path : "");
+	}
+	if (l->rec != SIZE_MAX && w->caching) {
+		w->cur.recs[l->rec].subtree = (uint32_t)(w->cur.n - l->rec - 1);
+		if (!l->trusted)
+			w->cur.recs[l->rec].flags = l->shape;
+	}
+	if (!l->trusted)
+		compare_read(g, root, w, l);
+	if (l->fd >= 0)
+		close(l->fd);
+	w->depth--;
+}
+
+/* A trusted directory's next subdirectory, from the cache. */
+static void step_trusted(struct guard *g, size_t root, struct walk *w)
+{
+	struct level *l = &w->lv[w->depth - 1];
+	size_t c = l->next;
+	const char *rel, *name;
+
+	if (c > (size_t)l->old + w->old.recs[l->old].subtree) {
+		pop(g, root, w);
+		return;
+	}
+	l->next = c + w->old.recs[c].subtree + 1;
+	rel = hutch_walkcache_rel(&w->old, c);
+	name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	if (path_set(w, l->path_len, name) < 0) {
+		report_errno(g, root, rel, "directory", ENOMEM);
+		return;
+	}
+	enter(g, root, w, l->fd, name, (long)c);
+}
+
+/* A read directory's next entry. */
+static void step_read(struct guard *g, size_t root, struct walk *w)
+{
+	struct level *l = &w->lv[w->depth - 1];
+	struct dirent64 *de;
+	struct stat st;
+
+	if (l->off >= l->n) {
+		l->n = getdents64(l->fd, l->buf, sizeof(l->buf));
+		l->off = 0;
+		if (l->n <= 0) {
+			if (l->n < 0)
+				report_errno(g, root, w->path, "directory", errno);
+			pop(g, root, w);
+			return;
+		}
+	}
+	de = (struct dirent64 *)(l->buf + l->off);
+	l->off += de->d_reclen;
+	if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		return;
+	g->st->entries++;
+	note_shape(l, de->d_name);
+	/* ".env" as a directory is common too (a Python virtualenv): walked as one */
+	if (de->d_type != DT_DIR && !strcmp(de->d_name, HUTCH_DOTENV_NAME) &&
+	    path_set(w, l->path_len, de->d_name) == 0) {
+		l->shape |= HUTCH_WALK_ENV;
+		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_dotenv_file,
+			     ".env file (a chain of symbolic links)");
+		if (de->d_type != DT_UNKNOWN)
+			return;
+	}
+	if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
+	    path_set(w, l->path_len, de->d_name) == 0) {
+		l->shape |= HUTCH_WALK_LOCAL;
+		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_instructions_file,
+			     "an agent's local instructions (a chain of symbolic links)");
+		if (de->d_type != DT_UNKNOWN)
+			return;
+	}
+	if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+		return;
+	/* d_type says enough, but for the quarantine itself (when it lies in a root) */
+	if ((de->d_type == DT_UNKNOWN || de->d_ino == g->qino) &&
+	    (fstatat(l->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	     is_quarantine(g, &st)))
+		return;
+	w->plen = l->path_len;
+	w->path[w->plen] = '\0';
+	if (skip_git_data(l, w->path, de->d_name))
+		return;
+	if (path_set(w, l->path_len, de->d_name) < 0) {
+		report_errno(g, root, w->path, "directory", ENOMEM);
+		return;
+	}
+	/* a directory not in the cache has no subdirectory there either */
+	enter(g, root, w, l->fd, de->d_name, l->old < 0 ? -2 : -1);
+}
+
+/*
+ * The root itself: trusted like any directory below it (a writable root
+ * without placeholders, unchanged since the last walk), else read.
+ */
+static bool enter_root(struct guard *g, size_t root, struct walk *w)
+{
+	int fd = fcntl(g->roots[root].fd, F_DUPFD_CLOEXEC, 3);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		report_errno(g, root, "", "writable root", errno);
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (w->old.n && trustable(g, w, 0) && same_dir(&w->old.recs[0], &st))
+		return push_trusted(g, root, w, 0, fd, &st);
+	return push_read(g, root, w, fd, &st, w->old.n ? 0 : -1);
+}
+
+/*
+ * The last complete walk's cache, if there is one (and it is of this root,
+ * whole and undamaged: else none, and everything is read).
+ */
+static void cache_load(struct guard *g, size_t root, struct walk *w)
+{
+	w->caching = g->cache_dir != NULL;
+	if (w->caching && hutch_walkcache_load(g->cache_dir, g->roots[root].path, &w->old) < 0)
+		w->old = (struct hutch_walkcache){0};
+}
+
+/*
+ * Saved after a complete walk only (no item failed), and only when it says
+ * something new: not when no more than the directories that hold hutch's
+ * placeholders changed (they are read at every run anyway).
+ */
+static void cache_save(struct guard *g, size_t root, struct walk *w, uint64_t failed0)
+{
+	struct timespec now;
+
+	if (!w->caching || g->st->failed != failed0 || (w->old.n && !w->dirty))
+		return;
+	/* after the last stat of the walk: what is racy is judged against this */
+	clock_gettime(CLOCK_REALTIME, &now);
+	(void)hutch_walkcache_save(g->cache_dir, g->roots[root].path, &w->cur, &now);
+}
+
 static void walk_root(struct guard *g, size_t root)
 {
 	struct walk w = {0};
-	int fd = fcntl(g->roots[root].fd, F_DUPFD_CLOEXEC, 3);
+	uint64_t failed0 = g->st->failed;
 
-	if (fd < 0 || path_set(&w, 0, "") < 0 || push_dir(g, root, &w, fd) < 0) {
-		report_errno(g, root, "", "writable root", fd < 0 ? errno : ENOMEM);
-		free(w.path);
+	if (path_set(&w, 0, "") < 0) {
+		report_errno(g, root, "", "writable root", ENOMEM);
 		return;
 	}
-	while (w.depth) {
-		struct level *l = &w.lv[w.depth - 1];
-		struct dirent64 *de;
-		struct stat st;
-		int cfd;
+	cache_load(g, root, &w);
+	if (enter_root(g, root, &w)) {
+		while (w.depth) {
+			struct level *l = &w.lv[w.depth - 1];
 
-		w.plen = l->path_len;
-		w.path[w.plen] = '\0';
-		if (l->off >= l->n) {
-			l->n = getdents64(l->fd, l->buf, sizeof(l->buf));
-			l->off = 0;
-			if (l->n <= 0) {
-				if (l->n < 0)
-					report_errno(g, root, w.path, "directory", errno);
-				/* read whole: its listing says whether it is a git directory */
-				if (hutch_gitguard_is_gitdir(shape_has, &l->shape))
-					guard_gitdir(g, root, l->fd, w.plen ? w.path : "");
-				close(l->fd);
-				w.depth--;
-				continue;
-			}
+			w.plen = l->path_len;
+			w.path[w.plen] = '\0';
+			if (l->trusted)
+				step_trusted(g, root, &w);
+			else
+				step_read(g, root, &w);
 		}
-		de = (struct dirent64 *)(l->buf + l->off);
-		l->off += de->d_reclen;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		g->st->entries++;
-		note_shape(l, de->d_name);
-		/* ".env" as a directory is common too (a Python virtualenv): walked as one */
-		if (de->d_type != DT_DIR && !strcmp(de->d_name, HUTCH_DOTENV_NAME) &&
-		    path_set(&w, l->path_len, de->d_name) == 0) {
-			guard_loaded(g, root, l->fd, de->d_name, w.path, guard_dotenv_file,
-				     ".env file (a chain of symbolic links)");
-			if (de->d_type != DT_UNKNOWN)
-				continue;
-		}
-		if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
-		    path_set(&w, l->path_len, de->d_name) == 0) {
-			guard_loaded(g, root, l->fd, de->d_name, w.path, guard_instructions_file,
-				     "an agent's local instructions (a chain of symbolic links)");
-			if (de->d_type != DT_UNKNOWN)
-				continue;
-		}
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		/* d_type says enough, but for the quarantine itself (when it lies in a root) */
-		if ((de->d_type == DT_UNKNOWN || de->d_ino == g->qino) &&
-		    (fstatat(l->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     !S_ISDIR(st.st_mode) || (st.st_dev == g->qdev && st.st_ino == g->qino)))
-			continue;
-		if (skip_git_data(l, w.path, de->d_name))
-			continue;
-		if (path_set(&w, l->path_len, de->d_name) < 0) {
-			report_errno(g, root, w.path, "directory", ENOMEM);
-			continue;
-		}
-		if (w.depth >= GG_MAX_DEPTH) {
-			report_errno(g, root, w.path, "directory (too deep to check)", ELOOP);
-			continue;
-		}
-		cfd = openat(l->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		/*
-		 * Gone since the listing, or no longer a directory, at one of the protected
-		 * paths: a concurrent run's placeholder, removed at its end. Anything else
-		 * that vanishes under the walk is reported (it may have been moved away
-		 * from the check).
-		 */
-		if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR) && held(g, root, w.path))
-			continue;
-		if (cfd < 0) {
-			report_errno(g, root, w.path, "directory", errno);
-			continue;
-		}
-		if (push_dir(g, root, &w, cfd) < 0)
-			report_errno(g, root, w.path, "directory", ENOMEM);
+		cache_save(g, root, &w, failed0);
 	}
+	hutch_walkcache_free(&w.old);
+	hutch_walkcache_free(&w.cur);
 	free(w.lv);
 	free(w.path);
 }
@@ -1104,11 +1440,16 @@ static void walk_root(struct guard *g, size_t root)
 
 int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
 			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
-			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
-			 hutch_error *err)
+			 const char *cache_dir, hutch_gitguard_fn fn, void *data,
+			 struct hutch_gitguard_stats *stats, hutch_error *err)
 {
-	struct guard g = {
-		.fn = fn, .data = data, .st = stats, .qfd = -1, .held = held, .n_held = n_held};
+	struct guard g = {.fn = fn,
+			  .data = data,
+			  .st = stats,
+			  .qfd = -1,
+			  .held = held,
+			  .n_held = n_held,
+			  .cache_dir = cache_dir};
 	struct rlimit old, rl;
 	bool raised = false;
 	int r;
@@ -1120,8 +1461,8 @@ int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *c
 		struct timespec res = {0, 10000000};
 		long long ns;
 		clock_getres(CLOCK_REALTIME_COARSE, &res);
-		ns = (long long)g.since.tv_nsec -
-		     2 * ((long long)res.tv_sec * 1000000000LL + res.tv_nsec) - GG_MARGIN_NS;
+		g.res_ns = (long long)res.tv_sec * 1000000000LL + res.tv_nsec;
+		ns = (long long)g.since.tv_nsec - 2 * g.res_ns - GG_MARGIN_NS;
 		while (ns < 0) {
 			ns += 1000000000LL;
 			g.since.tv_sec--;

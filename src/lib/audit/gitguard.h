@@ -34,6 +34,7 @@ typedef void (*hutch_gitguard_fn)(const struct hutch_persist_item *it, void *dat
 
 struct hutch_gitguard_stats {
 	uint64_t dirs, entries, gitdirs;
+	uint64_t trusted; /* of the dirs: unchanged since the last walk, not read (walkcache.h) */
 	uint64_t neutralised, failed;
 };
 
@@ -45,11 +46,24 @@ struct hutch_gitguard_stats {
  * sandbox could not change them. Returns 0, or a negative errno when the
  * quarantine cannot be made (nothing was moved then). Failures on single
  * items are reported through @fn and counted, the walk goes on.
+ *
+ * @cache_dir (a directory the sandbox could not reach: hutch's state
+ * directory; NULL for none) keeps each root's last complete walk
+ * (walkcache.h). A directory that is the same inode with the same ctime as
+ * then, that ctime before @start (less the margin) and not too close to when
+ * the cache was saved, reached through directories read or trusted in this
+ * walk, is not read again: its subdirectories are taken from the cache (each
+ * checked by one stat), and what the check acts on in it (a git directory's
+ * hooks and config, a ".env", local instructions) is still checked by its
+ * own ctime. Everything else is read as without a cache. The cache is
+ * written again after a walk in which nothing failed, when it differs in
+ * more than the directories holding hutch's placeholders (the parents of
+ * @held). A missing, damaged or foreign cache: everything is read.
  */
 int hutch_gitguard_check(const char *const *roots, size_t n_roots, const char *const *held,
 			 size_t n_held, const struct timespec *start, const char *quarantine_dir,
-			 hutch_gitguard_fn fn, void *data, struct hutch_gitguard_stats *stats,
-			 hutch_error *err);
+			 const char *cache_dir, hutch_gitguard_fn fn, void *data,
+			 struct hutch_gitguard_stats *stats, hutch_error *err);
 
 /*
  * Is a directory with these entries a git directory? @has(name, want_dir, data)

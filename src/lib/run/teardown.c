@@ -238,7 +238,7 @@ void hutch_run_guard_persistence(struct run *r)
 	const struct hutch_policy *p = r->p;
 	_cleanup_free_ const char **roots = calloc(p->fs_writable.n + 1, sizeof(char *));
 	_cleanup_free_ const char **held = r->plan ? calloc(r->plan->n + 1, sizeof(char *)) : NULL;
-	_cleanup_free_ char *q = NULL;
+	_cleanup_free_ char *q = NULL, *cache = NULL;
 	hutch_error e = {0};
 	size_t n = 0, n_held = 0;
 
@@ -264,8 +264,11 @@ void hutch_run_guard_persistence(struct run *r)
 	for (size_t i = 0; r->plan && held && i < r->plan->n; i++)
 		if (r->plan->ops[i].kind == MOUNT_PROTECT)
 			held[n_held++] = r->plan->ops[i].path;
-	if (hutch_gitguard_check(roots, n, held, n_held, &r->start, q, guard_item, r, &r->guard,
-				 &e) < 0) {
+	/* the last walk of each root, in the state directory (audit/walkcache.h) */
+	if (asprintf(&cache, "%s/walk", r->state_dir) < 0)
+		cache = NULL;
+	if (hutch_gitguard_check(roots, n, held, n_held, &r->start, q, cache, guard_item, r,
+				 &r->guard, &e) < 0) {
 		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, q, NULL, "quarantine", e.msg};
 		r->guard.failed++;
 		guard_item(&it, r);
