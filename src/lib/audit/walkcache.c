@@ -20,7 +20,8 @@
 #include "base/sha256.h"
 #include "audit/walkcache.h"
 
-#define MAGIC "hutch-walk 1"
+/* the version: a cache of another is none */
+static const char magic[16] = "hutch-walk 1";
 /* ~64 bytes a directory: a quarter of a million directories */
 #define CACHE_MAX_BYTES (16u * 1024 * 1024)
 #define CACHE_MAX_RECS (CACHE_MAX_BYTES / sizeof(struct hutch_walk_rec))
@@ -30,7 +31,7 @@ struct header {
 	uint32_t root_len, n;
 	int64_t saved_sec;
 	uint32_t saved_nsec, names_len;
-	uint64_t check; /* of everything after the header */
+	uint64_t check; /* of the whole file, with this field 0 */
 };
 
 static size_t pad8(size_t n)
@@ -211,7 +212,7 @@ static int index_paths(struct hutch_walkcache *c)
 }
 
 /* The parts of the file @buf (@len bytes) into @c; -EBADMSG if it is not a cache of @root. */
-static int parse(const char *buf, size_t len, const char *root, struct hutch_walkcache *c)
+static int parse(char *buf, size_t len, const char *root, struct hutch_walkcache *c)
 {
 	struct header h;
 	size_t rl = strlen(root), off = sizeof(h), recs_len;
@@ -219,15 +220,20 @@ static int parse(const char *buf, size_t len, const char *root, struct hutch_wal
 	if (len < sizeof(h))
 		return -EBADMSG;
 	memcpy(&h, buf, sizeof(h));
-	if (memcmp(h.magic, MAGIC, sizeof(MAGIC)) || h.root_len != rl || !h.n ||
+	if (memcmp(h.magic, magic, sizeof(magic)) || h.root_len != rl || !h.n ||
 	    h.n > CACHE_MAX_RECS || h.saved_nsec >= 1000000000u || !h.names_len)
 		return -EBADMSG;
 	recs_len = (size_t)h.n * sizeof(struct hutch_walk_rec);
 	if (len != sizeof(h) + pad8(rl) + recs_len + h.names_len ||
-	    memcmp(buf + off, root, rl) ||
-	    checksum(buf + off, len - off) != h.check ||
-	    buf[len - 1] != '\0')
+	    memcmp(buf + off, root, rl) || buf[len - 1] != '\0')
 		return -EBADMSG;
+	{
+		uint64_t want = h.check;
+		h.check = 0;
+		memcpy((char *)buf, &h, sizeof(h));
+		if (checksum(buf, len) != want)
+			return -EBADMSG;
+	}
 	off += pad8(rl);
 	c->recs = malloc(recs_len);
 	c->names = malloc(h.names_len);
@@ -281,7 +287,7 @@ int hutch_walkcache_save(const char *cache_dir, const char *root, const struct h
 {
 	_cleanup_atomic_ struct hutch_atomic a = HUTCH_ATOMIC_INIT;
 	_cleanup_free_ char *path = NULL, *tmp = NULL, *buf = NULL;
-	struct header h = {.magic = MAGIC};
+	struct header h = {0};
 	size_t rl = strlen(root), recs_len = c->n * sizeof(*c->recs), len, off = sizeof(h);
 	int r;
 
@@ -296,6 +302,7 @@ int hutch_walkcache_save(const char *cache_dir, const char *root, const struct h
 	path = cache_path(cache_dir, root);
 	if (!buf || !path || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
 		return -ENOMEM;
+	memcpy(h.magic, magic, sizeof(magic));
 	memcpy(buf + off, root, rl);
 	off += pad8(rl);
 	memcpy(buf + off, c->recs, recs_len);
@@ -305,7 +312,8 @@ int hutch_walkcache_save(const char *cache_dir, const char *root, const struct h
 	h.saved_sec = saved->tv_sec;
 	h.saved_nsec = (uint32_t)saved->tv_nsec;
 	h.names_len = (uint32_t)c->names_len;
-	h.check = checksum(buf + sizeof(h), len - sizeof(h));
+	memcpy(buf, &h, sizeof(h));
+	h.check = checksum(buf, len);
 	memcpy(buf, &h, sizeof(h));
 	r = hutch_atomic_begin(&a, AT_FDCWD, path, tmp, 0600);
 	if (r >= 0)
