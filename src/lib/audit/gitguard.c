@@ -1128,13 +1128,16 @@ static struct level *push(struct walk *w, int fd, bool trusted, long old)
 		w->cap = cap;
 	}
 	l = &w->lv[w->depth++];
-	*l = (struct level){.fd = fd,
-			    .trusted = trusted,
-			    .path_len = w->plen,
-			    .has_head = -1,
-			    .old = old,
-			    .rec = SIZE_MAX,
-			    .next = (size_t)old + 1};
+	/* field by field: the listing's buffer is not cleared */
+	l->fd = fd;
+	l->trusted = trusted;
+	l->path_len = w->plen;
+	l->shape = 0;
+	l->has_head = -1;
+	l->old = old;
+	l->rec = SIZE_MAX;
+	l->next = (size_t)old + 1;
+	l->n = l->off = 0;
 	return l;
 }
 
@@ -1154,35 +1157,18 @@ static bool push_read(struct guard *g, size_t root, struct walk *w, int fd, cons
 }
 
 /*
- * A trusted directory: what it holds that the check reads (a git directory's
- * hooks and config, a ".env", local instructions) is checked by its own
- * ctime, through a descriptor opened beneath the root without following any
- * symbolic link, and found to be the same directory. Else it is read.
+ * A trusted directory (@fd: its descriptor, -1 for one without
+ * subdirectories or entries to check): what it holds that the check reads
+ * (a git directory's hooks and config, a ".env", local instructions) is
+ * checked by its own ctime, as in a directory read.
  */
 static bool push_trusted(struct guard *g, size_t root, struct walk *w, long o, int fd,
 			 const struct stat *st)
 {
-	const struct hutch_walk_rec *r = &w->old.recs[o];
-	unsigned flags = r->flags;
+	unsigned flags = w->old.recs[o].flags;
 	size_t at = w->plen;
-	struct level *l;
-	struct stat fst;
+	struct level *l = push(w, fd, true, o);
 
-	if (fd < 0 && ((flags & (HUTCH_WALK_ENV | HUTCH_WALK_LOCAL)) || is_gitdir_shape(flags))) {
-		fd = hutch_open_beneath(g->roots[root].fd, w->path, O_RDONLY | O_DIRECTORY, 0);
-		if (fd < 0) {
-			report_errno(g, root, w->path, "directory", -fd);
-			return false;
-		}
-		if (fstat(fd, &fst) < 0) {
-			report_errno(g, root, w->path, "directory", errno);
-			close(fd);
-			return false;
-		}
-		if (!same_dir(r, &fst))
-			return push_read(g, root, w, fd, &fst, o); /* changed since the stat */
-	}
-	l = push(w, fd, true, o);
 	if (!l) {
 		if (fd >= 0)
 			close(fd);
@@ -1193,6 +1179,8 @@ static bool push_trusted(struct guard *g, size_t root, struct walk *w, long o, i
 	l->rec = record(w, st, flags);
 	g->st->dirs++;
 	g->st->trusted++;
+	if (fd < 0)
+		return true;
 	if ((flags & HUTCH_WALK_ENV) && path_set(w, at, HUTCH_DOTENV_NAME) == 0)
 		guard_loaded(g, root, fd, HUTCH_DOTENV_NAME, w->path, guard_dotenv_file,
 			     ".env file (a chain of symbolic links)");
@@ -1208,35 +1196,64 @@ static bool push_trusted(struct guard *g, size_t root, struct walk *w, long o, i
 }
 
 /*
- * Go into the directory @name (at w->path) of the directory @pfd (-1: a
- * trusted directory without a descriptor, then from the root, no symbolic
- * link followed). @o: its record in the last walk's cache, if known (-1: to
- * be looked up, -2: none). It is
- * trusted when the cache holds and one stat shows it unchanged, else read.
+ * The directory @name (at w->path) in the directory @pfd, if the last walk's
+ * record @o still holds for it: the same inode and ctime, seen through a
+ * descriptor opened beneath @pfd without following a symbolic link (O_PATH
+ * when only its subdirectories are looked at, readable when entries in it are
+ * checked), or one fstatat() for a directory without either. Then it is
+ * trusted (true); a directory that changed since and was opened readable is
+ * read (true); else false, and the caller reads it.
  */
-static bool enter(struct guard *g, size_t root, struct walk *w, int pfd, const char *name, long o)
+static bool try_trusted(struct guard *g, size_t root, struct walk *w, int pfd, const char *name,
+			long o)
 {
-	int rfd = g->roots[root].fd, cfd;
+	const struct hutch_walk_rec *r = &w->old.recs[o];
+	bool check = (r->flags & (HUTCH_WALK_ENV | HUTCH_WALK_LOCAL)) || is_gitdir_shape(r->flags);
 	struct stat st;
+	int fd;
+
+	if (!trustable(g, w, o))
+		return false;
+	if (!check && !r->subtree) {
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !same_dir(r, &st) ||
+		    is_quarantine(g, &st))
+			return false;
+		push_trusted(g, root, w, o, -1, &st);
+		return true;
+	}
+	fd = openat(pfd, name, (check ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || is_quarantine(g, &st) || (!check && !same_dir(r, &st))) {
+		close(fd);
+		return false;
+	}
+	if (!same_dir(r, &st))
+		push_read(g, root, w, fd, &st, o); /* changed since: read it */
+	else
+		push_trusted(g, root, w, o, fd, &st);
+	return true; /* either way handled, failures reported */
+}
+
+/*
+ * Go into the directory @name (at w->path) of the directory @pfd. @o: its
+ * record in the last walk's cache, if known (-1: to be looked up, -2: none).
+ * It is trusted when the cache holds for it (try_trusted()), else read.
+ */
+static void enter(struct guard *g, size_t root, struct walk *w, int pfd, const char *name, long o)
+{
+	struct stat st;
+	int cfd;
 
 	if (w->depth >= GG_MAX_DEPTH) {
 		report_errno(g, root, w->path, "directory (too deep to check)", ELOOP);
-		return false;
+		return;
 	}
 	if (o == -1 && w->old.n)
 		o = hutch_walkcache_find(&w->old, w->path);
-	if (o >= 0 && trustable(g, w, o) &&
-	    fstatat(pfd >= 0 ? pfd : rfd, pfd >= 0 ? name : w->path, &st, AT_SYMLINK_NOFOLLOW) ==
-		    0 &&
-	    same_dir(&w->old.recs[o], &st) && !is_quarantine(g, &st))
-		return push_trusted(g, root, w, o, -1, &st);
-	if (pfd >= 0) {
-		cfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	} else {
-		cfd = hutch_open_beneath(rfd, w->path, O_RDONLY | O_DIRECTORY, 0);
-		if (cfd < 0)
-			errno = -cfd;
-	}
+	if (o >= 0 && try_trusted(g, root, w, pfd, name, o))
+		return;
+	cfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/*
 	 * Gone since the listing, or no longer a directory, at one of the protected
 	 * paths: a concurrent run's placeholder, removed at its end. Anything else
@@ -1244,18 +1261,18 @@ static bool enter(struct guard *g, size_t root, struct walk *w, int pfd, const c
 	 * from the check).
 	 */
 	if (cfd < 0 && (errno == ENOENT || errno == ENOTDIR) && held(g, root, w->path))
-		return false;
+		return;
 	if (cfd < 0 || fstat(cfd, &st) < 0) {
 		report_errno(g, root, w->path, "directory", errno);
 		if (cfd >= 0)
 			close(cfd);
-		return false;
+		return;
 	}
 	if (is_quarantine(g, &st)) {
 		close(cfd);
-		return false;
+		return;
 	}
-	return push_read(g, root, w, cfd, &st, o);
+	push_read(g, root, w, cfd, &st, o < 0 ? -1 : o);
 }
 
 /* The directory on top is done: a git directory read whole is checked, its record closed. */
