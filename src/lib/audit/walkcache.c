@@ -282,6 +282,18 @@ int hutch_walkcache_load(const char *cache_dir, const char *root, struct hutch_w
 	return 0;
 }
 
+long hutch_walkcache_count(const char *cache_dir, const char *root)
+{
+	_cleanup_free_ char *path = cache_dir ? cache_path(cache_dir, root) : NULL;
+	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	struct header h;
+
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    memcmp(h.magic, magic, sizeof(magic)))
+		return -1;
+	return (long)h.n;
+}
+
 int hutch_walkcache_save(const char *cache_dir, const char *root, const struct hutch_walkcache *c,
 			 const struct timespec *saved)
 {

@@ -73,6 +73,12 @@ static inline const char *hutch_walkcache_rel(const struct hutch_walkcache *c, s
 	return c->names + c->recs[i].rel_off;
 }
 
+/*
+ * How many directories the cache of @root in @cache_dir holds, from its
+ * header alone (not checked: an estimate of the next walk's length), or -1.
+ */
+long hutch_walkcache_count(const char *cache_dir, const char *root);
+
 /* The record of @rel in a loaded cache, or -1. */
 long hutch_walkcache_find(const struct hutch_walkcache *c, const char *rel);
 

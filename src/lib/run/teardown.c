@@ -52,6 +52,7 @@
 #include "sandbox/pty.h"
 #include "limits/rlimit.h"
 #include "audit/gitguard.h"
+#include "audit/walkcache.h"
 #include "run/run.h"
 #include "sandbox/seccomp.h"
 #include "session/session.h"
@@ -284,9 +285,15 @@ void hutch_run_guard_persistence(struct run *r)
  * placeholders' removal (hutch's own repository: ~100 directories, ~0.3 ms);
  * a fresh `git init` walks in ~40 us, less than a thread costs here (~0.1 ms
  * of CPU, on two CPUs busy with the namespaces' teardown). Other writable
- * roots: assumed long.
+ * roots: assumed long. A workspace with a cache of its last walk: as long as
+ * that walk was, at a stat per directory.
  */
 #define GUARD_THREAD_MIN_DIRS 4
+/*
+ * With the walk's cache (audit/walkcache.h) an unchanged directory costs one
+ * stat, ~0.4 us: below this many, the walk takes less than the thread.
+ */
+#define GUARD_THREAD_MIN_CACHED 256
 
 static bool held_by_plan(const struct run *r, const char *dir, const char *name)
 {
@@ -312,6 +319,14 @@ static bool guard_walk_is_long(const struct run *r)
 
 	if (r->p->fs_writable.n || (r->opts && r->opts->session))
 		return true;
+	if (r->state_dir) {
+		_cleanup_free_ char *cache = NULL;
+		long cached = asprintf(&cache, "%s/walk", r->state_dir) < 0
+				      ? -1
+				      : hutch_walkcache_count(cache, ws);
+		if (cached >= 0)
+			return cached >= GUARD_THREAD_MIN_CACHED;
+	}
 	fd = open(ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
