@@ -900,8 +900,9 @@ static void guard_gitdir(struct guard *g, size_t root, int dfd, const char *rel)
 /*
  * A directory on the walk's stack. Read: its listing, a getdents64 buffer at
  * a time. Trusted (walkcache.h): the same directory, unchanged, as in the
- * last complete walk; its subdirectories come from the cache, and a
- * descriptor is open only when it holds something to check (@fd -1 else).
+ * last complete walk; its subdirectories come from the cache, and its
+ * descriptor (O_PATH when nothing in it is checked) is open only when it has
+ * subdirectories or something to check (@fd -1 else).
  */
 struct level {
 	int fd;
