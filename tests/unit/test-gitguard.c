@@ -244,8 +244,9 @@ static void test_check(void)
 		snprintf(q0, sizeof(q0), "%s/q0", dir);
 		sh("mkdir -p $D/clean/.git/hooks $D/clean/.git/objects $D/clean/.git/refs; echo "
 		   "'ref: x' > $D/clean/.git/HEAD");
-		is_int(hutch_gitguard_check(r0, 1, NULL, 0, &start, q0, NULL, item, NULL, &st, &err), 0,
-		       "a check of a clean workspace runs");
+		is_int(hutch_gitguard_check(r0, 1, NULL, 0, &start, q0, NULL, item, NULL, &st,
+					    &err),
+		       0, "a check of a clean workspace runs");
 		ok(!exists(dir, "q0"), "  and makes no quarantine directory (nothing went there)");
 		ok(n_moved == 0 && n_sanitized == 0 && n_failed == 0, "  and moves nothing");
 	}

@@ -1092,8 +1092,7 @@ static bool holds_placeholders(const struct guard *g, size_t root, const char *r
  * (the same inode, entries that matter and subdirectories)? Protected paths
  * are left out on both sides: hutch's placeholders there differ at each run.
  */
-static void compare_read(const struct guard *g, size_t root, struct walk *w,
-			 const struct level *l)
+static void compare_read(const struct guard *g, size_t root, struct walk *w, const struct level *l)
 {
 	const struct hutch_walk_rec *o, *c;
 

@@ -224,8 +224,8 @@ static int parse(char *buf, size_t len, const char *root, struct hutch_walkcache
 	    h.n > CACHE_MAX_RECS || h.saved_nsec >= 1000000000u || !h.names_len)
 		return -EBADMSG;
 	recs_len = (size_t)h.n * sizeof(struct hutch_walk_rec);
-	if (len != sizeof(h) + pad8(rl) + recs_len + h.names_len ||
-	    memcmp(buf + off, root, rl) || buf[len - 1] != '\0')
+	if (len != sizeof(h) + pad8(rl) + recs_len + h.names_len || memcmp(buf + off, root, rl) ||
+	    buf[len - 1] != '\0')
 		return -EBADMSG;
 	{
 		uint64_t want = h.check;

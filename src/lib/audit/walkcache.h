@@ -82,8 +82,10 @@ long hutch_walkcache_count(const char *cache_dir, const char *root);
 /* The record of @rel in a loaded cache, or -1. */
 long hutch_walkcache_find(const struct hutch_walkcache *c, const char *rel);
 
-/* Building a cache: a record appended (its subtree set by the caller later); its index or -ENOMEM. */
-long hutch_walkcache_add(struct hutch_walkcache *c, const struct hutch_walk_rec *r, const char *rel);
+/* Building a cache: a record appended (its subtree set by the caller later); its index or -ENOMEM.
+ */
+long hutch_walkcache_add(struct hutch_walkcache *c, const struct hutch_walk_rec *r,
+			 const char *rel);
 
 /* Write @c as the cache of @root (atomically: concurrent runs see one whole cache). */
 int hutch_walkcache_save(const char *cache_dir, const char *root, const struct hutch_walkcache *c,

@@ -195,7 +195,8 @@ static int check_roots(struct check *c, json_t *rec, const struct timespec *star
 		}
 		paths[n++] = path;
 	}
-	if (n && hutch_gitguard_check(paths, n, NULL, 0, start, q, NULL, check_item, c, &stats, &e) < 0) {
+	if (n && hutch_gitguard_check(paths, n, NULL, 0, start, q, NULL, check_item, c, &stats,
+				      &e) < 0) {
 		struct hutch_persist_item it = {HUTCH_PERSIST_FAILED, q, NULL, "quarantine", e.msg};
 		check_item(&it, c);
 	}
