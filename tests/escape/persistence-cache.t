@@ -105,6 +105,24 @@ like "$ERR" "quarantined $WS/pkgs/moved/y/r2/.git/hooks/pre-commit" "  the plant
 check "  the symlink in its place stays a symlink" test -L pkgs/x
 like "$ERR" "git check: 2 neutralised, 0 could not be checked" "  nothing failed (the symlink is not followed)"
 
+# ---- 5. two runs at once: the other run's cache, written while this one ran ---------------
+warm
+rm -f go
+hrun_bg run -- sh -c "while [ ! -e go ]; do sleep 0.05; done; printf 'LD_PRELOAD=/planted.so\n' >>cfg/.env &&
+	git init -q src/a/b/c/conc && $HOOK src/a/b/c/conc/.git/hooks/pre-commit &&
+	chmod +x src/a/b/c/conc/.git/hooks/pre-commit && echo planted"
+before=$(stat -c %y "$CACHE"/*)
+hrun run -- sh -c "mkdir -p other-run/made && echo finished"
+is "$OUT" finished "5. a second run makes a directory and ends while the first waits"
+isnt "$(stat -c %y "$CACHE"/*)" "$before" "  its check wrote the cache"
+touch go
+wait_hutch 20
+is "$OUT" planted "5. then the first run appends to cfg/.env and plants a repository in src/a/b/c"
+unlike "$(grep -v '^#' cfg/.env)" "LD_PRELOAD" "  the .env sets no LD_PRELOAD afterwards"
+host_git_runs_nothing "5." "$WS/src/a/b/c/conc"
+like "$ERR" "quarantined $WS/src/a/b/c/conc/.git/hooks/pre-commit" "  stderr names the hook"
+rm -rf go other-run
+
 # ---- 4. a damaged, truncated or foreign cache: everything is read --------------------------
 corrupt() {
 	local f
