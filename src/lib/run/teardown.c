@@ -290,10 +290,13 @@ void hutch_run_guard_persistence(struct run *r)
  */
 #define GUARD_THREAD_MIN_DIRS 4
 /*
- * With the walk's cache (audit/walkcache.h) an unchanged directory costs one
- * stat, ~0.4 us: below this many, the walk takes less than the thread.
+ * With the walk's cache (audit/walkcache.h) an unchanged directory costs a
+ * stat, or an O_PATH open, a stat and a close when it has subdirectories
+ * (~0.4-1.2 us): from this many on, the walk beside the placeholders' removal
+ * pays for its thread (a clone of this repository after a build, 106
+ * directories: 1.07x -> 1.02x bwrap, bench/RESULTS.md).
  */
-#define GUARD_THREAD_MIN_CACHED 256
+#define GUARD_THREAD_MIN_CACHED 32
 
 static bool held_by_plan(const struct run *r, const char *dir, const char *name)
 {
