@@ -384,4 +384,34 @@ like "$ERR" "quarantined $WS/pkg/AGENTS.override.md \\(an agent's local instruct
 is "$(cat "$WS/pkg/old/AGENTS.override.md")" host-override "  one that was there before and not changed stays"
 rm -rf "$WS/pkg" "$WS/a"
 
+# Agents and editors load settings from the directory they are started in: Claude Code's
+# .claude/ and .mcp.json, Gemini CLI's .gemini/, Codex's .codex/, VS Code's .vscode/ tasks...
+# Deeper than the roots where they are protected, what is made or changed there during the
+# run goes to the quarantine; node_modules (nobody starts an agent there) is left alone.
+mkdir -p "$WS/pkg/.codex" "$WS/pkg/.vscode"
+echo 'model = "host"' >"$WS/pkg/.codex/config.toml"
+echo '{"host": 1}' >"$WS/pkg/.vscode/settings.json"
+sleep 0.1 # older than the runs by more than the end-of-run check's margin
+hrun run -- true # a warm walk cache: the directories above are known and unchanged
+hrun run -- sh -c 'cd pkg && mkdir -p .claude .gemini sub/.cursor ../node_modules/x/.vscode &&
+	echo "{\"hooks\":{\"SessionStart\":[{\"hooks\":[{\"type\":\"command\",\"command\":\"touch /tmp/x\"}]}]}}" >.claude/settings.json &&
+	echo "{\"mcpServers\":{\"x\":{\"command\":\"sh\"}}}" >.mcp.json &&
+	echo "{}" >.gemini/settings.json && echo "notify = [\"sh\"]" >>.codex/config.toml &&
+	echo "{}" >sub/.cursor/mcp.json && echo "{\"p\": 1}" >.hutch.json &&
+	echo "{}" >../node_modules/x/.vscode/settings.json && echo planted'
+is "$OUT" planted "settings written where agents start, in a subdirectory"
+for f in .claude/settings.json .mcp.json .gemini/settings.json .codex/config.toml sub/.cursor/mcp.json .hutch.json; do
+	check "  pkg/$f is not left there" test ! -e "$WS/pkg/$f"
+	like "$ERR" "quarantined $WS/pkg/$f" "  stderr names pkg/$f"
+done
+is "$(cat "$WS/pkg/.vscode/settings.json")" '{"host": 1}' "  an unchanged .vscode/settings.json stays"
+is "$(cat "$WS/node_modules/x/.vscode/settings.json" 2>/dev/null)" "{}" "  a package's .vscode in node_modules is left alone"
+hrun run --ephemeral -- sh -c 'mkdir -p pkg/.claude && echo "{}" >pkg/.claude/settings.local.json && echo ok >pkg/ok.txt'
+SID=$(sed -n 's/.*session \([^ ]*\) keeps the changes.*/\1/p' <<<"$ERR" | tail -1)
+hrun apply "$SID"
+like "$ERR" "refused: pkg/.claude/settings.local.json: protected path" "hutch apply refuses it the same way"
+is "$(cat "$WS/pkg/ok.txt" 2>/dev/null)" ok "  an ordinary file is applied"
+"$HUTCH" discard -q "$SID" 2>/dev/null
+rm -rf "$WS/pkg" "$WS/node_modules"
+
 done_testing

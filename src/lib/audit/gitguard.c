@@ -775,34 +775,112 @@ static void guard_loaded(struct guard *g, size_t root, int dfd, const char *name
 		neutralise(g, root, dfd, name, rel, what);
 }
 
-/* ---- agents' local instruction files --------------------------------------- */
+/* ---- what agents and editors load from where they start ------------------ */
 
 /*
- * Instruction files an agent loads from any directory of a project and that
- * are personal by convention, not the project's tracked source: Codex reads
- * AGENTS.override.md in each directory from the repository's root down to
- * where it runs, Claude Code CLAUDE.local.md. At the workspace's and the
+ * Files an agent or editor loads from the directory it is started in (or
+ * from each directory between it and the project's root): Codex's
+ * AGENTS.override.md, Claude Code's CLAUDE.local.md (instructions) and
+ * .mcp.json (servers it starts), aider's .aider.*.yml/json, Cursor's and
+ * Windsurf's rules, hutch's own .hutch.json. At the workspace's and the
  * repositories' roots they are protected (profiles.c); one created or changed
- * deeper down during the run is moved to the quarantine.
+ * deeper down during the run is moved to the quarantine, since the user may
+ * start the agent there.
  */
-static const char *const local_instructions[] = {"AGENTS.override.md", "CLAUDE.local.md", NULL};
+static const char *const start_files[] = {
+	"AGENTS.override.md",
+	"CLAUDE.local.md",
+	".mcp.json",
+	".hutch.json",
+	".cursorrules",
+	".windsurfrules",
+	".aider.conf.yml",
+	".aider.model.settings.yml",
+	".aider.model.metadata.json",
+	NULL,
+};
+/* The instruction files among them (said so when moved). */
+static const char *const instruction_files[] = {"AGENTS.override.md", "CLAUDE.local.md", NULL};
 
-bool hutch_gitguard_is_local_instructions(const char *name)
+/*
+ * Directories of settings an agent or editor loads from where it starts
+ * (hooks, MCP servers, commands, tasks): every file made or changed beneath
+ * one during the run is moved to the quarantine, below the roots where they
+ * are protected as a whole.
+ */
+static const char *const agent_dirs[] = {
+	".claude",   ".gemini", ".codex",  ".cursor", ".windsurf",
+	".continue", ".zed",	".vscode", ".idea",   NULL,
+};
+/*
+ * Where no agent is started: hutch's own private homes of the agents (their
+ * working copies, agentstate.c) and installed packages.
+ */
+static const char *const not_start_dirs[] = {".hutch-home", "node_modules", NULL};
+
+static bool in_table(const char *const *t, const char *name, size_t n)
 {
-	for (const char *const *p = local_instructions; *p; p++)
-		if (!strcmp(name, *p))
+	for (; *t; t++)
+		if (strlen(*t) == n && !memcmp(*t, name, n))
 			return true;
 	return false;
 }
 
-static void guard_instructions_file(struct guard *g, size_t root, int dfd, const char *name,
-				    const char *rel)
+bool hutch_gitguard_is_local_instructions(const char *name)
+{
+	return in_table(start_files, name, strlen(name));
+}
+
+/* Does @rel (a path relative to a root) lie in a directory of agent_dirs? */
+static bool under_agent_dir(const char *rel)
+{
+	bool agent = false;
+
+	for (const char *c = rel; *c;) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+
+		if (!end)
+			break; /* the last component: the entry itself */
+		if (in_table(not_start_dirs, c, n))
+			return false;
+		agent = agent || in_table(agent_dirs, c, n);
+		c = end + 1;
+	}
+	return agent;
+}
+
+/* Is the directory @rel (relative to a root) one of agent_dirs, or in one? */
+static bool agent_level(const char *rel)
+{
+	size_t n = strlen(rel);
+	_cleanup_free_ char *probe = malloc(n + 3);
+
+	if (!probe)
+		return true; /* in doubt: read, and check each file */
+	memcpy(probe, rel, n);
+	memcpy(probe + n, "/x", 3);
+	return under_agent_dir(probe);
+}
+
+bool hutch_gitguard_is_agent_path(const char *rel)
+{
+	const char *last = strrchr(rel, '/');
+
+	return under_agent_dir(rel) || hutch_gitguard_is_local_instructions(last ? last + 1 : rel);
+}
+
+static void guard_start_file(struct guard *g, size_t root, int dfd, const char *name,
+			     const char *rel)
 {
 	struct stat st;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    changed(g, &st))
-		neutralise(g, root, dfd, name, rel, "an agent's local instructions");
+		neutralise(g, root, dfd, name, rel,
+			   in_table(instruction_files, name, strlen(name))
+				   ? "an agent's local instructions"
+				   : "a file an agent or editor loads where it starts");
 }
 
 /* ---- a stopped rebase ------------------------------------------------------ */
@@ -913,6 +991,7 @@ struct level {
 	long old;	 /* its record in the last walk's cache, or -1 */
 	size_t rec;	 /* its record in this walk's (SIZE_MAX: none) */
 	size_t next;	 /* trusted: its next subdirectory's record in the cache */
+	bool agent;	 /* in a directory of agent_dirs: never trusted, each file checked */
 	char buf[GG_DENTS_BUF];
 	ssize_t n, off;
 };
@@ -926,6 +1005,7 @@ struct walk {
 	struct hutch_walkcache old, cur;
 	bool caching; /* this walk's is recorded (a cache directory, no failure to record) */
 	bool dirty;   /* and differs from the last in more than hutch's own placeholders */
+	bool agent;   /* the next level pushed is in a directory of agent_dirs */
 };
 
 static int path_set(struct walk *w, size_t at, const char *name)
@@ -1137,6 +1217,8 @@ static struct level *push(struct walk *w, int fd, bool trusted, long old)
 	l->old = old;
 	l->rec = SIZE_MAX;
 	l->next = (size_t)old + 1;
+	l->agent = w->agent;
+	w->agent = false;
 	l->n = l->off = 0;
 	return l;
 }
@@ -1184,9 +1266,9 @@ static bool push_trusted(struct guard *g, size_t root, struct walk *w, long o, i
 	if ((flags & HUTCH_WALK_ENV) && path_set(w, at, HUTCH_DOTENV_NAME) == 0)
 		guard_loaded(g, root, fd, HUTCH_DOTENV_NAME, w->path, guard_dotenv_file,
 			     ".env file (a chain of symbolic links)");
-	for (const char *const *p = local_instructions; (flags & HUTCH_WALK_LOCAL) && *p; p++)
+	for (const char *const *p = start_files; (flags & HUTCH_WALK_LOCAL) && *p; p++)
 		if (path_set(w, at, *p) == 0)
-			guard_loaded(g, root, fd, *p, w->path, guard_instructions_file,
+			guard_loaded(g, root, fd, *p, w->path, guard_start_file,
 				     "an agent's local instructions (a chain of symbolic links)");
 	w->plen = at;
 	w->path[at] = '\0';
@@ -1243,15 +1325,17 @@ static bool try_trusted(struct guard *g, size_t root, struct walk *w, int pfd, c
 static void enter(struct guard *g, size_t root, struct walk *w, int pfd, const char *name, long o)
 {
 	struct stat st;
+	bool agent;
 	int cfd;
 
 	if (w->depth >= GG_MAX_DEPTH) {
 		report_errno(g, root, w->path, "directory (too deep to check)", ELOOP);
 		return;
 	}
+	agent = agent_level(w->path);
 	if (o == -1 && w->old.n)
 		o = hutch_walkcache_find(&w->old, w->path);
-	if (o >= 0 && try_trusted(g, root, w, pfd, name, o))
+	if (o >= 0 && !agent && try_trusted(g, root, w, pfd, name, o))
 		return;
 	cfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/*
@@ -1272,6 +1356,7 @@ static void enter(struct guard *g, size_t root, struct walk *w, int pfd, const c
 		close(cfd);
 		return;
 	}
+	w->agent = agent;
 	push_read(g, root, w, cfd, &st, o < 0 ? -1 : o);
 }
 
@@ -1353,8 +1438,14 @@ static void step_read(struct guard *g, size_t root, struct walk *w)
 	if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
 	    path_set(w, l->path_len, de->d_name) == 0) {
 		l->shape |= HUTCH_WALK_LOCAL;
-		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_instructions_file,
+		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_start_file,
 			     "an agent's local instructions (a chain of symbolic links)");
+		if (de->d_type != DT_UNKNOWN)
+			return;
+	}
+	if (l->agent && de->d_type != DT_DIR && path_set(w, l->path_len, de->d_name) == 0) {
+		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_start_file,
+			     "an agent's or editor's settings (a chain of symbolic links)");
 		if (de->d_type != DT_UNKNOWN)
 			return;
 	}

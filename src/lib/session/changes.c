@@ -417,13 +417,6 @@ struct extra {
 	const char *uncompared;
 };
 
-static const char *last_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /*
  * A ".env" that agents load, setting a variable that runs code or redirects
  * them (dotenv.c), or a link there: protected like git's code, as the
@@ -478,8 +471,8 @@ static int push(struct walk *w, enum hutch_change_kind kind, const struct stat *
 		w);
 	if (!c.protected_path)
 		c.protected_path =
-			x.runs_code || (kind != HUTCH_CHANGE_DELETED &&
-					hutch_gitguard_is_local_instructions(last_name(c.path)));
+			x.runs_code || (kind != HUTCH_CHANGE_DELETED && c.type != HUTCH_FILE_DIR &&
+					hutch_gitguard_is_agent_path(c.path));
 	/* git code in any layout: the rules of the end-of-run check (gitguard.c) */
 	if (!c.protected_path)
 		c.protected_path = hutch_gitguard_is_code_path(
