@@ -349,6 +349,31 @@ static void test_dotenv(void)
 	       "dotenv: a NUL byte is refused");
 }
 
+static void test_agent_path(void)
+{
+	static const struct {
+		const char *path;
+		bool want;
+	} cases[] = {
+		{"pkg/.claude/settings.json", true},
+		{".claude/commands/x.md", true},
+		{"a/b/.vscode/tasks.json", true},
+		{"pkg/.mcp.json", true},
+		{"pkg/.hutch.json", true},
+		{"x/CLAUDE.local.md", true},
+		{"pkg/.claude", false}, /* the directory itself: its files are */
+		{"node_modules/p/.vscode/settings.json", false},
+		{"a/node_modules/p/.claude/x", false},
+		{".gemini/.hutch-home/.gemini/settings.json", false},
+		{"src/claude/settings.json", false},
+		{"src/main.c", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_int(hutch_gitguard_is_agent_path(cases[i].path), cases[i].want, "agent path %s: %s",
+		       cases[i].path, cases[i].want ? "yes" : "no");
+}
+
 static void test_rebase_todo(void)
 {
 	static const struct {
@@ -379,6 +404,7 @@ static void test_rebase_todo(void)
 int main(void)
 {
 	test_rebase_todo();
+	test_agent_path();
 	test_dotenv();
 	test_parse();
 	test_sanitize();
