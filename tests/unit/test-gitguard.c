@@ -370,8 +370,8 @@ static void test_agent_path(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		is_int(hutch_gitguard_is_agent_path(cases[i].path), cases[i].want, "agent path %s: %s",
-		       cases[i].path, cases[i].want ? "yes" : "no");
+		is_int(hutch_gitguard_is_agent_path(cases[i].path), cases[i].want,
+		       "agent path %s: %s", cases[i].path, cases[i].want ? "yes" : "no");
 }
 
 static void test_rebase_todo(void)
