@@ -98,6 +98,8 @@ void hutch_policy_free(hutch_policy *p);
 int hutch_policy_apply_profile(hutch_policy *p, const char *name, hutch_error *err);
 /* Names of the built-in profiles, NULL-terminated. */
 const char *const *hutch_profile_names(void);
+/* The last profile applied to @p (by name, or a policy file's "extends"), or NULL. */
+const char *hutch_policy_profile(const hutch_policy *p);
 /*
  * Create the state directories an agent profile keeps writable (~/.claude for
  * claude-code, ...) when they are missing, mode 0700, so the agent can keep

@@ -393,6 +393,25 @@ static void report_ignored(const hutch_policy *p)
 			 path, path);
 }
 
+/*
+ * An agent profile's state and private directories (~/.claude, ...) must exist to
+ * be mounted: those of --profile, and of the last profile applied (a policy file's
+ * "extends"). A failure is a warning: the run then says which directory is missing.
+ */
+static void prepare_profiles(const char *profile, const hutch_policy *p)
+{
+	const char *const names[] = {profile, hutch_policy_profile(p)};
+	hutch_error err = {0};
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!names[i] || (i == 1 && profile && !strcmp(names[i], profile)))
+			continue;
+		if (hutch_profile_prepare(names[i], NULL, &err) < 0 && !cli_quiet)
+			cli_warn("%s", err.msg);
+		err = (hutch_error){0};
+	}
+}
+
 static int dry_run(const hutch_policy *p)
 {
 	_cleanup_free_ char *json = hutch_policy_to_json(p);
@@ -487,12 +506,7 @@ int cmd_run(int argc, char **argv)
 	report_ignored(p);
 	if (a.dry_run)
 		return dry_run(p);
-	/* An agent profile's state directory (~/.claude, ...) must exist to be writable. */
-	if (a.profile && hutch_profile_prepare(a.profile, NULL, &err) < 0) {
-		if (!cli_quiet)
-			cli_warn("%s", err.msg);
-		err = (hutch_error){0};
-	}
+	prepare_profiles(a.profile, p);
 	opts.verbose = cli_verbose;
 	opts.quiet = cli_quiet;
 	opts.warn = cli_lib_warn;

@@ -226,6 +226,14 @@ is "$OUT" "$HOME/.claude" "claude-code: CLAUDE_CONFIG_DIR=~/.claude (its state f
 hrun run --profile codex -- sh -c 'echo "IS_SANDBOX=${IS_SANDBOX:-unset}"'
 is "$OUT" "IS_SANDBOX=unset" "  the other profiles do not set it"
 
+# "extends" in a policy file prepares the profile's directories as --profile does: the
+# private ones (~/.claude/ide, ~/.claude/shell-snapshots) must exist to be mounted
+echo '{ "extends": "claude-code" }' >"$T/ext-claude.json"
+rm -rf "$HOME/.claude/ide" "$HOME/.claude/shell-snapshots"
+hrun run -p "$T/ext-claude.json" -- sh -c 'echo ok'
+is "$RC:$OUT" "0:ok" "a policy file with \"extends\": \"claude-code\" runs"
+check "  its private directories were made" test -d "$HOME/.claude/ide" -a -d "$HOME/.claude/shell-snapshots"
+
 hrun run --profile no-such-agent -- true
 is "$RC" 125 "an unknown profile -> 125"
 like "$ERR" "claude-code, codex, gemini, aider" "  the message lists the profiles"

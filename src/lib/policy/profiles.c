@@ -900,6 +900,11 @@ bool hutch_profile_is_state_dir(const char *path, const char *home)
 }
 
 /* The public form (include/hutch.h), on the model's side of the profiles. */
+const char *hutch_policy_profile(const hutch_policy *p)
+{
+	return p->profile;
+}
+
 int hutch_policy_apply_profile(hutch_policy *p, const char *name, hutch_error *err)
 {
 	return hutch_profile_apply(p, name, err);
