@@ -454,8 +454,7 @@ static int add_rules(struct hutch_mount_plan *plan, const struct hutch_policy *p
 	return 0;
 }
 
-/* The innermost writable root (the workspace or a writable entry) strictly above @path. */
-static const char *writable_root_of(const struct hutch_policy *p, const char *path)
+const char *hutch_mount_writable_root_of(const struct hutch_policy *p, const char *path)
 {
 	const char *root = NULL;
 
@@ -579,7 +578,7 @@ static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy 
 	for (size_t i = 0; i < p->fs_private.n; i++) {
 		const struct hutch_rule *rule = &p->fs_private.v[i];
 		const char *o = rule->origin ? rule->origin : "policy";
-		const char *root = writable_root_of(p, rule->value);
+		const char *root = hutch_mount_writable_root_of(p, rule->value);
 		const struct hutch_rule *h = locked_hidden_above(p, rule->value);
 		int r;
 

@@ -78,6 +78,9 @@ void hutch_mount_plan_free(struct hutch_mount_plan *plan);
 bool hutch_mount_is_protect_kind(enum hutch_mount_kind k);
 int hutch_mount_op_cmp(const void *x, const void *y);
 
+/* The innermost writable root (the workspace or a writable entry) strictly above @path, or NULL. */
+const char *hutch_mount_writable_root_of(const struct hutch_policy *p, const char *path);
+
 /* Add one op (used by the protected-path code). */
 int hutch_mount_plan_add(struct hutch_mount_plan *plan, enum hutch_mount_kind kind,
 			 const char *path, const char *source, unsigned mode, bool optional);

@@ -850,22 +850,6 @@ static int protect_root(const struct hutch_policy *p, const char *root, const ch
 	return r;
 }
 
-/* The writable root @path lies strictly beneath (the innermost), or NULL. */
-static const char *root_of(const struct hutch_policy *p, const char *path)
-{
-	const char *root = NULL;
-
-	if (hutch_path_has_prefix(path, p->workspace) && strcmp(path, p->workspace))
-		root = p->workspace;
-	for (size_t i = 0; i < p->fs_writable.n; i++) {
-		const char *w = p->fs_writable.v[i].value;
-		if (hutch_path_has_prefix(path, w) && strcmp(path, w) &&
-		    (!root || strlen(w) > strlen(root)))
-			root = w;
-	}
-	return root;
-}
-
 /* A directory between a writable root and something that must stay where it is. */
 struct ancestor {
 	char *path;
@@ -941,7 +925,7 @@ static int pin_ancestors(const struct hutch_policy *p, struct hutch_mount_plan *
 			r = anc_add_between(&a, op->path, op->source);
 	}
 	for (size_t i = 0; r >= 0 && i < p->fs_hidden.n; i++) {
-		const char *h = p->fs_hidden.v[i].value, *root = root_of(p, h);
+		const char *h = p->fs_hidden.v[i].value, *root = hutch_mount_writable_root_of(p, h);
 		if (root)
 			r = anc_add_between(&a, h, root);
 	}
@@ -1012,7 +996,7 @@ int hutch_protect_plan(const struct hutch_policy *p, struct hutch_mount_plan *pl
 	 */
 	for (size_t k = 0; r >= 0 && k < p->fs_protected.n; k++) {
 		const char *e = p->fs_protected.v[k].value;
-		const char *root = e[0] == '/' ? root_of(p, e) : NULL;
+		const char *root = e[0] == '/' ? hutch_mount_writable_root_of(p, e) : NULL;
 
 		if (root)
 			r = consider(&c, root, strdup(e));
