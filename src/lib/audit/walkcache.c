@@ -17,7 +17,7 @@
 #include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
-#include "base/sha256.h"
+#include "base/statedir.h"
 #include "audit/walkcache.h"
 
 /* the version: a cache of another is none */
@@ -60,17 +60,6 @@ static uint64_t checksum(const void *data, size_t len)
 static uint64_t path_hash(const char *s)
 {
 	return checksum(s, strlen(s));
-}
-
-static char *cache_path(const char *cache_dir, const char *root)
-{
-	char hex[65], *path = NULL;
-
-	hutch_sha256_hex(root, strlen(root), hex);
-	hex[32] = '\0';
-	if (asprintf(&path, "%s/%s", cache_dir, hex) < 0)
-		return NULL;
-	return path;
 }
 
 void hutch_walkcache_free(struct hutch_walkcache *c)
@@ -265,7 +254,7 @@ int hutch_walkcache_load(const char *cache_dir, const char *root, struct hutch_w
 	*c = (struct hutch_walkcache){0};
 	if (!cache_dir)
 		return -ENOENT;
-	path = cache_path(cache_dir, root);
+	path = hutch_state_keyed_path(cache_dir, root);
 	if (!path)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -284,7 +273,7 @@ int hutch_walkcache_load(const char *cache_dir, const char *root, struct hutch_w
 
 long hutch_walkcache_count(const char *cache_dir, const char *root)
 {
-	_cleanup_free_ char *path = cache_dir ? cache_path(cache_dir, root) : NULL;
+	_cleanup_free_ char *path = cache_dir ? hutch_state_keyed_path(cache_dir, root) : NULL;
 	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 	struct header h;
 
@@ -311,7 +300,7 @@ int hutch_walkcache_save(const char *cache_dir, const char *root, const struct h
 	if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	buf = calloc(1, len);
-	path = cache_path(cache_dir, root);
+	path = hutch_state_keyed_path(cache_dir, root);
 	if (!buf || !path || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
 		return -ENOMEM;
 	memcpy(h.magic, magic, sizeof(magic));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hutch's state directories and the names in them. See statedir.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "path.h"
+#include "sha256.h"
 #include "statedir.h"
 
 char *hutch_state_dir(const char *what)
@@ -45,4 +47,15 @@ int hutch_state_check_name(const char *name, size_t max, hutch_error *err)
 			  "invalid session name '%s': use 1-%zu letters, digits, '.', '_' or '-', "
 			  "not starting with '.' or '-'",
 			  name, max);
+}
+
+char *hutch_state_keyed_path(const char *dir, const char *key)
+{
+	char hex[65], *path = NULL;
+
+	hutch_sha256_hex(key, strlen(key), hex);
+	hex[32] = '\0';
+	if (asprintf(&path, "%s/%s", dir, hex) < 0)
+		return NULL;
+	return path;
 }

@@ -21,3 +21,10 @@ char *hutch_state_dir(const char *what);
  * '_' or '-', not starting with '.' or '-'. 0, or -EINVAL with the message in @err.
  */
 int hutch_state_check_name(const char *name, size_t max, hutch_error *err);
+
+/*
+ * @dir/<hash of @key>: the file of a cache kept per path (a writable root's walk or
+ * repository search), named by the first 128 bits of the path's SHA-256 in hex
+ * (malloc'd; NULL when out of memory).
+ */
+char *hutch_state_keyed_path(const char *dir, const char *key);

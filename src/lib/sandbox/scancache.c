@@ -21,22 +21,11 @@
 #include "base/atomic.h"
 #include "base/cleanup.h"
 #include "base/file.h"
-#include "base/sha256.h"
+#include "base/statedir.h"
 #include "sandbox/scancache.h"
 
 #define MAGIC "hutch-scan 2"
 #define CACHE_MAX_BYTES (4 * 1024 * 1024)
-
-static char *cache_path(const char *cache_dir, const char *root)
-{
-	char hex[65], *path = NULL;
-
-	hutch_sha256_hex(root, strlen(root), hex);
-	hex[32] = '\0';
-	if (asprintf(&path, "%s/%s", cache_dir, hex) < 0)
-		return NULL;
-	return path;
-}
 
 /* The whole file, NUL-terminated at *len (it holds NULs of its own). */
 static char *read_all(const char *path, size_t *len)
@@ -111,7 +100,7 @@ int hutch_scancache_load(const char *cache_dir, const char *root, struct hutch_s
 	*c = (struct hutch_scan_cache){0};
 	if (!cache_dir)
 		return -ENOENT;
-	path = cache_path(cache_dir, root);
+	path = hutch_state_keyed_path(cache_dir, root);
 	buf = path ? read_all(path, &len) : NULL;
 	if (!buf)
 		return -ENOENT;
@@ -178,7 +167,7 @@ int hutch_scancache_save(const char *cache_dir, const char *root, const struct h
 		return 0;
 	if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	path = cache_path(cache_dir, root);
+	path = hutch_state_keyed_path(cache_dir, root);
 	if (!path || asprintf(&tmp, "%s.%d", path, (int)getpid()) < 0)
 		return -ENOMEM;
 	r = hutch_atomic_begin(&a, AT_FDCWD, path, tmp, 0600);
