@@ -467,7 +467,7 @@ static void hook_link_target(struct guard *g, size_t root, int dfd, const char *
 static void guard_hooks_dir(struct guard *g, size_t root, int fd, const char *rel)
 {
 	_cleanup_close_ int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	char buf[GG_DENTS_BUF];
+	_Alignas(struct dirent64) char buf[GG_DENTS_BUF]; /* getdents64 records: 8-byte aligned */
 	ssize_t n;
 
 	if (dfd < 0) {
@@ -992,7 +992,7 @@ struct level {
 	size_t rec;	 /* its record in this walk's (SIZE_MAX: none) */
 	size_t next;	 /* trusted: its next subdirectory's record in the cache */
 	bool agent;	 /* in a directory of agent_dirs: never trusted, each file checked */
-	char buf[GG_DENTS_BUF];
+	_Alignas(struct dirent64) char buf[GG_DENTS_BUF]; /* getdents64 records: 8-byte aligned */
 	ssize_t n, off;
 };
 
