@@ -18,6 +18,31 @@
 static char dir[] = "/tmp/hutch-scancache-XXXXXX";
 
 /* The files in @d (-1 if it cannot be read); with @cut, each one truncated to @cut bytes. */
+/* The only file in @d replaced by a cache of root "/ws" with one directory record @ids. */
+static int forge(const char *d, const char *ids)
+{
+	DIR *dp = opendir(d);
+	struct dirent *de;
+	char path[512] = "", body[256];
+	int len, r = -1;
+	FILE *f;
+
+	if (!dp)
+		return -1;
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			snprintf(path, sizeof(path), "%s/%s", d, de->d_name);
+	closedir(dp);
+	len = snprintf(body, sizeof(body), "hutch-scan 2%c/ws%cd%c%s%c.%c%c", 0, 0, 0, ids, 0, 0,
+		       0);
+	f = path[0] ? fopen(path, "w") : NULL;
+	if (f && fwrite(body, 1, (size_t)len, f) == (size_t)len)
+		r = 0;
+	if (f && fclose(f) != 0)
+		r = -1;
+	return r;
+}
+
 static int files(const char *d, off_t cut, bool remove)
 {
 	DIR *dp = opendir(d);
@@ -103,6 +128,38 @@ int main(void)
 	is_int(files(cache, 40, false), 2, "files cut short");
 	is_int(hutch_scancache_load(cache, "/ws", &out), -ENOENT, "a damaged file is no cache");
 
-	ok(files(cache, 0, true) == 2 && rmdir(cache) == 0 && rmdir(dir) == 0, "cleaned up");
+	/* a directory's numbers: exactly seven decimal fields, a sign only on the ctime */
+	ok(files(cache, 0, true) == 2 && hutch_scancache_save(cache, "/ws", &in) == 0,
+	   "a fresh cache");
+	ok(forge(cache, "18446744073709551615 2 -5 7 1 0 3") == 0 &&
+		   hutch_scancache_load(cache, "/ws", &out) == 0 && out.n_dirs == 1 &&
+		   out.dirs[0].dev == (dev_t)18446744073709551615ull && out.dirs[0].ino == 2 &&
+		   out.dirs[0].ctime.tv_sec == -5 && out.dirs[0].ctime.tv_nsec == 7 &&
+		   out.dirs[0].read && !out.dirs[0].has_git && out.dirs[0].count == 3,
+	   "a record with the largest device number and a negative ctime loads");
+	hutch_scancache_free(&out);
+	{
+		static const char *const bad[] = {
+			"",
+			"8 2 1 2 1 0",
+			"8 2 1 2 1 0 3 4",
+			"8 2 1 2 1 0 3 ",
+			" 8 2 1 2 1 0 3",
+			"8  2 1 2 1 0 3",
+			"8 x 1 2 1 0 3",
+			"-8 2 1 2 1 0 3",
+			"8 2 1 2 1 -0 3",
+			"8 2 +1 2 1 0 3",
+			"18446744073709551616 2 1 2 1 0 3",
+			"8 2 9223372036854775808 2 1 0 3",
+			"8 2 1 2 1 0 3x",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ok(forge(cache, bad[i]) == 0 &&
+				   hutch_scancache_load(cache, "/ws", &out) == -ENOENT,
+			   "a record \"%s\" is no cache", bad[i]);
+	}
+
+	ok(files(cache, 0, true) == 1 && rmdir(cache) == 0 && rmdir(dir) == 0, "cleaned up");
 	return done_testing();
 }

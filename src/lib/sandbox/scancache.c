@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,22 +70,51 @@ void hutch_scancache_free(struct hutch_scan_cache *c)
 	*c = (struct hutch_scan_cache){0};
 }
 
+/*
+ * The next number of a record's "DEV INO SEC NSEC READ GIT COUNT" at *p:
+ * decimal digits (a '-' first when @sign: then it fits an intmax_t), then
+ * @end (a space, or the end of the field after the last). sscanf() took
+ * ~1 us a record, and every run reads every record of its workspace's cache
+ * before it sends the protected paths.
+ */
+static bool next_num(const char **p, bool sign, char end, uintmax_t *v)
+{
+	const char *c = *p;
+	bool neg = sign && *c == '-';
+	uintmax_t x = 0, max = sign ? (uintmax_t)INTMAX_MAX : UINTMAX_MAX;
+
+	c += neg;
+	if (*c < '0' || *c > '9')
+		return false;
+	for (; *c >= '0' && *c <= '9'; c++) {
+		unsigned digit = (unsigned)(*c - '0');
+
+		if (x > (max - digit) / 10)
+			return false;
+		x = x * 10 + digit;
+	}
+	if (*c != end)
+		return false;
+	*p = c + 1;
+	*v = neg ? (uintmax_t) - (intmax_t)x : x;
+	return true;
+}
+
 static int parse_dir(const char *ids, const char *rel, const char *subdirs,
 		     struct hutch_scan_dir *d)
 {
-	uintmax_t dev, ino, count;
-	intmax_t sec, nsec;
-	int read, git;
+	uintmax_t n[7];
+	const char *p = ids;
 
-	if (sscanf(ids, "%ju %ju %jd %jd %d %d %ju", &dev, &ino, &sec, &nsec, &read, &git,
-		   &count) != 7)
-		return -EBADMSG;
-	*d = (struct hutch_scan_dir){.dev = (dev_t)dev,
-				     .ino = (ino_t)ino,
-				     .ctime = {(time_t)sec, (long)nsec},
-				     .read = read != 0,
-				     .has_git = git != 0,
-				     .count = (size_t)count};
+	for (size_t i = 0; i < 7; i++)
+		if (!next_num(&p, i == 2 || i == 3, i < 6 ? ' ' : '\0', &n[i]))
+			return -EBADMSG;
+	*d = (struct hutch_scan_dir){.dev = (dev_t)n[0],
+				     .ino = (ino_t)n[1],
+				     .ctime = {(time_t)(intmax_t)n[2], (long)(intmax_t)n[3]},
+				     .read = n[4] != 0,
+				     .has_git = n[5] != 0,
+				     .count = (size_t)n[6]};
 	d->rel = strdup(rel);
 	d->subdirs = strdup(subdirs);
 	return d->rel && d->subdirs ? 0 : -ENOMEM;
