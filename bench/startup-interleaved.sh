@@ -6,8 +6,9 @@
 # one hyperfine run of 200 back to back, as startup.sh does, can put bwrap in a fast minute
 # and hutch in a slow one. Prints each row's median over all runs and its ratio to bwrap;
 # with the median of the per-round ratios to bwrap (each row's median in a round over bwrap's
-# in the same round: what a load changing between rounds moves least); nothing is written
-# to bench/RESULTS.md. The rows: bare true, the namespace floor (unshare
+# in the same round: what a load changing between rounds moves least), and each EXTRA_HUTCH
+# row's per-round ratio to the first hutch row (an A/B in the same rounds); nothing is
+# written to bench/RESULTS.md. The rows: bare true, the namespace floor (unshare
 # with the same namespaces, no sandbox set up: no sandbox can start faster), bubblewrap,
 # hutch (and EXTRA_HUTCH binaries).
 #
@@ -72,4 +73,9 @@ print(f"{rounds} rounds x {runs} runs, load average {load} at the end, in {os.ge
 print("median of all runs, its ratio to bwrap's; median of the per-round ratios [lowest-highest]")
 for c, m, q in zip(cmds, med, ratios):
     print(f"{m:7.2f} ms  {m / med[1]:.2f}x bwrap  per-round {statistics.median(q):.2f}x [{q[0]:.2f}-{q[-1]:.2f}]  {c}")
+# each EXTRA_HUTCH row over the first hutch row, round by round (an A/B in the same rounds)
+for j in range(4, len(cmds)):
+    q = sorted(per_round[j][k] / per_round[2][k] for k in per_round[2])
+    print(f"{cmds[j].split()[0]} / {cmds[2].split()[0]} per round: {statistics.median(q):.3f} "
+          f"[{q[0]:.2f}-{q[-1]:.2f}], lower in {sum(x < 1 for x in q)} of {len(q)}")
 PY
