@@ -355,6 +355,17 @@ static bool held(const struct guard *g, size_t root, const char *rel)
 	return false;
 }
 
+/* Is a writable root at or beneath @rel (relative to root @root)? */
+static bool holds_root(const struct guard *g, size_t root, const char *rel)
+{
+	_cleanup_free_ char *abs = abs_path(g, root, rel);
+
+	for (size_t j = 0; j < g->n_roots; j++)
+		if (!abs || hutch_path_has_prefix(g->roots[j].path, abs))
+			return true;
+	return false;
+}
+
 static void neutralise(struct guard *g, size_t root, int dfd, const char *name, const char *rel,
 		       const char *what)
 {
@@ -1464,6 +1475,12 @@ static void step_read(struct guard *g, size_t root, struct walk *w)
 		report_errno(g, root, w->path, "directory", ENOMEM);
 		return;
 	}
+	/*
+	 * Read-only for the whole run (a protected path, a placeholder), with no
+	 * writable root at or beneath it: nothing there changed.
+	 */
+	if (held(g, root, w->path) && !holds_root(g, root, w->path))
+		return;
 	/* a directory not in the cache has no subdirectory there either */
 	enter(g, root, w, l->fd, de->d_name, l->old < 0 ? -2 : -1);
 }
