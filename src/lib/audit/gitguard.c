@@ -843,36 +843,44 @@ bool hutch_gitguard_is_local_instructions(const char *name)
 }
 
 /* Does @rel (a path relative to a root) lie in a directory of agent_dirs? */
+/*
+ * How deep @rel (relative to a root, @n bytes of it) lies beneath the
+ * outermost directory of agent_dirs on its way: 0 for one itself, 1 for its
+ * subdirectory...; -1 when none, or beneath a directory of not_start_dirs.
+ */
+static int agent_depth(const char *rel, size_t n)
+{
+	int depth = -1;
+
+	for (size_t i = 0; i < n;) {
+		const char *c = rel + i, *end = memchr(c, '/', n - i);
+		size_t len = end ? (size_t)(end - c) : n - i;
+
+		if (in_table(not_start_dirs, c, len))
+			return -1;
+		if (depth >= 0)
+			depth++;
+		else if (in_table(agent_dirs, c, len))
+			depth = 0;
+		i += len + 1;
+	}
+	return depth;
+}
+
 static bool under_agent_dir(const char *rel)
 {
-	bool agent = false;
+	const char *last = strrchr(rel, '/');
 
-	for (const char *c = rel; *c;) {
-		const char *end = strchr(c, '/');
-		size_t n = end ? (size_t)(end - c) : strlen(c);
-
-		if (!end)
-			break; /* the last component: the entry itself */
-		if (in_table(not_start_dirs, c, n))
-			return false;
-		agent = agent || in_table(agent_dirs, c, n);
-		c = end + 1;
-	}
-	return agent;
+	return last && agent_depth(rel, (size_t)(last - rel)) >= 0;
 }
 
-/* Is the directory @rel (relative to a root) one of agent_dirs, or in one? */
-static bool agent_level(const char *rel)
-{
-	size_t n = strlen(rel);
-	_cleanup_free_ char *probe = malloc(n + 3);
-
-	if (!probe)
-		return true; /* in doubt: read, and check each file */
-	memcpy(probe, rel, n);
-	memcpy(probe + n, "/x", 3);
-	return under_agent_dir(probe);
-}
+/*
+ * An agent's settings directory and its two levels below (.claude/skills/NAME/,
+ * .cursor/rules/GROUP/) are read at every check, their files checked by their
+ * own ctime; deeper ones are trusted from the walk's cache like any other (a
+ * file created there still changes its directory's ctime).
+ */
+#define AGENT_READ_DEPTH 2
 
 bool hutch_gitguard_is_agent_path(const char *rel)
 {
@@ -1002,7 +1010,7 @@ struct level {
 	long old;	 /* its record in the last walk's cache, or -1 */
 	size_t rec;	 /* its record in this walk's (SIZE_MAX: none) */
 	size_t next;	 /* trusted: its next subdirectory's record in the cache */
-	bool agent;	 /* in a directory of agent_dirs: never trusted, each file checked */
+	bool agent;	 /* in a directory of agent_dirs: each file of it checked when read */
 	_Alignas(struct dirent64) char buf[GG_DENTS_BUF]; /* getdents64 records: 8-byte aligned */
 	ssize_t n, off;
 };
@@ -1337,16 +1345,18 @@ static void enter(struct guard *g, size_t root, struct walk *w, int pfd, const c
 {
 	struct stat st;
 	bool agent;
-	int cfd;
+	int cfd, depth;
 
 	if (w->depth >= GG_MAX_DEPTH) {
 		report_errno(g, root, w->path, "directory (too deep to check)", ELOOP);
 		return;
 	}
-	agent = agent_level(w->path);
+	depth = agent_depth(w->path, w->plen);
+	agent = depth >= 0;
 	if (o == -1 && w->old.n)
 		o = hutch_walkcache_find(&w->old, w->path);
-	if (o >= 0 && !agent && try_trusted(g, root, w, pfd, name, o))
+	if (o >= 0 && !(agent && depth <= AGENT_READ_DEPTH) &&
+	    try_trusted(g, root, w, pfd, name, o))
 		return;
 	cfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/*
