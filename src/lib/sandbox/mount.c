@@ -501,33 +501,6 @@ static const char *missing_in_writable(const struct hutch_policy *p, const char 
 }
 
 /*
- * Pin each directory strictly between writable root @root and private path
- * @path: renaming one would carry the private mount away, and the sandbox
- * could then make the host's directory at @path.
- */
-static int pin_between(struct hutch_mount_plan *plan, const char *root, const char *path)
-{
-	char buf[PATH_MAX];
-	size_t rl = strlen(root);
-	struct stat st;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (const char *s = path + rl + 1; (s = strchr(s, '/')); s++) {
-		int r;
-
-		memcpy(buf, path, (size_t)(s - path));
-		buf[s - path] = '\0';
-		if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		r = hutch_mount_plan_add(plan, MOUNT_PIN, buf, root, 0, true);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
  * What is at private path @rule on the host: 0 a directory, 1 nothing (to be
  * made in the sandbox where it lands in a tmpfs of ours), or an error: a
  * symbolic link there could be replaced by the sandbox with a directory of
@@ -566,8 +539,9 @@ static int private_host_state(const struct hutch_policy *p, const struct hutch_r
 
 /*
  * Private paths: a directory of the staging tmpfs over each (MOUNT_TMPFS,
- * as /tmp), so the host's directory is neither seen nor written; the
- * directories between it and its writable root pinned. A missing one is
+ * as /tmp), so the host's directory is neither seen nor written (the
+ * directories between it and its writable root are pinned by protect.c's
+ * pin_ancestors(), as a hidden path's). A missing one is
  * made in the sandbox only in a tmpfs of ours (mount-tree.c cannot make a
  * mount point in the read-only host view): else left out, or for a
  * command-line entry, an error.
@@ -578,7 +552,6 @@ static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy 
 	for (size_t i = 0; i < p->fs_private.n; i++) {
 		const struct hutch_rule *rule = &p->fs_private.v[i];
 		const char *o = rule->origin ? rule->origin : "policy";
-		const char *root = hutch_mount_writable_root_of(p, rule->value);
 		const struct hutch_rule *h = locked_hidden_above(p, rule->value);
 		int r;
 
@@ -592,8 +565,6 @@ static int add_private(struct hutch_mount_plan *plan, const struct hutch_policy 
 			return r;
 		r = hutch_mount_plan_add(plan, MOUNT_TMPFS, rule->value, NULL, 0700,
 					 r == 1 && !rule_is_cli(rule));
-		if (r >= 0 && root)
-			r = pin_between(plan, root, rule->value);
 		if (r < 0)
 			return hutch_err(err, r, "mount: planning %s", rule->value);
 	}

@@ -904,12 +904,13 @@ static int anc_cmp(const void *x, const void *y)
 
 /*
  * Pin every directory between a writable root and a protected path, a pin
- * (repository root, git directory) or a hidden path beneath it, once each:
+ * (repository root, git directory), a hidden or a private path beneath it, once each:
  * renaming one of them would carry the protected mount away and leave an
  * unprotected copy in its place.
  */
 static int pin_ancestors(const struct hutch_policy *p, struct hutch_mount_plan *plan, size_t from)
 {
+	const struct hutch_rules *lists[] = {&p->fs_hidden, &p->fs_private};
 	struct ancestors a = {0};
 	size_t n = plan->n;
 	int r = 0;
@@ -924,11 +925,14 @@ static int pin_ancestors(const struct hutch_policy *p, struct hutch_mount_plan *
 		if (r >= 0)
 			r = anc_add_between(&a, op->path, op->source);
 	}
-	for (size_t i = 0; r >= 0 && i < p->fs_hidden.n; i++) {
-		const char *h = p->fs_hidden.v[i].value, *root = hutch_mount_writable_root_of(p, h);
-		if (root)
-			r = anc_add_between(&a, h, root);
-	}
+	/* hidden and private paths: their mounts would be carried away the same way */
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
+		for (size_t i = 0; r >= 0 && i < lists[k]->n; i++) {
+			const char *h = lists[k]->v[i].value;
+			const char *root = hutch_mount_writable_root_of(p, h);
+			if (root)
+				r = anc_add_between(&a, h, root);
+		}
 	if (r >= 0 && a.n > 1)
 		qsort(a.v, a.n, sizeof(a.v[0]), anc_cmp);
 	for (size_t i = 0; r >= 0 && i < a.n; i++) {
