@@ -245,23 +245,13 @@ static int parse(char *buf, size_t len, const char *root, struct hutch_walkcache
 
 int hutch_walkcache_load(const char *cache_dir, const char *root, struct hutch_walkcache *c)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	struct stat st;
+	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	*c = (struct hutch_walkcache){0};
-	if (!cache_dir)
-		return -ENOENT;
-	path = hutch_state_keyed_path(cache_dir, root);
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > CACHE_MAX_BYTES || st.st_uid != geteuid() || (st.st_mode & 0022))
-		return -ENOENT;
-	if (hutch_read_fd(fd, CACHE_MAX_BYTES, &buf, &len) < 0)
+	buf = hutch_state_read_keyed(cache_dir, root, CACHE_MAX_BYTES, &len);
+	if (!buf)
 		return -ENOENT;
 	r = parse(buf, len, root, c);
 	if (r < 0) {

@@ -5,9 +5,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "error.h"
+#include "file.h"
 #include "path.h"
 #include "sha256.h"
 #include "statedir.h"
@@ -58,4 +62,19 @@ char *hutch_state_keyed_path(const char *dir, const char *key)
 	if (asprintf(&path, "%s/%s", dir, hex) < 0)
 		return NULL;
 	return path;
+}
+
+char *hutch_state_read_keyed(const char *dir, const char *key, size_t max, size_t *len)
+{
+	_cleanup_free_ char *path = dir ? hutch_state_keyed_path(dir, key) : NULL;
+	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (size_t)st.st_size > max || st.st_uid != geteuid() || (st.st_mode & 0022))
+		return NULL;
+	if (hutch_read_fd(fd, max, &buf, len) < 0)
+		return NULL;
+	return TAKE_PTR(buf);
 }

@@ -28,3 +28,10 @@ int hutch_state_check_name(const char *name, size_t max, hutch_error *err);
  * (malloc'd; NULL when out of memory).
  */
 char *hutch_state_keyed_path(const char *dir, const char *key);
+
+/*
+ * The whole of hutch_state_keyed_path(@dir, @key), NUL-terminated at *@len (it may
+ * hold NULs of its own): a regular file, not a symbolic link, of this user, writable
+ * by nobody else, of 1 to @max bytes. NULL for anything else (no cache).
+ */
+char *hutch_state_read_keyed(const char *dir, const char *key, size_t max, size_t *len);

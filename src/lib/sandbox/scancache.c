@@ -28,23 +28,6 @@
 #define MAGIC "hutch-scan 2"
 #define CACHE_MAX_BYTES (4 * 1024 * 1024)
 
-/* The whole file, NUL-terminated at *len (it holds NULs of its own). */
-static char *read_all(const char *path, size_t *len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > CACHE_MAX_BYTES)
-		return NULL;
-	if (hutch_read_fd(fd, CACHE_MAX_BYTES, &buf, &got) < 0)
-		return NULL;
-	*len = got;
-	return TAKE_PTR(buf);
-}
-
 /* The next NUL-terminated field at *off, or NULL at the end. */
 static const char *field(const char *buf, size_t len, size_t *off)
 {
@@ -122,7 +105,7 @@ static int parse_dir(const char *ids, const char *rel, const char *subdirs,
 
 int hutch_scancache_load(const char *cache_dir, const char *root, struct hutch_scan_cache *c)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	const char *f, *a, *b, *d;
 	size_t len = 0, off = 0;
 	int r = 0;
@@ -130,8 +113,7 @@ int hutch_scancache_load(const char *cache_dir, const char *root, struct hutch_s
 	*c = (struct hutch_scan_cache){0};
 	if (!cache_dir)
 		return -ENOENT;
-	path = hutch_state_keyed_path(cache_dir, root);
-	buf = path ? read_all(path, &len) : NULL;
+	buf = hutch_state_read_keyed(cache_dir, root, CACHE_MAX_BYTES, &len);
 	if (!buf)
 		return -ENOENT;
 	f = field(buf, len, &off);
