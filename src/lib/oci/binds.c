@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,19 +86,6 @@ int hutch_oci_bundle_binds(const char *bundle)
 	       S_ISREG(st.st_mode);
 }
 
-static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC, .resolve = resolve};
-	int fd = -1;
-
-	for (int i = 0; i < 64; i++) { /* EAGAIN: a rename raced a ".." (none here) */
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0 || errno != EAGAIN)
-			break;
-	}
-	return fd;
-}
-
 static const char *shown(const char *path, char *buf, size_t size)
 {
 	return hutch_escape_str(path, buf, size, 0);
@@ -152,11 +138,11 @@ static int open_volumes(struct work *w, hutch_error *err)
 		struct stat st;
 		const char *sub = w->v[i].dest + strspn(w->v[i].dest, "/");
 
-		w->v[i].fd = *sub ? sys_openat2(rootfd, sub, O_PATH | O_DIRECTORY | O_NOFOLLOW,
-						RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
-				  : -1;
+		w->v[i].fd =
+			*sub ? hutch_open_beneath(rootfd, sub, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0)
+			     : -EINVAL;
 		if (w->v[i].fd < 0) {
-			hutch_err(err, *sub ? errno : EINVAL,
+			hutch_err(err, -w->v[i].fd,
 				  "protect: the writable bind at %s in the container",
 				  shown(w->v[i].dest, b, sizeof(b)));
 			hutch_err_hint(err, "bind volumes at a path of the image without symbolic "
@@ -314,12 +300,11 @@ static int bind_one(struct work *w, const struct hutch_mount_op *op, hutch_error
 	sub += strspn(sub, "/");
 	if (!*sub)
 		return 0;
-	t = sys_openat2(rootfd, sub, O_PATH | O_NOFOLLOW,
-			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-	if (t < 0 && errno == ENOENT)
+	t = hutch_open_beneath(rootfd, sub, O_PATH | O_NOFOLLOW, 0);
+	if (t == -ENOENT)
 		return 0; /* not there (yet): delete's check covers it */
 	if (t < 0) {
-		hutch_err(err, errno == ELOOP || errno == EXDEV ? ESTALE : errno,
+		hutch_err(err, t == -ELOOP || t == -EXDEV ? ESTALE : -t,
 			  "protect: %s changed while hutch protected it (a symbolic link in its "
 			  "path now?)",
 			  shown(op->path, b, sizeof(b)));
