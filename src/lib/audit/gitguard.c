@@ -837,7 +837,7 @@ static bool in_table(const char *const *t, const char *name, size_t n)
 	return false;
 }
 
-bool hutch_gitguard_is_local_instructions(const char *name)
+static bool is_start_file(const char *name)
 {
 	return in_table(start_files, name, strlen(name));
 }
@@ -886,7 +886,7 @@ bool hutch_gitguard_is_agent_path(const char *rel)
 {
 	const char *last = strrchr(rel, '/');
 
-	return under_agent_dir(rel) || hutch_gitguard_is_local_instructions(last ? last + 1 : rel);
+	return under_agent_dir(rel) || is_start_file(last ? last + 1 : rel);
 }
 
 static void guard_start_file(struct guard *g, size_t root, int dfd, const char *name,
@@ -1456,7 +1456,7 @@ static void step_read(struct guard *g, size_t root, struct walk *w)
 		if (de->d_type != DT_UNKNOWN)
 			return;
 	}
-	if (de->d_type != DT_DIR && hutch_gitguard_is_local_instructions(de->d_name) &&
+	if (de->d_type != DT_DIR && is_start_file(de->d_name) &&
 	    path_set(w, l->path_len, de->d_name) == 0) {
 		l->shape |= HUTCH_WALK_LOCAL;
 		guard_loaded(g, root, l->fd, de->d_name, w->path, guard_start_file,

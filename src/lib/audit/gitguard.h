@@ -83,16 +83,10 @@ bool hutch_gitguard_is_code_path(const char *rel, bool is_dir,
 				 bool (*is_gitdir)(const char *dir, void *data), void *data);
 
 /*
- * Is @name (a file name) one of the files an agent or editor loads from where
- * it starts (AGENTS.override.md, CLAUDE.local.md, .mcp.json, .hutch.json,
- * aider's and Cursor's...) that the end-of-run check quarantines when made or
- * changed deeper than the roots where they are protected?
- */
-bool hutch_gitguard_is_local_instructions(const char *name);
-
-/*
- * The same rules for a path relative to a root (hutch apply): such a file, or
- * any file beneath a directory of agents' or editors' settings (.claude,
+ * The end-of-run check's rule for what agents and editors load from where they
+ * start, for a path relative to a root (hutch apply): a file they load there
+ * (AGENTS.override.md, CLAUDE.local.md, .mcp.json, .hutch.json, aider's and
+ * Cursor's...), or any file beneath a directory of their settings (.claude,
  * .gemini, .codex, .cursor, .vscode, ...; not beneath node_modules or hutch's
  * private homes .hutch-home).
  */
