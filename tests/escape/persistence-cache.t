@@ -146,6 +146,30 @@ for how in garbage truncated foreign; do
 	like "$ERR" "quarantined $WS/docs/one/two/r$n/.git/hooks/pre-commit" "  stderr names it"
 done
 
+# ---- 6. staged over two runs: nothing in the first is a git directory or an agent's settings ---
+# A hook written in one run where it means nothing, made live in the next by giving its
+# directory a git directory's shape, moving it out of .git/logs (never walked), or renaming
+# its directory to .claude: its own ctime is older than the second run.
+warm
+hrun run -- sh -c "mkdir -p staged/hooks && $HOOK staged/hooks/pre-commit && chmod +x staged/hooks/pre-commit &&
+	echo 'ref: refs/heads/main' > staged/HEADX && printf '[core]\\n\\tbare = false\\n' > staged/config &&
+	mkdir -p .git/logs/x/hooks .git/logs/x/objects .git/logs/x/refs &&
+	echo 'ref: refs/heads/main' > .git/logs/x/HEAD && printf '[core]\\n\\tbare = false\\n' > .git/logs/x/config && $HOOK .git/logs/x/hooks/pre-commit &&
+	chmod +x .git/logs/x/hooks/pre-commit && mkdir -p pkgs/st/x && echo '{\"hooks\":{}}' > pkgs/st/x/settings.json &&
+	echo planted"
+is "$OUT" planted "6. first run: a hook in a directory that is no git directory yet, one in .git/logs"
+warm
+hrun run -- sh -c "mkdir staged/objects staged/refs && mv staged/HEADX staged/HEAD && mkdir -p live1 live2 &&
+	echo 'gitdir: ../staged' > live1/.git && mv .git/logs/x moved && echo 'gitdir: ../moved' > live2/.git &&
+	mv pkgs/st/x pkgs/st/.claude && echo armed"
+is "$OUT" armed "6. second run: made a git directory, moved out of .git/logs, renamed to .claude"
+host_git_runs_nothing "6. a directory made a git directory" "$WS/live1"
+host_git_runs_nothing "6. a git directory moved out of .git/logs" "$WS/live2"
+like "$ERR" "quarantined $WS/staged/hooks/pre-commit" "  stderr names the first hook"
+like "$ERR" "quarantined $WS/moved/hooks/pre-commit" "  and the second"
+check "6. the settings renamed into .claude are not left there" test ! -e "$WS/pkgs/st/.claude/settings.json"
+like "$ERR" "quarantined $WS/pkgs/st/.claude/settings.json" "  stderr names them"
+
 f=$(ls -d "$CACHE"/* | head -1)
 hrun run -- sh -c "cat '$f' >/dev/null 2>&1 && echo readable; ls '$CACHE' >/dev/null 2>&1 && echo listed;
 	echo x >'$f' 2>/dev/null && echo written; echo x >'$CACHE/new' 2>/dev/null && echo created; true"

@@ -120,6 +120,12 @@ struct guard {
 	void *data;
 	struct hutch_gitguard_stats *st;
 	const char *home;
+	/*
+	 * Checking what lies in a directory that came to its place during the run (not
+	 * where the last walk saw it: moved there, or made): everything in it counts as
+	 * changed, whatever its own ctime (a hook written in an earlier run, elsewhere).
+	 */
+	bool fresh;
 	/* read-only for the whole run (protected mounts): the sandbox changed nothing there */
 	const char *const *held;
 	size_t n_held;
@@ -127,10 +133,17 @@ struct guard {
 	long long res_ns;      /* of CLOCK_REALTIME_COARSE */
 };
 
-static bool changed(const struct guard *g, const struct stat *st)
+/* Did @st's inode change during the run (its ctime, which userspace cannot set back)? */
+static bool in_run(const struct guard *g, const struct stat *st)
 {
 	return st->st_ctim.tv_sec > g->since.tv_sec ||
 	       (st->st_ctim.tv_sec == g->since.tv_sec && st->st_ctim.tv_nsec >= g->since.tv_nsec);
+}
+
+/* Is @st, in what is being checked, to be treated as made or changed during the run? */
+static bool changed(const struct guard *g, const struct stat *st)
+{
+	return g->fresh || in_run(g, st);
 }
 
 static char *abs_path(const struct guard *g, size_t root, const char *rel)
@@ -1011,6 +1024,8 @@ struct level {
 	size_t rec;	 /* its record in this walk's (SIZE_MAX: none) */
 	size_t next;	 /* trusted: its next subdirectory's record in the cache */
 	bool agent;	 /* in a directory of agent_dirs: each file of it checked when read */
+	bool changed;	 /* read: its ctime lies in the run */
+	bool fresh; /* read: it came to its place during the run (or an agent dir above it did) */
 	_Alignas(struct dirent64) char buf[GG_DENTS_BUF]; /* getdents64 records: 8-byte aligned */
 	ssize_t n, off;
 };
@@ -1118,7 +1133,7 @@ static bool trustable(const struct guard *g, const struct walk *w, long o)
 	const struct hutch_walk_rec *r = &w->old.recs[o];
 	struct stat st = {.st_ctim = {(time_t)r->sec, (long)r->nsec}};
 
-	return !changed(g, &st) && !hutch_walkcache_racy(r->sec, r->nsec, &w->old.saved, g->res_ns);
+	return !in_run(g, &st) && !hutch_walkcache_racy(r->sec, r->nsec, &w->old.saved, g->res_ns);
 }
 
 static bool same_dir(const struct hutch_walk_rec *r, const struct stat *st)
@@ -1238,6 +1253,7 @@ static struct level *push(struct walk *w, int fd, bool trusted, long old)
 	l->next = (size_t)old + 1;
 	l->agent = w->agent;
 	w->agent = false;
+	l->changed = l->fresh = false;
 	l->n = l->off = 0;
 	return l;
 }
@@ -1245,6 +1261,8 @@ static struct level *push(struct walk *w, int fd, bool trusted, long old)
 static bool push_read(struct guard *g, size_t root, struct walk *w, int fd, const struct stat *st,
 		      long old)
 {
+	bool above = w->depth && w->lv[w->depth - 1].fresh;
+	const struct hutch_walk_rec *o = old >= 0 ? &w->old.recs[old] : NULL;
 	struct level *l = push(w, fd, false, old);
 
 	if (!l) {
@@ -1253,6 +1271,16 @@ static bool push_read(struct guard *g, size_t root, struct walk *w, int fd, cons
 		return false;
 	}
 	l->rec = record(w, st, 0);
+	l->changed = in_run(g, st);
+	/*
+	 * Known only against the last walk (without one, a first run or hutch oci's
+	 * check, each file's own ctime decides, as it always did). Inherited only
+	 * within an agent's settings directory: a directory the user made since the
+	 * last walk, then changed by the sandbox, must not make all it holds suspect.
+	 */
+	l->fresh = (above && l->agent) ||
+		   (w->old.n && l->changed &&
+		    (!o || o->dev != (uint64_t)st->st_dev || o->ino != (uint64_t)st->st_ino));
 	g->st->dirs++;
 	return true;
 }
@@ -1388,8 +1416,17 @@ static void pop(struct guard *g, size_t root, struct walk *w)
 
 	if (!l->trusted) {
 		/* read whole: its listing says whether it is a git directory */
-		if (is_gitdir_shape(l->shape))
+		/*
+		 * A git directory that came here during the run, or became one (the last
+		 * walk saw the same directory without a git directory's shape): what it
+		 * holds was staged, its hooks may be older than the run.
+		 */
+		if (is_gitdir_shape(l->shape)) {
+			g->fresh = l->fresh || (l->changed && l->old >= 0 &&
+						!is_gitdir_shape(w->old.recs[l->old].flags));
 			guard_gitdir(g, root, l->fd, w->plen ? w->path : "");
+			g->fresh = false;
+		}
 	}
 	if (l->rec != SIZE_MAX && w->caching) {
 		w->cur.recs[l->rec].subtree = (uint32_t)(w->cur.n - l->rec - 1);
@@ -1447,6 +1484,7 @@ static void step_read(struct guard *g, size_t root, struct walk *w)
 		return;
 	g->st->entries++;
 	note_shape(l, de->d_name);
+	g->fresh = l->fresh && l->agent; /* for the files checked below */
 	/* ".env" as a directory is common too (a Python virtualenv): walked as one */
 	if (de->d_type != DT_DIR && !strcmp(de->d_name, HUTCH_DOTENV_NAME) &&
 	    path_set(w, l->path_len, de->d_name) == 0) {
@@ -1470,6 +1508,7 @@ static void step_read(struct guard *g, size_t root, struct walk *w)
 		if (de->d_type != DT_UNKNOWN)
 			return;
 	}
+	g->fresh = false;
 	if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 		return;
 	/* d_type says enough, but for the quarantine itself (when it lies in a root) */
@@ -1558,6 +1597,8 @@ static void walk_root(struct guard *g, size_t root)
 
 			w.plen = l->path_len;
 			w.path[w.plen] = '\0';
+			g->fresh = false; /* set only around the checks of a fresh directory's
+					     entries */
 			if (l->trusted)
 				step_trusted(g, root, &w);
 			else
