@@ -61,7 +61,7 @@ ninja -C "$build" src/lib/libhutch-internal.a >/dev/null
 unset ASAN_OPTIONS
 
 # shellcheck disable=SC2207
-libs=($(pkg-config --libs libseccomp jansson libcares libnftnl libmnl))
+libs=($(pkg-config --libs libseccomp jansson libcares))
 targets=()
 if [ $# -gt 0 ]; then
 	targets=("$@")

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -12,6 +11,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "sandbox/netlink.h"
 #include "sandbox/netns.h"
 
 int hutch_net_loopback_up_fd(int sock, hutch_error *err)
@@ -112,45 +112,29 @@ int hutch_net_listen_loopback(uint16_t port, hutch_error *err)
 
 int hutch_net_default_route_lo(hutch_error *err)
 {
-	char buf[8192];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	char buf[256] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct in_addr src = {htonl(INADDR_LOOPBACK)};
-	struct mnl_socket *nl;
-	struct rtmsg *rtm;
 	unsigned idx = if_nametoindex("lo");
-	int r = 0;
+	struct hutch_nl nl;
+	struct rtmsg *rtm;
+	int r;
 
 	if (!idx)
 		return hutch_err(err, errno, "network: no lo");
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-	nlh->nlmsg_seq = 1;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_OIF, idx);
-	/* the source must be loopback: the filter drops what goes elsewhere, replies too */
-	mnl_attr_put(nlh, RTA_PREFSRC, sizeof(src), &src);
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return hutch_err(err, errno, "network: route netlink socket");
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
-	} else {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-
-		if (n < 0)
-			r = -errno;
-		else
-			r = mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), NULL, NULL) < 0
-				    ? -errno
-				    : 0;
+	hutch_nl_init(&nl, buf, sizeof(buf));
+	rtm = hutch_nl_msg(&nl, RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+			   1, sizeof(*rtm));
+	if (rtm) {
+		rtm->rtm_family = AF_INET;
+		rtm->rtm_table = RT_TABLE_MAIN;
+		rtm->rtm_protocol = RTPROT_BOOT;
+		rtm->rtm_scope = RT_SCOPE_LINK;
+		rtm->rtm_type = RTN_UNICAST;
 	}
-	mnl_socket_close(nl);
+	hutch_nl_put_u32(&nl, RTA_OIF, idx);
+	/* the source must be loopback: the filter drops what goes elsewhere, replies too */
+	hutch_nl_put(&nl, RTA_PREFSRC, &src, sizeof(src));
+	r = nl.oom ? -ENOMEM : hutch_nl_transact(NETLINK_ROUTE, buf, nl.len, 1);
 	if (r < 0)
 		return hutch_err(err, -r, "network: default route via lo");
 	return 0;

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The transparent egress rules in one nftables netlink batch: see nft.h. */
+/*
+ * The transparent egress rules in one nftables netlink batch: see nft.h. The
+ * messages are the ones libnftnl builds for the same rules, attribute for
+ * attribute (tests/unit/test-nft.c compares the two byte for byte), written
+ * with src/lib/sandbox/netlink.c.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -24,48 +23,49 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "sandbox/netlink.h"
 #include "sandbox/nft.h"
 
 #define TABLE "hutch"
-#define BATCH_BUF 16384
+#define BATCH_BUF 4096
 
 struct batch {
-	struct mnl_nlmsg_batch *b;
+	struct hutch_nl nl;
 	uint32_t seq;
 	unsigned acks; /* messages that asked for an acknowledgement */
-	int oom;
 };
 
-static char *cur(struct batch *bt)
+/* An nf_tables message of @family: its nfgenmsg header, the flags every request has. */
+static void msg(struct batch *bt, uint16_t type, uint16_t family, uint16_t flags)
 {
-	return mnl_nlmsg_batch_current(bt->b);
+	struct nfgenmsg *g = hutch_nl_msg(&bt->nl, (NFNL_SUBSYS_NFTABLES << 8) | type,
+					  NLM_F_REQUEST | flags, bt->seq++, sizeof(*g));
+
+	if (g) {
+		g->nfgen_family = (uint8_t)family;
+		g->version = NFNETLINK_V0;
+	}
+	if (flags & NLM_F_ACK)
+		bt->acks++;
 }
 
-static void next(struct batch *bt)
+/* The batch's first (NFNL_MSG_BATCH_BEGIN) or last (NFNL_MSG_BATCH_END) message. */
+static void batch_edge(struct batch *bt, uint16_t type)
 {
-	if (!mnl_nlmsg_batch_next(bt->b))
-		bt->oom = 1; /* the buffer is sized for the fixed ruleset: never */
+	struct nfgenmsg *g = hutch_nl_msg(&bt->nl, type, NLM_F_REQUEST, bt->seq++, sizeof(*g));
+
+	if (g) {
+		g->nfgen_family = AF_UNSPEC;
+		g->version = NFNETLINK_V0;
+		g->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	}
 }
 
 /* Add (NFT_MSG_NEWTABLE) or delete (NFT_MSG_DELTABLE) hutch's table of @family. */
 static void table_msg(struct batch *bt, uint16_t family, uint16_t type)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!t) {
-		bt->oom = 1;
-		return;
-	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
-	nlh = nftnl_table_nlmsg_build_hdr(cur(bt), type, family,
-					  (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK,
-					  bt->seq++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	bt->acks++;
-	next(bt);
+	msg(bt, type, family, (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK);
+	hutch_nl_put_str(&bt->nl, NFTA_TABLE_NAME, TABLE);
 }
 
 static void add_table(struct batch *bt, uint16_t family)
@@ -78,161 +78,175 @@ static void del_table(struct batch *bt, uint16_t family)
 	table_msg(bt, family, NFT_MSG_DELTABLE);
 }
 
+/* A base chain on the output hook. */
 static void add_chain(struct batch *bt, uint16_t family, const char *name, const char *type,
 		      int prio, uint32_t policy)
 {
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
+	size_t hook;
 
-	if (!c) {
-		bt->oom = 1;
-		return;
-	}
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, TABLE);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
-	nlh = nftnl_chain_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWCHAIN, family,
-					  NLM_F_CREATE | NLM_F_ACK, bt->seq++);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nftnl_chain_free(c);
-	bt->acks++;
-	next(bt);
-}
-
-static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
-
-	if (e)
-		nftnl_rule_add_expr(r, e);
-	return e;
-}
-
-/* reg1 = the network header's bytes [@off, @off + @len) */
-static int load_daddr(struct nftnl_rule *r, uint32_t off, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "payload");
-
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	return 0;
-}
-
-/* reg1 &= 255.0.0.0 (the IPv4 address in reg1 to its /8) */
-static int mask8(struct nftnl_rule *r)
-{
-	static const uint8_t mask[4] = {0xff, 0, 0, 0}, zero[4] = {0};
-	struct nftnl_expr *e = expr(r, "bitwise");
-
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, 4);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 4);
-	return 0;
-}
-
-static int cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "cmp");
-
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	return 0;
-}
-
-static int verdict(struct nftnl_rule *r, int v)
-{
-	struct nftnl_expr *e = expr(r, "immediate");
-
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
-	return 0;
+	msg(bt, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE | NLM_F_ACK);
+	hutch_nl_put_str(&bt->nl, NFTA_CHAIN_TABLE, TABLE);
+	hutch_nl_put_str(&bt->nl, NFTA_CHAIN_NAME, name);
+	hook = hutch_nl_nest(&bt->nl, NFTA_CHAIN_HOOK);
+	hutch_nl_put_be32(&bt->nl, NFTA_HOOK_HOOKNUM, NF_INET_LOCAL_OUT);
+	hutch_nl_put_be32(&bt->nl, NFTA_HOOK_PRIORITY, (uint32_t)prio);
+	hutch_nl_nest_end(&bt->nl, hook);
+	hutch_nl_put_be32(&bt->nl, NFTA_CHAIN_POLICY, policy);
+	hutch_nl_put_str(&bt->nl, NFTA_CHAIN_TYPE, type);
 }
 
 /*
- * Load @key of expression @name ("meta", "ct") into register 1 and compare it
- * with @val: the shape every match below shares.
+ * An expression of a rule: NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA { ... } }.
+ * expr_begin() opens both nests, expr_end() closes them.
  */
-static int match_key(struct nftnl_rule *r, const char *name, uint16_t key_attr, uint32_t key,
-		     uint16_t dreg_attr, const void *val, uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, name);
+struct expr {
+	size_t elem, data;
+};
 
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, key_attr, key);
-	nftnl_expr_set_u32(e, dreg_attr, NFT_REG_1);
-	return cmp(r, NFT_CMP_EQ, val, len);
+static struct expr expr_begin(struct batch *bt, const char *name)
+{
+	struct expr e;
+
+	e.elem = hutch_nl_nest(&bt->nl, NFTA_LIST_ELEM);
+	hutch_nl_put_str(&bt->nl, NFTA_EXPR_NAME, name);
+	e.data = hutch_nl_nest(&bt->nl, NFTA_EXPR_DATA);
+	return e;
+}
+
+static void expr_end(struct batch *bt, struct expr e)
+{
+	hutch_nl_nest_end(&bt->nl, e.data);
+	hutch_nl_nest_end(&bt->nl, e.elem);
+}
+
+/* @type { NFTA_DATA_VALUE @data }: a constant of an expression */
+static void put_value(struct batch *bt, uint16_t type, const void *data, size_t len)
+{
+	size_t n = hutch_nl_nest(&bt->nl, type);
+
+	hutch_nl_put(&bt->nl, NFTA_DATA_VALUE, data, len);
+	hutch_nl_nest_end(&bt->nl, n);
+}
+
+/* reg1 = the network header's bytes [@off, @off + @len) */
+static void load_daddr(struct batch *bt, uint32_t off, uint32_t len)
+{
+	struct expr e = expr_begin(bt, "payload");
+
+	hutch_nl_put_be32(&bt->nl, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	hutch_nl_put_be32(&bt->nl, NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	hutch_nl_put_be32(&bt->nl, NFTA_PAYLOAD_OFFSET, off);
+	hutch_nl_put_be32(&bt->nl, NFTA_PAYLOAD_LEN, len);
+	expr_end(bt, e);
+}
+
+/* reg1 &= 255.0.0.0 (the IPv4 address in reg1 to its /8) */
+static void mask8(struct batch *bt)
+{
+	static const uint8_t mask[4] = {0xff, 0, 0, 0}, zero[4] = {0};
+	struct expr e = expr_begin(bt, "bitwise");
+
+	hutch_nl_put_be32(&bt->nl, NFTA_BITWISE_SREG, NFT_REG_1);
+	hutch_nl_put_be32(&bt->nl, NFTA_BITWISE_DREG, NFT_REG_1);
+	hutch_nl_put_be32(&bt->nl, NFTA_BITWISE_LEN, sizeof(mask));
+	put_value(bt, NFTA_BITWISE_MASK, mask, sizeof(mask));
+	put_value(bt, NFTA_BITWISE_XOR, zero, sizeof(zero));
+	expr_end(bt, e);
+}
+
+static void cmp(struct batch *bt, uint32_t op, const void *data, size_t len)
+{
+	struct expr e = expr_begin(bt, "cmp");
+
+	hutch_nl_put_be32(&bt->nl, NFTA_CMP_SREG, NFT_REG_1);
+	hutch_nl_put_be32(&bt->nl, NFTA_CMP_OP, op);
+	put_value(bt, NFTA_CMP_DATA, data, len);
+	expr_end(bt, e);
+}
+
+static void verdict(struct batch *bt, uint32_t v)
+{
+	struct expr e = expr_begin(bt, "immediate");
+	size_t data, verd;
+
+	hutch_nl_put_be32(&bt->nl, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+	data = hutch_nl_nest(&bt->nl, NFTA_IMMEDIATE_DATA);
+	verd = hutch_nl_nest(&bt->nl, NFTA_DATA_VERDICT);
+	hutch_nl_put_be32(&bt->nl, NFTA_VERDICT_CODE, v);
+	hutch_nl_nest_end(&bt->nl, verd);
+	hutch_nl_nest_end(&bt->nl, data);
+	expr_end(bt, e);
+}
+
+/*
+ * Load @key of expression @name ("meta", "ct", whose attributes share their
+ * numbers: the key is 2, the register 1) into register 1 and compare it with
+ * @val: the shape every match below shares.
+ */
+static void match_key(struct batch *bt, const char *name, uint32_t key, const void *val, size_t len)
+{
+	struct expr e = expr_begin(bt, name);
+
+	_Static_assert((int)NFTA_META_KEY == (int)NFTA_CT_KEY &&
+			       (int)NFTA_META_DREG == (int)NFTA_CT_DREG,
+		       "meta and ct number their key and register alike");
+	hutch_nl_put_be32(&bt->nl, NFTA_META_KEY, key);
+	hutch_nl_put_be32(&bt->nl, NFTA_META_DREG, NFT_REG_1);
+	expr_end(bt, e);
+	cmp(bt, NFT_CMP_EQ, val, len);
 }
 
 /* ip daddr != 127.0.0.0/8 meta l4proto tcp redirect to :@port */
-static int redirect_rule(struct nftnl_rule *r, uint16_t port)
+static void redirect_rule(struct batch *bt, uint16_t port)
 {
 	static const uint8_t lo8[4] = {127, 0, 0, 0}, tcp = IPPROTO_TCP;
 	uint16_t nport = htons(port);
-	struct nftnl_expr *e;
+	struct expr e;
 
-	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_NEQ, lo8, 4) < 0 ||
-	    match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_L4PROTO, NFTNL_EXPR_META_DREG, &tcp,
-		      1) < 0)
-		return -ENOMEM;
-	e = expr(r, "immediate");
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &nport, sizeof(nport));
-	e = expr(r, "redir");
-	if (!e)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
-	return 0;
+	load_daddr(bt, 16, 4);
+	mask8(bt);
+	cmp(bt, NFT_CMP_NEQ, lo8, sizeof(lo8));
+	match_key(bt, "meta", NFT_META_L4PROTO, &tcp, sizeof(tcp));
+	e = expr_begin(bt, "immediate");
+	hutch_nl_put_be32(&bt->nl, NFTA_IMMEDIATE_DREG, NFT_REG_1);
+	put_value(bt, NFTA_IMMEDIATE_DATA, &nport, sizeof(nport));
+	expr_end(bt, e);
+	e = expr_begin(bt, "redir");
+	hutch_nl_put_be32(&bt->nl, NFTA_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	expr_end(bt, e);
 }
 
 /* ip daddr 127.0.0.0/8 accept */
-static int lo4_rule(struct nftnl_rule *r, uint16_t unused)
+static void lo4_rule(struct batch *bt, uint16_t unused)
 {
 	static const uint8_t lo8[4] = {127, 0, 0, 0};
 
 	(void)unused;
-	if (load_daddr(r, 16, 4) < 0 || mask8(r) < 0 || cmp(r, NFT_CMP_EQ, lo8, 4) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
+	load_daddr(bt, 16, 4);
+	mask8(bt);
+	cmp(bt, NFT_CMP_EQ, lo8, sizeof(lo8));
+	verdict(bt, NF_ACCEPT);
 }
 
 /* ip6 daddr ::1 accept */
-static int lo6_rule(struct nftnl_rule *r, uint16_t unused)
+static void lo6_rule(struct batch *bt, uint16_t unused)
 {
 	(void)unused;
-	if (load_daddr(r, 24, 16) < 0 || cmp(r, NFT_CMP_EQ, &in6addr_loopback, 16) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
+	load_daddr(bt, 24, 16);
+	cmp(bt, NFT_CMP_EQ, &in6addr_loopback, sizeof(in6addr_loopback));
+	verdict(bt, NF_ACCEPT);
 }
 
 /* meta oif lo accept: what stays in the namespace (replies to its own addresses too) */
-static int lo_oif_rule(struct nftnl_rule *r, uint16_t unused)
+static void lo_oif_rule(struct batch *bt, uint16_t unused)
 {
 	uint32_t lo = if_nametoindex("lo");
 
 	(void)unused;
-	if (!lo || match_key(r, "meta", NFTNL_EXPR_META_KEY, NFT_META_OIF, NFTNL_EXPR_META_DREG,
-			     &lo, sizeof(lo)) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
+	if (!lo)
+		bt->nl.oom = 1; /* every network namespace has it: never */
+	match_key(bt, "meta", NFT_META_OIF, &lo, sizeof(lo));
+	verdict(bt, NF_ACCEPT);
 }
 
 /*
@@ -240,92 +254,35 @@ static int lo_oif_rule(struct nftnl_rule *r, uint16_t unused)
  * namespace's own interface (a pod's service traffic). Whatever the workload opens
  * itself is in the original direction, and only lo and the redirect let that out.
  */
-static int ct_reply_rule(struct nftnl_rule *r, uint16_t unused)
+static void ct_reply_rule(struct batch *bt, uint16_t unused)
 {
 	static const uint8_t reply = IP_CT_DIR_REPLY;
 
 	(void)unused;
-	if (match_key(r, "ct", NFTNL_EXPR_CT_KEY, NFT_CT_DIRECTION, NFTNL_EXPR_CT_DREG, &reply,
-		      sizeof(reply)) < 0)
-		return -ENOMEM;
-	return verdict(r, NF_ACCEPT);
+	match_key(bt, "ct", NFT_CT_DIRECTION, &reply, sizeof(reply));
+	verdict(bt, NF_ACCEPT);
 }
 
 static void add_rule(struct batch *bt, uint16_t family, const char *chain,
-		     int (*build)(struct nftnl_rule *, uint16_t), uint16_t arg)
+		     void (*build)(struct batch *, uint16_t), uint16_t arg)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh;
+	size_t exprs;
 
-	if (!r) {
-		bt->oom = 1;
-		return;
-	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
-	if (build(r, arg) < 0) {
-		nftnl_rule_free(r);
-		bt->oom = 1;
-		return;
-	}
-	nlh = nftnl_rule_nlmsg_build_hdr(cur(bt), NFT_MSG_NEWRULE, family,
-					 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, bt->seq++);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	bt->acks++;
-	next(bt);
+	msg(bt, NFT_MSG_NEWRULE, family, NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK);
+	hutch_nl_put_str(&bt->nl, NFTA_RULE_TABLE, TABLE);
+	hutch_nl_put_str(&bt->nl, NFTA_RULE_CHAIN, chain);
+	exprs = hutch_nl_nest(&bt->nl, NFTA_RULE_EXPRESSIONS);
+	build(bt, arg);
+	hutch_nl_nest_end(&bt->nl, exprs);
 }
 
-/* Wait for every acknowledgement; the first error ends it (the batch was all or nothing). */
-static int read_acks(struct mnl_socket *nl, unsigned want)
+size_t hutch_nft_build(void *buf, size_t size, uint16_t redirect_port, unsigned flags,
+		       unsigned *acks)
 {
-	char buf[8192];
-
-	while (want) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-		int len = (int)n;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			const struct nlmsgerr *e;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			e = mnl_nlmsg_get_payload(nlh);
-			if (e->error)
-				return e->error;
-			if (want)
-				want--;
-		}
-	}
-	return 0;
-}
-
-int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
-{
-	return hutch_nft_setup_ex(redirect_port, 0, err);
-}
-
-int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err)
-{
-	_cleanup_free_ char *buf = malloc(BATCH_BUF);
 	struct batch bt = {.seq = 1};
-	struct mnl_socket *nl;
-	int r;
 
-	if (!buf)
-		return hutch_err(err, ENOMEM, "network: nftables rules");
-	bt.b = mnl_nlmsg_batch_start(buf, BATCH_BUF);
-	if (!bt.b)
-		return hutch_err(err, ENOMEM, "network: nftables rules");
-	nftnl_batch_begin(cur(&bt), bt.seq++);
-	next(&bt);
+	hutch_nl_init(&bt.nl, buf, size);
+	batch_edge(&bt, NFNL_MSG_BATCH_BEGIN);
 	if (flags & HUTCH_NFT_OWN_NETWORK) {
 		/* a previous daemon's tables, if any, are replaced (created, then deleted) */
 		add_table(&bt, NFPROTO_IPV4);
@@ -349,25 +306,27 @@ int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err)
 		add_rule(&bt, NFPROTO_IPV6, "out", lo_oif_rule, 0);
 		add_rule(&bt, NFPROTO_IPV6, "out", ct_reply_rule, 0);
 	}
-	nftnl_batch_end(cur(&bt), bt.seq++);
-	next(&bt);
-	if (bt.oom) {
-		mnl_nlmsg_batch_stop(bt.b);
+	batch_edge(&bt, NFNL_MSG_BATCH_END);
+	if (acks)
+		*acks = bt.acks;
+	return bt.nl.oom ? 0 : bt.nl.len;
+}
+
+int hutch_nft_setup(uint16_t redirect_port, hutch_error *err)
+{
+	return hutch_nft_setup_ex(redirect_port, 0, err);
+}
+
+int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err)
+{
+	char buf[BATCH_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+	unsigned acks;
+	size_t len = hutch_nft_build(buf, sizeof(buf), redirect_port, flags, &acks);
+	int r;
+
+	if (!len)
 		return hutch_err(err, ENOMEM, "network: nftables rules");
-	}
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!nl) {
-		r = -errno;
-		mnl_nlmsg_batch_stop(bt.b);
-		return hutch_err(err, -r, "network: nftables netlink socket");
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt.b), mnl_nlmsg_batch_size(bt.b)) < 0)
-		r = -errno;
-	else
-		r = read_acks(nl, bt.acks);
-	mnl_socket_close(nl);
-	mnl_nlmsg_batch_stop(bt.b);
+	r = hutch_nl_transact(NETLINK_NETFILTER, buf, len, acks);
 	if (r < 0)
 		return hutch_err(err, -r,
 				 "network: loading the transparent egress rules (nftables)");

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The sandbox's transparent egress rules (docs/network.md, "Transparent
- * egress"), built with libnftnl and sent in one netlink batch by the
- * sandbox's init, which holds CAP_NET_ADMIN over its network namespace:
+ * egress"), built by hand (the messages libnftnl would build, nft.c) and sent
+ * in one netlink batch by the sandbox's init, which holds CAP_NET_ADMIN over
+ * its network namespace:
  *
  *   table ip hutch {
  *     chain nat { type nat hook output priority -100; policy accept;
@@ -19,6 +20,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hutch.h"
@@ -35,6 +37,13 @@ int hutch_nft_setup(uint16_t redirect_port, hutch_error *err);
  */
 #define HUTCH_NFT_OWN_NETWORK 1u
 int hutch_nft_setup_ex(uint16_t redirect_port, unsigned flags, hutch_error *err);
+
+/*
+ * The batch alone, in @buf: its length (0 when @size is too small), and in
+ * @acks how many acknowledgements it asks for.
+ */
+size_t hutch_nft_build(void *buf, size_t size, uint16_t redirect_port, unsigned flags,
+		       unsigned *acks);
 
 /*
  * Can an unprivileged user do that here? Runs the setup in a child in a new
