@@ -12,7 +12,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,22 +49,44 @@ static int parse_proxy(const char *s, char *host, size_t hcap, char *port, size_
 	return 0;
 }
 
+/*
+ * A numeric address (IPv4 or IPv6) and port, by hand rather than with
+ * getaddrinfo(): hutch is linked statically, where that would load the C
+ * library's name service modules.
+ */
 static int dial(const char *host, const char *port)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
-	struct addrinfo *res = NULL;
-	int fd = -1;
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr *sa;
+	socklen_t len;
+	char *end;
+	unsigned long p;
+	int fd;
 
-	if (getaddrinfo(host, port, &hints, &res) != 0)
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || !*port || *end || !p || p > 65535) {
+		errno = EINVAL;
 		return -EINVAL;
-	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
-			close(fd);
-			fd = -1;
-		}
 	}
-	freeaddrinfo(res);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
+		sin.sin_port = htons((uint16_t)p);
+		sa = (struct sockaddr *)&sin;
+		len = sizeof(sin);
+	} else if (inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_port = htons((uint16_t)p);
+		sa = (struct sockaddr *)&sin6;
+		len = sizeof(sin6);
+	} else {
+		errno = EINVAL;
+		return -EINVAL;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, sa, len) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 

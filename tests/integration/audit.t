@@ -379,6 +379,20 @@ like "$ERR" "ow.json: writable by every user; refusing to use it as a policy" " 
 chmod 0644 "$T/ow.json"
 hrun run -p "$T/ow.json" -- true
 is "$RC" 0 "  the same file without o+w is used"
+# writable by the owner's own group: the primary group of the owner (in /etc/passwd), with
+# no other member (in /etc/group), is private, and the file is used
+gid=$(id -g)
+grp=$(awk -F: -v g="$gid" '$3 == g {print $4; exit}' /etc/group)
+if awk -F: -v u="$(id -u)" -v g="$gid" '$3 == u && $4 == g {f = 1} END {exit !f}' /etc/passwd &&
+	awk -F: -v g="$gid" '$3 == g {f = 1} END {exit !f}' /etc/group &&
+	{ [ -z "$grp" ] || [ "$grp" = "$(id -un)" ]; }; then
+	chmod 0664 "$T/ow.json"
+	hrun run -p "$T/ow.json" -- true
+	is "$RC" 0 "-p FILE writable by the owner's private group ($(id -gn)): used"
+	chmod 0644 "$T/ow.json"
+else
+	skip "$(id -un)'s primary group is not private in /etc/passwd and /etc/group" 1
+fi
 if [ "$(id -u)" = 0 ]; then
 	# a group id no user has: not the owner's private group
 	chown 0:54321 "$T/ow.json" && chmod 0664 "$T/ow.json"

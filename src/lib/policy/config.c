@@ -660,22 +660,42 @@ int hutch_policy_load_data(hutch_policy *p, const char *name, const char *data, 
 /*
  * A group-writable file is safe when its group is its owner's own: the
  * owner's primary group, with no other member listed (OpenSSH's rule for its
- * configuration files, readconf.c secure_permissions).
+ * configuration files, readconf.c secure_permissions). Read from /etc/passwd
+ * and /etc/group themselves, not through the name service (hutch is linked
+ * statically): an owner or a group found only elsewhere (LDAP, say) is not
+ * known to be private, and the file is refused.
  */
+static bool owner_name(uid_t uid, gid_t gid, char *name, size_t size)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+
+	while (f && (pw = fgetpwent(f)))
+		if (pw->pw_uid == uid) {
+			snprintf(name, size, "%s", pw->pw_name);
+			return pw->pw_gid == gid;
+		}
+	return false;
+}
+
 static bool private_group(const struct stat *st)
 {
-	struct passwd *pw = getpwuid(st->st_uid);
+	_cleanup_fclose_ FILE *f = NULL;
+	char owner[256];
 	struct group *gr;
 
-	if (!pw || pw->pw_gid != st->st_gid)
+	if (!owner_name(st->st_uid, st->st_gid, owner, sizeof(owner)))
 		return false;
-	gr = getgrgid(st->st_gid);
-	if (!gr)
-		return false;
-	for (char **m = gr->gr_mem; m && *m; m++)
-		if (strcmp(*m, pw->pw_name) != 0)
-			return false;
-	return true;
+	f = fopen("/etc/group", "re");
+	while (f && (gr = fgetgrent(f))) {
+		if (gr->gr_gid != st->st_gid)
+			continue;
+		for (char **m = gr->gr_mem; m && *m; m++)
+			if (strcmp(*m, owner) != 0)
+				return false;
+		return true;
+	}
+	return false;
 }
 
 /*
