@@ -75,6 +75,16 @@ static void test_rules(void)
 	is_int(ret, 0, "HUTCH_MAX_RULES entries fit");
 	is_int(hutch_rules_add(&r, "one-more", NULL, false), -E2BIG, "one more is E2BIG");
 	is_int(hutch_rules_add(&r, "v7", NULL, false), 0, "a duplicate still merges when full");
+	/* taking: what is not kept is freed (the sanitizer build finds a leak or a double free) */
+	is_int(hutch_rules_add_take(&r, strdup("one-more"), strdup("o"), false), -E2BIG,
+	       "taking one more is E2BIG too");
+	hutch_rules_clear(&r);
+	is_int(hutch_rules_add_take(&r, strdup("t"), strdup("o1"), false), 0, "take t");
+	is_int(hutch_rules_add_take(&r, strdup("t"), strdup("o2"), true), 0, "take t again, locked");
+	ok(r.n == 1 && r.v[0].locked && !strcmp(r.v[0].origin, "o2"),
+	   "a taken duplicate merges as an added one");
+	is_int(hutch_rules_add_take(&r, strdup("u"), NULL, false), 0, "take u without an origin");
+	ok(hutch_rules_contains(&r, "u") && !r.v[1].origin, "u is there, no origin");
 	hutch_rules_clear(&r);
 }
 

@@ -131,8 +131,26 @@ bool hutch_rules_contains(const struct hutch_rules *r, const char *value)
 
 int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin, bool locked)
 {
+	char *v, *o = NULL;
+
+	if (!r || !value)
+		return -EINVAL;
+	v = strdup(value);
+	if (!v || (origin && !(o = strdup(origin)))) {
+		free(v);
+		return -ENOMEM;
+	}
+	return hutch_rules_add_take(r, v, o, locked);
+}
+
+/*
+ * hutch_rules_add_take(), the rule that holds @value now (added, or there before) in @at;
+ * on failure @value and @origin are still the caller's.
+ */
+static int rules_put(struct hutch_rules *r, char *value, char *origin, bool locked,
+		     struct hutch_rule **at)
+{
 	struct hutch_rule *dup = NULL;
-	_cleanup_free_ char *v = NULL, *o = NULL;
 	size_t h, slot = 0;
 
 	if (!r || !value)
@@ -145,16 +163,16 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 		dup = (struct hutch_rule *)hutch_rules_find(r, value);
 	}
 	if (dup) {
-		if (locked && !dup->locked) {
-			if (origin) {
-				o = strdup(origin);
-				if (!o)
-					return -ENOMEM;
-				free(dup->origin);
-				dup->origin = TAKE_PTR(o);
-			}
-			dup->locked = true;
+		if (locked && !dup->locked && origin) {
+			free(dup->origin);
+			dup->origin = TAKE_PTR(origin);
 		}
+		if (locked)
+			dup->locked = true;
+		free(value);
+		free(origin);
+		if (at)
+			*at = dup;
 		return 0;
 	}
 	if (r->n >= HUTCH_MAX_RULES)
@@ -177,18 +195,23 @@ int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin
 		r->v = nv;
 		r->cap = cap;
 	}
-	v = strdup(value);
-	if (!v)
-		return -ENOMEM;
-	if (origin) {
-		o = strdup(origin);
-		if (!o)
-			return -ENOMEM;
-	}
-	r->v[r->n++] = (struct hutch_rule){
-		.value = TAKE_PTR(v), .origin = TAKE_PTR(o), .locked = locked, .hash = h};
+	r->v[r->n++] =
+		(struct hutch_rule){.value = value, .origin = origin, .locked = locked, .hash = h};
 	r->idx[slot] = (uint32_t)r->n;
+	if (at)
+		*at = &r->v[r->n - 1];
 	return 0;
+}
+
+int hutch_rules_add_take(struct hutch_rules *r, char *value, char *origin, bool locked)
+{
+	int ret = rules_put(r, value, origin, locked, NULL);
+
+	if (ret < 0) {
+		free(value);
+		free(origin);
+	}
+	return ret;
 }
 
 int hutch_rules_remove(struct hutch_rules *r, const char *value)
@@ -605,17 +628,21 @@ static int check_path(const char *value, enum hutch_list list, const char *origi
 	return 0;
 }
 
-static int add_rule(struct hutch_rules *r, const char *value, const char *origin, bool locked,
-		    hutch_error *err)
+/* hutch_rules_add()'s or hutch_rules_add_take()'s result @ret as an error naming @origin */
+static int rule_added(int ret, const char *origin, hutch_error *err)
 {
-	int ret = hutch_rules_add(r, value, origin, locked);
-
 	if (ret == -E2BIG)
 		return hutch_errx(err, E2BIG, "%s: too many entries (at most %d)", org(origin),
 				  HUTCH_MAX_RULES);
 	if (ret < 0)
 		return hutch_err(err, -ret, "%s", org(origin));
 	return 0;
+}
+
+static int add_rule(struct hutch_rules *r, const char *value, const char *origin, bool locked,
+		    hutch_error *err)
+{
+	return rule_added(hutch_rules_add(r, value, origin, locked), origin, err);
 }
 
 static int add_env_set(struct hutch_policy *p, const char *value, const char *origin,
@@ -1435,26 +1462,44 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 	if (ret >= 0 && hidden)
 		listings_plan(&lists, x, r->n);
 	for (size_t i = 0; i < r->n && ret >= 0; i++) {
-		const struct hutch_rule *ru = &r->v[i];
+		struct hutch_rule *ru = &r->v[i], *added = NULL;
+		_cleanup_free_ char *real = NULL, *real_origin = NULL, *value = NULL,
+				    *origin = NULL;
 
-		ret = add_rule(&out, x[i], ru->origin, ru->locked, err);
-		if (ret < 0 || !hidden)
-			continue;
 		/*
 		 * A hidden path that is a symlink (or lies under one) must also
 		 * hide its target, or the secret stays readable by its real name.
 		 */
-		_cleanup_free_ char *real = may_exist(&lists, x[i]) ? real_path(x[i]) : NULL;
-
-		if (!real) {
-			/* The mount plan skips it: no second lookup in the sandbox's start-up. */
-			struct hutch_rule *added =
-				(struct hutch_rule *)hutch_rules_find(&out, x[i]);
-			if (added)
-				added->absent = true;
-		} else if (strcmp(real, x[i]) != 0) {
-			ret = add_rule(&out, real, ru->origin, ru->locked, err);
+		if (hidden)
+			real = may_exist(&lists, x[i]) ? real_path(x[i]) : NULL;
+		if (real && strcmp(real, x[i]) != 0 && ru->origin &&
+		    !(real_origin = strdup(ru->origin))) {
+			ret = hutch_err(err, ENOMEM, "%s", org(ru->origin));
+			break;
 		}
+		/* the expanded value and the origin move into the new list (@r goes) */
+		value = TAKE_PTR(x[i]);
+		origin = TAKE_PTR(ru->origin);
+		ret = rules_put(&out, value, origin, ru->locked, &added);
+		if (ret < 0) {
+			ret = rule_added(ret, origin, err);
+			break;
+		}
+		value = origin = NULL; /* the list's now */
+		if (!hidden)
+			continue;
+		if (!real) { /* the mount plan skips it: no second lookup in the sandbox's start-up
+			      */
+			added->absent = true;
+			continue;
+		}
+		if (strcmp(real, added->value) == 0)
+			continue;
+		ret = rules_put(&out, real, real_origin, ru->locked, NULL);
+		if (ret < 0)
+			ret = rule_added(ret, real_origin, err);
+		else
+			real = real_origin = NULL;
 	}
 	for (size_t i = 0; x && i < r->n; i++)
 		free(x[i]);

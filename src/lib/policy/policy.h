@@ -17,6 +17,8 @@
  * rule (-EPERM) and returns -ENOENT when absent.
  */
 int hutch_rules_add(struct hutch_rules *r, const char *value, const char *origin, bool locked);
+/* The same, taking @value and @origin (malloc'd, or origin NULL): freed unless kept. */
+int hutch_rules_add_take(struct hutch_rules *r, char *value, char *origin, bool locked);
 bool hutch_rules_contains(const struct hutch_rules *r, const char *value);
 const struct hutch_rule *hutch_rules_find(const struct hutch_rules *r, const char *value);
 
