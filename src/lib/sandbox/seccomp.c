@@ -537,16 +537,34 @@ static int notif_sizes(struct seccomp_notif_sizes *sizes)
 	return 0;
 }
 
+/*
+ * Buffers of the kernel's sizes (at least the headers'): one SECCOMP_GET_NOTIF_SIZES,
+ * cached, where libseccomp's seccomp_notify_alloc() first probes its API level (nine
+ * system calls, in every run's listener thread).
+ */
 int hutch_seccomp_notify_alloc(struct seccomp_notif **req, struct seccomp_notif_resp **resp)
 {
-	int r = seccomp_notify_alloc(req, resp);
+	struct seccomp_notif_sizes sizes = {0};
+	int r = notif_sizes(&sizes);
 
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	*req = calloc(1, sizes.seccomp_notif > sizeof(**req) ? sizes.seccomp_notif : sizeof(**req));
+	*resp = calloc(1, sizes.seccomp_notif_resp > sizeof(**resp) ? sizes.seccomp_notif_resp
+								    : sizeof(**resp));
+	if (!*req || !*resp) {
+		hutch_seccomp_notify_free(*req, *resp);
+		*req = NULL;
+		*resp = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void hutch_seccomp_notify_free(struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
-	seccomp_notify_free(req, resp);
+	free(req);
+	free(resp);
 }
 
 static int notif_ioctl(int fd, unsigned long request, void *arg)
