@@ -80,7 +80,8 @@ static void test_rules(void)
 	       "taking one more is E2BIG too");
 	hutch_rules_clear(&r);
 	is_int(hutch_rules_add_take(&r, strdup("t"), strdup("o1"), false), 0, "take t");
-	is_int(hutch_rules_add_take(&r, strdup("t"), strdup("o2"), true), 0, "take t again, locked");
+	is_int(hutch_rules_add_take(&r, strdup("t"), strdup("o2"), true), 0,
+	       "take t again, locked");
 	ok(r.n == 1 && r.v[0].locked && !strcmp(r.v[0].origin, "o2"),
 	   "a taken duplicate merges as an added one");
 	is_int(hutch_rules_add_take(&r, strdup("u"), NULL, false), 0, "take u without an origin");
