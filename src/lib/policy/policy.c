@@ -1463,8 +1463,7 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 		listings_plan(&lists, x, r->n);
 	for (size_t i = 0; i < r->n && ret >= 0; i++) {
 		struct hutch_rule *ru = &r->v[i], *added = NULL;
-		_cleanup_free_ char *real = NULL, *real_origin = NULL, *value = NULL,
-				    *origin = NULL;
+		_cleanup_free_ char *real = NULL, *real_origin = NULL;
 
 		/*
 		 * A hidden path that is a symlink (or lies under one) must also
@@ -1478,19 +1477,17 @@ static int expand_rules(struct hutch_rules *r, const char *home, const char *bas
 			break;
 		}
 		/* the expanded value and the origin move into the new list (@r goes) */
-		value = TAKE_PTR(x[i]);
-		origin = TAKE_PTR(ru->origin);
-		ret = rules_put(&out, value, origin, ru->locked, &added);
+		ret = rules_put(&out, x[i], ru->origin, ru->locked, &added);
 		if (ret < 0) {
-			ret = rule_added(ret, origin, err);
+			ret = rule_added(ret, ru->origin, err);
 			break;
 		}
-		value = origin = NULL; /* the list's now */
-		if (!hidden)
-			continue;
-		if (!real) { /* the mount plan skips it: no second lookup in the sandbox's start-up
-			      */
-			added->absent = true;
+		x[i] = NULL;
+		ru->origin = NULL;
+		if (!real) {
+			/* The mount plan skips it: no second lookup in the sandbox's start-up. */
+			if (hidden)
+				added->absent = true;
 			continue;
 		}
 		if (strcmp(real, added->value) == 0)

@@ -35,30 +35,34 @@ struct batch {
 	unsigned acks; /* messages that asked for an acknowledgement */
 };
 
-/* An nf_tables message of @family: its nfgenmsg header, the flags every request has. */
-static void msg(struct batch *bt, uint16_t type, uint16_t family, uint16_t flags)
+/* A message with its nfgenmsg header (version 0, @family), counted if it asks for an ack. */
+static struct nfgenmsg *nfgen(struct batch *bt, uint16_t type, uint16_t flags, uint8_t family)
 {
-	struct nfgenmsg *g = hutch_nl_msg(&bt->nl, (NFNL_SUBSYS_NFTABLES << 8) | type,
-					  NLM_F_REQUEST | flags, bt->seq++, sizeof(*g));
+	struct nfgenmsg *g =
+		hutch_nl_msg(&bt->nl, type, NLM_F_REQUEST | flags, bt->seq++, sizeof(*g));
 
 	if (g) {
-		g->nfgen_family = (uint8_t)family;
+		g->nfgen_family = family;
 		g->version = NFNETLINK_V0;
 	}
 	if (flags & NLM_F_ACK)
 		bt->acks++;
+	return g;
+}
+
+/* An nf_tables message of @family. */
+static void msg(struct batch *bt, uint16_t type, uint16_t family, uint16_t flags)
+{
+	(void)nfgen(bt, (NFNL_SUBSYS_NFTABLES << 8) | type, flags, (uint8_t)family);
 }
 
 /* The batch's first (NFNL_MSG_BATCH_BEGIN) or last (NFNL_MSG_BATCH_END) message. */
 static void batch_edge(struct batch *bt, uint16_t type)
 {
-	struct nfgenmsg *g = hutch_nl_msg(&bt->nl, type, NLM_F_REQUEST, bt->seq++, sizeof(*g));
+	struct nfgenmsg *g = nfgen(bt, type, 0, AF_UNSPEC);
 
-	if (g) {
-		g->nfgen_family = AF_UNSPEC;
-		g->version = NFNETLINK_V0;
+	if (g)
 		g->res_id = htons(NFNL_SUBSYS_NFTABLES);
-	}
 }
 
 /* Add (NFT_MSG_NEWTABLE) or delete (NFT_MSG_DELTABLE) hutch's table of @family. */
@@ -276,36 +280,40 @@ static void add_rule(struct batch *bt, uint16_t family, const char *chain,
 	hutch_nl_nest_end(&bt->nl, exprs);
 }
 
+/*
+ * The out chain of @family: everything dropped but loopback (@lo_rule), and in a
+ * namespace of its own (HUTCH_NFT_OWN_NETWORK) what stays in it and the replies.
+ */
+static void out_chain(struct batch *bt, uint16_t family, void (*lo_rule)(struct batch *, uint16_t),
+		      unsigned flags)
+{
+	add_chain(bt, family, "out", "filter", 0, NF_DROP);
+	add_rule(bt, family, "out", lo_rule, 0);
+	if (flags & HUTCH_NFT_OWN_NETWORK) {
+		add_rule(bt, family, "out", lo_oif_rule, 0);
+		add_rule(bt, family, "out", ct_reply_rule, 0);
+	}
+}
+
 size_t hutch_nft_build(void *buf, size_t size, uint16_t redirect_port, unsigned flags,
 		       unsigned *acks)
 {
+	static const uint16_t families[] = {NFPROTO_IPV4, NFPROTO_IPV6};
 	struct batch bt = {.seq = 1};
 
 	hutch_nl_init(&bt.nl, buf, size);
 	batch_edge(&bt, NFNL_MSG_BATCH_BEGIN);
-	if (flags & HUTCH_NFT_OWN_NETWORK) {
-		/* a previous daemon's tables, if any, are replaced (created, then deleted) */
-		add_table(&bt, NFPROTO_IPV4);
-		del_table(&bt, NFPROTO_IPV4);
-		add_table(&bt, NFPROTO_IPV6);
-		del_table(&bt, NFPROTO_IPV6);
+	/* a previous daemon's tables, if any, are replaced (created, then deleted) */
+	for (size_t i = 0; (flags & HUTCH_NFT_OWN_NETWORK) && i < ARRAY_SIZE(families); i++) {
+		add_table(&bt, families[i]);
+		del_table(&bt, families[i]);
 	}
 	add_table(&bt, NFPROTO_IPV4);
 	add_chain(&bt, NFPROTO_IPV4, "nat", "nat", -100, NF_ACCEPT);
 	add_rule(&bt, NFPROTO_IPV4, "nat", redirect_rule, redirect_port);
-	add_chain(&bt, NFPROTO_IPV4, "out", "filter", 0, NF_DROP);
-	add_rule(&bt, NFPROTO_IPV4, "out", lo4_rule, 0);
-	if (flags & HUTCH_NFT_OWN_NETWORK) {
-		add_rule(&bt, NFPROTO_IPV4, "out", lo_oif_rule, 0);
-		add_rule(&bt, NFPROTO_IPV4, "out", ct_reply_rule, 0);
-	}
+	out_chain(&bt, NFPROTO_IPV4, lo4_rule, flags);
 	add_table(&bt, NFPROTO_IPV6);
-	add_chain(&bt, NFPROTO_IPV6, "out", "filter", 0, NF_DROP);
-	add_rule(&bt, NFPROTO_IPV6, "out", lo6_rule, 0);
-	if (flags & HUTCH_NFT_OWN_NETWORK) {
-		add_rule(&bt, NFPROTO_IPV6, "out", lo_oif_rule, 0);
-		add_rule(&bt, NFPROTO_IPV6, "out", ct_reply_rule, 0);
-	}
+	out_chain(&bt, NFPROTO_IPV6, lo6_rule, flags);
 	batch_edge(&bt, NFNL_MSG_BATCH_END);
 	if (acks)
 		*acks = bt.acks;

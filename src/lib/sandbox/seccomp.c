@@ -537,10 +537,16 @@ static int notif_sizes(struct seccomp_notif_sizes *sizes)
 	return 0;
 }
 
+/* Zeroed: the kernel's @size or our structure's @ours bytes, whichever is larger. */
+static void *notif_buf(size_t size, size_t ours)
+{
+	return calloc(1, size > ours ? size : ours);
+}
+
 /*
- * Buffers of the kernel's sizes (at least the headers'): one SECCOMP_GET_NOTIF_SIZES,
- * cached, where libseccomp's seccomp_notify_alloc() first probes its API level (nine
- * system calls, in every run's listener thread).
+ * Buffers of the kernel's sizes: one SECCOMP_GET_NOTIF_SIZES, cached, where
+ * libseccomp's seccomp_notify_alloc() first probes its API level (nine system
+ * calls, in every run's listener thread).
  */
 int hutch_seccomp_notify_alloc(struct seccomp_notif **req, struct seccomp_notif_resp **resp)
 {
@@ -549,9 +555,8 @@ int hutch_seccomp_notify_alloc(struct seccomp_notif **req, struct seccomp_notif_
 
 	if (r < 0)
 		return r;
-	*req = calloc(1, sizes.seccomp_notif > sizeof(**req) ? sizes.seccomp_notif : sizeof(**req));
-	*resp = calloc(1, sizes.seccomp_notif_resp > sizeof(**resp) ? sizes.seccomp_notif_resp
-								    : sizeof(**resp));
+	*req = notif_buf(sizes.seccomp_notif, sizeof(**req));
+	*resp = notif_buf(sizes.seccomp_notif_resp, sizeof(**resp));
 	if (!*req || !*resp) {
 		hutch_seccomp_notify_free(*req, *resp);
 		*req = NULL;
