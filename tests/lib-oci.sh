@@ -156,3 +156,82 @@ oci_containerd_stop() {
 	fi
 	while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)
 }
+
+# oci_rootless_end DIR RK_PID MESSAGE [CHECK]: once a rootless daemon (rootlesskit RK_PID, its
+# files in DIR) was told to stop: rootlesskit's end waited for (15 s), then that of every
+# process whose command line names DIR/ (5 s); with CHECK the test MESSAGE that none is
+# left; what is left is killed, rootlesskit too.
+oci_rootless_end() {
+	local dir=$1 rk=$2 i p left
+	if [ -n "$rk" ]; then
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$rk" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	for ((i = 0; i < 50; i++)); do
+		left=$(oci_procs "*$dir/*")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	if [ -n "${4:-}" ]; then
+		LAST_CMD=
+		is "$left" "" "$3"
+	fi
+	for p in $left; do kill -KILL "$p" 2>/dev/null; done
+	[ -n "$rk" ] && kill -KILL "$rk" 2>/dev/null
+	return 0
+}
+
+# oci_rootless_rm DIR PATH...: a rootless daemon's files (DIR's, owned by subordinate ids)
+# removed as root of a user namespace that rootlesskit maps as it mapped the daemon's.
+oci_rootless_rm() {
+	local dir=$1
+	shift
+	timeout -k 5 60 rootlesskit --net=host --port-driver=none --state-dir="$dir/rk-rm" \
+		rm -rf "$@" >/dev/null 2>&1 </dev/null {_OCI_LOCK_FD}>&-
+}
+
+# oci_procs PATTERN: " PID PID...", the processes whose command line (its arguments joined
+# by spaces) matches the glob PATTERN; oci_procs "$OCI_LINK *": hutch-oci's daemons.
+oci_procs() {
+	local p
+	for p in /proc/[0-9]*; do
+		# shellcheck disable=SC2053 # PATTERN is a glob
+		[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == $1 ]] && printf ' %s' "${p#/proc/}"
+	done
+}
+
+# A container's script for a network allowlist that lets localhost.:$SRV_PORT (the test's
+# server) alone: the name through the proxy variables and transparently, a name not
+# allowed, an address not allowed; oci_allowlist_seen PREFIX: its output ($OUT) says so
+# (PREFIX before each test's name).
+oci_allowlist_sh() {
+	printf '%s\n' "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok" \
+		"wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok" \
+		"wget -q -O- http://denied.example/ 2>&1; wget -q -Y off -O- http://192.0.2.1/ 2>&1; true"
+}
+oci_allowlist_seen() {
+	like "$OUT" "via-proxy-ok" "$1an allowed name is reached through the proxy variables"
+	like "$OUT" "transparent-ok" "$1and transparently"
+	like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" \
+		"$1a name not allowed: the proxy's refusal"
+	like "$OUT" "Connection reset by peer" "$1a connection to another address: reset"
+}
+
+# oci_docker_audited NAME: in Docker's container NAME (sleep 1000 under the runtime
+# hutch-audit, its log $DD/audit.jsonl; drun is the test's docker), docker exec runs and
+# the log has the container's start, what exec ran and the end; NAME removed.
+oci_docker_audited() {
+	local audit
+	drun exec "$1" sh -c 'echo audited-exec'
+	like "$OUT" "audited-exec" "  docker exec runs"
+	drun stop -t 1 "$1"
+	for _ in $(seq 50); do grep -q '"event":"end"' "$DD/audit.jsonl" 2>/dev/null && break; sleep 0.1; done
+	audit=$(cat "$DD/audit.jsonl" 2>/dev/null)
+	like "$audit" '"event":"start".*"process.command_args":\["sleep","1000"\]' "  the log has the container's start"
+	like "$audit" '"event":"exec".*"process.command_args":\["sh","-c","echo audited-exec"\]' \
+		"  and what docker exec ran"
+	like "$audit" '"event":"end"' "  and its end"
+	drun rm "$1"
+}

@@ -247,10 +247,7 @@ is "$(ls "$NETNS_DIR" 2>/dev/null)" "$NETNS_BEFORE" "  its state is gone"
 is "$(ls "$CD/state/io.containerd.grpc.v1.cri/netns" 2>/dev/null)" "" "  and the pod's network namespace"
 cri pods
 is "$OUT" "[]" "no pod left"
-left=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
-done
+left=$(oci_procs "$OCI_LINK *")
 is "$left" "" "no hutch-oci process (a daemon) left"
 is "$(oci_net_snapshot)" "$NET_BEFORE" "the host's links, addresses, routes and nft rules are as they were"
 

@@ -50,16 +50,10 @@ RK_PID="" CHILD=""
 # c ARGS...: ctr ARGS in containerd's user and mount namespaces (its /run, its FIFOs), 10 s
 # at most
 c() { timeout -k 2 10 nsenter -U -m --preserve-credentials -t "$CHILD" ctr "$@" </dev/null; }
-ctrd_left() {
-	local p
-	for p in /proc/[0-9]*; do
-		[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == *"$CD/"* ]] && printf ' %s' "${p#/proc/}"
-	done
-}
 # ctrd_stop [CHECK]: the tasks killed, containerd ended (SIGTERM to rootlesskit's child),
 # rootlesskit's end waited for (15 s); with CHECK a test that nothing is left; the rest killed.
 ctrd_stop() {
-	local i p left t
+	local t
 	if [ -n "$CHILD" ] && [ -S "$CD/c.sock" ]; then
 		for t in $(c task ls -q 2>/dev/null); do
 			c task kill -a -s SIGKILL "$t" >/dev/null 2>&1
@@ -70,29 +64,13 @@ ctrd_stop() {
 		done
 	fi
 	[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null
-	if [ -n "$RK_PID" ]; then
-		for ((i = 0; i < 150; i++)); do
-			kill -0 "$RK_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	for ((i = 0; i < 50; i++)); do
-		left=$(ctrd_left)
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	if [ -n "${1:-}" ]; then
-		LAST_CMD=
-		is "$left" "" "stopped, containerd left no process (rootlesskit, containerd, shims)"
-	fi
-	for p in $left; do kill -KILL "$p" 2>/dev/null; done
-	[ -n "$RK_PID" ] && kill -KILL "$RK_PID" 2>/dev/null
+	oci_rootless_end "$CD" "$RK_PID" \
+		"stopped, containerd left no process (rootlesskit, containerd, shims)" "${1:-}"
 	RK_PID="" CHILD=""
 }
 ctrd_rm() {
 	[ -d "$CD/root" ] || [ -d "$CD/state" ] || return 0
-	timeout -k 5 60 rootlesskit --net=host --port-driver=none --state-dir="$CD/rk-rm" \
-		rm -rf "$CD/root" "$CD/state" "$CD/runc-root" "$CD/rk" >/dev/null 2>&1 </dev/null {_OCI_LOCK_FD}>&-
+	oci_rootless_rm "$CD" "$CD/root" "$CD/state" "$CD/runc-root" "$CD/rk"
 }
 ctrd_cleanup() {
 	local st=$?
@@ -177,10 +155,7 @@ like "$OUT" "via-proxy-ok" "  an allowed name reached through the proxy variable
 like "$OUT" "transparent-ok" "  and transparently"
 like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" "  a name not allowed refused"
 like "$OUT" "Connection reset by peer" "  a connection to another address: reset"
-left=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
-done
+left=$(oci_procs "$OCI_LINK *")
 is "$left" "" "  no hutch-oci process (network daemon) left"
 
 crun --annotation 'dev.hutch.policy={"network": {"mode": "host", "allow": ["example.com"]}}' c3 echo should-not-run

@@ -87,10 +87,7 @@ is "$RC" 0 "a network allowlist: ctr run --rm"
 like "$OUT" "via-proxy-ok" "  an allowed name reached through the proxy variables"
 like "$OUT" "transparent-ok" "  and transparently"
 like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" "  a name not allowed refused"
-left=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
-done
+left=$(oci_procs "$OCI_LINK *")
 is "$left" "" "  no hutch-oci process (network daemon) left"
 
 crun --annotation 'dev.hutch.policy={"network": {"mode": "host", "allow": ["example.com"]}}' c3 echo should-not-run

@@ -68,44 +68,21 @@ printf '{ "audit": { "file": "%s" } }\n' "$DD/audit.jsonl" >"$DD/audit.json"
 # lines name the test's directory. This user may signal them all (it owns rootlesskit's user
 # namespace).
 RK_PID=
-rootless_left() {
-	local p
-	for p in /proc/[0-9]*; do
-		[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == *"$DD/"* ]] && printf ' %s' "${p#/proc/}"
-	done
-}
 # rootless_stop [CHECK]: SIGTERM to dockerd, rootlesskit's end waited for (15 s); with CHECK,
 # a test that nothing of the daemon's is left then; what is left is killed.
 rootless_stop() {
-	local pid i p left
+	local pid
 	pid=$(cat "$DD/dockerd.pid" 2>/dev/null)
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-	if [ -n "$RK_PID" ]; then
-		for ((i = 0; i < 150; i++)); do
-			kill -0 "$RK_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	for ((i = 0; i < 50; i++)); do
-		left=$(rootless_left)
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	if [ -n "${1:-}" ]; then
-		LAST_CMD=
-		is "$left" "" "stopped, the daemon left no process (rootlesskit, dockerd, containerd, shims)"
-	fi
-	for p in $left; do kill -KILL "$p" 2>/dev/null; done
-	[ -n "$RK_PID" ] && kill -KILL "$RK_PID" 2>/dev/null
+	oci_rootless_end "$DD" "$RK_PID" \
+		"stopped, the daemon left no process (rootlesskit, dockerd, containerd, shims)" "${1:-}"
 	RK_PID=
 	rm -f "$DD/dockerd.pid"
 }
-# The data root's files belong to subordinate ids: removed as root of a user namespace
-# that rootlesskit maps as it mapped the daemon's.
+# The data root's files belong to subordinate ids (oci_rootless_rm).
 rootless_rm() {
 	[ -d "$DD/root" ] || [ -d "$DD/exec" ] || return 0
-	timeout -k 5 60 rootlesskit --net=host --port-driver=none --state-dir="$DD/rk-rm" \
-		rm -rf "$DD/root" "$DD/exec" "$DD/rk" >/dev/null 2>&1 </dev/null {_OCI_LOCK_FD}>&-
+	oci_rootless_rm "$DD" "$DD/root" "$DD/exec" "$DD/rk"
 }
 rootless_cleanup() {
 	local st=$?
@@ -280,42 +257,22 @@ is "$RC" 0 "  rm"
 # container's daemon is nobody of rootlesskit's user namespace (a subordinate id)
 drun run -d --network none --name "$C-a" --runtime hutch-audit "$IMG" sleep 1000
 is "$RC" 0 "run -d with an audit file (the runtime's policy)"
-dpid=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && dpid=${p#/proc/}
-done
+dpid=$(oci_procs "$OCI_LINK *")
+dpid=${dpid##* }
 dst=$(grep -E '^(Uid|CapEff|NoNewPrivs):' "/proc/$dpid/status" 2>/dev/null | tr -s '\t' ' ')
 nobody=$(awk -v me="$(id -un)" -F: '$1 == me { print $2 + 65534 - 1; exit }' /etc/subuid)
 like "$dst" "Uid: $nobody $nobody $nobody $nobody" "  the container's daemon runs as nobody of the user namespace (uid $nobody)"
 like "$dst" "CapEff: 0000000000080024" "  with the audit's three capabilities alone"
 like "$dst" "NoNewPrivs: 1" "  and no_new_privs"
-drun exec "$C-a" sh -c 'echo audited-exec'
-like "$OUT" "audited-exec" "  docker exec runs"
-drun stop -t 1 "$C-a"
-for _ in $(seq 50); do grep -q '"event":"end"' "$DD/audit.jsonl" 2>/dev/null && break; sleep 0.1; done
-audit=$(cat "$DD/audit.jsonl" 2>/dev/null)
-like "$audit" '"event":"start".*"process.command_args":\["sleep","1000"\]' "  the log has the container's start"
-like "$audit" '"event":"exec".*"process.command_args":\["sh","-c","echo audited-exec"\]' \
-	"  and what docker exec ran"
-like "$audit" '"event":"end"' "  and its end"
-drun rm "$C-a"
+oci_docker_audited "$C-a"
 
 # a network allowlist: hutch's proxy, served by the container's daemon, which connects out
 # from rootlesskit's namespace (slirp4netns) or the host's
-drun run --rm --network none --runtime hutch-net "$IMG" sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok
-wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok
-wget -q -O- http://denied.example/ 2>&1; wget -q -Y off -O- http://192.0.2.1/ 2>&1; true"
+drun run --rm --network none --runtime hutch-net "$IMG" sh -c "$(oci_allowlist_sh)"
 is "$RC" 0 "a network allowlist (the runtime's policy): the container runs"
 like "$OUT" "HUTCH-HTTP-OK" "  the test's server answered"
-like "$OUT" "via-proxy-ok" "  an allowed name is reached through the proxy variables"
-like "$OUT" "transparent-ok" "  and transparently"
-like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" \
-	"  a name not allowed: the proxy's refusal"
-like "$OUT" "Connection reset by peer" "  a connection to another address: reset"
-left=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
-done
+oci_allowlist_seen "  "
+left=$(oci_procs "$OCI_LINK *")
 is "$left" "" "  no hutch-oci process (network daemon) left after run --rm"
 
 # with slirp4netns, the same through Docker's default bridge: the container's namespace

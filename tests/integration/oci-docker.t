@@ -171,31 +171,13 @@ drun rm "$C-k"
 # start and end
 drun run -d --name "$C-a" --runtime hutch-audit "$IMG" sleep 1000
 is "$RC" 0 "run -d with an audit file (the runtime's policy)"
-drun exec "$C-a" sh -c 'echo audited-exec'
-like "$OUT" "audited-exec" "  docker exec runs"
-drun stop -t 1 "$C-a"
-for _ in $(seq 50); do grep -q '"event":"end"' "$DD/audit.jsonl" 2>/dev/null && break; sleep 0.1; done
-audit=$(cat "$DD/audit.jsonl" 2>/dev/null)
-like "$audit" '"event":"start".*"process.command_args":\["sleep","1000"\]' "  the log has the container's start"
-like "$audit" '"event":"exec".*"process.command_args":\["sh","-c","echo audited-exec"\]' \
-	"  and what docker exec ran"
-like "$audit" '"event":"end"' "  and its end"
-drun rm "$C-a"
+oci_docker_audited "$C-a"
 
 # a network allowlist: hutch's proxy, served by the container's network daemon on the host
-drun run --rm --network none --runtime hutch-net "$IMG" sh -c "wget -q -O- http://localhost.:$SRV_PORT/ && echo via-proxy-ok
-wget -q -Y off -O- http://localhost.:$SRV_PORT/ && echo transparent-ok
-wget -q -O- http://denied.example/ 2>&1; wget -q -Y off -O- http://192.0.2.1/ 2>&1; true"
+drun run --rm --network none --runtime hutch-net "$IMG" sh -c "$(oci_allowlist_sh)"
 is "$RC" 0 "a network allowlist (the runtime's policy): the container runs"
-like "$OUT" "via-proxy-ok" "  an allowed name is reached through the proxy variables"
-like "$OUT" "transparent-ok" "  and transparently"
-like "$OUT" "403 Forbidden \(hutch: connection to denied.example:80 refused: not in allowlist\)" \
-	"  a name not allowed: the proxy's refusal"
-like "$OUT" "Connection reset by peer" "  a connection to another address: reset"
-left=
-for p in /proc/[0-9]*; do
-	[[ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" == "$OCI_LINK "* ]] && left+=" ${p#/proc/}"
-done
+oci_allowlist_seen "  "
+left=$(oci_procs "$OCI_LINK *")
 is "$left" "" "  no hutch-oci process (network daemon) left after run --rm"
 
 drun run --rm --network none --runtime hutch-bad "$IMG" echo should-not-run
