@@ -235,3 +235,32 @@ oci_docker_audited() {
 	like "$audit" '"event":"end"' "  and its end"
 	drun rm "$1"
 }
+
+# Docker's lifecycle commands on the running container $C (sleep 1000; drun is the test's
+# docker): oci_docker_top_pause: top shows the workload, pause and unpause; then
+# oci_docker_stop_kill: stop kills it (137) and rm removes it, and a second container
+# ($C-k, started with RUN) is ended by kill (137) and removed.
+oci_docker_top_pause() {
+	drun top "$C"
+	like "$OUT" "sleep 1000" "top (runtime ps): the workload itself, hutch's init gone by exec"
+	drun pause "$C"
+	drun inspect --format '{{.State.Status}}' "$C"
+	is "$OUT" "paused" "pause"
+	drun unpause "$C"
+	drun exec "$C" true
+	is "$RC" 0 "unpause: exec works again"
+}
+oci_docker_stop_kill() {
+	drun stop -t 1 "$C"
+	is "$RC" 0 "stop -t 1 (SIGTERM, which a PID 1 without a handler ignores, then SIGKILL)"
+	drun inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$C"
+	is "$OUT" "exited 137" "  the container was killed (137)"
+	drun rm "$C"
+	is "$RC" 0 "rm"
+	drun "${RUN[@]}" -d --name "$C-k" "$IMG" sleep 1000
+	drun kill "$C-k"
+	is "$RC" 0 "kill"
+	drun wait "$C-k"
+	is "$OUT" 137 "  the container ended by SIGKILL"
+	drun rm "$C-k"
+}

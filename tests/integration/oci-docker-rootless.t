@@ -229,28 +229,9 @@ if [ "$OUT" = none ]; then
 	# runc pause fail the same way under runc (no pids to list, no freezer)
 	skip "rootless Docker without cgroups (docker info: Cgroup Driver: none): top and pause fail under runc too" 3
 else
-	drun top "$C"
-	like "$OUT" "sleep 1000" "top (runtime ps): the workload itself, hutch's init gone by exec"
-	drun pause "$C"
-	drun inspect --format '{{.State.Status}}' "$C"
-	is "$OUT" "paused" "pause"
-	drun unpause "$C"
-	drun exec "$C" true
-	is "$RC" 0 "unpause: exec works again"
+	oci_docker_top_pause
 fi
-drun stop -t 1 "$C"
-is "$RC" 0 "stop -t 1 (SIGTERM, which a PID 1 without a handler ignores, then SIGKILL)"
-drun inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$C"
-is "$OUT" "exited 137" "  the container was killed (137)"
-drun rm "$C"
-is "$RC" 0 "rm"
-
-drun "${RUN[@]}" -d --name "$C-k" "$IMG" sleep 1000
-drun kill "$C-k"
-is "$RC" 0 "kill"
-drun wait "$C-k"
-is "$OUT" 137 "  the container ended by SIGKILL"
-drun rm "$C-k"
+oci_docker_stop_kill
 is "$RC" 0 "  rm"
 
 # an audit file: what docker exec runs is in it, with the container's start and end; the

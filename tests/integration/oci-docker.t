@@ -145,27 +145,8 @@ is "$RC" 0 "run -d"
 drun exec "$C" sh -c 'touch /root/y 2>&1 || echo exec-no-root; exit 6'
 is "$RC" 6 "exec: its exit status"
 like "$OUT" "exec-no-root" "exec: Landlock applies to docker exec too"
-drun top "$C"
-like "$OUT" "sleep 1000" "top (runtime ps): the workload itself, hutch's init gone by exec"
-drun pause "$C"
-drun inspect --format '{{.State.Status}}' "$C"
-is "$OUT" "paused" "pause"
-drun unpause "$C"
-drun exec "$C" true
-is "$RC" 0 "unpause: exec works again"
-drun stop -t 1 "$C"
-is "$RC" 0 "stop -t 1 (SIGTERM, which a PID 1 without a handler ignores, then SIGKILL)"
-drun inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$C"
-is "$OUT" "exited 137" "  the container was killed (137)"
-drun rm "$C"
-is "$RC" 0 "rm"
-
-drun "${RUN[@]}" -d --name "$C-k" "$IMG" sleep 1000
-drun kill "$C-k"
-is "$RC" 0 "kill"
-drun wait "$C-k"
-is "$OUT" 137 "  the container ended by SIGKILL"
-drun rm "$C-k"
+oci_docker_top_pause
+oci_docker_stop_kill
 
 # an audit file (the runtime's policy): what docker exec runs is in it, with the container's
 # start and end
