@@ -68,6 +68,20 @@ is "$(cat "$T/named-out1.txt")" "direct1
 reopened1" "exec: /dev/stdout to a file outside the writable roots reopens (first command)"
 is "$(cat "$T/named-out2.txt")" "direct2
 reopened2" "  and for the next command, its own file (stderr: $(head -c 200 "$T/named-out2.err"))"
+# Init makes each command's ruleset (hutch_landlock_prepared_ruleset()): a file's is made
+# again for the next command on it (not kept: its rule would hold the file)...
+timeout 20 "$HUTCH" exec "$name" -- sh -c "echo direct3; echo reopened3 >>/dev/stdout" \
+	>"$T/named-out1.txt" 2>"$T/named-out1.err"
+is "$(cat "$T/named-out1.txt")" "direct3
+reopened3" "  and the first file again, for a third command (stderr: $(head -c 200 "$T/named-out1.err"))"
+# ...and one for devices or pipes is kept for the next command with the same stdio.
+for i in 1 2; do
+	timeout 20 "$HUTCH" exec "$name" -- sh -c 'echo x >/dev/stdout && echo y >/dev/stderr' \
+		>/dev/null 2>&1
+	is "$?" 0 "exec: stdout and stderr on /dev/null reopen (command $i, the same ruleset)"
+done
+out=$(timeout 20 "$HUTCH" exec "$name" -- sh -c 'echo via-pipe >/dev/stdout' | cat)
+is "$out" "via-pipe" "  and through a pipe"
 # Init keeps those rules' paths open (O_PATH): out of the commands' reach, like all of init.
 hrun exec "$name" -- sh -c 'n=0; for f in /proc/1/fd/*; do readlink "$f" >/dev/null 2>&1 && n=$((n + 1)); cat "$f" >/dev/null 2>&1 && n=$((n + 1)); done; echo "$n"'
 is "$OUT" "0" "  no command can read or open the session init's descriptors"

@@ -468,6 +468,126 @@ static void child_tcp(void *arg)
 	close(s);
 }
 
+/* ---- a named session's commands: rulesets made by init, kept per stdio -------------------- */
+
+static bool cached(const struct hutch_landlock_prepared *p, int fd)
+{
+	for (size_t i = 0; i < HUTCH_LANDLOCK_CACHED; i++)
+		if (p->cache[i].fd == fd)
+			return true;
+	return false;
+}
+
+/* Is a ruleset kept for a stdout on @fd's file? */
+static bool holds_stdout(const struct hutch_landlock_prepared *p, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	for (size_t i = 0; i < HUTCH_LANDLOCK_CACHED; i++)
+		if (p->cache[i].fd >= 0 && p->cache[i].key[1].access &&
+		    p->cache[i].key[1].dev == st.st_dev && p->cache[i].key[1].ino == st.st_ino)
+			return true;
+	return false;
+}
+
+/* In a child: stdout becomes @out, then @ruleset is enforced; what can be reopened. */
+static void enforce_with_stdout(struct hutch_landlock_prepared *p, int ruleset, int out,
+				bool stdout_allowed, const char *what)
+{
+	hutch_error e = {0};
+	int status, r;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (dup2(out, 1) < 0)
+			_exit(1);
+		r = hutch_landlock_enforce_prepared(p, ruleset, NULL, &e);
+		cok(r == 0, "%s: enforced: %s", what, r ? e.msg : "ok");
+		cerr(open_errno("/dev/stdout", O_WRONLY), stdout_allowed ? 0 : EACCES, what);
+		cerr(open_errno(tp("ro/file.txt"), O_WRONLY), EACCES,
+		     "the stdio rule covers only that file");
+		cerr(open_errno(tp("ws/made-by-command"), O_WRONLY | O_CREAT), 0,
+		     "the prepared rules hold: the writable root");
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	cok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child exited 0", what);
+}
+
+static void child_prepared_cache(void *arg)
+{
+	/* the writable roots leave out the devices, so that their stdio rules show */
+	const char *const ro[] = {"/"};
+	const char *const rw[] = {tp("ws")};
+	struct hutch_landlock_spec spec = {
+		.read_exec = ro, .n_read_exec = 1, .writable = rw, .n_writable = 1, .stdio = true};
+	struct hutch_landlock_prepared *p = NULL;
+	hutch_error e = {0};
+	int null_r = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null_w = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int null_w2 = dup(null_w);
+	int zero_w = open("/dev/zero", O_WRONLY | O_CLOEXEC);
+	int full_w = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	int null_rw = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int a = open(tp("ro/a.log"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int pp[2], r1, r2, r3, r4, r5, f1, f2;
+	bool kept = false;
+
+	(void)arg;
+	if (null_r < 0 || null_w < 0 || null_w2 < 0 || zero_w < 0 || full_w < 0 || null_rw < 0 ||
+	    a < 0 || pipe2(pp, O_CLOEXEC) < 0) {
+		cok(0, "test files: %s", strerror(errno));
+		return;
+	}
+	cok(hutch_landlock_prepare(&spec, &p, &e) == 0, "prepare: %s", e.msg[0] ? e.msg : "ok");
+	if (!p)
+		return;
+	{
+		const int devnull[3] = {null_r, null_w, null_w},
+			  devnull_dup[3] = {null_r, null_w2, null_w2},
+			  devzero[3] = {null_r, zero_w, zero_w}, pipes[3] = {pp[0], pp[1], pp[1]},
+			  devnull_rw[3] = {null_rw, null_w, null_w},
+			  devfull[3] = {pp[0], full_w, full_w}, file[3] = {null_r, a, a};
+		r1 = hutch_landlock_prepared_ruleset(p, devnull, &kept, &e);
+		cok(r1 >= 0 && kept && cached(p, r1), "a ruleset for stdio on /dev/null, kept");
+		cok(hutch_landlock_prepared_ruleset(p, devnull, &kept, &e) == r1 && kept,
+		    "the next command with the same stdio gets the same ruleset");
+		cok(hutch_landlock_prepared_ruleset(p, devnull_dup, &kept, &e) == r1,
+		    "the same device through other descriptors: the same ruleset");
+		r2 = hutch_landlock_prepared_ruleset(p, devzero, &kept, &e);
+		cok(r2 >= 0 && r2 != r1, "another device: a ruleset of its own");
+		r3 = hutch_landlock_prepared_ruleset(p, pipes, &kept, &e);
+		cok(r3 >= 0 && kept && r3 != r1 && r3 != r2,
+		    "pipes (no stdio rule): a ruleset of its own, kept");
+		r4 = hutch_landlock_prepared_ruleset(p, devnull_rw, &kept, &e);
+		cok(r4 >= 0 && r4 != r1 && r4 != r2 && r4 != r3,
+		    "the same device opened read-write on stdin: another key");
+		cok(hutch_landlock_prepared_ruleset(p, devnull, &kept, &e) == r1,
+		    "the first one still kept");
+		/* a fifth key: the least recently used one (devzero) goes */
+		r5 = hutch_landlock_prepared_ruleset(p, devfull, &kept, &e);
+		cok(r5 >= 0 && kept, "a fifth stdio");
+		cok(cached(p, r1) && cached(p, r3) && cached(p, r4) && cached(p, r5) &&
+			    !holds_stdout(p, zero_w),
+		    "four kept: the least recently used one was dropped");
+		f1 = hutch_landlock_prepared_ruleset(p, file, &kept, &e);
+		cok(f1 >= 0 && !kept && !cached(p, f1) && !holds_stdout(p, a),
+		    "stdout on a regular file: a ruleset not kept (it would hold the file)");
+		f2 = hutch_landlock_prepared_ruleset(p, file, &kept, &e);
+		cok(f2 >= 0 && !kept && f2 != f1, "  made again for the next command");
+		enforce_with_stdout(p, r1, null_w, true, "stdout on the device of its ruleset");
+		enforce_with_stdout(p, r1, zero_w, false,
+				    "stdout on another device than its ruleset's: not reopened");
+		enforce_with_stdout(p, f1, a, true, "stdout on the file of its ruleset");
+		enforce_with_stdout(p, r1, a, false, "stdout on a file, the ruleset of /dev/null");
+		close(f1);
+		close(f2);
+	}
+	hutch_landlock_prepared_free(p);
+}
+
 /* ---- the sandbox's real ruleset: stdio, /dev, /proc --------------------------------------- */
 
 struct sandbox_arg {
@@ -1076,6 +1196,7 @@ int main(void)
 		run_child("pts without rule", true, child_pts_denied, NULL);
 		run_child("stdio memfd", true, child_stdio_memfd, NULL);
 		run_child("protect", true, child_protect, NULL);
+		run_child("prepared rulesets, kept per stdio", true, child_prepared_cache, NULL);
 	}
 
 	{

@@ -143,6 +143,32 @@ static pid_t cmd_spawn(struct run *r, struct cmd_spawn *s)
 	return pid < 0 ? -errno : pid;
 }
 
+/*
+ * The command's Landlock ruleset, made here from the prepared rules and the stdio
+ * the command will have (the client's, else init's own), or the one kept from an
+ * earlier command with the same stdio: the command only enforces it. A terminal's
+ * pty is new for every command (and its inode number is the pty's index, used
+ * again): the command makes that ruleset itself, as it does when this fails.
+ * Returns the ruleset to close once the command is spawned, or -1.
+ */
+static int cmd_ruleset(struct run *r, struct run *cmd, const int *fds, size_t nfds)
+{
+	hutch_error e = {0};
+	int stdio[3], fd;
+	bool kept;
+
+	if (!r->ll_prepared || cmd->tty.any)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		stdio[i] = (size_t)i < nfds ? fds[i] : i;
+	fd = hutch_landlock_prepared_ruleset(r->ll_prepared, stdio, &kept, &e);
+	if (fd < 0)
+		return -1;
+	cmd->has_ll_ruleset = true;
+	cmd->ll_ruleset = fd;
+	return kept ? -1 : fd;
+}
+
 static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *buf, size_t len,
 			   int *fds, size_t nfds, struct named_init_cmd *cmds, size_t *n)
 {
@@ -150,7 +176,7 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 	_cleanup_free_ char **argv = parse_exec(h, buf, len, &cwd);
 	_cleanup_free_ struct cmd_spawn *s = NULL;
 	struct hutch_tty_info t;
-	int master = -1, slave = -1, ep[2];
+	int master = -1, slave = -1, ruleset = -1, ep[2];
 	pid_t pid;
 
 	memset(&t, 0, sizeof(t));
@@ -193,6 +219,7 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 	s->run = *r;
 	s->run.argv = argv;
 	s->run.tty = t;
+	ruleset = cmd_ruleset(r, &s->run, fds, nfds);
 	s->run.slave = slave;
 	s->run.errpipe[0] = -1;
 	s->run.errpipe[1] = ep[1];
@@ -215,6 +242,8 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 	if (master >= 0)
 		init_send(r, NM_STARTED, h->id, 0, NULL, master);
 out:
+	if (ruleset >= 0)
+		close(ruleset);
 	if (master >= 0)
 		close(master);
 	if (slave >= 0)

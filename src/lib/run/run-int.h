@@ -111,6 +111,13 @@ struct run {
 	/* a named session's init: its commands' Landlock rules, prepared once */
 	struct hutch_landlock_prepared *ll_prepared;
 	/*
+	 * A command of a named session: the ruleset its init made of those rules and
+	 * the command's stdio (hutch_landlock_prepared_ruleset()), enforced as it is;
+	 * without one, the command makes it itself.
+	 */
+	bool has_ll_ruleset;
+	int ll_ruleset;
+	/*
 	 * Init makes the network namespace in a thread of its own while it builds
 	 * the mounts (start.c, step_netns_begin): not in clone(), where it is
 	 * most of the time the supervisor waits.

@@ -624,6 +624,8 @@ static int step_landlock(struct run *r, hutch_error *err)
 	if (!(r->layers & HUTCH_LAYER_LANDLOCK))
 		return 0;
 	/* a named session's command: the rules its init prepared (named_preload_steps) */
+	if (r->ll_prepared && r->has_ll_ruleset)
+		return hutch_landlock_enforce_prepared(r->ll_prepared, r->ll_ruleset, &rep, err);
 	if (r->ll_prepared)
 		return hutch_landlock_apply_prepared(r->ll_prepared, &rep, err);
 	if (!r->degraded) {

@@ -621,6 +621,8 @@ int hutch_landlock_list_dir(void *userdata, const char *dir, hutch_landlock_entr
 
 /* ---- apply ----------------------------------------------------------------------------- */
 
+static const int own_stdio[3] = {0, 1, 2};
+
 struct applier {
 	int ruleset_fd;
 	uint64_t handled_fs;
@@ -683,38 +685,49 @@ static int add_path_rule(struct applier *a, const char *path, uint64_t access, b
 }
 
 /*
- * fds 0-2 that are regular files or devices: allow reopening them (e.g.
- * /dev/stdout) with what their open mode already allows. Pipes, sockets and
- * terminals opened before are unaffected by Landlock anyway.
+ * What reopening @fd needs: the rights its open mode already gives when it is a
+ * regular file or a device (e.g. /dev/stdout redirected to a file), else none
+ * (pipes, sockets and terminals opened before are unaffected by Landlock anyway).
+ * Returns 0 (*access 0: no rule), 1 when the fd is not open, or -errno.
  */
-static int add_stdio_rules(struct applier *a)
+static int stdio_access(int fd, struct stat *st, uint64_t *access)
+{
+	int fl;
+
+	*access = 0;
+	if (fstat(fd, st) < 0)
+		return errno == EBADF ? 1 : -errno;
+	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode))
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_ACCMODE) == O_RDWR)
+		*access |= LANDLOCK_ACCESS_FS_READ_FILE;
+	if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_ACCMODE) == O_RDWR)
+		*access |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (!S_ISREG(st->st_mode))
+		*access |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return 0;
+}
+
+/* The rules of stdio_access() for @fds[0..2] (the command's stdin, stdout, stderr). */
+static int add_stdio_rules(struct applier *a, const int fds[3])
 {
 	static const char *const names[] = {"stdin", "stdout", "stderr"};
 
-	for (int fd = 0; fd <= 2; fd++) {
+	for (int i = 0; i <= 2; i++) {
 		struct stat st;
-		uint64_t access = 0;
-		int fl;
+		uint64_t access;
+		int r = stdio_access(fds[i], &st, &access);
 
-		if (fstat(fd, &st) < 0) {
-			if (errno == EBADF)
-				continue;
-			return hutch_err(a->err, errno, "landlock: stat %s", names[fd]);
-		}
-		if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-			continue;
-		fl = fcntl(fd, F_GETFL);
-		if (fl < 0)
-			return hutch_err(a->err, errno, "landlock: fcntl %s", names[fd]);
-		if ((fl & O_ACCMODE) == O_RDONLY || (fl & O_ACCMODE) == O_RDWR)
-			access |= LANDLOCK_ACCESS_FS_READ_FILE;
-		if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_ACCMODE) == O_RDWR)
-			access |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
-		if (!S_ISREG(st.st_mode))
-			access |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-		int r = add_rule_st(a, fd, &st, names[fd], access, true);
 		if (r < 0)
-			return r;
+			return hutch_err(a->err, -r, "landlock: %s", names[i]);
+		if (r == 0 && access) {
+			r = add_rule_st(a, fds[i], &st, names[i], access, true);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -959,7 +972,7 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
 	if (r < 0)
 		return r;
 	if (spec->stdio) {
-		r = add_stdio_rules(&a);
+		r = add_stdio_rules(&a, own_stdio);
 		if (r < 0)
 			return r;
 	}
@@ -985,6 +998,9 @@ void hutch_landlock_prepared_free(struct hutch_landlock_prepared *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (p->fd[i] >= 0)
 			close(p->fd[i]);
+	for (size_t i = 0; i < HUTCH_LANDLOCK_CACHED; i++)
+		if (p->cache[i].fd >= 0)
+			close(p->cache[i].fd);
 	free(p->fd);
 	free(p->access);
 	free(p);
@@ -1037,6 +1053,8 @@ int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return hutch_err(err, ENOMEM, "landlock");
+	for (size_t i = 0; i < HUTCH_LANDLOCK_CACHED; i++)
+		p->cache[i].fd = -1;
 	max = spec->n_read_exec + spec->n_writable + spec->n_devices;
 	p->fd = calloc(max ? max : 1, sizeof(*p->fd));
 	p->access = calloc(max ? max : 1, sizeof(*p->access));
@@ -1063,10 +1081,10 @@ int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
 	return 0;
 }
 
-int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
-				  struct hutch_landlock_report *rep, hutch_error *err)
+/* A ruleset of the prepared rules and those of @stdio (when the spec asked for them). */
+static int build_prepared(const struct hutch_landlock_prepared *p, const int stdio[3],
+			  struct hutch_landlock_report *rep, hutch_error *err)
 {
-	struct hutch_landlock_report local = {0};
 	struct landlock_ruleset_attr attr = {.handled_access_fs = p->handled_fs,
 					     .handled_access_net = p->handled_net,
 					     .scoped = p->scoped};
@@ -1074,12 +1092,6 @@ int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
 	struct applier a;
 	int r;
 
-	if (!rep)
-		rep = &local;
-	*rep = (struct hutch_landlock_report){.n_skipped = p->n_skipped};
-	r = check_nnp(err);
-	if (r < 0)
-		return r;
 	ruleset_fd = ll_create_ruleset(&attr, sizeof(attr), 0);
 	if (ruleset_fd < 0)
 		return hutch_err(err, errno, "landlock: creating the ruleset (ABI %d)", p->abi);
@@ -1097,10 +1109,17 @@ int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
 		.err = err,
 	};
 	if (p->stdio) {
-		r = add_stdio_rules(&a);
+		r = add_stdio_rules(&a, stdio);
 		if (r < 0)
 			return r;
 	}
+	return TAKE_FD(ruleset_fd);
+}
+
+/* Enforce @ruleset_fd, made from @p, on the calling thread. */
+static int enforce_prepared(const struct hutch_landlock_prepared *p, int ruleset_fd,
+			    struct hutch_landlock_report *rep, hutch_error *err)
+{
 	if (ll_restrict_self(ruleset_fd, 0) < 0)
 		return hutch_err(err, errno, "landlock: enforcing the ruleset");
 	rep->abi = p->abi;
@@ -1109,4 +1128,112 @@ int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
 	rep->handled_net = p->handled_net;
 	rep->scoped = p->scoped;
 	return 0;
+}
+
+int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
+				  struct hutch_landlock_report *rep, hutch_error *err)
+{
+	struct hutch_landlock_report local = {0};
+	_cleanup_close_ int ruleset_fd = -1;
+	int r;
+
+	if (!rep)
+		rep = &local;
+	*rep = (struct hutch_landlock_report){.n_skipped = p->n_skipped};
+	r = check_nnp(err);
+	if (r < 0)
+		return r;
+	ruleset_fd = build_prepared(p, own_stdio, rep, err);
+	if (ruleset_fd < 0)
+		return ruleset_fd;
+	return enforce_prepared(p, ruleset_fd, rep, err);
+}
+
+/*
+ * What @fds need from a ruleset: the same key means the same rules. A file is
+ * named by its device and inode number, which stay its own while a kept
+ * ruleset's rule holds the inode. Returns 1 when a ruleset for them may be kept:
+ * no rule for a regular file, whose inode (its data too, once deleted) would
+ * live as long as the ruleset; devices and pipes hold nothing.
+ */
+static int stdio_key(const int fds[3], struct hutch_landlock_stdio_key key[3])
+{
+	bool keep = true;
+
+	for (int i = 0; i <= 2; i++) {
+		struct stat st;
+		int r = stdio_access(fds[i], &st, &key[i].access);
+
+		if (r < 0)
+			return r;
+		key[i].dev = key[i].access ? st.st_dev : 0;
+		key[i].ino = key[i].access ? st.st_ino : 0;
+		if (key[i].access && S_ISREG(st.st_mode))
+			keep = false;
+	}
+	return keep;
+}
+
+static bool same_key(const struct hutch_landlock_stdio_key *a,
+		     const struct hutch_landlock_stdio_key *b)
+{
+	for (int i = 0; i <= 2; i++)
+		if (a[i].access != b[i].access || a[i].dev != b[i].dev || a[i].ino != b[i].ino)
+			return false;
+	return true;
+}
+
+int hutch_landlock_prepared_ruleset(struct hutch_landlock_prepared *p, const int fds[3], bool *kept,
+				    hutch_error *err)
+{
+	struct hutch_landlock_stdio_key key[3] = {{0}};
+	struct hutch_landlock_report rep = {0};
+	struct hutch_landlock_cached *c = NULL;
+	int keep = 1, fd;
+
+	*kept = false;
+	if (p->stdio) {
+		keep = stdio_key(fds, key);
+		if (keep < 0)
+			return hutch_err(err, -keep, "landlock: the command's stdio");
+	}
+	if (!keep)
+		return build_prepared(p, fds, &rep, err);
+	p->tick++;
+	for (size_t i = 0; i < HUTCH_LANDLOCK_CACHED; i++) {
+		struct hutch_landlock_cached *e = &p->cache[i];
+		if (e->fd >= 0 && same_key(e->key, key)) {
+			e->used = p->tick;
+			*kept = true;
+			return e->fd;
+		}
+		/* a free entry, else the least recently used */
+		if (!c || (c->fd >= 0 && (e->fd < 0 || e->used < c->used)))
+			c = e;
+	}
+	fd = build_prepared(p, fds, &rep, err);
+	if (fd < 0)
+		return fd;
+	if (c->fd >= 0)
+		close(c->fd);
+	memcpy(c->key, key, sizeof(key));
+	c->fd = fd;
+	c->used = p->tick;
+	*kept = true;
+	return fd;
+}
+
+int hutch_landlock_enforce_prepared(const struct hutch_landlock_prepared *p, int ruleset_fd,
+				    struct hutch_landlock_report *rep, hutch_error *err)
+{
+	struct hutch_landlock_report local = {0};
+	int r;
+
+	if (!rep)
+		rep = &local;
+	*rep = (struct hutch_landlock_report){.n_skipped = p->n_skipped};
+	r = check_nnp(err);
+	if (r < 0)
+		return r;
+	return enforce_prepared(p, ruleset_fd, rep, err);
 }

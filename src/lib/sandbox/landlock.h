@@ -79,7 +79,28 @@ int hutch_landlock_apply(const struct hutch_landlock_spec *spec, struct hutch_la
  * then makes and enforces a ruleset from it in a few system calls (one per rule, the
  * stdio rules, create and restrict), for each command of a named session. The rules
  * follow the files opened at preparation (a path made later gets no rule).
+ *
+ * hutch_landlock_prepared_ruleset() instead makes that ruleset in the caller (a named
+ * session's init) for a command's stdio @fds; the command then only enforces it
+ * (hutch_landlock_enforce_prepared()). With no regular file among @fds (pipes,
+ * sockets, devices such as /dev/null), the ruleset is kept for the next command with
+ * the same stdio (the same devices, open the same way): *kept, the prepared object's,
+ * not closed by the caller. A regular file's is not kept (its rule would hold the
+ * file, and the space of a deleted one, for as long): the caller closes it.
  */
+#define HUTCH_LANDLOCK_CACHED 4
+
+struct hutch_landlock_stdio_key {
+	uint64_t access; /* 0: no rule (not a file or device, or not open) */
+	uint64_t dev, ino;
+};
+
+struct hutch_landlock_cached {
+	struct hutch_landlock_stdio_key key[3];
+	int fd; /* -1: free */
+	uint64_t used;
+};
+
 struct hutch_landlock_prepared {
 	int abi, kernel_abi;
 	uint64_t handled_fs, handled_net, scoped;
@@ -87,12 +108,18 @@ struct hutch_landlock_prepared {
 	size_t n, n_skipped;
 	int *fd;
 	uint64_t *access;
+	struct hutch_landlock_cached cache[HUTCH_LANDLOCK_CACHED];
+	uint64_t tick;
 };
 
 int hutch_landlock_prepare(const struct hutch_landlock_spec *spec,
 			   struct hutch_landlock_prepared **out, hutch_error *err);
 int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
 				  struct hutch_landlock_report *rep, hutch_error *err);
+int hutch_landlock_prepared_ruleset(struct hutch_landlock_prepared *p, const int fds[3], bool *kept,
+				    hutch_error *err);
+int hutch_landlock_enforce_prepared(const struct hutch_landlock_prepared *p, int ruleset_fd,
+				    struct hutch_landlock_report *rep, hutch_error *err);
 void hutch_landlock_prepared_free(struct hutch_landlock_prepared *p);
 
 /* Filesystem / network / scope masks an ABI version knows (0 for an unknown version). */
