@@ -14,7 +14,9 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -54,11 +56,15 @@
 /* A listener thread's stack: its buffers are in struct worker, on the heap. */
 #define WORKER_STACK (256 * 1024)
 
+/* How often a listener's thread looks at the load again (sync_follow_load()). */
+#define SYNC_RECHECK_MS 250
+
 /*
- * One listener, served by its own thread blocked in poll() on it: with
- * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the exec'ing process wakes the thread on
- * its own CPU and the answer hands that CPU straight back (an epoll-based
- * loop is woken the ordinary way). The thread reads, foresees, decides and
+ * One listener, served by its own thread blocked in poll() on it: on a busy
+ * machine, with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, the exec'ing process wakes
+ * the thread on its own CPU and the answer hands that CPU straight back (an
+ * epoll-based loop is woken the ordinary way); with a CPU to spare, ordinary
+ * wake-ups (sync_follow_load()). The thread reads, foresees, decides and
  * answers; writing the event is the event loop's (execmon.h).
  */
 struct worker {
@@ -88,6 +94,10 @@ struct worker {
 	const char *argv[HUTCH_EXECMON_MAX_ARGS];
 	size_t arglen[HUTCH_EXECMON_MAX_ARGS];
 	char joined[HUTCH_CMD_MAX_ARGS_JOINED];
+	int sync;	      /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: 1 set, 0 clear, -1 not yet */
+	int64_t sync_checked; /* when the load was last looked at (CLOCK_MONOTONIC, ms) */
+	int ncpus;	      /* online when the listener came */
+	double runnable;      /* tasks runnable lately (runnable_tasks()) */
 };
 
 /* One exec (or refused write) handed from a listener's thread to the event loop: a copy. */
@@ -948,6 +958,89 @@ static void serve(struct worker *w, const struct seccomp_notif *req)
 	enqueue(w->m, it);
 }
 
+bool hutch_execmon_sync_wanted(double runnable, int ncpus)
+{
+	return runnable > ncpus + 0.5;
+}
+
+int hutch_execmon_parse_loadavg(const char *buf, unsigned *runnable)
+{
+	const char *p = buf;
+	char *end;
+	unsigned long v;
+
+	/* "0.20 0.18 0.12 1/80 11206": the fourth field, runnable/threads */
+	for (int i = 0; i < 3; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	v = strtoul(p, &end, 10);
+	if (*end != '/' || v > UINT32_MAX)
+		return -EINVAL;
+	*runnable = (unsigned)v;
+	return 0;
+}
+
+/*
+ * The tasks runnable on the machine lately, this thread and the exec'ing process
+ * included: /proc/loadavg's instantaneous count, averaged over the last looks
+ * (half each); without /proc, the 1-minute load average.
+ */
+static double runnable_tasks(struct worker *w)
+{
+	char buf[128];
+	struct sysinfo si;
+	unsigned now;
+	ssize_t n = -1;
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		if (hutch_execmon_parse_loadavg(buf, &now) == 0) {
+			w->runnable = w->sync < 0 ? now : (w->runnable + now) / 2;
+			return w->runnable;
+		}
+	}
+	if (sysinfo(&si) == 0)
+		return (double)si.loads[0] / (1 << SI_LOAD_SHIFT);
+	return 0;
+}
+
+/*
+ * Synchronous wake-ups hand the CPU over between the exec'ing process and this
+ * thread: on a busy machine that saves both from waiting for a CPU. With a CPU
+ * to spare they cost more than they save: the process resumes its execve()
+ * while this thread, which it preempted on that CPU, is still runnable there,
+ * so sched_exec() moves it to the idle CPU, a migration per exec. The flag
+ * follows the tasks runnable, looked at every SYNC_RECHECK_MS
+ * (hutch_execmon_sync_wanted(); bench/RESULTS.md, "exec auditing").
+ */
+static void sync_follow_load(struct worker *w)
+{
+	struct timespec now;
+	int64_t ms;
+	bool want;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (w->sync >= 0 && ms - w->sync_checked < SYNC_RECHECK_MS)
+		return;
+	w->sync_checked = ms;
+	want = hutch_execmon_sync_wanted(runnable_tasks(w), w->ncpus);
+	/* an older kernel says EINVAL or ENOTTY: the ordinary wake-ups, always */
+	if ((int)want != w->sync && ioctl(w->fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+					  want ? SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP : 0UL) == 0)
+		w->sync = want;
+}
+
 static void *worker_main(void *data)
 {
 	struct worker *w = data;
@@ -970,6 +1063,7 @@ static void *worker_main(void *data)
 				break; /* every process under this filter is gone */
 			continue;
 		}
+		sync_follow_load(w);
 		r = hutch_seccomp_notify_receive(w->fd, w->req);
 		if (r == -ENOENT || r == -EAGAIN || r == -EINTR)
 			continue; /* the caller went away before we read it */
@@ -1113,6 +1207,8 @@ static int worker_new(struct hutch_execmon *m, int fd, struct worker **out)
 	w->m = m;
 	w->fd = fd;
 	w->page = page > 0 ? (size_t)page : 4096;
+	w->sync = -1;
+	w->ncpus = get_nprocs();
 	r = hutch_seccomp_notify_alloc(&w->req, &w->resp);
 	if (r >= 0)
 		r = hutch_execcheck_new(&w->check);
@@ -1166,12 +1262,6 @@ int hutch_execmon_add(struct hutch_execmon *m, struct hutch_loop *loop, int fd)
 		}
 		m->loop = loop;
 	}
-	/*
-	 * The workload waits while we serve its exec: synchronous wake-ups make each
-	 * round trip a hand-over of the CPU instead of a trip through the scheduler
-	 * (an older kernel says EINVAL or ENOTTY: the usual wake-ups then).
-	 */
-	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	r = worker_new(m, fd, &w);
 	if (r >= 0)
 		r = worker_start(w);

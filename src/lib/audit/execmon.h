@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Serving the workload's execve/execveat notifications (seccomp user
- * notification): a thread per listener, blocked in poll() on it with
- * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (the exec'ing process and the thread
- * hand one CPU to each other), reads what the process asks to run from its
+ * notification): a thread per listener, blocked in poll() on it, with
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP while the machine is busy (the exec'ing
+ * process and the thread hand one CPU to each other), reads what the process asks to run from its
  * memory, its parent and fsuid/fsgid from a pidfd and its working directory
  * from /proc/PID, checks that the notification is still pending (so the pid
  * was not reused meanwhile), foresees a refusal of the kernel (execcheck.h:
@@ -110,3 +110,12 @@ uint64_t hutch_execmon_writes_refused(const struct hutch_execmon *m);
 
 /* From /proc/@pid/stat: parent pid and start time (clock ticks since boot). */
 int hutch_proc_stat(pid_t pid, pid_t *ppid, uint64_t *starttime);
+
+/*
+ * Whether a listener wants synchronous wake-ups (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+ * with @runnable tasks runnable lately on @ncpus CPUs (the listener's thread and the
+ * exec'ing process among them): when they outnumber the CPUs.
+ */
+bool hutch_execmon_sync_wanted(double runnable, int ncpus);
+/* /proc/loadavg's tasks runnable now (its fourth field, "runnable/threads"). */
+int hutch_execmon_parse_loadavg(const char *buf, unsigned *runnable);
