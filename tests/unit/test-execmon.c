@@ -15,14 +15,8 @@
 #include <unistd.h>
 
 #include "audit/execmon.h"
+#include "base/uapi/seccomp.h"
 #include "tap.h"
-
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 static void test_rule(void)
 {

@@ -31,14 +31,7 @@
 #include "policy/policy.h"
 #include "sandbox/seccomp.h"
 #include "base/uapi/pidfd.h"
-
-/* Linux 6.6: wake the supervisor on the notifying task's CPU (and back) - a handoff. */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
+#include "base/uapi/seccomp.h"
 
 /* Arguments read per process_vm_readv() in the fast path, and bytes tried for each. */
 #define BATCH 64

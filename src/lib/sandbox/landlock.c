@@ -1133,20 +1133,16 @@ static int enforce_prepared(const struct hutch_landlock_prepared *p, int ruleset
 int hutch_landlock_apply_prepared(const struct hutch_landlock_prepared *p,
 				  struct hutch_landlock_report *rep, hutch_error *err)
 {
-	struct hutch_landlock_report local = {0};
-	_cleanup_close_ int ruleset_fd = -1;
+	struct hutch_landlock_report built = {0};
+	_cleanup_close_ int ruleset_fd = build_prepared(p, own_stdio, &built, err);
 	int r;
 
-	if (!rep)
-		rep = &local;
-	*rep = (struct hutch_landlock_report){.n_skipped = p->n_skipped};
-	r = check_nnp(err);
-	if (r < 0)
-		return r;
-	ruleset_fd = build_prepared(p, own_stdio, rep, err);
 	if (ruleset_fd < 0)
 		return ruleset_fd;
-	return enforce_prepared(p, ruleset_fd, rep, err);
+	r = hutch_landlock_enforce_prepared(p, ruleset_fd, rep, err);
+	if (r >= 0 && rep)
+		rep->n_rules = built.n_rules;
+	return r;
 }
 
 /*
