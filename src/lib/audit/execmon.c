@@ -998,7 +998,7 @@ static double runnable_tasks(struct worker *w)
 	if (n > 0) {
 		buf[n] = '\0';
 		if (hutch_execmon_parse_loadavg(buf, &now) == 0) {
-			w->runnable = w->sync < 0 ? now : (w->runnable + now) / 2;
+			w->runnable = w->runnable < 0 ? now : (w->runnable + now) / 2;
 			return w->runnable;
 		}
 	}
@@ -1024,7 +1024,8 @@ static void sync_follow_load(struct worker *w)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if (w->sync >= 0 && ms - w->sync_checked < SYNC_RECHECK_MS)
+	/* also when the kernel refused the flag: tried again at that pace only */
+	if (w->sync_checked && ms - w->sync_checked < SYNC_RECHECK_MS)
 		return;
 	w->sync_checked = ms;
 	want = hutch_execmon_sync_wanted(runnable_tasks(w), w->ncpus);
@@ -1201,6 +1202,7 @@ static int worker_new(struct hutch_execmon *m, int fd, struct worker **out)
 	w->fd = fd;
 	w->page = page > 0 ? (size_t)page : 4096;
 	w->sync = -1;
+	w->runnable = -1;
 	w->ncpus = get_nprocs();
 	r = hutch_seccomp_notify_alloc(&w->req, &w->resp);
 	if (r >= 0)
