@@ -16,10 +16,10 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/path.h"
 #include "audit/cmdrules.h"
 #include "audit/execcheck.h"
@@ -27,6 +27,7 @@
 #include "audit/writecheck.h"
 #include "audit/writemon.h"
 #include "base/loop.h"
+#include "net/timer.h"
 #include "audit/package.h"
 #include "policy/policy.h"
 #include "sandbox/seccomp.h"
@@ -87,10 +88,10 @@ struct worker {
 	const char *argv[HUTCH_EXECMON_MAX_ARGS];
 	size_t arglen[HUTCH_EXECMON_MAX_ARGS];
 	char joined[HUTCH_CMD_MAX_ARGS_JOINED];
-	int sync;	      /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: 1 set, 0 clear, -1 not yet */
-	int64_t sync_checked; /* when the load was last looked at (CLOCK_MONOTONIC, ms) */
-	int ncpus;	      /* online when the listener came */
-	double runnable;      /* tasks runnable lately (runnable_tasks()) */
+	int sync;	       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: 1 set, 0 clear, -1 not yet */
+	uint64_t sync_checked; /* when the load was last looked at (hutch_now_ms()) */
+	int ncpus;	       /* online when the listener came */
+	double runnable;       /* tasks runnable lately (runnable_tasks()) */
 };
 
 /* One exec (or refused write) handed from a listener's thread to the event loop: a copy. */
@@ -988,19 +989,11 @@ static double runnable_tasks(struct worker *w)
 	char buf[128];
 	struct sysinfo si;
 	unsigned now;
-	ssize_t n = -1;
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	if (n > 0) {
-		buf[n] = '\0';
-		if (hutch_execmon_parse_loadavg(buf, &now) == 0) {
-			w->runnable = w->runnable < 0 ? now : (w->runnable + now) / 2;
-			return w->runnable;
-		}
+	if (hutch_read_small_at(AT_FDCWD, "/proc/loadavg", buf, sizeof(buf)) > 0 &&
+	    hutch_execmon_parse_loadavg(buf, &now) == 0) {
+		w->runnable = w->runnable < 0 ? now : (w->runnable + now) / 2;
+		return w->runnable;
 	}
 	if (sysinfo(&si) == 0)
 		return (double)si.loads[0] / (1 << SI_LOAD_SHIFT);
@@ -1018,12 +1011,9 @@ static double runnable_tasks(struct worker *w)
  */
 static void sync_follow_load(struct worker *w)
 {
-	struct timespec now;
-	int64_t ms;
+	uint64_t ms = hutch_now_ms();
 	bool want;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	/* also when the kernel refused the flag: tried again at that pace only */
 	if (w->sync_checked && ms - w->sync_checked < SYNC_RECHECK_MS)
 		return;
