@@ -458,7 +458,9 @@ os.execv(argv[0], argv)
 '
 
 # hrun_bg ARGS...: start hutch in the background with SIGINT/SIGQUIT at their defaults (a
-# background job of a script inherits them ignored; a terminal's foreground job does not).
+# background job of a script inherits them ignored; a terminal's foreground job does not),
+# and SIGHUP and SIGTERM too: a suite started under nohup would otherwise hand hutch a
+# SIGHUP it must ignore, as nohup asks.
 # Sets HPID (hutch's pid); output goes to $T/.bg.out and $T/.bg.err. A small subshell waits
 # for hutch and records its status, so that killing hutch prints no job notice.
 hrun_bg() {
@@ -466,7 +468,7 @@ hrun_bg() {
 	_T_BG_CMD=$LAST_CMD
 	rm -f "$T/.bg.pid" "$T/.bg.rc"
 	(
-		env --default-signal=INT,QUIT,TERM "$HUTCH" "$@" >"$T/.bg.out" 2>"$T/.bg.err" &
+		env --default-signal=HUP,INT,QUIT,TERM "$HUTCH" "$@" >"$T/.bg.out" 2>"$T/.bg.err" &
 		echo $! >"$T/.bg.pid"
 		wait $!
 		echo $? >"$T/.bg.rc"
