@@ -200,4 +200,58 @@ is "$RC" 0 "  the session itself is still there until hutch stop"
 hrun stop --stop-timeout never "$st"
 is "$RC" 125 "hutch stop with an invalid --stop-timeout -> 125"
 
+# ---- without cgroup limits, init takes hutch exec's connections itself -------------------
+fs=f$$-$RANDOM
+trap '"$HUTCH" stop "$name" >/dev/null 2>&1; "$HUTCH" stop --stop-timeout 0 "$st" >/dev/null 2>&1; "$HUTCH" stop --stop-timeout 0 "$fs" >/dev/null 2>&1; _t_cleanup' EXIT
+printf '{ "limits": { "fileSize": "1M" } }\n' >"$T/fs.json"
+hrun run -q --name "$fs" -p "$T/fs.json" -- true
+is "$RC" 0 "a named session with limits.fileSize (an rlimit: no cgroup) starts"
+
+# The daemon is off the way of each command: stopped, the commands still run.
+daemon=
+for p in $(pgrep -f -- "--name $fs "); do
+	pgrep -f -- "--name $fs " | grep -qx "$(ps -o ppid= -p "$p" | tr -d ' ')" || daemon=$p
+done
+if [ -n "$daemon" ] && kill -STOP "$daemon"; then
+	LAST_CMD="hutch exec $fs -- echo served (its daemon stopped)"
+	# to a file: a daemon in the way would hold the descriptor it was sent, and a pipe open
+	timeout -k 1 5 "$HUTCH" exec "$fs" -- echo served >"$T/served.out" 2>&1
+	RC=$?
+	kill -CONT "$daemon"
+	OUT=$(cat "$T/served.out")
+	is "$OUT" "served" "with the session's daemon stopped, hutch exec is served by init"
+	is "$RC" 0 "  exit status 0"
+else
+	fail "the daemon of session $fs was not found (pgrep: $(pgrep -af -- "--name $fs "))"
+fi
+
+# A limit that ends a command: the daemon's line comes before the status.
+hrun exec "$fs" -- sh -c 'exec head -c 2097152 /dev/zero > big'
+is "$RC" 153 "a command killed by limits.fileSize: 153"
+like "$ERR" 'file size limit \(1M\) reached' "  and hutch exec says which limit, before it ends"
+rm -f "$WS/big"
+hrun exec "$fs" -- true
+unlike "$ERR" "limit" "  the next command hears nothing of it"
+
+# hutch exec gone: its command gets the hang-up a terminal would give.
+rm -f "$WS/hup" "$WS/hup-started"
+hrun_bg exec "$fs" -- sh -c "trap 'echo hup > hup; exit 0' HUP; touch hup-started; while :; do sleep 0.1; done"
+wait_for_file "$WS/hup-started"
+kill -KILL "$HPID"
+wait_hutch 10
+wait_for_file "$WS/hup" 10
+ok $? "a command whose hutch exec was killed gets SIGHUP"
+
+# hutch stop while a command ignores SIGTERM: its hutch exec ends with 137 after the grace
+# period (the daemon answers: init, which held the connection, was killed).
+rm -f "$WS/stop-started"
+hrun_bg exec "$fs" -- sh -c "trap '' TERM; touch stop-started; sleep 300.$$5"
+wait_for_file "$WS/stop-started"
+hrun stop --stop-timeout 1s "$fs"
+is "$RC" 0 "hutch stop --stop-timeout 1s while a hutch exec's command ignores SIGTERM"
+wait_hutch 30
+is "$RC" 137 "  that hutch exec ends with 137, not with a lost connection"
+wait_no_process "^sleep 300\.$$5\$" 5
+ok $? "  and its command is gone"
+
 done_testing

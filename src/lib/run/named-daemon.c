@@ -66,9 +66,33 @@ static struct hutch_named_cmd *cmd_by_id(struct run *r, uint32_t id)
 	return NULL;
 }
 
+bool hutch_named_init_serves(const struct run *r)
+{
+	return r->session_listen >= 0 && !hutch_limits_uses_cgroup(r->lim);
+}
+
+/* A command in flight, whose client is @fd (in the loop unless init took it). */
+static struct hutch_named_cmd *add_cmd(struct run *r, uint32_t id, int fd)
+{
+	struct hutch_named_cmd *v, *c;
+
+	if (r->n_cmds >= HUTCH_NAMED_MAX_CMDS)
+		return NULL;
+	v = realloc(r->cmds, (r->n_cmds + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	r->cmds = v;
+	c = &r->cmds[r->n_cmds++];
+	c->id = id;
+	c->client = fd;
+	c->done = false;
+	hutch_limits_events(r->lim, &c->ev0);
+	return c;
+}
+
 static void drop_client(struct run *r, int fd)
 {
-	hutch_loop_del(r->loop, fd);
+	hutch_loop_del(r->loop, fd); /* -ENOENT for a command init took: not in the loop */
 	for (size_t i = 0; i < r->n_cmds; i++) {
 		struct hutch_named_cmd *c = &r->cmds[i];
 		if (c->client != fd)
@@ -84,6 +108,24 @@ static void drop_client(struct run *r, int fd)
 		break;
 	}
 	close(fd);
+}
+
+/*
+ * hutch stop on connection @fd, with its grace period (@grace_ms, < 0: the
+ * default): told of the agent state carried back, once the sandbox is gone.
+ * False when there is no room to keep @fd for that.
+ */
+static bool named_stop(struct run *r, int fd, int32_t grace_ms)
+{
+	bool kept = r->n_stop_clients < ARRAY_SIZE(r->stop_clients);
+
+	if (kept)
+		r->stop_clients[r->n_stop_clients++] = fd;
+	if (!r->stopping && grace_ms >= 0)
+		r->stop_ms = (uint64_t)grace_ms;
+	hutch_run_stop_terminate_all(r);
+	hutch_run_stop_begin(r);
+	return kept;
 }
 
 static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *data)
@@ -103,27 +145,17 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 		return 0;
 	}
 	switch (h.type) {
-	case NM_EXEC: {
-		struct hutch_named_cmd *v;
-		if (r->n_cmds >= HUTCH_NAMED_MAX_CMDS) {
+	case NM_EXEC:
+		c = add_cmd(r, r->next_id + 1, fd);
+		if (!c) {
 			struct hutch_nm_hdr e = {.type = NM_ERROR, .value = HUTCH_EXIT_ERROR};
 			const char *msg = "too many commands in this session";
 			(void)hutch_nm_send(fd, &e, msg, strlen(msg), NULL, 0);
 			break;
 		}
-		v = realloc(r->cmds, (r->n_cmds + 1) * sizeof(*v));
-		if (!v)
-			break;
-		r->cmds = v;
-		c = &r->cmds[r->n_cmds++];
-		c->id = ++r->next_id;
-		c->client = fd;
-		c->done = false;
-		hutch_limits_events(r->lim, &c->ev0);
-		h.id = c->id;
+		h.id = ++r->next_id;
 		(void)hutch_nm_send(r->ctl[0], &h, buf, (size_t)len, fds, nfds);
 		break;
-	}
 	case NM_SIGNAL:
 		for (size_t i = 0; i < r->n_cmds; i++)
 			if (r->cmds[i].client == fd && !r->cmds[i].done) {
@@ -132,14 +164,7 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 			}
 		break;
 	case NM_STOP:
-		/* hutch stop: told of the agent state carried back, once the sandbox is gone */
-		if (r->n_stop_clients < ARRAY_SIZE(r->stop_clients))
-			r->stop_clients[r->n_stop_clients++] = fd;
-		/* its grace period (value, ms), or the default */
-		if (!r->stopping && h.value >= 0)
-			r->stop_ms = (uint64_t)h.value;
-		hutch_run_stop_terminate_all(r);
-		hutch_run_stop_begin(r);
+		(void)named_stop(r, fd, h.value); /* the connection stays in the loop anyway */
 		break;
 	default:
 		break;
@@ -233,6 +258,24 @@ int hutch_named_on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *d
 		return hutch_run_take_ctl_fd(r, loop, (uint32_t)h.value, fds[0]);
 	} else if (h.type == NM_STARTED && h.id == 0) {
 		named_ready(r, NULL);
+	} else if (h.type == NM_BEGUN && nfds == 1) {
+		/* a command init took: its client's connection, to answer if init cannot */
+		if (add_cmd(r, h.id, fds[0]))
+			nfds = 0;
+	} else if (h.type == NM_STOP && nfds == 1) {
+		/* hutch stop, whose connection init took */
+		if (named_stop(r, fds[0], h.value))
+			nfds = 0;
+	} else if (h.type == NM_EXITED && (c = cmd_by_id(r, h.id))) {
+		/* init told the client itself */
+		close(c->client);
+		*c = r->cmds[--r->n_cmds];
+	} else if (h.type == NM_EXIT && nfds == 1 && !cmd_by_id(r, h.id)) {
+		/* a command init took, ended by a limit: the line, then the status */
+		struct hutch_named_cmd one = {.id = h.id, .client = fds[0]};
+
+		named_limits_fired(r, &one, h.value);
+		(void)hutch_nm_send(one.client, &h, NULL, 0, NULL, 0);
 	} else if ((c = cmd_by_id(r, h.id))) {
 		if (h.type == NM_EXIT)
 			named_limits_fired(r, c, h.value);

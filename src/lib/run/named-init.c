@@ -58,16 +58,39 @@
 struct named_init_cmd {
 	uint32_t id;
 	pid_t pid;
-	int errfd; /* the command's setup report pipe */
+	int errfd;   /* the command's setup report pipe */
+	int client;  /* its hutch exec's connection when init took it, else -1 (the daemon's) */
+	bool handed; /* the daemon has a copy of @client, and is told of the end (stopping) */
 };
+
+/* Connections accepted whose request has not come yet: hutch exec sends it at once. */
+#define INIT_MAX_PENDING 16
+
+struct named_init {
+	struct run *r;
+	struct named_init_cmd cmds[HUTCH_NAMED_MAX_CMDS];
+	size_t n;
+	int listen; /* control.sock when init takes hutch exec's connections, else -1 */
+	int pending[INIT_MAX_PENDING];
+	size_t n_pending;
+	uint32_t next_id;
+	bool stopping;
+};
+
+/* A message to @client, or to the daemon (which passes it on) when there is none. */
+static void init_send_to(struct run *r, int client, uint32_t type, uint32_t id, int32_t value,
+			 const char *msg, int fd)
+{
+	struct hutch_nm_hdr h = {.type = type, .id = id, .value = value};
+
+	(void)hutch_nm_send(client >= 0 ? client : r->ctl[1], &h, msg, msg ? strlen(msg) : 0,
+			    fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+}
 
 static void init_send(struct run *r, uint32_t type, uint32_t id, int32_t value, const char *msg,
 		      int fd)
 {
-	struct hutch_nm_hdr h = {.type = type, .id = id, .value = value};
-
-	(void)hutch_nm_send(r->ctl[1], &h, msg, msg ? strlen(msg) : 0, fd >= 0 ? &fd : NULL,
-			    fd >= 0 ? 1 : 0);
+	init_send_to(r, -1, type, id, value, msg, fd);
 }
 
 /* Parse "cwd" + argc NUL-terminated strings; argv points into @buf. */
@@ -169,14 +192,41 @@ static int cmd_ruleset(struct run *r, struct run *cmd, const int *fds, size_t nf
 	return kept ? -1 : fd;
 }
 
-static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *buf, size_t len,
-			   int *fds, size_t nfds, struct named_init_cmd *cmds, size_t *n)
+/*
+ * The session stops: the daemon gets a copy of each connection init took, to
+ * answer the client of a command that init, killed at the end of the grace
+ * period, can no longer report (as killed by SIGKILL, not as a lost connection).
+ */
+static void init_hand_over(struct named_init *ni)
 {
+	for (size_t i = 0; i < ni->n; i++) {
+		struct named_init_cmd *c = &ni->cmds[i];
+		if (c->client < 0 || c->handed)
+			continue;
+		init_send(ni->r, NM_BEGUN, c->id, 0, NULL, c->client);
+		c->handed = true;
+	}
+}
+
+/*
+ * Start the command @h asks for. @client: the connection of the hutch exec that
+ * asked, when init took it itself (the answers go there), else -1 (the daemon's
+ * request: the answers go to the daemon). True when the command runs, and the
+ * command then owns @client.
+ */
+static bool init_start_cmd(struct named_init *ni, const struct hutch_nm_hdr *h, char *buf,
+			   size_t len, int *fds, size_t nfds, int client)
+{
+	struct run *r = ni->r;
 	_cleanup_free_ char *cwd = NULL;
 	_cleanup_free_ char **argv = parse_exec(h, buf, len, &cwd);
 	_cleanup_free_ struct cmd_spawn *s = NULL;
 	struct hutch_tty_info t;
+	struct named_init_cmd *c;
 	int master = -1, slave = -1, ruleset = -1, ep[2];
+	uint32_t id =
+		client >= 0 ? HUTCH_NAMED_INIT_ID | (++ni->next_id & ~HUTCH_NAMED_INIT_ID) : h->id;
+	bool started = false;
 	pid_t pid;
 
 	memset(&t, 0, sizeof(t));
@@ -185,35 +235,36 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 		t.is_tty[i] = (h->tty >> i) & 1;
 	t.any = h->tty != 0;
 	t.winsize = h->ws;
-	if (!argv || *n >= HUTCH_NAMED_MAX_CMDS) {
-		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR,
-			  argv ? "too many commands in this session" : "malformed command", -1);
-		return;
+	if (!argv || ni->n >= HUTCH_NAMED_MAX_CMDS) {
+		init_send_to(r, client, NM_ERROR, id, HUTCH_EXIT_ERROR,
+			     argv ? "too many commands in this session" : "malformed command", -1);
+		return false;
 	}
 	for (size_t i = 0; i < nfds; i++) {
 		struct stat st;
 		if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR,
-				  "a directory as stdin/stdout/stderr would bypass the sandbox's "
-				  "filesystem view: refused",
-				  -1);
-			return;
+			init_send_to(
+				r, client, NM_ERROR, id, HUTCH_EXIT_ERROR,
+				"a directory as stdin/stdout/stderr would bypass the sandbox's "
+				"filesystem view: refused",
+				-1);
+			return false;
 		}
 	}
 	s = malloc(sizeof(*s));
 	if (!s) {
-		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "out of memory", -1);
-		return;
+		init_send_to(r, client, NM_ERROR, id, HUTCH_EXIT_ERROR, "out of memory", -1);
+		return false;
 	}
 	if (t.any) {
 		hutch_error e = {0};
 		if (hutch_pty_open(&t, &master, &slave, &e) < 0) {
-			init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, e.msg, -1);
-			return;
+			init_send_to(r, client, NM_ERROR, id, HUTCH_EXIT_ERROR, e.msg, -1);
+			return false;
 		}
 	}
 	if (pipe2(ep, O_CLOEXEC) < 0) {
-		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "pipe", -1);
+		init_send_to(r, client, NM_ERROR, id, HUTCH_EXIT_ERROR, "pipe", -1);
 		goto out;
 	}
 	s->run = *r;
@@ -231,16 +282,21 @@ static void init_start_cmd(struct run *r, const struct hutch_nm_hdr *h, char *bu
 	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);
-		init_send(r, NM_ERROR, h->id, HUTCH_EXIT_ERROR, "fork failed", -1);
+		init_send_to(r, client, NM_ERROR, id, HUTCH_EXIT_ERROR, "fork failed", -1);
 		goto out;
 	}
-	cmds[*n].id = h->id;
-	cmds[*n].pid = pid;
-	cmds[*n].errfd = ep[0];
-	(*n)++;
+	c = &ni->cmds[ni->n++];
+	c->id = id;
+	c->pid = pid;
+	c->errfd = ep[0];
+	c->client = client;
+	c->handed = false;
+	started = true;
 	/* A terminal's master goes to the client; without one there is nothing to say. */
 	if (master >= 0)
-		init_send(r, NM_STARTED, h->id, 0, NULL, master);
+		init_send_to(r, client, NM_STARTED, id, 0, NULL, master);
+	if (ni->stopping)
+		init_hand_over(ni);
 out:
 	if (ruleset >= 0)
 		close(ruleset);
@@ -248,10 +304,51 @@ out:
 		close(master);
 	if (slave >= 0)
 		close(slave);
+	return started;
+}
+
+/*
+ * Would the daemon have a line for the user about a command that ended with
+ * @status (a limit that ended it)? Its answer goes through the daemon then: the
+ * line before the status. Init sees no cgroup counters when it takes commands.
+ */
+static bool init_limit_notice(const struct run *r, int status)
+{
+	struct hutch_limit_hit hits[HUTCH_MAX_LIMIT_HITS];
+	size_t n = hutch_limits_hits(hutch_limits_info(r->lim), NULL, status, false, hits,
+				     ARRAY_SIZE(hits));
+
+	for (size_t i = 0; i < n; i++)
+		if (!hits[i].quiet && hits[i].which != HUTCH_LIMIT_TIMEOUT)
+			return true;
+	return false;
+}
+
+/*
+ * How command @c ended, to its client: from init itself, or through the daemon
+ * (with the connection, unless the daemon has a copy) when the daemon has a line
+ * to say first.
+ */
+static void init_report(struct run *r, struct named_init_cmd *c, uint32_t type, int32_t value,
+			const char *msg)
+{
+	if (c->client < 0) {
+		init_send(r, type, c->id, value, msg, -1);
+		return;
+	}
+	if (type == NM_ERROR || !init_limit_notice(r, value)) {
+		init_send_to(r, c->client, type, c->id, value, msg, -1);
+		if (c->handed)
+			init_send(r, NM_EXITED, c->id, value, NULL, -1);
+	} else {
+		init_send(r, type, c->id, value, msg, c->handed ? -1 : c->client);
+	}
+	close(c->client);
+	c->client = -1;
 }
 
 /* Reap what ended; true when no process but init is left. */
-static bool init_reap(struct run *r, struct named_init_cmd *cmds, size_t *n)
+static bool init_reap(struct named_init *ni)
 {
 	int st;
 	pid_t pid;
@@ -259,39 +356,177 @@ static bool init_reap(struct run *r, struct named_init_cmd *cmds, size_t *n)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (hutch_init_untrace(pid, st))
 			continue;
-		for (size_t i = 0; i < *n; i++) {
+		for (size_t i = 0; i < ni->n; i++) {
+			struct named_init_cmd *c = &ni->cmds[i];
 			struct child_report rep;
-			if (cmds[i].pid != pid)
+			if (c->pid != pid)
 				continue;
-			if (read(cmds[i].errfd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+			if (read(c->errfd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
 				rep.msg[sizeof(rep.msg) - 1] = '\0';
-				init_send(r, NM_ERROR, cmds[i].id, rep.status, rep.msg, -1);
+				init_report(ni->r, c, NM_ERROR, rep.status, rep.msg);
 			} else {
-				init_send(r, NM_EXIT, cmds[i].id, hutch_wait_status_to_exit(st),
-					  NULL, -1);
+				init_report(ni->r, c, NM_EXIT, hutch_wait_status_to_exit(st), NULL);
 			}
-			close(cmds[i].errfd);
-			cmds[i] = cmds[--(*n)];
+			close(c->errfd);
+			*c = ni->cmds[--ni->n];
 			break;
 		}
 	}
 	return pid < 0 && errno == ECHILD;
 }
 
+/* A signal for the command @id: what its client sent, or the daemon. */
+static void init_signal(struct named_init *ni, uint32_t id, int sig)
+{
+	for (size_t i = 0; i < ni->n; i++)
+		if (ni->cmds[i].id == id && sig > 0 && sig < 65) {
+			kill(ni->cmds[i].pid, sig);
+			/* the end of a grace period: its process group too */
+			if (sig == SIGKILL)
+				kill(-ni->cmds[i].pid, SIGKILL);
+		}
+}
+
 /*
- * PID 1 of a named session: serve NM_EXEC requests from the supervisor until
- * it goes away (then exit, which ends every process of the sandbox).
- * Background processes started by one command live on for the next.
+ * A message on the connection of command @c's client: a signal to pass on. Its
+ * end before the command's: the hang-up the command would get from a terminal.
+ */
+static void init_on_client(struct named_init *ni, struct named_init_cmd *c)
+{
+	static char buf[256];
+	struct hutch_nm_hdr h;
+	int fds[3];
+	size_t nfds = 0;
+	ssize_t len = hutch_nm_recv(c->client, &h, buf, sizeof(buf), fds, &nfds);
+
+	if (len == -EAGAIN || len == -EINTR)
+		return;
+	for (size_t i = 0; len >= 0 && i < nfds; i++)
+		close(fds[i]);
+	if (len < 0 || h.type == 0) {
+		close(c->client);
+		c->client = -1;
+		init_signal(ni, c->id, SIGHUP);
+		return;
+	}
+	if (h.type == NM_SIGNAL)
+		init_signal(ni, c->id, h.value);
+}
+
+/*
+ * The first message of a connection init took: a command to start, or hutch stop,
+ * which goes to the daemon with its connection. False while it has not come.
+ */
+static bool init_on_request(struct named_init *ni, int fd)
+{
+	static char buf[HUTCH_NAMED_MAX_MSG + 1];
+	struct hutch_nm_hdr h;
+	int fds[3];
+	size_t nfds = 0;
+	ssize_t len = hutch_nm_recv(fd, &h, buf, sizeof(buf) - 1, fds, &nfds);
+	bool taken = false;
+
+	if (len == -EAGAIN || len == -EINTR)
+		return false;
+	if (len >= 0 && h.type == NM_EXEC)
+		taken = init_start_cmd(ni, &h, buf, (size_t)len, fds, nfds, fd);
+	else if (len >= 0 && h.type == NM_STOP)
+		init_send(ni->r, NM_STOP, 0, h.value, NULL, fd);
+	for (size_t i = 0; len >= 0 && i < nfds; i++)
+		close(fds[i]);
+	if (!taken)
+		close(fd);
+	return true;
+}
+
+/* New connections on control.sock: only from the user who owns the session. */
+static void init_accept(struct named_init *ni)
+{
+	int fd;
+
+	while ((fd = accept4(ni->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		/* the directory is 0700 already: defence in depth (in init's user namespace) */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    cred.uid != getuid()) {
+			close(fd);
+			continue;
+		}
+		/* most often the request is here already: served now, not after a poll */
+		if (init_on_request(ni, fd))
+			continue;
+		if (ni->n_pending < ARRAY_SIZE(ni->pending))
+			ni->pending[ni->n_pending++] = fd;
+		else
+			close(fd);
+	}
+}
+
+/*
+ * What init waits for: the daemon, its children's ends, and when it takes hutch
+ * exec's connections itself, control.sock, the requests not read yet and the
+ * connections of the commands it runs. Returns how many of @pfd are set.
+ */
+static size_t init_poll_set(const struct named_init *ni, int sfd, struct pollfd *pfd)
+{
+	size_t k = 0;
+
+	pfd[k++] = (struct pollfd){ni->r->ctl[1], POLLIN, 0};
+	pfd[k++] = (struct pollfd){sfd, POLLIN, 0};
+	if (ni->listen >= 0)
+		pfd[k++] = (struct pollfd){ni->listen, POLLIN, 0};
+	for (size_t i = 0; i < ni->n_pending; i++)
+		pfd[k++] = (struct pollfd){ni->pending[i], POLLIN, 0};
+	for (size_t i = 0; i < ni->n; i++)
+		if (ni->cmds[i].client >= 0)
+			pfd[k++] = (struct pollfd){ni->cmds[i].client, POLLIN, 0};
+	return k;
+}
+
+/* What the poll found on the connections (init_poll_set's order, from @pfd). */
+static void init_on_conns(struct named_init *ni, const struct pollfd *pfd, size_t k)
+{
+	size_t n_pending = ni->n_pending;
+
+	/* the commands' connections first: their fds may be taken again by what follows */
+	for (size_t j = 0; j < k; j++) {
+		if (!pfd[j].revents)
+			continue;
+		for (size_t i = 0; i < ni->n; i++)
+			if (ni->cmds[i].client == pfd[j].fd) {
+				init_on_client(ni, &ni->cmds[i]);
+				break;
+			}
+	}
+	for (size_t i = n_pending; i-- > 0;) {
+		for (size_t j = 0; j < k; j++) {
+			if (pfd[j].fd != ni->pending[i] || !pfd[j].revents)
+				continue;
+			if (init_on_request(ni, ni->pending[i]))
+				ni->pending[i] = ni->pending[--ni->n_pending];
+			break;
+		}
+	}
+}
+
+/*
+ * PID 1 of a named session: serve NM_EXEC requests from the supervisor, or from
+ * the clients themselves (hutch_named_init_serves), until the supervisor goes away
+ * (then exit, which ends every process of the sandbox). Background processes
+ * started by one command live on for the next.
  */
 __attribute__((noreturn)) void hutch_named_init_loop(struct run *r)
 {
-	struct named_init_cmd cmds[HUTCH_NAMED_MAX_CMDS];
+	static struct named_init ni;
 	static char buf[HUTCH_NAMED_MAX_MSG + 1];
-	size_t n = 0;
+	static struct pollfd pfd[3 + INIT_MAX_PENDING + HUTCH_NAMED_MAX_CMDS];
 	sigset_t mask;
-	bool stopping = false;
 	int sfd;
 
+	ni.r = r;
+	ni.listen = hutch_named_init_serves(r) ? r->session_listen : -1;
 	hutch_run_named_preload(r); /* fails through r->errpipe: the session does not start */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -303,21 +538,23 @@ __attribute__((noreturn)) void hutch_named_init_loop(struct run *r)
 	r->errpipe[1] = -1;
 	init_send(r, NM_STARTED, 0, 0, NULL, -1); /* the sandbox is ready */
 	for (;;) {
-		struct pollfd pfd[2] = {{r->ctl[1], POLLIN, 0}, {sfd, POLLIN, 0}};
 		struct hutch_nm_hdr h;
 		int fds[3];
-		size_t nfds = 0;
+		size_t nfds = 0, k = init_poll_set(&ni, sfd, pfd);
 		ssize_t len;
 
-		if (poll(pfd, 2, -1) < 0)
+		if (poll(pfd, k, -1) < 0)
 			continue;
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
-			if (init_reap(r, cmds, &n) && stopping)
+			if (init_reap(&ni) && ni.stopping)
 				_exit(0); /* stopped: every process is gone */
 		}
+		init_on_conns(&ni, pfd + 2, k - 2);
+		if (ni.listen >= 0 && pfd[2].revents)
+			init_accept(&ni);
 		if (!pfd[0].revents)
 			continue;
 		len = hutch_nm_recv(r->ctl[1], &h, buf, sizeof(buf) - 1, fds, &nfds);
@@ -326,21 +563,16 @@ __attribute__((noreturn)) void hutch_named_init_loop(struct run *r)
 		if (len < 0 || h.type == 0)
 			_exit(0); /* the supervisor is gone: so is the sandbox */
 		if (h.type == NM_EXEC) {
-			init_start_cmd(r, &h, buf, (size_t)len, fds, nfds, cmds, &n);
+			(void)init_start_cmd(&ni, &h, buf, (size_t)len, fds, nfds, -1);
 		} else if (h.type == NM_SIGNAL) {
-			for (size_t i = 0; i < n; i++)
-				if (cmds[i].id == h.id && h.value > 0 && h.value < 65) {
-					kill(cmds[i].pid, h.value);
-					/* the end of a grace period: its process group too */
-					if (h.value == SIGKILL)
-						kill(-cmds[i].pid, SIGKILL);
-				}
+			init_signal(&ni, h.id, h.value);
 		} else if (h.type == NM_STOP && h.value > 0 && h.value < 65) {
 			/* the session ends: @value to every process, init leaves when all are gone
 			 */
-			stopping = true;
+			ni.stopping = true;
+			init_hand_over(&ni);
 			(void)kill(-1, h.value);
-			if (init_reap(r, cmds, &n))
+			if (init_reap(&ni))
 				_exit(0);
 		}
 		for (size_t i = 0; i < nfds; i++)

@@ -139,6 +139,8 @@ struct setup_step {
 };
 
 #define HUTCH_NAMED_MAX_CMDS 256
+/* The ids of the commands init takes itself: apart from the daemon's */
+#define HUTCH_NAMED_INIT_ID 0x80000000u
 
 struct hutch_named_cmd {
 	uint32_t id;
@@ -202,3 +204,9 @@ __attribute__((noreturn)) void hutch_named_init_loop(struct run *r);
 int hutch_named_on_ctl(struct hutch_loop *loop, int fd, uint32_t events, void *data);
 int hutch_named_on_listen(struct hutch_loop *loop, int fd, uint32_t events, void *data);
 void hutch_named_end_cmds(struct run *r);
+/*
+ * Does init take hutch exec's connections on control.sock itself (named-init.c)?
+ * Only when no cgroup counts what each command used: those counters are the
+ * daemon's to read, when a command starts and when it ends.
+ */
+bool hutch_named_init_serves(const struct run *r);

@@ -475,7 +475,7 @@ int hutch_run_supervise(struct run *r, int *status, hutch_error *err)
 	if (ret >= 0)
 		ret = hutch_loop_add(r->loop, r->ctl[0], EPOLLIN,
 				     r->session_listen >= 0 ? hutch_named_on_ctl : on_ctl, r);
-	if (ret >= 0 && r->session_listen >= 0)
+	if (ret >= 0 && r->session_listen >= 0 && !hutch_named_init_serves(r))
 		ret = hutch_loop_add(r->loop, r->session_listen, EPOLLIN, hutch_named_on_listen, r);
 	/* One timer: --timeout, then the grace period of a stop. */
 	if (ret >= 0) {

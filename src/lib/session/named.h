@@ -6,9 +6,17 @@
  *
  *   client (hutch exec)  --control.sock-->  daemon (supervisor)  --ctl-->  init (PID 1)
  *
+ * or, when no cgroup counts what a command used (the daemon must read those
+ * counters when it starts and when it ends), init accepts on control.sock itself
+ * and answers the client directly: the daemon is off the way of every command.
+ * It hears of one only when a limit ended it (a line to say before its status),
+ * and when the session stops (NM_BEGUN, NM_EXITED), to answer for the commands
+ * init, killed at the end of the grace period, cannot report
+ * (run/named-init.c, run/named-daemon.c).
+ *
  * The control socket lives in $XDG_STATE_HOME/hutch/named/NAME (mode 0700),
- * which is hidden inside every sandbox. One message format is used on both
- * hops; file descriptors (the client's stdio, or the pty master) travel with
+ * which is hidden inside every sandbox. One message format is used on every
+ * hop; file descriptors (the client's stdio, or the pty master) travel with
  * SCM_RIGHTS.
  */
 #pragma once
@@ -25,14 +33,18 @@
 enum hutch_nm_type {
 	NM_EXEC = 1, /* client -> daemon -> init: run argv; fds: stdio unless tty */
 	NM_SIGNAL,   /* client -> daemon -> init: value = signal number */
-	NM_STOP,     /* client -> daemon: end the session, value = grace ms (< 0 default);
+	NM_STOP,     /* client -> daemon: end the session, value = grace ms (< 0 default),
+		      * through init when it took the connection (fd: the connection);
 		      * daemon -> init: value = the signal for every process */
 	NM_STARTED,  /* init -> daemon -> client: the session is ready (id 0, to the daemon), or
 		      * a command on a terminal runs, fd: its pty master (none without a tty) */
-	NM_EXIT,     /* init -> daemon -> client: value = exit status */
+	NM_EXIT,     /* init -> daemon -> client: value = exit status (fd: the client's
+		      * connection, when init took it and a limit ended the command) */
 	NM_ERROR,    /* init/daemon -> client: value = exit status, payload = message */
 	NM_NOTICE,   /* daemon -> client: a line for the user (a limit that fired) */
 	NM_FD,	     /* sandbox -> daemon: value = HUTCH_CTL_* tag (run.h), fd: the descriptor */
+	NM_BEGUN,  /* init -> daemon, stopping: a command init took, fd: its client's connection */
+	NM_EXITED, /* init -> daemon: init told that command's client how it ended */
 };
 
 struct hutch_nm_hdr {
