@@ -485,11 +485,12 @@ static size_t init_poll_set(const struct named_init *ni, int sfd, struct pollfd 
 	return k;
 }
 
-/* What the poll found on the connections (init_poll_set's order, from @pfd). */
+/*
+ * What the poll found on the connections (@pfd, @k: init_poll_set's). The requests
+ * not read yet are few and rare: each is simply tried (nothing there yet: -EAGAIN).
+ */
 static void init_on_conns(struct named_init *ni, const struct pollfd *pfd, size_t k)
 {
-	size_t n_pending = ni->n_pending;
-
 	/* the commands' connections first: their fds may be taken again by what follows */
 	for (size_t j = 0; j < k; j++) {
 		if (!pfd[j].revents)
@@ -500,15 +501,9 @@ static void init_on_conns(struct named_init *ni, const struct pollfd *pfd, size_
 				break;
 			}
 	}
-	for (size_t i = n_pending; i-- > 0;) {
-		for (size_t j = 0; j < k; j++) {
-			if (pfd[j].fd != ni->pending[i] || !pfd[j].revents)
-				continue;
-			if (init_on_request(ni, ni->pending[i]))
-				ni->pending[i] = ni->pending[--ni->n_pending];
-			break;
-		}
-	}
+	for (size_t i = ni->n_pending; i-- > 0;)
+		if (init_on_request(ni, ni->pending[i]))
+			ni->pending[i] = ni->pending[--ni->n_pending];
 }
 
 /*
