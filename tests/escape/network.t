@@ -131,8 +131,10 @@ for target in http://169.254.169.254/latest/meta-data/ http://2852039166/ http:/
 	like "$OUT" "^HTTP/1\.[01] 403" "proxy: $target -> 403"
 	like "$OUT" "[Xx]-[Hh]utch-[Dd]eny" "  with X-Hutch-Deny naming the rule"
 done
+# A reset that comes before curl asks for the peer's address reads "getpeername() failed
+# with errno 107: Transport endpoint is not connected": the same refusal, earlier.
 hrun run -a allowed.hutch.invalid -- curl -sS -m 10 --noproxy '*' http://1.1.1.1/
-like "$ERR" "Failed to connect|Network is unreachable|Couldn't connect|Connection reset by peer" \
+like "$ERR" "Failed to connect|Network is unreachable|Couldn't connect|Connection reset by peer|Transport endpoint is not connected" \
 	"proxy mode: curl --noproxy '*' to a public address fails (no route past the proxy; transparent egress: refused, reset)"
 hrun run -a allowed.hutch.invalid -- "$PY" -c '
 import socket
