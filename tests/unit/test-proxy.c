@@ -158,13 +158,53 @@ static int tcp_listen(const char *addr, int backlog, int *port)
 	return fd;
 }
 
+/* The kernel's range for port 0 (ephemeral ports), from the namespace's sysctl. */
+static void ephemeral_range(int *lo, int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (!f || fscanf(f, "%d %d", lo, hi) != 2) {
+		*lo = 32768; /* the kernel's default */
+		*hi = 60999;
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * A port for a server started as a program (python3, openssl, dnsmasq), which
+ * binds it some time later: one outside the ephemeral range, never handed out
+ * twice. A port the kernel picked for a bind to port 0 would be free again
+ * until the program binds it, and the next bind to port 0 here (a forked
+ * server, the proxy's sockets) could take it first: the program then fails to
+ * start and the test talks to a stranger.
+ */
 static int free_port(void)
 {
-	int port = 0, fd = tcp_listen("127.0.0.1", 1, &port);
+	static int next = 20000;
+	int lo, hi;
 
-	if (fd >= 0)
-		close(fd);
-	return port;
+	ephemeral_range(&lo, &hi);
+	for (; next < 65536; next++) {
+		int port = next, fd;
+
+		if (port >= lo && port <= hi)
+			continue;
+		fd = tcp_listen("127.0.0.1", 1, &port);
+		if (fd >= 0) {
+			close(fd);
+			next++;
+			return port;
+		}
+	}
+	/* a range that leaves nothing outside it: the kernel's choice, as before */
+	{
+		int port = 0, fd = tcp_listen("127.0.0.1", 1, &port);
+
+		if (fd >= 0)
+			close(fd);
+		return port;
+	}
 }
 
 static int tcp_connect(const char *addr, int port)
@@ -576,11 +616,6 @@ static bool wait_dns(int port, pid_t pid)
 	return ok;
 }
 
-static bool wait_port(int port)
-{
-	return wait_port_pid(port, 0);
-}
-
 static void stop_servers(void)
 {
 	for (size_t i = 0; i < n_servers; i++) {
@@ -671,7 +706,7 @@ static const char *ip_bin(void)
 static int start_servers(void)
 {
 	char port_s[16], cert[128], key[128], dport[32], accept_s[64];
-	pid_t dns_pid = -1;
+	pid_t dns_pid = -1, http_pid, tls_pid;
 	int fd, port;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hutch-proxy-test.XXXXXX");
@@ -702,7 +737,8 @@ static int start_servers(void)
 	{
 		char *argv[] = {"python3",   "-m",	    "http.server", port_s, "--bind",
 				"127.0.0.1", "--directory", tmpdir,	   NULL};
-		servers[n_servers++] = spawn(argv, true);
+		http_pid = spawn(argv, true);
+		servers[n_servers++] = http_pid;
 	}
 	/* TLS server with a throwaway certificate */
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
@@ -735,7 +771,8 @@ static int start_servers(void)
 	{
 		char *argv[] = {"openssl", "s_server", "-accept", accept_s, "-cert", cert,
 				"-key",	   key,	       "-www",	  "-quiet", NULL};
-		servers[n_servers++] = spawn(argv, true);
+		tls_pid = spawn(argv, true);
+		servers[n_servers++] = tls_pid;
 	}
 	/* dnsmasq: the names the tests use */
 	dns_port = free_port();
@@ -797,7 +834,7 @@ static int start_servers(void)
 	hport = sport = 0;
 	hfd = tcp_listen("127.0.0.1", 1024, &hport);
 	sfd = tcp_listen("127.0.0.1", 1024, &sport);
-	if (!wait_port(http_port) || !wait_port(tls_port)) {
+	if (!wait_port_pid(http_port, http_pid) || !wait_port_pid(tls_port, tls_pid)) {
 		skip_reason = "local servers did not start";
 		return -1;
 	}
