@@ -146,14 +146,14 @@ static int on_client(struct hutch_loop *loop, int fd, uint32_t events, void *dat
 	}
 	switch (h.type) {
 	case NM_EXEC:
-		c = add_cmd(r, r->next_id + 1, fd);
+		c = add_cmd(r, ++r->next_id, fd); /* an id lost on failure: they need only differ */
 		if (!c) {
 			struct hutch_nm_hdr e = {.type = NM_ERROR, .value = HUTCH_EXIT_ERROR};
 			const char *msg = "too many commands in this session";
 			(void)hutch_nm_send(fd, &e, msg, strlen(msg), NULL, 0);
 			break;
 		}
-		h.id = ++r->next_id;
+		h.id = c->id;
 		(void)hutch_nm_send(r->ctl[0], &h, buf, (size_t)len, fds, nfds);
 		break;
 	case NM_SIGNAL:
